@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Structs and enums shared by the XDP programs in bpf/ and the
+ * userspace that maintains their maps (lb/xdp.c). Plain C usable from both
+ * sides: only <linux/types.h> types, fixed layouts, no padding holes.
+ *
+ * Byte order: addresses and ports in map keys are in network byte order,
+ * exactly as they sit in the packet, so the BPF side never swaps bytes.
+ *
+ * struct xlb_svc_key is the project's service key from lb/xlb-t.h. Userspace
+ * gets that one definition (the layout is asserted below); the BPF side,
+ * which cannot include lb/, gets the same layout spelled with __u types.
+ */
+#ifndef XLB_SHARED_H
+#define XLB_SHARED_H
+
+#include <linux/types.h>
+
+#ifdef __bpf__
+struct xlb_svc_key {
+	__u32 addr;		/* VIP, network order */
+	__u16 port;		/* network order */
+	__u8  proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8  pad;		/* must be zero: it is part of the hash key */
+};
+#else
+#include "xlb-t.h"
+_Static_assert(sizeof(struct xlb_svc_key) == 8, "xlb_svc_key layout");
+#endif
+
+/* Value of the "services" map. */
+struct xlb_svc_val {
+	__u32 flags;		/* XLB_SVC_VAL_F_*; none defined yet, write 0 */
+};
+
+/* Key of the "nat_rs" map: a NAT real server (RIP, rport, protocol); its
+ * replies (source = this key) are steered to userspace for translation. */
+struct xlb_rs_key {
+	__u32 addr;		/* RIP, network order */
+	__u16 port;		/* network order */
+	__u8  proto;
+	__u8  pad;		/* must be zero */
+};
+
+struct xlb_rs_val {
+	__u32 flags;		/* none defined yet, write 0 */
+};
+
+#define XLB_XSKS_MAX		64	/* xsks_map entries: one per RX queue */
+#define XLB_SVC_MAX		4096	/* services map entries */
+#define XLB_NAT_RS_MAX		16384	/* nat_rs map entries */
+
+#define XLB_STEER_PROG_NAME	"xlb_steer"
+#define XLB_DECAP_PROG_NAME	"xlb_decap"
+
+/*
+ * Per-CPU counters of xlb_steer ("counters", a PERCPU_ARRAY indexed by this
+ * enum). Every packet ends in exactly one of the three outcome counters
+ * (PASSED, REDIRECTED, REDIRECT_FAILED), so their sum is the packets seen.
+ * The others count reasons and overlap with the outcomes.
+ */
+enum xlb_xdp_cnt {
+	XLB_CNT_PASSED = 0,	/* XDP_PASS: not ours, or unusable (below) */
+	XLB_CNT_REDIRECTED,	/* steered: bpf_redirect_map() accepted it */
+	XLB_CNT_REDIRECT_FAILED,/* steered, but no AF_XDP socket on this RX
+				 * queue: passed to the kernel instead */
+	XLB_CNT_SVC,		/* steered: destination is a service */
+	XLB_CNT_NAT_REPLY,	/* steered: source is a NAT real server */
+	XLB_CNT_ICMP_ERR,	/* steered: ICMP error about a service / RS */
+	XLB_CNT_IP_OPTIONS,	/* steered packets carrying IPv4 options */
+	XLB_CNT_FRAGMENT,	/* non-first IPv4 fragment: passed */
+	XLB_CNT_NOT_IPV4,	/* ARP, IPv6, ...: passed */
+	XLB_CNT_BAD_ETH,	/* truncated Ethernet / VLAN header: passed */
+	XLB_CNT_BAD_IP,		/* truncated IPv4 header (options incl.) */
+	XLB_CNT_BAD_IHL,	/* version != 4, IHL < 5, total length < IHL */
+	XLB_CNT_BAD_L4,		/* truncated TCP/UDP/ICMP header, or ICMP
+				 * error quoting less than IP + 8 bytes */
+	XLB_CNT_MAX
+};
+
+/* Per-CPU counters of xlb_decap ("decap_counters"). Outcomes: DECAPPED,
+ * PASSED, and the DROP_* classes, one per packet. */
+enum xlb_decap_cnt {
+	XLB_DECAP_CNT_PASSED = 0,	/* not IP-in-IP (or not for us) */
+	XLB_DECAP_CNT_DECAPPED,		/* outer header stripped, passed up */
+	XLB_DECAP_CNT_DROP_OUTER,	/* proto 4, malformed outer header */
+	XLB_DECAP_CNT_DROP_INNER,	/* proto 4, malformed inner packet */
+	XLB_DECAP_CNT_DROP_FRAGMENT,	/* proto 4 outer fragment: the inner
+					 * packet is incomplete, cannot pass */
+	XLB_DECAP_CNT_NOT_LOCAL,	/* proto 4, destination not in
+					 * decap_addrs while restricted: passed */
+	XLB_DECAP_CNT_MAX
+};
+
+/* decap_config[0].flags */
+#define XLB_DECAP_F_RESTRICT_DST	0x1	/* only outer daddr in decap_addrs */
+
+struct xlb_decap_config {
+	__u32 flags;
+};
+
+#ifndef __bpf__
+/* Counter names for userspace (stats output, logs), indexed by the enums. */
+static const char *const xlb_cnt_names[XLB_CNT_MAX] __attribute__((unused)) = {
+	[XLB_CNT_PASSED]          = "passed",
+	[XLB_CNT_REDIRECTED]      = "redirected",
+	[XLB_CNT_REDIRECT_FAILED] = "redirect_failed",
+	[XLB_CNT_SVC]             = "service_packets",
+	[XLB_CNT_NAT_REPLY]       = "nat_replies",
+	[XLB_CNT_ICMP_ERR]        = "icmp_errors_steered",
+	[XLB_CNT_IP_OPTIONS]      = "ip_options",
+	[XLB_CNT_FRAGMENT]        = "fragments_passed",
+	[XLB_CNT_NOT_IPV4]        = "not_ipv4",
+	[XLB_CNT_BAD_ETH]         = "malformed_eth",
+	[XLB_CNT_BAD_IP]          = "malformed_ip",
+	[XLB_CNT_BAD_IHL]         = "malformed_ihl",
+	[XLB_CNT_BAD_L4]          = "malformed_l4",
+};
+
+static const char *const xlb_decap_cnt_names[XLB_DECAP_CNT_MAX]
+	__attribute__((unused)) = {
+	[XLB_DECAP_CNT_PASSED]        = "passed",
+	[XLB_DECAP_CNT_DECAPPED]      = "decapsulated",
+	[XLB_DECAP_CNT_DROP_OUTER]    = "drop_malformed_outer",
+	[XLB_DECAP_CNT_DROP_INNER]    = "drop_malformed_inner",
+	[XLB_DECAP_CNT_DROP_FRAGMENT] = "drop_outer_fragment",
+	[XLB_DECAP_CNT_NOT_LOCAL]     = "not_local_passed",
+};
+#endif
+
+#endif /* XLB_SHARED_H */

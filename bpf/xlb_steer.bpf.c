@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xlb_steer: the director's XDP program. It decides, per packet, whether the
+ * packet belongs to xlb's userspace datapath (an AF_XDP socket on the same
+ * RX queue) or to the kernel, and touches nothing else.
+ *
+ * Steered (bpf_redirect_map(xsks_map, rx_queue_index, XDP_PASS)):
+ *  - TCP/UDP whose destination (VIP, port, proto) is in "services";
+ *  - TCP/UDP whose source (RIP, rport, proto) is in "nat_rs" (NAT replies);
+ *  - ICMP errors (dest unreachable, time exceeded, parameter problem) whose
+ *    quoted datagram was sent by a service (quoted source in "services") or
+ *    was sent to a NAT real server (quoted destination in "nat_rs"), so that
+ *    userspace can forward or translate them.
+ * Passed to the kernel (XDP_PASS): everything else, including ARP, IPv6, the
+ * director's own traffic, ICMP echo to a VIP (the kernel answers it), and
+ * malformed frames (counted per class; the kernel drops them itself).
+ *
+ * Fragments: a non-first IPv4 fragment carries no ports, so it cannot be
+ * matched to a service; it is passed to the kernel and counted
+ * (XLB_CNT_FRAGMENT). First fragments carry ports and are steered like any
+ * packet. Scheduling fragments by address is left to a later step.
+ * Packets with IPv4 options are steered (userspace parses options) and
+ * counted (XLB_CNT_IP_OPTIONS).
+ *
+ * If a steered packet finds no AF_XDP socket on its RX queue, the
+ * XDP_PASS fallback of bpf_redirect_map() hands it to the kernel and
+ * XLB_CNT_REDIRECT_FAILED counts it. (A failure of the redirect itself,
+ * after this program returns, e.g. a full RX ring, is not visible here; the
+ * socket's own drop statistics show it.)
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xlb_shared.h"
+
+/* <linux/icmp.h> pulls in glibc's <sys/socket.h> (through <linux/if.h>),
+ * which does not build for the bpf target: the few ICMP bits, spelled out. */
+#define ICMP_DEST_UNREACH	3
+#define ICMP_TIME_EXCEEDED	11
+#define ICMP_PARAMETERPROB	12
+
+#define IP_OFFSET		0x1FFF	/* fragment offset mask (host order) */
+
+struct icmphdr {
+	__u8   type;
+	__u8   code;
+	__sum16 checksum;
+	__be32 rest;
+};
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 encap_proto;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, XLB_XSKS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_SVC_MAX);
+	__type(key, struct xlb_svc_key);
+	__type(value, struct xlb_svc_val);
+} services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_NAT_RS_MAX);
+	__type(key, struct xlb_rs_key);
+	__type(value, struct xlb_rs_val);
+} nat_rs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void cnt(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline int pass(__u32 why)
+{
+	if (why != XLB_CNT_PASSED)
+		cnt(why);
+	cnt(XLB_CNT_PASSED);
+	return XDP_PASS;
+}
+
+static __always_inline int steer(struct xdp_md *ctx, __u32 why, int opts)
+{
+	int act;
+
+	cnt(why);
+	if (opts)
+		cnt(XLB_CNT_IP_OPTIONS);
+	act = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+	cnt(act == XDP_REDIRECT ? XLB_CNT_REDIRECTED : XLB_CNT_REDIRECT_FAILED);
+	return act;
+}
+
+static __always_inline int is_service(__be32 addr, __be16 port, __u8 proto)
+{
+	struct xlb_svc_key k = {
+		.addr = addr, .port = port, .proto = proto, .pad = 0,
+	};
+
+	return bpf_map_lookup_elem(&services, &k) != NULL;
+}
+
+static __always_inline int is_nat_rs(__be32 addr, __be16 port, __u8 proto)
+{
+	struct xlb_rs_key k = {
+		.addr = addr, .port = port, .proto = proto, .pad = 0,
+	};
+
+	return bpf_map_lookup_elem(&nat_rs, &k) != NULL;
+}
+
+/* ICMP error at icmp (8-byte header already bounds-checked): does the
+ * quoted datagram concern a service or a NAT real server? */
+static __always_inline int icmp_err_ours(struct icmphdr *icmp, void *data_end,
+					 int *malformed)
+{
+	struct iphdr *in = (void *)(icmp + 1);
+	__u32 ihl_len;
+	__be16 *ports;
+
+	if ((void *)(in + 1) > data_end)
+		goto bad;
+	ihl_len = in->ihl * 4;
+	if (in->version != 4 || ihl_len < sizeof(*in))
+		goto bad;
+	if (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP)
+		return 0;
+	/* RFC 792: the error quotes the IP header plus 8 bytes; ports are
+	 * the first 4. */
+	ports = (void *)in + ihl_len;
+	if ((void *)(ports + 2) > data_end)
+		goto bad;
+	/* The quoted packet went from the VIP (a reply of a service) ... */
+	if (is_service(in->saddr, ports[0], in->protocol))
+		return 1;
+	/* ... or towards a NAT real server (the client's packet, after our
+	 * translation, errored on the way to the RS). */
+	if (is_nat_rs(in->daddr, ports[1], in->protocol))
+		return 1;
+	return 0;
+bad:
+	*malformed = 1;
+	return 0;
+}
+
+SEC("xdp")
+int xlb_steer(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph;
+	void *l4;
+	__u16 h_proto;
+	__u32 ihl_len;
+	int opts, malformed = 0;
+
+	if ((void *)(eth + 1) > data_end)
+		return pass(XLB_CNT_BAD_ETH);
+	h_proto = eth->h_proto;
+	iph = (void *)(eth + 1);
+	if (h_proto == bpf_htons(ETH_P_8021Q) ||
+	    h_proto == bpf_htons(ETH_P_8021AD)) {
+		struct vlan_hdr *vh = (void *)(eth + 1);
+
+		if ((void *)(vh + 1) > data_end)
+			return pass(XLB_CNT_BAD_ETH);
+		h_proto = vh->encap_proto;
+		iph = (void *)(vh + 1);
+	}
+	if (h_proto != bpf_htons(ETH_P_IP))
+		return pass(XLB_CNT_NOT_IPV4);
+
+	if ((void *)(iph + 1) > data_end)
+		return pass(XLB_CNT_BAD_IP);
+	ihl_len = iph->ihl * 4;
+	if (iph->version != 4 || ihl_len < sizeof(*iph) ||
+	    bpf_ntohs(iph->tot_len) < ihl_len)
+		return pass(XLB_CNT_BAD_IHL);
+	if ((void *)iph + ihl_len > data_end)
+		return pass(XLB_CNT_BAD_IP);
+	if (iph->frag_off & bpf_htons(IP_OFFSET))
+		return pass(XLB_CNT_FRAGMENT);
+	opts = ihl_len > sizeof(*iph);
+	l4 = (void *)iph + ihl_len;
+
+	switch (iph->protocol) {
+	case IPPROTO_TCP: {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)
+			return pass(XLB_CNT_BAD_L4);
+		if (is_service(iph->daddr, th->dest, IPPROTO_TCP))
+			return steer(ctx, XLB_CNT_SVC, opts);
+		if (is_nat_rs(iph->saddr, th->source, IPPROTO_TCP))
+			return steer(ctx, XLB_CNT_NAT_REPLY, opts);
+		break;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > data_end)
+			return pass(XLB_CNT_BAD_L4);
+		if (is_service(iph->daddr, uh->dest, IPPROTO_UDP))
+			return steer(ctx, XLB_CNT_SVC, opts);
+		if (is_nat_rs(iph->saddr, uh->source, IPPROTO_UDP))
+			return steer(ctx, XLB_CNT_NAT_REPLY, opts);
+		break;
+	}
+	case IPPROTO_ICMP: {
+		struct icmphdr *icmp = l4;
+
+		if ((void *)(icmp + 1) > data_end)
+			return pass(XLB_CNT_BAD_L4);
+		if (icmp->type != ICMP_DEST_UNREACH &&
+		    icmp->type != ICMP_TIME_EXCEEDED &&
+		    icmp->type != ICMP_PARAMETERPROB)
+			break;	/* echo to a VIP and the like: the kernel's */
+		if (icmp_err_ours(icmp, data_end, &malformed))
+			return steer(ctx, XLB_CNT_ICMP_ERR, opts);
+		if (malformed)
+			return pass(XLB_CNT_BAD_L4);
+		break;
+	}
+	default:
+		break;
+	}
+	return pass(XLB_CNT_PASSED);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loading, attaching and feeding the steering XDP program. See xdp.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "xdp.h"
+#include "xlb_steer.skel.h"
+
+#define XLB_BPFFS_PATH	"/sys/fs/bpf"
+
+struct xlb_xdp {
+	struct xlb_steer *skel;
+	struct xdp_program *prog;	/* libxdp's view of skel's program */
+	enum xlb_xdp_mode mode;
+	int ifindex[XLB_XDP_MAX_IFACES];
+	size_t n_if;
+};
+
+static __thread char xdp_errbuf[512];
+
+const char *xlb_xdp_errmsg(void)
+{
+	return xdp_errbuf;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int xdp_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(xdp_errbuf, sizeof(xdp_errbuf), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static void (*lib_log_fn)(const char *line);
+
+static void lib_log_line(const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	if (!lib_log_fn)
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (n)
+		lib_log_fn(line);
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt,
+		      va_list ap)
+{
+	if (level == LIBBPF_WARN)
+		lib_log_line(fmt, ap);
+	return 0;
+}
+
+static int libxdp_log(enum libxdp_print_level level, const char *fmt,
+		      va_list ap)
+{
+	if (level == LIBXDP_WARN)
+		lib_log_line(fmt, ap);
+	return 0;
+}
+
+void xlb_xdp_set_lib_log(void (*fn)(const char *line))
+{
+	lib_log_fn = fn;
+	libbpf_set_print(libbpf_log);
+	libxdp_set_print(libxdp_log);
+}
+
+static const char *ifname_of(int ifindex, char buf[IF_NAMESIZE])
+{
+	if (!if_indextoname(ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "#%d", ifindex);
+	return buf;
+}
+
+int xlb_xdp_mode_parse(const char *s, enum xlb_xdp_mode *mode)
+{
+	if (!strcmp(s, "native") || !strcmp(s, "drv"))
+		*mode = XLB_XDP_NATIVE;
+	else if (!strcmp(s, "skb") || !strcmp(s, "generic"))
+		*mode = XLB_XDP_SKB;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *xlb_xdp_mode_name(enum xlb_xdp_mode mode)
+{
+	return mode == XLB_XDP_SKB ? "skb" : "native";
+}
+
+static enum xdp_attach_mode libxdp_mode(enum xlb_xdp_mode mode)
+{
+	return mode == XLB_XDP_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+}
+
+static const char *attach_mode_name(enum xdp_attach_mode m)
+{
+	switch (m) {
+	case XDP_MODE_NATIVE:	return "native";
+	case XDP_MODE_SKB:	return "skb";
+	case XDP_MODE_HW:	return "hw";
+	default:		return "unknown";
+	}
+}
+
+/*
+ * libxdp keeps its dispatcher pins in bpffs. `ip netns exec` gives the
+ * process a private mount namespace with a fresh /sys and no bpffs:
+ * mount one there (it lives and dies with that namespace). Failure is not
+ * fatal: libxdp then attaches the single program without a dispatcher.
+ */
+static void ensure_bpffs(void)
+{
+	struct statfs st;
+
+	if (getenv("LIBXDP_BPFFS"))
+		return;
+	if (statfs(XLB_BPFFS_PATH, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return;
+	(void)mount("bpffs", XLB_BPFFS_PATH, "bpf", 0, "mode=0700");
+}
+
+int xlb_xdp_open(struct xlb_xdp **out, enum xlb_xdp_mode mode)
+{
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, opts,
+			    .prog_name = XLB_STEER_PROG_NAME);
+	struct xlb_xdp *x;
+	int err;
+
+	*out = NULL;
+	xdp_errbuf[0] = '\0';
+	if (mode != XLB_XDP_NATIVE && mode != XLB_XDP_SKB)
+		return xdp_fail(-EINVAL, "unknown XDP mode %d", (int)mode);
+
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return xdp_fail(-ENOMEM, "out of memory");
+	x->mode = mode;
+
+	ensure_bpffs();
+
+	x->skel = xlb_steer__open();
+	if (!x->skel) {
+		err = -errno;
+		xdp_fail(err, "cannot open the embedded XDP program: %s",
+			 strerror(-err));
+		goto err_free;
+	}
+	/* Load now, not at attach: the maps must exist before the first
+	 * attach so the control plane can fill them and AF_XDP sockets can
+	 * be inserted, and the program can be test-run unattached. */
+	err = xlb_steer__load(x->skel);
+	if (err) {
+		xdp_fail(err, "cannot load the XDP program %s (needs root or "
+			 "CAP_BPF + CAP_NET_ADMIN): %s", XLB_STEER_PROG_NAME,
+			 strerror(-err));
+		goto err_skel;
+	}
+
+	opts.obj = x->skel->obj;
+	errno = 0;
+	x->prog = xdp_program__create(&opts);
+	if (!x->prog || libxdp_get_error(x->prog)) {
+		err = x->prog ? (int)libxdp_get_error(x->prog) : -errno;
+		if (!err)
+			err = -EINVAL;
+		x->prog = NULL;
+		xdp_fail(err, "libxdp cannot use the XDP program %s: %s",
+			 XLB_STEER_PROG_NAME, strerror(-err));
+		goto err_skel;
+	}
+	*out = x;
+	return 0;
+
+err_skel:
+	xlb_steer__destroy(x->skel);
+err_free:
+	free(x);
+	return err;
+}
+
+/*
+ * Whatever is attached to ifindex: nothing is fine, a program of ours
+ * (left by a crashed run) is detached so that we replace it, anything else
+ * is someone else's and makes us refuse.
+ */
+static int clear_stale(int ifindex)
+{
+	char ifn[IF_NAMESIZE];
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+	enum xdp_attach_mode m;
+	int err = 0;
+
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (!mp || libxdp_get_error(mp))
+		return 0;	/* nothing attached (or nothing we can see) */
+	m = xdp_multiprog__attach_mode(mp);
+
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		if (!p)
+			goto out;
+		if (strcmp(xdp_program__name(p), XLB_STEER_PROG_NAME)) {
+			err = xdp_fail(-EBUSY, "interface %s already has XDP "
+				       "program '%s' (id %u, %s mode) attached, "
+				       "which is not xlb's: refusing to replace "
+				       "it; detach it first (ip link set dev %s "
+				       "xdp off)", ifname_of(ifindex, ifn),
+				       xdp_program__name(p), xdp_program__id(p),
+				       attach_mode_name(m), ifn);
+			goto out;
+		}
+		err = xdp_multiprog__detach(mp);
+		if (err)
+			xdp_fail(err, "cannot detach the stale %s (id %u) from "
+				 "interface %s: %s", XLB_STEER_PROG_NAME,
+				 xdp_program__id(p), ifname_of(ifindex, ifn),
+				 strerror(-err));
+		goto out;
+	}
+
+	/* A libxdp dispatcher: others' programs may share it; only remove
+	 * our own stale one. */
+	for (p = xdp_multiprog__next_prog(NULL, mp); p;
+	     p = xdp_multiprog__next_prog(p, mp)) {
+		if (strcmp(xdp_program__name(p), XLB_STEER_PROG_NAME))
+			continue;
+		err = xdp_program__detach(p, ifindex, m, 0);
+		if (err) {
+			xdp_fail(err, "cannot detach the stale %s (id %u) from "
+				 "the dispatcher on interface %s: %s",
+				 XLB_STEER_PROG_NAME, xdp_program__id(p),
+				 ifname_of(ifindex, ifn), strerror(-err));
+			break;
+		}
+	}
+out:
+	xdp_multiprog__close(mp);
+	return err;
+}
+
+int xlb_xdp_attach(struct xlb_xdp *x, int ifindex)
+{
+	const char *mode = xlb_xdp_mode_name(x->mode);
+	char ifn[IF_NAMESIZE];
+	size_t i;
+	int err;
+
+	xdp_errbuf[0] = '\0';
+	for (i = 0; i < x->n_if; i++)
+		if (x->ifindex[i] == ifindex)
+			return xdp_fail(-EALREADY, "already attached to "
+					"interface %s", ifname_of(ifindex, ifn));
+	if (x->n_if == XLB_XDP_MAX_IFACES)
+		return xdp_fail(-ENOSPC, "more than %d interfaces",
+				XLB_XDP_MAX_IFACES);
+	if (!if_indextoname(ifindex, ifn))
+		return xdp_fail(-ENODEV, "no interface with index %d", ifindex);
+
+	err = clear_stale(ifindex);
+	if (err)
+		return err;
+
+	err = xdp_program__attach(x->prog, ifindex, libxdp_mode(x->mode), 0);
+	if (err) {
+		if (err == -EOPNOTSUPP)
+			return xdp_fail(err, "interface %s does not support XDP "
+					"in %s mode%s", ifn, mode,
+					x->mode == XLB_XDP_NATIVE ?
+					" (its driver has no XDP support): "
+					"use --xdp-mode skb" : "");
+		if (err == -EEXIST || err == -EBUSY)
+			return xdp_fail(err, "cannot attach XDP in %s mode to "
+					"interface %s: another XDP program or "
+					"mode is in place (%s)", mode, ifn,
+					strerror(-err));
+		return xdp_fail(err, "cannot attach XDP in %s mode to "
+				"interface %s: %s", mode, ifn, strerror(-err));
+	}
+	x->ifindex[x->n_if++] = ifindex;
+	return 0;
+}
+
+void xlb_xdp_close(struct xlb_xdp *x)
+{
+	size_t i;
+
+	if (!x)
+		return;
+	/* Best effort: an interface may be gone, or someone may have
+	 * replaced our program (then it is not ours to remove). */
+	for (i = 0; i < x->n_if; i++)
+		(void)xdp_program__detach(x->prog, x->ifindex[i],
+					  libxdp_mode(x->mode), 0);
+	xdp_program__close(x->prog);	/* does not close skel's object */
+	xlb_steer__destroy(x->skel);
+	free(x);
+}
+
+int xlb_xdp_xsks_map_fd(const struct xlb_xdp *x)
+{
+	return bpf_map__fd(x->skel->maps.xsks_map);
+}
+
+int xlb_xdp_prog_fd(const struct xlb_xdp *x)
+{
+	return bpf_program__fd(x->skel->progs.xlb_steer);
+}
+
+static int map_set(int fd, const void *key, const void *val, bool present,
+		   const char *what)
+{
+	int err;
+
+	if (present)
+		err = bpf_map_update_elem(fd, key, val, BPF_ANY);
+	else
+		err = bpf_map_delete_elem(fd, key);
+	if (err) {
+		err = -errno;
+		if (!present && err == -ENOENT)
+			return 0;
+		return xdp_fail(err, "cannot %s %s map entry: %s",
+				present ? "add" : "delete", what,
+				strerror(-err));
+	}
+	return 0;
+}
+
+int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_svc_key *k,
+		    bool present)
+{
+	struct xlb_svc_key key = *k;
+	struct xlb_svc_val val = { 0 };
+
+	key.pad = 0;
+	return map_set(bpf_map__fd(x->skel->maps.services), &key, &val,
+		       present, "services");
+}
+
+int xlb_xdp_nat_rs_set(struct xlb_xdp *x, const struct xlb_rs_key *k,
+		       bool present)
+{
+	struct xlb_rs_key key = *k;
+	struct xlb_rs_val val = { 0 };
+
+	key.pad = 0;
+	return map_set(bpf_map__fd(x->skel->maps.nat_rs), &key, &val,
+		       present, "nat_rs");
+}
+
+/* Both key types are 8 bytes with the pad last: compared as bytes. */
+_Static_assert(sizeof(struct xlb_svc_key) == 8, "svc key size");
+_Static_assert(sizeof(struct xlb_rs_key) == 8, "rs key size");
+
+static int key8_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 8);
+}
+
+/*
+ * Makes the hash map fd hold exactly keys[0..n) (8-byte keys, pads
+ * zeroed by the caller), with an all-zero value of vsize bytes.
+ */
+static int map_sync(int fd, uint64_t *keys, size_t n, const char *what)
+{
+	uint64_t cur, prev, *stale = NULL, zero_val = 0;
+	size_t nstale = 0, cap = 0, i;
+	bool first = true;
+	int err = 0;
+
+	qsort(keys, n, sizeof(*keys), key8_cmp);
+	for (i = 0; i < n; i++) {
+		if (bpf_map_update_elem(fd, &keys[i], &zero_val, BPF_ANY)) {
+			err = -errno;
+			return xdp_fail(err, "cannot add %s map entry: %s",
+					what, strerror(-err));
+		}
+	}
+	/* Collect first, delete after: deleting while walking would make
+	 * get_next_key restart from the beginning. */
+	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &cur) == 0) {
+		first = false;
+		prev = cur;
+		if (n && bsearch(&cur, keys, n, sizeof(*keys), key8_cmp))
+			continue;
+		if (nstale == cap) {
+			uint64_t *ns;
+
+			cap = cap ? 2 * cap : 64;
+			ns = realloc(stale, cap * sizeof(*ns));
+			if (!ns) {
+				free(stale);
+				return xdp_fail(-ENOMEM, "out of memory");
+			}
+			stale = ns;
+		}
+		stale[nstale++] = cur;
+	}
+	for (i = 0; i < nstale; i++) {
+		if (bpf_map_delete_elem(fd, &stale[i]) && errno != ENOENT) {
+			err = -errno;
+			xdp_fail(err, "cannot delete %s map entry: %s", what,
+				 strerror(-err));
+			break;
+		}
+	}
+	free(stale);
+	return err;
+}
+
+_Static_assert(sizeof(struct xlb_svc_val) <= sizeof(uint64_t), "svc val");
+_Static_assert(sizeof(struct xlb_rs_val) <= sizeof(uint64_t), "rs val");
+
+static uint64_t *keys_copy(const void *src, size_t n)
+{
+	uint64_t *k = malloc((n ? n : 1) * sizeof(*k));
+	size_t i;
+
+	if (!k)
+		return NULL;
+	memcpy(k, src, n * sizeof(*k));
+	for (i = 0; i < n; i++)
+		((uint8_t *)&k[i])[7] = 0;	/* pad */
+	return k;
+}
+
+int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
+		 size_t nsvc, const struct xlb_rs_key *rs, size_t nrs)
+{
+	uint64_t *ks, *kr;
+	int err;
+
+	xdp_errbuf[0] = '\0';
+	ks = keys_copy(svcs, nsvc);
+	kr = keys_copy(rs, nrs);
+	if (!ks || !kr) {
+		free(ks);
+		free(kr);
+		return xdp_fail(-ENOMEM, "out of memory");
+	}
+	err = map_sync(bpf_map__fd(x->skel->maps.services), ks, nsvc,
+		       "services");
+	if (!err)
+		err = map_sync(bpf_map__fd(x->skel->maps.nat_rs), kr, nrs,
+			       "nat_rs");
+	free(ks);
+	free(kr);
+	return err;
+}
+
+int xlb_xdp_counters(const struct xlb_xdp *x, uint64_t out[XLB_CNT_MAX])
+{
+	int fd = bpf_map__fd(x->skel->maps.counters);
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v;
+	uint32_t i;
+	int c;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < XLB_CNT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, v)) {
+			int err = -errno;
+
+			free(v);
+			return xdp_fail(err, "cannot read XDP counters: %s",
+					strerror(-err));
+		}
+		for (c = 0; c < ncpu; c++)
+			out[i] += v[c];
+	}
+	free(v);
+	return 0;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The steering XDP program (bpf/xlb_steer.bpf.c) from userspace: load it
+ * (embedded as a libbpf skeleton, so no .o path is needed at run time),
+ * attach it to the director's interfaces through libxdp, keep its maps in
+ * step with the control plane, and read its counters.
+ *
+ * Attaching: native mode by default, skb (generic) on request. libxdp tries
+ * its multi-program dispatcher first and, where the kernel cannot run it,
+ * attaches the program alone. A program named xlb_steer left on an
+ * interface by a crashed run is detached and replaced; any other program
+ * is left alone and the attach fails with -EBUSY and a message naming it.
+ *
+ * bpffs: libxdp wants one at /sys/fs/bpf (or $LIBXDP_BPFFS) for its
+ * dispatcher. Under `ip netns exec` the process has a private mount
+ * namespace with a fresh /sys and no bpffs, so xlb_xdp_open() mounts one
+ * there if none is mounted (harmless: it lives only in that namespace). If
+ * it cannot, libxdp falls back to attaching the single program.
+ *
+ * Errors: negative errno. A sentence for a person, saying what failed and
+ * where, is kept per thread and returned by xlb_xdp_errmsg().
+ *
+ * Threads: open/attach/close and the map setters belong to one control
+ * thread. xlb_xdp_counters() and xlb_xdp_xsks_map_fd() may be called from
+ * any thread while the object is open.
+ */
+#ifndef XLB_XDP_H
+#define XLB_XDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xlb-t.h"
+#include "../bpf/xlb_shared.h"
+
+struct xlb_xdp;
+
+enum xlb_xdp_mode {
+	XLB_XDP_NATIVE = 0,	/* driver mode (the default) */
+	XLB_XDP_SKB,		/* generic mode: any interface, slower */
+};
+
+#define XLB_XDP_MAX_IFACES	32
+
+/* "native" / "drv" / "skb" / "generic" -> mode; -EINVAL otherwise. */
+int xlb_xdp_mode_parse(const char *s, enum xlb_xdp_mode *mode);
+const char *xlb_xdp_mode_name(enum xlb_xdp_mode mode);
+
+/* Loads the program and creates its maps (empty); attaches nowhere yet. */
+int xlb_xdp_open(struct xlb_xdp **out, enum xlb_xdp_mode mode);
+
+/*
+ * Attaches to one more interface in the mode given at open. Replaces a
+ * stale xlb_steer; refuses (-EBUSY) a foreign program; -EOPNOTSUPP when the
+ * interface cannot do the mode (the message says which mode, which
+ * interface, and to try skb); -EALREADY if this object already attached
+ * there.
+ */
+int xlb_xdp_attach(struct xlb_xdp *x, int ifindex);
+
+/* Detaches from every interface this object attached to, then unloads.
+ * NULL-safe. */
+void xlb_xdp_close(struct xlb_xdp *x);
+
+/* Map fds, for the AF_XDP side (xsk_socket__update_xskmap) and tests. */
+int xlb_xdp_xsks_map_fd(const struct xlb_xdp *x);
+int xlb_xdp_prog_fd(const struct xlb_xdp *x);
+
+/* Adds (present) or removes one entry; removing an absent one is 0. The
+ * key's pad byte is ignored (written as zero). */
+int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_svc_key *k,
+		    bool present);
+int xlb_xdp_nat_rs_set(struct xlb_xdp *x, const struct xlb_rs_key *k,
+		       bool present);
+
+/*
+ * Makes the maps hold exactly these keys (after each control-plane
+ * commit): adds the new ones first, then deletes the stale ones, so a
+ * service present before and after is never missing in between.
+ * Duplicates in the input are fine.
+ */
+int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
+		 size_t nsvc, const struct xlb_rs_key *rs, size_t nrs);
+
+/* Counters summed over CPUs, indexed by enum xlb_xdp_cnt (names in
+ * xlb_cnt_names[]). */
+int xlb_xdp_counters(const struct xlb_xdp *x, uint64_t out[XLB_CNT_MAX]);
+
+/*
+ * libbpf and libxdp print to stderr by default, including expected noise
+ * (e.g. libxdp's "Falling back to loading single prog without dispatcher").
+ * This routes their warnings, one line at a time, to fn (info and debug
+ * are dropped), or silences them when fn is NULL. Process-wide.
+ */
+void xlb_xdp_set_lib_log(void (*fn)(const char *line));
+
+/* The last failure of an xlb_xdp_* call in this thread, as a sentence;
+ * "" if none. */
+const char *xlb_xdp_errmsg(void);
+
+#endif /* XLB_XDP_H */

@@ -1,0 +1,1541 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Next hops from the kernel's tables over rtnetlink (libmnl). See nexthop.h.
+ *
+ * Layout of the cache. A fixed table of slots, open addressing with linear
+ * probing bounded to NH_PROBE_MAX steps. Each slot is what a worker may read
+ * (key, state, error, struct xlb_nh as 32-bit words) under the slot's own
+ * sequence counter; a parallel array holds what only the control thread
+ * uses. Slots never move and never return to EMPTY: a removed entry becomes
+ * DEAD (a tombstone reused by later inserts), so a reader's probe chain is
+ * never cut under it. The main-table route snapshot is one more seqlocked
+ * array. Writers are the control thread only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "nexthop.h"
+
+#define NH_BUF_SIZE	32768	/* libmnl's advice for dumps */
+#define NH_PROBE_MAX	32	/* longest probe chain in the table */
+#define NH_REQ_SLOTS	256	/* worker -> control requests in flight */
+#define NH_READ_SPINS	4096	/* a reader gives up (-EAGAIN) after this */
+#define NH_BACKOFF_MAX	16	/* retry interval grows to retry_ms x this */
+
+/* Neighbour states whose MAC may be used. */
+#define NH_NUD_OK (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | \
+		   NUD_PERMANENT | NUD_NOARP)
+#define NH_NUD_ABSENT	(-1)
+
+#define NH_WORDS	(sizeof(struct xlb_nh) / sizeof(uint32_t))
+_Static_assert(sizeof(struct xlb_nh) % sizeof(uint32_t) == 0,
+	       "struct xlb_nh is copied as 32-bit words");
+_Static_assert(sizeof(struct xlb_nh) == 28, "struct xlb_nh has no padding");
+
+/* ---- netlink plumbing ------------------------------------------------ */
+
+struct nh_nl {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	char     *buf;
+};
+
+static void nh_nl_close(struct nh_nl *s)
+{
+	if (s->nl)
+		mnl_socket_close(s->nl);
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+}
+
+static int nh_nl_open(struct nh_nl *s)
+{
+	/* A kernel that stops answering must not hang the control thread. */
+	struct timeval tv = { .tv_sec = 2 };
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->buf = malloc(NH_BUF_SIZE);
+	if (!s->buf)
+		return -ENOMEM;
+	s->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!s->nl)
+		goto fail;
+	if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	if (setsockopt(mnl_socket_get_fd(s->nl), SOL_SOCKET, SO_RCVTIMEO,
+		       &tv, sizeof(tv)) < 0)
+		goto fail;
+	s->portid = mnl_socket_get_portid(s->nl);
+	s->seq = (uint32_t)time(NULL);
+	return 0;
+fail:
+	err = -errno;
+	nh_nl_close(s);
+	return err;
+}
+
+/*
+ * Send one request and run cb over every reply until the kernel's ACK, its
+ * error, or the end of a dump. Requests other than dumps carry NLM_F_ACK so
+ * that every exchange has a definite end.
+ */
+static int nh_nl_talk(struct nh_nl *s, struct nlmsghdr *nlh, mnl_cb_t cb,
+		      void *data)
+{
+	uint32_t seq = ++s->seq;
+	ssize_t n;
+	int ret;
+
+	nlh->nlmsg_seq = seq;
+	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+		nlh->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(s->nl, s->buf, NH_BUF_SIZE);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;	/* EAGAIN: timed out */
+		}
+		ret = mnl_cb_run(s->buf, n, seq, s->portid, cb, data);
+		if (ret == MNL_CB_STOP)
+			return 0;
+		if (ret < 0) {
+			/* A late answer to an exchange abandoned earlier. */
+			if (errno == ESRCH)
+				continue;
+			return errno ? -errno : -EIO;
+		}
+	}
+}
+
+/* ---- attribute validation (one callback per nesting level) ----------- */
+
+static int nh_rta_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, RTA_MAX) < 0)
+		return MNL_CB_OK;	/* newer than us: skip */
+	switch (type) {
+	case RTA_DST:
+	case RTA_OIF:
+	case RTA_GATEWAY:
+	case RTA_PREFSRC:
+	case RTA_PRIORITY:
+	case RTA_TABLE:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		break;
+	case RTA_METRICS:
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+			return MNL_CB_ERROR;
+		break;
+	case RTA_MULTIPATH:
+		if (mnl_attr_validate(a, MNL_TYPE_BINARY) < 0)
+			return MNL_CB_ERROR;
+		break;
+	default:
+		return MNL_CB_OK;
+	}
+	tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static int nh_rtax_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, RTAX_MAX) < 0)
+		return MNL_CB_OK;
+	if (type == RTAX_MTU) {
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		tb[type] = a;
+	}
+	return MNL_CB_OK;
+}
+
+static int nh_ifla_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, IFLA_MAX) < 0)
+		return MNL_CB_OK;
+	switch (type) {
+	case IFLA_MTU:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		break;
+	case IFLA_ADDRESS:
+		if (mnl_attr_validate(a, MNL_TYPE_BINARY) < 0)
+			return MNL_CB_ERROR;
+		break;
+	default:
+		return MNL_CB_OK;
+	}
+	tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static int nh_ifa_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, IFA_MAX) < 0)
+		return MNL_CB_OK;
+	switch (type) {
+	case IFA_LOCAL:
+	case IFA_ADDRESS:
+	case IFA_FLAGS:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		break;
+	default:
+		return MNL_CB_OK;
+	}
+	tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static int nh_nda_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, NDA_MAX) < 0)
+		return MNL_CB_OK;
+	switch (type) {
+	case NDA_DST:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		break;
+	case NDA_LLADDR:
+		if (mnl_attr_validate(a, MNL_TYPE_BINARY) < 0)
+			return MNL_CB_ERROR;
+		break;
+	default:
+		return MNL_CB_OK;
+	}
+	tb[type] = a;
+	return MNL_CB_OK;
+}
+
+/* ---- routes ---------------------------------------------------------- */
+
+struct nh_rt {
+	uint32_t dst;		/* network order */
+	uint8_t  plen;
+	uint8_t  type;		/* RTN_* */
+	uint32_t table;
+	uint32_t flags;		/* rtm_flags */
+	int      oif;
+	uint32_t gw;
+	uint32_t prefsrc;
+	uint32_t prio;
+	uint32_t mtu;		/* RTAX_MTU, 0 if none */
+};
+
+static int nh_rt_parse(const struct nlmsghdr *nlh, struct nh_rt *r)
+{
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	const struct rtmsg *rtm;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return -EBADMSG;
+	rtm = mnl_nlmsg_get_payload(nlh);
+	if (mnl_attr_parse(nlh, sizeof(*rtm), nh_rta_cb, tb) < 0)
+		return -EBADMSG;
+	memset(r, 0, sizeof(*r));
+	r->plen = rtm->rtm_dst_len;
+	r->type = rtm->rtm_type;
+	r->flags = rtm->rtm_flags;
+	r->table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE])
+				 : rtm->rtm_table;
+	if (tb[RTA_DST])
+		r->dst = mnl_attr_get_u32(tb[RTA_DST]);
+	if (tb[RTA_OIF])
+		r->oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+	if (tb[RTA_GATEWAY])
+		r->gw = mnl_attr_get_u32(tb[RTA_GATEWAY]);
+	if (tb[RTA_PREFSRC])
+		r->prefsrc = mnl_attr_get_u32(tb[RTA_PREFSRC]);
+	if (tb[RTA_PRIORITY])
+		r->prio = mnl_attr_get_u32(tb[RTA_PRIORITY]);
+	if (tb[RTA_METRICS]) {
+		const struct nlattr *mtb[RTAX_MAX + 1] = { 0 };
+
+		if (mnl_attr_parse_nested(tb[RTA_METRICS], nh_rtax_cb, mtb) < 0)
+			return -EBADMSG;
+		if (mtb[RTAX_MTU])
+			r->mtu = mnl_attr_get_u32(mtb[RTAX_MTU]);
+	}
+	/* ECMP: the first path. A worker must not split one flow's packets,
+	 * and one path per destination is what a connection binds anyway. */
+	if (tb[RTA_MULTIPATH] && !r->oif) {
+		const struct rtnexthop *nh = mnl_attr_get_payload(tb[RTA_MULTIPATH]);
+		size_t len = mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
+
+		if (len >= sizeof(*nh) && nh->rtnh_len >= RTNH_LENGTH(0) &&
+		    nh->rtnh_len <= len) {
+			const struct nlattr *ntb[RTA_MAX + 1] = { 0 };
+
+			r->oif = nh->rtnh_ifindex;
+			if (mnl_attr_parse_payload(RTNH_DATA(nh),
+						   nh->rtnh_len - RTNH_LENGTH(0),
+						   nh_rta_cb, ntb) < 0)
+				return -EBADMSG;
+			if (ntb[RTA_GATEWAY])
+				r->gw = mnl_attr_get_u32(ntb[RTA_GATEWAY]);
+		}
+	}
+	return 0;
+}
+
+static int nh_route_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	if (nh_rt_parse(nlh, data) < 0) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+/* As `ip route get ADDR`: what the kernel itself would use. */
+static int nh_route_get(struct nh_nl *s, uint32_t addr, struct nh_rt *r)
+{
+	char req[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct rtmsg *rtm;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 32;
+	mnl_attr_put_u32(nlh, RTA_DST, addr);
+	memset(r, 0, sizeof(*r));
+	r->type = RTN_UNSPEC;
+	err = nh_nl_talk(s, nlh, nh_route_get_cb, r);
+	if (err)
+		return err;
+	return r->type == RTN_UNSPEC ? -ENETUNREACH : 0;
+}
+
+/* ---- links, addresses, neighbours ------------------------------------ */
+
+struct nh_link {
+	bool     found;
+	uint16_t type;		/* ARPHRD_* */
+	bool     has_mac;
+	uint8_t  mac[6];
+	uint32_t mtu;
+};
+
+static int nh_link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IFLA_MAX + 1] = { 0 };
+	struct nh_link *l = data;
+	const struct ifinfomsg *ifi;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+		return MNL_CB_OK;
+	ifi = mnl_nlmsg_get_payload(nlh);
+	if (mnl_attr_parse(nlh, sizeof(*ifi), nh_ifla_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	l->found = true;
+	l->type = ifi->ifi_type;
+	if (tb[IFLA_MTU])
+		l->mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+	if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
+		memcpy(l->mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
+		l->has_mac = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int nh_link_get(struct nh_nl *s, int ifindex, struct nh_link *l)
+{
+	char req[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct ifinfomsg *ifi;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	memset(l, 0, sizeof(*l));
+	err = nh_nl_talk(s, nlh, nh_link_cb, l);
+	if (err)
+		return err;
+	return l->found ? 0 : -ENODEV;
+}
+
+struct nh_addr_q {
+	int      ifindex;
+	uint32_t addr;
+};
+
+static int nh_addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IFA_MAX + 1] = { 0 };
+	struct nh_addr_q *q = data;
+	const struct ifaddrmsg *ifa;
+	uint32_t flags;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+		return MNL_CB_OK;
+	ifa = mnl_nlmsg_get_payload(nlh);
+	if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != q->ifindex ||
+	    q->addr)
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(*ifa), nh_ifa_cb, tb) < 0)
+		return MNL_CB_ERROR;
+	flags = tb[IFA_FLAGS] ? mnl_attr_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
+	if (flags & (IFA_F_SECONDARY | IFA_F_TENTATIVE | IFA_F_DADFAILED))
+		return MNL_CB_OK;
+	if (tb[IFA_LOCAL])
+		q->addr = mnl_attr_get_u32(tb[IFA_LOCAL]);
+	else if (tb[IFA_ADDRESS])
+		q->addr = mnl_attr_get_u32(tb[IFA_ADDRESS]);
+	return MNL_CB_OK;
+}
+
+/* The interface's primary IPv4 address, 0 if it has none. */
+static int nh_addr_get(struct nh_nl *s, int ifindex, uint32_t *addr)
+{
+	char req[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct ifaddrmsg *ifa;
+	struct nh_addr_q q = { .ifindex = ifindex };
+	int err;
+
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	err = nh_nl_talk(s, nlh, nh_addr_cb, &q);
+	*addr = q.addr;
+	return err;
+}
+
+struct nh_neigh {
+	bool     found;
+	int      state;		/* NUD_* */
+	bool     has_mac;
+	uint8_t  mac[6];
+};
+
+static int nh_neigh_parse(const struct nlmsghdr *nlh, int *ifindex,
+			  uint32_t *dst, struct nh_neigh *n)
+{
+	const struct nlattr *tb[NDA_MAX + 1] = { 0 };
+	const struct ndmsg *ndm;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ndm))
+		return -EBADMSG;
+	ndm = mnl_nlmsg_get_payload(nlh);
+	if (ndm->ndm_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (mnl_attr_parse(nlh, sizeof(*ndm), nh_nda_cb, tb) < 0)
+		return -EBADMSG;
+	if (!tb[NDA_DST])
+		return -EBADMSG;
+	memset(n, 0, sizeof(*n));
+	n->found = true;
+	n->state = ndm->ndm_state;
+	*ifindex = ndm->ndm_ifindex;
+	*dst = mnl_attr_get_u32(tb[NDA_DST]);
+	if (tb[NDA_LLADDR] && mnl_attr_get_payload_len(tb[NDA_LLADDR]) == 6) {
+		memcpy(n->mac, mnl_attr_get_payload(tb[NDA_LLADDR]), 6);
+		n->has_mac = true;
+	}
+	return 0;
+}
+
+static int nh_neigh_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	int ifindex;
+	uint32_t dst;
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH)
+		return MNL_CB_OK;
+	if (nh_neigh_parse(nlh, &ifindex, &dst, data) < 0) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+/* One neighbour entry (kernel >= 5.0 answers RTM_GETNEIGH for one entry);
+ * -ENOENT when there is none. */
+static int nh_neigh_get(struct nh_nl *s, int ifindex, uint32_t addr,
+			struct nh_neigh *n)
+{
+	char req[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct ndmsg *ndm;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = AF_INET;
+	ndm->ndm_ifindex = ifindex;
+	mnl_attr_put_u32(nlh, NDA_DST, addr);
+	memset(n, 0, sizeof(*n));
+	err = nh_nl_talk(s, nlh, nh_neigh_get_cb, n);
+	if (err)
+		return err;
+	return n->found ? 0 : -ENOENT;
+}
+
+/*
+ * Make the kernel resolve addr on ifindex: RTM_NEWNEIGH with NTF_USE runs
+ * neigh_event_send() on the (created if need be) entry, i.e. exactly what a
+ * packet waiting for that neighbour does: INCOMPLETE + ARP requests, or
+ * STALE -> DELAY -> unicast probe. No datagram reaches the host itself.
+ * Needs CAP_NET_ADMIN.
+ */
+static int nh_neigh_use(struct nh_nl *s, int ifindex, uint32_t addr)
+{
+	char req[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct ndmsg *ndm;
+
+	nlh->nlmsg_type = RTM_NEWNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = AF_INET;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = NUD_NONE;
+	ndm->ndm_flags = NTF_USE;
+	mnl_attr_put_u32(nlh, NDA_DST, addr);
+	return nh_nl_talk(s, nlh, NULL, NULL);
+}
+
+/* Fallback without CAP_NET_ADMIN: an empty datagram to the discard port
+ * makes the kernel resolve the next hop on its way out. */
+static int nh_udp_poke(int ifindex, uint32_t addr)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(9),
+		.sin_addr.s_addr = addr,
+	};
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* Best effort: keeps the probe on the egress we resolved. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex,
+			 sizeof(ifindex));
+	if (sendto(fd, "", 0, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* ---- one resolution -------------------------------------------------- */
+
+struct nh_res {
+	struct xlb_nh nh;
+	uint32_t nhaddr;	/* whose MAC: the gateway or addr */
+	int      nud;		/* NUD_* or NH_NUD_ABSENT */
+};
+
+static int nh_resolve(struct nh_nl *s, uint32_t addr, struct nh_res *res)
+{
+	struct nh_neigh n;
+	struct nh_link l;
+	struct nh_rt r;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	res->nud = NH_NUD_ABSENT;
+	err = nh_route_get(s, addr, &r);
+	if (err)
+		return err;
+	switch (r.type) {
+	case RTN_UNICAST:
+		break;
+	case RTN_UNREACHABLE:
+		return -EHOSTUNREACH;
+	case RTN_PROHIBIT:
+		return -EACCES;
+	case RTN_BLACKHOLE:
+	case RTN_THROW:
+		return -ENETUNREACH;
+	default:			/* local, broadcast, multicast... */
+		return -EOPNOTSUPP;
+	}
+	if (r.oif <= 0)
+		return -ENETUNREACH;
+	err = nh_link_get(s, r.oif, &l);
+	if (err)
+		return err;
+	if (l.type != ARPHRD_ETHER || !l.has_mac)
+		return -EOPNOTSUPP;
+
+	res->nh.ifindex = r.oif;
+	memcpy(res->nh.smac, l.mac, 6);
+	res->nh.gw = r.gw;
+	res->nh.mtu = (r.mtu && r.mtu < l.mtu) ? r.mtu : l.mtu;
+	res->nh.src = r.prefsrc;
+	if (!res->nh.src) {
+		err = nh_addr_get(s, r.oif, &res->nh.src);
+		if (err)
+			return err;
+	}
+	res->nhaddr = r.gw ? r.gw : addr;
+
+	err = nh_neigh_get(s, r.oif, res->nhaddr, &n);
+	if (err == -ENOENT)
+		return -EAGAIN;
+	if (err)
+		return err;
+	res->nud = n.state;
+	if (!(n.state & NH_NUD_OK) || !n.has_mac)
+		return -EAGAIN;
+	memcpy(res->nh.dmac, n.mac, 6);
+	return 0;
+}
+
+static bool nh_res_needs_probe(const struct nh_res *r)
+{
+	return r->nud == NH_NUD_ABSENT || r->nud == NUD_NONE ||
+	       (r->nud & NUD_FAILED);
+}
+
+static int nh_trigger(struct nh_nl *s, const struct nh_res *r, uint32_t addr)
+{
+	if (!nh_neigh_use(s, r->nh.ifindex, r->nhaddr))
+		return 0;
+	return nh_udp_poke(r->nh.ifindex, addr);
+}
+
+int xlb_nh_route(uint32_t addr, struct xlb_nh *out)
+{
+	struct nh_res r;
+	struct nh_nl s;
+	int err;
+
+	err = nh_nl_open(&s);
+	if (err)
+		return err;
+	err = nh_resolve(&s, addr, &r);
+	if (err == -EAGAIN && r.nud != NUD_INCOMPLETE)
+		(void)nh_trigger(&s, &r, addr);
+	nh_nl_close(&s);
+	*out = r.nh;
+	return err;
+}
+
+/* ---- the cache ------------------------------------------------------- */
+
+enum { NH_EMPTY = 0, NH_LIVE = 1, NH_DEAD = 2 };
+
+#define NH_F_GW		0x1	/* gateway of a main-table route */
+#define NH_F_HOST	0x2	/* on-link client asked for by a worker */
+
+/* What workers read, under seq (odd while the control thread writes). */
+struct nh_slot {
+	uint32_t seq;
+	uint32_t key;		/* address, network order */
+	uint32_t state;		/* NH_EMPTY / NH_LIVE / NH_DEAD */
+	uint32_t err;		/* int: 0 resolved, or -errno */
+	uint32_t nh[NH_WORDS];	/* struct xlb_nh */
+} __attribute__((aligned(64)));	/* one slot per cache line */
+
+/* What only the control thread uses. */
+struct nh_ctl {
+	struct xlb_nh nh;	/* as last published */
+	int      err;
+	uint32_t nhaddr;	/* neighbour that matters, 0 until resolved */
+	uint32_t refs;		/* xlb_nh_want() count */
+	uint8_t  flags;		/* NH_F_* */
+	bool     dirty;		/* re-resolve at the next settle */
+	bool     probe_due;	/* the kernel gave up or forgot: probe again */
+	uint64_t next_probe;	/* ms */
+	uint64_t backoff;	/* ms */
+	uint64_t host_gen;	/* insertion order, for evicting hosts */
+};
+
+/* A main-table route as workers read it (32-bit words). */
+struct nh_route {
+	uint32_t dst;		/* network order, masked */
+	uint32_t mask;		/* network order */
+	uint32_t gw;
+	uint32_t oif;
+	uint32_t type;		/* RTN_* */
+};
+#define NH_RT_WORDS	(sizeof(struct nh_route) / sizeof(uint32_t))
+
+struct xlb_nh_cache {
+	struct xlb_nh_cache_params p;
+	struct nh_nl req;	/* requests and their answers */
+	struct nh_nl ev;	/* subscribed, non-blocking */
+
+	uint32_t mask;		/* slot count - 1 */
+	struct nh_slot *slots;
+	struct nh_ctl *ctl;
+	unsigned live;
+	unsigned hosts;
+	uint64_t host_gen;
+
+	/* main-table snapshot, seqlocked as a whole */
+	uint32_t rt_seq __attribute__((aligned(64)));
+	uint32_t rt_n;
+	struct nh_route *routes;
+	struct nh_rt *rt_tmp;	/* control's dump buffer (routes_max) */
+	unsigned rt_tmp_n;
+	bool     rt_overflow;
+
+	/* worker -> control: on-link addresses to add (0 = free) */
+	uint32_t reqs[NH_REQ_SLOTS] __attribute__((aligned(64)));
+	uint64_t reqs_dropped __attribute__((aligned(64)));
+
+	/* control state */
+	uint64_t now;
+	uint64_t next_refresh;
+	unsigned tick_pos;
+	bool     all_dirty;
+	bool     routes_dirty;
+	int      changes;
+};
+
+#define nh_log(c, ...) do {						\
+	if ((c)->p.log)							\
+		(c)->p.log((c)->p.log_arg, __VA_ARGS__);		\
+} while (0)
+
+static inline uint32_t nh_ld(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline void nh_st(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static inline void nh_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static inline uint32_t nh_hash(uint32_t addr)
+{
+	uint32_t h = addr * 0x9e3779b1u;
+
+	return h ^ (h >> 15);
+}
+
+void xlb_nh_cache_params_default(struct xlb_nh_cache_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->capacity = 4096;
+	p->hosts_max = 1024;
+	p->routes_max = 1024;
+	p->retry_ms = 1000;
+	p->refresh_ms = 30000;
+	p->probes_per_tick = 16;
+}
+
+static void nh_slot_write(struct nh_slot *s, uint32_t key, uint32_t state,
+			  int err, const struct xlb_nh *nh)
+{
+	uint32_t w[NH_WORDS];
+	uint32_t seq = s->seq;
+	unsigned k;
+
+	memcpy(w, nh, sizeof(w));
+	nh_st(&s->seq, seq + 1);
+	/* Readers that see any store below also see the odd seq. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	nh_st(&s->key, key);
+	nh_st(&s->state, state);
+	nh_st(&s->err, (uint32_t)err);
+	for (k = 0; k < NH_WORDS; k++)
+		nh_st(&s->nh[k], w[k]);
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+int xlb_nh_lookup(const struct xlb_nh_cache *c, uint32_t addr,
+		  struct xlb_nh *out)
+{
+	uint32_t i, n;
+
+	if (!addr)
+		return -ENOENT;
+	i = nh_hash(addr) & c->mask;
+	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & c->mask) {
+		const struct nh_slot *s = &c->slots[i];
+		uint32_t w[NH_WORDS], state, s1;
+		unsigned spins = 0, k;
+		bool match;
+		int err = 0;
+
+		for (;;) {
+			s1 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+			if (!(s1 & 1)) {
+				state = nh_ld(&s->state);
+				match = state == NH_LIVE && nh_ld(&s->key) == addr;
+				if (match) {
+					err = (int)nh_ld(&s->err);
+					for (k = 0; k < NH_WORDS; k++)
+						w[k] = nh_ld(&s->nh[k]);
+				}
+				__atomic_thread_fence(__ATOMIC_ACQUIRE);
+				if (nh_ld(&s->seq) == s1)
+					break;
+			}
+			/* The writer was preempted mid-entry: better to
+			 * drop one packet than to stall the worker. */
+			if (++spins >= NH_READ_SPINS)
+				return -EAGAIN;
+			nh_cpu_relax();
+		}
+		if (state == NH_EMPTY)
+			return -ENOENT;
+		if (!match)
+			continue;
+		memcpy(out, w, sizeof(*out));
+		return err;
+	}
+	return -ENOENT;
+}
+
+/* Control thread only: the control thread is the only writer, so it reads
+ * the slots plainly. */
+static int nh_find(const struct xlb_nh_cache *c, uint32_t addr)
+{
+	uint32_t i = nh_hash(addr) & c->mask, n;
+
+	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & c->mask) {
+		const struct nh_slot *s = &c->slots[i];
+
+		if (s->state == NH_EMPTY)
+			return -1;
+		if (s->state == NH_LIVE && s->key == addr)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int nh_insert(struct xlb_nh_cache *c, uint32_t addr)
+{
+	static const struct xlb_nh zero;
+	uint32_t i = nh_hash(addr) & c->mask, n;
+	int free_i = -1;
+
+	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & c->mask) {
+		const struct nh_slot *s = &c->slots[i];
+
+		if (s->state == NH_LIVE && s->key == addr)
+			return (int)i;
+		if (s->state != NH_LIVE && free_i < 0)
+			free_i = (int)i;
+		if (s->state == NH_EMPTY)
+			break;
+	}
+	if (free_i < 0 || c->live >= c->p.capacity)
+		return -ENOSPC;
+	memset(&c->ctl[free_i], 0, sizeof(c->ctl[free_i]));
+	c->ctl[free_i].err = -EAGAIN;
+	c->ctl[free_i].backoff = c->p.retry_ms;
+	nh_slot_write(&c->slots[free_i], addr, NH_LIVE, -EAGAIN, &zero);
+	c->live++;
+	return free_i;
+}
+
+static void nh_notify(struct xlb_nh_cache *c, uint32_t addr,
+		      const struct xlb_nh *nh)
+{
+	c->changes++;
+	if (c->p.on_change)
+		c->p.on_change(addr, nh, c->p.arg);
+}
+
+static void nh_remove(struct xlb_nh_cache *c, int i)
+{
+	static const struct xlb_nh zero;
+	struct nh_slot *s = &c->slots[i];
+	bool was_usable = c->ctl[i].err == 0;
+
+	if (c->ctl[i].flags & NH_F_HOST)
+		c->hosts--;
+	nh_slot_write(s, s->key, NH_DEAD, -ENOENT, &zero);
+	memset(&c->ctl[i], 0, sizeof(c->ctl[i]));
+	c->live--;
+	if (was_usable)
+		nh_notify(c, s->key, NULL);
+}
+
+/* Publish a new state for entry i; tell the daemon when what it may use
+ * changed (usable or not, and if usable, any field). */
+static void nh_entry_set(struct xlb_nh_cache *c, int i, int err,
+			 const struct xlb_nh *nh)
+{
+	struct nh_ctl *e = &c->ctl[i];
+	uint32_t key = c->slots[i].key;
+	bool was = e->err == 0, is = err == 0;
+	bool same_nh = !memcmp(&e->nh, nh, sizeof(*nh));
+
+	if (is)
+		e->backoff = c->p.retry_ms;
+	if (e->err == err && same_nh)
+		return;
+	e->err = err;
+	e->nh = *nh;
+	nh_slot_write(&c->slots[i], key, NH_LIVE, err, nh);
+	if (was != is || (is && !same_nh))
+		nh_notify(c, key, is ? nh : NULL);
+}
+
+static void nh_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate)
+{
+	struct nh_ctl *e = &c->ctl[i];
+	uint32_t addr = c->slots[i].key;
+	struct nh_res r;
+	int err;
+
+	e->dirty = false;
+	e->probe_due = false;
+	err = nh_resolve(&c->req, addr, &r);
+	if (err == 0 || err == -EAGAIN)
+		e->nhaddr = r.nhaddr;
+	else
+		e->nhaddr = 0;
+	if (err == -EAGAIN && r.nh.ifindex && nh_res_needs_probe(&r) &&
+	    c->now >= e->next_probe) {
+		(void)nh_trigger(&c->req, &r, addr);
+		e->next_probe = c->now + e->backoff;
+		if (e->backoff < (uint64_t)c->p.retry_ms * NH_BACKOFF_MAX)
+			e->backoff *= 2;
+	} else if (err == 0 && revalidate && (r.nud & NUD_STALE)) {
+		/* STALE -> DELAY -> PROBE: the kernel confirms the MAC with
+		 * a unicast ARP, and an event tells us if it changed. */
+		(void)nh_neigh_use(&c->req, r.nh.ifindex, r.nhaddr);
+	}
+	nh_entry_set(c, i, err, &r.nh);
+}
+
+/* Evict the oldest on-link client nobody else needs. */
+static bool nh_evict_host(struct xlb_nh_cache *c)
+{
+	int victim = -1;
+	uint32_t i;
+
+	for (i = 0; i <= c->mask; i++) {
+		const struct nh_ctl *e = &c->ctl[i];
+
+		if (c->slots[i].state != NH_LIVE || e->flags != NH_F_HOST ||
+		    e->refs)
+			continue;
+		if (victim < 0 || e->host_gen < c->ctl[victim].host_gen)
+			victim = (int)i;
+	}
+	if (victim < 0)
+		return false;
+	nh_remove(c, victim);
+	return true;
+}
+
+/* Add a reason (a ref, or a flag) to hold addr; resolve it when new. */
+static int nh_hold(struct xlb_nh_cache *c, uint32_t addr, uint8_t flag)
+{
+	bool fresh;
+	int i;
+
+	if (!addr)
+		return -EINVAL;
+	i = nh_find(c, addr);
+	fresh = i < 0;
+	if (flag == NH_F_HOST && (i < 0 || !(c->ctl[i].flags & NH_F_HOST)) &&
+	    c->hosts >= c->p.hosts_max && !nh_evict_host(c))
+		return -ENOSPC;
+	if (fresh) {
+		i = nh_insert(c, addr);
+		if (i < 0)
+			return i;
+	}
+	if (flag) {
+		if (flag == NH_F_HOST && !(c->ctl[i].flags & NH_F_HOST)) {
+			c->hosts++;
+			c->ctl[i].host_gen = ++c->host_gen;
+		}
+		c->ctl[i].flags |= flag;
+	} else {
+		c->ctl[i].refs++;
+	}
+	if (fresh)
+		nh_entry_resolve(c, i, false);
+	return 0;
+}
+
+int xlb_nh_want(struct xlb_nh_cache *c, uint32_t addr)
+{
+	return nh_hold(c, addr, 0);
+}
+
+int xlb_nh_unwant(struct xlb_nh_cache *c, uint32_t addr)
+{
+	int i = addr ? nh_find(c, addr) : -1;
+
+	if (i < 0 || !c->ctl[i].refs)
+		return -ENOENT;
+	if (!--c->ctl[i].refs && !c->ctl[i].flags)
+		nh_remove(c, i);
+	return 0;
+}
+
+int xlb_nh_cache_publish(struct xlb_nh_cache *c, uint32_t addr,
+			 const struct xlb_nh *nh, int err)
+{
+	int i = addr ? nh_find(c, addr) : -1;
+
+	if (i < 0)
+		return -ENOENT;
+	nh_entry_set(c, i, err, nh);
+	return 0;
+}
+
+/* ---- route snapshot -------------------------------------------------- */
+
+static int nh_rt_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct xlb_nh_cache *c = data;
+	struct nh_rt r;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	if (nh_rt_parse(nlh, &r) < 0)
+		return MNL_CB_OK;	/* one odd route must not hide the rest */
+	if (r.table != RT_TABLE_MAIN || (r.flags & RTM_F_CLONED) || r.plen > 32)
+		return MNL_CB_OK;
+	switch (r.type) {
+	case RTN_UNICAST:
+	case RTN_BLACKHOLE:
+	case RTN_UNREACHABLE:
+	case RTN_PROHIBIT:
+		break;
+	default:
+		return MNL_CB_OK;
+	}
+	if (c->rt_tmp_n >= c->p.routes_max) {
+		c->rt_overflow = true;
+		return MNL_CB_OK;
+	}
+	c->rt_tmp[c->rt_tmp_n++] = r;
+	return MNL_CB_OK;
+}
+
+/* Longest prefix first, then lowest metric: the first match wins. */
+static int nh_rt_cmp(const void *a, const void *b)
+{
+	const struct nh_rt *x = a, *y = b;
+
+	if (x->plen != y->plen)
+		return x->plen > y->plen ? -1 : 1;
+	if (x->prio != y->prio)
+		return x->prio < y->prio ? -1 : 1;
+	return 0;
+}
+
+static uint32_t nh_plen_mask(uint8_t plen)
+{
+	return plen ? htonl(~0u << (32 - plen)) : 0;
+}
+
+/* Re-read the main table, publish it, and hold exactly its gateways. */
+static int nh_routes_refresh(struct xlb_nh_cache *c)
+{
+	char req[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct rtmsg *rtm;
+	uint32_t seq, i, k;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	c->rt_tmp_n = 0;
+	c->rt_overflow = false;
+	err = nh_nl_talk(&c->req, nlh, nh_rt_dump_cb, c);
+	if (err) {
+		nh_log(c, "nexthop: reading the routing table: %s", strerror(-err));
+		return err;
+	}
+	if (c->rt_overflow) {
+		/* Truncating would drop the shortest prefixes (the default
+		 * route): keep the last good snapshot instead. */
+		nh_log(c, "nexthop: main table has more than %u routes; "
+		       "route snapshot not updated", c->p.routes_max);
+		return -ENOSPC;
+	}
+	qsort(c->rt_tmp, c->rt_tmp_n, sizeof(*c->rt_tmp), nh_rt_cmp);
+
+	seq = c->rt_seq;
+	nh_st(&c->rt_seq, seq + 1);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (i = 0; i < c->rt_tmp_n; i++) {
+		const struct nh_rt *r = &c->rt_tmp[i];
+		struct nh_route w = {
+			.mask = nh_plen_mask(r->plen),
+			.gw = r->gw,
+			.oif = (uint32_t)r->oif,
+			.type = r->type,
+		};
+		uint32_t ww[NH_RT_WORDS];
+
+		w.dst = r->dst & w.mask;
+		memcpy(ww, &w, sizeof(ww));
+		for (k = 0; k < NH_RT_WORDS; k++)
+			nh_st((uint32_t *)&c->routes[i] + k, ww[k]);
+	}
+	nh_st(&c->rt_n, c->rt_tmp_n);
+	__atomic_store_n(&c->rt_seq, seq + 2, __ATOMIC_RELEASE);
+
+	/* Gateways: hold the new ones, release the old ones. */
+	for (i = 0; i <= c->mask; i++)
+		if (c->slots[i].state == NH_LIVE)
+			c->ctl[i].flags &= (uint8_t)~NH_F_GW;
+	for (i = 0; i < c->rt_tmp_n; i++) {
+		const struct nh_rt *r = &c->rt_tmp[i];
+		int j;
+
+		if (r->type != RTN_UNICAST || !r->gw)
+			continue;
+		j = nh_find(c, r->gw);
+		if (j >= 0) {
+			c->ctl[j].flags |= NH_F_GW;
+			continue;
+		}
+		err = nh_hold(c, r->gw, NH_F_GW);
+		if (err)
+			nh_log(c, "nexthop: cannot hold gateway: %s",
+			       strerror(-err));
+	}
+	for (i = 0; i <= c->mask; i++)
+		if (c->slots[i].state == NH_LIVE && !c->ctl[i].refs &&
+		    !c->ctl[i].flags)
+			nh_remove(c, (int)i);
+	return 0;
+}
+
+static int nh_route_find(const struct xlb_nh_cache *c, uint32_t addr,
+			 struct nh_route *out)
+{
+	unsigned spins = 0;
+
+	for (;;) {
+		uint32_t s1 = __atomic_load_n(&c->rt_seq, __ATOMIC_ACQUIRE);
+		uint32_t n, i, k, w[NH_RT_WORDS];
+		bool found = false;
+
+		if (!(s1 & 1)) {
+			n = nh_ld(&c->rt_n);
+			if (n > c->p.routes_max)
+				n = c->p.routes_max;
+			for (i = 0; i < n; i++) {
+				const uint32_t *r = (const uint32_t *)&c->routes[i];
+
+				if ((addr & nh_ld(&r[1])) != nh_ld(&r[0]))
+					continue;
+				for (k = 0; k < NH_RT_WORDS; k++)
+					w[k] = nh_ld(&r[k]);
+				found = true;
+				break;
+			}
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (nh_ld(&c->rt_seq) == s1) {
+				if (!found)
+					return -ENETUNREACH;
+				memcpy(out, w, sizeof(*out));
+				return 0;
+			}
+		}
+		if (++spins >= NH_READ_SPINS)
+			return -EAGAIN;
+		nh_cpu_relax();
+	}
+}
+
+/* Worker side: ask the control thread to hold addr. Lock-free; duplicates
+ * collapse; when every slot near addr's is taken the request is dropped
+ * (and counted): the worker asks again with its next packet. */
+static void nh_request(struct xlb_nh_cache *c, uint32_t addr)
+{
+	uint32_t i = nh_hash(addr) & (NH_REQ_SLOTS - 1), n;
+
+	for (n = 0; n < 8; n++, i = (i + 1) & (NH_REQ_SLOTS - 1)) {
+		uint32_t cur = __atomic_load_n(&c->reqs[i], __ATOMIC_RELAXED);
+
+		if (cur == addr)
+			return;
+		if (cur)
+			continue;
+		if (__atomic_compare_exchange_n(&c->reqs[i], &cur, addr, false,
+						__ATOMIC_RELEASE, __ATOMIC_RELAXED)
+		    || cur == addr)
+			return;
+	}
+	__atomic_fetch_add(&c->reqs_dropped, 1, __ATOMIC_RELAXED);
+}
+
+static void nh_take_requests(struct xlb_nh_cache *c)
+{
+	unsigned i;
+
+	for (i = 0; i < NH_REQ_SLOTS; i++) {
+		uint32_t addr;
+		int err;
+
+		if (!__atomic_load_n(&c->reqs[i], __ATOMIC_RELAXED))
+			continue;
+		addr = __atomic_exchange_n(&c->reqs[i], 0, __ATOMIC_ACQUIRE);
+		if (!addr)
+			continue;
+		err = nh_hold(c, addr, NH_F_HOST);
+		if (err)
+			nh_log(c, "nexthop: cannot hold on-link client: %s",
+			       strerror(-err));
+	}
+}
+
+int xlb_nh_lookup_route(struct xlb_nh_cache *c, uint32_t addr,
+			struct xlb_nh *out)
+{
+	struct nh_route r;
+	uint32_t nhaddr;
+	int err;
+
+	err = nh_route_find(c, addr, &r);
+	if (err)
+		return err;
+	switch (r.type) {
+	case RTN_UNICAST:
+		break;
+	case RTN_UNREACHABLE:
+		return -EHOSTUNREACH;
+	case RTN_PROHIBIT:
+		return -EACCES;
+	default:
+		return -ENETUNREACH;
+	}
+	nhaddr = r.gw ? r.gw : addr;
+	err = xlb_nh_lookup(c, nhaddr, out);
+	if (err == -ENOENT) {
+		nh_request(c, nhaddr);
+		return -EAGAIN;
+	}
+	out->gw = r.gw;
+	return err;
+}
+
+/* ---- events ---------------------------------------------------------- */
+
+static void nh_on_neigh(struct xlb_nh_cache *c, const struct nlmsghdr *nlh)
+{
+	bool gone = nlh->nlmsg_type == RTM_DELNEIGH;
+	struct nh_neigh n;
+	uint32_t dst, i;
+	int ifindex;
+
+	if (nh_neigh_parse(nlh, &ifindex, &dst, &n) < 0)
+		return;
+	for (i = 0; i <= c->mask; i++) {
+		struct nh_ctl *e = &c->ctl[i];
+		struct xlb_nh nh;
+		int err;
+
+		if (c->slots[i].state != NH_LIVE || e->nhaddr != dst ||
+		    e->nh.ifindex != ifindex ||
+		    (e->err != 0 && e->err != -EAGAIN))
+			continue;
+		nh = e->nh;
+		if (!gone && (n.state & NH_NUD_OK) && n.has_mac) {
+			memcpy(nh.dmac, n.mac, 6);
+			err = 0;
+		} else {
+			memset(nh.dmac, 0, 6);
+			err = -EAGAIN;
+			/* Deleted or failed: nobody else will ask again. */
+			if (gone || n.state == NUD_NONE || (n.state & NUD_FAILED))
+				e->probe_due = true;
+		}
+		nh_entry_set(c, (int)i, err, &nh);
+	}
+}
+
+static void nh_mark_ifindex(struct xlb_nh_cache *c, int ifindex)
+{
+	uint32_t i;
+
+	for (i = 0; i <= c->mask; i++)
+		if (c->slots[i].state == NH_LIVE && c->ctl[i].nh.ifindex == ifindex)
+			c->ctl[i].dirty = true;
+}
+
+static int nh_event_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct xlb_nh_cache *c = data;
+	size_t len = mnl_nlmsg_get_payload_len(nlh);
+
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWNEIGH:
+	case RTM_DELNEIGH:
+		nh_on_neigh(c, nlh);
+		break;
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE:
+		if (len >= sizeof(struct rtmsg) &&
+		    ((const struct rtmsg *)mnl_nlmsg_get_payload(nlh))->rtm_family
+		    == AF_INET)
+			c->routes_dirty = c->all_dirty = true;
+		break;
+	case RTM_NEWLINK:
+		if (len >= sizeof(struct ifinfomsg))
+			nh_mark_ifindex(c, ((const struct ifinfomsg *)
+					    mnl_nlmsg_get_payload(nlh))->ifi_index);
+		break;
+	case RTM_DELLINK:
+		c->routes_dirty = c->all_dirty = true;
+		break;
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+		/* The preferred source of a route may come from any
+		 * interface: re-resolve everything. Address events are rare. */
+		if (len >= sizeof(struct ifaddrmsg) &&
+		    ((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_family
+		    == AF_INET)
+			c->all_dirty = true;
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static void nh_settle(struct xlb_nh_cache *c)
+{
+	uint32_t i;
+
+	if (c->routes_dirty) {
+		c->routes_dirty = false;
+		(void)nh_routes_refresh(c);
+	}
+	for (i = 0; i <= c->mask; i++) {
+		const struct nh_ctl *e = &c->ctl[i];
+
+		if (c->slots[i].state != NH_LIVE)
+			continue;
+		if (c->all_dirty || e->dirty || e->probe_due)
+			nh_entry_resolve(c, (int)i, false);
+	}
+	c->all_dirty = false;
+}
+
+int xlb_nh_cache_process(struct xlb_nh_cache *c)
+{
+	ssize_t n;
+
+	c->changes = 0;
+	for (;;) {
+		n = mnl_socket_recvfrom(c->ev.nl, c->ev.buf, NH_BUF_SIZE);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				/* Events were lost: trust nothing. */
+				nh_log(c, "nexthop: event overrun, re-reading all");
+				c->routes_dirty = c->all_dirty = true;
+				continue;
+			}
+			return -errno;
+		}
+		(void)mnl_cb_run(c->ev.buf, n, 0, 0, nh_event_cb, c);
+	}
+	nh_take_requests(c);
+	nh_settle(c);
+	return c->changes;
+}
+
+int xlb_nh_cache_tick(struct xlb_nh_cache *c, uint64_t now_ms)
+{
+	unsigned budget = c->p.probes_per_tick, n;
+	uint32_t i;
+
+	c->changes = 0;
+	if (now_ms > c->now)
+		c->now = now_ms;
+	nh_take_requests(c);
+	if (!c->next_refresh) {
+		c->next_refresh = c->now + c->p.refresh_ms;
+	} else if (c->now >= c->next_refresh) {
+		c->next_refresh = c->now + c->p.refresh_ms;
+		(void)nh_routes_refresh(c);
+		for (i = 0; i <= c->mask; i++)
+			if (c->slots[i].state == NH_LIVE)
+				nh_entry_resolve(c, (int)i, true);
+		return c->changes;
+	}
+	/* Unresolved entries whose time has come, round-robin so that a
+	 * crowd of dead servers cannot starve the others. */
+	for (n = 0; n <= c->mask && budget; n++) {
+		struct nh_ctl *e;
+
+		i = (c->tick_pos + n) & c->mask;
+		e = &c->ctl[i];
+		if (c->slots[i].state != NH_LIVE || !e->err ||
+		    e->next_probe > c->now)
+			continue;
+		budget--;
+		nh_entry_resolve(c, (int)i, false);
+		if (e->err && e->next_probe <= c->now) {
+			e->next_probe = c->now + e->backoff;
+			if (e->backoff < (uint64_t)c->p.retry_ms * NH_BACKOFF_MAX)
+				e->backoff *= 2;
+		}
+	}
+	c->tick_pos = (c->tick_pos + n) & c->mask;
+	return c->changes;
+}
+
+int xlb_nh_cache_fd(const struct xlb_nh_cache *c)
+{
+	return mnl_socket_get_fd(c->ev.nl);
+}
+
+static int nh_subscribe(struct nh_nl *s)
+{
+	static const int groups[] = {
+		RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_IFADDR,
+		RTNLGRP_IPV4_ROUTE,
+	};
+	int fd = mnl_socket_get_fd(s->nl), rcvbuf = 1 << 20;
+	unsigned k;
+
+	for (k = 0; k < sizeof(groups) / sizeof(groups[0]); k++) {
+		int g = groups[k];
+
+		if (mnl_socket_setsockopt(s->nl, NETLINK_ADD_MEMBERSHIP, &g,
+					  sizeof(g)) < 0)
+			return -errno;
+	}
+	/* Bursts (a link going down) must not overrun us; if they still do,
+	 * ENOBUFS makes us re-read everything. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+int xlb_nh_cache_init(struct xlb_nh_cache **out,
+		      const struct xlb_nh_cache_params *p)
+{
+	struct xlb_nh_cache *c;
+	uint32_t slots = 64;
+	int err;
+
+	*out = NULL;
+	/* Its worker-shared parts sit on their own cache lines. */
+	c = aligned_alloc(64, (sizeof(*c) + 63) & ~(size_t)63);
+	if (!c)
+		return -ENOMEM;
+	memset(c, 0, sizeof(*c));
+	if (p)
+		c->p = *p;
+	else
+		xlb_nh_cache_params_default(&c->p);
+	if (!c->p.capacity || !c->p.routes_max || !c->p.retry_ms ||
+	    !c->p.refresh_ms || !c->p.probes_per_tick ||
+	    c->p.capacity > (1u << 24)) {
+		free(c);
+		return -EINVAL;
+	}
+	if (c->p.hosts_max > c->p.capacity)
+		c->p.hosts_max = c->p.capacity;
+	/* At most half full: probe chains stay short. */
+	while (slots < 2 * c->p.capacity)
+		slots <<= 1;
+	c->mask = slots - 1;
+	err = -ENOMEM;
+	c->slots = aligned_alloc(64, slots * sizeof(*c->slots));
+	c->ctl = calloc(slots, sizeof(*c->ctl));
+	c->routes = calloc(c->p.routes_max, sizeof(*c->routes));
+	c->rt_tmp = calloc(c->p.routes_max, sizeof(*c->rt_tmp));
+	if (!c->slots || !c->ctl || !c->routes || !c->rt_tmp)
+		goto fail;
+	memset(c->slots, 0, slots * sizeof(*c->slots));
+
+	err = nh_nl_open(&c->req);
+	if (err)
+		goto fail;
+	err = nh_nl_open(&c->ev);
+	if (err)
+		goto fail;
+	err = nh_subscribe(&c->ev);
+	if (err)
+		goto fail;
+	/* Subscribed before reading: a change between the two is not lost. */
+	err = nh_routes_refresh(c);
+	if (err && err != -ENOSPC)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	xlb_nh_cache_free(c);
+	return err;
+}
+
+void xlb_nh_cache_free(struct xlb_nh_cache *c)
+{
+	if (!c)
+		return;
+	if (c->ev.nl || c->ev.buf)
+		nh_nl_close(&c->ev);
+	if (c->req.nl || c->req.buf)
+		nh_nl_close(&c->req);
+	free(c->rt_tmp);
+	free(c->routes);
+	free(c->ctl);
+	free(c->slots);
+	free(c);
+}

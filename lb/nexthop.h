@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Next hops from the kernel's own tables, read over rtnetlink with libmnl.
+ *
+ * What the datapath binds when it creates a connection: the egress
+ * interface, its MAC (source), the next hop's MAC (destination: the real
+ * server, or the gateway towards it, or towards a NAT client), the
+ * director's address on that path (TUN outer source) and the egress MTU.
+ * Nothing is configured by hand: routes come from RTM_GETROUTE (as `ip route
+ * get ADDR`), MACs from RTM_GETNEIGH, the interface from RTM_GETLINK and
+ * RTM_GETADDR.
+ *
+ * Two layers:
+ *  - xlb_nh_route(): one blocking resolution (a few netlink round trips),
+ *    for tools and tests.
+ *  - struct xlb_nh_cache: the control thread's view of the next hops the
+ *    daemon needs, kept fresh from kernel events (a subscribed rtnetlink
+ *    socket the control thread polls), read by the workers without locks,
+ *    allocation or syscalls.
+ *
+ * Threads. Every function except xlb_nh_lookup() and xlb_nh_lookup_route()
+ * belongs to one control thread. Those two may run on any number of worker
+ * threads concurrently with the control thread: every table entry is under
+ * its own sequence lock (readers retry; they never see a half-written entry)
+ * and the table never moves, so readers need no reclamation scheme.
+ *
+ * Unresolved neighbours. The kernel resolves them, not us: the cache asks
+ * it to (RTM_NEWNEIGH with NTF_USE, which makes the kernel send ARP requests
+ * exactly as if a packet were waiting; falling back to an empty UDP
+ * datagram to port 9 when that is refused) and reports the entry as pending
+ * (-EAGAIN) until a neighbour event brings the MAC. Packets for a pending
+ * next hop must be dropped and counted, never sent to a guessed MAC.
+ *
+ * Errors are negative errno.
+ */
+#ifndef XLB_NEXTHOP_H
+#define XLB_NEXTHOP_H
+
+#include <stdint.h>
+
+struct xlb_nh {
+	int      ifindex;	/* egress interface */
+	uint8_t  smac[6];	/* the egress interface's MAC */
+	uint8_t  dmac[6];	/* the next hop's MAC; zero while pending */
+	uint32_t src;		/* director's address towards addr, network order */
+	uint32_t gw;		/* gateway, network order; 0: addr is on-link */
+	uint32_t mtu;		/* egress MTU (L3 bytes): link, or route if lower */
+};
+
+/*
+ * Resolve the next hop towards addr (network order) now, with a private
+ * netlink socket. Returns 0 with *out complete; -EAGAIN when the route is
+ * known but the neighbour's MAC is not (then *out has everything but dmac,
+ * and the kernel has been asked to resolve it: call again later);
+ * -ENETUNREACH / -EHOSTUNREACH / -EACCES when the kernel has no usable
+ * route; -EOPNOTSUPP when addr is local, broadcast or multicast, or the
+ * egress interface is not Ethernet.
+ */
+int xlb_nh_route(uint32_t addr, struct xlb_nh *out);
+
+/* addr's next hop changed: nh is the new one, or NULL when it is no longer
+ * usable (pending, unreachable, or no longer wanted). Called on the control
+ * thread, from xlb_nh_want(), _unwant(), _cache_process(), _cache_tick() and
+ * _cache_publish(); it must not call back into the cache (except lookups). */
+typedef void (*xlb_nh_change_fn)(uint32_t addr, const struct xlb_nh *nh,
+				 void *arg);
+
+/* Logging hook (the library never prints by itself). */
+typedef void (*xlb_nh_log_fn)(void *arg, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+struct xlb_nh_cache_params {
+	unsigned capacity;	/* addresses held at once (RIPs, gateways,
+				 * on-link NAT clients) */
+	unsigned hosts_max;	/* of which on-link clients added by
+				 * xlb_nh_lookup_route(); oldest evicted */
+	unsigned routes_max;	/* main-table routes kept for
+				 * xlb_nh_lookup_route() */
+	unsigned retry_ms;	/* between probes of one pending next hop */
+	unsigned refresh_ms;	/* full re-read of everything */
+	unsigned probes_per_tick; /* bound on re-resolutions per tick */
+	xlb_nh_change_fn on_change;
+	void    *arg;
+	xlb_nh_log_fn log;
+	void    *log_arg;
+};
+
+struct xlb_nh_cache;
+
+void xlb_nh_cache_params_default(struct xlb_nh_cache_params *p);
+
+/* Opens the netlink sockets, reads the main routing table and resolves its
+ * gateways. p may be NULL (defaults). */
+int xlb_nh_cache_init(struct xlb_nh_cache **out,
+		      const struct xlb_nh_cache_params *p);
+void xlb_nh_cache_free(struct xlb_nh_cache *c);	/* NULL is fine */
+
+/* The event socket: poll it for POLLIN, then call xlb_nh_cache_process(). */
+int xlb_nh_cache_fd(const struct xlb_nh_cache *c);
+
+/* Reads every pending kernel event (never blocks), applies neighbour events
+ * directly, re-resolves what route, link and address events touched (all of
+ * it after an event overrun), and takes the requests queued by
+ * xlb_nh_lookup_route(). Returns how many next hops changed, or -errno. */
+int xlb_nh_cache_process(struct xlb_nh_cache *c);
+
+/* Periodic work, e.g. every 100 ms; now_ms is CLOCK_MONOTONIC in ms. Takes
+ * queued requests, re-resolves unresolved entries whose retry time has come
+ * (at most probes_per_tick of them, so re-probing is rate-bounded), and every
+ * refresh_ms re-reads the routing table and every entry, asking the kernel
+ * to revalidate STALE neighbours (the kernel never sees our traffic, so
+ * nothing else would). Returns how many next hops changed, or -errno. */
+int xlb_nh_cache_tick(struct xlb_nh_cache *c, uint64_t now_ms);
+
+/* Add addr to the wanted set (counted: each want needs an unwant) and
+ * resolve it at once. Returns 0 when it is in the set, whatever its state
+ * (see xlb_nh_lookup()); -EINVAL for 0.0.0.0; -ENOSPC when full. */
+int xlb_nh_want(struct xlb_nh_cache *c, uint32_t addr);
+/* Drop one want of addr; -ENOENT when it was not wanted. */
+int xlb_nh_unwant(struct xlb_nh_cache *c, uint32_t addr);
+
+/*
+ * Worker side, lock-free. Copies addr's next hop into *out. Returns 0 when
+ * resolved; -ENOENT when addr is not wanted; -EAGAIN while pending (*out
+ * then has a zero dmac; also returned, rarely, when the control thread keeps
+ * the entry busy); otherwise the error that resolution gave (see
+ * xlb_nh_route()).
+ */
+int xlb_nh_lookup(const struct xlb_nh_cache *c, uint32_t addr,
+		  struct xlb_nh *out);
+
+/*
+ * Worker side, lock-free: the next hop towards any address, e.g. a NAT
+ * client. Longest-prefix match in a snapshot of the main routing table
+ * (refreshed on route events), then the neighbour of the route's gateway
+ * (gateways of the main table are always wanted) or, on-link, of addr
+ * itself: if that one is not wanted yet, it is queued for the control
+ * thread (taken at its next process() or tick()) and -EAGAIN is returned.
+ * out->gw is the route's gateway. Multipath routes use their first path;
+ * policy-routing rules and tables other than main are not consulted.
+ */
+int xlb_nh_lookup_route(struct xlb_nh_cache *c, uint32_t addr,
+			struct xlb_nh *out);
+
+/* Test and benchmark hook: publish a next hop for addr (which must be
+ * wanted) as if the kernel had said so; err 0 = resolved, else that error.
+ * The next event or refresh touching addr replaces it. */
+int xlb_nh_cache_publish(struct xlb_nh_cache *c, uint32_t addr,
+			 const struct xlb_nh *nh, int err);
+
+#endif /* XLB_NEXTHOP_H */

@@ -1,0 +1,1009 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The connection table (see conn.h for its shape, threads and memory).
+ *
+ * Hash nodes are 32-bit ids rather than pointers: node id = entry index * 2
+ * + direction + 1 (0 ends a chain), so both links of an entry fit in 8
+ * bytes and the bucket array in 4 bytes a bucket, and a zeroed bucket array
+ * is an empty table (the pages stay untouched until used).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+
+#include "conn.h"
+
+/* Wire values of TCP flags (XLB_TCP_* in pkt.h), kept local to stay
+ * independent of the parser. */
+#define TH_FIN	0x01
+#define TH_SYN	0x02
+#define TH_RST	0x04
+#define TH_ACK	0x10
+
+#define NIL		0u
+#define NO_ENTRY	UINT32_MAX
+#define ORIG		0
+#define REPLY		1
+
+#define NODE(idx, dir)	((((idx) << 1) | (dir)) + 1)
+#define NODE_IDX(n)	(((n) - 1) >> 1)
+#define NODE_DIR(n)	(((n) - 1) & 1)
+
+#define F_INUSE		0x01
+#define F_REPLY_HASHED	0x02
+
+/* Buckets a new flow may look through for an entry to reclaim when the
+ * table is full: enough to find an embryonic entry under a SYN flood,
+ * few enough to stay cheap per packet. */
+#define EVICT_SCAN	16
+#define STRIPE_BUCKETS	64	/* buckets per lock, at most */
+#define STRIPES_MAX	4096
+
+struct xlb_conn {
+	struct xlb_conn_key key[2];	/* [ORIG], [REPLY] */
+	uint32_t next[2];		/* chain links; next[0] links the free list */
+	const void *dest;
+	uint64_t expires;		/* ms */
+	uint8_t  state;
+	uint8_t  fwd;
+	uint8_t  flags;
+	uint8_t  pad;
+	uint32_t pkts;
+	uint8_t  bind[XLB_CONN_BIND_SIZE] __attribute__((aligned(8)));
+};
+
+_Static_assert(sizeof(struct xlb_conn) == 128, "conn.h documents 128 bytes an entry");
+
+struct stripe {
+	pthread_spinlock_t lock;
+} __attribute__((aligned(64)));
+
+struct xlb_conn_tab {
+	struct xlb_conn *ents;
+	uint32_t *heads;
+	struct stripe *stripes;
+	size_t ents_bytes;
+	size_t heads_bytes;
+	uint32_t max;
+	uint32_t nbuckets;
+	uint32_t nstripes;
+	uint32_t stripe_shift;		/* log2(buckets per stripe) */
+	uint32_t seed;
+	uint32_t cursor;		/* next bucket to sweep (atomic) */
+	uint32_t to_tcp, to_fin, to_udp;	/* seconds (atomic) */
+
+	void (*on_count)(void *arg, const void *dest, int d_active, int d_inactive);
+	bool (*dest_alive)(void *arg, const void *dest);
+	void *cb_arg;
+
+	pthread_spinlock_t free_lock __attribute__((aligned(64)));
+	uint32_t free_head;		/* entry index + 1, 0: empty */
+	uint32_t unused;		/* entries [unused, max) never used yet */
+
+	struct xlb_conn_stats st __attribute__((aligned(64)));	/* atomic fields */
+};
+
+#define STAT_ADD(t, f, v)	__atomic_fetch_add(&(t)->st.f, (uint64_t)(v), __ATOMIC_RELAXED)
+#define STAT_GET(t, f)		__atomic_load_n(&(t)->st.f, __ATOMIC_RELAXED)
+
+/* ---- hashing (MurmurHash3 rounds, seeded) ---- */
+
+static inline uint32_t rotl32(uint32_t x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+static inline uint32_t mm_round(uint32_t h, uint32_t k)
+{
+	k *= 0xcc9e2d51u;
+	k = rotl32(k, 15);
+	k *= 0x1b873593u;
+	h ^= k;
+	h = rotl32(h, 13);
+	return h * 5 + 0xe6546b64u;
+}
+
+static inline uint32_t fmix32(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/*
+ * The stripe depends on the client's end only, which the original tuple
+ * (client is the source) and the reply tuple (client is the destination)
+ * share; the bucket inside the stripe on the whole tuple.
+ */
+static inline uint32_t conn_bucket(const struct xlb_conn_tab *t,
+				   const struct xlb_conn_key *k, int dir)
+{
+	uint32_t caddr = dir == ORIG ? k->saddr : k->daddr;
+	uint32_t cport = dir == ORIG ? k->sport : k->dport;
+	uint32_t hs, hb;
+
+	hs = mm_round(t->seed, caddr);
+	hs = fmix32(mm_round(hs, cport | (uint32_t)k->proto << 16));
+	hb = mm_round(t->seed ^ 0x9e3779b9u, k->saddr);
+	hb = mm_round(hb, k->daddr);
+	hb = mm_round(hb, (uint32_t)k->sport | (uint32_t)k->dport << 16);
+	hb = fmix32(mm_round(hb, k->proto | (uint32_t)dir << 8));
+
+	return ((hs & (t->nstripes - 1)) << t->stripe_shift) |
+	       (hb & ((1u << t->stripe_shift) - 1));
+}
+
+static inline pthread_spinlock_t *bucket_lock(struct xlb_conn_tab *t, uint32_t b)
+{
+	return &t->stripes[b >> t->stripe_shift].lock;
+}
+
+static inline bool key_eq(const struct xlb_conn_key *a, const struct xlb_conn_key *b)
+{
+	return a->saddr == b->saddr && a->daddr == b->daddr && a->sport == b->sport &&
+	       a->dport == b->dport && a->proto == b->proto;
+}
+
+static inline uint32_t *node_next(struct xlb_conn_tab *t, uint32_t n)
+{
+	return &t->ents[NODE_IDX(n)].next[NODE_DIR(n)];
+}
+
+/* ---- TCP states (IPVS's ip_vs_proto_tcp.c tables) ---- */
+
+#define sNO XLB_CONN_S_NONE
+#define sES XLB_CONN_S_ESTABLISHED
+#define sSS XLB_CONN_S_SYN_SENT
+#define sSR XLB_CONN_S_SYN_RECV
+#define sFW XLB_CONN_S_FIN_WAIT
+#define sTW XLB_CONN_S_TIME_WAIT
+#define sCL XLB_CONN_S_CLOSE
+#define sCW XLB_CONN_S_CLOSE_WAIT
+#define sLA XLB_CONN_S_LAST_ACK
+#define sLI XLB_CONN_S_LISTEN
+#define sSA XLB_CONN_S_SYNACK
+
+#define TCP_STATES	(XLB_CONN_S_SYNACK + 1)
+
+/*
+ * [direction][syn, fin, ack, rst][state]. One change from IPVS: an ACK in
+ * state NONE (the first packet of a flow that began before this table
+ * knew it, e.g. across a restart of the director) gives ESTABLISHED rather
+ * than CLOSE, as xlb schedules mid-flow packets (IPVS's sloppy_tcp).
+ */
+static const uint8_t tcp_next[3][4][TCP_STATES] = {
+	[XLB_CONN_DIR_INPUT] = {
+/*	   sNO, sES, sSS, sSR, sFW, sTW, sCL, sCW, sLA, sLI, sSA */
+/*syn*/	{ sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR },
+/*fin*/	{ sCL, sCW, sSS, sTW, sTW, sTW, sCL, sCW, sLA, sLI, sTW },
+/*ack*/	{ sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES },
+/*rst*/	{ sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sSR },
+	},
+	[XLB_CONN_DIR_OUTPUT] = {
+/*syn*/	{ sSS, sES, sSS, sSR, sSS, sSS, sSS, sSS, sSS, sLI, sSR },
+/*fin*/	{ sTW, sFW, sSS, sTW, sFW, sTW, sCL, sTW, sLA, sLI, sTW },
+/*ack*/	{ sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sLA, sES, sES },
+/*rst*/	{ sCL, sCL, sSS, sCL, sCL, sTW, sCL, sCL, sCL, sCL, sCL },
+	},
+	[XLB_CONN_DIR_INPUT_ONLY] = {
+/*syn*/	{ sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR },
+/*fin*/	{ sCL, sFW, sSS, sTW, sFW, sTW, sCL, sCW, sLA, sLI, sTW },
+/*ack*/	{ sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES },
+/*rst*/	{ sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sCL },
+	},
+};
+
+static const char *const state_names[XLB_CONN_S_NR] = {
+	[XLB_CONN_S_NONE]	 = "NONE",
+	[XLB_CONN_S_ESTABLISHED] = "ESTABLISHED",
+	[XLB_CONN_S_SYN_SENT]	 = "SYN_SENT",
+	[XLB_CONN_S_SYN_RECV]	 = "SYN_RECV",
+	[XLB_CONN_S_FIN_WAIT]	 = "FIN_WAIT",
+	[XLB_CONN_S_TIME_WAIT]	 = "TIME_WAIT",
+	[XLB_CONN_S_CLOSE]	 = "CLOSE",
+	[XLB_CONN_S_CLOSE_WAIT]	 = "CLOSE_WAIT",
+	[XLB_CONN_S_LAST_ACK]	 = "LAST_ACK",
+	[XLB_CONN_S_LISTEN]	 = "LISTEN",
+	[XLB_CONN_S_SYNACK]	 = "SYNACK",
+	[XLB_CONN_S_UDP]	 = "UDP",
+};
+
+const char *xlb_conn_state_name(unsigned int state)
+{
+	return state < XLB_CONN_S_NR ? state_names[state] : "ERR!";
+}
+
+unsigned int xlb_conn_tcp_next(unsigned int state, enum xlb_conn_dir dir, uint8_t tcp_flags)
+{
+	int idx;
+
+	if (state >= TCP_STATES || (unsigned int)dir > XLB_CONN_DIR_INPUT_ONLY)
+		return state;
+	if (tcp_flags & TH_RST)
+		idx = 3;
+	else if (tcp_flags & TH_SYN)
+		idx = 0;
+	else if (tcp_flags & TH_FIN)
+		idx = 1;
+	else if (tcp_flags & TH_ACK)
+		idx = 2;
+	else
+		return state;	/* IPVS would close; a null-flags probe must not */
+	return tcp_next[dir][idx][state];
+}
+
+uint32_t xlb_conn_state_timeout(const struct xlb_conn_tab *t, unsigned int state)
+{
+	switch (state) {
+	case XLB_CONN_S_ESTABLISHED:
+		return __atomic_load_n(&t->to_tcp, __ATOMIC_RELAXED);
+	case XLB_CONN_S_FIN_WAIT:
+	case XLB_CONN_S_TIME_WAIT:
+	case XLB_CONN_S_CLOSE_WAIT:
+	case XLB_CONN_S_LAST_ACK:
+		return __atomic_load_n(&t->to_fin, __ATOMIC_RELAXED);
+	case XLB_CONN_S_UDP:
+		return __atomic_load_n(&t->to_udp, __ATOMIC_RELAXED);
+	case XLB_CONN_S_SYN_RECV:
+		return XLB_CONN_TIMEOUT_SYN_RECV;
+	case XLB_CONN_S_CLOSE:
+		return XLB_CONN_TIMEOUT_CLOSE;
+	case XLB_CONN_S_SYN_SENT:
+	case XLB_CONN_S_SYNACK:
+	case XLB_CONN_S_LISTEN:
+		return XLB_CONN_TIMEOUT_SYN_SENT;
+	default:
+		return XLB_CONN_TIMEOUT_NONE;
+	}
+}
+
+static inline bool state_active(unsigned int state)
+{
+	return state == XLB_CONN_S_ESTABLISHED;
+}
+
+static inline bool state_closing(unsigned int state)
+{
+	return state == XLB_CONN_S_FIN_WAIT || state == XLB_CONN_S_TIME_WAIT ||
+	       state == XLB_CONN_S_CLOSE || state == XLB_CONN_S_CLOSE_WAIT ||
+	       state == XLB_CONN_S_LAST_ACK;
+}
+
+/* Half-open: what a SYN flood fills the table with. */
+static inline bool state_embryonic(unsigned int state)
+{
+	return state == XLB_CONN_S_NONE || state == XLB_CONN_S_SYN_RECV ||
+	       state == XLB_CONN_S_SYN_SENT || state == XLB_CONN_S_SYNACK;
+}
+
+static inline bool syn_only(uint8_t tcp_flags)
+{
+	return (tcp_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN;
+}
+
+/* ---- entries ---- */
+
+static void account(struct xlb_conn_tab *t, const void *dest, int d_active, int d_inactive)
+{
+	if (d_active)
+		STAT_ADD(t, active, (int64_t)d_active);
+	if (d_inactive)
+		STAT_ADD(t, inactive, (int64_t)d_inactive);
+	if (t->on_count)
+		t->on_count(t->cb_arg, dest, d_active, d_inactive);
+}
+
+static uint32_t find(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key *k, int dir)
+{
+	uint32_t n;
+
+	for (n = t->heads[b]; n != NIL; n = *node_next(t, n)) {
+		if (NODE_DIR(n) == (uint32_t)dir &&
+		    key_eq(&t->ents[NODE_IDX(n)].key[dir], k))
+			return NODE_IDX(n);
+	}
+	return NO_ENTRY;
+}
+
+static void unlink_node(struct xlb_conn_tab *t, uint32_t b, uint32_t node)
+{
+	uint32_t *link = &t->heads[b];
+
+	while (*link != node && *link != NIL)
+		link = node_next(t, *link);
+	if (*link == node)
+		*link = *node_next(t, node);
+}
+
+/* Takes entry idx out of its chains and out of the counts; the caller
+ * holds its stripe lock and then reuses the slot or puts it back. */
+static void release(struct xlb_conn_tab *t, uint32_t idx)
+{
+	struct xlb_conn *e = &t->ents[idx];
+	bool act = state_active(e->state);
+
+	unlink_node(t, conn_bucket(t, &e->key[ORIG], ORIG), NODE(idx, ORIG));
+	if (e->flags & F_REPLY_HASHED)
+		unlink_node(t, conn_bucket(t, &e->key[REPLY], REPLY), NODE(idx, REPLY));
+	account(t, e->dest, act ? -1 : 0, act ? 0 : -1);
+	STAT_ADD(t, count, -1);
+	e->flags = 0;
+	e->dest = NULL;
+}
+
+/* Puts a chain of released entries (linked by next[0], first..last) on the
+ * free list in one go. */
+static void put_free_chain(struct xlb_conn_tab *t, uint32_t first, uint32_t last)
+{
+	pthread_spin_lock(&t->free_lock);
+	t->ents[last].next[0] = t->free_head;
+	t->free_head = first + 1;
+	pthread_spin_unlock(&t->free_lock);
+}
+
+static void put_free(struct xlb_conn_tab *t, uint32_t idx)
+{
+	put_free_chain(t, idx, idx);
+}
+
+static uint32_t get_free(struct xlb_conn_tab *t)
+{
+	uint32_t idx = NO_ENTRY;
+
+	pthread_spin_lock(&t->free_lock);
+	if (t->free_head != 0) {
+		idx = t->free_head - 1;
+		t->free_head = t->ents[idx].next[0];
+	} else if (t->unused < t->max) {
+		idx = t->unused++;
+	}
+	pthread_spin_unlock(&t->free_lock);
+	return idx;
+}
+
+/*
+ * The table is full: take an expired entry from the new flow's
+ * neighbourhood (its bucket and the next ones of its stripe), else evict
+ * the embryonic one closest to expiry there. Established and closing
+ * entries are never evicted, so a SYN flood cannot push real flows out.
+ */
+static uint32_t reclaim(struct xlb_conn_tab *t, uint32_t b, uint64_t now)
+{
+	uint32_t bps = 1u << t->stripe_shift;
+	uint32_t base = b & ~(bps - 1);
+	uint32_t scan = bps < EVICT_SCAN ? bps : EVICT_SCAN;
+	uint32_t victim = NO_ENTRY;
+	uint64_t victim_exp = UINT64_MAX;
+	uint32_t i, n;
+
+	for (i = 0; i < scan; i++) {
+		uint32_t bi = base + ((b - base + i) & (bps - 1));
+
+		for (n = t->heads[bi]; n != NIL; n = *node_next(t, n)) {
+			struct xlb_conn *e = &t->ents[NODE_IDX(n)];
+
+			if (NODE_DIR(n) != ORIG)
+				continue;
+			if (now >= e->expires) {
+				release(t, NODE_IDX(n));
+				STAT_ADD(t, expired, 1);
+				return NODE_IDX(n);
+			}
+			if (state_embryonic(e->state) && e->expires < victim_exp) {
+				victim = NODE_IDX(n);
+				victim_exp = e->expires;
+			}
+		}
+	}
+	if (victim != NO_ENTRY) {
+		release(t, victim);
+		STAT_ADD(t, evicted, 1);
+	}
+	return victim;
+}
+
+static void fill_view(const struct xlb_conn *e, struct xlb_conn_view *v, bool created)
+{
+	v->dest = e->dest;
+	v->orig = e->key[ORIG];
+	v->reply = e->key[REPLY];
+	v->fwd = e->fwd;
+	v->state = e->state;
+	v->created = created;
+	v->pad = 0;
+	v->pkts = e->pkts;
+	memcpy(v->bind, e->bind, sizeof(v->bind));
+}
+
+static void update(struct xlb_conn_tab *t, struct xlb_conn *e, enum xlb_conn_dir dir,
+		   uint8_t tcp_flags, uint64_t now)
+{
+	if (e->key[ORIG].proto == IPPROTO_TCP) {
+		unsigned int ns;
+
+		if (dir == XLB_CONN_DIR_INPUT && e->fwd != XLB_FWD_NAT)
+			dir = XLB_CONN_DIR_INPUT_ONLY;
+		ns = xlb_conn_tcp_next(e->state, dir, tcp_flags);
+		if (ns != e->state) {
+			if (state_active(ns) != state_active(e->state))
+				account(t, e->dest, state_active(ns) ? 1 : -1,
+					state_active(ns) ? -1 : 1);
+			e->state = (uint8_t)ns;
+		}
+	}
+	e->expires = now + (uint64_t)xlb_conn_state_timeout(t, e->state) * 1000;
+	e->pkts++;
+}
+
+static bool dest_alive(struct xlb_conn_tab *t, const struct xlb_conn *e)
+{
+	return !t->dest_alive || t->dest_alive(t->cb_arg, e->dest);
+}
+
+/* Whether a packet that found e must start a new connection instead. */
+static bool needs_resched(struct xlb_conn_tab *t, const struct xlb_conn *e, uint8_t tcp_flags)
+{
+	if (e->key[ORIG].proto != IPPROTO_TCP)
+		return !dest_alive(t, e);
+	if (!syn_only(tcp_flags))
+		return false;
+	return state_closing(e->state) || !dest_alive(t, e);
+}
+
+/*
+ * Makes the entry for k in bucket b (stripe locked). spare is a slot the
+ * caller released for this flow, or NO_ENTRY. Returns 0 with *idxp set, or
+ * a negative errno (the spare slot then goes back to the free list).
+ */
+static int create(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key *k,
+		  uint8_t tcp_flags, uint64_t now, xlb_conn_sched_fn sched, void *sched_arg,
+		  uint32_t spare, uint32_t *idxp)
+{
+	struct xlb_conn_target tg;
+	struct xlb_conn_key rk;
+	struct xlb_conn *e;
+	uint32_t idx, rb = 0;
+	int ret;
+
+	memset(&tg, 0, sizeof(tg));
+	ret = sched(sched_arg, k, &tg);
+	if (ret < 0) {
+		STAT_ADD(t, sched_errors, 1);
+		goto fail;
+	}
+	if (tg.fwd != XLB_FWD_NAT && tg.fwd != XLB_FWD_DR && tg.fwd != XLB_FWD_TUN) {
+		ret = -EINVAL;
+		goto fail;
+	}
+
+	memset(&rk, 0, sizeof(rk));
+	rk.saddr = tg.daddr;
+	rk.sport = tg.dport;
+	rk.daddr = k->saddr;
+	rk.dport = k->sport;
+	rk.proto = k->proto;
+
+	if (tg.fwd == XLB_FWD_NAT) {
+		uint32_t c;
+
+		/* Same client end, so the same stripe: already locked. */
+		rb = conn_bucket(t, &rk, REPLY);
+		c = find(t, rb, &rk, REPLY);
+		if (c != NO_ENTRY) {
+			struct xlb_conn *ce = &t->ents[c];
+
+			if (now >= ce->expires) {
+				release(t, c);
+				STAT_ADD(t, expired, 1);
+			} else if (k->proto == IPPROTO_TCP && syn_only(tcp_flags) &&
+				   state_closing(ce->state)) {
+				release(t, c);
+				STAT_ADD(t, rescheduled, 1);
+			} else {
+				/* Two services, one server, one client port:
+				 * the server could not tell the flows apart. */
+				STAT_ADD(t, clashes, 1);
+				ret = -EADDRINUSE;
+				goto fail;
+			}
+			if (spare == NO_ENTRY)
+				spare = c;
+			else
+				put_free(t, c);
+		}
+	}
+
+	idx = spare;
+	if (idx == NO_ENTRY)
+		idx = get_free(t);
+	if (idx == NO_ENTRY)
+		idx = reclaim(t, b, now);
+	if (idx == NO_ENTRY) {
+		STAT_ADD(t, full_drops, 1);
+		return -ENOSPC;
+	}
+
+	e = &t->ents[idx];
+	e->key[ORIG] = *k;
+	memset(e->key[ORIG].pad, 0, sizeof(e->key[ORIG].pad));
+	e->key[REPLY] = rk;
+	e->dest = tg.dest;
+	e->fwd = tg.fwd;
+	e->flags = F_INUSE;
+	e->pkts = 1;
+	memcpy(e->bind, tg.bind, sizeof(e->bind));
+	if (k->proto == IPPROTO_TCP)
+		e->state = (uint8_t)xlb_conn_tcp_next(XLB_CONN_S_NONE,
+			tg.fwd == XLB_FWD_NAT ? XLB_CONN_DIR_INPUT : XLB_CONN_DIR_INPUT_ONLY,
+			tcp_flags);
+	else
+		e->state = XLB_CONN_S_UDP;
+	e->expires = now + (uint64_t)xlb_conn_state_timeout(t, e->state) * 1000;
+
+	e->next[ORIG] = t->heads[b];
+	t->heads[b] = NODE(idx, ORIG);
+	if (tg.fwd == XLB_FWD_NAT) {
+		e->flags |= F_REPLY_HASHED;
+		e->next[REPLY] = t->heads[rb];
+		t->heads[rb] = NODE(idx, REPLY);
+	} else {
+		e->next[REPLY] = NIL;
+	}
+
+	STAT_ADD(t, count, 1);
+	STAT_ADD(t, created, 1);
+	account(t, e->dest, state_active(e->state) ? 1 : 0, state_active(e->state) ? 0 : 1);
+	*idxp = idx;
+	return 0;
+
+fail:
+	if (spare != NO_ENTRY)
+		put_free(t, spare);
+	return ret;
+}
+
+static inline bool proto_ok(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+}
+
+void xlb_conn_prefetch(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		       enum xlb_conn_dir dir)
+{
+	uint32_t b = conn_bucket(t, k, dir == XLB_CONN_DIR_OUTPUT ? REPLY : ORIG);
+
+	__builtin_prefetch(&t->heads[b], 0, 3);
+	__builtin_prefetch((const void *)bucket_lock(t, b), 1, 3);
+}
+
+int xlb_conn_in(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		uint8_t tcp_flags, uint64_t now_ms,
+		xlb_conn_sched_fn sched, void *sched_arg,
+		struct xlb_conn_view *out)
+{
+	uint32_t b, idx, spare = NO_ENTRY;
+	pthread_spinlock_t *lock;
+	int ret;
+
+	if (!proto_ok(k->proto))
+		return -EPROTONOSUPPORT;
+	b = conn_bucket(t, k, ORIG);
+	lock = bucket_lock(t, b);
+	pthread_spin_lock(lock);
+
+	idx = find(t, b, k, ORIG);
+	if (idx != NO_ENTRY) {
+		struct xlb_conn *e = &t->ents[idx];
+
+		if (now_ms >= e->expires) {
+			/* Due but not yet swept: it no longer exists. */
+			release(t, idx);
+			STAT_ADD(t, expired, 1);
+			spare = idx;
+		} else if (needs_resched(t, e, tcp_flags)) {
+			release(t, idx);
+			STAT_ADD(t, rescheduled, 1);
+			spare = idx;
+		} else {
+			update(t, e, XLB_CONN_DIR_INPUT, tcp_flags, now_ms);
+			fill_view(e, out, false);
+			pthread_spin_unlock(lock);
+			return 0;
+		}
+	}
+
+	ret = create(t, b, k, tcp_flags, now_ms, sched, sched_arg, spare, &idx);
+	if (ret == 0)
+		fill_view(&t->ents[idx], out, true);
+	pthread_spin_unlock(lock);
+	return ret < 0 ? ret : 1;
+}
+
+int xlb_conn_out(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		 uint8_t tcp_flags, uint64_t now_ms, struct xlb_conn_view *out)
+{
+	pthread_spinlock_t *lock;
+	uint32_t b, idx;
+	int ret = -ENOENT;
+
+	if (!proto_ok(k->proto))
+		return -ENOENT;
+	b = conn_bucket(t, k, REPLY);
+	lock = bucket_lock(t, b);
+	pthread_spin_lock(lock);
+	idx = find(t, b, k, REPLY);
+	if (idx != NO_ENTRY) {
+		struct xlb_conn *e = &t->ents[idx];
+
+		if (now_ms >= e->expires) {
+			release(t, idx);
+			STAT_ADD(t, expired, 1);
+			put_free(t, idx);
+		} else {
+			update(t, e, XLB_CONN_DIR_OUTPUT, tcp_flags, now_ms);
+			fill_view(e, out, false);
+			ret = 0;
+		}
+	}
+	pthread_spin_unlock(lock);
+	return ret;
+}
+
+int xlb_conn_get(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		 enum xlb_conn_dir dir, uint64_t now_ms, struct xlb_conn_view *out)
+{
+	int d = dir == XLB_CONN_DIR_OUTPUT ? REPLY : ORIG;
+	pthread_spinlock_t *lock;
+	uint32_t b, idx;
+	int ret = -ENOENT;
+
+	if (!proto_ok(k->proto))
+		return -ENOENT;
+	b = conn_bucket(t, k, d);
+	lock = bucket_lock(t, b);
+	pthread_spin_lock(lock);
+	idx = find(t, b, k, d);
+	if (idx != NO_ENTRY && now_ms < t->ents[idx].expires) {
+		fill_view(&t->ents[idx], out, false);
+		ret = 0;
+	}
+	pthread_spin_unlock(lock);
+	return ret;
+}
+
+/*
+ * Frees the entries of bucket b (stripe locked) that are due (dest ==
+ * NULL and !all) or bound to dest (dest != NULL) or all of them (all),
+ * chaining them onto first..last for one trip to the free list.
+ */
+static uint32_t sweep_bucket(struct xlb_conn_tab *t, uint32_t b, uint64_t now,
+			     const void *dest, bool all, uint32_t *first, uint32_t *last)
+{
+	uint32_t n, freed = 0;
+
+again:
+	for (n = t->heads[b]; n != NIL; n = *node_next(t, n)) {
+		uint32_t idx = NODE_IDX(n);
+		struct xlb_conn *e = &t->ents[idx];
+		bool hit;
+
+		if (NODE_DIR(n) != ORIG)
+			continue;
+		if (all)
+			hit = true;
+		else if (dest)
+			hit = e->dest == dest;
+		else
+			hit = now >= e->expires;
+		if (!hit)
+			continue;
+		release(t, idx);
+		e->next[0] = *first == NO_ENTRY ? 0 : *first + 1;
+		if (*first == NO_ENTRY)
+			*last = idx;
+		*first = idx;
+		freed++;
+		/* Unlinking both nodes may have changed this chain anywhere. */
+		goto again;
+	}
+	return freed;
+}
+
+static uint32_t sweep_range(struct xlb_conn_tab *t, uint32_t b, uint32_t nb, uint64_t now,
+			    const void *dest, bool all)
+{
+	uint32_t freed = 0;
+
+	while (nb) {
+		uint32_t s = b >> t->stripe_shift;
+		uint32_t end = (s + 1) << t->stripe_shift;
+		uint32_t n = end - b < nb ? end - b : nb;
+		uint32_t first = NO_ENTRY, last = NO_ENTRY, i;
+
+		pthread_spin_lock(&t->stripes[s].lock);
+		for (i = 0; i < n; i++)
+			freed += sweep_bucket(t, b + i, now, dest, all, &first, &last);
+		pthread_spin_unlock(&t->stripes[s].lock);
+		if (first != NO_ENTRY)
+			put_free_chain(t, first, last);
+		nb -= n;
+		b = (b + n) & (t->nbuckets - 1);
+	}
+	return freed;
+}
+
+uint32_t xlb_conn_expire(struct xlb_conn_tab *t, uint64_t now_ms, uint32_t budget)
+{
+	uint32_t start, freed;
+
+	if (budget == 0 || budget > t->nbuckets)
+		budget = t->nbuckets;
+	/* nbuckets divides 2^32, so the cursor may wrap freely. */
+	start = __atomic_fetch_add(&t->cursor, budget, __ATOMIC_RELAXED) & (t->nbuckets - 1);
+	freed = sweep_range(t, start, budget, now_ms, NULL, false);
+	STAT_ADD(t, expired, freed);
+	return freed;
+}
+
+uint32_t xlb_conn_flush_dest(struct xlb_conn_tab *t, const void *dest)
+{
+	uint32_t freed = sweep_range(t, 0, t->nbuckets, 0, dest, dest == NULL);
+
+	STAT_ADD(t, flushed, freed);
+	return freed;
+}
+
+int xlb_conn_foreach(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_foreach_fn fn, void *arg)
+{
+	uint32_t s, b, n;
+	int visited = 0, ret;
+
+	for (s = 0; s < t->nstripes; s++) {
+		uint32_t b0 = s << t->stripe_shift, b1 = (s + 1) << t->stripe_shift;
+
+		pthread_spin_lock(&t->stripes[s].lock);
+		for (b = b0; b < b1; b++) {
+			for (n = t->heads[b]; n != NIL; n = *node_next(t, n)) {
+				const struct xlb_conn *e = &t->ents[NODE_IDX(n)];
+				struct xlb_conn_entry ci;
+
+				if (NODE_DIR(n) != ORIG)
+					continue;
+				ci.orig = e->key[ORIG];
+				ci.daddr = e->key[REPLY].saddr;
+				ci.dport = e->key[REPLY].sport;
+				ci.fwd = e->fwd;
+				ci.state = e->state;
+				ci.state_name = xlb_conn_state_name(e->state);
+				ci.expires_s = e->expires > now_ms ?
+					(uint32_t)((e->expires - now_ms + 999) / 1000) : 0;
+				ci.pkts = e->pkts;
+				ci.dest = e->dest;
+				ret = fn(arg, &ci);
+				if (ret < 0) {
+					pthread_spin_unlock(&t->stripes[s].lock);
+					return ret;
+				}
+				if (visited < INT32_MAX)
+					visited++;
+			}
+		}
+		pthread_spin_unlock(&t->stripes[s].lock);
+	}
+	return visited;
+}
+
+void xlb_conn_set_timeouts(struct xlb_conn_tab *t, const struct xlb_timeouts *to)
+{
+	if (to->tcp)
+		__atomic_store_n(&t->to_tcp, to->tcp, __ATOMIC_RELAXED);
+	if (to->tcp_fin)
+		__atomic_store_n(&t->to_fin, to->tcp_fin, __ATOMIC_RELAXED);
+	if (to->udp)
+		__atomic_store_n(&t->to_udp, to->udp, __ATOMIC_RELAXED);
+}
+
+void xlb_conn_get_timeouts(const struct xlb_conn_tab *t, struct xlb_timeouts *to)
+{
+	to->tcp = __atomic_load_n(&t->to_tcp, __ATOMIC_RELAXED);
+	to->tcp_fin = __atomic_load_n(&t->to_fin, __ATOMIC_RELAXED);
+	to->udp = __atomic_load_n(&t->to_udp, __ATOMIC_RELAXED);
+}
+
+uint64_t xlb_conn_count(const struct xlb_conn_tab *t)
+{
+	return STAT_GET(t, count);
+}
+
+uint32_t xlb_conn_tab_size(const struct xlb_conn_tab *t)
+{
+	return t->nbuckets;
+}
+
+uint32_t xlb_conn_max(const struct xlb_conn_tab *t)
+{
+	return t->max;
+}
+
+void xlb_conn_get_stats(const struct xlb_conn_tab *t, struct xlb_conn_stats *s)
+{
+	s->created = STAT_GET(t, created);
+	s->expired = STAT_GET(t, expired);
+	s->evicted = STAT_GET(t, evicted);
+	s->full_drops = STAT_GET(t, full_drops);
+	s->rescheduled = STAT_GET(t, rescheduled);
+	s->flushed = STAT_GET(t, flushed);
+	s->clashes = STAT_GET(t, clashes);
+	s->sched_errors = STAT_GET(t, sched_errors);
+	s->count = STAT_GET(t, count);
+	s->active = STAT_GET(t, active);
+	s->inactive = STAT_GET(t, inactive);
+}
+
+void xlb_conn_params_default(struct xlb_conn_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_conns = XLB_CONN_MAX_DEFAULT;
+	p->timeouts.tcp = XLB_TIMEOUT_TCP_DEFAULT;
+	p->timeouts.tcp_fin = XLB_TIMEOUT_TCPFIN_DEFAULT;
+	p->timeouts.udp = XLB_TIMEOUT_UDP_DEFAULT;
+}
+
+/* Zeroed, page-aligned and touched only when used. */
+static void *map_zero(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Huge pages where the system allows: a lookup is two dependent
+	 * random reads, and TLB misses would double them. Advisory only. */
+	madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
+int xlb_conn_init(struct xlb_conn_tab **tp, const struct xlb_conn_params *p)
+{
+	struct xlb_conn_tab *t;
+	uint32_t nb = 1, bps, s;
+
+	*tp = NULL;
+	if (p->max_conns == 0 || p->max_conns > XLB_CONN_MAX_LIMIT)
+		return -EINVAL;
+	while (nb < p->max_conns)
+		nb <<= 1;
+
+	t = aligned_alloc(64, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	memset(t, 0, sizeof(*t));
+	t->max = p->max_conns;
+	t->nbuckets = nb;
+	t->nstripes = nb / STRIPE_BUCKETS;
+	if (t->nstripes < 1)
+		t->nstripes = 1;
+	if (t->nstripes > STRIPES_MAX)
+		t->nstripes = STRIPES_MAX;
+	bps = nb / t->nstripes;
+	while ((1u << t->stripe_shift) < bps)
+		t->stripe_shift++;
+
+	t->seed = p->seed;
+	if (!t->seed && getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
+		t->seed = (uint32_t)(uintptr_t)t ^ 0x5bd1e995u;
+	t->to_tcp = p->timeouts.tcp ? p->timeouts.tcp : XLB_TIMEOUT_TCP_DEFAULT;
+	t->to_fin = p->timeouts.tcp_fin ? p->timeouts.tcp_fin : XLB_TIMEOUT_TCPFIN_DEFAULT;
+	t->to_udp = p->timeouts.udp ? p->timeouts.udp : XLB_TIMEOUT_UDP_DEFAULT;
+	t->on_count = p->on_count;
+	t->dest_alive = p->dest_alive;
+	t->cb_arg = p->cb_arg;
+
+	t->ents_bytes = (size_t)t->max * sizeof(struct xlb_conn);
+	t->heads_bytes = (size_t)nb * sizeof(uint32_t);
+	t->ents = map_zero(t->ents_bytes);
+	t->heads = map_zero(t->heads_bytes);
+	t->stripes = aligned_alloc(64, (size_t)t->nstripes * sizeof(struct stripe));
+	if (!t->ents || !t->heads || !t->stripes)
+		goto err;
+	for (s = 0; s < t->nstripes; s++)
+		pthread_spin_init(&t->stripes[s].lock, PTHREAD_PROCESS_PRIVATE);
+	pthread_spin_init(&t->free_lock, PTHREAD_PROCESS_PRIVATE);
+	*tp = t;
+	return 0;
+
+err:
+	if (t->ents)
+		munmap(t->ents, t->ents_bytes);
+	if (t->heads)
+		munmap(t->heads, t->heads_bytes);
+	free(t->stripes);
+	free(t);
+	return -ENOMEM;
+}
+
+void xlb_conn_free(struct xlb_conn_tab *t)
+{
+	uint32_t s;
+
+	if (!t)
+		return;
+	for (s = 0; s < t->nstripes; s++)
+		pthread_spin_destroy(&t->stripes[s].lock);
+	pthread_spin_destroy(&t->free_lock);
+	munmap(t->ents, t->ents_bytes);
+	munmap(t->heads, t->heads_bytes);
+	free(t->stripes);
+	free(t);
+}
+
+int xlb_conn_verify(struct xlb_conn_tab *t)
+{
+	uint8_t *seen = calloc(t->max, 1);	/* bit 0: orig node, bit 1: reply */
+	uint64_t used = 0, act = 0, inact = 0, nfree = 0;
+	uint32_t s, b, n, i, unused;
+	int bad = 0;
+
+	if (!seen)
+		return -ENOMEM;
+	for (s = 0; s < t->nstripes && !bad; s++) {
+		pthread_spin_lock(&t->stripes[s].lock);
+		for (b = s << t->stripe_shift; b < (s + 1) << t->stripe_shift && !bad; b++) {
+			for (n = t->heads[b]; n != NIL && !bad; n = *node_next(t, n)) {
+				uint32_t idx = NODE_IDX(n), d = NODE_DIR(n);
+				const struct xlb_conn *e;
+
+				if (idx >= t->max) {
+					bad = 1;
+					break;
+				}
+				e = &t->ents[idx];
+				if (!(e->flags & F_INUSE) || (seen[idx] & (1u << d)) ||
+				    (d == REPLY && !(e->flags & F_REPLY_HASHED)) ||
+				    conn_bucket(t, &e->key[d], (int)d) != b ||
+				    /* both nodes under one lock */
+				    conn_bucket(t, &e->key[ORIG], ORIG) >> t->stripe_shift != s)
+					bad = 1;
+				seen[idx] |= (uint8_t)(1u << d);
+				if (d == ORIG) {
+					used++;
+					if (state_active(e->state))
+						act++;
+					else
+						inact++;
+				}
+			}
+		}
+		pthread_spin_unlock(&t->stripes[s].lock);
+	}
+
+	pthread_spin_lock(&t->free_lock);
+	unused = t->unused;
+	for (n = t->free_head; n != 0 && !bad; n = t->ents[n - 1].next[0]) {
+		if (n - 1 >= unused || t->ents[n - 1].flags || ++nfree > t->max)
+			bad = 1;
+	}
+	pthread_spin_unlock(&t->free_lock);
+
+	for (i = 0; i < t->max && !bad; i++) {
+		const struct xlb_conn *e = &t->ents[i];
+		uint8_t want = !(e->flags & F_INUSE) ? 0 :
+			       (e->flags & F_REPLY_HASHED) ? 3 : 1;
+
+		if (seen[i] != want)
+			bad = 1;
+	}
+	free(seen);
+	if (bad || used != STAT_GET(t, count) || act != STAT_GET(t, active) ||
+	    inact != STAT_GET(t, inactive) || used + nfree + (t->max - unused) != t->max)
+		return -EUCLEAN;
+	return 0;
+}

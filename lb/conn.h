@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The connection table: pins each flow to the real server chosen for its
+ * first packet and holds NAT's reverse mapping, after IPVS's ip_vs_conn.
+ *
+ * Shape
+ *   Every entry has two hash nodes, like conntrack's tuplehash[2]: one for
+ *   its original tuple (client -> VIP:vport), looked up by xlb_conn_in(),
+ *   and, for NAT only, one for its reply tuple (RIP:rport -> client), looked
+ *   up by xlb_conn_out(). A real server may serve several services, so
+ *   replies are matched by their full tuple, never by the server alone.
+ *
+ * Threads
+ *   Workers (one per RX queue), the housekeeping thread (xlb_conn_expire)
+ *   and the control thread (foreach, flush_dest, set_timeouts) may all call
+ *   in at once. The buckets are split into stripes, each a contiguous range
+ *   of buckets under one spinlock; the stripe of a tuple is chosen by the
+ *   CLIENT's address and port only, which the original and the reply tuple
+ *   share, so both nodes of an entry live under the same lock and every
+ *   operation on an entry takes exactly one lock. All per-packet work is
+ *   done under that lock and what the caller needs is copied out (struct
+ *   xlb_conn_view), so no entry can be recycled under a reader.
+ *
+ * Memory
+ *   All entries are preallocated from max_conns (pages are touched only as
+ *   entries are first used); the bucket array is the next power of two
+ *   >= max_conns. Per connection, on x86-64:
+ *     entry (both tuples, both hash-node links, dest, expiry, state,
+ *     counters, 64-byte bind blob)                        128 bytes
+ *     bucket heads: 4 bytes x buckets/max_conns           4..8 bytes
+ *     stripe locks (<= 4096 x 64 bytes, shared)           < 1 byte
+ *   = about 132 bytes per connection at a power-of-two max_conns (the
+ *   default 1,048,576 costs 132 MiB at most), at most 136 otherwise.
+ *   Nothing is allocated after xlb_conn_init().
+ *
+ * Time is passed in by the caller on every call (milliseconds, any
+ * monotonic origin), so tests control the clock.
+ *
+ * Byte order: addresses and ports in network order, as in xlb-t.h.
+ */
+#ifndef XLB_CONN_H
+#define XLB_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xlb-t.h"
+
+#define XLB_CONN_MAX_DEFAULT	1048576u
+#define XLB_CONN_MAX_LIMIT	(1u << 30)
+#define XLB_CONN_BIND_SIZE	64	/* opaque bytes bound at creation */
+
+/* Fixed timeouts of the states ipvsadm --set does not reach, seconds. */
+#define XLB_CONN_TIMEOUT_SYN_RECV	60
+#define XLB_CONN_TIMEOUT_CLOSE		10
+#define XLB_CONN_TIMEOUT_NONE		2
+#define XLB_CONN_TIMEOUT_SYN_SENT	120	/* also SYNACK, LISTEN */
+
+/* TCP states, in IPVS's order (IP_VS_TCP_S_*), plus UDP's single state. */
+enum xlb_conn_state {
+	XLB_CONN_S_NONE = 0,
+	XLB_CONN_S_ESTABLISHED,
+	XLB_CONN_S_SYN_SENT,
+	XLB_CONN_S_SYN_RECV,
+	XLB_CONN_S_FIN_WAIT,
+	XLB_CONN_S_TIME_WAIT,
+	XLB_CONN_S_CLOSE,
+	XLB_CONN_S_CLOSE_WAIT,
+	XLB_CONN_S_LAST_ACK,
+	XLB_CONN_S_LISTEN,
+	XLB_CONN_S_SYNACK,
+	XLB_CONN_S_UDP,
+	XLB_CONN_S_NR,
+};
+
+/* Which way a packet travels, choosing IPVS's state table: NAT entries see
+ * both ways (INPUT for client -> server, OUTPUT for replies); DR and TUN
+ * entries see only the client's packets (INPUT_ONLY). */
+enum xlb_conn_dir {
+	XLB_CONN_DIR_INPUT = 0,
+	XLB_CONN_DIR_OUTPUT,
+	XLB_CONN_DIR_INPUT_ONLY,
+};
+
+/* A 5-tuple as seen on the wire. pad is ignored. */
+struct xlb_conn_key {
+	uint32_t saddr;
+	uint32_t daddr;
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t  proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t  pad[3];
+};
+
+/* What the scheduler binds to a new connection (IPVS binds packet_xmit
+ * once): filled by the xlb_conn_sched_fn. */
+struct xlb_conn_target {
+	const void *dest;	/* the daemon's per-destination object */
+	uint32_t daddr;		/* RIP */
+	uint16_t dport;		/* RS port */
+	uint8_t  fwd;		/* enum xlb_fwd; NAT also hashes the reply tuple */
+	uint8_t  pad;
+	uint8_t  bind[XLB_CONN_BIND_SIZE] __attribute__((aligned(8)));
+};
+
+/*
+ * Chooses the destination of a new flow. Called with the stripe lock held,
+ * so it must be short and must not call into the table: a ring lookup and
+ * a copy of precomputed bind data. Returns 0, or a negative errno that
+ * xlb_conn_in() returns (e.g. -EHOSTUNREACH: no server available).
+ */
+typedef int (*xlb_conn_sched_fn)(void *arg, const struct xlb_conn_key *k,
+				 struct xlb_conn_target *t);
+
+/* A copy of an entry, taken under its lock. */
+struct xlb_conn_view {
+	const void *dest;
+	struct xlb_conn_key orig;	/* client -> VIP:vport */
+	struct xlb_conn_key reply;	/* RIP:rport -> client */
+	uint8_t  fwd;			/* enum xlb_fwd */
+	uint8_t  state;			/* enum xlb_conn_state, after this packet */
+	bool     created;		/* this packet created (or rescheduled) it */
+	uint8_t  pad;
+	uint32_t pkts;			/* packets seen, both ways (wraps) */
+	uint8_t  bind[XLB_CONN_BIND_SIZE] __attribute__((aligned(8)));
+};
+
+/* What xlb_conn_foreach() shows of an entry (xlbctl -L -n -c). */
+struct xlb_conn_entry {
+	struct xlb_conn_key orig;	/* pro, source, virtual */
+	uint32_t daddr;			/* destination */
+	uint16_t dport;
+	uint8_t  fwd;
+	uint8_t  state;
+	const char *state_name;		/* as ipvsadm prints it */
+	uint32_t expires_s;		/* seconds left, rounded up; 0 if due */
+	uint32_t pkts;
+	const void *dest;
+};
+
+/* Return 0 to go on, a negative value to stop (foreach returns it). Called
+ * under a stripe lock: must not call back into the table. */
+typedef int (*xlb_conn_foreach_fn)(void *arg, const struct xlb_conn_entry *ci);
+
+struct xlb_conn_stats {
+	uint64_t created;	/* entries made, rescheduled ones included */
+	uint64_t expired;	/* freed after their timeout (sweep or reuse) */
+	uint64_t evicted;	/* embryonic entries evicted when full */
+	uint64_t full_drops;	/* new flows refused: full, nothing evictable */
+	uint64_t rescheduled;	/* SYN on a closing entry or of a dead dest */
+	uint64_t flushed;	/* removed by xlb_conn_flush_dest() */
+	uint64_t clashes;	/* NAT reply tuple held by a live entry */
+	uint64_t sched_errors;	/* the scheduler found no destination */
+	uint64_t count;		/* entries now */
+	uint64_t active;	/* of which ESTABLISHED */
+	uint64_t inactive;	/* of which in any other state (UDP too) */
+};
+
+struct xlb_conn_params {
+	uint32_t max_conns;		/* --max-conns */
+	uint32_t seed;			/* hash seed; 0: random at init */
+	struct xlb_timeouts timeouts;	/* seconds; 0 fields: defaults */
+	/*
+	 * ActiveConn / InActConn bookkeeping, as IPVS: ESTABLISHED is active,
+	 * every other state (UDP too) inactive. Called on create (+1 in one
+	 * column), on a change between active and inactive (+1/-1) and on
+	 * free (-1), under the stripe lock: keep it to atomic adds. May be
+	 * NULL.
+	 */
+	void (*on_count)(void *arg, const void *dest, int d_active, int d_inactive);
+	/*
+	 * Whether a destination still exists. Asked when a SYN (or, for UDP,
+	 * any packet) hits an entry; false reschedules the flow. NULL: always
+	 * alive. Same rules as on_count.
+	 */
+	bool (*dest_alive)(void *arg, const void *dest);
+	void *cb_arg;
+};
+
+struct xlb_conn_tab;
+
+void xlb_conn_params_default(struct xlb_conn_params *p);
+
+/* -EINVAL for max_conns 0 or above XLB_CONN_MAX_LIMIT, -ENOMEM. */
+int xlb_conn_init(struct xlb_conn_tab **tp, const struct xlb_conn_params *p);
+
+/* Frees the table (NULL is fine). No on_count calls are made. */
+void xlb_conn_free(struct xlb_conn_tab *t);
+
+/*
+ * A client -> VIP packet: finds the entry of tuple k or creates one with
+ * sched, tracks the TCP state from tcp_flags (byte 13 of the TCP header,
+ * XLB_TCP_* in pkt.h; ignored for UDP), refreshes the expiry and copies
+ * the entry to *out. Returns 1 if the entry was created by this packet, 0
+ * if it existed, or a negative errno: -EPROTONOSUPPORT (not TCP/UDP),
+ * -ENOSPC (full, counted), -EADDRINUSE (NAT reply tuple in use, counted),
+ * or what sched returned.
+ *
+ * An entry is scheduled afresh (rescheduled) when a SYN without ACK/RST
+ * finds it in a closing or closed state (FIN_WAIT, TIME_WAIT, CLOSE,
+ * CLOSE_WAIT, LAST_ACK) or finds its destination dead (dest_alive), and
+ * when a UDP packet finds its destination dead: a reused client port never
+ * lands on a dead entry. An expired entry that the sweep has not reached
+ * yet is never used. Entries of a weight-0 destination continue: the
+ * scheduler is only asked for new flows.
+ *
+ * TCP entries are made by any packet, not only SYN (as Katran, unlike
+ * IPVS without sloppy_tcp), so flows survive a restart of the director; a
+ * first packet with ACK starts ESTABLISHED.
+ */
+int xlb_conn_in(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		uint8_t tcp_flags, uint64_t now_ms,
+		xlb_conn_sched_fn sched, void *sched_arg,
+		struct xlb_conn_view *out);
+
+/*
+ * Starts loading the bucket and lock a later xlb_conn_in() (dir INPUT) or
+ * xlb_conn_out() (dir OUTPUT) of k will need: for a batch of packets, call
+ * it for each first, so that their cache misses overlap. Optional.
+ */
+void xlb_conn_prefetch(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		       enum xlb_conn_dir dir);
+
+/*
+ * A reply (RS -> client) of a NAT entry, found by its full reply tuple:
+ * tracks state, refreshes expiry, copies the entry (out->orig is what to
+ * rewrite back to). -ENOENT when no live NAT entry has this reply tuple.
+ */
+int xlb_conn_out(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		 uint8_t tcp_flags, uint64_t now_ms, struct xlb_conn_view *out);
+
+/*
+ * Looks an entry up without touching it (ICMP errors about a flow): by its
+ * original tuple when dir is XLB_CONN_DIR_INPUT, by its NAT reply tuple
+ * when XLB_CONN_DIR_OUTPUT. 0 or -ENOENT (also for an expired entry).
+ */
+int xlb_conn_get(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		 enum xlb_conn_dir dir, uint64_t now_ms, struct xlb_conn_view *out);
+
+/*
+ * Frees expired entries in the next `budget` buckets (0: all), resuming
+ * where the previous call stopped; returns how many it freed. For a
+ * housekeeping thread: e.g. buckets/16 every 100 ms sweeps the table in
+ * 1.6 s without holding any lock for long.
+ */
+uint32_t xlb_conn_expire(struct xlb_conn_tab *t, uint64_t now_ms, uint32_t budget);
+
+/*
+ * Removes every entry bound to dest (NULL: every entry), e.g. when a real
+ * server is deleted; returns how many. The daemon takes dest out of the
+ * scheduler first, so no new entry can be bound to it meanwhile.
+ */
+uint32_t xlb_conn_flush_dest(struct xlb_conn_tab *t, const void *dest);
+
+/* Visits every entry under its lock (see xlb_conn_foreach_fn). Returns the
+ * number visited, or the callback's negative value. */
+int xlb_conn_foreach(struct xlb_conn_tab *t, uint64_t now_ms,
+		     xlb_conn_foreach_fn fn, void *arg);
+
+/* ipvsadm --set: applies from the next packet of each entry on. A zero
+ * field leaves that timeout unchanged, as with ipvsadm. */
+void xlb_conn_set_timeouts(struct xlb_conn_tab *t, const struct xlb_timeouts *to);
+void xlb_conn_get_timeouts(const struct xlb_conn_tab *t, struct xlb_timeouts *to);
+
+uint64_t xlb_conn_count(const struct xlb_conn_tab *t);
+uint32_t xlb_conn_tab_size(const struct xlb_conn_tab *t);	/* buckets: "size=" */
+uint32_t xlb_conn_max(const struct xlb_conn_tab *t);
+void xlb_conn_get_stats(const struct xlb_conn_tab *t, struct xlb_conn_stats *s);
+
+/* "ESTABLISHED", "SYN_RECV", ... "UDP"; "ERR!" out of range. */
+const char *xlb_conn_state_name(unsigned int state);
+
+/* Seconds an entry stays in state (after set_timeouts). */
+uint32_t xlb_conn_state_timeout(const struct xlb_conn_tab *t, unsigned int state);
+
+/* IPVS's transition for a TCP packet with tcp_flags in state, travelling
+ * dir. A packet with none of SYN/FIN/ACK/RST leaves the state unchanged. */
+unsigned int xlb_conn_tcp_next(unsigned int state, enum xlb_conn_dir dir,
+			       uint8_t tcp_flags);
+
+/*
+ * Checks the table's invariants (every entry linked once under the right
+ * stripe and bucket, count, active/inactive, free list) with all locks
+ * taken in turn; for tests and debugging. 0 or -EUCLEAN.
+ */
+int xlb_conn_verify(struct xlb_conn_tab *t);
+
+#endif /* XLB_CONN_H */

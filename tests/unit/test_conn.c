@@ -1,0 +1,1128 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The connection table: lookups both ways, IPVS's TCP states and timeouts,
+ * ActiveConn / InActConn bookkeeping, rescheduling of reused tuples,
+ * expiry, flushing, a full table under a SYN flood, and several threads at
+ * once.
+ *
+ * A fake daemon stands around the table: destinations with an address, a
+ * forwarding method, a weight and an "alive" flag, a scheduler that picks
+ * among live destinations of non-zero weight (or the one a test forces),
+ * and the on_count callback keeping per-destination counts, as xlbd does.
+ * Time is a plain number of milliseconds that each test moves itself.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "conn.h"
+#include "xlb-t.h"
+
+#define F_FIN	0x01
+#define F_SYN	0x02
+#define F_RST	0x04
+#define F_ACK	0x10
+
+#define SEC	1000ull
+#define T0	(1000 * SEC)	/* any origin */
+#define NDEST	4
+
+struct dest {
+	int id;
+	uint32_t addr;
+	uint16_t port;
+	uint8_t fwd;
+	uint32_t weight;
+	bool alive;
+	long active;		/* kept by on_count, as xlbd keeps them */
+	long inactive;
+};
+
+struct fake {
+	struct dest d[NDEST];
+	int ndest;
+	int force;		/* >= 0: the scheduler picks this dest */
+	int fail;		/* the scheduler returns this if non-zero */
+	long sched_calls;
+};
+
+static struct fake F;
+static struct xlb_conn_tab *T;
+
+static void on_count(void *arg, const void *dest, int da, int di)
+{
+	struct dest *d = (struct dest *)dest;
+
+	(void)arg;
+	__atomic_fetch_add(&d->active, da, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&d->inactive, di, __ATOMIC_RELAXED);
+}
+
+static bool dest_alive(void *arg, const void *dest)
+{
+	(void)arg;
+	return __atomic_load_n(&((const struct dest *)dest)->alive, __ATOMIC_RELAXED);
+}
+
+/* Picks by tuple hash among live destinations of non-zero weight; the bind
+ * blob carries the destination's id so a torn copy would show. */
+static int sched(void *arg, const struct xlb_conn_key *k, struct xlb_conn_target *tg)
+{
+	struct fake *f = arg;
+	int cand[NDEST], n = 0, i;
+	struct dest *d;
+
+	__atomic_fetch_add(&f->sched_calls, 1, __ATOMIC_RELAXED);
+	if (f->fail)
+		return f->fail;
+	if (f->force >= 0) {
+		d = &f->d[f->force];
+	} else {
+		for (i = 0; i < f->ndest; i++)
+			if (dest_alive(NULL, &f->d[i]) && f->d[i].weight)
+				cand[n++] = i;
+		if (!n)
+			return -EHOSTUNREACH;
+		uint32_t h = (ntohl(k->saddr) ^ (uint32_t)ntohs(k->sport) << 16) * 0x9e3779b1u;
+
+		d = &f->d[cand[(h >> 16) % n]];
+	}
+	tg->dest = d;
+	tg->daddr = d->addr;
+	tg->dport = d->port;
+	tg->fwd = d->fwd;
+	memset(tg->bind, d->id + 1, sizeof(tg->bind));
+	return 0;
+}
+
+static struct xlb_conn_key key(uint8_t proto, uint32_t s, uint16_t sp, uint32_t d, uint16_t dp)
+{
+	struct xlb_conn_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.proto = proto;
+	k.saddr = htonl(s);
+	k.sport = htons(sp);
+	k.daddr = htonl(d);
+	k.dport = htons(dp);
+	return k;
+}
+
+#define CIP(n)	(0x0a010000u + (n))	/* 10.1.x.y clients */
+#define VIP	0xc0000201u		/* 192.0.2.1 */
+#define VIP2	0xc0000202u
+#define RIP(n)	(0x0a000001u + (n))	/* 10.0.0.1.. */
+
+static struct xlb_conn_key client(uint8_t proto, uint32_t n, uint16_t port)
+{
+	return key(proto, CIP(n), port, VIP, 80);
+}
+
+/* The reply tuple a NAT real server sends for client key k. */
+static struct xlb_conn_key reply_of(const struct xlb_conn_key *k, const struct dest *d)
+{
+	struct xlb_conn_key r;
+
+	memset(&r, 0, sizeof(r));
+	r.proto = k->proto;
+	r.saddr = d->addr;
+	r.sport = d->port;
+	r.daddr = k->saddr;
+	r.dport = k->sport;
+	return r;
+}
+
+static void setup_with(uint32_t max_conns, uint8_t fwd)
+{
+	struct xlb_conn_params p;
+	int i;
+
+	memset(&F, 0, sizeof(F));
+	F.ndest = NDEST;
+	F.force = -1;
+	for (i = 0; i < NDEST; i++) {
+		F.d[i].id = i;
+		F.d[i].addr = htonl(RIP(i));
+		F.d[i].port = htons(8080);
+		F.d[i].fwd = fwd;
+		F.d[i].weight = 1;
+		F.d[i].alive = true;
+	}
+	xlb_conn_params_default(&p);
+	p.max_conns = max_conns;
+	p.seed = 12345;
+	p.on_count = on_count;
+	p.dest_alive = dest_alive;
+	p.cb_arg = &F;
+	cr_assert_eq(xlb_conn_init(&T, &p), 0);
+}
+
+static void setup_dr(void) { setup_with(4096, XLB_FWD_DR); }
+static void setup_nat(void) { setup_with(4096, XLB_FWD_NAT); }
+
+static void teardown(void)
+{
+	xlb_conn_free(T);
+	T = NULL;
+}
+
+static int in(const struct xlb_conn_key *k, uint8_t flags, uint64_t now, struct xlb_conn_view *v)
+{
+	return xlb_conn_in(T, k, flags, now, sched, &F, v);
+}
+
+static struct xlb_conn_stats stats(void)
+{
+	struct xlb_conn_stats s;
+
+	xlb_conn_get_stats(T, &s);
+	return s;
+}
+
+struct find_arg {
+	struct xlb_conn_key k;
+	struct xlb_conn_entry ci;
+	int found;
+};
+
+static int find_cb(void *arg, const struct xlb_conn_entry *ci)
+{
+	struct find_arg *a = arg;
+
+	if (ci->orig.saddr == a->k.saddr && ci->orig.sport == a->k.sport &&
+	    ci->orig.daddr == a->k.daddr && ci->orig.dport == a->k.dport &&
+	    ci->orig.proto == a->k.proto) {
+		a->ci = *ci;
+		a->found++;
+	}
+	return 0;
+}
+
+/* The listing's view of one entry (xlbctl -L -n -c). */
+static struct xlb_conn_entry listed(const struct xlb_conn_key *k, uint64_t now)
+{
+	struct find_arg a = { .k = *k };
+
+	xlb_conn_foreach(T, now, find_cb, &a);
+	cr_assert_eq(a.found, 1, "entry listed %d times", a.found);
+	return a.ci;
+}
+
+/* ---- basics ---- */
+
+TestSuite(conn, .timeout = 60);
+
+Test(conn, init_sizes_buckets_to_a_power_of_two_and_rejects_zero)
+{
+	struct xlb_conn_params p;
+	struct xlb_conn_tab *t;
+
+	xlb_conn_params_default(&p);
+	cr_expect_eq(p.max_conns, 1048576u);
+	p.max_conns = 1000;
+	cr_assert_eq(xlb_conn_init(&t, &p), 0);
+	cr_expect_eq(xlb_conn_tab_size(t), 1024u);
+	cr_expect_eq(xlb_conn_max(t), 1000u);
+	cr_expect_eq(xlb_conn_count(t), 0u);
+	xlb_conn_free(t);
+	p.max_conns = 0;
+	cr_expect_eq(xlb_conn_init(&t, &p), -EINVAL);
+	cr_expect_null(t);
+	xlb_conn_free(NULL);
+}
+
+Test(conn, creates_an_entry_then_finds_it_without_scheduling_again,
+     .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v, w;
+
+	cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+	cr_expect(v.created);
+	cr_expect_eq(F.sched_calls, 1);
+	cr_expect_eq(xlb_conn_count(T), 1u);
+
+	cr_assert_eq(in(&k, F_ACK, T0 + 1, &w), 0);
+	cr_expect_not(w.created);
+	cr_expect_eq(F.sched_calls, 1, "an existing flow must not be scheduled again");
+	cr_expect_eq(w.dest, v.dest);
+	cr_expect_eq(w.fwd, XLB_FWD_DR);
+	cr_expect_eq(w.bind[0], ((const struct dest *)v.dest)->id + 1);
+	cr_expect_eq(w.bind[XLB_CONN_BIND_SIZE - 1], w.bind[0]);
+	cr_expect_eq(w.orig.saddr, k.saddr);
+	cr_expect_eq(w.orig.sport, k.sport);
+	cr_expect_eq(w.reply.saddr, ((const struct dest *)v.dest)->addr);
+	cr_expect_eq(w.pkts, 2u);
+	cr_expect_eq(xlb_conn_count(T), 1u);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, other_protocols_are_refused, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_ICMP, 1, 0);
+	struct xlb_conn_view v;
+
+	cr_expect_eq(in(&k, 0, T0, &v), -EPROTONOSUPPORT);
+	cr_expect_eq(xlb_conn_count(T), 0u);
+}
+
+Test(conn, scheduler_error_is_returned_and_counted, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+
+	F.fail = -EHOSTUNREACH;
+	cr_expect_eq(in(&k, F_SYN, T0, &v), -EHOSTUNREACH);
+	cr_expect_eq(xlb_conn_count(T), 0u);
+	cr_expect_eq(stats().sched_errors, 1u);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+/* ---- NAT's reply mapping ---- */
+
+Test(conn, nat_reply_tuple_finds_the_same_entry, .init = setup_nat, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 7, 51000), r, wrong;
+	struct xlb_conn_view v, o;
+
+	cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+	r = reply_of(&k, v.dest);
+	cr_assert_eq(xlb_conn_out(T, &r, F_SYN | F_ACK, T0 + 1, &o), 0);
+	cr_expect_eq(o.dest, v.dest);
+	cr_expect_eq(o.orig.daddr, htonl(VIP), "the reply is rewritten back to the VIP");
+	cr_expect_eq(o.orig.dport, htons(80));
+	cr_expect_eq(o.orig.saddr, k.saddr);
+	cr_expect_eq(o.pkts, 2u);
+
+	wrong = r;
+	wrong.dport = htons(51001);
+	cr_expect_eq(xlb_conn_out(T, &wrong, F_ACK, T0 + 1, &o), -ENOENT);
+	cr_expect_eq(xlb_conn_get(T, &r, XLB_CONN_DIR_OUTPUT, T0 + 2, &o), 0);
+	cr_expect_eq(xlb_conn_get(T, &k, XLB_CONN_DIR_INPUT, T0 + 2, &o), 0);
+	cr_expect_eq(xlb_conn_get(T, &r, XLB_CONN_DIR_INPUT, T0 + 2, &o), -ENOENT,
+		     "a reply tuple is not an original tuple");
+}
+
+Test(conn, dr_entries_have_no_reply_mapping, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 7, 51000), r;
+	struct xlb_conn_view v, o;
+
+	cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+	r = reply_of(&k, v.dest);
+	cr_expect_eq(xlb_conn_out(T, &r, F_ACK, T0 + 1, &o), -ENOENT);
+}
+
+Test(conn, two_services_on_one_server_keep_separate_reply_mappings,
+     .init = setup_nat, .fini = teardown)
+{
+	/* One client port towards VIP:80 and VIP2:443, both served by RS 0,
+	 * on its ports 8080 and 8443. */
+	struct xlb_conn_key k1 = key(IPPROTO_TCP, CIP(1), 40000, VIP, 80);
+	struct xlb_conn_key k2 = key(IPPROTO_TCP, CIP(1), 40000, VIP2, 443);
+	struct xlb_conn_key r1, r2;
+	struct xlb_conn_view v, o;
+
+	F.force = 0;
+	cr_assert_eq(in(&k1, F_SYN, T0, &v), 1);
+	F.d[0].port = htons(8443);
+	cr_assert_eq(in(&k2, F_SYN, T0, &v), 1);
+	r1 = key(IPPROTO_TCP, RIP(0), 8080, CIP(1), 40000);
+	r2 = key(IPPROTO_TCP, RIP(0), 8443, CIP(1), 40000);
+
+	cr_assert_eq(xlb_conn_out(T, &r1, F_ACK, T0, &o), 0);
+	cr_expect_eq(o.orig.daddr, htonl(VIP));
+	cr_expect_eq(o.orig.dport, htons(80));
+	cr_assert_eq(xlb_conn_out(T, &r2, F_ACK, T0, &o), 0);
+	cr_expect_eq(o.orig.daddr, htonl(VIP2));
+	cr_expect_eq(o.orig.dport, htons(443));
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, nat_reply_tuple_held_by_a_live_entry_is_refused_and_counted,
+     .init = setup_nat, .fini = teardown)
+{
+	/* Same client port to two VIPs landing on the same RIP:port: the
+	 * server could not tell them apart, so the second is refused. */
+	struct xlb_conn_key k1 = key(IPPROTO_TCP, CIP(1), 40000, VIP, 80);
+	struct xlb_conn_key k2 = key(IPPROTO_TCP, CIP(1), 40000, VIP2, 80);
+	struct xlb_conn_view v;
+
+	F.force = 0;
+	cr_assert_eq(in(&k1, F_SYN, T0, &v), 1);
+	cr_assert_eq(in(&k1, F_ACK, T0, &v), 0);
+	cr_expect_eq(in(&k2, F_SYN, T0, &v), -EADDRINUSE);
+	cr_expect_eq(stats().clashes, 1u);
+	cr_expect_eq(xlb_conn_count(T), 1u);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+/* ---- TCP states and timeouts ---- */
+
+Test(conn, state_names_are_ipvsadms)
+{
+	cr_expect_str_eq(xlb_conn_state_name(XLB_CONN_S_SYN_RECV), "SYN_RECV");
+	cr_expect_str_eq(xlb_conn_state_name(XLB_CONN_S_ESTABLISHED), "ESTABLISHED");
+	cr_expect_str_eq(xlb_conn_state_name(XLB_CONN_S_FIN_WAIT), "FIN_WAIT");
+	cr_expect_str_eq(xlb_conn_state_name(XLB_CONN_S_TIME_WAIT), "TIME_WAIT");
+	cr_expect_str_eq(xlb_conn_state_name(XLB_CONN_S_CLOSE), "CLOSE");
+	cr_expect_str_eq(xlb_conn_state_name(XLB_CONN_S_CLOSE_WAIT), "CLOSE_WAIT");
+	cr_expect_str_eq(xlb_conn_state_name(XLB_CONN_S_LAST_ACK), "LAST_ACK");
+	cr_expect_str_eq(xlb_conn_state_name(XLB_CONN_S_UDP), "UDP");
+	cr_expect_str_eq(xlb_conn_state_name(999), "ERR!");
+}
+
+/* Asserts the state after a packet and that the entry lives exactly
+ * timeout_s seconds after it. */
+static void expect_state(const struct xlb_conn_key *k, uint64_t now, unsigned int state,
+			 uint32_t timeout_s)
+{
+	struct xlb_conn_entry ci = listed(k, now);
+	struct xlb_conn_view o;
+
+	cr_expect_eq(ci.state, state, "state %s, expected %s", ci.state_name,
+		     xlb_conn_state_name(state));
+	cr_expect_eq(ci.expires_s, timeout_s, "%s: expires in %u s, expected %u",
+		     ci.state_name, ci.expires_s, timeout_s);
+	cr_expect_eq(xlb_conn_get(T, k, XLB_CONN_DIR_INPUT, now + timeout_s * SEC - 1, &o), 0);
+	cr_expect_eq(xlb_conn_get(T, k, XLB_CONN_DIR_INPUT, now + timeout_s * SEC, &o), -ENOENT);
+}
+
+Test(conn, tcp_flags_drive_the_states_with_their_timeouts, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+	uint64_t now = T0;
+
+	cr_assert_eq(in(&k, F_SYN, now, &v), 1);
+	cr_expect_eq(v.state, XLB_CONN_S_SYN_RECV);
+	expect_state(&k, now, XLB_CONN_S_SYN_RECV, 60);
+
+	now += SEC;
+	cr_assert_eq(in(&k, F_ACK, now, &v), 0);
+	cr_expect_eq(v.state, XLB_CONN_S_ESTABLISHED);
+	expect_state(&k, now, XLB_CONN_S_ESTABLISHED, 900);
+
+	now += SEC;
+	cr_assert_eq(in(&k, F_FIN | F_ACK, now, &v), 0);
+	cr_expect_eq(v.state, XLB_CONN_S_FIN_WAIT);
+	expect_state(&k, now, XLB_CONN_S_FIN_WAIT, 120);
+
+	now += SEC;
+	cr_assert_eq(in(&k, F_RST, now, &v), 0);
+	cr_expect_eq(v.state, XLB_CONN_S_CLOSE);
+	expect_state(&k, now, XLB_CONN_S_CLOSE, 10);
+}
+
+Test(conn, udp_entries_are_udp_with_the_udp_timeout, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_UDP, 1, 5353);
+	struct xlb_conn_view v;
+
+	cr_assert_eq(in(&k, 0, T0, &v), 1);
+	cr_expect_eq(v.state, XLB_CONN_S_UDP);
+	expect_state(&k, T0, XLB_CONN_S_UDP, 300);
+	cr_expect_str_eq(listed(&k, T0).state_name, "UDP");
+}
+
+Test(conn, nat_states_follow_both_directions, .init = setup_nat, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000), r;
+	struct xlb_conn_view v;
+
+	cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+	r = reply_of(&k, v.dest);
+	cr_assert_eq(xlb_conn_out(T, &r, F_SYN | F_ACK, T0, &v), 0);
+	cr_expect_eq(v.state, XLB_CONN_S_SYN_RECV);
+	cr_assert_eq(in(&k, F_ACK, T0, &v), 0);
+	cr_expect_eq(v.state, XLB_CONN_S_ESTABLISHED);
+	/* The client closes first: the server's side is in CLOSE_WAIT, then
+	 * its own FIN leaves the pair in TIME_WAIT. */
+	cr_assert_eq(in(&k, F_FIN | F_ACK, T0, &v), 0);
+	cr_expect_eq(v.state, XLB_CONN_S_CLOSE_WAIT);
+	cr_assert_eq(xlb_conn_out(T, &r, F_FIN | F_ACK, T0, &v), 0);
+	cr_expect_eq(v.state, XLB_CONN_S_TIME_WAIT);
+	expect_state(&k, T0, XLB_CONN_S_TIME_WAIT, 120);
+}
+
+Test(conn, first_packet_with_ack_starts_established, .init = setup_dr, .fini = teardown)
+{
+	/* A flow already running when the director (re)started. */
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+
+	cr_assert_eq(in(&k, F_ACK, T0, &v), 1);
+	cr_expect_eq(v.state, XLB_CONN_S_ESTABLISHED);
+	cr_expect_eq(((struct dest *)v.dest)->active, 1);
+}
+
+Test(conn, packet_without_flags_leaves_the_state_alone, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+
+	cr_assert_eq(in(&k, F_ACK, T0, &v), 1);
+	cr_assert_eq(in(&k, 0, T0, &v), 0);
+	cr_expect_eq(v.state, XLB_CONN_S_ESTABLISHED);
+}
+
+Test(conn, set_timeouts_applies_to_new_transitions, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_key u = client(IPPROTO_UDP, 1, 40000);
+	struct xlb_timeouts to = { .tcp = 100, .tcp_fin = 0, .udp = 7 }, got;
+	struct xlb_conn_view v;
+
+	cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+	xlb_conn_set_timeouts(T, &to);
+	xlb_conn_get_timeouts(T, &got);
+	cr_expect_eq(got.tcp, 100u);
+	cr_expect_eq(got.tcp_fin, 120u, "a zero field leaves the timeout unchanged");
+	cr_expect_eq(got.udp, 7u);
+
+	cr_assert_eq(in(&k, F_ACK, T0, &v), 0);
+	expect_state(&k, T0, XLB_CONN_S_ESTABLISHED, 100);
+	cr_assert_eq(in(&u, 0, T0, &v), 1);
+	expect_state(&u, T0, XLB_CONN_S_UDP, 7);
+	cr_assert_eq(in(&k, F_FIN, T0, &v), 0);
+	expect_state(&k, T0, XLB_CONN_S_FIN_WAIT, 120);
+}
+
+/* ---- ActiveConn / InActConn ---- */
+
+Test(conn, active_and_inactive_counts_follow_the_state, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+	struct dest *d;
+
+	cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+	d = (struct dest *)v.dest;
+	cr_expect_eq(d->active, 0);
+	cr_expect_eq(d->inactive, 1);
+	in(&k, F_ACK, T0, &v);
+	cr_expect_eq(d->active, 1);
+	cr_expect_eq(d->inactive, 0);
+	in(&k, F_FIN, T0, &v);
+	cr_expect_eq(d->active, 0);
+	cr_expect_eq(d->inactive, 1);
+	cr_expect_eq(xlb_conn_expire(T, T0 + 121 * SEC, 0), 1u);
+	cr_expect_eq(d->active, 0);
+	cr_expect_eq(d->inactive, 0);
+}
+
+struct recount {
+	long active[NDEST];
+	long inactive[NDEST];
+	long n;
+};
+
+static int recount_cb(void *arg, const struct xlb_conn_entry *ci)
+{
+	struct recount *r = arg;
+	const struct dest *d = ci->dest;
+
+	if (ci->state == XLB_CONN_S_ESTABLISHED)
+		r->active[d->id]++;
+	else
+		r->inactive[d->id]++;
+	r->n++;
+	return 0;
+}
+
+static void expect_counts_match_recount(void)
+{
+	struct recount r;
+	struct xlb_conn_stats s = stats();
+	long act = 0, inact = 0;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	cr_assert_eq(xlb_conn_foreach(T, 0, recount_cb, &r), r.n);
+	for (i = 0; i < NDEST; i++) {
+		cr_expect_eq(F.d[i].active, r.active[i], "dest %d active %ld, recount %ld",
+			     i, F.d[i].active, r.active[i]);
+		cr_expect_eq(F.d[i].inactive, r.inactive[i], "dest %d inactive %ld, recount %ld",
+			     i, F.d[i].inactive, r.inactive[i]);
+		act += r.active[i];
+		inact += r.inactive[i];
+	}
+	cr_expect_eq((long)s.active, act);
+	cr_expect_eq((long)s.inactive, inact);
+	cr_expect_eq((long)s.count, r.n);
+	cr_expect_eq(s.created, s.count + s.expired + s.evicted + s.rescheduled + s.flushed,
+		     "every entry made is either here or was freed for a counted reason");
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+static uint64_t prng_state;
+
+static uint64_t prng(void)
+{
+	uint64_t z = (prng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static const uint8_t flag_mix[] = {
+	F_SYN, F_SYN | F_ACK, F_ACK, F_ACK, F_ACK, F_FIN | F_ACK, F_FIN, F_RST, F_RST | F_ACK, 0,
+};
+
+static void random_traffic(uint32_t max_conns, uint8_t fwd)
+{
+	uint64_t now = T0;
+	int i;
+
+	setup_with(max_conns, fwd);
+	prng_state = 42;
+	for (i = 0; i < 200000; i++) {
+		uint64_t x = prng();
+		struct xlb_conn_key k = client((x & 7) ? IPPROTO_TCP : IPPROTO_UDP,
+					       (x >> 8) & 255, 1000 + ((x >> 16) & 3));
+		uint8_t fl = flag_mix[(x >> 24) % sizeof(flag_mix)];
+		struct xlb_conn_view v;
+
+		now += (x >> 32) % 200;
+		switch ((x >> 40) % 64) {
+		case 0:
+			xlb_conn_expire(T, now, 128);
+			break;
+		case 1:
+			if ((x >> 48) % 64 == 0)
+				xlb_conn_flush_dest(T, &F.d[(x >> 50) % NDEST]);
+			break;
+		case 2:
+			F.d[(x >> 50) % NDEST].alive = !F.d[(x >> 50) % NDEST].alive;
+			break;
+		default:
+			if (in(&k, fl, now, &v) >= 0 && v.fwd == XLB_FWD_NAT && (x & 0x100000)) {
+				struct xlb_conn_key r = v.reply;
+
+				xlb_conn_out(T, &r, flag_mix[(x >> 56) % sizeof(flag_mix)], now, &v);
+			}
+		}
+	}
+	expect_counts_match_recount();
+	teardown();
+}
+
+Test(conn, active_inactive_callbacks_match_a_recount_after_random_traffic)
+{
+	random_traffic(4096, XLB_FWD_DR);
+	random_traffic(4096, XLB_FWD_NAT);
+	/* A table too small for the traffic: evictions and drops too. */
+	random_traffic(256, XLB_FWD_NAT);
+}
+
+/* ---- expiry ---- */
+
+Test(conn, entry_expires_after_its_timeout_and_not_before, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_UDP, 1, 5353);
+	struct xlb_conn_view v;
+
+	cr_assert_eq(in(&k, 0, T0, &v), 1);
+	cr_expect_eq(xlb_conn_expire(T, T0 + 300 * SEC - 1, 0), 0u);
+	cr_expect_eq(xlb_conn_count(T), 1u);
+	cr_expect_eq(xlb_conn_expire(T, T0 + 300 * SEC, 0), 1u);
+	cr_expect_eq(xlb_conn_count(T), 0u);
+	cr_expect_eq(stats().expired, 1u);
+	cr_expect_eq(F.d[0].inactive + F.d[1].inactive + F.d[2].inactive + F.d[3].inactive, 0);
+}
+
+Test(conn, each_packet_pushes_the_expiry_back, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_UDP, 1, 5353);
+	struct xlb_conn_view v;
+
+	cr_assert_eq(in(&k, 0, T0, &v), 1);
+	cr_assert_eq(in(&k, 0, T0 + 200 * SEC, &v), 0);
+	cr_expect_eq(xlb_conn_expire(T, T0 + 400 * SEC, 0), 0u);
+	cr_expect_eq(xlb_conn_expire(T, T0 + 500 * SEC, 0), 1u);
+}
+
+Test(conn, due_entry_not_yet_swept_is_never_used, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+
+	F.force = 0;
+	cr_assert_eq(in(&k, F_ACK, T0, &v), 1);
+	F.force = 1;
+	cr_assert_eq(in(&k, F_ACK, T0 + 900 * SEC, &v), 1, "a due entry is gone");
+	cr_expect_eq(v.dest, &F.d[1]);
+	cr_expect_eq(stats().expired, 1u);
+	cr_expect_eq(F.d[0].active, 0);
+	cr_expect_eq(xlb_conn_count(T), 1u);
+}
+
+Test(conn, expire_sweeps_keep_up_with_a_million_entries, .timeout = 120)
+{
+	const uint32_t n = 1u << 20;
+	uint32_t i, slices, freed = 0, sweeps = 0;
+	struct xlb_conn_view v;
+
+	setup_with(n, XLB_FWD_DR);
+	for (i = 0; i < n; i++) {
+		struct xlb_conn_key k = key(IPPROTO_UDP, 0x0b000000u + (i >> 4), 1024 + (i & 15),
+					    VIP, 53);
+
+		cr_assert_eq(in(&k, 0, T0 + (i & 1) * 100 * SEC, &v), 1);
+	}
+	cr_assert_eq(xlb_conn_count(T), n);
+	cr_expect_eq(stats().full_drops, 0u);
+
+	/* One sweep in 16 slices, as a housekeeping thread would: all the
+	 * entries due are gone after one pass, the others after another. */
+	slices = xlb_conn_tab_size(T) / 65536;
+	for (i = 0; i < slices; i++)
+		freed += xlb_conn_expire(T, T0 + 300 * SEC, 65536);
+	cr_expect_eq(freed, n / 2);
+	while (xlb_conn_count(T) && sweeps < 3) {
+		for (i = 0; i < slices; i++)
+			xlb_conn_expire(T, T0 + 400 * SEC, 65536);
+		sweeps++;
+	}
+	cr_expect_eq(sweeps, 1u);
+	cr_expect_eq(xlb_conn_count(T), 0u);
+	cr_expect_eq(stats().expired, n);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+	teardown();
+}
+
+/* ---- reused tuples ---- */
+
+/* Brings flow k to state via dest 0, then sends a new SYN with dest 1
+ * preferred by the scheduler. Returns the SYN's view. */
+static struct xlb_conn_view syn_after(const struct xlb_conn_key *k, const uint8_t *flags, int n,
+				      int *ret)
+{
+	struct xlb_conn_view v;
+	int i;
+
+	F.force = 0;
+	for (i = 0; i < n; i++)
+		in(k, flags[i], T0 + i, &v);
+	F.force = 1;
+	*ret = in(k, F_SYN, T0 + n, &v);
+	return v;
+}
+
+Test(conn, syn_on_a_closed_entry_is_rescheduled, .init = setup_dr, .fini = teardown)
+{
+	const uint8_t fl[] = { F_SYN, F_ACK, F_RST };
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+	int ret;
+
+	v = syn_after(&k, fl, 3, &ret);
+	cr_expect_eq(ret, 1);
+	cr_expect_eq(v.dest, &F.d[1]);
+	cr_expect_eq(v.state, XLB_CONN_S_SYN_RECV);
+	cr_expect_eq(stats().rescheduled, 1u);
+	cr_expect_eq(F.d[0].inactive + F.d[0].active, 0, "the old entry left the counts");
+	cr_expect_eq(xlb_conn_count(T), 1u);
+}
+
+Test(conn, syn_on_a_time_wait_entry_is_rescheduled, .init = setup_nat, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000), r;
+	struct xlb_conn_view v;
+
+	F.force = 0;
+	in(&k, F_SYN, T0, &v);
+	r = reply_of(&k, &F.d[0]);
+	xlb_conn_out(T, &r, F_SYN | F_ACK, T0, &v);
+	in(&k, F_ACK, T0, &v);
+	in(&k, F_FIN | F_ACK, T0, &v);
+	xlb_conn_out(T, &r, F_FIN | F_ACK, T0, &v);
+	cr_assert_eq(v.state, XLB_CONN_S_TIME_WAIT);
+
+	F.force = 1;
+	cr_expect_eq(in(&k, F_SYN, T0 + SEC, &v), 1);
+	cr_expect_eq(v.dest, &F.d[1]);
+	cr_expect_eq(xlb_conn_out(T, &r, F_ACK, T0 + SEC, &v), -ENOENT,
+		     "the old reply mapping went with the old entry");
+	r = reply_of(&k, &F.d[1]);
+	cr_expect_eq(xlb_conn_out(T, &r, F_ACK, T0 + SEC, &v), 0);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, syn_on_a_fin_wait_entry_is_rescheduled, .init = setup_dr, .fini = teardown)
+{
+	const uint8_t fl[] = { F_SYN, F_ACK, F_FIN | F_ACK };
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+	int ret;
+
+	v = syn_after(&k, fl, 3, &ret);
+	cr_expect_eq(ret, 1);
+	cr_expect_eq(v.dest, &F.d[1]);
+}
+
+Test(conn, syn_on_an_established_entry_keeps_its_destination, .init = setup_dr, .fini = teardown)
+{
+	const uint8_t fl[] = { F_SYN, F_ACK };
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+	int ret;
+
+	v = syn_after(&k, fl, 2, &ret);
+	cr_expect_eq(ret, 0);
+	cr_expect_eq(v.dest, &F.d[0]);
+	cr_expect_eq(stats().rescheduled, 0u);
+}
+
+Test(conn, retransmitted_syn_keeps_its_destination, .init = setup_dr, .fini = teardown)
+{
+	const uint8_t fl[] = { F_SYN };
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+	int ret;
+
+	v = syn_after(&k, fl, 1, &ret);
+	cr_expect_eq(ret, 0);
+	cr_expect_eq(v.dest, &F.d[0]);
+}
+
+Test(conn, syn_on_an_entry_of_a_deleted_dest_is_rescheduled, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+
+	F.force = 0;
+	in(&k, F_SYN, T0, &v);
+	in(&k, F_ACK, T0, &v);
+	F.d[0].alive = false;
+	F.force = -1;
+	cr_expect_eq(in(&k, F_SYN, T0 + SEC, &v), 1);
+	cr_expect_neq(v.dest, &F.d[0]);
+	cr_expect_eq(stats().rescheduled, 1u);
+	cr_expect_eq(F.d[0].active, 0);
+}
+
+Test(conn, udp_packet_on_an_entry_of_a_deleted_dest_is_rescheduled,
+     .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_UDP, 1, 5353);
+	struct xlb_conn_view v;
+
+	F.force = 0;
+	in(&k, 0, T0, &v);
+	F.d[0].alive = false;
+	F.force = -1;
+	cr_expect_eq(in(&k, 0, T0 + SEC, &v), 1);
+	cr_expect_neq(v.dest, &F.d[0]);
+}
+
+Test(conn, weight_zero_dest_keeps_its_existing_entries, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_key k2 = client(IPPROTO_TCP, 1, 40001);
+	struct xlb_conn_view v;
+	int i;
+
+	/* Only dest 0 takes new flows at first. */
+	for (i = 1; i < NDEST; i++)
+		F.d[i].weight = 0;
+	in(&k, F_SYN, T0, &v);
+	in(&k, F_ACK, T0, &v);
+	cr_assert_eq(v.dest, &F.d[0]);
+
+	F.d[0].weight = 0;
+	F.d[1].weight = 1;
+	cr_expect_eq(in(&k, F_ACK, T0 + SEC, &v), 0);
+	cr_expect_eq(v.dest, &F.d[0], "an established flow stays on its quiesced server");
+	cr_expect_eq(v.state, XLB_CONN_S_ESTABLISHED);
+	cr_expect_eq(in(&k2, F_SYN, T0 + SEC, &v), 1);
+	cr_expect_eq(v.dest, &F.d[1], "a new flow avoids it");
+	cr_expect_eq(F.d[0].active, 1);
+}
+
+/* ---- flush ---- */
+
+Test(conn, flush_dest_removes_exactly_that_dests_entries, .init = setup_nat, .fini = teardown)
+{
+	struct xlb_conn_view v;
+	long before[NDEST];
+	uint32_t i;
+	int d;
+
+	for (i = 0; i < 1000; i++) {
+		struct xlb_conn_key k = client(i % 3 ? IPPROTO_TCP : IPPROTO_UDP, i, 1000 + i);
+
+		cr_assert_eq(in(&k, F_ACK, T0, &v), 1);
+	}
+	for (d = 0; d < NDEST; d++) {
+		before[d] = F.d[d].active + F.d[d].inactive;
+		cr_assert_gt(before[d], 0);
+	}
+
+	cr_expect_eq(xlb_conn_flush_dest(T, &F.d[2]), (uint32_t)before[2]);
+	cr_expect_eq(F.d[2].active + F.d[2].inactive, 0);
+	for (d = 0; d < NDEST; d++)
+		if (d != 2)
+			cr_expect_eq(F.d[d].active + F.d[d].inactive, before[d]);
+	cr_expect_eq(xlb_conn_count(T), 1000u - before[2]);
+	cr_expect_eq(stats().flushed, (uint64_t)before[2]);
+	for (i = 0; i < 1000; i++) {
+		struct xlb_conn_key k = client(i % 3 ? IPPROTO_TCP : IPPROTO_UDP, i, 1000 + i);
+		int ret = xlb_conn_get(T, &k, XLB_CONN_DIR_INPUT, T0, &v);
+
+		if (ret == 0)
+			cr_expect_neq(v.dest, &F.d[2]);
+	}
+	expect_counts_match_recount();
+	cr_expect_eq(xlb_conn_flush_dest(T, NULL), 1000u - before[2]);
+	cr_expect_eq(xlb_conn_count(T), 0u);
+}
+
+/* ---- a full table ---- */
+
+static void setup_tiny(void) { setup_with(4, XLB_FWD_DR); }
+
+Test(conn, full_table_reclaims_an_expired_entry, .init = setup_tiny, .fini = teardown)
+{
+	struct xlb_conn_key k;
+	struct xlb_conn_view v;
+	uint32_t i;
+
+	for (i = 0; i < 4; i++) {
+		k = client(IPPROTO_UDP, i, 1000);
+		cr_assert_eq(in(&k, 0, T0 + i * SEC, &v), 1);
+	}
+	k = client(IPPROTO_UDP, 99, 1000);
+	cr_expect_eq(in(&k, 0, T0 + 300 * SEC, &v), 1, "entry 0 is due: its slot is reused");
+	cr_expect_eq(xlb_conn_count(T), 4u);
+	cr_expect_eq(stats().expired, 1u);
+	cr_expect_eq(stats().evicted, 0u);
+	k = client(IPPROTO_UDP, 0, 1000);
+	cr_expect_eq(xlb_conn_get(T, &k, XLB_CONN_DIR_INPUT, T0, &v), -ENOENT);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, full_table_evicts_the_oldest_syn_recv_entry, .init = setup_tiny, .fini = teardown)
+{
+	struct xlb_conn_key e1 = client(IPPROTO_TCP, 1, 1000), e2 = client(IPPROTO_TCP, 2, 1000);
+	struct xlb_conn_key s1 = client(IPPROTO_TCP, 3, 1000), s2 = client(IPPROTO_TCP, 4, 1000);
+	struct xlb_conn_key n = client(IPPROTO_TCP, 5, 1000);
+	struct xlb_conn_view v;
+
+	in(&e1, F_ACK, T0, &v);
+	in(&s1, F_SYN, T0, &v);
+	in(&e2, F_ACK, T0 + SEC, &v);
+	in(&s2, F_SYN, T0 + SEC, &v);
+	cr_assert_eq(xlb_conn_count(T), 4u);
+
+	cr_expect_eq(in(&n, F_SYN, T0 + 2 * SEC, &v), 1);
+	cr_expect_eq(stats().evicted, 1u);
+	cr_expect_eq(xlb_conn_get(T, &s1, XLB_CONN_DIR_INPUT, T0 + 2 * SEC, &v), -ENOENT,
+		     "the oldest half-open entry made room");
+	cr_expect_eq(xlb_conn_get(T, &s2, XLB_CONN_DIR_INPUT, T0 + 2 * SEC, &v), 0);
+	cr_expect_eq(xlb_conn_get(T, &e1, XLB_CONN_DIR_INPUT, T0 + 2 * SEC, &v), 0);
+	cr_expect_eq(xlb_conn_get(T, &e2, XLB_CONN_DIR_INPUT, T0 + 2 * SEC, &v), 0);
+	expect_counts_match_recount();
+}
+
+Test(conn, full_table_of_established_entries_refuses_with_enospc,
+     .init = setup_tiny, .fini = teardown)
+{
+	struct xlb_conn_key k;
+	struct xlb_conn_view v;
+	uint32_t i;
+
+	for (i = 0; i < 4; i++) {
+		k = client(IPPROTO_TCP, i, 1000);
+		cr_assert_eq(in(&k, F_ACK, T0, &v), 1);
+	}
+	k = client(IPPROTO_TCP, 99, 1000);
+	cr_expect_eq(in(&k, F_SYN, T0 + SEC, &v), -ENOSPC);
+	cr_expect_eq(stats().full_drops, 1u);
+	cr_expect_eq(xlb_conn_count(T), 4u);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, syn_flood_of_ten_times_max_conns_keeps_count_bounded_and_established_flows)
+{
+	const uint32_t max = 1024, nest = 200;
+	struct xlb_conn_view v;
+	uint64_t now = T0;
+	uint32_t i, peak = 0;
+
+	setup_with(max, XLB_FWD_DR);
+	/* Established entries due before the SYN_RECV ones (30 s < 60 s), so
+	 * only their state, not their age, can keep them from eviction. */
+	xlb_conn_set_timeouts(T, &(struct xlb_timeouts){ .tcp = 30 });
+	for (i = 0; i < nest; i++) {
+		struct xlb_conn_key k = client(IPPROTO_TCP, i, 2000);
+
+		cr_assert_eq(in(&k, F_SYN, now, &v), 1);
+		cr_assert_eq(in(&k, F_ACK, now, &v), 0);
+	}
+	prng_state = 7;
+	for (i = 0; i < 10 * max; i++) {
+		uint64_t x = prng();
+		struct xlb_conn_key k = key(IPPROTO_TCP, (uint32_t)x, (uint16_t)(x >> 32), VIP, 80);
+
+		now += 1;
+		in(&k, F_SYN, now, &v);
+		if (xlb_conn_count(T) > peak)
+			peak = (uint32_t)xlb_conn_count(T);
+	}
+	cr_expect_leq(peak, max);
+	cr_expect_gt(stats().evicted, 0u);
+	for (i = 0; i < nest; i++) {
+		struct xlb_conn_key k = client(IPPROTO_TCP, i, 2000);
+
+		cr_expect_eq(in(&k, F_ACK, now, &v), 0, "established flow %u was evicted", i);
+		cr_expect_eq(v.state, XLB_CONN_S_ESTABLISHED);
+	}
+	{
+		struct xlb_conn_key k = client(IPPROTO_TCP, 5000, 2000);
+
+		cr_expect_eq(in(&k, F_SYN, now, &v), 1, "a legitimate client still gets in");
+	}
+	fprintf(stderr, "conn: SYN flood of %u SYNs on max_conns %u: peak %u, evicted %lu, "
+		"full drops %lu\n", 10 * max, max, peak, (unsigned long)stats().evicted,
+		(unsigned long)stats().full_drops);
+	expect_counts_match_recount();
+	teardown();
+}
+
+/* ---- threads ---- */
+
+#define STRESS_KEYS	16384
+#define STRESS_MS	1000
+
+struct stress {
+	uint64_t now;		/* atomic, ms */
+	int stop;		/* atomic */
+	long ops[4];
+	long bad;
+};
+
+static void stress_check_view(struct stress *s, const struct xlb_conn_key *k,
+			      const struct xlb_conn_view *v)
+{
+	const struct dest *d = v->dest;
+
+	if (d < &F.d[0] || d >= &F.d[NDEST] || v->bind[0] != d->id + 1 ||
+	    v->bind[XLB_CONN_BIND_SIZE - 1] != d->id + 1 || v->reply.saddr != d->addr ||
+	    (k && (v->orig.saddr != k->saddr || v->orig.sport != k->sport)))
+		__atomic_fetch_add(&s->bad, 1, __ATOMIC_RELAXED);
+}
+
+static void *stress_worker(void *arg)
+{
+	struct stress *s = arg;
+	uint64_t st = (uint64_t)pthread_self() * 0x9e3779b97f4a7c15ull;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+		uint64_t x, now = __atomic_load_n(&s->now, __ATOMIC_RELAXED);
+		struct xlb_conn_key k;
+		struct xlb_conn_view v;
+		uint32_t i;
+
+		st += 0x9e3779b97f4a7c15ull;
+		x = (st ^ (st >> 31)) * 0xbf58476d1ce4e5b9ull;
+		x ^= x >> 29;
+		i = x % STRESS_KEYS;
+		k = key(i & 1 ? IPPROTO_TCP : IPPROTO_UDP, CIP(i >> 2), 1000 + (i & 3), VIP, 80);
+		if (xlb_conn_in(T, &k, flag_mix[(x >> 32) % sizeof(flag_mix)], now, sched, &F,
+				&v) >= 0) {
+			stress_check_view(s, &k, &v);
+			if (v.fwd == XLB_FWD_NAT) {
+				struct xlb_conn_key r = v.reply;
+
+				if (xlb_conn_out(T, &r, flag_mix[(x >> 40) % sizeof(flag_mix)],
+						 now, &v) == 0)
+					stress_check_view(s, &k, &v);
+			}
+		}
+		__atomic_fetch_add(&s->ops[0], 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void *stress_expirer(void *arg)
+{
+	struct stress *s = arg;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+		uint64_t now = __atomic_add_fetch(&s->now, 250, __ATOMIC_RELAXED);
+
+		xlb_conn_expire(T, now, xlb_conn_tab_size(T) / 8);
+		s->ops[2]++;
+	}
+	return NULL;
+}
+
+static int stress_list_cb(void *arg, const struct xlb_conn_entry *ci)
+{
+	struct stress *s = arg;
+	const struct dest *d = ci->dest;
+
+	if (d < &F.d[0] || d >= &F.d[NDEST] || ci->daddr != d->addr || !ci->state_name)
+		s->bad++;
+	return 0;
+}
+
+static void *stress_control(void *arg)
+{
+	struct stress *s = arg;
+	long n = 0;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+		uint64_t now = __atomic_load_n(&s->now, __ATOMIC_RELAXED);
+
+		if (xlb_conn_foreach(T, now, stress_list_cb, s) < 0)
+			__atomic_fetch_add(&s->bad, 1, __ATOMIC_RELAXED);
+		if (++n % 8 == 0)
+			xlb_conn_flush_dest(T, &F.d[n % NDEST]);
+		s->ops[3]++;
+	}
+	return NULL;
+}
+
+Test(conn, concurrent_in_out_expire_and_foreach_stay_consistent, .timeout = 120)
+{
+	struct stress s;
+	pthread_t th[4];
+	int i;
+
+	/* Half NAT, half DR; fewer slots than flows, so the full-table
+	 * paths run concurrently too. */
+	setup_with(STRESS_KEYS / 2, XLB_FWD_NAT);
+	F.d[1].fwd = XLB_FWD_DR;
+	F.d[3].fwd = XLB_FWD_DR;
+	memset(&s, 0, sizeof(s));
+	s.now = T0;
+	cr_assert_eq(pthread_create(&th[0], NULL, stress_worker, &s), 0);
+	cr_assert_eq(pthread_create(&th[1], NULL, stress_worker, &s), 0);
+	cr_assert_eq(pthread_create(&th[2], NULL, stress_expirer, &s), 0);
+	cr_assert_eq(pthread_create(&th[3], NULL, stress_control, &s), 0);
+	usleep(STRESS_MS * 1000);
+	__atomic_store_n(&s.stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+
+	fprintf(stderr, "conn: stress: %ld packets, %ld expire slices, %ld listings; "
+		"created %lu expired %lu evicted %lu full %lu flushed %lu\n",
+		s.ops[0], s.ops[2], s.ops[3], (unsigned long)stats().created,
+		(unsigned long)stats().expired, (unsigned long)stats().evicted,
+		(unsigned long)stats().full_drops, (unsigned long)stats().flushed);
+	cr_expect_eq(s.bad, 0, "%ld torn or wrong views", s.bad);
+	cr_expect_gt(s.ops[0], 1000);
+	cr_expect_gt(stats().expired, 0u);
+	expect_counts_match_recount();
+	teardown();
+}

@@ -144,3 +144,6 @@ clean:
 	$(Q)rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Fuzzing (libFuzzer): targets and `make fuzz` live in tests/fuzz/fuzz.mk.
+-include tests/fuzz/fuzz.mk

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * AF_XDP plumbing (libxdp's xsk API), after bpf-examples' AF_XDP-forwarding.
+ *
+ * One UMEM is shared by every socket of every interface, so a frame received
+ * on one interface is transmitted on another without a copy. There is one
+ * socket ("port") per (interface, RX queue). Worker q owns the ports of
+ * queue q on every interface and a private slice of the UMEM's frames, so a
+ * frame received on (A, q) and sent on (B, q) never leaves its thread and the
+ * frame pool needs no lock. Interfaces with fewer queues than others simply
+ * have no port in the higher workers (xlb_xsk_tx() to it drops and counts).
+ *
+ * Threading: xlb_xsk_init()/xlb_xsk_free() from one thread; everything taking
+ * a worker only from that worker's thread; xlb_xsk_port_stats() from any
+ * thread (it reads counters the worker writes, and the kernel's statistics).
+ *
+ * Frames: the UMEM is in aligned mode, so a frame is a frame_size chunk and a
+ * descriptor address is the UMEM offset of the packet's first byte. Bytes in
+ * front of it, down to the chunk start (the UMEM headroom plus the kernel's
+ * XDP_PACKET_HEADROOM), are free for the caller to grow the packet into (TUN
+ * prepends an outer IP header): transmit (addr - n, len + n).
+ */
+#ifndef XLB_XSK_H
+#define XLB_XSK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define XLB_XSK_BATCH		64	/* RX burst and TX batch size */
+#define XLB_XSK_MAX_IFACES	8
+
+enum xlb_xsk_zc {
+	XLB_XSK_ZC_AUTO = 0,	/* zero-copy if every port supports it, else copy */
+	XLB_XSK_ZC_ON,		/* zero-copy or an error */
+	XLB_XSK_ZC_OFF,		/* copy mode */
+};
+
+enum xlb_xsk_xdp_mode {
+	XLB_XSK_XDP_AUTO = 0,	/* libxdp's choice (native, else skb) */
+	XLB_XSK_XDP_NATIVE,
+	XLB_XSK_XDP_SKB,
+};
+
+struct xlb_xsk_params {
+	const char **ifnames;		/* interfaces; port index = array index */
+	int      n_ifaces;		/* 1..XLB_XSK_MAX_IFACES */
+	int      n_queues;		/* queues per interface used; 0 = all (ETHTOOL_GCHANNELS) */
+	enum xlb_xsk_zc zerocopy;
+	/* true: the caller attaches its own XDP program and inserts the sockets
+	 * into its XSKMAP (xsks_map_fd, or later xlb_xsk_update_xskmap()).
+	 * false: libxdp attaches its default program, which redirects every
+	 * packet of a queue that has a socket. */
+	bool     inhibit_prog_load;
+	enum xlb_xsk_xdp_mode xdp_mode;	/* only for libxdp's default program */
+	int      xsks_map_fd;		/* -1 = none; with inhibit_prog_load */
+	uint32_t frames_per_worker;	/* 0 = 2 * n_ifaces * ring_size */
+	uint32_t ring_size;		/* every ring, power of 2; 0 = 2048 */
+	uint32_t frame_size;		/* 2048 or 4096 (aligned mode); 0 = 4096 */
+	uint32_t headroom;		/* UMEM frame_headroom; default 256 */
+};
+
+/* Fills p with defaults (no interfaces: set ifnames and n_ifaces). */
+void xlb_xsk_params_default(struct xlb_xsk_params *p);
+
+/* A received frame. The caller owns it until it hands it back with
+ * xlb_xsk_tx() or xlb_xsk_drop() (exactly once). */
+struct xlb_xsk_desc {
+	uint64_t addr;		/* UMEM offset of data[0] */
+	uint8_t  *data;
+	uint32_t len;
+	uint16_t headroom;	/* bytes before data inside the frame */
+	uint16_t tailroom;	/* bytes after data + len inside the frame */
+	int      port;		/* interface index (params order) it came from */
+};
+
+/* Per (interface, queue) counters. Those above the line are xlb's own; the
+ * rest come from the kernel (getsockopt XDP_STATISTICS). */
+struct xlb_xsk_stats {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t tx_packets;	/* handed to the TX ring */
+	uint64_t tx_bytes;
+	uint64_t tx_completed;	/* seen back on the completion ring */
+	uint64_t tx_full;	/* dropped: TX ring full even after a kick */
+	uint64_t tx_no_port;	/* dropped: egress interface has no such queue */
+	uint64_t pool_empty;	/* RX bursts cut short: no free frame to refill */
+	uint64_t kicks;		/* sendto() wakeups */
+	/* kernel */
+	uint64_t rx_dropped;
+	uint64_t rx_invalid_descs;
+	uint64_t tx_invalid_descs;
+	uint64_t rx_ring_full;
+	uint64_t rx_fill_ring_empty_descs;
+	uint64_t tx_ring_empty_descs;
+};
+
+struct xlb_xsk;		/* the UMEM and every socket */
+struct xlb_xsk_worker;	/* the sockets of one queue on every interface */
+
+/* 0 or a negative errno (logged once with the reason). */
+int  xlb_xsk_init(struct xlb_xsk **out, const struct xlb_xsk_params *p);
+void xlb_xsk_free(struct xlb_xsk *x);	/* NULL is fine */
+
+int  xlb_xsk_n_workers(const struct xlb_xsk *x);
+int  xlb_xsk_n_ports(const struct xlb_xsk *x);		/* = n_ifaces */
+int  xlb_xsk_n_queues(const struct xlb_xsk *x, int port);
+bool xlb_xsk_zerocopy(const struct xlb_xsk *x);	/* mode actually bound */
+int  xlb_xsk_ifindex(const struct xlb_xsk *x, int port);
+struct xlb_xsk_worker *xlb_xsk_worker(struct xlb_xsk *x, int q);	/* NULL if out of range */
+int  xlb_xsk_worker_queue(const struct xlb_xsk_worker *w);
+
+/* Inserts every socket of interface port into an XSKMAP (key = queue id).
+ * port -1: every interface. 0 or a negative errno. */
+int  xlb_xsk_update_xskmap(struct xlb_xsk *x, int port, int xsks_map_fd);
+
+/* Hot path: worker thread only; no allocation, lock or per-packet syscall. */
+
+/* Receives up to max frames from the worker's ports, round robin, and
+ * refills each fill ring with exactly as many frames as it took. */
+uint32_t xlb_xsk_rx(struct xlb_xsk_worker *w, struct xlb_xsk_desc *d, uint32_t max);
+/* Queues a frame for TX on interface port (addr may be below the RX addr:
+ * the frame grew at the front). A full batch of XLB_XSK_BATCH is sent. */
+void xlb_xsk_tx(struct xlb_xsk_worker *w, int port, uint64_t addr, uint32_t len);
+/* Returns a frame to the worker's pool. */
+void xlb_xsk_drop(struct xlb_xsk_worker *w, uint64_t addr);
+/* Sends partial TX batches, drains completion rings, kicks where needed.
+ * Call once per loop iteration. */
+void xlb_xsk_flush(struct xlb_xsk_worker *w);
+/* Sleeps in poll() until a port has something to receive or timeout_ms
+ * passes (call when xlb_xsk_rx() returned 0, after xlb_xsk_flush()).
+ * Returns poll()'s result, or a negative errno. */
+int  xlb_xsk_wait(struct xlb_xsk_worker *w, int timeout_ms);
+/* Frames currently free in the worker's pool (for tests and stats). */
+uint32_t xlb_xsk_pool_free(const struct xlb_xsk_worker *w);
+
+/* Counters of (port, queue); queue -1 sums every queue. 0 or -errno. */
+int  xlb_xsk_port_stats(const struct xlb_xsk *x, int port, int queue,
+			struct xlb_xsk_stats *out);
+
+const char *xlb_xsk_zc_str(enum xlb_xsk_zc zc);
+int  xlb_xsk_zc_parse(const char *s, enum xlb_xsk_zc *out);	/* auto|on|off */
+
+#endif /* XLB_XSK_H */

@@ -1,0 +1,75 @@
+#!/bin/bash
+# netns-lab: LVS topologies in network namespaces on one machine.
+#
+#   lab.sh up     dr|nat|tun [--prefix P] [--servers N] [--dir D]
+#   lab.sh down   [dr|nat|tun] [--prefix P] [--dir D]
+#   lab.sh status [dr|nat|tun] [--prefix P] [--dir D]
+#
+# P (default: $XLB_LAB_PREFIX or "xlb", at most 8 characters: interface
+# names are limited to 15) names every namespace "P-*"; D (default
+# /tmp/xlb-netns-P) holds the lab's files and "env", a shell file with
+# DIRECTOR_NS, DIRECTOR_IF, VIP, CLIENT_NS, RS_NS, RS_IPS, ... for tests and
+# the demo. "up" of an existing lab tears it down first; "down" is idempotent.
+# Root only. See README.md.
+set -eu
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/topo.sh"
+
+usage() { sed -n '4,6p' "$0" | sed 's/^# *//' >&2; exit 2; }
+
+[ $# -ge 1 ] || usage
+CMD=$1; shift
+MODE=dr
+LAB_PREFIX=${XLB_LAB_PREFIX:-xlb}
+LAB_SERVERS=3
+LABDIR=
+while [ $# -gt 0 ]; do
+	case $1 in
+	dr|nat|tun) MODE=$1 ;;
+	--prefix) LAB_PREFIX=${2:?}; shift ;;
+	--servers) LAB_SERVERS=${2:?}; shift ;;
+	--dir) LABDIR=${2:?}; shift ;;
+	-h|--help) usage ;;
+	*) echo "lab: unknown argument '$1'" >&2; usage ;;
+	esac
+	shift
+done
+case $LAB_PREFIX in
+	[a-z]|[a-z][a-z0-9]|[a-z][a-z0-9][a-z0-9]|[a-z][a-z0-9][a-z0-9][a-z0-9]) ;;
+	[a-z][a-z0-9][a-z0-9][a-z0-9][a-z0-9]|[a-z][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]) ;;
+	[a-z][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]) ;;
+	[a-z][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]) ;;
+	*) lab_die "prefix '$LAB_PREFIX': 1 to 8 characters [a-z0-9], starting with a letter" ;;
+esac
+case $LAB_SERVERS in
+	[1-9]|[1-9][0-9]) ;;
+	*) lab_die "--servers: 1 to 99" ;;
+esac
+LABDIR=${LABDIR:-/tmp/xlb-netns-$LAB_PREFIX}
+[ "$(id -u)" -eq 0 ] || lab_die "needs root (network namespaces)"
+
+case $CMD in
+up)
+	topo_down
+	mkdir -p "$LABDIR"
+	: >"$LABDIR/namespaces"
+	: >"$LABDIR/pidfiles"
+	# A failed "up" leaves nothing behind.
+	trap 'echo "lab: up failed, cleaning up" >&2; topo_down' ERR
+	"topo_${MODE}_up"
+	topo_wait_ready
+	trap - ERR
+	lab_log "$MODE lab '$LAB_PREFIX' is up; env: $LABDIR/env"
+	sed -n 's/^\(DIRECTOR_NS\|DIRECTOR_IF\|VIP\|CLIENT_NS\|RS_IPS\)=/  &/p' "$LABDIR/env"
+	;;
+down)
+	topo_down
+	lab_log "lab '$LAB_PREFIX' is down"
+	;;
+status)
+	topo_status
+	;;
+*)
+	usage
+	;;
+esac

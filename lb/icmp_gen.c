@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ICMP "fragmentation needed" for packets that no longer fit once TUN adds
+ * its 20-byte header, so the client's path MTU discovery shrinks its
+ * segments instead of the flow black-holing.
+ */
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "csum.h"
+#include "xmit.h"
+
+#define ICMP_HLEN		8
+#define ICMP_QUOTE_L4		8	/* RFC 792: header + 64 bits */
+#define IP_MIN_MTU		68	/* RFC 791 */
+#define IPTOS_PREC_INTERNETCONTROL 0xC0	/* as the kernel's icmp_send() */
+
+int xlb_icmp_frag_needed(uint8_t *buf, uint32_t cap, const uint8_t *frame,
+			 const struct xlb_pkt *p, uint32_t saddr, uint16_t mtu)
+{
+	uint32_t l2 = p->l3_off;
+	uint32_t quote = p->ihl + ICMP_QUOTE_L4;
+	uint32_t tot, n;
+	uint8_t *ip, *icmp;
+	uint16_t v;
+
+	if (mtu < IP_MIN_MTU + XLB_IPIP_HLEN)
+		return -EINVAL;
+	if (quote > p->ip_len)
+		quote = p->ip_len;
+	tot = XLB_IP_HLEN + ICMP_HLEN + quote;
+	n = l2 + tot;
+	if (n > cap)
+		return -ENOSPC;
+
+	memcpy(buf, frame + 6, 6);
+	memcpy(buf + 6, frame, 6);
+	memcpy(buf + 12, frame + 12, l2 - 12);	/* VLAN tag, EtherType */
+
+	ip = buf + l2;
+	ip[0] = 0x45;
+	ip[1] = IPTOS_PREC_INTERNETCONTROL;
+	v = htons((uint16_t)tot);
+	memcpy(ip + 2, &v, 2);
+	memset(ip + 4, 0, 4);			/* id, no DF, offset 0 */
+	ip[8] = XLB_TUN_TTL_DEFAULT;
+	ip[9] = IPPROTO_ICMP;
+	memset(ip + 10, 0, 2);
+	memcpy(ip + 12, &saddr, 4);
+	memcpy(ip + 16, &p->saddr, 4);
+	v = xlb_csum(ip, XLB_IP_HLEN);
+	memcpy(ip + 10, &v, 2);
+
+	icmp = ip + XLB_IP_HLEN;
+	icmp[0] = XLB_ICMP_DEST_UNREACH;
+	icmp[1] = XLB_ICMP_FRAG_NEEDED;
+	memset(icmp + 2, 0, 4);			/* checksum, unused */
+	v = htons((uint16_t)(mtu - XLB_IPIP_HLEN));
+	memcpy(icmp + 6, &v, 2);
+	memcpy(icmp + ICMP_HLEN, frame + p->l3_off, quote);
+	v = xlb_csum(icmp, ICMP_HLEN + quote);
+	memcpy(icmp + 2, &v, 2);
+	return (int)n;
+}

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xlbctl: ipvsadm's command language for xlbd. The words are parsed by
+ * lb/ipvsadm.c (shared with xlbd --rules), sent by lb/ctl.c, and listed in
+ * ipvsadm's layouts by list.c. This file only dispatches and turns errors
+ * into sentences and exit statuses.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ipvsadm.h"
+#include "xlbctl.h"
+
+static const char *prog = "xlbctl";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"xlbctl " XLB_VERSION_STRING " - configure xlbd with ipvsadm's commands\n"
+"Usage:\n"
+"  %1$s -A|E -t|u service-address [-s scheduler] [-p [timeout]] [-M netmask] [--vnodes N]\n"
+"  %1$s -D -t|u service-address\n"
+"  %1$s -C\n"
+"  %1$s -R\n"
+"  %1$s -S [-n]\n"
+"  %1$s -a|e -t|u service-address -r server-address [options]\n"
+"  %1$s -d -t|u service-address -r server-address\n"
+"  %1$s -L|l [options]\n"
+"  %1$s -Z [-t|u service-address]\n"
+"  %1$s --set tcp tcpfin udp\n"
+"  %1$s -h\n"
+"\n"
+"Commands:\n"
+"Either long or short options are allowed.\n"
+"  --add-service     -A        add virtual service with options\n"
+"  --edit-service    -E        edit virtual service (only the options given change)\n"
+"  --delete-service  -D        delete virtual service\n"
+"  --clear           -C        clear the whole table\n"
+"  --restore         -R        restore rules from stdin (ipvsadm-save format)\n"
+"  --save            -S        save rules to stdout\n"
+"  --add-server      -a        add real server with options\n"
+"  --edit-server     -e        edit real server (only the options given change)\n"
+"  --delete-server   -d        delete real server\n"
+"  --list            -L|-l     list the table\n"
+"  --zero            -Z        zero counters in a service or all services\n"
+"  --set tcp tcpfin udp        set connection timeout values (0 = unchanged)\n"
+"  --help            -h        display this help message\n"
+"  --version         -v        display the version\n"
+"\n"
+"Options:\n"
+"  --tcp-service  -t service-address   service-address is host[:port]\n"
+"  --udp-service  -u service-address   service-address is host[:port]\n"
+"  --scheduler    -s scheduler         one of: %2$s (the default):\n"
+"                                      a consistent-hash ring with virtual nodes\n"
+"  --persistent   -p [timeout]         persistent service (default 300 s): the ring\n"
+"                                      is keyed on the client address alone, so a\n"
+"                                      client keeps its real server (IPVS's sh-style\n"
+"                                      persistence); with -E, -p 0 turns it off\n"
+"  --netmask      -M netmask           persistent granularity mask (e.g. 255.255.255.0)\n"
+"  --vnodes N                          ring points per unit of weight, 1..%3$d\n"
+"                                      (xlb extension, default %4$d)\n"
+"  --real-server  -r server-address    server-address is host (and port)\n"
+"  --gatewaying   -g                   gatewaying (direct routing) (default)\n"
+"  --ipip         -i                   ipip encapsulation (tunneling)\n"
+"  --masquerading -m                   masquerading (NAT)\n"
+"                                      with -g and -i the real server's port must\n"
+"                                      be the service's port (default when omitted)\n"
+"  --weight       -w weight            capacity of real server, 0..65535 (default 1;\n"
+"                                      0 quiesces: no new connections)\n"
+"  --u-threshold  -x uthreshold        upper threshold of connections (stored)\n"
+"  --l-threshold  -y lthreshold        lower threshold of connections (stored)\n"
+"  --connection   -c                   output of current connections\n"
+"  --timeout                           output of timeout (tcp tcpfin udp)\n"
+"  --stats                             output of statistics information\n"
+"  --rate                              output of rate information\n"
+"  --exact        -X                   expand numbers (display exact values)\n"
+"  --numeric      -n                   numeric output of addresses and ports\n"
+"  --socket PATH                       xlbd's control socket (default $XLB_SOCKET,\n"
+"                                      else " XLB_CTL_SOCKET_DEFAULT ")\n"
+"\n"
+"Schedulers: only 'ring' exists. On the command line another name is refused.\n"
+"In -R input (and xlbd --rules) the kernel's IPVS scheduler names (rr wrr lc wlc\n"
+"lblc lblcr dh sh sed nq fo ovf mh twos) are accepted and run as 'ring', with one\n"
+"warning per name, so that 'ipvsadm-save -n' output restores unchanged.\n"
+"-R parses every line before applying any; then the requests are applied in\n"
+"order and the first one xlbd refuses stops it with 'line N: reason'.\n"
+"\n"
+"Exit status: 0 done; 1 bad command line or rules file; 2 xlbd refused the\n"
+"request (its reason is printed); 3 cannot reach xlbd.\n",
+		prog, xlb_ipvsadm_known_scheds(), XLB_IPVSADM_VNODES_MAX,
+		XLB_VNODES_DEFAULT);
+}
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "%s: %s\n", prog, msg);
+	fprintf(stderr, "Try `%s -h' or '%s --help' for more information.\n",
+		prog, prog);
+	return XLBCTL_EXIT_USAGE;
+}
+
+static void warn_stderr(const char *msg, void *ctx)
+{
+	(void)ctx;
+	fprintf(stderr, "%s: warning: %s\n", prog, msg);
+}
+
+/* Take --socket PATH / --socket=PATH out of argv (the shared parser knows
+ * nothing of sockets). Returns the path or NULL; *bad when the value is
+ * missing. */
+static const char *take_socket_opt(int *argc, char **argv, bool *bad)
+{
+	const char *path = NULL;
+	int i, j;
+
+	*bad = false;
+	for (i = 1, j = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < *argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "--socket")) {
+			if (i + 1 >= *argc) {
+				*bad = true;
+				return NULL;
+			}
+			path = argv[++i];
+			continue;
+		}
+		if (!strncmp(argv[i], "--socket=", 9)) {
+			path = argv[i] + 9;
+			continue;
+		}
+		argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return path;
+}
+
+static int connect_daemon(const char *path)
+{
+	char err[256];
+	int fd;
+
+	fd = xlb_ctl_open(path, err, sizeof(err));
+	if (fd >= 0)
+		return fd;
+	if (fd == -ENOENT || fd == -ECONNREFUSED)
+		fprintf(stderr, "%s: cannot connect to %s: %s (is xlbd running?)\n",
+			prog, path, strerror(-fd));
+	else if (fd == -EACCES || fd == -EPERM)
+		fprintf(stderr, "%s: cannot connect to %s: %s (only root or members of xlbd's --group may use it)\n",
+			prog, path, strerror(-fd));
+	else
+		fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, path,
+			strerror(-fd));
+	return -1;
+}
+
+/* The daemon said no (or the conversation failed): its sentence, status. */
+static int refused(int rc, const char *err)
+{
+	fprintf(stderr, "%s: %s\n", prog, err[0] ? err : strerror(-rc));
+	/* A transport failure is not a refusal. */
+	if (rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN ||
+	    rc == -ETIMEDOUT || rc == -EPROTO)
+		return XLBCTL_EXIT_NODAEMON;
+	return XLBCTL_EXIT_REFUSED;
+}
+
+static int restore(const char *path)
+{
+	struct xlb_req *reqs = NULL;
+	size_t *lines = NULL, n = 0, i;
+	char err[512];
+	int fd, rc, status = 0;
+
+	xlb_ipvsadm_set_warn(warn_stderr, NULL);
+	rc = xlb_rules_parse_lines(stdin, &reqs, &lines, &n, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "%s: -R: %s (nothing applied)\n", prog, err);
+		return XLBCTL_EXIT_USAGE;
+	}
+	if (!n)
+		return 0;
+	fd = connect_daemon(path);
+	if (fd < 0) {
+		status = XLBCTL_EXIT_NODAEMON;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		err[0] = '\0';
+		rc = xlb_ctl_apply(fd, &reqs[i], err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "%s: -R: line %zu: %s (lines before it were applied)\n",
+				prog, lines[i], err[0] ? err : strerror(-rc));
+			status = XLBCTL_EXIT_REFUSED;
+			break;
+		}
+	}
+	xlb_ctl_close(fd);
+out:
+	free(reqs);
+	free(lines);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path, *opt_path;
+	struct xlb_req req;
+	char err[512];
+	bool bad;
+	int fd, rc, status = 0;
+
+	opt_path = take_socket_opt(&argc, argv, &bad);
+	if (bad)
+		return usage_error("option '--socket' needs a value");
+	path = opt_path ? opt_path : getenv("XLB_SOCKET");
+	if (!path || !*path)
+		path = XLB_CTL_SOCKET_DEFAULT;
+
+	if (xlb_ipvsadm_parse(argc, argv, &req, err, sizeof(err)))
+		return usage_error(err);
+
+	switch (req.op) {
+	case XLB_REQ_HELP:
+		usage(stdout);
+		return 0;
+	case XLB_REQ_VERSION:
+		printf("xlbctl %s (ipvsadm-compatible, IPVS layout 1.2.1)\n",
+		       XLB_VERSION_STRING);
+		return 0;
+	case XLB_REQ_RESTORE:
+		return restore(path);
+	default:
+		break;
+	}
+
+	fd = connect_daemon(path);
+	if (fd < 0)
+		return XLBCTL_EXIT_NODAEMON;
+	err[0] = '\0';
+	switch (req.op) {
+	case XLB_REQ_LIST:
+		rc = xlbctl_list(fd, &req, err, sizeof(err));
+		break;
+	case XLB_REQ_SAVE:
+		rc = xlbctl_save(fd, req.list_flags & XLB_LIST_NUMERIC,
+				 err, sizeof(err));
+		break;
+	default:
+		rc = xlb_ctl_apply(fd, &req, err, sizeof(err));
+		break;
+	}
+	if (rc)
+		status = refused(rc, err);
+	xlb_ctl_close(fd);
+	if (fflush(stdout) != 0 && !status)
+		status = XLBCTL_EXIT_USAGE;
+	return status;
+}

@@ -1,0 +1,1392 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xlb control protocol: message builders, the validating parser (one
+ * callback per nesting level, as libmnl's examples), and the client API.
+ * See ctl.h for the wire format.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <linux/netlink.h>
+#include <linux/genetlink.h>
+#include <libmnl/libmnl.h>
+
+#include "ctl.h"
+
+#define CLIENT_TIMEOUT_S	30	/* a daemon that does not answer */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+bool xlb_sched_known(const char *name)
+{
+	return name && !strcmp(name, "ring");
+}
+
+const char *xlb_ctl_svc_str(const struct xlb_svc_key *key, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &key->addr, a, sizeof(a));
+	snprintf(buf, len, "%s:%u/%s", a, ntohs(key->port),
+		 key->proto == IPPROTO_TCP ? "tcp" :
+		 key->proto == IPPROTO_UDP ? "udp" : "?");
+	return buf;
+}
+
+/* ---- builders ---------------------------------------------------------- */
+
+struct nlmsghdr *xlb_ctl_msg_start(void *buf, size_t buflen, uint8_t cmd,
+				   uint16_t nlflags, uint32_t seq)
+{
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *genl;
+
+	if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*genl)))
+		return NULL;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = XLB_GENL_ID;
+	nlh->nlmsg_flags = nlflags;
+	nlh->nlmsg_seq = seq;
+	genl = mnl_nlmsg_put_extra_header(nlh, sizeof(*genl));
+	genl->cmd = cmd;
+	genl->version = XLB_GENL_VERSION;
+	return nlh;
+}
+
+static bool put_stats(struct nlmsghdr *nlh, size_t buflen, uint16_t type,
+		      const struct xlb_stats *st, const struct xlb_rates *rt)
+{
+	static const struct xlb_stats zs;
+	static const struct xlb_rates zr;
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, buflen, type);
+	const uint64_t v[] = {
+		[XLB_STATS_ATTR_CONNS]    = (st ? st : &zs)->conns,
+		[XLB_STATS_ATTR_INPKTS]   = (st ? st : &zs)->inpkts,
+		[XLB_STATS_ATTR_OUTPKTS]  = (st ? st : &zs)->outpkts,
+		[XLB_STATS_ATTR_INBYTES]  = (st ? st : &zs)->inbytes,
+		[XLB_STATS_ATTR_OUTBYTES] = (st ? st : &zs)->outbytes,
+		[XLB_STATS_ATTR_CPS]      = (rt ? rt : &zr)->cps,
+		[XLB_STATS_ATTR_INPPS]    = (rt ? rt : &zr)->inpps,
+		[XLB_STATS_ATTR_OUTPPS]   = (rt ? rt : &zr)->outpps,
+		[XLB_STATS_ATTR_INBPS]    = (rt ? rt : &zr)->inbps,
+		[XLB_STATS_ATTR_OUTBPS]   = (rt ? rt : &zr)->outbps,
+	};
+
+	if (!nest)
+		return false;
+	for (uint16_t t = XLB_STATS_ATTR_CONNS; t <= XLB_STATS_ATTR_OUTBPS; t++)
+		if (!mnl_attr_put_u64_check(nlh, buflen, t, v[t]))
+			return false;
+	mnl_attr_nest_end(nlh, nest);
+	return true;
+}
+
+int xlb_ctl_put_svc(struct nlmsghdr *nlh, size_t buflen,
+		    const struct xlb_svc_cfg *cfg, uint32_t set,
+		    const struct xlb_stats *st, const struct xlb_rates *rt)
+{
+	uint32_t len0 = nlh->nlmsg_len;
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, buflen, XLB_CMD_ATTR_SERVICE);
+	char sched[XLB_SCHED_NAME_MAX];
+	bool ok;
+
+	if (!nest)
+		return -EMSGSIZE;
+	ok = mnl_attr_put_u16_check(nlh, buflen, XLB_SVC_ATTR_AF, AF_INET) &&
+	     mnl_attr_put_u16_check(nlh, buflen, XLB_SVC_ATTR_PROTOCOL, cfg->key.proto) &&
+	     mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_ADDR, cfg->key.addr) &&
+	     mnl_attr_put_u16_check(nlh, buflen, XLB_SVC_ATTR_PORT, cfg->key.port);
+	if (ok && (set & XLB_SVC_SET_SCHED)) {
+		/* The struct's name need not be terminated: send at most 15. */
+		snprintf(sched, sizeof(sched), "%.*s", (int)sizeof(sched) - 1, cfg->sched);
+		ok = mnl_attr_put_strz_check(nlh, buflen, XLB_SVC_ATTR_SCHED_NAME, sched);
+	}
+	if (ok && (set & XLB_SVC_SET_PERSIST)) {
+		struct xlb_ctl_flags f = { .flags = cfg->flags, .mask = ~0u };
+
+		ok = mnl_attr_put_check(nlh, buflen, XLB_SVC_ATTR_FLAGS, sizeof(f), &f) &&
+		     mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_TIMEOUT, cfg->timeout);
+	}
+	if (ok && (set & XLB_SVC_SET_NETMASK))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_NETMASK, cfg->netmask);
+	if (ok && (set & XLB_SVC_SET_VNODES))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_VNODES, cfg->vnodes);
+	if (ok && (st || rt))
+		ok = put_stats(nlh, buflen, XLB_SVC_ATTR_STATS64, st, rt);
+	if (!ok) {
+		nlh->nlmsg_len = len0;
+		return -EMSGSIZE;
+	}
+	mnl_attr_nest_end(nlh, nest);
+	return 0;
+}
+
+int xlb_ctl_put_dest(struct nlmsghdr *nlh, size_t buflen,
+		     const struct xlb_dest_cfg *cfg, uint32_t set,
+		     const struct xlb_dest_info *info)
+{
+	uint32_t len0 = nlh->nlmsg_len;
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, buflen, XLB_CMD_ATTR_DEST);
+	bool ok;
+
+	if (!nest)
+		return -EMSGSIZE;
+	ok = mnl_attr_put_u16_check(nlh, buflen, XLB_DEST_ATTR_ADDR_FAMILY, AF_INET) &&
+	     mnl_attr_put_u32_check(nlh, buflen, XLB_DEST_ATTR_ADDR, cfg->addr);
+	/* The port is part of a destination's identity: always sent. */
+	ok = ok && mnl_attr_put_u16_check(nlh, buflen, XLB_DEST_ATTR_PORT, cfg->port);
+	if (ok && (set & XLB_DEST_SET_FWD))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_DEST_ATTR_FWD_METHOD, cfg->fwd);
+	if (ok && (set & XLB_DEST_SET_WEIGHT))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_DEST_ATTR_WEIGHT, cfg->weight);
+	if (ok && (set & XLB_DEST_SET_UTHRESH))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_DEST_ATTR_U_THRESH, cfg->u_thresh);
+	if (ok && (set & XLB_DEST_SET_LTHRESH))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_DEST_ATTR_L_THRESH, cfg->l_thresh);
+	if (ok && info)
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_DEST_ATTR_ACTIVE_CONNS, info->activeconns) &&
+		     mnl_attr_put_u32_check(nlh, buflen, XLB_DEST_ATTR_INACT_CONNS, info->inactconns) &&
+		     mnl_attr_put_u32_check(nlh, buflen, XLB_DEST_ATTR_PERSIST_CONNS, info->persistconns) &&
+		     put_stats(nlh, buflen, XLB_DEST_ATTR_STATS64, &info->stats, &info->rates);
+	if (!ok) {
+		nlh->nlmsg_len = len0;
+		return -EMSGSIZE;
+	}
+	mnl_attr_nest_end(nlh, nest);
+	return 0;
+}
+
+int xlb_ctl_put_timeouts(struct nlmsghdr *nlh, size_t buflen,
+			 const struct xlb_timeouts *to)
+{
+	uint32_t len0 = nlh->nlmsg_len;
+	bool ok = true;
+
+	if (to->tcp)
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_CMD_ATTR_TIMEOUT_TCP, to->tcp);
+	if (ok && to->tcp_fin)
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_CMD_ATTR_TIMEOUT_TCP_FIN, to->tcp_fin);
+	if (ok && to->udp)
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_CMD_ATTR_TIMEOUT_UDP, to->udp);
+	if (!ok) {
+		nlh->nlmsg_len = len0;
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+int xlb_ctl_put_conn(struct nlmsghdr *nlh, size_t buflen,
+		     const struct xlb_conn_info *c)
+{
+	uint32_t len0 = nlh->nlmsg_len;
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, buflen, XLB_CMD_ATTR_CONN);
+	char state[sizeof(c->state)];
+	bool ok;
+
+	if (!nest)
+		return -EMSGSIZE;
+	snprintf(state, sizeof(state), "%.*s", (int)sizeof(state) - 1, c->state);
+	ok = mnl_attr_put_u16_check(nlh, buflen, XLB_CONN_ATTR_PROTO, c->proto) &&
+	     mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_CADDR, c->caddr) &&
+	     mnl_attr_put_u16_check(nlh, buflen, XLB_CONN_ATTR_CPORT, c->cport) &&
+	     mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_VADDR, c->vaddr) &&
+	     mnl_attr_put_u16_check(nlh, buflen, XLB_CONN_ATTR_VPORT, c->vport) &&
+	     mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_DADDR, c->daddr) &&
+	     mnl_attr_put_u16_check(nlh, buflen, XLB_CONN_ATTR_DPORT, c->dport) &&
+	     mnl_attr_put_strz_check(nlh, buflen, XLB_CONN_ATTR_STATE, state) &&
+	     mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_EXPIRES, c->expires);
+	if (!ok) {
+		nlh->nlmsg_len = len0;
+		return -EMSGSIZE;
+	}
+	mnl_attr_nest_end(nlh, nest);
+	return 0;
+}
+
+int xlb_ctl_put_info(struct nlmsghdr *nlh, size_t buflen,
+		     const struct xlb_info *info)
+{
+	uint32_t len0 = nlh->nlmsg_len;
+
+	if (!mnl_attr_put_u32_check(nlh, buflen, XLB_INFO_ATTR_VERSION, info->version) ||
+	    !mnl_attr_put_u32_check(nlh, buflen, XLB_INFO_ATTR_CONN_TAB_SIZE, info->conn_tab_size)) {
+		nlh->nlmsg_len = len0;
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+struct nlmsghdr *xlb_ctl_put_ack(void *buf, size_t buflen,
+				 const struct nlmsghdr *req, int error,
+				 const char *msg)
+{
+	struct nlmsghdr *nlh;
+	struct nlmsgerr *e;
+
+	if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*e)))
+		return NULL;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = NLMSG_ERROR;
+	/* Only the request's header is echoed, as the kernel with CAP_ACK. */
+	nlh->nlmsg_flags = NLM_F_CAPPED;
+	nlh->nlmsg_seq = req ? req->nlmsg_seq : 0;
+	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
+	e->error = error;
+	if (req)
+		e->msg = *req;
+	if (msg && *msg) {
+		char m[512];
+
+		snprintf(m, sizeof(m), "%s", msg);
+		if (mnl_attr_put_strz_check(nlh, buflen, NLMSGERR_ATTR_MSG, m))
+			nlh->nlmsg_flags |= NLM_F_ACK_TLVS;
+	}
+	return nlh;
+}
+
+struct nlmsghdr *xlb_ctl_put_done(void *buf, size_t buflen, uint32_t seq)
+{
+	struct nlmsghdr *nlh;
+	int *status;
+
+	if (buflen < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(int)))
+		return NULL;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = NLMSG_DONE;
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	nlh->nlmsg_seq = seq;
+	status = mnl_nlmsg_put_extra_header(nlh, sizeof(*status));
+	*status = 0;
+	return nlh;
+}
+
+/* Fields an ADD sends: what was named, plus what holds a value (a caller
+ * that filled defaults without setting the mask still sends them). */
+static uint32_t add_svc_fields(const struct xlb_req *req)
+{
+	uint32_t set = req->svc_set;
+
+	if (req->svc.sched[0])
+		set |= XLB_SVC_SET_SCHED;
+	if (req->svc.flags || req->svc.timeout)
+		set |= XLB_SVC_SET_PERSIST;
+	if (req->svc.netmask)
+		set |= XLB_SVC_SET_NETMASK;
+	if (req->svc.vnodes)
+		set |= XLB_SVC_SET_VNODES;
+	return set;
+}
+
+int xlb_ctl_build_req(void *buf, size_t buflen, const struct xlb_req *req,
+		      uint32_t seq)
+{
+	const uint32_t dest_all = XLB_DEST_SET_PORT | XLB_DEST_SET_FWD |
+		XLB_DEST_SET_WEIGHT | XLB_DEST_SET_UTHRESH | XLB_DEST_SET_LTHRESH;
+	const uint16_t f = NLM_F_REQUEST | NLM_F_ACK;
+	struct nlmsghdr *nlh;
+	uint8_t cmd;
+	int ret = 0;
+
+	switch (req->op) {
+	case XLB_REQ_ADD_SVC:	cmd = XLB_CMD_NEW_SERVICE; break;
+	case XLB_REQ_EDIT_SVC:	cmd = XLB_CMD_SET_SERVICE; break;
+	case XLB_REQ_DEL_SVC:	cmd = XLB_CMD_DEL_SERVICE; break;
+	case XLB_REQ_CLEAR:	cmd = XLB_CMD_FLUSH; break;
+	case XLB_REQ_ADD_DEST:	cmd = XLB_CMD_NEW_DEST; break;
+	case XLB_REQ_EDIT_DEST:	cmd = XLB_CMD_SET_DEST; break;
+	case XLB_REQ_DEL_DEST:	cmd = XLB_CMD_DEL_DEST; break;
+	case XLB_REQ_ZERO:	cmd = XLB_CMD_ZERO; break;
+	case XLB_REQ_SET_TIMEOUT: cmd = XLB_CMD_SET_CONFIG; break;
+	default:
+		return -EINVAL;
+	}
+	nlh = xlb_ctl_msg_start(buf, buflen, cmd, f, seq);
+	if (!nlh)
+		return -EMSGSIZE;
+	switch (req->op) {
+	case XLB_REQ_ADD_SVC:
+		ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, add_svc_fields(req), NULL, NULL);
+		break;
+	case XLB_REQ_EDIT_SVC:
+		ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, req->svc_set, NULL, NULL);
+		break;
+	case XLB_REQ_DEL_SVC:
+		ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, 0, NULL, NULL);
+		break;
+	case XLB_REQ_ZERO:
+		if (req->has_svc)
+			ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, 0, NULL, NULL);
+		break;
+	case XLB_REQ_ADD_DEST:
+	case XLB_REQ_EDIT_DEST:
+	case XLB_REQ_DEL_DEST:
+		ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, 0, NULL, NULL);
+		if (!ret)
+			ret = xlb_ctl_put_dest(nlh, buflen, &req->dest,
+					       req->op == XLB_REQ_ADD_DEST ? dest_all :
+					       req->op == XLB_REQ_EDIT_DEST ? req->dest_set : 0,
+					       NULL);
+		break;
+	case XLB_REQ_SET_TIMEOUT:
+		ret = xlb_ctl_put_timeouts(nlh, buflen, &req->timeouts);
+		break;
+	default:
+		break;
+	}
+	return ret ? ret : (int)nlh->nlmsg_len;
+}
+
+/* ---- parser ------------------------------------------------------------ */
+
+struct parse_ctx {
+	const struct nlattr **tb;
+	uint16_t max;
+	const char *what;		/* "service", "destination", ... */
+	char *err;
+	size_t errlen;
+	int error;
+};
+
+/*
+ * Every attribute lies within its parent, exactly. mnl_attr_parse() stops
+ * silently at the first attribute that does not fit, which would ignore a
+ * truncated tail; refuse it instead.
+ */
+static int attrs_well_formed(const void *start, size_t len, const char *what,
+			     char *err, size_t errlen)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		const struct nlattr *a = (const void *)((const char *)start + off);
+
+		if (len - off < sizeof(*a)) {
+			seterr(err, errlen, "%s: %zu stray bytes after the last attribute",
+			       what, len - off);
+			return -EINVAL;
+		}
+		if (a->nla_len < sizeof(*a) || a->nla_len > len - off) {
+			seterr(err, errlen, "%s: attribute %u has length %u, %zu bytes left",
+			       what, mnl_attr_get_type(a), a->nla_len, len - off);
+			return -EINVAL;
+		}
+		off += MNL_ALIGN(a->nla_len);
+	}
+	return 0;
+}
+
+/* Type check of one attribute against the expected data type. */
+static int check_type(struct parse_ctx *c, const struct nlattr *a,
+		      enum mnl_attr_data_type type, const char *name)
+{
+	static const char *const tname[MNL_TYPE_MAX] = {
+		[MNL_TYPE_U8] = "u8", [MNL_TYPE_U16] = "u16",
+		[MNL_TYPE_U32] = "u32", [MNL_TYPE_U64] = "u64",
+		[MNL_TYPE_NESTED] = "nested", [MNL_TYPE_NUL_STRING] = "string",
+	};
+
+	if (mnl_attr_validate(a, type) < 0) {
+		seterr(c->err, c->errlen, "%s attribute %s: bad %s of %u bytes",
+		       c->what, name, tname[type] ? tname[type] : "payload",
+		       mnl_attr_get_payload_len(a));
+		c->error = -EINVAL;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+static int check_bin(struct parse_ctx *c, const struct nlattr *a, size_t len,
+		     const char *name)
+{
+	if (mnl_attr_get_payload_len(a) != len) {
+		seterr(c->err, c->errlen, "%s attribute %s: %u bytes, expected %zu",
+		       c->what, name, mnl_attr_get_payload_len(a), len);
+		c->error = -EINVAL;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+/* An IPv4 address: 4 bytes, or IPVS's 16-byte nf_inet_addr. */
+static int check_addr(struct parse_ctx *c, const struct nlattr *a, const char *name)
+{
+	uint16_t l = mnl_attr_get_payload_len(a);
+
+	if (l != 4 && l != 16) {
+		seterr(c->err, c->errlen, "%s attribute %s: %u bytes, expected 4",
+		       c->what, name, l);
+		c->error = -EINVAL;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+static int check_string(struct parse_ctx *c, const struct nlattr *a,
+			size_t max, const char *name)
+{
+	if (check_type(c, a, MNL_TYPE_NUL_STRING, name) != MNL_CB_OK)
+		return MNL_CB_ERROR;
+	if (mnl_attr_get_payload_len(a) > max) {
+		seterr(c->err, c->errlen, "%s attribute %s: longer than %zu bytes",
+		       c->what, name, max - 1);
+		c->error = -EINVAL;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+static int check_nested(struct parse_ctx *c, const struct nlattr *a, const char *name)
+{
+	if (check_type(c, a, MNL_TYPE_NESTED, name) != MNL_CB_OK)
+		return MNL_CB_ERROR;
+	if (attrs_well_formed(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a),
+			      name, c->err, c->errlen)) {
+		c->error = -EINVAL;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+static int stats_cb(const struct nlattr *a, void *data)
+{
+	struct parse_ctx *c = data;
+	uint16_t type = mnl_attr_get_type(a);
+
+	if (type > c->max || type == XLB_STATS_ATTR_PAD || type == 0)
+		return MNL_CB_OK;
+	if (check_type(c, a, MNL_TYPE_U64, "stats") != MNL_CB_OK)
+		return MNL_CB_ERROR;
+	c->tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static int svc_cb(const struct nlattr *a, void *data)
+{
+	struct parse_ctx *c = data;
+	uint16_t type = mnl_attr_get_type(a);
+	int r = MNL_CB_OK;
+
+	if (type > c->max)
+		return MNL_CB_OK;	/* newer than us: skip */
+	switch (type) {
+	case XLB_SVC_ATTR_AF:		r = check_type(c, a, MNL_TYPE_U16, "af"); break;
+	case XLB_SVC_ATTR_PROTOCOL:	r = check_type(c, a, MNL_TYPE_U16, "protocol"); break;
+	case XLB_SVC_ATTR_ADDR:		r = check_addr(c, a, "address"); break;
+	case XLB_SVC_ATTR_PORT:		r = check_type(c, a, MNL_TYPE_U16, "port"); break;
+	case XLB_SVC_ATTR_FWMARK:	r = check_type(c, a, MNL_TYPE_U32, "fwmark"); break;
+	case XLB_SVC_ATTR_SCHED_NAME:
+		r = check_string(c, a, XLB_SCHED_NAME_MAX, "scheduler");
+		break;
+	case XLB_SVC_ATTR_FLAGS:
+		r = check_bin(c, a, sizeof(struct xlb_ctl_flags), "flags");
+		break;
+	case XLB_SVC_ATTR_TIMEOUT:	r = check_type(c, a, MNL_TYPE_U32, "timeout"); break;
+	case XLB_SVC_ATTR_NETMASK:	r = check_type(c, a, MNL_TYPE_U32, "netmask"); break;
+	case XLB_SVC_ATTR_STATS64:	r = check_nested(c, a, "stats64"); break;
+	case XLB_SVC_ATTR_VNODES:	r = check_type(c, a, MNL_TYPE_U32, "vnodes"); break;
+	default:
+		return MNL_CB_OK;	/* STATS, PE_NAME, unknown: skipped */
+	}
+	if (r == MNL_CB_OK)
+		c->tb[type] = a;
+	return r;
+}
+
+static int dest_cb(const struct nlattr *a, void *data)
+{
+	struct parse_ctx *c = data;
+	uint16_t type = mnl_attr_get_type(a);
+	int r = MNL_CB_OK;
+
+	if (type > c->max)
+		return MNL_CB_OK;
+	switch (type) {
+	case XLB_DEST_ATTR_ADDR:	r = check_addr(c, a, "address"); break;
+	case XLB_DEST_ATTR_PORT:	r = check_type(c, a, MNL_TYPE_U16, "port"); break;
+	case XLB_DEST_ATTR_ADDR_FAMILY:	r = check_type(c, a, MNL_TYPE_U16, "af"); break;
+	case XLB_DEST_ATTR_FWD_METHOD:	r = check_type(c, a, MNL_TYPE_U32, "forward"); break;
+	case XLB_DEST_ATTR_WEIGHT:	r = check_type(c, a, MNL_TYPE_U32, "weight"); break;
+	case XLB_DEST_ATTR_U_THRESH:	r = check_type(c, a, MNL_TYPE_U32, "u_thresh"); break;
+	case XLB_DEST_ATTR_L_THRESH:	r = check_type(c, a, MNL_TYPE_U32, "l_thresh"); break;
+	case XLB_DEST_ATTR_ACTIVE_CONNS:
+	case XLB_DEST_ATTR_INACT_CONNS:
+	case XLB_DEST_ATTR_PERSIST_CONNS:
+		r = check_type(c, a, MNL_TYPE_U32, "conns");
+		break;
+	case XLB_DEST_ATTR_STATS64:	r = check_nested(c, a, "stats64"); break;
+	default:
+		return MNL_CB_OK;
+	}
+	if (r == MNL_CB_OK)
+		c->tb[type] = a;
+	return r;
+}
+
+static int conn_cb(const struct nlattr *a, void *data)
+{
+	struct parse_ctx *c = data;
+	uint16_t type = mnl_attr_get_type(a);
+	int r = MNL_CB_OK;
+
+	if (type > c->max)
+		return MNL_CB_OK;
+	switch (type) {
+	case XLB_CONN_ATTR_PROTO:
+	case XLB_CONN_ATTR_CPORT:
+	case XLB_CONN_ATTR_VPORT:
+	case XLB_CONN_ATTR_DPORT:
+		r = check_type(c, a, MNL_TYPE_U16, "port/proto");
+		break;
+	case XLB_CONN_ATTR_CADDR:
+	case XLB_CONN_ATTR_VADDR:
+	case XLB_CONN_ATTR_DADDR:
+	case XLB_CONN_ATTR_EXPIRES:
+		r = check_type(c, a, MNL_TYPE_U32, "address/expires");
+		break;
+	case XLB_CONN_ATTR_STATE:
+		r = check_string(c, a, sizeof(((struct xlb_conn_info *)0)->state), "state");
+		break;
+	default:
+		return MNL_CB_OK;
+	}
+	if (r == MNL_CB_OK)
+		c->tb[type] = a;
+	return r;
+}
+
+static int top_cb(const struct nlattr *a, void *data)
+{
+	struct parse_ctx *c = data;
+	uint16_t type = mnl_attr_get_type(a);
+	int r = MNL_CB_OK;
+
+	if (type > c->max)
+		return MNL_CB_OK;
+	switch (type) {
+	case XLB_CMD_ATTR_SERVICE:	r = check_nested(c, a, "service"); break;
+	case XLB_CMD_ATTR_DEST:		r = check_nested(c, a, "destination"); break;
+	case XLB_CMD_ATTR_CONN:		r = check_nested(c, a, "connection"); break;
+	case XLB_CMD_ATTR_TIMEOUT_TCP:
+	case XLB_CMD_ATTR_TIMEOUT_TCP_FIN:
+	case XLB_CMD_ATTR_TIMEOUT_UDP:
+		r = check_type(c, a, MNL_TYPE_U32, "timeout");
+		break;
+	default:
+		return MNL_CB_OK;	/* DAEMON, unknown: skipped */
+	}
+	if (r == MNL_CB_OK)
+		c->tb[type] = a;
+	return r;
+}
+
+static int info_cb(const struct nlattr *a, void *data)
+{
+	struct parse_ctx *c = data;
+	uint16_t type = mnl_attr_get_type(a);
+
+	if (type > c->max || type == 0)
+		return MNL_CB_OK;
+	if (check_type(c, a, MNL_TYPE_U32, "info") != MNL_CB_OK)
+		return MNL_CB_ERROR;
+	c->tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static uint32_t get_addr(const struct nlattr *a)
+{
+	uint32_t v;
+
+	memcpy(&v, mnl_attr_get_payload(a), sizeof(v));
+	return v;
+}
+
+static int parse_nested(const struct nlattr *nest, mnl_attr_cb_t cb,
+			const struct nlattr **tb, uint16_t max, const char *what,
+			char *err, size_t errlen)
+{
+	struct parse_ctx c = { .tb = tb, .max = max, .what = what,
+			       .err = err, .errlen = errlen };
+
+	if (mnl_attr_parse_nested(nest, cb, &c) < 0)
+		return c.error ? c.error : -EINVAL;
+	return 0;
+}
+
+static int parse_stats(const struct nlattr *nest, struct xlb_stats *st,
+		       struct xlb_rates *rt, char *err, size_t errlen)
+{
+	const struct nlattr *tb[XLB_STATS_ATTR_MAX + 1] = { 0 };
+	uint64_t *const dst[] = {
+		[XLB_STATS_ATTR_CONNS] = &st->conns, [XLB_STATS_ATTR_INPKTS] = &st->inpkts,
+		[XLB_STATS_ATTR_OUTPKTS] = &st->outpkts, [XLB_STATS_ATTR_INBYTES] = &st->inbytes,
+		[XLB_STATS_ATTR_OUTBYTES] = &st->outbytes, [XLB_STATS_ATTR_CPS] = &rt->cps,
+		[XLB_STATS_ATTR_INPPS] = &rt->inpps, [XLB_STATS_ATTR_OUTPPS] = &rt->outpps,
+		[XLB_STATS_ATTR_INBPS] = &rt->inbps, [XLB_STATS_ATTR_OUTBPS] = &rt->outbps,
+	};
+	int ret = parse_nested(nest, stats_cb, tb, XLB_STATS_ATTR_MAX, "stats",
+			       err, errlen);
+
+	if (ret)
+		return ret;
+	for (int t = XLB_STATS_ATTR_CONNS; t <= XLB_STATS_ATTR_OUTBPS; t++)
+		if (tb[t])
+			*dst[t] = mnl_attr_get_u64(tb[t]);
+	return 0;
+}
+
+static bool netmask_contiguous(uint32_t mask_be)
+{
+	uint32_t inv = ~ntohl(mask_be);
+
+	return (inv & (inv + 1)) == 0;
+}
+
+static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
+		     char *err, size_t errlen)
+{
+	const struct nlattr *tb[XLB_SVC_ATTR_MAX + 1] = { 0 };
+	struct xlb_svc_cfg *cfg = &m->svc.cfg;
+	int ret = parse_nested(nest, svc_cb, tb, XLB_SVC_ATTR_MAX, "service",
+			       err, errlen);
+
+	if (ret)
+		return ret;
+	if (!tb[XLB_SVC_ATTR_AF] || !tb[XLB_SVC_ATTR_PROTOCOL] ||
+	    !tb[XLB_SVC_ATTR_ADDR] || !tb[XLB_SVC_ATTR_PORT]) {
+		if (tb[XLB_SVC_ATTR_FWMARK]) {
+			seterr(err, errlen, "firewall-mark services are not supported");
+			return -EOPNOTSUPP;
+		}
+		seterr(err, errlen, "service needs address family, protocol, address and port");
+		return -EINVAL;
+	}
+	if (mnl_attr_get_u16(tb[XLB_SVC_ATTR_AF]) != AF_INET) {
+		seterr(err, errlen, "address family %u not supported (IPv4 only)",
+		       mnl_attr_get_u16(tb[XLB_SVC_ATTR_AF]));
+		return -EAFNOSUPPORT;
+	}
+	cfg->key.proto = mnl_attr_get_u16(tb[XLB_SVC_ATTR_PROTOCOL]);
+	if (mnl_attr_get_u16(tb[XLB_SVC_ATTR_PROTOCOL]) > 255 ||
+	    (cfg->key.proto != IPPROTO_TCP && cfg->key.proto != IPPROTO_UDP)) {
+		seterr(err, errlen, "protocol %u not supported (TCP or UDP)",
+		       mnl_attr_get_u16(tb[XLB_SVC_ATTR_PROTOCOL]));
+		return -EPROTONOSUPPORT;
+	}
+	cfg->key.addr = get_addr(tb[XLB_SVC_ATTR_ADDR]);
+	cfg->key.port = mnl_attr_get_u16(tb[XLB_SVC_ATTR_PORT]);
+	if (tb[XLB_SVC_ATTR_FWMARK] && mnl_attr_get_u32(tb[XLB_SVC_ATTR_FWMARK])) {
+		seterr(err, errlen, "firewall-mark services are not supported");
+		return -EOPNOTSUPP;
+	}
+	if (tb[XLB_SVC_ATTR_SCHED_NAME]) {
+		const char *s = mnl_attr_get_str(tb[XLB_SVC_ATTR_SCHED_NAME]);
+
+		if (!xlb_sched_known(s)) {
+			seterr(err, errlen, "unknown scheduler \"%s\" (known: %s)", s,
+			       XLB_SCHED_LIST);
+			return -EINVAL;
+		}
+		snprintf(cfg->sched, sizeof(cfg->sched), "%s", s);
+		m->svc_set |= XLB_SVC_SET_SCHED;
+	}
+	if (tb[XLB_SVC_ATTR_FLAGS]) {
+		struct xlb_ctl_flags f;
+
+		memcpy(&f, mnl_attr_get_payload(tb[XLB_SVC_ATTR_FLAGS]), sizeof(f));
+		if (f.flags & f.mask & ~XLB_SVC_F_PERSISTENT) {
+			seterr(err, errlen, "service flags 0x%x not supported",
+			       f.flags & f.mask & ~XLB_SVC_F_PERSISTENT);
+			return -EOPNOTSUPP;
+		}
+		cfg->flags = f.flags & f.mask;
+		m->svc_flags_mask = f.mask;
+		m->svc_set |= XLB_CTL_SVC_SET_FLAGS;
+	}
+	if (tb[XLB_SVC_ATTR_TIMEOUT]) {
+		cfg->timeout = mnl_attr_get_u32(tb[XLB_SVC_ATTR_TIMEOUT]);
+		if (cfg->timeout > XLB_TIMEOUT_MAX) {
+			seterr(err, errlen, "persistence timeout %u out of range 0..%u",
+			       cfg->timeout, XLB_TIMEOUT_MAX);
+			return -EINVAL;
+		}
+		m->svc_set |= XLB_SVC_SET_PERSIST;
+	}
+	if (tb[XLB_SVC_ATTR_NETMASK]) {
+		cfg->netmask = mnl_attr_get_u32(tb[XLB_SVC_ATTR_NETMASK]);
+		if (!netmask_contiguous(cfg->netmask)) {
+			char a[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &cfg->netmask, a, sizeof(a));
+			seterr(err, errlen, "netmask %s is not contiguous", a);
+			return -EINVAL;
+		}
+		m->svc_set |= XLB_SVC_SET_NETMASK;
+	}
+	if (tb[XLB_SVC_ATTR_VNODES]) {
+		cfg->vnodes = mnl_attr_get_u32(tb[XLB_SVC_ATTR_VNODES]);
+		if (cfg->vnodes < XLB_VNODES_MIN || cfg->vnodes > XLB_VNODES_MAX) {
+			seterr(err, errlen, "vnodes %u out of range %u..%u", cfg->vnodes,
+			       XLB_VNODES_MIN, XLB_VNODES_MAX);
+			return -EINVAL;
+		}
+		m->svc_set |= XLB_SVC_SET_VNODES;
+	}
+	if (tb[XLB_SVC_ATTR_STATS64]) {
+		ret = parse_stats(tb[XLB_SVC_ATTR_STATS64], &m->svc.stats,
+				  &m->svc.rates, err, errlen);
+		if (ret)
+			return ret;
+		m->has |= XLB_CTL_HAS_SVC_STATS;
+	}
+	m->has |= XLB_CTL_HAS_SVC;
+	return 0;
+}
+
+static int parse_dest(const struct nlattr *nest, struct xlb_ctl_msg *m,
+		      char *err, size_t errlen)
+{
+	const struct nlattr *tb[XLB_DEST_ATTR_MAX + 1] = { 0 };
+	struct xlb_dest_cfg *cfg = &m->dest.cfg;
+	int ret = parse_nested(nest, dest_cb, tb, XLB_DEST_ATTR_MAX, "destination",
+			       err, errlen);
+
+	if (ret)
+		return ret;
+	if (!tb[XLB_DEST_ATTR_ADDR]) {
+		seterr(err, errlen, "destination needs an address");
+		return -EINVAL;
+	}
+	if (tb[XLB_DEST_ATTR_ADDR_FAMILY] &&
+	    mnl_attr_get_u16(tb[XLB_DEST_ATTR_ADDR_FAMILY]) != AF_INET) {
+		seterr(err, errlen, "address family %u not supported (IPv4 only)",
+		       mnl_attr_get_u16(tb[XLB_DEST_ATTR_ADDR_FAMILY]));
+		return -EAFNOSUPPORT;
+	}
+	cfg->addr = get_addr(tb[XLB_DEST_ATTR_ADDR]);
+	if (tb[XLB_DEST_ATTR_PORT]) {
+		cfg->port = mnl_attr_get_u16(tb[XLB_DEST_ATTR_PORT]);
+		m->dest_set |= XLB_DEST_SET_PORT;
+	}
+	if (tb[XLB_DEST_ATTR_FWD_METHOD]) {
+		uint32_t fwd = mnl_attr_get_u32(tb[XLB_DEST_ATTR_FWD_METHOD]);
+
+		if (fwd != XLB_FWD_NAT && fwd != XLB_FWD_TUN && fwd != XLB_FWD_DR) {
+			seterr(err, errlen, "forwarding method %u not supported (masquerading, tunneling or direct routing)",
+			       fwd);
+			return -EINVAL;
+		}
+		cfg->fwd = fwd;
+		m->dest_set |= XLB_DEST_SET_FWD;
+	}
+	if (tb[XLB_DEST_ATTR_WEIGHT]) {
+		uint32_t w = mnl_attr_get_u32(tb[XLB_DEST_ATTR_WEIGHT]);
+
+		if (w > XLB_WEIGHT_MAX) {
+			seterr(err, errlen, "weight %u out of range 0..%u", w, XLB_WEIGHT_MAX);
+			return -EINVAL;
+		}
+		cfg->weight = w;
+		m->dest_set |= XLB_DEST_SET_WEIGHT;
+	}
+	if (tb[XLB_DEST_ATTR_U_THRESH]) {
+		cfg->u_thresh = mnl_attr_get_u32(tb[XLB_DEST_ATTR_U_THRESH]);
+		m->dest_set |= XLB_DEST_SET_UTHRESH;
+	}
+	if (tb[XLB_DEST_ATTR_L_THRESH]) {
+		cfg->l_thresh = mnl_attr_get_u32(tb[XLB_DEST_ATTR_L_THRESH]);
+		m->dest_set |= XLB_DEST_SET_LTHRESH;
+	}
+	if (tb[XLB_DEST_ATTR_ACTIVE_CONNS] || tb[XLB_DEST_ATTR_INACT_CONNS] ||
+	    tb[XLB_DEST_ATTR_PERSIST_CONNS]) {
+		if (tb[XLB_DEST_ATTR_ACTIVE_CONNS])
+			m->dest.activeconns = mnl_attr_get_u32(tb[XLB_DEST_ATTR_ACTIVE_CONNS]);
+		if (tb[XLB_DEST_ATTR_INACT_CONNS])
+			m->dest.inactconns = mnl_attr_get_u32(tb[XLB_DEST_ATTR_INACT_CONNS]);
+		if (tb[XLB_DEST_ATTR_PERSIST_CONNS])
+			m->dest.persistconns = mnl_attr_get_u32(tb[XLB_DEST_ATTR_PERSIST_CONNS]);
+		m->has |= XLB_CTL_HAS_DEST_CONNS;
+	}
+	if (tb[XLB_DEST_ATTR_STATS64]) {
+		ret = parse_stats(tb[XLB_DEST_ATTR_STATS64], &m->dest.stats,
+				  &m->dest.rates, err, errlen);
+		if (ret)
+			return ret;
+		m->has |= XLB_CTL_HAS_DEST_STATS;
+	}
+	m->has |= XLB_CTL_HAS_DEST;
+	return 0;
+}
+
+static int parse_conn(const struct nlattr *nest, struct xlb_ctl_msg *m,
+		      char *err, size_t errlen)
+{
+	const struct nlattr *tb[XLB_CONN_ATTR_MAX + 1] = { 0 };
+	struct xlb_conn_info *ci = &m->conn;
+	int ret = parse_nested(nest, conn_cb, tb, XLB_CONN_ATTR_MAX, "connection",
+			       err, errlen);
+
+	if (ret)
+		return ret;
+	for (int t = XLB_CONN_ATTR_PROTO; t <= XLB_CONN_ATTR_MAX; t++) {
+		if (!tb[t]) {
+			seterr(err, errlen, "connection attribute %d missing", t);
+			return -EINVAL;
+		}
+	}
+	ci->proto = mnl_attr_get_u16(tb[XLB_CONN_ATTR_PROTO]);
+	ci->caddr = mnl_attr_get_u32(tb[XLB_CONN_ATTR_CADDR]);
+	ci->cport = mnl_attr_get_u16(tb[XLB_CONN_ATTR_CPORT]);
+	ci->vaddr = mnl_attr_get_u32(tb[XLB_CONN_ATTR_VADDR]);
+	ci->vport = mnl_attr_get_u16(tb[XLB_CONN_ATTR_VPORT]);
+	ci->daddr = mnl_attr_get_u32(tb[XLB_CONN_ATTR_DADDR]);
+	ci->dport = mnl_attr_get_u16(tb[XLB_CONN_ATTR_DPORT]);
+	snprintf(ci->state, sizeof(ci->state), "%s", mnl_attr_get_str(tb[XLB_CONN_ATTR_STATE]));
+	ci->expires = mnl_attr_get_u32(tb[XLB_CONN_ATTR_EXPIRES]);
+	m->has |= XLB_CTL_HAS_CONN;
+	return 0;
+}
+
+int xlb_ctl_msg_check(const void *buf, size_t len, char *err, size_t errlen)
+{
+	const struct nlmsghdr *nlh = buf;
+
+	if (len < sizeof(*nlh)) {
+		seterr(err, errlen, "truncated message: %zu bytes, a netlink header needs %zu",
+		       len, sizeof(*nlh));
+		return -EINVAL;
+	}
+	if (nlh->nlmsg_len < sizeof(*nlh)) {
+		seterr(err, errlen, "bad nlmsg_len %u (less than a header)", nlh->nlmsg_len);
+		return -EINVAL;
+	}
+	if (nlh->nlmsg_len > len) {
+		seterr(err, errlen, "nlmsg_len %u larger than the %zu bytes received",
+		       nlh->nlmsg_len, len);
+		return -EINVAL;
+	}
+	if (nlh->nlmsg_len > XLB_CTL_MSG_MAX) {
+		seterr(err, errlen, "message of %u bytes exceeds %u", nlh->nlmsg_len,
+		       XLB_CTL_MSG_MAX);
+		return -EMSGSIZE;
+	}
+	return (int)nlh->nlmsg_len;
+}
+
+int xlb_ctl_parse(const struct nlmsghdr *nlh, struct xlb_ctl_msg *m,
+		  char *err, size_t errlen)
+{
+	const size_t hdr = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct genlmsghdr));
+	const struct genlmsghdr *genl;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN) {
+		seterr(err, errlen, "bad nlmsg_len %u", nlh->nlmsg_len);
+		return -EINVAL;
+	}
+	m->type = nlh->nlmsg_type;
+	m->nlflags = nlh->nlmsg_flags;
+	m->seq = nlh->nlmsg_seq;
+	if (nlh->nlmsg_type != XLB_GENL_ID) {
+		seterr(err, errlen, "message type 0x%x is not xlb's family 0x%x",
+		       nlh->nlmsg_type, XLB_GENL_ID);
+		return -EINVAL;
+	}
+	if (nlh->nlmsg_len < hdr) {
+		seterr(err, errlen, "message of %u bytes has no generic-netlink header",
+		       nlh->nlmsg_len);
+		return -EINVAL;
+	}
+	genl = mnl_nlmsg_get_payload(nlh);
+	m->cmd = genl->cmd;
+	if (attrs_well_formed((const char *)nlh + hdr, nlh->nlmsg_len - hdr,
+			      "message", err, errlen))
+		return -EINVAL;
+
+	if (m->cmd == XLB_CMD_SET_INFO) {
+		const struct nlattr *tb[XLB_INFO_ATTR_MAX + 1] = { 0 };
+		struct parse_ctx c = { .tb = tb, .max = XLB_INFO_ATTR_MAX,
+				       .what = "info", .err = err, .errlen = errlen };
+
+		if (mnl_attr_parse(nlh, MNL_ALIGN(sizeof(*genl)), info_cb, &c) < 0)
+			return c.error ? c.error : -EINVAL;
+		if (tb[XLB_INFO_ATTR_VERSION])
+			m->info.version = mnl_attr_get_u32(tb[XLB_INFO_ATTR_VERSION]);
+		if (tb[XLB_INFO_ATTR_CONN_TAB_SIZE])
+			m->info.conn_tab_size = mnl_attr_get_u32(tb[XLB_INFO_ATTR_CONN_TAB_SIZE]);
+		m->has |= XLB_CTL_HAS_INFO;
+		return 0;
+	}
+
+	const struct nlattr *tb[XLB_CMD_ATTR_MAX + 1] = { 0 };
+	struct parse_ctx c = { .tb = tb, .max = XLB_CMD_ATTR_MAX, .what = "message",
+			       .err = err, .errlen = errlen };
+	static const struct { uint16_t attr; uint32_t has; const char *name; } to[] = {
+		{ XLB_CMD_ATTR_TIMEOUT_TCP, XLB_CTL_HAS_TCP, "tcp" },
+		{ XLB_CMD_ATTR_TIMEOUT_TCP_FIN, XLB_CTL_HAS_TCPFIN, "tcpfin" },
+		{ XLB_CMD_ATTR_TIMEOUT_UDP, XLB_CTL_HAS_UDP, "udp" },
+	};
+	uint32_t *const tov[] = { &m->timeouts.tcp, &m->timeouts.tcp_fin, &m->timeouts.udp };
+
+	if (mnl_attr_parse(nlh, MNL_ALIGN(sizeof(*genl)), top_cb, &c) < 0)
+		return c.error ? c.error : -EINVAL;
+	if (tb[XLB_CMD_ATTR_SERVICE] && (ret = parse_svc(tb[XLB_CMD_ATTR_SERVICE], m, err, errlen)))
+		return ret;
+	if (tb[XLB_CMD_ATTR_DEST] && (ret = parse_dest(tb[XLB_CMD_ATTR_DEST], m, err, errlen)))
+		return ret;
+	if (tb[XLB_CMD_ATTR_CONN] && (ret = parse_conn(tb[XLB_CMD_ATTR_CONN], m, err, errlen)))
+		return ret;
+	for (size_t i = 0; i < sizeof(to) / sizeof(to[0]); i++) {
+		if (!tb[to[i].attr])
+			continue;
+		*tov[i] = mnl_attr_get_u32(tb[to[i].attr]);
+		if (*tov[i] > XLB_TIMEOUT_MAX) {
+			seterr(err, errlen, "%s timeout %u out of range 0..%u",
+			       to[i].name, *tov[i], XLB_TIMEOUT_MAX);
+			return -EINVAL;
+		}
+		m->has |= to[i].has;
+	}
+	return 0;
+}
+
+bool xlb_ctl_cmd_changes(uint8_t cmd)
+{
+	switch (cmd) {
+	case XLB_CMD_GET_SERVICE:
+	case XLB_CMD_GET_DEST:
+	case XLB_CMD_GET_CONFIG:
+	case XLB_CMD_GET_INFO:
+	case XLB_CMD_GET_CONN:
+		return false;
+	default:
+		return true;	/* unknown commands too: the safe answer */
+	}
+}
+
+int xlb_ctl_check_request(const struct xlb_ctl_msg *m, char *err, size_t errlen)
+{
+	bool need_svc = false, need_dest = false;
+
+	switch (m->cmd) {
+	case XLB_CMD_NEW_SERVICE:
+	case XLB_CMD_SET_SERVICE:
+	case XLB_CMD_DEL_SERVICE:
+		need_svc = true;
+		break;
+	case XLB_CMD_GET_SERVICE:
+		need_svc = !(m->nlflags & NLM_F_DUMP);
+		break;
+	case XLB_CMD_NEW_DEST:
+	case XLB_CMD_SET_DEST:
+	case XLB_CMD_DEL_DEST:
+		need_svc = need_dest = true;
+		break;
+	case XLB_CMD_GET_DEST:
+		need_svc = true;
+		break;
+	case XLB_CMD_SET_CONFIG:
+	case XLB_CMD_GET_CONFIG:
+	case XLB_CMD_GET_INFO:
+	case XLB_CMD_ZERO:
+	case XLB_CMD_FLUSH:
+	case XLB_CMD_GET_CONN:
+		break;
+	default:
+		seterr(err, errlen, "unknown command %u", m->cmd);
+		return -EOPNOTSUPP;
+	}
+	if (need_svc && !(m->has & XLB_CTL_HAS_SVC)) {
+		seterr(err, errlen, "command %u needs a service", m->cmd);
+		return -EINVAL;
+	}
+	if (need_dest && !(m->has & XLB_CTL_HAS_DEST)) {
+		seterr(err, errlen, "command %u needs a destination", m->cmd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int ack_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+
+	if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+		tb[NLMSGERR_ATTR_MSG] = a;
+	return MNL_CB_OK;
+}
+
+int xlb_ctl_parse_ack(const struct nlmsghdr *nlh, int *error,
+		      char *msg, size_t msglen)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1] = { 0 };
+	size_t off = sizeof(*e);
+
+	if (msg && msglen)
+		msg[0] = '\0';
+	if (nlh->nlmsg_type != NLMSG_ERROR ||
+	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*e))
+		return -EINVAL;
+	if (e->error > 0 || e->error < -4095)
+		return -EINVAL;
+	*error = e->error;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return 0;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(e->msg);
+	off = MNL_ALIGN(off);
+	if (off > nlh->nlmsg_len - MNL_NLMSG_HDRLEN ||
+	    attrs_well_formed((const char *)e + off,
+			      nlh->nlmsg_len - MNL_NLMSG_HDRLEN - off, "ack", NULL, 0))
+		return -EINVAL;
+	mnl_attr_parse(nlh, off, ack_cb, tb);
+	if (tb[NLMSGERR_ATTR_MSG] && msg && msglen)
+		snprintf(msg, msglen, "%s", mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]));
+	return 0;
+}
+
+/* ---- client ------------------------------------------------------------ */
+
+static uint32_t next_seq(void)
+{
+	static uint32_t seq;
+
+	return __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+}
+
+int xlb_ctl_open(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = CLIENT_TIMEOUT_S };
+	int fd, ret;
+
+	if (!path)
+		path = XLB_CTL_SOCKET_DEFAULT;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		seterr(err, errlen, "socket path %s is too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		seterr(err, errlen, "socket: %s", strerror(-ret));
+		return ret;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		ret = -errno;
+		if (ret == -ENOENT || ret == -ECONNREFUSED)
+			seterr(err, errlen, "cannot connect to xlbd at %s: %s (is xlbd running?)",
+			       path, strerror(-ret));
+		else
+			seterr(err, errlen, "cannot connect to xlbd at %s: %s", path,
+			       strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+void xlb_ctl_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Called for each reply message that is not an ack / DONE. */
+typedef int (*reply_fn)(const struct xlb_ctl_msg *m, void *arg, char *err, size_t errlen);
+
+/*
+ * Send one request and read the answer: data messages go to fn; the
+ * exchange ends with the ack (NLMSG_ERROR) of seq, or NLMSG_DONE for a dump.
+ */
+static int talk(int fd, const void *req, size_t len, reply_fn fn, void *arg,
+		char *err, size_t errlen)
+{
+	const struct nlmsghdr *rq = req;
+	uint32_t seq = rq->nlmsg_seq;
+	char *buf;
+	int ret = 1;
+
+	if (send(fd, req, len, MSG_NOSIGNAL) < 0) {
+		ret = -errno;
+		seterr(err, errlen, "cannot send to xlbd: %s", strerror(-ret));
+		return ret;
+	}
+	buf = malloc(XLB_CTL_MSG_MAX);
+	if (!buf) {
+		seterr(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	while (ret > 0) {
+		ssize_t n = recv(fd, buf, XLB_CTL_MSG_MAX, MSG_TRUNC);
+		size_t off = 0;
+
+		if (n < 0) {
+			ret = -errno;
+			if (ret == -EAGAIN)
+				seterr(err, errlen, "xlbd did not answer in %d s", CLIENT_TIMEOUT_S);
+			else
+				seterr(err, errlen, "cannot read from xlbd: %s", strerror(-ret));
+			break;
+		}
+		if (n == 0) {
+			ret = -ECONNRESET;
+			seterr(err, errlen, "xlbd closed the connection");
+			break;
+		}
+		if (n > XLB_CTL_MSG_MAX) {
+			ret = -EMSGSIZE;
+			seterr(err, errlen, "reply of %zd bytes from xlbd is too large", n);
+			break;
+		}
+		while (ret > 0 && off < (size_t)n) {
+			const struct nlmsghdr *nlh = (const void *)(buf + off);
+			int l = xlb_ctl_msg_check(nlh, n - off, err, errlen);
+			struct xlb_ctl_msg m;
+
+			if (l < 0) {
+				ret = -EPROTO;
+				break;
+			}
+			off += MNL_ALIGN(l);
+			if (nlh->nlmsg_seq != seq)
+				continue;	/* a stale answer */
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				int e;
+				char msg[256];
+
+				if (xlb_ctl_parse_ack(nlh, &e, msg, sizeof(msg))) {
+					ret = -EPROTO;
+					seterr(err, errlen, "malformed acknowledgement from xlbd");
+					break;
+				}
+				ret = e;
+				if (e < 0)
+					seterr(err, errlen, "%s", msg[0] ? msg : strerror(-e));
+				break;
+			}
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				ret = 0;
+				break;
+			}
+			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+				continue;	/* NOOP */
+			ret = xlb_ctl_parse(nlh, &m, err, errlen);
+			if (!ret && fn)
+				ret = fn(&m, arg, err, errlen);
+			ret = ret < 0 ? ret : 1;
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+int xlb_ctl_apply(int fd, const struct xlb_req *req, char *err, size_t errlen)
+{
+	char buf[1024] = { 0 };	/* attribute padding included */
+	int len = xlb_ctl_build_req(buf, sizeof(buf), req, next_seq());
+
+	if (len < 0) {
+		seterr(err, errlen, "request %d is not a change", req->op);
+		return len;
+	}
+	return talk(fd, buf, len, NULL, NULL, err, errlen);
+}
+
+/* A growing array for dumps. */
+struct collect {
+	void *v;
+	size_t n, cap, size;
+	uint8_t cmd;
+	uint32_t has;
+};
+
+static void *collect_slot(struct collect *c)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		void *v = realloc(c->v, cap * c->size);
+
+		if (!v)
+			return NULL;
+		c->v = v;
+		c->cap = cap;
+	}
+	return (char *)c->v + c->n++ * c->size;
+}
+
+static int collect_cb(const struct xlb_ctl_msg *m, void *arg, char *err, size_t errlen)
+{
+	struct collect *c = arg;
+	void *slot;
+
+	if (m->cmd != c->cmd || (m->has & c->has) != c->has) {
+		seterr(err, errlen, "unexpected reply %u from xlbd", m->cmd);
+		return -EPROTO;
+	}
+	slot = collect_slot(c);
+	if (!slot) {
+		seterr(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	if (c->cmd == XLB_CMD_NEW_SERVICE)
+		memcpy(slot, &m->svc, sizeof(m->svc));
+	else if (c->cmd == XLB_CMD_NEW_DEST)
+		memcpy(slot, &m->dest, sizeof(m->dest));
+	else
+		memcpy(slot, &m->conn, sizeof(m->conn));
+	return 0;
+}
+
+static int dump(int fd, uint8_t cmd, const struct xlb_svc_key *key,
+		struct collect *c, char *err, size_t errlen)
+{
+	char buf[256] = { 0 };
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), cmd,
+						 NLM_F_REQUEST | NLM_F_DUMP, next_seq());
+	int ret;
+
+	if (key) {
+		struct xlb_svc_cfg cfg = { .key = *key };
+
+		xlb_ctl_put_svc(nlh, sizeof(buf), &cfg, 0, NULL, NULL);
+	}
+	ret = talk(fd, buf, nlh->nlmsg_len, collect_cb, c, err, errlen);
+	if (ret) {
+		free(c->v);
+		c->v = NULL;
+		c->n = 0;
+	}
+	return ret;
+}
+
+int xlb_ctl_get_services(int fd, struct xlb_svc_info **out, size_t *n, char *err, size_t errlen)
+{
+	struct collect c = { .size = sizeof(**out), .cmd = XLB_CMD_NEW_SERVICE,
+			     .has = XLB_CTL_HAS_SVC };
+	int ret = dump(fd, XLB_CMD_GET_SERVICE, NULL, &c, err, errlen);
+
+	*out = c.v;
+	*n = c.n;
+	return ret;
+}
+
+int xlb_ctl_get_dests(int fd, const struct xlb_svc_key *key, struct xlb_dest_info **out,
+		      size_t *n, char *err, size_t errlen)
+{
+	struct collect c = { .size = sizeof(**out), .cmd = XLB_CMD_NEW_DEST,
+			     .has = XLB_CTL_HAS_DEST };
+	int ret = dump(fd, XLB_CMD_GET_DEST, key, &c, err, errlen);
+
+	*out = c.v;
+	*n = c.n;
+	return ret;
+}
+
+int xlb_ctl_get_conns(int fd, struct xlb_conn_info **out, size_t *n, char *err, size_t errlen)
+{
+	struct collect c = { .size = sizeof(**out), .cmd = XLB_CMD_NEW_CONN,
+			     .has = XLB_CTL_HAS_CONN };
+	int ret = dump(fd, XLB_CMD_GET_CONN, NULL, &c, err, errlen);
+
+	*out = c.v;
+	*n = c.n;
+	return ret;
+}
+
+/* A GET that answers with one message, then the ack. */
+struct one {
+	uint8_t cmd;
+	bool got;
+	struct xlb_ctl_msg m;
+};
+
+static int one_cb(const struct xlb_ctl_msg *m, void *arg, char *err, size_t errlen)
+{
+	struct one *o = arg;
+
+	if (m->cmd != o->cmd) {
+		seterr(err, errlen, "unexpected reply %u from xlbd", m->cmd);
+		return -EPROTO;
+	}
+	o->m = *m;
+	o->got = true;
+	return 0;
+}
+
+static int get_one(int fd, uint8_t cmd, const struct xlb_svc_key *key, struct one *o,
+		   char *err, size_t errlen)
+{
+	char buf[256] = { 0 };
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), cmd,
+						 NLM_F_REQUEST | NLM_F_ACK, next_seq());
+	int ret;
+
+	if (key) {
+		struct xlb_svc_cfg cfg = { .key = *key };
+
+		xlb_ctl_put_svc(nlh, sizeof(buf), &cfg, 0, NULL, NULL);
+	}
+	ret = talk(fd, buf, nlh->nlmsg_len, one_cb, o, err, errlen);
+	if (!ret && !o->got) {
+		seterr(err, errlen, "xlbd sent no reply");
+		ret = -EPROTO;
+	}
+	return ret;
+}
+
+int xlb_ctl_get_service(int fd, const struct xlb_svc_key *key, struct xlb_svc_info *out,
+			char *err, size_t errlen)
+{
+	struct one o = { .cmd = XLB_CMD_NEW_SERVICE };
+	int ret = get_one(fd, XLB_CMD_GET_SERVICE, key, &o, err, errlen);
+
+	if (!ret)
+		*out = o.m.svc;
+	return ret;
+}
+
+int xlb_ctl_get_timeouts(int fd, struct xlb_timeouts *out, char *err, size_t errlen)
+{
+	struct one o = { .cmd = XLB_CMD_SET_CONFIG };
+	int ret = get_one(fd, XLB_CMD_GET_CONFIG, NULL, &o, err, errlen);
+
+	if (!ret)
+		*out = o.m.timeouts;
+	return ret;
+}
+
+int xlb_ctl_get_info(int fd, struct xlb_info *out, char *err, size_t errlen)
+{
+	struct one o = { .cmd = XLB_CMD_SET_INFO };
+	int ret = get_one(fd, XLB_CMD_GET_INFO, NULL, &o, err, errlen);
+
+	if (!ret)
+		*out = o.m.info;
+	return ret;
+}

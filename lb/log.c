@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+#include "log.h"
+
+static enum xlb_log_level log_level = XLB_LOG_INFO;
+static xlb_log_fn log_hook;
+static void *log_hook_ctx;
+
+void xlb_log_set_level(enum xlb_log_level level)
+{
+	log_level = level;
+}
+
+enum xlb_log_level xlb_log_get_level(void)
+{
+	return log_level;
+}
+
+void xlb_log_set_hook(xlb_log_fn fn, void *ctx)
+{
+	log_hook = fn;
+	log_hook_ctx = ctx;
+}
+
+void xlb_vlog(enum xlb_log_level level, const char *fmt, va_list ap)
+{
+	static const char *const prefix[] = { "warning: ", "", "debug: " };
+	char line[1024];
+	int n;
+
+	if (level > log_level)
+		return;
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	/* Lines are given with or without '\n'; store them without. */
+	if (n > 0 && (size_t)n < sizeof(line) && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	if (log_hook) {
+		log_hook(level, line, log_hook_ctx);
+		return;
+	}
+	/* One fprintf per line so lines from several threads do not mix. */
+	fprintf(stderr, "%s: %s%s\n", program_invocation_short_name, prefix[level <= XLB_LOG_DEBUG ? level : XLB_LOG_DEBUG], line);
+}
+
+void xlb_log(enum xlb_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	xlb_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool xlb_ratelimit_ok(struct xlb_ratelimit *rl)
+{
+	uint64_t now = now_ms();
+
+	if (!rl->begin_ms || now - rl->begin_ms >= rl->interval_ms) {
+		if (rl->missed)
+			pr_warn("%u similar messages suppressed", rl->missed);
+		rl->begin_ms = now ? now : 1;
+		rl->printed = 0;
+		rl->missed = 0;
+	}
+	if (rl->printed < rl->burst) {
+		rl->printed++;
+		return true;
+	}
+	rl->missed++;
+	return false;
+}

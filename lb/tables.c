@@ -1,0 +1,1090 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xlbd's configuration tables: copy-on-write snapshots published with one
+ * atomic pointer, QSBR reclamation. See tables.h.
+ *
+ * A change copies the service array of the current snapshot into a
+ * candidate (small entries: the real-server arrays and rings are shared,
+ * reference-counted, between snapshots), applies the operation to the
+ * candidate, and publishes it. Any error discards the candidate, so a
+ * refused request changes nothing. Only the service whose real servers,
+ * weights or vnodes changed gets a new real-server set and a new ring.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "tables.h"
+#include "ring.h"
+
+#define container_of(p, type, member) \
+	((type *)((char *)(p) - offsetof(type, member)))
+
+/* Real servers of a service and their ring: immutable, shared by all the
+ * snapshots in which the service has these servers. Refs: control thread
+ * only (snapshots are made and freed there). */
+struct xlb_dest_set {
+	unsigned int refs;
+	uint32_t n;
+	struct xlb_ring *ring;
+	struct xlb_snap_dest d[];
+};
+
+struct snap_node {
+	struct xlb_snap s;
+	size_t cap;			/* of s.svcs */
+	uint64_t retire_gen;		/* gen of the snapshot that replaced it */
+	struct snap_node *next;		/* retired list */
+};
+
+struct reader {
+	atomic_bool used;
+	_Atomic uint64_t seen;		/* gen at its last quiescent point */
+} __attribute__((aligned(64)));
+
+#define READER_OFFLINE	UINT64_MAX
+
+struct xlb_tables {
+	_Atomic(struct xlb_snap *) cur;
+	_Atomic uint64_t gen;		/* == cur->gen */
+	struct reader readers[XLB_MAX_WORKERS];
+	struct snap_node *retired;
+	size_t nretired;
+	uint32_t nslots;
+	xlb_tables_commit_fn commit_fn;
+	void *commit_arg;
+	struct xlb_tables_provider prov;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static const char *svc_str(const struct xlb_svc_key *k, char *buf)
+{
+	return xlb_ctl_svc_str(k, buf, XLB_CTL_SVC_STR);
+}
+
+static const char *ap_str(uint32_t addr, uint16_t port, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &addr, a, sizeof(a));
+	snprintf(buf, len, "%s:%u", a, ntohs(port));
+	return buf;
+}
+
+/* ---- counters ---- */
+
+static struct xlb_cnt *cnt_new(uint32_t nslots)
+{
+	size_t sz = sizeof(struct xlb_cnt) + nslots * sizeof(struct xlb_cnt_slot);
+	struct xlb_cnt *c;
+
+	sz = (sz + 63) & ~(size_t)63;
+	c = aligned_alloc(64, sz);
+	if (!c)
+		return NULL;
+	memset(c, 0, sz);
+	c->nslots = nslots;
+	atomic_init(&c->refs, 1);
+	return c;
+}
+
+void xlb_cnt_get(struct xlb_cnt *c)
+{
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+void xlb_cnt_put(struct xlb_cnt *c)
+{
+	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+		free(c);
+}
+
+static void cnt_sum(const struct xlb_cnt *c, struct xlb_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (uint32_t i = 0; i < c->nslots; i++) {
+		const struct xlb_cnt_slot *sl = &c->slot[i];
+
+		s->conns += __atomic_load_n(&sl->conns, __ATOMIC_RELAXED);
+		s->inpkts += __atomic_load_n(&sl->inpkts, __ATOMIC_RELAXED);
+		s->outpkts += __atomic_load_n(&sl->outpkts, __ATOMIC_RELAXED);
+		s->inbytes += __atomic_load_n(&sl->inbytes, __ATOMIC_RELAXED);
+		s->outbytes += __atomic_load_n(&sl->outbytes, __ATOMIC_RELAXED);
+	}
+}
+
+void xlb_cnt_read(const struct xlb_cnt *c, struct xlb_stats *st, struct xlb_rates *rt)
+{
+	if (st) {
+		cnt_sum(c, st);
+		st->conns -= c->base.conns;
+		st->inpkts -= c->base.inpkts;
+		st->outpkts -= c->base.outpkts;
+		st->inbytes -= c->base.inbytes;
+		st->outbytes -= c->base.outbytes;
+	}
+	if (rt) {
+		/* Rounded, as IPVS's (e->cps + 0x1FF) >> 10. */
+		rt->cps = (c->est[0] + 0x1ff) >> 10;
+		rt->inpps = (c->est[1] + 0x1ff) >> 10;
+		rt->outpps = (c->est[2] + 0x1ff) >> 10;
+		rt->inbps = (c->est[3] + 0xf) >> 10;
+		rt->outbps = (c->est[4] + 0xf) >> 10;
+	}
+}
+
+static void cnt_zero(struct xlb_cnt *c)
+{
+	cnt_sum(c, &c->base);
+	c->last = c->base;
+	memset(c->est, 0, sizeof(c->est));
+}
+
+/* IPVS's estimator: a rate sampled every 2 s, smoothed with weight 1/4. */
+static void cnt_estimate(struct xlb_cnt *c)
+{
+	struct xlb_stats now;
+	const uint64_t *n = (const uint64_t *)&now, *l = (const uint64_t *)&c->last;
+
+	cnt_sum(c, &now);
+	for (int i = 0; i < 5; i++) {
+		int64_t rate = (int64_t)(((n[i] - l[i]) << 10) / XLB_EST_INTERVAL_S);
+
+		c->est[i] = (uint64_t)((int64_t)c->est[i] + ((rate - (int64_t)c->est[i]) >> 2));
+	}
+	c->last = now;
+}
+
+/* ---- real-server sets ---- */
+
+static struct xlb_dest_set *set_alloc(uint32_t n)
+{
+	struct xlb_dest_set *s = calloc(1, sizeof(*s) + (size_t)n * sizeof(s->d[0]));
+
+	if (s) {
+		s->refs = 1;
+		s->n = n;
+	}
+	return s;
+}
+
+static void set_put(struct xlb_dest_set *s)
+{
+	if (!s || --s->refs)
+		return;
+	for (uint32_t i = 0; i < s->n; i++)
+		xlb_cnt_put(s->d[i].cnt);
+	xlb_ring_free(s->ring);
+	free(s);
+}
+
+static int set_build_ring(struct xlb_dest_set *s, uint32_t vnodes, uint32_t seed)
+{
+	struct xlb_ring_member *m = calloc(s->n ? s->n : 1, sizeof(*m));
+	int ret;
+
+	if (!m)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < s->n; i++) {
+		m[i].addr = s->d[i].cfg.addr;
+		m[i].port = s->d[i].cfg.port;
+		m[i].weight = s->d[i].cfg.weight;
+	}
+	ret = xlb_ring_build(&s->ring, m, s->n, vnodes, seed);
+	free(m);
+	return ret;
+}
+
+static void svc_attach(struct xlb_snap_svc *svc, struct xlb_dest_set *s)
+{
+	svc->set = s;
+	svc->ndests = s->n;
+	svc->dests = s->d;
+	svc->ring = s->ring;
+}
+
+/*
+ * New set for svc: its current servers, minus index del (or -1), plus
+ * *add at index ins (or none), then with *edit at index ed; ring rebuilt.
+ * Replaces svc's set in the candidate (dropping the candidate's ref).
+ */
+static int svc_new_set(struct xlb_snap_svc *svc, int del, const struct xlb_snap_dest *add,
+		       uint32_t ins, int ed, const struct xlb_dest_cfg *edit, uint32_t seed)
+{
+	const struct xlb_dest_set *old = svc->set;
+	uint32_t n = old->n - (del >= 0) + (add != NULL), j = 0;
+	struct xlb_dest_set *s = set_alloc(n);
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	for (uint32_t i = 0; i <= old->n; i++) {
+		if (add && i == ins)
+			s->d[j++] = *add;
+		if (i == old->n)
+			break;
+		if ((int)i == del)
+			continue;
+		s->d[j] = old->d[i];
+		if ((int)i == ed)
+			s->d[j].cfg = *edit;
+		xlb_cnt_get(s->d[j].cnt);
+		j++;
+	}
+	if (add)
+		xlb_cnt_get(add->cnt);	/* the caller keeps its own ref */
+	ret = set_build_ring(s, svc->cfg.vnodes, seed);
+	if (ret) {
+		set_put(s);
+		return ret;
+	}
+	set_put(svc->set);
+	svc_attach(svc, s);
+	return 0;
+}
+
+/* ---- snapshots ---- */
+
+static void snap_free(struct xlb_snap *snap)
+{
+	struct snap_node *n;
+
+	if (!snap)
+		return;
+	n = container_of(snap, struct snap_node, s);
+	for (uint32_t i = 0; i < snap->nsvcs; i++) {
+		set_put(snap->svcs[i].set);
+		xlb_cnt_put(snap->svcs[i].cnt);
+	}
+	free(snap->svcs);
+	free(n);
+}
+
+/* A writable copy of src (sharing its sets and counters). */
+static struct xlb_snap *snap_copy(const struct xlb_snap *src)
+{
+	struct snap_node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->s.timeouts = src->timeouts;
+	n->s.seed = src->seed;
+	n->cap = src->nsvcs ? src->nsvcs + 1 : 4;
+	n->s.svcs = calloc(n->cap, sizeof(n->s.svcs[0]));
+	if (!n->s.svcs) {
+		free(n);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < src->nsvcs; i++) {
+		n->s.svcs[i] = src->svcs[i];
+		n->s.svcs[i].set->refs++;
+		xlb_cnt_get(n->s.svcs[i].cnt);
+	}
+	n->s.nsvcs = src->nsvcs;
+	return &n->s;
+}
+
+static int key_cmp(uint8_t pa, uint32_t aa, uint16_t pta, uint8_t pb, uint32_t ab, uint16_t ptb)
+{
+	uint32_t ha = ntohl(aa), hb = ntohl(ab);
+
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	if (ha != hb)
+		return ha < hb ? -1 : 1;
+	if (pta != ptb)
+		return ntohs(pta) < ntohs(ptb) ? -1 : 1;
+	return 0;
+}
+
+/* Index of the service, or -(insertion point) - 1. */
+static long svc_search(const struct xlb_snap *s, uint8_t proto, uint32_t addr, uint16_t port)
+{
+	long lo = 0, hi = (long)s->nsvcs - 1;
+
+	while (lo <= hi) {
+		long mid = lo + (hi - lo) / 2;
+		const struct xlb_svc_key *k = &s->svcs[mid].cfg.key;
+		int c = key_cmp(k->proto, k->addr, k->port, proto, addr, port);
+
+		if (!c)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -lo - 1;
+}
+
+static long dest_search(const struct xlb_snap_svc *svc, uint32_t addr, uint16_t port)
+{
+	long lo = 0, hi = (long)svc->ndests - 1;
+
+	while (lo <= hi) {
+		long mid = lo + (hi - lo) / 2;
+		const struct xlb_dest_cfg *d = &svc->dests[mid].cfg;
+		int c = key_cmp(0, d->addr, d->port, 0, addr, port);
+
+		if (!c)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -lo - 1;
+}
+
+const struct xlb_snap_svc *xlb_snap_find(const struct xlb_snap *s, uint8_t proto,
+					 uint32_t addr, uint16_t port)
+{
+	long i = svc_search(s, proto, addr, port);
+
+	return i >= 0 ? &s->svcs[i] : NULL;
+}
+
+int xlb_snap_find_dest(const struct xlb_snap_svc *svc, uint32_t addr, uint16_t port)
+{
+	long i = dest_search(svc, addr, port);
+
+	return i >= 0 ? (int)i : -1;
+}
+
+/* ---- tables, readers, publication ---- */
+
+int xlb_tables_new(struct xlb_tables **out)
+{
+	struct xlb_tables *t = aligned_alloc(64, (sizeof(*t) + 63) & ~(size_t)63);
+	struct snap_node *n;
+
+	if (!t)
+		return -ENOMEM;
+	memset(t, 0, sizeof(*t));
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		free(t);
+		return -ENOMEM;
+	}
+	n->s.gen = 1;
+	n->s.seed = XLB_TABLES_SEED_DEFAULT;
+	n->s.timeouts = (struct xlb_timeouts){ XLB_TIMEOUT_TCP_DEFAULT,
+		XLB_TIMEOUT_TCPFIN_DEFAULT, XLB_TIMEOUT_UDP_DEFAULT };
+	atomic_init(&t->cur, &n->s);
+	atomic_init(&t->gen, 1);
+	for (int i = 0; i < XLB_MAX_WORKERS; i++) {
+		atomic_init(&t->readers[i].used, false);
+		atomic_init(&t->readers[i].seen, READER_OFFLINE);
+	}
+	t->nslots = XLB_MAX_WORKERS;
+	*out = t;
+	return 0;
+}
+
+void xlb_tables_free(struct xlb_tables *t)
+{
+	if (!t)
+		return;
+	while (t->retired) {
+		struct snap_node *n = t->retired;
+
+		t->retired = n->next;
+		snap_free(&n->s);
+	}
+	snap_free(atomic_load(&t->cur));
+	free(t);
+}
+
+int xlb_tables_set_workers(struct xlb_tables *t, unsigned int n)
+{
+	if (n < 1 || n > XLB_MAX_WORKERS)
+		return -EINVAL;
+	if (xlb_tables_current(t)->nsvcs)
+		return -EBUSY;
+	t->nslots = n;
+	return 0;
+}
+
+void xlb_tables_set_commit_cb(struct xlb_tables *t, xlb_tables_commit_fn fn, void *arg)
+{
+	t->commit_fn = fn;
+	t->commit_arg = arg;
+}
+
+void xlb_tables_set_provider(struct xlb_tables *t, const struct xlb_tables_provider *p)
+{
+	if (p)
+		t->prov = *p;
+	else
+		memset(&t->prov, 0, sizeof(t->prov));
+}
+
+const struct xlb_tables_provider *xlb_tables_provider(const struct xlb_tables *t)
+{
+	return &t->prov;
+}
+
+const struct xlb_snap *xlb_tables_current(const struct xlb_tables *t)
+{
+	return atomic_load_explicit(&((struct xlb_tables *)t)->cur, memory_order_relaxed);
+}
+
+const struct xlb_snap *xlb_tables_snap(struct xlb_tables *t)
+{
+	/* seq_cst rather than acquire: it pairs with the writer's check of
+	 * reader registration (see xlb_tables_reader_register). */
+	return atomic_load(&t->cur);
+}
+
+int xlb_tables_reader_register(struct xlb_tables *t)
+{
+	for (int i = 0; i < XLB_MAX_WORKERS; i++) {
+		bool f = false;
+
+		/* seen before used: the writer never sees a used reader with a
+		 * stale seen from a previous owner of the slot. */
+		if (atomic_load(&t->readers[i].used))
+			continue;
+		atomic_store(&t->readers[i].seen, atomic_load(&t->gen));
+		if (atomic_compare_exchange_strong(&t->readers[i].used, &f, true))
+			return i;
+	}
+	return -ENOSPC;
+}
+
+void xlb_tables_reader_unregister(struct xlb_tables *t, int id)
+{
+	if (id < 0 || id >= XLB_MAX_WORKERS)
+		return;
+	atomic_store(&t->readers[id].seen, READER_OFFLINE);
+	atomic_store(&t->readers[id].used, false);
+}
+
+void xlb_tables_quiescent(struct xlb_tables *t, int id)
+{
+	/* Everything this reader did with older snapshots happens before this
+	 * store; the writer's load of seen then frees them. */
+	atomic_store(&t->readers[id].seen, atomic_load(&t->gen));
+}
+
+void xlb_tables_reader_offline(struct xlb_tables *t, int id)
+{
+	atomic_store(&t->readers[id].seen, READER_OFFLINE);
+}
+
+void xlb_tables_reader_online(struct xlb_tables *t, int id)
+{
+	atomic_store(&t->readers[id].seen, atomic_load(&t->gen));
+}
+
+/* The oldest gen some registered, online reader may still be using. */
+static uint64_t readers_min_seen(struct xlb_tables *t)
+{
+	uint64_t min = READER_OFFLINE;
+
+	for (int i = 0; i < XLB_MAX_WORKERS; i++) {
+		uint64_t s;
+
+		if (!atomic_load(&t->readers[i].used))
+			continue;
+		s = atomic_load(&t->readers[i].seen);
+		if (s < min)
+			min = s;
+	}
+	return min;
+}
+
+void xlb_tables_reclaim(struct xlb_tables *t)
+{
+	uint64_t min = readers_min_seen(t);
+	struct snap_node **pp = &t->retired;
+
+	while (*pp) {
+		struct snap_node *n = *pp;
+
+		if (n->retire_gen <= min) {
+			*pp = n->next;
+			t->nretired--;
+			snap_free(&n->s);
+		} else {
+			pp = &n->next;
+		}
+	}
+}
+
+size_t xlb_tables_retired(const struct xlb_tables *t)
+{
+	return t->nretired;
+}
+
+static void publish(struct xlb_tables *t, struct xlb_snap *cand)
+{
+	struct xlb_snap *old = atomic_load(&t->cur);
+	struct snap_node *on = container_of(old, struct snap_node, s);
+
+	cand->gen = old->gen + 1;
+	/* Counters that the new snapshot no longer references were deleted:
+	 * tell the datapath (connections pinned to them). */
+	for (uint32_t i = 0; i < cand->nsvcs; i++) {
+		cand->svcs[i].cnt->mark = cand->gen;
+		for (uint32_t j = 0; j < cand->svcs[i].ndests; j++)
+			cand->svcs[i].dests[j].cnt->mark = cand->gen;
+	}
+	for (uint32_t i = 0; i < old->nsvcs; i++) {
+		if (old->svcs[i].cnt->mark != cand->gen)
+			atomic_store(&old->svcs[i].cnt->deleted, true);
+		for (uint32_t j = 0; j < old->svcs[i].ndests; j++)
+			if (old->svcs[i].dests[j].cnt->mark != cand->gen)
+				atomic_store(&old->svcs[i].dests[j].cnt->deleted, true);
+	}
+
+	atomic_store(&t->cur, cand);
+	atomic_store(&t->gen, cand->gen);
+	on->retire_gen = cand->gen;
+	on->next = t->retired;
+	t->retired = on;
+	t->nretired++;
+	xlb_tables_reclaim(t);
+	if (t->commit_fn)
+		t->commit_fn(cand, t->commit_arg);
+}
+
+/* ---- validation ---- */
+
+static int check_svc_cfg(struct xlb_svc_cfg *c, char *err, size_t errlen)
+{
+	char ks[XLB_CTL_SVC_STR];
+
+	if (c->key.proto != IPPROTO_TCP && c->key.proto != IPPROTO_UDP) {
+		seterr(err, errlen, "protocol %u not supported (TCP or UDP)", c->key.proto);
+		return -EPROTONOSUPPORT;
+	}
+	if (!c->key.addr || !c->key.port) {
+		seterr(err, errlen, "service %s: address and port must not be 0",
+		       svc_str(&c->key, ks));
+		return -EINVAL;
+	}
+	if (strnlen(c->sched, sizeof(c->sched)) == sizeof(c->sched) ||
+	    !xlb_sched_known(c->sched)) {
+		seterr(err, errlen, "unknown scheduler \"%.*s\" (known: %s)",
+		       (int)sizeof(c->sched), c->sched, XLB_SCHED_LIST);
+		return -EINVAL;
+	}
+	if (c->flags & ~XLB_SVC_F_PERSISTENT) {
+		seterr(err, errlen, "service flags 0x%x not supported",
+		       c->flags & ~XLB_SVC_F_PERSISTENT);
+		return -EOPNOTSUPP;
+	}
+	if ((c->flags & XLB_SVC_F_PERSISTENT) && !c->timeout)
+		c->timeout = XLB_PERSIST_DEFAULT;
+	if (c->timeout > XLB_TIMEOUT_MAX) {
+		seterr(err, errlen, "persistence timeout %u out of range 1..%u",
+		       c->timeout, XLB_TIMEOUT_MAX);
+		return -EINVAL;
+	}
+	uint32_t inv = ~ntohl(c->netmask);
+	if (inv & (inv + 1)) {
+		seterr(err, errlen, "netmask is not contiguous");
+		return -EINVAL;
+	}
+	if (c->vnodes < XLB_VNODES_MIN || c->vnodes > XLB_VNODES_MAX) {
+		seterr(err, errlen, "vnodes %u out of range %u..%u", c->vnodes,
+		       XLB_VNODES_MIN, XLB_VNODES_MAX);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_dest_cfg(const struct xlb_svc_cfg *svc, const struct xlb_dest_cfg *d,
+			  char *err, size_t errlen)
+{
+	char ds[32];
+
+	ap_str(d->addr, d->port, ds, sizeof(ds));
+	if (!d->addr || !d->port) {
+		seterr(err, errlen, "real server %s: address and port must not be 0", ds);
+		return -EINVAL;
+	}
+	if (d->fwd != XLB_FWD_NAT && d->fwd != XLB_FWD_DR && d->fwd != XLB_FWD_TUN) {
+		seterr(err, errlen, "forwarding method %u not supported", d->fwd);
+		return -EINVAL;
+	}
+	if (d->weight > XLB_WEIGHT_MAX) {
+		seterr(err, errlen, "weight %u out of range 0..%u", d->weight, XLB_WEIGHT_MAX);
+		return -EINVAL;
+	}
+	if (d->fwd != XLB_FWD_NAT && d->port != svc->key.port) {
+		seterr(err, errlen, "%s requires the real-server port to equal the service port (%u, not %u)",
+		       d->fwd == XLB_FWD_DR ? "DR" : "TUN", ntohs(svc->key.port),
+		       ntohs(d->port));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- operations on a candidate ---- */
+
+static int find_svc(struct xlb_snap *s, const struct xlb_svc_key *key, char *err,
+		    size_t errlen)
+{
+	long i = svc_search(s, key->proto, key->addr, key->port);
+	char ks[XLB_CTL_SVC_STR];
+
+	if (i < 0) {
+		seterr(err, errlen, "no such service %s", svc_str(key, ks));
+		return -ESRCH;
+	}
+	return (int)i;
+}
+
+static int c_add_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_svc_cfg *in,
+		     uint32_t set, char *err, size_t errlen)
+{
+	struct snap_node *n = container_of(s, struct snap_node, s);
+	struct xlb_svc_cfg c = { .key = in->key, .sched = XLB_SCHED_DEFAULT,
+				 .netmask = 0xffffffff, .vnodes = XLB_VNODES_DEFAULT };
+	struct xlb_snap_svc svc = { 0 };
+	char ks[XLB_CTL_SVC_STR];
+	long i;
+	int ret;
+
+	if (set & XLB_SVC_SET_SCHED)
+		memcpy(c.sched, in->sched, sizeof(c.sched));
+	if (set & XLB_SVC_SET_PERSIST) {
+		c.flags = in->flags;
+		c.timeout = in->timeout;
+	}
+	if (set & XLB_SVC_SET_NETMASK)
+		c.netmask = in->netmask;
+	if (set & XLB_SVC_SET_VNODES)
+		c.vnodes = in->vnodes;
+	ret = check_svc_cfg(&c, err, errlen);
+	if (ret)
+		return ret;
+	i = svc_search(s, c.key.proto, c.key.addr, c.key.port);
+	if (i >= 0) {
+		seterr(err, errlen, "service %s already exists", svc_str(&c.key, ks));
+		return -EEXIST;
+	}
+	if (s->nsvcs >= XLB_TABLES_MAX_SVCS) {
+		seterr(err, errlen, "too many services (%u)", XLB_TABLES_MAX_SVCS);
+		return -ENOSPC;
+	}
+	i = -i - 1;
+	if (s->nsvcs == n->cap) {
+		size_t cap = n->cap * 2;
+		void *p = realloc(s->svcs, cap * sizeof(s->svcs[0]));
+
+		if (!p)
+			return -ENOMEM;
+		s->svcs = p;
+		n->cap = cap;
+	}
+	svc.cfg = c;
+	svc.cnt = cnt_new(t->nslots);
+	svc.set = set_alloc(0);
+	if (!svc.cnt || !svc.set || set_build_ring(svc.set, c.vnodes, s->seed)) {
+		xlb_cnt_put(svc.cnt);
+		set_put(svc.set);
+		return -ENOMEM;
+	}
+	svc_attach(&svc, svc.set);
+	memmove(&s->svcs[i + 1], &s->svcs[i], (s->nsvcs - i) * sizeof(s->svcs[0]));
+	s->svcs[i] = svc;
+	s->nsvcs++;
+	return 0;
+}
+
+static int c_edit_svc(struct xlb_snap *s, const struct xlb_svc_cfg *in, uint32_t set,
+		      char *err, size_t errlen)
+{
+	int i = find_svc(s, &in->key, err, errlen), ret;
+	struct xlb_snap_svc *svc;
+	struct xlb_svc_cfg c;
+
+	if (i < 0)
+		return i;
+	svc = &s->svcs[i];
+	c = svc->cfg;
+	if (set & XLB_SVC_SET_SCHED)
+		memcpy(c.sched, in->sched, sizeof(c.sched));
+	if (set & XLB_SVC_SET_PERSIST) {
+		c.flags = in->flags;
+		c.timeout = in->timeout;
+	}
+	if (set & XLB_SVC_SET_NETMASK)
+		c.netmask = in->netmask;
+	if (set & XLB_SVC_SET_VNODES)
+		c.vnodes = in->vnodes;
+	ret = check_svc_cfg(&c, err, errlen);
+	if (ret)
+		return ret;
+	if (c.vnodes != svc->cfg.vnodes) {
+		svc->cfg = c;
+		return svc_new_set(svc, -1, NULL, 0, -1, NULL, s->seed);
+	}
+	svc->cfg = c;
+	return 0;
+}
+
+static int c_del_svc(struct xlb_snap *s, const struct xlb_svc_key *key, char *err, size_t errlen)
+{
+	int i = find_svc(s, key, err, errlen);
+
+	if (i < 0)
+		return i;
+	set_put(s->svcs[i].set);
+	xlb_cnt_put(s->svcs[i].cnt);
+	memmove(&s->svcs[i], &s->svcs[i + 1], (s->nsvcs - i - 1) * sizeof(s->svcs[0]));
+	s->nsvcs--;
+	return 0;
+}
+
+static int c_add_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_svc_key *key,
+		      const struct xlb_dest_cfg *in, uint32_t set, char *err, size_t errlen)
+{
+	int i = find_svc(s, key, err, errlen), ret;
+	struct xlb_snap_dest nd = { 0 };
+	struct xlb_snap_svc *svc;
+	char ds[32], ks[XLB_CTL_SVC_STR];
+	long j;
+
+	if (i < 0)
+		return i;
+	svc = &s->svcs[i];
+	nd.cfg.addr = in->addr;
+	nd.cfg.port = (set & XLB_DEST_SET_PORT) && in->port ? in->port : svc->cfg.key.port;
+	nd.cfg.fwd = set & XLB_DEST_SET_FWD ? in->fwd : XLB_FWD_DR;
+	nd.cfg.weight = set & XLB_DEST_SET_WEIGHT ? in->weight : 1;
+	nd.cfg.u_thresh = set & XLB_DEST_SET_UTHRESH ? in->u_thresh : 0;
+	nd.cfg.l_thresh = set & XLB_DEST_SET_LTHRESH ? in->l_thresh : 0;
+	ret = check_dest_cfg(&svc->cfg, &nd.cfg, err, errlen);
+	if (ret)
+		return ret;
+	j = dest_search(svc, nd.cfg.addr, nd.cfg.port);
+	if (j >= 0) {
+		seterr(err, errlen, "real server %s already exists in service %s",
+		       ap_str(nd.cfg.addr, nd.cfg.port, ds, sizeof(ds)), svc_str(key, ks));
+		return -EEXIST;
+	}
+	if (svc->ndests >= XLB_TABLES_MAX_DESTS) {
+		seterr(err, errlen, "too many real servers (%u)", XLB_TABLES_MAX_DESTS);
+		return -ENOSPC;
+	}
+	nd.cnt = cnt_new(t->nslots);
+	if (!nd.cnt)
+		return -ENOMEM;
+	ret = svc_new_set(svc, -1, &nd, (uint32_t)(-j - 1), -1, NULL, s->seed);
+	xlb_cnt_put(nd.cnt);
+	return ret;
+}
+
+static int find_dest(struct xlb_snap_svc *svc, uint32_t addr, uint16_t port, char *err,
+		     size_t errlen)
+{
+	long j = dest_search(svc, addr, port);
+	char ds[32], ks[XLB_CTL_SVC_STR];
+
+	if (j < 0) {
+		seterr(err, errlen, "no such real server %s in service %s",
+		       ap_str(addr, port, ds, sizeof(ds)), svc_str(&svc->cfg.key, ks));
+		return -ENOENT;
+	}
+	return (int)j;
+}
+
+static int c_edit_dest(struct xlb_snap *s, const struct xlb_svc_key *key,
+		       const struct xlb_dest_cfg *in, uint32_t set, char *err, size_t errlen)
+{
+	int i = find_svc(s, key, err, errlen), j, ret;
+	struct xlb_snap_svc *svc;
+	struct xlb_dest_cfg c;
+	uint16_t port;
+
+	if (i < 0)
+		return i;
+	svc = &s->svcs[i];
+	port = in->port ? in->port : svc->cfg.key.port;
+	j = find_dest(svc, in->addr, port, err, errlen);
+	if (j < 0)
+		return j;
+	c = svc->dests[j].cfg;
+	if (set & XLB_DEST_SET_FWD)
+		c.fwd = in->fwd;
+	if (set & XLB_DEST_SET_WEIGHT)
+		c.weight = in->weight;
+	if (set & XLB_DEST_SET_UTHRESH)
+		c.u_thresh = in->u_thresh;
+	if (set & XLB_DEST_SET_LTHRESH)
+		c.l_thresh = in->l_thresh;
+	ret = check_dest_cfg(&svc->cfg, &c, err, errlen);
+	if (ret)
+		return ret;
+	if (!memcmp(&c, &svc->dests[j].cfg, sizeof(c)))
+		return 0;
+	/* Sets are immutable: even a forwarding-method change makes a new one
+	 * (the ring is rebuilt, identical when the weight is unchanged). */
+	return svc_new_set(svc, -1, NULL, 0, j, &c, s->seed);
+}
+
+static int c_del_dest(struct xlb_snap *s, const struct xlb_svc_key *key, uint32_t addr,
+		      uint16_t port, char *err, size_t errlen)
+{
+	int i = find_svc(s, key, err, errlen), j;
+
+	if (i < 0)
+		return i;
+	j = find_dest(&s->svcs[i], addr, port ? port : key->port, err, errlen);
+	if (j < 0)
+		return j;
+	return svc_new_set(&s->svcs[i], j, NULL, 0, -1, NULL, s->seed);
+}
+
+static int c_set_timeouts(struct xlb_snap *s, const struct xlb_timeouts *to, char *err,
+			  size_t errlen)
+{
+	const uint32_t v[] = { to->tcp, to->tcp_fin, to->udp };
+	static const char *const name[] = { "tcp", "tcpfin", "udp" };
+
+	for (int i = 0; i < 3; i++) {
+		if (v[i] > XLB_TIMEOUT_MAX) {
+			seterr(err, errlen, "%s timeout %u out of range 1..%u", name[i], v[i],
+			       XLB_TIMEOUT_MAX);
+			return -EINVAL;
+		}
+	}
+	if (to->tcp)
+		s->timeouts.tcp = to->tcp;
+	if (to->tcp_fin)
+		s->timeouts.tcp_fin = to->tcp_fin;
+	if (to->udp)
+		s->timeouts.udp = to->udp;
+	return 0;
+}
+
+static int c_flush(struct xlb_snap *s)
+{
+	for (uint32_t i = 0; i < s->nsvcs; i++) {
+		set_put(s->svcs[i].set);
+		xlb_cnt_put(s->svcs[i].cnt);
+	}
+	s->nsvcs = 0;
+	return 0;
+}
+
+static int c_seed(struct xlb_snap *s, uint32_t seed)
+{
+	s->seed = seed;
+	for (uint32_t i = 0; i < s->nsvcs; i++) {
+		int ret = svc_new_set(&s->svcs[i], -1, NULL, 0, -1, NULL, seed);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Fields an ADD takes from a request: what was named, plus what holds a
+ * value (the ipvsadm parser fills defaults without naming them). */
+static uint32_t req_svc_fields(const struct xlb_req *req)
+{
+	uint32_t set = req->svc_set;
+
+	if (req->op != XLB_REQ_ADD_SVC)
+		return set;
+	if (req->svc.sched[0])
+		set |= XLB_SVC_SET_SCHED;
+	if (req->svc.flags || req->svc.timeout)
+		set |= XLB_SVC_SET_PERSIST;
+	if (req->svc.netmask)
+		set |= XLB_SVC_SET_NETMASK;
+	if (req->svc.vnodes)
+		set |= XLB_SVC_SET_VNODES;
+	return set;
+}
+
+static int c_apply_req(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_req *r,
+		       char *err, size_t errlen)
+{
+	const uint32_t dest_all = XLB_DEST_SET_PORT | XLB_DEST_SET_FWD |
+		XLB_DEST_SET_WEIGHT | XLB_DEST_SET_UTHRESH | XLB_DEST_SET_LTHRESH;
+
+	switch (r->op) {
+	case XLB_REQ_ADD_SVC:
+		return c_add_svc(t, s, &r->svc, req_svc_fields(r), err, errlen);
+	case XLB_REQ_EDIT_SVC:
+		return c_edit_svc(s, &r->svc, r->svc_set, err, errlen);
+	case XLB_REQ_DEL_SVC:
+		return c_del_svc(s, &r->svc.key, err, errlen);
+	case XLB_REQ_CLEAR:
+		return c_flush(s);
+	case XLB_REQ_ADD_DEST:
+		return c_add_dest(t, s, &r->svc.key, &r->dest, dest_all, err, errlen);
+	case XLB_REQ_EDIT_DEST:
+		return c_edit_dest(s, &r->svc.key, &r->dest, r->dest_set, err, errlen);
+	case XLB_REQ_DEL_DEST:
+		return c_del_dest(s, &r->svc.key, r->dest.addr, r->dest.port, err, errlen);
+	case XLB_REQ_SET_TIMEOUT:
+		return c_set_timeouts(s, &r->timeouts, err, errlen);
+	default:
+		seterr(err, errlen, "request %d does not change the tables", r->op);
+		return -EINVAL;
+	}
+}
+
+/* ---- writer API: candidate, operation, publish or discard ---- */
+
+#define WITH_CANDIDATE(t, err, errlen, op)				\
+	({								\
+		struct xlb_snap *s = snap_copy(xlb_tables_current(t));	\
+		int r_;							\
+		if (!s) {						\
+			seterr(err, errlen, "out of memory");		\
+			r_ = -ENOMEM;					\
+		} else if ((r_ = (op)) < 0) {				\
+			if (r_ == -ENOMEM)				\
+				seterr(err, errlen, "out of memory");	\
+			snap_free(s);					\
+		} else {						\
+			publish(t, s);					\
+			r_ = 0;						\
+		}							\
+		r_;							\
+	})
+
+int xlb_tables_add_svc(struct xlb_tables *t, const struct xlb_svc_cfg *cfg,
+		       uint32_t set, char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_add_svc(t, s, cfg, set, err, errlen));
+}
+
+int xlb_tables_edit_svc(struct xlb_tables *t, const struct xlb_svc_cfg *cfg,
+			uint32_t set, char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_edit_svc(s, cfg, set, err, errlen));
+}
+
+int xlb_tables_del_svc(struct xlb_tables *t, const struct xlb_svc_key *key,
+		       char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_del_svc(s, key, err, errlen));
+}
+
+int xlb_tables_add_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
+			const struct xlb_dest_cfg *d, uint32_t set,
+			char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_add_dest(t, s, key, d, set, err, errlen));
+}
+
+int xlb_tables_edit_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
+			 const struct xlb_dest_cfg *d, uint32_t set,
+			 char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_edit_dest(s, key, d, set, err, errlen));
+}
+
+int xlb_tables_del_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
+			uint32_t addr, uint16_t port, char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_del_dest(s, key, addr, port, err, errlen));
+}
+
+int xlb_tables_flush(struct xlb_tables *t, char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_flush(s));
+}
+
+int xlb_tables_set_timeouts(struct xlb_tables *t, const struct xlb_timeouts *to,
+			    char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_set_timeouts(s, to, err, errlen));
+}
+
+int xlb_tables_set_seed(struct xlb_tables *t, uint32_t seed)
+{
+	return WITH_CANDIDATE(t, NULL, 0, c_seed(s, seed));
+}
+
+int xlb_tables_zero(struct xlb_tables *t, const struct xlb_svc_key *key,
+		    char *err, size_t errlen)
+{
+	const struct xlb_snap *s = xlb_tables_current(t);
+	uint32_t from = 0, to = s->nsvcs;
+
+	/* Counters are not configuration: nothing to publish. */
+	if (key) {
+		int i = find_svc((struct xlb_snap *)s, key, err, errlen);
+
+		if (i < 0)
+			return i;
+		from = i;
+		to = i + 1;
+	}
+	for (uint32_t i = from; i < to; i++) {
+		cnt_zero(s->svcs[i].cnt);
+		for (uint32_t j = 0; j < s->svcs[i].ndests; j++)
+			cnt_zero(s->svcs[i].dests[j].cnt);
+	}
+	return 0;
+}
+
+void xlb_tables_estimate(struct xlb_tables *t)
+{
+	const struct xlb_snap *s = xlb_tables_current(t);
+
+	for (uint32_t i = 0; i < s->nsvcs; i++) {
+		cnt_estimate(s->svcs[i].cnt);
+		for (uint32_t j = 0; j < s->svcs[i].ndests; j++)
+			cnt_estimate(s->svcs[i].dests[j].cnt);
+	}
+}
+
+int xlb_tables_apply_req(struct xlb_tables *t, const struct xlb_req *req,
+			 char *err, size_t errlen)
+{
+	if (req->op == XLB_REQ_ZERO)
+		return xlb_tables_zero(t, req->has_svc ? &req->svc.key : NULL, err, errlen);
+	return WITH_CANDIDATE(t, err, errlen, c_apply_req(t, s, req, err, errlen));
+}
+
+static int apply_all(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_req *reqs,
+		     size_t n, size_t *failed, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ret;
+
+		if (reqs[i].op == XLB_REQ_ZERO)
+			continue;	/* nothing to zero in tables being made */
+		ret = c_apply_req(t, s, &reqs[i], err, errlen);
+		if (ret) {
+			if (failed)
+				*failed = i;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int xlb_tables_apply_reqs(struct xlb_tables *t, const struct xlb_req *reqs, size_t n,
+			  size_t *failed, char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, apply_all(t, s, reqs, n, failed, err, errlen));
+}

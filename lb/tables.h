@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xlbd's configuration tables: services, their real servers and rings, the
+ * timeouts and the hash seed.
+ *
+ * One writer, many readers. Only the control thread changes the tables
+ * (every xlb_tables_* operation below except the reader calls). Each
+ * successful change builds a new immutable snapshot (struct xlb_snap) and
+ * publishes it with one atomic pointer store (release); datapath threads
+ * read it lock-free with xlb_tables_snap() (acquire) and never see a
+ * half-applied change. A refused request publishes nothing.
+ *
+ * Reclamation is quiescent-state based (QSBR). A datapath thread registers
+ * as a reader, and calls xlb_tables_quiescent() once per loop at a point
+ * where it holds no pointer into any snapshot. An old snapshot is freed by
+ * the writer (at the next change or xlb_tables_reclaim()) once every
+ * registered, online reader has passed a quiescent point after the swap
+ * that retired it; with no reader registered it is freed at once. A reader
+ * that blocks (poll) goes offline first so that it holds nothing back.
+ *
+ * Counters are long-lived: one struct xlb_cnt per service and per real
+ * server survives snapshot swaps (a new snapshot points at the same
+ * object), is reference-counted (snapshots hold a reference each; the
+ * datapath may hold more, e.g. from a connection entry) and carries per-
+ * worker slots, so that each worker counts without atomics or sharing.
+ */
+#ifndef XLB_TABLES_H
+#define XLB_TABLES_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "xlb-t.h"
+#include "ctl.h"
+
+struct xlb_ring;
+
+#define XLB_MAX_WORKERS		64
+#define XLB_TABLES_MAX_SVCS	65536	/* bounds on what requests can make */
+#define XLB_TABLES_MAX_DESTS	65536	/* xlbd allocate (per service) */
+/*
+ * Default hash seed of every ring: a fixed constant, so that a restarted
+ * director, and every director with the same configuration, builds the
+ * same rings and sends each flow to the same real server.
+ */
+#define XLB_TABLES_SEED_DEFAULT	0x786c6230u	/* "xlb0" */
+
+/* One worker's counters: written by that worker only. */
+struct xlb_cnt_slot {
+	uint64_t conns;
+	uint64_t inpkts;
+	uint64_t outpkts;
+	uint64_t inbytes;
+	uint64_t outbytes;
+} __attribute__((aligned(64)));
+
+/* Long-lived counters of a service or a real server. */
+struct xlb_cnt {
+	atomic_uint activeconns;	/* datapath: connection entries */
+	atomic_uint inactconns;
+	atomic_uint persistconns;
+	atomic_bool deleted;		/* removed from the configuration */
+	atomic_uint refs;
+	/* Control thread only: zero point and rate estimator (IPVS style). */
+	struct xlb_stats base;		/* sums at the last -Z */
+	struct xlb_stats last;		/* sums at the last estimate */
+	uint64_t est[5];		/* rates << 10, smoothed */
+	uint64_t mark;			/* last snapshot that referenced it */
+	uint32_t nslots;
+	struct xlb_cnt_slot slot[];	/* one per worker */
+};
+
+/*
+ * Datapath counting: worker w owns slot w and is its only writer, so a
+ * relaxed load + store is enough (no locked instruction); the control
+ * thread reads the slots with relaxed loads. Example:
+ * XLB_CNT_ADD(d->cnt, worker, inpkts, 1).
+ */
+#define XLB_CNT_ADD(c, w, field, v)					\
+	__atomic_store_n(&(c)->slot[(w)].field,				\
+			 __atomic_load_n(&(c)->slot[(w)].field, __ATOMIC_RELAXED) + (v), \
+			 __ATOMIC_RELAXED)
+
+/* A reference for the datapath (e.g. a connection entry pinned to a real
+ * server): take it while holding the snapshot, drop it from any thread. */
+void xlb_cnt_get(struct xlb_cnt *c);
+void xlb_cnt_put(struct xlb_cnt *c);
+
+struct xlb_snap_dest {
+	struct xlb_dest_cfg cfg;
+	struct xlb_cnt *cnt;
+};
+
+struct xlb_dest_set;			/* private: dests + ring, shared by snapshots */
+
+struct xlb_snap_svc {
+	struct xlb_svc_cfg cfg;
+	struct xlb_cnt *cnt;
+	uint32_t ndests;
+	struct xlb_snap_dest *dests;	/* sorted by (addr, port), host order */
+	/* Members in dests order: a lookup's index is a dests index. */
+	const struct xlb_ring *ring;
+	struct xlb_dest_set *set;	/* private */
+};
+
+struct xlb_snap {
+	uint64_t gen;			/* publication number, from 1 */
+	uint32_t nsvcs;
+	struct xlb_snap_svc *svcs;	/* sorted by (proto, addr, port), host order */
+	struct xlb_timeouts timeouts;
+	uint32_t seed;
+};
+
+/* Service by (proto, VIP, port), all network order: binary search. */
+const struct xlb_snap_svc *xlb_snap_find(const struct xlb_snap *s, uint8_t proto,
+					 uint32_t addr, uint16_t port);
+/* Real server of a service by (addr, port), network order; -1 if none. */
+int xlb_snap_find_dest(const struct xlb_snap_svc *svc, uint32_t addr, uint16_t port);
+
+struct xlb_tables;
+
+/* Called (control thread) after each successful swap. */
+typedef void (*xlb_tables_commit_fn)(const struct xlb_snap *snap, void *arg);
+
+/* Things the datapath owns, asked for by the control thread. */
+typedef int (*xlb_conn_emit_fn)(const struct xlb_conn_info *c, void *emit_arg);
+struct xlb_tables_provider {
+	/* Call emit for each connection entry; stop and return its error if
+	 * it returns non-zero. 0 or -errno. */
+	int (*dump_conns)(xlb_conn_emit_fn emit, void *emit_arg, void *arg);
+	uint32_t (*conn_tab_size)(void *arg);
+	void *arg;
+};
+
+int  xlb_tables_new(struct xlb_tables **out);
+/* Number of counter slots (datapath workers, 1..XLB_MAX_WORKERS; default
+ * XLB_MAX_WORKERS): only while no service exists, else -EBUSY. */
+int  xlb_tables_set_workers(struct xlb_tables *t, unsigned int n);
+void xlb_tables_free(struct xlb_tables *t);		/* NULL-safe; no reader left */
+
+void xlb_tables_set_commit_cb(struct xlb_tables *t, xlb_tables_commit_fn fn, void *arg);
+void xlb_tables_set_provider(struct xlb_tables *t, const struct xlb_tables_provider *p);
+const struct xlb_tables_provider *xlb_tables_provider(const struct xlb_tables *t);
+/* Hash seed of the rings (default XLB_TABLES_SEED_DEFAULT); rebuilds all. */
+int  xlb_tables_set_seed(struct xlb_tables *t, uint32_t seed);
+
+/* ---- readers (datapath threads) ---- */
+int  xlb_tables_reader_register(struct xlb_tables *t);	/* id >= 0 or -ENOSPC */
+void xlb_tables_reader_unregister(struct xlb_tables *t, int id);
+const struct xlb_snap *xlb_tables_snap(struct xlb_tables *t);	/* acquire */
+void xlb_tables_quiescent(struct xlb_tables *t, int id);
+void xlb_tables_reader_offline(struct xlb_tables *t, int id);
+void xlb_tables_reader_online(struct xlb_tables *t, int id);
+
+/* ---- writer (control thread) ----
+ * Every operation validates everything before changing anything: 0, or
+ * -errno with a sentence in err and the published snapshot unchanged.
+ *   -EEXIST service / real server exists; -ESRCH no such service (as IPVS);
+ *   -ENOENT no such real server; -EINVAL bad value (DR/TUN port != service
+ *   port, weight, scheduler, vnodes, netmask, port 0, address 0, ...).
+ */
+/* Add: fields not in set (XLB_SVC_SET_*) take their defaults (ring, not
+ * persistent, netmask /32, vnodes 160); persistent with timeout 0 = 300. */
+int xlb_tables_add_svc(struct xlb_tables *t, const struct xlb_svc_cfg *cfg,
+		       uint32_t set, char *err, size_t errlen);
+/* Edit: only the fields in set change (PERSIST = flags and timeout). */
+int xlb_tables_edit_svc(struct xlb_tables *t, const struct xlb_svc_cfg *cfg,
+			uint32_t set, char *err, size_t errlen);
+int xlb_tables_del_svc(struct xlb_tables *t, const struct xlb_svc_key *key,
+		       char *err, size_t errlen);
+/* Add: fields not in set (XLB_DEST_SET_*) take defaults (port = service
+ * port, DR, weight 1, thresholds 0); a port of 0 means the service's. */
+int xlb_tables_add_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
+			const struct xlb_dest_cfg *d, uint32_t set,
+			char *err, size_t errlen);
+/* Edit the real server (d->addr, d->port): fields in set (not PORT) change. */
+int xlb_tables_edit_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
+			 const struct xlb_dest_cfg *d, uint32_t set,
+			 char *err, size_t errlen);
+int xlb_tables_del_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
+			uint32_t addr, uint16_t port, char *err, size_t errlen);
+int xlb_tables_flush(struct xlb_tables *t, char *err, size_t errlen);
+/* Zero the counters of every service and server, or of one service (key). */
+int xlb_tables_zero(struct xlb_tables *t, const struct xlb_svc_key *key,
+		    char *err, size_t errlen);
+/* Timeouts: a 0 field leaves that one unchanged. */
+int xlb_tables_set_timeouts(struct xlb_tables *t, const struct xlb_timeouts *to,
+			    char *err, size_t errlen);
+/* One xlb_req (as from a rules file): the matching operation above. */
+int xlb_tables_apply_req(struct xlb_tables *t, const struct xlb_req *req,
+			 char *err, size_t errlen);
+/* Several requests as one change (a rules file): all applied and published
+ * as one snapshot, or none; on error *failed is the index of the request
+ * that was refused. */
+int xlb_tables_apply_reqs(struct xlb_tables *t, const struct xlb_req *reqs, size_t n,
+			  size_t *failed, char *err, size_t errlen);
+
+/* The current snapshot, for the writer's own reads (no QSBR needed). */
+const struct xlb_snap *xlb_tables_current(const struct xlb_tables *t);
+/* Free retired snapshots that no reader can hold any more. */
+void xlb_tables_reclaim(struct xlb_tables *t);
+/* Snapshots retired but not yet freed (for tests and logs). */
+size_t xlb_tables_retired(const struct xlb_tables *t);
+
+/* Counters as listed (sums of the worker slots minus the last zero). */
+void xlb_cnt_read(const struct xlb_cnt *c, struct xlb_stats *st, struct xlb_rates *rt);
+/* Rate estimator step: call every XLB_EST_INTERVAL_S from the control thread. */
+#define XLB_EST_INTERVAL_S	2
+void xlb_tables_estimate(struct xlb_tables *t);
+
+#endif /* XLB_TABLES_H */

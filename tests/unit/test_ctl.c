@@ -1,0 +1,1137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control protocol: requests and replies round-trip through the
+ * builders and the parser without a socket; each class of malformed
+ * message is refused with its errno; and the real control server, run
+ * in-process on a socket in a temporary directory, answers the client API,
+ * splits dumps, survives garbage with its tables unchanged and enforces
+ * permissions.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <libmnl/libmnl.h>
+
+#include <criterion/criterion.h>
+
+#include "ctl.h"
+#include "ctl_server.h"
+#include "log.h"
+#include "tables.h"
+
+static char buf[XLB_CTL_MSG_MAX];
+static char err[512];
+
+static uint32_t ip(const char *s)
+{
+	struct in_addr a;
+
+	cr_assert_eq(inet_pton(AF_INET, s, &a), 1);
+	return a.s_addr;
+}
+
+static struct xlb_req svc_req(enum xlb_req_op op, uint8_t proto, const char *addr,
+			      uint16_t port)
+{
+	struct xlb_req r = { .op = op, .has_svc = true };
+
+	r.svc.key.proto = proto;
+	r.svc.key.addr = ip(addr);
+	r.svc.key.port = htons(port);
+	return r;
+}
+
+/* Build then parse: the message the daemon would see. */
+static void round_trip(const struct xlb_req *r, struct xlb_ctl_msg *m)
+{
+	int len = xlb_ctl_build_req(buf, sizeof(buf), r, 7);
+
+	cr_assert_gt(len, 0, "build: %d", len);
+	cr_assert_eq(xlb_ctl_msg_check(buf, len, err, sizeof(err)), len, "%s", err);
+	cr_assert_eq(xlb_ctl_parse((struct nlmsghdr *)buf, m, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(xlb_ctl_check_request(m, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(m->seq, 7);
+	cr_expect_eq(m->type, XLB_GENL_ID);
+}
+
+/* ---- round trips ---- */
+
+Test(ctl, add_service_request_round_trips_every_field)
+{
+	struct xlb_req r = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_ctl_msg m;
+
+	strcpy(r.svc.sched, "ring");
+	r.svc.flags = XLB_SVC_F_PERSISTENT;
+	r.svc.timeout = 600;
+	r.svc.netmask = htonl(0xffffff00);
+	r.svc.vnodes = 100;
+	round_trip(&r, &m);
+	cr_expect_eq(m.cmd, XLB_CMD_NEW_SERVICE);
+	cr_expect_eq(m.has, XLB_CTL_HAS_SVC);
+	cr_expect_eq(memcmp(&m.svc.cfg, &r.svc, sizeof(r.svc)), 0, "same struct after the trip");
+	cr_expect_eq(m.svc_set, XLB_SVC_SET_SCHED | XLB_SVC_SET_PERSIST | XLB_SVC_SET_NETMASK |
+		     XLB_SVC_SET_VNODES | XLB_CTL_SVC_SET_FLAGS);
+}
+
+Test(ctl, edit_service_request_carries_only_the_named_fields)
+{
+	struct xlb_req r = svc_req(XLB_REQ_EDIT_SVC, IPPROTO_UDP, "10.0.0.2", 53);
+	struct xlb_ctl_msg m;
+
+	r.svc.vnodes = 40;
+	r.svc.timeout = 999;		/* not named: must not travel */
+	r.svc_set = XLB_SVC_SET_VNODES;
+	round_trip(&r, &m);
+	cr_expect_eq(m.cmd, XLB_CMD_SET_SERVICE);
+	cr_expect_eq(m.svc_set, XLB_SVC_SET_VNODES);
+	cr_expect_eq(m.svc.cfg.vnodes, 40);
+	cr_expect_eq(m.svc.cfg.timeout, 0);
+	cr_expect_eq(m.svc.cfg.key.proto, IPPROTO_UDP);
+	cr_expect_eq(m.svc.cfg.key.port, htons(53));
+}
+
+Test(ctl, delete_service_request_round_trips_the_key)
+{
+	struct xlb_req r = svc_req(XLB_REQ_DEL_SVC, IPPROTO_TCP, "192.168.1.1", 443);
+	struct xlb_ctl_msg m;
+
+	round_trip(&r, &m);
+	cr_expect_eq(m.cmd, XLB_CMD_DEL_SERVICE);
+	cr_expect_eq(m.svc_set, 0);
+	cr_expect_eq(memcmp(&m.svc.cfg.key, &r.svc.key, sizeof(r.svc.key)), 0);
+}
+
+Test(ctl, clear_is_flush_without_attributes)
+{
+	struct xlb_req r = { .op = XLB_REQ_CLEAR };
+	struct xlb_ctl_msg m;
+
+	round_trip(&r, &m);
+	cr_expect_eq(m.cmd, XLB_CMD_FLUSH);
+	cr_expect_eq(m.has, 0);
+}
+
+Test(ctl, zero_all_and_zero_one_service)
+{
+	struct xlb_req all = { .op = XLB_REQ_ZERO };
+	struct xlb_req one = svc_req(XLB_REQ_ZERO, IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_ctl_msg m;
+
+	round_trip(&all, &m);
+	cr_expect_eq(m.cmd, XLB_CMD_ZERO);
+	cr_expect_eq(m.has, 0);
+	round_trip(&one, &m);
+	cr_expect_eq(m.has, XLB_CTL_HAS_SVC);
+	cr_expect_eq(m.svc.cfg.key.addr, ip("10.0.0.1"));
+}
+
+Test(ctl, add_dest_request_round_trips_every_field)
+{
+	struct xlb_req r = svc_req(XLB_REQ_ADD_DEST, IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_ctl_msg m;
+
+	r.dest = (struct xlb_dest_cfg){ .addr = ip("10.0.1.1"), .port = htons(8080),
+		.fwd = XLB_FWD_NAT, .weight = 65535, .u_thresh = 10, .l_thresh = 5 };
+	round_trip(&r, &m);
+	cr_expect_eq(m.cmd, XLB_CMD_NEW_DEST);
+	cr_expect_eq(m.has, XLB_CTL_HAS_SVC | XLB_CTL_HAS_DEST);
+	cr_expect_eq(memcmp(&m.dest.cfg, &r.dest, sizeof(r.dest)), 0);
+	cr_expect_eq(memcmp(&m.svc.cfg.key, &r.svc.key, sizeof(r.svc.key)), 0);
+}
+
+Test(ctl, edit_dest_request_carries_only_the_named_fields)
+{
+	struct xlb_req r = svc_req(XLB_REQ_EDIT_DEST, IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_ctl_msg m;
+
+	r.dest = (struct xlb_dest_cfg){ .addr = ip("10.0.1.1"), .port = htons(80),
+		.fwd = XLB_FWD_TUN, .weight = 0 };
+	r.dest_set = XLB_DEST_SET_WEIGHT;
+	round_trip(&r, &m);
+	cr_expect_eq(m.cmd, XLB_CMD_SET_DEST);
+	cr_expect_eq(m.dest_set, XLB_DEST_SET_WEIGHT | XLB_DEST_SET_PORT,
+		     "weight, and the port that names the server");
+	cr_expect_eq(m.dest.cfg.weight, 0);
+	cr_expect_eq(m.dest.cfg.fwd, 0, "forwarding method not sent");
+}
+
+Test(ctl, delete_dest_request_round_trips_address_and_port)
+{
+	struct xlb_req r = svc_req(XLB_REQ_DEL_DEST, IPPROTO_UDP, "10.0.0.1", 53);
+	struct xlb_ctl_msg m;
+
+	r.dest.addr = ip("10.0.1.9");
+	r.dest.port = htons(53);
+	round_trip(&r, &m);
+	cr_expect_eq(m.cmd, XLB_CMD_DEL_DEST);
+	cr_expect_eq(m.dest.cfg.addr, ip("10.0.1.9"));
+	cr_expect_eq(m.dest.cfg.port, htons(53));
+}
+
+Test(ctl, set_timeout_sends_only_non_zero_timeouts)
+{
+	struct xlb_req r = { .op = XLB_REQ_SET_TIMEOUT, .timeouts = { 1000, 0, 60 } };
+	struct xlb_ctl_msg m;
+
+	round_trip(&r, &m);
+	cr_expect_eq(m.cmd, XLB_CMD_SET_CONFIG);
+	cr_expect_eq(m.has, XLB_CTL_HAS_TCP | XLB_CTL_HAS_UDP);
+	cr_expect_eq(m.timeouts.tcp, 1000);
+	cr_expect_eq(m.timeouts.udp, 60);
+}
+
+Test(ctl, listing_is_not_a_change_request)
+{
+	struct xlb_req r = { .op = XLB_REQ_LIST };
+
+	cr_expect_eq(xlb_ctl_build_req(buf, sizeof(buf), &r, 1), -EINVAL);
+}
+
+static struct nlmsghdr *parse_back(struct xlb_ctl_msg *m)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+
+	cr_assert_eq(xlb_ctl_msg_check(buf, nlh->nlmsg_len, err, sizeof(err)),
+		     (int)nlh->nlmsg_len);
+	cr_assert_eq(xlb_ctl_parse(nlh, m, err, sizeof(err)), 0, "%s", err);
+	return nlh;
+}
+
+Test(ctl, service_reply_round_trips_config_stats_and_rates)
+{
+	struct xlb_svc_cfg c = { .key = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 },
+				 .sched = "ring", .netmask = 0xffffffff, .vnodes = 160 };
+	struct xlb_stats st = { 1, 2, 3, 4, UINT64_MAX };
+	struct xlb_rates rt = { 5, 6, 7, 8, 1ull << 40 };
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_SERVICE,
+						 NLM_F_MULTI, 3);
+	struct xlb_ctl_msg m;
+
+	cr_assert_eq(xlb_ctl_put_svc(nlh, sizeof(buf), &c, XLB_SVC_SET_SCHED |
+		     XLB_SVC_SET_PERSIST | XLB_SVC_SET_NETMASK | XLB_SVC_SET_VNODES, &st, &rt), 0);
+	parse_back(&m);
+	cr_expect_eq(m.has, XLB_CTL_HAS_SVC | XLB_CTL_HAS_SVC_STATS);
+	cr_expect_eq(memcmp(&m.svc.cfg, &c, sizeof(c)), 0);
+	cr_expect_eq(memcmp(&m.svc.stats, &st, sizeof(st)), 0, "64-bit stats");
+	cr_expect_eq(memcmp(&m.svc.rates, &rt, sizeof(rt)), 0);
+}
+
+Test(ctl, dest_reply_round_trips_config_connections_and_stats)
+{
+	struct xlb_dest_info in = {
+		.cfg = { .addr = ip("10.0.1.1"), .port = htons(80), .fwd = XLB_FWD_DR,
+			 .weight = 3, .u_thresh = 1, .l_thresh = 2 },
+		.activeconns = 10, .inactconns = 20, .persistconns = 30,
+		.stats = { 100, 200, 300, 400, 500 }, .rates = { 1, 2, 3, 4, 5 },
+	};
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_DEST,
+						 NLM_F_MULTI, 3);
+	struct xlb_ctl_msg m;
+
+	cr_assert_eq(xlb_ctl_put_dest(nlh, sizeof(buf), &in.cfg, 0xff, &in), 0);
+	parse_back(&m);
+	cr_expect_eq(m.has, XLB_CTL_HAS_DEST | XLB_CTL_HAS_DEST_CONNS | XLB_CTL_HAS_DEST_STATS);
+	cr_expect_eq(memcmp(&m.dest, &in, sizeof(in)), 0);
+}
+
+Test(ctl, connection_entry_round_trips)
+{
+	struct xlb_conn_info c = { .proto = IPPROTO_TCP, .caddr = ip("1.2.3.4"),
+		.cport = htons(40000), .vaddr = ip("10.0.0.1"), .vport = htons(80),
+		.daddr = ip("10.0.1.1"), .dport = htons(80), .state = "ESTABLISHED",
+		.expires = 899 };
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_CONN,
+						 NLM_F_MULTI, 3);
+	struct xlb_ctl_msg m;
+
+	cr_assert_eq(xlb_ctl_put_conn(nlh, sizeof(buf), &c), 0);
+	parse_back(&m);
+	cr_expect_eq(m.has, XLB_CTL_HAS_CONN);
+	cr_expect_eq(m.conn.proto, c.proto);
+	cr_expect_eq(m.conn.caddr, c.caddr);
+	cr_expect_eq(m.conn.cport, c.cport);
+	cr_expect_eq(m.conn.vaddr, c.vaddr);
+	cr_expect_eq(m.conn.vport, c.vport);
+	cr_expect_eq(m.conn.daddr, c.daddr);
+	cr_expect_eq(m.conn.dport, c.dport);
+	cr_expect_str_eq(m.conn.state, "ESTABLISHED");
+	cr_expect_eq(m.conn.expires, 899);
+}
+
+Test(ctl, info_and_config_replies_round_trip)
+{
+	struct xlb_info info = { XLB_CTL_PROTO_VERSION, 65536 };
+	struct xlb_timeouts to = { 900, 120, 300 };
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_SET_INFO, 0, 3);
+	struct xlb_ctl_msg m;
+
+	cr_assert_eq(xlb_ctl_put_info(nlh, sizeof(buf), &info), 0);
+	parse_back(&m);
+	cr_expect_eq(m.has, XLB_CTL_HAS_INFO);
+	cr_expect_eq(m.info.version, XLB_CTL_PROTO_VERSION);
+	cr_expect_eq(m.info.conn_tab_size, 65536);
+
+	nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_SET_CONFIG, 0, 3);
+	cr_assert_eq(xlb_ctl_put_timeouts(nlh, sizeof(buf), &to), 0);
+	parse_back(&m);
+	cr_expect_eq(memcmp(&m.timeouts, &to, sizeof(to)), 0);
+}
+
+Test(ctl, ack_carries_errno_and_message_as_extended_ack)
+{
+	struct nlmsghdr req = { .nlmsg_len = 40, .nlmsg_type = XLB_GENL_ID, .nlmsg_seq = 77 };
+	struct nlmsghdr *nlh = xlb_ctl_put_ack(buf, sizeof(buf), &req, -EEXIST,
+					       "service 10.0.0.1:80/tcp already exists");
+	char msg[128];
+	int e = 0;
+
+	cr_assert_not_null(nlh);
+	cr_expect_eq(nlh->nlmsg_type, NLMSG_ERROR);
+	cr_expect_eq(nlh->nlmsg_seq, 77);
+	cr_expect(nlh->nlmsg_flags & NLM_F_ACK_TLVS);
+	cr_assert_eq(xlb_ctl_parse_ack(nlh, &e, msg, sizeof(msg)), 0);
+	cr_expect_eq(e, -EEXIST);
+	cr_expect_str_eq(msg, "service 10.0.0.1:80/tcp already exists");
+
+	nlh = xlb_ctl_put_ack(buf, sizeof(buf), &req, 0, NULL);
+	cr_assert_eq(xlb_ctl_parse_ack(nlh, &e, msg, sizeof(msg)), 0);
+	cr_expect_eq(e, 0);
+	cr_expect_str_eq(msg, "");
+	cr_expect_not(nlh->nlmsg_flags & NLM_F_ACK_TLVS);
+}
+
+Test(ctl, builders_refuse_to_overflow_and_leave_the_message_intact)
+{
+	struct xlb_svc_cfg c = { .key = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 },
+				 .sched = "ring" };
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, 64, XLB_CMD_NEW_SERVICE, 0, 1);
+	uint32_t len;
+
+	cr_assert_not_null(nlh);
+	len = nlh->nlmsg_len;
+	cr_expect_eq(xlb_ctl_put_svc(nlh, 64, &c, XLB_SVC_SET_SCHED | XLB_SVC_SET_PERSIST,
+				     NULL, NULL), -EMSGSIZE);
+	cr_expect_eq(nlh->nlmsg_len, len);
+	cr_expect_null(xlb_ctl_msg_start(buf, 8, XLB_CMD_FLUSH, 0, 1));
+}
+
+/* ---- malformed messages ---- */
+
+static struct nlmsghdr *start(uint8_t cmd)
+{
+	return xlb_ctl_msg_start(buf, sizeof(buf), cmd, NLM_F_REQUEST | NLM_F_ACK, 1);
+}
+
+/* A service nest with the key, then the caller adds more and ends it. */
+static struct nlattr *svc_nest(struct nlmsghdr *nlh, uint16_t af, uint16_t proto)
+{
+	struct nlattr *n = mnl_attr_nest_start(nlh, XLB_CMD_ATTR_SERVICE);
+
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_AF, af);
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_PROTOCOL, proto);
+	mnl_attr_put_u32(nlh, XLB_SVC_ATTR_ADDR, ip("10.0.0.1"));
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_PORT, htons(80));
+	return n;
+}
+
+static int parse_buf(struct xlb_ctl_msg *m)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	int ret = xlb_ctl_msg_check(buf, nlh->nlmsg_len, err, sizeof(err));
+
+	if (ret < 0)
+		return ret;
+	ret = xlb_ctl_parse(nlh, m, err, sizeof(err));
+	return ret ? ret : xlb_ctl_check_request(m, err, sizeof(err));
+}
+
+Test(ctl, attribute_with_the_wrong_length_is_einval)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_NEW_SERVICE);
+	struct nlattr *n = mnl_attr_nest_start(nlh, XLB_CMD_ATTR_SERVICE);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_AF, AF_INET);
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
+	mnl_attr_put_u32(nlh, XLB_SVC_ATTR_ADDR, ip("10.0.0.1"));
+	mnl_attr_put_u32(nlh, XLB_SVC_ATTR_PORT, 80);	/* u32 where u16 is due */
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect(strstr(err, "port"), "message names the attribute: %s", err);
+}
+
+Test(ctl, weight_out_of_range_is_einval_with_its_value)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_NEW_DEST);
+	struct nlattr *n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_nest_end(nlh, n);
+	n = mnl_attr_nest_start(nlh, XLB_CMD_ATTR_DEST);
+	mnl_attr_put_u32(nlh, XLB_DEST_ATTR_ADDR, ip("10.0.1.1"));
+	mnl_attr_put_u32(nlh, XLB_DEST_ATTR_WEIGHT, 70000);
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect_str_eq(err, "weight 70000 out of range 0..65535");
+}
+
+Test(ctl, unknown_scheduler_is_einval_listing_the_known_ones)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_NEW_SERVICE);
+	struct nlattr *n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_strz(nlh, XLB_SVC_ATTR_SCHED_NAME, "wlc");
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect_str_eq(err, "unknown scheduler \"wlc\" (known: ring)");
+}
+
+Test(ctl, scheduler_name_without_terminating_nul_is_einval)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_NEW_SERVICE);
+	struct nlattr *n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put(nlh, XLB_SVC_ATTR_SCHED_NAME, 4, "ring");
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+}
+
+Test(ctl, protocol_other_than_tcp_or_udp_is_eprotonosupport)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_NEW_SERVICE);
+	struct nlattr *n = svc_nest(nlh, AF_INET, IPPROTO_ICMP);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EPROTONOSUPPORT);
+}
+
+Test(ctl, address_family_other_than_inet_is_eafnosupport)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_NEW_SERVICE);
+	struct nlattr *n = svc_nest(nlh, AF_INET6, IPPROTO_TCP);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EAFNOSUPPORT);
+}
+
+Test(ctl, service_without_a_port_is_einval)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_DEL_SERVICE);
+	struct nlattr *n = mnl_attr_nest_start(nlh, XLB_CMD_ATTR_SERVICE);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_AF, AF_INET);
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
+	mnl_attr_put_u32(nlh, XLB_SVC_ATTR_ADDR, ip("10.0.0.1"));
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+}
+
+Test(ctl, new_dest_without_a_destination_is_einval)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_NEW_DEST);
+	struct nlattr *n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect_str_eq(err, "command 5 needs a destination");
+}
+
+Test(ctl, non_contiguous_netmask_and_zero_vnodes_are_einval)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_SET_SERVICE);
+	struct nlattr *n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_u32(nlh, XLB_SVC_ATTR_NETMASK, htonl(0xff00ff00));
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect_str_eq(err, "netmask 255.0.255.0 is not contiguous");
+
+	nlh = start(XLB_CMD_SET_SERVICE);
+	n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
+	mnl_attr_put_u32(nlh, XLB_SVC_ATTR_VNODES, 0);
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+}
+
+Test(ctl, truncated_netlink_header_is_einval)
+{
+	memset(buf, 0, 16);
+	cr_expect_eq(xlb_ctl_msg_check(buf, 10, err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err, "truncated message: 10 bytes, a netlink header needs 16");
+}
+
+Test(ctl, nlmsg_len_larger_than_the_datagram_is_einval)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_FLUSH);
+
+	cr_expect_eq(xlb_ctl_msg_check(buf, nlh->nlmsg_len - 1, err, sizeof(err)), -EINVAL);
+	nlh->nlmsg_len = 8;
+	cr_expect_eq(xlb_ctl_msg_check(buf, 100, err, sizeof(err)), -EINVAL);
+}
+
+Test(ctl, nested_attribute_overrunning_its_parent_is_einval)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_NEW_SERVICE);
+	struct nlattr *n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
+	struct nlattr *last;
+	struct xlb_ctl_msg m;
+
+	last = mnl_nlmsg_get_payload_tail(nlh);
+	mnl_attr_put_u32(nlh, XLB_SVC_ATTR_TIMEOUT, 10);
+	mnl_attr_nest_end(nlh, n);
+	/* A top-level attribute after the nest, so that the overrun stays
+	 * inside the message and only the nest's bound catches it. */
+	mnl_attr_put_u32(nlh, XLB_CMD_ATTR_TIMEOUT_TCP, 10);
+	last->nla_len += 8;
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect(strstr(err, "has length"), "%s", err);
+}
+
+Test(ctl, top_level_attribute_overrunning_the_message_is_einval)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_SET_CONFIG);
+	struct nlattr *a = mnl_nlmsg_get_payload_tail(nlh);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_u32(nlh, XLB_CMD_ATTR_TIMEOUT_TCP, 10);
+	a->nla_len = 200;
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+}
+
+Test(ctl, wrong_family_id_is_einval)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_FLUSH);
+	struct xlb_ctl_msg m;
+
+	nlh->nlmsg_type = 0x10;	/* GENL_ID_CTRL */
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect_str_eq(err, "message type 0x10 is not xlb's family 0x20");
+}
+
+Test(ctl, message_without_genl_header_is_einval)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct xlb_ctl_msg m;
+
+	nlh->nlmsg_type = XLB_GENL_ID;
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+}
+
+Test(ctl, unknown_command_is_eopnotsupp)
+{
+	struct xlb_ctl_msg m;
+
+	start(99);
+	cr_expect_eq(parse_buf(&m), -EOPNOTSUPP);
+	cr_expect_str_eq(err, "unknown command 99");
+}
+
+Test(ctl, unknown_attributes_are_skipped_for_forward_compatibility)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_NEW_SERVICE);
+	struct nlattr *n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_u64(nlh, 200, 1);			/* unknown in the nest */
+	mnl_attr_put_strz(nlh, XLB_SVC_ATTR_PE_NAME, "sip");	/* known, unused */
+	mnl_attr_nest_end(nlh, n);
+	mnl_attr_put_u8(nlh, 1000, 1);			/* unknown at the top */
+	cr_expect_eq(parse_buf(&m), 0, "%s", err);
+	cr_expect_eq(m.svc.cfg.key.port, htons(80));
+}
+
+Test(ctl, ipvs_sixteen_byte_addresses_are_accepted)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_DEL_SERVICE);
+	struct nlattr *n = mnl_attr_nest_start(nlh, XLB_CMD_ATTR_SERVICE);
+	uint32_t a16[4] = { ip("10.0.0.7") };
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_AF, AF_INET);
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
+	mnl_attr_put(nlh, XLB_SVC_ATTR_ADDR, sizeof(a16), a16);
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_PORT, htons(80));
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), 0, "%s", err);
+	cr_expect_eq(m.svc.cfg.key.addr, ip("10.0.0.7"));
+}
+
+/* ---- the real server, in-process ---- */
+
+struct srv {
+	char dir[64];
+	char path[128];
+	struct xlb_tables *t;
+	struct xlb_ctl_server *s;
+	int stop;
+	pthread_t th;
+	bool running;
+};
+
+static struct srv S;
+
+static void quiet_log(enum xlb_log_level l, const char *line, void *ctx)
+{
+	(void)l; (void)line; (void)ctx;
+}
+
+static void *serve(void *arg)
+{
+	struct srv *s = arg;
+
+	xlb_ctl_server_run(s->s, s->stop);
+	return NULL;
+}
+
+static void srv_start(const char *group)
+{
+	struct xlb_ctl_server_params p = { .group = group };
+
+	xlb_log_set_hook(quiet_log, NULL);
+	strcpy(S.dir, "/tmp/xlb-ctl-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(S.dir));
+	snprintf(S.path, sizeof(S.path), "%s/run/xlb.sock", S.dir);
+	cr_assert_eq(xlb_tables_new(&S.t), 0);
+	p.path = S.path;
+	p.tables = S.t;
+	cr_assert_eq(xlb_ctl_server_new(&S.s, &p, err, sizeof(err)), 0, "%s", err);
+	S.stop = eventfd(0, EFD_CLOEXEC);
+	cr_assert_eq(pthread_create(&S.th, NULL, serve, &S), 0);
+	S.running = true;
+}
+
+static void srv_stop(void)
+{
+	uint64_t one = 1;
+	char cmd[160];
+
+	if (!S.running)
+		return;
+	cr_assert_eq(write(S.stop, &one, sizeof(one)), sizeof(one));
+	pthread_join(S.th, NULL);
+	xlb_ctl_server_free(S.s);
+	xlb_tables_free(S.t);
+	close(S.stop);
+	S.running = false;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", S.dir);
+	cr_expect_eq(system(cmd), 0);
+	xlb_log_set_hook(NULL, NULL);
+}
+
+static void srv_setup(void)
+{
+	srv_start(NULL);
+}
+
+static int apply(int fd, const struct xlb_req *r)
+{
+	err[0] = '\0';
+	return xlb_ctl_apply(fd, r, err, sizeof(err));
+}
+
+static struct xlb_req dest_req(enum xlb_req_op op, const char *vip, uint16_t vport,
+			       const char *rip, uint16_t rport, uint8_t fwd, uint32_t w)
+{
+	struct xlb_req r = svc_req(op, IPPROTO_TCP, vip, vport);
+
+	r.dest = (struct xlb_dest_cfg){ .addr = ip(rip), .port = htons(rport), .fwd = fwd,
+					.weight = w };
+	r.dest_set = XLB_DEST_SET_WEIGHT;
+	return r;
+}
+
+static void add_sample(int fd)
+{
+	struct xlb_req r = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+
+	r.svc.flags = XLB_SVC_F_PERSISTENT;
+	r.svc.timeout = 600;
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	r = dest_req(XLB_REQ_ADD_DEST, "10.0.0.1", 80, "10.0.1.2", 80, XLB_FWD_DR, 0);
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	r = dest_req(XLB_REQ_ADD_DEST, "10.0.0.1", 80, "10.0.1.1", 8080, XLB_FWD_NAT, 5);
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+}
+
+Test(ctl, socket_file_is_0600_without_a_group_and_dir_is_created, .init = srv_setup, .fini = srv_stop)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(S.path, &st), 0);
+	cr_expect(S_ISSOCK(st.st_mode));
+	cr_expect_eq(st.st_mode & 0777, 0600);
+}
+
+Test(ctl, client_api_adds_lists_and_gets_back_what_it_set, .init = srv_setup, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_svc_info *svcs, one;
+	struct xlb_dest_info *dests;
+	size_t n;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_sample(fd);
+	cr_assert_eq(xlb_ctl_get_services(fd, &svcs, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 1);
+	cr_expect_eq(svcs[0].cfg.key.addr, ip("10.0.0.1"));
+	cr_expect_str_eq(svcs[0].cfg.sched, "ring");
+	cr_expect_eq(svcs[0].cfg.flags, XLB_SVC_F_PERSISTENT);
+	cr_expect_eq(svcs[0].cfg.timeout, 600);
+	cr_expect_eq(svcs[0].cfg.vnodes, XLB_VNODES_DEFAULT);
+	free(svcs);
+
+	cr_assert_eq(xlb_ctl_get_dests(fd, &(struct xlb_svc_key){ ip("10.0.0.1"), htons(80),
+				       IPPROTO_TCP, 0 }, &dests, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 2);
+	cr_expect_eq(dests[0].cfg.addr, ip("10.0.1.1"), "sorted by address");
+	cr_expect_eq(dests[0].cfg.port, htons(8080));
+	cr_expect_eq(dests[0].cfg.fwd, XLB_FWD_NAT);
+	cr_expect_eq(dests[0].cfg.weight, 5);
+	cr_expect_eq(dests[1].cfg.weight, 0);
+	cr_expect_eq(dests[1].cfg.fwd, XLB_FWD_DR);
+	free(dests);
+
+	cr_assert_eq(xlb_ctl_get_service(fd, &(struct xlb_svc_key){ ip("10.0.0.1"), htons(80),
+					 IPPROTO_TCP, 0 }, &one, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(one.cfg.timeout, 600);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, errors_come_back_with_errno_and_the_daemons_sentence, .init = srv_setup, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req r;
+	struct xlb_svc_info one;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_sample(fd);
+	r = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+	cr_expect_eq(apply(fd, &r), -EEXIST);
+	cr_expect_str_eq(err, "service 10.0.0.1:80/tcp already exists");
+	r = svc_req(XLB_REQ_DEL_SVC, IPPROTO_UDP, "10.0.0.1", 80);
+	cr_expect_eq(apply(fd, &r), -ESRCH);
+	cr_expect_str_eq(err, "no such service 10.0.0.1:80/udp");
+	r = dest_req(XLB_REQ_ADD_DEST, "10.0.0.1", 80, "10.0.1.1", 8080, XLB_FWD_NAT, 1);
+	cr_expect_eq(apply(fd, &r), -EEXIST);
+	r = dest_req(XLB_REQ_DEL_DEST, "10.0.0.1", 80, "10.0.1.9", 80, XLB_FWD_DR, 1);
+	cr_expect_eq(apply(fd, &r), -ENOENT);
+	cr_expect_str_eq(err, "no such real server 10.0.1.9:80 in service 10.0.0.1:80/tcp");
+	r = dest_req(XLB_REQ_ADD_DEST, "10.0.0.1", 80, "10.0.1.3", 81, XLB_FWD_DR, 1);
+	cr_expect_eq(apply(fd, &r), -EINVAL);
+	cr_expect(strstr(err, "DR requires the real-server port to equal the service port"),
+		  "%s", err);
+	cr_expect_eq(xlb_ctl_get_service(fd, &(struct xlb_svc_key){ ip("10.0.0.9"), htons(80),
+					 IPPROTO_TCP, 0 }, &one, err, sizeof(err)), -ESRCH);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, edits_change_only_what_was_named, .init = srv_setup, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req r;
+	struct xlb_dest_info *d;
+	struct xlb_svc_info one;
+	struct xlb_svc_key k = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 };
+	size_t n;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_sample(fd);
+	r = svc_req(XLB_REQ_EDIT_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+	r.svc.vnodes = 33;
+	r.svc_set = XLB_SVC_SET_VNODES;
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	cr_assert_eq(xlb_ctl_get_service(fd, &k, &one, err, sizeof(err)), 0);
+	cr_expect_eq(one.cfg.vnodes, 33);
+	cr_expect_eq(one.cfg.flags, XLB_SVC_F_PERSISTENT, "persistence kept");
+	cr_expect_eq(one.cfg.timeout, 600);
+
+	r = dest_req(XLB_REQ_EDIT_DEST, "10.0.0.1", 80, "10.0.1.1", 8080, XLB_FWD_DR, 9);
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	cr_assert_eq(xlb_ctl_get_dests(fd, &k, &d, &n, err, sizeof(err)), 0);
+	cr_expect_eq(d[0].cfg.weight, 9);
+	cr_expect_eq(d[0].cfg.fwd, XLB_FWD_NAT, "method not named: kept");
+	free(d);
+
+	r = svc_req(XLB_REQ_EDIT_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+	r.svc_set = XLB_SVC_SET_PERSIST;	/* flags 0: persistence off */
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	cr_assert_eq(xlb_ctl_get_service(fd, &k, &one, err, sizeof(err)), 0);
+	cr_expect_eq(one.cfg.flags, 0);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, timeouts_info_zero_flush_and_empty_connection_dump, .init = srv_setup, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req r = { .op = XLB_REQ_SET_TIMEOUT, .timeouts = { 1000, 0, 60 } };
+	struct xlb_timeouts to;
+	struct xlb_info info;
+	struct xlb_conn_info *c;
+	struct xlb_svc_info *s;
+	size_t n = 99;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	cr_assert_eq(xlb_ctl_get_timeouts(fd, &to, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(to.tcp, 1000);
+	cr_expect_eq(to.tcp_fin, 120, "0 means unchanged");
+	cr_expect_eq(to.udp, 60);
+	cr_assert_eq(xlb_ctl_get_info(fd, &info, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(info.version, XLB_CTL_PROTO_VERSION);
+	cr_assert_eq(xlb_ctl_get_conns(fd, &c, &n, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(n, 0, "no datapath, no connections");
+	free(c);
+	add_sample(fd);
+	r = (struct xlb_req){ .op = XLB_REQ_ZERO };
+	cr_expect_eq(apply(fd, &r), 0, "%s", err);
+	r = svc_req(XLB_REQ_ZERO, IPPROTO_UDP, "10.0.0.1", 80);
+	cr_expect_eq(apply(fd, &r), -ESRCH);
+	r = (struct xlb_req){ .op = XLB_REQ_CLEAR };
+	cr_expect_eq(apply(fd, &r), 0, "%s", err);
+	cr_assert_eq(xlb_ctl_get_services(fd, &s, &n, err, sizeof(err)), 0);
+	cr_expect_eq(n, 0);
+	free(s);
+	xlb_ctl_close(fd);
+}
+
+static int raw_connect(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+	strcpy(sun.sun_path, S.path);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+Test(ctl, large_dump_is_split_into_bounded_multipart_datagrams_ending_in_done, .init = srv_setup, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err)), raw = raw_connect();
+	struct xlb_svc_info *svcs;
+	size_t n, total = 0, datagrams = 0;
+	struct nlmsghdr *nlh;
+	bool done = false;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	for (int i = 0; i < 600; i++) {
+		char a[32];
+		struct xlb_req r;
+
+		snprintf(a, sizeof(a), "10.1.%d.%d", i / 250, i % 250 + 1);
+		r = svc_req(XLB_REQ_ADD_SVC, i % 2 ? IPPROTO_UDP : IPPROTO_TCP, a, 80);
+		cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	}
+	cr_assert_eq(xlb_ctl_get_services(fd, &svcs, &n, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(n, 600);
+	for (size_t i = 1; i < n; i++) {
+		const struct xlb_svc_key *a = &svcs[i - 1].cfg.key, *b = &svcs[i].cfg.key;
+
+		cr_expect(a->proto < b->proto ||
+			  (a->proto == b->proto && ntohl(a->addr) < ntohl(b->addr)),
+			  "sorted by (protocol, address, port) at %zu", i);
+	}
+	free(svcs);
+
+	nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_GET_SERVICE,
+				NLM_F_REQUEST | NLM_F_DUMP, 42);
+	cr_assert_eq(send(raw, buf, nlh->nlmsg_len, 0), (ssize_t)nlh->nlmsg_len);
+	while (!done) {
+		ssize_t r = recv(raw, buf, sizeof(buf), MSG_TRUNC);
+
+		cr_assert_gt(r, 0);
+		cr_assert_leq(r, XLB_CTL_MSG_MAX);
+		datagrams++;
+		int left = (int)r;
+
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			cr_expect_eq(nlh->nlmsg_seq, 42);
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				continue;
+			}
+			cr_expect_eq(nlh->nlmsg_type, XLB_GENL_ID);
+			cr_expect(nlh->nlmsg_flags & NLM_F_MULTI);
+			total++;
+		}
+	}
+	cr_expect_eq(total, 600);
+	cr_expect_gt(datagrams, 1, "600 services do not fit in one datagram");
+	close(raw);
+	xlb_ctl_close(fd);
+}
+
+/* Send a datagram, expect exactly one NLMSG_ERROR with a negative errno. */
+static int garbage(int raw, const void *data, size_t len)
+{
+	static char rb[XLB_CTL_MSG_MAX];
+	ssize_t r;
+	int e = 1;
+	char msg[256];
+
+	cr_assert_eq(send(raw, data, len, 0), (ssize_t)len);
+	r = recv(raw, rb, sizeof(rb), 0);
+	cr_assert_geq(r, (ssize_t)sizeof(struct nlmsghdr), "the daemon answers garbage");
+	cr_assert_eq(xlb_ctl_parse_ack((struct nlmsghdr *)rb, &e, msg, sizeof(msg)), 0);
+	return e;
+}
+
+Test(ctl, garbage_gets_error_replies_and_changes_nothing, .init = srv_setup, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err)), raw = raw_connect();
+	static char big[XLB_CTL_MSG_MAX + 4096];
+	struct xlb_svc_info *before, *after;
+	struct xlb_dest_info *d;
+	size_t nb, na;
+	struct nlmsghdr *nlh;
+	struct nlattr *n;
+	unsigned int seed = 1;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_sample(fd);
+	cr_assert_eq(xlb_ctl_get_services(fd, &before, &nb, err, sizeof(err)), 0);
+
+	cr_expect_eq(garbage(raw, "short", 5), -EINVAL, "truncated header");
+	nlh = start(XLB_CMD_FLUSH);
+	nlh->nlmsg_len = 1000;
+	cr_expect_eq(garbage(raw, buf, 20), -EINVAL, "nlmsg_len beyond the datagram");
+	memset(big, 0, sizeof(big));
+	nlh = xlb_ctl_msg_start(big, sizeof(big), XLB_CMD_FLUSH, NLM_F_REQUEST, 1);
+	nlh->nlmsg_len = sizeof(big);
+	cr_expect_eq(garbage(raw, big, sizeof(big)), -EMSGSIZE, "oversized");
+	nlh = start(XLB_CMD_FLUSH);
+	nlh->nlmsg_type = 0x30;
+	cr_expect_eq(garbage(raw, buf, nlh->nlmsg_len), -EINVAL, "wrong family");
+	nlh = start(XLB_CMD_DEL_SERVICE);
+	n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
+	mnl_attr_nest_end(nlh, n);
+	n->nla_len += 64;	/* overruns the message */
+	cr_expect_eq(garbage(raw, buf, nlh->nlmsg_len), -EINVAL, "overrunning nest");
+	nlh = start(XLB_CMD_NEW_DEST);
+	n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
+	mnl_attr_nest_end(nlh, n);
+	n = mnl_attr_nest_start(nlh, XLB_CMD_ATTR_DEST);
+	mnl_attr_put_u32(nlh, XLB_DEST_ATTR_ADDR, ip("10.0.1.7"));
+	mnl_attr_put_u16(nlh, XLB_DEST_ATTR_WEIGHT, 7);	/* mistyped */
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(garbage(raw, buf, nlh->nlmsg_len), -EINVAL, "mistyped weight");
+	for (int i = 0; i < 200; i++) {
+		size_t len = 16 + rand_r(&seed) % 300;
+
+		for (size_t j = 0; j < len; j++)
+			buf[j] = (char)rand_r(&seed);
+		nlh = (struct nlmsghdr *)buf;
+		/* Half of them framed right, so that the parser sees them. */
+		if (i % 2) {
+			nlh->nlmsg_len = len;
+			nlh->nlmsg_type = XLB_GENL_ID;
+			buf[16] = (char)(i % 18);	/* a real command */
+		}
+		cr_assert_eq(send(raw, buf, len, 0), (ssize_t)len);
+		while (recv(raw, big, sizeof(big), MSG_DONTWAIT) > 0)
+			;
+	}
+
+	cr_assert_eq(xlb_ctl_get_services(fd, &after, &na, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(na, nb);
+	cr_expect_eq(memcmp(before, after, nb * sizeof(*before)), 0, "tables unchanged");
+	cr_assert_eq(xlb_ctl_get_dests(fd, &before[0].cfg.key, &d, &na, err, sizeof(err)), 0);
+	cr_expect_eq(na, 2);
+	free(d);
+	free(before);
+	free(after);
+	close(raw);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, several_clients_at_once, .init = srv_setup, .fini = srv_stop)
+{
+	int fds[8];
+	struct xlb_req r = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+
+	for (int i = 0; i < 8; i++)
+		cr_assert_geq(fds[i] = xlb_ctl_open(S.path, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(apply(fds[3], &r), 0);
+	cr_expect_eq(apply(fds[5], &r), -EEXIST, "one table for everybody");
+	for (int i = 0; i < 8; i++)
+		xlb_ctl_close(fds[i]);
+}
+
+Test(ctl, a_second_daemon_on_the_same_socket_is_refused, .init = srv_setup, .fini = srv_stop)
+{
+	struct xlb_ctl_server_params p = { .path = S.path, .tables = S.t };
+	struct xlb_ctl_server *s2 = NULL;
+
+	cr_expect_eq(xlb_ctl_server_new(&s2, &p, err, sizeof(err)), -EADDRINUSE);
+	cr_expect(strstr(err, "another xlbd is answering"), "%s", err);
+	cr_expect_null(s2);
+	cr_expect_eq(access(S.path, F_OK), 0, "the live socket is left alone");
+}
+
+Test(ctl, changes_from_an_unprivileged_uid_are_eperm_but_reads_work, .init = srv_setup, .fini = srv_stop)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch uid");
+	cr_assert_eq(chmod(S.dir, 0755), 0, "let uid 65534 reach the socket");
+	cr_assert_eq(chmod(S.path, 0666), 0, "and connect");
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct xlb_req r = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+		struct xlb_timeouts to;
+		int fd, code = 0;
+
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(10);
+		fd = xlb_ctl_open(S.path, err, sizeof(err));
+		if (fd < 0)
+			_exit(11);
+		if (xlb_ctl_apply(fd, &r, err, sizeof(err)) != -EPERM)
+			code |= 1;
+		if (!strstr(err, "permission denied"))
+			code |= 2;
+		if (xlb_ctl_get_timeouts(fd, &to, err, sizeof(err)) != 0 || to.tcp != 900)
+			code |= 4;
+		_exit(code);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status));
+	cr_expect_eq(WEXITSTATUS(status), 0, "child result bits %d", WEXITSTATUS(status));
+	cr_expect_eq(xlb_tables_current(S.t)->nsvcs, 0, "nothing was added");
+}
+
+/* ---- permissions rule, and the socket's mode with a group ---- */
+
+Test(ctl, root_may_change_anyone_else_only_through_the_group)
+{
+	cr_expect(xlb_ctl_peer_may_change(0, 0, 0, false, 0));
+	cr_expect_not(xlb_ctl_peer_may_change(65534, 65534, 0, false, 0));
+	cr_expect(xlb_ctl_peer_may_change(1000, 4242, 0, true, 4242), "primary group");
+	cr_expect_not(xlb_ctl_peer_may_change(1000, 1000, getpid(), true, 4242),
+		      "this process has no group 4242");
+}
+
+Test(ctl, supplementary_group_of_the_peer_process_counts)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to set groups");
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		gid_t g = 4242;
+
+		if (setgroups(1, &g))
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	cr_assert_eq(read(p[0], &c, 1), 1);
+	cr_expect(xlb_ctl_peer_may_change(1000, 1000, pid, true, 4242));
+	cr_expect_not(xlb_ctl_peer_may_change(1000, 1000, pid, true, 4243));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+Test(ctl, with_a_group_the_socket_is_0660_and_owned_by_it)
+{
+	struct group *gr = getgrgid(0);
+	struct stat st;
+
+	cr_assert_not_null(gr);
+	srv_start(gr->gr_name);
+	cr_assert_eq(stat(S.path, &st), 0);
+	cr_expect_eq(st.st_mode & 0777, 0660);
+	cr_expect_eq(st.st_gid, 0);
+	srv_stop();
+}
+
+Test(ctl, unknown_group_is_refused)
+{
+	struct xlb_tables *t;
+	struct xlb_ctl_server *s = NULL;
+	struct xlb_ctl_server_params p = { .path = "/tmp/xlb-ctl-test-nogroup.sock",
+					   .group = "no-such-group-xlb" };
+
+	cr_assert_eq(xlb_tables_new(&t), 0);
+	p.tables = t;
+	cr_expect_eq(xlb_ctl_server_new(&s, &p, err, sizeof(err)), -ENOENT);
+	cr_expect_str_eq(err, "unknown group \"no-such-group-xlb\"");
+	xlb_tables_free(t);
+}
+
+Test(ctl, stale_socket_is_replaced_and_a_regular_file_is_not)
+{
+	char dir[] = "/tmp/xlb-ctl-stale-XXXXXX", path[128];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct xlb_ctl_server_params p = { 0 };
+	struct xlb_ctl_server *s = NULL;
+	struct xlb_tables *t;
+	int fd;
+	FILE *f;
+
+	xlb_log_set_hook(quiet_log, NULL);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/x.sock", dir);
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);	/* a socket file nobody answers on */
+	cr_assert_eq(xlb_tables_new(&t), 0);
+	p.path = path;
+	p.tables = t;
+	cr_expect_eq(xlb_ctl_server_new(&s, &p, err, sizeof(err)), 0, "%s", err);
+	xlb_ctl_server_free(s);
+	cr_expect_neq(access(path, F_OK), 0, "socket removed on exit");
+
+	f = fopen(path, "w");
+	fclose(f);
+	s = NULL;
+	cr_expect_eq(xlb_ctl_server_new(&s, &p, err, sizeof(err)), -EEXIST);
+	cr_expect_eq(access(path, F_OK), 0, "a regular file is never removed");
+	unlink(path);
+	rmdir(dir);
+	xlb_tables_free(t);
+	xlb_log_set_hook(NULL, NULL);
+}
+
+Test(ctl, client_says_which_socket_has_no_daemon)
+{
+	cr_expect_eq(xlb_ctl_open("/tmp/xlb-no-such-dir/xlb.sock", err, sizeof(err)), -ENOENT);
+	cr_expect_str_eq(err, "cannot connect to xlbd at /tmp/xlb-no-such-dir/xlb.sock: "
+			 "No such file or directory (is xlbd running?)");
+}

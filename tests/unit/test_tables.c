@@ -1,0 +1,730 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xlbd's tables: operation semantics (as IPVS: duplicates, missing entries,
+ * DR/TUN ports, edits that keep what was not named), atomic refusal (a
+ * refused request publishes nothing), rings rebuilt only where something
+ * changed, long-lived counters, and QSBR reclamation of old snapshots.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "ring.h"
+#include "tables.h"
+
+static struct xlb_tables *t;
+static char err[256];
+
+static void setup(void)
+{
+	cr_assert_eq(xlb_tables_new(&t), 0);
+	err[0] = '\0';
+}
+
+static void teardown(void)
+{
+	xlb_tables_free(t);
+	t = NULL;
+}
+
+TestSuite(tables, .init = setup, .fini = teardown);
+
+static uint32_t ip(const char *s)
+{
+	struct in_addr a;
+
+	cr_assert_eq(inet_pton(AF_INET, s, &a), 1);
+	return a.s_addr;
+}
+
+static struct xlb_svc_key key(uint8_t proto, const char *addr, uint16_t port)
+{
+	return (struct xlb_svc_key){ .addr = ip(addr), .port = htons(port), .proto = proto };
+}
+
+static struct xlb_svc_cfg svc(uint8_t proto, const char *addr, uint16_t port)
+{
+	return (struct xlb_svc_cfg){ .key = key(proto, addr, port) };
+}
+
+static struct xlb_dest_cfg dest(const char *addr, uint16_t port, uint8_t fwd, uint32_t w)
+{
+	return (struct xlb_dest_cfg){ .addr = ip(addr), .port = htons(port), .fwd = fwd,
+				      .weight = w };
+}
+
+#define DEST_ALL (XLB_DEST_SET_PORT | XLB_DEST_SET_FWD | XLB_DEST_SET_WEIGHT)
+
+static void add_svc(uint8_t proto, const char *addr, uint16_t port)
+{
+	struct xlb_svc_cfg c = svc(proto, addr, port);
+
+	cr_assert_eq(xlb_tables_add_svc(t, &c, 0, err, sizeof(err)), 0, "%s", err);
+}
+
+static void add_dest(const struct xlb_svc_key *k, const char *addr, uint16_t port,
+		     uint8_t fwd, uint32_t w)
+{
+	struct xlb_dest_cfg d = dest(addr, port, fwd, w);
+
+	cr_assert_eq(xlb_tables_add_dest(t, k, &d, DEST_ALL, err, sizeof(err)), 0, "%s", err);
+}
+
+static const struct xlb_snap_svc *find(const struct xlb_svc_key *k)
+{
+	return xlb_snap_find(xlb_tables_current(t), k->proto, k->addr, k->port);
+}
+
+Test(tables, new_tables_have_ipvs_default_timeouts_and_the_fixed_seed)
+{
+	const struct xlb_snap *s = xlb_tables_current(t);
+
+	cr_expect_eq(s->nsvcs, 0);
+	cr_expect_eq(s->timeouts.tcp, 900);
+	cr_expect_eq(s->timeouts.tcp_fin, 120);
+	cr_expect_eq(s->timeouts.udp, 300);
+	cr_expect_eq(s->seed, XLB_TABLES_SEED_DEFAULT);
+}
+
+Test(tables, added_service_gets_defaults_for_unnamed_fields)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	const struct xlb_snap_svc *s;
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	s = find(&k);
+	cr_assert_not_null(s);
+	cr_expect_str_eq(s->cfg.sched, "ring");
+	cr_expect_eq(s->cfg.flags, 0);
+	cr_expect_eq(s->cfg.netmask, 0xffffffff);
+	cr_expect_eq(s->cfg.vnodes, XLB_VNODES_DEFAULT);
+	cr_expect_eq(s->ndests, 0);
+	cr_expect_not_null(s->ring, "an empty service still has a (pointless) ring");
+	cr_expect_eq(xlb_ring_lookup(s->ring, 12345), -ENOENT);
+}
+
+Test(tables, persistent_service_without_timeout_gets_300_seconds)
+{
+	struct xlb_svc_cfg c = svc(IPPROTO_TCP, "10.0.0.1", 80);
+
+	c.flags = XLB_SVC_F_PERSISTENT;
+	cr_assert_eq(xlb_tables_add_svc(t, &c, XLB_SVC_SET_PERSIST, err, sizeof(err)), 0);
+	cr_expect_eq(find(&c.key)->cfg.timeout, 300);
+}
+
+Test(tables, adding_an_existing_service_is_eexist_and_publishes_nothing)
+{
+	struct xlb_svc_cfg c = svc(IPPROTO_TCP, "10.0.0.1", 80);
+	const struct xlb_snap *before;
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	before = xlb_tables_current(t);
+	cr_expect_eq(xlb_tables_add_svc(t, &c, 0, err, sizeof(err)), -EEXIST);
+	cr_expect_str_eq(err, "service 10.0.0.1:80/tcp already exists");
+	cr_expect_eq(xlb_tables_current(t), before);
+	cr_expect_eq(before->nsvcs, 1);
+}
+
+Test(tables, same_address_and_port_with_another_protocol_is_another_service)
+{
+	add_svc(IPPROTO_TCP, "10.0.0.1", 53);
+	add_svc(IPPROTO_UDP, "10.0.0.1", 53);
+	cr_expect_eq(xlb_tables_current(t)->nsvcs, 2);
+}
+
+Test(tables, deleting_a_missing_service_is_esrch_as_ipvs)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.9", 80);
+	const struct xlb_snap *before = xlb_tables_current(t);
+
+	cr_expect_eq(xlb_tables_del_svc(t, &k, err, sizeof(err)), -ESRCH);
+	cr_expect_str_eq(err, "no such service 10.0.0.9:80/tcp");
+	cr_expect_eq(xlb_tables_current(t), before);
+}
+
+Test(tables, adding_a_server_to_a_missing_service_is_esrch)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.9", 80);
+	struct xlb_dest_cfg d = dest("10.0.1.1", 80, XLB_FWD_DR, 1);
+
+	cr_expect_eq(xlb_tables_add_dest(t, &k, &d, DEST_ALL, err, sizeof(err)), -ESRCH);
+}
+
+Test(tables, deleting_a_missing_server_is_enoent)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_dest(&k, "10.0.1.1", 80, XLB_FWD_DR, 1);
+	cr_expect_eq(xlb_tables_del_dest(t, &k, ip("10.0.1.2"), htons(80), err, sizeof(err)),
+		     -ENOENT);
+	cr_expect_str_eq(err, "no such real server 10.0.1.2:80 in service 10.0.0.1:80/tcp");
+	cr_expect_eq(find(&k)->ndests, 1);
+}
+
+Test(tables, adding_an_existing_server_is_eexist)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_dest_cfg d = dest("10.0.1.1", 80, XLB_FWD_DR, 5);
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_dest(&k, "10.0.1.1", 80, XLB_FWD_DR, 1);
+	cr_expect_eq(xlb_tables_add_dest(t, &k, &d, DEST_ALL, err, sizeof(err)), -EEXIST);
+	cr_expect_eq(find(&k)->dests[0].cfg.weight, 1);
+}
+
+Test(tables, server_port_defaults_to_the_service_port)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_dest_cfg d = { .addr = ip("10.0.1.1") };
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	cr_assert_eq(xlb_tables_add_dest(t, &k, &d, 0, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(find(&k)->dests[0].cfg.port, htons(80));
+	cr_expect_eq(find(&k)->dests[0].cfg.fwd, XLB_FWD_DR);
+	cr_expect_eq(find(&k)->dests[0].cfg.weight, 1);
+}
+
+Test(tables, dr_server_with_another_port_is_einval_and_publishes_nothing)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_dest_cfg d = dest("10.0.1.1", 8080, XLB_FWD_DR, 1);
+	const struct xlb_snap *before;
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	before = xlb_tables_current(t);
+	cr_expect_eq(xlb_tables_add_dest(t, &k, &d, DEST_ALL, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "DR requires the real-server port to equal the service port"),
+		  "message: %s", err);
+	cr_expect_eq(xlb_tables_current(t), before);
+}
+
+Test(tables, tun_server_with_another_port_is_einval)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_dest_cfg d = dest("10.0.1.1", 8080, XLB_FWD_TUN, 1);
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	cr_expect_eq(xlb_tables_add_dest(t, &k, &d, DEST_ALL, err, sizeof(err)), -EINVAL);
+}
+
+Test(tables, nat_server_may_use_another_port)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_dest(&k, "10.0.1.1", 8080, XLB_FWD_NAT, 1);
+	cr_expect_eq(find(&k)->dests[0].cfg.port, htons(8080));
+}
+
+Test(tables, switching_a_nat_server_with_another_port_to_dr_is_refused)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_dest_cfg d = dest("10.0.1.1", 8080, XLB_FWD_DR, 0);
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_dest(&k, "10.0.1.1", 8080, XLB_FWD_NAT, 1);
+	cr_expect_eq(xlb_tables_edit_dest(t, &k, &d, XLB_DEST_SET_FWD, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(find(&k)->dests[0].cfg.fwd, XLB_FWD_NAT);
+}
+
+Test(tables, refused_values_change_nothing)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_svc_cfg c = svc(IPPROTO_TCP, "10.0.0.2", 80);
+	struct xlb_dest_cfg d = dest("10.0.1.2", 80, XLB_FWD_DR, 70000);
+	const struct xlb_snap *before;
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_dest(&k, "10.0.1.1", 80, XLB_FWD_DR, 3);
+	before = xlb_tables_current(t);
+
+	cr_expect_eq(xlb_tables_add_dest(t, &k, &d, DEST_ALL, err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err, "weight 70000 out of range 0..65535");
+	strcpy(c.sched, "wlc");
+	cr_expect_eq(xlb_tables_add_svc(t, &c, XLB_SVC_SET_SCHED, err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err, "unknown scheduler \"wlc\" (known: ring)");
+	c = svc(IPPROTO_TCP, "10.0.0.1", 80);
+	c.vnodes = 0;
+	cr_expect_eq(xlb_tables_edit_svc(t, &c, XLB_SVC_SET_VNODES, err, sizeof(err)), -EINVAL);
+	c.netmask = htonl(0xff00ff00);
+	cr_expect_eq(xlb_tables_edit_svc(t, &c, XLB_SVC_SET_NETMASK, err, sizeof(err)), -EINVAL);
+	c = svc(IPPROTO_ICMP, "10.0.0.3", 80);
+	cr_expect_eq(xlb_tables_add_svc(t, &c, 0, err, sizeof(err)), -EPROTONOSUPPORT);
+
+	cr_expect_eq(xlb_tables_current(t), before, "no snapshot was published");
+	cr_expect_eq(before->nsvcs, 1);
+	cr_expect_eq(before->svcs[0].ndests, 1);
+	cr_expect_eq(before->svcs[0].dests[0].cfg.weight, 3);
+	cr_expect_eq(before->svcs[0].cfg.vnodes, XLB_VNODES_DEFAULT);
+}
+
+Test(tables, editing_a_service_keeps_the_fields_not_named)
+{
+	struct xlb_svc_cfg c = svc(IPPROTO_TCP, "10.0.0.1", 80);
+	const struct xlb_snap_svc *s;
+
+	c.flags = XLB_SVC_F_PERSISTENT;
+	c.timeout = 600;
+	c.netmask = htonl(0xffffff00);
+	cr_assert_eq(xlb_tables_add_svc(t, &c, XLB_SVC_SET_PERSIST | XLB_SVC_SET_NETMASK,
+					err, sizeof(err)), 0, "%s", err);
+	c = svc(IPPROTO_TCP, "10.0.0.1", 80);
+	c.vnodes = 40;
+	cr_assert_eq(xlb_tables_edit_svc(t, &c, XLB_SVC_SET_VNODES, err, sizeof(err)), 0, "%s", err);
+	s = find(&c.key);
+	cr_expect_eq(s->cfg.vnodes, 40);
+	cr_expect_eq(s->cfg.flags, XLB_SVC_F_PERSISTENT);
+	cr_expect_eq(s->cfg.timeout, 600);
+	cr_expect_eq(s->cfg.netmask, htonl(0xffffff00));
+}
+
+Test(tables, editing_a_server_keeps_the_fields_not_named_and_its_counters)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_dest_cfg d = dest("10.0.1.1", 8080, XLB_FWD_DR, 9);
+	struct xlb_cnt *cnt;
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_dest(&k, "10.0.1.1", 8080, XLB_FWD_NAT, 1);
+	cnt = find(&k)->dests[0].cnt;
+	cr_assert_eq(xlb_tables_edit_dest(t, &k, &d, XLB_DEST_SET_WEIGHT, err, sizeof(err)), 0,
+		     "%s", err);
+	cr_expect_eq(find(&k)->dests[0].cfg.weight, 9);
+	cr_expect_eq(find(&k)->dests[0].cfg.fwd, XLB_FWD_NAT);
+	cr_expect_eq(find(&k)->dests[0].cnt, cnt, "same long-lived counters");
+}
+
+Test(tables, weight_zero_server_is_kept_but_never_chosen_by_the_ring)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	const struct xlb_snap_svc *s;
+	int zero, counts[2] = { 0 };
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_dest(&k, "10.0.1.1", 80, XLB_FWD_DR, 1);
+	add_dest(&k, "10.0.1.2", 80, XLB_FWD_DR, 0);
+	s = find(&k);
+	cr_assert_eq(s->ndests, 2);
+	zero = xlb_snap_find_dest(s, ip("10.0.1.2"), htons(80));
+	cr_assert_geq(zero, 0);
+	for (uint32_t h = 0; h < 100000; h++) {
+		int i = xlb_ring_lookup(s->ring, h * 2654435761u);
+
+		cr_assert(i == 0 || i == 1);
+		counts[i]++;
+	}
+	cr_expect_eq(counts[zero], 0, "weight 0 got %d of 100000 keys", counts[zero]);
+}
+
+Test(tables, services_are_sorted_and_found_whatever_the_insertion_order)
+{
+	const char *addrs[] = { "10.0.0.5", "10.0.0.1", "192.168.1.1", "10.0.0.3", "9.9.9.9" };
+	const struct xlb_snap *s;
+
+	for (size_t i = 0; i < 5; i++)
+		add_svc(IPPROTO_UDP, addrs[i], 53);
+	add_svc(IPPROTO_TCP, "200.0.0.1", 80);
+	s = xlb_tables_current(t);
+	cr_assert_eq(s->nsvcs, 6);
+	cr_expect_eq(s->svcs[0].cfg.key.proto, IPPROTO_TCP, "TCP (6) before UDP (17)");
+	cr_expect_eq(s->svcs[1].cfg.key.addr, ip("9.9.9.9"));
+	cr_expect_eq(s->svcs[5].cfg.key.addr, ip("192.168.1.1"));
+	for (size_t i = 0; i < 5; i++)
+		cr_expect_not_null(xlb_snap_find(s, IPPROTO_UDP, ip(addrs[i]), htons(53)));
+	cr_expect_null(xlb_snap_find(s, IPPROTO_TCP, ip("10.0.0.1"), htons(53)));
+	cr_expect_null(xlb_snap_find(s, IPPROTO_UDP, ip("10.0.0.1"), htons(54)));
+}
+
+Test(tables, servers_are_sorted_by_address_and_ring_index_is_server_index)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	const struct xlb_snap_svc *s;
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_dest(&k, "10.0.1.30", 80, XLB_FWD_DR, 1);
+	add_dest(&k, "10.0.1.4", 80, XLB_FWD_DR, 1);
+	add_dest(&k, "10.0.1.200", 80, XLB_FWD_DR, 1);
+	s = find(&k);
+	cr_expect_eq(s->dests[0].cfg.addr, ip("10.0.1.4"));
+	cr_expect_eq(s->dests[1].cfg.addr, ip("10.0.1.30"));
+	cr_expect_eq(s->dests[2].cfg.addr, ip("10.0.1.200"));
+	cr_expect_eq(xlb_ring_members(s->ring), 3);
+	/* A member owns a point whose identity matches the dest at its index:
+	 * rebuild a ring over the dests in that order and compare. */
+	struct xlb_ring_member m[3];
+	struct xlb_ring *r;
+
+	for (int i = 0; i < 3; i++)
+		m[i] = (struct xlb_ring_member){ .addr = s->dests[i].cfg.addr,
+			.port = s->dests[i].cfg.port, .weight = 1 };
+	cr_assert_eq(xlb_ring_build(&r, m, 3, s->cfg.vnodes, XLB_TABLES_SEED_DEFAULT), 0);
+	for (uint32_t h = 0; h < 1000; h++)
+		cr_expect_eq(xlb_ring_lookup(s->ring, h * 7919u), xlb_ring_lookup(r, h * 7919u));
+	xlb_ring_free(r);
+}
+
+Test(tables, ring_is_rebuilt_only_for_the_changed_service)
+{
+	struct xlb_svc_key a = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_svc_key b = key(IPPROTO_TCP, "10.0.0.2", 80);
+	const struct xlb_ring *ra, *rb;
+	struct xlb_svc_cfg c = svc(IPPROTO_TCP, "10.0.0.2", 80);
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_svc(IPPROTO_TCP, "10.0.0.2", 80);
+	add_dest(&a, "10.0.1.1", 80, XLB_FWD_DR, 1);
+	add_dest(&b, "10.0.2.1", 80, XLB_FWD_DR, 1);
+	ra = find(&a)->ring;
+	rb = find(&b)->ring;
+	add_dest(&a, "10.0.1.2", 80, XLB_FWD_DR, 1);
+	cr_expect_neq(find(&a)->ring, ra, "A changed: new ring");
+	cr_expect_eq(find(&b)->ring, rb, "B unchanged: same ring");
+	c.flags = XLB_SVC_F_PERSISTENT;
+	cr_assert_eq(xlb_tables_edit_svc(t, &c, XLB_SVC_SET_PERSIST, err, sizeof(err)), 0);
+	cr_expect_eq(find(&b)->ring, rb, "persistence does not change the ring");
+	c.vnodes = 10;
+	cr_assert_eq(xlb_tables_edit_svc(t, &c, XLB_SVC_SET_VNODES, err, sizeof(err)), 0);
+	cr_expect_neq(find(&b)->ring, rb, "vnodes do");
+}
+
+Test(tables, rings_depend_only_on_the_configuration)
+{
+	struct xlb_tables *t2;
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_svc_cfg c = svc(IPPROTO_TCP, "10.0.0.1", 80);
+	const char *addrs[] = { "10.0.1.1", "10.0.1.2", "10.0.1.3" };
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	for (int i = 0; i < 3; i++)
+		add_dest(&k, addrs[i], 80, XLB_FWD_DR, (uint32_t)i + 1);
+	cr_assert_eq(xlb_tables_new(&t2), 0);
+	cr_assert_eq(xlb_tables_add_svc(t2, &c, 0, err, sizeof(err)), 0);
+	for (int i = 2; i >= 0; i--) {
+		struct xlb_dest_cfg d = dest(addrs[i], 80, XLB_FWD_DR, (uint32_t)i + 1);
+
+		cr_assert_eq(xlb_tables_add_dest(t2, &k, &d, DEST_ALL, err, sizeof(err)), 0);
+	}
+	cr_expect(xlb_ring_equal(find(&k)->ring,
+				 xlb_snap_find(xlb_tables_current(t2), IPPROTO_TCP, k.addr, k.port)->ring),
+		  "same configuration in another order, another process: same ring");
+	xlb_tables_free(t2);
+}
+
+Test(tables, flush_removes_every_service_and_keeps_timeouts)
+{
+	struct xlb_timeouts to = { .tcp = 100 };
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_cnt *c;
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_svc(IPPROTO_UDP, "10.0.0.1", 53);
+	add_dest(&k, "10.0.1.1", 80, XLB_FWD_DR, 1);
+	c = find(&k)->dests[0].cnt;
+	xlb_cnt_get(c);		/* as a connection entry would */
+	cr_assert_eq(xlb_tables_set_timeouts(t, &to, err, sizeof(err)), 0);
+	cr_assert_eq(xlb_tables_flush(t, err, sizeof(err)), 0);
+	cr_expect_eq(xlb_tables_current(t)->nsvcs, 0);
+	cr_expect_eq(xlb_tables_current(t)->timeouts.tcp, 100);
+	cr_expect(atomic_load(&c->deleted), "the datapath is told the server is gone");
+	xlb_cnt_put(c);
+}
+
+Test(tables, deleting_a_server_flags_its_counters_deleted_and_keeps_the_others)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_cnt *c1, *c2;
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_dest(&k, "10.0.1.1", 80, XLB_FWD_DR, 1);
+	add_dest(&k, "10.0.1.2", 80, XLB_FWD_DR, 1);
+	c1 = find(&k)->dests[0].cnt;
+	c2 = find(&k)->dests[1].cnt;
+	xlb_cnt_get(c1);
+	cr_assert_eq(xlb_tables_del_dest(t, &k, ip("10.0.1.1"), htons(80), err, sizeof(err)), 0);
+	cr_expect(atomic_load(&c1->deleted));
+	cr_expect_not(atomic_load(&c2->deleted));
+	cr_expect_not(atomic_load(&find(&k)->cnt->deleted));
+	xlb_cnt_put(c1);
+}
+
+Test(tables, timeouts_zero_means_unchanged_and_out_of_range_is_refused)
+{
+	struct xlb_timeouts to = { .tcp_fin = 60 };
+	const struct xlb_snap *before;
+
+	cr_assert_eq(xlb_tables_set_timeouts(t, &to, err, sizeof(err)), 0);
+	cr_expect_eq(xlb_tables_current(t)->timeouts.tcp, 900);
+	cr_expect_eq(xlb_tables_current(t)->timeouts.tcp_fin, 60);
+	cr_expect_eq(xlb_tables_current(t)->timeouts.udp, 300);
+	before = xlb_tables_current(t);
+	to = (struct xlb_timeouts){ .tcp = 10, .udp = XLB_TIMEOUT_MAX + 1 };
+	cr_expect_eq(xlb_tables_set_timeouts(t, &to, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(xlb_tables_current(t), before);
+	cr_expect_eq(before->timeouts.tcp, 900);
+}
+
+Test(tables, zero_resets_the_counters_of_all_or_of_one_service)
+{
+	struct xlb_svc_key a = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_svc_key b = key(IPPROTO_TCP, "10.0.0.2", 80);
+	struct xlb_stats st;
+	struct xlb_cnt *ca, *cb;
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_svc(IPPROTO_TCP, "10.0.0.2", 80);
+	ca = find(&a)->cnt;
+	cb = find(&b)->cnt;
+	XLB_CNT_ADD(ca, 0, inpkts, 5);
+	XLB_CNT_ADD(ca, 3, inpkts, 7);
+	XLB_CNT_ADD(ca, 3, inbytes, 700);
+	XLB_CNT_ADD(cb, 1, conns, 2);
+	xlb_cnt_read(ca, &st, NULL);
+	cr_expect_eq(st.inpkts, 12, "sum over the worker slots");
+	cr_expect_eq(st.inbytes, 700);
+
+	cr_assert_eq(xlb_tables_zero(t, &a, err, sizeof(err)), 0);
+	xlb_cnt_read(ca, &st, NULL);
+	cr_expect_eq(st.inpkts, 0);
+	cr_expect_eq(st.inbytes, 0);
+	xlb_cnt_read(cb, &st, NULL);
+	cr_expect_eq(st.conns, 2, "the other service keeps its counters");
+	XLB_CNT_ADD(ca, 0, inpkts, 1);
+	xlb_cnt_read(ca, &st, NULL);
+	cr_expect_eq(st.inpkts, 1, "counting goes on after a zero");
+
+	cr_assert_eq(xlb_tables_zero(t, NULL, err, sizeof(err)), 0);
+	xlb_cnt_read(cb, &st, NULL);
+	cr_expect_eq(st.conns, 0);
+	b.port = htons(81);
+	cr_expect_eq(xlb_tables_zero(t, &b, err, sizeof(err)), -ESRCH);
+}
+
+Test(tables, rate_estimator_converges_to_the_packet_rate)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_rates rt;
+	struct xlb_cnt *c;
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	c = find(&k)->cnt;
+	xlb_tables_estimate(t);
+	for (int i = 0; i < 60; i++) {
+		/* 1000 packets and 10 connections per 2 s interval */
+		XLB_CNT_ADD(c, i % 4, inpkts, 1000);
+		XLB_CNT_ADD(c, i % 4, inbytes, 1000 * 100);
+		XLB_CNT_ADD(c, 0, conns, 10);
+		xlb_tables_estimate(t);
+	}
+	xlb_cnt_read(c, NULL, &rt);
+	cr_expect_eq(rt.inpps, 500);
+	cr_expect_eq(rt.cps, 5);
+	cr_expect_eq(rt.inbps, 50000);
+	cr_expect_eq(rt.outpps, 0);
+}
+
+static int commits;
+static const struct xlb_snap *committed;
+
+static void on_commit(const struct xlb_snap *s, void *arg)
+{
+	commits++;
+	committed = s;
+	cr_expect_eq(arg, &commits);
+}
+
+Test(tables, commit_callback_sees_each_published_snapshot_and_no_refused_one)
+{
+	struct xlb_svc_cfg c = svc(IPPROTO_TCP, "10.0.0.1", 80);
+
+	commits = 0;
+	xlb_tables_set_commit_cb(t, on_commit, &commits);
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	cr_expect_eq(commits, 1);
+	cr_expect_eq(committed, xlb_tables_current(t));
+	cr_expect_eq(xlb_tables_add_svc(t, &c, 0, err, sizeof(err)), -EEXIST);
+	cr_expect_eq(commits, 1);
+}
+
+Test(tables, a_batch_of_requests_is_applied_whole_or_not_at_all)
+{
+	struct xlb_req r[3] = { 0 };
+	size_t failed = 99;
+	const struct xlb_snap *before = xlb_tables_current(t);
+	uint64_t gen;
+
+	r[0].op = XLB_REQ_ADD_SVC;
+	r[0].svc = svc(IPPROTO_TCP, "10.0.0.1", 80);
+	r[1].op = XLB_REQ_ADD_DEST;
+	r[1].svc = r[0].svc;
+	r[1].dest = dest("10.0.1.1", 80, XLB_FWD_DR, 1);
+	r[2].op = XLB_REQ_ADD_DEST;
+	r[2].svc = svc(IPPROTO_TCP, "10.0.0.2", 80);	/* no such service */
+	r[2].dest = dest("10.0.1.1", 80, XLB_FWD_DR, 1);
+	cr_expect_eq(xlb_tables_apply_reqs(t, r, 3, &failed, err, sizeof(err)), -ESRCH);
+	cr_expect_eq(failed, 2);
+	cr_expect_eq(xlb_tables_current(t), before);
+	cr_expect_eq(before->nsvcs, 0);
+	gen = before->gen;	/* before is freed by the next publication */
+	cr_expect_eq(xlb_tables_apply_reqs(t, r, 2, &failed, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(xlb_tables_current(t)->nsvcs, 1);
+	cr_expect_eq(xlb_tables_current(t)->gen, gen + 1, "one snapshot for the batch");
+}
+
+/* ---- QSBR ---- */
+
+Test(tables, without_readers_an_old_snapshot_is_freed_at_once)
+{
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_svc(IPPROTO_TCP, "10.0.0.2", 80);
+	cr_expect_eq(xlb_tables_retired(t), 0);
+}
+
+Test(tables, old_snapshot_is_kept_until_the_reader_passes_a_quiescent_point)
+{
+	int r = xlb_tables_reader_register(t);
+	const struct xlb_snap *held;
+
+	cr_assert_geq(r, 0);
+	held = xlb_tables_snap(t);
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	cr_expect_eq(xlb_tables_retired(t), 1, "the reader may hold it");
+	cr_expect_eq(held->nsvcs, 0, "still readable");
+	xlb_tables_reclaim(t);
+	cr_expect_eq(xlb_tables_retired(t), 1);
+	xlb_tables_quiescent(t, r);
+	xlb_tables_reclaim(t);
+	cr_expect_eq(xlb_tables_retired(t), 0);
+	xlb_tables_reader_unregister(t, r);
+}
+
+Test(tables, every_registered_reader_must_pass_a_quiescent_point)
+{
+	int r1 = xlb_tables_reader_register(t), r2 = xlb_tables_reader_register(t);
+
+	cr_assert(r1 >= 0 && r2 >= 0 && r1 != r2);
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_svc(IPPROTO_TCP, "10.0.0.2", 80);
+	cr_expect_eq(xlb_tables_retired(t), 2);
+	xlb_tables_quiescent(t, r1);
+	xlb_tables_reclaim(t);
+	cr_expect_eq(xlb_tables_retired(t), 2, "r2 has not passed");
+	xlb_tables_quiescent(t, r2);
+	xlb_tables_reclaim(t);
+	cr_expect_eq(xlb_tables_retired(t), 0);
+	xlb_tables_reader_unregister(t, r1);
+	xlb_tables_reader_unregister(t, r2);
+}
+
+Test(tables, a_reader_passed_before_the_swap_still_holds_the_new_retiree)
+{
+	int r = xlb_tables_reader_register(t);
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	xlb_tables_quiescent(t, r);
+	add_svc(IPPROTO_TCP, "10.0.0.2", 80);
+	xlb_tables_reclaim(t);
+	cr_expect_eq(xlb_tables_retired(t), 1,
+		     "the first retiree is free, the second was retired after the quiescent point");
+	xlb_tables_reader_unregister(t, r);
+}
+
+Test(tables, an_offline_or_unregistered_reader_holds_nothing)
+{
+	int r = xlb_tables_reader_register(t);
+
+	xlb_tables_reader_offline(t, r);
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	cr_expect_eq(xlb_tables_retired(t), 0);
+	xlb_tables_reader_online(t, r);
+	add_svc(IPPROTO_TCP, "10.0.0.2", 80);
+	cr_expect_eq(xlb_tables_retired(t), 1);
+	xlb_tables_reader_unregister(t, r);
+	xlb_tables_reclaim(t);
+	cr_expect_eq(xlb_tables_retired(t), 0);
+}
+
+Test(tables, reader_slots_are_bounded)
+{
+	int ids[XLB_MAX_WORKERS];
+
+	for (int i = 0; i < XLB_MAX_WORKERS; i++)
+		cr_assert_geq(ids[i] = xlb_tables_reader_register(t), 0);
+	cr_expect_eq(xlb_tables_reader_register(t), -ENOSPC);
+	for (int i = 0; i < XLB_MAX_WORKERS; i++)
+		xlb_tables_reader_unregister(t, ids[i]);
+}
+
+/*
+ * A reader thread and a writer at full speed: the reader must only ever see
+ * whole snapshots (every server of service i has weight i + 1, a new
+ * snapshot has a larger gen). Meant for SAN=1 / valgrind too, where a
+ * reclamation bug shows as a use after free.
+ */
+struct stress {
+	struct xlb_tables *t;
+	atomic_bool stop;
+	int id;
+	long bad, loops;
+};
+
+static void *stress_reader(void *arg)
+{
+	struct stress *s = arg;
+	uint64_t last = 0;
+
+	while (!atomic_load(&s->stop)) {
+		const struct xlb_snap *snap = xlb_tables_snap(s->t);
+
+		if (snap->gen < last)
+			s->bad++;
+		last = snap->gen;
+		for (uint32_t i = 0; i < snap->nsvcs; i++)
+			for (uint32_t j = 0; j < snap->svcs[i].ndests; j++)
+				if (snap->svcs[i].dests[j].cfg.weight !=
+				    (uint32_t)(ntohs(snap->svcs[i].cfg.key.port) - 1000 + 1))
+					s->bad++;
+		s->loops++;
+		xlb_tables_quiescent(s->t, s->id);
+	}
+	return NULL;
+}
+
+Test(tables, concurrent_reader_sees_only_whole_snapshots)
+{
+	struct stress s = { .t = t };
+	pthread_t th;
+
+	s.id = xlb_tables_reader_register(t);
+	cr_assert_eq(pthread_create(&th, NULL, stress_reader, &s), 0);
+	for (int round = 0; round < 300; round++) {
+		uint16_t port = 1000 + round % 8;
+		struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", port);
+		struct xlb_svc_cfg c = { .key = k };
+
+		if (!find(&k)) {
+			cr_assert_eq(xlb_tables_add_svc(t, &c, 0, err, sizeof(err)), 0);
+			for (int d = 0; d < 4; d++) {
+				char a[32];
+
+				snprintf(a, sizeof(a), "10.0.%d.%d", round % 8, d + 1);
+				add_dest(&k, a, port, XLB_FWD_DR, port - 1000 + 1);
+			}
+		} else {
+			cr_assert_eq(xlb_tables_del_svc(t, &k, err, sizeof(err)), 0);
+		}
+		xlb_tables_reclaim(t);
+	}
+	atomic_store(&s.stop, true);
+	pthread_join(th, NULL);
+	xlb_tables_reader_unregister(t, s.id);
+	xlb_tables_reclaim(t);
+	cr_expect_eq(s.bad, 0, "%ld inconsistent reads in %ld loops", s.bad, s.loops);
+	cr_expect_eq(xlb_tables_retired(t), 0, "nothing leaks once the reader is gone");
+}

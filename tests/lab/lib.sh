@@ -76,3 +76,31 @@ kill_pid() {
 	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
+
+# xlbd_start NS SOCK LOG [xlbd args...]: start build/xlbd in namespace NS
+# with its control socket at SOCK, logging to LOG; sets XLBD_PID and waits
+# until it answers on the socket (the datapath is up by then).
+xlbd_start() {
+	local ns=$1 sock=$2 log=$3; shift 3
+	ip netns exec "$ns" "$B/xlbd" --socket "$sock" "$@" >>"$log" 2>&1 &
+	XLBD_PID=$!
+	lab_on_exit "kill_pid $XLBD_PID"
+	if ! wait_for 15 "$B/xlbctl" --socket "$sock" -L -n; then
+		echo "xlbd did not come up; its log:"; tail -n 30 "$log"
+		return 1
+	fi
+}
+
+# lab_up MODE [args]: bring a netns-lab topology up with this run's prefix,
+# register its teardown, and source its env.
+lab_up() {
+	local mode=$1; shift
+	LABDIR=$T/lab
+	lab_on_exit "'$ROOT/netns-lab/lab.sh' down --prefix '$P' --dir '$LABDIR'"
+	"$ROOT/netns-lab/lab.sh" up "$mode" --prefix "$P" --dir "$LABDIR" "$@" || return 1
+	# shellcheck disable=SC1091
+	. "$LABDIR/env"
+}
+
+# Count lines of "sport answer" output per answer: "rs1 20\nrs2 21 ...".
+tally() { awk '{print $2}' | sort | uniq -c | awk '{print $2, $1}'; }

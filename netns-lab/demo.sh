@@ -1,5 +1,82 @@
-#!/bin/sh
-# make demo MODE=dr|nat|tun — placeholder until the datapath lands.
-echo "demo: the end-to-end demo (client -> xlbd -> real servers in namespaces)"
-echo "demo: arrives with the datapath issue; nothing is run yet." >&2
-exit 1
+#!/bin/bash
+# make demo [MODE=dr|nat|tun]: a client, xlbd on a director and three real
+# nginx servers in network namespaces; xlbd is configured with xlbctl (shown
+# on screen), the client sends 30 requests to the VIP, and the demo prints
+# who answered, the totals and xlbctl's statistics, then tears it all down.
+set -u
+MODE=${1:-dr}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$ROOT/build
+case $MODE in
+dr) FWD=-g ;;
+nat) FWD=-m ;;
+tun) FWD=-i ;;
+*) echo "demo: MODE must be dr, nat or tun" >&2; exit 2 ;;
+esac
+if [ "$(id -u)" -ne 0 ]; then
+	echo "demo: needs root (network namespaces, XDP): sudo make demo" >&2
+	exit 1
+fi
+
+P="xd$(printf '%04x' $(( $$ % 65536 )))"
+DEMODIR=$(mktemp -d "/tmp/xlb-demo-$P.XXXXXX")
+S=$DEMODIR/xlb.sock
+XLBD_PID=
+cleanup() {
+	if [ -n "$XLBD_PID" ]; then
+		kill "$XLBD_PID" 2>/dev/null
+		wait "$XLBD_PID" 2>/dev/null
+	fi
+	"$ROOT/netns-lab/lab.sh" down --prefix "$P" --dir "$DEMODIR/lab" >/dev/null 2>&1
+	rm -rf "$DEMODIR"
+	echo "demo: lab torn down (namespaces $P-*, xlbd, XDP programs)"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*" 2>/dev/null || printf '\n== %s\n' "$*"; }
+run() { echo "+ $*"; "$@"; }
+
+say "Building the $MODE lab (namespaces $P-*)"
+"$ROOT/netns-lab/lab.sh" up "$MODE" --prefix "$P" --dir "$DEMODIR/lab" || exit 1
+# shellcheck disable=SC1091
+. "$DEMODIR/lab/env"
+
+IFS=' ' read -r -a IFACES <<<"${DIRECTOR_IFS:-$DIRECTOR_IF}"
+args=()
+for i in "${IFACES[@]}"; do args+=(-i "$i"); done
+say "Starting xlbd in $DIRECTOR_NS (ip_forward=$(ip netns exec "$DIRECTOR_NS" cat /proc/sys/net/ipv4/ip_forward): only xlb can deliver)"
+echo "+ ip netns exec $DIRECTOR_NS xlbd ${args[*]} --socket $S"
+ip netns exec "$DIRECTOR_NS" "$B/xlbd" "${args[@]}" --socket "$S" >"$DEMODIR/xlbd.log" 2>&1 &
+XLBD_PID=$!
+n=0
+until "$B/xlbctl" --socket "$S" -L -n >/dev/null 2>&1; do
+	n=$((n + 1))
+	if [ $n -gt 150 ] || ! kill -0 "$XLBD_PID" 2>/dev/null; then
+		echo "demo: xlbd did not start:"; cat "$DEMODIR/xlbd.log"; exit 1
+	fi
+	sleep 0.1
+done
+
+say "Configuring with xlbctl (ipvsadm syntax)"
+X() { run "$B/xlbctl" --socket "$S" "$@"; }
+X -A -t "$VIP:80" -s ring
+for rip in $RS_IPS; do X -a -t "$VIP:80" -r "$rip:80" "$FWD" -w 1; done
+X -L -n
+
+say "30 requests from the client ($CLIENT_IP) to http://$VIP/"
+declare -A count=()
+ok=0
+for i in $(seq 1 30); do
+	who=$(ip netns exec "$CLIENT_NS" curl -s --max-time 3 "http://$VIP/" 2>/dev/null | head -n 1)
+	[ -n "$who" ] || who=FAILED
+	[ "$who" = FAILED ] || ok=$((ok + 1))
+	count[$who]=$(( ${count[$who]:-0} + 1 ))
+	printf 'request %2d: %s\n' "$i" "$who"
+done
+say "Totals: $ok of 30 answered"
+for k in $(printf '%s\n' "${!count[@]}" | sort); do printf '  %-8s %d\n' "$k" "${count[$k]}"; done
+
+say "xlbctl -L -n --stats"
+"$B/xlbctl" --socket "$S" -L -n --stats
+[ "$ok" -eq 30 ]

@@ -46,7 +46,12 @@ struct xlb_rs_val {
 	__u32 flags;		/* none defined yet, write 0 */
 };
 
-#define XLB_XSKS_MAX		64	/* xsks_map entries: one per RX queue */
+/* xsks_map holds one AF_XDP socket per (interface, RX queue): the key is
+ * xsk_base[ifindex] + rx_queue_index, the base being the interface's
+ * position in xlbd's -i list times XLB_XSK_QUEUES_MAX. */
+#define XLB_XSK_QUEUES_MAX	64
+#define XLB_XSK_IFACES_MAX	8
+#define XLB_XSKS_MAX		(XLB_XSK_QUEUES_MAX * XLB_XSK_IFACES_MAX)
 #define XLB_SVC_MAX		4096	/* services map entries */
 #define XLB_NAT_RS_MAX		16384	/* nat_rs map entries */
 

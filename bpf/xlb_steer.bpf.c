@@ -4,7 +4,8 @@
  * packet belongs to xlb's userspace datapath (an AF_XDP socket on the same
  * RX queue) or to the kernel, and touches nothing else.
  *
- * Steered (bpf_redirect_map(xsks_map, rx_queue_index, XDP_PASS)):
+ * Steered (bpf_redirect_map(xsks_map, xsk_base[ifindex] + rx_queue_index,
+ * XDP_PASS)):
  *  - TCP/UDP whose destination (VIP, port, proto) is in "services";
  *  - TCP/UDP whose source (RIP, rport, proto) is in "nat_rs" (NAT replies);
  *  - ICMP errors (dest unreachable, time exceeded, parameter problem) whose
@@ -66,6 +67,14 @@ struct {
 	__type(value, __u32);
 } xsks_map SEC(".maps");
 
+/* ifindex -> first xsks_map key of that interface (absent: 0). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_XSK_IFACES_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsk_base SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, XLB_SVC_MAX);
@@ -105,12 +114,16 @@ static __always_inline int pass(__u32 why)
 
 static __always_inline int steer(struct xdp_md *ctx, __u32 why, int opts)
 {
+	__u32 ifindex = ctx->ingress_ifindex, key = ctx->rx_queue_index;
+	__u32 *base = bpf_map_lookup_elem(&xsk_base, &ifindex);
 	int act;
 
 	cnt(why);
 	if (opts)
 		cnt(XLB_CNT_IP_OPTIONS);
-	act = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+	if (base)
+		key += *base;
+	act = bpf_redirect_map(&xsks_map, key, XDP_PASS);
 	cnt(act == XDP_REDIRECT ? XLB_CNT_REDIRECTED : XLB_CNT_REDIRECT_FAILED);
 	return act;
 }

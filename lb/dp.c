@@ -851,6 +851,13 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 				 strerror(-rc));
 			goto fail;
 		}
+		rc = xlb_xdp_set_xsk_base(dp->xdp, dp->ifindex[i],
+					  (uint32_t)i * XLB_XSK_QUEUES_MAX);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: XSKMAP range: %s", p->ifnames[i],
+				 strerror(-rc));
+			goto fail;
+		}
 		rc = xlb_xdp_attach(dp->xdp, dp->ifindex[i]);
 		if (rc < 0) {
 			snprintf(err, errlen, "%s", xlb_xdp_errmsg());

@@ -326,6 +326,17 @@ int xlb_xdp_xsks_map_fd(const struct xlb_xdp *x)
 	return bpf_map__fd(x->skel->maps.xsks_map);
 }
 
+int xlb_xdp_set_xsk_base(struct xlb_xdp *x, int ifindex, uint32_t base)
+{
+	__u32 key = (__u32)ifindex, val = base;
+
+	if (ifindex <= 0 || base >= XLB_XSKS_MAX)
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.xsk_base), &key, &val, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 int xlb_xdp_prog_fd(const struct xlb_xdp *x)
 {
 	return bpf_program__fd(x->skel->progs.xlb_steer);

@@ -65,6 +65,9 @@ void xlb_xdp_close(struct xlb_xdp *x);
 
 /* Map fds, for the AF_XDP side (xsk_socket__update_xskmap) and tests. */
 int xlb_xdp_xsks_map_fd(const struct xlb_xdp *x);
+/* Packets received on ifindex go to xsks_map[base + RX queue]: each
+ * interface gets its own range of XLB_XSK_QUEUES_MAX keys. 0 or -errno. */
+int xlb_xdp_set_xsk_base(struct xlb_xdp *x, int ifindex, uint32_t base);
 int xlb_xdp_prog_fd(const struct xlb_xdp *x);
 
 /* Adds (present) or removes one entry; removing an absent one is 0. The

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
@@ -309,9 +310,12 @@ int xlb_xsk_update_xskmap(struct xlb_xsk *x, int iface, int xsks_map_fd)
 		for (q = 0; q < x->n_queues[i]; q++) {
 			struct xlb_xsk_port *port = &x->ports[i * x->n_workers + q];
 
-			ret = xsk_socket__update_xskmap(port->xsk, xsks_map_fd);
+			__u32 key = (__u32)(i * XLB_XSK_QUEUES_MAX + q);
+			int fd = xsk_socket__fd(port->xsk);
+
+			ret = bpf_map_update_elem(xsks_map_fd, &key, &fd, BPF_ANY);
 			if (ret) {
-				ret = ret < 0 ? ret : -errno;
+				ret = -errno;
 				pr_warn("xsk: XSKMAP entry for %s queue %d: %s",
 					x->ifname[i], q, strerror(-ret));
 				return ret;

@@ -28,6 +28,9 @@
 
 #define XLB_XSK_BATCH		64	/* RX burst and TX batch size */
 #define XLB_XSK_MAX_IFACES	8
+/* With inhibit_prog_load, interface i's queue q is XSKMAP key
+ * i * XLB_XSK_QUEUES_MAX + q (bpf/xlb_shared.h uses the same numbers). */
+#define XLB_XSK_QUEUES_MAX	64
 
 enum xlb_xsk_zc {
 	XLB_XSK_ZC_AUTO = 0,	/* zero-copy if every port supports it, else copy */

@@ -1,16 +1,19 @@
 #!/bin/bash
 # netns-lab: LVS topologies in network namespaces on one machine.
 #
-#   lab.sh up     dr|nat|tun [--prefix P] [--servers N] [--dir D]
+#   lab.sh up     dr|nat|tun [--prefix P] [--servers N] [--dir D] [--one-arm]
 #   lab.sh down   [dr|nat|tun] [--prefix P] [--dir D]
 #   lab.sh status [dr|nat|tun] [--prefix P] [--dir D]
 #
 # P (default: $XLB_LAB_PREFIX or "xlb", at most 8 characters: interface
 # names are limited to 15) names every namespace "P-*"; D (default
 # /tmp/xlb-netns-P) holds the lab's files and "env", a shell file with
-# DIRECTOR_NS, DIRECTOR_IF, VIP, CLIENT_NS, RS_NS, RS_IPS, ... for tests and
-# the demo. "up" of an existing lab tears it down first; "down" is idempotent.
-# Root only. See README.md.
+# DIRECTOR_NS, DIRECTOR_IF(S), VIP, CLIENT_NS, RS_NS, RS_IPS, ... for tests
+# and the demo (NAT, TUN: also DIRECTOR_IF_CLIENT, DIRECTOR_IF_RS,
+# DIRECTOR_IP_RS, RS_NET). "up" of an existing lab tears it down first;
+# "down" is idempotent. --one-arm (NAT only): the real servers share the
+# client's segment and the director has one interface. TUN decapsulation:
+# XLB_LAB_DECAP=auto|xdp|ipip, XLB_DECAP_OBJ. Root only. See README.md.
 set -eu
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/topo.sh"
@@ -22,6 +25,7 @@ CMD=$1; shift
 MODE=dr
 LAB_PREFIX=${XLB_LAB_PREFIX:-xlb}
 LAB_SERVERS=3
+LAB_ARMS=2
 LABDIR=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -29,6 +33,7 @@ while [ $# -gt 0 ]; do
 	--prefix) LAB_PREFIX=${2:?}; shift ;;
 	--servers) LAB_SERVERS=${2:?}; shift ;;
 	--dir) LABDIR=${2:?}; shift ;;
+	--one-arm) LAB_ARMS=1 ;;
 	-h|--help) usage ;;
 	*) echo "lab: unknown argument '$1'" >&2; usage ;;
 	esac
@@ -47,6 +52,8 @@ case $LAB_SERVERS in
 esac
 LABDIR=${LABDIR:-/tmp/xlb-netns-$LAB_PREFIX}
 [ "$(id -u)" -eq 0 ] || lab_die "needs root (network namespaces)"
+[ "$LAB_ARMS" = 2 ] || [ "$MODE" = nat ] || [ "$CMD" != up ] ||
+	lab_die "--one-arm is for NAT only"
 
 case $CMD in
 up)
@@ -54,13 +61,14 @@ up)
 	mkdir -p "$LABDIR"
 	: >"$LABDIR/namespaces"
 	: >"$LABDIR/pidfiles"
-	# A failed "up" leaves nothing behind.
-	trap 'echo "lab: up failed, cleaning up" >&2; topo_down' ERR
+	# A failed "up" leaves nothing behind. An EXIT trap, not ERR: set -e
+	# and lab_die leave from inside functions, where ERR traps do not run.
+	trap 'rc=$?; if [ "$rc" -ne 0 ]; then echo "lab: up failed, cleaning up" >&2; topo_down; fi; exit "$rc"' EXIT
 	"topo_${MODE}_up"
 	topo_wait_ready
-	trap - ERR
+	trap - EXIT
 	lab_log "$MODE lab '$LAB_PREFIX' is up; env: $LABDIR/env"
-	sed -n 's/^\(DIRECTOR_NS\|DIRECTOR_IF\|VIP\|CLIENT_NS\|RS_IPS\)=/  &/p' "$LABDIR/env"
+	sed -n 's/^\(DIRECTOR_NS\|DIRECTOR_IFS\?\|DIRECTOR_IP_RS\|VIP\|CLIENT_NS\|RS_IPS\)=/  &/p' "$LABDIR/env"
 	;;
 down)
 	topo_down

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Topology functions for netns-lab/lab.sh (sourced, bash). Everything lives
 # in network namespaces named "$LAB_PREFIX-*"; the host's own interfaces are
 # never touched. What a topology made is recorded under $LABDIR (namespace
@@ -9,6 +10,8 @@
 
 LAB_HTTP_PORT=80
 LAB_UDP_PORT=5353
+LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB_DECAP_OBJ=${XLB_DECAP_OBJ:-$LAB_ROOT/build/xlb_decap.bpf.o}
 
 # 10.<x>.0.0/16 for this lab, x in 20..219 derived from the prefix, so labs
 # with different prefixes also differ in addresses (handy in captures).
@@ -29,15 +32,28 @@ ns_add() {
 # nsx NS cmd...: run in a namespace.
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-# veth_to_switch NS IF SW_NS SW_IF: a veth from NS (IF) to the switch
-# namespace's bridge (SW_IF). Checksum offload is turned off on the NS end:
-# AF_XDP and XDP see the bytes as they are, and a TCP checksum left for
-# offload would travel unfinished through the director.
+# switch_add SW_NS BRIDGE...: the switch namespace and its bridges (one per
+# L2 segment).
+switch_add() {
+	local sw=$1 br; shift
+	ns_add "$sw"
+	for br in "$@"; do
+		ip -n "$sw" link add "$br" type bridge
+		ip -n "$sw" link set "$br" up
+		# Bridge ports forward at once (no STP listening delay).
+		ip -n "$sw" link set "$br" type bridge stp_state 0 forward_delay 0 2>/dev/null || true
+	done
+}
+
+# veth_to_switch NS IF SW_NS SW_IF [BRIDGE]: a veth from NS (IF) to a bridge
+# (default br0) of the switch namespace (SW_IF). Checksum offload is turned
+# off on the NS end: AF_XDP and XDP see the bytes as they are, and a TCP
+# checksum left for offload would travel unfinished through the director.
 veth_to_switch() {
-	local ns=$1 ifn=$2 sw=$3 swif=$4
+	local ns=$1 ifn=$2 sw=$3 swif=$4 br=${5:-br0}
 	ip link add "$ifn" netns "$ns" type veth peer name "$swif" netns "$sw" ||
 		lab_die "cannot create veth $ifn <-> $swif"
-	ip -n "$sw" link set "$swif" master br0 up
+	ip -n "$sw" link set "$swif" master "$br" up
 	nsx "$ns" ethtool -K "$ifn" tx off >/dev/null 2>&1 || true
 	ip -n "$ns" link set "$ifn" up
 }
@@ -198,6 +214,7 @@ topo_dr_up() {
 	CLIENT_IP=$sub.50
 	DIRECTOR_NS=$dir
 	DIRECTOR_IF=${LAB_PREFIX}d0
+	DIRECTOR_IFS=${LAB_PREFIX}d0
 	DIRECTOR_IP=$sub.2
 	DIRECTOR_MAC=$(mac_of "$dir" "${LAB_PREFIX}d0")
 	VIP=$sub.100
@@ -214,19 +231,239 @@ topo_dr_up() {
 	EOF
 }
 
-topo_nat_up() { lab_die "the NAT topology is not built yet"; }
-topo_tun_up() { lab_die "the TUN topology is not built yet"; }
+# rs_if_config NS IF: an interface of a DR/TUN real server that must never
+# answer or announce ARP for the VIP on lo, and must accept packets whose
+# reverse route leaves by another interface.
+rs_if_config() {
+	local ns=$1 ifn=$2
+	nsx "$ns" sysctl -qw net.ipv4.conf.$ifn.arp_ignore=1
+	nsx "$ns" sysctl -qw net.ipv4.conf.$ifn.arp_announce=2
+	nsx "$ns" sysctl -qw net.ipv4.conf.$ifn.rp_filter=0
+}
+
+# The decapsulation a TUN real server uses, printed: "xdp" (xlb's
+# xlb_decap.bpf.o on the tunnel-side interface; this lab's default, and the
+# only choice on a kernel without ipip) or "ipip" (the kernel's tunl0).
+# XLB_LAB_DECAP=xdp|ipip|auto (default auto: xdp when the object is built,
+# else ipip when "modprobe ipip" works).
+tun_decap_mode() {
+	case ${XLB_LAB_DECAP:-auto} in
+	xdp)
+		[ -f "$LAB_DECAP_OBJ" ] || lab_die "$LAB_DECAP_OBJ missing (run make)"
+		echo xdp ;;
+	ipip)
+		modprobe -q ipip 2>/dev/null || lab_die "XLB_LAB_DECAP=ipip: no ipip module"
+		echo ipip ;;
+	auto)
+		if [ -f "$LAB_DECAP_OBJ" ]; then
+			echo xdp
+		elif modprobe -q ipip 2>/dev/null; then
+			echo ipip
+		else
+			lab_die "TUN: no decapsulation: $LAB_DECAP_OBJ missing (run make) and no ipip module"
+		fi ;;
+	*)
+		lab_die "XLB_LAB_DECAP: xdp, ipip or auto" ;;
+	esac
+}
+
+# rs_decap_config NS IF MODE: make a TUN real server take IP-in-IP packets
+# arriving on IF. With xdp the inner packet comes up the stack on IF itself
+# (the program strips the outer header and passes); with ipip it comes up on
+# tunl0, which exists in every namespace once the module is loaded.
+rs_decap_config() {
+	local ns=$1 ifn=$2 mode=$3
+	case $mode in
+	xdp)
+		ip -n "$ns" link set dev "$ifn" xdp obj "$LAB_DECAP_OBJ" sec xdp ||
+			lab_die "cannot attach $LAB_DECAP_OBJ to $ns/$ifn"
+		;;
+	ipip)
+		ip -n "$ns" link set tunl0 up || lab_die "no tunl0 in $ns"
+		rs_if_config "$ns" tunl0
+		;;
+	esac
+}
+
+# Shared by NAT and TUN: the client network 10.x.1.0/24 on br0 (client .50,
+# director .2 and the VIP .100/32 on its client-facing interface) and the
+# real servers' network 10.x.2.0/24 (director .1) on br1, or, one-armed
+# (arms=1, NAT only), on br0 as well with the director's .1 on its only
+# interface. The client routes the real servers' network via the director,
+# so "the client cannot reach a RIP" shows that the director does not
+# forward (ip_forward=0: only xlb may deliver).
+# Sets the caller's x csub rsub sw cl dir dif_c dif_r rs_br.
+front_up() {
+	local arms=$1
+	x=$(lab_octet)
+	csub=10.$x.1 rsub=10.$x.2
+	sw=$LAB_PREFIX-sw cl=$LAB_PREFIX-cl dir=$LAB_PREFIX-dir
+	dif_c=${LAB_PREFIX}d0
+
+	head -c $((1 << 20)) /dev/urandom >"$LABDIR/1M.bin"
+
+	if [ "$arms" = 1 ]; then
+		switch_add "$sw" br0
+		rs_br=br0
+	else
+		switch_add "$sw" br0 br1
+		rs_br=br1
+	fi
+
+	ns_add "$cl"
+	veth_to_switch "$cl" "${LAB_PREFIX}c0" "$sw" "${LAB_PREFIX}cs"
+	ip -n "$cl" addr add "$csub.50/24" dev "${LAB_PREFIX}c0"
+	ip -n "$cl" route add "$rsub.0/24" via "$csub.2"
+
+	ns_add "$dir"
+	veth_to_switch "$dir" "$dif_c" "$sw" "${LAB_PREFIX}ds"
+	ip -n "$dir" addr add "$csub.2/24" dev "$dif_c"
+	ip -n "$dir" addr add "$csub.100/32" dev "$dif_c"
+	if [ "$arms" = 1 ]; then
+		dif_r=$dif_c
+	else
+		dif_r=${LAB_PREFIX}d1
+		veth_to_switch "$dir" "$dif_r" "$sw" "${LAB_PREFIX}d1s" br1
+		nsx "$sw" ethtool -K "${LAB_PREFIX}d1s" gro on >/dev/null 2>&1 || true
+	fi
+	ip -n "$dir" addr add "$rsub.1/24" dev "$dif_r"
+	nsx "$dir" sysctl -qw net.ipv4.ip_forward=0
+	# NAPI on the switch-side peers, as in DR (XDP-redirected frames).
+	nsx "$sw" ethtool -K "${LAB_PREFIX}ds" gro on >/dev/null 2>&1 || true
+}
+
+# front_env MODE: the env lines NAT and TUN share.
+front_env() {
+	local dirs
+	dirs=$dif_c
+	[ "$dif_r" = "$dif_c" ] || dirs="$dif_c $dif_r"
+	cat <<-EOF
+	# netns-lab $LAB_PREFIX ($1): source this file.
+	LAB_MODE=$1
+	LAB_PREFIX=$LAB_PREFIX
+	LABDIR=$LABDIR
+	SUBNET=$csub.0/24
+	CLIENT_NET=$csub.0/24
+	RS_NET=$rsub.0/24
+	SWITCH_NS=$sw
+	CLIENT_NS=$cl
+	CLIENT_IF=${LAB_PREFIX}c0
+	CLIENT_IP=$csub.50
+	CLIENT_MAC=$(mac_of "$cl" "${LAB_PREFIX}c0")
+	DIRECTOR_NS=$dir
+	DIRECTOR_IF=$dif_c
+	DIRECTOR_IFS="$dirs"
+	DIRECTOR_IF_CLIENT=$dif_c
+	DIRECTOR_IF_RS=$dif_r
+	DIRECTOR_IP=$csub.2
+	DIRECTOR_IP_RS=$rsub.1
+	DIRECTOR_MAC=$(mac_of "$dir" "$dif_c")
+	DIRECTOR_MAC_RS=$(mac_of "$dir" "$dif_r")
+	VIP=$csub.100
+	HTTP_PORT=$LAB_HTTP_PORT
+	UDP_PORT=$LAB_UDP_PORT
+	N_SERVERS=$LAB_SERVERS
+	RS_NS="${rs_ns# }"
+	RS_IPS="${rs_ips# }"
+	RS_IFS="${rs_ifs# }"
+	RS_MACS="${rs_macs# }"
+	RS_NAMES="${rs_names# }"
+	RS_SWITCH_IFS="${rs_swifs# }"
+	BIG_FILE=/1M.bin
+	BIG_FILE_LOCAL=$LABDIR/1M.bin
+	EOF
+}
+
+# NAT: real servers on their own network behind the director (two-armed by
+# default; LAB_ARMS=1 puts both networks on one bridge and the director on
+# one interface). Their default route is the director's address on that
+# network, so replies come back through xlb, which rewrites RIP -> VIP.
+topo_nat_up() {
+	local x csub rsub sw cl dir dif_c dif_r rs_br i ns ifn ip d
+	local rs_ns="" rs_ips="" rs_ifs="" rs_macs="" rs_names="" rs_swifs=""
+	front_up "${LAB_ARMS:-2}"
+
+	for i in $(seq 1 "$LAB_SERVERS"); do
+		ns=$LAB_PREFIX-rs$i ifn=${LAB_PREFIX}r$i ip=$rsub.$((10 + i))
+		d=$LABDIR/rs$i
+		mkdir -p "$d"
+		ns_add "$ns"
+		veth_to_switch "$ns" "$ifn" "$sw" "${LAB_PREFIX}r${i}s" "$rs_br"
+		ip -n "$ns" addr add "$ip/24" dev "$ifn"
+		ip -n "$ns" route add default via "$rsub.1"
+		rs_www "$d" "rs$i"
+		rs_http_start "$ns" "$d" "rs$i"
+		rs_udp_start "$ns" "$d" "rs$i" "$ip" rip
+		rs_ns="$rs_ns $ns" rs_ips="$rs_ips $ip" rs_ifs="$rs_ifs $ifn"
+		rs_macs="$rs_macs $(mac_of "$ns" "$ifn")" rs_names="$rs_names rs$i"
+		rs_swifs="$rs_swifs ${LAB_PREFIX}r${i}s"
+	done
+
+	{
+		front_env nat
+		echo "NAT_ARMS=${LAB_ARMS:-2}"
+	} >"$LABDIR/env"
+}
+
+# TUN: the director reaches the real servers over the tunnel network
+# (10.x.2.0/24, br1) only; each real server also has a leg on the client
+# network (10.x.1.1N) and answers the client over it, from the VIP on lo.
+topo_tun_up() {
+	local x csub rsub sw cl dir dif_c dif_r rs_br i ns ifn cifn ip cip d mode
+	local rs_ns="" rs_ips="" rs_ifs="" rs_macs="" rs_names="" rs_swifs=""
+	local rs_cifs="" rs_cips=""
+	mode=$(tun_decap_mode)
+	[ "${LAB_ARMS:-2}" = 2 ] || lab_die "TUN is two-armed only"
+	front_up 2
+
+	for i in $(seq 1 "$LAB_SERVERS"); do
+		ns=$LAB_PREFIX-rs$i ifn=${LAB_PREFIX}r$i ip=$rsub.$((10 + i))
+		cifn=${LAB_PREFIX}r${i}c cip=$csub.$((10 + i))
+		d=$LABDIR/rs$i
+		mkdir -p "$d"
+		ns_add "$ns"
+		veth_to_switch "$ns" "$ifn" "$sw" "${LAB_PREFIX}r${i}s" br1
+		ip -n "$ns" addr add "$ip/24" dev "$ifn"
+		veth_to_switch "$ns" "$cifn" "$sw" "${LAB_PREFIX}r${i}cs" br0
+		ip -n "$ns" addr add "$cip/24" dev "$cifn"
+		# The connected route already reaches the client over the leg;
+		# the host route says so whatever the client network becomes.
+		ip -n "$ns" route add "$csub.50/32" dev "$cifn" src "$cip"
+		rs_vip_config "$ns" "$ifn" "$csub.100"
+		rs_if_config "$ns" "$cifn"
+		rs_decap_config "$ns" "$ifn" "$mode"
+		rs_www "$d" "rs$i"
+		rs_http_start "$ns" "$d" "rs$i"
+		rs_udp_start "$ns" "$d" "rs$i" "$csub.100" vip
+		rs_udp_start "$ns" "$d" "rs$i" "$ip" rip
+		rs_ns="$rs_ns $ns" rs_ips="$rs_ips $ip" rs_ifs="$rs_ifs $ifn"
+		rs_macs="$rs_macs $(mac_of "$ns" "$ifn")" rs_names="$rs_names rs$i"
+		rs_swifs="$rs_swifs ${LAB_PREFIX}r${i}s"
+		rs_cifs="$rs_cifs $cifn" rs_cips="$rs_cips $cip"
+	done
+
+	{
+		front_env tun
+		echo "RS_CLIENT_IFS=\"${rs_cifs# }\""
+		echo "RS_CLIENT_IPS=\"${rs_cips# }\""
+		echo "RS_DECAP=$mode"
+		echo "DECAP_OBJ=$LAB_DECAP_OBJ"
+	} >"$LABDIR/env"
+}
 
 # Waits until every real server answers HTTP and UDP on its own address.
 topo_wait_ready() {
-	local i=0 ns ip ok
+	local i=0 ns ip ok probe
 	. "$LABDIR/env"
+	# In NAT and TUN only the director reaches the real servers' network.
+	probe=$CLIENT_NS
+	[ "$LAB_MODE" = dr ] || probe=$DIRECTOR_NS
 	set -- $RS_NS
 	for ip in $RS_IPS; do
 		ns=$1; shift
 		ok=0
 		for i in $(seq 1 50); do
-			if nsx "$CLIENT_NS" curl -s -m 1 -o /dev/null "http://$ip:$HTTP_PORT/" &&
+			if nsx "$probe" curl -s -m 1 -o /dev/null "http://$ip:$HTTP_PORT/" &&
 			   nsx "$ns" ss -Hulpn | grep -q ":$UDP_PORT "; then
 				ok=1; break
 			fi
@@ -247,7 +484,7 @@ topo_down() {
 		done <"$LABDIR/pidfiles"
 	fi
 	# Namespaces: those recorded, plus any left with this prefix.
-	{ cat "$LABDIR/namespaces" 2>/dev/null
+	{ cat "$LABDIR/namespaces" 2>/dev/null || true
 	  ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$LAB_PREFIX-[a-z0-9]+$"
 	} | sort -u | while read -r ns; do
 		[ -n "$ns" ] || continue
@@ -262,12 +499,16 @@ topo_down() {
 }
 
 topo_status() {
-	local ns found=0
+	local ns br pid found=0
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_PREFIX-" | sort); do
 		found=1
-		printf '%-16s %s\n' "$ns" "$(ip -4 -n "$ns" -br addr show | grep -v '^lo ' | awk '{printf "%s %s  ", $1, $3}')"
-		[ "$ns" = "$LAB_PREFIX-sw" ] &&
-			echo "                 br0: $(ip -n "$ns" -br link show master br0 | awk '{printf "%s ", $1}')"
+		printf '%-16s %s\n' "$ns" "$(ip -4 -n "$ns" -br addr show | grep -v '^lo ' | awk '{sub(/@.*/, "", $1); printf "%s", $1; for (i = 3; i <= NF; i++) printf " %s", $i; printf "  "}')"
+		if [ "$ns" = "$LAB_PREFIX-sw" ]; then
+			for br in $(ip -n "$ns" -o link show type bridge | awk -F': ' '{print $2}'); do
+				echo "                 $br: $(ip -n "$ns" -br link show master "$br" | awk '{sub(/@.*/, "", $1); printf "%s ", $1}')"
+			done
+		fi
+		ip -n "$ns" -o link show | awk '/ xdp/ {sub(/@.*/, "", $2); print "                 xdp on " $2}' | tr -d :
 		ip -4 -n "$ns" -br addr show lo | awk '{for (i = 3; i <= NF; i++) if ($i != "127.0.0.1/8") print "                 lo " $i}'
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			printf '                 pid %s %s\n' "$pid" "$(tr '\0\n' '  ' </proc/$pid/cmdline 2>/dev/null | tr -s ' ' | cut -c1-70)"
@@ -280,7 +521,12 @@ topo_status() {
 	if [ -f "$LABDIR/env" ]; then
 		echo "env: $LABDIR/env"
 		. "$LABDIR/env"
+		echo "mode: $LAB_MODE"
 		echo "director: $DIRECTOR_NS $DIRECTOR_IF ($DIRECTOR_IP), VIP $VIP, client $CLIENT_NS ($CLIENT_IP)"
+		[ "$LAB_MODE" = dr ] ||
+			echo "director, real servers' side: $DIRECTOR_IF_RS ($DIRECTOR_IP_RS), RS network $RS_NET"
 		echo "real servers: $RS_NAMES / $RS_IPS"
+		[ "$LAB_MODE" != tun ] ||
+			echo "real servers' client legs: $RS_CLIENT_IPS; decapsulation: $RS_DECAP"
 	fi
 }

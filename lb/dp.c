@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -54,6 +55,28 @@ const char *const xlb_dp_cnt_names[XLB_DP_CNT_MAX] = {
 	[XLB_DP_DROP_ICMP]	= "drop_icmp_unknown_flow",
 	[XLB_DP_DROP_TOO_BIG]	= "drop_too_big",
 	[XLB_DP_DROP_XMIT]	= "drop_xmit_error",
+};
+
+/* Parse classes, by -error (lb/pkt.h), as `malformed NAME` counters. */
+static const char *const parse_names[XLB_PKT_ERR_COUNT] = {
+	[-XLB_PKT_E_ETH_TRUNC]		= "eth_trunc",
+	[-XLB_PKT_E_VLAN_TRUNC]		= "vlan_trunc",
+	[-XLB_PKT_E_IP_TRUNC]		= "ip_trunc",
+	[-XLB_PKT_E_IP_VERSION]		= "ip_version",
+	[-XLB_PKT_E_IHL_SHORT]		= "ihl_short",
+	[-XLB_PKT_E_IHL_TRUNC]		= "ihl_trunc",
+	[-XLB_PKT_E_TOTLEN_TRUNC]	= "totlen_trunc",
+	[-XLB_PKT_E_TOTLEN_SHORT]	= "totlen_short",
+	[-XLB_PKT_E_FRAG]		= "frag",
+	[-XLB_PKT_E_TCP_TRUNC]		= "tcp_trunc",
+	[-XLB_PKT_E_TCP_DOFF_SHORT]	= "tcp_doff_short",
+	[-XLB_PKT_E_TCP_DOFF_TRUNC]	= "tcp_doff_trunc",
+	[-XLB_PKT_E_UDP_TRUNC]		= "udp_trunc",
+	[-XLB_PKT_E_UDP_LEN_SHORT]	= "udp_len_short",
+	[-XLB_PKT_E_UDP_LEN_LONG]	= "udp_len_long",
+	[-XLB_PKT_E_ICMP_TRUNC]		= "icmp_trunc",
+	[-XLB_PKT_E_ICMP_INNER_TRUNC]	= "icmp_inner_trunc",
+	[-XLB_PKT_E_ICMP_INNER_BAD]	= "icmp_inner_bad",
 };
 
 /* What a connection entry binds at creation (its opaque bind blob). */
@@ -476,9 +499,10 @@ static bool dp_packet(struct dp_worker *w, const struct xlb_snap *snap,
 
 	rc = xlb_pkt_parse(d->data, d->len, &k.p);
 	if (rc != XLB_PKT_OK) {
-		if (rc == XLB_PKT_E_FRAG)
+		if (rc == XLB_PKT_E_FRAG) {
+			w->parse_drops[-rc]++;
 			count(w, XLB_DP_DROP_FRAGMENT);
-		else if (rc < 0 && -rc < XLB_PKT_ERR_COUNT) {
+		} else if (rc < 0 && -rc < XLB_PKT_ERR_COUNT) {
 			w->parse_drops[-rc]++;
 			count(w, XLB_DP_DROP_MALFORMED);
 		} else
@@ -675,6 +699,54 @@ static int dp_dump_conns(xlb_conn_emit_fn emit, void *emit_arg, void *arg)
 	int rc = xlb_conn_foreach(dp->conns, now_ms(), dp_dump_one, &c);
 
 	return rc < 0 ? rc : 0;
+}
+
+static uint64_t worker_sum(const struct xlb_dp *dp, size_t off)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < dp->n_workers; i++)
+		sum += __atomic_load_n((const uint64_t *)((const char *)&dp->workers[i] + off),
+				       __ATOMIC_RELAXED);
+	return sum;
+}
+
+static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
+{
+	const struct xlb_dp *dp = arg;
+	uint64_t x[XLB_CNT_MAX];
+	struct xlb_conn_stats cs;
+	int i, rc;
+
+	if ((rc = xlb_xdp_counters(dp->xdp, x)) < 0)
+		return rc;
+	for (i = 0; i < XLB_CNT_MAX; i++)
+		if ((rc = emit("xdp", xlb_cnt_names[i], x[i], emit_arg)))
+			return rc;
+	for (i = 0; i < XLB_DP_CNT_MAX; i++)
+		if ((rc = emit("datapath", xlb_dp_cnt_names[i],
+			       worker_sum(dp, offsetof(struct dp_worker, cnt[i])), emit_arg)))
+			return rc;
+	for (i = 1; i < XLB_PKT_ERR_COUNT; i++)
+		if ((rc = emit("malformed", parse_names[i],
+			       worker_sum(dp, offsetof(struct dp_worker, parse_drops[i])),
+			       emit_arg)))
+			return rc;
+	xlb_conn_get_stats(dp->conns, &cs);
+#define CONN_STAT(f) if ((rc = emit("conn", #f, cs.f, emit_arg))) return rc
+	CONN_STAT(created);
+	CONN_STAT(expired);
+	CONN_STAT(evicted);
+	CONN_STAT(full_drops);
+	CONN_STAT(rescheduled);
+	CONN_STAT(flushed);
+	CONN_STAT(clashes);
+	CONN_STAT(sched_errors);
+	CONN_STAT(count);
+	CONN_STAT(active);
+	CONN_STAT(inactive);
+#undef CONN_STAT
+	return 0;
 }
 
 static uint32_t dp_conn_tab_size(void *arg)
@@ -911,6 +983,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	prov = (struct xlb_tables_provider){
 		.dump_conns = dp_dump_conns,
 		.conn_tab_size = dp_conn_tab_size,
+		.dump_counters = dp_dump_counters,
 		.arg = dp,
 	};
 	xlb_tables_set_provider(p->tables, &prov);

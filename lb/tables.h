@@ -124,11 +124,16 @@ typedef void (*xlb_tables_commit_fn)(const struct xlb_snap *snap, void *arg);
 
 /* Things the datapath owns, asked for by the control thread. */
 typedef int (*xlb_conn_emit_fn)(const struct xlb_conn_info *c, void *emit_arg);
+typedef int (*xlb_counter_emit_fn)(const char *group, const char *name,
+				   uint64_t value, void *emit_arg);
 struct xlb_tables_provider {
 	/* Call emit for each connection entry; stop and return its error if
 	 * it returns non-zero. 0 or -errno. */
 	int (*dump_conns)(xlb_conn_emit_fn emit, void *emit_arg, void *arg);
 	uint32_t (*conn_tab_size)(void *arg);
+	/* Call emit for each daemon counter (GROUP NAME VALUE: xlbctl
+	 * --counters), zeros included; same error rule as dump_conns. */
+	int (*dump_counters)(xlb_counter_emit_fn emit, void *emit_arg, void *arg);
 	void *arg;
 };
 

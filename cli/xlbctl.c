@@ -85,8 +85,9 @@ static void usage(FILE *f)
 "In -R input (and xlbd --rules) the kernel's IPVS scheduler names (rr wrr lc wlc\n"
 "lblc lblcr dh sh sed nq fo ovf mh twos) are accepted and run as 'ring', with one\n"
 "warning per name, so that 'ipvsadm-save -n' output restores unchanged.\n"
-"-R parses every line before applying any; then the requests are applied in\n"
-"order and the first one xlbd refuses stops it with 'line N: reason'.\n"
+"-R is all or nothing: every line is parsed before anything is sent, then\n"
+"xlbd applies the whole file as one change (a batch), or, when it refuses a\n"
+"line, nothing at all and xlbctl says 'line N: reason'.\n"
 "\n"
 "Exit status: 0 done; 1 bad command line or rules file; 2 xlbd refused the\n"
 "request (its reason is printed); 3 cannot reach xlbd.\n",
@@ -162,21 +163,26 @@ static int connect_daemon(const char *path)
 	return -1;
 }
 
+static int failure_status(int rc)
+{
+	/* A transport failure is not a refusal. */
+	if (rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN ||
+	    rc == -ETIMEDOUT || rc == -EAGAIN || rc == -EPROTO)
+		return XLBCTL_EXIT_NODAEMON;
+	return XLBCTL_EXIT_REFUSED;
+}
+
 /* The daemon said no (or the conversation failed): its sentence, status. */
 static int refused(int rc, const char *err)
 {
 	fprintf(stderr, "%s: %s\n", prog, err[0] ? err : strerror(-rc));
-	/* A transport failure is not a refusal. */
-	if (rc == -EPIPE || rc == -ECONNRESET || rc == -ENOTCONN ||
-	    rc == -ETIMEDOUT || rc == -EPROTO)
-		return XLBCTL_EXIT_NODAEMON;
-	return XLBCTL_EXIT_REFUSED;
+	return failure_status(rc);
 }
 
 static int restore(const char *path)
 {
 	struct xlb_req *reqs = NULL;
-	size_t *lines = NULL, n = 0, i;
+	size_t *lines = NULL, n = 0, failed;
 	char err[512];
 	int fd, rc, status = 0;
 
@@ -193,15 +199,17 @@ static int restore(const char *path)
 		status = XLBCTL_EXIT_NODAEMON;
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		err[0] = '\0';
-		rc = xlb_ctl_apply(fd, &reqs[i], err, sizeof(err));
-		if (rc) {
-			fprintf(stderr, "%s: -R: line %zu: %s (lines before it were applied)\n",
-				prog, lines[i], err[0] ? err : strerror(-rc));
-			status = XLBCTL_EXIT_REFUSED;
-			break;
-		}
+	/* One batch: xlbd publishes all the lines as one change, or none. */
+	err[0] = '\0';
+	rc = xlb_ctl_apply_batch(fd, reqs, n, &failed, err, sizeof(err));
+	if (rc && failed < n) {
+		fprintf(stderr, "%s: -R: line %zu: %s (nothing applied)\n",
+			prog, lines[failed], err[0] ? err : strerror(-rc));
+		status = XLBCTL_EXIT_REFUSED;
+	} else if (rc) {
+		/* BEGIN refused, or the conversation broke: no line to blame. */
+		fprintf(stderr, "%s: -R: %s\n", prog, err[0] ? err : strerror(-rc));
+		status = failure_status(rc);
 	}
 	xlb_ctl_close(fd);
 out:

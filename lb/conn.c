@@ -684,8 +684,16 @@ int xlb_conn_get(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
  * NULL and !all) or bound to dest (dest != NULL) or all of them (all),
  * chaining them onto first..last for one trip to the free list.
  */
+enum sweep_mode {
+	SWEEP_EXPIRED,		/* now >= expires */
+	SWEEP_DEST,		/* bound to dest */
+	SWEEP_DEAD,		/* bound to a destination dest_alive() denies */
+	SWEEP_ALL,
+};
+
 static uint32_t sweep_bucket(struct xlb_conn_tab *t, uint32_t b, uint64_t now,
-			     const void *dest, bool all, uint32_t *first, uint32_t *last)
+			     const void *dest, enum sweep_mode mode,
+			     uint32_t *first, uint32_t *last)
 {
 	uint32_t n, freed = 0;
 
@@ -697,12 +705,20 @@ again:
 
 		if (NODE_DIR(n) != ORIG)
 			continue;
-		if (all)
+		switch (mode) {
+		case SWEEP_ALL:
 			hit = true;
-		else if (dest)
+			break;
+		case SWEEP_DEST:
 			hit = e->dest == dest;
-		else
+			break;
+		case SWEEP_DEAD:
+			hit = !dest_alive(t, e);
+			break;
+		default:
 			hit = now >= e->expires;
+			break;
+		}
 		if (!hit)
 			continue;
 		release(t, idx);
@@ -718,7 +734,7 @@ again:
 }
 
 static uint32_t sweep_range(struct xlb_conn_tab *t, uint32_t b, uint32_t nb, uint64_t now,
-			    const void *dest, bool all)
+			    const void *dest, enum sweep_mode mode)
 {
 	uint32_t freed = 0;
 
@@ -730,7 +746,7 @@ static uint32_t sweep_range(struct xlb_conn_tab *t, uint32_t b, uint32_t nb, uin
 
 		pthread_spin_lock(&t->stripes[s].lock);
 		for (i = 0; i < n; i++)
-			freed += sweep_bucket(t, b + i, now, dest, all, &first, &last);
+			freed += sweep_bucket(t, b + i, now, dest, mode, &first, &last);
 		pthread_spin_unlock(&t->stripes[s].lock);
 		if (first != NO_ENTRY)
 			put_free_chain(t, first, last);
@@ -748,14 +764,23 @@ uint32_t xlb_conn_expire(struct xlb_conn_tab *t, uint64_t now_ms, uint32_t budge
 		budget = t->nbuckets;
 	/* nbuckets divides 2^32, so the cursor may wrap freely. */
 	start = __atomic_fetch_add(&t->cursor, budget, __ATOMIC_RELAXED) & (t->nbuckets - 1);
-	freed = sweep_range(t, start, budget, now_ms, NULL, false);
+	freed = sweep_range(t, start, budget, now_ms, NULL, SWEEP_EXPIRED);
 	STAT_ADD(t, expired, freed);
 	return freed;
 }
 
 uint32_t xlb_conn_flush_dest(struct xlb_conn_tab *t, const void *dest)
 {
-	uint32_t freed = sweep_range(t, 0, t->nbuckets, 0, dest, dest == NULL);
+	uint32_t freed = sweep_range(t, 0, t->nbuckets, 0, dest,
+				     dest ? SWEEP_DEST : SWEEP_ALL);
+
+	STAT_ADD(t, flushed, freed);
+	return freed;
+}
+
+uint32_t xlb_conn_flush_dead(struct xlb_conn_tab *t)
+{
+	uint32_t freed = sweep_range(t, 0, t->nbuckets, 0, NULL, SWEEP_DEAD);
 
 	STAT_ADD(t, flushed, freed);
 	return freed;

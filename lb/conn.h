@@ -251,6 +251,9 @@ uint32_t xlb_conn_expire(struct xlb_conn_tab *t, uint64_t now_ms, uint32_t budge
  * scheduler first, so no new entry can be bound to it meanwhile.
  */
 uint32_t xlb_conn_flush_dest(struct xlb_conn_tab *t, const void *dest);
+/* Removes, in one sweep, every entry whose destination dest_alive() says
+ * is gone (many real servers deleted at once, e.g. xlbctl -C). */
+uint32_t xlb_conn_flush_dead(struct xlb_conn_tab *t);
 
 /* Visits every entry under its lock (see xlb_conn_foreach_fn). Returns the
  * number visited, or the callback's negative value. */

@@ -236,6 +236,22 @@ int xlb_ctl_put_info(struct nlmsghdr *nlh, size_t buflen,
 	return 0;
 }
 
+int xlb_ctl_put_batch(struct nlmsghdr *nlh, size_t buflen,
+		      const struct xlb_ctl_batch_info *b)
+{
+	uint32_t len0 = nlh->nlmsg_len;
+	bool ok = mnl_attr_put_u32_check(nlh, buflen, XLB_CMD_ATTR_BATCH_COUNT, b->count);
+
+	if (ok && b->failed)
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_CMD_ATTR_BATCH_INDEX, b->index) &&
+		     mnl_attr_put_u32_check(nlh, buflen, XLB_CMD_ATTR_BATCH_SEQ, b->seq);
+	if (!ok) {
+		nlh->nlmsg_len = len0;
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
 struct nlmsghdr *xlb_ctl_put_ack(void *buf, size_t buflen,
 				 const struct nlmsghdr *req, int error,
 				 const char *msg)
@@ -590,6 +606,11 @@ static int top_cb(const struct nlattr *a, void *data)
 	case XLB_CMD_ATTR_TIMEOUT_TCP_FIN:
 	case XLB_CMD_ATTR_TIMEOUT_UDP:
 		r = check_type(c, a, MNL_TYPE_U32, "timeout");
+		break;
+	case XLB_CMD_ATTR_BATCH_COUNT:
+	case XLB_CMD_ATTR_BATCH_INDEX:
+	case XLB_CMD_ATTR_BATCH_SEQ:
+		r = check_type(c, a, MNL_TYPE_U32, "batch");
 		break;
 	default:
 		return MNL_CB_OK;	/* DAEMON, unknown: skipped */
@@ -967,6 +988,20 @@ int xlb_ctl_parse(const struct nlmsghdr *nlh, struct xlb_ctl_msg *m,
 		}
 		m->has |= to[i].has;
 	}
+	if (tb[XLB_CMD_ATTR_BATCH_COUNT]) {
+		m->batch.count = mnl_attr_get_u32(tb[XLB_CMD_ATTR_BATCH_COUNT]);
+		m->has |= XLB_CTL_HAS_BATCH;
+		/* Index and seq only make sense together. */
+		if (!tb[XLB_CMD_ATTR_BATCH_INDEX] != !tb[XLB_CMD_ATTR_BATCH_SEQ]) {
+			seterr(err, errlen, "batch index without its seq, or the reverse");
+			return -EINVAL;
+		}
+		if (tb[XLB_CMD_ATTR_BATCH_INDEX]) {
+			m->batch.failed = true;
+			m->batch.index = mnl_attr_get_u32(tb[XLB_CMD_ATTR_BATCH_INDEX]);
+			m->batch.seq = mnl_attr_get_u32(tb[XLB_CMD_ATTR_BATCH_SEQ]);
+		}
+	}
 	return 0;
 }
 
@@ -1011,6 +1046,8 @@ int xlb_ctl_check_request(const struct xlb_ctl_msg *m, char *err, size_t errlen)
 	case XLB_CMD_ZERO:
 	case XLB_CMD_FLUSH:
 	case XLB_CMD_GET_CONN:
+	case XLB_CMD_BATCH_BEGIN:
+	case XLB_CMD_BATCH_END:
 		break;
 	default:
 		seterr(err, errlen, "unknown command %u", m->cmd);
@@ -1069,11 +1106,17 @@ int xlb_ctl_parse_ack(const struct nlmsghdr *nlh, int *error,
 
 /* ---- client ------------------------------------------------------------ */
 
+static uint32_t client_seq;
+
 static uint32_t next_seq(void)
 {
-	static uint32_t seq;
+	return __atomic_add_fetch(&client_seq, 1, __ATOMIC_RELAXED);
+}
 
-	return __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+/* n consecutive sequence numbers (a batch's requests): the first. */
+static uint32_t next_seqs(uint32_t n)
+{
+	return __atomic_fetch_add(&client_seq, n, __ATOMIC_RELAXED) + 1;
 }
 
 int xlb_ctl_open(const char *path, char *err, size_t errlen)
@@ -1120,6 +1163,32 @@ void xlb_ctl_close(int fd)
 /* Called for each reply message that is not an ack / DONE. */
 typedef int (*reply_fn)(const struct xlb_ctl_msg *m, void *arg, char *err, size_t errlen);
 
+/* One reply datagram into buf (XLB_CTL_MSG_MAX): its length, or -errno
+ * with a sentence. */
+static ssize_t recv_reply(int fd, char *buf, char *err, size_t errlen)
+{
+	ssize_t n = recv(fd, buf, XLB_CTL_MSG_MAX, MSG_TRUNC);
+	int ret;
+
+	if (n < 0) {
+		ret = -errno;
+		if (ret == -EAGAIN)
+			seterr(err, errlen, "xlbd did not answer in %d s", CLIENT_TIMEOUT_S);
+		else
+			seterr(err, errlen, "cannot read from xlbd: %s", strerror(-ret));
+		return ret;
+	}
+	if (n == 0) {
+		seterr(err, errlen, "xlbd closed the connection");
+		return -ECONNRESET;
+	}
+	if (n > XLB_CTL_MSG_MAX) {
+		seterr(err, errlen, "reply of %zd bytes from xlbd is too large", n);
+		return -EMSGSIZE;
+	}
+	return n;
+}
+
 /*
  * Send one request and read the answer: data messages go to fn; the
  * exchange ends with the ack (NLMSG_ERROR) of seq, or NLMSG_DONE for a dump.
@@ -1143,25 +1212,11 @@ static int talk(int fd, const void *req, size_t len, reply_fn fn, void *arg,
 		return -ENOMEM;
 	}
 	while (ret > 0) {
-		ssize_t n = recv(fd, buf, XLB_CTL_MSG_MAX, MSG_TRUNC);
+		ssize_t n = recv_reply(fd, buf, err, errlen);
 		size_t off = 0;
 
 		if (n < 0) {
-			ret = -errno;
-			if (ret == -EAGAIN)
-				seterr(err, errlen, "xlbd did not answer in %d s", CLIENT_TIMEOUT_S);
-			else
-				seterr(err, errlen, "cannot read from xlbd: %s", strerror(-ret));
-			break;
-		}
-		if (n == 0) {
-			ret = -ECONNRESET;
-			seterr(err, errlen, "xlbd closed the connection");
-			break;
-		}
-		if (n > XLB_CTL_MSG_MAX) {
-			ret = -EMSGSIZE;
-			seterr(err, errlen, "reply of %zd bytes from xlbd is too large", n);
+			ret = (int)n;
 			break;
 		}
 		while (ret > 0 && off < (size_t)n) {
@@ -1216,6 +1271,176 @@ int xlb_ctl_apply(int fd, const struct xlb_req *req, char *err, size_t errlen)
 		return len;
 	}
 	return talk(fd, buf, len, NULL, NULL, err, errlen);
+}
+
+/* ---- batches ---- */
+
+struct batch_reply {
+	bool got;
+	struct xlb_ctl_batch_info info;
+};
+
+static int batch_cb(const struct xlb_ctl_msg *m, void *arg, char *err, size_t errlen)
+{
+	struct batch_reply *r = arg;
+
+	if (m->cmd != XLB_CMD_BATCH_END || !(m->has & XLB_CTL_HAS_BATCH)) {
+		seterr(err, errlen, "unexpected reply %u from xlbd", m->cmd);
+		return -EPROTO;
+	}
+	r->info = m->batch;
+	r->got = true;
+	return 0;
+}
+
+static int batch_cmd(int fd, uint8_t cmd, uint32_t seq, struct batch_reply *r,
+		     char *err, size_t errlen)
+{
+	char buf[64] = { 0 };
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), cmd,
+						 NLM_F_REQUEST | NLM_F_ACK, seq);
+
+	return talk(fd, buf, nlh->nlmsg_len, r ? batch_cb : NULL, r, err, errlen);
+}
+
+/*
+ * Read the acks of the count requests sent with seqs seq0.. (one each).
+ * *bad: index from seq0 of the first refused one (left alone when none),
+ * its message in err. 0, or -errno when the conversation failed.
+ */
+static int read_acks(int fd, char *buf, uint32_t seq0, size_t count, size_t *bad,
+		     char *err, size_t errlen)
+{
+	size_t got = 0;
+
+	while (got < count) {
+		ssize_t n = recv_reply(fd, buf, err, errlen);
+		size_t off = 0;
+
+		if (n < 0)
+			return (int)n;
+		while (off < (size_t)n) {
+			const struct nlmsghdr *nlh = (const void *)(buf + off);
+			int l = xlb_ctl_msg_check(nlh, n - off, err, errlen), e;
+			uint32_t k;
+			char msg[256];
+
+			if (l < 0)
+				return -EPROTO;
+			off += MNL_ALIGN(l);
+			k = nlh->nlmsg_seq - seq0;
+			if (nlh->nlmsg_type != NLMSG_ERROR || k >= count)
+				continue;	/* not one of ours */
+			if (xlb_ctl_parse_ack(nlh, &e, msg, sizeof(msg))) {
+				seterr(err, errlen, "malformed acknowledgement from xlbd");
+				return -EPROTO;
+			}
+			got++;
+			if (e < 0 && *bad == SIZE_MAX) {
+				*bad = k;
+				seterr(err, errlen, "%s", msg[0] ? msg : strerror(-e));
+			}
+		}
+	}
+	return 0;
+}
+
+static bool req_is_change(enum xlb_req_op op)
+{
+	switch (op) {
+	case XLB_REQ_ADD_SVC: case XLB_REQ_EDIT_SVC: case XLB_REQ_DEL_SVC:
+	case XLB_REQ_CLEAR: case XLB_REQ_ADD_DEST: case XLB_REQ_EDIT_DEST:
+	case XLB_REQ_DEL_DEST: case XLB_REQ_ZERO: case XLB_REQ_SET_TIMEOUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int xlb_ctl_apply_batch(int fd, const struct xlb_req *reqs, size_t n, size_t *failed,
+			char *err, size_t errlen)
+{
+	struct batch_reply rep = { 0 };
+	size_t bad = SIZE_MAX, i = 0, dummy;
+	uint32_t seq0;
+	char *buf;
+	int ret;
+
+	if (!failed)
+		failed = &dummy;
+	*failed = SIZE_MAX;
+	if (!n)
+		return 0;
+	if (n > XLB_CTL_BATCH_MAX_REQS * 16ul) {
+		seterr(err, errlen, "batch of %zu requests is too large", n);
+		return -E2BIG;
+	}
+	for (i = 0; i < n; i++) {
+		if (!req_is_change(reqs[i].op)) {
+			*failed = i;
+			seterr(err, errlen, "request %d is not a change", reqs[i].op);
+			return -EINVAL;
+		}
+	}
+	buf = malloc(XLB_CTL_MSG_MAX);
+	if (!buf) {
+		seterr(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	/* BEGIN is seq0, request i is seq0 + 1 + i, END is seq0 + 1 + n. */
+	seq0 = next_seqs((uint32_t)n + 2);
+	ret = batch_cmd(fd, XLB_CMD_BATCH_BEGIN, seq0, NULL, err, errlen);
+	if (ret)
+		goto out;
+	/* As many requests per datagram as fit; each datagram's acks are read
+	 * before the next is sent, so neither side's buffers fill up. The
+	 * first refusal aborts the batch in xlbd: stop sending, END tells. */
+	for (i = 0; i < n && bad == SIZE_MAX;) {
+		size_t len = 0, first = i;
+
+		memset(buf, 0, XLB_CTL_MSG_MAX);	/* attribute padding */
+		while (i < n) {
+			int l = xlb_ctl_build_req(buf + len, XLB_CTL_MSG_MAX - len, &reqs[i],
+						  seq0 + 1 + (uint32_t)i);
+
+			if (l == -EMSGSIZE && len)
+				break;
+			if (l < 0) {
+				*failed = i;
+				seterr(err, errlen, "cannot build request %zu: %s", i, strerror(-l));
+				ret = l;
+				goto out;	/* closing the connection discards the batch */
+			}
+			len += MNL_ALIGN((size_t)l);
+			i++;
+		}
+		if (send(fd, buf, len, MSG_NOSIGNAL) < 0) {
+			ret = -errno;
+			seterr(err, errlen, "cannot send to xlbd: %s", strerror(-ret));
+			goto out;
+		}
+		ret = read_acks(fd, buf, seq0 + 1 + (uint32_t)first, i - first, &bad, err, errlen);
+		if (ret)
+			goto out;
+		if (bad != SIZE_MAX)
+			bad += first;
+	}
+	ret = batch_cmd(fd, XLB_CMD_BATCH_END, seq0 + 1 + (uint32_t)n, &rep, err, errlen);
+	if (ret < 0) {
+		/* The daemon's word on which request it was; our count else. */
+		if (rep.got && rep.info.failed && rep.info.seq - (seq0 + 1) < n)
+			*failed = rep.info.seq - (seq0 + 1);
+		else if (rep.got && rep.info.failed && rep.info.index < n)
+			*failed = rep.info.index;
+		else
+			*failed = bad;
+	} else if (bad != SIZE_MAX || !rep.got || rep.info.count != n) {
+		seterr(err, errlen, "xlbd answered the batch of %zu requests inconsistently", n);
+		ret = -EPROTO;
+	}
+out:
+	free(buf);
+	return ret;
 }
 
 /* A growing array for dumps. */

@@ -30,6 +30,43 @@
  *   -EEXIST  service / destination exists   -EINVAL  bad attribute or value
  *   -EPERM   peer may not change tables     -EMSGSIZE message too large
  *   -EOPNOTSUPP unknown command / feature   -ENOMEM  out of memory
+ *
+ * Batches (xlb extension, as nftables' batches over nfnetlink): a
+ * transaction on one connection, so that a rules file (xlbctl -R) is
+ * applied whole or not at all and the datapath never sees half of it.
+ *
+ *   BATCH_BEGIN          opens the connection's batch. Only a peer allowed
+ *                        to change tables may (-EPERM); a second BEGIN while
+ *                        one is open is -EBUSY and aborts the open batch.
+ *   change requests      (NEW/SET/DEL_SERVICE, NEW/SET/DEL_DEST, SET_CONFIG,
+ *                        FLUSH) are parsed and validated as usual, queued,
+ *                        and acknowledged one by one: ack 0 = queued, nothing
+ *                        applied yet. They may span any number of datagrams.
+ *   BATCH_END            applies every queued request, in order, to one
+ *                        candidate of the tables and publishes it as ONE
+ *                        snapshot, or nothing. Its answer is a BATCH_END
+ *                        message (XLB_CMD_ATTR_BATCH_COUNT: requests in the
+ *                        batch; on failure also BATCH_INDEX, the 0-based
+ *                        index of the refused request among the batch's
+ *                        requests, and BATCH_SEQ, its nlmsg_seq), then the
+ *                        ack: 0, or the refused request's errno and message.
+ *                        END without an open batch is -EINVAL (ack only).
+ *
+ * A request refused while the batch is open (malformed, not allowed in a
+ * batch, over a limit) aborts the batch: its queue is discarded at once,
+ * later requests are answered -ECANCELED, and END answers the first error
+ * with its index; the batch closes at END. Limits: XLB_CTL_BATCH_MAX_REQS
+ * requests per batch (-E2BIG), XLB_CTL_BATCH_TOTAL_REQS queued over all
+ * connections (-ENOSPC). A connection that closes with a batch open
+ * discards it. Inside a batch:
+ *   - reads (GET_*) are answered at once from the published tables (they
+ *     do not see the batch's pending requests) and are not counted in the
+ *     batch's indexes;
+ *   - ZERO is refused (-EOPNOTSUPP): counters are not configuration;
+ *   - SET_SERVICE must give the persistence whole (FLAGS whose mask has
+ *     the persistent bit, and TIMEOUT) or not at all (-EOPNOTSUPP): the
+ *     service it edits may exist only in the batch, so there is nothing to
+ *     merge a half of it with.
  */
 #ifndef XLB_CTL_H
 #define XLB_CTL_H
@@ -56,6 +93,9 @@ bool xlb_sched_known(const char *name);
 #define XLB_VNODES_MIN		1
 #define XLB_VNODES_MAX		4096
 #define XLB_TIMEOUT_MAX		(31u * 24 * 3600)	/* any timeout, s */
+/* Batches (see above): requests queued per batch, and over all batches. */
+#define XLB_CTL_BATCH_MAX_REQS		65536u
+#define XLB_CTL_BATCH_TOTAL_REQS	262144u
 
 /* Commands: IPVS_CMD_* values, extensions from 64. */
 enum xlb_ctl_cmd {
@@ -76,6 +116,8 @@ enum xlb_ctl_cmd {
 	XLB_CMD_FLUSH		= 17,
 	XLB_CMD_GET_CONN	= 64,	/* dump of the connection table */
 	XLB_CMD_NEW_CONN	= 65,	/* GET_CONN's reply */
+	XLB_CMD_BATCH_BEGIN	= 66,	/* open a batch (no attributes) */
+	XLB_CMD_BATCH_END	= 67,	/* apply it; also END's reply */
 };
 
 /* Top-level attributes (IPVS_CMD_ATTR_*). */
@@ -87,7 +129,10 @@ enum xlb_ctl_attr {
 	XLB_CMD_ATTR_TIMEOUT_TCP_FIN	= 5,	/* u32 s; 0 = unchanged */
 	XLB_CMD_ATTR_TIMEOUT_UDP	= 6,	/* u32 s; 0 = unchanged */
 	XLB_CMD_ATTR_CONN		= 64,	/* nested XLB_CONN_ATTR_* */
-	XLB_CMD_ATTR_MAX		= 64,
+	XLB_CMD_ATTR_BATCH_COUNT	= 65,	/* u32, BATCH_END reply */
+	XLB_CMD_ATTR_BATCH_INDEX	= 66,	/* u32, BATCH_END reply on failure */
+	XLB_CMD_ATTR_BATCH_SEQ		= 67,	/* u32, BATCH_END reply on failure */
+	XLB_CMD_ATTR_MAX		= 67,
 };
 
 /* Top-level attributes of XLB_CMD_SET_INFO (IPVS_INFO_ATTR_*). */
@@ -192,6 +237,14 @@ struct xlb_conn_info {			/* one connection-table entry (xlbctl -Lnc) */
 
 struct xlb_info { uint32_t version; uint32_t conn_tab_size; };
 
+/* What BATCH_END answers (besides its ack). */
+struct xlb_ctl_batch_info {
+	uint32_t count;			/* requests in the batch */
+	bool     failed;		/* index and seq are meaningful */
+	uint32_t index;			/* refused request, 0-based */
+	uint32_t seq;			/* its nlmsg_seq */
+};
+
 /* ---- client side (xlbctl) --------------------------------------------
  * All return 0 or -errno; on error, if err is non-NULL, a sentence for a
  * person (the daemon's extended-ack message when it sent one, else
@@ -203,6 +256,13 @@ void xlb_ctl_close(int fd);
  * ADD_DEST, EDIT_DEST, DEL_DEST, ZERO (zero all, or one service when
  * req->has_svc), SET_TIMEOUT (a 0 timeout leaves that one unchanged). */
 int  xlb_ctl_apply(int fd, const struct xlb_req *req, char *err, size_t errlen);
+/* Apply n change requests as one batch (BATCH_BEGIN, the requests packed
+ * into as few datagrams as they fit, BATCH_END): all of them, published as
+ * one snapshot, or none. On error, *failed (when non-NULL) is the index in
+ * reqs of the request xlbd refused, or SIZE_MAX when the failure is not one
+ * request's (BEGIN refused, transport). n == 0 is a no-op. */
+int  xlb_ctl_apply_batch(int fd, const struct xlb_req *reqs, size_t n, size_t *failed,
+			 char *err, size_t errlen);
 /* Dumps: the library allocates *out (free() it); *n entries. Services come
  * sorted by (protocol, address, port), destinations by (address, port). */
 int  xlb_ctl_get_services(int fd, struct xlb_svc_info **out, size_t *n, char *err, size_t errlen);
@@ -229,6 +289,7 @@ int  xlb_ctl_get_info(int fd, struct xlb_info *out, char *err, size_t errlen);
 #define XLB_CTL_HAS_UDP		0x0080
 #define XLB_CTL_HAS_CONN	0x0100
 #define XLB_CTL_HAS_INFO	0x0200
+#define XLB_CTL_HAS_BATCH	0x0400	/* batch.count; batch.failed if INDEX+SEQ */
 
 /* Extra XLB_SVC_SET_* bit in xlb_ctl_msg.svc_set: a FLAGS attribute was
  * given (flags and svc_flags_mask hold it); XLB_SVC_SET_PERSIST then means
@@ -250,6 +311,7 @@ struct xlb_ctl_msg {
 	struct xlb_timeouts timeouts;	/* fields per HAS_TCP/TCPFIN/UDP */
 	struct xlb_conn_info conn;
 	struct xlb_info info;
+	struct xlb_ctl_batch_info batch;
 };
 
 /* Start a message: nlmsghdr (XLB_GENL_ID, flags, seq) + genlmsghdr (cmd). */
@@ -273,6 +335,9 @@ int xlb_ctl_put_conn(struct nlmsghdr *nlh, size_t buflen,
 		     const struct xlb_conn_info *c);
 int xlb_ctl_put_info(struct nlmsghdr *nlh, size_t buflen,
 		     const struct xlb_info *info);
+/* BATCH_END's reply attributes: count; index and seq when b->failed. */
+int xlb_ctl_put_batch(struct nlmsghdr *nlh, size_t buflen,
+		      const struct xlb_ctl_batch_info *b);
 /* NLMSG_ERROR answering req (its header is echoed, capped), with msg as an
  * NLMSGERR_ATTR_MSG when msg is non-empty; req may be NULL (garbage). */
 struct nlmsghdr *xlb_ctl_put_ack(void *buf, size_t buflen,

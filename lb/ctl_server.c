@@ -31,11 +31,29 @@
 #include "log.h"
 #include "tables.h"
 
+/*
+ * A connection's batch (ctl.h): change requests queued between BATCH_BEGIN
+ * and BATCH_END. count numbers every request the batch received (its
+ * index); while the batch is not aborted each of them is queued, so a
+ * queue index is a batch index.
+ */
+struct batch {
+	bool open;
+	int error;			/* first refusal: aborted, queue dropped */
+	char msg[256];			/* its sentence */
+	uint32_t err_index, err_seq;
+	uint32_t count;			/* requests received since BEGIN */
+	size_t n, cap;			/* queued */
+	struct xlb_req *reqs;
+	uint32_t *seqs;			/* nlmsg_seq of each queued request */
+};
+
 struct client {
 	int fd;
 	uid_t uid;
 	pid_t pid;
 	bool may_change;
+	struct batch batch;
 };
 
 struct xlb_ctl_server {
@@ -53,6 +71,9 @@ struct xlb_ctl_server {
 	gid_t group;
 	char group_name[64];
 	unsigned int max_clients;
+	unsigned int batch_max;		/* requests per batch */
+	unsigned int batch_total;	/* queued over all batches */
+	size_t batch_queued;
 	unsigned int nclients;
 	struct client *clients;
 	struct pollfd *pfd;		/* 3 + max_clients */
@@ -182,6 +203,243 @@ static int emit_conn(const struct xlb_conn_info *c, void *arg)
 	struct conn_emit *e = arg;
 
 	return out_msg(e->o, XLB_CMD_NEW_CONN, NLM_F_MULTI, e->seq, fill_conn, c);
+}
+
+static int fill_batch(struct nlmsghdr *nlh, size_t room, const void *arg)
+{
+	return xlb_ctl_put_batch(nlh, room, arg);
+}
+
+/* ---- batches ---- */
+
+static void batch_drop_queue(struct xlb_ctl_server *s, struct batch *b)
+{
+	s->batch_queued -= b->n;
+	free(b->reqs);
+	free(b->seqs);
+	b->reqs = NULL;
+	b->seqs = NULL;
+	b->n = b->cap = 0;
+}
+
+/* Forget the batch (END, a closed connection, the end of a handle call). */
+static void batch_close(struct xlb_ctl_server *s, struct batch *b)
+{
+	batch_drop_queue(s, b);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Refusal of request index (seq) while the batch is open: nothing of the
+ * batch may be applied any more, so its queue goes at once; END will
+ * answer this first error. */
+static void batch_abort(struct xlb_ctl_server *s, struct batch *b, uint32_t index,
+			uint32_t seq, int error, const char *msg)
+{
+	if (!b || !b->open || b->error)
+		return;
+	b->error = error;
+	b->err_index = index;
+	b->err_seq = seq;
+	snprintf(b->msg, sizeof(b->msg), "%s", msg && *msg ? msg : strerror(-error));
+	batch_drop_queue(s, b);
+}
+
+/* The table operation a change message asks for, as do_change() does it,
+ * but with nothing merged against the current tables: in a batch the
+ * object may exist only in the batch. */
+static int batch_req(const struct xlb_ctl_msg *m, struct xlb_req *r, char *err, size_t errlen)
+{
+	const uint32_t plain = XLB_SVC_SET_SCHED | XLB_SVC_SET_NETMASK | XLB_SVC_SET_VNODES;
+	bool flags, tmo;
+
+	memset(r, 0, sizeof(*r));
+	r->has_svc = m->has & XLB_CTL_HAS_SVC;
+	r->svc = m->svc.cfg;
+	r->dest = m->dest.cfg;
+	switch (m->cmd) {
+	case XLB_CMD_NEW_SERVICE:
+		r->op = XLB_REQ_ADD_SVC;
+		r->svc_set = m->svc_set & plain;
+		if (m->svc_set & (XLB_SVC_SET_PERSIST | XLB_CTL_SVC_SET_FLAGS))
+			r->svc_set |= XLB_SVC_SET_PERSIST;
+		return 0;
+	case XLB_CMD_SET_SERVICE:
+		r->op = XLB_REQ_EDIT_SVC;
+		r->svc_set = m->svc_set & plain;
+		flags = (m->svc_set & XLB_CTL_SVC_SET_FLAGS) &&
+			(m->svc_flags_mask & XLB_SVC_F_PERSISTENT);
+		tmo = m->svc_set & XLB_SVC_SET_PERSIST;
+		if (flags && tmo) {
+			r->svc_set |= XLB_SVC_SET_PERSIST;
+		} else if (flags || tmo) {
+			snprintf(err, errlen, "in a batch, a service edit gives persistence whole (flags and timeout) or not at all");
+			return -EOPNOTSUPP;
+		}
+		return 0;
+	case XLB_CMD_DEL_SERVICE:
+		r->op = XLB_REQ_DEL_SVC;
+		return 0;
+	case XLB_CMD_NEW_DEST:
+		/* The tables' defaults for what was not given (an ADD takes
+		 * every field of an xlb_req). */
+		r->op = XLB_REQ_ADD_DEST;
+		if (!(m->dest_set & XLB_DEST_SET_PORT))
+			r->dest.port = 0;	/* the service's */
+		if (!(m->dest_set & XLB_DEST_SET_FWD))
+			r->dest.fwd = XLB_FWD_DR;
+		if (!(m->dest_set & XLB_DEST_SET_WEIGHT))
+			r->dest.weight = 1;
+		r->dest_set = DEST_ALL;
+		return 0;
+	case XLB_CMD_SET_DEST:
+		r->op = XLB_REQ_EDIT_DEST;
+		if (!(m->dest_set & XLB_DEST_SET_PORT))
+			r->dest.port = 0;
+		r->dest_set = m->dest_set & ~XLB_DEST_SET_PORT;
+		return 0;
+	case XLB_CMD_DEL_DEST:
+		r->op = XLB_REQ_DEL_DEST;
+		if (!(m->dest_set & XLB_DEST_SET_PORT))
+			r->dest.port = 0;
+		return 0;
+	case XLB_CMD_SET_CONFIG:
+		r->op = XLB_REQ_SET_TIMEOUT;
+		r->timeouts = m->timeouts;	/* absent ones are 0: unchanged */
+		return 0;
+	case XLB_CMD_FLUSH:
+		r->op = XLB_REQ_CLEAR;
+		return 0;
+	case XLB_CMD_ZERO:
+		snprintf(err, errlen, "zeroing counters cannot be part of a batch (counters are not configuration)");
+		return -EOPNOTSUPP;
+	default:
+		snprintf(err, errlen, "command %u cannot be part of a batch", m->cmd);
+		return -EOPNOTSUPP;
+	}
+}
+
+static int batch_grow(struct batch *b, size_t max)
+{
+	size_t cap = b->cap ? b->cap * 2 : 64;
+	struct xlb_req *r;
+	uint32_t *q;
+
+	if (cap > max)
+		cap = max;
+	r = realloc(b->reqs, cap * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	b->reqs = r;
+	q = realloc(b->seqs, cap * sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	b->seqs = q;
+	b->cap = cap;
+	return 0;
+}
+
+static void batch_begin(struct xlb_ctl_server *s, struct out *o, const struct nlmsghdr *req,
+			struct batch *b)
+{
+	const char *msg = "a batch is already open on this connection: it is discarded";
+
+	if (b->open) {
+		uint32_t index = b->count++;
+
+		batch_abort(s, b, index, req->nlmsg_seq, -EBUSY, msg);
+		out_ack(o, req, -EBUSY, msg);
+		return;
+	}
+	memset(b, 0, sizeof(*b));
+	b->open = true;
+	out_ack(o, req, 0, NULL);
+}
+
+/* A change request while the batch is open: checked and queued (ack 0). */
+static void batch_queue(struct xlb_ctl_server *s, struct out *o, const struct nlmsghdr *req,
+			const struct xlb_ctl_msg *m, struct batch *b)
+{
+	uint32_t index = b->count++;
+	char err[sizeof(b->msg) + 64] = "";
+	struct xlb_req r;
+	int ret;
+
+	if (b->error) {
+		snprintf(err, sizeof(err), "batch aborted by its request %u: %s",
+			 b->err_index, b->msg);
+		out_ack(o, req, -ECANCELED, err);
+		return;
+	}
+	ret = batch_req(m, &r, err, sizeof(err));
+	if (!ret && b->n >= s->batch_max) {
+		snprintf(err, sizeof(err), "batch of more than %u requests is too large: discarded",
+			 s->batch_max);
+		ret = -E2BIG;
+	}
+	if (!ret && s->batch_queued >= s->batch_total) {
+		snprintf(err, sizeof(err), "xlbd already holds %zu requests of open batches, its limit: batch discarded",
+			 s->batch_queued);
+		ret = -ENOSPC;
+	}
+	if (!ret && b->n == b->cap && batch_grow(b, s->batch_max)) {
+		snprintf(err, sizeof(err), "out of memory queueing the batch: discarded");
+		ret = -ENOMEM;
+	}
+	if (ret) {
+		pr_debug("control: batch request %u refused: %s", index, err);
+		batch_abort(s, b, index, req->nlmsg_seq, ret, err);
+		out_ack(o, req, ret, err);
+		return;
+	}
+	b->reqs[b->n] = r;
+	b->seqs[b->n] = req->nlmsg_seq;
+	b->n++;
+	s->batch_queued++;
+	out_ack(o, req, 0, NULL);
+}
+
+/* Apply the batch as one snapshot, or tell which request stopped it. */
+static void batch_end(struct xlb_ctl_server *s, struct out *o, const struct nlmsghdr *req,
+		      struct batch *b, uid_t uid)
+{
+	struct xlb_ctl_batch_info info = { 0 };
+	char err[256] = "";
+	size_t failed = SIZE_MAX;
+	int ret = 0;
+
+	if (!b->open) {
+		out_ack(o, req, -EINVAL,
+			"no batch is open on this connection (batch end without a begin)");
+		return;
+	}
+	info.count = b->count;
+	if (b->error) {
+		ret = b->error;
+		snprintf(err, sizeof(err), "%s", b->msg);
+		info.failed = true;
+		info.index = b->err_index;
+		info.seq = b->err_seq;
+	} else if (b->n) {
+		ret = xlb_tables_apply_reqs(s->t, b->reqs, b->n, &failed, err, sizeof(err));
+		if (ret && failed < b->n) {
+			info.failed = true;
+			info.index = (uint32_t)failed;
+			info.seq = b->seqs[failed];
+		}
+		if (ret && !err[0])
+			snprintf(err, sizeof(err), "%s", strerror(-ret));
+	}
+	if (ret)
+		pr_debug("control: uid %u: batch of %u refused at request %u: %s",
+			 (unsigned int)uid, info.count, info.index, err);
+	else if (b->n)
+		pr_info("uid %u: batch of %zu requests applied as one change",
+			(unsigned int)uid, b->n);
+	batch_close(s, b);
+	if (!out_msg(o, XLB_CMD_BATCH_END, 0, req->nlmsg_seq, fill_batch, &info))
+		out_ack(o, req, ret, err);
+	else
+		out_ack(o, req, ret ? ret : -EMSGSIZE, err);
 }
 
 /* ---- dispatch ---- */
@@ -349,8 +607,21 @@ static void do_read(struct xlb_ctl_server *s, struct out *o, const struct nlmsgh
 	}
 }
 
+/* A message refused before dispatch: it may have been meant as part of
+ * the open batch, which then cannot be applied whole. */
+static void refuse(struct xlb_ctl_server *s, struct out *o, const struct nlmsghdr *nlh,
+		   struct batch *b, int error, const char *err)
+{
+	if (b && b->open) {
+		uint32_t index = b->count++;
+
+		batch_abort(s, b, index, nlh ? nlh->nlmsg_seq : 0, error, err);
+	}
+	out_ack(o, nlh, error, err);
+}
+
 static void handle_msg(struct xlb_ctl_server *s, struct out *o, const struct nlmsghdr *nlh,
-		       bool may_change, uid_t uid)
+		       bool may_change, uid_t uid, struct batch *b)
 {
 	struct xlb_ctl_msg m;
 	char err[256] = "";
@@ -358,7 +629,7 @@ static void handle_msg(struct xlb_ctl_server *s, struct out *o, const struct nlm
 
 	if (nlh->nlmsg_type < NLMSG_MIN_TYPE) {
 		snprintf(err, sizeof(err), "unexpected control message type %u", nlh->nlmsg_type);
-		out_ack(o, nlh, -EINVAL, err);
+		refuse(s, o, nlh, b, -EINVAL, err);
 		return;
 	}
 	ret = xlb_ctl_parse(nlh, &m, err, sizeof(err));
@@ -366,11 +637,15 @@ static void handle_msg(struct xlb_ctl_server *s, struct out *o, const struct nlm
 		ret = xlb_ctl_check_request(&m, err, sizeof(err));
 	if (ret) {
 		pr_debug("control: refused message: %s", err);
-		out_ack(o, nlh, ret, err);
+		/* A read that is refused leaves the batch alone. */
+		if (m.cmd && !xlb_ctl_cmd_changes(m.cmd))
+			out_ack(o, nlh, ret, err);
+		else
+			refuse(s, o, nlh, b, ret, err);
 		return;
 	}
 	if (!xlb_ctl_cmd_changes(m.cmd)) {
-		do_read(s, o, nlh, &m);
+		do_read(s, o, nlh, &m);	/* in a batch too: the published tables */
 		return;
 	}
 	if (!may_change) {
@@ -381,7 +656,19 @@ static void handle_msg(struct xlb_ctl_server *s, struct out *o, const struct nlm
 		else
 			snprintf(err, sizeof(err),
 				 "permission denied: only root may change xlbd's tables");
-		out_ack(o, nlh, -EPERM, err);
+		refuse(s, o, nlh, b, -EPERM, err);
+		return;
+	}
+	if (m.cmd == XLB_CMD_BATCH_BEGIN) {
+		batch_begin(s, o, nlh, b);
+		return;
+	}
+	if (m.cmd == XLB_CMD_BATCH_END) {
+		batch_end(s, o, nlh, b, uid);
+		return;
+	}
+	if (b->open) {
+		batch_queue(s, o, nlh, &m, b);
 		return;
 	}
 	ret = do_change(s, &m, err, sizeof(err));
@@ -397,7 +684,7 @@ static void handle_msg(struct xlb_ctl_server *s, struct out *o, const struct nlm
 }
 
 static int handle(struct xlb_ctl_server *s, int fd, const void *buf, size_t len,
-		  bool may_change, uid_t uid)
+		  bool may_change, uid_t uid, struct batch *b)
 {
 	struct out o = { .fd = fd, .buf = s->out };
 	size_t have = len < XLB_CTL_MSG_MAX ? len : XLB_CTL_MSG_MAX;
@@ -407,7 +694,7 @@ static int handle(struct xlb_ctl_server *s, int fd, const void *buf, size_t len,
 	if (len > XLB_CTL_MSG_MAX) {
 		snprintf(err, sizeof(err), "message of %zu bytes exceeds %u", len,
 			 XLB_CTL_MSG_MAX);
-		out_ack(&o, len >= sizeof(struct nlmsghdr) ? buf : NULL, -EMSGSIZE, err);
+		refuse(s, &o, len >= sizeof(struct nlmsghdr) ? buf : NULL, b, -EMSGSIZE, err);
 		return out_flush(&o);
 	}
 	/* Several messages may share a datagram (a batch): each is answered. */
@@ -417,10 +704,10 @@ static int handle(struct xlb_ctl_server *s, int fd, const void *buf, size_t len,
 
 		if (l < 0) {
 			/* The rest cannot be framed: one error, and drop it. */
-			out_ack(&o, have - off >= sizeof(*nlh) ? nlh : NULL, l, err);
+			refuse(s, &o, have - off >= sizeof(*nlh) ? nlh : NULL, b, l, err);
 			break;
 		}
-		handle_msg(s, &o, nlh, may_change, uid);
+		handle_msg(s, &o, nlh, may_change, uid, b);
 		off += MNL_ALIGN(l);
 	}
 	return out_flush(&o);
@@ -429,7 +716,11 @@ static int handle(struct xlb_ctl_server *s, int fd, const void *buf, size_t len,
 int xlb_ctl_server_handle(struct xlb_ctl_server *s, int fd, const void *buf,
 			  size_t len, bool may_change)
 {
-	return handle(s, fd, buf, len, may_change, may_change ? 0 : (uid_t)-1);
+	struct batch b = { 0 };
+	int ret = handle(s, fd, buf, len, may_change, may_change ? 0 : (uid_t)-1, &b);
+
+	batch_close(s, &b);	/* fd is no connection of ours: nothing outlives the call */
+	return ret;
 }
 
 /* ---- permissions ---- */
@@ -626,6 +917,8 @@ int xlb_ctl_server_new(struct xlb_ctl_server **out, const struct xlb_ctl_server_
 	s->t = p->tables;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->max_clients = p->max_clients ? p->max_clients : XLB_CTL_MAX_CLIENTS;
+	s->batch_max = p->batch_max_reqs ? p->batch_max_reqs : XLB_CTL_BATCH_MAX_REQS;
+	s->batch_total = p->batch_total_reqs ? p->batch_total_reqs : XLB_CTL_BATCH_TOTAL_REQS;
 	s->clients = calloc(s->max_clients, sizeof(*s->clients));
 	s->pfd = calloc(4 + s->max_clients, sizeof(*s->pfd));
 	/* Zeroed once: libmnl leaves attribute padding as it finds it. */
@@ -668,8 +961,10 @@ void xlb_ctl_server_free(struct xlb_ctl_server *s)
 {
 	if (!s)
 		return;
-	for (unsigned int i = 0; i < s->nclients; i++)
+	for (unsigned int i = 0; i < s->nclients; i++) {
+		batch_close(s, &s->clients[i].batch);
 		close(s->clients[i].fd);
+	}
 	if (s->lfd >= 0)
 		close(s->lfd);
 	if (s->bound)
@@ -711,6 +1006,7 @@ static void accept_client(struct xlb_ctl_server *s)
 	 * read cannot stall the daemon for long. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	c = &s->clients[s->nclients++];
+	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->uid = cred.uid;
 	c->pid = cred.pid;
@@ -722,6 +1018,9 @@ static void accept_client(struct xlb_ctl_server *s)
 
 static void drop_client(struct xlb_ctl_server *s, unsigned int i)
 {
+	if (s->clients[i].batch.open)
+		pr_debug("control: client closed with a batch open: discarded");
+	batch_close(s, &s->clients[i].batch);	/* never applied */
 	close(s->clients[i].fd);
 	s->clients[i] = s->clients[--s->nclients];
 }
@@ -735,7 +1034,7 @@ static bool serve_client(struct xlb_ctl_server *s, struct client *c)
 		return errno == EAGAIN || errno == EINTR;
 	if (n == 0)
 		return false;
-	return handle(s, c->fd, s->in, (size_t)n, c->may_change, c->uid) == 0;
+	return handle(s, c->fd, s->in, (size_t)n, c->may_change, c->uid, &c->batch) == 0;
 }
 
 static uint64_t mono_ms(void)

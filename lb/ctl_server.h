@@ -2,7 +2,8 @@
 /*
  * xlbd's side of the control protocol (ctl.h): the listening unix socket,
  * peer permissions (SO_PEERCRED), request dispatch onto the tables, dumps,
- * extended acks. Single-threaded: everything runs in the control thread's
+ * extended acks, and each connection's batch (a transaction applied as one
+ * snapshot, see ctl.h). Single-threaded: everything runs in the control thread's
  * poll loop, which also drives the rate estimator and snapshot reclamation
  * from a timerfd.
  */
@@ -32,6 +33,10 @@ struct xlb_ctl_server_params {
 	void (*on_fd)(void *arg);
 	void (*on_tick)(void *arg, uint64_t now_ms);
 	void *hook_arg;
+	/* Batches (ctl.h): requests queued per batch (0: XLB_CTL_BATCH_MAX_REQS)
+	 * and over all connections (0: XLB_CTL_BATCH_TOTAL_REQS). */
+	unsigned int batch_max_reqs;
+	unsigned int batch_total_reqs;
 };
 
 #define XLB_CTL_TICK_MS		100
@@ -55,7 +60,9 @@ int  xlb_ctl_server_run(struct xlb_ctl_server *s, int stop_fd);
  * Handle one request datagram of len bytes (len may exceed what buf holds
  * when the datagram was truncated: it is then refused with -EMSGSIZE) from
  * a peer allowed (may_change) or not to change tables; replies are sent on
- * fd. Returns 0, or -errno when replies could not be sent.
+ * fd. Returns 0, or -errno when replies could not be sent. fd is not one of
+ * the server's connections, so a batch lives within one call: one begun in
+ * buf and not ended in it is discarded on return (as if fd had closed).
  */
 int  xlb_ctl_server_handle(struct xlb_ctl_server *s, int fd, const void *buf,
 			   size_t len, bool may_change);

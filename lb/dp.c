@@ -653,11 +653,14 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 	for (i = 0; i < ndests; i++)
 		if (!has_ptr(dp->dests, dp->n_dests, dests[i]))
 			xlb_cnt_get(dests[i]);
-	for (i = 0; i < dp->n_dests; i++) {
-		if (has_ptr(dests, ndests, dp->dests[i]))
-			continue;
-		xlb_conn_flush_dest(dp->conns, dp->dests[i]);
-		xlb_cnt_put(dp->dests[i]);
+	for (i = j = 0; i < dp->n_dests; i++)
+		if (!has_ptr(dests, ndests, dp->dests[i]))
+			dp->dests[j++] = dp->dests[i];
+	if (j) {
+		/* Gone servers are marked deleted by now: one sweep for all. */
+		xlb_conn_flush_dead(dp->conns);
+		for (i = 0; i < j; i++)
+			xlb_cnt_put(dp->dests[i]);
 	}
 	free(dp->dests);
 	dp->dests = dests;

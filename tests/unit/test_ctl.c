@@ -5,7 +5,7 @@
  * message is refused with its errno; and the real control server, run
  * in-process on a socket in a temporary directory, answers the client API,
  * splits dumps, survives garbage with its tables unchanged and enforces
- * permissions.
+ * permissions; batches are applied as one snapshot or not at all.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -604,9 +604,13 @@ static void *serve(void *arg)
 	return NULL;
 }
 
+/* Batch limits of the next srv_start() (0: the defaults). */
+static unsigned int srv_batch_max, srv_batch_total;
+
 static void srv_start(const char *group)
 {
-	struct xlb_ctl_server_params p = { .group = group };
+	struct xlb_ctl_server_params p = { .group = group, .batch_max_reqs = srv_batch_max,
+					   .batch_total_reqs = srv_batch_total };
 
 	xlb_log_set_hook(quiet_log, NULL);
 	strcpy(S.dir, "/tmp/xlb-ctl-test-XXXXXX");
@@ -1134,4 +1138,559 @@ Test(ctl, client_says_which_socket_has_no_daemon)
 	cr_expect_eq(xlb_ctl_open("/tmp/xlb-no-such-dir/xlb.sock", err, sizeof(err)), -ENOENT);
 	cr_expect_str_eq(err, "cannot connect to xlbd at /tmp/xlb-no-such-dir/xlb.sock: "
 			 "No such file or directory (is xlbd running?)");
+}
+
+/* ---- batches (BATCH_BEGIN ... BATCH_END) ---- */
+
+Test(ctl, batch_end_reply_round_trips_count_index_and_seq)
+{
+	struct xlb_ctl_batch_info in = { .count = 7, .failed = true, .index = 4, .seq = 99 };
+	struct xlb_ctl_msg m;
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_BATCH_END, 0, 3);
+
+	cr_assert_eq(xlb_ctl_put_batch(nlh, sizeof(buf), &in), 0);
+	parse_back(&m);
+	cr_expect_eq(m.cmd, XLB_CMD_BATCH_END);
+	cr_expect_eq(m.has, XLB_CTL_HAS_BATCH);
+	cr_expect_eq(m.batch.count, 7);
+	cr_expect(m.batch.failed);
+	cr_expect_eq(m.batch.index, 4);
+	cr_expect_eq(m.batch.seq, 99);
+
+	in = (struct xlb_ctl_batch_info){ .count = 12 };
+	nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_BATCH_END, 0, 3);
+	cr_assert_eq(xlb_ctl_put_batch(nlh, sizeof(buf), &in), 0);
+	parse_back(&m);
+	cr_expect_eq(m.batch.count, 12);
+	cr_expect_not(m.batch.failed, "success carries no index");
+}
+
+Test(ctl, batch_index_without_its_seq_is_einval)
+{
+	struct xlb_ctl_msg m;
+	struct nlmsghdr *nlh = start(XLB_CMD_BATCH_END);
+
+	mnl_attr_put_u32(nlh, XLB_CMD_ATTR_BATCH_COUNT, 3);
+	mnl_attr_put_u32(nlh, XLB_CMD_ATTR_BATCH_INDEX, 1);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+}
+
+Test(ctl, batch_begin_and_end_are_changes_without_attributes)
+{
+	struct xlb_ctl_msg m;
+
+	start(XLB_CMD_BATCH_BEGIN);
+	cr_expect_eq(parse_buf(&m), 0, "%s", err);
+	cr_expect_eq(m.cmd, XLB_CMD_BATCH_BEGIN);
+	start(XLB_CMD_BATCH_END);
+	cr_expect_eq(parse_buf(&m), 0, "%s", err);
+	cr_expect(xlb_ctl_cmd_changes(XLB_CMD_BATCH_BEGIN), "needs permission");
+	cr_expect(xlb_ctl_cmd_changes(XLB_CMD_BATCH_END), "needs permission");
+}
+
+static uint64_t gen_now(void)
+{
+	return xlb_tables_current(S.t)->gen;
+}
+
+/* n services 10.2.x.y:80/tcp with k NAT servers each, as a rules file. */
+static struct xlb_req *farm(size_t nsvc, size_t k, size_t *n)
+{
+	struct xlb_req *r = calloc(nsvc * (k + 1), sizeof(*r));
+	size_t j = 0;
+
+	cr_assert_not_null(r);
+	for (size_t i = 0; i < nsvc; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.2.%zu.%zu", i / 250, i % 250 + 1);
+		r[j++] = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, a, 80);
+		for (size_t d = 0; d < k; d++) {
+			char b[32];
+
+			snprintf(b, sizeof(b), "10.3.0.%zu", d + 1);
+			r[j++] = dest_req(XLB_REQ_ADD_DEST, a, 80, b, 8080, XLB_FWD_NAT, d + 1);
+			r[j - 1].dest_set |= XLB_DEST_SET_FWD | XLB_DEST_SET_PORT;
+		}
+	}
+	*n = j;
+	return r;
+}
+
+Test(ctl, batch_is_applied_as_one_snapshot, .init = srv_setup, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req r[4];
+	struct xlb_dest_info *d;
+	struct xlb_svc_key k = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 };
+	size_t failed = 42, n;
+	uint64_t gen;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	gen = gen_now();
+	r[0] = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+	r[1] = dest_req(XLB_REQ_ADD_DEST, "10.0.0.1", 80, "10.0.1.1", 80, XLB_FWD_DR, 3);
+	r[2] = dest_req(XLB_REQ_ADD_DEST, "10.0.0.1", 80, "10.0.1.2", 80, XLB_FWD_DR, 0);
+	r[3] = (struct xlb_req){ .op = XLB_REQ_SET_TIMEOUT, .timeouts = { 1000, 0, 0 } };
+	cr_assert_eq(xlb_ctl_apply_batch(fd, r, 4, &failed, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(failed, SIZE_MAX);
+	cr_expect_eq(gen_now(), gen + 1, "four requests, one publication");
+	cr_assert_eq(xlb_ctl_get_dests(fd, &k, &d, &n, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(n, 2);
+	cr_expect_eq(d[0].cfg.weight, 3);
+	cr_expect_eq(d[1].cfg.weight, 0);
+	free(d);
+	cr_expect_eq(xlb_tables_current(S.t)->timeouts.tcp, 1000);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, refused_batch_leaves_the_snapshot_and_names_the_request, .init = srv_setup, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	const struct xlb_snap *before;
+	struct xlb_req r[6];
+	size_t failed = 42;
+	uint64_t gen;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_sample(fd);
+	before = xlb_tables_current(S.t);
+	gen = before->gen;
+	r[0] = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.7", 80);
+	r[1] = dest_req(XLB_REQ_ADD_DEST, "10.0.0.7", 80, "10.0.1.1", 80, XLB_FWD_DR, 1);
+	r[2] = (struct xlb_req){ .op = XLB_REQ_CLEAR };
+	r[3] = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.8", 80);
+	r[4] = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.8", 80);	/* duplicate */
+	r[5] = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.9", 80);
+	cr_expect_eq(xlb_ctl_apply_batch(fd, r, 6, &failed, err, sizeof(err)), -EEXIST);
+	cr_expect_eq(failed, 4, "index of the refused request");
+	cr_expect_str_eq(err, "service 10.0.0.8:80/tcp already exists");
+	cr_expect_eq(xlb_tables_current(S.t), before, "the same snapshot is published");
+	cr_expect_eq(gen_now(), gen);
+	cr_expect_eq(xlb_tables_current(S.t)->nsvcs, 1, "the clear in the batch did not happen");
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, batch_spanning_many_datagrams_is_applied_whole, .init = srv_setup, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	size_t n, failed, bytes = 0;
+	struct xlb_req *r = farm(2000, 3, &n);
+	const struct xlb_snap *snap;
+	uint64_t gen = gen_now();
+
+	cr_assert_geq(fd, 0, "%s", err);
+	for (size_t i = 0; i < n; i++)
+		bytes += xlb_ctl_build_req(buf, sizeof(buf), &r[i], 1);
+	cr_assert_gt(bytes, 4 * XLB_CTL_MSG_MAX, "the batch needs several datagrams");
+	cr_assert_eq(xlb_ctl_apply_batch(fd, r, n, &failed, err, sizeof(err)), 0, "%s", err);
+	snap = xlb_tables_current(S.t);
+	cr_expect_eq(snap->gen, gen + 1);
+	cr_expect_eq(snap->nsvcs, 2000);
+	for (uint32_t i = 0; i < snap->nsvcs; i++)
+		cr_expect_eq(snap->svcs[i].ndests, 3, "service %u", i);
+	free(r);
+	xlb_ctl_close(fd);
+}
+
+/* Raw conversation: send one message, collect its ack (and BATCH_END's reply). */
+static int xchg(int raw, const struct nlmsghdr *nlh, struct xlb_ctl_batch_info *info)
+{
+	static char rb[XLB_CTL_MSG_MAX];
+	char msg[256];
+
+	cr_assert_eq(send(raw, nlh, nlh->nlmsg_len, 0), (ssize_t)nlh->nlmsg_len);
+	for (;;) {
+		ssize_t r = recv(raw, rb, sizeof(rb), 0);
+		int left = (int)r;
+
+		cr_assert_gt(r, 0, "xlbd answers");
+		for (struct nlmsghdr *h = (void *)rb; mnl_nlmsg_ok(h, left);
+		     h = mnl_nlmsg_next(h, &left)) {
+			struct xlb_ctl_msg m;
+			int e;
+
+			cr_assert_eq(h->nlmsg_seq, nlh->nlmsg_seq);
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				cr_assert_eq(xlb_ctl_parse_ack(h, &e, msg, sizeof(msg)), 0);
+				snprintf(err, sizeof(err), "%s", msg);
+				return e;
+			}
+			cr_assert_eq(xlb_ctl_parse(h, &m, err, sizeof(err)), 0, "%s", err);
+			if (info && m.cmd == XLB_CMD_BATCH_END)
+				*info = m.batch;
+		}
+	}
+}
+
+static int raw_cmd(int raw, uint8_t cmd, uint32_t seq, struct xlb_ctl_batch_info *info)
+{
+	char mb[64] = { 0 };
+
+	return xchg(raw, xlb_ctl_msg_start(mb, sizeof(mb), cmd, NLM_F_REQUEST | NLM_F_ACK, seq),
+		    info);
+}
+
+static int raw_req(int raw, const struct xlb_req *r, uint32_t seq)
+{
+	static char mb[1024];
+
+	memset(mb, 0, sizeof(mb));
+	cr_assert_gt(xlb_ctl_build_req(mb, sizeof(mb), r, seq), 0);
+	return xchg(raw, (struct nlmsghdr *)mb, NULL);
+}
+
+static int raw_add_svc(int raw, const char *vip, uint32_t seq)
+{
+	struct xlb_req r = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, vip, 80);
+
+	return raw_req(raw, &r, seq);
+}
+
+static void srv_setup_total_10(void)
+{
+	srv_batch_total = 10;
+	srv_start(NULL);
+}
+
+Test(ctl, closing_the_connection_mid_batch_discards_the_batch, .init = srv_setup_total_10, .fini = srv_stop)
+{
+	int raw = raw_connect(), fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_info info;
+	struct xlb_req r[8];
+	size_t failed;
+	uint64_t gen = gen_now();
+
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(raw_cmd(raw, XLB_CMD_BATCH_BEGIN, 1, NULL), 0, "%s", err);
+	for (int i = 0; i < 8; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.0.5.%d", i + 1);
+		cr_assert_eq(raw_add_svc(raw, a, 2 + i), 0, "queued: %s", err);
+	}
+	close(raw);
+	/* One round trip: xlbd has seen the hang-up before it reads this. */
+	cr_assert_eq(xlb_ctl_get_info(fd, &info, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(gen_now(), gen, "nothing of the closed batch applied");
+	cr_expect_eq(xlb_tables_current(S.t)->nsvcs, 0);
+	/* Its 8 queued requests were released: 8 more fit under the 10. */
+	for (int i = 0; i < 8; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.0.6.%d", i + 1);
+		r[i] = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, a, 80);
+	}
+	cr_expect_eq(xlb_ctl_apply_batch(fd, r, 8, &failed, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(xlb_tables_current(S.t)->nsvcs, 8);
+	xlb_ctl_close(fd);
+}
+
+static void srv_setup_max_4(void)
+{
+	srv_batch_max = 4;
+	srv_start(NULL);
+}
+
+Test(ctl, batch_over_the_request_limit_is_e2big_and_discarded, .init = srv_setup_max_4, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req r[5];
+	size_t failed;
+	uint64_t gen = gen_now();
+
+	cr_assert_geq(fd, 0, "%s", err);
+	for (int i = 0; i < 5; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.0.7.%d", i + 1);
+		r[i] = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, a, 80);
+	}
+	cr_expect_eq(xlb_ctl_apply_batch(fd, r, 5, &failed, err, sizeof(err)), -E2BIG);
+	cr_expect_eq(failed, 4, "the fifth request is one too many");
+	cr_expect(strstr(err, "more than 4 requests"), "%s", err);
+	cr_expect_eq(gen_now(), gen);
+	cr_expect_eq(xlb_tables_current(S.t)->nsvcs, 0);
+	cr_expect_eq(xlb_ctl_apply_batch(fd, r, 4, &failed, err, sizeof(err)), 0,
+		     "four fit: %s", err);
+	xlb_ctl_close(fd);
+}
+
+static void srv_setup_total_6(void)
+{
+	srv_batch_total = 6;
+	srv_start(NULL);
+}
+
+Test(ctl, requests_queued_over_all_connections_are_bounded_enospc, .init = srv_setup_total_6, .fini = srv_stop)
+{
+	int raw = raw_connect(), fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_ctl_batch_info info = { 0 };
+	struct xlb_req r[3];
+	size_t failed;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(raw_cmd(raw, XLB_CMD_BATCH_BEGIN, 1, NULL), 0, "%s", err);
+	for (int i = 0; i < 4; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.0.8.%d", i + 1);
+		cr_assert_eq(raw_add_svc(raw, a, 2 + i), 0, "%s", err);
+	}
+	for (int i = 0; i < 3; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.0.9.%d", i + 1);
+		r[i] = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, a, 80);
+	}
+	cr_expect_eq(xlb_ctl_apply_batch(fd, r, 3, &failed, err, sizeof(err)), -ENOSPC);
+	cr_expect_eq(failed, 2, "4 + 2 fill the 6");
+	cr_expect(strstr(err, "holds 6 requests"), "%s", err);
+	cr_expect_eq(raw_cmd(raw, XLB_CMD_BATCH_END, 6, &info), 0, "the other batch is intact: %s", err);
+	cr_expect_eq(info.count, 4);
+	cr_expect_eq(xlb_tables_current(S.t)->nsvcs, 4);
+	close(raw);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, a_second_begin_is_ebusy_and_aborts_the_open_batch, .init = srv_setup, .fini = srv_stop)
+{
+	int raw = raw_connect();
+	struct xlb_ctl_batch_info info = { 0 };
+	uint64_t gen = gen_now();
+
+	cr_assert_eq(raw_cmd(raw, XLB_CMD_BATCH_BEGIN, 1, NULL), 0, "%s", err);
+	cr_assert_eq(raw_add_svc(raw, "10.0.0.1", 2), 0, "%s", err);
+	cr_expect_eq(raw_cmd(raw, XLB_CMD_BATCH_BEGIN, 3, NULL), -EBUSY);
+	cr_expect(strstr(err, "already open"), "%s", err);
+	cr_expect_eq(raw_add_svc(raw, "10.0.0.2", 4), -ECANCELED, "the batch is aborted");
+	cr_expect_eq(raw_cmd(raw, XLB_CMD_BATCH_END, 5, &info), -EBUSY, "END tells why");
+	cr_expect(info.failed);
+	cr_expect_eq(info.index, 1, "the second BEGIN came second");
+	cr_expect_eq(info.seq, 3);
+	cr_expect_eq(info.count, 3);
+	cr_expect_eq(gen_now(), gen, "nothing applied");
+	/* END closed it: a new batch starts clean. */
+	cr_expect_eq(raw_cmd(raw, XLB_CMD_BATCH_BEGIN, 6, NULL), 0, "%s", err);
+	cr_expect_eq(raw_add_svc(raw, "10.0.0.3", 7), 0, "%s", err);
+	cr_expect_eq(raw_cmd(raw, XLB_CMD_BATCH_END, 8, &info), 0, "%s", err);
+	cr_expect_eq(gen_now(), gen + 1);
+	cr_expect_eq(xlb_tables_current(S.t)->nsvcs, 1);
+	close(raw);
+}
+
+Test(ctl, end_without_begin_is_einval, .init = srv_setup, .fini = srv_stop)
+{
+	int raw = raw_connect();
+	struct xlb_ctl_batch_info info = { .count = 77 };
+	uint64_t gen = gen_now();
+
+	cr_expect_eq(raw_cmd(raw, XLB_CMD_BATCH_END, 1, &info), -EINVAL);
+	cr_expect(strstr(err, "no batch is open"), "%s", err);
+	cr_expect_eq(info.count, 77, "no reply message, only the ack");
+	cr_expect_eq(gen_now(), gen);
+	close(raw);
+}
+
+Test(ctl, request_refused_in_a_batch_aborts_it_and_end_names_it, .init = srv_setup, .fini = srv_stop)
+{
+	int raw = raw_connect();
+	struct xlb_ctl_batch_info info = { 0 };
+	struct xlb_req zero = { .op = XLB_REQ_ZERO };
+	uint64_t gen = gen_now();
+
+	cr_assert_eq(raw_cmd(raw, XLB_CMD_BATCH_BEGIN, 10, NULL), 0, "%s", err);
+	cr_assert_eq(raw_add_svc(raw, "10.0.0.1", 11), 0, "%s", err);
+	cr_expect_eq(raw_req(raw, &zero, 12), -EOPNOTSUPP, "counters are not in batches");
+	cr_expect_eq(raw_add_svc(raw, "10.0.0.2", 13), -ECANCELED);
+	cr_expect_eq(raw_cmd(raw, XLB_CMD_BATCH_END, 14, &info), -EOPNOTSUPP);
+	cr_expect(strstr(err, "zeroing counters cannot be part of a batch"), "%s", err);
+	cr_expect_eq(info.index, 1);
+	cr_expect_eq(info.seq, 12);
+	cr_expect_eq(gen_now(), gen, "the request queued before it is not applied either");
+	close(raw);
+}
+
+Test(ctl, garbage_inside_a_batch_aborts_it, .init = srv_setup, .fini = srv_stop)
+{
+	int raw = raw_connect();
+	struct xlb_ctl_batch_info info = { 0 };
+	uint64_t gen = gen_now();
+	struct nlmsghdr *nlh;
+	struct nlattr *n;
+
+	cr_assert_eq(raw_cmd(raw, XLB_CMD_BATCH_BEGIN, 1, NULL), 0, "%s", err);
+	cr_assert_eq(raw_add_svc(raw, "10.0.0.1", 2), 0, "%s", err);
+	nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_DEST, NLM_F_REQUEST | NLM_F_ACK, 3);
+	n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
+	mnl_attr_nest_end(nlh, n);
+	n = mnl_attr_nest_start(nlh, XLB_CMD_ATTR_DEST);
+	mnl_attr_put_u32(nlh, XLB_DEST_ATTR_ADDR, ip("10.0.1.7"));
+	mnl_attr_put_u32(nlh, XLB_DEST_ATTR_WEIGHT, 70000);
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(xchg(raw, nlh, NULL), -EINVAL, "weight out of range");
+	cr_expect_eq(raw_cmd(raw, XLB_CMD_BATCH_END, 4, &info), -EINVAL);
+	cr_expect(strstr(err, "weight 70000"), "%s", err);
+	cr_expect_eq(info.index, 1);
+	cr_expect_eq(gen_now(), gen);
+	close(raw);
+}
+
+Test(ctl, reads_inside_a_batch_see_the_published_tables, .init = srv_setup, .fini = srv_stop)
+{
+	int raw = raw_connect(), fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_ctl_batch_info info = { 0 };
+	struct xlb_svc_key k = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 };
+	struct xlb_svc_info one;
+	struct xlb_req get = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+	char mb[256] = { 0 };
+	struct nlmsghdr *nlh;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(raw_cmd(raw, XLB_CMD_BATCH_BEGIN, 1, NULL), 0, "%s", err);
+	cr_assert_eq(raw_add_svc(raw, "10.0.0.1", 2), 0, "%s", err);
+	nlh = xlb_ctl_msg_start(mb, sizeof(mb), XLB_CMD_GET_SERVICE, NLM_F_REQUEST | NLM_F_ACK, 3);
+	xlb_ctl_put_svc(nlh, sizeof(mb), &get.svc, 0, NULL, NULL);
+	cr_expect_eq(xchg(raw, nlh, NULL), -ESRCH, "queued, not published");
+	cr_expect_eq(raw_cmd(raw, XLB_CMD_BATCH_END, 4, &info), 0, "a refused read does not abort: %s",
+		     err);
+	cr_expect_eq(info.count, 1, "reads are not counted");
+	cr_expect_eq(xlb_ctl_get_service(fd, &k, &one, err, sizeof(err)), 0, "%s", err);
+	close(raw);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, edits_in_a_batch_change_only_what_they_name, .init = srv_setup, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_svc_key k = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 };
+	struct xlb_svc_key k2 = { ip("10.0.0.2"), htons(80), IPPROTO_TCP, 0 };
+	struct xlb_svc_info one;
+	struct xlb_dest_info *d;
+	struct xlb_req r[5];
+	size_t n, failed;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_sample(fd);
+	r[0] = svc_req(XLB_REQ_EDIT_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+	r[0].svc.vnodes = 33;
+	r[0].svc_set = XLB_SVC_SET_VNODES;
+	r[1] = dest_req(XLB_REQ_EDIT_DEST, "10.0.0.1", 80, "10.0.1.1", 8080, XLB_FWD_DR, 9);
+	/* A service that exists only in the batch, edited in it. */
+	r[2] = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.2", 80);
+	r[3] = svc_req(XLB_REQ_EDIT_SVC, IPPROTO_TCP, "10.0.0.2", 80);
+	r[3].svc.flags = XLB_SVC_F_PERSISTENT;
+	r[3].svc.timeout = 120;
+	r[3].svc_set = XLB_SVC_SET_PERSIST;
+	r[4] = dest_req(XLB_REQ_ADD_DEST, "10.0.0.2", 80, "10.0.1.5", 80, XLB_FWD_DR, 1);
+	r[4].dest_set = 0;	/* defaults: DR, weight 1 */
+	r[4].dest.weight = 0;
+	cr_assert_eq(xlb_ctl_apply_batch(fd, r, 5, &failed, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(xlb_ctl_get_service(fd, &k, &one, err, sizeof(err)), 0);
+	cr_expect_eq(one.cfg.vnodes, 33);
+	cr_expect_eq(one.cfg.flags, XLB_SVC_F_PERSISTENT, "persistence kept");
+	cr_expect_eq(one.cfg.timeout, 600);
+	cr_assert_eq(xlb_ctl_get_dests(fd, &k, &d, &n, err, sizeof(err)), 0);
+	cr_expect_eq(d[0].cfg.weight, 9);
+	cr_expect_eq(d[0].cfg.fwd, XLB_FWD_NAT, "method not named: kept");
+	free(d);
+	cr_assert_eq(xlb_ctl_get_service(fd, &k2, &one, err, sizeof(err)), 0);
+	cr_expect_eq(one.cfg.flags, XLB_SVC_F_PERSISTENT);
+	cr_expect_eq(one.cfg.timeout, 120);
+	cr_assert_eq(xlb_ctl_get_dests(fd, &k2, &d, &n, err, sizeof(err)), 0);
+	cr_assert_eq(n, 1);
+	cr_expect_eq(d[0].cfg.fwd, XLB_FWD_DR);
+	free(d);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, unprivileged_begin_is_eperm, .init = srv_setup, .fini = srv_stop)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch uid");
+	cr_assert_eq(chmod(S.dir, 0755), 0);
+	cr_assert_eq(chmod(S.path, 0666), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct xlb_req r = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+		size_t failed = 0;
+		int fd, code = 0;
+
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(10);
+		fd = xlb_ctl_open(S.path, err, sizeof(err));
+		if (fd < 0)
+			_exit(11);
+		if (xlb_ctl_apply_batch(fd, &r, 1, &failed, err, sizeof(err)) != -EPERM)
+			code |= 1;
+		if (!strstr(err, "permission denied"))
+			code |= 2;
+		if (failed != SIZE_MAX)
+			code |= 4;	/* BEGIN, not a request, was refused */
+		_exit(code);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status));
+	cr_expect_eq(WEXITSTATUS(status), 0, "child result bits %d", WEXITSTATUS(status));
+	cr_expect_eq(xlb_tables_current(S.t)->nsvcs, 0, "nothing was added");
+}
+
+/* xlb_ctl_server_handle() (the fuzzer's entry): no connection outlives a
+ * call, so neither does a batch. */
+Test(ctl, a_batch_given_to_server_handle_lives_within_the_call)
+{
+	struct xlb_ctl_server_params p = { 0 };
+	struct xlb_ctl_server *s;
+	struct xlb_tables *t;
+	struct xlb_req r = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+	char dir[] = "/tmp/xlb-ctl-handle-XXXXXX", path[128], rb[4096];
+	int sv[2], len = 0, e, left;
+	uint64_t gen;
+
+	xlb_log_set_hook(quiet_log, NULL);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/x.sock", dir);
+	cr_assert_eq(xlb_tables_new(&t), 0);
+	p.path = path;
+	p.tables = t;
+	cr_assert_eq(xlb_ctl_server_new(&s, &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	gen = xlb_tables_current(t)->gen;
+
+	memset(buf, 0, sizeof(buf));
+	len = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_BATCH_BEGIN, NLM_F_REQUEST, 1)->nlmsg_len;
+	len += xlb_ctl_build_req(buf + len, sizeof(buf) - len, &r, 2);
+	cr_assert_eq(xlb_ctl_server_handle(s, sv[0], buf, len, true), 0);
+	cr_assert_gt(left = recv(sv[1], rb, sizeof(rb), 0), 0);
+	for (struct nlmsghdr *h = (void *)rb; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
+		cr_assert_eq(xlb_ctl_parse_ack(h, &e, NULL, 0), 0);
+		cr_expect_eq(e, 0, "BEGIN and the request acked");
+	}
+	len = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_BATCH_END, NLM_F_REQUEST, 3)->nlmsg_len;
+	cr_assert_eq(xlb_ctl_server_handle(s, sv[0], buf, len, true), 0);
+	cr_assert_gt(recv(sv[1], rb, sizeof(rb), 0), 0);
+	cr_assert_eq(xlb_ctl_parse_ack((struct nlmsghdr *)rb, &e, NULL, 0), 0);
+	cr_expect_eq(e, -EINVAL, "the batch ended with the call that began it");
+	cr_expect_eq(xlb_tables_current(t)->gen, gen);
+
+	/* Begun and ended in one datagram: applied. */
+	len = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_BATCH_BEGIN, NLM_F_REQUEST, 4)->nlmsg_len;
+	len += xlb_ctl_build_req(buf + len, sizeof(buf) - len, &r, 5);
+	len += xlb_ctl_msg_start(buf + len, sizeof(buf) - len, XLB_CMD_BATCH_END, NLM_F_REQUEST,
+				 6)->nlmsg_len;
+	cr_assert_eq(xlb_ctl_server_handle(s, sv[0], buf, len, true), 0);
+	cr_expect_eq(xlb_tables_current(t)->gen, gen + 1);
+	cr_expect_eq(xlb_tables_current(t)->nsvcs, 1);
+
+	xlb_ctl_server_free(s);
+	xlb_tables_free(t);
+	close(sv[0]);
+	close(sv[1]);
+	rmdir(dir);
+	xlb_log_set_hook(NULL, NULL);
 }

@@ -223,6 +223,44 @@ int xlb_ctl_put_conn(struct nlmsghdr *nlh, size_t buflen,
 	return 0;
 }
 
+/* A counter group or name: 1..XLB_COUNTER_NAME_MAX - 1 printable ASCII
+ * characters, no blank (xlbctl prints "GROUP NAME VALUE" for scripts). */
+static bool counter_word_ok(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	if (n == 0 || n >= max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return false;
+	return true;
+}
+
+int xlb_ctl_put_counter(struct nlmsghdr *nlh, size_t buflen,
+			const struct xlb_counter_info *c)
+{
+	uint32_t len0 = nlh->nlmsg_len;
+	struct nlattr *nest;
+	bool ok;
+
+	if (!counter_word_ok(c->group, sizeof(c->group)) ||
+	    !counter_word_ok(c->name, sizeof(c->name)))
+		return -EINVAL;
+	nest = mnl_attr_nest_start_check(nlh, buflen, XLB_CMD_ATTR_COUNTER);
+	if (!nest)
+		return -EMSGSIZE;
+	ok = mnl_attr_put_strz_check(nlh, buflen, XLB_COUNTER_ATTR_GROUP, c->group) &&
+	     mnl_attr_put_strz_check(nlh, buflen, XLB_COUNTER_ATTR_NAME, c->name) &&
+	     mnl_attr_put_u64_check(nlh, buflen, XLB_COUNTER_ATTR_VALUE, c->value);
+	if (!ok) {
+		nlh->nlmsg_len = len0;
+		return -EMSGSIZE;
+	}
+	mnl_attr_nest_end(nlh, nest);
+	return 0;
+}
+
 int xlb_ctl_put_info(struct nlmsghdr *nlh, size_t buflen,
 		     const struct xlb_info *info)
 {
@@ -590,6 +628,32 @@ static int conn_cb(const struct nlattr *a, void *data)
 	return r;
 }
 
+static int counter_cb(const struct nlattr *a, void *data)
+{
+	struct parse_ctx *c = data;
+	uint16_t type = mnl_attr_get_type(a);
+	int r = MNL_CB_OK;
+
+	if (type > c->max)
+		return MNL_CB_OK;
+	switch (type) {
+	case XLB_COUNTER_ATTR_GROUP:
+		r = check_string(c, a, XLB_COUNTER_NAME_MAX, "group");
+		break;
+	case XLB_COUNTER_ATTR_NAME:
+		r = check_string(c, a, XLB_COUNTER_NAME_MAX, "name");
+		break;
+	case XLB_COUNTER_ATTR_VALUE:
+		r = check_type(c, a, MNL_TYPE_U64, "value");
+		break;
+	default:
+		return MNL_CB_OK;
+	}
+	if (r == MNL_CB_OK)
+		c->tb[type] = a;
+	return r;
+}
+
 static int top_cb(const struct nlattr *a, void *data)
 {
 	struct parse_ctx *c = data;
@@ -602,6 +666,7 @@ static int top_cb(const struct nlattr *a, void *data)
 	case XLB_CMD_ATTR_SERVICE:	r = check_nested(c, a, "service"); break;
 	case XLB_CMD_ATTR_DEST:		r = check_nested(c, a, "destination"); break;
 	case XLB_CMD_ATTR_CONN:		r = check_nested(c, a, "connection"); break;
+	case XLB_CMD_ATTR_COUNTER:	r = check_nested(c, a, "counter"); break;
 	case XLB_CMD_ATTR_TIMEOUT_TCP:
 	case XLB_CMD_ATTR_TIMEOUT_TCP_FIN:
 	case XLB_CMD_ATTR_TIMEOUT_UDP:
@@ -887,6 +952,35 @@ static int parse_conn(const struct nlattr *nest, struct xlb_ctl_msg *m,
 	return 0;
 }
 
+static int parse_counter(const struct nlattr *nest, struct xlb_ctl_msg *m,
+			 char *err, size_t errlen)
+{
+	const struct nlattr *tb[XLB_COUNTER_ATTR_MAX + 1] = { 0 };
+	struct xlb_counter_info *ci = &m->counter;
+	int ret = parse_nested(nest, counter_cb, tb, XLB_COUNTER_ATTR_MAX, "counter",
+			       err, errlen);
+
+	if (ret)
+		return ret;
+	if (!tb[XLB_COUNTER_ATTR_GROUP] || !tb[XLB_COUNTER_ATTR_NAME] ||
+	    !tb[XLB_COUNTER_ATTR_VALUE]) {
+		seterr(err, errlen, "counter needs a group, a name and a value");
+		return -EINVAL;
+	}
+	/* check_string() bounded both by the arrays' size, NUL included. */
+	snprintf(ci->group, sizeof(ci->group), "%s", mnl_attr_get_str(tb[XLB_COUNTER_ATTR_GROUP]));
+	snprintf(ci->name, sizeof(ci->name), "%s", mnl_attr_get_str(tb[XLB_COUNTER_ATTR_NAME]));
+	if (!counter_word_ok(ci->group, sizeof(ci->group)) ||
+	    !counter_word_ok(ci->name, sizeof(ci->name))) {
+		seterr(err, errlen, "counter group and name must be 1..%d printable characters without spaces",
+		       XLB_COUNTER_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	ci->value = mnl_attr_get_u64(tb[XLB_COUNTER_ATTR_VALUE]);
+	m->has |= XLB_CTL_HAS_COUNTER;
+	return 0;
+}
+
 int xlb_ctl_msg_check(const void *buf, size_t len, char *err, size_t errlen)
 {
 	const struct nlmsghdr *nlh = buf;
@@ -977,6 +1071,9 @@ int xlb_ctl_parse(const struct nlmsghdr *nlh, struct xlb_ctl_msg *m,
 		return ret;
 	if (tb[XLB_CMD_ATTR_CONN] && (ret = parse_conn(tb[XLB_CMD_ATTR_CONN], m, err, errlen)))
 		return ret;
+	if (tb[XLB_CMD_ATTR_COUNTER] &&
+	    (ret = parse_counter(tb[XLB_CMD_ATTR_COUNTER], m, err, errlen)))
+		return ret;
 	for (size_t i = 0; i < sizeof(to) / sizeof(to[0]); i++) {
 		if (!tb[to[i].attr])
 			continue;
@@ -1013,6 +1110,7 @@ bool xlb_ctl_cmd_changes(uint8_t cmd)
 	case XLB_CMD_GET_CONFIG:
 	case XLB_CMD_GET_INFO:
 	case XLB_CMD_GET_CONN:
+	case XLB_CMD_GET_COUNTERS:
 		return false;
 	default:
 		return true;	/* unknown commands too: the safe answer */
@@ -1046,6 +1144,7 @@ int xlb_ctl_check_request(const struct xlb_ctl_msg *m, char *err, size_t errlen)
 	case XLB_CMD_ZERO:
 	case XLB_CMD_FLUSH:
 	case XLB_CMD_GET_CONN:
+	case XLB_CMD_GET_COUNTERS:
 	case XLB_CMD_BATCH_BEGIN:
 	case XLB_CMD_BATCH_END:
 		break;
@@ -1483,6 +1582,8 @@ static int collect_cb(const struct xlb_ctl_msg *m, void *arg, char *err, size_t 
 		memcpy(slot, &m->svc, sizeof(m->svc));
 	else if (c->cmd == XLB_CMD_NEW_DEST)
 		memcpy(slot, &m->dest, sizeof(m->dest));
+	else if (c->cmd == XLB_CMD_NEW_COUNTER)
+		memcpy(slot, &m->counter, sizeof(m->counter));
 	else
 		memcpy(slot, &m->conn, sizeof(m->conn));
 	return 0;
@@ -1538,6 +1639,18 @@ int xlb_ctl_get_conns(int fd, struct xlb_conn_info **out, size_t *n, char *err, 
 	struct collect c = { .size = sizeof(**out), .cmd = XLB_CMD_NEW_CONN,
 			     .has = XLB_CTL_HAS_CONN };
 	int ret = dump(fd, XLB_CMD_GET_CONN, NULL, &c, err, errlen);
+
+	*out = c.v;
+	*n = c.n;
+	return ret;
+}
+
+int xlb_ctl_get_counters(int fd, struct xlb_counter_info **out, size_t *n, char *err,
+			 size_t errlen)
+{
+	struct collect c = { .size = sizeof(**out), .cmd = XLB_CMD_NEW_COUNTER,
+			     .has = XLB_CTL_HAS_COUNTER };
+	int ret = dump(fd, XLB_CMD_GET_COUNTERS, NULL, &c, err, errlen);
 
 	*out = c.v;
 	*n = c.n;

@@ -25,6 +25,14 @@
  * several per datagram, no datagram above XLB_CTL_MSG_MAX, ended by
  * NLMSG_DONE (or by NLMSG_ERROR if the dump fails).
  *
+ * Counters (xlb extension, xlbctl --counters): GET_COUNTERS is a read (any
+ * peer that can connect) answered as a dump of NEW_COUNTER messages, one
+ * per daemon counter, in the daemon's order, zeros included: a nested
+ * XLB_CMD_ATTR_COUNTER with GROUP ("xdp", "datapath", "malformed", "conn"),
+ * NAME and VALUE. Group and name are 1..XLB_COUNTER_NAME_MAX - 1 printable
+ * characters without spaces, so that "GROUP NAME VALUE" lines split on
+ * blanks. A daemon without a datapath answers an empty dump.
+ *
  * Errors (negative errno in the ack):
  *   -ESRCH   no such service (as IPVS)     -ENOENT  no such destination
  *   -EEXIST  service / destination exists   -EINVAL  bad attribute or value
@@ -118,6 +126,8 @@ enum xlb_ctl_cmd {
 	XLB_CMD_NEW_CONN	= 65,	/* GET_CONN's reply */
 	XLB_CMD_BATCH_BEGIN	= 66,	/* open a batch (no attributes) */
 	XLB_CMD_BATCH_END	= 67,	/* apply it; also END's reply */
+	XLB_CMD_GET_COUNTERS	= 68,	/* dump of the daemon's counters */
+	XLB_CMD_NEW_COUNTER	= 69,	/* GET_COUNTERS' reply */
 };
 
 /* Top-level attributes (IPVS_CMD_ATTR_*). */
@@ -132,7 +142,8 @@ enum xlb_ctl_attr {
 	XLB_CMD_ATTR_BATCH_COUNT	= 65,	/* u32, BATCH_END reply */
 	XLB_CMD_ATTR_BATCH_INDEX	= 66,	/* u32, BATCH_END reply on failure */
 	XLB_CMD_ATTR_BATCH_SEQ		= 67,	/* u32, BATCH_END reply on failure */
-	XLB_CMD_ATTR_MAX		= 67,
+	XLB_CMD_ATTR_COUNTER		= 68,	/* nested XLB_COUNTER_ATTR_* */
+	XLB_CMD_ATTR_MAX		= 68,
 };
 
 /* Top-level attributes of XLB_CMD_SET_INFO (IPVS_INFO_ATTR_*). */
@@ -207,6 +218,17 @@ enum xlb_ctl_conn_attr {
 	XLB_CONN_ATTR_MAX	= 9,
 };
 
+/* Counter attributes (xlb extension, nested in XLB_CMD_ATTR_COUNTER), all
+ * three required. */
+enum xlb_ctl_counter_attr {
+	XLB_COUNTER_ATTR_GROUP	= 1,	/* NUL-terminated string, <= XLB_COUNTER_NAME_MAX */
+	XLB_COUNTER_ATTR_NAME	= 2,	/* NUL-terminated string, <= XLB_COUNTER_NAME_MAX */
+	XLB_COUNTER_ATTR_VALUE	= 3,	/* u64 */
+	XLB_COUNTER_ATTR_MAX	= 3,
+};
+
+#define XLB_COUNTER_NAME_MAX	32	/* group and name, NUL included */
+
 /* XLB_SVC_ATTR_FLAGS payload (struct ip_vs_flags). */
 struct xlb_ctl_flags {
 	uint32_t flags;
@@ -233,6 +255,12 @@ struct xlb_conn_info {			/* one connection-table entry (xlbctl -Lnc) */
 	uint32_t daddr; uint16_t dport;	/* real server */
 	char     state[16];		/* "ESTABLISHED", "SYN_RECV", "FIN_WAIT", "CLOSE", "UDP", ... */
 	uint32_t expires;		/* seconds left */
+};
+
+struct xlb_counter_info {		/* one daemon counter (xlbctl --counters) */
+	char     group[XLB_COUNTER_NAME_MAX];	/* "xdp", "datapath", "malformed", "conn" */
+	char     name[XLB_COUNTER_NAME_MAX];
+	uint64_t value;
 };
 
 struct xlb_info { uint32_t version; uint32_t conn_tab_size; };
@@ -269,6 +297,8 @@ int  xlb_ctl_get_services(int fd, struct xlb_svc_info **out, size_t *n, char *er
 int  xlb_ctl_get_service(int fd, const struct xlb_svc_key *key, struct xlb_svc_info *out, char *err, size_t errlen);
 int  xlb_ctl_get_dests(int fd, const struct xlb_svc_key *key, struct xlb_dest_info **out, size_t *n, char *err, size_t errlen);
 int  xlb_ctl_get_conns(int fd, struct xlb_conn_info **out, size_t *n, char *err, size_t errlen);
+/* The daemon's counters, in its order (empty without a datapath). */
+int  xlb_ctl_get_counters(int fd, struct xlb_counter_info **out, size_t *n, char *err, size_t errlen);
 int  xlb_ctl_get_timeouts(int fd, struct xlb_timeouts *out, char *err, size_t errlen);
 int  xlb_ctl_get_info(int fd, struct xlb_info *out, char *err, size_t errlen);
 
@@ -290,6 +320,7 @@ int  xlb_ctl_get_info(int fd, struct xlb_info *out, char *err, size_t errlen);
 #define XLB_CTL_HAS_CONN	0x0100
 #define XLB_CTL_HAS_INFO	0x0200
 #define XLB_CTL_HAS_BATCH	0x0400	/* batch.count; batch.failed if INDEX+SEQ */
+#define XLB_CTL_HAS_COUNTER	0x0800
 
 /* Extra XLB_SVC_SET_* bit in xlb_ctl_msg.svc_set: a FLAGS attribute was
  * given (flags and svc_flags_mask hold it); XLB_SVC_SET_PERSIST then means
@@ -312,6 +343,7 @@ struct xlb_ctl_msg {
 	struct xlb_conn_info conn;
 	struct xlb_info info;
 	struct xlb_ctl_batch_info batch;
+	struct xlb_counter_info counter;
 };
 
 /* Start a message: nlmsghdr (XLB_GENL_ID, flags, seq) + genlmsghdr (cmd). */
@@ -335,6 +367,11 @@ int xlb_ctl_put_conn(struct nlmsghdr *nlh, size_t buflen,
 		     const struct xlb_conn_info *c);
 int xlb_ctl_put_info(struct nlmsghdr *nlh, size_t buflen,
 		     const struct xlb_info *info);
+/* One counter (nested XLB_CMD_ATTR_COUNTER). -EINVAL, the message as it
+ * was, when group or name is empty, too long or not printable without
+ * spaces (see above). */
+int xlb_ctl_put_counter(struct nlmsghdr *nlh, size_t buflen,
+			const struct xlb_counter_info *c);
 /* BATCH_END's reply attributes: count; index and seq when b->failed. */
 int xlb_ctl_put_batch(struct nlmsghdr *nlh, size_t buflen,
 		      const struct xlb_ctl_batch_info *b);

@@ -108,18 +108,22 @@ static int out_flush(struct out *o)
 
 typedef int (*fill_fn)(struct nlmsghdr *nlh, size_t room, const void *arg);
 
-/* Append one message; a full datagram is sent first. */
+/* Append one message; a full datagram is sent first. A fill error other
+ * than -EMSGSIZE (a value no message may carry) is returned as it is. */
 static int out_msg(struct out *o, uint8_t cmd, uint16_t flags, uint32_t seq,
 		   fill_fn fill, const void *arg)
 {
 	for (int tries = 0; tries < 2 && !o->error; tries++) {
 		size_t room = XLB_CTL_MSG_MAX - o->len;
 		struct nlmsghdr *nlh = xlb_ctl_msg_start(o->buf + o->len, room, cmd, flags, seq);
+		int ret = nlh && fill ? fill(nlh, room, arg) : 0;
 
-		if (nlh && (!fill || !fill(nlh, room, arg))) {
+		if (nlh && !ret) {
 			o->len += MNL_ALIGN(nlh->nlmsg_len);
 			return 0;
 		}
+		if (ret && ret != -EMSGSIZE)
+			return ret;
 		if (!o->len)
 			return -EMSGSIZE;	/* cannot fit even alone */
 		out_flush(o);
@@ -203,6 +207,37 @@ static int emit_conn(const struct xlb_conn_info *c, void *arg)
 	struct conn_emit *e = arg;
 
 	return out_msg(e->o, XLB_CMD_NEW_CONN, NLM_F_MULTI, e->seq, fill_conn, c);
+}
+
+static int fill_counter(struct nlmsghdr *nlh, size_t room, const void *arg)
+{
+	return xlb_ctl_put_counter(nlh, room, arg);
+}
+
+struct counter_emit {
+	struct out *o;
+	uint32_t seq;
+};
+
+static int emit_counter(const char *group, const char *name, uint64_t value, void *arg)
+{
+	struct counter_emit *e = arg;
+	struct xlb_counter_info c = { .value = value };
+	int ret;
+
+	/* Too long a name fails the dump rather than being cut: two cut
+	 * names could read as one counter. */
+	if (strlen(group) >= sizeof(c.group) || strlen(name) >= sizeof(c.name))
+		ret = -EINVAL;
+	else {
+		memcpy(c.group, group, strlen(group) + 1);
+		memcpy(c.name, name, strlen(name) + 1);
+		ret = out_msg(e->o, XLB_CMD_NEW_COUNTER, NLM_F_MULTI, e->seq, fill_counter, &c);
+	}
+	if (ret == -EINVAL)
+		pr_warn("control: counter \"%s\" \"%s\" cannot be sent (1..%d printable characters without spaces): dump failed",
+			group, name, XLB_COUNTER_NAME_MAX - 1);
+	return ret;
 }
 
 static int fill_batch(struct nlmsghdr *nlh, size_t room, const void *arg)
@@ -578,6 +613,13 @@ static void do_read(struct xlb_ctl_server *s, struct out *o, const struct nlmsgh
 
 		if (prov->dump_conns)
 			ret = prov->dump_conns(emit_conn, &e, prov->arg);
+		break;
+	}
+	case XLB_CMD_GET_COUNTERS: {
+		struct counter_emit e = { .o = o, .seq = m->seq };
+
+		if (prov->dump_counters)
+			ret = prov->dump_counters(emit_counter, &e, prov->arg);
 		break;
 	}
 	case XLB_CMD_GET_CONFIG:

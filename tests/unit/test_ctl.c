@@ -1694,3 +1694,377 @@ Test(ctl, a_batch_given_to_server_handle_lives_within_the_call)
 	rmdir(dir);
 	xlb_log_set_hook(NULL, NULL);
 }
+
+/* ---- counters (xlbctl --counters) ---- */
+
+static struct xlb_counter_info counter(const char *group, const char *name, uint64_t v)
+{
+	struct xlb_counter_info c = { .value = v };
+
+	snprintf(c.group, sizeof(c.group), "%s", group);
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	return c;
+}
+
+Test(ctl, counter_reply_round_trips_group_name_and_full_64_bit_value)
+{
+	struct xlb_counter_info c = counter("datapath", "drop_no_real_server", UINT64_MAX - 1);
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_COUNTER,
+						 NLM_F_MULTI, 3);
+	struct xlb_ctl_msg m;
+
+	cr_assert_eq(xlb_ctl_put_counter(nlh, sizeof(buf), &c), 0);
+	parse_back(&m);
+	cr_expect_eq(m.cmd, XLB_CMD_NEW_COUNTER);
+	cr_expect_eq(m.has, XLB_CTL_HAS_COUNTER);
+	cr_expect_str_eq(m.counter.group, "datapath");
+	cr_expect_str_eq(m.counter.name, "drop_no_real_server");
+	cr_expect_eq(m.counter.value, UINT64_MAX - 1);
+}
+
+Test(ctl, counter_of_the_longest_name_round_trips)
+{
+	char name[XLB_COUNTER_NAME_MAX];
+	struct xlb_counter_info c;
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_COUNTER,
+						 NLM_F_MULTI, 3);
+	struct xlb_ctl_msg m;
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	c = counter("malformed", name, 0);
+	cr_assert_eq(xlb_ctl_put_counter(nlh, sizeof(buf), &c), 0);
+	parse_back(&m);
+	cr_expect_str_eq(m.counter.name, name, "31 characters fit");
+	cr_expect_eq(m.counter.value, 0, "zeros are counters too");
+}
+
+Test(ctl, counter_builder_refuses_names_a_line_parser_would_misread)
+{
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_COUNTER,
+						 NLM_F_MULTI, 3);
+	struct xlb_counter_info c = counter("conn", "has space", 1);
+	uint32_t len = nlh->nlmsg_len;
+
+	cr_expect_eq(xlb_ctl_put_counter(nlh, sizeof(buf), &c), -EINVAL, "a blank");
+	c = counter("", "created", 1);
+	cr_expect_eq(xlb_ctl_put_counter(nlh, sizeof(buf), &c), -EINVAL, "an empty group");
+	c = counter("conn", "new\nline", 1);
+	cr_expect_eq(xlb_ctl_put_counter(nlh, sizeof(buf), &c), -EINVAL, "a newline");
+	c = counter("conn", "created", 1);
+	memset(c.name, 'x', sizeof(c.name));	/* no room for the NUL */
+	cr_expect_eq(xlb_ctl_put_counter(nlh, sizeof(buf), &c), -EINVAL, "unterminated");
+	cr_expect_eq(nlh->nlmsg_len, len, "the message is left as it was");
+}
+
+Test(ctl, counter_builder_refuses_to_overflow_and_leaves_the_message_intact)
+{
+	struct xlb_counter_info c = counter("xdp", "redirected", 5);
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, 48, XLB_CMD_NEW_COUNTER, NLM_F_MULTI, 1);
+	uint32_t len = nlh->nlmsg_len;
+
+	cr_expect_eq(xlb_ctl_put_counter(nlh, 48, &c), -EMSGSIZE);
+	cr_expect_eq(nlh->nlmsg_len, len);
+}
+
+/* A counter nest whose parts the caller writes. */
+static struct nlattr *counter_nest(struct nlmsghdr *nlh)
+{
+	return mnl_attr_nest_start(nlh, XLB_CMD_ATTR_COUNTER);
+}
+
+Test(ctl, counter_without_a_value_is_einval)
+{
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_COUNTER, NLM_F_MULTI, 1);
+	struct nlattr *n = counter_nest(nlh);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_GROUP, "xdp");
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_NAME, "passed");
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect(strstr(err, "counter needs a group, a name and a value"), "%s", err);
+}
+
+Test(ctl, counter_value_that_is_not_a_u64_is_einval)
+{
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_COUNTER, NLM_F_MULTI, 1);
+	struct nlattr *n = counter_nest(nlh);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_GROUP, "xdp");
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_NAME, "passed");
+	mnl_attr_put_u32(nlh, XLB_COUNTER_ATTR_VALUE, 7);
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect(strstr(err, "value"), "message names the attribute: %s", err);
+}
+
+Test(ctl, counter_name_of_32_characters_is_einval)
+{
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_COUNTER, NLM_F_MULTI, 1);
+	struct nlattr *n = counter_nest(nlh);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_GROUP, "xdp");
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_NAME, "abcdefghijklmnopqrstuvwxyz012345");
+	mnl_attr_put_u64(nlh, XLB_COUNTER_ATTR_VALUE, 7);
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect(strstr(err, "longer than 31 bytes"), "%s", err);
+}
+
+Test(ctl, counter_group_without_terminating_nul_is_einval)
+{
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_COUNTER, NLM_F_MULTI, 1);
+	struct nlattr *n = counter_nest(nlh);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put(nlh, XLB_COUNTER_ATTR_GROUP, 3, "xdp");
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_NAME, "passed");
+	mnl_attr_put_u64(nlh, XLB_COUNTER_ATTR_VALUE, 7);
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect(strstr(err, "group"), "%s", err);
+}
+
+Test(ctl, counter_name_with_a_blank_or_empty_group_is_einval)
+{
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_COUNTER, NLM_F_MULTI, 1);
+	struct nlattr *n = counter_nest(nlh);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_GROUP, "xdp");
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_NAME, "two words");
+	mnl_attr_put_u64(nlh, XLB_COUNTER_ATTR_VALUE, 7);
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect(strstr(err, "without spaces"), "%s", err);
+
+	nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_COUNTER, NLM_F_MULTI, 1);
+	n = counter_nest(nlh);
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_GROUP, "");
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_NAME, "passed");
+	mnl_attr_put_u64(nlh, XLB_COUNTER_ATTR_VALUE, 7);
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+}
+
+Test(ctl, counter_nest_overrunning_its_parent_is_einval)
+{
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_COUNTER, NLM_F_MULTI, 1);
+	struct nlattr *n = counter_nest(nlh), *last;
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_GROUP, "xdp");
+	mnl_attr_put_strz(nlh, XLB_COUNTER_ATTR_NAME, "passed");
+	last = mnl_nlmsg_get_payload_tail(nlh);
+	mnl_attr_put_u64(nlh, XLB_COUNTER_ATTR_VALUE, 7);
+	mnl_attr_nest_end(nlh, n);
+	mnl_attr_put_u32(nlh, XLB_CMD_ATTR_TIMEOUT_TCP, 10);	/* keeps the overrun inside the message */
+	last->nla_len += 8;
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect(strstr(err, "has length"), "%s", err);
+}
+
+Test(ctl, counter_nest_that_is_not_nested_is_einval)
+{
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_COUNTER, NLM_F_MULTI, 1);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put(nlh, XLB_CMD_ATTR_COUNTER, 2, "xx");	/* shorter than an attribute */
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+}
+
+Test(ctl, get_counters_is_a_read_needing_no_attribute)
+{
+	struct xlb_ctl_msg m;
+
+	xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_GET_COUNTERS, NLM_F_REQUEST | NLM_F_DUMP, 1);
+	cr_expect_eq(parse_buf(&m), 0, "%s", err);
+	cr_expect_not(xlb_ctl_cmd_changes(XLB_CMD_GET_COUNTERS));
+}
+
+/* A fake datapath: nfake counters, groups in turn, values from the index. */
+static size_t nfake;
+static const char *fake_bad_name;	/* emitted as counter 2 when set */
+static const char *const fake_groups[] = { "xdp", "datapath", "malformed", "conn" };
+
+static uint64_t fake_value(size_t i)
+{
+	return i % 7 ? (uint64_t)i * 0x9e3779b97f4a7c15ull : 0;	/* zeros too */
+}
+
+static int fake_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
+{
+	char name[32];
+	int rc;
+
+	if (arg != &nfake)
+		return -EFAULT;	/* not its own argument: the client sees the dump fail */
+	for (size_t i = 0; i < nfake; i++) {
+		snprintf(name, sizeof(name), "c%05zu", i);
+		rc = emit(fake_groups[i % 4], i == 2 && fake_bad_name ? fake_bad_name : name,
+			  fake_value(i), emit_arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void srv_setup_counters(void)
+{
+	struct xlb_tables_provider p = { .dump_counters = fake_dump_counters, .arg = &nfake };
+
+	srv_start(NULL);
+	/* Before any request: the server reads the provider only to answer. */
+	xlb_tables_set_provider(S.t, &p);
+}
+
+Test(ctl, counters_dump_of_5000_comes_whole_and_in_the_daemons_order, .init = srv_setup_counters, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_counter_info *c;
+	size_t n = 0;
+	char name[32];
+
+	cr_assert_geq(fd, 0, "%s", err);
+	nfake = 5000;
+	fake_bad_name = NULL;
+	cr_assert_eq(xlb_ctl_get_counters(fd, &c, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 5000);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "c%05zu", i);
+		cr_assert_str_eq(c[i].group, fake_groups[i % 4], "at %zu", i);
+		cr_assert_str_eq(c[i].name, name, "at %zu", i);
+		cr_assert_eq(c[i].value, fake_value(i), "at %zu", i);
+	}
+	free(c);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, counters_dump_is_split_into_bounded_multipart_datagrams_ending_in_done, .init = srv_setup_counters, .fini = srv_stop)
+{
+	int raw = raw_connect();
+	size_t total = 0, datagrams = 0;
+	struct nlmsghdr *nlh;
+	bool done = false;
+
+	nfake = 5000;
+	fake_bad_name = NULL;
+	nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_GET_COUNTERS,
+				NLM_F_REQUEST | NLM_F_DUMP, 43);
+	cr_assert_eq(send(raw, buf, nlh->nlmsg_len, 0), (ssize_t)nlh->nlmsg_len);
+	while (!done) {
+		ssize_t r = recv(raw, buf, sizeof(buf), MSG_TRUNC);
+		int left = (int)r;
+
+		cr_assert_gt(r, 0);
+		cr_assert_leq(r, XLB_CTL_MSG_MAX);
+		datagrams++;
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			struct xlb_ctl_msg m;
+
+			cr_expect_eq(nlh->nlmsg_seq, 43);
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				continue;
+			}
+			cr_assert_eq(nlh->nlmsg_type, XLB_GENL_ID, "no error mid-dump");
+			cr_expect(nlh->nlmsg_flags & NLM_F_MULTI);
+			cr_assert_eq(xlb_ctl_parse(nlh, &m, err, sizeof(err)), 0, "%s", err);
+			cr_expect_eq(m.cmd, XLB_CMD_NEW_COUNTER);
+			cr_expect_eq(m.counter.value, fake_value(total), "in order at %zu", total);
+			total++;
+		}
+		cr_expect_eq(left, 0, "no stray bytes in a datagram");
+	}
+	cr_expect_eq(total, 5000);
+	cr_expect_gt(datagrams, 1, "5000 counters do not fit in one datagram");
+	close(raw);
+}
+
+Test(ctl, counters_dump_without_a_datapath_is_empty, .init = srv_setup, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_counter_info *c;
+	size_t n = 99;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(xlb_ctl_get_counters(fd, &c, &n, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(n, 0);
+	free(c);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, counters_dump_of_a_provider_without_counters_is_empty, .init = srv_setup, .fini = srv_stop)
+{
+	struct xlb_tables_provider p = { .arg = &nfake };	/* dump_counters NULL */
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_counter_info *c;
+	size_t n = 99;
+
+	xlb_tables_set_provider(S.t, &p);
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(xlb_ctl_get_counters(fd, &c, &n, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(n, 0);
+	free(c);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, counter_with_an_unsendable_name_fails_the_dump_loudly, .init = srv_setup_counters, .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_counter_info *c = (void *)1;
+	size_t n = 99;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	nfake = 10;
+	fake_bad_name = "a name of well over thirty-one characters";
+	cr_expect_eq(xlb_ctl_get_counters(fd, &c, &n, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "dump failed"), "%s", err);
+	cr_expect_eq(n, 0, "nothing half-listed");
+	cr_expect_null(c);
+	fake_bad_name = "with space";
+	cr_expect_eq(xlb_ctl_get_counters(fd, &c, &n, err, sizeof(err)), -EINVAL);
+	/* The connection is still good. */
+	fake_bad_name = NULL;
+	cr_expect_eq(xlb_ctl_get_counters(fd, &c, &n, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(n, 10);
+	free(c);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, counters_are_readable_by_a_peer_that_may_not_change_tables, .init = srv_setup_counters, .fini = srv_stop)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch uid");
+	cr_assert_eq(chmod(S.dir, 0755), 0, "let uid 65534 reach the socket");
+	cr_assert_eq(chmod(S.path, 0666), 0, "and connect");
+	nfake = 40;
+	fake_bad_name = NULL;
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct xlb_counter_info *c;
+		size_t n = 0;
+		int fd;
+
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(10);
+		fd = xlb_ctl_open(S.path, err, sizeof(err));
+		if (fd < 0)
+			_exit(11);
+		if (xlb_ctl_get_counters(fd, &c, &n, err, sizeof(err)) != 0)
+			_exit(12);
+		_exit(n == 40 ? 0 : 13);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status));
+	cr_expect_eq(WEXITSTATUS(status), 0, "child status %d", WEXITSTATUS(status));
+}

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer target: the frame parser and every transmit function.
+ *
+ * The input is one Ethernet frame. If it parses (0), each forwarding method
+ * of xmit.h runs on its own copy, placed in a buffer of exactly headroom +
+ * frame + tailroom bytes (so ASan sees any write outside it), and the result
+ * is checked with invariants that must hold for every frame:
+ *   - a rewritten frame parses again, to what the rewrite left in *p;
+ *   - DR changes the two MAC addresses and nothing else;
+ *   - NAT puts the bound address/port where it belongs, and a checksum that
+ *     verified before the rewrite (computed from scratch here, not with
+ *     csum.c) verifies after it; an ICMP error's ICMP checksum always does;
+ *   - TUN's outer header is a valid IPv4 header DIP -> RIP, protocol 4, and
+ *     the frame without those 20 bytes parses exactly as the original did;
+ *   - an ICMP frag-needed built for the frame parses as one that quotes it.
+ * The bind (MTU, TTL, headroom...) comes from the last bytes of the input,
+ * so seeds stay plain frames. A violation is __builtin_trap().
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "pkt.h"
+#include "xmit.h"
+
+#define CHECK(cond)							\
+	do {								\
+		if (!(cond)) {						\
+			fprintf(stderr, "fuzz_pkt: invariant failed: %s (%s:%d)\n", \
+				#cond, __FILE__, __LINE__);		\
+			__builtin_trap();				\
+		}							\
+	} while (0)
+
+/* Independent one's complement sum (RFC 1071), network-order words. */
+static uint32_t sum16(uint32_t s, const uint8_t *b, size_t n)
+{
+	for (; n >= 2; b += 2, n -= 2)
+		s += (uint32_t)b[0] << 8 | b[1];
+	if (n)
+		s += (uint32_t)b[0] << 8;
+	while (s >> 16)
+		s = (s & 0xFFFF) + (s >> 16);
+	return s;
+}
+
+static bool csum_ok(const uint8_t *b, size_t n)
+{
+	return sum16(0, b, n) == 0xFFFF;
+}
+
+static uint32_t pseudo(uint32_t saddr, uint32_t daddr, uint8_t proto, uint16_t len)
+{
+	uint8_t ph[12];
+
+	memcpy(ph, &saddr, 4);
+	memcpy(ph + 4, &daddr, 4);
+	ph[8] = 0;
+	ph[9] = proto;
+	ph[10] = (uint8_t)(len >> 8);
+	ph[11] = (uint8_t)len;
+	return sum16(0, ph, sizeof(ph));
+}
+
+static uint16_t rd16(const uint8_t *b)
+{
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+/* Checksum state of a parsed frame, to compare before / after a rewrite. */
+struct csums {
+	bool ip;		/* outer IP header verifies */
+	bool l4_known;		/* whole TCP/UDP datagram here (not a fragment) */
+	bool l4;		/* ... and its checksum verifies */
+	bool udp_zero;		/* UDP without checksum */
+	bool inner_ip;		/* ICMP error: quoted IP header verifies */
+	bool icmp;		/* ICMP checksum verifies */
+};
+
+static void csums_get(const uint8_t *d, const struct xlb_pkt *p, struct csums *c)
+{
+	const uint8_t *l4 = d + p->l4_off;
+
+	memset(c, 0, sizeof(*c));
+	c->ip = csum_ok(d + p->l3_off, p->ihl);
+	if (!p->mf && !p->frag_nonfirst &&
+	    (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)) {
+		/* UDP covers its own length (the rest of the IP payload is
+		 * padding); TCP the whole IP payload. */
+		uint16_t len = p->proto == IPPROTO_UDP ? rd16(l4 + 4) : p->l4_len;
+
+		c->l4_known = true;
+		c->udp_zero = p->proto == IPPROTO_UDP && !rd16(l4 + 6);
+		c->l4 = sum16(pseudo(p->saddr, p->daddr, p->proto, len), l4, len) == 0xFFFF;
+	}
+	if (p->proto == IPPROTO_ICMP) {
+		c->icmp = csum_ok(l4, p->l4_len);
+		if (p->icmp_err)
+			c->inner_ip = csum_ok(d + p->inner_l3_off, p->inner_ihl);
+	}
+}
+
+/* The parse of a rewritten frame must agree with what the rewrite says. */
+static void same_pkt(const struct xlb_pkt *a, const struct xlb_pkt *b)
+{
+#define EQ(f) CHECK(a->f == b->f)
+	EQ(l3_off); EQ(has_vlan); EQ(vlan_tci);
+	EQ(ihl); EQ(tos); EQ(ttl); EQ(proto); EQ(ip_len); EQ(ip_id);
+	EQ(frag_off); EQ(df); EQ(mf); EQ(frag_nonfirst);
+	EQ(saddr); EQ(daddr);
+	EQ(l4_off); EQ(l4_len); EQ(l4_hlen); EQ(sport); EQ(dport);
+	EQ(tcp_flags); EQ(icmp_type); EQ(icmp_code); EQ(icmp_id);
+	EQ(icmp_err);
+	if (a->icmp_err) {
+		EQ(inner_frag_nonfirst); EQ(inner_ihl); EQ(inner_proto);
+		EQ(inner_l3_off); EQ(inner_l4_off); EQ(inner_l4_avail);
+		EQ(inner_saddr); EQ(inner_daddr); EQ(inner_sport); EQ(inner_dport);
+	}
+#undef EQ
+}
+
+/* A frame copy in a buffer of exactly headroom + len + tailroom bytes. */
+struct fbuf {
+	uint8_t *mem;
+	struct xlb_frame f;
+};
+
+static void fbuf_init(struct fbuf *fb, const uint8_t *data, uint32_t len,
+		      uint32_t headroom, uint32_t tailroom)
+{
+	fb->mem = malloc(headroom + len + tailroom + 1);	/* +1: len 0 */
+	if (!fb->mem)
+		abort();
+	memset(fb->mem, 0xA5, headroom + len + tailroom);
+	memcpy(fb->mem + headroom, data, len);
+	fb->f = (struct xlb_frame){ .data = fb->mem + headroom, .len = len,
+				    .headroom = headroom, .tailroom = tailroom };
+}
+
+/* The bind and the buffer geometry, from the last 8 bytes of the input. */
+struct setup {
+	struct xlb_xmit_bind b;
+	uint16_t id_ctr;
+	uint32_t headroom, tailroom;
+	uint32_t icmp_cap;
+};
+
+static void setup_get(const uint8_t *data, size_t size, struct setup *s)
+{
+	static const uint32_t headrooms[] = { 256, 20, 19, 0 };
+	uint8_t t[8] = { 0 };
+	size_t n = size < sizeof(t) ? size : sizeof(t);
+
+	memcpy(t + sizeof(t) - n, data + size - n, n);
+	memset(s, 0, sizeof(*s));
+	s->b.ifindex = 2;
+	memcpy(s->b.smac, "\x02\x00\x00\x00\x00\x01", 6);
+	memcpy(s->b.dmac, "\x02\x00\x00\x00\x00\x02", 6);
+	s->b.rip = htonl(0x0a000100 | t[0]);		/* 10.0.1.x */
+	s->b.rport = htons(t[1] & 1 ? 8080 : 80);
+	s->b.vip = htonl(0xc0a80001 + (t[2] & 3));	/* 192.168.0.1.. */
+	s->b.vport = htons(t[2] & 4 ? 443 : 80);
+	s->b.dip = htonl(0x0a000001);
+	s->b.ttl = t[3] & 1 ? 0 : t[3];
+	s->b.mtu = rd16(t + 4);
+	s->id_ctr = rd16(t + 6);
+	s->b.ip_id = t[3] & 2 ? &s->id_ctr : NULL;
+	s->headroom = headrooms[t[2] >> 6];
+	s->tailroom = t[1] & 2 ? 4096 - 256 - 1518 : 0;
+	s->icmp_cap = t[1] & 4 ? 256 : (uint32_t)(t[0] & 0x7F);
+}
+
+static void check_dr(const uint8_t *data, uint32_t len, const struct xlb_pkt *p0,
+		     const struct setup *s)
+{
+	struct fbuf fb;
+	struct xlb_pkt p = *p0, q;
+
+	fbuf_init(&fb, data, len, s->headroom, s->tailroom);
+	CHECK(xlb_xmit_dr(&fb.f, &p, &s->b) == 0);
+	CHECK(fb.f.len == len && fb.f.data == fb.mem + s->headroom);
+	CHECK(!memcmp(fb.f.data, s->b.dmac, 6) && !memcmp(fb.f.data + 6, s->b.smac, 6));
+	CHECK(!memcmp(fb.f.data + 12, data + 12, len - 12));
+	CHECK(xlb_pkt_parse(fb.f.data, fb.f.len, &q) == XLB_PKT_OK);
+	same_pkt(&p, &q);
+	free(fb.mem);
+}
+
+enum nat_dir { NAT_IN, NAT_OUT, NAT_ICMP_IN, NAT_ICMP_OUT };
+
+static void check_nat(const uint8_t *data, uint32_t len, const struct xlb_pkt *p0,
+		      const struct setup *s, enum nat_dir dir)
+{
+	static const xlb_xmit_fn fns[] = { xlb_xmit_nat_in, xlb_xmit_nat_out,
+					   xlb_xmit_nat_icmp_in, xlb_xmit_nat_icmp_out };
+	struct fbuf fb;
+	struct xlb_pkt p = *p0, q;
+	struct csums before, after;
+	int ret;
+
+	fbuf_init(&fb, data, len, s->headroom, s->tailroom);
+	csums_get(fb.f.data, p0, &before);
+	ret = fns[dir](&fb.f, &p, &s->b);
+	CHECK(ret == 0 || ret == -EPROTONOSUPPORT);
+	CHECK(fb.f.len == len && fb.f.data == fb.mem + s->headroom);
+	if (ret) {
+		CHECK(!memcmp(fb.f.data, data, len));	/* unchanged on error */
+		free(fb.mem);
+		return;
+	}
+	CHECK(!memcmp(fb.f.data, s->b.dmac, 6) && !memcmp(fb.f.data + 6, s->b.smac, 6));
+	CHECK(xlb_pkt_parse(fb.f.data, fb.f.len, &q) == XLB_PKT_OK);
+	same_pkt(&p, &q);
+	csums_get(fb.f.data, &q, &after);
+	if (before.ip)
+		CHECK(after.ip);
+
+	switch (dir) {
+	case NAT_IN:
+		CHECK(q.daddr == s->b.rip && q.dport == s->b.rport);
+		CHECK(q.saddr == p0->saddr && q.sport == p0->sport);
+		break;
+	case NAT_OUT:
+		CHECK(q.saddr == s->b.vip && q.sport == s->b.vport);
+		CHECK(q.daddr == p0->daddr && q.dport == p0->dport);
+		break;
+	case NAT_ICMP_IN:
+		CHECK(q.daddr == s->b.rip && q.saddr == p0->saddr);
+		CHECK(q.inner_saddr == s->b.rip && q.inner_sport == s->b.rport);
+		CHECK(q.inner_daddr == p0->inner_daddr && q.inner_dport == p0->inner_dport);
+		break;
+	case NAT_ICMP_OUT:
+		CHECK(q.saddr == s->b.vip && q.daddr == p0->daddr);
+		CHECK(q.inner_daddr == s->b.vip && q.inner_dport == s->b.vport);
+		CHECK(q.inner_saddr == p0->inner_saddr && q.inner_sport == p0->inner_sport);
+		break;
+	}
+	if (dir == NAT_IN || dir == NAT_OUT) {
+		if (before.l4_known && before.udp_zero)
+			CHECK(after.udp_zero);		/* stays "no checksum" */
+		else if (before.l4_known && before.l4)
+			CHECK(after.l4 && !after.udp_zero);
+	} else {
+		CHECK(after.icmp);			/* recomputed whole */
+		if (before.inner_ip)
+			CHECK(after.inner_ip);
+	}
+	free(fb.mem);
+}
+
+static void check_tun(const uint8_t *data, uint32_t len, const struct xlb_pkt *p0,
+		      const struct setup *s)
+{
+	struct fbuf fb;
+	struct xlb_pkt p = *p0, q;
+	uint32_t l2 = p0->l3_off, tot = (uint32_t)p0->ip_len + XLB_IPIP_HLEN;
+	uint8_t ttl = s->b.ttl ? s->b.ttl : XLB_TUN_TTL_DEFAULT;
+	const uint8_t *oh;
+	uint8_t *inner;
+	int ret;
+
+	fbuf_init(&fb, data, len, s->headroom, s->tailroom);
+	ret = xlb_xmit_tun(&fb.f, &p, &s->b);
+	if (tot > 0xFFFF || (s->b.mtu && tot > s->b.mtu))
+		CHECK(ret == -EMSGSIZE);
+	else if (s->headroom < XLB_IPIP_HLEN)
+		CHECK(ret == -ENOSPC);
+	else
+		CHECK(ret == 0);
+	if (ret) {
+		CHECK(fb.f.data == fb.mem + s->headroom && fb.f.len == len);
+		CHECK(!memcmp(fb.f.data, data, len));
+		free(fb.mem);
+		return;
+	}
+	CHECK(fb.f.data == fb.mem + s->headroom - XLB_IPIP_HLEN);
+	CHECK(fb.f.headroom == s->headroom - XLB_IPIP_HLEN);
+	CHECK(fb.f.len == l2 + tot);
+	CHECK(fb.f.headroom + fb.f.len + fb.f.tailroom == s->headroom + len + s->tailroom);
+	CHECK(!memcmp(fb.f.data, s->b.dmac, 6) && !memcmp(fb.f.data + 6, s->b.smac, 6));
+	CHECK(!memcmp(fb.f.data + 12, data + 12, l2 - 12));	/* VLAN tag, EtherType */
+
+	/* The outer header, read from scratch. */
+	oh = fb.f.data + l2;
+	CHECK(oh[0] == 0x45 && oh[9] == IPPROTO_IPIP && oh[8] == ttl);
+	CHECK(rd16(oh + 2) == tot && csum_ok(oh, XLB_IPIP_HLEN));
+	CHECK((rd16(oh + 6) & ~XLB_IP_DF) == 0);
+	CHECK(!!(rd16(oh + 6) & XLB_IP_DF) == p0->df);
+	CHECK(!memcmp(oh + 12, &s->b.dip, 4) && !memcmp(oh + 16, &s->b.rip, 4));
+	CHECK(xlb_pkt_parse(fb.f.data, fb.f.len, &q) == XLB_PKT_OK);
+	CHECK(q.proto == IPPROTO_IPIP && q.ip_len == tot && q.saddr == s->b.dip &&
+	      q.daddr == s->b.rip && q.l4_off == l2 + XLB_IPIP_HLEN);
+
+	/* *p describes the inner datagram at its new place... */
+	CHECK(p.l3_off == p0->l3_off + XLB_IPIP_HLEN && p.l4_off == p0->l4_off + XLB_IPIP_HLEN);
+	CHECK(!memcmp(fb.f.data + p.l3_off, data + p0->l3_off, p0->ip_len));
+	/* ...which, with the outer header stripped, parses as before. */
+	inner = malloc(l2 + p0->ip_len);
+	if (!inner)
+		abort();
+	memcpy(inner, fb.f.data, l2);
+	memcpy(inner + l2, fb.f.data + l2 + XLB_IPIP_HLEN, p0->ip_len);
+	CHECK(xlb_pkt_parse(inner, l2 + p0->ip_len, &q) == XLB_PKT_OK);
+	same_pkt(p0, &q);
+	free(inner);
+	free(fb.mem);
+}
+
+static void check_frag_needed(const uint8_t *data, const struct xlb_pkt *p0,
+			      const struct setup *s)
+{
+	uint32_t l2 = p0->l3_off;
+	uint32_t quote = p0->ihl + 8u < p0->ip_len ? p0->ihl + 8u : p0->ip_len;
+	uint32_t n = l2 + XLB_IP_HLEN + 8 + quote;
+	uint32_t saddr = htonl(0x0a000001);
+	uint8_t *buf = malloc(s->icmp_cap + 1);
+	struct xlb_pkt q;
+	int ret;
+
+	if (!buf)
+		abort();
+	ret = xlb_icmp_frag_needed(buf, s->icmp_cap, data, p0, saddr, s->b.mtu);
+	if (s->b.mtu < 68 + XLB_IPIP_HLEN)
+		CHECK(ret == -EINVAL);
+	else if (n > s->icmp_cap)
+		CHECK(ret == -ENOSPC);
+	else
+		CHECK(ret == (int)n);
+	if (ret < 0) {
+		free(buf);
+		return;
+	}
+	CHECK(!memcmp(buf, data + 6, 6) && !memcmp(buf + 6, data, 6));
+	/* The quote must hold the IP header and 8 bytes for the error to
+	 * carry an inner header (RFC 792); a shorter datagram makes a shorter
+	 * quote, which the parser rightly calls truncated. */
+	ret = xlb_pkt_parse(buf, n, &q);
+	if (p0->ip_len < p0->ihl + 8u) {
+		CHECK(ret == XLB_PKT_E_ICMP_INNER_TRUNC);
+		free(buf);
+		return;
+	}
+	CHECK(ret == XLB_PKT_OK);
+	CHECK(q.proto == IPPROTO_ICMP && q.icmp_type == XLB_ICMP_DEST_UNREACH &&
+	      q.icmp_code == XLB_ICMP_FRAG_NEEDED && q.icmp_err);
+	CHECK(q.saddr == saddr && q.daddr == p0->saddr && q.ttl == 64);
+	CHECK(q.has_vlan == p0->has_vlan && q.vlan_tci == p0->vlan_tci);
+	CHECK(csum_ok(buf + q.l3_off, q.ihl) && csum_ok(buf + q.l4_off, q.l4_len));
+	CHECK(rd16(buf + q.l4_off + 6) == s->b.mtu - XLB_IPIP_HLEN);
+	CHECK(q.inner_saddr == p0->saddr && q.inner_daddr == p0->daddr &&
+	      q.inner_proto == p0->proto && q.inner_ihl == p0->ihl);
+	CHECK(!memcmp(buf + q.inner_l3_off, data + p0->l3_off, quote));
+	free(buf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct xlb_pkt p;
+	struct setup s;
+	uint32_t len;
+	int ret;
+
+	if (size > 0xFFFF + 64)
+		return 0;		/* larger than any frame */
+	len = (uint32_t)size;
+	ret = xlb_pkt_parse(data, len, &p);
+	if (ret != XLB_PKT_OK) {
+		/* Whatever the error, it is one the datapath can count. */
+		CHECK(ret == XLB_PKT_NOT_OURS || (ret < 0 && -ret < XLB_PKT_ERR_COUNT));
+		(void)xlb_pkt_strerror(ret);
+		return 0;
+	}
+	/* What the parser promises about a usable frame. */
+	CHECK(p.l3_off + (uint32_t)p.ip_len <= len && p.ihl >= 20 && p.ihl <= 60);
+	CHECK(p.l4_off == p.l3_off + p.ihl && p.l4_len == p.ip_len - p.ihl);
+	CHECK(p.l4_hlen <= p.l4_len && !p.frag_nonfirst);
+	if (p.icmp_err)
+		CHECK(p.inner_l4_off + (uint32_t)p.inner_l4_avail == p.l4_off + (uint32_t)p.l4_len &&
+		      p.inner_l4_avail >= 8 && p.inner_l3_off == p.l4_off + 8);
+
+	setup_get(data, size, &s);
+	check_dr(data, len, &p, &s);
+	check_nat(data, len, &p, &s, NAT_IN);
+	check_nat(data, len, &p, &s, NAT_OUT);
+	check_nat(data, len, &p, &s, NAT_ICMP_IN);
+	check_nat(data, len, &p, &s, NAT_ICMP_OUT);
+	check_tun(data, len, &p, &s);
+	check_frag_needed(data, &p, &s);
+	return 0;
+}

@@ -949,6 +949,26 @@ static int c_apply_req(struct xlb_tables *t, struct xlb_snap *s, const struct xl
 	}
 }
 
+/*
+ * Rings are the only thing a small request can make big (one weight-65535
+ * server is 2^20 points): the points of all rings together are bounded,
+ * so no sequence of requests makes xlbd allocate without bound.
+ */
+static int check_budget(const struct xlb_snap *s, char *err, size_t errlen)
+{
+	uint64_t points = 0;
+
+	for (uint32_t i = 0; i < s->nsvcs; i++)
+		points += xlb_ring_points(s->svcs[i].ring);
+	if (points > XLB_TABLES_MAX_POINTS) {
+		seterr(err, errlen, "the rings would hold %llu points, over the limit of %u: "
+		       "lower the weights or --vnodes", (unsigned long long)points,
+		       XLB_TABLES_MAX_POINTS);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
 /* ---- writer API: candidate, operation, publish or discard ---- */
 
 #define WITH_CANDIDATE(t, err, errlen, op)				\
@@ -958,7 +978,8 @@ static int c_apply_req(struct xlb_tables *t, struct xlb_snap *s, const struct xl
 		if (!s) {						\
 			seterr(err, errlen, "out of memory");		\
 			r_ = -ENOMEM;					\
-		} else if ((r_ = (op)) < 0) {				\
+		} else if ((r_ = (op)) < 0 ||				\
+			   (r_ = check_budget(s, err, errlen)) < 0) {	\
 			if (r_ == -ENOMEM)				\
 				seterr(err, errlen, "out of memory");	\
 			snap_free(s);					\

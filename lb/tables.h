@@ -36,7 +36,9 @@
 struct xlb_ring;
 
 #define XLB_MAX_WORKERS		64
-#define XLB_TABLES_MAX_SVCS	65536	/* bounds on what requests can make */
+#define XLB_TABLES_MAX_SVCS	4096	/* bounds on what requests can make
+					 * (= the XDP services map) */
+#define XLB_TABLES_MAX_POINTS	(1u << 23)	/* all rings together, ~80 MiB */
 #define XLB_TABLES_MAX_DESTS	65536	/* xlbd allocate (per service) */
 /*
  * Default hash seed of every ring: a fixed constant, so that a restarted

@@ -728,3 +728,33 @@ Test(tables, concurrent_reader_sees_only_whole_snapshots)
 	cr_expect_eq(s.bad, 0, "%ld inconsistent reads in %ld loops", s.bad, s.loops);
 	cr_expect_eq(xlb_tables_retired(t), 0, "nothing leaks once the reader is gone");
 }
+
+/* A request is ~100 bytes, a weight-65535 ring ~10 MiB: the sum of all
+ * rings' points is bounded, so requests cannot grow xlbd without bound. */
+Test(tables, ring_points_beyond_the_budget_are_refused_and_change_nothing)
+{
+	const struct xlb_snap *before;
+	uint64_t total = 0;
+	int i, ret = 0;
+
+	for (i = 1; i < 200 && ret == 0; i++) {
+		char vip[32];
+		struct xlb_svc_cfg c;
+		struct xlb_dest_cfg d = dest("10.9.0.1", 80, XLB_FWD_DR, XLB_WEIGHT_MAX);
+
+		snprintf(vip, sizeof(vip), "10.8.%d.%d", i / 250, i % 250 + 1);
+		c = svc(IPPROTO_TCP, vip, 80);
+		add_svc(IPPROTO_TCP, vip, 80);
+		before = xlb_tables_current(t);
+		ret = xlb_tables_add_dest(t, &c.key, &d, DEST_ALL, err, sizeof(err));
+		if (ret == 0)
+			total += xlb_ring_points(find(&c.key)->ring);
+	}
+	cr_assert_eq(ret, -ENOSPC, "refused after %d services, %llu points", i - 1,
+		     (unsigned long long)total);
+	cr_assert_leq(total, XLB_TABLES_MAX_POINTS);
+	cr_assert_eq(xlb_tables_current(t), before, "a refused request publishes nothing");
+	cr_assert(strstr(err, "points"), "the refusal says why: %s", err);
+	fprintf(stderr, "tables: ring budget held at %llu points after %d services of weight 65535\n",
+		(unsigned long long)total, i - 2);
+}

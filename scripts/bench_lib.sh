@@ -1,0 +1,525 @@
+# Datapath benchmark helpers (sourced by scripts/bench.sh, bash).
+#
+# The chain, in namespaces with a unique prefix $BP per run:
+#
+#   $BP-gen  ${BP}g ==veth== ${BP}d0  $BP-dir  ${BP}d1 ==veth== ${BP}s  $BP-sink
+#   10.X.1.1/24        10.X.1.2/24 (+VIP)   10.X.2.1/24         10.X.2.2/24
+#
+# gen: build/bench/pktgen (gen.bpf.o in live-frames mode) transmits on ${BP}g.
+# dir: whatever is measured (kernel forwarding, xdp_fwd.bpf.o, xsk_fwd, xlbd).
+# sink: sink.bpf.o on ${BP}s drops and counts what arrives with its MAC.
+# Client source addresses are 10.X.128.0/17 (the generator's flows).
+#
+# Everything started is recorded ($BDIR/pids, the namespaces) and undone by
+# bdp_down, which the caller runs from an EXIT trap: processes are killed by
+# PID, namespaces deleted even after a failure half-way.
+
+BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_SECS=${BENCH_SECS:-2}
+BENCH_WARMUP=${BENCH_WARMUP:-0.3}
+
+bdp_log() { echo "bench: $*" >&2; }
+
+bdp_up() {
+	BP="xb$(printf '%04x' $(( ($$ + RANDOM) % 65536 )))"
+	BDIR=$(mktemp -d "/tmp/xlb-bench-$BP.XXXXXX")
+	: >"$BDIR/pids"
+	BX=$(( $(printf '%s' "$BP" | cksum | cut -d' ' -f1) % 200 + 20 ))
+	NS_G=$BP-gen NS_D=$BP-dir NS_S=$BP-sink
+	IF_G=${BP}g IF_D0=${BP}d0 IF_D1=${BP}d1 IF_S=${BP}s
+	IP_G=10.$BX.1.1 IP_D0=10.$BX.1.2 IP_D1=10.$BX.2.1 IP_S=10.$BX.2.2
+	VIP=10.$BX.1.100 CLIENTS=10.$BX.128.0/17 SRC=10.$BX.128.1
+
+	local ns
+	for ns in "$NS_G" "$NS_D" "$NS_S"; do
+		ip netns add "$ns" || return 1
+		echo "$ns" >>"$BDIR/namespaces"
+		ip -n "$ns" link set lo up
+	done
+	ip link add "$IF_G" netns "$NS_G" type veth peer name "$IF_D0" netns "$NS_D" || return 1
+	ip link add "$IF_D1" netns "$NS_D" type veth peer name "$IF_S" netns "$NS_S" || return 1
+	ip -n "$NS_G" addr add "$IP_G/24" dev "$IF_G"
+	ip -n "$NS_D" addr add "$IP_D0/24" dev "$IF_D0"
+	ip -n "$NS_D" addr add "$VIP/32" dev "$IF_D0"
+	ip -n "$NS_D" addr add "$IP_D1/24" dev "$IF_D1"
+	ip -n "$NS_S" addr add "$IP_S/24" dev "$IF_S"
+	ip -n "$NS_G" link set "$IF_G" up
+	ip -n "$NS_D" link set "$IF_D0" up
+	ip -n "$NS_D" link set "$IF_D1" up
+	ip -n "$NS_S" link set "$IF_S" up
+	ip -n "$NS_D" route add "$CLIENTS" via "$IP_G"
+	ip -n "$NS_S" route add default via "$IP_D1"
+	# The director accepts the generator's many source addresses on
+	# either side (kernel forwarding; NAT replies).
+	local k
+	for k in all default "$IF_D0" "$IF_D1"; do
+		ip netns exec "$NS_D" sysctl -qw "net.ipv4.conf.$k.rp_filter=0"
+	done
+	ip netns exec "$NS_D" sysctl -qw net.ipv4.ip_forward=0
+	# Frames XDP_TX'd by the generator into ${BP}d0 need NAPI on it when
+	# no XDP program is attached there (the kernel-forwarding baseline):
+	# GRO switches veth's NAPI on.
+	ip netns exec "$NS_D" ethtool -K "$IF_D0" gro on >/dev/null 2>&1 || true
+	ip netns exec "$NS_G" ethtool -K "$IF_G" gro on >/dev/null 2>&1 || true
+
+	MAC_G=$(bdp_mac "$NS_G" "$IF_G") MAC_D0=$(bdp_mac "$NS_D" "$IF_D0")
+	MAC_D1=$(bdp_mac "$NS_D" "$IF_D1") MAC_S=$(bdp_mac "$NS_S" "$IF_S")
+	# Neighbours fixed, so no ARP refresh lands in a measurement (the sink
+	# passes ARP all the same).
+	ip -n "$NS_D" neigh replace "$IP_S" lladdr "$MAC_S" dev "$IF_D1" nud permanent
+	ip -n "$NS_D" neigh replace "$IP_G" lladdr "$MAC_G" dev "$IF_D0" nud permanent
+	ip -n "$NS_S" neigh replace "$IP_D1" lladdr "$MAC_D1" dev "$IF_S" nud permanent
+
+	SINK_MAP=$(ip netns exec "$NS_S" "$BUILD/bench/sinkctl" attach "$IF_S" |
+		   sed -n 's/.*map_id=\([0-9]*\).*/\1/p')
+	[ -n "$SINK_MAP" ] || { bdp_log "cannot attach the sink to $IF_S"; return 1; }
+	GEN_CPU=$(( $(nproc) - 1 ))
+}
+
+bdp_mac() { ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
+
+# bdp_bg NS LOG cmd...: a process in a namespace, its PID recorded.
+bdp_bg() {
+	local ns=$1 log=$2; shift 2
+	ip netns exec "$ns" "$@" >"$log" 2>&1 </dev/null &
+	BG_PID=$!
+	echo "$BG_PID" >>"$BDIR/pids"
+}
+
+# bdp_kill PID: SIGINT, then SIGKILL after 5 s.
+bdp_kill() {
+	local pid=$1 n=50
+	kill -INT "$pid" 2>/dev/null || return 0
+	while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+bdp_down() {
+	[ -n "${BDIR:-}" ] || return 0
+	local pid ns
+	if [ -f "$BDIR/pids" ]; then
+		while read -r pid; do
+			[ -n "$pid" ] && bdp_kill "$pid"
+		done <"$BDIR/pids"
+	fi
+	if [ -f "$BDIR/namespaces" ]; then
+		while read -r ns; do
+			ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || continue
+			# Anything else still running in our namespaces is ours.
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do
+				kill -KILL "$pid" 2>/dev/null || true
+			done
+			ip netns del "$ns" 2>/dev/null || true
+		done <"$BDIR/namespaces"
+	fi
+	rm -rf "$BDIR"
+	BDIR=
+}
+
+# bdp_wait SECONDS cmd...: poll until cmd succeeds.
+bdp_wait() {
+	local n=$(( $1 * 10 )); shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}
+
+# bdp_run MODE DST DPORT TRAFFIC FLOWS SECS WARMUP: one pktgen run; prints
+# "received_pps offered_pps other_mac received" or fails.
+bdp_run() {
+	local out rx tx om n
+	out=$(ip netns exec "$NS_G" "$BUILD/bench/pktgen" -i "$IF_G" --dmac "$MAC_D0" \
+		--src "$SRC" --dst "$2" --dport "$3" -t "$4" -f "$5" -d "$6" -w "$7" \
+		-c "$GEN_CPU" -s "$SINK_MAP" 2>&1) || {
+		bdp_log "$1 $4 $5: pktgen failed: $out"
+		return 1
+	}
+	rx=$(printf '%s\n' "$out" | sed -n 's/.* received_pps=\([0-9]*\).*/\1/p')
+	tx=$(printf '%s\n' "$out" | sed -n 's/.* offered_pps=\([0-9]*\).*/\1/p')
+	om=$(printf '%s\n' "$out" | sed -n 's/.* other_mac=\([0-9]*\).*/\1/p')
+	n=$(printf '%s\n' "$out" | sed -n 's/.* received=\([0-9]*\) .*/\1/p')
+	[ -n "$rx" ] && [ -n "$tx" ] || { bdp_log "pktgen said: $out"; return 1; }
+	echo "$rx $tx ${om:-0} ${n:-0}"
+}
+
+# bdp_stats N...: "median min max" of integers.
+bdp_stats() {
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
+		END { m = (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2);
+		      print m, v[1], v[NR] }'
+}
+
+# The traffic mixes measured in every mode: TRAFFIC:FLOWS.
+BENCH_MIXES=${BENCH_MIXES:-"udp:1 udp:1000 udp:100000 syn:new ack:1000"}
+
+# CPU placement, the same for every mode: the generator alone on the last
+# CPU; everything the director does (its veth's NAPI, run as a kernel thread,
+# and any forwarding process) on CPU 0, together with the sink's XDP (cheap
+# and the same in every mode). With one CPU, everything shares it.
+DIR_CPU=0
+
+# bdp_pin_napi: the director's receive NAPI as a pinned thread. Without it,
+# the veth's NAPI runs in the generator's own softirq on the generator's CPU,
+# and forwarder and generator would take turns instead of competing.
+# Attaching or detaching XDP can re-create the thread: call after each.
+bdp_pin_napi() {
+	local p c
+	ip netns exec "$NS_D" sh -c "echo 1 >/sys/class/net/$IF_D0/threaded" 2>/dev/null ||
+		bdp_log "threaded NAPI not available on $IF_D0"
+	for p in /proc/[0-9]*; do
+		c=$(cat "$p/comm" 2>/dev/null) || continue
+		case $c in
+		"napi/${BP}"*) taskset -pc "$DIR_CPU" "${p#/proc/}" >/dev/null 2>&1 || true ;;
+		esac
+	done
+}
+
+# bdp_note MODE TEXT: a row that says why a mode was not measured.
+bdp_note() { local m=$1; shift; echo "$m - - NOTE $*" >>"$BDIR/results"; }
+
+# Each mode has bdp_start_M (sets MODE_DST, MODE_LOG; returns non-zero
+# with MODE_WHY set when it cannot run) and bdp_stop_M.
+bdp_start_kernel() {
+	MODE_DST=$IP_S MODE_LOG=
+	ip netns exec "$NS_D" sysctl -qw net.ipv4.ip_forward=1
+}
+bdp_stop_kernel() { ip netns exec "$NS_D" sysctl -qw net.ipv4.ip_forward=0; }
+
+bdp_start_xdp() {
+	MODE_DST=$IP_S MODE_LOG=
+	ip netns exec "$NS_D" "$BUILD/bench/sinkctl" redirect "$IF_D0" "$IF_D1" "$MAC_S" >/dev/null ||
+		{ MODE_WHY="xdp_fwd.bpf.o could not be attached to $IF_D0"; return 1; }
+}
+bdp_stop_xdp() { ip netns exec "$NS_D" "$BUILD/bench/sinkctl" detach "$IF_D0" || true; }
+
+bdp_start_afxdp() {
+	MODE_DST=$IP_S MODE_LOG=$BUILD/bench/xsk_fwd.log
+	bdp_bg "$NS_D" "$MODE_LOG" taskset -c "$DIR_CPU" "$BUILD/bench/xsk_fwd" \
+		-i "$IF_D0" -i "$IF_D1" --dmac-B "$MAC_S" -s
+	MODE_PID=$BG_PID
+	bdp_wait 10 grep -q workers "$MODE_LOG" ||
+		{ MODE_WHY="xsk_fwd did not start: $(tail -n 1 "$MODE_LOG")"; return 1; }
+}
+bdp_stop_afxdp() { bdp_kill "$MODE_PID"; }
+
+# xlbd on both director veths, one UDP and one TCP service on the VIP, the
+# sink their only real server, forwarding method $1 (dr|nat|tun).
+bdp_start_xlb() {
+	local m=$1 flag out sock=$BDIR/xlb-$1.sock
+	case $m in dr) flag=-g ;; nat) flag=-m ;; tun) flag=-i ;; esac
+	MODE_DST=$VIP MODE_LOG=$BUILD/bench/xlbd-$m.log
+	[ -x "$BUILD/xlbd" ] && [ -x "$BUILD/xlbctl" ] ||
+		{ MODE_WHY="xlbd or xlbctl is not built"; return 1; }
+	rm -f "$sock"
+	bdp_bg "$NS_D" "$MODE_LOG" taskset -c "$DIR_CPU" "$BUILD/xlbd" \
+		-i "$IF_D0" -i "$IF_D1" --socket "$sock"
+	MODE_PID=$BG_PID
+	bdp_wait 15 "$BUILD/xlbctl" --socket "$sock" -L -n ||
+		{ MODE_WHY="xlbd did not start: $(tail -n 1 "$MODE_LOG")"; return 1; }
+	out=$( { "$BUILD/xlbctl" --socket "$sock" -A -u "$VIP:9" &&
+		"$BUILD/xlbctl" --socket "$sock" -a -u "$VIP:9" -r "$IP_S:9" $flag &&
+		"$BUILD/xlbctl" --socket "$sock" -A -t "$VIP:80" &&
+		"$BUILD/xlbctl" --socket "$sock" -a -t "$VIP:80" -r "$IP_S:80" $flag; } 2>&1) ||
+		{ MODE_WHY="xlbctl refused the services: $(printf '%s' "$out" | tail -n 1)"; return 1; }
+}
+bdp_stop_xlb() {
+	bdp_kill "$MODE_PID"
+	# What xlbd said about its datapath as it exited, for the report.
+	grep -E 'datapath|xdp:' "$MODE_LOG" | tail -n 2 | sed "s/^/$1: /" >"$BDIR/xlbd-notes-$1"
+}
+
+bdp_start() {
+	MODE_WHY="" MODE_PID=""
+	case $1 in
+	xlb-*) bdp_start_xlb "${1#xlb-}" ;;
+	*) "bdp_start_$1" ;;
+	esac || return 1
+	bdp_pin_napi
+}
+bdp_stop() {
+	case $1 in
+	xlb-*) bdp_stop_xlb "$1" ;;
+	*) "bdp_stop_$1" ;;
+	esac
+}
+
+BENCH_MODES=${BENCH_MODES:-"kernel xdp afxdp xlb-dr xlb-nat xlb-tun"}
+
+# bdp_datapath_all: a half-second probe per mode (a mode that delivers
+# nothing gets one "not measured" row instead of rows of zeros), then
+# BENCH_RUNS rounds, each round every mode once with every mix once:
+# interleaved, so that a burst of other load on the machine hits all modes
+# alike instead of one. Raw runs in $BDIR/raw, aggregates in $BDIR/results.
+bdp_datapath_all() {
+	local m live="" r mix traffic flows port res
+	cat /proc/loadavg >"$BDIR/loadavg"
+	: >"$BDIR/results"
+	: >"$BDIR/raw"
+	for m in $BENCH_MODES; do
+		bdp_log "probing $m"
+		if ! bdp_start "$m"; then
+			bdp_note "$m" "$MODE_WHY"
+			bdp_stop "$m"
+			continue
+		fi
+		res=$(bdp_run "$m" "$MODE_DST" 9 udp 1 0.5 0.2) || res="0 0 0 0"
+		bdp_stop "$m"
+		if [ "$(echo "$res" | cut -d' ' -f4)" -eq 0 ]; then
+			bdp_note "$m" "nothing reached the sink in a 0.5 s probe${MODE_LOG:+ (log: $MODE_LOG)}"
+			continue
+		fi
+		live="$live $m"
+	done
+	BDP_LIVE=$live
+	for r in $(seq 1 "$BENCH_RUNS"); do
+		for m in $live; do
+			bdp_log "round $r/$BENCH_RUNS: $m"
+			if ! bdp_start "$m"; then
+				bdp_log "$m did not start in round $r: $MODE_WHY"
+				bdp_stop "$m"
+				continue
+			fi
+			for mix in $BENCH_MIXES; do
+				traffic=${mix%%:*} flows=${mix#*:} port=9
+				[ "$traffic" = udp ] || port=80
+				res=$(bdp_run "$m" "$MODE_DST" "$port" "$traffic" "$flows" \
+					"$BENCH_SECS" "$BENCH_WARMUP") &&
+					echo "$m $traffic $flows $res" >>"$BDIR/raw"
+			done
+			bdp_stop "$m"
+		done
+	done
+	for m in $live; do
+		for mix in $BENCH_MIXES; do
+			traffic=${mix%%:*} flows=${mix#*:}
+			res=$(awk -v k="$m $traffic $flows" '$1 " " $2 " " $3 == k' "$BDIR/raw")
+			if [ "$(printf '%s' "$res" | grep -c .)" -lt "$BENCH_RUNS" ]; then
+				echo "$m $traffic $flows FAILED" >>"$BDIR/results"
+				continue
+			fi
+			echo "$m $traffic $flows" \
+				"$(bdp_stats $(printf '%s\n' "$res" | awk '{print $4}'))" \
+				"$(bdp_stats $(printf '%s\n' "$res" | awk '{print $5}') | cut -d' ' -f1)" \
+				"$(printf '%s\n' "$res" | awk '{s += $6} END {print s + 0}')" >>"$BDIR/results"
+		done
+	done
+	cat "$BDIR"/xlbd-notes-* >"$BDIR/xlbd-notes" 2>/dev/null || true
+}
+
+# bdp_report: the tables, one per mode, ratios against the baselines of the
+# same run and the same traffic mix.
+bdp_report() {
+	echo "generator: build/bench/pktgen (gen.bpf.o, bpf_prog_test_run live frames, XDP_TX) on CPU $GEN_CPU"
+	echo "director:  CPU $DIR_CPU (its veth's NAPI thread and any forwarding process); sink: XDP_DROP + per-CPU count"
+	local load
+	load=$(cut -d' ' -f1 "$BDIR/loadavg" 2>/dev/null || echo 0)
+	if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+		echo "warning: load average $load before the run: other processes shared the CPUs, so"
+		echo "         absolute numbers are low and noisy; the ratios (same run, interleaved rounds) hold better"
+	fi
+	echo "each figure: median of $BENCH_RUNS runs of ${BENCH_SECS} s (min-max), after ${BENCH_WARMUP} s warm-up; Mpps delivered to the sink"
+	echo
+	awk -v modes="$BENCH_MODES" -v runs="$BENCH_RUNS" '
+	function title(m) {
+		if (m == "kernel") return "kernel IPv4 forwarding (ip_forward=1): baseline (b)"
+		if (m == "xdp") return "in-kernel XDP redirect (xdp_fwd.bpf.o: MAC rewrite + bpf_redirect): baseline (c)"
+		if (m == "afxdp") return "bare AF_XDP forwarding (build/bench/xsk_fwd on lb/xsk.c, copy mode, DMAC rewrite): baseline (d), the floor"
+		if (m == "xlb-dr") return "xlb DR (xlbd, -g)"
+		if (m == "xlb-nat") return "xlb NAT (xlbd, -m)"
+		if (m == "xlb-tun") return "xlb TUN (xlbd, -i, IPIP to the sink)"
+		return m
+	}
+	function tname(t) {
+		if (t == "udp") return "UDP"
+		if (t == "syn") return "TCP SYN"
+		if (t == "ack") return "TCP ACK (established)"
+		return t
+	}
+	function ratio(a, b) { return (b > 0) ? sprintf("%.2f", a / b) : "-" }
+	{ line[NR] = $0; n = NR }
+	END {
+		for (i = 1; i <= n; i++) {
+			split(line[i], f, " ")
+			if (f[4] != "NOTE" && f[4] != "FAILED") med[f[1] " " f[2] " " f[3]] = f[4]
+		}
+		nm = split(modes, ml, " ")
+		# The ratios first: every mode at UDP, 1,000 flows.
+		print "-- summary: UDP, 1000 flows (Mpps delivered, and the ratios of the same run)"
+		print "| mode | Mpps | vs kernel fwd | vs XDP redirect | vs AF_XDP floor |"
+		print "|---|---|---|---|---|"
+		for (j = 1; j <= nm; j++) {
+			k = ml[j] " udp 1000"
+			if (k in med)
+				printf "| %s | %.3f | %s | %s | %s |\n", ml[j], med[k] / 1e6, ratio(med[k], med["kernel udp 1000"]),
+					ratio(med[k], med["xdp udp 1000"]), ratio(med[k], med["afxdp udp 1000"])
+			else
+				printf "| %s | not measured | - | - | - |\n", ml[j]
+		}
+		print ""
+		for (j = 1; j <= nm; j++) {
+			m = ml[j]
+			print "-- " title(m)
+			print "| mode | flows | traffic | Mpps median (min-max) | offered Mpps | vs kernel fwd | vs XDP redirect | vs AF_XDP floor |"
+			print "|---|---|---|---|---|---|---|---|"
+			rows = 0
+			for (i = 1; i <= n; i++) {
+				split(line[i], f, " ")
+				if (f[1] != m) continue
+				rows++
+				if (f[4] == "NOTE") {
+					t = line[i]; sub(/^[^ ]+ [^ ]+ [^ ]+ NOTE /, "", t)
+					printf "| %s | - | - | not measured: %s | - | - | - | - |\n", m, t
+					continue
+				}
+				fl = (f[3] == "new") ? "all new" : f[3]
+				if (f[4] == "FAILED") {
+					printf "| %s | %s | %s | not measured: fewer than %d runs succeeded (see stderr) | - | - | - | - |\n", m, fl, tname(f[2]), runs
+					continue
+				}
+				k = f[2] " " f[3]
+				cell = sprintf("%.3f (%.3f-%.3f)", f[4] / 1e6, f[5] / 1e6, f[6] / 1e6)
+				if (f[4] >= 0.95 * f[7]) cell = cell " = offered: generator-bound"
+				if (f[8] > 0) cell = cell sprintf(" [%d frames with a wrong MAC]", f[8])
+				printf "| %s | %s | %s | %s | %.3f | %s | %s | %s |\n", m, fl, tname(f[2]), cell, f[7] / 1e6,
+					ratio(f[4], med["kernel " k]), ratio(f[4], med["xdp " k]), ratio(f[4], med["afxdp " k])
+			}
+			if (!rows) print "| " m " | - | - | not measured | - | - | - | - |"
+			print ""
+		}
+	}' "$BDIR/results"
+	if [ -s "$BDIR/xlbd-notes" ]; then
+		echo "xlbd's own counters as it exited:"
+		sed 's/^/  /' "$BDIR/xlbd-notes"
+		echo
+	fi
+}
+
+# ---- TCP throughput (iperf3), after the packet-rate part on the same chain.
+#
+# A real TCP connection from the generator namespace to an iperf3 server in
+# the sink namespace, so the sink's counting program comes off and the
+# endpoints' checksums are computed in software (AF_XDP copies bytes as they
+# are; an offloaded checksum would arrive unfinished). Replies (ACKs) take
+# the same path back in kernel and AF_XDP modes; in xlb DR and XDP redirect
+# modes only the forward direction goes through the measured forwarder and
+# the ACKs through the director's kernel forwarding, as in a real DR setup.
+BENCH_TCP_MODES=${BENCH_TCP_MODES:-"kernel xdp afxdp xlb-dr"}
+BENCH_TCP_SECS=${BENCH_TCP_SECS:-2}
+
+bdp_tcp_setup() {
+	local k
+	ip netns exec "$NS_S" "$BUILD/bench/sinkctl" detach "$IF_S" || return 1
+	# NAPI on the sink's veth without XDP, for XDP-redirected frames.
+	ip netns exec "$NS_S" ethtool -K "$IF_S" gro on >/dev/null 2>&1 || true
+	ip netns exec "$NS_G" ethtool -K "$IF_G" tx off >/dev/null 2>&1 || true
+	ip netns exec "$NS_S" ethtool -K "$IF_S" tx off >/dev/null 2>&1 || true
+	ip -n "$NS_G" route add "10.$BX.2.0/24" via "$IP_D0"
+	ip -n "$NS_G" neigh replace "$IP_D0" lladdr "$MAC_D0" dev "$IF_G" nud permanent
+	ip -n "$NS_G" neigh replace "$VIP" lladdr "$MAC_D0" dev "$IF_G" nud permanent
+	# DR: replies from the VIP cross the director's kernel, which would drop
+	# them as martians while the VIP is one of its own addresses (xlb needs
+	# no local VIP: the gen side has a static neighbour for it).
+	ip -n "$NS_D" addr del "$VIP/32" dev "$IF_D0"
+	# DR: the sink holds the VIP on lo and neither answers nor announces it.
+	ip -n "$NS_S" addr add "$VIP/32" dev lo
+	for k in all "$IF_S"; do
+		ip netns exec "$NS_S" sysctl -qw "net.ipv4.conf.$k.arp_ignore=1"
+		ip netns exec "$NS_S" sysctl -qw "net.ipv4.conf.$k.arp_announce=2"
+	done
+	for k in all default lo "$IF_S"; do
+		ip netns exec "$NS_S" sysctl -qw "net.ipv4.conf.$k.rp_filter=0"
+	done
+	bdp_bg "$NS_S" "$BDIR/iperf3-s.log" taskset -c "$GEN_CPU" iperf3 -s
+	bdp_wait 5 ip netns exec "$NS_S" sh -c "ss -Htln | grep -q ':5201 '"
+}
+
+# bdp_tcp_run DST: one iperf3 run; prints the receiver's Mbit/s.
+bdp_tcp_run() {
+	ip netns exec "$NS_G" timeout $((BENCH_TCP_SECS + 10)) taskset -c "$GEN_CPU" \
+		iperf3 -c "$1" -t "$BENCH_TCP_SECS" -f m --connect-timeout 3000 2>&1 |
+		awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i }'
+}
+
+bdp_tcp_all() {
+	local m r v vals
+	: >"$BDIR/tcp"
+	if ! command -v iperf3 >/dev/null; then
+		echo "tcp - NOTE iperf3 is not installed" >>"$BDIR/tcp"
+		return
+	fi
+	bdp_tcp_setup || { echo "tcp - NOTE the TCP setup failed" >>"$BDIR/tcp"; return; }
+	for m in $BENCH_TCP_MODES; do
+		case " $BENCH_MODES " in *" $m "*) ;; *) continue ;; esac
+		case " ${BDP_LIVE:-} " in
+		*" $m "*) ;;
+		*) echo "$m - NOTE it delivered nothing in the packet-rate probe" >>"$BDIR/tcp"; continue ;;
+		esac
+		bdp_log "TCP throughput: $m"
+		if ! bdp_start "$m"; then
+			echo "$m - NOTE $MODE_WHY" >>"$BDIR/tcp"
+			bdp_stop "$m"
+			continue
+		fi
+		case $m in
+		afxdp)
+			# xsk_fwd as started for the packet rates rewrites towards
+			# the sink only; TCP needs both directions.
+			bdp_stop afxdp
+			bdp_bg "$NS_D" "$MODE_LOG" taskset -c "$DIR_CPU" "$BUILD/bench/xsk_fwd" \
+				-i "$IF_D0" -i "$IF_D1" --dmac-A "$MAC_G" --dmac-B "$MAC_S" -s
+			MODE_PID=$BG_PID
+			bdp_wait 10 grep -q workers "$MODE_LOG"
+			bdp_pin_napi ;;
+		kernel) ;;
+		*)	# Return path (ACKs) through the director's kernel.
+			ip netns exec "$NS_D" sysctl -qw net.ipv4.ip_forward=1 ;;
+		esac
+		if [ "${m#xlb-}" != "$m" ]; then
+			"$BUILD/xlbctl" --socket "$BDIR/$m.sock" -A -t "$VIP:5201" >/dev/null 2>&1 &&
+			"$BUILD/xlbctl" --socket "$BDIR/$m.sock" -a -t "$VIP:5201" -r "$IP_S:5201" -g \
+				>/dev/null 2>&1 || echo "$m - NOTE xlbctl refused the iperf3 service" >>"$BDIR/tcp"
+		fi
+		vals=""
+		for r in $(seq 1 "$BENCH_RUNS"); do
+			v=$(bdp_tcp_run "$MODE_DST")
+			vals="$vals ${v%.*}"
+		done
+		bdp_stop "$m"
+		ip netns exec "$NS_D" sysctl -qw net.ipv4.ip_forward=0
+		set -- $vals
+		if [ "$#" -lt "$BENCH_RUNS" ]; then
+			echo "$m - NOTE iperf3 failed (no result in $((BENCH_RUNS - $#)) of $BENCH_RUNS runs)" >>"$BDIR/tcp"
+		else
+			echo "$m $(bdp_stats $vals)" >>"$BDIR/tcp"
+		fi
+	done
+}
+
+bdp_tcp_report() {
+	echo "-- TCP throughput (iperf3, one connection, ${BENCH_TCP_SECS} s runs, median of $BENCH_RUNS; client and server on CPU $GEN_CPU, director on CPU $DIR_CPU)"
+	echo "| mode | Gbit/s median (min-max) | vs kernel fwd | path of the ACKs |"
+	echo "|---|---|---|---|"
+	awk '
+	function path(m) {
+		if (m == "kernel") return "kernel forwarding"
+		if (m == "afxdp") return "xsk_fwd (both directions)"
+		return "kernel forwarding (DR-style return)"
+	}
+	{ if ($1 == "kernel" && $3 != "NOTE") k = $2; row[++n] = $0 }
+	END {
+		for (i = 1; i <= n; i++) {
+			split(row[i], f, " ")
+			if (f[3] == "NOTE") {
+				t = row[i]; sub(/^[^ ]+ [^ ]+ NOTE /, "", t)
+				printf "| %s | not measured: %s | - | - |\n", f[1], t
+				continue
+			}
+			printf "| %s | %.2f (%.2f-%.2f) | %s | %s |\n", f[1], f[2] / 1000, f[3] / 1000, f[4] / 1000,
+				(k > 0) ? sprintf("%.2f", f[2] / k) : "-", path(f[1])
+		}
+	}' "$BDIR/tcp"
+	echo
+}

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pktgen: drives the benchmark's generator (gen.bpf.o). It loads the XDP
+ * program with the frame to write, then calls bpf_prog_test_run in
+ * live-frames mode in a loop: every repetition transmits one frame on the
+ * interface (XDP_TX), so the repetitions per second are the offered rate.
+ *
+ * With --sink-map ID (printed by "sinkctl attach") it also reads the sink's
+ * counters at the same instants, so offered and received rates cover the
+ * same window. BPF map IDs are global, so the sink may live in another
+ * network namespace. The first --warmup seconds are not counted: the chain
+ * fills its queues and resolves its neighbours then.
+ *
+ * Prints one line of key=value pairs for scripts.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bench_shared.h"
+#include "bench_util.h"
+
+/* Repetitions per bpf_prog_test_run call: about 0.1 s at 1.5 Mpps, so the
+ * measuring window starts and ends within a tenth of a second of the
+ * requested instants. */
+#define PKTGEN_REPEAT	(1 << 17)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pktgen -i IF --dmac MAC --dst IP [options]\n"
+		"  -i, --iface IF        transmit on IF (its MAC is the source MAC)\n"
+		"      --dmac MAC        destination MAC (the next hop)\n"
+		"      --dst IP          destination address\n"
+		"      --src IP          first source address (default 10.255.0.1)\n"
+		"      --sport N         first source port (default 1024)\n"
+		"      --dport N         destination port (default 9)\n"
+		"  -t, --traffic T       udp | syn | ack (default udp)\n"
+		"  -f, --flows N|new     flows (default 1); new: every packet a new flow\n"
+		"  -d, --duration S      measured seconds (default 2)\n"
+		"  -w, --warmup S        unmeasured seconds first (default 0.3)\n"
+		"  -b, --batch N         live-frames batch size, 1..256 (default 64)\n"
+		"  -c, --cpu N           pin to CPU N\n"
+		"  -s, --sink-map ID     also read the sink's counters (map ID)\n"
+		"  -v, --verbose         libbpf messages\n");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int parse_ip(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*out = ntohl(a.s_addr);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "iface", required_argument, NULL, 'i' },
+		{ "dmac", required_argument, NULL, 'M' },
+		{ "dst", required_argument, NULL, 'D' },
+		{ "src", required_argument, NULL, 'S' },
+		{ "sport", required_argument, NULL, 'P' },
+		{ "dport", required_argument, NULL, 'Q' },
+		{ "traffic", required_argument, NULL, 't' },
+		{ "flows", required_argument, NULL, 'f' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "sink-map", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct xlb_bench_gen_cfg cfg = {
+		.saddr_base = 0x0aff0001, .sport_base = 1024, .dport = 9,
+		.flows = 1, .ttl = 64, .traffic = XLB_BENCH_UDP,
+	};
+	uint8_t frame[XLB_BENCH_FRAME_LEN] = {};
+	struct xdp_md ctx_in = { .data_end = sizeof(frame) };
+	LIBBPF_OPTS(bpf_test_run_opts, run,
+		.data_in = frame,
+		.data_size_in = sizeof(frame),
+		.ctx_in = &ctx_in,
+		.ctx_size_in = sizeof(ctx_in),
+		.repeat = PKTGEN_REPEAT,
+		.flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+		.batch_size = 64,
+	);
+	uint64_t s0[XLB_SINK_N] = {}, s1[XLB_SINK_N] = {};
+	const char *ifname = NULL, *traffic = "udp";
+	double duration = 2, warmup = 0.3, t_start, t0 = 0, t1 = 0, t;
+	unsigned long long sent = 0, sent0 = 0;
+	bool have_dmac = false, have_dst = false, measuring = false;
+	int opt, ret, prog_fd = -1, sink_fd = -1, cpu = -1;
+	unsigned int sink_id = 0;
+	struct bpf_object *obj = NULL;
+	char path[PATH_MAX];
+	long v;
+
+	while ((opt = getopt_long(argc, argv, "i:t:f:d:w:b:c:s:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			ifname = optarg;
+			break;
+		case 'M':
+			if (xlb_bench_parse_mac(optarg, cfg.dmac)) {
+				fprintf(stderr, "pktgen: bad MAC '%s'\n", optarg);
+				return 2;
+			}
+			have_dmac = true;
+			break;
+		case 'D':
+		case 'S':
+			if (parse_ip(optarg, opt == 'D' ? &cfg.daddr : &cfg.saddr_base)) {
+				fprintf(stderr, "pktgen: bad IPv4 address '%s'\n", optarg);
+				return 2;
+			}
+			have_dst |= opt == 'D';
+			break;
+		case 'P':
+		case 'Q':
+			v = strtol(optarg, NULL, 0);
+			if (v <= 0 || v > 65535) {
+				fprintf(stderr, "pktgen: bad port '%s'\n", optarg);
+				return 2;
+			}
+			if (opt == 'P')
+				cfg.sport_base = (uint16_t)v;
+			else
+				cfg.dport = (uint16_t)v;
+			break;
+		case 't':
+			traffic = optarg;
+			if (!strcmp(optarg, "udp"))
+				cfg.traffic = XLB_BENCH_UDP;
+			else if (!strcmp(optarg, "syn"))
+				cfg.traffic = XLB_BENCH_SYN;
+			else if (!strcmp(optarg, "ack"))
+				cfg.traffic = XLB_BENCH_ACK;
+			else {
+				fprintf(stderr, "pktgen: --traffic udp|syn|ack\n");
+				return 2;
+			}
+			break;
+		case 'f':
+			v = strcmp(optarg, "new") ? strtol(optarg, NULL, 0) : 0;
+			if (v < 0 || v > (long)XLB_BENCH_PORTS * XLB_BENCH_ADDRS ||
+			    (v == 0 && strcmp(optarg, "new"))) {
+				fprintf(stderr, "pktgen: bad flow count '%s'\n", optarg);
+				return 2;
+			}
+			cfg.flows = (uint32_t)v;
+			break;
+		case 'd':
+			duration = atof(optarg);
+			break;
+		case 'w':
+			warmup = atof(optarg);
+			break;
+		case 'b':
+			run.batch_size = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'c':
+			cpu = atoi(optarg);
+			break;
+		case 's':
+			sink_id = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 'v':
+			xlb_bench_verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!ifname || !have_dmac || !have_dst || duration <= 0 || warmup < 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (cfg.flows > 0 && (uint64_t)cfg.sport_base + (cfg.flows < XLB_BENCH_PORTS ?
+			      cfg.flows : XLB_BENCH_PORTS) > 65536) {
+		fprintf(stderr, "pktgen: --sport %u leaves too few ports for the flows\n",
+			cfg.sport_base);
+		return 2;
+	}
+	if (cfg.flows == 0 && cfg.sport_base > 65536 - XLB_BENCH_PORTS) {
+		fprintf(stderr, "pktgen: --flows new needs --sport <= %d\n",
+			65536 - XLB_BENCH_PORTS);
+		return 2;
+	}
+	libbpf_set_print(xlb_bench_libbpf_print);
+
+	ctx_in.ingress_ifindex = if_nametoindex(ifname);
+	if (!ctx_in.ingress_ifindex) {
+		fprintf(stderr, "pktgen: no interface %s\n", ifname);
+		return 1;
+	}
+	ret = xlb_bench_if_mac(ifname, cfg.smac);
+	if (ret) {
+		fprintf(stderr, "pktgen: MAC of %s: %s\n", ifname, strerror(-ret));
+		return 1;
+	}
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			fprintf(stderr, "pktgen: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+	}
+	if (sink_id) {
+		sink_fd = bpf_map_get_fd_by_id(sink_id);
+		if (sink_fd < 0) {
+			fprintf(stderr, "pktgen: sink map %u: %s\n", sink_id, strerror(errno));
+			return 1;
+		}
+	}
+	ret = xlb_bench_obj_path("gen.bpf.o", path, sizeof(path));
+	if (!ret)
+		ret = xlb_bench_load(path, &cfg, sizeof(cfg), &obj, &prog_fd);
+	if (ret) {
+		fprintf(stderr, "pktgen: cannot load %s: %s\n", path, strerror(-ret));
+		return 1;
+	}
+
+	t_start = now_s();
+	for (;;) {
+		t = now_s();
+		if (!measuring && t - t_start >= warmup) {
+			measuring = true;
+			t0 = t;
+			sent0 = sent;
+			if (sink_fd >= 0 && (ret = xlb_bench_sink_read(sink_fd, s0)))
+				break;
+		} else if (measuring && t - t0 >= duration) {
+			t1 = t;
+			if (sink_fd >= 0)
+				ret = xlb_bench_sink_read(sink_fd, s1);
+			break;
+		}
+		ret = bpf_prog_test_run_opts(prog_fd, &run);
+		if (ret) {
+			ret = -errno;
+			break;
+		}
+		sent += PKTGEN_REPEAT;
+	}
+	bpf_object__close(obj);
+	if (ret) {
+		fprintf(stderr, "pktgen: live-frames test run on %s failed: %s\n",
+			ifname, strerror(-ret));
+		return 1;
+	}
+	t = t1 - t0;
+	if (cfg.flows)
+		snprintf(path, sizeof(path), "%u", cfg.flows);
+	else
+		snprintf(path, sizeof(path), "new");
+	printf("iface=%s traffic=%s flows=%s seconds=%.3f sent=%llu offered_pps=%.0f",
+	       ifname, traffic, path, t,
+	       sent - sent0, (sent - sent0) / t);
+	if (sink_fd >= 0)
+		printf(" received=%llu received_pps=%.0f other_mac=%llu",
+		       (unsigned long long)(s1[XLB_SINK_PKTS] - s0[XLB_SINK_PKTS]),
+		       (s1[XLB_SINK_PKTS] - s0[XLB_SINK_PKTS]) / t,
+		       (unsigned long long)(s1[XLB_SINK_OTHER_MAC] - s0[XLB_SINK_OTHER_MAC]));
+	printf("\n");
+	return 0;
+}

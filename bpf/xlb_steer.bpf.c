@@ -196,8 +196,9 @@ int xlb_steer(struct xdp_md *ctx)
 		return pass(XLB_CNT_BAD_ETH);
 	h_proto = eth->h_proto;
 	iph = (void *)(eth + 1);
-	if (h_proto == bpf_htons(ETH_P_8021Q) ||
-	    h_proto == bpf_htons(ETH_P_8021AD)) {
+	/* One 802.1Q tag, as the userspace parser; 802.1ad (QinQ) frames
+	 * are the kernel's. */
+	if (h_proto == bpf_htons(ETH_P_8021Q)) {
 		struct vlan_hdr *vh = (void *)(eth + 1);
 
 		if ((void *)(vh + 1) > data_end)

@@ -55,6 +55,7 @@ const char *const xlb_dp_cnt_names[XLB_DP_CNT_MAX] = {
 	[XLB_DP_DROP_ICMP]	= "drop_icmp_unknown_flow",
 	[XLB_DP_DROP_TOO_BIG]	= "drop_too_big",
 	[XLB_DP_DROP_XMIT]	= "drop_xmit_error",
+	[XLB_DP_DROP_VLAN]	= "drop_vlan_other_egress",
 };
 
 /* Parse classes, by -error (lb/pkt.h), as `malformed NAME` counters. */
@@ -339,6 +340,10 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		return false;
 	}
 	b = (const struct dp_bind *)v.bind;
+	if (k->p.has_vlan && b->in_port != k->d->port) {
+		count(w, XLB_DP_DROP_VLAN);
+		return false;
+	}
 	count_in(w, svc, (struct xlb_cnt *)v.dest, &k->p, rc == 1);
 	rc = b->xmit(&k->f, &k->p, &b->in);
 	if (rc == -EMSGSIZE) {
@@ -403,6 +408,10 @@ static bool dp_out(struct dp_worker *w, const struct xlb_snap *snap,
 	rc = dp_out_bind(w, &v, &ob, &port);
 	if (rc < 0) {
 		count(w, sched_error(rc));
+		return false;
+	}
+	if (k->p.has_vlan && port != k->d->port) {
+		count(w, XLB_DP_DROP_VLAN);
 		return false;
 	}
 	if (xlb_xmit_nat_out(&k->f, &k->p, &ob) < 0) {
@@ -579,14 +588,15 @@ static int cmp_ptr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* n == 0 comes with v == NULL (no destinations yet): bsearch must not see it. */
 static bool has_u32(const uint32_t *v, size_t n, uint32_t x)
 {
-	return bsearch(&x, v, n, sizeof(*v), cmp_u32) != NULL;
+	return n && bsearch(&x, v, n, sizeof(*v), cmp_u32) != NULL;
 }
 
 static bool has_ptr(struct xlb_cnt *const *v, size_t n, struct xlb_cnt *x)
 {
-	return bsearch(&x, v, n, sizeof(*v), cmp_ptr) != NULL;
+	return n && bsearch(&x, v, n, sizeof(*v), cmp_ptr) != NULL;
 }
 
 void xlb_dp_commit(const struct xlb_snap *snap, void *arg)

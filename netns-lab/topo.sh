@@ -452,9 +452,25 @@ topo_tun_up() {
 }
 
 # Waits until every real server answers HTTP and UDP on its own address.
+# switch_plain: make the switch namespace a plain wire, so frames reach the
+# director as they were sent (hostile-packet tests depend on it):
+# br_netfilter, on in new namespaces when loaded, drops bridged IPv4 with a
+# bad header (br_validate_ipv4); and the switch ports take 802.1Q tags out
+# of the frame and, with TX VLAN offload, never put them back.
+switch_plain() {
+	local sw=$1 i
+	nsx "$sw" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+		net.bridge.bridge-nf-call-ip6tables=0 \
+		net.bridge.bridge-nf-call-arptables=0 >/dev/null 2>&1 || true
+	for i in $(ip -n "$sw" -o link show | awk -F': ' '$2 != "lo" { sub(/@.*/, "", $2); print $2 }'); do
+		nsx "$sw" ethtool -K "$i" txvlan off tx-vlan-stag-hw-insert off >/dev/null 2>&1 || true
+	done
+}
+
 topo_wait_ready() {
 	local i=0 ns ip ok probe
 	. "$LABDIR/env"
+	switch_plain "$SWITCH_NS"
 	# In NAT and TUN only the director reaches the real servers' network.
 	probe=$CLIENT_NS
 	[ "$LAB_MODE" = dr ] || probe=$DIRECTOR_NS

@@ -68,7 +68,8 @@ enum xlb_xdp_cnt {
 	XLB_CNT_PASSED = 0,	/* XDP_PASS: not ours, or unusable (below) */
 	XLB_CNT_REDIRECTED,	/* steered: bpf_redirect_map() accepted it */
 	XLB_CNT_REDIRECT_FAILED,/* steered, but no AF_XDP socket on this RX
-				 * queue: passed to the kernel instead */
+				 * queue (xlbd restarting): dropped, so the
+				 * client retransmits instead of being reset */
 	XLB_CNT_SVC,		/* steered: destination is a service */
 	XLB_CNT_NAT_REPLY,	/* steered: source is a NAT real server */
 	XLB_CNT_ICMP_ERR,	/* steered: ICMP error about a service / RS */

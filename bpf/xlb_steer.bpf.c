@@ -5,7 +5,7 @@
  * RX queue) or to the kernel, and touches nothing else.
  *
  * Steered (bpf_redirect_map(xsks_map, xsk_base[ifindex] + rx_queue_index,
- * XDP_PASS)):
+ * XDP_DROP)):
  *  - TCP/UDP whose destination (VIP, port, proto) is in "services";
  *  - TCP/UDP whose source (RIP, rport, proto) is in "nat_rs" (NAT replies);
  *  - ICMP errors (dest unreachable, time exceeded, parameter problem) whose
@@ -123,7 +123,10 @@ static __always_inline int steer(struct xdp_md *ctx, __u32 why, int opts)
 		cnt(XLB_CNT_IP_OPTIONS);
 	if (base)
 		key += *base;
-	act = bpf_redirect_map(&xsks_map, key, XDP_PASS);
+	/* No socket on this queue (xlbd restarting after a crash, or not
+	 * serving this queue): drop, so the client retransmits, rather than
+	 * hand a VIP packet to the director's kernel, which would reset it. */
+	act = bpf_redirect_map(&xsks_map, key, XDP_DROP);
 	cnt(act == XDP_REDIRECT ? XLB_CNT_REDIRECTED : XLB_CNT_REDIRECT_FAILED);
 	return act;
 }

@@ -372,8 +372,11 @@ static uint32_t get_free(struct xlb_conn_tab *t)
 /*
  * The table is full: take an expired entry from the new flow's
  * neighbourhood (its bucket and the next ones of its stripe), else evict
- * the embryonic one closest to expiry there. Established and closing
- * entries are never evicted, so a SYN flood cannot push real flows out.
+ * the evictable one closest to expiry there: embryonic entries (a SYN
+ * flood), closing ones (a SYN on them would be rescheduled anyway, to the
+ * same server while the ring is unchanged), and ESTABLISHED entries opened
+ * by a lone ACK that never saw a second packet (an ACK flood). Established
+ * flows are never evicted, so floods cannot push real flows out.
  */
 static uint32_t reclaim(struct xlb_conn_tab *t, uint32_t b, uint64_t now)
 {
@@ -397,7 +400,9 @@ static uint32_t reclaim(struct xlb_conn_tab *t, uint32_t b, uint64_t now)
 				STAT_ADD(t, expired, 1);
 				return NODE_IDX(n);
 			}
-			if (state_embryonic(e->state) && e->expires < victim_exp) {
+			if ((state_embryonic(e->state) || state_closing(e->state) ||
+			     (e->state == XLB_CONN_S_ESTABLISHED && e->pkts <= 1)) &&
+			    e->expires < victim_exp) {
 				victim = NODE_IDX(n);
 				victim_exp = e->expires;
 			}

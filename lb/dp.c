@@ -91,6 +91,18 @@ struct dp_bind {
 _Static_assert(sizeof(struct dp_bind) <= XLB_CONN_BIND_SIZE,
 	       "dp_bind must fit in a connection entry");
 
+/* The last service lookup of a batch: a batch's packets mostly go to one
+ * VIP (or are replies of one service), so most lookups skip the snapshot's
+ * binary search. Valid for one batch only: a snapshot's address may be
+ * reused by a later one. */
+struct dp_svc_cache {
+	bool valid;
+	uint8_t proto;
+	uint16_t port;			/* network order */
+	uint32_t addr;			/* network order */
+	const struct xlb_snap_svc *svc;	/* NULL: no such service */
+};
+
 struct dp_worker {
 	struct xlb_dp *dp;
 	struct xlb_xsk_worker *xw;
@@ -98,6 +110,7 @@ struct dp_worker {
 	int reader;
 	pthread_t thread;
 	bool started;
+	struct dp_svc_cache sc;
 	uint64_t cnt[XLB_DP_CNT_MAX];
 	uint64_t parse_drops[XLB_PKT_ERR_COUNT];
 } __attribute__((aligned(64)));
@@ -252,6 +265,22 @@ static inline void count(struct dp_worker *w, enum xlb_dp_cnt c)
 	w->cnt[c]++;
 }
 
+static inline const struct xlb_snap_svc *
+dp_find_svc(struct dp_worker *w, const struct xlb_snap *snap, uint8_t proto,
+	    uint32_t addr, uint16_t port)
+{
+	struct dp_svc_cache *c = &w->sc;
+
+	if (c->valid && c->addr == addr && c->port == port && c->proto == proto)
+		return c->svc;
+	c->svc = xlb_snap_find(snap, proto, addr, port);
+	c->addr = addr;
+	c->port = port;
+	c->proto = proto;
+	c->valid = true;
+	return c->svc;
+}
+
 static void dp_tx(struct dp_worker *w, struct dp_pkt *k, int port)
 {
 	/* The frame may have grown at the front (TUN). */
@@ -282,7 +311,7 @@ static void count_out(struct dp_worker *w, const struct xlb_snap *snap,
 
 	XLB_CNT_ADD(dest, w->id, outpkts, 1);
 	XLB_CNT_ADD(dest, w->id, outbytes, p->ip_len);
-	svc = xlb_snap_find(snap, v->orig.proto, v->orig.daddr, v->orig.dport);
+	svc = dp_find_svc(w, snap, v->orig.proto, v->orig.daddr, v->orig.dport);
 	if (svc) {
 		XLB_CNT_ADD(svc->cnt, w->id, outpkts, 1);
 		XLB_CNT_ADD(svc->cnt, w->id, outbytes, p->ip_len);
@@ -449,7 +478,7 @@ static bool dp_icmp(struct dp_worker *w, const struct xlb_snap *snap,
 	    p->inner_frag_nonfirst)
 		goto unknown;
 
-	if (xlb_snap_find(snap, p->inner_proto, p->inner_saddr, p->inner_sport) &&
+	if (dp_find_svc(w, snap, p->inner_proto, p->inner_saddr, p->inner_sport) &&
 	    xlb_conn_get(w->dp->conns, &key, XLB_CONN_DIR_INPUT, now, &v) == 0) {
 		const struct dp_bind *b = (const struct dp_bind *)v.bind;
 
@@ -523,7 +552,7 @@ static bool dp_packet(struct dp_worker *w, const struct xlb_snap *snap,
 		return false;
 	}
 	if (k.p.proto == IPPROTO_TCP || k.p.proto == IPPROTO_UDP) {
-		svc = xlb_snap_find(snap, k.p.proto, k.p.daddr, k.p.dport);
+		svc = dp_find_svc(w, snap, k.p.proto, k.p.daddr, k.p.dport);
 		if (svc)
 			return dp_in(w, snap, svc, &k, now);
 		return dp_out(w, snap, &k, now);
@@ -532,6 +561,38 @@ static bool dp_packet(struct dp_worker *w, const struct xlb_snap *snap,
 		return dp_icmp(w, snap, &k, now);
 	count(w, XLB_DP_DROP_NO_SERVICE);
 	return false;
+}
+
+/*
+ * Connection tables past this many entries no longer fit in the caches:
+ * the batch's bucket heads and locks are then prefetched before the first
+ * packet is looked up, so their misses overlap instead of adding up. Below
+ * it the extra hashing costs more than the misses it hides.
+ */
+#define DP_PREFETCH_MIN_CONNS	32768
+
+/* The client -> VIP or reply tuple of a plain IPv4 TCP/UDP frame without
+ * the full parse (anything else is simply not prefetched). */
+static void dp_prefetch_one(struct dp_worker *w, const struct xlb_snap *snap,
+			    const struct xlb_xsk_desc *d)
+{
+	const uint8_t *b = d->data;
+	struct xlb_conn_key k;
+	uint8_t proto;
+
+	if (d->len < 14 + 20 + 8 || b[12] != 0x08 || b[13] != 0x00 || b[14] != 0x45)
+		return;
+	proto = b[14 + 9];
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return;
+	memcpy(&k.saddr, b + 14 + 12, 4);
+	memcpy(&k.daddr, b + 14 + 16, 4);
+	memcpy(&k.sport, b + 14 + 20, 2);
+	memcpy(&k.dport, b + 14 + 22, 2);
+	k.proto = proto;
+	xlb_conn_prefetch(w->dp->conns, &k,
+			  dp_find_svc(w, snap, proto, k.daddr, k.dport) ?
+			  XLB_CONN_DIR_INPUT : XLB_CONN_DIR_OUTPUT);
 }
 
 static void *dp_worker_main(void *arg)
@@ -563,6 +624,10 @@ static void *dp_worker_main(void *arg)
 		w->cnt[XLB_DP_RX] += n;
 		now = now_ms();
 		snap = xlb_tables_snap(dp->tables);
+		w->sc.valid = false;
+		if (n > 1 && xlb_conn_count(dp->conns) >= DP_PREFETCH_MIN_CONNS)
+			for (i = 0; i < n; i++)
+				dp_prefetch_one(w, snap, &descs[i]);
 		for (i = 0; i < n; i++)
 			if (!dp_packet(w, snap, &descs[i], now))
 				xlb_xsk_drop(w->xw, descs[i].addr);
@@ -724,6 +789,43 @@ static uint64_t worker_sum(const struct xlb_dp *dp, size_t off)
 	return sum;
 }
 
+/* AF_XDP: the kernel's drops (ring full, fill ring empty) and ours, summed
+ * over every socket. */
+static int dump_xsk_counters(const struct xlb_dp *dp, xlb_counter_emit_fn emit,
+			     void *emit_arg)
+{
+	struct xlb_xsk_stats sum = { 0 }, st;
+	int rc;
+
+	for (int p = 0; p < dp->n_ports; p++) {
+		if (xlb_xsk_port_stats(dp->xsk, p, -1, &st) < 0)
+			continue;
+#define XSK_ADD(f) sum.f += st.f
+		XSK_ADD(rx_dropped);
+		XSK_ADD(rx_ring_full);
+		XSK_ADD(rx_fill_ring_empty_descs);
+		XSK_ADD(rx_invalid_descs);
+		XSK_ADD(tx_invalid_descs);
+		XSK_ADD(tx_full);
+		XSK_ADD(tx_no_port);
+		XSK_ADD(pool_empty);
+		XSK_ADD(kicks);
+#undef XSK_ADD
+	}
+#define XSK_STAT(f) if ((rc = emit("xsk", #f, sum.f, emit_arg))) return rc
+	XSK_STAT(rx_dropped);
+	XSK_STAT(rx_ring_full);
+	XSK_STAT(rx_fill_ring_empty_descs);
+	XSK_STAT(rx_invalid_descs);
+	XSK_STAT(tx_invalid_descs);
+	XSK_STAT(tx_full);
+	XSK_STAT(tx_no_port);
+	XSK_STAT(pool_empty);
+	XSK_STAT(kicks);
+#undef XSK_STAT
+	return 0;
+}
+
 static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 {
 	const struct xlb_dp *dp = arg;
@@ -745,6 +847,8 @@ static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 			       worker_sum(dp, offsetof(struct dp_worker, parse_drops[i])),
 			       emit_arg)))
 			return rc;
+	if ((rc = dump_xsk_counters(dp, emit, emit_arg)))
+		return rc;
 	xlb_conn_get_stats(dp->conns, &cs);
 #define CONN_STAT(f) if ((rc = emit("conn", #f, cs.f, emit_arg))) return rc
 	CONN_STAT(created);

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "log.h"
 #include "xdp.h"
 #include "xlb_steer.skel.h"
 
@@ -234,6 +235,9 @@ static int clear_stale(int ifindex)
 				       attach_mode_name(m), ifn);
 			goto out;
 		}
+		pr_info("xdp: replacing the stale %s (id %u) on %s, left by an "
+			"earlier run", XLB_STEER_PROG_NAME, xdp_program__id(p),
+			ifname_of(ifindex, ifn));
 		err = xdp_multiprog__detach(mp);
 		if (err)
 			xdp_fail(err, "cannot detach the stale %s (id %u) from "

@@ -5,7 +5,7 @@
  *
  * How the steering decision is observed: bpf_redirect_map() on an XSKMAP
  * returns XDP_REDIRECT only if an AF_XDP socket sits at the RX queue's
- * slot, else its XDP_PASS fallback. So:
+ * slot, else its XDP_DROP fallback. So:
  *  - the "is redirected" tests put a real AF_XDP socket (copy mode, on the
  *    loopback of a private network namespace, where test runs are
  *    delivered) into xsks_map, exactly as lb/xsk.c does with
@@ -112,13 +112,14 @@ static uint32_t run(const uint8_t *frame, size_t len, uint64_t d[XLB_CNT_MAX])
 	return o.retval;
 }
 
-/* Steered, with no AF_XDP socket on the queue: fallback XDP_PASS, counted
- * as redirect_failed plus the reason. */
+/* Steered, with no AF_XDP socket on the queue: fallback XDP_DROP (the
+ * client retransmits to a restarted xlbd instead of being reset by the
+ * director's kernel), counted as redirect_failed plus the reason. */
 static void expect_steered(const uint8_t *f, size_t n, enum xlb_xdp_cnt why)
 {
 	uint64_t d[XLB_CNT_MAX];
 
-	cr_assert_eq(run(f, n, d), XDP_PASS);
+	cr_assert_eq(run(f, n, d), XDP_DROP);
 	cr_expect_eq(d[XLB_CNT_REDIRECT_FAILED], 1, "not steered");
 	cr_expect_eq(d[why], 1, "steered for another reason than %s",
 		     xlb_cnt_names[why]);
@@ -434,7 +435,7 @@ Test(bpf_steer, service_packet_with_ip_options_is_steered_and_counted)
 	s.ip_opts = opts;
 	s.ip_opts_len = sizeof(opts);
 	n = fr_build(f, sizeof(f), &s);
-	cr_assert_eq(run(f, n, d), XDP_PASS);
+	cr_assert_eq(run(f, n, d), XDP_DROP);
 	cr_expect_eq(d[XLB_CNT_SVC], 1);
 	cr_expect_eq(d[XLB_CNT_REDIRECT_FAILED], 1);
 	cr_expect_eq(d[XLB_CNT_IP_OPTIONS], 1);

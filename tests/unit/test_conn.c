@@ -943,11 +943,54 @@ Test(conn, full_table_of_established_entries_refuses_with_enospc,
 	for (i = 0; i < 4; i++) {
 		k = client(IPPROTO_TCP, i, 1000);
 		cr_assert_eq(in(&k, F_ACK, T0, &v), 1);
+		cr_assert_eq(in(&k, F_ACK, T0, &v), 0);	/* a second packet: a real flow */
 	}
 	k = client(IPPROTO_TCP, 99, 1000);
 	cr_expect_eq(in(&k, F_SYN, T0 + SEC, &v), -ENOSPC);
 	cr_expect_eq(stats().full_drops, 1u);
 	cr_expect_eq(xlb_conn_count(T), 4u);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+/* An ACK flood opens ESTABLISHED entries (flows survive a director
+ * restart that way): until a second packet they may be evicted, or such a
+ * flood would lock new clients out for the whole TCP timeout. */
+Test(conn, full_table_evicts_entries_opened_by_a_lone_ack, .init = setup_tiny, .fini = teardown)
+{
+	struct xlb_conn_key k;
+	struct xlb_conn_view v;
+	uint32_t i;
+
+	for (i = 0; i < 4; i++) {
+		k = client(IPPROTO_TCP, i, 1000);
+		cr_assert_eq(in(&k, F_ACK, T0, &v), 1);
+	}
+	k = client(IPPROTO_TCP, 99, 1000);
+	cr_expect_eq(in(&k, F_SYN, T0 + SEC, &v), 1, "a new client gets in");
+	cr_expect_eq(stats().evicted, 1u);
+	cr_expect_eq(xlb_conn_count(T), 4u);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+/* Closed connections (FIN_WAIT for the TCPFIN timeout) make way for new
+ * ones when full: a SYN on them would be rescheduled anyway. */
+Test(conn, full_table_evicts_closing_entries, .init = setup_tiny, .fini = teardown)
+{
+	struct xlb_conn_key k;
+	struct xlb_conn_view v;
+	uint32_t i;
+
+	for (i = 0; i < 4; i++) {
+		k = client(IPPROTO_TCP, i, 1000);
+		cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+		cr_assert_eq(in(&k, F_ACK, T0, &v), 0);
+		cr_assert_eq(in(&k, F_FIN | F_ACK, T0, &v), 0);
+		cr_assert_eq(v.state, XLB_CONN_S_FIN_WAIT);
+	}
+	k = client(IPPROTO_TCP, 99, 1000);
+	cr_expect_eq(in(&k, F_SYN, T0 + SEC, &v), 1, "a new client gets in");
+	cr_expect_eq(stats().evicted, 1u);
+	cr_expect_eq(stats().full_drops, 0u);
 	cr_expect_eq(xlb_conn_verify(T), 0);
 }
 

@@ -9,7 +9,8 @@
 #
 # Quiet unless V=1.  SAN=1 builds with ASan + UBSan.
 
-BUILD   ?= build
+# SAN=1 builds into its own tree so instrumented and plain objects never mix.
+BUILD   ?= $(if $(filter 1,$(SAN)),build-san,build)
 PREFIX  ?= /usr/local
 CC      ?= gcc
 CLANG   ?= clang
@@ -115,13 +116,18 @@ check-deps:
 # The README's test command: installs what is missing, builds, runs it all.
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory unit lab
+	$(Q)$(MAKE) --no-print-directory unit lab fuzz-short
+
+# SAN=1: tests/san/run.sh sets the sanitizer options and fails on any report;
+# one Criterion job, as its parallel runner itself leaks under LSan.
+SANRUN := $(if $(filter 1,$(SAN)),tests/san/run.sh)
 
 unit: $(UNIT)
-	$(Q)$(UNIT) --jobs=2
+	$(Q)$(SANRUN) $(UNIT) --jobs=$(if $(SANRUN),1,2)
 
+# The lab tests take their binaries from XLB_BUILD (tests/lab/lib.sh).
 lab: all
-	$(Q)tests/lab/run.sh
+	$(Q)XLB_BUILD=$(abspath $(BUILD)) $(SANRUN) tests/lab/run.sh
 
 demo: check-deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -147,3 +153,6 @@ clean:
 
 # Fuzzing (libFuzzer): targets and `make fuzz` live in tests/fuzz/fuzz.mk.
 -include tests/fuzz/fuzz.mk
+
+# Skeletons and benchmark objects are intermediates make would delete.
+.SECONDARY:

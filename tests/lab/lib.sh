@@ -7,7 +7,7 @@
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-B=$ROOT/build
+B=${XLB_BUILD:-$ROOT/build}  # make SAN=1 points this at build-san
 LAB_FAILS=0
 LAB_CHECKS=0
 _lab_cleanups=()

@@ -24,8 +24,8 @@ fi
 pass=0; fail=0; failed=""
 for t in $tests; do
 	name=$(basename "$t" .sh)
-	log=build/lab/$name.log
-	mkdir -p build/lab
+	log=${XLB_BUILD:-build}/lab/$name.log
+	mkdir -p "${XLB_BUILD:-build}/lab"
 	start=$(date +%s)
 	if timeout 600 "$t" >"$log" 2>&1; then
 		pass=$((pass + 1)); res=PASS

@@ -105,15 +105,18 @@ check_eq "20 requests after the second flood all succeed" 0 "$(grep -c ERROR "$T
 
 # 3. What was dropped or evicted is counted.
 if [ -n "$(counter conn created)" ]; then
-	X --counters | grep -E '^(conn|datapath) ' | awk '$3 != 0'
-	created=$(counter conn created); evicted=$(counter conn evicted)
-	expired=$(counter conn expired); flushed=$(counter conn flushed)
-	full=$(counter conn full_drops); cnt=$(counter conn count)
+	# One reading of every counter: the table keeps changing (expiry).
+	X --counters >"$T/counters"
+	grep -E '^(conn|datapath) ' "$T/counters" | awk '$3 != 0'
+	cval() { awk -v g="$1" -v n="$2" '$1 == g && $2 == n { print $3 }' "$T/counters"; }
+	created=$(cval conn created); evicted=$(cval conn evicted)
+	expired=$(cval conn expired); flushed=$(cval conn flushed)
+	full=$(cval conn full_drops); cnt=$(cval conn count)
 	echo "conn: created=$created evicted=$evicted expired=$expired full_drops=$full count=$cnt"
-	red=$(counter xdp redirected); rx=$(counter datapath rx)
+	red=$(cval xdp redirected); rx=$(cval datapath rx)
 	# The kernel's rx_dropped covers every cause (rx_ring_full,
 	# rx_fill_ring_empty_descs are the reasons, counted again).
-	xdrop=$(counter xsk rx_dropped)
+	xdrop=$(cval xsk rx_dropped)
 	echo "steered by XDP: $red; received by the datapath: $rx;" \
 		"lost in between: $((red - rx)); counted by the AF_XDP sockets (xsk rx_dropped): $xdrop" \
 		"(rx_ring_full $(counter xsk rx_ring_full), fill ring empty $(counter xsk rx_fill_ring_empty_descs))"
@@ -121,7 +124,7 @@ if [ -n "$(counter conn created)" ]; then
 		test $((red - rx)) -le "$xdrop"
 	check "embryonic entries were evicted to make room, and counted ($evicted)" \
 		test "$evicted" -gt $((FLOOD / 2))
-	resched=$(counter conn rescheduled)
+	resched=$(cval conn rescheduled)
 	# A rescheduled entry is counted as created but reuses its own slot.
 	check_eq "created - rescheduled - expired - evicted - flushed = entries now" "$cnt" \
 		"$((created - resched - expired - evicted - flushed))"

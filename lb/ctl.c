@@ -20,22 +20,10 @@
 #include <libmnl/libmnl.h>
 
 #include "ctl.h"
+#include "log.h"
 
 #define CLIENT_TIMEOUT_S	30	/* a daemon that does not answer */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 bool xlb_sched_known(const char *name)
 {
@@ -435,12 +423,12 @@ static int attrs_well_formed(const void *start, size_t len, const char *what,
 		const struct nlattr *a = (const void *)((const char *)start + off);
 
 		if (len - off < sizeof(*a)) {
-			seterr(err, errlen, "%s: %zu stray bytes after the last attribute",
+			xlb_seterr(err, errlen, "%s: %zu stray bytes after the last attribute",
 			       what, len - off);
 			return -EINVAL;
 		}
 		if (a->nla_len < sizeof(*a) || a->nla_len > len - off) {
-			seterr(err, errlen, "%s: attribute %u has length %u, %zu bytes left",
+			xlb_seterr(err, errlen, "%s: attribute %u has length %u, %zu bytes left",
 			       what, mnl_attr_get_type(a), a->nla_len, len - off);
 			return -EINVAL;
 		}
@@ -460,7 +448,7 @@ static int check_type(struct parse_ctx *c, const struct nlattr *a,
 	};
 
 	if (mnl_attr_validate(a, type) < 0) {
-		seterr(c->err, c->errlen, "%s attribute %s: bad %s of %u bytes",
+		xlb_seterr(c->err, c->errlen, "%s attribute %s: bad %s of %u bytes",
 		       c->what, name, tname[type] ? tname[type] : "payload",
 		       mnl_attr_get_payload_len(a));
 		c->error = -EINVAL;
@@ -473,7 +461,7 @@ static int check_bin(struct parse_ctx *c, const struct nlattr *a, size_t len,
 		     const char *name)
 {
 	if (mnl_attr_get_payload_len(a) != len) {
-		seterr(c->err, c->errlen, "%s attribute %s: %u bytes, expected %zu",
+		xlb_seterr(c->err, c->errlen, "%s attribute %s: %u bytes, expected %zu",
 		       c->what, name, mnl_attr_get_payload_len(a), len);
 		c->error = -EINVAL;
 		return MNL_CB_ERROR;
@@ -487,7 +475,7 @@ static int check_addr(struct parse_ctx *c, const struct nlattr *a, const char *n
 	uint16_t l = mnl_attr_get_payload_len(a);
 
 	if (l != 4 && l != 16) {
-		seterr(c->err, c->errlen, "%s attribute %s: %u bytes, expected 4",
+		xlb_seterr(c->err, c->errlen, "%s attribute %s: %u bytes, expected 4",
 		       c->what, name, l);
 		c->error = -EINVAL;
 		return MNL_CB_ERROR;
@@ -501,7 +489,7 @@ static int check_string(struct parse_ctx *c, const struct nlattr *a,
 	if (check_type(c, a, MNL_TYPE_NUL_STRING, name) != MNL_CB_OK)
 		return MNL_CB_ERROR;
 	if (mnl_attr_get_payload_len(a) > max) {
-		seterr(c->err, c->errlen, "%s attribute %s: longer than %zu bytes",
+		xlb_seterr(c->err, c->errlen, "%s attribute %s: longer than %zu bytes",
 		       c->what, name, max - 1);
 		c->error = -EINVAL;
 		return MNL_CB_ERROR;
@@ -760,35 +748,35 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 	if (!tb[XLB_SVC_ATTR_AF] || !tb[XLB_SVC_ATTR_PROTOCOL] ||
 	    !tb[XLB_SVC_ATTR_ADDR] || !tb[XLB_SVC_ATTR_PORT]) {
 		if (tb[XLB_SVC_ATTR_FWMARK]) {
-			seterr(err, errlen, "firewall-mark services are not supported");
+			xlb_seterr(err, errlen, "firewall-mark services are not supported");
 			return -EOPNOTSUPP;
 		}
-		seterr(err, errlen, "service needs address family, protocol, address and port");
+		xlb_seterr(err, errlen, "service needs address family, protocol, address and port");
 		return -EINVAL;
 	}
 	if (mnl_attr_get_u16(tb[XLB_SVC_ATTR_AF]) != AF_INET) {
-		seterr(err, errlen, "address family %u not supported (IPv4 only)",
+		xlb_seterr(err, errlen, "address family %u not supported (IPv4 only)",
 		       mnl_attr_get_u16(tb[XLB_SVC_ATTR_AF]));
 		return -EAFNOSUPPORT;
 	}
 	cfg->key.proto = mnl_attr_get_u16(tb[XLB_SVC_ATTR_PROTOCOL]);
 	if (mnl_attr_get_u16(tb[XLB_SVC_ATTR_PROTOCOL]) > 255 ||
 	    (cfg->key.proto != IPPROTO_TCP && cfg->key.proto != IPPROTO_UDP)) {
-		seterr(err, errlen, "protocol %u not supported (TCP or UDP)",
+		xlb_seterr(err, errlen, "protocol %u not supported (TCP or UDP)",
 		       mnl_attr_get_u16(tb[XLB_SVC_ATTR_PROTOCOL]));
 		return -EPROTONOSUPPORT;
 	}
 	cfg->key.addr = get_addr(tb[XLB_SVC_ATTR_ADDR]);
 	cfg->key.port = mnl_attr_get_u16(tb[XLB_SVC_ATTR_PORT]);
 	if (tb[XLB_SVC_ATTR_FWMARK] && mnl_attr_get_u32(tb[XLB_SVC_ATTR_FWMARK])) {
-		seterr(err, errlen, "firewall-mark services are not supported");
+		xlb_seterr(err, errlen, "firewall-mark services are not supported");
 		return -EOPNOTSUPP;
 	}
 	if (tb[XLB_SVC_ATTR_SCHED_NAME]) {
 		const char *s = mnl_attr_get_str(tb[XLB_SVC_ATTR_SCHED_NAME]);
 
 		if (!xlb_sched_known(s)) {
-			seterr(err, errlen, "unknown scheduler \"%s\" (known: %s)", s,
+			xlb_seterr(err, errlen, "unknown scheduler \"%s\" (known: %s)", s,
 			       XLB_SCHED_LIST);
 			return -EINVAL;
 		}
@@ -800,7 +788,7 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 
 		memcpy(&f, mnl_attr_get_payload(tb[XLB_SVC_ATTR_FLAGS]), sizeof(f));
 		if (f.flags & f.mask & ~XLB_SVC_F_PERSISTENT) {
-			seterr(err, errlen, "service flags 0x%x not supported",
+			xlb_seterr(err, errlen, "service flags 0x%x not supported",
 			       f.flags & f.mask & ~XLB_SVC_F_PERSISTENT);
 			return -EOPNOTSUPP;
 		}
@@ -811,7 +799,7 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 	if (tb[XLB_SVC_ATTR_TIMEOUT]) {
 		cfg->timeout = mnl_attr_get_u32(tb[XLB_SVC_ATTR_TIMEOUT]);
 		if (cfg->timeout > XLB_TIMEOUT_MAX) {
-			seterr(err, errlen, "persistence timeout %u out of range 0..%u",
+			xlb_seterr(err, errlen, "persistence timeout %u out of range 0..%u",
 			       cfg->timeout, XLB_TIMEOUT_MAX);
 			return -EINVAL;
 		}
@@ -823,7 +811,7 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 			char a[INET_ADDRSTRLEN];
 
 			inet_ntop(AF_INET, &cfg->netmask, a, sizeof(a));
-			seterr(err, errlen, "netmask %s is not contiguous", a);
+			xlb_seterr(err, errlen, "netmask %s is not contiguous", a);
 			return -EINVAL;
 		}
 		m->svc_set |= XLB_SVC_SET_NETMASK;
@@ -831,7 +819,7 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 	if (tb[XLB_SVC_ATTR_VNODES]) {
 		cfg->vnodes = mnl_attr_get_u32(tb[XLB_SVC_ATTR_VNODES]);
 		if (cfg->vnodes < XLB_VNODES_MIN || cfg->vnodes > XLB_VNODES_MAX) {
-			seterr(err, errlen, "vnodes %u out of range %u..%u", cfg->vnodes,
+			xlb_seterr(err, errlen, "vnodes %u out of range %u..%u", cfg->vnodes,
 			       XLB_VNODES_MIN, XLB_VNODES_MAX);
 			return -EINVAL;
 		}
@@ -859,12 +847,12 @@ static int parse_dest(const struct nlattr *nest, struct xlb_ctl_msg *m,
 	if (ret)
 		return ret;
 	if (!tb[XLB_DEST_ATTR_ADDR]) {
-		seterr(err, errlen, "destination needs an address");
+		xlb_seterr(err, errlen, "destination needs an address");
 		return -EINVAL;
 	}
 	if (tb[XLB_DEST_ATTR_ADDR_FAMILY] &&
 	    mnl_attr_get_u16(tb[XLB_DEST_ATTR_ADDR_FAMILY]) != AF_INET) {
-		seterr(err, errlen, "address family %u not supported (IPv4 only)",
+		xlb_seterr(err, errlen, "address family %u not supported (IPv4 only)",
 		       mnl_attr_get_u16(tb[XLB_DEST_ATTR_ADDR_FAMILY]));
 		return -EAFNOSUPPORT;
 	}
@@ -877,7 +865,7 @@ static int parse_dest(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		uint32_t fwd = mnl_attr_get_u32(tb[XLB_DEST_ATTR_FWD_METHOD]);
 
 		if (fwd != XLB_FWD_NAT && fwd != XLB_FWD_TUN && fwd != XLB_FWD_DR) {
-			seterr(err, errlen, "forwarding method %u not supported (masquerading, tunneling or direct routing)",
+			xlb_seterr(err, errlen, "forwarding method %u not supported (masquerading, tunneling or direct routing)",
 			       fwd);
 			return -EINVAL;
 		}
@@ -888,7 +876,7 @@ static int parse_dest(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		uint32_t w = mnl_attr_get_u32(tb[XLB_DEST_ATTR_WEIGHT]);
 
 		if (w > XLB_WEIGHT_MAX) {
-			seterr(err, errlen, "weight %u out of range 0..%u", w, XLB_WEIGHT_MAX);
+			xlb_seterr(err, errlen, "weight %u out of range 0..%u", w, XLB_WEIGHT_MAX);
 			return -EINVAL;
 		}
 		cfg->weight = w;
@@ -935,7 +923,7 @@ static int parse_conn(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		return ret;
 	for (int t = XLB_CONN_ATTR_PROTO; t <= XLB_CONN_ATTR_MAX; t++) {
 		if (!tb[t]) {
-			seterr(err, errlen, "connection attribute %d missing", t);
+			xlb_seterr(err, errlen, "connection attribute %d missing", t);
 			return -EINVAL;
 		}
 	}
@@ -964,7 +952,7 @@ static int parse_counter(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		return ret;
 	if (!tb[XLB_COUNTER_ATTR_GROUP] || !tb[XLB_COUNTER_ATTR_NAME] ||
 	    !tb[XLB_COUNTER_ATTR_VALUE]) {
-		seterr(err, errlen, "counter needs a group, a name and a value");
+		xlb_seterr(err, errlen, "counter needs a group, a name and a value");
 		return -EINVAL;
 	}
 	/* check_string() bounded both by the arrays' size, NUL included. */
@@ -972,7 +960,7 @@ static int parse_counter(const struct nlattr *nest, struct xlb_ctl_msg *m,
 	snprintf(ci->name, sizeof(ci->name), "%s", mnl_attr_get_str(tb[XLB_COUNTER_ATTR_NAME]));
 	if (!counter_word_ok(ci->group, sizeof(ci->group)) ||
 	    !counter_word_ok(ci->name, sizeof(ci->name))) {
-		seterr(err, errlen, "counter group and name must be 1..%d printable characters without spaces",
+		xlb_seterr(err, errlen, "counter group and name must be 1..%d printable characters without spaces",
 		       XLB_COUNTER_NAME_MAX - 1);
 		return -EINVAL;
 	}
@@ -986,21 +974,21 @@ int xlb_ctl_msg_check(const void *buf, size_t len, char *err, size_t errlen)
 	const struct nlmsghdr *nlh = buf;
 
 	if (len < sizeof(*nlh)) {
-		seterr(err, errlen, "truncated message: %zu bytes, a netlink header needs %zu",
+		xlb_seterr(err, errlen, "truncated message: %zu bytes, a netlink header needs %zu",
 		       len, sizeof(*nlh));
 		return -EINVAL;
 	}
 	if (nlh->nlmsg_len < sizeof(*nlh)) {
-		seterr(err, errlen, "bad nlmsg_len %u (less than a header)", nlh->nlmsg_len);
+		xlb_seterr(err, errlen, "bad nlmsg_len %u (less than a header)", nlh->nlmsg_len);
 		return -EINVAL;
 	}
 	if (nlh->nlmsg_len > len) {
-		seterr(err, errlen, "nlmsg_len %u larger than the %zu bytes received",
+		xlb_seterr(err, errlen, "nlmsg_len %u larger than the %zu bytes received",
 		       nlh->nlmsg_len, len);
 		return -EINVAL;
 	}
 	if (nlh->nlmsg_len > XLB_CTL_MSG_MAX) {
-		seterr(err, errlen, "message of %u bytes exceeds %u", nlh->nlmsg_len,
+		xlb_seterr(err, errlen, "message of %u bytes exceeds %u", nlh->nlmsg_len,
 		       XLB_CTL_MSG_MAX);
 		return -EMSGSIZE;
 	}
@@ -1016,19 +1004,19 @@ int xlb_ctl_parse(const struct nlmsghdr *nlh, struct xlb_ctl_msg *m,
 
 	memset(m, 0, sizeof(*m));
 	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN) {
-		seterr(err, errlen, "bad nlmsg_len %u", nlh->nlmsg_len);
+		xlb_seterr(err, errlen, "bad nlmsg_len %u", nlh->nlmsg_len);
 		return -EINVAL;
 	}
 	m->type = nlh->nlmsg_type;
 	m->nlflags = nlh->nlmsg_flags;
 	m->seq = nlh->nlmsg_seq;
 	if (nlh->nlmsg_type != XLB_GENL_ID) {
-		seterr(err, errlen, "message type 0x%x is not xlb's family 0x%x",
+		xlb_seterr(err, errlen, "message type 0x%x is not xlb's family 0x%x",
 		       nlh->nlmsg_type, XLB_GENL_ID);
 		return -EINVAL;
 	}
 	if (nlh->nlmsg_len < hdr) {
-		seterr(err, errlen, "message of %u bytes has no generic-netlink header",
+		xlb_seterr(err, errlen, "message of %u bytes has no generic-netlink header",
 		       nlh->nlmsg_len);
 		return -EINVAL;
 	}
@@ -1079,7 +1067,7 @@ int xlb_ctl_parse(const struct nlmsghdr *nlh, struct xlb_ctl_msg *m,
 			continue;
 		*tov[i] = mnl_attr_get_u32(tb[to[i].attr]);
 		if (*tov[i] > XLB_TIMEOUT_MAX) {
-			seterr(err, errlen, "%s timeout %u out of range 0..%u",
+			xlb_seterr(err, errlen, "%s timeout %u out of range 0..%u",
 			       to[i].name, *tov[i], XLB_TIMEOUT_MAX);
 			return -EINVAL;
 		}
@@ -1090,7 +1078,7 @@ int xlb_ctl_parse(const struct nlmsghdr *nlh, struct xlb_ctl_msg *m,
 		m->has |= XLB_CTL_HAS_BATCH;
 		/* Index and seq only make sense together. */
 		if (!tb[XLB_CMD_ATTR_BATCH_INDEX] != !tb[XLB_CMD_ATTR_BATCH_SEQ]) {
-			seterr(err, errlen, "batch index without its seq, or the reverse");
+			xlb_seterr(err, errlen, "batch index without its seq, or the reverse");
 			return -EINVAL;
 		}
 		if (tb[XLB_CMD_ATTR_BATCH_INDEX]) {
@@ -1149,15 +1137,15 @@ int xlb_ctl_check_request(const struct xlb_ctl_msg *m, char *err, size_t errlen)
 	case XLB_CMD_BATCH_END:
 		break;
 	default:
-		seterr(err, errlen, "unknown command %u", m->cmd);
+		xlb_seterr(err, errlen, "unknown command %u", m->cmd);
 		return -EOPNOTSUPP;
 	}
 	if (need_svc && !(m->has & XLB_CTL_HAS_SVC)) {
-		seterr(err, errlen, "command %u needs a service", m->cmd);
+		xlb_seterr(err, errlen, "command %u needs a service", m->cmd);
 		return -EINVAL;
 	}
 	if (need_dest && !(m->has & XLB_CTL_HAS_DEST)) {
-		seterr(err, errlen, "command %u needs a destination", m->cmd);
+		xlb_seterr(err, errlen, "command %u needs a destination", m->cmd);
 		return -EINVAL;
 	}
 	return 0;
@@ -1227,23 +1215,23 @@ int xlb_ctl_open(const char *path, char *err, size_t errlen)
 	if (!path)
 		path = XLB_CTL_SOCKET_DEFAULT;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		seterr(err, errlen, "socket path %s is too long", path);
+		xlb_seterr(err, errlen, "socket path %s is too long", path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		ret = -errno;
-		seterr(err, errlen, "socket: %s", strerror(-ret));
+		xlb_seterr(err, errlen, "socket: %s", strerror(-ret));
 		return ret;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		ret = -errno;
 		if (ret == -ENOENT || ret == -ECONNREFUSED)
-			seterr(err, errlen, "cannot connect to xlbd at %s: %s (is xlbd running?)",
+			xlb_seterr(err, errlen, "cannot connect to xlbd at %s: %s (is xlbd running?)",
 			       path, strerror(-ret));
 		else
-			seterr(err, errlen, "cannot connect to xlbd at %s: %s", path,
+			xlb_seterr(err, errlen, "cannot connect to xlbd at %s: %s", path,
 			       strerror(-ret));
 		close(fd);
 		return ret;
@@ -1272,17 +1260,17 @@ static ssize_t recv_reply(int fd, char *buf, char *err, size_t errlen)
 	if (n < 0) {
 		ret = -errno;
 		if (ret == -EAGAIN)
-			seterr(err, errlen, "xlbd did not answer in %d s", CLIENT_TIMEOUT_S);
+			xlb_seterr(err, errlen, "xlbd did not answer in %d s", CLIENT_TIMEOUT_S);
 		else
-			seterr(err, errlen, "cannot read from xlbd: %s", strerror(-ret));
+			xlb_seterr(err, errlen, "cannot read from xlbd: %s", strerror(-ret));
 		return ret;
 	}
 	if (n == 0) {
-		seterr(err, errlen, "xlbd closed the connection");
+		xlb_seterr(err, errlen, "xlbd closed the connection");
 		return -ECONNRESET;
 	}
 	if (n > XLB_CTL_MSG_MAX) {
-		seterr(err, errlen, "reply of %zd bytes from xlbd is too large", n);
+		xlb_seterr(err, errlen, "reply of %zd bytes from xlbd is too large", n);
 		return -EMSGSIZE;
 	}
 	return n;
@@ -1302,12 +1290,12 @@ static int talk(int fd, const void *req, size_t len, reply_fn fn, void *arg,
 
 	if (send(fd, req, len, MSG_NOSIGNAL) < 0) {
 		ret = -errno;
-		seterr(err, errlen, "cannot send to xlbd: %s", strerror(-ret));
+		xlb_seterr(err, errlen, "cannot send to xlbd: %s", strerror(-ret));
 		return ret;
 	}
 	buf = malloc(XLB_CTL_MSG_MAX);
 	if (!buf) {
-		seterr(err, errlen, "%s", strerror(ENOMEM));
+		xlb_seterr(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	while (ret > 0) {
@@ -1336,12 +1324,12 @@ static int talk(int fd, const void *req, size_t len, reply_fn fn, void *arg,
 
 				if (xlb_ctl_parse_ack(nlh, &e, msg, sizeof(msg))) {
 					ret = -EPROTO;
-					seterr(err, errlen, "malformed acknowledgement from xlbd");
+					xlb_seterr(err, errlen, "malformed acknowledgement from xlbd");
 					break;
 				}
 				ret = e;
 				if (e < 0)
-					seterr(err, errlen, "%s", msg[0] ? msg : strerror(-e));
+					xlb_seterr(err, errlen, "%s", msg[0] ? msg : strerror(-e));
 				break;
 			}
 			if (nlh->nlmsg_type == NLMSG_DONE) {
@@ -1366,7 +1354,7 @@ int xlb_ctl_apply(int fd, const struct xlb_req *req, char *err, size_t errlen)
 	int len = xlb_ctl_build_req(buf, sizeof(buf), req, next_seq());
 
 	if (len < 0) {
-		seterr(err, errlen, "request %d is not a change", req->op);
+		xlb_seterr(err, errlen, "request %d is not a change", req->op);
 		return len;
 	}
 	return talk(fd, buf, len, NULL, NULL, err, errlen);
@@ -1384,7 +1372,7 @@ static int batch_cb(const struct xlb_ctl_msg *m, void *arg, char *err, size_t er
 	struct batch_reply *r = arg;
 
 	if (m->cmd != XLB_CMD_BATCH_END || !(m->has & XLB_CTL_HAS_BATCH)) {
-		seterr(err, errlen, "unexpected reply %u from xlbd", m->cmd);
+		xlb_seterr(err, errlen, "unexpected reply %u from xlbd", m->cmd);
 		return -EPROTO;
 	}
 	r->info = m->batch;
@@ -1431,13 +1419,13 @@ static int read_acks(int fd, char *buf, uint32_t seq0, size_t count, size_t *bad
 			if (nlh->nlmsg_type != NLMSG_ERROR || k >= count)
 				continue;	/* not one of ours */
 			if (xlb_ctl_parse_ack(nlh, &e, msg, sizeof(msg))) {
-				seterr(err, errlen, "malformed acknowledgement from xlbd");
+				xlb_seterr(err, errlen, "malformed acknowledgement from xlbd");
 				return -EPROTO;
 			}
 			got++;
 			if (e < 0 && *bad == SIZE_MAX) {
 				*bad = k;
-				seterr(err, errlen, "%s", msg[0] ? msg : strerror(-e));
+				xlb_seterr(err, errlen, "%s", msg[0] ? msg : strerror(-e));
 			}
 		}
 	}
@@ -1471,19 +1459,19 @@ int xlb_ctl_apply_batch(int fd, const struct xlb_req *reqs, size_t n, size_t *fa
 	if (!n)
 		return 0;
 	if (n > XLB_CTL_BATCH_MAX_REQS * 16ul) {
-		seterr(err, errlen, "batch of %zu requests is too large", n);
+		xlb_seterr(err, errlen, "batch of %zu requests is too large", n);
 		return -E2BIG;
 	}
 	for (i = 0; i < n; i++) {
 		if (!req_is_change(reqs[i].op)) {
 			*failed = i;
-			seterr(err, errlen, "request %d is not a change", reqs[i].op);
+			xlb_seterr(err, errlen, "request %d is not a change", reqs[i].op);
 			return -EINVAL;
 		}
 	}
 	buf = malloc(XLB_CTL_MSG_MAX);
 	if (!buf) {
-		seterr(err, errlen, "%s", strerror(ENOMEM));
+		xlb_seterr(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	/* BEGIN is seq0, request i is seq0 + 1 + i, END is seq0 + 1 + n. */
@@ -1506,7 +1494,7 @@ int xlb_ctl_apply_batch(int fd, const struct xlb_req *reqs, size_t n, size_t *fa
 				break;
 			if (l < 0) {
 				*failed = i;
-				seterr(err, errlen, "cannot build request %zu: %s", i, strerror(-l));
+				xlb_seterr(err, errlen, "cannot build request %zu: %s", i, strerror(-l));
 				ret = l;
 				goto out;	/* closing the connection discards the batch */
 			}
@@ -1515,7 +1503,7 @@ int xlb_ctl_apply_batch(int fd, const struct xlb_req *reqs, size_t n, size_t *fa
 		}
 		if (send(fd, buf, len, MSG_NOSIGNAL) < 0) {
 			ret = -errno;
-			seterr(err, errlen, "cannot send to xlbd: %s", strerror(-ret));
+			xlb_seterr(err, errlen, "cannot send to xlbd: %s", strerror(-ret));
 			goto out;
 		}
 		ret = read_acks(fd, buf, seq0 + 1 + (uint32_t)first, i - first, &bad, err, errlen);
@@ -1534,7 +1522,7 @@ int xlb_ctl_apply_batch(int fd, const struct xlb_req *reqs, size_t n, size_t *fa
 		else
 			*failed = bad;
 	} else if (bad != SIZE_MAX || !rep.got || rep.info.count != n) {
-		seterr(err, errlen, "xlbd answered the batch of %zu requests inconsistently", n);
+		xlb_seterr(err, errlen, "xlbd answered the batch of %zu requests inconsistently", n);
 		ret = -EPROTO;
 	}
 out:
@@ -1570,12 +1558,12 @@ static int collect_cb(const struct xlb_ctl_msg *m, void *arg, char *err, size_t 
 	void *slot;
 
 	if (m->cmd != c->cmd || (m->has & c->has) != c->has) {
-		seterr(err, errlen, "unexpected reply %u from xlbd", m->cmd);
+		xlb_seterr(err, errlen, "unexpected reply %u from xlbd", m->cmd);
 		return -EPROTO;
 	}
 	slot = collect_slot(c);
 	if (!slot) {
-		seterr(err, errlen, "%s", strerror(ENOMEM));
+		xlb_seterr(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	if (c->cmd == XLB_CMD_NEW_SERVICE)
@@ -1669,7 +1657,7 @@ static int one_cb(const struct xlb_ctl_msg *m, void *arg, char *err, size_t errl
 	struct one *o = arg;
 
 	if (m->cmd != o->cmd) {
-		seterr(err, errlen, "unexpected reply %u from xlbd", m->cmd);
+		xlb_seterr(err, errlen, "unexpected reply %u from xlbd", m->cmd);
 		return -EPROTO;
 	}
 	o->m = *m;
@@ -1692,7 +1680,7 @@ static int get_one(int fd, uint8_t cmd, const struct xlb_svc_key *key, struct on
 	}
 	ret = talk(fd, buf, nlh->nlmsg_len, one_cb, o, err, errlen);
 	if (!ret && !o->got) {
-		seterr(err, errlen, "xlbd sent no reply");
+		xlb_seterr(err, errlen, "xlbd sent no reply");
 		ret = -EPROTO;
 	}
 	return ret;

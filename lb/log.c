@@ -79,3 +79,14 @@ bool xlb_ratelimit_ok(struct xlb_ratelimit *rl)
 	rl->missed++;
 	return false;
 }
+
+void xlb_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

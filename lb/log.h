@@ -9,6 +9,7 @@
 #define XLB_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -30,6 +31,11 @@ void xlb_log(enum xlb_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void xlb_vlog(enum xlb_log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+
+/* Write a sentence for a person into err[errlen] (nothing if err is NULL):
+ * how library code reports an error it returns as -errno. */
+void xlb_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #define pr_warn(...)	xlb_log(XLB_LOG_WARN, __VA_ARGS__)
 #define pr_info(...)	xlb_log(XLB_LOG_INFO, __VA_ARGS__)

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "log.h"
 #include "tables.h"
 #include "ring.h"
 
@@ -60,19 +61,6 @@ struct xlb_tables {
 	struct xlb_tables_provider prov;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *svc_str(const struct xlb_svc_key *k, char *buf)
 {
@@ -573,39 +561,39 @@ static int check_svc_cfg(struct xlb_svc_cfg *c, char *err, size_t errlen)
 	char ks[XLB_CTL_SVC_STR];
 
 	if (c->key.proto != IPPROTO_TCP && c->key.proto != IPPROTO_UDP) {
-		seterr(err, errlen, "protocol %u not supported (TCP or UDP)", c->key.proto);
+		xlb_seterr(err, errlen, "protocol %u not supported (TCP or UDP)", c->key.proto);
 		return -EPROTONOSUPPORT;
 	}
 	if (!c->key.addr || !c->key.port) {
-		seterr(err, errlen, "service %s: address and port must not be 0",
+		xlb_seterr(err, errlen, "service %s: address and port must not be 0",
 		       svc_str(&c->key, ks));
 		return -EINVAL;
 	}
 	if (strnlen(c->sched, sizeof(c->sched)) == sizeof(c->sched) ||
 	    !xlb_sched_known(c->sched)) {
-		seterr(err, errlen, "unknown scheduler \"%.*s\" (known: %s)",
+		xlb_seterr(err, errlen, "unknown scheduler \"%.*s\" (known: %s)",
 		       (int)sizeof(c->sched), c->sched, XLB_SCHED_LIST);
 		return -EINVAL;
 	}
 	if (c->flags & ~XLB_SVC_F_PERSISTENT) {
-		seterr(err, errlen, "service flags 0x%x not supported",
+		xlb_seterr(err, errlen, "service flags 0x%x not supported",
 		       c->flags & ~XLB_SVC_F_PERSISTENT);
 		return -EOPNOTSUPP;
 	}
 	if ((c->flags & XLB_SVC_F_PERSISTENT) && !c->timeout)
 		c->timeout = XLB_PERSIST_DEFAULT;
 	if (c->timeout > XLB_TIMEOUT_MAX) {
-		seterr(err, errlen, "persistence timeout %u out of range 1..%u",
+		xlb_seterr(err, errlen, "persistence timeout %u out of range 1..%u",
 		       c->timeout, XLB_TIMEOUT_MAX);
 		return -EINVAL;
 	}
 	uint32_t inv = ~ntohl(c->netmask);
 	if (inv & (inv + 1)) {
-		seterr(err, errlen, "netmask is not contiguous");
+		xlb_seterr(err, errlen, "netmask is not contiguous");
 		return -EINVAL;
 	}
 	if (c->vnodes < XLB_VNODES_MIN || c->vnodes > XLB_VNODES_MAX) {
-		seterr(err, errlen, "vnodes %u out of range %u..%u", c->vnodes,
+		xlb_seterr(err, errlen, "vnodes %u out of range %u..%u", c->vnodes,
 		       XLB_VNODES_MIN, XLB_VNODES_MAX);
 		return -EINVAL;
 	}
@@ -619,19 +607,19 @@ static int check_dest_cfg(const struct xlb_svc_cfg *svc, const struct xlb_dest_c
 
 	ap_str(d->addr, d->port, ds, sizeof(ds));
 	if (!d->addr || !d->port) {
-		seterr(err, errlen, "real server %s: address and port must not be 0", ds);
+		xlb_seterr(err, errlen, "real server %s: address and port must not be 0", ds);
 		return -EINVAL;
 	}
 	if (d->fwd != XLB_FWD_NAT && d->fwd != XLB_FWD_DR && d->fwd != XLB_FWD_TUN) {
-		seterr(err, errlen, "forwarding method %u not supported", d->fwd);
+		xlb_seterr(err, errlen, "forwarding method %u not supported", d->fwd);
 		return -EINVAL;
 	}
 	if (d->weight > XLB_WEIGHT_MAX) {
-		seterr(err, errlen, "weight %u out of range 0..%u", d->weight, XLB_WEIGHT_MAX);
+		xlb_seterr(err, errlen, "weight %u out of range 0..%u", d->weight, XLB_WEIGHT_MAX);
 		return -EINVAL;
 	}
 	if (d->fwd != XLB_FWD_NAT && d->port != svc->key.port) {
-		seterr(err, errlen, "%s requires the real-server port to equal the service port (%u, not %u)",
+		xlb_seterr(err, errlen, "%s requires the real-server port to equal the service port (%u, not %u)",
 		       d->fwd == XLB_FWD_DR ? "DR" : "TUN", ntohs(svc->key.port),
 		       ntohs(d->port));
 		return -EINVAL;
@@ -648,7 +636,7 @@ static int find_svc(struct xlb_snap *s, const struct xlb_svc_key *key, char *err
 	char ks[XLB_CTL_SVC_STR];
 
 	if (i < 0) {
-		seterr(err, errlen, "no such service %s", svc_str(key, ks));
+		xlb_seterr(err, errlen, "no such service %s", svc_str(key, ks));
 		return -ESRCH;
 	}
 	return (int)i;
@@ -680,11 +668,11 @@ static int c_add_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_
 		return ret;
 	i = svc_search(s, c.key.proto, c.key.addr, c.key.port);
 	if (i >= 0) {
-		seterr(err, errlen, "service %s already exists", svc_str(&c.key, ks));
+		xlb_seterr(err, errlen, "service %s already exists", svc_str(&c.key, ks));
 		return -EEXIST;
 	}
 	if (s->nsvcs >= XLB_TABLES_MAX_SVCS) {
-		seterr(err, errlen, "too many services (%u)", XLB_TABLES_MAX_SVCS);
+		xlb_seterr(err, errlen, "too many services (%u)", XLB_TABLES_MAX_SVCS);
 		return -ENOSPC;
 	}
 	i = -i - 1;
@@ -780,12 +768,12 @@ static int c_add_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb
 		return ret;
 	j = dest_search(svc, nd.cfg.addr, nd.cfg.port);
 	if (j >= 0) {
-		seterr(err, errlen, "real server %s already exists in service %s",
+		xlb_seterr(err, errlen, "real server %s already exists in service %s",
 		       ap_str(nd.cfg.addr, nd.cfg.port, ds, sizeof(ds)), svc_str(key, ks));
 		return -EEXIST;
 	}
 	if (svc->ndests >= XLB_TABLES_MAX_DESTS) {
-		seterr(err, errlen, "too many real servers (%u)", XLB_TABLES_MAX_DESTS);
+		xlb_seterr(err, errlen, "too many real servers (%u)", XLB_TABLES_MAX_DESTS);
 		return -ENOSPC;
 	}
 	nd.cnt = cnt_new(t->nslots);
@@ -803,7 +791,7 @@ static int find_dest(struct xlb_snap_svc *svc, uint32_t addr, uint16_t port, cha
 	char ds[32], ks[XLB_CTL_SVC_STR];
 
 	if (j < 0) {
-		seterr(err, errlen, "no such real server %s in service %s",
+		xlb_seterr(err, errlen, "no such real server %s in service %s",
 		       ap_str(addr, port, ds, sizeof(ds)), svc_str(&svc->cfg.key, ks));
 		return -ENOENT;
 	}
@@ -865,7 +853,7 @@ static int c_set_timeouts(struct xlb_snap *s, const struct xlb_timeouts *to, cha
 
 	for (int i = 0; i < 3; i++) {
 		if (v[i] > XLB_TIMEOUT_MAX) {
-			seterr(err, errlen, "%s timeout %u out of range 1..%u", name[i], v[i],
+			xlb_seterr(err, errlen, "%s timeout %u out of range 1..%u", name[i], v[i],
 			       XLB_TIMEOUT_MAX);
 			return -EINVAL;
 		}
@@ -944,7 +932,7 @@ static int c_apply_req(struct xlb_tables *t, struct xlb_snap *s, const struct xl
 	case XLB_REQ_SET_TIMEOUT:
 		return c_set_timeouts(s, &r->timeouts, err, errlen);
 	default:
-		seterr(err, errlen, "request %d does not change the tables", r->op);
+		xlb_seterr(err, errlen, "request %d does not change the tables", r->op);
 		return -EINVAL;
 	}
 }
@@ -961,7 +949,7 @@ static int check_budget(const struct xlb_snap *s, char *err, size_t errlen)
 	for (uint32_t i = 0; i < s->nsvcs; i++)
 		points += xlb_ring_points(s->svcs[i].ring);
 	if (points > XLB_TABLES_MAX_POINTS) {
-		seterr(err, errlen, "the rings would hold %llu points, over the limit of %u: "
+		xlb_seterr(err, errlen, "the rings would hold %llu points, over the limit of %u: "
 		       "lower the weights or --vnodes", (unsigned long long)points,
 		       XLB_TABLES_MAX_POINTS);
 		return -ENOSPC;
@@ -976,12 +964,12 @@ static int check_budget(const struct xlb_snap *s, char *err, size_t errlen)
 		struct xlb_snap *s = snap_copy(xlb_tables_current(t));	\
 		int r_;							\
 		if (!s) {						\
-			seterr(err, errlen, "out of memory");		\
+			xlb_seterr(err, errlen, "out of memory");		\
 			r_ = -ENOMEM;					\
 		} else if ((r_ = (op)) < 0 ||				\
 			   (r_ = check_budget(s, err, errlen)) < 0) {	\
 			if (r_ == -ENOMEM)				\
-				seterr(err, errlen, "out of memory");	\
+				xlb_seterr(err, errlen, "out of memory");	\
 			snap_free(s);					\
 		} else {						\
 			publish(t, s);					\

@@ -11,7 +11,7 @@
 LAB_HTTP_PORT=80
 LAB_UDP_PORT=5353
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-LAB_DECAP_OBJ=${XLB_DECAP_OBJ:-$LAB_ROOT/build/xlb_decap.bpf.o}
+LAB_DECAP_OBJ=${XLB_DECAP_OBJ:-${XLB_BUILD:-$LAB_ROOT/build}/xlb_decap.bpf.o}
 
 # 10.<x>.0.0/16 for this lab, x in 20..219 derived from the prefix, so labs
 # with different prefixes also differ in addresses (handy in captures).

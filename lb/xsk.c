@@ -37,7 +37,19 @@
 
 #define XSK_BIND_RETRY_MS	5000	/* a closed socket's queue is freed lazily */
 #define XSK_BIND_RETRY_STEP_MS	100
-#define XSK_KICK_TRIES		4	/* copy mode sends 32 frames per sendto() */
+#define XSK_KICK_TRIES		4	/* copy mode sends 32 frames per sendto()
+					 * unless XDP_MAX_TX_SKB_BUDGET raised it */
+/* Copy mode's per-sendto() TX budget (Linux 6.17+; older kernels say
+ * ENOPROTOOPT and keep 32). Not in Debian 12's headers. */
+#ifndef XDP_MAX_TX_SKB_BUDGET
+#define XDP_MAX_TX_SKB_BUDGET	9
+#endif
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL	69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET	70
+#endif
 
 struct xlb_xsk_port {
 	/* Zero-initialised before creation: libxdp reads them for shared
@@ -61,6 +73,7 @@ struct xlb_xsk_worker {
 	int q;
 	int n_ports;			/* = n_ifaces */
 	int rr;				/* next port to receive from */
+	bool busy_poll;			/* drive NAPI from recvfrom(), never sleep */
 	uint8_t *area;
 	uint64_t chunk_mask;		/* ~(frame_size - 1) */
 	uint32_t frame_size;
@@ -80,6 +93,7 @@ struct xlb_xsk {
 	int n_queues[XLB_XSK_MAX_IFACES];
 	int n_workers;
 	bool zc;
+	bool busy_poll;
 	void *area;
 	size_t area_size;
 	struct xsk_umem *umem;
@@ -198,6 +212,45 @@ static uint32_t xsk_xdp_flags(const struct xlb_xsk *x)
 	}
 }
 
+static int xsk_setsockopt_int(int fd, int level, int name, int val)
+{
+	return setsockopt(fd, level, name, &val, sizeof(val)) ? -errno : 0;
+}
+
+/*
+ * Socket options that cut per-packet syscall cost:
+ *  - copy mode transmits at most 32 frames per sendto() by default; a
+ *    budget of the whole TX ring makes one kick send a whole flush
+ *    (best effort: older kernels refuse the option and keep 32);
+ *  - preferred busy polling, when asked for: the kernel keeps the queue's
+ *    NAPI off its own schedule while this socket polls it, so frames are
+ *    received only as fast as the worker consumes them instead of being
+ *    received, then dropped on an empty fill ring under overload.
+ */
+static int xsk_port_tune(struct xlb_xsk *x, struct xlb_xsk_port *port)
+{
+	int ret;
+
+	ret = xsk_setsockopt_int(port->fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET,
+				 (int)x->p.ring_size);
+	if (ret)
+		pr_debug("xsk: %s queue %d: XDP_MAX_TX_SKB_BUDGET: %s",
+			 x->ifname[port->iface], port->queue, strerror(-ret));
+	if (!x->p.busy_poll_us)
+		return 0;
+	ret = xsk_setsockopt_int(port->fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, 1);
+	if (!ret)
+		ret = xsk_setsockopt_int(port->fd, SOL_SOCKET, SO_BUSY_POLL,
+					 (int)x->p.busy_poll_us);
+	if (!ret)
+		ret = xsk_setsockopt_int(port->fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET,
+					 XLB_XSK_BATCH);
+	if (ret)
+		pr_warn("xsk: %s queue %d: busy polling: %s",
+			x->ifname[port->iface], port->queue, strerror(-ret));
+	return ret;
+}
+
 /* Creates one socket, retrying while its queue is still held by a socket
  * closed a moment ago (EBUSY). The first socket of a UMEM is the UMEM's own
  * fd; libxdp leaves that UMEM unusable when its bind fails, so it is
@@ -244,6 +297,9 @@ static int xsk_port_create(struct xlb_xsk *x, struct xlb_xsk_port *port,
 		waited += XSK_BIND_RETRY_STEP_MS;
 	}
 	port->fd = xsk_socket__fd(port->xsk);
+	ret = xsk_port_tune(x, port);
+	if (ret)
+		return ret;
 	if (waited)
 		pr_debug("xsk: %s queue %d bound after %d ms of EBUSY",
 			 ifname, port->queue, waited);
@@ -375,6 +431,7 @@ static int xsk_workers_init(struct xlb_xsk *x)
 		w->x = x;
 		w->q = q;
 		w->n_ports = x->p.n_ifaces;
+		w->busy_poll = x->p.busy_poll_us != 0;
 		w->area = x->area;
 		w->frame_size = x->p.frame_size;
 		w->chunk_mask = ~(uint64_t)(x->p.frame_size - 1);
@@ -501,6 +558,7 @@ int xlb_xsk_init(struct xlb_xsk **out, const struct xlb_xsk_params *params)
 		if (ret)
 			goto err;
 	}
+	x->busy_poll = params->busy_poll_us != 0;
 	/* The kernel has the final word on the mode. */
 	if (x->zc && !xsk_port_is_zc(&x->ports[0]))
 		x->zc = false;
@@ -558,6 +616,11 @@ int xlb_xsk_n_queues(const struct xlb_xsk *x, int port)
 bool xlb_xsk_zerocopy(const struct xlb_xsk *x)
 {
 	return x->zc;
+}
+
+bool xlb_xsk_busy_poll(const struct xlb_xsk *x)
+{
+	return x->busy_poll;
 }
 
 int xlb_xsk_ifindex(const struct xlb_xsk *x, int port)
@@ -674,8 +737,9 @@ static uint32_t port_rx_burst(struct xlb_xsk_worker *w, struct xlb_xsk_port *por
 	n = xsk_ring_cons__peek(&port->rx, n, &idx);
 	if (!n) {
 		/* Zero-copy drivers may wait for a wakeup to use the fill
-		 * ring; copy mode never sets the flag. */
-		if (xsk_ring_prod__needs_wakeup(&port->fill))
+		 * ring; copy mode never sets the flag. Busy polling: this
+		 * recvfrom() runs the queue's NAPI here and now. */
+		if (w->busy_poll || xsk_ring_prod__needs_wakeup(&port->fill))
 			recvfrom(port->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 		return 0;
 	}
@@ -768,6 +832,10 @@ int xlb_xsk_wait(struct xlb_xsk_worker *w, int timeout_ms)
 {
 	int i, ret;
 
+	/* Busy polling never sleeps: the next xlb_xsk_rx() polls the NAPI
+	 * of every empty queue itself. */
+	if (w->busy_poll)
+		return 0;
 	/* Frames still on a TX ring need kicks and completions soon. */
 	for (i = 0; i < w->n_ports; i++)
 		if (w->ports[i] && w->ports[i]->outstanding && timeout_ms > 1)

@@ -60,6 +60,13 @@ struct xlb_xsk_params {
 	uint32_t ring_size;		/* every ring, power of 2; 0 = 2048 */
 	uint32_t frame_size;		/* 2048 or 4096 (aligned mode); 0 = 4096 */
 	uint32_t headroom;		/* UMEM frame_headroom; default 256 */
+	/* Preferred busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL,
+	 * SO_BUSY_POLL_BUDGET): the worker drives its queues' NAPI from its
+	 * own syscalls, so the kernel receives only as fast as the worker
+	 * consumes. Pair with the device's napi_defer_hard_irqs and
+	 * gro_flush_timeout; the worker then never sleeps. 0 = off, else
+	 * the SO_BUSY_POLL time in microseconds. */
+	uint32_t busy_poll_us;
 };
 
 /* Fills p with defaults (no interfaces: set ifnames and n_ifaces). */
@@ -129,6 +136,8 @@ void xlb_xsk_drop(struct xlb_xsk_worker *w, uint64_t addr);
 /* Sends partial TX batches, drains completion rings, kicks where needed.
  * Call once per loop iteration. */
 void xlb_xsk_flush(struct xlb_xsk_worker *w);
+/* True when the sockets were set up for busy polling (busy_poll_us). */
+bool xlb_xsk_busy_poll(const struct xlb_xsk *x);
 /* Sleeps in poll() until a port has something to receive or timeout_ms
  * passes (call when xlb_xsk_rx() returned 0, after xlb_xsk_flush()).
  * Returns poll()'s result, or a negative errno. */

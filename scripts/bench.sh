@@ -2,7 +2,9 @@
 # xlb benchmarks. `make bench` runs this from the repository root after
 # `make all`. Each section is one function; a new benchmark is a new
 # section_* function added to the list at the bottom. Everything printed
-# also goes to build/bench/results.md.
+# (Markdown) also goes to tests/bench/results.md (BENCH_MD), which is
+# committed: the latest figures of this project, with the machine they
+# were measured on.
 #
 # The datapath section (needs root) builds gen -> director -> sink in fresh
 # namespaces and measures, in the same run and with the same generator:
@@ -11,42 +13,55 @@
 # Knobs (environment): BENCH_RUNS (3), BENCH_SECS (2), BENCH_WARMUP (0.3),
 # BENCH_MODES ("kernel xdp afxdp xlb-dr xlb-nat xlb-tun"),
 # BENCH_MIXES ("udp:1 udp:1000 udp:100000 syn:new ack:1000"),
-# BENCH_TCP_MODES ("kernel xdp afxdp xlb-dr"), BENCH_TCP_SECS (2).
+# BENCH_QUEUES ("1 2": a chain per queue count), BENCH_MODES_MQ
+# ("kernel afxdp xlb-dr") and BENCH_MIXES_MQ ("udp:1000") on the chains
+# with more than one queue, BENCH_TCP_MODES ("kernel xdp afxdp xlb-dr"),
+# BENCH_TCP_SECS (2), XLBD_ARGS / XSK_FWD_ARGS (extra options).
 set -eu
 
 BUILD=${BUILD:-build}
-BENCH_MD=${BENCH_MD:-$BUILD/bench/results.md}
+BENCH_MD=${BENCH_MD:-tests/bench/results.md}
 # shellcheck source=scripts/bench_lib.sh
 . "$(dirname "$0")/bench_lib.sh"
 
 header() {
-	echo "xlb benchmarks"
-	echo "  host:   $(uname -n), kernel $(uname -r), $(nproc) CPU(s)"
-	echo "  cpu:    $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-	echo "  commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
-	echo "  date:   $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	local commit dirty=""
+	commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)
+	git diff --quiet HEAD -- . ':!tests/bench/results.md' 2>/dev/null || dirty=" (with uncommitted changes)"
+	echo "# xlb benchmark results"
+	echo
+	echo "Written by \`make bench\` (scripts/bench.sh). Ratios measured in the same run count;"
+	echo "absolute numbers move with the machine and its load."
+	echo
+	echo "- host: $(uname -n), kernel $(uname -r), $(nproc) CPU(s): $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "- commit: $commit$dirty"
+	echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	echo "- load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
 }
 
 section() {
-	echo "== $1 =="
+	echo "## $1"
+	echo
 }
 
 # Consistent-hash ring: build and lookup cost, balance, flow hash cost.
 section_ring() {
-	section "ring scheduler (tests/bench/ring_bench.c)"
+	section "Ring scheduler (tests/bench/ring_bench.c)"
 	if [ ! -x "$BUILD/bench/ring_bench" ]; then
 		echo "bench: $BUILD/bench/ring_bench is missing; run 'make' first" >&2
 		return 1
 	fi
+	echo '```'
 	"$BUILD/bench/ring_bench"
+	echo '```'
 	echo
 }
 
 # Datapath: the same generator through each forwarder on one veth chain,
 # in the same run, as ratios. See scripts/bench_lib.sh for the topology.
 section_datapath() {
-	section "datapath: gen -> director -> sink (veth, 64-byte frames, 1 queue)"
+	section "Datapath: gen -> director -> sink (veth, 64-byte frames)"
 	local f
 	for f in bench/pktgen bench/sinkctl bench/gen.bpf.o bench/sink.bpf.o \
 		 bench/xdp_fwd.bpf.o bench/xsk_fwd; do
@@ -66,7 +81,16 @@ section_datapath() {
 		set +e
 		trap bdp_down EXIT
 		trap 'exit 130' INT TERM
-		bdp_up || { bdp_log "cannot build the namespaces"; exit 1; }
+		local q
+		for q in $BENCH_QUEUES; do
+			[ "$q" -gt 1 ] || continue
+			if [ "$(nproc)" -lt "$q" ]; then
+				bdp_log "$q queues: only $(nproc) CPU(s), not measured"
+				continue
+			fi
+			bdp_up "$q" || bdp_log "cannot build the $q-queue namespaces"
+		done
+		bdp_up 1 || { bdp_log "cannot build the namespaces"; exit 1; }
 		bdp_datapath_all
 		bdp_report
 		bdp_tcp_all
@@ -90,7 +114,6 @@ set +e
 run_all | tee "$BENCH_MD.tmp"
 status=${PIPESTATUS[0]}
 set -e
-{ echo '```'; cat "$BENCH_MD.tmp"; echo '```'; } >"$BENCH_MD"
-rm -f "$BENCH_MD.tmp"
+mv -f "$BENCH_MD.tmp" "$BENCH_MD"
 echo "(written to $BENCH_MD)"
 exit "$status"

@@ -20,13 +20,20 @@ BENCH_WARMUP=${BENCH_WARMUP:-0.3}
 
 bdp_log() { echo "bench: $*" >&2; }
 
+# bdp_up [QUEUES]: a chain whose veths have QUEUES (default 1) RX and TX
+# queues each; its variables are saved as chain QUEUES (bdp_use_chain).
+# Several chains may exist at once (one per queue count), each in its own
+# namespaces; bdp_down removes them all.
 bdp_up() {
+	QUEUES=${1:-1}
 	BP="xb$(printf '%04x' $(( ($$ + RANDOM) % 65536 )))"
-	BDIR=$(mktemp -d "/tmp/xlb-bench-$BP.XXXXXX")
-	: >"$BDIR/pids"
+	if [ -z "${BDIR:-}" ]; then
+		BDIR=$(mktemp -d "/tmp/xlb-bench-$BP.XXXXXX")
+		: >"$BDIR/pids"
+	fi
 	BX=$(( $(printf '%s' "$BP" | cksum | cut -d' ' -f1) % 200 + 20 ))
 	NS_G=$BP-gen NS_D=$BP-dir NS_S=$BP-sink
-	IF_G=${BP}g IF_D0=${BP}d0 IF_D1=${BP}d1 IF_S=${BP}s
+	IF_G=${BP}g IF_D0=${BP}d0 IF_D1=${BP}d1 IF_S=${BP}s IF_PARK=${BP}p
 	IP_G=10.$BX.1.1 IP_D0=10.$BX.1.2 IP_D1=10.$BX.2.1 IP_S=10.$BX.2.2
 	VIP=10.$BX.1.100 CLIENTS=10.$BX.128.0/17 SRC=10.$BX.128.1
 
@@ -36,8 +43,14 @@ bdp_up() {
 		echo "$ns" >>"$BDIR/namespaces"
 		ip -n "$ns" link set lo up
 	done
-	ip link add "$IF_G" netns "$NS_G" type veth peer name "$IF_D0" netns "$NS_D" || return 1
-	ip link add "$IF_D1" netns "$NS_D" type veth peer name "$IF_S" netns "$NS_S" || return 1
+	local nq="numtxqueues $QUEUES numrxqueues $QUEUES"
+	# shellcheck disable=SC2086
+	ip link add "$IF_G" netns "$NS_G" $nq type veth peer name "$IF_D0" netns "$NS_D" $nq || return 1
+	# shellcheck disable=SC2086
+	ip link add "$IF_D1" netns "$NS_D" $nq type veth peer name "$IF_S" netns "$NS_S" $nq || return 1
+	# Where pktgen parks its program (see tests/bench/pktgen.c): a veth
+	# pair of its own, left down (this kernel may have no dummy driver).
+	ip -n "$NS_G" link add "$IF_PARK" type veth peer name "${BP}q" || return 1
 	ip -n "$NS_G" addr add "$IP_G/24" dev "$IF_G"
 	ip -n "$NS_D" addr add "$IP_D0/24" dev "$IF_D0"
 	ip -n "$NS_D" addr add "$VIP/32" dev "$IF_D0"
@@ -73,7 +86,38 @@ bdp_up() {
 	SINK_MAP=$(ip netns exec "$NS_S" "$BUILD/bench/sinkctl" attach "$IF_S" |
 		   sed -n 's/.*map_id=\([0-9]*\).*/\1/p')
 	[ -n "$SINK_MAP" ] || { bdp_log "cannot attach the sink to $IF_S"; return 1; }
-	GEN_CPU=$(( $(nproc) - 1 ))
+	bdp_placement
+	local v
+	for v in QUEUES BP BX NS_G NS_D NS_S IF_G IF_D0 IF_D1 IF_S IF_PARK IP_G IP_D0 IP_D1 IP_S \
+		 VIP CLIENTS SRC MAC_G MAC_D0 MAC_D1 MAC_S SINK_MAP GEN_CPU DIR_CPU; do
+		printf '%s=%q\n' "$v" "${!v}"
+	done >"$BDIR/chain-$QUEUES"
+}
+
+bdp_use_chain() { . "$BDIR/chain-$1"; }
+
+# CPU placement, the same for every mode of a chain.
+# One queue: the generator alone on the last CPU; everything the director
+# does (its veth's NAPI, run as a kernel thread, and any forwarding
+# process) on CPU 0, together with the sink's XDP (cheap and the same in
+# every mode). With one CPU, everything shares it.
+# N queues: a generator thread on each of CPUs 0..N-1 (a veth receives what
+# CPU c transmits on queue c % N: the threads spread the frames over the
+# director's queues), the director's worker q on CPU q (xlbd and xsk_fwd
+# pin them so), its NAPI threads left to the scheduler. With 2 vCPUs the
+# generator then competes with the director on both CPUs.
+bdp_placement() {
+	local n c
+	n=$(nproc)
+	if [ "$QUEUES" -le 1 ]; then
+		GEN_CPU=$(( n - 1 )) DIR_CPU=0
+		return
+	fi
+	GEN_CPU=0 DIR_CPU=0
+	for c in $(seq 1 $(( QUEUES - 1 ))); do
+		GEN_CPU="$GEN_CPU,$(( c % n ))"
+		DIR_CPU="$DIR_CPU,$(( c % n ))"
+	done
 }
 
 bdp_mac() { ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
@@ -127,22 +171,30 @@ bdp_wait() {
 	return 1
 }
 
+# bdp_cpu_idle: "idle total" jiffies of all CPUs so far (/proc/stat).
+bdp_cpu_idle() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat; }
+
 # bdp_run MODE DST DPORT TRAFFIC FLOWS SECS WARMUP: one pktgen run; prints
-# "received_pps offered_pps other_mac received" or fails.
+# "received_pps offered_pps other_mac received idle_pct" or fails. idle_pct:
+# the share of all CPUs left idle during the run (warm-up included): near
+# 0, every CPU was busy.
 bdp_run() {
-	local out rx tx om n
+	local out rx tx om n c0 c1
+	c0=$(bdp_cpu_idle)
 	out=$(ip netns exec "$NS_G" "$BUILD/bench/pktgen" -i "$IF_G" --dmac "$MAC_D0" \
 		--src "$SRC" --dst "$2" --dport "$3" -t "$4" -f "$5" -d "$6" -w "$7" \
-		-c "$GEN_CPU" -s "$SINK_MAP" 2>&1) || {
+		-c "$GEN_CPU" -s "$SINK_MAP" --park "$IF_PARK" 2>&1) || {
 		bdp_log "$1 $4 $5: pktgen failed: $out"
 		return 1
 	}
+	c1=$(bdp_cpu_idle)
 	rx=$(printf '%s\n' "$out" | sed -n 's/.* received_pps=\([0-9]*\).*/\1/p')
 	tx=$(printf '%s\n' "$out" | sed -n 's/.* offered_pps=\([0-9]*\).*/\1/p')
 	om=$(printf '%s\n' "$out" | sed -n 's/.* other_mac=\([0-9]*\).*/\1/p')
 	n=$(printf '%s\n' "$out" | sed -n 's/.* received=\([0-9]*\) .*/\1/p')
 	[ -n "$rx" ] && [ -n "$tx" ] || { bdp_log "pktgen said: $out"; return 1; }
-	echo "$rx $tx ${om:-0} ${n:-0}"
+	echo "$rx $tx ${om:-0} ${n:-0}" "$(echo "$c0 $c1" |
+		awk '{ d = $4 - $2; print (d > 0) ? int(100 * ($3 - $1) / d + 0.5) : 0 }')"
 }
 
 # bdp_stats N...: "median min max" of integers.
@@ -155,24 +207,34 @@ bdp_stats() {
 # The traffic mixes measured in every mode: TRAFFIC:FLOWS.
 BENCH_MIXES=${BENCH_MIXES:-"udp:1 udp:1000 udp:100000 syn:new ack:1000"}
 
-# CPU placement, the same for every mode: the generator alone on the last
-# CPU; everything the director does (its veth's NAPI, run as a kernel thread,
-# and any forwarding process) on CPU 0, together with the sink's XDP (cheap
-# and the same in every mode). With one CPU, everything shares it.
-DIR_CPU=0
-
-# bdp_pin_napi: the director's receive NAPI as a pinned thread. Without it,
-# the veth's NAPI runs in the generator's own softirq on the generator's CPU,
-# and forwarder and generator would take turns instead of competing.
+# bdp_pin_napi MODE: the director's receive NAPI as a pinned thread. Without
+# it, the veth's NAPI runs in the generator's own softirq on the generator's
+# CPU, and forwarder and generator would take turns instead of competing.
 # Attaching or detaching XDP can re-create the thread: call after each.
+#
+# In the AF_XDP modes (afxdp, xlb-*) the NAPI thread shares its CPU with the
+# worker and runs at nice BENCH_NAPI_NICE (10): the generator offers far
+# more than these modes forward, and at nice 0 the scheduler gives the NAPI
+# thread about two thirds of the CPU, most of it spent receiving frames that
+# are then dropped on the socket's empty fill ring. Measured on this kind of
+# VM (UDP, 1000 flows, 4 runs each): bare AF_XDP 0.64 Mpps at nice 0, 0.85
+# at 4, 1.09 at 8, 1.03 at 12, 0.91 at 19; xlb DR 0.58, 0.77, 0.83, 0.81,
+# 0.92. Kernel forwarding and XDP redirect do all their work in that thread:
+# nice 0 (alone on its CPU with one queue it makes no difference; sharing
+# the CPUs with the generator's threads with more queues, a niced NAPI
+# thread starves: kernel forwarding on 2 queues fell to 0.3 Mpps).
+BENCH_NAPI_NICE=${BENCH_NAPI_NICE:-10}
 bdp_pin_napi() {
-	local p c
+	local p c nice=0
+	case $1 in afxdp | xlb-*) nice=$BENCH_NAPI_NICE ;; esac
 	ip netns exec "$NS_D" sh -c "echo 1 >/sys/class/net/$IF_D0/threaded" 2>/dev/null ||
 		bdp_log "threaded NAPI not available on $IF_D0"
 	for p in /proc/[0-9]*; do
 		c=$(cat "$p/comm" 2>/dev/null) || continue
 		case $c in
-		"napi/${BP}"*) taskset -pc "$DIR_CPU" "${p#/proc/}" >/dev/null 2>&1 || true ;;
+		"napi/${BP}"*)
+			taskset -pc "$DIR_CPU" "${p#/proc/}" >/dev/null 2>&1 || true
+			renice -n "$nice" -p "${p#/proc/}" >/dev/null 2>&1 || true ;;
 		esac
 	done
 }
@@ -197,8 +259,8 @@ bdp_stop_xdp() { ip netns exec "$NS_D" "$BUILD/bench/sinkctl" detach "$IF_D0" ||
 
 bdp_start_afxdp() {
 	MODE_DST=$IP_S MODE_LOG=$BUILD/bench/xsk_fwd.log
-	bdp_bg "$NS_D" "$MODE_LOG" taskset -c "$DIR_CPU" "$BUILD/bench/xsk_fwd" \
-		-i "$IF_D0" -i "$IF_D1" --dmac-B "$MAC_S" -s
+	bdp_bg "$NS_D" "$MODE_LOG" taskset -c "$DIR_CPU" "${XSK_FWD_BIN:-$BUILD/bench/xsk_fwd}" \
+		-i "$IF_D0" -i "$IF_D1" --dmac-B "$MAC_S" -s ${XSK_FWD_ARGS:-}
 	MODE_PID=$BG_PID
 	bdp_wait 10 grep -q workers "$MODE_LOG" ||
 		{ MODE_WHY="xsk_fwd did not start: $(tail -n 1 "$MODE_LOG")"; return 1; }
@@ -214,8 +276,8 @@ bdp_start_xlb() {
 	[ -x "$BUILD/xlbd" ] && [ -x "$BUILD/xlbctl" ] ||
 		{ MODE_WHY="xlbd or xlbctl is not built"; return 1; }
 	rm -f "$sock"
-	bdp_bg "$NS_D" "$MODE_LOG" taskset -c "$DIR_CPU" "$BUILD/xlbd" \
-		-i "$IF_D0" -i "$IF_D1" --socket "$sock"
+	bdp_bg "$NS_D" "$MODE_LOG" taskset -c "$DIR_CPU" "${XLBD_BIN:-$BUILD/xlbd}" \
+		-i "$IF_D0" -i "$IF_D1" --socket "$sock" ${XLBD_ARGS:-}
 	MODE_PID=$BG_PID
 	bdp_wait 15 "$BUILD/xlbctl" --socket "$sock" -L -n ||
 		{ MODE_WHY="xlbd did not start: $(tail -n 1 "$MODE_LOG")"; return 1; }
@@ -228,7 +290,9 @@ bdp_start_xlb() {
 bdp_stop_xlb() {
 	bdp_kill "$MODE_PID"
 	# What xlbd said about its datapath as it exited, for the report.
-	grep -E 'datapath|xdp:' "$MODE_LOG" | tail -n 2 | sed "s/^/$1: /" >"$BDIR/xlbd-notes-$1"
+	local key
+	key=$(bdp_key "$1")
+	grep -E 'datapath|xdp:' "$MODE_LOG" | tail -n 2 | sed "s/^/$key: /" >"$BDIR/xlbd-notes-$key"
 }
 
 bdp_start() {
@@ -237,7 +301,7 @@ bdp_start() {
 	xlb-*) bdp_start_xlb "${1#xlb-}" ;;
 	*) "bdp_start_$1" ;;
 	esac || return 1
-	bdp_pin_napi
+	bdp_pin_napi "$1"
 }
 bdp_stop() {
 	case $1 in
@@ -247,82 +311,117 @@ bdp_stop() {
 }
 
 BENCH_MODES=${BENCH_MODES:-"kernel xdp afxdp xlb-dr xlb-nat xlb-tun"}
+# More queues: which chains (queue counts besides 1), and what runs on them.
+BENCH_QUEUES=${BENCH_QUEUES:-"1 2"}
+BENCH_MODES_MQ=${BENCH_MODES_MQ:-"kernel afxdp xlb-dr"}
+BENCH_MIXES_MQ=${BENCH_MIXES_MQ:-"udp:1000"}
 
-# bdp_datapath_all: a half-second probe per mode (a mode that delivers
-# nothing gets one "not measured" row instead of rows of zeros), then
-# BENCH_RUNS rounds, each round every mode once with every mix once:
-# interleaved, so that a burst of other load on the machine hits all modes
-# alike instead of one. Raw runs in $BDIR/raw, aggregates in $BDIR/results.
+# bdp_key MODE: the results' name of MODE on the current chain.
+bdp_key() { if [ "$QUEUES" -le 1 ]; then echo "$1"; else echo "$1@${QUEUES}q"; fi; }
+
+# bdp_datapath_all: a half-second probe per mode and chain (a mode that
+# delivers nothing gets one "not measured" row instead of rows of zeros),
+# then BENCH_RUNS rounds, each round every mode of every chain once with
+# every mix once: interleaved, so that a burst of other load on the machine
+# hits all modes (and the 1- and N-queue runs) alike instead of one. Raw
+# runs in $BDIR/raw, aggregates in $BDIR/results.
 bdp_datapath_all() {
-	local m live="" r mix traffic flows port res
+	local m q live="" r mix mixes modes traffic flows port res key
 	cat /proc/loadavg >"$BDIR/loadavg"
 	: >"$BDIR/results"
 	: >"$BDIR/raw"
-	for m in $BENCH_MODES; do
-		bdp_log "probing $m"
-		if ! bdp_start "$m"; then
-			bdp_note "$m" "$MODE_WHY"
-			bdp_stop "$m"
-			continue
-		fi
-		res=$(bdp_run "$m" "$MODE_DST" 9 udp 1 0.5 0.2) || res="0 0 0 0"
-		bdp_stop "$m"
-		if [ "$(echo "$res" | cut -d' ' -f4)" -eq 0 ]; then
-			bdp_note "$m" "nothing reached the sink in a 0.5 s probe${MODE_LOG:+ (log: $MODE_LOG)}"
-			continue
-		fi
-		live="$live $m"
-	done
-	BDP_LIVE=$live
-	for r in $(seq 1 "$BENCH_RUNS"); do
-		for m in $live; do
-			bdp_log "round $r/$BENCH_RUNS: $m"
+	for q in $BENCH_QUEUES; do
+		[ -f "$BDIR/chain-$q" ] || continue
+		bdp_use_chain "$q"
+		modes=$BENCH_MODES
+		[ "$q" -le 1 ] || modes=$BENCH_MODES_MQ
+		for m in $modes; do
+			key=$(bdp_key "$m")
+			bdp_log "probing $key"
 			if ! bdp_start "$m"; then
-				bdp_log "$m did not start in round $r: $MODE_WHY"
+				bdp_note "$key" "$MODE_WHY"
 				bdp_stop "$m"
 				continue
 			fi
-			for mix in $BENCH_MIXES; do
-				traffic=${mix%%:*} flows=${mix#*:} port=9
-				[ "$traffic" = udp ] || port=80
-				res=$(bdp_run "$m" "$MODE_DST" "$port" "$traffic" "$flows" \
-					"$BENCH_SECS" "$BENCH_WARMUP") &&
-					echo "$m $traffic $flows $res" >>"$BDIR/raw"
-			done
+			res=$(bdp_run "$m" "$MODE_DST" 9 udp 1 0.5 0.2) || res="0 0 0 0 0"
 			bdp_stop "$m"
+			if [ "$(echo "$res" | cut -d' ' -f4)" -eq 0 ]; then
+				bdp_note "$key" "nothing reached the sink in a 0.5 s probe${MODE_LOG:+ (log: $MODE_LOG)}"
+				continue
+			fi
+			live="$live $q:$m"
+		done
+	done
+	BDP_LIVE=$live
+	for r in $(seq 1 "$BENCH_RUNS"); do
+		for q in $BENCH_QUEUES; do
+			[ -f "$BDIR/chain-$q" ] || continue
+			bdp_use_chain "$q"
+			mixes=$BENCH_MIXES
+			[ "$q" -le 1 ] || mixes=$BENCH_MIXES_MQ
+			for m in $live; do
+				[ "${m%%:*}" = "$q" ] || continue
+				m=${m#*:}
+				key=$(bdp_key "$m")
+				bdp_log "round $r/$BENCH_RUNS: $key"
+				if ! bdp_start "$m"; then
+					bdp_log "$key did not start in round $r: $MODE_WHY"
+					bdp_stop "$m"
+					continue
+				fi
+				for mix in $mixes; do
+					traffic=${mix%%:*} flows=${mix#*:} port=9
+					[ "$traffic" = udp ] || port=80
+					res=$(bdp_run "$m" "$MODE_DST" "$port" "$traffic" "$flows" \
+						"$BENCH_SECS" "$BENCH_WARMUP") &&
+						echo "$key $traffic $flows $res" >>"$BDIR/raw"
+				done
+				bdp_stop "$m"
+			done
 		done
 	done
 	for m in $live; do
-		for mix in $BENCH_MIXES; do
+		q=${m%%:*} m=${m#*:}
+		QUEUES=$q
+		key=$(bdp_key "$m")
+		mixes=$BENCH_MIXES
+		[ "$q" -le 1 ] || mixes=$BENCH_MIXES_MQ
+		for mix in $mixes; do
 			traffic=${mix%%:*} flows=${mix#*:}
-			res=$(awk -v k="$m $traffic $flows" '$1 " " $2 " " $3 == k' "$BDIR/raw")
+			res=$(awk -v k="$key $traffic $flows" '$1 " " $2 " " $3 == k' "$BDIR/raw")
 			if [ "$(printf '%s' "$res" | grep -c .)" -lt "$BENCH_RUNS" ]; then
-				echo "$m $traffic $flows FAILED" >>"$BDIR/results"
+				echo "$key $traffic $flows FAILED" >>"$BDIR/results"
 				continue
 			fi
-			echo "$m $traffic $flows" \
+			echo "$key $traffic $flows" \
 				"$(bdp_stats $(printf '%s\n' "$res" | awk '{print $4}'))" \
 				"$(bdp_stats $(printf '%s\n' "$res" | awk '{print $5}') | cut -d' ' -f1)" \
-				"$(printf '%s\n' "$res" | awk '{s += $6} END {print s + 0}')" >>"$BDIR/results"
+				"$(printf '%s\n' "$res" | awk '{s += $6} END {print s + 0}')" \
+				"$(bdp_stats $(printf '%s\n' "$res" | awk '{print $8}') | cut -d' ' -f1)" \
+				>>"$BDIR/results"
 		done
 	done
+	[ ! -f "$BDIR/chain-1" ] || bdp_use_chain 1
 	cat "$BDIR"/xlbd-notes-* >"$BDIR/xlbd-notes" 2>/dev/null || true
 }
 
 # bdp_report: the tables, one per mode, ratios against the baselines of the
 # same run and the same traffic mix.
 bdp_report() {
-	echo "generator: build/bench/pktgen (gen.bpf.o, bpf_prog_test_run live frames, XDP_TX) on CPU $GEN_CPU"
-	echo "director:  CPU $DIR_CPU (its veth's NAPI thread and any forwarding process); sink: XDP_DROP + per-CPU count"
+	echo "- generator: build/bench/pktgen (gen.bpf.o, bpf_prog_test_run live frames, XDP_TX) on CPU $GEN_CPU"
+	echo "- director: CPU $DIR_CPU (its veth's NAPI thread and any forwarding process); sink: XDP_DROP + per-CPU count"
+	echo "- NAPI thread at nice $BENCH_NAPI_NICE in the AF_XDP modes (afxdp, xlb-*), where it shares the CPU with the worker; nice 0 otherwise (see bdp_pin_napi)"
+	echo "- AF_XDP modes: copy mode (veth has no zero-copy); xsk_fwd and xlbd both on lb/xsk.c"
 	local load
 	load=$(cut -d' ' -f1 "$BDIR/loadavg" 2>/dev/null || echo 0)
+	echo "- load average before the datapath runs: $load"
 	if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
-		echo "warning: load average $load before the run: other processes shared the CPUs, so"
-		echo "         absolute numbers are low and noisy; the ratios (same run, interleaved rounds) hold better"
+		echo "- warning: other processes shared the CPUs, so absolute numbers are low and noisy;"
+		echo "  the ratios (same run, interleaved rounds) hold better"
 	fi
-	echo "each figure: median of $BENCH_RUNS runs of ${BENCH_SECS} s (min-max), after ${BENCH_WARMUP} s warm-up; Mpps delivered to the sink"
+	echo "- each figure: median of $BENCH_RUNS runs of ${BENCH_SECS} s (min-max), after ${BENCH_WARMUP} s warm-up; Mpps delivered to the sink"
 	echo
-	awk -v modes="$BENCH_MODES" -v runs="$BENCH_RUNS" '
+	awk -v modes="$BENCH_MODES" -v runs="$BENCH_RUNS" -v mq="$BENCH_QUEUES" '
 	function title(m) {
 		if (m == "kernel") return "kernel IPv4 forwarding (ip_forward=1): baseline (b)"
 		if (m == "xdp") return "in-kernel XDP redirect (xdp_fwd.bpf.o: MAC rewrite + bpf_redirect): baseline (c)"
@@ -339,29 +438,60 @@ bdp_report() {
 		return t
 	}
 	function ratio(a, b) { return (b > 0) ? sprintf("%.2f", a / b) : "-" }
+	function target(what, a, b, min,   r, why) {
+		if (!(a in med) || !(b in med) || med[b] <= 0) {
+			printf "| %s >= %.1f | not measured | - |\n", what, min
+			return
+		}
+		r = med[a] / med[b]
+		why = ""
+		if (med[a] >= 0.95 * off[a]) why = " (generator-bound)"
+		printf "| %s >= %.1f | %.2f | %s%s |\n", what, min, r, (r >= min) ? "yes" : "no", why
+	}
 	{ line[NR] = $0; n = NR }
 	END {
 		for (i = 1; i <= n; i++) {
 			split(line[i], f, " ")
-			if (f[4] != "NOTE" && f[4] != "FAILED") med[f[1] " " f[2] " " f[3]] = f[4]
+			if (f[4] != "NOTE" && f[4] != "FAILED") {
+				med[f[1] " " f[2] " " f[3]] = f[4]
+				off[f[1] " " f[2] " " f[3]] = f[7]
+			}
 		}
 		nm = split(modes, ml, " ")
 		# The ratios first: every mode at UDP, 1,000 flows.
-		print "-- summary: UDP, 1000 flows (Mpps delivered, and the ratios of the same run)"
-		print "| mode | Mpps | vs kernel fwd | vs XDP redirect | vs AF_XDP floor |"
+		print "### Summary: UDP, 1000 flows, 1 queue (ratios of the same run, then Mpps delivered)"
+		print ""
+		print "| mode | vs AF_XDP floor | vs kernel fwd | vs XDP redirect | Mpps |"
 		print "|---|---|---|---|---|"
 		for (j = 1; j <= nm; j++) {
 			k = ml[j] " udp 1000"
 			if (k in med)
-				printf "| %s | %.3f | %s | %s | %s |\n", ml[j], med[k] / 1e6, ratio(med[k], med["kernel udp 1000"]),
-					ratio(med[k], med["xdp udp 1000"]), ratio(med[k], med["afxdp udp 1000"])
+				printf "| %s | %s | %s | %s | %.3f |\n", ml[j], ratio(med[k], med["afxdp udp 1000"]),
+					ratio(med[k], med["kernel udp 1000"]), ratio(med[k], med["xdp udp 1000"]), med[k] / 1e6
 			else
-				printf "| %s | not measured | - | - | - |\n", ml[j]
+				printf "| %s | - | - | - | not measured |\n", ml[j]
 		}
+		print ""
+		# The targets of issue 7, point 4, in this run.
+		print "### Targets (issue 7), this run"
+		print ""
+		print "| target | measured | holds |"
+		print "|---|---|---|"
+		target("xlb DR / AF_XDP floor, UDP 1000 flows", "xlb-dr udp 1000", "afxdp udp 1000", 0.9)
+		target("xlb NAT / AF_XDP floor, UDP 1000 flows", "xlb-nat udp 1000", "afxdp udp 1000", 0.8)
+		target("xlb TUN / AF_XDP floor, UDP 1000 flows", "xlb-tun udp 1000", "afxdp udp 1000", 0.8)
+		target("xlb DR all-new SYN / DR established ACK", "xlb-dr syn new", "xlb-dr ack 1000", 0.5)
+		target("xlb DR UDP 100000 flows / 1000 flows", "xlb-dr udp 100000", "xlb-dr udp 1000", 0.8)
+		nq = split(mq, ql, " ")
+		for (j = 1; j <= nq; j++)
+			if (ql[j] > 1)
+				target(sprintf("xlb DR %d queues / 1 queue, UDP 1000 flows", ql[j]),
+				       sprintf("xlb-dr@%dq udp 1000", ql[j]), "xlb-dr udp 1000", 1.3)
 		print ""
 		for (j = 1; j <= nm; j++) {
 			m = ml[j]
-			print "-- " title(m)
+			print "#### " title(m)
+			print ""
 			print "| mode | flows | traffic | Mpps median (min-max) | offered Mpps | vs kernel fwd | vs XDP redirect | vs AF_XDP floor |"
 			print "|---|---|---|---|---|---|---|---|"
 			rows = 0
@@ -390,11 +520,80 @@ bdp_report() {
 			print ""
 		}
 	}' "$BDIR/results"
+	bdp_report_mq
 	if [ -s "$BDIR/xlbd-notes" ]; then
 		echo "xlbd's own counters as it exited:"
 		sed 's/^/  /' "$BDIR/xlbd-notes"
 		echo
 	fi
+}
+
+# bdp_report_mq: N queues against 1 queue, same run, same mixes.
+bdp_report_mq() {
+	local q any=""
+	for q in $BENCH_QUEUES; do [ "$q" -gt 1 ] && [ -f "$BDIR/chain-$q" ] && any=1; done
+	[ -n "$any" ] || return 0
+	for q in $BENCH_QUEUES; do
+		[ "$q" -gt 1 ] && [ -f "$BDIR/chain-$q" ] || continue
+		(
+		bdp_use_chain "$q"
+		echo "#### $q queues against 1 queue (same run, interleaved rounds)"; echo
+		echo "- $q queues: veths with $q RX/TX queues; generator threads on CPUs $GEN_CPU (one per queue: a veth"
+		echo "  receives what CPU c sends on queue c % $q); the director's worker q on CPU q, NAPI threads unpinned"
+		echo "  (nice $BENCH_NAPI_NICE in the AF_XDP modes, as with 1 queue)."
+		echo "- CPU idle: the share of all $(nproc) CPUs left idle during the runs (median)."
+		echo
+		echo "| mode | flows | traffic | 1 queue Mpps | $q queues Mpps median (min-max) | $q q / 1 q | offered Mpps ($q q) | CPU idle 1 q / $q q | limited by |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+		awk -v q="$q" -v modes="$BENCH_MODES_MQ" '
+		function tname(t) {
+			if (t == "udp") return "UDP"
+			if (t == "syn") return "TCP SYN"
+			if (t == "ack") return "TCP ACK (established)"
+			return t
+		}
+		{ line[NR] = $0; n = NR }
+		END {
+			sfx = "@" q "q"
+			for (i = 1; i <= n; i++) {
+				split(line[i], f, " ")
+				if (f[4] != "NOTE" && f[4] != "FAILED") {
+					med[f[1] " " f[2] " " f[3]] = f[4]
+					idle[f[1] " " f[2] " " f[3]] = f[9]
+				}
+			}
+			nm = split(modes, ml, " ")
+			for (j = 1; j <= nm; j++) {
+				m = ml[j]
+				rows = 0
+				for (i = 1; i <= n; i++) {
+					split(line[i], f, " ")
+					if (f[1] != m sfx) continue
+					rows++
+					if (f[4] == "NOTE" || f[4] == "FAILED") {
+						t = line[i]; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", t)
+						printf "| %s | - | - | - | not measured: %s | - | - | - | - |\n", m, t
+						continue
+					}
+					k1 = m " " f[2] " " f[3]
+					one = (k1 in med) ? sprintf("%.3f", med[k1] / 1e6) : "-"
+					ratio = (k1 in med && med[k1] > 0) ? sprintf("%.2f", f[4] / med[k1]) : "-"
+					if (f[4] >= 0.95 * f[7])
+						lim = "the generator (received = offered)"
+					else if (f[9] <= 10)
+						lim = "the CPUs: all busy, shared by generator and director"
+					else
+						lim = "the director (CPUs left idle)"
+					printf "| %s | %s | %s | %s | %.3f (%.3f-%.3f) | %s | %.3f | %s%% / %s%% | %s |\n",
+						m, f[3], tname(f[2]), one, f[4] / 1e6, f[5] / 1e6, f[6] / 1e6, ratio,
+						f[7] / 1e6, (k1 in idle) ? idle[k1] : "-", f[9], lim
+				}
+				if (!rows) printf "| %s | - | - | - | not measured | - | - | - | - |\n", m
+			}
+		}' "$BDIR/results"
+		echo
+		)
+	done
 }
 
 # ---- TCP throughput (iperf3), after the packet-rate part on the same chain.
@@ -454,7 +653,7 @@ bdp_tcp_all() {
 	for m in $BENCH_TCP_MODES; do
 		case " $BENCH_MODES " in *" $m "*) ;; *) continue ;; esac
 		case " ${BDP_LIVE:-} " in
-		*" $m "*) ;;
+		*" 1:$m "*) ;;
 		*) echo "$m - NOTE it delivered nothing in the packet-rate probe" >>"$BDIR/tcp"; continue ;;
 		esac
 		bdp_log "TCP throughput: $m"
@@ -472,7 +671,7 @@ bdp_tcp_all() {
 				-i "$IF_D0" -i "$IF_D1" --dmac-A "$MAC_G" --dmac-B "$MAC_S" -s
 			MODE_PID=$BG_PID
 			bdp_wait 10 grep -q workers "$MODE_LOG"
-			bdp_pin_napi ;;
+			bdp_pin_napi afxdp ;;
 		kernel) ;;
 		*)	# Return path (ACKs) through the director's kernel.
 			ip netns exec "$NS_D" sysctl -qw net.ipv4.ip_forward=1 ;;
@@ -499,7 +698,8 @@ bdp_tcp_all() {
 }
 
 bdp_tcp_report() {
-	echo "-- TCP throughput (iperf3, one connection, ${BENCH_TCP_SECS} s runs, median of $BENCH_RUNS; client and server on CPU $GEN_CPU, director on CPU $DIR_CPU)"
+	echo "#### TCP throughput (iperf3, one connection, ${BENCH_TCP_SECS} s runs, median of $BENCH_RUNS; client and server on CPU $GEN_CPU, director on CPU $DIR_CPU)"
+	echo
 	echo "| mode | Gbit/s median (min-max) | vs kernel fwd | path of the ACKs |"
 	echo "|---|---|---|---|"
 	awk '

@@ -32,7 +32,8 @@ enum xlb_bench_traffic {
  *   source port    = sport_base + f % XLB_BENCH_PORTS
  *   source address = saddr_base + (f / XLB_BENCH_PORTS) % XLB_BENCH_ADDRS
  * so 100,000 flows need 4 source addresses and "all new" cycles through
- * 2^30 distinct tuples before repeating.
+ * 2^30 distinct tuples before repeating. (n is the frame's sequence
+ * number across all generator threads; see lanes.)
  */
 #define XLB_BENCH_PORTS		32768
 #define XLB_BENCH_ADDRS		32768
@@ -47,7 +48,11 @@ struct xlb_bench_gen_cfg {
 	__u16 dport;
 	__u8  traffic;		/* enum xlb_bench_traffic */
 	__u8  ttl;
-	__u8  pad[2];
+	/* Generator threads (0 means 1), one per CPU: CPU c's frames are
+	 * flow numbers n * lanes + c % lanes, n counting per CPU, so the
+	 * threads never share a counter and together cover every flow. */
+	__u8  lanes;
+	__u8  pad[1];
 };
 
 /* Per-CPU counters of sink.bpf.c ("counters", PERCPU_ARRAY). */

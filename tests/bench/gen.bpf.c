@@ -10,8 +10,10 @@
  * rewrote the MACs and the TTL, NAT the addresses), and a stale frame would
  * be dropped as "otherhost" instead of measuring anything.
  *
- * Flows: see struct xlb_bench_gen_cfg. The sequence counter is plain .bss:
- * pktgen runs one generator thread, so it is never incremented concurrently.
+ * Flows: see struct xlb_bench_gen_cfg. The sequence counter is per CPU:
+ * pktgen may run one generator thread per CPU (one per receive queue of
+ * the next veth, which picks the queue by the sending CPU), and a shared
+ * counter would be incremented concurrently.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -26,7 +28,12 @@
 
 const volatile struct xlb_bench_gen_cfg cfg = {};
 
-__u64 seq = 0;
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} seqs SEC(".maps");
 
 #define TCP_FL_SYN	0x02
 #define TCP_FL_ACK	0x10
@@ -46,13 +53,18 @@ int xlb_bench_gen(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	struct iphdr *iph = data + sizeof(*eth);
 	void *l4 = data + sizeof(*eth) + sizeof(*iph);
-	__u64 n = seq++, f;
-	__u32 saddr, daddr = cfg.daddr, l4sum, ipsum;
+	__u32 saddr, daddr = cfg.daddr, l4sum, ipsum, zero = 0;
+	__u32 lanes = cfg.lanes ? cfg.lanes : 1;
+	__u64 n, f, *seq;
 	__u16 sport, tot_len, l4len;
 	__u8 proto;
 
 	if (data + XLB_BENCH_FRAME_LEN > data_end)
 		return XDP_ABORTED;
+	seq = bpf_map_lookup_elem(&seqs, &zero);
+	if (!seq)
+		return XDP_ABORTED;
+	n = (*seq)++ * lanes + bpf_get_smp_processor_id() % lanes;
 
 	f = cfg.flows ? n % cfg.flows : n;
 	sport = cfg.sport_base + (__u16)(f % XLB_BENCH_PORTS);

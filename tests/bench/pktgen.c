@@ -5,6 +5,19 @@
  * live-frames mode in a loop: every repetition transmits one frame on the
  * interface (XDP_TX), so the repetitions per second are the offered rate.
  *
+ * With --cpu LIST (e.g. 0,1) it runs one generator thread pinned to each
+ * CPU. A veth receives a frame transmitted from CPU c on its receive queue
+ * c % queues, so N threads on N CPUs spread the traffic over N queues of
+ * the next hop, as RSS would.
+ *
+ * Every bpf_prog_test_run of an XDP program enters it into the kernel's XDP
+ * dispatcher and takes it out again, each with a synchronize_rcu() unless
+ * the program is already there: tens of milliseconds per call on a small
+ * VM, during which nothing is sent and the chain under test idles. With
+ * --park IF the program is also attached (generic XDP) to IF, a dummy
+ * device that is down and sees no traffic, so that it stays in the
+ * dispatcher and the generator sends steadily.
+ *
  * With --sink-map ID (printed by "sinkctl attach") it also reads the sink's
  * counters at the same instants, so offered and received rates cover the
  * same window. BPF map IDs are global, so the sink may live in another
@@ -17,11 +30,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
@@ -30,10 +45,77 @@
 #include "bench_shared.h"
 #include "bench_util.h"
 
-/* Repetitions per bpf_prog_test_run call: about 0.1 s at 1.5 Mpps, so the
- * measuring window starts and ends within a tenth of a second of the
- * requested instants. */
+/* Repetitions per bpf_prog_test_run call: about 0.1 s at 1.5 Mpps. Each
+ * call sets up and tears down its own page pool, which costs milliseconds:
+ * far fewer repetitions per call cut the offered rate several times. */
 #define PKTGEN_REPEAT	(1 << 17)
+#define PKTGEN_MAX_THREADS	64
+
+/* A generator thread's offered rate is measured between the first call
+ * that ends after the window opens (t0) and the last that ends before it
+ * closes (t1): whole calls only, so coarse calls cost no accuracy. */
+struct gen_thread {
+	pthread_t tid;
+	int cpu;			/* -1: not pinned */
+	int prog_fd;
+	struct bpf_test_run_opts *run;
+	double t0, t1;			/* the window, CLOCK_MONOTONIC s */
+	double ta, tb;			/* first and last call end inside it */
+	unsigned long long sa, sb;	/* frames sent by then */
+	bool has_a, has_b;
+	int err;			/* 0 or a negative errno */
+};
+
+static volatile int gen_stop;
+
+static double now_s(void);
+
+static void *gen_loop(void *arg)
+{
+	struct gen_thread *g = arg;
+	struct bpf_test_run_opts run = *g->run;
+	unsigned long long sent = 0;
+	double t;
+
+	if (g->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(g->cpu, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+			fprintf(stderr, "pktgen: cannot pin to CPU %d\n", g->cpu);
+	}
+	while (!__atomic_load_n(&gen_stop, __ATOMIC_RELAXED)) {
+		if (bpf_prog_test_run_opts(g->prog_fd, &run)) {
+			g->err = -errno;
+			__atomic_store_n(&gen_stop, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		sent += PKTGEN_REPEAT;
+		t = now_s();
+		if (!g->has_a && t >= g->t0) {
+			g->has_a = true;
+			g->ta = t;
+			g->sa = sent;
+		} else if (g->has_a && t <= g->t1) {
+			g->has_b = true;
+			g->tb = t;
+			g->sb = sent;
+		}
+		if (t >= g->t1)
+			break;
+	}
+	return NULL;
+}
+
+/* Sleeps until t (CLOCK_MONOTONIC seconds) or until a thread failed. */
+static void sleep_until(double t, double (*now)(void))
+{
+	double d;
+
+	while (!__atomic_load_n(&gen_stop, __ATOMIC_RELAXED) && (d = t - now()) > 0)
+		usleep(d > 0.05 ? 50000 : (useconds_t)(d * 1e6) + 1);
+}
 
 static void usage(FILE *f)
 {
@@ -50,8 +132,10 @@ static void usage(FILE *f)
 		"  -d, --duration S      measured seconds (default 2)\n"
 		"  -w, --warmup S        unmeasured seconds first (default 0.3)\n"
 		"  -b, --batch N         live-frames batch size, 1..256 (default 64)\n"
-		"  -c, --cpu N           pin to CPU N\n"
+		"  -c, --cpu N[,M...]    one generator thread pinned to each CPU listed\n"
 		"  -s, --sink-map ID     also read the sink's counters (map ID)\n"
+		"  -p, --park IF         keep the program attached to IF (a dummy device\n"
+		"                        that is down): no RCU wait per test run\n"
 		"  -v, --verbose         libbpf messages\n");
 }
 
@@ -89,6 +173,7 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "sink-map", required_argument, NULL, 's' },
+		{ "park", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -109,17 +194,19 @@ int main(int argc, char **argv)
 		.batch_size = 64,
 	);
 	uint64_t s0[XLB_SINK_N] = {}, s1[XLB_SINK_N] = {};
-	const char *ifname = NULL, *traffic = "udp";
-	double duration = 2, warmup = 0.3, t_start, t0 = 0, t1 = 0, t;
-	unsigned long long sent = 0, sent0 = 0;
-	bool have_dmac = false, have_dst = false, measuring = false;
-	int opt, ret, prog_fd = -1, sink_fd = -1, cpu = -1;
+	const char *ifname = NULL, *traffic = "udp", *cpus = NULL, *park = NULL;
+	int park_ifindex = 0;
+	double duration = 2, warmup = 0.3, t0, t1, t, offered = 0;
+	unsigned long long sent = 0;
+	bool have_dmac = false, have_dst = false;
+	int opt, ret, prog_fd = -1, sink_fd = -1, n_threads = 0, i;
+	struct gen_thread threads[PKTGEN_MAX_THREADS];
 	unsigned int sink_id = 0;
 	struct bpf_object *obj = NULL;
 	char path[PATH_MAX];
 	long v;
 
-	while ((opt = getopt_long(argc, argv, "i:t:f:d:w:b:c:s:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:t:f:d:w:b:c:s:p:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			ifname = optarg;
@@ -183,10 +270,13 @@ int main(int argc, char **argv)
 			run.batch_size = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
 		case 'c':
-			cpu = atoi(optarg);
+			cpus = optarg;
 			break;
 		case 's':
 			sink_id = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 'p':
+			park = optarg;
 			break;
 		case 'v':
 			xlb_bench_verbose = true;
@@ -226,14 +316,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pktgen: MAC of %s: %s\n", ifname, strerror(-ret));
 		return 1;
 	}
-	if (cpu >= 0) {
-		cpu_set_t set;
+	memset(threads, 0, sizeof(threads));
+	if (cpus) {
+		const char *c = cpus;
+		char *end;
 
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set))
-			fprintf(stderr, "pktgen: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+		while (*c) {
+			long v = strtol(c, &end, 10);
+
+			if (end == c || v < 0 || v >= CPU_SETSIZE ||
+			    n_threads == PKTGEN_MAX_THREADS || (*end && *end != ',')) {
+				fprintf(stderr, "pktgen: bad CPU list '%s'\n", cpus);
+				return 2;
+			}
+			threads[n_threads++].cpu = (int)v;
+			c = *end ? end + 1 : end;
+		}
 	}
+	if (!n_threads)
+		threads[n_threads++].cpu = -1;
+	cfg.lanes = (uint8_t)n_threads;
 	if (sink_id) {
 		sink_fd = bpf_map_get_fd_by_id(sink_id);
 		if (sink_fd < 0) {
@@ -249,28 +351,49 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	t_start = now_s();
-	for (;;) {
-		t = now_s();
-		if (!measuring && t - t_start >= warmup) {
-			measuring = true;
-			t0 = t;
-			sent0 = sent;
-			if (sink_fd >= 0 && (ret = xlb_bench_sink_read(sink_fd, s0)))
-				break;
-		} else if (measuring && t - t0 >= duration) {
-			t1 = t;
-			if (sink_fd >= 0)
-				ret = xlb_bench_sink_read(sink_fd, s1);
-			break;
+	if (park) {
+		park_ifindex = (int)if_nametoindex(park);
+		if (!park_ifindex ||
+		    bpf_xdp_attach(park_ifindex, prog_fd, XDP_FLAGS_SKB_MODE, NULL)) {
+			fprintf(stderr, "pktgen: cannot park the program on %s: %s\n",
+				park, strerror(errno));
+			park_ifindex = 0;
 		}
-		ret = bpf_prog_test_run_opts(prog_fd, &run);
-		if (ret) {
-			ret = -errno;
-			break;
-		}
-		sent += PKTGEN_REPEAT;
 	}
+	t = now_s();
+	for (i = 0; i < n_threads; i++) {
+		threads[i].prog_fd = prog_fd;
+		threads[i].run = &run;
+		threads[i].t0 = t + warmup;
+		threads[i].t1 = t + warmup + duration;
+		ret = pthread_create(&threads[i].tid, NULL, gen_loop, &threads[i]);
+		if (ret) {
+			fprintf(stderr, "pktgen: thread: %s\n", strerror(ret));
+			__atomic_store_n(&gen_stop, 1, __ATOMIC_RELAXED);
+			n_threads = i;
+			break;
+		}
+	}
+	sleep_until(t + warmup, now_s);
+	t0 = now_s();
+	ret = sink_fd >= 0 ? xlb_bench_sink_read(sink_fd, s0) : 0;
+	sleep_until(t + warmup + duration, now_s);
+	t1 = now_s();
+	if (!ret && sink_fd >= 0)
+		ret = xlb_bench_sink_read(sink_fd, s1);
+	for (i = 0; i < n_threads; i++) {
+		struct gen_thread *g = &threads[i];
+
+		pthread_join(g->tid, NULL);
+		if (!ret && g->err)
+			ret = g->err;
+		if (g->has_b && g->tb > g->ta) {
+			offered += (g->sb - g->sa) / (g->tb - g->ta);
+			sent += g->sb - g->sa;
+		}
+	}
+	if (park_ifindex)
+		bpf_xdp_detach(park_ifindex, XDP_FLAGS_SKB_MODE, NULL);
 	bpf_object__close(obj);
 	if (ret) {
 		fprintf(stderr, "pktgen: live-frames test run on %s failed: %s\n",
@@ -282,9 +405,8 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%u", cfg.flows);
 	else
 		snprintf(path, sizeof(path), "new");
-	printf("iface=%s traffic=%s flows=%s seconds=%.3f sent=%llu offered_pps=%.0f",
-	       ifname, traffic, path, t,
-	       sent - sent0, (sent - sent0) / t);
+	printf("iface=%s traffic=%s flows=%s threads=%d seconds=%.3f sent=%llu offered_pps=%.0f",
+	       ifname, traffic, path, n_threads, t, sent, offered);
 	if (sink_fd >= 0)
 		printf(" received=%llu received_pps=%.0f other_mac=%llu",
 		       (unsigned long long)(s1[XLB_SINK_PKTS] - s0[XLB_SINK_PKTS]),

@@ -52,7 +52,9 @@ static void usage(FILE *f)
 		"  -q, --queues N               queues per interface (default all)\n"
 		"  -r, --ring N                 ring size (default 2048)\n"
 		"  -d, --duration S             run S seconds (default: until SIGINT)\n"
-		"  -b, --busy-poll              never sleep in poll() when idle\n"
+		"  -b, --busy-poll US           preferred busy polling (SO_BUSY_POLL US\n"
+		"                               microseconds; never sleeps): pair with the\n"
+		"                               device's napi_defer_hard_irqs, gro_flush_timeout\n"
 		"  -s, --quiet                  only the final counters\n");
 }
 
@@ -73,7 +75,6 @@ static int parse_mac(const char *s, uint8_t m[6])
 	return 0;
 }
 
-static bool busy_poll;
 static bool verbose;
 
 /* libbpf and libxdp chatter (unknown ELF sections, the bpffs fallback)
@@ -117,8 +118,8 @@ static void *fwd_loop(void *arg)
 			xlb_xsk_tx(w, out, d[i].addr, d[i].len);
 		}
 		xlb_xsk_flush(w);
-		if (!n && !busy_poll)
-			xlb_xsk_wait(w, 100);
+		if (!n)
+			xlb_xsk_wait(w, 100);	/* returns at once when busy polling */
 	}
 	xlb_xsk_flush(w);
 	return NULL;
@@ -148,7 +149,7 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 'q' },
 		{ "ring", required_argument, NULL, 'r' },
 		{ "duration", required_argument, NULL, 'd' },
-		{ "busy-poll", no_argument, NULL, 'b' },
+		{ "busy-poll", required_argument, NULL, 'b' },
 		{ "quiet", no_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -164,7 +165,7 @@ int main(int argc, char **argv)
 	bool quiet = false;
 
 	xlb_xsk_params_default(&p);
-	while ((opt = getopt_long(argc, argv, "i:z:m:q:r:d:bsvh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:z:m:q:r:d:b:svh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			if (n_if == 2) {
@@ -207,7 +208,7 @@ int main(int argc, char **argv)
 			duration = atof(optarg);
 			break;
 		case 'b':
-			busy_poll = true;
+			p.busy_poll_us = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
 		case 's':
 			quiet = true;
@@ -243,9 +244,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	nw = xlb_xsk_n_workers(x);
-	printf("xsk_fwd: %s (%d queues) <-> %s (%d queues), %s mode, %d workers\n",
+	printf("xsk_fwd: %s (%d queues) <-> %s (%d queues), %s mode%s, %d workers\n",
 	       ifn[0], xlb_xsk_n_queues(x, 0), ifn[1], xlb_xsk_n_queues(x, 1),
-	       xlb_xsk_zerocopy(x) ? "zero-copy" : "copy", nw);
+	       xlb_xsk_zerocopy(x) ? "zero-copy" : "copy",
+	       xlb_xsk_busy_poll(x) ? ", busy polling" : "", nw);
 	fflush(stdout);
 
 	fws = calloc((size_t)nw, sizeof(*fws));

@@ -17,6 +17,7 @@
 #include <sys/random.h>
 
 #include "conn.h"
+#include "hash.h"
 
 /* Wire values of TCP flags (XLB_TCP_* in pkt.h), kept local to stay
  * independent of the parser. */
@@ -93,31 +94,6 @@ struct xlb_conn_tab {
 
 /* ---- hashing (MurmurHash3 rounds, seeded) ---- */
 
-static inline uint32_t rotl32(uint32_t x, int r)
-{
-	return (x << r) | (x >> (32 - r));
-}
-
-static inline uint32_t mm_round(uint32_t h, uint32_t k)
-{
-	k *= 0xcc9e2d51u;
-	k = rotl32(k, 15);
-	k *= 0x1b873593u;
-	h ^= k;
-	h = rotl32(h, 13);
-	return h * 5 + 0xe6546b64u;
-}
-
-static inline uint32_t fmix32(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
-}
-
 /*
  * The stripe depends on the client's end only, which the original tuple
  * (client is the source) and the reply tuple (client is the destination)
@@ -130,12 +106,12 @@ static inline uint32_t conn_bucket(const struct xlb_conn_tab *t,
 	uint32_t cport = dir == ORIG ? k->sport : k->dport;
 	uint32_t hs, hb;
 
-	hs = mm_round(t->seed, caddr);
-	hs = fmix32(mm_round(hs, cport | (uint32_t)k->proto << 16));
-	hb = mm_round(t->seed ^ 0x9e3779b9u, k->saddr);
-	hb = mm_round(hb, k->daddr);
-	hb = mm_round(hb, (uint32_t)k->sport | (uint32_t)k->dport << 16);
-	hb = fmix32(mm_round(hb, k->proto | (uint32_t)dir << 8));
+	hs = xlb_mm3_round(t->seed, caddr);
+	hs = xlb_mm3_fmix(xlb_mm3_round(hs, cport | (uint32_t)k->proto << 16));
+	hb = xlb_mm3_round(t->seed ^ 0x9e3779b9u, k->saddr);
+	hb = xlb_mm3_round(hb, k->daddr);
+	hb = xlb_mm3_round(hb, (uint32_t)k->sport | (uint32_t)k->dport << 16);
+	hb = xlb_mm3_fmix(xlb_mm3_round(hb, k->proto | (uint32_t)dir << 8));
 
 	return ((hs & (t->nstripes - 1)) << t->stripe_shift) |
 	       (hb & ((1u << t->stripe_shift) - 1));

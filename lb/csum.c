@@ -3,20 +3,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "bytes.h"
 #include "csum.h"
-
-static inline uint16_t load16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static inline void store16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, 2);
-}
 
 /* End-around carry, twice: the first fold can carry once more. */
 static inline uint16_t fold32(uint32_t s)
@@ -42,7 +30,7 @@ uint32_t xlb_csum_add(uint32_t sum, const void *buf, size_t len)
 		len -= 4;
 	}
 	if (len >= 2) {
-		acc += load16(p);
+		acc += xlb_load16(p);
 		p += 2;
 		len -= 2;
 	}
@@ -112,28 +100,28 @@ uint16_t xlb_csum_update32(uint16_t hc, uint32_t old, uint32_t new_)
 
 void xlb_csum_replace2(uint8_t *field, uint16_t old, uint16_t new_)
 {
-	store16(field, xlb_csum_update16(load16(field), old, new_));
+	xlb_store16(field, xlb_csum_update16(xlb_load16(field), old, new_));
 }
 
 void xlb_csum_replace4(uint8_t *field, uint32_t old, uint32_t new_)
 {
-	store16(field, xlb_csum_update32(load16(field), old, new_));
+	xlb_store16(field, xlb_csum_update32(xlb_load16(field), old, new_));
 }
 
 void xlb_csum_udp_replace2(uint8_t *field, uint16_t old, uint16_t new_)
 {
-	uint16_t c = load16(field);
+	uint16_t c = xlb_load16(field);
 
 	if (!c)
 		return;
-	store16(field, xlb_csum_udp_fix(xlb_csum_update16(c, old, new_)));
+	xlb_store16(field, xlb_csum_udp_fix(xlb_csum_update16(c, old, new_)));
 }
 
 void xlb_csum_udp_replace4(uint8_t *field, uint32_t old, uint32_t new_)
 {
-	uint16_t c = load16(field);
+	uint16_t c = xlb_load16(field);
 
 	if (!c)
 		return;
-	store16(field, xlb_csum_udp_fix(xlb_csum_update32(c, old, new_)));
+	xlb_store16(field, xlb_csum_udp_fix(xlb_csum_update32(c, old, new_)));
 }

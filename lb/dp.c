@@ -15,7 +15,6 @@
 #include <net/if.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -926,22 +925,6 @@ void xlb_dp_params_default(struct xlb_dp_params *p)
 	p->max_conns = XLB_CONN_MAX_DEFAULT;
 }
 
-static int if_mac(const char *ifname, uint8_t mac[6])
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		rc = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return rc;
-}
-
 static void nh_log(void *arg, const char *fmt, ...)
 {
 	va_list ap;
@@ -1034,7 +1017,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	}
 	for (i = 0; i < p->n_ifaces; i++) {
 		dp->ifindex[i] = xlb_xsk_ifindex(dp->xsk, i);
-		rc = if_mac(p->ifnames[i], dp->mac[i]);
+		rc = xlb_nh_if_mac(p->ifnames[i], dp->mac[i]);
 		if (rc < 0) {
 			snprintf(err, errlen, "%s: reading its MAC: %s", p->ifnames[i],
 				 strerror(-rc));

@@ -18,6 +18,28 @@
 
 #include <stdint.h>
 
+/* MurmurHash3 (x86_32) building blocks, also used by the connection table. */
+static inline uint32_t xlb_mm3_round(uint32_t h, uint32_t k)
+{
+	k *= 0xcc9e2d51u;
+	k = (k << 15) | (k >> 17);
+	k *= 0x1b873593u;
+	h ^= k;
+	h = (h << 13) | (h >> 19);
+	return h * 5 + 0xe6546b64u;
+}
+
+/* The finalizer: full avalanche over the last block. */
+static inline uint32_t xlb_mm3_fmix(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
 /* Default key of a service: the 5-tuple. */
 uint32_t xlb_hash_flow(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
 		       uint8_t proto, uint32_t seed);

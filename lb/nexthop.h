@@ -148,4 +148,7 @@ int xlb_nh_lookup_route(struct xlb_nh_cache *c, uint32_t addr,
 int xlb_nh_cache_publish(struct xlb_nh_cache *c, uint32_t addr,
 			 const struct xlb_nh *nh, int err);
 
+/* The MAC address of interface ifname (SIOCGIFHWADDR). 0 or -errno. */
+int xlb_nh_if_mac(const char *ifname, uint8_t mac[6]);
+
 #endif /* XLB_NEXTHOP_H */

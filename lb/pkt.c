@@ -7,27 +7,12 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "bytes.h"
 #include "pkt.h"
 
 static inline uint16_t get_be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint16_t get_n16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static inline uint32_t get_n32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
 }
 
 static bool icmp_is_error(uint8_t type)
@@ -64,8 +49,8 @@ static int parse_icmp_inner(const uint8_t *data, uint32_t off, uint32_t avail,
 	p->inner_l3_off = (uint16_t)off;
 	p->inner_l4_off = (uint16_t)(off + ihl);
 	p->inner_l4_avail = (uint16_t)(avail - ihl);
-	p->inner_saddr = get_n32(ip + 12);
-	p->inner_daddr = get_n32(ip + 16);
+	p->inner_saddr = xlb_load32(ip + 12);
+	p->inner_daddr = xlb_load32(ip + 16);
 	frag = get_be16(ip + 6);
 	if (frag & XLB_IP_OFFMASK) {
 		p->inner_frag_nonfirst = true;
@@ -74,11 +59,11 @@ static int parse_icmp_inner(const uint8_t *data, uint32_t off, uint32_t avail,
 	switch (p->inner_proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
-		p->inner_sport = get_n16(ip + ihl);
-		p->inner_dport = get_n16(ip + ihl + 2);
+		p->inner_sport = xlb_load16(ip + ihl);
+		p->inner_dport = xlb_load16(ip + ihl + 2);
 		break;
 	case IPPROTO_ICMP:
-		p->inner_sport = p->inner_dport = get_n16(ip + ihl + 4);
+		p->inner_sport = p->inner_dport = xlb_load16(ip + ihl + 4);
 		break;
 	}
 	return XLB_PKT_OK;
@@ -96,8 +81,8 @@ static int parse_tcp(const uint8_t *l4, struct xlb_pkt *p)
 	if (doff > p->l4_len)
 		return XLB_PKT_E_TCP_DOFF_TRUNC;
 	p->l4_hlen = (uint16_t)doff;
-	p->sport = get_n16(l4);
-	p->dport = get_n16(l4 + 2);
+	p->sport = xlb_load16(l4);
+	p->dport = xlb_load16(l4 + 2);
 	p->tcp_flags = l4[13];
 	return XLB_PKT_OK;
 }
@@ -117,8 +102,8 @@ static int parse_udp(const uint8_t *l4, struct xlb_pkt *p)
 	if (ulen > p->l4_len && !p->mf)
 		return XLB_PKT_E_UDP_LEN_LONG;
 	p->l4_hlen = 8;
-	p->sport = get_n16(l4);
-	p->dport = get_n16(l4 + 2);
+	p->sport = xlb_load16(l4);
+	p->dport = xlb_load16(l4 + 2);
 	return XLB_PKT_OK;
 }
 
@@ -131,7 +116,7 @@ static int parse_icmp(const uint8_t *data, const uint8_t *l4,
 	p->icmp_type = l4[0];
 	p->icmp_code = l4[1];
 	if (p->icmp_type == XLB_ICMP_ECHO || p->icmp_type == XLB_ICMP_ECHOREPLY)
-		p->icmp_id = get_n16(l4 + 4);
+		p->icmp_id = xlb_load16(l4 + 4);
 	if (!icmp_is_error(p->icmp_type))
 		return XLB_PKT_OK;
 	return parse_icmp_inner(data, p->l4_off + 8u, p->l4_len - 8u, p);
@@ -179,15 +164,15 @@ int xlb_pkt_parse(const uint8_t *data, uint32_t len, struct xlb_pkt *p)
 	p->ihl = (uint8_t)ihl;
 	p->tos = ip[1];
 	p->ip_len = (uint16_t)tot;
-	p->ip_id = get_n16(ip + 4);
+	p->ip_id = xlb_load16(ip + 4);
 	frag = get_be16(ip + 6);
 	p->df = frag & XLB_IP_DF;
 	p->mf = frag & XLB_IP_MF;
 	p->frag_off = (uint16_t)((frag & XLB_IP_OFFMASK) << 3);
 	p->ttl = ip[8];
 	p->proto = ip[9];
-	p->saddr = get_n32(ip + 12);
-	p->daddr = get_n32(ip + 16);
+	p->saddr = xlb_load32(ip + 12);
+	p->daddr = xlb_load32(ip + 16);
 	p->l4_off = (uint16_t)(l3 + ihl);
 	p->l4_len = (uint16_t)(tot - ihl);
 	if (p->frag_off) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "bytes.h"
 #include "csum.h"
 #include "xmit.h"
 
@@ -22,27 +23,11 @@
 #define L4_OFF_SPORT	0
 #define L4_OFF_DPORT	2
 
-static inline uint32_t load32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static inline uint16_t load16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
 /* Replaces the address at ip + addr_off, fixing the header checksum;
  * returns the old address. */
 static uint32_t nat_ip(uint8_t *ip, int addr_off, uint32_t addr)
 {
-	uint32_t old = load32(ip + addr_off);
+	uint32_t old = xlb_load32(ip + addr_off);
 
 	memcpy(ip + addr_off, &addr, 4);
 	xlb_csum_replace4(ip + IP_OFF_CSUM, old, addr);
@@ -55,7 +40,7 @@ static uint32_t nat_ip(uint8_t *ip, int addr_off, uint32_t addr)
 static void nat_l4(uint8_t *l4, uint32_t avail, uint8_t proto, int port_off,
 		   uint16_t port, uint32_t old_addr, uint32_t addr)
 {
-	uint16_t old_port = load16(l4 + port_off);
+	uint16_t old_port = xlb_load16(l4 + port_off);
 
 	memcpy(l4 + port_off, &port, 2);
 	if (proto == IPPROTO_TCP) {

@@ -8,6 +8,7 @@
 #ifndef XLB_BENCH_UTIL_H
 #define XLB_BENCH_UTIL_H
 
+#include "nexthop.h"
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -91,20 +92,10 @@ err:
 	return ret;
 }
 
+/* The MAC of an interface: lb/nexthop.c's, linked from libxlb.a. */
 static inline int xlb_bench_if_mac(const char *ifname, uint8_t mac[6])
 {
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		ret = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return ret;
+	return xlb_nh_if_mac(ifname, mac);
 }
 
 static inline int xlb_bench_parse_mac(const char *s, uint8_t m[6])

@@ -116,7 +116,7 @@ check-deps:
 # The README's test command: installs what is missing, builds, runs it all.
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory unit lab fuzz-short
+	$(Q)$(MAKE) --no-print-directory unit fuzz-short lab
 
 # SAN=1: tests/san/run.sh sets the sanitizer options and fails on any report;
 # one Criterion job, as its parallel runner itself leaks under LSan.

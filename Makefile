@@ -123,7 +123,7 @@ test: check-deps
 SANRUN := $(if $(filter 1,$(SAN)),tests/san/run.sh)
 
 unit: $(UNIT)
-	$(Q)$(SANRUN) $(UNIT) --jobs=$(if $(SANRUN),1,2)
+	$(Q)$(SANRUN) tests/unit/unit.sh $(UNIT) --jobs=$(if $(SANRUN),1,2)
 
 # The lab tests take their binaries from XLB_BUILD (tests/lab/lib.sh).
 lab: all

@@ -1014,8 +1014,10 @@ Test(ctl, changes_from_an_unprivileged_uid_are_eperm_but_reads_work, .init = srv
 	pid_t pid;
 	int status;
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root to switch uid");
+	if (geteuid() != 0) {
+		srv_stop();	/* a skipped test's .fini does not run */
+		cr_skip_test("SKIPPED: needs root to switch uid");
+	}
 	cr_assert_eq(chmod(S.dir, 0755), 0, "let uid 65534 reach the socket");
 	cr_assert_eq(chmod(S.path, 0666), 0, "and connect");
 	pid = fork();
@@ -1063,7 +1065,7 @@ Test(ctl, supplementary_group_of_the_peer_process_counts)
 	char c;
 
 	if (geteuid() != 0)
-		cr_skip_test("needs root to set groups");
+		cr_skip_test("SKIPPED: needs root to set groups");
 	cr_assert_eq(pipe(p), 0);
 	pid = fork();
 	if (pid == 0) {
@@ -1623,8 +1625,10 @@ Test(ctl, unprivileged_begin_is_eperm, .init = srv_setup, .fini = srv_stop)
 	pid_t pid;
 	int status;
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root to switch uid");
+	if (geteuid() != 0) {
+		srv_stop();	/* a skipped test's .fini does not run */
+		cr_skip_test("SKIPPED: needs root to switch uid");
+	}
 	cr_assert_eq(chmod(S.dir, 0755), 0);
 	cr_assert_eq(chmod(S.path, 0666), 0);
 	pid = fork();
@@ -2055,8 +2059,10 @@ Test(ctl, counters_are_readable_by_a_peer_that_may_not_change_tables, .init = sr
 	pid_t pid;
 	int status;
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root to switch uid");
+	if (geteuid() != 0) {
+		srv_stop();	/* a skipped test's .fini does not run */
+		cr_skip_test("SKIPPED: needs root to switch uid");
+	}
 	cr_assert_eq(chmod(S.dir, 0755), 0, "let uid 65534 reach the socket");
 	cr_assert_eq(chmod(S.path, 0666), 0, "and connect");
 	nfake = 40;

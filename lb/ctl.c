@@ -322,9 +322,10 @@ struct nlmsghdr *xlb_ctl_put_done(void *buf, size_t buflen, uint32_t seq)
 	return nlh;
 }
 
-/* Fields an ADD sends: what was named, plus what holds a value (a caller
- * that filled defaults without setting the mask still sends them). */
-static uint32_t add_svc_fields(const struct xlb_req *req)
+/* Fields an ADD takes from a request: what was named, plus what holds a
+ * value (a caller that filled defaults without naming them, as the ipvsadm
+ * parser does, still gets them). Shared by the client and xlbd's tables. */
+uint32_t xlb_req_add_svc_fields(const struct xlb_req *req)
 {
 	uint32_t set = req->svc_set;
 
@@ -367,7 +368,7 @@ int xlb_ctl_build_req(void *buf, size_t buflen, const struct xlb_req *req,
 		return -EMSGSIZE;
 	switch (req->op) {
 	case XLB_REQ_ADD_SVC:
-		ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, add_svc_fields(req), NULL, NULL);
+		ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, xlb_req_add_svc_fields(req), NULL, NULL);
 		break;
 	case XLB_REQ_EDIT_SVC:
 		ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, req->svc_set, NULL, NULL);

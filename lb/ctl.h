@@ -284,6 +284,9 @@ void xlb_ctl_close(int fd);
  * ADD_DEST, EDIT_DEST, DEL_DEST, ZERO (zero all, or one service when
  * req->has_svc), SET_TIMEOUT (a 0 timeout leaves that one unchanged). */
 int  xlb_ctl_apply(int fd, const struct xlb_req *req, char *err, size_t errlen);
+/* The service fields an ADD_SVC request sets: those named in svc_set plus
+ * those holding a value. */
+uint32_t xlb_req_add_svc_fields(const struct xlb_req *req);
 /* Apply n change requests as one batch (BATCH_BEGIN, the requests packed
  * into as few datagrams as they fit, BATCH_END): all of them, published as
  * one snapshot, or none. On error, *failed (when non-NULL) is the index in

@@ -556,6 +556,21 @@ static void publish(struct xlb_tables *t, struct xlb_snap *cand)
 
 /* ---- validation ---- */
 
+/* The service fields named in set (XLB_SVC_SET_*) from in into c. */
+static void svc_cfg_merge(struct xlb_svc_cfg *c, const struct xlb_svc_cfg *in, uint32_t set)
+{
+	if (set & XLB_SVC_SET_SCHED)
+		memcpy(c->sched, in->sched, sizeof(c->sched));
+	if (set & XLB_SVC_SET_PERSIST) {
+		c->flags = in->flags;
+		c->timeout = in->timeout;
+	}
+	if (set & XLB_SVC_SET_NETMASK)
+		c->netmask = in->netmask;
+	if (set & XLB_SVC_SET_VNODES)
+		c->vnodes = in->vnodes;
+}
+
 static int check_svc_cfg(struct xlb_svc_cfg *c, char *err, size_t errlen)
 {
 	char ks[XLB_CTL_SVC_STR];
@@ -653,16 +668,7 @@ static int c_add_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_
 	long i;
 	int ret;
 
-	if (set & XLB_SVC_SET_SCHED)
-		memcpy(c.sched, in->sched, sizeof(c.sched));
-	if (set & XLB_SVC_SET_PERSIST) {
-		c.flags = in->flags;
-		c.timeout = in->timeout;
-	}
-	if (set & XLB_SVC_SET_NETMASK)
-		c.netmask = in->netmask;
-	if (set & XLB_SVC_SET_VNODES)
-		c.vnodes = in->vnodes;
+	svc_cfg_merge(&c, in, set);
 	ret = check_svc_cfg(&c, err, errlen);
 	if (ret)
 		return ret;
@@ -711,16 +717,7 @@ static int c_edit_svc(struct xlb_snap *s, const struct xlb_svc_cfg *in, uint32_t
 		return i;
 	svc = &s->svcs[i];
 	c = svc->cfg;
-	if (set & XLB_SVC_SET_SCHED)
-		memcpy(c.sched, in->sched, sizeof(c.sched));
-	if (set & XLB_SVC_SET_PERSIST) {
-		c.flags = in->flags;
-		c.timeout = in->timeout;
-	}
-	if (set & XLB_SVC_SET_NETMASK)
-		c.netmask = in->netmask;
-	if (set & XLB_SVC_SET_VNODES)
-		c.vnodes = in->vnodes;
+	svc_cfg_merge(&c, in, set);
 	ret = check_svc_cfg(&c, err, errlen);
 	if (ret)
 		return ret;
@@ -889,23 +886,10 @@ static int c_seed(struct xlb_snap *s, uint32_t seed)
 	return 0;
 }
 
-/* Fields an ADD takes from a request: what was named, plus what holds a
- * value (the ipvsadm parser fills defaults without naming them). */
+/* Fields an ADD takes from a request; other operations: what was named. */
 static uint32_t req_svc_fields(const struct xlb_req *req)
 {
-	uint32_t set = req->svc_set;
-
-	if (req->op != XLB_REQ_ADD_SVC)
-		return set;
-	if (req->svc.sched[0])
-		set |= XLB_SVC_SET_SCHED;
-	if (req->svc.flags || req->svc.timeout)
-		set |= XLB_SVC_SET_PERSIST;
-	if (req->svc.netmask)
-		set |= XLB_SVC_SET_NETMASK;
-	if (req->svc.vnodes)
-		set |= XLB_SVC_SET_VNODES;
-	return set;
+	return req->op == XLB_REQ_ADD_SVC ? xlb_req_add_svc_fields(req) : req->svc_set;
 }
 
 static int c_apply_req(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_req *r,

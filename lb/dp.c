@@ -360,6 +360,7 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 	};
 	struct xlb_conn_view v;
 	const struct dp_bind *b;
+	bool created;
 	int rc;
 
 	rc = xlb_conn_in(w->dp->conns, &key, k->p.tcp_flags, now, dp_sched, &sc, &v);
@@ -372,7 +373,7 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		count(w, XLB_DP_DROP_VLAN);
 		return false;
 	}
-	count_in(w, svc, (struct xlb_cnt *)v.dest, &k->p, rc == 1);
+	created = rc == 1;
 	rc = b->xmit(&k->f, &k->p, &b->in);
 	if (rc == -EMSGSIZE) {
 		if (k->p.df && dp_frag_needed(w, k, b))
@@ -384,6 +385,8 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		count(w, XLB_DP_DROP_XMIT);
 		return false;
 	}
+	/* Counted as IPVS does: what went to the real server. */
+	count_in(w, svc, (struct xlb_cnt *)v.dest, &k->p, created);
 	dp_tx(w, k, b->in_port);
 	return true;
 }

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The datapath's own structures, shared by its three files and by nothing
+ * else: dp.c (the workers' packet path), dp_commit.c (what the control
+ * thread does when the configuration changes) and dp_setup.c (start, stop,
+ * housekeeping, counters and dumps).
+ */
+#ifndef XLB_DP_INT_H
+#define XLB_DP_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "conn.h"
+#include "dp.h"
+#include "pkt.h"
+#include "xmit.h"
+
+struct xlb_cnt;
+
+/* What a connection entry binds at creation (its opaque bind blob). */
+struct dp_bind {
+	struct xlb_xmit_bind in;	/* towards the real server */
+	xlb_xmit_fn xmit;		/* DR, NAT in or TUN: bound once */
+	uint8_t out_dmac[6];		/* NAT: next hop towards the client */
+	int8_t  in_port;		/* xsk port index towards the RS */
+	int8_t  out_port;		/* towards the client; -1: unresolved */
+};
+_Static_assert(sizeof(struct dp_bind) <= XLB_CONN_BIND_SIZE,
+	       "dp_bind must fit in a connection entry");
+
+/* The last service lookup of a batch: a batch's packets mostly go to one
+ * VIP (or are replies of one service), so most lookups skip the snapshot's
+ * binary search. Valid for one batch only: a snapshot's address may be
+ * reused by a later one. */
+struct dp_svc_cache {
+	bool valid;
+	uint8_t proto;
+	uint16_t port;			/* network order */
+	uint32_t addr;			/* network order */
+	const struct xlb_snap_svc *svc;	/* NULL: no such service */
+};
+
+struct dp_worker {
+	struct xlb_dp *dp;
+	struct xlb_xsk_worker *xw;
+	int id;
+	int reader;
+	pthread_t thread;
+	bool started;
+	struct dp_svc_cache sc;
+	uint64_t cnt[XLB_DP_CNT_MAX];
+	uint64_t parse_drops[XLB_PKT_ERR_COUNT];
+} __attribute__((aligned(64)));
+
+struct xlb_dp {
+	struct xlb_tables *tables;
+	struct xlb_xdp *xdp;
+	struct xlb_xsk *xsk;
+	struct xlb_conn_tab *conns;
+	struct xlb_nh_cache *nh;
+	int n_ports;
+	int ifindex[XLB_XSK_MAX_IFACES];
+	uint8_t mac[XLB_XSK_MAX_IFACES][6];	/* each port's own MAC */
+	int n_workers;
+	struct dp_worker *workers;
+	atomic_bool stop;
+	/* Control thread: what the last commit made us hold. */
+	uint32_t *wanted;		/* next hops (RIPs), sorted */
+	size_t n_wanted;
+	struct xlb_cnt **dests;		/* real servers' counters, sorted */
+	size_t n_dests;
+	uint32_t expire_budget;
+};
+
+static inline uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static inline int dp_port(const struct xlb_dp *dp, int ifindex)
+{
+	for (int i = 0; i < dp->n_ports; i++)
+		if (dp->ifindex[i] == ifindex)
+			return i;
+	return -1;
+}
+
+/* dp.c: the worker thread, and the connection table's callbacks (called
+ * by workers and the control thread under a stripe lock). */
+void *xlb_dp_worker_main(void *arg);
+void xlb_dp_on_count(void *arg, const void *dest, int d_active, int d_inactive);
+bool xlb_dp_dest_alive(void *arg, const void *dest);
+
+/* dp_setup.c: parse classes by -error, as `malformed NAME` counters. */
+extern const char *const xlb_dp_parse_names[XLB_PKT_ERR_COUNT];
+
+#endif /* XLB_DP_INT_H */

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The datapath's commit side: after each published change of the tables,
+ * the control thread brings the XDP maps, the wanted next hops and the
+ * connection table (entries of deleted real servers, timeouts) in step.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dp-int.h"
+#include "hash.h"
+#include "log.h"
+#include "nexthop.h"
+#include "pkt.h"
+#include "ring.h"
+#include "tables.h"
+#include "xmit.h"
+#include "../bpf/xlb_shared.h"
+
+/* ---- control thread ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* n == 0 comes with v == NULL (no destinations yet): bsearch must not see it. */
+static bool has_u32(const uint32_t *v, size_t n, uint32_t x)
+{
+	return n && bsearch(&x, v, n, sizeof(*v), cmp_u32) != NULL;
+}
+
+static bool has_ptr(struct xlb_cnt *const *v, size_t n, struct xlb_cnt *x)
+{
+	return n && bsearch(&x, v, n, sizeof(*v), cmp_ptr) != NULL;
+}
+
+void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
+{
+	struct xlb_dp *dp = arg;
+	struct xlb_svc_key *svcs;
+	struct xlb_rs_key *rs;
+	struct xlb_cnt **dests;
+	uint32_t *wanted;
+	size_t ndests = 0, nrs = 0, nw = 0, i, j;
+	int rc;
+
+	for (i = 0; i < snap->nsvcs; i++)
+		ndests += snap->svcs[i].ndests;
+	svcs = calloc(snap->nsvcs + 1, sizeof(*svcs));
+	rs = calloc(ndests + 1, sizeof(*rs));
+	dests = calloc(ndests + 1, sizeof(*dests));
+	wanted = calloc(ndests + 1, sizeof(*wanted));
+	if (!svcs || !rs || !dests || !wanted) {
+		pr_warn("datapath: out of memory applying the configuration");
+		goto out;
+	}
+	for (i = 0; i < snap->nsvcs; i++) {
+		const struct xlb_snap_svc *s = &snap->svcs[i];
+
+		svcs[i] = s->cfg.key;
+		svcs[i].pad = 0;
+		for (j = 0; j < s->ndests; j++) {
+			const struct xlb_snap_dest *d = &s->dests[j];
+
+			dests[nw] = d->cnt;
+			wanted[nw++] = d->cfg.addr;
+			if (d->cfg.fwd == XLB_FWD_NAT)
+				rs[nrs++] = (struct xlb_rs_key){
+					.addr = d->cfg.addr, .port = d->cfg.port,
+					.proto = s->cfg.key.proto };
+		}
+	}
+	ndests = nw;
+	rc = xlb_xdp_sync(dp->xdp, svcs, snap->nsvcs, rs, nrs);
+	if (rc < 0)
+		pr_warn("datapath: updating the XDP maps: %s", xlb_xdp_errmsg());
+
+	/* Next hops: want the new real servers, drop the gone ones. */
+	qsort(wanted, nw, sizeof(*wanted), cmp_u32);
+	for (i = j = 0; i < nw; i++)
+		if (j == 0 || wanted[j - 1] != wanted[i])
+			wanted[j++] = wanted[i];
+	nw = j;
+	for (i = 0; i < nw; i++)
+		if (!has_u32(dp->wanted, dp->n_wanted, wanted[i]) &&
+		    (rc = xlb_nh_want(dp->nh, wanted[i])) < 0)
+			pr_warn("datapath: cannot resolve a real server: %s", strerror(-rc));
+	for (i = 0; i < dp->n_wanted; i++)
+		if (!has_u32(wanted, nw, dp->wanted[i]))
+			xlb_nh_unwant(dp->nh, dp->wanted[i]);
+	free(dp->wanted);
+	dp->wanted = wanted;
+	dp->n_wanted = nw;
+	wanted = NULL;
+
+	/* Real servers that are gone: their connections expire now. */
+	qsort(dests, ndests, sizeof(*dests), cmp_ptr);
+	for (i = 0; i < ndests; i++)
+		if (!has_ptr(dp->dests, dp->n_dests, dests[i]))
+			xlb_cnt_get(dests[i]);
+	for (i = j = 0; i < dp->n_dests; i++)
+		if (!has_ptr(dests, ndests, dp->dests[i]))
+			dp->dests[j++] = dp->dests[i];
+	if (j) {
+		/* Gone servers are marked deleted by now: one sweep for all. */
+		xlb_conn_flush_dead(dp->conns);
+		for (i = 0; i < j; i++)
+			xlb_cnt_put(dp->dests[i]);
+	}
+	free(dp->dests);
+	dp->dests = dests;
+	dp->n_dests = ndests;
+	dests = NULL;
+
+	xlb_conn_set_timeouts(dp->conns, &snap->timeouts);
+out:
+	free(svcs);
+	free(rs);
+	free(dests);
+	free(wanted);
+}

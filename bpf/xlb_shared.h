@@ -81,6 +81,8 @@ enum xlb_xdp_cnt {
 	XLB_CNT_BAD_IHL,	/* version != 4, IHL < 5, total length < IHL */
 	XLB_CNT_BAD_L4,		/* truncated TCP/UDP/ICMP header, or ICMP
 				 * error quoting less than IP + 8 bytes */
+	XLB_CNT_VLAN,		/* 802.1Q-tagged: passed (the kernel's VLAN
+				 * devices own them) */
 	XLB_CNT_MAX
 };
 
@@ -121,6 +123,7 @@ static const char *const xlb_cnt_names[XLB_CNT_MAX] __attribute__((unused)) = {
 	[XLB_CNT_BAD_IP]          = "malformed_ip",
 	[XLB_CNT_BAD_IHL]         = "malformed_ihl",
 	[XLB_CNT_BAD_L4]          = "malformed_l4",
+	[XLB_CNT_VLAN]            = "vlan_passed",
 };
 
 static const char *const xlb_decap_cnt_names[XLB_DECAP_CNT_MAX]

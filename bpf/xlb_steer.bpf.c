@@ -199,15 +199,17 @@ int xlb_steer(struct xdp_md *ctx)
 		return pass(XLB_CNT_BAD_ETH);
 	h_proto = eth->h_proto;
 	iph = (void *)(eth + 1);
-	/* One 802.1Q tag, as the userspace parser; 802.1ad (QinQ) frames
-	 * are the kernel's. */
+	/* 802.1Q-tagged frames are the kernel's (its VLAN devices), never
+	 * steered: xlb's next hops know nothing of VLANs, so a tagged frame
+	 * could be sent into another L2 domain, or with a tag the next hop
+	 * does not expect. To balance a VLAN, serve its VLAN device.
+	 * 802.1ad (QinQ) frames are not IPv4 to this program either. */
 	if (h_proto == bpf_htons(ETH_P_8021Q)) {
 		struct vlan_hdr *vh = (void *)(eth + 1);
 
 		if ((void *)(vh + 1) > data_end)
 			return pass(XLB_CNT_BAD_ETH);
-		h_proto = vh->encap_proto;
-		iph = (void *)(vh + 1);
+		return pass(XLB_CNT_VLAN);
 	}
 	if (h_proto != bpf_htons(ETH_P_IP))
 		return pass(XLB_CNT_NOT_IPV4);

@@ -54,6 +54,8 @@ struct dp_worker {
 	struct dp_svc_cache sc;
 	uint64_t cnt[XLB_DP_CNT_MAX];
 	uint64_t parse_drops[XLB_PKT_ERR_COUNT];
+	struct xlb_icmp_limit icmp_limit;	/* frag-needed we send */
+	uint16_t tun_frag_id;		/* outer ids of fragmented TUN datagrams */
 } __attribute__((aligned(64)));
 
 struct xlb_dp {

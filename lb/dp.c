@@ -43,6 +43,8 @@ struct sched_ctx {
 	struct xlb_dp *dp;
 	const struct xlb_snap *snap;
 	const struct xlb_snap_svc *svc;
+	const struct xlb_pkt *p;	/* the packet that starts the flow */
+	uint16_t mtu;			/* set when it is refused as too big */
 };
 
 static xlb_xmit_fn xmit_for(uint8_t fwd)
@@ -86,6 +88,14 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	port = dp_port(c->dp, nh.ifindex);
 	if (port < 0)
 		return -ENXIO;
+	/* A packet TUN cannot send at all (DF set and too big once
+	 * encapsulated) makes no entry: the client learns the MTU from our
+	 * frag-needed and starts again smaller. */
+	if (d->cfg.fwd == XLB_FWD_TUN &&
+	    xlb_xmit_tun_nfrags(c->p, nh.mtu > 0xffff ? 0xffff : (uint16_t)nh.mtu) < 0) {
+		c->mtu = nh.mtu > 0xffff ? 0xffff : (uint16_t)nh.mtu;
+		return -EMSGSIZE;
+	}
 
 	memset(b, 0, sizeof(*b));
 	b->in.ifindex = nh.ifindex;
@@ -204,17 +214,25 @@ static void count_out(struct dp_worker *w, const struct xlb_snap *snap,
 	}
 }
 
-/* TUN over the egress MTU with DF set: tell the client, as IPVS does. */
+/* TUN over the egress MTU with DF set: tell the client, as IPVS does,
+ * at most as often as the kernel's global ICMP limit allows (spoofed
+ * sources must not turn the director into a reflector). */
 static bool dp_frag_needed(struct dp_worker *w, struct dp_pkt *k,
-			   const struct dp_bind *b)
+			   uint16_t mtu, uint64_t now)
 {
 	uint8_t buf[256];
 	int n;
 
 	n = xlb_icmp_frag_needed(buf, sizeof(buf), k->f.data, &k->p,
-				 k->p.daddr, b->in.mtu);
-	if (n < 0 || (uint32_t)n > k->f.len + k->f.tailroom)
+				 k->p.daddr, mtu);
+	if (n < 0 || (uint32_t)n > k->f.len + k->f.tailroom) {
+		count(w, XLB_DP_DROP_TOO_BIG);
 		return false;
+	}
+	if (!xlb_icmp_limit_allow(&w->icmp_limit, now)) {
+		count(w, XLB_DP_DROP_ICMP_RATELIMIT);
+		return false;
+	}
 	memcpy(k->f.data, buf, (size_t)n);
 	k->f.len = (uint32_t)n;
 	dp_tx(w, k, k->d->port);
@@ -222,9 +240,57 @@ static bool dp_frag_needed(struct dp_worker *w, struct dp_pkt *k,
 	return true;
 }
 
+/* TUN over the egress MTU with DF clear: outer fragments, the first in
+ * the received frame, the others in spare frames of the worker's pool, all
+ * on the real server's port in order. The outer id is the worker's,
+ * interleaved with the other workers' so that no two datagrams to a real
+ * server share one until the 16 bits wrap. */
+static bool dp_tun_frag(struct dp_worker *w, struct dp_pkt *k,
+			const struct dp_bind *b)
+{
+	uint8_t *out[XLB_TUN_FRAG_MAX - 1];
+	uint64_t addr[XLB_TUN_FRAG_MAX - 1];
+	uint32_t len[XLB_TUN_FRAG_MAX - 1], cap = 0;
+	uint16_t id;
+	int n, got, i;
+
+	n = xlb_xmit_tun_nfrags(&k->p, b->in.mtu);
+	if (n < 2) {
+		count(w, XLB_DP_DROP_TOO_BIG);
+		return false;
+	}
+	for (got = 0; got < n - 1; got++)
+		if (!(out[got] = xlb_xsk_alloc(w->xw, &addr[got], &cap)))
+			break;
+	if (got < n - 1) {
+		count(w, XLB_DP_DROP_TUN_FRAG_NO_FRAME);
+		goto drop;
+	}
+	id = (uint16_t)(w->tun_frag_id++ * (unsigned int)w->dp->n_workers +
+			(unsigned int)w->id);
+	if (xlb_xmit_tun_frag(&k->f, &k->p, &b->in, id, out, len,
+			      (uint32_t)got, cap) != n) {
+		count(w, XLB_DP_DROP_XMIT);
+		goto drop;
+	}
+	dp_tx(w, k, b->in_port);
+	for (i = 0; i < got; i++) {
+		xlb_xsk_tx(w->xw, b->in_port, addr[i], len[i]);
+		count(w, XLB_DP_TX);
+	}
+	count(w, XLB_DP_TUN_FRAGMENTED);
+	return true;
+drop:
+	for (i = 0; i < got; i++)
+		xlb_xsk_drop(w->xw, addr[i]);
+	return false;
+}
+
 static int sched_error(int rc)
 {
 	switch (rc) {
+	case -EMSGSIZE:
+		return XLB_DP_DROP_TOO_BIG;
 	case -ENOSPC:
 		return XLB_DP_DROP_CONN_FULL;
 	case -EAGAIN:
@@ -240,7 +306,7 @@ static int sched_error(int rc)
 static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		  const struct xlb_snap_svc *svc, struct dp_pkt *k, uint64_t now)
 {
-	struct sched_ctx sc = { .dp = w->dp, .snap = snap, .svc = svc };
+	struct sched_ctx sc = { .dp = w->dp, .snap = snap, .svc = svc, .p = &k->p };
 	struct xlb_conn_key key = {
 		.saddr = k->p.saddr, .daddr = k->p.daddr,
 		.sport = k->p.sport, .dport = k->p.dport, .proto = k->p.proto,
@@ -251,30 +317,31 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 	int rc;
 
 	rc = xlb_conn_in(w->dp->conns, &key, k->p.tcp_flags, now, dp_sched, &sc, &v);
+	if (rc == -EMSGSIZE && k->p.df)
+		return dp_frag_needed(w, k, sc.mtu, now);
 	if (rc < 0) {
 		count(w, sched_error(rc));
 		return false;
 	}
 	b = (const struct dp_bind *)v.bind;
-	if (k->p.has_vlan && b->in_port != k->d->port) {
-		count(w, XLB_DP_DROP_VLAN);
-		return false;
-	}
 	created = rc == 1;
 	rc = b->xmit(&k->f, &k->p, &b->in);
 	if (rc == -EMSGSIZE) {
-		if (k->p.df && dp_frag_needed(w, k, b))
-			return true;
-		count(w, XLB_DP_DROP_TOO_BIG);
-		return false;
-	}
-	if (rc < 0) {
+		/* An entry made by a smaller packet, or one whose path MTU
+		 * shrank since. */
+		if (k->p.df)
+			return dp_frag_needed(w, k, b->in.mtu, now);
+		if (v.fwd != XLB_FWD_TUN || !dp_tun_frag(w, k, b))
+			return false;
+		rc = 0;
+	} else if (rc < 0) {
 		count(w, XLB_DP_DROP_XMIT);
 		return false;
+	} else {
+		dp_tx(w, k, b->in_port);
 	}
 	/* Counted as IPVS does: what went to the real server. */
 	count_in(w, svc, (struct xlb_cnt *)v.dest, &k->p, created);
-	dp_tx(w, k, b->in_port);
 	return true;
 }
 
@@ -326,10 +393,6 @@ static bool dp_out(struct dp_worker *w, const struct xlb_snap *snap,
 	rc = dp_out_bind(w, &v, &ob, &port);
 	if (rc < 0) {
 		count(w, sched_error(rc));
-		return false;
-	}
-	if (k->p.has_vlan && port != k->d->port) {
-		count(w, XLB_DP_DROP_VLAN);
 		return false;
 	}
 	if (xlb_xmit_nat_out(&k->f, &k->p, &ob) < 0) {
@@ -436,6 +499,14 @@ static bool dp_packet(struct dp_worker *w, const struct xlb_snap *snap,
 			count(w, XLB_DP_DROP_NO_SERVICE);
 		return false;
 	}
+	/* The steering program passes 802.1Q frames to the kernel: nothing
+	 * here knows which L2 domain a next hop is in, so a tagged frame
+	 * could not be kept in its own. One that gets here anyway (an older
+	 * program) is dropped before it can make an entry. */
+	if (k.p.has_vlan) {
+		count(w, XLB_DP_DROP_VLAN);
+		return false;
+	}
 	if (k.p.ttl == 0) {
 		count(w, XLB_DP_DROP_TTL);
 		return false;
@@ -490,6 +561,9 @@ void *xlb_dp_worker_main(void *arg)
 	struct xlb_dp *dp = w->dp;
 	struct xlb_xsk_desc descs[XLB_XSK_BATCH];
 	int idle = 0;
+
+	xlb_icmp_limit_init(&w->icmp_limit, XLB_ICMP_RATE_DEFAULT,
+			    XLB_ICMP_BURST_DEFAULT, now_ms());
 
 	while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
 		const struct xlb_snap *snap;

@@ -37,10 +37,14 @@ enum xlb_dp_cnt {
 	XLB_DP_DROP_NO_PORT,	/* egress interface not served by xlbd */
 	XLB_DP_DROP_CONN_FULL,	/* connection table full */
 	XLB_DP_DROP_ICMP,	/* ICMP not about a tracked flow */
-	XLB_DP_DROP_TOO_BIG,	/* TUN: too big, DF clear */
+	XLB_DP_DROP_TOO_BIG,	/* TUN: too big and cannot be fragmented */
 	XLB_DP_DROP_XMIT,	/* the rewrite refused (no headroom, ...) */
-	XLB_DP_DROP_VLAN,	/* 802.1Q-tagged, but leaving by another
-				 * interface: the tag would mean nothing there */
+	XLB_DP_DROP_VLAN,	/* 802.1Q-tagged (the steering program passes
+				 * them to the kernel; an older one did not) */
+	XLB_DP_TUN_FRAGMENTED,	/* TUN datagrams (DF clear) sent in fragments */
+	XLB_DP_DROP_TUN_FRAG_NO_FRAME,	/* ... not sent: no spare frame */
+	XLB_DP_DROP_ICMP_RATELIMIT,	/* too big with DF, frag-needed over
+					 * the ICMP rate limit: not sent */
 	XLB_DP_CNT_MAX
 };
 

@@ -46,7 +46,10 @@ const char *const xlb_dp_cnt_names[XLB_DP_CNT_MAX] = {
 	[XLB_DP_DROP_ICMP]	= "drop_icmp_unknown_flow",
 	[XLB_DP_DROP_TOO_BIG]	= "drop_too_big",
 	[XLB_DP_DROP_XMIT]	= "drop_xmit_error",
-	[XLB_DP_DROP_VLAN]	= "drop_vlan_other_egress",
+	[XLB_DP_DROP_VLAN]	= "drop_vlan_tagged",
+	[XLB_DP_TUN_FRAGMENTED]	= "tun_fragmented",
+	[XLB_DP_DROP_TUN_FRAG_NO_FRAME] = "drop_tun_frag_no_frame",
+	[XLB_DP_DROP_ICMP_RATELIMIT] = "drop_frag_needed_ratelimited",
 };
 
 /* Parse classes, by -error (lb/pkt.h), as `malformed NAME` counters. */

@@ -64,3 +64,37 @@ int xlb_icmp_frag_needed(uint8_t *buf, uint32_t cap, const uint8_t *frame,
 	memcpy(icmp + 2, &v, 2);
 	return (int)n;
 }
+
+void xlb_icmp_limit_init(struct xlb_icmp_limit *l, uint32_t per_sec,
+			 uint32_t burst, uint64_t now_ms)
+{
+	l->per_sec = per_sec;
+	l->burst = burst;
+	l->credit = per_sec ? burst : 0;
+	l->frac = 0;
+	l->stamp_ms = now_ms;
+}
+
+bool xlb_icmp_limit_allow(struct xlb_icmp_limit *l, uint64_t now_ms)
+{
+	if (now_ms > l->stamp_ms) {
+		/* Capped so that the product cannot overflow; any bucket is
+		 * full long before. */
+		uint64_t dt = now_ms - l->stamp_ms;
+		uint64_t add;
+
+		if (dt > 10000000)
+			dt = 10000000;
+		add = (uint64_t)l->per_sec * dt + l->frac;
+		l->frac = (uint32_t)(add % 1000);
+		add /= 1000;
+		l->credit = l->credit + add > l->burst ? l->burst : (uint32_t)(l->credit + add);
+		if (l->credit == l->burst)
+			l->frac = 0;
+		l->stamp_ms = now_ms;
+	}
+	if (!l->credit)
+		return false;
+	l->credit--;
+	return true;
+}

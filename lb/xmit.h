@@ -13,6 +13,7 @@
 #ifndef XLB_XMIT_H
 #define XLB_XMIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pkt.h"
@@ -87,11 +88,51 @@ int xlb_xmit_nat_icmp_out(struct xlb_frame *f, struct xlb_pkt *p,
  * inner datagram; MACs as DR. The frame grows 20 bytes into headroom and
  * loses any Ethernet padding. Errors, frame unchanged:
  *   -EMSGSIZE  inner total length + 20 > b->mtu (the caller sends ICMP
- *              frag-needed if DF is set, see xlb_icmp_frag_needed())
+ *              frag-needed if DF is set, see xlb_icmp_frag_needed(), and
+ *              fragments with xlb_xmit_tun_frag() if not)
  *   -ENOSPC    headroom < 20
  * Afterwards *p still describes the inner datagram, at its new offsets. */
 int xlb_xmit_tun(struct xlb_frame *f, struct xlb_pkt *p,
 		 const struct xlb_xmit_bind *b);
+
+/* Most outer fragments xlb cuts one TUN datagram into: a frame holds less
+ * than 4 KiB, which even the smallest legal MTU (68) carries in 64. */
+#define XLB_TUN_FRAG_MAX	64
+
+/*
+ * How the datagram of p goes out by TUN over an egress MTU of mtu (L3
+ * bytes, 0 = unchecked): 1 = in one packet (xlb_xmit_tun()); n >= 2 = in n
+ * outer fragments (xlb_xmit_tun_frag()); -EMSGSIZE = not at all: DF is set
+ * (the caller sends ICMP frag-needed), the outer datagram would pass
+ * 65,535 bytes, mtu < 68, or more than XLB_TUN_FRAG_MAX fragments.
+ */
+int xlb_xmit_tun_nfrags(const struct xlb_pkt *p, uint16_t mtu);
+
+/*
+ * TUN for a datagram with DF clear that needs n = xlb_xmit_tun_nfrags(p,
+ * b->mtu) >= 2 fragments, cut as the kernel's ip_fragment() cuts the
+ * encapsulated packet (IPVS's tunnel transmit ends there):
+ *  - every fragment has the Ethernet header of xlb_xmit_tun() (MACs as DR,
+ *    VLAN tag kept) and a copy of its outer header (dip -> rip, protocol 4,
+ *    TOS copied, TTL b->ttl) with outer id `id` (host order; one per
+ *    datagram: the caller's), its own total length, its offset in 8-byte
+ *    units, MF on all but the last, and its own header checksum;
+ *  - the inner datagram is carried untouched, in pieces of
+ *    (b->mtu - 20) & ~7 bytes (the last one takes the rest); Ethernet
+ *    padding is dropped.
+ * Fragment 1 is built in place in f, grown 20 bytes into headroom and cut
+ * to the MTU (the rest of the datagram moves into tailroom); fragment k+2
+ * is written into out[k] (cap bytes each, k < n_out), its frame length in
+ * out_len[k]. Afterwards *p describes the inner datagram at its new
+ * offsets, as after xlb_xmit_tun(). Returns n, or a negative errno with f
+ * and *p unchanged:
+ *   -EMSGSIZE  xlb_xmit_tun_nfrags() is not >= 2, or n - 1 > n_out
+ *   -ENOSPC    headroom < 20, or a fragment does not fit in cap
+ */
+int xlb_xmit_tun_frag(struct xlb_frame *f, struct xlb_pkt *p,
+		      const struct xlb_xmit_bind *b, uint16_t id,
+		      uint8_t *const out[], uint32_t out_len[], uint32_t n_out,
+		      uint32_t cap);
 
 /*
  * Builds into buf[0..cap) an Ethernet frame carrying ICMP "fragmentation
@@ -104,5 +145,34 @@ int xlb_xmit_tun(struct xlb_frame *f, struct xlb_pkt *p,
  */
 int xlb_icmp_frag_needed(uint8_t *buf, uint32_t cap, const uint8_t *frame,
 			 const struct xlb_pkt *p, uint32_t saddr, uint16_t mtu);
+
+/*
+ * The rate limit on ICMP errors xlb generates, after the kernel's global
+ * ICMP limit (icmp_global_allow(): net.ipv4.icmp_msgs_per_sec = 1000,
+ * icmp_msgs_burst = 50): a token bucket of `burst` tokens refilled at
+ * `per_sec` tokens a second, one token per message. So spoofed oversized
+ * DF packets cannot make the director reflect errors at line rate.
+ * (Linux exempts frag-needed from its own limits; a director answers for
+ * every VIP and real server behind it, so xlb does not.) One per worker,
+ * no lock: only its worker calls it.
+ */
+#define XLB_ICMP_RATE_DEFAULT	1000	/* per second */
+#define XLB_ICMP_BURST_DEFAULT	50
+
+struct xlb_icmp_limit {
+	uint32_t per_sec;
+	uint32_t burst;
+	uint32_t credit;	/* tokens left, <= burst */
+	uint32_t frac;		/* refill carried over: per_sec x ms, < 1000 */
+	uint64_t stamp_ms;	/* last refill */
+};
+
+/* A full bucket at now_ms. per_sec 0: nothing is ever allowed. */
+void xlb_icmp_limit_init(struct xlb_icmp_limit *l, uint32_t per_sec,
+			 uint32_t burst, uint64_t now_ms);
+
+/* Takes a token if there is one at now_ms (a monotonic clock in ms; a
+ * clock that goes back refills nothing). */
+bool xlb_icmp_limit_allow(struct xlb_icmp_limit *l, uint64_t now_ms);
 
 #endif /* XLB_XMIT_H */

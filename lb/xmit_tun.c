@@ -3,6 +3,11 @@
  * TUN: IP-in-IP (protocol 4, RFC 2003). The client's datagram is carried
  * untouched inside an outer IPv4 header DIP -> RIP; the RS decapsulates and
  * answers the client directly.
+ *
+ * A datagram without DF that no longer fits the egress MTU once
+ * encapsulated is sent in outer fragments, as IPVS's tunnel transmit ends
+ * in ip_fragment(): the real server's kernel reassembles the outer
+ * datagram, then decapsulates.
  */
 #include <errno.h>
 #include <string.h>
@@ -11,6 +16,8 @@
 
 #include "csum.h"
 #include "xmit.h"
+
+#define IP_MIN_MTU	68	/* RFC 791: every host can forward this */
 
 /* Outer id when the inner packet may be fragmented: see xmit.h. */
 static uint16_t tun_id(const struct xlb_pkt *p, const struct xlb_xmit_bind *b)
@@ -22,29 +29,20 @@ static uint16_t tun_id(const struct xlb_pkt *p, const struct xlb_xmit_bind *b)
 	return p->ip_id ^ (uint16_t)p->saddr ^ (uint16_t)(p->saddr >> 16);
 }
 
-int xlb_xmit_tun(struct xlb_frame *f, struct xlb_pkt *p,
-		 const struct xlb_xmit_bind *b)
+/* Writes the 20-byte outer header at oh. id as in the packet, frag (DF, MF,
+ * offset in 8-byte units) in host order. */
+static void tun_outer(uint8_t *oh, const struct xlb_pkt *p,
+		      const struct xlb_xmit_bind *b, uint32_t tot, uint16_t id,
+		      uint16_t frag)
 {
-	uint32_t tot = (uint32_t)p->ip_len + XLB_IPIP_HLEN;
-	uint32_t l2 = p->l3_off;
-	uint8_t *data, *oh;
 	uint16_t v;
 
-	if (tot > 0xFFFF || (b->mtu && tot > b->mtu))
-		return -EMSGSIZE;
-	if (f->headroom < XLB_IPIP_HLEN)
-		return -ENOSPC;
-
-	data = f->data - XLB_IPIP_HLEN;
-	memmove(data, f->data, l2);
-	oh = data + l2;
 	oh[0] = 0x45;
 	oh[1] = p->tos;
 	v = htons((uint16_t)tot);
 	memcpy(oh + 2, &v, 2);
-	v = tun_id(p, b);
-	memcpy(oh + 4, &v, 2);
-	v = htons(p->df ? XLB_IP_DF : 0);
+	memcpy(oh + 4, &id, 2);
+	v = htons(frag);
 	memcpy(oh + 6, &v, 2);
 	oh[8] = b->ttl ? b->ttl : XLB_TUN_TTL_DEFAULT;
 	oh[9] = IPPROTO_IPIP;
@@ -53,11 +51,26 @@ int xlb_xmit_tun(struct xlb_frame *f, struct xlb_pkt *p,
 	memcpy(oh + 16, &b->rip, 4);
 	v = xlb_csum(oh, XLB_IPIP_HLEN);
 	memcpy(oh + 10, &v, 2);
+}
 
-	/* Ethernet padding after the inner datagram would now sit inside
-	 * nothing; drop it (the NIC pads short frames again). */
-	f->tailroom += f->len - (l2 + p->ip_len);
-	f->len = l2 + tot;
+/* Moves the L2 header 20 bytes into headroom, puts the outer header
+ * between it and the inner datagram, and keeps *f and *p in step; the
+ * frame ends after inner byte `carried`. */
+static void tun_push(struct xlb_frame *f, struct xlb_pkt *p,
+		     const struct xlb_xmit_bind *b, uint32_t carried,
+		     uint16_t id, uint16_t frag)
+{
+	uint32_t l2 = p->l3_off;
+	uint8_t *data = f->data - XLB_IPIP_HLEN;
+
+	memmove(data, f->data, l2);
+	tun_outer(data + l2, p, b, carried + XLB_IPIP_HLEN, id, frag);
+
+	/* Ethernet padding (or, for a first fragment, the rest of the
+	 * datagram) after the carried bytes is no longer part of the frame
+	 * (the NIC pads short frames again). */
+	f->tailroom += f->len - (l2 + carried);
+	f->len = l2 + XLB_IPIP_HLEN + carried;
 	f->headroom -= XLB_IPIP_HLEN;
 	f->data = data;
 
@@ -67,5 +80,84 @@ int xlb_xmit_tun(struct xlb_frame *f, struct xlb_pkt *p,
 		p->inner_l3_off += XLB_IPIP_HLEN;
 		p->inner_l4_off += XLB_IPIP_HLEN;
 	}
+}
+
+int xlb_xmit_tun(struct xlb_frame *f, struct xlb_pkt *p,
+		 const struct xlb_xmit_bind *b)
+{
+	uint32_t tot = (uint32_t)p->ip_len + XLB_IPIP_HLEN;
+
+	if (tot > 0xFFFF || (b->mtu && tot > b->mtu))
+		return -EMSGSIZE;
+	if (f->headroom < XLB_IPIP_HLEN)
+		return -ENOSPC;
+
+	tun_push(f, p, b, p->ip_len, tun_id(p, b), p->df ? XLB_IP_DF : 0);
 	return xlb_xmit_dr(f, p, b);
+}
+
+/* Inner bytes per fragment but the last: what the MTU leaves after the
+ * outer header, in whole 8-byte units (ip_do_fragment() does the same). */
+static uint32_t tun_frag_step(uint16_t mtu)
+{
+	return (uint32_t)(mtu - XLB_IPIP_HLEN) & ~7u;
+}
+
+int xlb_xmit_tun_nfrags(const struct xlb_pkt *p, uint16_t mtu)
+{
+	uint32_t tot = (uint32_t)p->ip_len + XLB_IPIP_HLEN, step, n;
+
+	if (tot > 0xFFFF)
+		return -EMSGSIZE;
+	if (!mtu || tot <= mtu)
+		return 1;
+	if (p->df || mtu < IP_MIN_MTU)
+		return -EMSGSIZE;
+	step = tun_frag_step(mtu);
+	n = (p->ip_len + step - 1) / step;
+	return n > XLB_TUN_FRAG_MAX ? -EMSGSIZE : (int)n;
+}
+
+int xlb_xmit_tun_frag(struct xlb_frame *f, struct xlb_pkt *p,
+		      const struct xlb_xmit_bind *b, uint16_t id,
+		      uint8_t *const out[], uint32_t out_len[], uint32_t n_out,
+		      uint32_t cap)
+{
+	uint32_t l2 = p->l3_off, step, off, chunk, i;
+	const uint8_t *inner = f->data + l2;
+	uint16_t nid = htons(id);
+	int n;
+
+	n = xlb_xmit_tun_nfrags(p, b->mtu);
+	if (n < 0)
+		return n;
+	if (n < 2 || (uint32_t)n - 1 > n_out)
+		return -EMSGSIZE;
+	if (f->headroom < XLB_IPIP_HLEN)
+		return -ENOSPC;
+	step = tun_frag_step(b->mtu);
+	/* Only the second fragment can be the largest of the others. */
+	chunk = p->ip_len - step < step ? p->ip_len - step : step;
+	if (l2 + XLB_IPIP_HLEN + chunk > cap)
+		return -ENOSPC;
+
+	/* Fragments 2..n first, while the inner datagram's L2 header is
+	 * still in front of it. */
+	for (i = 1, off = step; i < (uint32_t)n; i++, off += chunk) {
+		uint8_t *o = out[i - 1];
+		bool last = i == (uint32_t)n - 1;
+
+		chunk = last ? p->ip_len - off : step;
+		memcpy(o, b->dmac, 6);
+		memcpy(o + 6, b->smac, 6);
+		memcpy(o + 12, f->data + 12, l2 - 12);	/* VLAN tag, EtherType */
+		tun_outer(o + l2, p, b, XLB_IPIP_HLEN + chunk, nid,
+			  (uint16_t)((last ? 0 : XLB_IP_MF) | (off >> 3)));
+		memcpy(o + l2 + XLB_IPIP_HLEN, inner + off, chunk);
+		out_len[i - 1] = l2 + XLB_IPIP_HLEN + chunk;
+	}
+
+	tun_push(f, p, b, step, nid, XLB_IP_MF);
+	xlb_xmit_dr(f, p, b);
+	return n;
 }

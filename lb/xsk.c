@@ -807,6 +807,15 @@ void xlb_xsk_drop(struct xlb_xsk_worker *w, uint64_t addr)
 	pool_put(w, addr);
 }
 
+uint8_t *xlb_xsk_alloc(struct xlb_xsk_worker *w, uint64_t *addr, uint32_t *cap)
+{
+	if (w->pool_n <= XLB_XSK_BATCH)
+		return NULL;
+	*addr = w->pool[--w->pool_n];
+	*cap = w->frame_size;
+	return xsk_umem__get_data(w->area, *addr);
+}
+
 void xlb_xsk_flush(struct xlb_xsk_worker *w)
 {
 	int i;

@@ -133,6 +133,13 @@ uint32_t xlb_xsk_rx(struct xlb_xsk_worker *w, struct xlb_xsk_desc *d, uint32_t m
 void xlb_xsk_tx(struct xlb_xsk_worker *w, int port, uint64_t addr, uint32_t len);
 /* Returns a frame to the worker's pool. */
 void xlb_xsk_drop(struct xlb_xsk_worker *w, uint64_t addr);
+/* Takes a free frame from the worker's pool for a packet the caller
+ * builds itself (a TUN fragment): its UMEM address in *addr, its first
+ * byte returned, room for *cap bytes. Hand it on exactly once with
+ * xlb_xsk_tx() (addr, len <= *cap) or xlb_xsk_drop(). NULL when the pool is
+ * down to the frames the next RX burst needs to refill its fill ring
+ * (XLB_XSK_BATCH): receiving comes first. */
+uint8_t *xlb_xsk_alloc(struct xlb_xsk_worker *w, uint64_t *addr, uint32_t *cap);
 /* Sends partial TX batches, drains completion rings, kicks where needed.
  * Call once per loop iteration. */
 void xlb_xsk_flush(struct xlb_xsk_worker *w);

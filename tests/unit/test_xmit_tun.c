@@ -323,3 +323,323 @@ Test(xmit_tun, frag_needed_refuses_small_buffers_and_mtus)
 	cr_expect_eq(xlb_icmp_frag_needed(out, sizeof(out), f.data, &p,
 					  tb.dip, 87), -EINVAL);
 }
+
+/* ---- outer fragments (DF clear, too big once encapsulated) ---- */
+
+#define FRAG_BUF 4096
+
+static uint8_t jumbo[HEADROOM + FRAG_BUF];	/* a received frame's chunk */
+static uint8_t fr_out[XLB_TUN_FRAG_MAX - 1][FRAG_BUF];
+static uint8_t *const fr_outp[XLB_TUN_FRAG_MAX - 1] = {
+	fr_out[0], fr_out[1], fr_out[2], fr_out[3], fr_out[4], fr_out[5],
+	fr_out[6], fr_out[7], fr_out[8], fr_out[9], fr_out[10], fr_out[11],
+};
+
+/* A UDP datagram of ip_len bytes in total (DF as given), in jumbo[]. */
+static struct xlb_frame big_frame(struct fr_spec *s, uint16_t ip_len,
+				  bool df, bool vlan)
+{
+	static uint8_t pay[FRAG_BUF];
+	struct xlb_frame f = { .data = jumbo + HEADROOM, .headroom = HEADROOM };
+
+	for (size_t i = 0; i < sizeof(pay); i++)
+		pay[i] = (uint8_t)(i * 7 + 3);
+	*s = fr_default(IPPROTO_UDP);
+	s->frag = df ? XLB_IP_DF : 0;
+	s->id = 0x4242;
+	s->vlan = vlan;
+	s->vlan_tci = 0x0123;
+	s->payload = pay;
+	s->payload_len = (uint16_t)(ip_len - 28);
+	f.len = (uint32_t)fr_build(f.data, FRAG_BUF, s);
+	f.tailroom = FRAG_BUF - f.len;
+	return f;
+}
+
+/* The inner datagram as the client sent it (no Ethernet, no padding). */
+static size_t inner_of(const struct fr_spec *s, uint8_t *buf, size_t cap)
+{
+	struct fr_spec is = *s;
+
+	is.no_eth = true;
+	is.eth_pad = 0;
+	return fr_build(buf, cap, &is);
+}
+
+/* Fragment k expected independently: the outer header built by
+ * frames.c with the given fields, carrying inner[off..off+len). */
+static size_t expected_frag(const struct fr_spec *s, const uint8_t *inner,
+			    uint16_t id, uint16_t frag, size_t off, size_t len)
+{
+	struct fr_spec os;
+
+	memset(&os, 0, sizeof(os));
+	memcpy(os.dmac, tb.dmac, 6);
+	memcpy(os.smac, tb.smac, 6);
+	os.vlan = s->vlan;
+	os.vlan_tci = s->vlan_tci;
+	os.tos = s->tos;
+	os.ttl = tb.ttl ? tb.ttl : 64;
+	os.id = id;
+	os.frag = frag;
+	os.proto = IPPROTO_IPIP;
+	os.saddr = tb.dip;
+	os.daddr = tb.rip;
+	os.payload = inner + off;
+	os.payload_len = (uint16_t)len;
+	return fr_build(want, sizeof(want), &os);
+}
+
+/*
+ * Cuts the frame of s (ip_len bytes) at tb.mtu and checks every fragment
+ * byte for byte: frame length, outer total length, id, MF on all but the
+ * last, offset in 8-byte units, header checksum (from scratch), pieces of
+ * (mtu - 20) & ~7 bytes, and that the pieces concatenated are the inner
+ * datagram exactly. Returns the number of fragments.
+ */
+static int check_frags(const struct fr_spec *s, struct xlb_frame *f,
+		       uint16_t ip_len)
+{
+	static uint8_t inner[FRAG_BUF], joined[FRAG_BUF];
+	uint32_t len[XLB_TUN_FRAG_MAX - 1];
+	uint32_t l2 = s->vlan ? 18 : 14;
+	uint32_t step = (uint32_t)(tb.mtu - 20) & ~7u, off = 0;
+	struct xlb_pkt p;
+	size_t in, wn;
+	int n, k;
+
+	in = inner_of(s, inner, sizeof(inner));
+	cr_assert_eq(in, ip_len);
+	cr_assert_eq(xlb_pkt_parse(f->data, f->len, &p), XLB_PKT_OK);
+	cr_assert_eq(xlb_xmit_tun(f, &p, &tb), -EMSGSIZE, "does not fit whole");
+	n = xlb_xmit_tun_nfrags(&p, tb.mtu);
+	cr_assert_eq(n, (int)((ip_len + step - 1) / step));
+	cr_assert_eq(xlb_xmit_tun_frag(f, &p, &tb, 0xBEEF, fr_outp, len,
+				       XLB_TUN_FRAG_MAX - 1, FRAG_BUF), n);
+	cr_expect_eq(f->data, jumbo + HEADROOM - 20, "grew into headroom");
+	cr_expect_eq(f->headroom, HEADROOM - 20);
+	cr_expect_eq(p.l3_off, l2 + 20, "p describes the inner datagram");
+
+	for (k = 0; k < n; k++) {
+		const uint8_t *fr = k ? fr_outp[k - 1] : f->data;
+		uint32_t flen = k ? len[k - 1] : f->len;
+		bool last = k == n - 1;
+		size_t chunk = last ? ip_len - off : step;
+
+		wn = expected_frag(s, inner, 0xBEEF,
+				   (uint16_t)((last ? 0 : XLB_IP_MF) | (off / 8)),
+				   off, chunk);
+		cr_assert_eq(flen, wn, "fragment %d: %u bytes, want %zu", k + 1,
+			     flen, wn);
+		cr_expect_leq(flen - l2, tb.mtu, "fragment %d over the MTU", k + 1);
+		cr_expect_arr_eq(fr, want, wn, "fragment %d", k + 1);
+		cr_expect_eq(fr_csum(fr + l2, 20, 0), 0, "fragment %d checksum", k + 1);
+		cr_expect_eq(fr_get16(fr, l2 + 2), 20 + chunk);
+		cr_expect_eq(fr_get16(fr, l2 + 4), 0xBEEF, "one id per datagram");
+		cr_expect_eq(fr_get16(fr, l2 + 6), (last ? 0 : 0x2000) | (off / 8));
+		if (!last)
+			cr_expect_eq(chunk % 8, 0);
+		memcpy(joined + off, fr + l2 + 20, chunk);
+		off += (uint32_t)chunk;
+	}
+	cr_expect_eq(off, ip_len, "the fragments carry the whole datagram");
+	cr_expect_arr_eq(joined, inner, in, "reassembled = the client's datagram");
+	return n;
+}
+
+Test(xmit_tun, non_df_1500_byte_datagram_goes_in_two_fragments_of_1480_and_20)
+{
+	struct fr_spec s;
+	struct xlb_frame f = big_frame(&s, 1500, false, false);
+
+	cr_expect_eq(check_frags(&s, &f, 1500), 2);
+}
+
+Test(xmit_tun, jumbo_datagram_goes_in_three_fragments_and_reassembles_exactly)
+{
+	struct fr_spec s;
+	struct xlb_frame f = big_frame(&s, 3000, false, false);
+
+	/* 1480 + 1480 + 40 inner bytes, offsets 0, 185, 370. */
+	cr_expect_eq(check_frags(&s, &f, 3000), 3);
+}
+
+Test(xmit_tun, odd_mtu_cuts_at_a_multiple_of_8_below_it)
+{
+	struct fr_spec s;
+	struct xlb_frame f;
+
+	tb.mtu = 1006;		/* 986 bytes left: pieces of 984 */
+	f = big_frame(&s, 2500, false, false);
+	cr_expect_eq(check_frags(&s, &f, 2500), 3);
+	tb.mtu = 576;		/* the smallest MTU a host must take: 552 */
+	f = big_frame(&s, 3000, false, false);
+	cr_expect_eq(check_frags(&s, &f, 3000), 6);
+}
+
+Test(xmit_tun, every_fragment_keeps_the_vlan_tag_and_the_bound_ttl)
+{
+	struct fr_spec s;
+	struct xlb_frame f = big_frame(&s, 3000, false, true);
+
+	tb.ttl = 9;
+	cr_expect_eq(check_frags(&s, &f, 3000), 3);
+}
+
+Test(xmit_tun, padding_after_a_fragmented_datagram_is_not_sent)
+{
+	struct fr_spec s;
+	struct xlb_frame f = big_frame(&s, 1500, false, false);
+
+	/* A frame longer than its datagram: the trailing bytes are not
+	 * part of any fragment. */
+	memset(f.data + f.len, 0xEE, 10);
+	f.len += 10;
+	f.tailroom -= 10;
+	cr_expect_eq(check_frags(&s, &f, 1500), 2);
+}
+
+Test(xmit_tun, df_datagram_is_never_fragmented_and_gets_frag_needed)
+{
+	uint32_t len[XLB_TUN_FRAG_MAX - 1];
+	static uint8_t copy[sizeof(jumbo)];
+	struct xlb_frame f, f0;
+	struct fr_spec s;
+	struct xlb_pkt p;
+	uint8_t out[256];
+	int n;
+
+	f = big_frame(&s, 1500, true, false);
+	memcpy(copy, jumbo, sizeof(jumbo));
+	f0 = f;
+	cr_assert_eq(xlb_pkt_parse(f.data, f.len, &p), XLB_PKT_OK);
+	cr_expect_eq(xlb_xmit_tun_nfrags(&p, tb.mtu), -EMSGSIZE);
+	cr_expect_eq(xlb_xmit_tun_frag(&f, &p, &tb, 1, fr_outp, len,
+				       XLB_TUN_FRAG_MAX - 1, FRAG_BUF), -EMSGSIZE);
+	cr_expect_arr_eq(jumbo, copy, sizeof(jumbo), "frame unchanged");
+	expect_same_frame(&f, &f0);
+	n = xlb_icmp_frag_needed(out, sizeof(out), f.data, &p, tb.dip, tb.mtu);
+	cr_assert_gt(n, 0);
+	cr_expect_eq(n, 14 + 20 + 8 + 28);
+	cr_expect_eq(out[14 + 20], 3, "destination unreachable");
+	cr_expect_eq(out[14 + 21], 4, "fragmentation needed");
+	cr_expect_eq(fr_get16(out, 14 + 20 + 6), 1480, "next-hop MTU");
+	cr_expect_null(fr_verify(out, (size_t)n));
+}
+
+Test(xmit_tun, nfrags_says_whole_fragments_or_impossible)
+{
+	struct fr_spec s;
+	struct xlb_frame f;
+	struct xlb_pkt p;
+
+	f = big_frame(&s, 1480, false, false);
+	cr_assert_eq(xlb_pkt_parse(f.data, f.len, &p), XLB_PKT_OK);
+	cr_expect_eq(xlb_xmit_tun_nfrags(&p, 1500), 1, "fits exactly");
+	cr_expect_eq(xlb_xmit_tun_nfrags(&p, 0), 1, "unchecked");
+	cr_expect_eq(xlb_xmit_tun_nfrags(&p, 1499), 2);
+	cr_expect_eq(xlb_xmit_tun_nfrags(&p, 68), 31, "48 bytes a fragment");
+	cr_expect_eq(xlb_xmit_tun_nfrags(&p, 67), -EMSGSIZE, "below 68");
+	f = big_frame(&s, 3072, false, false);
+	cr_assert_eq(xlb_pkt_parse(f.data, f.len, &p), XLB_PKT_OK);
+	cr_expect_eq(xlb_xmit_tun_nfrags(&p, 68), 64, "XLB_TUN_FRAG_MAX");
+	f = big_frame(&s, 3073, false, false);
+	cr_assert_eq(xlb_pkt_parse(f.data, f.len, &p), XLB_PKT_OK);
+	cr_expect_eq(xlb_xmit_tun_nfrags(&p, 68), -EMSGSIZE,
+		     "65 fragments: over XLB_TUN_FRAG_MAX");
+	cr_expect_eq(xlb_xmit_tun_nfrags(&p, 76), 55, "56 bytes a fragment");
+	p.ip_len = 65516;
+	cr_expect_eq(xlb_xmit_tun_nfrags(&p, 1500), -EMSGSIZE, "outer over 64 KiB");
+	p.ip_len = 65515;
+	cr_expect_eq(xlb_xmit_tun_nfrags(&p, 1500), 45);
+}
+
+Test(xmit_tun, fragmenting_without_room_is_refused_and_the_frame_unchanged)
+{
+	uint32_t len[XLB_TUN_FRAG_MAX - 1];
+	static uint8_t copy[sizeof(jumbo)];
+	struct xlb_frame f, f0;
+	struct fr_spec s;
+	struct xlb_pkt p, p0;
+
+	f = big_frame(&s, 3000, false, false);
+	memcpy(copy, jumbo, sizeof(jumbo));
+	f0 = f;
+	cr_assert_eq(xlb_pkt_parse(f.data, f.len, &p), XLB_PKT_OK);
+	p0 = p;
+	cr_expect_eq(xlb_xmit_tun_frag(&f, &p, &tb, 1, fr_outp, len, 1, FRAG_BUF),
+		     -EMSGSIZE, "3 fragments, room for 1 + 1");
+	cr_expect_eq(xlb_xmit_tun_frag(&f, &p, &tb, 1, fr_outp, len, 2,
+				       14 + 1500 - 1), -ENOSPC, "buffers too small");
+	cr_expect_eq(xlb_xmit_tun_frag(&f, &p, &tb, 1, fr_outp, len, 2,
+				       14 + 1500), 3, "just big enough");
+	f = big_frame(&s, 3000, false, false);
+	f.data = jumbo + 19;
+	f.headroom = 19;
+	memmove(f.data, jumbo + HEADROOM, f.len);
+	memcpy(copy, jumbo, sizeof(jumbo));
+	f0 = f;
+	cr_assert_eq(xlb_pkt_parse(f.data, f.len, &p), XLB_PKT_OK);
+	p0 = p;
+	cr_expect_eq(xlb_xmit_tun_frag(&f, &p, &tb, 1, fr_outp, len, 2, FRAG_BUF),
+		     -ENOSPC, "headroom 19");
+	cr_expect_arr_eq(jumbo, copy, sizeof(jumbo));
+	expect_same_frame(&f, &f0);
+	cr_expect_eq(p.l3_off, p0.l3_off);
+}
+
+/* ---- the rate limit on the frag-needed we send ---- */
+
+Test(xmit_tun, icmp_limit_allows_the_burst_then_the_rate)
+{
+	struct xlb_icmp_limit l;
+	int i, got = 0;
+
+	xlb_icmp_limit_init(&l, XLB_ICMP_RATE_DEFAULT, XLB_ICMP_BURST_DEFAULT, 5000);
+	for (i = 0; i < 1000; i++)
+		got += xlb_icmp_limit_allow(&l, 5000);
+	cr_expect_eq(got, 50, "a full bucket is the burst: 50");
+	/* 1000 a second: one more each millisecond, whatever is asked. */
+	for (uint64_t t = 5001; t <= 6000; t++) {
+		for (i = 0, got = 0; i < 10; i++)
+			got += xlb_icmp_limit_allow(&l, t);
+		cr_assert_eq(got, 1, "at %llu ms: %d", (unsigned long long)t, got);
+	}
+	cr_expect_eq(xlb_icmp_limit_allow(&l, 6000), false);
+}
+
+Test(xmit_tun, icmp_limit_over_a_flood_is_burst_plus_rate_times_time)
+{
+	struct xlb_icmp_limit l;
+	uint64_t t, got = 0;
+
+	/* 2 s of 100 packets a millisecond (100,000 pps). */
+	xlb_icmp_limit_init(&l, 1000, 50, 0);
+	for (t = 0; t < 2000; t++)
+		for (int i = 0; i < 100; i++)
+			got += xlb_icmp_limit_allow(&l, t);
+	cr_expect_eq(got, 50 + 1999, "burst + 1 per ms after the first");
+}
+
+Test(xmit_tun, icmp_limit_refills_to_the_burst_only_and_keeps_fractions)
+{
+	struct xlb_icmp_limit l;
+	int i, got = 0;
+
+	xlb_icmp_limit_init(&l, 10, 5, 0);	/* one token per 100 ms */
+	for (i = 0; i < 5; i++)
+		cr_expect(xlb_icmp_limit_allow(&l, 0));
+	cr_expect_not(xlb_icmp_limit_allow(&l, 0));
+	/* Asked every 30 ms, fractions add up: 1 s gives 10 tokens. */
+	for (uint64_t t = 30; t <= 1000; t += 30)
+		got += xlb_icmp_limit_allow(&l, t);
+	cr_expect_eq(got, 9, "990 ms at 10/s: 9 tokens");
+	/* An hour idle refills the bucket, not more. */
+	for (i = 0, got = 0; i < 100; i++)
+		got += xlb_icmp_limit_allow(&l, 3600000);
+	cr_expect_eq(got, 5);
+	/* A clock that goes back refills nothing. */
+	cr_expect_not(xlb_icmp_limit_allow(&l, 1000));
+	xlb_icmp_limit_init(&l, 0, 5, 0);
+	cr_expect_not(xlb_icmp_limit_allow(&l, 100000), "rate 0: never");
+}

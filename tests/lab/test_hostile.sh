@@ -59,12 +59,12 @@ CLASSES=(
 	"ip_options_bad         xdp:ip_options xdp:service_packets datapath:tx"
 	"frag_first             xdp:service_packets datapath:tx"
 	"frag_later             xdp:fragments_passed"
-	"frag_datagram          xdp:fragments_passed=2 xdp:service_packets=1 dr,nat/datapath:tx=1 tun/datapath:drop_too_big=1"
+	"frag_datagram          xdp:fragments_passed=2 xdp:service_packets=1 dr,nat/datapath:tx=1 tun/datapath:tun_fragmented=1 tun/datapath:tx=2"
 	"ttl_zero               datapath:drop_ttl_zero"
 	"bad_ip_csum            xdp:service_packets datapath:tx"
 	"bad_udp_csum           xdp:service_packets datapath:tx"
 	"bad_tcp_csum           xdp:service_packets datapath:tx"
-	"vlan                   xdp:service_packets dr/datapath:tx nat,tun/datapath:drop_vlan_other_egress"
+	"vlan                   xdp:vlan_passed"
 	"vlan_qinq              xdp:not_ipv4"
 	"vlan_8021ad            xdp:not_ipv4"
 	"ipv6                   xdp:not_ipv4"
@@ -82,10 +82,11 @@ CLASSES=(
 #    incremental update keeps them bad) and dropped by the real server.
 #  - Fragments: see frag_datagram below: a datagram to the VIP in several
 #    fragments is lost in every mode.
-#  - 802.1Q: steered and forwarded with the tag kept (egress untagged: the
-#    real server drops it). 802.1ad (0x88a8): the XDP program steers it but
-#    the userspace parser does not know the S-tag (XLB_PKT_NOT_OURS), so it
-#    is dropped as drop_no_service. 802.1Q in 802.1ad: passed (not_ipv4).
+#  - 802.1Q: passed to the kernel (xdp vlan_passed), in every mode: xlb's
+#    next hops know nothing of VLANs, so it never forwards a tagged frame
+#    (into another L2 domain, or with a tag its next hop does not expect),
+#    and makes no connection entry for one. 802.1ad (0x88a8), alone or
+#    with 802.1Q inside: passed (not_ipv4).
 #  - Broadcast: IP broadcast is passed to the kernel; a broadcast MAC with
 #    the VIP as destination is a service packet and is forwarded.
 
@@ -247,11 +248,18 @@ run_class() {
 		check "[$MODE] $name: forwarded still bad, the real servers drop them ($which +$SENT)" \
 			test $((after_c - csum_before)) -ge "$SENT"
 		;;
+	vlan)
+		check_eq "[$MODE] tagged frames made no connection entry (conn created +0)" \
+			"$(snap_val "$before" conn created)" "$(snap_val "$after" conn created)"
+		;;
 	frag_datagram)
 		# The first fragment has the ports: it is scheduled (DR, NAT)
 		# and waits, alone, in a real server's reassembly queue; in TUN
-		# it no longer fits once encapsulated, and without DF it is
-		# dropped (drop_too_big). The later fragments have no ports:
+		# it no longer fits once encapsulated, and without DF it goes
+		# in two outer fragments (tun_fragmented), which xlb's decap
+		# program on the real server drops (an ipip kernel would
+		# reassemble them, then queue the inner fragment). The later
+		# fragments have no ports:
 		# the XDP program passes them to the director's kernel, which
 		# owns the VIP and queues them, never to see the first one.
 		# Both queues time out (ipfrag_time): the datagram is lost.

@@ -13,6 +13,9 @@
  *     csum.c) verifies after it; an ICMP error's ICMP checksum always does;
  *   - TUN's outer header is a valid IPv4 header DIP -> RIP, protocol 4, and
  *     the frame without those 20 bytes parses exactly as the original did;
+ *   - TUN's outer fragments (DF clear, over the MTU) are valid headers with
+ *     one id, contiguous offsets and MF on all but the last, and carry the
+ *     datagram exactly;
  *   - an ICMP frag-needed built for the frame parses as one that quotes it.
  * The bind (MTU, TTL, headroom...) comes from the last bytes of the input,
  * so seeds stay plain frames. A violation is __builtin_trap().
@@ -313,6 +316,84 @@ static void check_tun(const uint8_t *data, uint32_t len, const struct xlb_pkt *p
 	free(fb.mem);
 }
 
+/* TUN in outer fragments: each one a valid IPv4 header DIP -> RIP with the
+ * datagram's id, contiguous 8-byte-unit offsets, MF on all but the last,
+ * within the MTU; the pieces concatenated are the inner datagram; each
+ * output buffer is exactly as large as the largest fragment (ASan). */
+static void check_tun_frag(const uint8_t *data, uint32_t len,
+			   const struct xlb_pkt *p0, const struct setup *s)
+{
+	uint8_t *out[XLB_TUN_FRAG_MAX - 1];
+	uint32_t out_len[XLB_TUN_FRAG_MAX - 1];
+	uint32_t l2 = p0->l3_off, tot = (uint32_t)p0->ip_len + XLB_IPIP_HLEN;
+	uint32_t step, cap, off = 0, k;
+	uint16_t id = (uint16_t)(s->id_ctr * 3 + 1);
+	struct xlb_pkt p = *p0;
+	struct fbuf fb;
+	int n, ret;
+
+	n = xlb_xmit_tun_nfrags(p0, s->b.mtu);
+	if (tot > 0xFFFF)
+		CHECK(n == -EMSGSIZE);
+	else if (!s->b.mtu || tot <= s->b.mtu)
+		CHECK(n == 1);
+	else if (p0->df || s->b.mtu < 68)
+		CHECK(n == -EMSGSIZE);
+	else
+		CHECK(n == -EMSGSIZE || (n >= 2 && n <= XLB_TUN_FRAG_MAX));
+	if (n < 2)
+		return;
+	step = (uint32_t)(s->b.mtu - XLB_IPIP_HLEN) & ~7u;
+	CHECK((uint32_t)(n - 1) * step < p0->ip_len && (uint32_t)n * step >= p0->ip_len);
+	/* A buffer one byte short of the second fragment when t[1] & 8. */
+	cap = l2 + XLB_IPIP_HLEN + (p0->ip_len - step < step ? p0->ip_len - step : step);
+	if (s->icmp_cap & 8)
+		cap--;
+	for (k = 0; k < (uint32_t)n - 1; k++) {
+		out[k] = malloc(cap);
+		if (!out[k])
+			abort();
+	}
+	fbuf_init(&fb, data, len, s->headroom, s->tailroom);
+	ret = xlb_xmit_tun_frag(&fb.f, &p, &s->b, id, out, out_len,
+				(uint32_t)n - 1, cap);
+	if (s->headroom < XLB_IPIP_HLEN || (s->icmp_cap & 8))
+		CHECK(ret == -ENOSPC);
+	else
+		CHECK(ret == n);
+	if (ret < 0) {
+		CHECK(fb.f.data == fb.mem + s->headroom && fb.f.len == len);
+		CHECK(!memcmp(fb.f.data, data, len));
+		CHECK(p.l3_off == p0->l3_off && p.l4_off == p0->l4_off);
+		goto out;
+	}
+	CHECK(p.l3_off == p0->l3_off + XLB_IPIP_HLEN && p.l4_off == p0->l4_off + XLB_IPIP_HLEN);
+	CHECK(fb.f.headroom + fb.f.len + fb.f.tailroom == s->headroom + len + s->tailroom);
+	for (k = 0; k < (uint32_t)n; k++) {
+		const uint8_t *f = k ? out[k - 1] : fb.f.data;
+		uint32_t flen = k ? out_len[k - 1] : fb.f.len;
+		const uint8_t *oh = f + l2;
+		bool last = k == (uint32_t)n - 1;
+		uint32_t chunk = flen - l2 - XLB_IPIP_HLEN;
+
+		CHECK(flen > l2 + XLB_IPIP_HLEN && flen - l2 <= s->b.mtu && flen <= (k ? cap : flen));
+		CHECK(!memcmp(f, s->b.dmac, 6) && !memcmp(f + 6, s->b.smac, 6));
+		CHECK(!memcmp(f + 12, data + 12, l2 - 12));
+		CHECK(oh[0] == 0x45 && oh[9] == IPPROTO_IPIP && csum_ok(oh, XLB_IPIP_HLEN));
+		CHECK(rd16(oh + 2) == flen - l2 && rd16(oh + 4) == id);
+		CHECK(rd16(oh + 6) == ((last ? 0 : XLB_IP_MF) | (off >> 3)));
+		CHECK(!memcmp(oh + 12, &s->b.dip, 4) && !memcmp(oh + 16, &s->b.rip, 4));
+		CHECK(last ? chunk == p0->ip_len - off : chunk == step);
+		CHECK(!memcmp(oh + XLB_IPIP_HLEN, data + l2 + off, chunk));
+		off += chunk;
+	}
+	CHECK(off == p0->ip_len);
+out:
+	for (k = 0; k < (uint32_t)n - 1; k++)
+		free(out[k]);
+	free(fb.mem);
+}
+
 static void check_frag_needed(const uint8_t *data, const struct xlb_pkt *p0,
 			      const struct setup *s)
 {
@@ -392,6 +473,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_nat(data, len, &p, &s, NAT_ICMP_IN);
 	check_nat(data, len, &p, &s, NAT_ICMP_OUT);
 	check_tun(data, len, &p, &s);
+	check_tun_frag(data, len, &p, &s);
 	check_frag_needed(data, &p, &s);
 	return 0;
 }

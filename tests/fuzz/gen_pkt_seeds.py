@@ -127,6 +127,15 @@ def frames():
     # Jumbo and near-limit datagrams for the TUN MTU checks.
     f["tcp_1500"] = eth(ipv4(6, tcp(40008, 80, 0x18, b"D" * 1460)))
     f["tcp_ttl0"] = eth(ipv4(6, tcp(40009, 80), ttl=0))
+    # DF clear and too big once encapsulated: TUN sends outer fragments.
+    # The last 8 bytes are the fuzz target's setup: tailroom, headroom 256,
+    # MTU 1500 (2 fragments) and 576 (6 fragments of a jumbo datagram).
+    f["udp_nodf_1500_tun_frag"] = eth(ipv4(17, udp(40010, 514, b"E" * 1464 +
+                                                   bytes([5, 2, 0, 0, 0x05, 0xDC, 0, 1])),
+                                           df=False))
+    f["udp_nodf_3000_tun_frag_576"] = eth(ipv4(17, udp(40011, 5060, b"F" * 2964 +
+                                                       bytes([5, 2, 0, 0, 0x02, 0x40, 0, 1])),
+                                               df=False))
     # Frames the parser must refuse or pass on.
     f["arp"] = eth(bytes.fromhex("0001080006040001") + SMAC + ip4(CLIENT) +
                    b"\0" * 6 + ip4(VIP), etype=0x0806)

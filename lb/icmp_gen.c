@@ -2,7 +2,9 @@
 /*
  * ICMP "fragmentation needed" for packets that no longer fit once TUN adds
  * its 20-byte header, so the client's path MTU discovery shrinks its
- * segments instead of the flow black-holing.
+ * segments instead of the flow black-holing; and the token bucket that
+ * keeps the director from sending them at whatever rate spoofed packets
+ * arrive.
  */
 #include <errno.h>
 #include <string.h>

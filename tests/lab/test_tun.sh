@@ -108,3 +108,30 @@ check_eq "and left none (conn count unchanged)" "$count0" "$(cnt conn count)"
 kill_pid "$XLBD_PID"
 grep -E "datapath:|xdp:" "$LOG" | tail -n 2
 check "frag-needed was counted" grep -q "frag_needed_sent=" "$LOG"
+
+# A jumbo datagram (client network at MTU 3000, the real servers' at 1500):
+# three outer fragments, two of them in spare frames of the worker's pool.
+# (MTUs set while no XDP program is attached: veth checks them at attach.)
+for i in "$CLIENT_NS ${LAB_PREFIX}c0" "$SWITCH_NS ${LAB_PREFIX}cs" \
+	 "$SWITCH_NS ${LAB_PREFIX}ds" "$DIRECTOR_NS $DIRECTOR_IF_CLIENT"; do
+	set -- $i
+	ip -n "$1" link set "$2" mtu 3000
+done
+xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
+	{ fail "xlbd starts again (client network at MTU 3000)"; exit 1; }
+C udp "$VIP" "$UDP_PORT" --count 6 >/dev/null	# next hops resolved
+ip netns exec "$SWITCH_NS" timeout 8 tcpdump -U -c 3 -s 0 -w "$T/jumbo.pcap" \
+	-nni "${LAB_PREFIX}d1s" 'ip proto 4 and ip[6:2] & 0x3fff != 0' 2>"$T/jumbo.err" &
+cap=$!
+wait_for 3 grep -q listening "$T/jumbo.err"
+TF send "$CLIENT_IF" "$CLIENT_MAC" "$DIRECTOR_MAC" "$CLIENT_IP" "$VIP" "$UDP_PORT" \
+	--size 3000 --sport 20001 >/dev/null
+wait "$cap"
+TF verify "$T/jumbo.pcap" "$CLIENT_IP" "$VIP" "$UDP_PORT" "$DIRECTOR_IP_RS" \
+	--size 3000 --sport 20001 >"$T/jumbo.txt" 2>&1
+cat "$T/jumbo.txt"
+check_eq "a 3000-byte datagram without DF: 3 outer fragments (1480 + 1480 + 40), reassembling to it" \
+	"ok 3 fragments" "$(tail -n 1 "$T/jumbo.txt")"
+check_eq "counted once (tun_fragmented 1), no frame short (drop_tun_frag_no_frame 0)" \
+	"1 0" "$(cnt datapath tun_fragmented) $(cnt datapath drop_tun_frag_no_frame)"
+kill_pid "$XLBD_PID"

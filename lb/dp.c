@@ -331,9 +331,12 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		 * shrank since. */
 		if (k->p.df)
 			return dp_frag_needed(w, k, b->in.mtu, now);
-		if (v.fwd != XLB_FWD_TUN || !dp_tun_frag(w, k, b))
+		if (v.fwd != XLB_FWD_TUN) {
+			count(w, XLB_DP_DROP_TOO_BIG);
 			return false;
-		rc = 0;
+		}
+		if (!dp_tun_frag(w, k, b))
+			return false;
 	} else if (rc < 0) {
 		count(w, XLB_DP_DROP_XMIT);
 		return false;

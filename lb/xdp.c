@@ -421,7 +421,8 @@ static int keyset_from(struct xdp_keyset *ks, const void *src, size_t n)
 	ks->k = malloc((n ? n : 1) * sizeof(*ks->k));
 	if (!ks->k)
 		return -ENOMEM;
-	memcpy(ks->k, src, n * sizeof(*ks->k));
+	if (n)
+		memcpy(ks->k, src, n * sizeof(*ks->k));
 	for (i = 0; i < n; i++)
 		((uint8_t *)&ks->k[i])[7] = 0;	/* pad */
 	qsort(ks->k, n, sizeof(*ks->k), key8_cmp);
@@ -456,7 +457,8 @@ static int keyset_load(struct xdp_keyset *ks, int fd, const char *what)
 		}
 		k[n++] = cur;
 	}
-	qsort(k, n, sizeof(*k), key8_cmp);
+	if (n)	/* k is NULL then */
+		qsort(k, n, sizeof(*k), key8_cmp);
 	free(ks->k);
 	ks->k = k;
 	ks->n = n;

@@ -71,6 +71,31 @@ for name in sorted(by):
     print("from %s %d" % (name, by[name]))
 PY
 
+# nat_limit_check: a rules restore (one batch) that would take the XDP
+# nat_rs map past its 16,384 (RIP, port, protocol) keys: 64 new services
+# of 256 NAT servers each, on top of the lab's own NAT servers. It
+# must be refused whole, with the limit named, and change nothing.
+nat_limit_check() {
+	local out rc before after
+	awk -v vipnet="10.250" 'BEGIN {
+		for (s = 0; s < 64; s++) {
+			printf "-A -t %s.%d.1:80 -s ring --vnodes 1\n", vipnet, s
+			for (i = 0; i < 256; i++)
+				printf "-a -t %s.%d.1:80 -r 10.251.%d.%d:8080 -m -w 1\n", vipnet, s, s, i
+		}
+	}' >"$T/too-many-nat"
+	before=$(X -S -n | sort)
+	out=$(X -R <"$T/too-many-nat" 2>&1)
+	rc=$?
+	echo "xlbctl -R of 64 services and 16,384 more NAT servers: exit $rc: $out" | head -c 400
+	echo
+	check "a restore past the nat_rs map is refused (exit $rc)" test "$rc" -ne 0
+	check "the message names the map and its limit" \
+		grep -q "nat_rs map holds at most 16384" <<<"$out"
+	after=$(X -S -n | sort)
+	check_eq "and nothing of it was applied" "$before" "$after"
+}
+
 # churn_run MODE FLAG: one lab, one xlbd, CHURN_S seconds of churn.
 churn_run() {
 	local mode=$1 fwd=$2 args=() i op ok=0 bad=0 end t0 dt xrc
@@ -138,6 +163,8 @@ churn_run() {
 	check_eq "$mode: and still serves (10 HTTP requests)" 0 \
 		"$(ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/client.py" \
 			http "$VIP" 80 --count 10 | grep -c ERROR)"
+
+	[ "$mode" = nat ] && nat_limit_check
 
 	# A clean exit: SIGTERM, exit status 0 (ASan exits 1 on a report).
 	kill -TERM "$XLBD_PID"

@@ -44,6 +44,13 @@ struct dp_svc_cache {
 	const struct xlb_snap_svc *svc;	/* NULL: no such service */
 };
 
+/* A deleted real server whose connections wait for a grace period. */
+struct dp_gone {
+	struct xlb_cnt *cnt;		/* the datapath's reference */
+	uint64_t gp;			/* xlb_tables_grace_begin() token */
+	bool ready;
+};
+
 struct dp_worker {
 	struct xlb_dp *dp;
 	struct xlb_xsk_worker *xw;
@@ -75,6 +82,8 @@ struct xlb_dp {
 	size_t n_wanted;
 	struct xlb_cnt **dests;		/* real servers' counters, sorted */
 	size_t n_dests;
+	struct dp_gone *gone;		/* deleted, connections not flushed yet */
+	size_t n_gone, cap_gone;
 	uint32_t expire_budget;
 };
 
@@ -99,6 +108,11 @@ static inline int dp_port(const struct xlb_dp *dp, int ifindex)
 void *xlb_dp_worker_main(void *arg);
 void xlb_dp_on_count(void *arg, const void *dest, int d_active, int d_inactive);
 bool xlb_dp_dest_alive(void *arg, const void *dest);
+
+/* dp_commit.c: deleted servers' flush when due (every tick), and the
+ * references still held at stop (workers stopped). */
+void xlb_dp_commit_tick(struct xlb_dp *dp);
+void xlb_dp_commit_stop(struct xlb_dp *dp);
 
 /* dp_setup.c: parse classes by -error, as `malformed NAME` counters. */
 extern const char *const xlb_dp_parse_names[XLB_PKT_ERR_COUNT];

@@ -71,14 +71,25 @@ int  xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 /* Stops the workers, detaches, frees. NULL-safe. */
 void xlb_dp_stop(struct xlb_dp *dp);
 
-/* After each table commit (control thread): XDP maps, next hops, flushing
- * the connections of deleted real servers, timeouts. */
+/* Before each table commit (the tables' prepare callback, control
+ * thread): the XDP maps take the candidate as one transaction, or refuse
+ * it whole (-ENOSPC naming the map's limit, or the map error, with the
+ * maps as they were). xlb_dp_prepare_xdp() is the same on an XDP object
+ * alone. 0 or -errno with a sentence in err. */
+int  xlb_dp_prepare(const struct xlb_snap *cand, void *dp, char *err, size_t errlen);
+int  xlb_dp_prepare_xdp(struct xlb_xdp *x, const struct xlb_snap *cand, char *err,
+			size_t errlen);
+/* After each table commit (control thread): next hops, timeouts, and the
+ * connections of deleted real servers, flushed once every worker has
+ * passed a quiescent point (at once if they do within 5 ms, else from
+ * xlb_dp_tick). */
 void xlb_dp_commit(const struct xlb_snap *snap, void *dp);
 
 /* The next-hop cache's rtnetlink fd, for the control thread's poll. */
 int  xlb_dp_fd(const struct xlb_dp *dp);
 void xlb_dp_process(struct xlb_dp *dp);
-/* Housekeeping, every ~100 ms: next-hop retries, connection expiry. */
+/* Housekeeping, every ~100 ms: next-hop retries, connection expiry,
+ * deleted servers' connections. */
 void xlb_dp_tick(struct xlb_dp *dp, uint64_t now_ms);
 
 void xlb_dp_counters(const struct xlb_dp *dp, uint64_t out[XLB_DP_CNT_MAX]);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The datapath's commit side: after each published change of the tables,
- * the control thread brings the XDP maps, the wanted next hops and the
- * connection table (entries of deleted real servers, timeouts) in step.
+ * The datapath's commit side, on the control thread. Before a change of
+ * the tables is published, the XDP maps take it as one transaction, or
+ * refuse it whole (xlb_dp_prepare). After it is published, the wanted
+ * next hops, the timeouts and, once no worker can still schedule onto
+ * them, the connections of deleted real servers follow (xlb_dp_commit).
  */
 #include <errno.h>
 #include <net/if.h>
@@ -56,46 +58,145 @@ static bool has_ptr(struct xlb_cnt *const *v, size_t n, struct xlb_cnt *x)
 	return n && bsearch(&x, v, n, sizeof(*v), cmp_ptr) != NULL;
 }
 
+/* ---- before publication: the XDP maps ---- */
+
+int xlb_dp_prepare_xdp(struct xlb_xdp *x, const struct xlb_snap *cand, char *err,
+		       size_t errlen)
+{
+	struct xlb_svc_key *svcs;
+	struct xlb_rs_key *rs;
+	size_t ndests = 0, nrs = 0, i, j;
+	int rc;
+
+	for (i = 0; i < cand->nsvcs; i++)
+		ndests += cand->svcs[i].ndests;
+	svcs = calloc(cand->nsvcs + 1, sizeof(*svcs));
+	rs = calloc(ndests + 1, sizeof(*rs));
+	if (!svcs || !rs) {
+		free(svcs);
+		free(rs);
+		xlb_seterr(err, errlen, "out of memory applying the configuration to the XDP maps");
+		return -ENOMEM;
+	}
+	for (i = 0; i < cand->nsvcs; i++) {
+		const struct xlb_snap_svc *s = &cand->svcs[i];
+
+		svcs[i] = s->cfg.key;
+		svcs[i].pad = 0;
+		for (j = 0; j < s->ndests; j++)
+			if (s->dests[j].cfg.fwd == XLB_FWD_NAT)
+				rs[nrs++] = (struct xlb_rs_key){
+					.addr = s->dests[j].cfg.addr, .port = s->dests[j].cfg.port,
+					.proto = s->cfg.key.proto };
+	}
+	rc = xlb_xdp_sync(x, svcs, cand->nsvcs, rs, nrs);
+	if (rc < 0)
+		xlb_seterr(err, errlen, "%s", xlb_xdp_errmsg());
+	free(svcs);
+	free(rs);
+	return rc;
+}
+
+int xlb_dp_prepare(const struct xlb_snap *cand, void *arg, char *err, size_t errlen)
+{
+	struct xlb_dp *dp = arg;
+
+	return xlb_dp_prepare_xdp(dp->xdp, cand, err, errlen);
+}
+
+/* ---- after publication ---- */
+
+/*
+ * Deleted real servers: their connections are flushed once every worker
+ * has passed a quiescent point after the publication, so that no worker
+ * still on the older snapshot can bind a new entry to a server after its
+ * flush. The commit waits this long for that (workers pass one per batch,
+ * or are offline in poll), else the tick does it.
+ */
+#define DP_GONE_WAIT_US	5000
+
+static int dp_gone_add(struct xlb_dp *dp, struct xlb_cnt *c, uint64_t gp)
+{
+	if (dp->n_gone == dp->cap_gone) {
+		size_t cap = dp->cap_gone ? 2 * dp->cap_gone : 16;
+		struct dp_gone *g = realloc(dp->gone, cap * sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		dp->gone = g;
+		dp->cap_gone = cap;
+	}
+	dp->gone[dp->n_gone++] = (struct dp_gone){ .cnt = c, .gp = gp };
+	return 0;
+}
+
+/* Flushes the connections of the gone servers whose grace period has
+ * passed, and drops the datapath's reference on each. */
+static void dp_gone_flush(struct xlb_dp *dp)
+{
+	size_t i, j, ready = 0;
+
+	for (i = 0; i < dp->n_gone; i++) {
+		dp->gone[i].ready = xlb_tables_grace_passed(dp->tables, dp->gone[i].gp);
+		ready += dp->gone[i].ready;
+	}
+	if (!ready)
+		return;
+	/* Gone servers are marked deleted: one sweep for all of them (it
+	 * also takes those still waiting; the sweep after their grace period
+	 * takes any entry bound to them meanwhile). */
+	xlb_conn_flush_dead(dp->conns);
+	for (i = j = 0; i < dp->n_gone; i++) {
+		if (dp->gone[i].ready)
+			xlb_cnt_put(dp->gone[i].cnt);
+		else
+			dp->gone[j++] = dp->gone[i];
+	}
+	dp->n_gone = j;
+}
+
+void xlb_dp_commit_tick(struct xlb_dp *dp)
+{
+	if (dp->n_gone)
+		dp_gone_flush(dp);
+}
+
+void xlb_dp_commit_stop(struct xlb_dp *dp)
+{
+	/* The workers are stopped: no grace period to wait for. */
+	for (size_t i = 0; i < dp->n_gone; i++)
+		xlb_cnt_put(dp->gone[i].cnt);
+	free(dp->gone);
+	dp->gone = NULL;
+	dp->n_gone = dp->cap_gone = 0;
+}
+
 void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 {
 	struct xlb_dp *dp = arg;
-	struct xlb_svc_key *svcs;
-	struct xlb_rs_key *rs;
 	struct xlb_cnt **dests;
 	uint32_t *wanted;
-	size_t ndests = 0, nrs = 0, nw = 0, i, j;
+	size_t ndests = 0, nw = 0, i, j;
 	int rc;
 
+	/* The XDP maps took this snapshot already (xlb_dp_prepare). */
 	for (i = 0; i < snap->nsvcs; i++)
 		ndests += snap->svcs[i].ndests;
-	svcs = calloc(snap->nsvcs + 1, sizeof(*svcs));
-	rs = calloc(ndests + 1, sizeof(*rs));
 	dests = calloc(ndests + 1, sizeof(*dests));
 	wanted = calloc(ndests + 1, sizeof(*wanted));
-	if (!svcs || !rs || !dests || !wanted) {
+	if (!dests || !wanted) {
 		pr_warn("datapath: out of memory applying the configuration");
 		goto out;
 	}
 	for (i = 0; i < snap->nsvcs; i++) {
 		const struct xlb_snap_svc *s = &snap->svcs[i];
 
-		svcs[i] = s->cfg.key;
-		svcs[i].pad = 0;
 		for (j = 0; j < s->ndests; j++) {
-			const struct xlb_snap_dest *d = &s->dests[j];
-
-			dests[nw] = d->cnt;
-			wanted[nw++] = d->cfg.addr;
-			if (d->cfg.fwd == XLB_FWD_NAT)
-				rs[nrs++] = (struct xlb_rs_key){
-					.addr = d->cfg.addr, .port = d->cfg.port,
-					.proto = s->cfg.key.proto };
+			dests[nw] = s->dests[j].cnt;
+			wanted[nw++] = s->dests[j].cfg.addr;
 		}
 	}
 	ndests = nw;
-	rc = xlb_xdp_sync(dp->xdp, svcs, snap->nsvcs, rs, nrs);
-	if (rc < 0)
-		pr_warn("datapath: updating the XDP maps: %s", xlb_xdp_errmsg());
 
 	/* Next hops: want the new real servers, drop the gone ones. */
 	qsort(wanted, nw, sizeof(*wanted), cmp_u32);
@@ -115,7 +216,8 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 	dp->n_wanted = nw;
 	wanted = NULL;
 
-	/* Real servers that are gone: their connections expire now. */
+	/* Real servers that are gone: their connections go after a grace
+	 * period (the datapath keeps its reference on each until then). */
 	qsort(dests, ndests, sizeof(*dests), cmp_ptr);
 	for (i = 0; i < ndests; i++)
 		if (!has_ptr(dp->dests, dp->n_dests, dests[i]))
@@ -124,10 +226,17 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 		if (!has_ptr(dests, ndests, dp->dests[i]))
 			dp->dests[j++] = dp->dests[i];
 	if (j) {
-		/* Gone servers are marked deleted by now: one sweep for all. */
-		xlb_conn_flush_dead(dp->conns);
-		for (i = 0; i < j; i++)
-			xlb_cnt_put(dp->dests[i]);
+		uint64_t gp = xlb_tables_grace_begin(dp->tables);
+
+		for (i = 0; i < j; i++) {
+			if (dp_gone_add(dp, dp->dests[i], gp) < 0) {
+				/* No memory to wait: flush now, as before. */
+				xlb_conn_flush_dead(dp->conns);
+				xlb_cnt_put(dp->dests[i]);
+			}
+		}
+		if (xlb_tables_grace_wait(dp->tables, gp, DP_GONE_WAIT_US))
+			dp_gone_flush(dp);
 	}
 	free(dp->dests);
 	dp->dests = dests;
@@ -136,8 +245,6 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 
 	xlb_conn_set_timeouts(dp->conns, &snap->timeouts);
 out:
-	free(svcs);
-	free(rs);
 	free(dests);
 	free(wanted);
 }

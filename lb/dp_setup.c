@@ -209,6 +209,7 @@ void xlb_dp_process(struct xlb_dp *dp)
 void xlb_dp_tick(struct xlb_dp *dp, uint64_t now)
 {
 	xlb_nh_cache_tick(dp->nh, now);
+	xlb_dp_commit_tick(dp);
 	xlb_conn_expire(dp->conns, now_ms(), dp->expire_budget);
 }
 
@@ -281,6 +282,7 @@ void xlb_dp_stop(struct xlb_dp *dp)
 	}
 	if (dp->tables) {
 		xlb_tables_set_commit_cb(dp->tables, NULL, NULL);
+		xlb_tables_set_prepare_cb(dp->tables, NULL, NULL);
 		xlb_tables_set_provider(dp->tables, NULL);
 	}
 	/* Detach first: from here on the kernel handles the VIPs again. */
@@ -290,6 +292,7 @@ void xlb_dp_stop(struct xlb_dp *dp)
 		xlb_conn_flush_dest(dp->conns, NULL);
 	for (size_t i = 0; i < dp->n_dests; i++)
 		xlb_cnt_put(dp->dests[i]);
+	xlb_dp_commit_stop(dp);
 	xlb_conn_free(dp->conns);
 	xlb_nh_cache_free(dp->nh);
 	free(dp->workers);
@@ -412,7 +415,13 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		.dump_counters = dp_dump_counters,
 		.arg = dp,
 	};
+	/* The tables as they are (e.g. from --rules) go into the XDP maps
+	 * now; from here on every change does before it is published. */
+	rc = xlb_dp_prepare(xlb_tables_current(p->tables), dp, err, errlen);
+	if (rc < 0)
+		goto fail;
 	xlb_tables_set_provider(p->tables, &prov);
+	xlb_tables_set_prepare_cb(p->tables, xlb_dp_prepare, dp);
 	xlb_tables_set_commit_cb(p->tables, xlb_dp_commit, dp);
 	xlb_dp_commit(xlb_tables_current(p->tables), dp);
 

@@ -11,10 +11,12 @@
  * weights or vnodes changed gets a new real-server set and a new ring.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -49,15 +51,30 @@ struct reader {
 
 #define READER_OFFLINE	UINT64_MAX
 
+/*
+ * Grace periods: gp counts them. Readers record the gp they saw at their
+ * last quiescent point; something retired when gp was raised to g may be
+ * freed once every online reader has recorded g or more (it then passed a
+ * quiescent point after the retirement). Each publication raises gp, and
+ * so does each batch of counters whose last reference went (see
+ * xlb_cnt_put): the two kinds of retirement share one clock.
+ */
 struct xlb_tables {
 	_Atomic(struct xlb_snap *) cur;
-	_Atomic uint64_t gen;		/* == cur->gen */
+	_Atomic uint64_t gp;		/* grace-period clock, from 1 */
 	struct reader readers[XLB_MAX_WORKERS];
 	struct snap_node *retired;
 	size_t nretired;
+	/* Counters whose last reference went: pushed by any thread... */
+	_Atomic(struct xlb_cnt *) dead;
+	/* ...then stamped and kept here (control thread) until freed. */
+	struct xlb_cnt *waiting;
+	size_t nwaiting;
 	uint32_t nslots;
 	xlb_tables_commit_fn commit_fn;
 	void *commit_arg;
+	xlb_tables_prepare_fn prepare_fn;
+	void *prepare_arg;
 	struct xlb_tables_provider prov;
 };
 
@@ -78,8 +95,9 @@ static const char *ap_str(uint32_t addr, uint16_t port, char *buf, size_t len)
 
 /* ---- counters ---- */
 
-static struct xlb_cnt *cnt_new(uint32_t nslots)
+static struct xlb_cnt *cnt_new(struct xlb_tables *t)
 {
+	uint32_t nslots = t->nslots;
 	size_t sz = sizeof(struct xlb_cnt) + nslots * sizeof(struct xlb_cnt_slot);
 	struct xlb_cnt *c;
 
@@ -89,6 +107,7 @@ static struct xlb_cnt *cnt_new(uint32_t nslots)
 		return NULL;
 	memset(c, 0, sz);
 	c->nslots = nslots;
+	c->owner = t;
 	atomic_init(&c->refs, 1);
 	return c;
 }
@@ -98,10 +117,29 @@ void xlb_cnt_get(struct xlb_cnt *c)
 	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 }
 
+/*
+ * The last reference may go while a worker still holds the pointer it
+ * copied out of a connection entry (struct xlb_conn_view.dest) and is about
+ * to count into it: the entry was flushed, rescheduled or expired by
+ * another thread after the worker dropped the stripe lock. So the object is
+ * not freed here but pushed (lock-free: any thread may be last) onto the
+ * owner's dead list, and freed by the control thread once every worker has
+ * passed a quiescent point (xlb_tables_reclaim).
+ */
 void xlb_cnt_put(struct xlb_cnt *c)
 {
-	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
-		free(c);
+	struct xlb_tables *t;
+	struct xlb_cnt *head;
+
+	if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	t = c->owner;
+	head = atomic_load_explicit(&t->dead, memory_order_relaxed);
+	do
+		c->next_dead = head;
+	while (!atomic_compare_exchange_weak_explicit(&t->dead, &head, c,
+						      memory_order_release,
+						      memory_order_relaxed));
 }
 
 static void cnt_sum(const struct xlb_cnt *c, struct xlb_stats *s)
@@ -358,6 +396,16 @@ int xlb_snap_find_dest(const struct xlb_snap_svc *svc, uint32_t addr, uint16_t p
 
 /* ---- tables, readers, publication ---- */
 
+static void cnt_free_list(struct xlb_cnt *c)
+{
+	while (c) {
+		struct xlb_cnt *next = c->next_dead;
+
+		free(c);
+		c = next;
+	}
+}
+
 int xlb_tables_new(struct xlb_tables **out)
 {
 	struct xlb_tables *t = aligned_alloc(64, (sizeof(*t) + 63) & ~(size_t)63);
@@ -376,7 +424,8 @@ int xlb_tables_new(struct xlb_tables **out)
 	n->s.timeouts = (struct xlb_timeouts){ XLB_TIMEOUT_TCP_DEFAULT,
 		XLB_TIMEOUT_TCPFIN_DEFAULT, XLB_TIMEOUT_UDP_DEFAULT };
 	atomic_init(&t->cur, &n->s);
-	atomic_init(&t->gen, 1);
+	atomic_init(&t->gp, 1);
+	atomic_init(&t->dead, NULL);
 	for (int i = 0; i < XLB_MAX_WORKERS; i++) {
 		atomic_init(&t->readers[i].used, false);
 		atomic_init(&t->readers[i].seen, READER_OFFLINE);
@@ -397,6 +446,10 @@ void xlb_tables_free(struct xlb_tables *t)
 		snap_free(&n->s);
 	}
 	snap_free(atomic_load(&t->cur));
+	/* No reader is left: every counter whose last reference went (the
+	 * snapshots' just now) can go. */
+	cnt_free_list(atomic_exchange(&t->dead, NULL));
+	cnt_free_list(t->waiting);
 	free(t);
 }
 
@@ -414,6 +467,12 @@ void xlb_tables_set_commit_cb(struct xlb_tables *t, xlb_tables_commit_fn fn, voi
 {
 	t->commit_fn = fn;
 	t->commit_arg = arg;
+}
+
+void xlb_tables_set_prepare_cb(struct xlb_tables *t, xlb_tables_prepare_fn fn, void *arg)
+{
+	t->prepare_fn = fn;
+	t->prepare_arg = arg;
 }
 
 void xlb_tables_set_provider(struct xlb_tables *t, const struct xlb_tables_provider *p)
@@ -450,7 +509,7 @@ int xlb_tables_reader_register(struct xlb_tables *t)
 		 * stale seen from a previous owner of the slot. */
 		if (atomic_load(&t->readers[i].used))
 			continue;
-		atomic_store(&t->readers[i].seen, atomic_load(&t->gen));
+		atomic_store(&t->readers[i].seen, atomic_load(&t->gp));
 		if (atomic_compare_exchange_strong(&t->readers[i].used, &f, true))
 			return i;
 	}
@@ -469,7 +528,7 @@ void xlb_tables_quiescent(struct xlb_tables *t, int id)
 {
 	/* Everything this reader did with older snapshots happens before this
 	 * store; the writer's load of seen then frees them. */
-	atomic_store(&t->readers[id].seen, atomic_load(&t->gen));
+	atomic_store(&t->readers[id].seen, atomic_load(&t->gp));
 }
 
 void xlb_tables_reader_offline(struct xlb_tables *t, int id)
@@ -479,10 +538,10 @@ void xlb_tables_reader_offline(struct xlb_tables *t, int id)
 
 void xlb_tables_reader_online(struct xlb_tables *t, int id)
 {
-	atomic_store(&t->readers[id].seen, atomic_load(&t->gen));
+	atomic_store(&t->readers[id].seen, atomic_load(&t->gp));
 }
 
-/* The oldest gen some registered, online reader may still be using. */
+/* The oldest grace period some registered, online reader may still be in. */
 static uint64_t readers_min_seen(struct xlb_tables *t)
 {
 	uint64_t min = READER_OFFLINE;
@@ -497,6 +556,69 @@ static uint64_t readers_min_seen(struct xlb_tables *t)
 			min = s;
 	}
 	return min;
+}
+
+uint64_t xlb_tables_grace_begin(struct xlb_tables *t)
+{
+	uint64_t g = atomic_load(&t->gp) + 1;
+
+	atomic_store(&t->gp, g);
+	return g;
+}
+
+bool xlb_tables_grace_passed(struct xlb_tables *t, uint64_t g)
+{
+	return readers_min_seen(t) >= g;
+}
+
+bool xlb_tables_grace_wait(struct xlb_tables *t, uint64_t g, unsigned int max_us)
+{
+	struct timespec t0, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!xlb_tables_grace_passed(t, g)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((uint64_t)(now.tv_sec - t0.tv_sec) * 1000000 +
+		    (uint64_t)(now.tv_nsec - t0.tv_nsec) / 1000 >= max_us)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/* Counters pushed dead since the last call start their grace period now;
+ * those whose grace period has passed are freed. */
+static void cnt_reclaim(struct xlb_tables *t, uint64_t min)
+{
+	struct xlb_cnt *fresh = atomic_exchange_explicit(&t->dead, NULL, memory_order_acquire);
+	struct xlb_cnt **pp;
+
+	if (fresh) {
+		uint64_t g = xlb_tables_grace_begin(t);
+		struct xlb_cnt *last = fresh;
+
+		for (;;) {
+			last->free_gp = g;
+			t->nwaiting++;
+			if (!last->next_dead)
+				break;
+			last = last->next_dead;
+		}
+		/* Newest first: the oldest, first to be freed, are at the tail. */
+		last->next_dead = t->waiting;
+		t->waiting = fresh;
+	}
+	for (pp = &t->waiting; *pp;) {
+		struct xlb_cnt *c = *pp;
+
+		if (c->free_gp <= min) {
+			*pp = c->next_dead;
+			t->nwaiting--;
+			free(c);
+		} else {
+			pp = &c->next_dead;
+		}
+	}
 }
 
 void xlb_tables_reclaim(struct xlb_tables *t)
@@ -515,11 +637,23 @@ void xlb_tables_reclaim(struct xlb_tables *t)
 			pp = &n->next;
 		}
 	}
+	/* After the snapshots: freeing them may drop counters' last refs. */
+	cnt_reclaim(t, readers_min_seen(t));
 }
 
 size_t xlb_tables_retired(const struct xlb_tables *t)
 {
 	return t->nretired;
+}
+
+size_t xlb_tables_cnt_waiting(const struct xlb_tables *t)
+{
+	size_t n = t->nwaiting;
+
+	for (const struct xlb_cnt *c = atomic_load(&((struct xlb_tables *)t)->dead); c;
+	     c = c->next_dead)
+		n++;
+	return n;
 }
 
 static void publish(struct xlb_tables *t, struct xlb_snap *cand)
@@ -544,8 +678,7 @@ static void publish(struct xlb_tables *t, struct xlb_snap *cand)
 	}
 
 	atomic_store(&t->cur, cand);
-	atomic_store(&t->gen, cand->gen);
-	on->retire_gen = cand->gen;
+	on->retire_gen = xlb_tables_grace_begin(t);
 	on->next = t->retired;
 	t->retired = on;
 	t->nretired++;
@@ -692,7 +825,7 @@ static int c_add_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_
 		n->cap = cap;
 	}
 	svc.cfg = c;
-	svc.cnt = cnt_new(t->nslots);
+	svc.cnt = cnt_new(t);
 	svc.set = set_alloc(0);
 	if (!svc.cnt || !svc.set || set_build_ring(svc.set, c.vnodes, s->seed)) {
 		xlb_cnt_put(svc.cnt);
@@ -773,7 +906,7 @@ static int c_add_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb
 		xlb_seterr(err, errlen, "too many real servers (%u)", XLB_TABLES_MAX_DESTS);
 		return -ENOSPC;
 	}
-	nd.cnt = cnt_new(t->nslots);
+	nd.cnt = cnt_new(t);
 	if (!nd.cnt)
 		return -ENOMEM;
 	ret = svc_new_set(svc, -1, &nd, (uint32_t)(-j - 1), -1, NULL, s->seed);
@@ -943,6 +1076,39 @@ static int check_budget(const struct xlb_snap *s, char *err, size_t errlen)
 
 /* ---- writer API: candidate, operation, publish or discard ---- */
 
+/* A candidate that the operation made: within budget, accepted by the
+ * datapath (prepare), then published; else discarded. */
+static int finish_ex(struct xlb_tables *t, struct xlb_snap *s, char *err, size_t errlen,
+		     bool *refused)
+{
+	int r = check_budget(s, err, errlen);
+
+	if (!r && t->prepare_fn) {
+		if (err && errlen)
+			err[0] = '\0';
+		r = t->prepare_fn(s, t->prepare_arg, err, errlen);
+		if (r > 0)
+			r = -EINVAL;
+		if (r < 0 && err && errlen && !err[0])
+			xlb_seterr(err, errlen, "the datapath refused the change: %s",
+				   strerror(-r));
+		*refused = r < 0;
+	}
+	if (r < 0) {
+		snap_free(s);
+		return r;
+	}
+	publish(t, s);
+	return 0;
+}
+
+static int finish(struct xlb_tables *t, struct xlb_snap *s, char *err, size_t errlen)
+{
+	bool refused = false;
+
+	return finish_ex(t, s, err, errlen, &refused);
+}
+
 #define WITH_CANDIDATE(t, err, errlen, op)				\
 	({								\
 		struct xlb_snap *s = snap_copy(xlb_tables_current(t));	\
@@ -950,14 +1116,12 @@ static int check_budget(const struct xlb_snap *s, char *err, size_t errlen)
 		if (!s) {						\
 			xlb_seterr(err, errlen, "out of memory");		\
 			r_ = -ENOMEM;					\
-		} else if ((r_ = (op)) < 0 ||				\
-			   (r_ = check_budget(s, err, errlen)) < 0) {	\
+		} else if ((r_ = (op)) < 0) {				\
 			if (r_ == -ENOMEM)				\
 				xlb_seterr(err, errlen, "out of memory");	\
 			snap_free(s);					\
 		} else {						\
-			publish(t, s);					\
-			r_ = 0;						\
+			r_ = finish(t, s, err, errlen);			\
 		}							\
 		r_;							\
 	})
@@ -1079,5 +1243,23 @@ static int apply_all(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_
 int xlb_tables_apply_reqs(struct xlb_tables *t, const struct xlb_req *reqs, size_t n,
 			  size_t *failed, char *err, size_t errlen)
 {
-	return WITH_CANDIDATE(t, err, errlen, apply_all(t, s, reqs, n, failed, err, errlen));
+	struct xlb_snap *s = snap_copy(xlb_tables_current(t));
+	bool refused = false;
+	int r;
+
+	if (!s) {
+		xlb_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r = apply_all(t, s, reqs, n, failed, err, errlen);
+	if (r < 0) {
+		if (r == -ENOMEM)
+			xlb_seterr(err, errlen, "out of memory");
+		snap_free(s);
+		return r;
+	}
+	r = finish_ex(t, s, err, errlen, &refused);
+	if (r < 0 && refused && failed)
+		*failed = n;	/* the whole batch, not one request */
+	return r;
 }

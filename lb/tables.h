@@ -12,7 +12,8 @@
  *
  * Reclamation is quiescent-state based (QSBR). A datapath thread registers
  * as a reader, and calls xlb_tables_quiescent() once per loop at a point
- * where it holds no pointer into any snapshot. An old snapshot is freed by
+ * where it holds no pointer into any snapshot or counter. An old snapshot
+ * (or a counter whose last reference went) is freed by
  * the writer (at the next change or xlb_tables_reclaim()) once every
  * registered, online reader has passed a quiescent point after the swap
  * that retired it; with no reader registered it is freed at once. A reader
@@ -23,11 +24,22 @@
  * object), is reference-counted (snapshots hold a reference each; the
  * datapath may hold more, e.g. from a connection entry) and carries per-
  * worker slots, so that each worker counts without atomics or sharing.
+ * When the last reference goes, the object is freed only after a grace
+ * period (every online reader passed a quiescent point), like a snapshot:
+ * a worker may still count into a pointer it copied out of a connection
+ * entry that another thread freed meanwhile.
+ *
+ * A change is a transaction with the datapath: a prepare callback sees the
+ * candidate snapshot before it is published and may refuse it (e.g. the
+ * XDP maps cannot hold its services); the change then fails with the
+ * callback's sentence and nothing is published. Once the callback said
+ * yes, the change is published and the commit callback runs.
  */
 #ifndef XLB_TABLES_H
 #define XLB_TABLES_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "xlb-t.h"
@@ -68,6 +80,10 @@ struct xlb_cnt {
 	struct xlb_stats last;		/* sums at the last estimate */
 	uint64_t est[5];		/* rates << 10, smoothed */
 	uint64_t mark;			/* last snapshot that referenced it */
+	/* Deferred free (xlb_cnt_put at zero, xlb_tables_reclaim). */
+	struct xlb_tables *owner;
+	struct xlb_cnt *next_dead;
+	uint64_t free_gp;		/* grace period it waits for */
 	uint32_t nslots;
 	struct xlb_cnt_slot slot[];	/* one per worker */
 };
@@ -84,7 +100,8 @@ struct xlb_cnt {
 			 __ATOMIC_RELAXED)
 
 /* A reference for the datapath (e.g. a connection entry pinned to a real
- * server): take it while holding the snapshot, drop it from any thread. */
+ * server): take it while holding the snapshot, drop it from any thread.
+ * Every reference must be dropped before xlb_tables_free(). */
 void xlb_cnt_get(struct xlb_cnt *c);
 void xlb_cnt_put(struct xlb_cnt *c);
 
@@ -123,6 +140,15 @@ struct xlb_tables;
 
 /* Called (control thread) after each successful swap. */
 typedef void (*xlb_tables_commit_fn)(const struct xlb_snap *snap, void *arg);
+/*
+ * Called (control thread) with each candidate snapshot that passed
+ * validation, before it is published (cand->gen is not set yet): 0 to go
+ * on, or -errno with a sentence in err (err may be NULL) to refuse the
+ * whole change, which then publishes nothing. Whatever it changed outside
+ * the tables it must have undone before refusing.
+ */
+typedef int (*xlb_tables_prepare_fn)(const struct xlb_snap *cand, void *arg,
+				     char *err, size_t errlen);
 
 /* Things the datapath owns, asked for by the control thread. */
 typedef int (*xlb_conn_emit_fn)(const struct xlb_conn_info *c, void *emit_arg);
@@ -146,6 +172,7 @@ int  xlb_tables_set_workers(struct xlb_tables *t, unsigned int n);
 void xlb_tables_free(struct xlb_tables *t);		/* NULL-safe; no reader left */
 
 void xlb_tables_set_commit_cb(struct xlb_tables *t, xlb_tables_commit_fn fn, void *arg);
+void xlb_tables_set_prepare_cb(struct xlb_tables *t, xlb_tables_prepare_fn fn, void *arg);
 void xlb_tables_set_provider(struct xlb_tables *t, const struct xlb_tables_provider *p);
 const struct xlb_tables_provider *xlb_tables_provider(const struct xlb_tables *t);
 /* Hash seed of the rings (default XLB_TABLES_SEED_DEFAULT); rebuilds all. */
@@ -198,7 +225,8 @@ int xlb_tables_apply_req(struct xlb_tables *t, const struct xlb_req *req,
 			 char *err, size_t errlen);
 /* Several requests as one change (a rules file): all applied and published
  * as one snapshot, or none; on error *failed is the index of the request
- * that was refused. */
+ * that was refused, or n when the prepare callback refused the whole
+ * batch. */
 int xlb_tables_apply_reqs(struct xlb_tables *t, const struct xlb_req *reqs, size_t n,
 			  size_t *failed, char *err, size_t errlen);
 
@@ -208,6 +236,19 @@ const struct xlb_snap *xlb_tables_current(const struct xlb_tables *t);
 void xlb_tables_reclaim(struct xlb_tables *t);
 /* Snapshots retired but not yet freed (for tests and logs). */
 size_t xlb_tables_retired(const struct xlb_tables *t);
+/* Counters unreferenced but not yet freed (for tests and logs). */
+size_t xlb_tables_cnt_waiting(const struct xlb_tables *t);
+
+/*
+ * Grace periods, for the writer's own deferred work (e.g. flushing the
+ * connections of a deleted server once no worker can still schedule onto
+ * it from an older snapshot): begin returns a token; passed says whether
+ * every registered, online reader has passed a quiescent point since;
+ * wait polls passed for at most max_us microseconds.
+ */
+uint64_t xlb_tables_grace_begin(struct xlb_tables *t);
+bool xlb_tables_grace_passed(struct xlb_tables *t, uint64_t g);
+bool xlb_tables_grace_wait(struct xlb_tables *t, uint64_t g, unsigned int max_us);
 
 /* Counters as listed (sums of the worker slots minus the last zero). */
 void xlb_cnt_read(const struct xlb_cnt *c, struct xlb_stats *st, struct xlb_rates *rt);

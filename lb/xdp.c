@@ -23,12 +23,23 @@
 
 #define XLB_BPFFS_PATH	"/sys/fs/bpf"
 
+/* Sorted, distinct 8-byte keys: what a map holds. */
+struct xdp_keyset {
+	uint64_t *k;
+	size_t n;
+	bool known;		/* false: read the map at the next sync */
+};
+
+enum { XDP_SET_SVC, XDP_SET_RS, XDP_SET_N };
+
 struct xlb_xdp {
 	struct xlb_steer *skel;
 	struct xdp_program *prog;	/* libxdp's view of skel's program */
 	enum xlb_xdp_mode mode;
 	int ifindex[XLB_XDP_MAX_IFACES];
 	size_t n_if;
+	/* xlb_xdp_sync: what the services and nat_rs maps hold. */
+	struct xdp_keyset applied[XDP_SET_N];
 };
 
 static __thread char xdp_errbuf[512];
@@ -322,6 +333,8 @@ void xlb_xdp_close(struct xlb_xdp *x)
 					  libxdp_mode(x->mode), 0);
 	xdp_program__close(x->prog);	/* does not close skel's object */
 	xlb_steer__destroy(x->skel);
+	for (i = 0; i < XDP_SET_N; i++)
+		free(x->applied[i].k);
 	free(x);
 }
 
@@ -397,94 +410,220 @@ static int key8_cmp(const void *a, const void *b)
 	return memcmp(a, b, 8);
 }
 
-/*
- * Makes the hash map fd hold exactly keys[0..n) (8-byte keys, pads
- * zeroed by the caller), with an all-zero value of vsize bytes.
- */
-static int map_sync(int fd, uint64_t *keys, size_t n, const char *what)
-{
-	uint64_t cur, prev, *stale = NULL, zero_val = 0;
-	size_t nstale = 0, cap = 0, i;
-	bool first = true;
-	int err = 0;
-
-	qsort(keys, n, sizeof(*keys), key8_cmp);
-	for (i = 0; i < n; i++) {
-		if (bpf_map_update_elem(fd, &keys[i], &zero_val, BPF_ANY)) {
-			err = -errno;
-			return xdp_fail(err, "cannot add %s map entry: %s",
-					what, strerror(-err));
-		}
-	}
-	/* Collect first, delete after: deleting while walking would make
-	 * get_next_key restart from the beginning. */
-	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &cur) == 0) {
-		first = false;
-		prev = cur;
-		if (n && bsearch(&cur, keys, n, sizeof(*keys), key8_cmp))
-			continue;
-		if (nstale == cap) {
-			uint64_t *ns;
-
-			cap = cap ? 2 * cap : 64;
-			ns = realloc(stale, cap * sizeof(*ns));
-			if (!ns) {
-				free(stale);
-				return xdp_fail(-ENOMEM, "out of memory");
-			}
-			stale = ns;
-		}
-		stale[nstale++] = cur;
-	}
-	for (i = 0; i < nstale; i++) {
-		if (bpf_map_delete_elem(fd, &stale[i]) && errno != ENOENT) {
-			err = -errno;
-			xdp_fail(err, "cannot delete %s map entry: %s", what,
-				 strerror(-err));
-			break;
-		}
-	}
-	free(stale);
-	return err;
-}
-
 _Static_assert(sizeof(struct xlb_svc_val) <= sizeof(uint64_t), "svc val");
 _Static_assert(sizeof(struct xlb_rs_val) <= sizeof(uint64_t), "rs val");
 
-static uint64_t *keys_copy(const void *src, size_t n)
+/* Sorted, distinct copy of n 8-byte keys with their pad byte zeroed. */
+static int keyset_from(struct xdp_keyset *ks, const void *src, size_t n)
 {
-	uint64_t *k = malloc((n ? n : 1) * sizeof(*k));
-	size_t i;
+	size_t i, j;
 
-	if (!k)
-		return NULL;
-	memcpy(k, src, n * sizeof(*k));
+	ks->k = malloc((n ? n : 1) * sizeof(*ks->k));
+	if (!ks->k)
+		return -ENOMEM;
+	if (n)
+		memcpy(ks->k, src, n * sizeof(*ks->k));
 	for (i = 0; i < n; i++)
-		((uint8_t *)&k[i])[7] = 0;	/* pad */
-	return k;
+		((uint8_t *)&ks->k[i])[7] = 0;	/* pad */
+	qsort(ks->k, n, sizeof(*ks->k), key8_cmp);
+	for (i = j = 0; i < n; i++)
+		if (!j || ks->k[j - 1] != ks->k[i])
+			ks->k[j++] = ks->k[i];
+	ks->n = j;
+	ks->known = true;
+	return 0;
 }
 
+/* Reads what the map holds (a pinned map may hold an earlier run's keys). */
+static int keyset_load(struct xdp_keyset *ks, int fd, const char *what)
+{
+	uint64_t cur, prev, *k = NULL;
+	size_t n = 0, cap = 0;
+	bool first = true;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &cur) == 0) {
+		first = false;
+		prev = cur;
+		if (n == cap) {
+			uint64_t *nk;
+
+			cap = cap ? 2 * cap : 64;
+			nk = realloc(k, cap * sizeof(*nk));
+			if (!nk) {
+				free(k);
+				return xdp_fail(-ENOMEM, "out of memory reading the %s map", what);
+			}
+			k = nk;
+		}
+		k[n++] = cur;
+	}
+	if (n)	/* k is NULL then */
+		qsort(k, n, sizeof(*k), key8_cmp);
+	free(ks->k);
+	ks->k = k;
+	ks->n = n;
+	ks->known = true;
+	return 0;
+}
+
+/* The keys of a that are not in b (both sorted): into out, a count. */
+static size_t keyset_minus(const struct xdp_keyset *a, const struct xdp_keyset *b,
+			   uint64_t *out)
+{
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < a->n) {
+		if (j == b->n || a->k[i] < b->k[j])
+			out[n++] = a->k[i++];
+		else if (a->k[i] == b->k[j])
+			i++, j++;
+		else
+			j++;
+	}
+	return n;
+}
+
+int xlb_xdp_capacity(const struct xlb_xdp *x, uint32_t *svcs, uint32_t *nat_rs)
+{
+	if (svcs)
+		*svcs = bpf_map__max_entries(x->skel->maps.services);
+	if (nat_rs)
+		*nat_rs = bpf_map__max_entries(x->skel->maps.nat_rs);
+	return 0;
+}
+
+int xlb_xdp_services_fd(const struct xlb_xdp *x)
+{
+	return bpf_map__fd(x->skel->maps.services);
+}
+
+int xlb_xdp_nat_rs_fd(const struct xlb_xdp *x)
+{
+	return bpf_map__fd(x->skel->maps.nat_rs);
+}
+
+/* One map operation of a sync, as it was done (for the undo). */
+struct xdp_op {
+	int fd;
+	bool add;
+	uint64_t key;
+};
+
+static int op_do(const struct xdp_op *op, bool undo)
+{
+	uint64_t zero_val = 0;
+	bool add = op->add != undo;
+
+	if (add)
+		return bpf_map_update_elem(op->fd, &op->key, &zero_val, BPF_NOEXIST) ?
+			-errno : 0;
+	return bpf_map_delete_elem(op->fd, &op->key) ? -errno : 0;
+}
+
+/*
+ * A transaction on both maps: check that they can hold the wanted keys,
+ * delete the stale ones (both maps), add the new ones (both maps); at the
+ * first failure undo what was done, in reverse, so that the maps hold what
+ * they held before. Deleting first is what lets a change that swaps keys
+ * succeed at a map's limit.
+ */
 int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
 		 size_t nsvc, const struct xlb_rs_key *rs, size_t nrs)
 {
-	uint64_t *ks, *kr;
-	int err;
+	static const char *const what[XDP_SET_N] = { "services", "nat_rs" };
+	static const char *const unit[XDP_SET_N] = {
+		"services", "NAT real servers (distinct RIP:port/protocol)" };
+	struct xdp_keyset want[XDP_SET_N] = { 0 };
+	uint32_t max[XDP_SET_N];
+	int fd[XDP_SET_N] = { xlb_xdp_services_fd(x), xlb_xdp_nat_rs_fd(x) };
+	struct xdp_op *ops = NULL;
+	uint64_t *tmp = NULL;
+	size_t nops = 0, done = 0, cap = 0, i, m;
+	int err = 0, uerr = 0;
 
 	xdp_errbuf[0] = '\0';
-	ks = keys_copy(svcs, nsvc);
-	kr = keys_copy(rs, nrs);
-	if (!ks || !kr) {
-		free(ks);
-		free(kr);
-		return xdp_fail(-ENOMEM, "out of memory");
+	xlb_xdp_capacity(x, &max[XDP_SET_SVC], &max[XDP_SET_RS]);
+	if (keyset_from(&want[XDP_SET_SVC], svcs, nsvc) ||
+	    keyset_from(&want[XDP_SET_RS], rs, nrs)) {
+		err = xdp_fail(-ENOMEM, "out of memory");
+		goto out;
 	}
-	err = map_sync(bpf_map__fd(x->skel->maps.services), ks, nsvc,
-		       "services");
-	if (!err)
-		err = map_sync(bpf_map__fd(x->skel->maps.nat_rs), kr, nrs,
-			       "nat_rs");
-	free(ks);
-	free(kr);
+	for (m = 0; m < XDP_SET_N; m++) {
+		if (want[m].n > max[m]) {
+			err = xdp_fail(-ENOSPC, "the XDP %s map holds at most %u %s; "
+				       "this change needs %zu", what[m], max[m], unit[m],
+				       want[m].n);
+			goto out;
+		}
+		if (!x->applied[m].known && (err = keyset_load(&x->applied[m], fd[m], what[m])))
+			goto out;
+		cap += x->applied[m].n + want[m].n;
+	}
+	ops = malloc((cap ? cap : 1) * sizeof(*ops));
+	tmp = malloc((cap ? cap : 1) * sizeof(*tmp));
+	if (!ops || !tmp) {
+		err = xdp_fail(-ENOMEM, "out of memory");
+		goto out;
+	}
+	for (m = 0; m < XDP_SET_N; m++) {
+		size_t n = keyset_minus(&x->applied[m], &want[m], tmp);
+
+		for (i = 0; i < n; i++)
+			ops[nops++] = (struct xdp_op){ .fd = fd[m], .add = false, .key = tmp[i] };
+	}
+	for (m = 0; m < XDP_SET_N; m++) {
+		size_t n = keyset_minus(&want[m], &x->applied[m], tmp);
+
+		for (i = 0; i < n; i++)
+			ops[nops++] = (struct xdp_op){ .fd = fd[m], .add = true, .key = tmp[i] };
+	}
+	for (done = 0; done < nops; done++) {
+		err = op_do(&ops[done], false);
+		/* Already there / already gone: someone else's write; the end
+		 * state is the one wanted, and the undo must not touch it. */
+		if (err == (ops[done].add ? -EEXIST : -ENOENT)) {
+			ops[done].fd = -1;
+			err = 0;
+		}
+		if (err)
+			break;
+	}
+	if (err) {
+		const struct xdp_op *f = &ops[done];
+		size_t k = done;
+
+		while (k--)
+			if (ops[k].fd >= 0 && (uerr = op_do(&ops[k], true)) < 0)
+				break;
+		if (uerr) {
+			/* Nothing more to do than say so and re-read the maps
+			 * at the next sync. */
+			for (m = 0; m < XDP_SET_N; m++)
+				x->applied[m].known = false;
+			err = xdp_fail(err, "cannot %s %s map entry (%s), and undoing "
+				       "the change failed too (%s): the XDP maps may "
+				       "not match the configuration",
+				       f->add ? "add" : "delete",
+				       f->fd == fd[XDP_SET_SVC] ? "services" : "nat_rs",
+				       strerror(-err), strerror(-uerr));
+		} else {
+			err = xdp_fail(err, "cannot %s %s map entry: %s (the change "
+				       "was undone)", f->add ? "add" : "delete",
+				       f->fd == fd[XDP_SET_SVC] ? "services" : "nat_rs",
+				       strerror(-err));
+		}
+		goto out;
+	}
+	for (m = 0; m < XDP_SET_N; m++) {
+		free(x->applied[m].k);
+		x->applied[m] = want[m];
+		want[m].k = NULL;
+	}
+out:
+	for (m = 0; m < XDP_SET_N; m++)
+		free(want[m].k);
+	free(ops);
+	free(tmp);
 	return err;
 }
 

@@ -78,13 +78,23 @@ int xlb_xdp_nat_rs_set(struct xlb_xdp *x, const struct xlb_rs_key *k,
 		       bool present);
 
 /*
- * Makes the maps hold exactly these keys (after each control-plane
- * commit): adds the new ones first, then deletes the stale ones, so a
- * service present before and after is never missing in between.
- * Duplicates in the input are fine.
+ * Makes the services and nat_rs maps hold exactly these keys (duplicates
+ * in the input are fine), as one transaction: -ENOSPC, with nothing
+ * changed, when a map cannot hold them (the message names the map and its
+ * limit); else the stale keys are deleted, then the new ones added, and at
+ * the first failure what was done is undone, so the maps end as they
+ * were (-errno, the message says what failed). Keys present before and
+ * after are never touched. Keeps what the maps hold in memory; the first
+ * sync reads them (a pinned map may hold an earlier run's keys).
  */
 int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
 		 size_t nsvc, const struct xlb_rs_key *rs, size_t nrs);
+/* How many keys the services and nat_rs maps can hold (either may be
+ * NULL). 0. */
+int xlb_xdp_capacity(const struct xlb_xdp *x, uint32_t *svcs, uint32_t *nat_rs);
+/* The maps' fds, for tests that read them. */
+int xlb_xdp_services_fd(const struct xlb_xdp *x);
+int xlb_xdp_nat_rs_fd(const struct xlb_xdp *x);
 
 /* Counters summed over CPUs, indexed by enum xlb_xdp_cnt (names in
  * xlb_cnt_names[]). */

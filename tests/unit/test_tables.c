@@ -13,10 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <criterion/criterion.h>
+#include <unistd.h>
 
+#include <criterion/criterion.h>
+#include <bpf/bpf.h>
+
+#include "dp.h"
 #include "ring.h"
 #include "tables.h"
+#include "xdp.h"
 
 static struct xlb_tables *t;
 static char err[256];
@@ -757,4 +762,393 @@ Test(tables, ring_points_beyond_the_budget_are_refused_and_change_nothing)
 	cr_assert(strstr(err, "points"), "the refusal says why: %s", err);
 	fprintf(stderr, "tables: ring budget held at %llu points after %d services of weight 65535\n",
 		(unsigned long long)total, i - 2);
+}
+
+/* ---- lifetime of a deleted server's counters (issue 10, item 8) ---- */
+
+/*
+ * The interleaving that freed a server's counters under a worker: the
+ * worker is already on the snapshot without the server (so that snapshot
+ * no longer holds the counters), copies the counter pointer out of the
+ * server's connection entry (struct xlb_conn_view.dest) and drops the
+ * stripe lock; the control thread then flushes the entry, dropping the
+ * last reference, and reclaims. The worker still counts into the pointer
+ * before its next quiescent point: that memory must still be the counters.
+ * (Before the fix the last put freed it at once: SAN=1 reports the
+ * worker's write as a heap-use-after-free.)
+ */
+Test(tables, a_counter_dropped_to_zero_lives_until_every_reader_passes_a_quiescent_point)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_stats st;
+	struct xlb_cnt *c, *view_dest;
+	int r = xlb_tables_reader_register(t);
+
+	cr_assert_geq(r, 0);
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_dest(&k, "10.0.1.1", 80, XLB_FWD_NAT, 1);
+	c = find(&k)->dests[0].cnt;
+	xlb_cnt_get(c);			/* a connection entry bound to it */
+	XLB_CNT_ADD(c, 0, inpkts, 41);
+
+	cr_assert_eq(xlb_tables_del_dest(t, &k, ip("10.0.1.1"), htons(80), err, sizeof(err)), 0);
+	xlb_tables_quiescent(t, r);	/* the worker moves to the new snapshot */
+	xlb_tables_reclaim(t);		/* the old one (and its reference) goes */
+	cr_expect_eq(xlb_tables_retired(t), 0);
+
+	view_dest = c;			/* xlb_conn_out() copied it out */
+	xlb_cnt_put(c);			/* the control thread flushes the entry */
+	xlb_tables_reclaim(t);
+	cr_expect_eq(xlb_tables_cnt_waiting(t), 1,
+		     "unreferenced, but a reader has not passed a quiescent point since");
+
+	XLB_CNT_ADD(view_dest, 0, inpkts, 1);	/* count_out() */
+	xlb_cnt_read(view_dest, &st, NULL);
+	cr_expect_eq(st.inpkts, 42, "the worker's pointer is still the server's counters");
+
+	xlb_tables_quiescent(t, r);
+	xlb_tables_reclaim(t);
+	cr_expect_eq(xlb_tables_cnt_waiting(t), 0, "freed once the reader passed");
+	xlb_tables_reader_unregister(t, r);
+}
+
+static void *put_thread(void *c)
+{
+	xlb_cnt_put(c);
+	return NULL;
+}
+
+Test(tables, a_counter_last_put_from_another_thread_is_freed_by_the_writer)
+{
+	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_cnt *c;
+	pthread_t th;
+
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	add_dest(&k, "10.0.1.1", 80, XLB_FWD_DR, 1);
+	c = find(&k)->dests[0].cnt;
+	xlb_cnt_get(c);
+	cr_assert_eq(xlb_tables_del_dest(t, &k, ip("10.0.1.1"), htons(80), err, sizeof(err)), 0);
+	/* A worker rescheduling or expiring the last entry drops the last ref. */
+	cr_assert_eq(pthread_create(&th, NULL, put_thread, c), 0);
+	pthread_join(th, NULL);
+	cr_expect_eq(xlb_tables_cnt_waiting(t), 1, "queued for the writer, not freed");
+	xlb_tables_reclaim(t);
+	cr_expect_eq(xlb_tables_cnt_waiting(t), 0, "no reader registered: freed at once");
+}
+
+Test(tables, a_grace_period_passes_when_every_online_reader_has_quiesced)
+{
+	int r1 = xlb_tables_reader_register(t), r2 = xlb_tables_reader_register(t);
+	uint64_t g;
+
+	cr_assert(r1 >= 0 && r2 >= 0);
+	g = xlb_tables_grace_begin(t);
+	cr_expect_not(xlb_tables_grace_passed(t, g));
+	xlb_tables_quiescent(t, r1);
+	cr_expect_not(xlb_tables_grace_passed(t, g), "r2 has not passed");
+	xlb_tables_reader_offline(t, r2);
+	cr_expect(xlb_tables_grace_passed(t, g), "an offline reader holds nothing");
+	cr_expect(xlb_tables_grace_wait(t, g, 1000));
+	xlb_tables_reader_online(t, r2);
+	g = xlb_tables_grace_begin(t);
+	cr_expect_not(xlb_tables_grace_wait(t, g, 1000), "nobody quiesces: times out");
+	xlb_tables_reader_unregister(t, r1);
+	xlb_tables_reader_unregister(t, r2);
+}
+
+/* ---- the prepare callback: a change is refused before publication ---- */
+
+static int refuse_udp(const struct xlb_snap *cand, void *arg, char *e, size_t elen)
+{
+	(*(int *)arg)++;
+	for (uint32_t i = 0; i < cand->nsvcs; i++)
+		if (cand->svcs[i].cfg.key.proto == IPPROTO_UDP) {
+			snprintf(e, elen, "no UDP here");
+			return -ENOSPC;
+		}
+	return 0;
+}
+
+Test(tables, a_change_the_prepare_callback_refuses_publishes_nothing)
+{
+	struct xlb_req r[2] = { 0 };
+	const struct xlb_snap *before;
+	size_t failed = 99;
+	int calls = 0;
+
+	xlb_tables_set_prepare_cb(t, refuse_udp, &calls);
+	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
+	cr_expect_eq(calls, 1);
+	before = xlb_tables_current(t);
+	r[0].op = XLB_REQ_ADD_SVC;
+	r[0].svc = svc(IPPROTO_TCP, "10.0.0.2", 80);
+	r[1].op = XLB_REQ_ADD_SVC;
+	r[1].svc = svc(IPPROTO_UDP, "10.0.0.2", 53);
+	cr_expect_eq(xlb_tables_apply_reqs(t, r, 2, &failed, err, sizeof(err)), -ENOSPC);
+	cr_expect_str_eq(err, "no UDP here");
+	cr_expect_eq(failed, 2, "the whole batch was refused, not one request");
+	cr_expect_eq(xlb_tables_current(t), before);
+	cr_expect_eq(xlb_tables_apply_req(t, &r[1], err, sizeof(err)), -ENOSPC);
+	cr_expect_eq(xlb_tables_current(t), before);
+	cr_expect_eq(xlb_tables_apply_req(t, &r[0], err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(xlb_tables_current(t)->nsvcs, 2);
+}
+
+/* ---- the XDP maps are part of the transaction (issue 10, item 5) ----
+ * A real steering program's maps (xlb_xdp_open: needs root; skipped loudly
+ * otherwise), fed by the datapath's own prepare step. */
+
+static struct xlb_xdp *xx;
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int xdp_prepare(const struct xlb_snap *cand, void *arg, char *e, size_t elen)
+{
+	return xlb_dp_prepare_xdp(arg, cand, e, elen);
+}
+
+static void xdp_setup(void)
+{
+	int rc;
+
+	if (geteuid() != 0)
+		cr_skip_test("SKIPPED: needs root (CAP_BPF) for the XDP maps");
+	setup();
+	rc = xlb_xdp_open(&xx, XLB_XDP_NATIVE);
+	cr_assert_eq(rc, 0, "xlb_xdp_open: %s", xlb_xdp_errmsg());
+	xlb_tables_set_prepare_cb(t, xdp_prepare, xx);
+}
+
+static void xdp_teardown(void)
+{
+	teardown();
+	xlb_xdp_close(xx);
+	xx = NULL;
+}
+
+TestSuite(tables_xdp, .init = xdp_setup, .fini = xdp_teardown, .timeout = 120);
+
+/* Every key of a map, sorted. */
+static size_t map_keys(int fd, uint64_t **out)
+{
+	uint64_t cur, prev, *k = NULL;
+	size_t n = 0, cap = 0;
+	bool first = true;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &cur) == 0) {
+		first = false;
+		prev = cur;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			k = realloc(k, cap * sizeof(*k));
+			cr_assert_not_null(k);
+		}
+		k[n++] = cur;
+	}
+	qsort(k, n, sizeof(*k), cmp_u64);
+	*out = k;
+	return n;
+}
+
+static bool map_has_svc(const struct xlb_svc_key *sk)
+{
+	struct xlb_svc_key k = *sk;
+	uint64_t v = 0;
+
+	k.pad = 0;
+	return bpf_map_lookup_elem(xlb_xdp_services_fd(xx), &k, &v) == 0;
+}
+
+static bool map_has_rs(uint32_t addr, uint16_t port, uint8_t proto)
+{
+	struct xlb_rs_key k = { .addr = addr, .port = port, .proto = proto };
+	uint64_t v = 0;
+
+	return bpf_map_lookup_elem(xlb_xdp_nat_rs_fd(xx), &k, &v) == 0;
+}
+
+static struct xlb_req req_svc(enum xlb_req_op op, uint32_t vip, uint16_t port)
+{
+	struct xlb_req r = { .op = op };
+
+	r.svc.key = (struct xlb_svc_key){ .addr = vip, .port = htons(port), .proto = IPPROTO_TCP };
+	r.svc.vnodes = XLB_VNODES_MIN;	/* keeps 16384 servers' rings small */
+	return r;
+}
+
+static struct xlb_req req_nat(enum xlb_req_op op, uint32_t vip, uint32_t rip, uint16_t rport)
+{
+	struct xlb_req r = req_svc(op, vip, 80);
+
+	r.dest = (struct xlb_dest_cfg){ .addr = rip, .port = htons(rport),
+					.fwd = XLB_FWD_NAT, .weight = 1 };
+	return r;
+}
+
+/* NAT server i of n: 64 services of 256 servers, every (RIP, port) distinct. */
+static uint32_t vip_of(unsigned int s) { return htonl(0x0a000000u | (s + 1)); }
+static uint32_t rip_of(unsigned int i) { return htonl(0x0b000000u | (i + 1)); }
+
+/* The tables (and maps) at the nat_rs limit: 64 services, 16384 NAT servers. */
+static void fill_nat(unsigned int n)
+{
+	struct xlb_req *r = calloc(64 + n, sizeof(*r));
+	size_t k = 0, failed = 0;
+	int rc;
+
+	cr_assert_not_null(r);
+	for (unsigned int s = 0; s < 64; s++)
+		r[k++] = req_svc(XLB_REQ_ADD_SVC, vip_of(s), 80);
+	for (unsigned int i = 0; i < n; i++)
+		r[k++] = req_nat(XLB_REQ_ADD_DEST, vip_of(i % 64), rip_of(i), 8080);
+	rc = xlb_tables_apply_reqs(t, r, k, &failed, err, sizeof(err));
+	cr_assert_eq(rc, 0, "%s", err);
+	free(r);
+}
+
+Test(tables_xdp, a_batch_past_the_nat_rs_map_is_refused_whole_and_the_maps_stay_as_they_were)
+{
+	uint64_t *before_s, *before_r, *after_s, *after_r;
+	size_t nbs, nbr, nas, nar, failed = 0;
+	uint32_t max_rs;
+	const struct xlb_snap *before;
+	struct xlb_req r[3];
+
+	xlb_xdp_capacity(xx, NULL, &max_rs);
+	cr_assert_eq(max_rs, 16384);
+	fill_nat(max_rs);
+	nbs = map_keys(xlb_xdp_services_fd(xx), &before_s);
+	nbr = map_keys(xlb_xdp_nat_rs_fd(xx), &before_r);
+	cr_assert_eq(nbs, 64);
+	cr_assert_eq(nbr, max_rs, "16384 NAT servers: the map is full, every one translated");
+
+	/* A new service with one more NAT server: 16385 keys. */
+	before = xlb_tables_current(t);
+	r[0] = req_svc(XLB_REQ_ADD_SVC, vip_of(100), 80);
+	r[1] = req_nat(XLB_REQ_ADD_DEST, vip_of(100), rip_of(max_rs), 8080);
+	cr_expect_eq(xlb_tables_apply_reqs(t, r, 2, &failed, err, sizeof(err)), -ENOSPC);
+	cr_expect(strstr(err, "nat_rs") && strstr(err, "16384") && strstr(err, "16385"),
+		  "the message names the map, its limit and the need: %s", err);
+	cr_expect_eq(xlb_tables_current(t), before, "nothing published");
+	nas = map_keys(xlb_xdp_services_fd(xx), &after_s);
+	nar = map_keys(xlb_xdp_nat_rs_fd(xx), &after_r);
+	cr_expect_eq(nas, nbs);
+	cr_expect_eq(nar, nbr);
+	cr_expect_arr_eq(after_s, before_s, nbs * 8, "services map exactly as before");
+	cr_expect_arr_eq(after_r, before_r, nbr * 8, "nat_rs map exactly as before");
+	cr_expect_not(map_has_svc(&r[0].svc.key), "the new VIP is not steered");
+
+	/* The same server on a port already in the map is the same key. */
+	r[1] = req_nat(XLB_REQ_ADD_DEST, vip_of(100), rip_of(0), 8080);
+	cr_expect_eq(xlb_tables_apply_reqs(t, r, 2, &failed, err, sizeof(err)), 0,
+		     "a key shared by two services counts once: %s", err);
+	cr_expect(map_has_svc(&r[0].svc.key));
+	free(before_s);
+	free(before_r);
+	free(after_s);
+	free(after_r);
+}
+
+Test(tables_xdp, swapping_one_vip_or_one_nat_server_at_the_maps_limits_works)
+{
+	uint32_t max_svc, max_rs;
+	struct xlb_req *r, sw[2];
+	struct xlb_svc_key gone, added;
+	size_t failed = 0;
+	uint64_t *keys;
+
+	xlb_xdp_capacity(xx, &max_svc, &max_rs);
+	cr_assert_eq(max_svc, XLB_TABLES_MAX_SVCS);
+	r = calloc(max_svc, sizeof(*r));
+	cr_assert_not_null(r);
+	for (unsigned int s = 0; s < max_svc; s++)
+		r[s] = req_svc(XLB_REQ_ADD_SVC, vip_of(s), 80);
+	cr_assert_eq(xlb_tables_apply_reqs(t, r, max_svc, &failed, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(map_keys(xlb_xdp_services_fd(xx), &keys), max_svc);
+	free(keys);
+	free(r);
+
+	/* One batch: delete VIP 7, add a new one (the services map is full). */
+	sw[0] = req_svc(XLB_REQ_DEL_SVC, vip_of(7), 80);
+	sw[1] = req_svc(XLB_REQ_ADD_SVC, vip_of(max_svc + 1), 80);
+	gone = sw[0].svc.key;
+	added = sw[1].svc.key;
+	cr_expect_eq(xlb_tables_apply_reqs(t, sw, 2, &failed, err, sizeof(err)), 0, "%s", err);
+	cr_expect(map_has_svc(&added), "the new VIP is steered");
+	cr_expect_not(map_has_svc(&gone), "the old VIP is not");
+	cr_expect_eq(map_keys(xlb_xdp_services_fd(xx), &keys), max_svc);
+	free(keys);
+
+	/* Back to 64 services, then the nat_rs map full: swap one server. */
+	cr_assert_eq(xlb_tables_flush(t, err, sizeof(err)), 0, "%s", err);
+	fill_nat(max_rs);
+	sw[0] = req_nat(XLB_REQ_DEL_DEST, vip_of(5), rip_of(5), 8080);
+	sw[1] = req_nat(XLB_REQ_ADD_DEST, vip_of(5), rip_of(max_rs + 7), 8080);
+	cr_expect_eq(xlb_tables_apply_reqs(t, sw, 2, &failed, err, sizeof(err)), 0, "%s", err);
+	cr_expect(map_has_rs(rip_of(max_rs + 7), htons(8080), IPPROTO_TCP),
+		  "the new NAT server's replies are translated");
+	cr_expect_not(map_has_rs(rip_of(5), htons(8080), IPPROTO_TCP));
+	cr_expect_eq(map_keys(xlb_xdp_nat_rs_fd(xx), &keys), max_rs);
+	free(keys);
+}
+
+/*
+ * A map failure in the middle of a change: someone else's entries fill the
+ * nat_rs map behind xlbd's back, so that the capacity check passes but the
+ * second add fails (E2BIG) after a delete, a service add and one NAT add
+ * were done. All of it is undone and nothing is published.
+ */
+Test(tables_xdp, a_map_failure_mid_change_is_rolled_back_and_publishes_nothing)
+{
+	uint64_t *before_s, *before_r, *after_s, *after_r;
+	size_t nbs, nbr, nas, nar, failed = 0;
+	const struct xlb_snap *before;
+	struct xlb_req r[4];
+	uint32_t max_rs, i;
+	struct xlb_rs_key fk;
+
+	xlb_xdp_capacity(xx, NULL, &max_rs);
+	fill_nat(100);
+	for (i = 0; i < max_rs - 100; i++) {
+		fk = (struct xlb_rs_key){ .addr = htonl(0x0c000000u | i), .port = htons(9),
+					  .proto = IPPROTO_UDP };
+		cr_assert_eq(xlb_xdp_nat_rs_set(xx, &fk, true), 0, "%s", xlb_xdp_errmsg());
+	}
+	nbs = map_keys(xlb_xdp_services_fd(xx), &before_s);
+	nbr = map_keys(xlb_xdp_nat_rs_fd(xx), &before_r);
+	cr_assert_eq(nbr, max_rs);
+	before = xlb_tables_current(t);
+
+	r[0] = req_nat(XLB_REQ_DEL_DEST, vip_of(3), rip_of(3), 8080);
+	r[1] = req_svc(XLB_REQ_ADD_SVC, vip_of(200), 80);
+	r[2] = req_nat(XLB_REQ_ADD_DEST, vip_of(200), rip_of(1000), 8080);
+	r[3] = req_nat(XLB_REQ_ADD_DEST, vip_of(200), rip_of(1001), 8080);
+	cr_expect_eq(xlb_tables_apply_reqs(t, r, 4, &failed, err, sizeof(err)), -E2BIG);
+	cr_expect(strstr(err, "nat_rs") && strstr(err, "undone"), "%s", err);
+	cr_expect_eq(failed, 4);
+	cr_expect_eq(xlb_tables_current(t), before, "nothing published");
+	nas = map_keys(xlb_xdp_services_fd(xx), &after_s);
+	nar = map_keys(xlb_xdp_nat_rs_fd(xx), &after_r);
+	cr_expect_eq(nas, nbs);
+	cr_expect_eq(nar, nbr);
+	cr_expect_arr_eq(after_s, before_s, nbs * 8, "services map exactly as before");
+	cr_expect_arr_eq(after_r, before_r, nbr * 8, "nat_rs map exactly as before");
+	cr_expect(map_has_rs(rip_of(3), htons(8080), IPPROTO_TCP), "the deleted server is back");
+
+	/* With room again, the same change goes through. */
+	fk.addr = htonl(0x0c000000u);
+	cr_assert_eq(xlb_xdp_nat_rs_set(xx, &fk, false), 0);
+	cr_expect_eq(xlb_tables_apply_reqs(t, r, 4, &failed, err, sizeof(err)), 0, "%s", err);
+	cr_expect(map_has_rs(rip_of(1001), htons(8080), IPPROTO_TCP));
+	cr_expect_not(map_has_rs(rip_of(3), htons(8080), IPPROTO_TCP));
+	free(before_s);
+	free(before_r);
+	free(after_s);
+	free(after_r);
 }

@@ -2288,3 +2288,84 @@ Test(ctl, a_client_that_takes_nothing_for_stall_ms_is_dropped, .init = srv_setup
 	cr_expect_eq(xlb_ctl_get_info(fd, &info, err, sizeof(err)), 0, "%s", err);
 	xlb_ctl_close(fd);
 }
+
+#define RESUME_SVCS	1900	/* twice that, less 200, within the 4,096 services */
+
+static struct xlb_req svc_n(enum xlb_req_op op, unsigned int i)
+{
+	struct xlb_req r = { .op = op, .has_svc = true };
+
+	r.svc.key.proto = IPPROTO_TCP;
+	r.svc.key.addr = htonl(0x0a020000u + i);	/* 10.2.x.y, sorted by i */
+	r.svc.key.port = htons(80);
+	return r;
+}
+
+Test(ctl, a_parked_services_dump_resumes_after_the_last_one_sent_whatever_changed, .init = srv_setup, .fini = srv_stop)
+{
+	static struct xlb_req reqs[RESUME_SVCS];
+	static uint8_t seen[2 * RESUME_SVCS + 2];
+	int fd = xlb_ctl_open(S.path, err, sizeof(err)), raw = raw_connect();
+	struct nlmsghdr *nlh;
+	uint32_t last = 0;
+	size_t failed, got = 0;
+	unsigned int odd = 0;
+	bool done = false;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	/* Even indexes now; odd ones are added while the dump is parked. */
+	for (unsigned int i = 0; i < RESUME_SVCS; i++)
+		reqs[i] = svc_n(XLB_REQ_ADD_SVC, 2 * i);
+	cr_assert_eq(xlb_ctl_apply_batch(fd, reqs, RESUME_SVCS, &failed, err, sizeof(err)), 0,
+		     "%s", err);
+	nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_GET_SERVICE,
+				NLM_F_REQUEST | NLM_F_DUMP, 5);
+	cr_assert_eq(send(raw, buf, nlh->nlmsg_len, 0), (ssize_t)nlh->nlmsg_len);
+	usleep(200 * 1000);	/* parked: its socket is full */
+	/* Meanwhile: the first and last 100 go, odd ones arrive everywhere. */
+	for (unsigned int i = 0; i < 100; i++) {
+		reqs[2 * i] = svc_n(XLB_REQ_DEL_SVC, 2 * i);
+		reqs[2 * i + 1] = svc_n(XLB_REQ_DEL_SVC, 2 * (RESUME_SVCS - 1 - i));
+	}
+	cr_assert_eq(xlb_ctl_apply_batch(fd, reqs, 200, &failed, err, sizeof(err)), 0, "%s", err);
+	for (unsigned int i = 0; i < RESUME_SVCS; i++)
+		reqs[i] = svc_n(XLB_REQ_ADD_SVC, 2 * i + 1);
+	cr_assert_eq(xlb_ctl_apply_batch(fd, reqs, RESUME_SVCS, &failed, err, sizeof(err)), 0,
+		     "%s", err);
+	xlb_ctl_close(fd);
+
+	while (!done) {
+		ssize_t r = recv(raw, buf, sizeof(buf), 0);
+		int left = (int)r;
+
+		cr_assert_gt(r, 0);
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			struct xlb_ctl_msg m;
+			uint32_t i;
+
+			cr_assert_eq(nlh->nlmsg_seq, 5);
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				continue;
+			}
+			cr_assert_eq(nlh->nlmsg_type, XLB_GENL_ID, "no error mid-dump");
+			cr_assert_eq(xlb_ctl_parse(nlh, &m, err, sizeof(err)), 0, "%s", err);
+			i = ntohl(m.svc.cfg.key.addr) - 0x0a020000u;
+			cr_assert_lt(i, 2 * RESUME_SVCS);
+			cr_assert(!got || i > last, "in order, never twice: %u after %u", i, last);
+			last = i;
+			seen[i]++;
+			got++;
+		}
+	}
+	/* Every service that was there all along: listed once. */
+	for (unsigned int i = 100; i < RESUME_SVCS - 100; i++)
+		cr_assert_eq(seen[2 * i], 1, "service %u listed %u times", 2 * i, seen[2 * i]);
+	cr_expect_gt(got, (size_t)RESUME_SVCS - 200);
+	for (unsigned int i = 0; i < RESUME_SVCS; i++)
+		odd += seen[2 * i + 1];
+	cr_expect_gt(odd, 0u, "the dump was parked mid-way: it lists services added meanwhile");
+	cr_expect_lt(odd, RESUME_SVCS, "but not those before where it was parked");
+	close(raw);
+}

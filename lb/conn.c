@@ -807,6 +807,76 @@ int xlb_conn_foreach(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_foreach_f
 	return visited;
 }
 
+/* Entries (original-tuple nodes) chained in bucket b; its stripe locked. */
+static uint32_t bucket_len(struct xlb_conn_tab *t, uint32_t b)
+{
+	uint32_t n, len = 0;
+
+	for (n = t->heads[b]; n != NIL; n = *node_next(t, n))
+		len += NODE_DIR(n) == ORIG;
+	return len;
+}
+
+uint32_t xlb_conn_copy(struct xlb_conn_tab *t, uint64_t now_ms, struct xlb_conn_cursor *cur,
+		       struct xlb_conn_entry *buf, uint32_t max)
+{
+	uint32_t got = 0;
+
+	while (got < max && cur->bucket < t->nbuckets) {
+		uint32_t s = cur->bucket >> t->stripe_shift;
+		uint32_t b1 = (s + 1) << t->stripe_shift;
+
+		/* One stripe per lock hold, and never more than the buffer. */
+		pthread_spin_lock(&t->stripes[s].lock);
+		for (; cur->bucket < b1 && got < max; cur->bucket++, cur->skip = 0) {
+			uint32_t b = cur->bucket, n, pos = 0;
+
+			/* Whole buckets only, so that a resumed copy neither
+			 * repeats nor misses an entry of a bucket that changed
+			 * meanwhile; a bucket longer than the whole buffer is
+			 * the exception, resumed at its position. */
+			if (got && !cur->skip && bucket_len(t, b) > max - got)
+				break;
+			for (n = t->heads[b]; n != NIL && got < max; n = *node_next(t, n)) {
+				const struct xlb_conn *e = &t->ents[NODE_IDX(n)];
+				struct xlb_conn_entry *ci = &buf[got];
+
+				if (NODE_DIR(n) != ORIG || pos++ < cur->skip)
+					continue;
+				ci->orig = e->key[ORIG];
+				ci->daddr = e->key[REPLY].saddr;
+				ci->dport = e->key[REPLY].sport;
+				ci->fwd = e->fwd;
+				ci->state = e->state;
+				ci->state_name = xlb_conn_state_name(e->state);
+				ci->expires_s = e->expires > now_ms ?
+					(uint32_t)((e->expires - now_ms + 999) / 1000) : 0;
+				ci->pkts = e->pkts;
+				ci->dest = e->dest;
+				got++;
+			}
+			if (n != NIL) {
+				/* The buffer filled inside this bucket: is any
+				 * entry of it left? */
+				uint32_t left = 0;
+
+				for (; n != NIL; n = *node_next(t, n))
+					left += NODE_DIR(n) == ORIG;
+				if (left) {
+					cur->skip = pos;
+					break;
+				}
+			}
+		}
+		pthread_spin_unlock(&t->stripes[s].lock);
+		if (cur->skip)
+			break;
+		if (got < max && cur->bucket < b1)
+			break;	/* the next bucket does not fit: the next call's */
+	}
+	return got;
+}
+
 void xlb_conn_set_timeouts(struct xlb_conn_tab *t, const struct xlb_timeouts *to)
 {
 	if (to->tcp)

@@ -125,7 +125,8 @@ struct xlb_conn_view {
 	uint8_t  bind[XLB_CONN_BIND_SIZE] __attribute__((aligned(8)));
 };
 
-/* What xlb_conn_foreach() shows of an entry (xlbctl -L -n -c). */
+/* What xlb_conn_copy() and xlb_conn_foreach() show of an entry (xlbctl
+ * -L -n -c). */
 struct xlb_conn_entry {
 	struct xlb_conn_key orig;	/* pro, source, virtual */
 	uint32_t daddr;			/* destination */
@@ -256,9 +257,31 @@ uint32_t xlb_conn_flush_dest(struct xlb_conn_tab *t, const void *dest);
 uint32_t xlb_conn_flush_dead(struct xlb_conn_tab *t);
 
 /* Visits every entry under its lock (see xlb_conn_foreach_fn). Returns the
- * number visited, or the callback's negative value. */
+ * number visited, or the callback's negative value. The callback runs
+ * under a stripe lock, stalling the workers of that stripe: anything that
+ * may wait (a socket) uses xlb_conn_copy() instead. */
 int xlb_conn_foreach(struct xlb_conn_tab *t, uint64_t now_ms,
 		     xlb_conn_foreach_fn fn, void *arg);
+
+/* Where xlb_conn_copy() resumes; zero it to start at the table's head. */
+struct xlb_conn_cursor {
+	uint32_t bucket;	/* next bucket to copy; >= buckets: the end */
+	uint32_t skip;		/* entries of that bucket already copied */
+};
+
+/*
+ * Copies up to max (>= 1) entries, from *cur on, into buf and advances
+ * *cur: a dump that may wait between calls (a control client that does
+ * not read) without ever holding a lock meanwhile. Each stripe lock is
+ * held only while that stripe's buckets are copied (at most max entries)
+ * and nothing is called under it. Returns how many were copied, 0 only at
+ * the end of the table. Buckets are copied whole unless one holds more
+ * than max entries, so an entry that stays in the table is copied exactly
+ * once; one created or freed meanwhile may or may not be (as in a netlink
+ * dump).
+ */
+uint32_t xlb_conn_copy(struct xlb_conn_tab *t, uint64_t now_ms, struct xlb_conn_cursor *cur,
+		       struct xlb_conn_entry *buf, uint32_t max);
 
 /* ipvsadm --set: applies from the next packet of each entry on. A zero
  * field leaves that timeout unchanged, as with ipvsadm. */

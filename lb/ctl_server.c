@@ -5,6 +5,17 @@
  * Bounded by construction: one receive buffer and one send buffer of
  * XLB_CTL_MSG_MAX each, a fixed client array; a datagram larger than
  * XLB_CTL_MSG_MAX is seen whole in its length (MSG_TRUNC) and refused.
+ *
+ * Nothing waits on a client. Its socket is non-blocking; replies a send
+ * would block on are queued on the client (a few datagrams at most: the
+ * replies to one request datagram), and dumps go as netlink's do, one
+ * datagram per step from a cursor kept with the client, the next step
+ * when the socket is writable again. While a client has queued replies, a
+ * dump in progress or request messages after a dump left to handle, it is
+ * polled for POLLOUT only: its next requests wait in its socket, so what
+ * one client may hold is bounded, and the control thread goes on serving
+ * everyone else, the next-hop events and its ticks. A client that takes
+ * none of its replies for stall_ms is dropped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,12 +59,59 @@ struct batch {
 	uint32_t *seqs;			/* nlmsg_seq of each queued request */
 };
 
-struct client {
+/* A datagram a send would have blocked on. */
+struct txd {
+	struct txd *next;
+	size_t len;
+	char data[];
+};
+
+enum dump_kind { DUMP_SVC = 1, DUMP_DEST, DUMP_CONN, DUMP_COUNTER };
+
+#define DUMP_CONN_CHUNK	64	/* entries asked of the provider at once */
+#define DUMP_STEPS	8	/* datagrams of one client per poll round */
+
+/*
+ * A dump in progress, resumed one datagram at a time. Services and a
+ * service's servers are sorted in every snapshot, so a step resumes at its
+ * index when the snapshot is the same, else after the last key sent:
+ * nothing is sent twice, whatever changed meanwhile.
+ */
+struct dump {
+	enum dump_kind kind;
+	struct nlmsghdr req;		/* echoed by a failed dump's ack */
+	struct xlb_svc_key svc;		/* DEST: whose servers */
+	uint64_t gen;			/* snapshot of next */
+	uint32_t next;
+	bool sent;			/* last_* are meaningful */
+	struct xlb_svc_key last_svc;
+	uint32_t last_addr;		/* DEST: (addr, port), network order */
+	uint16_t last_port;
+	uint64_t cursor;		/* CONN: the provider's */
+	bool eof;
+	unsigned int n, i;		/* conns[i..n) copied, not yet sent */
+	struct xlb_conn_info conns[DUMP_CONN_CHUNK];
+	struct xlb_counter_info *ctr;	/* COUNTER: all, collected at the start */
+	size_t nctr, cap, ictr;
+};
+
+/* One peer: where its replies go, and what is left to do for it. */
+struct sess {
 	int fd;
-	uid_t uid;
-	pid_t pid;
+	bool nonblock;			/* a client: queue what would block */
 	bool may_change;
+	uid_t uid;
 	struct batch batch;
+	struct dump *dump;		/* in progress */
+	char *rest;			/* request messages after a dump's */
+	size_t rest_len, rest_off;
+	struct txd *txq, *txq_last;	/* replies not yet taken */
+	uint64_t blocked_ms;		/* since when nothing was taken; 0: not */
+};
+
+struct client {
+	struct sess x;
+	pid_t pid;
 };
 
 struct xlb_ctl_server {
@@ -71,6 +129,7 @@ struct xlb_ctl_server {
 	gid_t group;
 	char group_name[64];
 	unsigned int max_clients;
+	unsigned int stall_ms;
 	unsigned int batch_max;		/* requests per batch */
 	unsigned int batch_total;	/* queued over all batches */
 	size_t batch_queued;
@@ -83,7 +142,7 @@ struct xlb_ctl_server {
 
 /* Replies being gathered into one datagram. */
 struct out {
-	int fd;
+	struct sess *x;
 	char *buf;
 	size_t len;
 	int error;			/* sending failed: stop */
@@ -94,38 +153,126 @@ struct out {
 #define DEST_ALL (XLB_DEST_SET_PORT | XLB_DEST_SET_FWD | XLB_DEST_SET_WEIGHT | \
 		  XLB_DEST_SET_UTHRESH | XLB_DEST_SET_LTHRESH)
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int txq_add(struct sess *x, const void *data, size_t len)
+{
+	struct txd *d = malloc(sizeof(*d) + len);
+
+	if (!d)
+		return -ENOMEM;
+	d->next = NULL;
+	d->len = len;
+	memcpy(d->data, data, len);
+	if (x->txq_last)
+		x->txq_last->next = d;
+	else
+		x->txq = d;
+	x->txq_last = d;
+	return 0;
+}
+
+static void txq_free(struct sess *x)
+{
+	while (x->txq) {
+		struct txd *d = x->txq;
+
+		x->txq = d->next;
+		free(d);
+	}
+	x->txq_last = NULL;
+}
+
+/* Send what is queued: 0 when all went, 1 when the socket is full, or
+ * -errno (the peer is gone). */
+static int txq_send(struct sess *x)
+{
+	while (x->txq) {
+		struct txd *d = x->txq;
+
+		if (send(x->fd, d->data, d->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				pr_debug("control: cannot send reply: %s", strerror(errno));
+				return -errno;
+			}
+			if (!x->blocked_ms)
+				x->blocked_ms = mono_ms();
+			return 1;
+		}
+		x->blocked_ms = 0;
+		x->txq = d->next;
+		if (!x->txq)
+			x->txq_last = NULL;
+		free(d);
+	}
+	return 0;
+}
+
+/* Send the gathered datagram, or queue it behind what waits already (a
+ * client's socket never blocks the daemon). */
 static int out_flush(struct out *o)
 {
+	struct sess *x = o->x;
+
 	if (!o->len || o->error)
 		return o->error;
-	if (send(o->fd, o->buf, o->len, MSG_NOSIGNAL) < 0) {
+	if (x->nonblock && x->txq) {
+		o->error = txq_add(x, o->buf, o->len);
+	} else if (send(x->fd, o->buf, o->len,
+			MSG_NOSIGNAL | (x->nonblock ? MSG_DONTWAIT : 0)) >= 0) {
+		x->blocked_ms = 0;
+	} else if (x->nonblock && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (!x->blocked_ms)
+			x->blocked_ms = mono_ms();
+		o->error = txq_add(x, o->buf, o->len);
+	} else {
 		o->error = -errno;
 		pr_debug("control: cannot send reply: %s", strerror(errno));
 	}
+	if (o->error == -ENOMEM)
+		pr_warn("control: out of memory queueing a reply: client dropped");
 	o->len = 0;
 	return o->error;
 }
 
 typedef int (*fill_fn)(struct nlmsghdr *nlh, size_t room, const void *arg);
 
-/* Append one message; a full datagram is sent first. A fill error other
- * than -EMSGSIZE (a value no message may carry) is returned as it is. */
+/* Append one message if it fits: 0, -ENOBUFS when the datagram is too
+ * full for it, -EMSGSIZE when it cannot fit even alone, or a fill error
+ * other than -EMSGSIZE (a value no message may carry) as it is. */
+static int out_put(struct out *o, uint8_t cmd, uint16_t flags, uint32_t seq,
+		   fill_fn fill, const void *arg)
+{
+	size_t room = XLB_CTL_MSG_MAX - o->len;
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(o->buf + o->len, room, cmd, flags, seq);
+	int ret = !nlh ? -EMSGSIZE : fill ? fill(nlh, room, arg) : 0;
+
+	if (!ret) {
+		o->len += MNL_ALIGN(nlh->nlmsg_len);
+		return 0;
+	}
+	if (ret == -EMSGSIZE)
+		return o->len ? -ENOBUFS : -EMSGSIZE;
+	return ret;
+}
+
+/* Append one message; a full datagram is sent first. */
 static int out_msg(struct out *o, uint8_t cmd, uint16_t flags, uint32_t seq,
 		   fill_fn fill, const void *arg)
 {
 	for (int tries = 0; tries < 2 && !o->error; tries++) {
-		size_t room = XLB_CTL_MSG_MAX - o->len;
-		struct nlmsghdr *nlh = xlb_ctl_msg_start(o->buf + o->len, room, cmd, flags, seq);
-		int ret = nlh && fill ? fill(nlh, room, arg) : 0;
+		int ret = out_put(o, cmd, flags, seq, fill, arg);
 
-		if (nlh && !ret) {
-			o->len += MNL_ALIGN(nlh->nlmsg_len);
-			return 0;
-		}
-		if (ret && ret != -EMSGSIZE)
+		if (ret != -ENOBUFS)
 			return ret;
-		if (!o->len)
-			return -EMSGSIZE;	/* cannot fit even alone */
 		out_flush(o);
 	}
 	return o->error ? o->error : -EMSGSIZE;
@@ -197,46 +344,53 @@ static int fill_conn(struct nlmsghdr *nlh, size_t room, const void *arg)
 	return xlb_ctl_put_conn(nlh, room, arg);
 }
 
-struct conn_emit {
-	struct out *o;
-	uint32_t seq;
-};
-
-static int emit_conn(const struct xlb_conn_info *c, void *arg)
-{
-	struct conn_emit *e = arg;
-
-	return out_msg(e->o, XLB_CMD_NEW_CONN, NLM_F_MULTI, e->seq, fill_conn, c);
-}
-
 static int fill_counter(struct nlmsghdr *nlh, size_t room, const void *arg)
 {
 	return xlb_ctl_put_counter(nlh, room, arg);
 }
 
-struct counter_emit {
-	struct out *o;
-	uint32_t seq;
-};
+/* Counters are collected whole when their dump starts (the provider
+ * calls back), then sent a datagram at a time like any dump. */
+#define DUMP_COUNTERS_MAX	(1u << 20)
 
-static int emit_counter(const char *group, const char *name, uint64_t value, void *arg)
+static int collect_counter(const char *group, const char *name, uint64_t value, void *arg)
 {
-	struct counter_emit *e = arg;
-	struct xlb_counter_info c = { .value = value };
+	struct dump *d = arg;
+	struct xlb_counter_info *c;
+	char probe[256];
+	struct nlmsghdr *nlh;
 	int ret;
 
+	if (d->nctr == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 128;
+
+		if (d->nctr >= DUMP_COUNTERS_MAX)
+			return -E2BIG;
+		c = realloc(d->ctr, cap * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		d->ctr = c;
+		d->cap = cap;
+	}
+	c = &d->ctr[d->nctr];
+	memset(c, 0, sizeof(*c));
+	c->value = value;
 	/* Too long a name fails the dump rather than being cut: two cut
-	 * names could read as one counter. */
-	if (strlen(group) >= sizeof(c.group) || strlen(name) >= sizeof(c.name))
+	 * names could read as one counter. Checked by the builder now, so
+	 * that a dump that fails fails before anything is sent. */
+	if (strlen(group) >= sizeof(c->group) || strlen(name) >= sizeof(c->name)) {
 		ret = -EINVAL;
-	else {
-		memcpy(c.group, group, strlen(group) + 1);
-		memcpy(c.name, name, strlen(name) + 1);
-		ret = out_msg(e->o, XLB_CMD_NEW_COUNTER, NLM_F_MULTI, e->seq, fill_counter, &c);
+	} else {
+		memcpy(c->group, group, strlen(group) + 1);
+		memcpy(c->name, name, strlen(name) + 1);
+		nlh = xlb_ctl_msg_start(probe, sizeof(probe), XLB_CMD_NEW_COUNTER, NLM_F_MULTI, 0);
+		ret = nlh ? xlb_ctl_put_counter(nlh, sizeof(probe), c) : -EMSGSIZE;
 	}
 	if (ret == -EINVAL)
 		pr_warn("control: counter \"%s\" \"%s\" cannot be sent (1..%d printable characters without spaces): dump failed",
 			group, name, XLB_COUNTER_NAME_MAX - 1);
+	if (!ret)
+		d->nctr++;
 	return ret;
 }
 
@@ -563,6 +717,214 @@ static int do_change(struct xlb_ctl_server *s, const struct xlb_ctl_msg *m,
 	}
 }
 
+/* ---- dumps ---- */
+
+static int svc_key_cmp(const struct xlb_svc_key *a, const struct xlb_svc_key *b)
+{
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	if (a->addr != b->addr)
+		return ntohl(a->addr) < ntohl(b->addr) ? -1 : 1;
+	if (a->port != b->port)
+		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
+	return 0;
+}
+
+static int dest_cmp(const struct xlb_dest_cfg *d, uint32_t addr, uint16_t port)
+{
+	if (d->addr != addr)
+		return ntohl(d->addr) < ntohl(addr) ? -1 : 1;
+	if (d->port != port)
+		return ntohs(d->port) < ntohs(port) ? -1 : 1;
+	return 0;
+}
+
+static void dump_free(struct sess *x)
+{
+	if (!x->dump)
+		return;
+	free(x->dump->ctr);
+	free(x->dump);
+	x->dump = NULL;
+}
+
+/* Where a services dump resumes in snapshot snap. */
+static uint32_t svc_resume(const struct dump *d, const struct xlb_snap *snap)
+{
+	uint32_t i = 0;
+
+	if (snap->gen == d->gen)
+		return d->next;
+	if (d->sent)
+		while (i < snap->nsvcs && svc_key_cmp(&snap->svcs[i].cfg.key, &d->last_svc) <= 0)
+			i++;
+	return i;
+}
+
+/* Each step fills one datagram (o) from where the last one stopped; *end
+ * when nothing is left. 0, or -errno to fail the dump. */
+static int step_svcs(struct xlb_ctl_server *s, struct dump *d, struct out *o, bool *end)
+{
+	const struct xlb_snap *snap = xlb_tables_current(s->t);
+	uint32_t i = svc_resume(d, snap);
+	int ret = 0;
+
+	for (; i < snap->nsvcs; i++) {
+		ret = out_put(o, XLB_CMD_NEW_SERVICE, NLM_F_MULTI, d->req.nlmsg_seq, fill_svc,
+			      &snap->svcs[i]);
+		if (ret)
+			break;
+		d->last_svc = snap->svcs[i].cfg.key;
+		d->sent = true;
+	}
+	d->gen = snap->gen;
+	d->next = i;
+	*end = i == snap->nsvcs;
+	return ret == -ENOBUFS ? 0 : ret;
+}
+
+static int step_dests(struct xlb_ctl_server *s, struct dump *d, struct out *o, bool *end)
+{
+	const struct xlb_snap *snap = xlb_tables_current(s->t);
+	const struct xlb_snap_svc *svc = xlb_snap_find(snap, d->svc.proto, d->svc.addr,
+						       d->svc.port);
+	uint32_t i = 0;
+	int ret = 0;
+
+	if (!svc) {		/* deleted meanwhile: it had what was sent */
+		*end = true;
+		return 0;
+	}
+	if (snap->gen == d->gen)
+		i = d->next;
+	else if (d->sent)
+		while (i < svc->ndests &&
+		       dest_cmp(&svc->dests[i].cfg, d->last_addr, d->last_port) <= 0)
+			i++;
+	for (; i < svc->ndests; i++) {
+		ret = out_put(o, XLB_CMD_NEW_DEST, NLM_F_MULTI, d->req.nlmsg_seq, fill_dest,
+			      &svc->dests[i]);
+		if (ret)
+			break;
+		d->last_addr = svc->dests[i].cfg.addr;
+		d->last_port = svc->dests[i].cfg.port;
+		d->sent = true;
+	}
+	d->gen = snap->gen;
+	d->next = i;
+	*end = i == svc->ndests;
+	return ret == -ENOBUFS ? 0 : ret;
+}
+
+static int step_conns(struct xlb_ctl_server *s, struct dump *d, struct out *o, bool *end)
+{
+	const struct xlb_tables_provider *prov = xlb_tables_provider(s->t);
+	int ret;
+
+	for (;;) {
+		if (d->i == d->n) {
+			if (d->eof || !prov->copy_conns) {
+				*end = true;
+				return 0;
+			}
+			/* The table's locks are taken and released in here:
+			 * none is held while the datagram waits. */
+			ret = prov->copy_conns(&d->cursor, d->conns, DUMP_CONN_CHUNK, prov->arg);
+			if (ret < 0)
+				return ret;
+			d->n = (unsigned int)ret;
+			d->i = 0;
+			d->eof = ret == 0;
+			continue;
+		}
+		ret = out_put(o, XLB_CMD_NEW_CONN, NLM_F_MULTI, d->req.nlmsg_seq, fill_conn,
+			      &d->conns[d->i]);
+		if (ret)
+			return ret == -ENOBUFS ? 0 : ret;
+		d->i++;
+	}
+}
+
+static int step_counters(struct dump *d, struct out *o, bool *end)
+{
+	int ret = 0;
+
+	for (; d->ictr < d->nctr; d->ictr++) {
+		ret = out_put(o, XLB_CMD_NEW_COUNTER, NLM_F_MULTI, d->req.nlmsg_seq,
+			      fill_counter, &d->ctr[d->ictr]);
+		if (ret)
+			break;
+	}
+	*end = d->ictr == d->nctr;
+	return ret == -ENOBUFS ? 0 : ret;
+}
+
+/* One datagram of the dump, sent or queued; a finished dump ends with
+ * DONE (or, failed, with an error instead) and is freed. 0 or -errno
+ * when the peer is lost. */
+static int dump_step(struct xlb_ctl_server *s, struct sess *x)
+{
+	struct out o = { .x = x, .buf = s->out };
+	struct dump *d = x->dump;
+	bool end = false;
+	int ret;
+
+	switch (d->kind) {
+	case DUMP_SVC:
+		ret = step_svcs(s, d, &o, &end);
+		break;
+	case DUMP_DEST:
+		ret = step_dests(s, d, &o, &end);
+		break;
+	case DUMP_CONN:
+		ret = step_conns(s, d, &o, &end);
+		break;
+	default:
+		ret = step_counters(d, &o, &end);
+		break;
+	}
+	if (ret) {
+		char err[256];
+
+		snprintf(err, sizeof(err), "dump failed: %s", strerror(-ret));
+		out_ack(&o, &d->req, ret, err);
+		end = true;
+	} else if (end) {
+		out_done(&o, d->req.nlmsg_seq);
+	}
+	if (end)
+		dump_free(x);
+	return out_flush(&o);
+}
+
+/* Set a dump up on the session: its first step is sess_run()'s. */
+static void dump_start(struct xlb_ctl_server *s, struct out *o, const struct nlmsghdr *req,
+		       const struct xlb_ctl_msg *m, enum dump_kind kind)
+{
+	const struct xlb_tables_provider *prov = xlb_tables_provider(s->t);
+	struct dump *d = calloc(1, sizeof(*d));
+	char err[256];
+	int ret = 0;
+
+	if (!d) {
+		out_ack(o, req, -ENOMEM, "out of memory starting the dump");
+		return;
+	}
+	d->kind = kind;
+	d->req = *req;
+	d->svc = m->svc.cfg.key;
+	if (kind == DUMP_COUNTER && prov->dump_counters)
+		ret = prov->dump_counters(collect_counter, d, prov->arg);
+	if (ret) {
+		snprintf(err, sizeof(err), "dump failed: %s", strerror(-ret));
+		out_ack(o, req, ret, err);
+		free(d->ctr);
+		free(d);
+		return;
+	}
+	o->x->dump = d;
+}
+
 /* A read: its replies (a dump ends with DONE, a get with its ack). */
 static void do_read(struct xlb_ctl_server *s, struct out *o, const struct nlmsghdr *req,
 		    const struct xlb_ctl_msg *m)
@@ -570,58 +932,43 @@ static void do_read(struct xlb_ctl_server *s, struct out *o, const struct nlmsgh
 	const struct xlb_snap *snap = xlb_tables_current(s->t);
 	const struct xlb_tables_provider *prov = xlb_tables_provider(s->t);
 	char err[256], ks[XLB_CTL_SVC_STR];
-	int ret = 0;
+	const struct xlb_snap_svc *svc;
+	int ret;
 
 	switch (m->cmd) {
 	case XLB_CMD_GET_SERVICE:
 		if (m->nlflags & NLM_F_DUMP) {
-			for (uint32_t i = 0; i < snap->nsvcs && !ret; i++)
-				ret = out_msg(o, XLB_CMD_NEW_SERVICE, NLM_F_MULTI, m->seq,
-					      fill_svc, &snap->svcs[i]);
-			break;
-		} else {
-			const struct xlb_snap_svc *svc = xlb_snap_find(snap, m->svc.cfg.key.proto,
-					m->svc.cfg.key.addr, m->svc.cfg.key.port);
-
-			if (!svc) {
-				snprintf(err, sizeof(err), "no such service %s",
-					 xlb_ctl_svc_str(&m->svc.cfg.key, ks, sizeof(ks)));
-				out_ack(o, req, -ESRCH, err);
-				return;
-			}
-			ret = out_msg(o, XLB_CMD_NEW_SERVICE, 0, m->seq, fill_svc, svc);
-			out_ack(o, req, ret, NULL);
+			dump_start(s, o, req, m, DUMP_SVC);
 			return;
 		}
-	case XLB_CMD_GET_DEST: {
-		const struct xlb_snap_svc *svc = xlb_snap_find(snap, m->svc.cfg.key.proto,
-				m->svc.cfg.key.addr, m->svc.cfg.key.port);
-
+		svc = xlb_snap_find(snap, m->svc.cfg.key.proto, m->svc.cfg.key.addr,
+				    m->svc.cfg.key.port);
 		if (!svc) {
 			snprintf(err, sizeof(err), "no such service %s",
 				 xlb_ctl_svc_str(&m->svc.cfg.key, ks, sizeof(ks)));
 			out_ack(o, req, -ESRCH, err);
 			return;
 		}
-		for (uint32_t i = 0; i < svc->ndests && !ret; i++)
-			ret = out_msg(o, XLB_CMD_NEW_DEST, NLM_F_MULTI, m->seq, fill_dest,
-				      &svc->dests[i]);
-		break;
-	}
-	case XLB_CMD_GET_CONN: {
-		struct conn_emit e = { .o = o, .seq = m->seq };
-
-		if (prov->dump_conns)
-			ret = prov->dump_conns(emit_conn, &e, prov->arg);
-		break;
-	}
-	case XLB_CMD_GET_COUNTERS: {
-		struct counter_emit e = { .o = o, .seq = m->seq };
-
-		if (prov->dump_counters)
-			ret = prov->dump_counters(emit_counter, &e, prov->arg);
-		break;
-	}
+		ret = out_msg(o, XLB_CMD_NEW_SERVICE, 0, m->seq, fill_svc, svc);
+		out_ack(o, req, ret, NULL);
+		return;
+	case XLB_CMD_GET_DEST:
+		svc = xlb_snap_find(snap, m->svc.cfg.key.proto, m->svc.cfg.key.addr,
+				    m->svc.cfg.key.port);
+		if (!svc) {
+			snprintf(err, sizeof(err), "no such service %s",
+				 xlb_ctl_svc_str(&m->svc.cfg.key, ks, sizeof(ks)));
+			out_ack(o, req, -ESRCH, err);
+			return;
+		}
+		dump_start(s, o, req, m, DUMP_DEST);
+		return;
+	case XLB_CMD_GET_CONN:
+		dump_start(s, o, req, m, DUMP_CONN);
+		return;
+	case XLB_CMD_GET_COUNTERS:
+		dump_start(s, o, req, m, DUMP_COUNTER);
+		return;
 	case XLB_CMD_GET_CONFIG:
 		ret = out_msg(o, XLB_CMD_SET_CONFIG, 0, m->seq, fill_timeouts, &snap->timeouts);
 		out_ack(o, req, ret, NULL);
@@ -639,13 +986,6 @@ static void do_read(struct xlb_ctl_server *s, struct out *o, const struct nlmsgh
 	default:
 		out_ack(o, req, -EOPNOTSUPP, "unknown command");
 		return;
-	}
-	if (ret) {
-		/* A failed dump ends with an error instead of DONE. */
-		snprintf(err, sizeof(err), "dump failed: %s", strerror(-ret));
-		out_ack(o, req, ret, err);
-	} else {
-		out_done(o, m->seq);
 	}
 }
 
@@ -725,44 +1065,130 @@ static void handle_msg(struct xlb_ctl_server *s, struct out *o, const struct nlm
 	out_ack(o, nlh, ret, err);
 }
 
-static int handle(struct xlb_ctl_server *s, int fd, const void *buf, size_t len,
-		  bool may_change, uid_t uid, struct batch *b)
+/* Handle the messages of buf (have bytes) in turn until one starts a dump
+ * (the rest must wait for it); returns how many bytes were handled. */
+static size_t handle_msgs(struct xlb_ctl_server *s, struct out *o, const char *buf, size_t have)
 {
-	struct out o = { .fd = fd, .buf = s->out };
-	size_t have = len < XLB_CTL_MSG_MAX ? len : XLB_CTL_MSG_MAX;
+	struct sess *x = o->x;
 	size_t off = 0;
+	char err[256];
+
+	while (off < have && !o->error && !x->dump) {
+		const struct nlmsghdr *nlh = (const void *)(buf + off);
+		int l = xlb_ctl_msg_check(nlh, have - off, err, sizeof(err));
+
+		if (l < 0) {
+			/* The rest cannot be framed: one error, and drop it. */
+			refuse(s, o, have - off >= sizeof(*nlh) ? nlh : NULL, &x->batch, l, err);
+			return have;
+		}
+		handle_msg(s, o, nlh, x->may_change, x->uid, &x->batch);
+		off += MNL_ALIGN(l);
+	}
+	return off < have ? off : have;
+}
+
+static bool sess_busy(const struct sess *x)
+{
+	return x->txq || x->dump || x->rest;
+}
+
+/*
+ * Move the session on: send what is queued, then the dump's next
+ * datagrams (at most max_steps of them, 0: no limit), then the request
+ * messages that waited for the dump. 0 when nothing is left to do, 1 when
+ * it waits for the socket to take more (or for its next turn), -errno when
+ * the peer is lost.
+ */
+static int sess_run(struct xlb_ctl_server *s, struct sess *x, unsigned int max_steps)
+{
+	unsigned int steps = 0;
+
+	for (;;) {
+		struct out o = { .x = x, .buf = s->out };
+		size_t off;
+		int ret = txq_send(x);
+
+		if (ret)
+			return ret;
+		if (x->dump) {
+			if (max_steps && steps++ == max_steps)
+				return 1;
+			ret = dump_step(s, x);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (!x->rest)
+			return 0;
+		off = handle_msgs(s, &o, x->rest + x->rest_off, x->rest_len - x->rest_off);
+		x->rest_off += off;
+		if (x->rest_off >= x->rest_len) {
+			free(x->rest);
+			x->rest = NULL;
+			x->rest_len = x->rest_off = 0;
+		}
+		if (out_flush(&o))
+			return o.error;
+	}
+}
+
+/* Forget everything of the session but its socket. */
+static void sess_clear(struct xlb_ctl_server *s, struct sess *x)
+{
+	if (x->batch.open)
+		pr_debug("control: client closed with a batch open: discarded");
+	batch_close(s, &x->batch);	/* never applied */
+	dump_free(x);
+	free(x->rest);
+	x->rest = NULL;
+	x->rest_len = x->rest_off = 0;
+	txq_free(x);
+}
+
+/* A request datagram of len bytes (buf holds at most XLB_CTL_MSG_MAX). >= 0
+ * while the session lives on (see sess_run), -errno when it is lost. */
+static int handle(struct xlb_ctl_server *s, struct sess *x, const void *buf, size_t len)
+{
+	struct out o = { .x = x, .buf = s->out };
+	size_t have = len < XLB_CTL_MSG_MAX ? len : XLB_CTL_MSG_MAX;
+	size_t off;
 	char err[256];
 
 	if (len > XLB_CTL_MSG_MAX) {
 		snprintf(err, sizeof(err), "message of %zu bytes exceeds %u", len,
 			 XLB_CTL_MSG_MAX);
-		refuse(s, &o, len >= sizeof(struct nlmsghdr) ? buf : NULL, b, -EMSGSIZE, err);
+		refuse(s, &o, len >= sizeof(struct nlmsghdr) ? buf : NULL, &x->batch,
+		       -EMSGSIZE, err);
 		return out_flush(&o);
 	}
 	/* Several messages may share a datagram (a batch): each is answered. */
-	while (off < have && !o.error) {
-		const struct nlmsghdr *nlh = (const void *)((const char *)buf + off);
-		int l = xlb_ctl_msg_check(nlh, have - off, err, sizeof(err));
-
-		if (l < 0) {
-			/* The rest cannot be framed: one error, and drop it. */
-			refuse(s, &o, have - off >= sizeof(*nlh) ? nlh : NULL, b, l, err);
-			break;
+	off = handle_msgs(s, &o, buf, have);
+	if (off < have && !o.error) {
+		/* A dump started: what follows it waits for its end. */
+		x->rest = malloc(have - off);
+		if (!x->rest) {
+			pr_warn("control: out of memory holding a request: client dropped");
+			return -ENOMEM;
 		}
-		handle_msg(s, &o, nlh, may_change, uid, b);
-		off += MNL_ALIGN(l);
+		memcpy(x->rest, (const char *)buf + off, have - off);
+		x->rest_len = have - off;
+		x->rest_off = 0;
 	}
-	return out_flush(&o);
+	if (out_flush(&o))
+		return o.error;
+	return sess_run(s, x, x->nonblock ? DUMP_STEPS : 0);
 }
 
 int xlb_ctl_server_handle(struct xlb_ctl_server *s, int fd, const void *buf,
 			  size_t len, bool may_change)
 {
-	struct batch b = { 0 };
-	int ret = handle(s, fd, buf, len, may_change, may_change ? 0 : (uid_t)-1, &b);
+	struct sess x = { .fd = fd, .may_change = may_change,
+			  .uid = may_change ? 0 : (uid_t)-1 };
+	int ret = handle(s, &x, buf, len);	/* blocking: runs to the end */
 
-	batch_close(s, &b);	/* fd is no connection of ours: nothing outlives the call */
-	return ret;
+	sess_clear(s, &x);	/* fd is no connection of ours: nothing outlives the call */
+	return ret < 0 ? ret : 0;
 }
 
 /* ---- permissions ---- */
@@ -959,6 +1385,7 @@ int xlb_ctl_server_new(struct xlb_ctl_server **out, const struct xlb_ctl_server_
 	s->t = p->tables;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->max_clients = p->max_clients ? p->max_clients : XLB_CTL_MAX_CLIENTS;
+	s->stall_ms = p->stall_ms ? p->stall_ms : XLB_CTL_STALL_MS;
 	s->batch_max = p->batch_max_reqs ? p->batch_max_reqs : XLB_CTL_BATCH_MAX_REQS;
 	s->batch_total = p->batch_total_reqs ? p->batch_total_reqs : XLB_CTL_BATCH_TOTAL_REQS;
 	s->clients = calloc(s->max_clients, sizeof(*s->clients));
@@ -1004,8 +1431,8 @@ void xlb_ctl_server_free(struct xlb_ctl_server *s)
 	if (!s)
 		return;
 	for (unsigned int i = 0; i < s->nclients; i++) {
-		batch_close(s, &s->clients[i].batch);
-		close(s->clients[i].fd);
+		sess_clear(s, &s->clients[i].x);
+		close(s->clients[i].x.fd);
 	}
 	if (s->lfd >= 0)
 		close(s->lfd);
@@ -1022,12 +1449,10 @@ void xlb_ctl_server_free(struct xlb_ctl_server *s)
 
 static void accept_client(struct xlb_ctl_server *s)
 {
-	struct timeval tv = { .tv_sec = XLB_CTL_SEND_TIMEOUT_MS / 1000,
-			      .tv_usec = (XLB_CTL_SEND_TIMEOUT_MS % 1000) * 1000 };
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 	struct client *c;
-	int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR)
@@ -1044,47 +1469,56 @@ static void accept_client(struct xlb_ctl_server *s)
 		close(fd);
 		return;
 	}
-	/* Blocking sends with a timeout: a dump to a client that does not
-	 * read cannot stall the daemon for long. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	c = &s->clients[s->nclients++];
 	memset(c, 0, sizeof(*c));
-	c->fd = fd;
-	c->uid = cred.uid;
+	c->x.fd = fd;
+	c->x.nonblock = true;	/* never wait on a client (see the top) */
+	c->x.uid = cred.uid;
 	c->pid = cred.pid;
-	c->may_change = xlb_ctl_peer_may_change(cred.uid, cred.gid, cred.pid,
-						s->have_group, s->group);
+	c->x.may_change = xlb_ctl_peer_may_change(cred.uid, cred.gid, cred.pid,
+						  s->have_group, s->group);
 	pr_debug("control: client pid %d uid %u connected (%s)", (int)cred.pid,
-		 (unsigned int)cred.uid, c->may_change ? "may change" : "read-only");
+		 (unsigned int)cred.uid, c->x.may_change ? "may change" : "read-only");
 }
 
 static void drop_client(struct xlb_ctl_server *s, unsigned int i)
 {
-	if (s->clients[i].batch.open)
-		pr_debug("control: client closed with a batch open: discarded");
-	batch_close(s, &s->clients[i].batch);	/* never applied */
-	close(s->clients[i].fd);
+	sess_clear(s, &s->clients[i].x);	/* a dump in progress goes too */
+	close(s->clients[i].x.fd);
 	s->clients[i] = s->clients[--s->nclients];
 }
 
 /* Returns false when the client is gone. */
 static bool serve_client(struct xlb_ctl_server *s, struct client *c)
 {
-	ssize_t n = recv(c->fd, s->in, XLB_CTL_MSG_MAX, MSG_TRUNC | MSG_DONTWAIT);
+	ssize_t n = recv(c->x.fd, s->in, XLB_CTL_MSG_MAX, MSG_TRUNC | MSG_DONTWAIT);
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR;
 	if (n == 0)
 		return false;
-	return handle(s, c->fd, s->in, (size_t)n, c->may_change, c->uid, &c->batch) == 0;
+	return handle(s, &c->x, s->in, (size_t)n) >= 0;
 }
 
-static uint64_t mono_ms(void)
+/* Clients that took none of their replies for stall_ms are dropped: their
+ * dump and queued replies are all they hold, but they hold a slot. */
+static void drop_stalled(struct xlb_ctl_server *s)
 {
-	struct timespec ts;
+	uint64_t now = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (unsigned int i = s->nclients; i-- > 0;) {
+		struct client *c = &s->clients[i];
+
+		if (!c->x.blocked_ms)
+			continue;
+		if (!now)
+			now = mono_ms();
+		if (now - c->x.blocked_ms < s->stall_ms)
+			continue;
+		pr_warn("control: client pid %d took none of its replies for %u ms: dropped",
+			(int)c->pid, s->stall_ms);
+		drop_client(s, i);
+	}
 }
 
 static void on_timer(struct xlb_ctl_server *s)
@@ -1108,14 +1542,19 @@ int xlb_ctl_server_run(struct xlb_ctl_server *s, int stop_fd)
 	struct pollfd *pfd = s->pfd;
 
 	for (;;) {
-		unsigned int n = s->nclients;
+		unsigned int n;
 
+		drop_stalled(s);	/* the timer wakes the loop every tick */
+		n = s->nclients;
 		pfd[0] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
 		pfd[3] = (struct pollfd){ .fd = s->aux_fd, .events = POLLIN };
 		for (unsigned int i = 0; i < n; i++)
-			pfd[4 + i] = (struct pollfd){ .fd = s->clients[i].fd, .events = POLLIN };
+			pfd[4 + i] = (struct pollfd){
+				.fd = s->clients[i].x.fd,
+				/* Busy: its requests wait until its replies went. */
+				.events = sess_busy(&s->clients[i].x) ? POLLOUT : POLLIN };
 		if (poll(pfd, 4 + n, -1) < 0) {
 			int ret = -errno;
 
@@ -1131,9 +1570,17 @@ int xlb_ctl_server_run(struct xlb_ctl_server *s, int stop_fd)
 			s->on_fd(s->hook_arg);
 		/* Backwards, so that dropping (swap with the last) is safe. */
 		for (unsigned int i = n; i-- > 0;) {
-			if (!pfd[4 + i].revents)
+			struct client *c = &s->clients[i];
+			short re = pfd[4 + i].revents;
+			bool keep;
+
+			if (!re)
 				continue;
-			if (!(pfd[4 + i].revents & POLLIN) || !serve_client(s, &s->clients[i]))
+			if (pfd[4 + i].events & POLLOUT)
+				keep = (re & POLLOUT) && sess_run(s, &c->x, DUMP_STEPS) >= 0;
+			else
+				keep = (re & POLLIN) && serve_client(s, c);
+			if (!keep)
 				drop_client(s, i);
 		}
 		if (pfd[1].revents & POLLIN)

@@ -3,7 +3,9 @@
  * xlbd's side of the control protocol (ctl.h): the listening unix socket,
  * peer permissions (SO_PEERCRED), request dispatch onto the tables, dumps,
  * extended acks, and each connection's batch (a transaction applied as one
- * snapshot, see ctl.h). Single-threaded: everything runs in the control thread's
+ * snapshot, see ctl.h). Dumps never wait on a client: they are resumed a
+ * datagram at a time as the client's socket takes them (netlink-style),
+ * holding no lock of the datapath in between. Single-threaded: everything runs in the control thread's
  * poll loop, which also drives the rate estimator and snapshot reclamation
  * from a timerfd.
  */
@@ -19,13 +21,17 @@ struct xlb_tables;
 struct xlb_ctl_server;
 
 #define XLB_CTL_MAX_CLIENTS	64
-#define XLB_CTL_SEND_TIMEOUT_MS	2000	/* a client that does not read is dropped */
+/* A client that takes none of its replies (a dump it asked for and does
+ * not read) for this long is dropped; until then it waits, parked, and
+ * nothing else does. */
+#define XLB_CTL_STALL_MS	60000
 
 struct xlb_ctl_server_params {
 	const char *path;		/* NULL: XLB_CTL_SOCKET_DEFAULT */
 	const char *group;		/* may change tables too; socket 0660. NULL: root only, 0600 */
 	struct xlb_tables *tables;	/* required; used from the server's thread only */
 	unsigned int max_clients;	/* 0: XLB_CTL_MAX_CLIENTS */
+	unsigned int stall_ms;		/* 0: XLB_CTL_STALL_MS */
 	/* Housekeeping of the datapath, run by the control thread: on_fd when
 	 * aux_fd (e.g. an rtnetlink socket; -1: none) is readable, on_tick
 	 * every XLB_CTL_TICK_MS with CLOCK_MONOTONIC milliseconds. */

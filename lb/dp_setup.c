@@ -75,33 +75,36 @@ const char *const xlb_dp_parse_names[XLB_PKT_ERR_COUNT] = {
 };
 
 
-struct dump_ctx {
-	xlb_conn_emit_fn emit;
-	void *arg;
-};
+/* Entries copied per call: one stripe lock is held for at most these. */
+#define DP_COPY_CONNS_MAX	64
 
-static int dp_dump_one(void *arg, const struct xlb_conn_entry *ce)
-{
-	struct dump_ctx *c = arg;
-	struct xlb_conn_info ci = {
-		.proto = ce->orig.proto,
-		.caddr = ce->orig.saddr, .cport = ce->orig.sport,
-		.vaddr = ce->orig.daddr, .vport = ce->orig.dport,
-		.daddr = ce->daddr, .dport = ce->dport,
-		.expires = ce->expires_s,
-	};
-
-	snprintf(ci.state, sizeof(ci.state), "%s", ce->state_name);
-	return c->emit(&ci, c->arg);
-}
-
-static int dp_dump_conns(xlb_conn_emit_fn emit, void *emit_arg, void *arg)
+/* The connection dump, a chunk at a time (tables.h): the cursor is the
+ * table's (bucket, skip), packed. */
+static int dp_copy_conns(uint64_t *cursor, struct xlb_conn_info *out, unsigned int max,
+			 void *arg)
 {
 	struct xlb_dp *dp = arg;
-	struct dump_ctx c = { .emit = emit, .arg = emit_arg };
-	int rc = xlb_conn_foreach(dp->conns, now_ms(), dp_dump_one, &c);
+	struct xlb_conn_entry e[DP_COPY_CONNS_MAX];
+	struct xlb_conn_cursor c = { .bucket = (uint32_t)(*cursor >> 32),
+				     .skip = (uint32_t)*cursor };
+	uint32_t n;
 
-	return rc < 0 ? rc : 0;
+	if (!max)
+		return -EINVAL;
+	n = xlb_conn_copy(dp->conns, now_ms(), &c, e,
+			  max < DP_COPY_CONNS_MAX ? max : DP_COPY_CONNS_MAX);
+	for (uint32_t i = 0; i < n; i++) {
+		out[i] = (struct xlb_conn_info){
+			.proto = e[i].orig.proto,
+			.caddr = e[i].orig.saddr, .cport = e[i].orig.sport,
+			.vaddr = e[i].orig.daddr, .vport = e[i].orig.dport,
+			.daddr = e[i].daddr, .dport = e[i].dport,
+			.expires = e[i].expires_s,
+		};
+		snprintf(out[i].state, sizeof(out[i].state), "%s", e[i].state_name);
+	}
+	*cursor = (uint64_t)c.bucket << 32 | c.skip;
+	return (int)n;
 }
 
 static uint64_t worker_sum(const struct xlb_dp *dp, size_t off)
@@ -410,7 +413,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	}
 
 	prov = (struct xlb_tables_provider){
-		.dump_conns = dp_dump_conns,
+		.copy_conns = dp_copy_conns,
 		.conn_tab_size = dp_conn_tab_size,
 		.dump_counters = dp_dump_counters,
 		.arg = dp,

@@ -151,16 +151,21 @@ typedef int (*xlb_tables_prepare_fn)(const struct xlb_snap *cand, void *arg,
 				     char *err, size_t errlen);
 
 /* Things the datapath owns, asked for by the control thread. */
-typedef int (*xlb_conn_emit_fn)(const struct xlb_conn_info *c, void *emit_arg);
 typedef int (*xlb_counter_emit_fn)(const char *group, const char *name,
 				   uint64_t value, void *emit_arg);
 struct xlb_tables_provider {
-	/* Call emit for each connection entry; stop and return its error if
-	 * it returns non-zero. 0 or -errno. */
-	int (*dump_conns)(xlb_conn_emit_fn emit, void *emit_arg, void *arg);
+	/* The connection dump, resumable: copy up to max (>= 1) entries from
+	 * *cursor (0: the first) into buf and advance *cursor. Returns how
+	 * many, 0 only at the end, or -errno. No lock is held between calls,
+	 * so the control thread may wait as long as it likes between two
+	 * (a client that does not read) without stalling the workers. */
+	int (*copy_conns)(uint64_t *cursor, struct xlb_conn_info *buf, unsigned int max,
+			  void *arg);
 	uint32_t (*conn_tab_size)(void *arg);
 	/* Call emit for each daemon counter (GROUP NAME VALUE: xlbctl
-	 * --counters), zeros included; same error rule as dump_conns. */
+	 * --counters), zeros included; stop and return emit's error if it
+	 * returns non-zero. 0 or -errno. Called once per dump, which sends
+	 * what it collected afterwards. */
 	int (*dump_counters)(xlb_counter_emit_fn emit, void *emit_arg, void *arg);
 	void *arg;
 };

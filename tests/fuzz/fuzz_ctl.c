@@ -59,20 +59,20 @@ static void quiet(enum xlb_log_level level, const char *line, void *ctx)
 }
 
 /* A datapath with a few connections, for GET_CONN dumps. */
-static int dump_conns(xlb_conn_emit_fn emit, void *emit_arg, void *arg)
+static int copy_conns(uint64_t *cursor, struct xlb_conn_info *buf, unsigned int max, void *arg)
 {
 	struct xlb_conn_info c = { .proto = IPPROTO_TCP, .caddr = htonl(0xc6336407),
 				   .vaddr = htonl(0xc0a80001), .vport = htons(80),
 				   .daddr = htonl(0x0a000102), .dport = htons(80),
 				   .state = "ESTABLISHED", .expires = 900 };
-	int ret = 0;
+	unsigned int n = 0;
 
 	(void)arg;
-	for (int i = 0; i < 3 && !ret; i++) {
-		c.cport = htons(40000 + i);
-		ret = emit(&c, emit_arg);
+	for (; *cursor < 3 && n < max; (*cursor)++, n++) {
+		c.cport = htons(40000 + *cursor);
+		buf[n] = c;
 	}
-	return ret;
+	return (int)n;
 }
 
 static uint32_t conn_tab_size(void *arg)
@@ -120,7 +120,7 @@ static void client_done(int fd, int peer)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct xlb_tables_provider prov = { .dump_conns = dump_conns,
+	struct xlb_tables_provider prov = { .copy_conns = copy_conns,
 					    .conn_tab_size = conn_tab_size };
 	struct xlb_ctl_server_params sp = { 0 };
 	struct xlb_info info;

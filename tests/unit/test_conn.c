@@ -1169,3 +1169,173 @@ Test(conn, concurrent_in_out_expire_and_foreach_stay_consistent, .timeout = 120)
 	expect_counts_match_recount();
 	teardown();
 }
+
+/* ---- copy-out dumps (xlb_conn_copy) ---- */
+
+/* Copy the whole table max entries at a time; between two calls, verify
+ * takes every stripe lock in turn (a lock left held would hang it) and
+ * between(i) may change the table. Returns how many times each client
+ * port (0..nports) was copied, in seen[]. */
+static size_t copy_all(uint32_t max, uint64_t now, uint8_t *seen, uint32_t nports,
+		       void (*between)(int call))
+{
+	struct xlb_conn_entry *buf = calloc(max, sizeof(*buf));
+	struct xlb_conn_cursor cur = { 0 };
+	size_t total = 0;
+	uint32_t n;
+	int call = 0;
+
+	cr_assert_not_null(buf);
+	while ((n = xlb_conn_copy(T, now, &cur, buf, max)) > 0) {
+		cr_assert_leq(n, max);
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t p = ntohs(buf[i].orig.sport);
+
+			cr_assert_eq(buf[i].orig.saddr, htonl(CIP(1)));
+			if (p < nports && seen[p] < 255)
+				seen[p]++;
+		}
+		total += n;
+		cr_assert_eq(xlb_conn_verify(T), 0, "no lock is held between two copies");
+		if (between)
+			between(call++);
+	}
+	cr_expect_eq(xlb_conn_copy(T, now, &cur, buf, max), 0, "the end stays the end");
+	free(buf);
+	return total;
+}
+
+#define COPY_PORTS	3000
+
+Test(conn, copy_in_chunks_of_any_size_yields_every_entry_exactly_once,
+     .init = setup_nat, .fini = teardown)
+{
+	static const uint32_t sizes[] = { 1, 2, 7, 64, 4096 };
+	static uint8_t seen[COPY_PORTS];
+	struct xlb_conn_view v;
+
+	for (uint32_t p = 0; p < COPY_PORTS; p++) {
+		struct xlb_conn_key k = client(IPPROTO_UDP, 1, (uint16_t)p);
+
+		cr_assert_geq(in(&k, 0, T0, &v), 0);
+	}
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		memset(seen, 0, sizeof(seen));
+		cr_expect_eq(copy_all(sizes[s], T0, seen, COPY_PORTS, NULL), COPY_PORTS,
+			     "chunks of %u", sizes[s]);
+		for (uint32_t p = 0; p < COPY_PORTS; p++)
+			cr_assert_eq(seen[p], 1, "chunks of %u: port %u copied %u times",
+				     sizes[s], p, seen[p]);
+	}
+}
+
+Test(conn, copied_entry_shows_what_the_listing_shows, .init = setup_nat, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 4000);
+	struct xlb_conn_entry got, want;
+	struct xlb_conn_cursor cur = { 0 };
+	struct xlb_conn_view v;
+
+	cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+	want = listed(&k, T0 + 1500);
+	cr_assert_eq(xlb_conn_copy(T, T0 + 1500, &cur, &got, 1), 1);
+	cr_expect_eq(memcmp(&got.orig, &k, sizeof(k)), 0);
+	cr_expect_eq(got.daddr, want.daddr);
+	cr_expect_eq(got.dport, want.dport);
+	cr_expect_eq(got.fwd, XLB_FWD_NAT);
+	cr_expect_eq(got.state, want.state);
+	cr_expect_str_eq(got.state_name, want.state_name);
+	cr_expect_eq(got.expires_s, want.expires_s);
+	cr_expect_eq(got.pkts, want.pkts);
+	cr_expect_eq(got.dest, want.dest);
+	cr_expect_eq(xlb_conn_copy(T, T0, &cur, &got, 1), 0);
+}
+
+static uint32_t churn_next;
+
+/* Between two copies: 20 new entries (ports from COPY_PORTS on), up to
+ * 1,000 of them (the table holds 4,096). */
+static void churn(int call)
+{
+	struct xlb_conn_view v;
+
+	(void)call;
+	for (int i = 0; i < 20 && churn_next < COPY_PORTS + 1000; i++) {
+		struct xlb_conn_key k = client(IPPROTO_UDP, 1, (uint16_t)churn_next++);
+
+		cr_assert_geq(in(&k, 0, T0, &v), 0);
+	}
+}
+
+Test(conn, entries_that_stay_are_copied_once_while_others_come_between_calls,
+     .init = setup_dr, .fini = teardown)
+{
+	static uint8_t seen[COPY_PORTS + 4000];
+	struct xlb_conn_view v;
+
+	for (uint32_t p = 0; p < COPY_PORTS; p++) {
+		struct xlb_conn_key k = client(IPPROTO_UDP, 1, (uint16_t)p);
+
+		cr_assert_geq(in(&k, 0, T0, &v), 0);
+	}
+	churn_next = COPY_PORTS;
+	memset(seen, 0, sizeof(seen));
+	/* 16 per call: longer than any chain, so no bucket is split. */
+	copy_all(16, T0, seen, sizeof(seen), churn);
+	for (uint32_t p = 0; p < COPY_PORTS; p++)
+		cr_assert_eq(seen[p], 1, "port %u copied %u times", p, seen[p]);
+	for (uint32_t p = COPY_PORTS; p < churn_next; p++)
+		cr_assert_leq(seen[p], 1, "new port %u copied %u times", p, seen[p]);
+	cr_expect_eq(churn_next, COPY_PORTS + 1000, "the table changed under the copy");
+}
+
+/* Every entry bound to its own "destination", so that one entry can be
+ * flushed alone. */
+static char copy_tags[COPY_PORTS];
+
+static int tag_sched(void *arg, const struct xlb_conn_key *k, struct xlb_conn_target *tg)
+{
+	(void)arg;
+	memset(tg, 0, sizeof(*tg));
+	tg->dest = &copy_tags[ntohs(k->sport)];
+	tg->daddr = htonl(RIP(0));
+	tg->dport = htons(80);
+	tg->fwd = XLB_FWD_DR;
+	return 0;
+}
+
+Test(conn, entries_that_stay_are_copied_once_while_copied_ones_are_freed_between_calls)
+{
+	static uint8_t seen[COPY_PORTS];
+	struct xlb_conn_entry buf[16];
+	struct xlb_conn_cursor cur = { 0 };
+	struct xlb_conn_params p;
+	struct xlb_conn_view v;
+	size_t total = 0, freed = 0;
+	uint32_t n;
+
+	xlb_conn_params_default(&p);
+	p.max_conns = 4096;
+	p.seed = 777;
+	cr_assert_eq(xlb_conn_init(&T, &p), 0);
+	for (uint32_t i = 0; i < COPY_PORTS; i++) {
+		struct xlb_conn_key k = client(IPPROTO_UDP, 1, (uint16_t)i);
+
+		cr_assert_geq(xlb_conn_in(T, &k, 0, T0, tag_sched, NULL, &v), 0);
+	}
+	memset(seen, 0, sizeof(seen));
+	/* 16 at a time (more than any chain holds); after each call the last
+	 * entry copied goes, which shifts the rest of its bucket. */
+	while ((n = xlb_conn_copy(T, T0, &cur, buf, 16)) > 0) {
+		for (uint32_t i = 0; i < n; i++)
+			seen[ntohs(buf[i].orig.sport)]++;
+		total += n;
+		freed += xlb_conn_flush_dest(T, buf[n - 1].dest);
+	}
+	for (uint32_t i = 0; i < COPY_PORTS; i++)
+		cr_assert_eq(seen[i], 1, "port %u copied %u times", i, seen[i]);
+	cr_expect_eq(total, COPY_PORTS);
+	cr_expect_gt(freed, 100u);
+	cr_expect_eq(xlb_conn_count(T), COPY_PORTS - freed);
+	teardown();
+}

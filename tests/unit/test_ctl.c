@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -606,11 +607,13 @@ static void *serve(void *arg)
 
 /* Batch limits of the next srv_start() (0: the defaults). */
 static unsigned int srv_batch_max, srv_batch_total;
+static unsigned int srv_stall_ms;	/* 0: the default */
 
 static void srv_start(const char *group)
 {
 	struct xlb_ctl_server_params p = { .group = group, .batch_max_reqs = srv_batch_max,
-					   .batch_total_reqs = srv_batch_total };
+					   .batch_total_reqs = srv_batch_total,
+					   .stall_ms = srv_stall_ms };
 
 	xlb_log_set_hook(quiet_log, NULL);
 	strcpy(S.dir, "/tmp/xlb-ctl-test-XXXXXX");
@@ -2087,4 +2090,282 @@ Test(ctl, counters_are_readable_by_a_peer_that_may_not_change_tables, .init = sr
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_expect(WIFEXITED(status));
 	cr_expect_eq(WEXITSTATUS(status), 0, "child status %d", WEXITSTATUS(status));
+}
+
+/* ---- dumps that wait on their reader (issue 10, item 2) ---- */
+
+/* A fake connection table of nfakeconns entries, client port = index. */
+static unsigned int nfakeconns;
+static long fake_conn_calls;
+
+static int fake_copy_conns(uint64_t *cursor, struct xlb_conn_info *b, unsigned int max,
+			   void *arg)
+{
+	unsigned int n = 0;
+
+	(void)arg;
+	__atomic_fetch_add(&fake_conn_calls, 1, __ATOMIC_RELAXED);
+	for (; *cursor < nfakeconns && n < max; (*cursor)++, n++)
+		b[n] = (struct xlb_conn_info){
+			.proto = IPPROTO_UDP,
+			.caddr = htonl(0x0a000000u + (uint32_t)*cursor),
+			.cport = htons((uint16_t)*cursor),
+			.vaddr = htonl(0xc0a80001), .vport = htons(53),
+			.daddr = htonl(0x0a010101), .dport = htons(53),
+			.state = "UDP", .expires = 300 };
+	return (int)n;
+}
+
+static void srv_setup_conns(void)
+{
+	struct xlb_tables_provider p = { .copy_conns = fake_copy_conns };
+
+	srv_start(NULL);
+	xlb_tables_set_provider(S.t, &p);
+	nfakeconns = 50000;	/* far more than a socket buffer holds */
+}
+
+static void srv_setup_conns_stall_300(void)
+{
+	srv_stall_ms = 300;
+	srv_setup_conns();
+	srv_stall_ms = 0;
+}
+
+static long calls(void)
+{
+	return __atomic_load_n(&fake_conn_calls, __ATOMIC_RELAXED);
+}
+
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Ask for the connection dump on raw (seq), reading nothing. */
+static void ask_conns(int raw, uint32_t seq)
+{
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_GET_CONN,
+						 NLM_F_REQUEST | NLM_F_DUMP, seq);
+
+	cr_assert_eq(send(raw, buf, nlh->nlmsg_len, 0), (ssize_t)nlh->nlmsg_len);
+}
+
+/* Read raw until DONE of seq (true) or the end of the connection (false);
+ * every NEW_CONN must be seq's, in the table's order from *next on. */
+static bool read_conns(int raw, uint32_t seq, unsigned int *next)
+{
+	for (;;) {
+		ssize_t r = recv(raw, buf, sizeof(buf), 0);
+		int left = (int)r;
+		struct nlmsghdr *nlh;
+
+		if (r <= 0)
+			return false;
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			struct xlb_ctl_msg m;
+
+			cr_assert_eq(nlh->nlmsg_seq, seq);
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				cr_assert_eq(left, (int)MNL_ALIGN(nlh->nlmsg_len), "DONE is last");
+				return true;
+			}
+			cr_assert_eq(nlh->nlmsg_type, XLB_GENL_ID, "no error mid-dump");
+			cr_assert(nlh->nlmsg_flags & NLM_F_MULTI);
+			cr_assert_eq(xlb_ctl_parse(nlh, &m, err, sizeof(err)), 0, "%s", err);
+			cr_assert_eq(m.cmd, XLB_CMD_NEW_CONN);
+			cr_assert_eq(ntohs(m.conn.cport), (uint16_t)*next, "in order at %u", *next);
+			(*next)++;
+		}
+	}
+}
+
+Test(ctl, a_dump_reader_that_does_not_read_stalls_no_other_client, .init = srv_setup_conns, .fini = srv_stop)
+{
+	int raw = raw_connect(), fd;
+	struct xlb_info info;
+	struct xlb_svc_info *svcs;
+	unsigned int next = 0;
+	uint64_t t0, t1;
+	long c1, c2;
+	size_t n;
+
+	ask_conns(raw, 7);
+	usleep(200 * 1000);	/* its socket is full by now */
+	fd = xlb_ctl_open(S.path, err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	t0 = ms_now();
+	cr_assert_eq(xlb_ctl_get_info(fd, &info, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(xlb_ctl_get_services(fd, &svcs, &n, err, sizeof(err)), 0, "%s", err);
+	free(svcs);
+	t1 = ms_now();
+	cr_expect_lt(t1 - t0, 500, "another client waited %lu ms", (unsigned long)(t1 - t0));
+	/* Parked, not polled in a loop: the table is not asked meanwhile. */
+	c1 = calls();
+	usleep(200 * 1000);
+	c2 = calls();
+	cr_expect_eq(c1, c2, "the parked dump asked the table %ld times", c2 - c1);
+	cr_expect_lt(c1, 50000 / 64, "only what the socket took was copied out");
+	xlb_ctl_close(fd);
+	/* Reading at last: the whole dump, in order, then DONE. */
+	cr_assert(read_conns(raw, 7, &next), "the dump ends with DONE");
+	cr_expect_eq(next, 50000);
+	close(raw);
+}
+
+Test(ctl, requests_after_a_dump_in_its_datagram_are_answered_after_its_done, .init = srv_setup_conns, .fini = srv_stop)
+{
+	int raw = raw_connect(), left;
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_GET_CONN,
+						 NLM_F_REQUEST | NLM_F_DUMP, 10);
+	size_t len = MNL_ALIGN(nlh->nlmsg_len);
+	unsigned int next = 0;
+	bool info = false, ack = false;
+	ssize_t r;
+
+	nlh = xlb_ctl_msg_start(buf + len, sizeof(buf) - len, XLB_CMD_GET_INFO,
+				NLM_F_REQUEST, 11);
+	len += nlh->nlmsg_len;
+	cr_assert_eq(send(raw, buf, len, 0), (ssize_t)len);
+	usleep(200 * 1000);	/* the dump is parked with GET_INFO behind it */
+	cr_assert(read_conns(raw, 10, &next));
+	cr_expect_eq(next, 50000);
+	while (!ack && (r = recv(raw, buf, sizeof(buf), 0)) > 0) {
+		left = (int)r;
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			cr_assert_eq(nlh->nlmsg_seq, 11);
+			if (nlh->nlmsg_type == NLMSG_ERROR)
+				ack = true;
+			else
+				info = true;
+		}
+	}
+	cr_expect(info, "GET_INFO answered");
+	cr_expect(ack, "and acknowledged");
+	close(raw);
+}
+
+Test(ctl, clients_closing_mid_dump_are_dropped_with_their_dumps, .init = srv_setup_conns, .fini = srv_stop)
+{
+	struct xlb_info info;
+	int fd;
+
+	/* More than XLB_CTL_MAX_CLIENTS: were a closed one kept, its slot
+	 * would be lost and the last connection refused. */
+	for (int i = 0; i < XLB_CTL_MAX_CLIENTS + 36; i++) {
+		int raw = raw_connect();
+
+		ask_conns(raw, 1);
+		usleep(2000);
+		close(raw);
+	}
+	usleep(300 * 1000);
+	fd = xlb_ctl_open(S.path, err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_expect_eq(xlb_ctl_get_info(fd, &info, err, sizeof(err)), 0, "%s", err);
+	xlb_ctl_close(fd);
+}
+
+Test(ctl, a_client_that_takes_nothing_for_stall_ms_is_dropped, .init = srv_setup_conns_stall_300, .fini = srv_stop)
+{
+	int raw = raw_connect(), fd;
+	unsigned int next = 0;
+	struct xlb_info info;
+
+	ask_conns(raw, 3);
+	usleep(800 * 1000);
+	cr_expect_not(read_conns(raw, 3, &next), "dropped: no DONE");
+	cr_expect_gt(next, 0u, "what was sent before can still be read");
+	cr_expect_lt(next, 50000u);
+	close(raw);
+	fd = xlb_ctl_open(S.path, err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_expect_eq(xlb_ctl_get_info(fd, &info, err, sizeof(err)), 0, "%s", err);
+	xlb_ctl_close(fd);
+}
+
+#define RESUME_SVCS	1900	/* twice that, less 200, within the 4,096 services */
+
+static struct xlb_req svc_n(enum xlb_req_op op, unsigned int i)
+{
+	struct xlb_req r = { .op = op, .has_svc = true };
+
+	r.svc.key.proto = IPPROTO_TCP;
+	r.svc.key.addr = htonl(0x0a020000u + i);	/* 10.2.x.y, sorted by i */
+	r.svc.key.port = htons(80);
+	return r;
+}
+
+Test(ctl, a_parked_services_dump_resumes_after_the_last_one_sent_whatever_changed, .init = srv_setup, .fini = srv_stop)
+{
+	static struct xlb_req reqs[RESUME_SVCS];
+	static uint8_t seen[2 * RESUME_SVCS + 2];
+	int fd = xlb_ctl_open(S.path, err, sizeof(err)), raw = raw_connect();
+	struct nlmsghdr *nlh;
+	uint32_t last = 0;
+	size_t failed, got = 0;
+	unsigned int odd = 0;
+	bool done = false;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	/* Even indexes now; odd ones are added while the dump is parked. */
+	for (unsigned int i = 0; i < RESUME_SVCS; i++)
+		reqs[i] = svc_n(XLB_REQ_ADD_SVC, 2 * i);
+	cr_assert_eq(xlb_ctl_apply_batch(fd, reqs, RESUME_SVCS, &failed, err, sizeof(err)), 0,
+		     "%s", err);
+	nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_GET_SERVICE,
+				NLM_F_REQUEST | NLM_F_DUMP, 5);
+	cr_assert_eq(send(raw, buf, nlh->nlmsg_len, 0), (ssize_t)nlh->nlmsg_len);
+	usleep(200 * 1000);	/* parked: its socket is full */
+	/* Meanwhile: the first and last 100 go, odd ones arrive everywhere. */
+	for (unsigned int i = 0; i < 100; i++) {
+		reqs[2 * i] = svc_n(XLB_REQ_DEL_SVC, 2 * i);
+		reqs[2 * i + 1] = svc_n(XLB_REQ_DEL_SVC, 2 * (RESUME_SVCS - 1 - i));
+	}
+	cr_assert_eq(xlb_ctl_apply_batch(fd, reqs, 200, &failed, err, sizeof(err)), 0, "%s", err);
+	for (unsigned int i = 0; i < RESUME_SVCS; i++)
+		reqs[i] = svc_n(XLB_REQ_ADD_SVC, 2 * i + 1);
+	cr_assert_eq(xlb_ctl_apply_batch(fd, reqs, RESUME_SVCS, &failed, err, sizeof(err)), 0,
+		     "%s", err);
+	xlb_ctl_close(fd);
+
+	while (!done) {
+		ssize_t r = recv(raw, buf, sizeof(buf), 0);
+		int left = (int)r;
+
+		cr_assert_gt(r, 0);
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			struct xlb_ctl_msg m;
+			uint32_t i;
+
+			cr_assert_eq(nlh->nlmsg_seq, 5);
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				continue;
+			}
+			cr_assert_eq(nlh->nlmsg_type, XLB_GENL_ID, "no error mid-dump");
+			cr_assert_eq(xlb_ctl_parse(nlh, &m, err, sizeof(err)), 0, "%s", err);
+			i = ntohl(m.svc.cfg.key.addr) - 0x0a020000u;
+			cr_assert_lt(i, 2 * RESUME_SVCS);
+			cr_assert(!got || i > last, "in order, never twice: %u after %u", i, last);
+			last = i;
+			seen[i]++;
+			got++;
+		}
+	}
+	/* Every service that was there all along: listed once. */
+	for (unsigned int i = 100; i < RESUME_SVCS - 100; i++)
+		cr_assert_eq(seen[2 * i], 1, "service %u listed %u times", 2 * i, seen[2 * i]);
+	cr_expect_gt(got, (size_t)RESUME_SVCS - 200);
+	for (unsigned int i = 0; i < RESUME_SVCS; i++)
+		odd += seen[2 * i + 1];
+	cr_expect_gt(odd, 0u, "the dump was parked mid-way: it lists services added meanwhile");
+	cr_expect_lt(odd, RESUME_SVCS, "but not those before where it was parked");
+	close(raw);
 }

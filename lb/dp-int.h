@@ -68,6 +68,7 @@ struct xlb_dp {
 	int n_workers;
 	struct dp_worker *workers;
 	atomic_bool stop;
+	bool failed;			/* xlb_dp_start() is unwinding */
 	/* Control thread: what the last commit made us hold. */
 	uint32_t *wanted;		/* next hops (RIPs), sorted */
 	size_t n_wanted;

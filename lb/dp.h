@@ -60,11 +60,15 @@ void xlb_dp_params_default(struct xlb_dp_params *p);
 
 struct xlb_dp;
 
-/* Sets everything up and starts the workers. 0 or -errno with a sentence
- * in err; on error nothing is left attached. */
+/* Sets everything up and starts the workers: sockets, maps, connection
+ * table, first commit, then the XDP attach (replacing an earlier run's
+ * program in one step), then the workers. 0 or -errno with a sentence in
+ * err; on error an interface that had no xlb_steer before has none. */
 int  xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		  char *err, size_t errlen);
-/* Stops the workers, detaches, frees. NULL-safe. */
+/* Stops the workers, closes the sockets, frees. The XDP program stays
+ * attached (it drops VIP traffic until the next xlbd replaces it; see
+ * xdp.h). NULL-safe. */
 void xlb_dp_stop(struct xlb_dp *dp);
 
 /* After each table commit (control thread): XDP maps, next hops, flushing

@@ -280,9 +280,13 @@ void xlb_dp_stop(struct xlb_dp *dp)
 		xlb_tables_set_commit_cb(dp->tables, NULL, NULL);
 		xlb_tables_set_provider(dp->tables, NULL);
 	}
-	/* Detach first: from here on the kernel handles the VIPs again. */
-	xlb_xdp_close(dp->xdp);
+	/* The program stays attached (see xdp.h): once the sockets close,
+	 * it drops what it steers and the clients retransmit until the next
+	 * xlbd replaces it. A failed start undoes only its fresh attaches. */
+	if (dp->failed)
+		xlb_xdp_detach_fresh(dp->xdp);
 	xlb_xsk_free(dp->xsk);
+	xlb_xdp_close(dp->xdp);
 	if (dp->conns)
 		xlb_conn_flush_dest(dp->conns, NULL);
 	for (size_t i = 0; i < dp->n_dests; i++)
@@ -324,8 +328,8 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		goto fail;
 	}
 
-	/* The sockets first, then the program: steered packets never find
-	 * an empty queue in the XSKMAP for long. */
+	/* The sockets first: they are in the new program's XSKMAP before it
+	 * is attached. */
 	xlb_xsk_params_default(&xp);
 	xp.ifnames = p->ifnames;
 	xp.n_ifaces = p->n_ifaces;
@@ -351,11 +355,6 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		if (rc < 0) {
 			snprintf(err, errlen, "%s: XSKMAP range: %s", p->ifnames[i],
 				 strerror(-rc));
-			goto fail;
-		}
-		rc = xlb_xdp_attach(dp->xdp, dp->ifindex[i]);
-		if (rc < 0) {
-			snprintf(err, errlen, "%s", xlb_xdp_errmsg());
 			goto fail;
 		}
 	}
@@ -411,7 +410,18 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	};
 	xlb_tables_set_provider(p->tables, &prov);
 	xlb_tables_set_commit_cb(p->tables, xlb_dp_commit, dp);
+	/* Every map of the new program is filled before it is attached. */
 	xlb_dp_commit(xlb_tables_current(p->tables), dp);
+
+	/* Attach last: an earlier run's xlb_steer is swapped for ours in
+	 * one step, and ours already steers every service to its sockets. */
+	for (i = 0; i < p->n_ifaces; i++) {
+		rc = xlb_xdp_attach(dp->xdp, dp->ifindex[i]);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s", xlb_xdp_errmsg());
+			goto fail;
+		}
+	}
 
 	for (i = 0; i < dp->n_workers; i++) {
 		struct dp_worker *w = &dp->workers[i];
@@ -446,6 +456,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	*out = dp;
 	return 0;
 fail:
+	dp->failed = true;
 	xlb_dp_stop(dp);
 	return rc < 0 ? rc : -EINVAL;
 }

@@ -3,12 +3,19 @@
  * xlbd: the xlb daemon. Foreground, logs to stderr.
  *
  *   xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE] [--group NAME] [-v]
+ *   xlbd --detach -i IFACE [-i IFACE ...]
  *
  * Steps: init (arguments, tables, rules, datapath), serve (the control
  * thread's poll loop, which also keeps the datapath's next hops and
  * connection expiry going, until SIGINT/SIGTERM), fini (the datapath stops
- * and detaches before the tables go). Exit status 0 after a signal, 1 when
- * it cannot start.
+ * before the tables go). Exit status 0 after a signal, 1 when it cannot
+ * start.
+ *
+ * Stopping is not removing: SIGTERM and SIGINT (alike) stop the workers
+ * and close the sockets but leave the XDP program attached, so until the
+ * next xlbd takes over in one step, VIP packets are dropped (the clients
+ * retransmit) instead of being reset by the director's kernel. A SIGKILL
+ * leaves the same state. --detach removes xlb for good.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "ctl.h"
 #include "conn.h"
@@ -39,6 +48,7 @@ struct xlbd {
 	const char *rules;
 	const char *group;
 	bool verbose;
+	bool detach;
 	struct xlb_dp_params dpp;
 	/* state */
 	struct xlb_dp *dp;
@@ -53,6 +63,11 @@ static void usage(FILE *f)
 		"Usage: xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE]\n"
 		"            [--group NAME] [--xdp-mode native|skb] [--zerocopy auto|on|off]\n"
 		"            [--max-conns N] [--queues N] [-v]\n"
+		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH]\n"
+		"\n"
+		"SIGTERM and SIGINT stop xlbd but leave its XDP program attached, dropping\n"
+		"VIP packets (clients retransmit) until the next xlbd takes over without\n"
+		"a gap. To remove xlb for good, stop xlbd, then run xlbd --detach.\n"
 		"\n"
 		"  -i, --interface IFACE  serve this interface (repeatable, up to %d)\n"
 		"      --socket PATH      control socket (default %s)\n"
@@ -62,6 +77,7 @@ static void usage(FILE *f)
 		"      --zerocopy MODE    AF_XDP zero-copy: auto (default), on, off\n"
 		"      --max-conns N      connection table size (default %u)\n"
 		"      --queues N         RX queues served per interface (default all)\n"
+		"      --detach           remove xlb's XDP program from the interfaces, then exit\n"
 		"  -v, --verbose          debug logging\n"
 		"  -h, --help             this help\n"
 		"      --version          print the version\n",
@@ -85,7 +101,7 @@ static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 static int parse_args(struct xlbd *d, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_RULES, OPT_GROUP, OPT_VERSION, OPT_XDP_MODE,
-	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES };
+	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH };
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -98,6 +114,7 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		{ "zerocopy", required_argument, NULL, OPT_ZEROCOPY },
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "queues", required_argument, NULL, OPT_QUEUES },
+		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ 0 }
 	};
 	int c;
@@ -149,6 +166,9 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 			d->dpp.n_queues = (int)q;
 			break;
 		}
+		case OPT_DETACH:
+			d->detach = true;
+			break;
 		case 'v':
 			d->verbose = true;
 			break;
@@ -241,6 +261,62 @@ static int load_rules(struct xlbd *d)
 	return ret;
 }
 
+/* Whether an xlbd answers on the control socket: --detach under a running
+ * one would leave it serving nothing. */
+static bool xlbd_running(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return rc == 0;
+}
+
+static void detach_lib_log(const char *line)
+{
+	pr_debug("libxdp: %s", line);
+}
+
+/* xlbd --detach: xlb_steer off every -i interface. 0 when every one had
+ * it and lost it. */
+static int xlbd_detach(struct xlbd *d)
+{
+	const char *sock = d->socket_path ? d->socket_path : XLB_CTL_SOCKET_DEFAULT;
+	int bad = 0;
+
+	if (xlbd_running(sock)) {
+		pr_warn("an xlbd is running (it answers on %s): stop it first, "
+			"then run --detach", sock);
+		return -EBUSY;
+	}
+	xlb_xdp_set_lib_log(detach_lib_log);
+	for (unsigned int i = 0; i < d->nifaces; i++) {
+		unsigned int ifindex = if_nametoindex(d->ifnames[i]);
+		int rc;
+
+		if (!ifindex) {
+			pr_warn("interface %s: %s", d->ifnames[i], strerror(errno));
+			bad++;
+			continue;
+		}
+		rc = xlb_xdp_detach_iface((int)ifindex);
+		if (rc < 0) {
+			pr_warn("%s", xlb_xdp_errmsg());
+			bad++;
+			continue;
+		}
+		pr_info("%s: %s detached", d->ifnames[i], XLB_STEER_PROG_NAME);
+	}
+	return bad ? -ENOENT : 0;
+}
+
 static void dp_on_fd(void *dp)
 {
 	xlb_dp_process(dp);
@@ -327,14 +403,16 @@ static int xlbd_run(struct xlbd *d)
 		return ret;
 	}
 	if (read(d->sigfd, &si, sizeof(si)) == sizeof(si))
-		pr_info("%s: exiting", strsignal((int)si.ssi_signo));
+		pr_info("%s: exiting; the XDP program stays attached and drops VIP "
+			"packets until the next xlbd (xlbd --detach removes it)",
+			strsignal((int)si.ssi_signo));
 	return 0;
 }
 
 static void xlbd_fini(struct xlbd *d)
 {
 	xlb_ctl_server_free(d->srv);
-	/* The datapath stops (and detaches) before the tables go. */
+	/* The datapath stops before the tables go. */
 	if (d->dp)
 		xlb_dp_log_stats(d->dp);
 	xlb_dp_stop(d->dp);
@@ -354,6 +432,8 @@ int main(int argc, char **argv)
 		return ret > 0 ? 0 : 1;
 	if (d.verbose)
 		xlb_log_set_level(XLB_LOG_DEBUG);
+	if (d.detach)
+		return xlbd_detach(&d) ? 1 : 0;
 	ret = xlbd_init(&d);
 	if (!ret)
 		ret = xlbd_run(&d);

@@ -598,19 +598,24 @@ static uint32_t prog_id(int fd)
 	return info.id;
 }
 
-Test(xdp_attach, attach_puts_the_program_on_the_interface_and_close_removes_it,
+Test(xdp_attach, attach_puts_the_program_on_the_interface_and_close_leaves_it,
      .init = attach_setup)
 {
 	struct xlb_xdp *a;
 	int ifindex = veth_in_private_netns();
+	uint32_t id;
 
 	cr_assert_eq(xlb_xdp_open(&a, XLB_XDP_NATIVE), 0, "%s",
 		     xlb_xdp_errmsg());
 	cr_assert_eq(xlb_xdp_attach(a, ifindex), 0, "%s", xlb_xdp_errmsg());
-	cr_expect_eq(attached_id(ifindex), prog_id(xlb_xdp_prog_fd(a)));
+	id = prog_id(xlb_xdp_prog_fd(a));
+	cr_expect_eq(attached_id(ifindex), id);
 	cr_expect_eq(xlb_xdp_attach(a, ifindex), -EALREADY);
+	/* A stopping xlbd leaves its program to the next one. */
 	xlb_xdp_close(a);
-	cr_expect_eq(attached_id(ifindex), 0, "still attached after close");
+	cr_expect_eq(attached_id(ifindex), id, "detached by close");
+	cr_expect_eq(xlb_xdp_detach_iface(ifindex), 0, "%s", xlb_xdp_errmsg());
+	cr_expect_eq(attached_id(ifindex), 0, "still attached after detach");
 }
 
 Test(xdp_attach, skb_mode_attaches_as_generic_xdp, .init = attach_setup)
@@ -624,6 +629,7 @@ Test(xdp_attach, skb_mode_attaches_as_generic_xdp, .init = attach_setup)
 	cr_assert_eq(bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &id), 0);
 	cr_expect_eq(id, prog_id(xlb_xdp_prog_fd(a)));
 	xlb_xdp_close(a);
+	cr_expect_eq(xlb_xdp_detach_iface(ifindex), 0, "%s", xlb_xdp_errmsg());
 	cr_expect_eq(attached_id(ifindex), 0);
 }
 
@@ -644,6 +650,52 @@ Test(xdp_attach, stale_program_of_a_crashed_run_is_replaced, .init = attach_setu
 	xlb_xdp_close(next);
 }
 
+Test(xdp_attach, program_in_skb_mode_is_replaced_by_one_in_native_mode,
+     .init = attach_setup)
+{
+	struct xlb_xdp *old, *next;
+	int ifindex = veth_in_private_netns();
+
+	cr_assert_eq(xlb_xdp_open(&old, XLB_XDP_SKB), 0);
+	cr_assert_eq(xlb_xdp_attach(old, ifindex), 0, "%s", xlb_xdp_errmsg());
+	xlb_xdp_close(old);
+	cr_assert_eq(xlb_xdp_open(&next, XLB_XDP_NATIVE), 0);
+	cr_assert_eq(xlb_xdp_attach(next, ifindex), 0, "%s", xlb_xdp_errmsg());
+	cr_expect_eq(attached_id(ifindex), prog_id(xlb_xdp_prog_fd(next)));
+	xlb_xdp_close(next);
+}
+
+Test(xdp_attach, failed_start_removes_only_what_it_attached_afresh,
+     .init = attach_setup)
+{
+	struct xlb_xdp *old, *a;
+	int if0 = veth_in_private_netns(), if1 = (int)if_nametoindex("xlbt1");
+
+	/* xlbt1 has an earlier run's program, xlbt0 none. */
+	cr_assert_eq(xlb_xdp_open(&old, XLB_XDP_NATIVE), 0);
+	cr_assert_eq(xlb_xdp_attach(old, if1), 0, "%s", xlb_xdp_errmsg());
+	xlb_xdp_close(old);
+	cr_assert_eq(xlb_xdp_open(&a, XLB_XDP_NATIVE), 0);
+	cr_assert_eq(xlb_xdp_attach(a, if0), 0, "%s", xlb_xdp_errmsg());
+	cr_assert_eq(xlb_xdp_attach(a, if1), 0, "%s", xlb_xdp_errmsg());
+	xlb_xdp_detach_fresh(a);
+	cr_expect_eq(attached_id(if0), 0, "the fresh attach stayed");
+	cr_expect_eq(attached_id(if1), prog_id(xlb_xdp_prog_fd(a)),
+		     "the replacement went");
+	xlb_xdp_close(a);
+}
+
+Test(xdp_attach, detach_of_an_interface_without_xlb_says_so, .init = attach_setup)
+{
+	int ifindex = veth_in_private_netns();
+
+	cr_expect_eq(xlb_xdp_detach_iface(ifindex), -ENOENT);
+	cr_expect_not_null(strstr(xlb_xdp_errmsg(), "xlbt0"), "%s",
+			   xlb_xdp_errmsg());
+	cr_expect_not_null(strstr(xlb_xdp_errmsg(), "no xlb_steer"), "%s",
+			   xlb_xdp_errmsg());
+}
+
 Test(xdp_attach, foreign_program_is_refused_and_named, .init = attach_setup)
 {
 	struct xlb_xdp *a;
@@ -661,6 +713,11 @@ Test(xdp_attach, foreign_program_is_refused_and_named, .init = attach_setup)
 			   xlb_xdp_errmsg());
 	cr_expect_eq(attached_id(ifindex), prog_id(fd), "foreign prog removed");
 	xlb_xdp_close(a);
+	cr_expect_eq(attached_id(ifindex), prog_id(fd), "foreign prog removed");
+	/* --detach leaves it alone too. */
+	cr_expect_eq(xlb_xdp_detach_iface(ifindex), -EBUSY);
+	cr_expect_not_null(strstr(xlb_xdp_errmsg(), "'xlb_decap'"), "%s",
+			   xlb_xdp_errmsg());
 	cr_expect_eq(attached_id(ifindex), prog_id(fd), "foreign prog removed");
 	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
 	xlb_decap__destroy(foreign);

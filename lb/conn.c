@@ -252,20 +252,25 @@ uint32_t xlb_conn_state_timeout(const struct xlb_conn_tab *t, unsigned int state
 	case XLB_CONN_S_ESTABLISHED:
 		return __atomic_load_n(&t->to_tcp, __ATOMIC_RELAXED);
 	case XLB_CONN_S_FIN_WAIT:
-	case XLB_CONN_S_TIME_WAIT:
-	case XLB_CONN_S_CLOSE_WAIT:
-	case XLB_CONN_S_LAST_ACK:
 		return __atomic_load_n(&t->to_fin, __ATOMIC_RELAXED);
 	case XLB_CONN_S_UDP:
 		return __atomic_load_n(&t->to_udp, __ATOMIC_RELAXED);
+	case XLB_CONN_S_SYN_SENT:
+		return XLB_CONN_TIMEOUT_SYN_SENT;
 	case XLB_CONN_S_SYN_RECV:
 		return XLB_CONN_TIMEOUT_SYN_RECV;
+	case XLB_CONN_S_TIME_WAIT:
+		return XLB_CONN_TIMEOUT_TIME_WAIT;
 	case XLB_CONN_S_CLOSE:
 		return XLB_CONN_TIMEOUT_CLOSE;
-	case XLB_CONN_S_SYN_SENT:
-	case XLB_CONN_S_SYNACK:
+	case XLB_CONN_S_CLOSE_WAIT:
+		return XLB_CONN_TIMEOUT_CLOSE_WAIT;
+	case XLB_CONN_S_LAST_ACK:
+		return XLB_CONN_TIMEOUT_LAST_ACK;
 	case XLB_CONN_S_LISTEN:
-		return XLB_CONN_TIMEOUT_SYN_SENT;
+		return XLB_CONN_TIMEOUT_LISTEN;
+	case XLB_CONN_S_SYNACK:
+		return XLB_CONN_TIMEOUT_SYNACK;
 	default:
 		return XLB_CONN_TIMEOUT_NONE;
 	}

@@ -54,11 +54,20 @@
 #define XLB_CONN_MAX_LIMIT	(1u << 30)
 #define XLB_CONN_BIND_SIZE	64	/* opaque bytes bound at creation */
 
-/* Fixed timeouts of the states ipvsadm --set does not reach, seconds. */
+/*
+ * Fixed timeouts of the states ipvsadm --set does not reach, seconds: IPVS's
+ * tcp_timeouts[] table. --set tcp is ESTABLISHED's, --set tcpfin FIN_WAIT's
+ * only (as IPVS's "tcpfin" is IP_VS_TCP_S_FIN_WAIT's), --set udp UDP's.
+ */
+#define XLB_CONN_TIMEOUT_SYN_SENT	120
 #define XLB_CONN_TIMEOUT_SYN_RECV	60
+#define XLB_CONN_TIMEOUT_TIME_WAIT	120
 #define XLB_CONN_TIMEOUT_CLOSE		10
+#define XLB_CONN_TIMEOUT_CLOSE_WAIT	60
+#define XLB_CONN_TIMEOUT_LAST_ACK	30
+#define XLB_CONN_TIMEOUT_LISTEN		120
+#define XLB_CONN_TIMEOUT_SYNACK		120
 #define XLB_CONN_TIMEOUT_NONE		2
-#define XLB_CONN_TIMEOUT_SYN_SENT	120	/* also SYNACK, LISTEN */
 
 /* TCP states, in IPVS's order (IP_VS_TCP_S_*), plus UDP's single state. */
 enum xlb_conn_state {

@@ -509,6 +509,73 @@ Test(conn, set_timeouts_applies_to_new_transitions, .init = setup_dr, .fini = te
 	expect_state(&k, T0, XLB_CONN_S_FIN_WAIT, 120);
 }
 
+/* IPVS's tcp_timeouts[]: only three entries follow ipvsadm --set. */
+static const uint32_t ipvs_timeouts[XLB_CONN_S_NR] = {
+	[XLB_CONN_S_NONE] = 2,		[XLB_CONN_S_ESTABLISHED] = 900,
+	[XLB_CONN_S_SYN_SENT] = 120,	[XLB_CONN_S_SYN_RECV] = 60,
+	[XLB_CONN_S_FIN_WAIT] = 120,	[XLB_CONN_S_TIME_WAIT] = 120,
+	[XLB_CONN_S_CLOSE] = 10,	[XLB_CONN_S_CLOSE_WAIT] = 60,
+	[XLB_CONN_S_LAST_ACK] = 30,	[XLB_CONN_S_LISTEN] = 120,
+	[XLB_CONN_S_SYNACK] = 120,	[XLB_CONN_S_UDP] = 300,
+};
+
+Test(conn, state_timeouts_default_to_ipvss_table, .init = setup_dr, .fini = teardown)
+{
+	for (unsigned int st = 0; st < XLB_CONN_S_NR; st++)
+		cr_expect_eq(xlb_conn_state_timeout(T, st), ipvs_timeouts[st],
+			     "%s: %u s, IPVS has %u s", xlb_conn_state_name(st),
+			     xlb_conn_state_timeout(T, st), ipvs_timeouts[st]);
+}
+
+Test(conn, set_tcpfin_changes_fin_wait_only, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_timeouts to = { .tcp = 1000, .tcp_fin = 5, .udp = 7 };
+
+	xlb_conn_set_timeouts(T, &to);
+	for (unsigned int st = 0; st < XLB_CONN_S_NR; st++) {
+		uint32_t want = st == XLB_CONN_S_ESTABLISHED ? 1000 :
+				st == XLB_CONN_S_FIN_WAIT ? 5 :
+				st == XLB_CONN_S_UDP ? 7 : ipvs_timeouts[st];
+
+		cr_expect_eq(xlb_conn_state_timeout(T, st), want, "%s: %u s, expected %u s",
+			     xlb_conn_state_name(st), xlb_conn_state_timeout(T, st), want);
+	}
+}
+
+/* The same through the table: a NAT connection the client closes first
+ * sits in CLOSE_WAIT for 60 s, then in TIME_WAIT for 120 s, whatever
+ * --set tcpfin says. */
+Test(conn, close_wait_and_time_wait_keep_their_timeouts_under_set_tcpfin,
+     .init = setup_nat, .fini = teardown)
+{
+	struct xlb_timeouts to = { .tcp_fin = 5 };
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000), r;
+	struct xlb_conn_view v;
+
+	xlb_conn_set_timeouts(T, &to);
+	cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+	r = reply_of(&k, v.dest);
+	cr_assert_eq(xlb_conn_out(T, &r, F_SYN | F_ACK, T0, &v), 0);
+	cr_assert_eq(in(&k, F_ACK, T0, &v), 0);
+	cr_assert_eq(in(&k, F_FIN | F_ACK, T0, &v), 0);
+	expect_state(&k, T0, XLB_CONN_S_CLOSE_WAIT, 60);
+	cr_assert_eq(xlb_conn_out(T, &r, F_FIN | F_ACK, T0, &v), 0);
+	expect_state(&k, T0, XLB_CONN_S_TIME_WAIT, 120);
+}
+
+Test(conn, fin_wait_follows_set_tcpfin, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_timeouts to = { .tcp_fin = 5 };
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+
+	xlb_conn_set_timeouts(T, &to);
+	cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+	cr_assert_eq(in(&k, F_ACK, T0, &v), 0);
+	cr_assert_eq(in(&k, F_FIN | F_ACK, T0, &v), 0);
+	expect_state(&k, T0, XLB_CONN_S_FIN_WAIT, 5);
+}
+
 /* ---- ActiveConn / InActConn ---- */
 
 Test(conn, active_and_inactive_counts_follow_the_state, .init = setup_dr, .fini = teardown)

@@ -57,33 +57,22 @@ static xlb_xmit_fn xmit_for(uint8_t fwd)
 	}
 }
 
-static int dp_sched(void *arg, const struct xlb_conn_key *k,
-		    struct xlb_conn_target *t)
+/* Binds a flow k (client -> VIP) to real server d: egress, MACs, the
+ * rewrite. The scheduler's second half, and what an entry adopted from
+ * the previous xlbd is rebound with. */
+int xlb_dp_bind(struct xlb_dp *dp, const struct xlb_snap_dest *d,
+		const struct xlb_conn_key *k, struct xlb_conn_target *t)
 {
-	struct sched_ctx *c = arg;
-	const struct xlb_snap_svc *svc = c->svc;
 	struct dp_bind *b = (struct dp_bind *)t->bind;
-	const struct xlb_snap_dest *d;
 	struct xlb_nh nh, onh;
-	uint32_t hash;
-	int idx, port, rc;
+	int port, rc;
 
-	if (svc->cfg.flags & XLB_SVC_F_PERSISTENT)
-		hash = xlb_hash_addr(k->saddr & svc->cfg.netmask, c->snap->seed);
-	else
-		hash = xlb_hash_flow(k->saddr, k->daddr, k->sport, k->dport,
-				     k->proto, c->snap->seed);
-	idx = xlb_ring_lookup(svc->ring, hash);
-	if (idx < 0)
-		return -EHOSTUNREACH;
-	d = &svc->dests[idx];
-
-	rc = xlb_nh_lookup(c->dp->nh, d->cfg.addr, &nh);
+	rc = xlb_nh_lookup(dp->nh, d->cfg.addr, &nh);
 	if (rc == -EAGAIN)
 		return -EAGAIN;
 	if (rc < 0)
 		return -ENETUNREACH;
-	port = dp_port(c->dp, nh.ifindex);
+	port = dp_port(dp, nh.ifindex);
 	if (port < 0)
 		return -ENXIO;
 
@@ -102,8 +91,8 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	b->in_port = (int8_t)port;
 	b->out_port = -1;
 	if (d->cfg.fwd == XLB_FWD_NAT &&
-	    xlb_nh_lookup_route(c->dp->nh, k->saddr, &onh) == 0 &&
-	    (port = dp_port(c->dp, onh.ifindex)) >= 0) {
+	    xlb_nh_lookup_route(dp->nh, k->saddr, &onh) == 0 &&
+	    (port = dp_port(dp, onh.ifindex)) >= 0) {
 		memcpy(b->out_dmac, onh.dmac, 6);
 		b->out_port = (int8_t)port;
 	}
@@ -113,6 +102,25 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	t->dport = d->cfg.port;
 	t->fwd = d->cfg.fwd;
 	return 0;
+}
+
+static int dp_sched(void *arg, const struct xlb_conn_key *k,
+		    struct xlb_conn_target *t)
+{
+	struct sched_ctx *c = arg;
+	const struct xlb_snap_svc *svc = c->svc;
+	uint32_t hash;
+	int idx;
+
+	if (svc->cfg.flags & XLB_SVC_F_PERSISTENT)
+		hash = xlb_hash_addr(k->saddr & svc->cfg.netmask, c->snap->seed);
+	else
+		hash = xlb_hash_flow(k->saddr, k->daddr, k->sport, k->dport,
+				     k->proto, c->snap->seed);
+	idx = xlb_ring_lookup(svc->ring, hash);
+	if (idx < 0)
+		return -EHOSTUNREACH;
+	return xlb_dp_bind(c->dp, &svc->dests[idx], k, t);
 }
 
 /* Connection-table callbacks: the entry holds a reference on its real

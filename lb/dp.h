@@ -54,6 +54,9 @@ struct xlb_dp_params {
 	enum xlb_xsk_zc zerocopy;
 	uint32_t max_conns;
 	struct xlb_tables *tables;
+	/* The connection table's file (NULL: private memory): its entries
+	 * outlive the process and the next xlbd adopts them. */
+	const char *state_path;
 };
 
 void xlb_dp_params_default(struct xlb_dp_params *p);

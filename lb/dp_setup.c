@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -263,6 +264,112 @@ static void xdp_lib_log(const char *line)
 	pr_debug("libxdp: %s", line);
 }
 
+/*
+ * With a state file the entries stay for the next xlbd, but each still
+ * holds a reference on its real server's counters (taken by
+ * xlb_dp_on_count() as it counted the entry active or inactive): drop
+ * those, as the flush would have, without removing the entries. Every
+ * entry's server is in dp->dests (the commit flushes a deleted server's
+ * entries), and the workers are stopped.
+ */
+static void release_entry_refs(struct xlb_dp *dp)
+{
+	for (size_t i = 0; i < dp->n_dests; i++) {
+		struct xlb_cnt *c = dp->dests[i];
+		unsigned int n = atomic_load(&c->activeconns) +
+				 atomic_load(&c->inactconns);
+
+		atomic_store(&c->activeconns, 0);
+		atomic_store(&c->inactconns, 0);
+		while (n--)
+			xlb_cnt_put(c);
+	}
+}
+
+/* Adoption of the previous xlbd's connections: the service by the
+ * original tuple, the real server by the reply tuple's source, both in
+ * the current configuration; bound as a new flow would be. */
+struct adopt_ctx {
+	struct xlb_dp *dp;
+	const struct xlb_snap *snap;
+	uint32_t no_service, no_server, method_changed, unbound;
+};
+
+static int dp_rebind(void *arg, const struct xlb_conn_view *old,
+		     struct xlb_conn_target *t)
+{
+	struct adopt_ctx *a = arg;
+	const struct xlb_snap_svc *svc;
+	int idx, rc;
+
+	svc = xlb_snap_find(a->snap, old->orig.proto, old->orig.daddr,
+			    old->orig.dport);
+	if (!svc) {
+		a->no_service++;
+		return -ENOENT;
+	}
+	idx = xlb_snap_find_dest(svc, old->reply.saddr, old->reply.sport);
+	if (idx < 0) {
+		a->no_server++;
+		return -ENOENT;
+	}
+	if (svc->dests[idx].cfg.fwd != old->fwd) {
+		a->method_changed++;
+		return -ESTALE;
+	}
+	rc = xlb_dp_bind(a->dp, &svc->dests[idx], &old->orig, t);
+	if (rc < 0)
+		a->unbound++;
+	return rc;
+}
+
+/* The real servers' next hops were asked for by the first commit; the
+ * kernel usually knows them already. Give the rest up to a second, so
+ * that adopted entries do not lose their binding to a pending ARP. */
+static void wait_next_hops(struct xlb_dp *dp)
+{
+	uint64_t end = now_ms() + 1000;
+	struct pollfd pfd = { .fd = xlb_nh_cache_fd(dp->nh), .events = POLLIN };
+
+	for (;;) {
+		struct xlb_nh nh;
+		size_t i;
+
+		for (i = 0; i < dp->n_wanted; i++)
+			if (xlb_nh_lookup(dp->nh, dp->wanted[i], &nh) == -EAGAIN)
+				break;
+		if (i == dp->n_wanted || now_ms() >= end)
+			return;
+		(void)poll(&pfd, 1, 50);
+		xlb_nh_cache_process(dp->nh);
+		xlb_nh_cache_tick(dp->nh, now_ms());
+	}
+}
+
+static void adopt_conns(struct xlb_dp *dp)
+{
+	struct adopt_ctx a = { .dp = dp, .snap = xlb_tables_current(dp->tables) };
+	uint32_t n = xlb_conn_adoptable(dp->conns);
+	int kept;
+
+	if (!n) {
+		pr_info("datapath: no connections to adopt from %s", dp->state_path);
+		return;
+	}
+	wait_next_hops(dp);
+	kept = xlb_conn_adopt(dp->conns, now_ms(), dp_rebind, &a);
+	if (kept < 0) {
+		pr_warn("datapath: adopting connections from %s: %s",
+			dp->state_path, strerror(-kept));
+		return;
+	}
+	pr_info("datapath: adopted %d of %u connections from %s (dropped: "
+		"%u service gone, %u server gone, %u method changed, %u next "
+		"hop unusable; the rest expired or invalid)", kept, n,
+		dp->state_path, a.no_service, a.no_server, a.method_changed,
+		a.unbound);
+}
+
 void xlb_dp_stop(struct xlb_dp *dp)
 {
 	if (!dp)
@@ -287,7 +394,9 @@ void xlb_dp_stop(struct xlb_dp *dp)
 		xlb_xdp_detach_fresh(dp->xdp);
 	xlb_xsk_free(dp->xsk);
 	xlb_xdp_close(dp->xdp);
-	if (dp->conns)
+	if (dp->conns && dp->state_path)
+		release_entry_refs(dp);
+	else if (dp->conns)
 		xlb_conn_flush_dest(dp->conns, NULL);
 	for (size_t i = 0; i < dp->n_dests; i++)
 		xlb_cnt_put(dp->dests[i]);
@@ -328,6 +437,33 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		goto fail;
 	}
 
+	/* The connection table first: its state file says at once whether
+	 * another xlbd is running. */
+	xlb_conn_params_default(&cp);
+	cp.max_conns = p->max_conns;
+	cp.timeouts = xlb_tables_current(p->tables)->timeouts;
+	cp.on_count = xlb_dp_on_count;
+	cp.dest_alive = xlb_dp_dest_alive;
+	cp.cb_arg = dp;
+	cp.state_path = p->state_path;
+	rc = xlb_conn_init(&dp->conns, &cp);
+	if (rc == -EBUSY) {
+		snprintf(err, errlen, "state file %s is held by another process "
+			 "(is another xlbd running?)", p->state_path);
+		goto fail;
+	}
+	if (rc < 0 && p->state_path) {
+		snprintf(err, errlen, "connection table of %u entries in %s: %s",
+			 p->max_conns, p->state_path, strerror(-rc));
+		goto fail;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "connection table of %u entries: %s",
+			 p->max_conns, strerror(-rc));
+		goto fail;
+	}
+	dp->state_path = p->state_path;
+
 	/* The sockets first: they are in the new program's XSKMAP before it
 	 * is attached. */
 	xlb_xsk_params_default(&xp);
@@ -359,18 +495,6 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		}
 	}
 
-	xlb_conn_params_default(&cp);
-	cp.max_conns = p->max_conns;
-	cp.timeouts = xlb_tables_current(p->tables)->timeouts;
-	cp.on_count = xlb_dp_on_count;
-	cp.dest_alive = xlb_dp_dest_alive;
-	cp.cb_arg = dp;
-	rc = xlb_conn_init(&dp->conns, &cp);
-	if (rc < 0) {
-		snprintf(err, errlen, "connection table of %u entries: %s",
-			 p->max_conns, strerror(-rc));
-		goto fail;
-	}
 	/* Sweep the whole table in about 1.6 s at 10 ticks per second. */
 	dp->expire_budget = xlb_conn_tab_size(dp->conns) / 16 + 1;
 
@@ -412,6 +536,10 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	xlb_tables_set_commit_cb(p->tables, xlb_dp_commit, dp);
 	/* Every map of the new program is filled before it is attached. */
 	xlb_dp_commit(xlb_tables_current(p->tables), dp);
+	/* The previous xlbd's connections, rebound to this configuration,
+	 * before the first packet can reach a worker. */
+	if (dp->state_path)
+		adopt_conns(dp);
 
 	/* Attach last: an earlier run's xlb_steer is swapped for ours in
 	 * one step, and ours already steers every service to its sockets. */

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -49,6 +50,8 @@ struct xlbd {
 	const char *group;
 	bool verbose;
 	bool detach;
+	const char *state_file;		/* --state-file, or NULL: the default */
+	char state_buf[4096];
 	struct xlb_dp_params dpp;
 	/* state */
 	struct xlb_dp *dp;
@@ -62,12 +65,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE]\n"
 		"            [--group NAME] [--xdp-mode native|skb] [--zerocopy auto|on|off]\n"
-		"            [--max-conns N] [--queues N] [-v]\n"
-		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH]\n"
+		"            [--max-conns N] [--queues N] [--state-file PATH] [-v]\n"
+		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH] [--state-file PATH]\n"
 		"\n"
 		"SIGTERM and SIGINT stop xlbd but leave its XDP program attached, dropping\n"
 		"VIP packets (clients retransmit) until the next xlbd takes over without\n"
-		"a gap. To remove xlb for good, stop xlbd, then run xlbd --detach.\n"
+		"a gap, adopting the connections kept in the state file. To remove xlb\n"
+		"for good, stop xlbd, then run xlbd --detach (it removes the state file).\n"
 		"\n"
 		"  -i, --interface IFACE  serve this interface (repeatable, up to %d)\n"
 		"      --socket PATH      control socket (default %s)\n"
@@ -77,7 +81,10 @@ static void usage(FILE *f)
 		"      --zerocopy MODE    AF_XDP zero-copy: auto (default), on, off\n"
 		"      --max-conns N      connection table size (default %u)\n"
 		"      --queues N         RX queues served per interface (default all)\n"
-		"      --detach           remove xlb's XDP program from the interfaces, then exit\n"
+		"      --state-file PATH  connection table, kept for the next xlbd (default:\n"
+		"                         xlbd.state beside the control socket)\n"
+		"      --detach           remove xlb's XDP program from the interfaces and the\n"
+		"                         state file, then exit\n"
 		"  -v, --verbose          debug logging\n"
 		"  -h, --help             this help\n"
 		"      --version          print the version\n",
@@ -101,7 +108,7 @@ static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 static int parse_args(struct xlbd *d, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_RULES, OPT_GROUP, OPT_VERSION, OPT_XDP_MODE,
-	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH };
+	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH, OPT_STATE_FILE };
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -115,6 +122,7 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "queues", required_argument, NULL, OPT_QUEUES },
 		{ "detach", no_argument, NULL, OPT_DETACH },
+		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
 		{ 0 }
 	};
 	int c;
@@ -168,6 +176,14 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		}
 		case OPT_DETACH:
 			d->detach = true;
+			break;
+		case OPT_STATE_FILE:
+			if (!*optarg || strlen(optarg) >= sizeof(d->state_buf)) {
+				pr_warn("--state-file: a path, shorter than %zu bytes",
+					sizeof(d->state_buf));
+				return -1;
+			}
+			d->state_file = optarg;
 			break;
 		case 'v':
 			d->verbose = true;
@@ -261,6 +277,37 @@ static int load_rules(struct xlbd *d)
 	return ret;
 }
 
+/* The state file: --state-file, or xlbd.state in the control socket's
+ * directory (so two xlbds with their own sockets never share one). */
+static const char *state_path(struct xlbd *d)
+{
+	const char *sock = d->socket_path ? d->socket_path : XLB_CTL_SOCKET_DEFAULT;
+	const char *slash = strrchr(sock, '/');
+
+	if (d->state_file)
+		return d->state_file;
+	if (!slash)
+		return "xlbd.state";
+	snprintf(d->state_buf, sizeof(d->state_buf), "%.*s/xlbd.state",
+		 (int)(slash - sock), sock);
+	return d->state_buf;
+}
+
+/* The state file's directory, as the control server makes the socket's
+ * (it may not exist yet: /run/xlb on a fresh boot). */
+static void state_dir_make(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || slash == path || (size_t)(slash - path) >= sizeof(dir))
+		return;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		pr_debug("%s: %s", dir, strerror(errno));
+}
+
 /* Whether an xlbd answers on the control socket: --detach under a running
  * one would leave it serving nothing. */
 static bool xlbd_running(const char *path)
@@ -313,6 +360,13 @@ static int xlbd_detach(struct xlbd *d)
 			continue;
 		}
 		pr_info("%s: %s detached", d->ifnames[i], XLB_STEER_PROG_NAME);
+	}
+	/* Its connections cannot be adopted by anything any more. */
+	if (unlink(state_path(d)) == 0)
+		pr_info("%s removed", state_path(d));
+	else if (errno != ENOENT) {
+		pr_warn("%s: %s", state_path(d), strerror(errno));
+		bad++;
 	}
 	return bad ? -ENOENT : 0;
 }
@@ -370,6 +424,8 @@ static int xlbd_init(struct xlbd *d)
 	d->dpp.ifnames = d->ifnames;
 	d->dpp.n_ifaces = (int)d->nifaces;
 	d->dpp.tables = d->tables;
+	d->dpp.state_path = state_path(d);
+	state_dir_make(d->dpp.state_path);
 	ret = xlb_dp_start(&d->dp, &d->dpp, err, sizeof(err));
 	if (ret) {
 		pr_warn("datapath: %s", err[0] ? err : strerror(-ret));

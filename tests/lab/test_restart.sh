@@ -1,8 +1,11 @@
 #!/bin/bash
 # Restarts keep connections, NAT included: 20 long-lived DR and 20
 # long-lived NAT connections (a request every 100 ms each) across
-# SIGTERM + start, SIGINT + start and SIGKILL + start of xlbd; then
-# `xlbd --detach` removes the XDP program for good.
+# SIGTERM + start, SIGINT + start and SIGKILL + start of xlbd, and across
+# a SIGKILL + start whose rules add a fourth server (the ring then sends a
+# quarter of all flows elsewhere: only the connection table handed over in
+# the state file keeps those connections where they are); then
+# `xlbd --detach` removes the XDP program and the state file for good.
 #
 # One DR lab serves both: VIP:80 by DR, VIP:8080 by NAT to the same real
 # servers' port 80. For NAT the real servers send what leaves from their
@@ -10,7 +13,7 @@
 # DR replies, from the VIP on lo, still go straight to the client.
 . "$(dirname "$0")/lib.sh"
 lab_init
-lab_up dr --servers 3 || { fail "lab up"; exit 1; }
+lab_up dr --servers 4 || { fail "lab up"; exit 1; }
 
 S=$T/xlb.sock
 X() { "$B/xlbctl" --socket "$S" "$@"; }
@@ -25,20 +28,24 @@ for ip in $RS_IPS; do
 	ip -n "$ns" rule add from "$ip" lookup 100
 done
 
-{
+rules() {
 	echo "-A -t $VIP:80 -s ring"
 	echo "-A -t $VIP:8080 -s ring"
-	for r in $RS_IPS; do
+	for r in "$@"; do
 		echo "-a -t $VIP:80 -r $r:80 -g -w 1"
 		echo "-a -t $VIP:8080 -r $r:80 -m -w 1"
 	done
-} >"$T/rules"
+}
+set -- $RS_IPS
+rules "$1" "$2" "$3" >"$T/rules"
+rules "$1" "$2" "$3" "$4" >"$T/rules4"
 ARGS=(-i "$DIRECTOR_IF" --rules "$T/rules")
 xlbd_start "$DIRECTOR_NS" "$S" "$T/xlbd-0.log" "${ARGS[@]}" || { fail "xlbd starts"; exit 1; }
 check_eq "DR: 10 requests before any restart all succeed" 0 \
 	"$(C http "$VIP" 80 --count 10 | grep -c ERROR)"
 check_eq "NAT: 10 requests before any restart all succeed" 0 \
 	"$(C http "$VIP" 8080 --count 10 | grep -c ERROR)"
+check "the connection table lives in the state file beside the socket" test -s "$T/xlbd.state"
 
 prog_id() {
 	ip -n "$DIRECTOR_NS" -d link show "$DIRECTOR_IF" | grep -o 'prog/xdp id [0-9]*' | awk '{ print $3 }'
@@ -76,6 +83,9 @@ restart_run() {
 	check "$name: and its program is the one attached" test -n "$id1" -a "$id1" != "$id0"
 	check "$name: at least 19 of 20 DR connections survive ($DR_OK)" test "${DR_OK:-0}" -ge 19
 	check "$name: at least 19 of 20 NAT connections survive ($NAT_OK)" test "${NAT_OK:-0}" -ge 19
+	adopted=$(sed -n 's/.*adopted \([0-9]*\) of.*/\1/p' "$log")
+	check "$name: the new xlbd adopted the 40 connections (${adopted:-none})" \
+		test "${adopted:-0}" -ge 40
 	echo "$name DR=$DR_OK NAT=$NAT_OK gap=$gap" >>"$T/figures"
 }
 
@@ -86,6 +96,14 @@ restart_run sigint INT
 check "SIGINT: xlbd said it leaves the program attached" \
 	grep -q "Interrupt: exiting; the XDP program stays attached" "$T/xlbd-sigterm.log"
 restart_run sigkill KILL
+# The same, but the new xlbd's rules add rs4: the ring moves about a
+# quarter of the flows to it; adopted entries stay on their servers.
+ARGS=(-i "$DIRECTOR_IF" --rules "$T/rules4")
+restart_run sigkill-rs4-added KILL
+set -- $RS_NAMES
+check_eq "with rs4 added, 20 new requests are answered" 0 \
+	"$(C http "$VIP" 80 --count 20 | tee "$T/new4.txt" | grep -c ERROR)"
+check "and rs4 takes some of them (the ring did change)" grep -q " $4\$" "$T/new4.txt"
 sed 's/^/restart figures: /' "$T/figures"
 
 # ---- xlbd --detach ---------------------------------------------------------
@@ -104,6 +122,7 @@ D --detach -i "$DIRECTOR_IF" >"$T/detach.txt" 2>&1; rc=$?
 cat "$T/detach.txt"
 check_eq "xlbd --detach exits 0" 0 "$rc"
 check_eq "and the program is gone" "" "$(prog_id)"
+check "and the state file" test ! -e "$T/xlbd.state"
 # The kernel has the VIP again: it refuses port 80 (nothing listens there
 # on the director) with a RST, which curl reports as exit code 7.
 ip netns exec "$CLIENT_NS" curl -s -m 2 -o /dev/null "http://$VIP:80/"; rc=$?

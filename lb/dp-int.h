@@ -62,6 +62,8 @@ struct xlb_dp {
 	struct xlb_xsk *xsk;
 	struct xlb_conn_tab *conns;
 	struct xlb_nh_cache *nh;
+	struct xlb_local_addrs *local;	/* the director's addresses -> XDP */
+	bool local_full;		/* local_addrs map full (warned once) */
 	int n_ports;
 	int ifindex[XLB_XSK_MAX_IFACES];
 	uint8_t mac[XLB_XSK_MAX_IFACES][6];	/* each port's own MAC */

@@ -23,6 +23,7 @@
 #include "dp-int.h"
 #include "hash.h"
 #include "log.h"
+#include "localaddr.h"
 #include "nexthop.h"
 #include "pkt.h"
 #include "ring.h"
@@ -199,14 +200,18 @@ int xlb_dp_fd(const struct xlb_dp *dp)
 	return xlb_nh_cache_fd(dp->nh);
 }
 
+/* The next-hop socket also hears of address changes (it re-resolves on
+ * them), so polling it wakes us for those too; the tick catches the rest. */
 void xlb_dp_process(struct xlb_dp *dp)
 {
 	xlb_nh_cache_process(dp->nh);
+	xlb_local_addrs_process(dp->local);
 }
 
 void xlb_dp_tick(struct xlb_dp *dp, uint64_t now)
 {
 	xlb_nh_cache_tick(dp->nh, now);
+	xlb_local_addrs_process(dp->local);
 	xlb_conn_expire(dp->conns, now_ms(), dp->expire_budget);
 }
 
@@ -257,6 +262,25 @@ static void nh_log(void *arg, const char *fmt, ...)
 	va_start(ap, fmt);
 	xlb_vlog(XLB_LOG_INFO, fmt, ap);
 	va_end(ap);
+}
+
+/* One of the director's addresses came or went: the XDP program leaves
+ * packets from NAT real servers to it to the kernel. */
+static void local_addr_changed(void *arg, uint32_t addr, bool present)
+{
+	struct xlb_dp *dp = arg;
+	int rc = xlb_xdp_local_set(dp->xdp, addr, present);
+
+	if (rc == -ENOSPC || rc == -E2BIG) {
+		if (!dp->local_full)
+			pr_warn("datapath: more than %d local addresses: the "
+				"director's own traffic from the others to NAT "
+				"real servers is taken for NAT replies",
+				XLB_LOCAL_ADDRS_MAX);
+		dp->local_full = true;
+	} else if (rc < 0) {
+		pr_warn("datapath: %s", xlb_xdp_errmsg());
+	}
 }
 
 static void xdp_lib_log(const char *line)
@@ -402,6 +426,7 @@ void xlb_dp_stop(struct xlb_dp *dp)
 		xlb_cnt_put(dp->dests[i]);
 	xlb_conn_free(dp->conns);
 	xlb_nh_cache_free(dp->nh);
+	xlb_local_addrs_free(dp->local);
 	free(dp->workers);
 	free(dp->wanted);
 	free(dp->dests);
@@ -493,6 +518,13 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 				 strerror(-rc));
 			goto fail;
 		}
+	}
+
+	rc = xlb_local_addrs_init(&dp->local, local_addr_changed, dp);
+	if (rc < 0) {
+		snprintf(err, errlen, "reading the director's addresses (rtnetlink): %s",
+			 strerror(-rc));
+		goto fail;
 	}
 
 	/* Sweep the whole table in about 1.6 s at 10 ticks per second. */

@@ -533,6 +533,15 @@ int xlb_xdp_nat_rs_set(struct xlb_xdp *x, const struct xlb_rs_key *k,
 		       present, "nat_rs");
 }
 
+int xlb_xdp_local_set(struct xlb_xdp *x, uint32_t addr, bool present)
+{
+	struct xlb_local_val val = { 0 };
+	__u32 key = addr;
+
+	return map_set(bpf_map__fd(x->skel->maps.local_addrs), &key, &val,
+		       present, "local_addrs");
+}
+
 /* Both key types are 8 bytes with the pad last: compared as bytes. */
 _Static_assert(sizeof(struct xlb_svc_key) == 8, "svc key size");
 _Static_assert(sizeof(struct xlb_rs_key) == 8, "rs key size");

@@ -99,6 +99,10 @@ int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_svc_key *k,
 		    bool present);
 int xlb_xdp_nat_rs_set(struct xlb_xdp *x, const struct xlb_rs_key *k,
 		       bool present);
+/* One of the director's own addresses (network order): packets from NAT
+ * real servers to it are the kernel's (see xlb_steer). -ENOSPC past
+ * XLB_LOCAL_ADDRS_MAX. */
+int xlb_xdp_local_set(struct xlb_xdp *x, uint32_t addr, bool present);
 
 /*
  * Makes the maps hold exactly these keys (after each control-plane

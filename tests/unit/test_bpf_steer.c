@@ -739,3 +739,97 @@ Test(xdp_attach, native_mode_on_a_device_without_xdp_names_mode_and_device,
 			   xlb_xdp_errmsg());
 	xlb_xdp_close(a);
 }
+
+/* ---- the director's own traffic with its NAT real servers ---- */
+
+static void add_local(const char *addr)
+{
+	cr_assert_eq(xlb_xdp_local_set(x, fr_ip(addr), true), 0, "%s",
+		     xlb_xdp_errmsg());
+}
+
+/* RIP:8080 -> dst:40000, the shape of a NAT reply. */
+static size_t from_nat_rs(uint8_t *buf, uint8_t proto, const char *dst)
+{
+	struct fr_spec s = fr_default(proto);
+
+	s.saddr = fr_ip("192.168.1.10");
+	s.sport = 8080;
+	s.daddr = fr_ip(dst);
+	s.dport = 40000;
+	return fr_build(buf, 2048, &s);
+}
+
+Test(bpf_steer, tcp_from_a_nat_real_server_to_the_director_is_passed)
+{
+	uint8_t f[2048];
+	size_t n;
+
+	add_nat_rs("192.168.1.10", 8080, IPPROTO_TCP);
+	add_local("192.168.1.1");	/* the director's DIP */
+	n = from_nat_rs(f, IPPROTO_TCP, "192.168.1.1");
+	expect_passed(f, n, XLB_CNT_OWN_TRAFFIC);
+}
+
+Test(bpf_steer, udp_from_a_nat_real_server_to_the_director_is_passed)
+{
+	uint8_t f[2048];
+	size_t n;
+
+	add_nat_rs("192.168.1.10", 8080, IPPROTO_UDP);
+	add_local("10.0.0.2");		/* another of the director's addresses */
+	n = from_nat_rs(f, IPPROTO_UDP, "10.0.0.2");
+	expect_passed(f, n, XLB_CNT_OWN_TRAFFIC);
+}
+
+Test(bpf_steer, reply_from_a_nat_real_server_to_a_client_is_still_steered)
+{
+	uint8_t f[2048];
+	size_t n;
+
+	add_nat_rs("192.168.1.10", 8080, IPPROTO_TCP);
+	add_local("192.168.1.1");
+	add_local("10.0.0.2");
+	n = from_nat_rs(f, IPPROTO_TCP, "10.0.0.1");
+	expect_steered(f, n, XLB_CNT_NAT_REPLY);
+}
+
+Test(bpf_steer, removed_local_address_is_steered_again)
+{
+	uint8_t f[2048];
+	size_t n;
+
+	add_nat_rs("192.168.1.10", 8080, IPPROTO_TCP);
+	add_local("192.168.1.1");
+	cr_assert_eq(xlb_xdp_local_set(x, fr_ip("192.168.1.1"), false), 0);
+	n = from_nat_rs(f, IPPROTO_TCP, "192.168.1.1");
+	expect_steered(f, n, XLB_CNT_NAT_REPLY);
+}
+
+Test(bpf_steer, service_packet_to_a_vip_the_director_holds_is_still_steered)
+{
+	uint8_t f[2048];
+	size_t n;
+
+	add_svc("10.0.0.100", 80, IPPROTO_TCP);
+	add_local("10.0.0.100");	/* the VIP is an address of the director */
+	n = tcp_to(f, "10.0.0.100", 80);
+	expect_steered(f, n, XLB_CNT_SVC);
+}
+
+Test(bpf_steer, icmp_error_to_the_director_about_its_own_packet_to_a_nat_rs_is_passed)
+{
+	struct fr_spec q = fr_default(IPPROTO_UDP);
+	uint8_t f[2048];
+	size_t n;
+
+	add_nat_rs("192.168.1.10", 5353, IPPROTO_UDP);
+	add_local("192.168.1.1");
+	q.no_eth = true;		/* director -> RIP:5353, its own query */
+	q.saddr = fr_ip("192.168.1.1");
+	q.daddr = fr_ip("192.168.1.10");
+	q.dport = 5353;
+	/* The error goes to the quoted source: the director. */
+	n = icmp_error_about(f, 3, 3, &q, 28);
+	expect_passed(f, n, XLB_CNT_OWN_TRAFFIC);
+}

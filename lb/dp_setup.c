@@ -474,7 +474,8 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	rc = xlb_conn_init(&dp->conns, &cp);
 	if (rc == -EBUSY) {
 		snprintf(err, errlen, "state file %s is held by another process "
-			 "(is another xlbd running?)", p->state_path);
+			 "(is another xlbd running? each needs its own --state-file)",
+			 p->state_path);
 		goto fail;
 	}
 	if (rc < 0 && p->state_path) {

@@ -283,6 +283,26 @@ static void local_addr_changed(void *arg, uint32_t addr, bool present)
 	}
 }
 
+/* An earlier run may have served interfaces this one does not: their
+ * xlb_steer would drop VIP packets for good. Say so, with the remedy. */
+static void warn_stale_elsewhere(const struct xlb_dp *dp)
+{
+	struct if_nameindex *ni = if_nameindex(), *n;
+
+	if (!ni)
+		return;
+	for (n = ni; n->if_index; n++) {
+		if (dp_port(dp, (int)n->if_index) >= 0 ||
+		    !xlb_xdp_has_ours((int)n->if_index))
+			continue;
+		pr_warn("xdp: %s still has the %s of an earlier run, and this "
+			"xlbd does not serve it: VIP packets arriving there are "
+			"dropped; `xlbd --detach -i %s` removes it",
+			n->if_name, XLB_STEER_PROG_NAME, n->if_name);
+	}
+	if_freenameindex(ni);
+}
+
 static void xdp_lib_log(const char *line)
 {
 	pr_debug("libxdp: %s", line);
@@ -583,6 +603,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 			goto fail;
 		}
 	}
+	warn_stale_elsewhere(dp);
 
 	for (i = 0; i < dp->n_workers; i++) {
 		struct dp_worker *w = &dp->workers[i];

@@ -457,6 +457,14 @@ int xlb_xdp_detach_iface(int ifindex)
 			XLB_STEER_PROG_NAME);
 }
 
+bool xlb_xdp_has_ours(int ifindex)
+{
+	struct attached a;
+
+	inspect(ifindex, &a);
+	return a.kind == ATT_OURS_ALONE || a.kind == ATT_OURS_DISPATCHER;
+}
+
 void xlb_xdp_close(struct xlb_xdp *x)
 {
 	if (!x)

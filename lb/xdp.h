@@ -86,6 +86,9 @@ void xlb_xdp_detach_fresh(struct xlb_xdp *x);
  * alone, named in the message); -ENODEV. */
 int xlb_xdp_detach_iface(int ifindex);
 
+/* Whether an xlb_steer (any run's) is attached to ifindex. */
+bool xlb_xdp_has_ours(int ifindex);
+
 /* Map fds, for the AF_XDP side (xsk_socket__update_xskmap) and tests. */
 int xlb_xdp_xsks_map_fd(const struct xlb_xdp *x);
 /* Packets received on ifindex go to xsks_map[base + RX queue]: each

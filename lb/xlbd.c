@@ -14,8 +14,10 @@
  * Stopping is not removing: SIGTERM and SIGINT (alike) stop the workers
  * and close the sockets but leave the XDP program attached, so until the
  * next xlbd takes over in one step, VIP packets are dropped (the clients
- * retransmit) instead of being reset by the director's kernel. A SIGKILL
- * leaves the same state. --detach removes xlb for good.
+ * retransmit) instead of being reset by the director's kernel. The
+ * connection table lives in the state file (--state-file, default
+ * xlbd.state beside the control socket), which the next xlbd adopts. A
+ * SIGKILL leaves the same state. --detach removes both for good.
  */
 #include <errno.h>
 #include <getopt.h>

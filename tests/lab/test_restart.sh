@@ -106,6 +106,18 @@ check_eq "with rs4 added, 20 new requests are answered" 0 \
 check "and rs4 takes some of them (the ring did change)" grep -q " $4\$" "$T/new4.txt"
 sed 's/^/restart figures: /' "$T/figures"
 
+# ---- a second xlbd by mistake ---------------------------------------------
+# Same state file, its own socket: it must refuse before touching the XDP
+# program or the sockets of the one that runs.
+id=$(prog_id)
+timeout 20 ip netns exec "$DIRECTOR_NS" "$B/xlbd" --socket "$T/other.sock" \
+	--state-file "$T/xlbd.state" "${ARGS[@]}" >"$T/second.log" 2>&1; rc=$?
+cat "$T/second.log"
+check "a second xlbd on the same state file exits 1" test "$rc" -eq 1
+check "and says the state file is held" grep -q "is held by another process" "$T/second.log"
+check_eq "the first one's XDP program is untouched" "$id" "$(prog_id)"
+check_eq "and it still serves: 10 DR requests" 0 "$(C http "$VIP" 80 --count 10 | grep -c ERROR)"
+
 # ---- xlbd --detach ---------------------------------------------------------
 D() { ip netns exec "$DIRECTOR_NS" "$B/xlbd" --socket "$S" "$@"; }
 id=$(prog_id)

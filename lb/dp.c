@@ -57,6 +57,25 @@ static xlb_xmit_fn xmit_for(uint8_t fwd)
 	}
 }
 
+static int dp_sched(void *arg, const struct xlb_conn_key *k,
+		    struct xlb_conn_target *t)
+{
+	struct sched_ctx *c = arg;
+	const struct xlb_snap_svc *svc = c->svc;
+	uint32_t hash;
+	int idx;
+
+	if (svc->cfg.flags & XLB_SVC_F_PERSISTENT)
+		hash = xlb_hash_addr(k->saddr & svc->cfg.netmask, c->snap->seed);
+	else
+		hash = xlb_hash_flow(k->saddr, k->daddr, k->sport, k->dport,
+				     k->proto, c->snap->seed);
+	idx = xlb_ring_lookup(svc->ring, hash);
+	if (idx < 0)
+		return -EHOSTUNREACH;
+	return xlb_dp_bind(c->dp, &svc->dests[idx], k, t);
+}
+
 /* Binds a flow k (client -> VIP) to real server d: egress, MACs, the
  * rewrite. The scheduler's second half, and what an entry adopted from
  * the previous xlbd is rebound with. */
@@ -102,25 +121,6 @@ int xlb_dp_bind(struct xlb_dp *dp, const struct xlb_snap_dest *d,
 	t->dport = d->cfg.port;
 	t->fwd = d->cfg.fwd;
 	return 0;
-}
-
-static int dp_sched(void *arg, const struct xlb_conn_key *k,
-		    struct xlb_conn_target *t)
-{
-	struct sched_ctx *c = arg;
-	const struct xlb_snap_svc *svc = c->svc;
-	uint32_t hash;
-	int idx;
-
-	if (svc->cfg.flags & XLB_SVC_F_PERSISTENT)
-		hash = xlb_hash_addr(k->saddr & svc->cfg.netmask, c->snap->seed);
-	else
-		hash = xlb_hash_flow(k->saddr, k->daddr, k->sport, k->dport,
-				     k->proto, c->snap->seed);
-	idx = xlb_ring_lookup(svc->ring, hash);
-	if (idx < 0)
-		return -EHOSTUNREACH;
-	return xlb_dp_bind(c->dp, &svc->dests[idx], k, t);
 }
 
 /* Connection-table callbacks: the entry holds a reference on its real

@@ -46,6 +46,14 @@ struct xlb_rs_val {
 	__u32 flags;		/* none defined yet, write 0 */
 };
 
+/* "local_addrs": the director's own IPv4 addresses (key: network order),
+ * kept by xlbd from the kernel's. A packet from a NAT real server to one
+ * of them is the director's own traffic (a health check, an operator's
+ * curl), never a reply to translate: it goes to the kernel. */
+struct xlb_local_val {
+	__u32 flags;		/* none defined yet, write 0 */
+};
+
 /* xsks_map holds one AF_XDP socket per (interface, RX queue): the key is
  * xsk_base[ifindex] + rx_queue_index, the base being the interface's
  * position in xlbd's -i list times XLB_XSK_QUEUES_MAX. */
@@ -53,6 +61,7 @@ struct xlb_rs_val {
 #define XLB_XSK_IFACES_MAX	8
 #define XLB_XSKS_MAX		(XLB_XSK_QUEUES_MAX * XLB_XSK_IFACES_MAX)
 #define XLB_SVC_MAX		4096	/* services map entries */
+#define XLB_LOCAL_ADDRS_MAX	4096	/* local_addrs map entries */
 #define XLB_NAT_RS_MAX		16384	/* nat_rs map entries */
 
 #define XLB_STEER_PROG_NAME	"xlb_steer"
@@ -83,6 +92,9 @@ enum xlb_xdp_cnt {
 				 * error quoting less than IP + 8 bytes */
 	XLB_CNT_VLAN,		/* 802.1Q-tagged: passed (the kernel's VLAN
 				 * devices own them) */
+	XLB_CNT_OWN_TRAFFIC,	/* from a NAT real server (or an ICMP error
+				 * about a packet to one) addressed to the
+				 * director itself: passed */
 	XLB_CNT_MAX
 };
 
@@ -124,6 +136,7 @@ static const char *const xlb_cnt_names[XLB_CNT_MAX] __attribute__((unused)) = {
 	[XLB_CNT_BAD_IHL]         = "malformed_ihl",
 	[XLB_CNT_BAD_L4]          = "malformed_l4",
 	[XLB_CNT_VLAN]            = "vlan_passed",
+	[XLB_CNT_OWN_TRAFFIC]     = "own_traffic_passed",
 };
 
 static const char *const xlb_decap_cnt_names[XLB_DECAP_CNT_MAX]

@@ -7,10 +7,14 @@
  * Steered (bpf_redirect_map(xsks_map, xsk_base[ifindex] + rx_queue_index,
  * XDP_DROP)):
  *  - TCP/UDP whose destination (VIP, port, proto) is in "services";
- *  - TCP/UDP whose source (RIP, rport, proto) is in "nat_rs" (NAT replies);
+ *  - TCP/UDP whose source (RIP, rport, proto) is in "nat_rs" (NAT replies),
+ *    unless addressed to one of the director's own addresses
+ *    ("local_addrs"): that is the director's own conversation with the
+ *    server (health checks, monitoring, curl), and the kernel's;
  *  - ICMP errors (dest unreachable, time exceeded, parameter problem) whose
  *    quoted datagram was sent by a service (quoted source in "services") or
- *    was sent to a NAT real server (quoted destination in "nat_rs"), so that
+ *    was sent to a NAT real server (quoted destination in "nat_rs"; not
+ *    when the error is addressed to the director itself), so that
  *    userspace can forward or translate them.
  * Passed to the kernel (XDP_PASS): everything else, including ARP, IPv6, the
  * director's own traffic, ICMP echo to a VIP (the kernel answers it), and
@@ -90,6 +94,13 @@ struct {
 } nat_rs SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_LOCAL_ADDRS_MAX);
+	__type(key, __u32);
+	__type(value, struct xlb_local_val);
+} local_addrs SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XLB_CNT_MAX);
 	__type(key, __u32);
@@ -149,10 +160,31 @@ static __always_inline int is_nat_rs(__be32 addr, __be16 port, __u8 proto)
 	return bpf_map_lookup_elem(&nat_rs, &k) != NULL;
 }
 
-/* ICMP error at icmp (8-byte header already bounds-checked): does the
- * quoted datagram concern a service or a NAT real server? */
+static __always_inline int is_local(__be32 addr)
+{
+	__u32 k = addr;
+
+	return bpf_map_lookup_elem(&local_addrs, &k) != NULL;
+}
+
+/* From a NAT real server: a reply to translate, or (to the director's own
+ * address) the director's own traffic. */
+enum { NOT_NAT = 0, NAT_REPLY, NAT_OWN };
+
+static __always_inline int nat_reply(__be32 saddr, __be16 sport, __u8 proto,
+				     __be32 daddr)
+{
+	if (!is_nat_rs(saddr, sport, proto))
+		return NOT_NAT;
+	return is_local(daddr) ? NAT_OWN : NAT_REPLY;
+}
+
+/* ICMP error at icmp (8-byte header already bounds-checked), addressed to
+ * daddr: does the quoted datagram concern a service or a NAT real server?
+ * 1 yes; 0 no; NAT_OWN (2) about the director's own packet to a NAT real
+ * server. */
 static __always_inline int icmp_err_ours(struct icmphdr *icmp, void *data_end,
-					 int *malformed)
+					 __be32 daddr, int *malformed)
 {
 	struct iphdr *in = (void *)(icmp + 1);
 	__u32 ihl_len;
@@ -174,9 +206,10 @@ static __always_inline int icmp_err_ours(struct icmphdr *icmp, void *data_end,
 	if (is_service(in->saddr, ports[0], in->protocol))
 		return 1;
 	/* ... or towards a NAT real server (the client's packet, after our
-	 * translation, errored on the way to the RS). */
+	 * translation, errored on the way to the RS; the error goes to the
+	 * client). One addressed to the director is about its own packet. */
 	if (is_nat_rs(in->daddr, ports[1], in->protocol))
-		return 1;
+		return is_local(daddr) ? NAT_OWN : 1;
 	return 0;
 bad:
 	*malformed = 1;
@@ -193,7 +226,7 @@ int xlb_steer(struct xdp_md *ctx)
 	void *l4;
 	__u16 h_proto;
 	__u32 ihl_len;
-	int opts, malformed = 0;
+	int opts, malformed = 0, r;
 
 	if ((void *)(eth + 1) > data_end)
 		return pass(XLB_CNT_BAD_ETH);
@@ -235,8 +268,11 @@ int xlb_steer(struct xdp_md *ctx)
 			return pass(XLB_CNT_BAD_L4);
 		if (is_service(iph->daddr, th->dest, IPPROTO_TCP))
 			return steer(ctx, XLB_CNT_SVC, opts);
-		if (is_nat_rs(iph->saddr, th->source, IPPROTO_TCP))
+		r = nat_reply(iph->saddr, th->source, IPPROTO_TCP, iph->daddr);
+		if (r == NAT_REPLY)
 			return steer(ctx, XLB_CNT_NAT_REPLY, opts);
+		if (r == NAT_OWN)
+			return pass(XLB_CNT_OWN_TRAFFIC);
 		break;
 	}
 	case IPPROTO_UDP: {
@@ -246,8 +282,11 @@ int xlb_steer(struct xdp_md *ctx)
 			return pass(XLB_CNT_BAD_L4);
 		if (is_service(iph->daddr, uh->dest, IPPROTO_UDP))
 			return steer(ctx, XLB_CNT_SVC, opts);
-		if (is_nat_rs(iph->saddr, uh->source, IPPROTO_UDP))
+		r = nat_reply(iph->saddr, uh->source, IPPROTO_UDP, iph->daddr);
+		if (r == NAT_REPLY)
 			return steer(ctx, XLB_CNT_NAT_REPLY, opts);
+		if (r == NAT_OWN)
+			return pass(XLB_CNT_OWN_TRAFFIC);
 		break;
 	}
 	case IPPROTO_ICMP: {
@@ -259,7 +298,10 @@ int xlb_steer(struct xdp_md *ctx)
 		    icmp->type != ICMP_TIME_EXCEEDED &&
 		    icmp->type != ICMP_PARAMETERPROB)
 			break;	/* echo to a VIP and the like: the kernel's */
-		if (icmp_err_ours(icmp, data_end, &malformed))
+		r = icmp_err_ours(icmp, data_end, iph->daddr, &malformed);
+		if (r == NAT_OWN)
+			return pass(XLB_CNT_OWN_TRAFFIC);
+		if (r)
 			return steer(ctx, XLB_CNT_ICMP_ERR, opts);
 		if (malformed)
 			return pass(XLB_CNT_BAD_L4);

@@ -13,8 +13,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "hash.h"
@@ -64,12 +68,38 @@ struct stripe {
 	pthread_spinlock_t lock;
 } __attribute__((aligned(64)));
 
+/*
+ * The state file (xlb_conn_params.state_path): this header, padded to a
+ * page, then the entries. Only the entries and this header are shared; the
+ * chains, the free list and the locks are private and rebuilt by
+ * xlb_conn_adopt() from the entries alone, so a process killed mid-update
+ * leaves nothing the next one has to trust but a few torn entries, which
+ * adopt validates field by field.
+ */
+#define FILE_MAGIC	0x6e6e6f63626c78ull	/* "xlbconn" */
+#define FILE_VERSION	1u
+#define FILE_HDR_BYTES	4096u
+
+struct conn_file_hdr {
+	uint64_t magic;			/* written last when (re)initialised */
+	uint32_t version;
+	uint32_t entry_size;
+	uint32_t max_conns;
+	uint32_t nbuckets;
+	uint32_t seed;
+	uint32_t hiwater;		/* no process used entries [hiwater, max) */
+};
+
 struct xlb_conn_tab {
 	struct xlb_conn *ents;
 	uint32_t *heads;
 	struct stripe *stripes;
 	size_t ents_bytes;
 	size_t heads_bytes;
+	struct conn_file_hdr *hdr;	/* NULL: private memory */
+	size_t map_bytes;		/* of the file's mapping */
+	int fd;				/* the state file (flocked), or -1 */
+	uint32_t adoptable;		/* live entries the file brought */
 	uint32_t max;
 	uint32_t nbuckets;
 	uint32_t nstripes;
@@ -222,20 +252,25 @@ uint32_t xlb_conn_state_timeout(const struct xlb_conn_tab *t, unsigned int state
 	case XLB_CONN_S_ESTABLISHED:
 		return __atomic_load_n(&t->to_tcp, __ATOMIC_RELAXED);
 	case XLB_CONN_S_FIN_WAIT:
-	case XLB_CONN_S_TIME_WAIT:
-	case XLB_CONN_S_CLOSE_WAIT:
-	case XLB_CONN_S_LAST_ACK:
 		return __atomic_load_n(&t->to_fin, __ATOMIC_RELAXED);
 	case XLB_CONN_S_UDP:
 		return __atomic_load_n(&t->to_udp, __ATOMIC_RELAXED);
+	case XLB_CONN_S_SYN_SENT:
+		return XLB_CONN_TIMEOUT_SYN_SENT;
 	case XLB_CONN_S_SYN_RECV:
 		return XLB_CONN_TIMEOUT_SYN_RECV;
+	case XLB_CONN_S_TIME_WAIT:
+		return XLB_CONN_TIMEOUT_TIME_WAIT;
 	case XLB_CONN_S_CLOSE:
 		return XLB_CONN_TIMEOUT_CLOSE;
-	case XLB_CONN_S_SYN_SENT:
-	case XLB_CONN_S_SYNACK:
+	case XLB_CONN_S_CLOSE_WAIT:
+		return XLB_CONN_TIMEOUT_CLOSE_WAIT;
+	case XLB_CONN_S_LAST_ACK:
+		return XLB_CONN_TIMEOUT_LAST_ACK;
 	case XLB_CONN_S_LISTEN:
-		return XLB_CONN_TIMEOUT_SYN_SENT;
+		return XLB_CONN_TIMEOUT_LISTEN;
+	case XLB_CONN_S_SYNACK:
+		return XLB_CONN_TIMEOUT_SYNACK;
 	default:
 		return XLB_CONN_TIMEOUT_NONE;
 	}
@@ -340,6 +375,9 @@ static uint32_t get_free(struct xlb_conn_tab *t)
 		t->free_head = t->ents[idx].next[0];
 	} else if (t->unused < t->max) {
 		idx = t->unused++;
+		/* Tell the next process how far to look. */
+		if (t->hdr && t->unused > t->hdr->hiwater)
+			__atomic_store_n(&t->hdr->hiwater, t->unused, __ATOMIC_RELAXED);
 	}
 	pthread_spin_unlock(&t->free_lock);
 	return idx;
@@ -919,6 +957,7 @@ void xlb_conn_get_stats(const struct xlb_conn_tab *t, struct xlb_conn_stats *s)
 	s->flushed = STAT_GET(t, flushed);
 	s->clashes = STAT_GET(t, clashes);
 	s->sched_errors = STAT_GET(t, sched_errors);
+	s->adopted = STAT_GET(t, adopted);
 	s->count = STAT_GET(t, count);
 	s->active = STAT_GET(t, active);
 	s->inactive = STAT_GET(t, inactive);
@@ -947,10 +986,102 @@ static void *map_zero(size_t bytes)
 	return p;
 }
 
+static bool file_hdr_fits(const struct conn_file_hdr *h, const struct xlb_conn_tab *t)
+{
+	return h->magic == FILE_MAGIC && h->version == FILE_VERSION &&
+	       h->entry_size == sizeof(struct xlb_conn) && h->max_conns == t->max &&
+	       h->nbuckets == t->nbuckets && h->hiwater <= t->max;
+}
+
+/*
+ * Maps the entries from the state file at path, locked against a second
+ * process. A file of this table's geometry keeps its entries (and its
+ * seed: t->seed is replaced) for xlb_conn_adopt(); anything else is made
+ * an empty table of this geometry.
+ */
+static int file_open(struct xlb_conn_tab *t, const char *path)
+{
+	size_t bytes = FILE_HDR_BYTES + t->ents_bytes;
+	struct conn_file_hdr h;
+	struct stat st;
+	bool keep;
+	void *p;
+	int fd, rc;
+	uint32_t i;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	keep = (uint64_t)st.st_size == bytes &&
+	       pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && file_hdr_fits(&h, t);
+	if (!keep && (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)bytes) < 0)) {
+		rc = -errno;
+		goto fail;
+	}
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+		goto fail;
+	}
+	madvise(p, bytes, MADV_HUGEPAGE);
+	t->fd = fd;
+	t->hdr = p;
+	t->map_bytes = bytes;
+	t->ents = (struct xlb_conn *)((char *)p + FILE_HDR_BYTES);
+
+	if (keep) {
+		t->seed = h.seed;
+		for (i = 0; i < h.hiwater; i++)
+			if (t->ents[i].flags & F_INUSE)
+				t->adoptable++;
+		return 0;
+	}
+	/* A fresh file is all zeroes: an empty table once the magic is in. */
+	t->hdr->version = FILE_VERSION;
+	t->hdr->entry_size = sizeof(struct xlb_conn);
+	t->hdr->max_conns = t->max;
+	t->hdr->nbuckets = t->nbuckets;
+	t->hdr->seed = t->seed;
+	t->hdr->hiwater = 0;
+	__atomic_store_n(&t->hdr->magic, FILE_MAGIC, __ATOMIC_RELEASE);
+	return 0;
+
+fail:
+	close(fd);
+	return rc;
+}
+
+static void tab_release(struct xlb_conn_tab *t)
+{
+	if (t->hdr)
+		munmap(t->hdr, t->map_bytes);
+	else if (t->ents)
+		munmap(t->ents, t->ents_bytes);
+	if (t->fd >= 0)
+		close(t->fd);	/* drops the flock */
+	if (t->heads)
+		munmap(t->heads, t->heads_bytes);
+	free(t->stripes);
+	free(t);
+}
+
 int xlb_conn_init(struct xlb_conn_tab **tp, const struct xlb_conn_params *p)
 {
 	struct xlb_conn_tab *t;
 	uint32_t nb = 1, bps, s;
+	int rc;
 
 	*tp = NULL;
 	if (p->max_conns == 0 || p->max_conns > XLB_CONN_MAX_LIMIT)
@@ -962,6 +1093,7 @@ int xlb_conn_init(struct xlb_conn_tab **tp, const struct xlb_conn_params *p)
 	if (!t)
 		return -ENOMEM;
 	memset(t, 0, sizeof(*t));
+	t->fd = -1;
 	t->max = p->max_conns;
 	t->nbuckets = nb;
 	t->nstripes = nb / STRIPE_BUCKETS;
@@ -985,11 +1117,20 @@ int xlb_conn_init(struct xlb_conn_tab **tp, const struct xlb_conn_params *p)
 
 	t->ents_bytes = (size_t)t->max * sizeof(struct xlb_conn);
 	t->heads_bytes = (size_t)nb * sizeof(uint32_t);
-	t->ents = map_zero(t->ents_bytes);
+	rc = -ENOMEM;
+	if (p->state_path) {
+		rc = file_open(t, p->state_path);
+		if (rc < 0)
+			goto err;
+		rc = -ENOMEM;
+	} else {
+		t->ents = map_zero(t->ents_bytes);
+	}
 	t->heads = map_zero(t->heads_bytes);
 	t->stripes = aligned_alloc(64, (size_t)t->nstripes * sizeof(struct stripe));
 	if (!t->ents || !t->heads || !t->stripes)
 		goto err;
+	memset(t->stripes, 0, (size_t)t->nstripes * sizeof(struct stripe));
 	for (s = 0; s < t->nstripes; s++)
 		pthread_spin_init(&t->stripes[s].lock, PTHREAD_PROCESS_PRIVATE);
 	pthread_spin_init(&t->free_lock, PTHREAD_PROCESS_PRIVATE);
@@ -997,13 +1138,8 @@ int xlb_conn_init(struct xlb_conn_tab **tp, const struct xlb_conn_params *p)
 	return 0;
 
 err:
-	if (t->ents)
-		munmap(t->ents, t->ents_bytes);
-	if (t->heads)
-		munmap(t->heads, t->heads_bytes);
-	free(t->stripes);
-	free(t);
-	return -ENOMEM;
+	tab_release(t);
+	return rc;
 }
 
 void xlb_conn_free(struct xlb_conn_tab *t)
@@ -1015,10 +1151,136 @@ void xlb_conn_free(struct xlb_conn_tab *t)
 	for (s = 0; s < t->nstripes; s++)
 		pthread_spin_destroy(&t->stripes[s].lock);
 	pthread_spin_destroy(&t->free_lock);
-	munmap(t->ents, t->ents_bytes);
-	munmap(t->heads, t->heads_bytes);
-	free(t->stripes);
-	free(t);
+	tab_release(t);
+}
+
+uint32_t xlb_conn_adoptable(const struct xlb_conn_tab *t)
+{
+	return t->adoptable;
+}
+
+/* Whether an entry read from the state file can be believed: a process
+ * killed while writing it leaves any mix of old and new bytes. */
+static bool entry_sane(const struct xlb_conn *e)
+{
+	const struct xlb_conn_key *o = &e->key[ORIG], *r = &e->key[REPLY];
+
+	if (e->flags & ~(F_INUSE | F_REPLY_HASHED))
+		return false;
+	if (e->fwd != XLB_FWD_NAT && e->fwd != XLB_FWD_DR && e->fwd != XLB_FWD_TUN)
+		return false;
+	if (o->proto == IPPROTO_TCP) {
+		if (e->state >= TCP_STATES)
+			return false;
+	} else if (o->proto != IPPROTO_UDP || e->state != XLB_CONN_S_UDP) {
+		return false;
+	}
+	/* The reply tuple is the client's end reversed. */
+	return r->proto == o->proto && r->daddr == o->saddr && r->dport == o->sport;
+}
+
+/* Links adopted entry idx (filled in) into its chains, as create() does. */
+static int adopt_link(struct xlb_conn_tab *t, uint32_t idx)
+{
+	struct xlb_conn *e = &t->ents[idx];
+	uint32_t b = conn_bucket(t, &e->key[ORIG], ORIG), rb = 0;
+	pthread_spinlock_t *lock = bucket_lock(t, b);
+	int ret = 0;
+
+	pthread_spin_lock(lock);
+	if (find(t, b, &e->key[ORIG], ORIG) != NO_ENTRY) {
+		ret = -EEXIST;	/* a torn slot repeating a live tuple */
+		goto out;
+	}
+	if (e->fwd == XLB_FWD_NAT) {
+		rb = conn_bucket(t, &e->key[REPLY], REPLY);
+		if (find(t, rb, &e->key[REPLY], REPLY) != NO_ENTRY) {
+			STAT_ADD(t, clashes, 1);
+			ret = -EADDRINUSE;
+			goto out;
+		}
+	}
+	e->next[ORIG] = t->heads[b];
+	t->heads[b] = NODE(idx, ORIG);
+	if (e->fwd == XLB_FWD_NAT) {
+		e->flags |= F_REPLY_HASHED;
+		e->next[REPLY] = t->heads[rb];
+		t->heads[rb] = NODE(idx, REPLY);
+	} else {
+		e->next[REPLY] = NIL;
+	}
+	STAT_ADD(t, count, 1);
+	account(t, e->dest, state_active(e->state) ? 1 : 0, state_active(e->state) ? 0 : 1);
+out:
+	pthread_spin_unlock(lock);
+	return ret;
+}
+
+int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn fn, void *arg)
+{
+	uint32_t hw, i, kept = 0, first = NO_ENTRY, last = NO_ENTRY;
+
+	if (!t->hdr)
+		return 0;
+	if (t->unused || STAT_GET(t, count))
+		return -EALREADY;	/* once, before the table is used */
+	hw = __atomic_load_n(&t->hdr->hiwater, __ATOMIC_RELAXED);
+	if (hw > t->max)
+		hw = t->max;
+
+	for (i = 0; i < hw; i++) {
+		struct xlb_conn *e = &t->ents[i];
+		struct xlb_conn_target tg;
+		struct xlb_conn_view old;
+		uint64_t limit;
+		bool ok = false;
+
+		if ((e->flags & F_INUSE) && entry_sane(e)) {
+			if (now_ms < e->expires) {
+				fill_view(e, &old, false);
+				memset(&tg, 0, sizeof(tg));
+				ok = fn(arg, &old, &tg) >= 0 &&
+				     (tg.fwd == XLB_FWD_NAT || tg.fwd == XLB_FWD_DR ||
+				      tg.fwd == XLB_FWD_TUN);
+			}
+		}
+		if (ok) {
+			/* As create() would make it for this target; chains
+			 * and the reply hash are rebuilt, never read. */
+			e->key[REPLY].saddr = tg.daddr;
+			e->key[REPLY].sport = tg.dport;
+			memset(e->key[ORIG].pad, 0, sizeof(e->key[ORIG].pad));
+			memset(e->key[REPLY].pad, 0, sizeof(e->key[REPLY].pad));
+			e->dest = tg.dest;
+			e->fwd = tg.fwd;
+			e->flags = F_INUSE;
+			e->pad = 0;
+			memcpy(e->bind, tg.bind, sizeof(e->bind));
+			/* Never longer than this table's timeout of its state. */
+			limit = now_ms + (uint64_t)xlb_conn_state_timeout(t, e->state) * 1000;
+			if (e->expires > limit)
+				e->expires = limit;
+			ok = adopt_link(t, i) == 0;
+		}
+		if (ok) {
+			kept++;
+			STAT_ADD(t, adopted, 1);
+			continue;
+		}
+		memset(e, 0, sizeof(*e));
+		e->next[0] = first == NO_ENTRY ? 0 : first + 1;
+		if (first == NO_ENTRY)
+			last = i;
+		first = i;
+	}
+
+	pthread_spin_lock(&t->free_lock);
+	t->unused = hw;
+	pthread_spin_unlock(&t->free_lock);
+	if (first != NO_ENTRY)
+		put_free_chain(t, first, last);
+	t->adoptable = 0;
+	return (int)kept;
 }
 
 int xlb_conn_verify(struct xlb_conn_tab *t)
@@ -1071,7 +1333,8 @@ int xlb_conn_verify(struct xlb_conn_tab *t)
 
 	for (i = 0; i < t->max && !bad; i++) {
 		const struct xlb_conn *e = &t->ents[i];
-		uint8_t want = !(e->flags & F_INUSE) ? 0 :
+		/* Past unused, a state file not adopted may leave anything. */
+		uint8_t want = i >= unused || !(e->flags & F_INUSE) ? 0 :
 			       (e->flags & F_REPLY_HASHED) ? 3 : 1;
 
 		if (seen[i] != want)

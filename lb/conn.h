@@ -31,10 +31,14 @@
  *     stripe locks (<= 4096 x 64 bytes, shared)           < 1 byte
  *   = about 132 bytes per connection at a power-of-two max_conns (the
  *   default 1,048,576 costs 132 MiB at most), at most 136 otherwise.
+ *   With a state file (xlb_conn_params.state_path) the entries are the
+ *   file's pages (tmpfs under /run/xlb: the same 128 bytes each, plus a
+ *   4 KiB header) and the rest stays private.
  *   Nothing is allocated after xlb_conn_init().
  *
  * Time is passed in by the caller on every call (milliseconds, any
- * monotonic origin), so tests control the clock.
+ * monotonic origin; CLOCK_MONOTONIC with a state file), so tests control
+ * the clock.
  *
  * Byte order: addresses and ports in network order, as in xlb-t.h.
  */
@@ -50,11 +54,20 @@
 #define XLB_CONN_MAX_LIMIT	(1u << 30)
 #define XLB_CONN_BIND_SIZE	64	/* opaque bytes bound at creation */
 
-/* Fixed timeouts of the states ipvsadm --set does not reach, seconds. */
+/*
+ * Fixed timeouts of the states ipvsadm --set does not reach, seconds: IPVS's
+ * tcp_timeouts[] table. --set tcp is ESTABLISHED's, --set tcpfin FIN_WAIT's
+ * only (as IPVS's "tcpfin" is IP_VS_TCP_S_FIN_WAIT's), --set udp UDP's.
+ */
+#define XLB_CONN_TIMEOUT_SYN_SENT	120
 #define XLB_CONN_TIMEOUT_SYN_RECV	60
+#define XLB_CONN_TIMEOUT_TIME_WAIT	120
 #define XLB_CONN_TIMEOUT_CLOSE		10
+#define XLB_CONN_TIMEOUT_CLOSE_WAIT	60
+#define XLB_CONN_TIMEOUT_LAST_ACK	30
+#define XLB_CONN_TIMEOUT_LISTEN		120
+#define XLB_CONN_TIMEOUT_SYNACK		120
 #define XLB_CONN_TIMEOUT_NONE		2
-#define XLB_CONN_TIMEOUT_SYN_SENT	120	/* also SYNACK, LISTEN */
 
 /* TCP states, in IPVS's order (IP_VS_TCP_S_*), plus UDP's single state. */
 enum xlb_conn_state {
@@ -152,6 +165,7 @@ struct xlb_conn_stats {
 	uint64_t flushed;	/* removed by xlb_conn_flush_dest() */
 	uint64_t clashes;	/* NAT reply tuple held by a live entry */
 	uint64_t sched_errors;	/* the scheduler found no destination */
+	uint64_t adopted;	/* taken over from a state file (xlb_conn_adopt) */
 	uint64_t count;		/* entries now */
 	uint64_t active;	/* of which ESTABLISHED */
 	uint64_t inactive;	/* of which in any other state (UDP too) */
@@ -176,17 +190,65 @@ struct xlb_conn_params {
 	 */
 	bool (*dest_alive)(void *arg, const void *dest);
 	void *cb_arg;
+	/*
+	 * NULL: private memory. Else the entries live in this file
+	 * (MAP_SHARED; /run/xlb is tmpfs), so they outlive the process,
+	 * SIGKILL included; an flock(LOCK_EX|LOCK_NB) on it keeps a second
+	 * process out (xlb_conn_init returns -EBUSY). The times passed in
+	 * must then be CLOCK_MONOTONIC milliseconds, which every process
+	 * of the system shares. See xlb_conn_adopt().
+	 */
+	const char *state_path;
 };
 
 struct xlb_conn_tab;
 
 void xlb_conn_params_default(struct xlb_conn_params *p);
 
-/* -EINVAL for max_conns 0 or above XLB_CONN_MAX_LIMIT, -ENOMEM. */
+/* -EINVAL for max_conns 0 or above XLB_CONN_MAX_LIMIT, -ENOMEM; with a
+ * state_path also -EBUSY (another process holds it) or the errno of
+ * opening, sizing or mapping it. */
 int xlb_conn_init(struct xlb_conn_tab **tp, const struct xlb_conn_params *p);
 
-/* Frees the table (NULL is fine). No on_count calls are made. */
+/* Frees the table (NULL is fine). No on_count calls are made. A state file
+ * stays in place with its entries, for the next process to adopt;
+ * removing it is the caller's business (unlink). */
 void xlb_conn_free(struct xlb_conn_tab *t);
+
+/*
+ * Handing the table to the next process (a restart of xlbd).
+ *
+ * After xlb_conn_init() with a state_path holding a valid table of the
+ * same geometry (header: magic, version, max_conns, buckets, entry size;
+ * the old hash seed is reused), its live entries are kept unbound until
+ * xlb_conn_adopt(); a missing, short or mismatched file is (re)initialised
+ * empty, and xlb_conn_adoptable() says 0.
+ *
+ * fn is called for each adopted entry: old->orig, old->reply, old->fwd,
+ * old->state and old->pkts are valid; old->dest and old->bind belong to the
+ * previous process and must not be dereferenced. fn fills t exactly as a
+ * xlb_conn_sched_fn would (dest, daddr, dport, fwd, bind; the reply tuple
+ * is rebuilt from daddr:dport as on creation), or returns < 0 to drop the
+ * entry. Expired entries are dropped without asking, and so are entries
+ * that fail validation (bad flags, proto, fwd, state or reply tuple; a
+ * second entry of one tuple; a NAT reply tuple already taken). Expiry is
+ * capped at this table's timeout of the entry's state.
+ */
+typedef int (*xlb_conn_rebind_fn)(void *arg, const struct xlb_conn_view *old,
+				  struct xlb_conn_target *t);
+
+/*
+ * Walks the adopted entries with fn. Rebuilds the hash chains, free list
+ * and counts from the entries themselves (never trusting chains a killed
+ * process may have torn) and calls on_count for every kept entry. Returns
+ * the number kept (0 without a state file or with nothing to adopt), or
+ * -EALREADY once the table has been used (call it once, before any other
+ * call).
+ */
+int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn fn, void *arg);
+
+/* How many entries the state file brought (before adopt; 0 after). */
+uint32_t xlb_conn_adoptable(const struct xlb_conn_tab *t);
 
 /*
  * A client -> VIP packet: finds the entry of tuple k or creates one with

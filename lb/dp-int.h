@@ -71,12 +71,16 @@ struct xlb_dp {
 	struct xlb_xsk *xsk;
 	struct xlb_conn_tab *conns;
 	struct xlb_nh_cache *nh;
+	struct xlb_local_addrs *local;	/* the director's addresses -> XDP */
+	bool local_full;		/* local_addrs map full (warned once) */
 	int n_ports;
 	int ifindex[XLB_XSK_MAX_IFACES];
 	uint8_t mac[XLB_XSK_MAX_IFACES][6];	/* each port's own MAC */
 	int n_workers;
 	struct dp_worker *workers;
 	atomic_bool stop;
+	bool failed;			/* xlb_dp_start() is unwinding */
+	const char *state_path;		/* connection table's file, or NULL */
 	/* Control thread: what the last commit made us hold. */
 	uint32_t *wanted;		/* next hops (RIPs), sorted */
 	size_t n_wanted;
@@ -106,6 +110,12 @@ static inline int dp_port(const struct xlb_dp *dp, int ifindex)
 /* dp.c: the worker thread, and the connection table's callbacks (called
  * by workers and the control thread under a stripe lock). */
 void *xlb_dp_worker_main(void *arg);
+/* Fills t (bind blob included) for flow k on real server d, as the
+ * scheduler does for a new flow; -EAGAIN (next hop pending), -ENETUNREACH,
+ * -ENXIO (egress not served). Any thread. */
+struct xlb_snap_dest;
+int xlb_dp_bind(struct xlb_dp *dp, const struct xlb_snap_dest *d,
+		const struct xlb_conn_key *k, struct xlb_conn_target *t);
 void xlb_dp_on_count(void *arg, const void *dest, int d_active, int d_inactive);
 bool xlb_dp_dest_alive(void *arg, const void *dest);
 

@@ -64,11 +64,8 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 {
 	struct sched_ctx *c = arg;
 	const struct xlb_snap_svc *svc = c->svc;
-	struct dp_bind *b = (struct dp_bind *)t->bind;
-	const struct xlb_snap_dest *d;
-	struct xlb_nh nh, onh;
 	uint32_t hash;
-	int idx, port, rc;
+	int idx, rc;
 
 	if (svc->cfg.flags & XLB_SVC_F_PERSISTENT)
 		hash = xlb_hash_addr(k->saddr & svc->cfg.netmask, c->snap->seed);
@@ -78,24 +75,41 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	idx = xlb_ring_lookup(svc->ring, hash);
 	if (idx < 0)
 		return -EHOSTUNREACH;
-	d = &svc->dests[idx];
+	rc = xlb_dp_bind(c->dp, &svc->dests[idx], k, t);
+	if (rc < 0)
+		return rc;
+	/* A packet TUN cannot send at all (DF set and too big once
+	 * encapsulated) makes no entry: the client learns the MTU from our
+	 * frag-needed and starts again smaller. */
+	if (t->fwd == XLB_FWD_TUN) {
+		const struct dp_bind *b = (const struct dp_bind *)t->bind;
 
-	rc = xlb_nh_lookup(c->dp->nh, d->cfg.addr, &nh);
+		if (xlb_xmit_tun_nfrags(c->p, b->in.mtu) < 0) {
+			c->mtu = b->in.mtu;
+			return -EMSGSIZE;
+		}
+	}
+	return 0;
+}
+
+/* Binds a flow k (client -> VIP) to real server d: egress, MACs, the
+ * rewrite. The scheduler's second half, and what an entry adopted from
+ * the previous xlbd is rebound with. */
+int xlb_dp_bind(struct xlb_dp *dp, const struct xlb_snap_dest *d,
+		const struct xlb_conn_key *k, struct xlb_conn_target *t)
+{
+	struct dp_bind *b = (struct dp_bind *)t->bind;
+	struct xlb_nh nh, onh;
+	int port, rc;
+
+	rc = xlb_nh_lookup(dp->nh, d->cfg.addr, &nh);
 	if (rc == -EAGAIN)
 		return -EAGAIN;
 	if (rc < 0)
 		return -ENETUNREACH;
-	port = dp_port(c->dp, nh.ifindex);
+	port = dp_port(dp, nh.ifindex);
 	if (port < 0)
 		return -ENXIO;
-	/* A packet TUN cannot send at all (DF set and too big once
-	 * encapsulated) makes no entry: the client learns the MTU from our
-	 * frag-needed and starts again smaller. */
-	if (d->cfg.fwd == XLB_FWD_TUN &&
-	    xlb_xmit_tun_nfrags(c->p, nh.mtu > 0xffff ? 0xffff : (uint16_t)nh.mtu) < 0) {
-		c->mtu = nh.mtu > 0xffff ? 0xffff : (uint16_t)nh.mtu;
-		return -EMSGSIZE;
-	}
 
 	memset(b, 0, sizeof(*b));
 	b->in.ifindex = nh.ifindex;
@@ -112,8 +126,8 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	b->in_port = (int8_t)port;
 	b->out_port = -1;
 	if (d->cfg.fwd == XLB_FWD_NAT &&
-	    xlb_nh_lookup_route(c->dp->nh, k->saddr, &onh) == 0 &&
-	    (port = dp_port(c->dp, onh.ifindex)) >= 0) {
+	    xlb_nh_lookup_route(dp->nh, k->saddr, &onh) == 0 &&
+	    (port = dp_port(dp, onh.ifindex)) >= 0) {
 		memcpy(b->out_dmac, onh.dmac, 6);
 		b->out_port = (int8_t)port;
 	}

@@ -58,17 +58,24 @@ struct xlb_dp_params {
 	enum xlb_xsk_zc zerocopy;
 	uint32_t max_conns;
 	struct xlb_tables *tables;
+	/* The connection table's file (NULL: private memory): its entries
+	 * outlive the process and the next xlbd adopts them. */
+	const char *state_path;
 };
 
 void xlb_dp_params_default(struct xlb_dp_params *p);
 
 struct xlb_dp;
 
-/* Sets everything up and starts the workers. 0 or -errno with a sentence
- * in err; on error nothing is left attached. */
+/* Sets everything up and starts the workers: sockets, maps, connection
+ * table, first commit, then the XDP attach (replacing an earlier run's
+ * program in one step), then the workers. 0 or -errno with a sentence in
+ * err; on error an interface that had no xlb_steer before has none. */
 int  xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		  char *err, size_t errlen);
-/* Stops the workers, detaches, frees. NULL-safe. */
+/* Stops the workers, closes the sockets, frees. The XDP program stays
+ * attached (it drops VIP traffic until the next xlbd replaces it; see
+ * xdp.h). NULL-safe. */
 void xlb_dp_stop(struct xlb_dp *dp);
 
 /* Before each table commit (the tables' prepare callback, control

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -22,6 +23,7 @@
 #include "dp-int.h"
 #include "hash.h"
 #include "log.h"
+#include "localaddr.h"
 #include "nexthop.h"
 #include "pkt.h"
 #include "ring.h"
@@ -204,15 +206,19 @@ int xlb_dp_fd(const struct xlb_dp *dp)
 	return xlb_nh_cache_fd(dp->nh);
 }
 
+/* The next-hop socket also hears of address changes (it re-resolves on
+ * them), so polling it wakes us for those too; the tick catches the rest. */
 void xlb_dp_process(struct xlb_dp *dp)
 {
 	xlb_nh_cache_process(dp->nh);
+	xlb_local_addrs_process(dp->local);
 }
 
 void xlb_dp_tick(struct xlb_dp *dp, uint64_t now)
 {
 	xlb_nh_cache_tick(dp->nh, now);
 	xlb_dp_commit_tick(dp);
+	xlb_local_addrs_process(dp->local);
 	xlb_conn_expire(dp->conns, now_ms(), dp->expire_budget);
 }
 
@@ -265,9 +271,154 @@ static void nh_log(void *arg, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* One of the director's addresses came or went: the XDP program leaves
+ * packets from NAT real servers to it to the kernel. */
+static void local_addr_changed(void *arg, uint32_t addr, bool present)
+{
+	struct xlb_dp *dp = arg;
+	int rc = xlb_xdp_local_set(dp->xdp, addr, present);
+
+	if (rc == -ENOSPC || rc == -E2BIG) {
+		if (!dp->local_full)
+			pr_warn("datapath: more than %d local addresses: the "
+				"director's own traffic from the others to NAT "
+				"real servers is taken for NAT replies",
+				XLB_LOCAL_ADDRS_MAX);
+		dp->local_full = true;
+	} else if (rc < 0) {
+		pr_warn("datapath: %s", xlb_xdp_errmsg());
+	}
+}
+
+/* An earlier run may have served interfaces this one does not: their
+ * xlb_steer would drop VIP packets for good. Say so, with the remedy. */
+static void warn_stale_elsewhere(const struct xlb_dp *dp)
+{
+	struct if_nameindex *ni = if_nameindex(), *n;
+
+	if (!ni)
+		return;
+	for (n = ni; n->if_index; n++) {
+		if (dp_port(dp, (int)n->if_index) >= 0 ||
+		    !xlb_xdp_has_ours((int)n->if_index))
+			continue;
+		pr_warn("xdp: %s still has the %s of an earlier run, and this "
+			"xlbd does not serve it: VIP packets arriving there are "
+			"dropped; `xlbd --detach -i %s` removes it",
+			n->if_name, XLB_STEER_PROG_NAME, n->if_name);
+	}
+	if_freenameindex(ni);
+}
+
 static void xdp_lib_log(const char *line)
 {
 	pr_debug("libxdp: %s", line);
+}
+
+/*
+ * With a state file the entries stay for the next xlbd, but each still
+ * holds a reference on its real server's counters (taken by
+ * xlb_dp_on_count() as it counted the entry active or inactive): drop
+ * those, as the flush would have, without removing the entries. Every
+ * entry's server is in dp->dests (the commit flushes a deleted server's
+ * entries), and the workers are stopped.
+ */
+static void release_entry_refs(struct xlb_dp *dp)
+{
+	for (size_t i = 0; i < dp->n_dests; i++) {
+		struct xlb_cnt *c = dp->dests[i];
+		unsigned int n = atomic_load(&c->activeconns) +
+				 atomic_load(&c->inactconns);
+
+		atomic_store(&c->activeconns, 0);
+		atomic_store(&c->inactconns, 0);
+		while (n--)
+			xlb_cnt_put(c);
+	}
+}
+
+/* Adoption of the previous xlbd's connections: the service by the
+ * original tuple, the real server by the reply tuple's source, both in
+ * the current configuration; bound as a new flow would be. */
+struct adopt_ctx {
+	struct xlb_dp *dp;
+	const struct xlb_snap *snap;
+	uint32_t no_service, no_server, method_changed, unbound;
+};
+
+static int dp_rebind(void *arg, const struct xlb_conn_view *old,
+		     struct xlb_conn_target *t)
+{
+	struct adopt_ctx *a = arg;
+	const struct xlb_snap_svc *svc;
+	int idx, rc;
+
+	svc = xlb_snap_find(a->snap, old->orig.proto, old->orig.daddr,
+			    old->orig.dport);
+	if (!svc) {
+		a->no_service++;
+		return -ENOENT;
+	}
+	idx = xlb_snap_find_dest(svc, old->reply.saddr, old->reply.sport);
+	if (idx < 0) {
+		a->no_server++;
+		return -ENOENT;
+	}
+	if (svc->dests[idx].cfg.fwd != old->fwd) {
+		a->method_changed++;
+		return -ESTALE;
+	}
+	rc = xlb_dp_bind(a->dp, &svc->dests[idx], &old->orig, t);
+	if (rc < 0)
+		a->unbound++;
+	return rc;
+}
+
+/* The real servers' next hops were asked for by the first commit; the
+ * kernel usually knows them already. Give the rest up to a second, so
+ * that adopted entries do not lose their binding to a pending ARP. */
+static void wait_next_hops(struct xlb_dp *dp)
+{
+	uint64_t end = now_ms() + 1000;
+	struct pollfd pfd = { .fd = xlb_nh_cache_fd(dp->nh), .events = POLLIN };
+
+	for (;;) {
+		struct xlb_nh nh;
+		size_t i;
+
+		for (i = 0; i < dp->n_wanted; i++)
+			if (xlb_nh_lookup(dp->nh, dp->wanted[i], &nh) == -EAGAIN)
+				break;
+		if (i == dp->n_wanted || now_ms() >= end)
+			return;
+		(void)poll(&pfd, 1, 50);
+		xlb_nh_cache_process(dp->nh);
+		xlb_nh_cache_tick(dp->nh, now_ms());
+	}
+}
+
+static void adopt_conns(struct xlb_dp *dp)
+{
+	struct adopt_ctx a = { .dp = dp, .snap = xlb_tables_current(dp->tables) };
+	uint32_t n = xlb_conn_adoptable(dp->conns);
+	int kept;
+
+	if (!n) {
+		pr_info("datapath: no connections to adopt from %s", dp->state_path);
+		return;
+	}
+	wait_next_hops(dp);
+	kept = xlb_conn_adopt(dp->conns, now_ms(), dp_rebind, &a);
+	if (kept < 0) {
+		pr_warn("datapath: adopting connections from %s: %s",
+			dp->state_path, strerror(-kept));
+		return;
+	}
+	pr_info("datapath: adopted %d of %u connections from %s (dropped: "
+		"%u service gone, %u server gone, %u method changed, %u next "
+		"hop unusable; the rest expired or invalid)", kept, n,
+		dp->state_path, a.no_service, a.no_server, a.method_changed,
+		a.unbound);
 }
 
 void xlb_dp_stop(struct xlb_dp *dp)
@@ -288,16 +439,23 @@ void xlb_dp_stop(struct xlb_dp *dp)
 		xlb_tables_set_prepare_cb(dp->tables, NULL, NULL);
 		xlb_tables_set_provider(dp->tables, NULL);
 	}
-	/* Detach first: from here on the kernel handles the VIPs again. */
-	xlb_xdp_close(dp->xdp);
+	/* The program stays attached (see xdp.h): once the sockets close,
+	 * it drops what it steers and the clients retransmit until the next
+	 * xlbd replaces it. A failed start undoes only its fresh attaches. */
+	if (dp->failed)
+		xlb_xdp_detach_fresh(dp->xdp);
 	xlb_xsk_free(dp->xsk);
-	if (dp->conns)
+	xlb_xdp_close(dp->xdp);
+	if (dp->conns && dp->state_path)
+		release_entry_refs(dp);
+	else if (dp->conns)
 		xlb_conn_flush_dest(dp->conns, NULL);
 	for (size_t i = 0; i < dp->n_dests; i++)
 		xlb_cnt_put(dp->dests[i]);
 	xlb_dp_commit_stop(dp);
 	xlb_conn_free(dp->conns);
 	xlb_nh_cache_free(dp->nh);
+	xlb_local_addrs_free(dp->local);
 	free(dp->workers);
 	free(dp->wanted);
 	free(dp->dests);
@@ -333,8 +491,36 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		goto fail;
 	}
 
-	/* The sockets first, then the program: steered packets never find
-	 * an empty queue in the XSKMAP for long. */
+	/* The connection table first: its state file says at once whether
+	 * another xlbd is running. */
+	xlb_conn_params_default(&cp);
+	cp.max_conns = p->max_conns;
+	cp.timeouts = xlb_tables_current(p->tables)->timeouts;
+	cp.on_count = xlb_dp_on_count;
+	cp.dest_alive = xlb_dp_dest_alive;
+	cp.cb_arg = dp;
+	cp.state_path = p->state_path;
+	rc = xlb_conn_init(&dp->conns, &cp);
+	if (rc == -EBUSY) {
+		snprintf(err, errlen, "state file %s is held by another process "
+			 "(is another xlbd running? each needs its own --state-file)",
+			 p->state_path);
+		goto fail;
+	}
+	if (rc < 0 && p->state_path) {
+		snprintf(err, errlen, "connection table of %u entries in %s: %s",
+			 p->max_conns, p->state_path, strerror(-rc));
+		goto fail;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "connection table of %u entries: %s",
+			 p->max_conns, strerror(-rc));
+		goto fail;
+	}
+	dp->state_path = p->state_path;
+
+	/* The sockets first: they are in the new program's XSKMAP before it
+	 * is attached. */
 	xlb_xsk_params_default(&xp);
 	xp.ifnames = p->ifnames;
 	xp.n_ifaces = p->n_ifaces;
@@ -362,25 +548,15 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 				 strerror(-rc));
 			goto fail;
 		}
-		rc = xlb_xdp_attach(dp->xdp, dp->ifindex[i]);
-		if (rc < 0) {
-			snprintf(err, errlen, "%s", xlb_xdp_errmsg());
-			goto fail;
-		}
 	}
 
-	xlb_conn_params_default(&cp);
-	cp.max_conns = p->max_conns;
-	cp.timeouts = xlb_tables_current(p->tables)->timeouts;
-	cp.on_count = xlb_dp_on_count;
-	cp.dest_alive = xlb_dp_dest_alive;
-	cp.cb_arg = dp;
-	rc = xlb_conn_init(&dp->conns, &cp);
+	rc = xlb_local_addrs_init(&dp->local, local_addr_changed, dp);
 	if (rc < 0) {
-		snprintf(err, errlen, "connection table of %u entries: %s",
-			 p->max_conns, strerror(-rc));
+		snprintf(err, errlen, "reading the director's addresses (rtnetlink): %s",
+			 strerror(-rc));
 		goto fail;
 	}
+
 	/* Sweep the whole table in about 1.6 s at 10 ticks per second. */
 	dp->expire_budget = xlb_conn_tab_size(dp->conns) / 16 + 1;
 
@@ -426,7 +602,23 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	xlb_tables_set_provider(p->tables, &prov);
 	xlb_tables_set_prepare_cb(p->tables, xlb_dp_prepare, dp);
 	xlb_tables_set_commit_cb(p->tables, xlb_dp_commit, dp);
+	/* Every map of the new program is filled before it is attached. */
 	xlb_dp_commit(xlb_tables_current(p->tables), dp);
+	/* The previous xlbd's connections, rebound to this configuration,
+	 * before the first packet can reach a worker. */
+	if (dp->state_path)
+		adopt_conns(dp);
+
+	/* Attach last: an earlier run's xlb_steer is swapped for ours in
+	 * one step, and ours already steers every service to its sockets. */
+	for (i = 0; i < p->n_ifaces; i++) {
+		rc = xlb_xdp_attach(dp->xdp, dp->ifindex[i]);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s", xlb_xdp_errmsg());
+			goto fail;
+		}
+	}
+	warn_stale_elsewhere(dp);
 
 	for (i = 0; i < dp->n_workers; i++) {
 		struct dp_worker *w = &dp->workers[i];
@@ -461,6 +653,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	*out = dp;
 	return 0;
 fail:
+	dp->failed = true;
 	xlb_dp_stop(dp);
 	return rc < 0 ? rc : -EINVAL;
 }

@@ -11,6 +11,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/if_link.h>
 #include <linux/magic.h>
 
 #include <bpf/bpf.h>
@@ -37,6 +39,7 @@ struct xlb_xdp {
 	struct xdp_program *prog;	/* libxdp's view of skel's program */
 	enum xlb_xdp_mode mode;
 	int ifindex[XLB_XDP_MAX_IFACES];
+	bool fresh[XLB_XDP_MAX_IFACES];	/* nothing of ours was there before */
 	size_t n_if;
 	/* xlb_xdp_sync: what the services and nat_rs maps hold. */
 	struct xdp_keyset applied[XDP_SET_N];
@@ -214,12 +217,68 @@ err_free:
 	return err;
 }
 
-/*
- * Whatever is attached to ifindex: nothing is fine, a program of ours
- * (left by a crashed run) is detached so that we replace it, anything else
- * is someone else's and makes us refuse.
- */
-static int clear_stale(int ifindex)
+/* What xdp_multiprog says is on an interface, as far as we care. */
+enum attached_kind {
+	ATT_NONE = 0,		/* no XDP program */
+	ATT_OURS_ALONE,		/* xlb_steer attached by itself */
+	ATT_OURS_DISPATCHER,	/* xlb_steer inside a libxdp dispatcher */
+	ATT_OTHER_DISPATCHER,	/* a dispatcher without xlb_steer */
+	ATT_FOREIGN,		/* someone else's program, alone */
+};
+
+struct attached {
+	enum attached_kind kind;
+	enum xdp_attach_mode mode;
+	uint32_t id;		/* the program's id (ATT_OURS_ALONE, ATT_FOREIGN) */
+	char name[64];		/* ATT_FOREIGN */
+};
+
+static void inspect(int ifindex, struct attached *a)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+
+	memset(a, 0, sizeof(*a));
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (!mp || libxdp_get_error(mp))
+		return;		/* nothing attached (or nothing we can see) */
+	a->mode = xdp_multiprog__attach_mode(mp);
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		if (p) {
+			a->id = xdp_program__id(p);
+			if (!strcmp(xdp_program__name(p), XLB_STEER_PROG_NAME)) {
+				a->kind = ATT_OURS_ALONE;
+			} else {
+				a->kind = ATT_FOREIGN;
+				snprintf(a->name, sizeof(a->name), "%s",
+					 xdp_program__name(p));
+			}
+		}
+	} else {
+		a->kind = ATT_OTHER_DISPATCHER;
+		for (p = xdp_multiprog__next_prog(NULL, mp); p;
+		     p = xdp_multiprog__next_prog(p, mp))
+			if (!strcmp(xdp_program__name(p), XLB_STEER_PROG_NAME))
+				a->kind = ATT_OURS_DISPATCHER;
+	}
+	xdp_multiprog__close(mp);
+}
+
+static int refuse_foreign(int ifindex, const struct attached *a)
+{
+	char ifn[IF_NAMESIZE];
+
+	return xdp_fail(-EBUSY, "interface %s already has XDP program '%s' "
+			"(id %u, %s mode) attached, which is not xlb's: "
+			"refusing to replace it; detach it first (ip link set "
+			"dev %s xdp off)", ifname_of(ifindex, ifn), a->name,
+			a->id, attach_mode_name(a->mode), ifn);
+}
+
+/* Every xlb_steer on ifindex goes: alone, or out of a dispatcher (others'
+ * programs in it stay). */
+static int detach_ours(int ifindex)
 {
 	char ifn[IF_NAMESIZE];
 	struct xdp_multiprog *mp;
@@ -229,45 +288,28 @@ static int clear_stale(int ifindex)
 
 	mp = xdp_multiprog__get_from_ifindex(ifindex);
 	if (!mp || libxdp_get_error(mp))
-		return 0;	/* nothing attached (or nothing we can see) */
+		return 0;
 	m = xdp_multiprog__attach_mode(mp);
-
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
-		if (!p)
-			goto out;
-		if (strcmp(xdp_program__name(p), XLB_STEER_PROG_NAME)) {
-			err = xdp_fail(-EBUSY, "interface %s already has XDP "
-				       "program '%s' (id %u, %s mode) attached, "
-				       "which is not xlb's: refusing to replace "
-				       "it; detach it first (ip link set dev %s "
-				       "xdp off)", ifname_of(ifindex, ifn),
-				       xdp_program__name(p), xdp_program__id(p),
-				       attach_mode_name(m), ifn);
-			goto out;
+		if (p && !strcmp(xdp_program__name(p), XLB_STEER_PROG_NAME)) {
+			err = xdp_multiprog__detach(mp);
+			if (err)
+				xdp_fail(err, "cannot detach %s (id %u) from "
+					 "interface %s: %s", XLB_STEER_PROG_NAME,
+					 xdp_program__id(p),
+					 ifname_of(ifindex, ifn), strerror(-err));
 		}
-		pr_info("xdp: replacing the stale %s (id %u) on %s, left by an "
-			"earlier run", XLB_STEER_PROG_NAME, xdp_program__id(p),
-			ifname_of(ifindex, ifn));
-		err = xdp_multiprog__detach(mp);
-		if (err)
-			xdp_fail(err, "cannot detach the stale %s (id %u) from "
-				 "interface %s: %s", XLB_STEER_PROG_NAME,
-				 xdp_program__id(p), ifname_of(ifindex, ifn),
-				 strerror(-err));
 		goto out;
 	}
-
-	/* A libxdp dispatcher: others' programs may share it; only remove
-	 * our own stale one. */
 	for (p = xdp_multiprog__next_prog(NULL, mp); p;
 	     p = xdp_multiprog__next_prog(p, mp)) {
 		if (strcmp(xdp_program__name(p), XLB_STEER_PROG_NAME))
 			continue;
 		err = xdp_program__detach(p, ifindex, m, 0);
 		if (err) {
-			xdp_fail(err, "cannot detach the stale %s (id %u) from "
-				 "the dispatcher on interface %s: %s",
+			xdp_fail(err, "cannot detach %s (id %u) from the "
+				 "dispatcher on interface %s: %s",
 				 XLB_STEER_PROG_NAME, xdp_program__id(p),
 				 ifname_of(ifindex, ifn), strerror(-err));
 			break;
@@ -278,10 +320,58 @@ out:
 	return err;
 }
 
-int xlb_xdp_attach(struct xlb_xdp *x, int ifindex)
+static uint32_t kernel_flags(enum xlb_xdp_mode mode)
+{
+	return mode == XLB_XDP_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+/*
+ * Swaps the xlb_steer left by the previous xlbd (id old_id) for ours in
+ * one step: the kernel checks that old_id is still the attached program
+ * and replaces the pointer, so every packet meets either the old program
+ * (whose services map still steers the VIPs, to no socket: dropped, the
+ * client retransmits) or the new one, never none.
+ */
+static int replace_atomically(struct xlb_xdp *x, int ifindex, uint32_t old_id)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, o);
+	int old_fd, err;
+
+	old_fd = bpf_prog_get_fd_by_id(old_id);
+	if (old_fd < 0)
+		return -errno;
+	o.old_prog_fd = old_fd;
+	err = bpf_xdp_attach(ifindex, xlb_xdp_prog_fd(x),
+			     kernel_flags(x->mode) | XDP_FLAGS_REPLACE, &o);
+	close(old_fd);
+	return err;
+}
+
+static int attach_error(struct xlb_xdp *x, int ifindex, int err)
 {
 	const char *mode = xlb_xdp_mode_name(x->mode);
 	char ifn[IF_NAMESIZE];
+
+	ifname_of(ifindex, ifn);
+	if (err == -EOPNOTSUPP)
+		return xdp_fail(err, "interface %s does not support XDP "
+				"in %s mode%s", ifn, mode,
+				x->mode == XLB_XDP_NATIVE ?
+				" (its driver has no XDP support): "
+				"use --xdp-mode skb" : "");
+	if (err == -EEXIST || err == -EBUSY)
+		return xdp_fail(err, "cannot attach XDP in %s mode to "
+				"interface %s: another XDP program or "
+				"mode is in place (%s)", mode, ifn,
+				strerror(-err));
+	return xdp_fail(err, "cannot attach XDP in %s mode to "
+			"interface %s: %s", mode, ifn, strerror(-err));
+}
+
+int xlb_xdp_attach(struct xlb_xdp *x, int ifindex)
+{
+	char ifn[IF_NAMESIZE];
+	struct attached a;
 	size_t i;
 	int err;
 
@@ -296,44 +386,107 @@ int xlb_xdp_attach(struct xlb_xdp *x, int ifindex)
 	if (!if_indextoname(ifindex, ifn))
 		return xdp_fail(-ENODEV, "no interface with index %d", ifindex);
 
-	err = clear_stale(ifindex);
-	if (err)
-		return err;
+	inspect(ifindex, &a);
+	switch (a.kind) {
+	case ATT_FOREIGN:
+		return refuse_foreign(ifindex, &a);
+	case ATT_OURS_ALONE:
+		if (a.mode == libxdp_mode(x->mode)) {
+			err = replace_atomically(x, ifindex, a.id);
+			if (err)
+				return xdp_fail(err, "cannot replace %s (id %u) "
+						"on interface %s: %s",
+						XLB_STEER_PROG_NAME, a.id, ifn,
+						strerror(-err));
+			pr_info("xdp: replaced %s (id %u) on %s in one step, "
+				"left attached by an earlier run",
+				XLB_STEER_PROG_NAME, a.id, ifn);
+			x->ifindex[x->n_if] = ifindex;
+			x->fresh[x->n_if++] = false;
+			return 0;
+		}
+		/* Another mode cannot be swapped in one step. */
+		__attribute__((fallthrough));
+	case ATT_OURS_DISPATCHER:
+		pr_warn("xdp: %s on %s is %s; it is detached and ours "
+			"attached after it: packets arriving in between go to "
+			"the kernel", XLB_STEER_PROG_NAME, ifn,
+			a.kind == ATT_OURS_DISPATCHER ? "in a libxdp dispatcher" :
+			"in another XDP mode");
+		err = detach_ours(ifindex);
+		if (err)
+			return err;
+		break;
+	case ATT_NONE:
+	case ATT_OTHER_DISPATCHER:
+		break;
+	}
 
 	err = xdp_program__attach(x->prog, ifindex, libxdp_mode(x->mode), 0);
-	if (err) {
-		if (err == -EOPNOTSUPP)
-			return xdp_fail(err, "interface %s does not support XDP "
-					"in %s mode%s", ifn, mode,
-					x->mode == XLB_XDP_NATIVE ?
-					" (its driver has no XDP support): "
-					"use --xdp-mode skb" : "");
-		if (err == -EEXIST || err == -EBUSY)
-			return xdp_fail(err, "cannot attach XDP in %s mode to "
-					"interface %s: another XDP program or "
-					"mode is in place (%s)", mode, ifn,
-					strerror(-err));
-		return xdp_fail(err, "cannot attach XDP in %s mode to "
-				"interface %s: %s", mode, ifn, strerror(-err));
-	}
-	x->ifindex[x->n_if++] = ifindex;
+	if (err)
+		return attach_error(x, ifindex, err);
+	x->ifindex[x->n_if] = ifindex;
+	x->fresh[x->n_if++] = a.kind == ATT_NONE || a.kind == ATT_OTHER_DISPATCHER;
 	return 0;
 }
 
-void xlb_xdp_close(struct xlb_xdp *x)
+void xlb_xdp_detach_fresh(struct xlb_xdp *x)
 {
 	size_t i;
 
 	if (!x)
 		return;
-	/* Best effort: an interface may be gone, or someone may have
-	 * replaced our program (then it is not ours to remove). */
 	for (i = 0; i < x->n_if; i++)
-		(void)xdp_program__detach(x->prog, x->ifindex[i],
-					  libxdp_mode(x->mode), 0);
+		if (x->fresh[i])
+			(void)xdp_program__detach(x->prog, x->ifindex[i],
+						  libxdp_mode(x->mode), 0);
+}
+
+int xlb_xdp_detach_iface(int ifindex)
+{
+	char ifn[IF_NAMESIZE];
+	struct attached a;
+
+	xdp_errbuf[0] = '\0';
+	if (!if_indextoname(ifindex, ifn))
+		return xdp_fail(-ENODEV, "no interface with index %d", ifindex);
+	ensure_bpffs();		/* a dispatcher's state lives there */
+	inspect(ifindex, &a);
+	switch (a.kind) {
+	case ATT_OURS_ALONE:
+	case ATT_OURS_DISPATCHER:
+		return detach_ours(ifindex);
+	case ATT_FOREIGN:
+		return xdp_fail(-EBUSY, "interface %s has XDP program '%s' "
+				"(id %u), which is not xlb's: left alone", ifn,
+				a.name, a.id);
+	case ATT_OTHER_DISPATCHER:
+	case ATT_NONE:
+		break;
+	}
+	return xdp_fail(-ENOENT, "interface %s has no %s attached", ifn,
+			XLB_STEER_PROG_NAME);
+}
+
+bool xlb_xdp_has_ours(int ifindex)
+{
+	struct attached a;
+
+	inspect(ifindex, &a);
+	return a.kind == ATT_OURS_ALONE || a.kind == ATT_OURS_DISPATCHER;
+}
+
+void xlb_xdp_close(struct xlb_xdp *x)
+{
+	if (!x)
+		return;
+	/* No detach: the attached program holds itself and its maps in the
+	 * kernel. Our handles go; the sockets' XSKMAP slots empty as they
+	 * close, so VIP packets are dropped (retransmitted by the clients)
+	 * until the next xlbd replaces the program. */
 	xdp_program__close(x->prog);	/* does not close skel's object */
 	xlb_steer__destroy(x->skel);
-	for (i = 0; i < XDP_SET_N; i++)
+	for (int i = 0; i < XDP_SET_N; i++)
 		free(x->applied[i].k);
 	free(x);
 }
@@ -399,6 +552,15 @@ int xlb_xdp_nat_rs_set(struct xlb_xdp *x, const struct xlb_rs_key *k,
 	key.pad = 0;
 	return map_set(bpf_map__fd(x->skel->maps.nat_rs), &key, &val,
 		       present, "nat_rs");
+}
+
+int xlb_xdp_local_set(struct xlb_xdp *x, uint32_t addr, bool present)
+{
+	struct xlb_local_val val = { 0 };
+	__u32 key = addr;
+
+	return map_set(bpf_map__fd(x->skel->maps.local_addrs), &key, &val,
+		       present, "local_addrs");
 }
 
 /* Both key types are 8 bytes with the pad last: compared as bytes. */

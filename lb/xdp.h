@@ -7,9 +7,21 @@
  *
  * Attaching: native mode by default, skb (generic) on request. libxdp tries
  * its multi-program dispatcher first and, where the kernel cannot run it,
- * attaches the program alone. A program named xlb_steer left on an
- * interface by a crashed run is detached and replaced; any other program
- * is left alone and the attach fails with -EBUSY and a message naming it.
+ * attaches the program alone. Any program not named xlb_steer is left
+ * alone and the attach fails with -EBUSY and a message naming it.
+ *
+ * Restarts: the program stays attached when xlbd stops (xlb_xdp_close()
+ * does not detach), so the VIPs never fall back to the director's kernel,
+ * which would reset their connections; with no AF_XDP socket in its
+ * XSKMAP it drops steered packets and the clients retransmit. The next
+ * xlbd loads a new program with new maps, fills them all (services,
+ * nat_rs, xsk_base, local_addrs, its sockets in the XSKMAP), and only then
+ * attaches: an xlb_steer attached alone in the same mode is swapped for
+ * the new one in one step (XDP_FLAGS_REPLACE), so no packet ever meets no
+ * program or an empty services map. (An xlb_steer inside a libxdp
+ * dispatcher, or in another mode, is detached first, with a warning: the
+ * packets in between go to the kernel.) Removing xlb for good is
+ * xlb_xdp_detach_iface() (xlbd --detach).
  *
  * bpffs: libxdp wants one at /sys/fs/bpf (or $LIBXDP_BPFFS) for its
  * dispatcher. Under `ip netns exec` the process has a private mount
@@ -51,17 +63,31 @@ const char *xlb_xdp_mode_name(enum xlb_xdp_mode mode);
 int xlb_xdp_open(struct xlb_xdp **out, enum xlb_xdp_mode mode);
 
 /*
- * Attaches to one more interface in the mode given at open. Replaces a
- * stale xlb_steer; refuses (-EBUSY) a foreign program; -EOPNOTSUPP when the
- * interface cannot do the mode (the message says which mode, which
- * interface, and to try skb); -EALREADY if this object already attached
- * there.
+ * Attaches to one more interface in the mode given at open. Replaces an
+ * xlb_steer left by an earlier run (in one step, see above); refuses
+ * (-EBUSY) a foreign program; -EOPNOTSUPP when the interface cannot do the
+ * mode (the message says which mode, which interface, and to try skb);
+ * -EALREADY if this object already attached there.
  */
 int xlb_xdp_attach(struct xlb_xdp *x, int ifindex);
 
-/* Detaches from every interface this object attached to, then unloads.
- * NULL-safe. */
+/* Unloads this object's handles. The program stays attached wherever it
+ * is (see Restarts above). NULL-safe. */
 void xlb_xdp_close(struct xlb_xdp *x);
+
+/* Undoes the attaches of this object that found no xlb_steer before
+ * (a start that fails half way leaves a bare interface bare); programs
+ * that replaced an earlier run's stay. NULL-safe. */
+void xlb_xdp_detach_fresh(struct xlb_xdp *x);
+
+/* Removes xlb_steer from ifindex for good, alone or from a libxdp
+ * dispatcher (others' programs in it stay). 0; -ENOENT when no xlb_steer
+ * is attached there; -EBUSY when the program there is someone else's (left
+ * alone, named in the message); -ENODEV. */
+int xlb_xdp_detach_iface(int ifindex);
+
+/* Whether an xlb_steer (any run's) is attached to ifindex. */
+bool xlb_xdp_has_ours(int ifindex);
 
 /* Map fds, for the AF_XDP side (xsk_socket__update_xskmap) and tests. */
 int xlb_xdp_xsks_map_fd(const struct xlb_xdp *x);
@@ -76,6 +102,10 @@ int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_svc_key *k,
 		    bool present);
 int xlb_xdp_nat_rs_set(struct xlb_xdp *x, const struct xlb_rs_key *k,
 		       bool present);
+/* One of the director's own addresses (network order): packets from NAT
+ * real servers to it are the kernel's (see xlb_steer). -ENOSPC past
+ * XLB_LOCAL_ADDRS_MAX. */
+int xlb_xdp_local_set(struct xlb_xdp *x, uint32_t addr, bool present);
 
 /*
  * Makes the services and nat_rs maps hold exactly these keys (duplicates

@@ -3,12 +3,21 @@
  * xlbd: the xlb daemon. Foreground, logs to stderr.
  *
  *   xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE] [--group NAME] [-v]
+ *   xlbd --detach -i IFACE [-i IFACE ...]
  *
  * Steps: init (arguments, tables, rules, datapath), serve (the control
  * thread's poll loop, which also keeps the datapath's next hops and
  * connection expiry going, until SIGINT/SIGTERM), fini (the datapath stops
- * and detaches before the tables go). Exit status 0 after a signal, 1 when
- * it cannot start.
+ * before the tables go). Exit status 0 after a signal, 1 when it cannot
+ * start.
+ *
+ * Stopping is not removing: SIGTERM and SIGINT (alike) stop the workers
+ * and close the sockets but leave the XDP program attached, so until the
+ * next xlbd takes over in one step, VIP packets are dropped (the clients
+ * retransmit) instead of being reset by the director's kernel. The
+ * connection table lives in the state file (--state-file, default
+ * xlbd.state beside the control socket), which the next xlbd adopts. A
+ * SIGKILL leaves the same state. --detach removes both for good.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +28,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "ctl.h"
 #include "conn.h"
@@ -39,6 +51,9 @@ struct xlbd {
 	const char *rules;
 	const char *group;
 	bool verbose;
+	bool detach;
+	const char *state_file;		/* --state-file, or NULL: the default */
+	char state_buf[4096];
 	struct xlb_dp_params dpp;
 	/* state */
 	struct xlb_dp *dp;
@@ -52,7 +67,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE]\n"
 		"            [--group NAME] [--xdp-mode native|skb] [--zerocopy auto|on|off]\n"
-		"            [--max-conns N] [--queues N] [-v]\n"
+		"            [--max-conns N] [--queues N] [--state-file PATH] [-v]\n"
+		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH] [--state-file PATH]\n"
+		"\n"
+		"SIGTERM and SIGINT stop xlbd but leave its XDP program attached, dropping\n"
+		"VIP packets (clients retransmit) until the next xlbd takes over without\n"
+		"a gap, adopting the connections kept in the state file. To remove xlb\n"
+		"for good, stop xlbd, then run xlbd --detach (it removes the state file).\n"
 		"\n"
 		"  -i, --interface IFACE  serve this interface (repeatable, up to %d)\n"
 		"      --socket PATH      control socket (default %s)\n"
@@ -62,6 +83,10 @@ static void usage(FILE *f)
 		"      --zerocopy MODE    AF_XDP zero-copy: auto (default), on, off\n"
 		"      --max-conns N      connection table size (default %u)\n"
 		"      --queues N         RX queues served per interface (default all)\n"
+		"      --state-file PATH  connection table, kept for the next xlbd (default:\n"
+		"                         xlbd.state beside the control socket)\n"
+		"      --detach           remove xlb's XDP program from the interfaces and the\n"
+		"                         state file, then exit\n"
 		"  -v, --verbose          debug logging\n"
 		"  -h, --help             this help\n"
 		"      --version          print the version\n",
@@ -85,7 +110,7 @@ static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 static int parse_args(struct xlbd *d, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_RULES, OPT_GROUP, OPT_VERSION, OPT_XDP_MODE,
-	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES };
+	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH, OPT_STATE_FILE };
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -98,6 +123,8 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		{ "zerocopy", required_argument, NULL, OPT_ZEROCOPY },
 		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 		{ "queues", required_argument, NULL, OPT_QUEUES },
+		{ "detach", no_argument, NULL, OPT_DETACH },
+		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
 		{ 0 }
 	};
 	int c;
@@ -149,6 +176,17 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 			d->dpp.n_queues = (int)q;
 			break;
 		}
+		case OPT_DETACH:
+			d->detach = true;
+			break;
+		case OPT_STATE_FILE:
+			if (!*optarg || strlen(optarg) >= sizeof(d->state_buf)) {
+				pr_warn("--state-file: a path, shorter than %zu bytes",
+					sizeof(d->state_buf));
+				return -1;
+			}
+			d->state_file = optarg;
+			break;
 		case 'v':
 			d->verbose = true;
 			break;
@@ -241,6 +279,100 @@ static int load_rules(struct xlbd *d)
 	return ret;
 }
 
+/* The state file: --state-file, or xlbd.state in the control socket's
+ * directory (so two xlbds with their own sockets never share one). */
+static const char *state_path(struct xlbd *d)
+{
+	const char *sock = d->socket_path ? d->socket_path : XLB_CTL_SOCKET_DEFAULT;
+	const char *slash = strrchr(sock, '/');
+
+	if (d->state_file)
+		return d->state_file;
+	if (!slash)
+		return "xlbd.state";
+	snprintf(d->state_buf, sizeof(d->state_buf), "%.*s/xlbd.state",
+		 (int)(slash - sock), sock);
+	return d->state_buf;
+}
+
+/* The state file's directory, as the control server makes the socket's
+ * (it may not exist yet: /run/xlb on a fresh boot). */
+static void state_dir_make(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	if (!slash || slash == path || (size_t)(slash - path) >= sizeof(dir))
+		return;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		pr_debug("%s: %s", dir, strerror(errno));
+}
+
+/* Whether an xlbd answers on the control socket: --detach under a running
+ * one would leave it serving nothing. */
+static bool xlbd_running(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return rc == 0;
+}
+
+static void detach_lib_log(const char *line)
+{
+	pr_debug("libxdp: %s", line);
+}
+
+/* xlbd --detach: xlb_steer off every -i interface. 0 when every one had
+ * it and lost it. */
+static int xlbd_detach(struct xlbd *d)
+{
+	const char *sock = d->socket_path ? d->socket_path : XLB_CTL_SOCKET_DEFAULT;
+	int bad = 0;
+
+	if (xlbd_running(sock)) {
+		pr_warn("an xlbd is running (it answers on %s): stop it first, "
+			"then run --detach", sock);
+		return -EBUSY;
+	}
+	xlb_xdp_set_lib_log(detach_lib_log);
+	for (unsigned int i = 0; i < d->nifaces; i++) {
+		unsigned int ifindex = if_nametoindex(d->ifnames[i]);
+		int rc;
+
+		if (!ifindex) {
+			pr_warn("interface %s: %s", d->ifnames[i], strerror(errno));
+			bad++;
+			continue;
+		}
+		rc = xlb_xdp_detach_iface((int)ifindex);
+		if (rc < 0) {
+			pr_warn("%s", xlb_xdp_errmsg());
+			bad++;
+			continue;
+		}
+		pr_info("%s: %s detached", d->ifnames[i], XLB_STEER_PROG_NAME);
+	}
+	/* Its connections cannot be adopted by anything any more. */
+	if (unlink(state_path(d)) == 0)
+		pr_info("%s removed", state_path(d));
+	else if (errno != ENOENT) {
+		pr_warn("%s: %s", state_path(d), strerror(errno));
+		bad++;
+	}
+	return bad ? -ENOENT : 0;
+}
+
 static void dp_on_fd(void *dp)
 {
 	xlb_dp_process(dp);
@@ -294,6 +426,8 @@ static int xlbd_init(struct xlbd *d)
 	d->dpp.ifnames = d->ifnames;
 	d->dpp.n_ifaces = (int)d->nifaces;
 	d->dpp.tables = d->tables;
+	d->dpp.state_path = state_path(d);
+	state_dir_make(d->dpp.state_path);
 	ret = xlb_dp_start(&d->dp, &d->dpp, err, sizeof(err));
 	if (ret) {
 		pr_warn("datapath: %s", err[0] ? err : strerror(-ret));
@@ -327,14 +461,16 @@ static int xlbd_run(struct xlbd *d)
 		return ret;
 	}
 	if (read(d->sigfd, &si, sizeof(si)) == sizeof(si))
-		pr_info("%s: exiting", strsignal((int)si.ssi_signo));
+		pr_info("%s: exiting; the XDP program stays attached and drops VIP "
+			"packets until the next xlbd (xlbd --detach removes it)",
+			strsignal((int)si.ssi_signo));
 	return 0;
 }
 
 static void xlbd_fini(struct xlbd *d)
 {
 	xlb_ctl_server_free(d->srv);
-	/* The datapath stops (and detaches) before the tables go. */
+	/* The datapath stops before the tables go. */
 	if (d->dp)
 		xlb_dp_log_stats(d->dp);
 	xlb_dp_stop(d->dp);
@@ -354,6 +490,8 @@ int main(int argc, char **argv)
 		return ret > 0 ? 0 : 1;
 	if (d.verbose)
 		xlb_log_set_level(XLB_LOG_DEBUG);
+	if (d.detach)
+		return xlbd_detach(&d) ? 1 : 0;
 	ret = xlbd_init(&d);
 	if (!ret)
 		ret = xlbd_run(&d);

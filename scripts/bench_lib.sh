@@ -289,6 +289,11 @@ bdp_start_xlb() {
 }
 bdp_stop_xlb() {
 	bdp_kill "$MODE_PID"
+	# A stopped xlbd leaves its XDP program for the next one: remove it
+	# (and the state file) for the modes that follow; an xlbd without
+	# --detach (XLBD_BIN of an older build) had detached by itself.
+	ip netns exec "$NS_D" "${XLBD_BIN:-$BUILD/xlbd}" --detach -i "$IF_D0" -i "$IF_D1" \
+		--socket "$BDIR/xlb-${1#xlb-}.sock" >/dev/null 2>&1 || true
 	# What xlbd said about its datapath as it exited, for the report.
 	local key
 	key=$(bdp_key "$1")

@@ -59,7 +59,8 @@ check "-L -n -c lists the UDP entries" bash -c "'$B/xlbctl' --socket '$S' -L -n 
 C udp "$VIP" "$UDP_PORT" --sport 42000 --count 30 >"$T/before.txt"
 C http "$VIP" 80 --sport 43000 --count 15 >"$T/before_http.txt"
 kill_pid "$XLBD_PID"
-check "xlbd detached on SIGTERM" bash -c "! ip -n '$DIRECTOR_NS' link show '$DIRECTOR_IF' | grep -q xdp"
+check "xlbd leaves its XDP program attached on SIGTERM (for the next xlbd)" \
+	bash -c "ip -n '$DIRECTOR_NS' link show '$DIRECTOR_IF' | grep -q xdp"
 xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
 	{ fail "xlbd restarts"; exit 1; }
 C udp "$VIP" "$UDP_PORT" --sport 42000 --count 30 >"$T/after.txt"

@@ -105,7 +105,11 @@ else
 	check_eq "xlbd exits 0 and memcheck found no error or definite leak (99 = found)" 0 "$rc"
 fi
 check "xlbd logged its exit" grep -q "exiting" "$LOG"
-check "xlbd detached its XDP program" \
+check "xlbd left its XDP program attached" \
+	bash -c "ip -n '$DIRECTOR_NS' link show '$DIRECTOR_IF' | grep -q xdp"
+check "xlbd --detach removes it" \
+	ip netns exec "$DIRECTOR_NS" "$VB/xlbd" --socket "$S" --detach -i "$DIRECTOR_IF"
+check "and it is gone" \
 	bash -c "! ip -n '$DIRECTOR_NS' link show '$DIRECTOR_IF' | grep -q xdp"
 
 echo "---- valgrind summary ----"

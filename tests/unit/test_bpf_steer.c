@@ -604,19 +604,24 @@ static uint32_t prog_id(int fd)
 	return info.id;
 }
 
-Test(xdp_attach, attach_puts_the_program_on_the_interface_and_close_removes_it,
+Test(xdp_attach, attach_puts_the_program_on_the_interface_and_close_leaves_it,
      .init = attach_setup)
 {
 	struct xlb_xdp *a;
 	int ifindex = veth_in_private_netns();
+	uint32_t id;
 
 	cr_assert_eq(xlb_xdp_open(&a, XLB_XDP_NATIVE), 0, "%s",
 		     xlb_xdp_errmsg());
 	cr_assert_eq(xlb_xdp_attach(a, ifindex), 0, "%s", xlb_xdp_errmsg());
-	cr_expect_eq(attached_id(ifindex), prog_id(xlb_xdp_prog_fd(a)));
+	id = prog_id(xlb_xdp_prog_fd(a));
+	cr_expect_eq(attached_id(ifindex), id);
 	cr_expect_eq(xlb_xdp_attach(a, ifindex), -EALREADY);
+	/* A stopping xlbd leaves its program to the next one. */
 	xlb_xdp_close(a);
-	cr_expect_eq(attached_id(ifindex), 0, "still attached after close");
+	cr_expect_eq(attached_id(ifindex), id, "detached by close");
+	cr_expect_eq(xlb_xdp_detach_iface(ifindex), 0, "%s", xlb_xdp_errmsg());
+	cr_expect_eq(attached_id(ifindex), 0, "still attached after detach");
 }
 
 Test(xdp_attach, skb_mode_attaches_as_generic_xdp, .init = attach_setup)
@@ -630,6 +635,7 @@ Test(xdp_attach, skb_mode_attaches_as_generic_xdp, .init = attach_setup)
 	cr_assert_eq(bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &id), 0);
 	cr_expect_eq(id, prog_id(xlb_xdp_prog_fd(a)));
 	xlb_xdp_close(a);
+	cr_expect_eq(xlb_xdp_detach_iface(ifindex), 0, "%s", xlb_xdp_errmsg());
 	cr_expect_eq(attached_id(ifindex), 0);
 }
 
@@ -650,6 +656,52 @@ Test(xdp_attach, stale_program_of_a_crashed_run_is_replaced, .init = attach_setu
 	xlb_xdp_close(next);
 }
 
+Test(xdp_attach, program_in_skb_mode_is_replaced_by_one_in_native_mode,
+     .init = attach_setup)
+{
+	struct xlb_xdp *old, *next;
+	int ifindex = veth_in_private_netns();
+
+	cr_assert_eq(xlb_xdp_open(&old, XLB_XDP_SKB), 0);
+	cr_assert_eq(xlb_xdp_attach(old, ifindex), 0, "%s", xlb_xdp_errmsg());
+	xlb_xdp_close(old);
+	cr_assert_eq(xlb_xdp_open(&next, XLB_XDP_NATIVE), 0);
+	cr_assert_eq(xlb_xdp_attach(next, ifindex), 0, "%s", xlb_xdp_errmsg());
+	cr_expect_eq(attached_id(ifindex), prog_id(xlb_xdp_prog_fd(next)));
+	xlb_xdp_close(next);
+}
+
+Test(xdp_attach, failed_start_removes_only_what_it_attached_afresh,
+     .init = attach_setup)
+{
+	struct xlb_xdp *old, *a;
+	int if0 = veth_in_private_netns(), if1 = (int)if_nametoindex("xlbt1");
+
+	/* xlbt1 has an earlier run's program, xlbt0 none. */
+	cr_assert_eq(xlb_xdp_open(&old, XLB_XDP_NATIVE), 0);
+	cr_assert_eq(xlb_xdp_attach(old, if1), 0, "%s", xlb_xdp_errmsg());
+	xlb_xdp_close(old);
+	cr_assert_eq(xlb_xdp_open(&a, XLB_XDP_NATIVE), 0);
+	cr_assert_eq(xlb_xdp_attach(a, if0), 0, "%s", xlb_xdp_errmsg());
+	cr_assert_eq(xlb_xdp_attach(a, if1), 0, "%s", xlb_xdp_errmsg());
+	xlb_xdp_detach_fresh(a);
+	cr_expect_eq(attached_id(if0), 0, "the fresh attach stayed");
+	cr_expect_eq(attached_id(if1), prog_id(xlb_xdp_prog_fd(a)),
+		     "the replacement went");
+	xlb_xdp_close(a);
+}
+
+Test(xdp_attach, detach_of_an_interface_without_xlb_says_so, .init = attach_setup)
+{
+	int ifindex = veth_in_private_netns();
+
+	cr_expect_eq(xlb_xdp_detach_iface(ifindex), -ENOENT);
+	cr_expect_not_null(strstr(xlb_xdp_errmsg(), "xlbt0"), "%s",
+			   xlb_xdp_errmsg());
+	cr_expect_not_null(strstr(xlb_xdp_errmsg(), "no xlb_steer"), "%s",
+			   xlb_xdp_errmsg());
+}
+
 Test(xdp_attach, foreign_program_is_refused_and_named, .init = attach_setup)
 {
 	struct xlb_xdp *a;
@@ -667,6 +719,11 @@ Test(xdp_attach, foreign_program_is_refused_and_named, .init = attach_setup)
 			   xlb_xdp_errmsg());
 	cr_expect_eq(attached_id(ifindex), prog_id(fd), "foreign prog removed");
 	xlb_xdp_close(a);
+	cr_expect_eq(attached_id(ifindex), prog_id(fd), "foreign prog removed");
+	/* --detach leaves it alone too. */
+	cr_expect_eq(xlb_xdp_detach_iface(ifindex), -EBUSY);
+	cr_expect_not_null(strstr(xlb_xdp_errmsg(), "'xlb_decap'"), "%s",
+			   xlb_xdp_errmsg());
 	cr_expect_eq(attached_id(ifindex), prog_id(fd), "foreign prog removed");
 	bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, NULL);
 	xlb_decap__destroy(foreign);
@@ -687,4 +744,98 @@ Test(xdp_attach, native_mode_on_a_device_without_xdp_names_mode_and_device,
 	cr_expect_not_null(strstr(xlb_xdp_errmsg(), "xlbbr0"), "%s",
 			   xlb_xdp_errmsg());
 	xlb_xdp_close(a);
+}
+
+/* ---- the director's own traffic with its NAT real servers ---- */
+
+static void add_local(const char *addr)
+{
+	cr_assert_eq(xlb_xdp_local_set(x, fr_ip(addr), true), 0, "%s",
+		     xlb_xdp_errmsg());
+}
+
+/* RIP:8080 -> dst:40000, the shape of a NAT reply. */
+static size_t from_nat_rs(uint8_t *buf, uint8_t proto, const char *dst)
+{
+	struct fr_spec s = fr_default(proto);
+
+	s.saddr = fr_ip("192.168.1.10");
+	s.sport = 8080;
+	s.daddr = fr_ip(dst);
+	s.dport = 40000;
+	return fr_build(buf, 2048, &s);
+}
+
+Test(bpf_steer, tcp_from_a_nat_real_server_to_the_director_is_passed)
+{
+	uint8_t f[2048];
+	size_t n;
+
+	add_nat_rs("192.168.1.10", 8080, IPPROTO_TCP);
+	add_local("192.168.1.1");	/* the director's DIP */
+	n = from_nat_rs(f, IPPROTO_TCP, "192.168.1.1");
+	expect_passed(f, n, XLB_CNT_OWN_TRAFFIC);
+}
+
+Test(bpf_steer, udp_from_a_nat_real_server_to_the_director_is_passed)
+{
+	uint8_t f[2048];
+	size_t n;
+
+	add_nat_rs("192.168.1.10", 8080, IPPROTO_UDP);
+	add_local("10.0.0.2");		/* another of the director's addresses */
+	n = from_nat_rs(f, IPPROTO_UDP, "10.0.0.2");
+	expect_passed(f, n, XLB_CNT_OWN_TRAFFIC);
+}
+
+Test(bpf_steer, reply_from_a_nat_real_server_to_a_client_is_still_steered)
+{
+	uint8_t f[2048];
+	size_t n;
+
+	add_nat_rs("192.168.1.10", 8080, IPPROTO_TCP);
+	add_local("192.168.1.1");
+	add_local("10.0.0.2");
+	n = from_nat_rs(f, IPPROTO_TCP, "10.0.0.1");
+	expect_steered(f, n, XLB_CNT_NAT_REPLY);
+}
+
+Test(bpf_steer, removed_local_address_is_steered_again)
+{
+	uint8_t f[2048];
+	size_t n;
+
+	add_nat_rs("192.168.1.10", 8080, IPPROTO_TCP);
+	add_local("192.168.1.1");
+	cr_assert_eq(xlb_xdp_local_set(x, fr_ip("192.168.1.1"), false), 0);
+	n = from_nat_rs(f, IPPROTO_TCP, "192.168.1.1");
+	expect_steered(f, n, XLB_CNT_NAT_REPLY);
+}
+
+Test(bpf_steer, service_packet_to_a_vip_the_director_holds_is_still_steered)
+{
+	uint8_t f[2048];
+	size_t n;
+
+	add_svc("10.0.0.100", 80, IPPROTO_TCP);
+	add_local("10.0.0.100");	/* the VIP is an address of the director */
+	n = tcp_to(f, "10.0.0.100", 80);
+	expect_steered(f, n, XLB_CNT_SVC);
+}
+
+Test(bpf_steer, icmp_error_to_the_director_about_its_own_packet_to_a_nat_rs_is_passed)
+{
+	struct fr_spec q = fr_default(IPPROTO_UDP);
+	uint8_t f[2048];
+	size_t n;
+
+	add_nat_rs("192.168.1.10", 5353, IPPROTO_UDP);
+	add_local("192.168.1.1");
+	q.no_eth = true;		/* director -> RIP:5353, its own query */
+	q.saddr = fr_ip("192.168.1.1");
+	q.daddr = fr_ip("192.168.1.10");
+	q.dport = 5353;
+	/* The error goes to the quoted source: the director. */
+	n = icmp_error_about(f, 3, 3, &q, 28);
+	expect_passed(f, n, XLB_CNT_OWN_TRAFFIC);
 }

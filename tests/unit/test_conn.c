@@ -14,10 +14,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -139,9 +142,8 @@ static struct xlb_conn_key reply_of(const struct xlb_conn_key *k, const struct d
 	return r;
 }
 
-static void setup_with(uint32_t max_conns, uint8_t fwd)
+static void fake_init(uint8_t fwd)
 {
-	struct xlb_conn_params p;
 	int i;
 
 	memset(&F, 0, sizeof(F));
@@ -155,12 +157,24 @@ static void setup_with(uint32_t max_conns, uint8_t fwd)
 		F.d[i].weight = 1;
 		F.d[i].alive = true;
 	}
-	xlb_conn_params_default(&p);
-	p.max_conns = max_conns;
-	p.seed = 12345;
-	p.on_count = on_count;
-	p.dest_alive = dest_alive;
-	p.cb_arg = &F;
+}
+
+static void params_with(struct xlb_conn_params *p, uint32_t max_conns)
+{
+	xlb_conn_params_default(p);
+	p->max_conns = max_conns;
+	p->seed = 12345;
+	p->on_count = on_count;
+	p->dest_alive = dest_alive;
+	p->cb_arg = &F;
+}
+
+static void setup_with(uint32_t max_conns, uint8_t fwd)
+{
+	struct xlb_conn_params p;
+
+	fake_init(fwd);
+	params_with(&p, max_conns);
 	cr_assert_eq(xlb_conn_init(&T, &p), 0);
 }
 
@@ -493,6 +507,73 @@ Test(conn, set_timeouts_applies_to_new_transitions, .init = setup_dr, .fini = te
 	expect_state(&u, T0, XLB_CONN_S_UDP, 7);
 	cr_assert_eq(in(&k, F_FIN, T0, &v), 0);
 	expect_state(&k, T0, XLB_CONN_S_FIN_WAIT, 120);
+}
+
+/* IPVS's tcp_timeouts[]: only three entries follow ipvsadm --set. */
+static const uint32_t ipvs_timeouts[XLB_CONN_S_NR] = {
+	[XLB_CONN_S_NONE] = 2,		[XLB_CONN_S_ESTABLISHED] = 900,
+	[XLB_CONN_S_SYN_SENT] = 120,	[XLB_CONN_S_SYN_RECV] = 60,
+	[XLB_CONN_S_FIN_WAIT] = 120,	[XLB_CONN_S_TIME_WAIT] = 120,
+	[XLB_CONN_S_CLOSE] = 10,	[XLB_CONN_S_CLOSE_WAIT] = 60,
+	[XLB_CONN_S_LAST_ACK] = 30,	[XLB_CONN_S_LISTEN] = 120,
+	[XLB_CONN_S_SYNACK] = 120,	[XLB_CONN_S_UDP] = 300,
+};
+
+Test(conn, state_timeouts_default_to_ipvss_table, .init = setup_dr, .fini = teardown)
+{
+	for (unsigned int st = 0; st < XLB_CONN_S_NR; st++)
+		cr_expect_eq(xlb_conn_state_timeout(T, st), ipvs_timeouts[st],
+			     "%s: %u s, IPVS has %u s", xlb_conn_state_name(st),
+			     xlb_conn_state_timeout(T, st), ipvs_timeouts[st]);
+}
+
+Test(conn, set_tcpfin_changes_fin_wait_only, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_timeouts to = { .tcp = 1000, .tcp_fin = 5, .udp = 7 };
+
+	xlb_conn_set_timeouts(T, &to);
+	for (unsigned int st = 0; st < XLB_CONN_S_NR; st++) {
+		uint32_t want = st == XLB_CONN_S_ESTABLISHED ? 1000 :
+				st == XLB_CONN_S_FIN_WAIT ? 5 :
+				st == XLB_CONN_S_UDP ? 7 : ipvs_timeouts[st];
+
+		cr_expect_eq(xlb_conn_state_timeout(T, st), want, "%s: %u s, expected %u s",
+			     xlb_conn_state_name(st), xlb_conn_state_timeout(T, st), want);
+	}
+}
+
+/* The same through the table: a NAT connection the client closes first
+ * sits in CLOSE_WAIT for 60 s, then in TIME_WAIT for 120 s, whatever
+ * --set tcpfin says. */
+Test(conn, close_wait_and_time_wait_keep_their_timeouts_under_set_tcpfin,
+     .init = setup_nat, .fini = teardown)
+{
+	struct xlb_timeouts to = { .tcp_fin = 5 };
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000), r;
+	struct xlb_conn_view v;
+
+	xlb_conn_set_timeouts(T, &to);
+	cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+	r = reply_of(&k, v.dest);
+	cr_assert_eq(xlb_conn_out(T, &r, F_SYN | F_ACK, T0, &v), 0);
+	cr_assert_eq(in(&k, F_ACK, T0, &v), 0);
+	cr_assert_eq(in(&k, F_FIN | F_ACK, T0, &v), 0);
+	expect_state(&k, T0, XLB_CONN_S_CLOSE_WAIT, 60);
+	cr_assert_eq(xlb_conn_out(T, &r, F_FIN | F_ACK, T0, &v), 0);
+	expect_state(&k, T0, XLB_CONN_S_TIME_WAIT, 120);
+}
+
+Test(conn, fin_wait_follows_set_tcpfin, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_timeouts to = { .tcp_fin = 5 };
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+
+	xlb_conn_set_timeouts(T, &to);
+	cr_assert_eq(in(&k, F_SYN, T0, &v), 1);
+	cr_assert_eq(in(&k, F_ACK, T0, &v), 0);
+	cr_assert_eq(in(&k, F_FIN | F_ACK, T0, &v), 0);
+	expect_state(&k, T0, XLB_CONN_S_FIN_WAIT, 5);
 }
 
 /* ---- ActiveConn / InActConn ---- */
@@ -1338,4 +1419,422 @@ Test(conn, entries_that_stay_are_copied_once_while_copied_ones_are_freed_between
 	cr_expect_gt(freed, 100u);
 	cr_expect_eq(xlb_conn_count(T), COPY_PORTS - freed);
 	teardown();
+}
+
+/* ---- the state file: a restarted xlbd adopts the table ---- */
+
+static char state_dir[64];
+static char state_path[96];
+
+static void state_setup(void)
+{
+	snprintf(state_dir, sizeof(state_dir), "/tmp/xlb-conn-test.XXXXXX");
+	cr_assert_not_null(mkdtemp(state_dir));
+	snprintf(state_path, sizeof(state_path), "%s/conns", state_dir);
+	fake_init(XLB_FWD_NAT);
+	F.d[2].fwd = XLB_FWD_DR;	/* mixed methods, as a real director */
+	T = NULL;
+}
+
+static void state_teardown(void)
+{
+	xlb_conn_free(T);
+	T = NULL;
+	unlink(state_path);
+	rmdir(state_dir);
+}
+
+static int open_state(struct xlb_conn_tab **tp, uint32_t max, uint32_t seed)
+{
+	struct xlb_conn_params p;
+
+	params_with(&p, max);
+	p.seed = seed;
+	p.state_path = state_path;
+	return xlb_conn_init(tp, &p);
+}
+
+/* The next process: same servers, fresh objects and counts. */
+static void next_process(void)
+{
+	fake_init(XLB_FWD_NAT);
+	F.d[2].fwd = XLB_FWD_DR;
+}
+
+struct rebind_arg {
+	int calls;
+	int drop_id;		/* entries of this dest are refused */
+};
+
+/* What xlbd would do: find the real server by the old reply tuple's
+ * address and port, bind it as its scheduler would. */
+static int rebind(void *arg, const struct xlb_conn_view *old, struct xlb_conn_target *tg)
+{
+	struct rebind_arg *a = arg;
+	int i;
+
+	a->calls++;
+	for (i = 0; i < F.ndest; i++) {
+		struct dest *d = &F.d[i];
+
+		if (d->addr != old->reply.saddr || d->port != old->reply.sport)
+			continue;
+		if (d->id == a->drop_id)
+			return -ENOENT;
+		tg->dest = d;
+		tg->daddr = d->addr;
+		tg->dport = d->port;
+		tg->fwd = d->fwd;
+		memset(tg->bind, d->id + 1, sizeof(tg->bind));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+#define NFLOWS_MAX	512
+
+struct flows {
+	struct xlb_conn_key k[NFLOWS_MAX];
+	struct xlb_conn_view v[NFLOWS_MAX];
+	int n, tcp;
+};
+
+static struct xlb_conn_key flow_key(int i)
+{
+	if (i % 4 == 3)
+		return client(IPPROTO_UDP, (uint32_t)i, 5353);
+	return client(IPPROTO_TCP, (uint32_t)i, (uint16_t)(20000 + i));
+}
+
+/* n flows at now: three in four TCP, ESTABLISHED through both ways for
+ * NAT; the rest UDP. Returns -1 instead of asserting (used in a child). */
+static int fill_flows(struct flows *fl, int n, uint64_t now)
+{
+	int i;
+
+	fl->n = n;
+	fl->tcp = 0;
+	for (i = 0; i < n; i++) {
+		struct xlb_conn_key *k = &fl->k[i];
+		struct xlb_conn_view *v = &fl->v[i];
+
+		*k = flow_key(i);
+		if (k->proto == IPPROTO_UDP) {
+			if (in(k, 0, now, v) != 1)
+				return -1;
+			continue;
+		}
+		if (in(k, F_SYN, now, v) != 1)
+			return -1;
+		if (v->fwd == XLB_FWD_NAT) {
+			struct xlb_conn_key r = reply_of(k, v->dest);
+
+			if (xlb_conn_out(T, &r, F_SYN | F_ACK, now, v) != 0)
+				return -1;
+		}
+		if (in(k, F_ACK, now, v) != 0 || v->state != XLB_CONN_S_ESTABLISHED)
+			return -1;
+		fl->tcp++;
+	}
+	return 0;
+}
+
+/* Every flow of fl is in T with its state, server and NAT mapping, bound
+ * to this process's objects, and is not scheduled again. */
+static void expect_flows_adopted(const struct flows *fl, uint64_t now)
+{
+	long sched0 = F.sched_calls, act = 0, inact = 0;
+	int i;
+
+	for (i = 0; i < fl->n; i++) {
+		const struct dest *was = fl->v[i].dest;
+		struct xlb_conn_view v;
+		struct dest *d;
+
+		cr_assert_eq(xlb_conn_get(T, &fl->k[i], XLB_CONN_DIR_INPUT, now, &v), 0,
+			     "flow %d adopted", i);
+		d = (struct dest *)v.dest;
+		cr_expect_eq(d, &F.d[was->id], "flow %d bound to this process's dest", i);
+		cr_expect_eq(v.state, fl->v[i].state);
+		cr_expect_eq(v.fwd, fl->v[i].fwd);
+		cr_expect_eq(v.bind[0], (uint8_t)(was->id + 1));
+		if (v.fwd == XLB_FWD_NAT) {
+			struct xlb_conn_key r = reply_of(&fl->k[i], d);
+
+			cr_expect_eq(xlb_conn_out(T, &r, F_ACK, now, &v), 0,
+				     "NAT reply tuple of flow %d adopted", i);
+			cr_expect_eq(memcmp(&v.orig, &fl->k[i], sizeof(v.orig)), 0);
+		}
+		cr_expect_eq(in(&fl->k[i], F_ACK, now, &v), 0, "flow %d continues", i);
+	}
+	cr_expect_eq(F.sched_calls, sched0, "no adopted flow was scheduled again");
+	for (i = 0; i < NDEST; i++) {
+		act += F.d[i].active;
+		inact += F.d[i].inactive;
+	}
+	cr_expect_eq(act, fl->tcp, "on_count: %ld active", act);
+	cr_expect_eq(inact, fl->n - fl->tcp, "on_count: %ld inactive", inact);
+	cr_expect_eq(xlb_conn_count(T), (uint64_t)fl->n);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+static struct flows FL;
+
+Test(conn, state_file_of_a_freed_table_is_adopted_with_its_nat_reply_tuples,
+     .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+
+	cr_assert_eq(open_state(&T, 1024, 111), 0);
+	cr_expect_eq(xlb_conn_adoptable(T), 0u, "a new file has nothing to adopt");
+	cr_expect_eq(xlb_conn_adopt(T, T0, rebind, &a), 0);
+	cr_assert_eq(fill_flows(&FL, 300, T0), 0);
+	xlb_conn_free(T);
+	T = NULL;
+
+	next_process();
+	cr_assert_eq(open_state(&T, 1024, 999), 0, "the file's seed is reused, not 999");
+	cr_expect_eq(xlb_conn_adoptable(T), 300u);
+	cr_expect_eq(xlb_conn_adopt(T, T0 + SEC, rebind, &a), 300);
+	cr_expect_eq(a.calls, 300);
+	cr_expect_eq(xlb_conn_adoptable(T), 0u);
+	cr_expect_eq(stats().adopted, 300u);
+	expect_flows_adopted(&FL, T0 + 2 * SEC);
+	cr_expect_eq(xlb_conn_adopt(T, T0 + 2 * SEC, rebind, &a), -EALREADY,
+		     "adopt runs once, before use");
+}
+
+Test(conn, state_file_of_a_sigkilled_process_is_adopted,
+     .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* No Criterion asserts in the child: its exit status speaks. */
+		if (open_state(&T, 1024, 0) != 0 || fill_flows(&FL, 200, T0) != 0)
+			_exit(1);
+		raise(SIGKILL);
+		_exit(2);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		  "the child filled its table and was killed (status %#x)", status);
+
+	/* The child's flows, as this process computes them. */
+	cr_assert_eq(open_state(&T, 1024, 0), 0);
+	cr_expect_eq(xlb_conn_adoptable(T), 200u);
+	cr_expect_eq(xlb_conn_adopt(T, T0 + SEC, rebind, &a), 200);
+	for (int i = 0; i < 200; i++) {
+		struct xlb_conn_key k = flow_key(i);
+		struct xlb_conn_view v;
+
+		cr_assert_eq(xlb_conn_get(T, &k, XLB_CONN_DIR_INPUT, T0 + SEC, &v), 0,
+			     "flow %d adopted", i);
+		cr_expect_eq(v.state, i % 4 == 3 ? XLB_CONN_S_UDP : XLB_CONN_S_ESTABLISHED);
+		if (v.fwd == XLB_FWD_NAT) {
+			struct xlb_conn_key r = reply_of(&k, v.dest);
+
+			cr_expect_eq(xlb_conn_get(T, &r, XLB_CONN_DIR_OUTPUT, T0 + SEC, &v), 0,
+				     "NAT reply tuple of flow %d adopted", i);
+		}
+	}
+	cr_expect_eq(xlb_conn_count(T), 200u);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, second_open_of_a_state_file_is_busy, .init = state_setup, .fini = state_teardown)
+{
+	struct xlb_conn_tab *t2 = NULL;
+
+	cr_assert_eq(open_state(&T, 64, 1), 0);
+	cr_expect_eq(open_state(&t2, 64, 1), -EBUSY);
+	cr_expect_null(t2);
+	xlb_conn_free(T);
+	T = NULL;
+	cr_expect_eq(open_state(&t2, 64, 1), 0, "free() lets the next process in");
+	xlb_conn_free(t2);
+}
+
+Test(conn, mismatched_short_or_garbled_state_file_starts_empty,
+     .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+	static const char junk[] = "not a connection table";
+	int fd;
+
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_assert_eq(fill_flows(&FL, 50, T0), 0);
+	xlb_conn_free(T);
+	T = NULL;
+
+	/* Another --max-conns: another geometry. */
+	next_process();
+	cr_assert_eq(open_state(&T, 2048, 1), 0);
+	cr_expect_eq(xlb_conn_adoptable(T), 0u);
+	cr_expect_eq(xlb_conn_adopt(T, T0, rebind, &a), 0);
+	cr_expect_eq(a.calls, 0);
+	cr_expect_eq(xlb_conn_count(T), 0u);
+	cr_assert_eq(fill_flows(&FL, 20, T0), 0);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+	xlb_conn_free(T);
+	T = NULL;
+
+	/* A garbled header. */
+	fd = open(state_path, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+	close(fd);
+	next_process();
+	cr_assert_eq(open_state(&T, 2048, 1), 0);
+	cr_expect_eq(xlb_conn_adoptable(T), 0u);
+	cr_assert_eq(fill_flows(&FL, 20, T0), 0);
+	xlb_conn_free(T);
+	T = NULL;
+
+	/* A short file (a copy cut off, a full disk). */
+	cr_assert_eq(truncate(state_path, 4096 + 128 * 5), 0);
+	next_process();
+	cr_assert_eq(open_state(&T, 2048, 1), 0);
+	cr_expect_eq(xlb_conn_adoptable(T), 0u);
+	cr_expect_eq(xlb_conn_adopt(T, T0, rebind, &a), 0);
+	cr_expect_eq(xlb_conn_count(T), 0u);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+/* Offsets in the file (conn.c): a 4096-byte header, then 128-byte entries
+ * in the order they were first used; within one, key[0] at 0 (proto at
+ * 12), key[1] at 16 (daddr at 20), state at 56, fwd 57, flags 58. */
+#define ENT_OFF(i, f)	(4096 + 128 * (off_t)(i) + (f))
+
+static void poke(int fd, off_t off, uint8_t v)
+{
+	cr_assert_eq(pwrite(fd, &v, 1, off), 1);
+}
+
+Test(conn, state_file_entries_that_fail_validation_are_dropped,
+     .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+	uint8_t ent[128];
+	int fd;
+
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_assert_eq(fill_flows(&FL, 64, T0), 0);
+	xlb_conn_free(T);
+	T = NULL;
+
+	fd = open(state_path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	poke(fd, ENT_OFF(0, 57), 9);		/* no such forwarding method */
+	poke(fd, ENT_OFF(1, 12), IPPROTO_ICMP);	/* no such protocol */
+	poke(fd, ENT_OFF(2, 56), 200);		/* no such state */
+	poke(fd, ENT_OFF(3, 58), 0xff);		/* unknown flags */
+	poke(fd, ENT_OFF(4, 20), 0x7f);		/* reply tuple not the client's */
+	/* A torn slot repeating another entry's tuple: one of them stays. */
+	cr_assert_eq(pread(fd, ent, sizeof(ent), ENT_OFF(6, 0)), (ssize_t)sizeof(ent));
+	cr_assert_eq(pwrite(fd, ent, sizeof(ent), ENT_OFF(5, 0)), (ssize_t)sizeof(ent));
+	close(fd);
+
+	next_process();
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_adopt(T, T0 + SEC, rebind, &a), 64 - 6);
+	cr_expect_eq(a.calls, 64 - 5, "rebind sees only sane entries (and the duplicate)");
+	cr_expect_eq(xlb_conn_count(T), 64u - 6);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+	/* The slots freed are reused. */
+	for (int i = 0; i < 64; i++) {
+		struct xlb_conn_key k = client(IPPROTO_UDP, 1000 + (uint32_t)i, 53);
+		struct xlb_conn_view v;
+
+		cr_expect_eq(in(&k, 0, T0 + 2 * SEC, &v), 1);
+	}
+	cr_expect_eq(xlb_conn_count(T), 128u - 6);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, state_file_of_random_bytes_is_never_trusted,
+     .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+	uint8_t buf[4096];
+	int fd, r, i;
+
+	cr_assert_eq(open_state(&T, 256, 1), 0);
+	cr_assert_eq(fill_flows(&FL, 256, T0), 0);
+	xlb_conn_free(T);
+	T = NULL;
+
+	prng_state = 42;
+	fd = open(state_path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	for (r = 0; r < 256 * 128 / (int)sizeof(buf); r++) {
+		for (i = 0; i < (int)sizeof(buf); i++)
+			buf[i] = (uint8_t)prng();
+		/* Keep a few plausible bytes: flags in use, proto TCP. */
+		for (i = 0; i < (int)sizeof(buf); i += 128) {
+			buf[i + 58] &= 3;
+			buf[i + 12] = buf[i + 28] = IPPROTO_TCP;
+		}
+		cr_assert_eq(pwrite(fd, buf, sizeof(buf), ENT_OFF(r * 32, 0)),
+			     (ssize_t)sizeof(buf));
+	}
+	close(fd);
+
+	next_process();
+	cr_assert_eq(open_state(&T, 256, 1), 0);
+	cr_expect_geq(xlb_conn_adopt(T, T0, rebind, &a), 0);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+	cr_assert_eq(fill_flows(&FL, 100, T0 + SEC), 0, "the table works after");
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, rebind_refusing_an_entry_drops_it, .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = 1 };
+	int i, of1 = 0, kept;
+
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_assert_eq(fill_flows(&FL, 200, T0), 0);
+	for (i = 0; i < FL.n; i++)
+		of1 += ((const struct dest *)FL.v[i].dest)->id == 1;
+	cr_assert_gt(of1, 0);
+	xlb_conn_free(T);
+	T = NULL;
+
+	next_process();
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	kept = xlb_conn_adopt(T, T0 + SEC, rebind, &a);
+	cr_expect_eq(kept, 200 - of1);
+	cr_expect_eq(F.d[1].active + F.d[1].inactive, 0);
+	for (i = 0; i < FL.n; i++) {
+		struct xlb_conn_view v;
+		bool dropped = ((const struct dest *)FL.v[i].dest)->id == 1;
+
+		cr_expect_eq(xlb_conn_get(T, &FL.k[i], XLB_CONN_DIR_INPUT, T0 + SEC, &v),
+			     dropped ? -ENOENT : 0, "flow %d", i);
+	}
+	cr_expect_eq(xlb_conn_count(T), (uint64_t)kept);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, expired_entries_are_not_adopted, .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_assert_eq(fill_flows(&FL, 100, T0), 0);
+	xlb_conn_free(T);
+	T = NULL;
+
+	next_process();
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_adoptable(T), 100u);
+	/* UDP's 300 s are over, TCP's 900 s not. */
+	cr_expect_eq(xlb_conn_adopt(T, T0 + 400 * SEC, rebind, &a), FL.tcp);
+	cr_expect_eq(a.calls, FL.tcp, "expired entries are dropped without asking");
+	cr_expect_eq(xlb_conn_verify(T), 0);
 }

@@ -3,12 +3,13 @@
 as fast as it can.
 
   flood.py IFACE DMAC VIP PORT [--count N] [--flags S|A|SA...] [--src-net NET/LEN]
-           [--seed N] [--udp] [--repeat R]
+           [--seed N] [--udp] [--repeat R] [--rate FPS]
 
 --udp sends 4-byte UDP datagrams instead ("who?", UDP checksum 0: none, as
 IPv4 allows). --repeat R sends each frame R times back to back (R packets
 of one flow: "two bare ACKs per tuple" is --flags A --repeat 2); --count
-counts tuples.
+counts tuples. --rate caps the frames per second (0: none), so a loaded
+receiver's rings are not what the test measures.
 
 Writes whole Ethernet frames on an AF_PACKET socket bound to IFACE (no
 kernel routing, no neighbour lookups, no socket state): each frame is a new
@@ -51,6 +52,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--udp", action="store_true")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--rate", type=float, default=0)
     args = ap.parse_args()
 
     rnd = random.Random(args.seed)
@@ -113,6 +115,8 @@ def main():
                         continue
                     raise
             sent += 1
+        if args.rate and sent % 256 < args.repeat:
+            time.sleep(max(0.0, t0 + sent / args.rate - time.monotonic()))
     el = time.monotonic() - t0
     print("sent %d frames in %.2f s (%d frames/s)" % (sent, el, sent / el if el else 0))
     return 0

@@ -178,10 +178,11 @@ X --set 900 120 300
 USRC=${SUBNET%.0/24}.128/26
 ip -n "$CLIENT_NS" route add local "$USRC" dev lo
 # 20 long-lived connections from ports 45000-45019, idle during each flood
-# (nginx closes a keep-alive connection idle for 5 s: they talk between).
+# (nginx closes a keep-alive connection idle for 5 s, or after 1000
+# requests: they talk between, 4 requests a second).
 rm -f "$T/pause" "$T/kstop"
 ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/load.py" keep "$VIP" 80 \
-	--conns 20 --sport 45000 --interval 0.1 --duration 300 --timeout 3 \
+	--conns 20 --sport 45000 --interval 0.25 --duration 300 --timeout 3 \
 	--pause-file "$T/pause" --stop-file "$T/kstop" >"$T/keep.txt" &
 keeper=$!
 lab_on_exit "kill_pid $keeper"

@@ -126,6 +126,7 @@ cval() { awk -v g="$1" -v n="$2" '$1 == g && $2 == n { print $3 }' "$T/counters"
 created=$(cval conn created); evicted=$(cval conn evicted)
 expired=$(cval conn expired); flushed=$(cval conn flushed)
 full=$(cval conn full_drops); cnt=$(cval conn count); resched=$(cval conn rescheduled)
+adopted=$(cval conn adopted)
 echo "conn: created=$created evicted=$evicted expired=$expired full_drops=$full count=$cnt"
 red=$(cval xdp redirected); rx=$(cval datapath rx)
 # The kernel's rx_dropped covers every cause (rx_ring_full,
@@ -144,8 +145,8 @@ check_eq "no new flow was refused (conn full_drops)" 0 "$full"
 check "every SYN that reached the datapath got an entry ($created entries for $rx packets)" \
 	test $((created * 100)) -ge $((rx * 99))
 check "entries were evicted to make room ($evicted)" test "$evicted" -gt 0
-check_eq "created - rescheduled - expired - evicted - flushed = entries now" "$cnt" \
-	"$((created - resched - expired - evicted - flushed))"
+check_eq "adopted + created - rescheduled - expired - evicted - flushed = entries now" "$cnt" \
+	"$((adopted + created - resched - expired - evicted - flushed))"
 echo "of $((2 * FLOOD)) SYNs offered, $rx packets reached the datapath: $created entries made, $evicted evicted"
 
 # 4. Expiry keeps up: short timeouts, then a burst of flows that start

@@ -97,7 +97,7 @@ X -L -n -c | awk '$1 == "TCP" { print $3 }' | sort | uniq -c
 # 2. Memory: the entries are preallocated and touched as they are used, so
 #    the flood costs at most --max-conns entries and a second flood nothing.
 rss1=$(rss_kb)
-per=$(( (rss1 - rss0) * 1024 / (n1 - n0) ))
+per=$(( (rss1 - rss0) * 1024 / (${n1:-0} - ${n0:-0} > 0 ? ${n1:-0} - ${n0:-0} : 1) ))
 echo "memory: VmRSS $rss0 kB before, $rss1 kB with $n1 entries: $per bytes per connection"
 if ldd "$B/xlbd" | grep -q libasan; then	# make test SAN=1: shadow + redzones
 	echo "ASan build: RSS is not the table's cost; 4 MiB bound not checked"

@@ -41,11 +41,8 @@
 
 #define F_INUSE		0x01
 #define F_REPLY_HASHED	0x02
+#define F_REF		0x04	/* CLOCK: a packet since the hand last passed */
 
-/* Buckets a new flow may look through for an entry to reclaim when the
- * table is full: enough to find an embryonic entry under a SYN flood,
- * few enough to stay cheap per packet. */
-#define EVICT_SCAN	16
 #define STRIPE_BUCKETS	64	/* buckets per lock, at most */
 #define STRIPES_MAX	4096
 
@@ -66,6 +63,7 @@ _Static_assert(sizeof(struct xlb_conn) == 128, "conn.h documents 128 bytes an en
 
 struct stripe {
 	pthread_spinlock_t lock;
+	uint32_t hand;		/* CLOCK: next bucket to look at, in the stripe */
 } __attribute__((aligned(64)));
 
 /*
@@ -288,13 +286,6 @@ static inline bool state_closing(unsigned int state)
 	       state == XLB_CONN_S_LAST_ACK;
 }
 
-/* Half-open: what a SYN flood fills the table with. */
-static inline bool state_embryonic(unsigned int state)
-{
-	return state == XLB_CONN_S_NONE || state == XLB_CONN_S_SYN_RECV ||
-	       state == XLB_CONN_S_SYN_SENT || state == XLB_CONN_S_SYNACK;
-}
-
 static inline bool syn_only(uint8_t tcp_flags)
 {
 	return (tcp_flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN;
@@ -384,49 +375,92 @@ static uint32_t get_free(struct xlb_conn_tab *t)
 }
 
 /*
- * The table is full: take an expired entry from the new flow's
- * neighbourhood (its bucket and the next ones of its stripe), else evict
- * the evictable one closest to expiry there: embryonic entries (a SYN
- * flood), closing ones (a SYN on them would be rescheduled anyway, to the
- * same server while the ring is unchanged), and ESTABLISHED entries opened
- * by a lone ACK that never saw a second packet (an ACK flood). Established
- * flows are never evicted, so floods cannot push real flows out.
+ * CLOCK (second chance) over the buckets of stripe s, locked: from the
+ * stripe's hand, bucket by bucket, a referenced entry (one that saw a
+ * packet since the hand last passed) loses its bit, and the first
+ * unreferenced one is the victim; the hand stops after its bucket. Two
+ * turns at most: after one every bit is clear. The entry evicted is thus
+ * one that saw no packet for a turn of the hand, about the least recently
+ * used of its stripe. New entries start unreferenced, so a flood of
+ * one-packet tuples pushes out its own entries before any flow that
+ * answered. An expired entry is better still: the look goes on to
+ * EXPIRED_SCAN buckets from the hand for one (as many as the sweep-free
+ * reclaim used to look at), leaving their bits alone. Returns the entry,
+ * released, or NO_ENTRY if the stripe holds none.
  */
-static uint32_t reclaim(struct xlb_conn_tab *t, uint32_t b, uint64_t now)
+#define EXPIRED_SCAN	16
+
+static uint32_t clock_evict(struct xlb_conn_tab *t, uint32_t s, uint64_t now)
 {
-	uint32_t bps = 1u << t->stripe_shift;
-	uint32_t base = b & ~(bps - 1);
-	uint32_t scan = bps < EVICT_SCAN ? bps : EVICT_SCAN;
-	uint32_t victim = NO_ENTRY;
-	uint64_t victim_exp = UINT64_MAX;
-	uint32_t i, n;
+	struct stripe *sp = &t->stripes[s];
+	uint32_t bps = 1u << t->stripe_shift, base = s << t->stripe_shift;
+	uint32_t victim = NO_ENTRY, cand = NO_ENTRY, cand_i = 0, i, n;
 
-	for (i = 0; i < scan; i++) {
-		uint32_t bi = base + ((b - base + i) & (bps - 1));
+	for (i = 0; i < 2 * bps && (cand == NO_ENTRY || i < EXPIRED_SCAN); i++) {
+		uint32_t bi = base + ((sp->hand + i) & (bps - 1));
 
-		for (n = t->heads[bi]; n != NIL; n = *node_next(t, n)) {
+		for (n = t->heads[bi]; n != NIL && victim == NO_ENTRY; n = *node_next(t, n)) {
 			struct xlb_conn *e = &t->ents[NODE_IDX(n)];
 
 			if (NODE_DIR(n) != ORIG)
 				continue;
-			if (now >= e->expires) {
-				release(t, NODE_IDX(n));
-				STAT_ADD(t, expired, 1);
-				return NODE_IDX(n);
-			}
-			if ((state_embryonic(e->state) || state_closing(e->state) ||
-			     (e->state == XLB_CONN_S_ESTABLISHED && e->pkts <= 1)) &&
-			    e->expires < victim_exp) {
+			if (now >= e->expires)
 				victim = NODE_IDX(n);
-				victim_exp = e->expires;
+			else if (cand != NO_ENTRY)
+				continue;
+			else if (e->flags & F_REF)
+				e->flags &= (uint8_t)~F_REF;
+			else {
+				cand = NODE_IDX(n);
+				cand_i = i;
 			}
 		}
+		if (victim != NO_ENTRY)
+			break;
 	}
+	/* The hand moves past the buckets whose bits it cleared. */
+	if (cand != NO_ENTRY)
+		sp->hand = (sp->hand + cand_i + 1) & (bps - 1);
+	else if (victim != NO_ENTRY)
+		sp->hand = (sp->hand + i) & (bps - 1);
 	if (victim != NO_ENTRY) {
-		release(t, victim);
+		STAT_ADD(t, expired, 1);
+	} else if (cand != NO_ENTRY) {
+		victim = cand;
 		STAT_ADD(t, evicted, 1);
+	} else {
+		return NO_ENTRY;
 	}
+	release(t, victim);
 	return victim;
+}
+
+/*
+ * The table is full: a full table never refuses a new flow while it holds
+ * an entry. Evict from the new flow's own stripe (locked by the caller);
+ * if that stripe is empty, from the next stripe whose lock is free, never
+ * waiting for a second lock (two workers doing the same would deadlock).
+ * With the ring, an evicted flow's next packet is scheduled again onto the
+ * same real server, so eviction costs a flow nothing unless its service
+ * changed meanwhile.
+ */
+static uint32_t reclaim(struct xlb_conn_tab *t, uint32_t b, uint64_t now)
+{
+	uint32_t s = b >> t->stripe_shift, i, idx;
+
+	idx = clock_evict(t, s, now);
+	for (i = 1; i < t->nstripes && idx == NO_ENTRY; i++) {
+		uint32_t o = (s + i) & (t->nstripes - 1);
+
+		if (pthread_spin_trylock(&t->stripes[o].lock) != 0)
+			continue;
+		/* Released there, linked nowhere: the slot is ours. */
+		idx = clock_evict(t, o, now);
+		pthread_spin_unlock(&t->stripes[o].lock);
+	}
+	if (idx == NO_ENTRY)
+		idx = get_free(t);	/* another thread freed one meanwhile */
+	return idx;
 }
 
 static void fill_view(const struct xlb_conn *e, struct xlb_conn_view *v, bool created)
@@ -459,6 +493,7 @@ static void update(struct xlb_conn_tab *t, struct xlb_conn *e, enum xlb_conn_dir
 		}
 	}
 	e->expires = now + (uint64_t)xlb_conn_state_timeout(t, e->state) * 1000;
+	e->flags |= F_REF;
 	e->pkts++;
 }
 
@@ -1165,7 +1200,7 @@ static bool entry_sane(const struct xlb_conn *e)
 {
 	const struct xlb_conn_key *o = &e->key[ORIG], *r = &e->key[REPLY];
 
-	if (e->flags & ~(F_INUSE | F_REPLY_HASHED))
+	if (e->flags & ~(F_INUSE | F_REPLY_HASHED | F_REF))
 		return false;
 	if (e->fwd != XLB_FWD_NAT && e->fwd != XLB_FWD_DR && e->fwd != XLB_FWD_TUN)
 		return false;
@@ -1253,7 +1288,7 @@ int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn f
 			memset(e->key[REPLY].pad, 0, sizeof(e->key[REPLY].pad));
 			e->dest = tg.dest;
 			e->fwd = tg.fwd;
-			e->flags = F_INUSE;
+			e->flags = F_INUSE | (e->flags & F_REF);
 			e->pad = 0;
 			memcpy(e->bind, tg.bind, sizeof(e->bind));
 			/* Never longer than this table's timeout of its state. */
@@ -1281,6 +1316,16 @@ int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn f
 		put_free_chain(t, first, last);
 	t->adoptable = 0;
 	return (int)kept;
+}
+
+uint32_t xlb_conn_stripe(const struct xlb_conn_tab *t, const struct xlb_conn_key *k)
+{
+	return conn_bucket(t, k, ORIG) >> t->stripe_shift;
+}
+
+uint32_t xlb_conn_nstripes(const struct xlb_conn_tab *t)
+{
+	return t->nstripes;
 }
 
 int xlb_conn_verify(struct xlb_conn_tab *t)

@@ -159,8 +159,8 @@ typedef int (*xlb_conn_foreach_fn)(void *arg, const struct xlb_conn_entry *ci);
 struct xlb_conn_stats {
 	uint64_t created;	/* entries made, rescheduled ones included */
 	uint64_t expired;	/* freed after their timeout (sweep or reuse) */
-	uint64_t evicted;	/* embryonic entries evicted when full */
-	uint64_t full_drops;	/* new flows refused: full, nothing evictable */
+	uint64_t evicted;	/* live entries evicted when full (CLOCK: LRU) */
+	uint64_t full_drops;	/* new flows refused: full, and no entry to take */
 	uint64_t rescheduled;	/* SYN on a closing entry or of a dead dest */
 	uint64_t flushed;	/* removed by xlb_conn_flush_dest() */
 	uint64_t clashes;	/* NAT reply tuple held by a live entry */
@@ -256,8 +256,18 @@ uint32_t xlb_conn_adoptable(const struct xlb_conn_tab *t);
  * XLB_TCP_* in pkt.h; ignored for UDP), refreshes the expiry and copies
  * the entry to *out. Returns 1 if the entry was created by this packet, 0
  * if it existed, or a negative errno: -EPROTONOSUPPORT (not TCP/UDP),
- * -ENOSPC (full, counted), -EADDRINUSE (NAT reply tuple in use, counted),
- * or what sched returned.
+ * -ENOSPC (full and no entry could be taken, counted), -EADDRINUSE (NAT
+ * reply tuple in use, counted), or what sched returned.
+ *
+ * A full table never refuses a new flow while it holds an entry: it takes
+ * an expired one, else evicts about the least recently used one (CLOCK per
+ * stripe: every packet of an entry sets its referenced bit, a hand clears
+ * them and evicts the first entry found without one; a new entry starts
+ * without). The new flow's own stripe first, then the next stripe whose
+ * lock is free. Floods of spoofed tuples (UDP, SYNs, bare ACKs) thus push
+ * out idle entries and each other, not the flows that keep talking; and
+ * with the ring an evicted flow's next packet is scheduled again onto the
+ * same real server.
  *
  * An entry is scheduled afresh (rescheduled) when a SYN without ACK/RST
  * finds it in a closing or closed state (FIN_WAIT, TIME_WAIT, CLOSE,
@@ -365,6 +375,10 @@ uint32_t xlb_conn_state_timeout(const struct xlb_conn_tab *t, unsigned int state
  * dir. A packet with none of SYN/FIN/ACK/RST leaves the state unchanged. */
 unsigned int xlb_conn_tcp_next(unsigned int state, enum xlb_conn_dir dir,
 			       uint8_t tcp_flags);
+
+/* Which stripe (lock) holds k's entry, and how many there are: for tests. */
+uint32_t xlb_conn_stripe(const struct xlb_conn_tab *t, const struct xlb_conn_key *k);
+uint32_t xlb_conn_nstripes(const struct xlb_conn_tab *t);
 
 /*
  * Checks the table's invariants (every entry linked once under the right

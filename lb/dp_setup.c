@@ -189,6 +189,7 @@ static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 	CONN_STAT(flushed);
 	CONN_STAT(clashes);
 	CONN_STAT(sched_errors);
+	CONN_STAT(adopted);
 	CONN_STAT(count);
 	CONN_STAT(active);
 	CONN_STAT(inactive);

@@ -1,8 +1,15 @@
 #!/usr/bin/python3
-"""Lab flooder: TCP segments of random sources at a VIP, as fast as it can.
+"""Lab flooder: TCP segments (or UDP datagrams) of random sources at a VIP,
+as fast as it can.
 
   flood.py IFACE DMAC VIP PORT [--count N] [--flags S|A|SA...] [--src-net NET/LEN]
-           [--seed N]
+           [--seed N] [--udp] [--repeat R] [--rate FPS]
+
+--udp sends 4-byte UDP datagrams instead ("who?", UDP checksum 0: none, as
+IPv4 allows). --repeat R sends each frame R times back to back (R packets
+of one flow: "two bare ACKs per tuple" is --flags A --repeat 2); --count
+counts tuples. --rate caps the frames per second (0: none), so a loaded
+receiver's rings are not what the test measures.
 
 Writes whole Ethernet frames on an AF_PACKET socket bound to IFACE (no
 kernel routing, no neighbour lookups, no socket state): each frame is a new
@@ -43,6 +50,9 @@ def main():
     ap.add_argument("--flags", default="S")
     ap.add_argument("--src-net", default="198.18.0.0/15")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--udp", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--rate", type=float, default=0)
     args = ap.parse_args()
 
     rnd = random.Random(args.seed)
@@ -71,6 +81,8 @@ def main():
     ack = 0 if not (flags & FLAGS["A"]) else 1
 
     pack = struct.Struct("!HHHHBBHHHHH" "HHIIHHHH").pack
+    upack = struct.Struct("!HHHHBBHHHHH" "HHHH4s").pack
+    uip_base = 0x4500 + 32 + 0x4000 + ((64 << 8) | socket.IPPROTO_UDP) + dst_hi + dst_lo
     sent = 0
     t0 = time.monotonic()
     for i in range(args.count):
@@ -82,21 +94,29 @@ def main():
         ipsum = 0xffff ^ fold(ip_base + ipid + s_hi + s_lo)
         tsum = 0xffff ^ fold(tcp_base + s_hi + s_lo + sport + (seq >> 16) + (seq & 0xffff) +
                              (ack >> 16) + (ack & 0xffff))
-        frame = eth + pack(0x4500, 40, ipid, 0x4000, 64, socket.IPPROTO_TCP, ipsum,
-                           s_hi, s_lo, dst_hi, dst_lo,
-                           sport, args.port, seq, ack, offflags, window, tsum, 0)
-        while True:
-            try:
-                s.send(frame)
-                break
-            except BlockingIOError:
-                continue
-            except OSError as e:
-                if e.errno == 105:  # ENOBUFS: the device queue is full
-                    time.sleep(0.0001)
+        if args.udp:
+            ipsum = 0xffff ^ fold(uip_base + ipid + s_hi + s_lo)
+            frame = eth + upack(0x4500, 32, ipid, 0x4000, 64, socket.IPPROTO_UDP, ipsum,
+                                s_hi, s_lo, dst_hi, dst_lo, sport, args.port, 12, 0, b"who?")
+        else:
+            frame = eth + pack(0x4500, 40, ipid, 0x4000, 64, socket.IPPROTO_TCP, ipsum,
+                               s_hi, s_lo, dst_hi, dst_lo,
+                               sport, args.port, seq, ack, offflags, window, tsum, 0)
+        for _ in range(args.repeat):
+            while True:
+                try:
+                    s.send(frame)
+                    break
+                except BlockingIOError:
                     continue
-                raise
-        sent += 1
+                except OSError as e:
+                    if e.errno == 105:  # ENOBUFS: the device queue is full
+                        time.sleep(0.0001)
+                        continue
+                    raise
+            sent += 1
+        if args.rate and sent % 256 < args.repeat:
+            time.sleep(max(0.0, t0 + sent / args.rate - time.monotonic()))
     el = time.monotonic() - t0
     print("sent %d frames in %.2f s (%d frames/s)" % (sent, el, sent / el if el else 0))
     return 0

@@ -8,13 +8,14 @@
       the server's name or ERROR:<reason>; start time is time.time().
 
   load.py keep VIP PORT --conns N --duration S [--interval I] [--sport B]
-          [--pause-file F] [--timeout T]
+          [--pause-file F] [--stop-file G] [--timeout T]
       N keep-alive HTTP/1.1 connections, each sending GET / every I s (0.1)
-      for S s, except while F exists (no request is started then; one
-      already sent finishes). A connection survives if every answer came
-      and came from the server that answered its first request. One line
-      per connection: "conn <i> <sport> <server> <requests> ok" or
-      "... BROKEN:<reason>@<seconds since start>", then
+      for S s or until G exists, except while F exists (no request is
+      started then; one already sent finishes). A connection survives if
+      every answer came and came from the server that answered its first
+      request. One line per connection: "conn <i> <sport> <server>
+      <requests> ok <time of its last answer>" or "... BROKEN:<reason>@<seconds
+      since start> <time>" (time.time(); 0 if none), then
       "survived: K of N (P%)".
 """
 import argparse
@@ -67,6 +68,7 @@ class Keeper(threading.Thread):
         self.sport = args.sport + i if args.sport else 0
         self.server = "-"
         self.nreq = 0
+        self.last = 0.0
         self.broken = None
 
     def ask(self, s, buf):
@@ -106,11 +108,14 @@ class Keeper(threading.Thread):
             end = self.t0 + a.duration
             nxt = time.time()
             while time.time() < end:
+                if a.stop_file and os.path.exists(a.stop_file):
+                    break
                 if a.pause_file and os.path.exists(a.pause_file):
                     time.sleep(0.02)
                     continue
                 name, buf = self.ask(s, buf)
                 self.nreq += 1
+                self.last = time.time()
                 if self.server == "-":
                     self.server = name
                 elif name != self.server:
@@ -137,7 +142,7 @@ def run_keep(args):
     for k in ks:
         res = "ok" if k.broken is None and k.nreq > 0 else "BROKEN:%s" % (k.broken or "no-answer")
         ok += res == "ok"
-        print("conn %d %d %s %d %s" % (k.i, k.sport, k.server, k.nreq, res))
+        print("conn %d %d %s %d %s %.3f" % (k.i, k.sport, k.server, k.nreq, res, k.last))
     n = len(ks)
     print("survived: %d of %d (%d%%)" % (ok, n, round(100.0 * ok / n) if n else 0))
     return 0

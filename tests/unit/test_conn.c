@@ -991,30 +991,35 @@ Test(conn, full_table_reclaims_an_expired_entry, .init = setup_tiny, .fini = tea
 	cr_expect_eq(xlb_conn_verify(T), 0);
 }
 
-Test(conn, full_table_evicts_the_oldest_syn_recv_entry, .init = setup_tiny, .fini = teardown)
+Test(conn, full_table_evicts_the_entry_without_a_packet_since_the_others_had_one,
+     .init = setup_tiny, .fini = teardown)
 {
 	struct xlb_conn_key e1 = client(IPPROTO_TCP, 1, 1000), e2 = client(IPPROTO_TCP, 2, 1000);
 	struct xlb_conn_key s1 = client(IPPROTO_TCP, 3, 1000), s2 = client(IPPROTO_TCP, 4, 1000);
 	struct xlb_conn_key n = client(IPPROTO_TCP, 5, 1000);
 	struct xlb_conn_view v;
 
-	in(&e1, F_ACK, T0, &v);
-	in(&s1, F_SYN, T0, &v);
+	/* s1 is the youngest, but the only one no second packet touched. */
+	in(&e1, F_SYN, T0, &v);
+	in(&e2, F_SYN, T0, &v);
+	in(&s2, F_SYN, T0, &v);
+	in(&e1, F_ACK, T0 + SEC, &v);
 	in(&e2, F_ACK, T0 + SEC, &v);
-	in(&s2, F_SYN, T0 + SEC, &v);
+	in(&s2, F_SYN, T0 + SEC, &v);	/* retransmitted */
+	in(&s1, F_SYN, T0 + 2 * SEC, &v);
 	cr_assert_eq(xlb_conn_count(T), 4u);
 
-	cr_expect_eq(in(&n, F_SYN, T0 + 2 * SEC, &v), 1);
+	cr_expect_eq(in(&n, F_SYN, T0 + 3 * SEC, &v), 1);
 	cr_expect_eq(stats().evicted, 1u);
-	cr_expect_eq(xlb_conn_get(T, &s1, XLB_CONN_DIR_INPUT, T0 + 2 * SEC, &v), -ENOENT,
-		     "the oldest half-open entry made room");
-	cr_expect_eq(xlb_conn_get(T, &s2, XLB_CONN_DIR_INPUT, T0 + 2 * SEC, &v), 0);
-	cr_expect_eq(xlb_conn_get(T, &e1, XLB_CONN_DIR_INPUT, T0 + 2 * SEC, &v), 0);
-	cr_expect_eq(xlb_conn_get(T, &e2, XLB_CONN_DIR_INPUT, T0 + 2 * SEC, &v), 0);
+	cr_expect_eq(xlb_conn_get(T, &s1, XLB_CONN_DIR_INPUT, T0 + 3 * SEC, &v), -ENOENT,
+		     "the entry that saw no packet since made room");
+	cr_expect_eq(xlb_conn_get(T, &s2, XLB_CONN_DIR_INPUT, T0 + 3 * SEC, &v), 0);
+	cr_expect_eq(xlb_conn_get(T, &e1, XLB_CONN_DIR_INPUT, T0 + 3 * SEC, &v), 0);
+	cr_expect_eq(xlb_conn_get(T, &e2, XLB_CONN_DIR_INPUT, T0 + 3 * SEC, &v), 0);
 	expect_counts_match_recount();
 }
 
-Test(conn, full_table_of_established_entries_refuses_with_enospc,
+Test(conn, full_table_of_established_entries_still_takes_a_new_flow,
      .init = setup_tiny, .fini = teardown)
 {
 	struct xlb_conn_key k;
@@ -1026,9 +1031,12 @@ Test(conn, full_table_of_established_entries_refuses_with_enospc,
 		cr_assert_eq(in(&k, F_ACK, T0, &v), 1);
 		cr_assert_eq(in(&k, F_ACK, T0, &v), 0);	/* a second packet: a real flow */
 	}
-	k = client(IPPROTO_TCP, 99, 1000);
-	cr_expect_eq(in(&k, F_SYN, T0 + SEC, &v), -ENOSPC);
-	cr_expect_eq(stats().full_drops, 1u);
+	for (i = 0; i < 8; i++) {
+		k = client(IPPROTO_TCP, 99 + i, 1000);
+		cr_expect_eq(in(&k, F_SYN, T0 + SEC, &v), 1, "new flow %u gets in", i);
+	}
+	cr_expect_eq(stats().evicted, 8u);
+	cr_expect_eq(stats().full_drops, 0u);
 	cr_expect_eq(xlb_conn_count(T), 4u);
 	cr_expect_eq(xlb_conn_verify(T), 0);
 }
@@ -1075,51 +1083,136 @@ Test(conn, full_table_evicts_closing_entries, .init = setup_tiny, .fini = teardo
 	cr_expect_eq(xlb_conn_verify(T), 0);
 }
 
-Test(conn, syn_flood_of_ten_times_max_conns_keeps_count_bounded_and_established_flows)
+/*
+ * Flood of spoofed tuples beyond max_conns, one packet each (UDP or SYN) or
+ * two (bare ACKs: each tuple "answers" once), against established flows of
+ * which half keep talking and half are idle. Every packet of the flood and
+ * every new legitimate flow gets an entry; the table stays bounded; the
+ * flows that talk survive (LRU), the idle ones mostly do not.
+ */
+struct flood_result {
+	uint32_t peak, active_kept, idle_kept, refused;
+};
+
+static struct flood_result flood_against_flows(uint32_t max, uint8_t proto, uint8_t flags,
+					       int per_tuple, uint32_t tuples)
 {
-	const uint32_t max = 1024, nest = 200;
+	const uint32_t nflows = 200, touch_every = 128;
+	struct flood_result r = { 0 };
 	struct xlb_conn_view v;
 	uint64_t now = T0;
-	uint32_t i, peak = 0;
+	uint32_t i, f;
 
 	setup_with(max, XLB_FWD_DR);
-	/* Established entries due before the SYN_RECV ones (30 s < 60 s), so
-	 * only their state, not their age, can keep them from eviction. */
-	xlb_conn_set_timeouts(T, &(struct xlb_timeouts){ .tcp = 30 });
-	for (i = 0; i < nest; i++) {
-		struct xlb_conn_key k = client(IPPROTO_TCP, i, 2000);
+	for (f = 0; f < nflows; f++) {
+		struct xlb_conn_key k = client(IPPROTO_TCP, f, 2000);
 
 		cr_assert_eq(in(&k, F_SYN, now, &v), 1);
 		cr_assert_eq(in(&k, F_ACK, now, &v), 0);
 	}
 	prng_state = 7;
-	for (i = 0; i < 10 * max; i++) {
+	for (i = 0; i < tuples; i++) {
 		uint64_t x = prng();
-		struct xlb_conn_key k = key(IPPROTO_TCP, (uint32_t)x, (uint16_t)(x >> 32), VIP, 80);
+		struct xlb_conn_key k = key(proto, (uint32_t)x, (uint16_t)(x >> 32), VIP, 80);
+		int p;
 
 		now += 1;
-		in(&k, F_SYN, now, &v);
-		if (xlb_conn_count(T) > peak)
-			peak = (uint32_t)xlb_conn_count(T);
-	}
-	cr_expect_leq(peak, max);
-	cr_expect_gt(stats().evicted, 0u);
-	for (i = 0; i < nest; i++) {
-		struct xlb_conn_key k = client(IPPROTO_TCP, i, 2000);
+		for (p = 0; p < per_tuple; p++)
+			if (in(&k, flags, now, &v) < 0)
+				r.refused++;
+		if (xlb_conn_count(T) > r.peak)
+			r.peak = (uint32_t)xlb_conn_count(T);
+		/* The even flows talk now and then, the odd ones are idle. */
+		if (i % touch_every == 0)
+			for (f = 0; f < nflows; f += 2) {
+				struct xlb_conn_key a = client(IPPROTO_TCP, f, 2000);
 
-		cr_expect_eq(in(&k, F_ACK, now, &v), 0, "established flow %u was evicted", i);
-		cr_expect_eq(v.state, XLB_CONN_S_ESTABLISHED);
+				in(&a, F_ACK, now, &v);
+			}
 	}
-	{
-		struct xlb_conn_key k = client(IPPROTO_TCP, 5000, 2000);
+	for (f = 0; f < nflows; f++) {
+		struct xlb_conn_key k = client(IPPROTO_TCP, f, 2000);
 
-		cr_expect_eq(in(&k, F_SYN, now, &v), 1, "a legitimate client still gets in");
+		if (xlb_conn_get(T, &k, XLB_CONN_DIR_INPUT, now, &v) == 0) {
+			if (f % 2)
+				r.idle_kept++;
+			else
+				r.active_kept++;
+		}
 	}
-	fprintf(stderr, "conn: SYN flood of %u SYNs on max_conns %u: peak %u, evicted %lu, "
-		"full drops %lu\n", 10 * max, max, peak, (unsigned long)stats().evicted,
-		(unsigned long)stats().full_drops);
+	/* New clients, at once. */
+	for (i = 0; i < 20; i++) {
+		struct xlb_conn_key k = client(IPPROTO_TCP, 5000 + i, 3000);
+
+		cr_expect_eq(in(&k, F_SYN, now, &v), 1, "new TCP client %u gets in", i);
+	}
+	for (i = 0; i < 10; i++) {
+		struct xlb_conn_key k = client(IPPROTO_UDP, 6000 + i, 53);
+
+		cr_expect_eq(in(&k, 0, now, &v), 1, "new UDP client %u gets in", i);
+	}
+	fprintf(stderr, "conn: flood of %u %s tuples x %d on max_conns %u: peak %u, evicted %lu, "
+		"full drops %lu; of 100 talking flows %u kept, of 100 idle ones %u\n",
+		tuples, proto == IPPROTO_UDP ? "UDP" : flags == F_SYN ? "SYN" : "ACK", per_tuple,
+		max, r.peak, (unsigned long)stats().evicted, (unsigned long)stats().full_drops,
+		r.active_kept, r.idle_kept);
+	cr_expect_leq(r.peak, max);
+	cr_expect_eq(r.refused, 0u, "no packet of the flood was refused");
+	cr_expect_eq(stats().full_drops, 0u);
+	cr_expect_eq(stats().evicted, stats().created - xlb_conn_count(T),
+		     "every entry made room for was evicted, and counted");
+	cr_expect_eq(r.active_kept, 100u, "flows that keep talking survive the flood");
+	cr_expect_lt(r.idle_kept, 50u, "idle flows make room first (%u kept)", r.idle_kept);
 	expect_counts_match_recount();
 	teardown();
+	return r;
+}
+
+Test(conn, syn_flood_of_ten_times_max_conns_keeps_the_talking_flows)
+{
+	flood_against_flows(1024, IPPROTO_TCP, F_SYN, 1, 10 * 1024);
+}
+
+Test(conn, udp_flood_beyond_max_conns_never_locks_new_flows_out)
+{
+	flood_against_flows(4096, IPPROTO_UDP, 0, 1, 6000 * 4);
+}
+
+Test(conn, flood_of_two_bare_acks_per_tuple_never_locks_new_flows_out)
+{
+	flood_against_flows(4096, IPPROTO_TCP, F_ACK, 2, 6000 * 4);
+}
+
+/* A full table whose new flow's stripe is empty takes an entry from
+ * another stripe. */
+Test(conn, full_table_evicts_from_another_stripe_when_its_own_is_empty,
+     .fini = teardown)
+{
+	struct xlb_conn_key k;
+	struct xlb_conn_view v;
+	uint32_t i, n = 0;
+
+	setup_with(128, XLB_FWD_DR);
+	cr_assert_eq(xlb_conn_nstripes(T), 2u);
+	for (i = 0; n < 128 && i < 100000; i++) {
+		k = client(IPPROTO_UDP, i, 53);
+		if (xlb_conn_stripe(T, &k) == 1) {
+			cr_assert_eq(in(&k, 0, T0, &v), 1);
+			n++;
+		}
+	}
+	cr_assert_eq(xlb_conn_count(T), 128u, "the table is full, all in stripe 1");
+	for (i = 0, n = 0; n < 10; i++) {
+		k = client(IPPROTO_TCP, i, 80);
+		if (xlb_conn_stripe(T, &k) != 0)
+			continue;
+		cr_expect_eq(in(&k, F_SYN, T0 + SEC, &v), 1, "new flow %u in stripe 0", n);
+		n++;
+	}
+	cr_expect_eq(stats().evicted, 10u);
+	cr_expect_eq(stats().full_drops, 0u);
+	cr_expect_eq(xlb_conn_count(T), 128u);
+	cr_expect_eq(xlb_conn_verify(T), 0);
 }
 
 /* ---- threads ---- */

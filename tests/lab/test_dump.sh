@@ -9,8 +9,11 @@
 # (same processes, same dump work), then a run whose reader stalls.
 #
 # Asserts:
-#  * the median over 5 stalled runs of the flow's longest gap between two
-#    arrivals is below the median over the 5 baselines plus 1 ms;
+#  * the flow's longest gap between two arrivals, best of 5 stalled runs,
+#    is below the best of the 5 baselines plus 1 ms. Best of 5, because
+#    a loaded machine only ever adds to a gap, while a reader that stalls
+#    the datapath does so in every one of its runs (before the fix each
+#    stalled run had a gap of ~1.9 s);
 #  * while the stalled reader holds its dump, `xlbctl -L -n` answers, in
 #    under 500 ms;
 #  * once the reader reads, its dump is whole and well formed: one NEW_CONN
@@ -125,8 +128,12 @@ echo "longest gap, median of $RUNS runs: without a stalled reader $B_MED ms, wit
 BX_MED=$(cat "$T"/extra.base* | median)
 SX_MED=$(cat "$T"/extra.stall* | median)
 echo "longest gap beyond the sender's, median of $RUNS runs: without $BX_MED ms, with $SX_MED ms"
-check "a stalled dump reader adds under 1 ms to the flow's longest gap ($S_MED < $B_MED + 1)" \
-	awk -v s="$S_MED" -v b="$B_MED" 'BEGIN { exit !(s != "" && b != "" && s < b + 1.0) }'
+best() { sort -g | head -n 1; }
+B_MIN=$(cat "$T"/gap.base* | best)
+S_MIN=$(cat "$T"/gap.stall* | best)
+echo "longest gap, best of $RUNS runs: without a stalled reader $B_MIN ms, with one $S_MIN ms"
+check "a stalled dump reader adds under 1 ms to the flow's longest gap ($S_MIN < $B_MIN + 1, best of $RUNS)" \
+	awk -v s="$S_MIN" -v b="$B_MIN" 'BEGIN { exit !(s != "" && b != "" && s < b + 1.0) }'
 
 check "xlbd is still running" kill -0 "$XLBD_PID"
 kill_pid "$XLBD_PID"

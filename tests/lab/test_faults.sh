@@ -159,30 +159,45 @@ L http "$VIP" 80 --stop-file "$T/stop" --interval 0.01 --timeout 2 >"$T/churn.tx
 lp=$!
 lab_on_exit "kill_pid $lp"
 : >"$T/ops.txt"
+# 45 changes (the README's figure), one every 100 ms plus xlbctl's time.
+NCHANGES=45
 i=0
-end=$(( $(date +%s%N) + 5000000000 ))
-while [ "$(date +%s%N)" -lt "$end" ]; do
+c0=$(now)
+while [ "$i" -lt "$NCHANGES" ]; do
 	case $((i % 6)) in
-	0) op=open;  args=(-a -t "$VIP:80" -r "$RS4:80" -g -w 1) ;;
-	1) op=close; args=(-e -t "$VIP:80" -r "$RS4:80" -w 0) ;;
-	2) op=open;  args=(-e -t "$VIP:80" -r "$RS4:80" -w 2) ;;
-	3) op=other; args=(-E -t "$VIP:80" --vnodes 40) ;;
-	4) op=close; args=(-d -t "$VIP:80" -r "$RS4:80") ;;
-	5) op=other; args=(-E -t "$VIP:80" --vnodes 160) ;;
+	0) op=open;  kind=add; args=(-a -t "$VIP:80" -r "$RS4:80" -g -w 1) ;;
+	1) op=close; kind=w0;  args=(-e -t "$VIP:80" -r "$RS4:80" -w 0) ;;
+	2) op=open;  kind=w2;  args=(-e -t "$VIP:80" -r "$RS4:80" -w 2) ;;
+	3) op=other; kind=v40; args=(-E -t "$VIP:80" --vnodes 40) ;;
+	4) op=close; kind=del; args=(-d -t "$VIP:80" -r "$RS4:80") ;;
+	5) op=other; kind=v160; args=(-E -t "$VIP:80" --vnodes 160) ;;
 	esac
 	t0=$(now)
-	X "${args[@]}" || echo "config change failed: ${args[*]}"
-	echo "$t0 $(now) $op" >>"$T/ops.txt"
+	if X "${args[@]}"; then res=ok; else res=FAILED; echo "config change failed: ${args[*]}"; fi
+	echo "$t0 $(now) $op $res $kind" >>"$T/ops.txt"
 	i=$((i + 1))
 	sleep 0.1
 done
+secs=$(echo "$(now) - $c0" | bc)
 sleep 0.5
 touch "$T/stop"
 wait "$lp"
 nreq=$(wc -l <"$T/churn.txt")
 nerr=$(grep -c ERROR "$T/churn.txt")
-echo "configuration changes: $i in 5 s; requests: $nreq, errors: $nerr"
+nok=$(awk '$4 == "ok"' "$T/ops.txt" | wc -l)
+echo "configuration changes: $i in $secs s (one every $(echo "scale=0; $secs * 1000 / $i" | bc) ms), $nok applied; requests: $nreq, errors: $nerr"
+# Each failed request (at most 5) with the changes made within 0.5 s of
+# its start, for the record.
+grep ERROR "$T/churn.txt" | head -n 5 | while read -r st sp why; do
+	echo "  failed: start $st port $sp $why; changes within 0.5 s:" \
+		"$(awk -v t="$st" '$2 >= t - 0.5 && $1 <= t + 0.5 { printf "%s(%+.3f s) ", $5, $1 - t }' "$T/ops.txt")"
+done
 awk '{ print $3 }' "$T/churn.txt" | sort | uniq -c | sed 's/^/  /'
+# The README's figures: 45 changes, each one applied, under continuous
+# requests; the failed requests are counted and the README quotes them
+# as measured (a delete flushes rs4's entries at once, so a request in
+# flight on rs4 at that moment may be reset: 0-1 of ~530 seen).
+check_eq "every one of the $NCHANGES configuration changes was applied" "$NCHANGES" "$nok"
 check "traffic ran throughout ($nreq requests)" test "$nreq" -ge 100
 check_eq "every answer names a configured server" 0 \
 	"$(awk '$3 !~ /^ERROR/ && $3 != "rs1" && $3 != "rs2" && $3 != "rs3" && $3 != "rs4"' "$T/churn.txt" | wc -l)"
@@ -197,8 +212,8 @@ late=0
 [ "$last_close" != 0 ] && late=$(awk -v d="$N4" -v c="$last_close" '$3 == d && $1 > c' "$T/churn.txt" | wc -l)
 check_eq "rs4 answered no request begun while it was deleted or at weight 0" 0 "$((wrong + late))"
 check "rs4 did answer while it was in the service" grep -q " $N4\$" "$T/churn.txt"
-check "at most 5% of the requests failed during the churn ($nerr of $nreq)" \
-	test $((nerr * 100)) -le $((nreq * 5))
+check "at most 1 % of the requests failed ($nerr of $nreq)" \
+	test $((nerr * 100)) -le "$nreq"
 check "xlbd is alive after the churn" kill -0 "$XLBD_PID"
 check_eq "and answers 10 requests" 0 "$(C http "$VIP" 80 --count 10 | grep -c ERROR)"
 X -L -n

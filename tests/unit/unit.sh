@@ -16,9 +16,9 @@ for a in "$@"; do
 done
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-"$@" --verbose >"$log" 2>&1
-rc=$?
-grep -v -E '^\[(RUN |PASS)\]|^\[====\] Running ' "$log"
+# Shown as it runs (a SAN=1 run takes minutes), kept whole in the log.
+"$@" --verbose 2>&1 | tee "$log" | grep --line-buffered -v -E '^\[(RUN |PASS)\]|^\[====\] Running '
+rc=${PIPESTATUS[0]}
 if [ "$filtered" = 1 ]; then
 	n=$(grep '^\[SKIP\]' "$log" | grep -c -v ': Test is disabled$')
 else

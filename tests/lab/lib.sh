@@ -133,5 +133,11 @@ lab_up() {
 	. "$LABDIR/env"
 }
 
+# answers [FILE] [NOT]: how many lines of client.py output ("... answer")
+# were answered by a real server (answer rsN), other than NOT if given.
+# Count these against what was sent, rather than counting ERROR lines: a
+# client that printed nothing has no ERROR lines either.
+answers() { awk -v not="${2:-}" '$NF ~ /^rs[0-9]+$/ && $NF != not { n++ } END { print n + 0 }' "${1:-/dev/stdin}"; }
+
 # Count lines of "sport answer" output per answer: "rs1 20\nrs2 21 ...".
 tally() { awk '{print $2}' | sort | uniq -c | awk '{print $2, $1}'; }

@@ -46,7 +46,7 @@ check "xlbd attached its XDP program" xdp_on
 
 # 1. 60 requests, all answered, over all three servers.
 C http "$VIP" 80 --count 60 >"$T/60.txt"
-check_eq "60 HTTP requests all succeed" 0 "$(grep -c ERROR "$T/60.txt")"
+check_eq "60 HTTP requests all succeed" 60 "$(answers "$T/60.txt")"
 t=$(tally <"$T/60.txt"); echo "$t"
 check_eq "60 requests spread over the three servers" 3 "$(wc -l <<<"$t")"
 
@@ -58,7 +58,7 @@ check_eq "1 MiB download arrives intact" "$want 1048576" "$got"
 # Counters match what was sent: 20 UDP flows of one datagram each.
 X -Z
 C udp "$VIP" "$UDP_PORT" --sport 41000 --count 20 >"$T/udp20.txt"
-check_eq "20 UDP requests answered" 0 "$(grep -c ERROR "$T/udp20.txt")"
+check_eq "20 UDP requests answered" 20 "$(answers "$T/udp20.txt")"
 stats=$(X -L -n --stats --exact -u "$VIP:$UDP_PORT")
 echo "$stats"
 read -r conns inpkts outpkts inbytes outbytes <<<"$(awk '$1=="UDP"{print $3, $4, $5, $6, $7}' <<<"$stats")"
@@ -90,13 +90,13 @@ C http "$VIP" 80 --sport 43000 --count 15 >"$T/del_http.txt"
 bad=$(paste "$T/before.txt" "$T/del.txt" | awk -v d="$N2" '$2 != d && $2 != $4' | wc -l)
 check_eq "UDP flows of the other servers stay where they were" 0 "$bad"
 check_eq "no UDP flow reaches the deleted server" 0 "$(grep -c " $N2\$" "$T/del.txt")"
-check_eq "every UDP flow is answered after the delete" 0 "$(grep -c ERROR "$T/del.txt")"
+check_eq "every UDP flow is answered after the delete" 30 "$(answers "$T/del.txt")"
 moved=$(paste "$T/before_http.txt" "$T/del_http.txt" | awk -v d="$N2" '$2 == d' | wc -l)
 bad=$(paste "$T/before_http.txt" "$T/del_http.txt" | awk -v d="$N2" '$2 != d && $2 != $4' | wc -l)
 check_eq "TCP flows of the other servers stay where they were" 0 "$bad"
 check "some TCP tuples had pointed at the deleted server" test "$moved" -gt 0
-check_eq "SYNs on those tuples are rescheduled and answered" 0 \
-	"$(grep -c -e ERROR -e " $N2\$" "$T/del_http.txt")"
+check_eq "SYNs on those tuples are rescheduled and answered, none by the deleted server" \
+	15 "$(answers "$T/del_http.txt" "$N2")"
 X -a -t "$VIP:80" -r "$RS2:80" -g -w 1
 X -a -u "$VIP:$UDP_PORT" -r "$RS2:$UDP_PORT" -g -w 1
 
@@ -110,7 +110,7 @@ sleep 1
 X -e -t "$VIP:80" -r "$Q:80" -w 0
 X -L -n
 C http "$VIP" 80 --count 30 >"$T/w0.txt"
-check_eq "new flows avoid the weight-0 server" 0 "$(grep -c -e ERROR -e " $first\$" "$T/w0.txt")"
+check_eq "new flows avoid the weight-0 server" 30 "$(answers "$T/w0.txt" "$first")"
 wait "$slow"
 check_eq "the established download on the weight-0 server finishes intact" \
 	"$want 1048576" "$(awk '{print $2, $3}' "$T/slow.txt")"
@@ -120,7 +120,7 @@ X -e -t "$VIP:80" -r "$Q:80" -w 1
 X -E -u "$VIP:$UDP_PORT" -p 300
 C udp "$VIP" "$UDP_PORT" --sport 45000 --count 20 >"$T/persist.txt"
 check_eq "a persistent service sends one client to one server" 1 "$(tally <"$T/persist.txt" | wc -l)"
-check_eq "and answers it every time" 0 "$(grep -c ERROR "$T/persist.txt")"
+check_eq "and answers it every time" 20 "$(answers "$T/persist.txt")"
 
 # 7. -M: persistence granularity. Eight client addresses of one /24 share
 # one server under -M 255.255.255.0; the same eight, each a client of its
@@ -143,12 +143,12 @@ by_client() {
 X -E -u "$VIP:$UDP_PORT" -p 300 -M 255.255.255.0
 by_client 45100 >"$T/mask24.txt"
 cat "$T/mask24.txt" | awk '{ print $1, $3 }' | sort | uniq -c
-check_eq "-M /24: 24 datagrams from 8 addresses of one /24 answered" 0 "$(grep -c ERROR "$T/mask24.txt")"
+check_eq "-M /24: 24 datagrams from 8 addresses of one /24 answered" 24 "$(answers "$T/mask24.txt")"
 check_eq "-M /24: all 8 addresses of the /24 share one server" 1 \
 	"$(awk '{ print $3 }' "$T/mask24.txt" | sort -u | wc -l)"
 X -E -u "$VIP:$UDP_PORT" -p 300 -M 255.255.255.255
 by_client 45200 >"$T/mask32.txt"
-check_eq "-M /32: 24 datagrams answered" 0 "$(grep -c ERROR "$T/mask32.txt")"
+check_eq "-M /32: 24 datagrams answered" 24 "$(answers "$T/mask32.txt")"
 check_eq "-M /32: each address keeps its own server for its 3 datagrams" 8 \
 	"$(awk '{ print $1, $3 }' "$T/mask32.txt" | sort -u | wc -l)"
 n32=$(awk '{ print $3 }' "$T/mask32.txt" | sort -u | wc -l)

@@ -48,7 +48,7 @@ xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
 declare -A LOG0
 for rs in $RS_NAMES; do LOG0[$rs]=$(cat "$LABDIR/$rs/access.log" 2>/dev/null | wc -l); done
 C http "$VIP" 80 --count 60 >"$T/60.txt"
-check_eq "60 HTTP requests through NAT all succeed" 0 "$(grep -c ERROR "$T/60.txt")"
+check_eq "60 HTTP requests through NAT all succeed" 60 "$(answers "$T/60.txt")"
 t=$(tally <"$T/60.txt"); echo "$t"
 check_eq "and spread over the three servers" 3 "$(wc -l <<<"$t")"
 
@@ -74,11 +74,11 @@ check_eq "1 MiB download translated back intact" "$want 1048576" "$got"
 # One real server in two services: replies are matched by their full tuple.
 C http "$VIP" 8080 --sport 46000 --count 5 >"$T/8080.txt"
 C http "$VIP" 80 --sport 46000 --count 5 >"$T/80.txt"
-check_eq "a second service on the same real server answers" 0 "$(grep -c ERROR "$T/8080.txt")"
-check_eq "the first service still answers from the same client ports" 0 "$(grep -c ERROR "$T/80.txt")"
+check_eq "a second service on the same real server answers" 5 "$(answers "$T/8080.txt")"
+check_eq "the first service still answers from the same client ports" 5 "$(answers "$T/80.txt")"
 
 C udp "$VIP" "$UDP_PORT" --sport 47000 --count 30 >"$T/udp.txt"
-check_eq "30 UDP requests through NAT answered" 0 "$(grep -c ERROR "$T/udp.txt")"
+check_eq "30 UDP requests through NAT answered" 30 "$(answers "$T/udp.txt")"
 check_eq "UDP spread over the three servers" 3 "$(tally <"$T/udp.txt" | wc -l)"
 
 X -Z

@@ -6,6 +6,7 @@
 # committed: the latest figures of this project, with the machine they
 # were measured on.
 #
+# The connection-table section runs tests/bench/conn_bench.c at two sizes.
 # The datapath section (needs root) builds gen -> director -> sink in fresh
 # namespaces and measures, in the same run and with the same generator:
 # kernel forwarding, an in-kernel XDP redirect, bare AF_XDP forwarding
@@ -16,7 +17,9 @@
 # BENCH_QUEUES ("1 2": a chain per queue count), BENCH_MODES_MQ
 # ("kernel afxdp xlb-dr") and BENCH_MIXES_MQ ("udp:1000") on the chains
 # with more than one queue, BENCH_TCP_MODES ("kernel xdp afxdp xlb-dr"),
-# BENCH_TCP_SECS (2), XLBD_ARGS / XSK_FWD_ARGS (extra options).
+# BENCH_TCP_SECS (2), XLBD_ARGS / XSK_FWD_ARGS (extra options),
+# BENCH_CONN_SIZES ("4096 1048576": conn_bench table sizes), BENCH_SECTIONS
+# (default "section_ring section_conn section_datapath").
 set -eu
 
 BUILD=${BUILD:-build}
@@ -56,6 +59,26 @@ section_ring() {
 	"$BUILD/bench/ring_bench"
 	echo '```'
 	echo
+}
+
+# Connection table: ns per create / lookup / NAT-reply lookup / sweep, at a
+# cache-resident size and at the default --max-conns (cache misses): the
+# figures the README's "Measured" section quotes.
+BENCH_CONN_SIZES=${BENCH_CONN_SIZES:-"4096 1048576"}
+section_conn() {
+	section "Connection table (tests/bench/conn_bench.c)"
+	if [ ! -x "$BUILD/bench/conn_bench" ]; then
+		echo "bench: $BUILD/bench/conn_bench is missing; run 'make' first" >&2
+		return 1
+	fi
+	local n status=0
+	echo '```'
+	for n in $BENCH_CONN_SIZES; do
+		"$BUILD/bench/conn_bench" "$n" || status=1
+	done
+	echo '```'
+	echo
+	return $status
 }
 
 # Datapath: the same generator through each forwarder on one veth chain,
@@ -101,7 +124,7 @@ section_datapath() {
 run_all() {
 	local s status=0
 	header
-	for s in section_ring section_datapath; do
+	for s in ${BENCH_SECTIONS:-section_ring section_conn section_datapath}; do
 		$s || status=1
 	done
 	return $status

@@ -3,7 +3,10 @@
  * pktgen: drives the benchmark's generator (gen.bpf.o). It loads the XDP
  * program with the frame to write, then calls bpf_prog_test_run in
  * live-frames mode in a loop: every repetition transmits one frame on the
- * interface (XDP_TX), so the repetitions per second are the offered rate.
+ * interface (XDP_TX), so the repetitions per second are the rate of frames
+ * the generator attempted: XDP_TX hands each to the veth, which may still
+ * drop it (its peer's ring full), so "attempted" is an upper bound of what
+ * entered the chain, not a rate the chain accepted.
  *
  * With --cpu LIST (e.g. 0,1) it runs one generator thread pinned to each
  * CPU. A veth receives a frame transmitted from CPU c on its receive queue
@@ -19,7 +22,7 @@
  * dispatcher and the generator sends steadily.
  *
  * With --sink-map ID (printed by "sinkctl attach") it also reads the sink's
- * counters at the same instants, so offered and received rates cover the
+ * counters at the same instants, so attempted and received rates cover the
  * same window. BPF map IDs are global, so the sink may live in another
  * network namespace. The first --warmup seconds are not counted: the chain
  * fills its queues and resolves its neighbours then.
@@ -47,11 +50,11 @@
 
 /* Repetitions per bpf_prog_test_run call: about 0.1 s at 1.5 Mpps. Each
  * call sets up and tears down its own page pool, which costs milliseconds:
- * far fewer repetitions per call cut the offered rate several times. */
+ * far fewer repetitions per call cut the attempted rate several times. */
 #define PKTGEN_REPEAT	(1 << 17)
 #define PKTGEN_MAX_THREADS	64
 
-/* A generator thread's offered rate is measured between the first call
+/* A generator thread's attempted rate is measured between the first call
  * that ends after the window opens (t0) and the last that ends before it
  * closes (t1): whole calls only, so coarse calls cost no accuracy. */
 struct gen_thread {
@@ -61,7 +64,7 @@ struct gen_thread {
 	struct bpf_test_run_opts *run;
 	double t0, t1;			/* the window, CLOCK_MONOTONIC s */
 	double ta, tb;			/* first and last call end inside it */
-	unsigned long long sa, sb;	/* frames sent by then */
+	unsigned long long sa, sb;	/* frames attempted by then */
 	bool has_a, has_b;
 	int err;			/* 0 or a negative errno */
 };
@@ -196,7 +199,7 @@ int main(int argc, char **argv)
 	uint64_t s0[XLB_SINK_N] = {}, s1[XLB_SINK_N] = {};
 	const char *ifname = NULL, *traffic = "udp", *cpus = NULL, *park = NULL;
 	int park_ifindex = 0;
-	double duration = 2, warmup = 0.3, t0, t1, t, offered = 0;
+	double duration = 2, warmup = 0.3, t0, t1, t, attempted = 0;
 	unsigned long long sent = 0;
 	bool have_dmac = false, have_dst = false;
 	int opt, ret, prog_fd = -1, sink_fd = -1, n_threads = 0, i;
@@ -388,7 +391,7 @@ int main(int argc, char **argv)
 		if (!ret && g->err)
 			ret = g->err;
 		if (g->has_b && g->tb > g->ta) {
-			offered += (g->sb - g->sa) / (g->tb - g->ta);
+			attempted += (g->sb - g->sa) / (g->tb - g->ta);
 			sent += g->sb - g->sa;
 		}
 	}
@@ -405,8 +408,8 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%u", cfg.flows);
 	else
 		snprintf(path, sizeof(path), "new");
-	printf("iface=%s traffic=%s flows=%s threads=%d seconds=%.3f sent=%llu offered_pps=%.0f",
-	       ifname, traffic, path, n_threads, t, sent, offered);
+	printf("iface=%s traffic=%s flows=%s threads=%d seconds=%.3f attempted=%llu attempted_pps=%.0f",
+	       ifname, traffic, path, n_threads, t, sent, attempted);
 	if (sink_fd >= 0)
 		printf(" received=%llu received_pps=%.0f other_mac=%llu",
 		       (unsigned long long)(s1[XLB_SINK_PKTS] - s0[XLB_SINK_PKTS]),

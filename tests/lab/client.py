@@ -3,6 +3,7 @@
 
   client.py http VIP PORT [--sport N] [--count K] [--path P] [--rate BPS]
   client.py udp  VIP PORT [--sport N] [--count K]
+  (both: [--src ADDR] sends from ADDR, one of the client's addresses)
 
 One line per request: "<sport> <answer>" where answer is the body's first
 line (the real server's name) or ERROR:<reason>. With --sport N, request i
@@ -21,8 +22,8 @@ def http(args, sport):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.settimeout(args.timeout)
-    if sport:
-        s.bind(("", sport))
+    if sport or args.src:
+        s.bind((args.src, sport))
     try:
         s.connect((args.vip, args.port))
         s.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (args.path, args.vip)).encode())
@@ -68,8 +69,8 @@ def udp(args, sport):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.settimeout(args.timeout)
-    if sport:
-        s.bind(("", sport))
+    if sport or args.src:
+        s.bind((args.src, sport))
     try:
         for _ in range(3):
             s.sendto(b"who", (args.vip, args.port))
@@ -89,6 +90,7 @@ def main():
     ap.add_argument("vip")
     ap.add_argument("port", type=int)
     ap.add_argument("--sport", type=int, default=0)
+    ap.add_argument("--src", default="")
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--path", default="/")
     ap.add_argument("--rate", type=float, default=0)

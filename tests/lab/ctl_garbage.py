@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 # Sends malformed messages to xlbd's control socket (SOCK_SEQPACKET):
 # random bytes, truncated and oversized datagrams, lying lengths, unknown
-# commands, mistyped and out-of-range attributes. Every crafted request
-# with a readable header must be answered with NLMSG_ERROR carrying a
-# negative errno; nothing may be answered with success. Prints one line
-# per finding; exit 0 when all held. (Used by tests/lab/test_ctl.sh.)
+# commands, mistyped and out-of-range attributes. Every one, crafted or
+# random, must be answered with NLMSG_ERROR carrying a negative errno:
+# nothing may be answered with success, nor go unanswered. One kind cannot
+# be answered and is counted apart: an empty datagram, which on a
+# SOCK_SEQPACKET socket reads as end-of-file (recv returns 0), so xlbd
+# closes that connection. Prints one line per finding and the counts;
+# exit 0 when all held. (Used by tests/lab/test_ctl.sh.)
 import random
 import socket
 import struct
@@ -48,17 +51,22 @@ def dest(addr=b"\x0a\x09\x09\x0a", port=struct.pack("!H", 80), extra=b""):
 
 
 def exchange(data):
-    """Send one datagram; return (errno from NLMSG_ERROR or None, raw reply)."""
+    """Send one datagram; return (errno from NLMSG_ERROR or None, raw reply).
+    A connection closed without a reply gives raw b"", a timeout None."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.settimeout(3)
     s.connect(PATH)
     try:
         s.send(data)
         r = s.recv(1 << 17)
-    except (socket.timeout, ConnectionResetError, BrokenPipeError):
+    except socket.timeout:
+        r = None
+    except (ConnectionResetError, BrokenPipeError):
         r = b""
     finally:
         s.close()
+    if r is None:
+        return None, b"(timeout)"
     if len(r) >= 20:
         _, typ, _, _, _ = struct.unpack("=IHHII", r[:16])
         if typ == NLMSG_ERROR:
@@ -92,33 +100,42 @@ crafted = [
     ("foreign nlmsg_type", msg(15, typ=0x99)),
     ("oversized datagram", msg(1, b"\0" * 70000)),
 ]
-# Not answering these is acceptable (a message that is not ours, or one too
-# big to read whole, may be dropped with the connection); success is not.
-MAY_DROP = {"foreign nlmsg_type", "oversized datagram", "genl version 9"}
-
 bad = 0
+answered = 0
 for name, data in crafted:
     err, raw = exchange(data)
     if err is not None and err < 0:
+        answered += 1
         print(f"ok   - {name}: NLMSG_ERROR {err}")
-    elif name in MAY_DROP and err is None:
-        print(f"ok   - {name}: no answer (dropped)")
     else:
         bad += 1
         print(f"FAIL - {name}: reply error={err} raw={raw[:32].hex()}")
 
-# Random bytes: any answer must be an error, never success.
-answered = 0
+# The one message that cannot be answered: zero bytes is end-of-file.
+err, raw = exchange(b"")
+if err is None and raw == b"":
+    print("ok   - empty datagram: connection closed, no answer (end-of-file on SOCK_SEQPACKET)")
+else:
+    bad += 1
+    print(f"FAIL - empty datagram: reply error={err} raw={raw[:32].hex()}")
+
+# Random bytes: each one answered with an error, never success.
+rand_err = 0
 for i in range(300):
     data = rng.randbytes(rng.randint(1, 400))
     if i % 3 == 0 and len(data) >= 16:
         # Make the header plausible so the parser goes further in.
         data = struct.pack("=IHH", len(data), XLB_GENL_ID, 5) + data[8:]
     err, raw = exchange(data)
-    if err is not None:
-        answered += 1
-        if err >= 0:
-            bad += 1
-            print(f"FAIL - random message {i} was accepted: {data[:32].hex()}")
-print(f"ok   - 300 random messages sent, {answered} answered with an error")
+    if err is not None and err < 0:
+        rand_err += 1
+    elif err is not None:
+        bad += 1
+        print(f"FAIL - random message {i} was accepted: {data[:32].hex()}")
+    else:
+        bad += 1
+        print(f"FAIL - random message {i} got no answer ({raw[:16].hex()}): {data[:32].hex()}")
+print(f"{'ok  ' if rand_err == 300 else 'FAIL'} - 300 random messages sent, {rand_err} answered with an error")
+print(f"summary: {len(crafted)} crafted + 300 random messages, "
+      f"{answered + rand_err} answered with an error; 1 empty datagram closed without an answer")
 sys.exit(1 if bad else 0)

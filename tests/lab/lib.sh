@@ -11,6 +11,13 @@ B=${XLB_BUILD:-$ROOT/build}  # make SAN=1 points this at build-san
 LAB_FAILS=0
 LAB_CHECKS=0
 _lab_cleanups=()
+# ok/fail/check/check_eq count in this shell's variables: run in a subshell
+# (a pipeline such as `check ... | grep`, or $(check ...)) their verdict is
+# lost and the check cannot fail. _lab_verdict refuses that: it reports
+# the misuse on stderr (stdout may be the pipe) and leaves a mark that
+# _lab_exit counts as a failure.
+LAB_MAIN_PID=$BASHPID
+LAB_SUBSHELL_MARK=
 
 lab_on_exit() { _lab_cleanups+=("$1"); }
 
@@ -22,9 +29,15 @@ _lab_cleanup() {
 }
 
 _lab_exit() {
-	local rc=$?
+	local rc=$? n=0
+	if [ -n "$LAB_SUBSHELL_MARK" ] && [ -s "$LAB_SUBSHELL_MARK" ]; then
+		n=$(wc -l <"$LAB_SUBSHELL_MARK")
+		echo "FAIL - $n check(s) ran in a subshell, their results lost:"
+		sed 's/^/    /' "$LAB_SUBSHELL_MARK"
+		LAB_CHECKS=$((LAB_CHECKS + n)); LAB_FAILS=$((LAB_FAILS + n))
+	fi
 	_lab_cleanup
-	if [ "$rc" -eq 0 ] && [ "$LAB_FAILS" -ne 0 ]; then rc=1; fi
+	if [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; then [ "$LAB_FAILS" -eq 0 ] || rc=1; fi
 	echo "== $(basename "$0"): $LAB_CHECKS checks, $LAB_FAILS failed"
 	exit "$rc"
 }
@@ -34,12 +47,30 @@ lab_init() {
 	P="x$(printf '%04x' $(( ($$ + RANDOM) % 65536 )))"
 	T=$(mktemp -d "/tmp/xlb-lab-$P.XXXXXX")
 	lab_on_exit "rm -rf '$T'"
+	LAB_SUBSHELL_MARK=$T/.checks-in-subshells
 	trap _lab_exit EXIT
 	trap 'exit 130' INT TERM
 }
 
-ok()   { LAB_CHECKS=$((LAB_CHECKS + 1)); echo "ok   - $*"; }
-fail() { LAB_CHECKS=$((LAB_CHECKS + 1)); LAB_FAILS=$((LAB_FAILS + 1)); echo "FAIL - $*"; }
+# _lab_in_main WHAT: true in the test's own shell; in a subshell, says so
+# loudly and marks the run failed.
+_lab_in_main() {
+	[ "$BASHPID" = "$LAB_MAIN_PID" ] && return 0
+	echo "FAIL - check '$1' runs in a subshell (pipeline or \$(...)): its result would be lost" >&2
+	if [ -n "$LAB_SUBSHELL_MARK" ]; then echo "$1" >>"$LAB_SUBSHELL_MARK"; fi
+	return 1
+}
+
+ok()   { _lab_in_main "$*"; LAB_CHECKS=$((LAB_CHECKS + 1)); echo "ok   - $*"; }
+fail() { _lab_in_main "$*"; LAB_CHECKS=$((LAB_CHECKS + 1)); LAB_FAILS=$((LAB_FAILS + 1)); echo "FAIL - $*"; }
+
+# lab_skip "why": this test cannot run here: says so loudly and exits 77,
+# which tests/lab/run.sh reports as SKIPPED (and, under CI=true, fails).
+lab_skip() {
+	echo "SKIPPED: $(basename "$0"): $*"
+	[ "${CI:-}" = true ] && echo "SKIPPED under CI=true: this fails the run"
+	exit 77
+}
 
 # check "description" command args...: passes when the command succeeds.
 check() {
@@ -101,6 +132,12 @@ lab_up() {
 	# shellcheck disable=SC1091
 	. "$LABDIR/env"
 }
+
+# answers [FILE] [NOT]: how many lines of client.py output ("... answer")
+# were answered by a real server (answer rsN), other than NOT if given.
+# Count these against what was sent, rather than counting ERROR lines: a
+# client that printed nothing has no ERROR lines either.
+answers() { awk -v not="${2:-}" '$NF ~ /^rs[0-9]+$/ && $NF != not { n++ } END { print n + 0 }' "${1:-/dev/stdin}"; }
 
 # Count lines of "sport answer" output per answer: "rs1 20\nrs2 21 ...".
 tally() { awk '{print $2}' | sort | uniq -c | awk '{print $2, $1}'; }

@@ -352,11 +352,10 @@ check_eq "nobody may read when the file mode lets it" "0:$before" "$RC:$OUT"
 # ---- garbage on the socket ---------------------------------------------------
 before=$(ctl -S -n)
 if "$PY" "$HERE/ctl_garbage.py" "$SOCK" >"$T/garbage" 2>&1; then
-	ok "garbage: every malformed request answered with an error"
+	ok "garbage: every malformed request answered with an error ($(grep '^summary' "$T/garbage"))"
 else
 	fail "garbage:"; cat "$T/garbage"
 fi
-grep -c '^ok' "$T/garbage" | sed 's/^/  garbage checks passed: /'
 check "xlbd is alive after garbage" kill -0 "$XLBD_PID"
 check_eq "tables unchanged by garbage" "$before" "$(ctl -S -n)"
 check_eq "xlbd still answers" "Timeout (tcp tcpfin udp): 1000 100 250" "$(ctl -L --timeout)"

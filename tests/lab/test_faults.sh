@@ -28,8 +28,8 @@ rules() {
 rules -g >"$T/rules"
 xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
 	{ fail "xlbd starts"; exit 1; }
-check_eq "20 requests before any fault all succeed" 0 \
-	"$(C http "$VIP" 80 --count 20 | grep -c ERROR)"
+check_eq "20 requests before any fault all succeed" 20 \
+	"$(C http "$VIP" 80 --count 20 | answers)"
 
 # ---- 1. A real server killed mid-transfer --------------------------------
 # Two slow 1 MiB downloads per server (client ports chosen by where the
@@ -93,8 +93,8 @@ echo "connections that were on rs2: $on_rs2 (broken: $(awk -v d="$N2" \
 check "some connections were on rs2" test "$on_rs2" -gt 0
 C http "$VIP" 80 --sport 53000 --count 12 >"$T/resched.txt"
 paste <(awk '$1 == "conn" { print $3, $4 }' "$T/keep-del.txt") "$T/resched.txt" >"$T/cmp.txt"
-check_eq "new SYNs on all 12 tuples are answered, none by rs2" 0 \
-	"$(grep -c -e ERROR -e " $N2\$" "$T/resched.txt")"
+check_eq "new SYNs on all 12 tuples are answered, none by rs2" \
+	12 "$(answers "$T/resched.txt" "$N2")"
 check_eq "tuples of the other servers stay where they were" 0 \
 	"$(awk -v d="$N2" '$2 != d && $2 != $4' "$T/cmp.txt" | wc -l)"
 X -a -t "$VIP:80" -r "$RS2:80" -g -w 1
@@ -137,7 +137,7 @@ id1=$(ip -n "$DIRECTOR_NS" -d link show "$DIRECTOR_IF" | grep -o 'prog/xdp id [0
 echo "XDP program before the SIGKILL: $id0; after the restart: $id1"
 check "the restarted xlbd replaced its stale XDP program" test -n "$id1" -a "$id0" != "$id1"
 check "the restarted xlbd reloaded --rules" grep -q "rules loaded" "$T/xlbd-dr-quiet.log"
-check_eq "and serves the service again" 0 "$(C http "$VIP" 80 --count 10 | grep -c ERROR)"
+check_eq "and serves the service again" 10 "$(C http "$VIP" 80 --count 10 | answers)"
 if grep -q "bound after" "$T/xlbd-dr-quiet.log"; then
 	grep "bound after" "$T/xlbd-dr-quiet.log"
 else
@@ -159,48 +159,69 @@ L http "$VIP" 80 --stop-file "$T/stop" --interval 0.01 --timeout 2 >"$T/churn.tx
 lp=$!
 lab_on_exit "kill_pid $lp"
 : >"$T/ops.txt"
+# 45 changes (the README's figure), one every 100 ms plus xlbctl's time.
+NCHANGES=45
 i=0
-end=$(( $(date +%s%N) + 5000000000 ))
-while [ "$(date +%s%N)" -lt "$end" ]; do
+c0=$(now)
+while [ "$i" -lt "$NCHANGES" ]; do
 	case $((i % 6)) in
-	0) op=open;  args=(-a -t "$VIP:80" -r "$RS4:80" -g -w 1) ;;
-	1) op=close; args=(-e -t "$VIP:80" -r "$RS4:80" -w 0) ;;
-	2) op=open;  args=(-e -t "$VIP:80" -r "$RS4:80" -w 2) ;;
-	3) op=other; args=(-E -t "$VIP:80" --vnodes 40) ;;
-	4) op=close; args=(-d -t "$VIP:80" -r "$RS4:80") ;;
-	5) op=other; args=(-E -t "$VIP:80" --vnodes 160) ;;
+	0) op=open;  kind=add; args=(-a -t "$VIP:80" -r "$RS4:80" -g -w 1) ;;
+	1) op=close; kind=w0;  args=(-e -t "$VIP:80" -r "$RS4:80" -w 0) ;;
+	2) op=open;  kind=w2;  args=(-e -t "$VIP:80" -r "$RS4:80" -w 2) ;;
+	3) op=other; kind=v40; args=(-E -t "$VIP:80" --vnodes 40) ;;
+	4) op=close; kind=del; args=(-d -t "$VIP:80" -r "$RS4:80") ;;
+	5) op=other; kind=v160; args=(-E -t "$VIP:80" --vnodes 160) ;;
 	esac
 	t0=$(now)
-	X "${args[@]}" || echo "config change failed: ${args[*]}"
-	echo "$t0 $(now) $op" >>"$T/ops.txt"
+	if X "${args[@]}"; then res=ok; else res=FAILED; echo "config change failed: ${args[*]}"; fi
+	echo "$t0 $(now) $op $res $kind" >>"$T/ops.txt"
 	i=$((i + 1))
 	sleep 0.1
 done
+secs=$(echo "$(now) - $c0" | bc)
 sleep 0.5
 touch "$T/stop"
 wait "$lp"
 nreq=$(wc -l <"$T/churn.txt")
 nerr=$(grep -c ERROR "$T/churn.txt")
-echo "configuration changes: $i in 5 s; requests: $nreq, errors: $nerr"
+nok=$(awk '$4 == "ok"' "$T/ops.txt" | wc -l)
+echo "configuration changes: $i in $secs s (one every $(echo "scale=0; $secs * 1000 / $i" | bc) ms), $nok applied; requests: $nreq, errors: $nerr"
+# Each failed request (at most 5) with the changes made within 0.5 s of
+# its start, for the record.
+grep ERROR "$T/churn.txt" | head -n 5 | while read -r st sp why; do
+	echo "  failed: start $st port $sp $why; changes within 0.5 s:" \
+		"$(awk -v t="$st" '$2 >= t - 0.5 && $1 <= t + 0.5 { printf "%s(%+.3f s) ", $5, $1 - t }' "$T/ops.txt")"
+done
 awk '{ print $3 }' "$T/churn.txt" | sort | uniq -c | sed 's/^/  /'
+# The README's figures: 45 changes, each one applied, under continuous
+# requests; the failed requests are counted and the README quotes them
+# as measured (a delete flushes rs4's entries at once, so a request in
+# flight on rs4 at that moment may be reset: 0-1 of ~530 seen).
+check_eq "every one of the $NCHANGES configuration changes was applied" "$NCHANGES" "$nok"
 check "traffic ran throughout ($nreq requests)" test "$nreq" -ge 100
 check_eq "every answer names a configured server" 0 \
 	"$(awk '$3 !~ /^ERROR/ && $3 != "rs1" && $3 != "rs2" && $3 != "rs3" && $3 != "rs4"' "$T/churn.txt" | wc -l)"
 # rs4 is shut for new flows from the return of a "close" to the start of
 # the next "open".
-wrong=$(awk -v d="$N4" 'NR == FNR { if ($3 == "close") { c = $2 } else if ($3 == "open" && c) { s[n] = c; e[n] = $1; n++; c = 0 } next }
+awk -v d="$N4" 'NR == FNR { if ($3 == "close") { c = $2 } else if ($3 == "open" && c) { s[n] = c; e[n] = $1; n++; c = 0 } next }
 	$3 == d { for (k = 0; k < n; k++) if ($1 > s[k] && $1 < e[k]) { print; break } }
-	END { }' "$T/ops.txt" "$T/churn.txt" | wc -l)
+	END { }' "$T/ops.txt" "$T/churn.txt" >"$T/wrong.txt"
+# For the record: each such answer with the changes within 0.5 s of it.
+while read -r st sp who; do
+	echo "  rs4 answered a request begun at $st (port $sp); changes within 0.5 s:" \
+		"$(awk -v t="$st" '$2 >= t - 0.5 && $1 <= t + 0.5 { printf "%s[%+.4f..%+.4f s] ", $5, $1 - t, $2 - t }' "$T/ops.txt")"
+done <"$T/wrong.txt"
+wrong=$(wc -l <"$T/wrong.txt")
 # A "close" still open at the end shuts rs4 until the end.
 last_close=$(awk '$3 == "close" { c = $2 } $3 == "open" { c = 0 } END { print c }' "$T/ops.txt")
 late=0
 [ "$last_close" != 0 ] && late=$(awk -v d="$N4" -v c="$last_close" '$3 == d && $1 > c' "$T/churn.txt" | wc -l)
 check_eq "rs4 answered no request begun while it was deleted or at weight 0" 0 "$((wrong + late))"
 check "rs4 did answer while it was in the service" grep -q " $N4\$" "$T/churn.txt"
-check "at most 5% of the requests failed during the churn ($nerr of $nreq)" \
-	test $((nerr * 100)) -le $((nreq * 5))
+check "at most 1 % of the requests failed ($nerr of $nreq)" \
+	test $((nerr * 100)) -le "$nreq"
 check "xlbd is alive after the churn" kill -0 "$XLBD_PID"
-check_eq "and answers 10 requests" 0 "$(C http "$VIP" 80 --count 10 | grep -c ERROR)"
+check_eq "and answers 10 requests" 10 "$(C http "$VIP" 80 --count 10 | answers)"
 X -L -n
 
 # ---- 5. TUN: the same restart ---------------------------------------------

@@ -233,6 +233,16 @@ void xlb_dp_process(struct xlb_dp *dp)
 	xlb_nh_cache_process(dp->nh);
 }
 
+/* "queue 3" or "queues 3-7", for messages. */
+static const char *dp_queues_str(int from, int to, char *buf, size_t len)
+{
+	if (from == to)
+		snprintf(buf, len, "queue %d", from);
+	else
+		snprintf(buf, len, "queues %d-%d", from, to);
+	return buf;
+}
+
 /* An RX queue that appears after start (ethtool -L) has no socket, so the
  * XDP program drops what RSS sends there (xdp redirect_failed); one that
  * disappears leaves a socket idle. Neither may pass unnoticed: re-read the
@@ -255,19 +265,23 @@ static void dp_check_queues(struct xlb_dp *dp, uint64_t now)
 			continue;	/* gone: the link events say so */
 		if (n > served)
 			unserved += (uint64_t)(n - served);
+		char a[32], b[32];
+
 		if (n == dp->seen_queues[p])
 			continue;
 		changed = true;
 		dp->queue_changes++;
 		if (n > served)
 			pr_warn("datapath: %s now has %d RX queues (was %d) but xlbd serves "
-				"queues 0-%d: VIP packets that RSS puts on queues %d-%d are "
-				"dropped (xdp redirect_failed); restart xlbd to serve them",
-				ifn, n, dp->seen_queues[p], served - 1, served, n - 1);
+				"%s: VIP packets that RSS puts on %s are dropped (xdp "
+				"redirect_failed); restart xlbd to serve them",
+				ifn, n, dp->seen_queues[p], dp_queues_str(0, served - 1, a, sizeof(a)),
+				dp_queues_str(served, n - 1, b, sizeof(b)));
 		else if (n < served)
 			pr_warn("datapath: %s now has %d RX queues (was %d); xlbd's "
-				"sockets on queues %d-%d receive nothing; restart xlbd to "
-				"rebalance its workers", ifn, n, dp->seen_queues[p], n, served - 1);
+				"socket(s) on %s receive nothing; restart xlbd to "
+				"rebalance its workers", ifn, n, dp->seen_queues[p],
+				dp_queues_str(n, served - 1, a, sizeof(a)));
 		else
 			pr_warn("datapath: %s has %d RX queues again, all served",
 				ifn, n);
@@ -394,12 +408,14 @@ int xlb_dp_workers_needed(const struct xlb_dp_params *p, char *err, size_t errle
 		/* A queue without a socket drops its VIP packets: refuse
 		 * rather than serve part of an interface. */
 		if (p->n_queues > 0 && n > p->n_queues) {
+			char q[32];
+
 			snprintf(err, errlen,
 				 "--queues %d: %s has %d RX queues, and VIP packets on "
-				 "queues %d-%d would be dropped; leave --queues out to "
-				 "serve them all, or first lower the interface's queue "
-				 "count (ethtool -L %s ...)", p->n_queues, p->ifnames[i], n,
-				 p->n_queues, n - 1, p->ifnames[i]);
+				 "%s would be dropped; leave --queues out to serve them "
+				 "all, or first lower the interface's queue count "
+				 "(ethtool -L %s ...)", p->n_queues, p->ifnames[i], n,
+				 dp_queues_str(p->n_queues, n - 1, q, sizeof(q)), p->ifnames[i]);
 			return -EINVAL;
 		}
 		if (n > XLB_XSK_QUEUES_MAX) {

@@ -273,10 +273,13 @@ static int apply_cpus(struct xlbd *d)
 	if (!d->cpus)
 		return 0;
 	ret = xlb_cpus_parse(d->cpus, &want);
+	if (ret == -ERANGE) {
+		pr_warn("--cpus: \"%s\": CPU numbers go up to %d", d->cpus, CPU_SETSIZE - 1);
+		return ret;
+	}
 	if (ret) {
-		pr_warn("--cpus: \"%s\": %s", d->cpus, ret == -ERANGE ?
-			"CPU number too large" :
-			"a list of CPU numbers and ranges, e.g. 0-3,8,10-11");
+		pr_warn("--cpus: \"%s\": a list of CPU numbers and ranges, e.g. 0-3,8,10-11",
+			d->cpus);
 		return ret;
 	}
 	if (sched_getaffinity(0, sizeof(allowed), &allowed)) {

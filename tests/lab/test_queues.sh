@@ -154,17 +154,22 @@ ip -n $N1 link set ${P}qa up
 ip -n $N2 link set ${P}qb up
 ip netns exec $N2 ethtool -K ${P}qb tx off >/dev/null
 S2=$T/q256.sock LOG2=$T/q256.log
-xlbd_start "$N1" "$S2" "$LOG2" -i ${P}qa || { fail "xlbd starts on $NQ queues"; tail "$LOG2"; exit 1; }
+xlbd_start "$N1" "$S2" "$LOG2" -i ${P}qa ||
+	{ fail "xlbd starts on $NQ queues"; tail "$LOG2"; exit 1; }
 check "xlbd runs $NQ workers" grep -q "$NQ worker(s)" "$LOG2"
 "$B/xlbctl" --socket "$S2" -A -u $QA:9
-ip netns exec $N2 /usr/bin/python3 -c '
+# send FIRST_PORT COUNT: one datagram from each of COUNT source ports.
+send() {
+	ip netns exec $N2 /usr/bin/python3 -c '
 import socket, sys
-for p in range(30000, 30600):
+for p in range(int(sys.argv[3]), int(sys.argv[3]) + int(sys.argv[4])):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((sys.argv[2], p))
     s.sendto(b"q", (sys.argv[1], 9))
-    s.close()' "$QA" "$QB"
-sleep 0.5
+    s.close()' "$QA" "$QB" "$1" "$2"
+	sleep 0.5
+}
+send 30000 600
 c2=$("$B/xlbctl" --socket "$S2" --counters)
 used=$(awk -v i="${P}qa" '$1 == "xsk_queue" && $2 ~ "^" i ":rx" && $3 > 0' <<<"$c2" | wc -l)
 high=$(awk -v i="${P}qa" '$1 == "xsk_queue" && $2 ~ "^" i ":rx" && $3 > 0 {
@@ -182,7 +187,7 @@ check_eq "none found a queue without a socket" 0 "$failed"
 # lb/xsk.c alone (xsk_fwd, the AF_XDP floor built on it) with rings of 64,
 # so that frames handed between workers through the shared socket fill a
 # worker's cache and travel back through the shared pool: between a 2-queue
-# and a 1-queue veth, 8 MiB over TCP arrive intact.
+# and a 1-queue veth, iperf3 over 16 flows, then 8 MiB over TCP intact.
 FWD=$B/bench/xsk_fwd NA=${P}-fa NM=${P}-fm NB=${P}-fb
 FA=10.$X.$((Y ^ 1)).1 FB=10.$X.$((Y ^ 1)).2
 for ns in $NA $NM $NB; do
@@ -206,6 +211,12 @@ FWD_PID=$!
 lab_on_exit "kill_pid $FWD_PID INT"
 check "xsk_fwd starts on 2 + 1 queues with 2 workers" wait_for 10 grep -q "1 queues), copy mode, 2 workers" "$T/fwd.log"
 ip netns exec $NA ping -c 3 -i 0.2 -W 2 -q $FB >/dev/null 2>&1	# ARP both ways
+# 16 flows for 2 s: each queue of ${P}fa carries some (all on one: 2^-15).
+ip netns exec $NB iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+IPF_PID=$!
+lab_on_exit "kill_pid $IPF_PID"
+sleep 0.3
+ip netns exec $NA timeout 20 iperf3 -c $FB -p 5201 -t 2 -P 16 2>&1 | grep -E "SUM.*receiver" | tail -n 1
 head -c $((8 << 20)) /dev/urandom >"$T/send"
 ip netns exec $NB socat -u TCP-LISTEN:5001,reuseaddr OPEN:"$T/recv",creat,trunc &
 SRV_PID=$!

@@ -83,6 +83,9 @@ refused() {
 	check_eq "$what: refused (exit 1)" 1 "$rc"
 	check "$what: says why" grep -qF -- "$msg" "$T/bad.log"
 }
+# What the earlier runs left on the link (nothing, or their program kept
+# attached across a stop): the refused runs must not change it.
+xdp_before=$(ip -n $N1 -o link show $IF | grep -o 'prog/xdp id [0-9]*' || true)
 refused "--cpus x" '--cpus: "x": a list of CPU numbers and ranges, e.g. 0-3,8,10-11' -- --cpus x
 refused "--cpus 1-" '--cpus: "1-": a list of CPU numbers and ranges' -- --cpus 1-
 refused "--cpus 3-1" '--cpus: "3-1": a list of CPU numbers and ranges' -- --cpus 3-1
@@ -92,4 +95,5 @@ refused "taskset -c 1 + --cpus 0-1" '--cpus 0-1: CPU 0 not allowed (xlbd may run
 	taskset -c 1 -- --cpus 0-1
 links=$(ip -n $N1 -o link show $IF)
 check "ip shows the served link" grep -q "$IF" <<<"$links"
-check "no XDP program was left on it" bash -c "! grep -q prog/xdp <<<'$links'"
+check_eq "the refused runs attached nothing (XDP: ${xdp_before:-none})" "$xdp_before" \
+	"$(grep -o 'prog/xdp id [0-9]*' <<<"$links" || true)"

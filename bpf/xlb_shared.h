@@ -57,7 +57,7 @@ struct xlb_local_val {
 /* xsks_map holds one AF_XDP socket per (interface, RX queue): the key is
  * xsk_base[ifindex] + rx_queue_index, the base being the interface's
  * position in xlbd's -i list times XLB_XSK_QUEUES_MAX. */
-#define XLB_XSK_QUEUES_MAX	64
+#define XLB_XSK_QUEUES_MAX	256
 #define XLB_XSK_IFACES_MAX	8
 #define XLB_XSKS_MAX		(XLB_XSK_QUEUES_MAX * XLB_XSK_IFACES_MAX)
 #define XLB_SVC_MAX		4096	/* services map entries */

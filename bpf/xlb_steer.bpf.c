@@ -132,6 +132,13 @@ static __always_inline int steer(struct xdp_md *ctx, __u32 why, int opts)
 	cnt(why);
 	if (opts)
 		cnt(XLB_CNT_IP_OPTIONS);
+	/* A queue past the interface's XSKMAP range (grown beyond
+	 * XLB_XSK_QUEUES_MAX with ethtool -L while xlbd runs) has no socket;
+	 * it must not reach into the next interface's range. */
+	if (key >= XLB_XSK_QUEUES_MAX) {
+		cnt(XLB_CNT_REDIRECT_FAILED);
+		return XDP_DROP;
+	}
 	if (base)
 		key += *base;
 	/* No socket on this queue (xlbd restarting after a crash, or not

@@ -89,6 +89,13 @@ struct xlb_dp {
 	struct dp_gone *gone;		/* deleted, connections not flushed yet */
 	size_t n_gone, cap_gone;
 	uint32_t expire_budget;
+	/* Control thread: RX queue counts as last seen (xlb_dp_tick), to
+	 * report a change (ethtool -L) that leaves queues unserved. */
+	int seen_queues[XLB_XSK_MAX_IFACES];
+	uint64_t queues_checked_ms;
+	uint64_t queues_warned_ms;
+	uint64_t queue_changes;
+	uint64_t queues_unserved;
 };
 
 static inline uint64_t now_ms(void)

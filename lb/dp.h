@@ -53,7 +53,8 @@ extern const char *const xlb_dp_cnt_names[XLB_DP_CNT_MAX];
 struct xlb_dp_params {
 	const char **ifnames;
 	int n_ifaces;
-	int n_queues;			/* 0: every RX queue */
+	int n_queues;			/* 0: every RX queue; N: refuse to start if
+					 * an interface has more than N */
 	enum xlb_xdp_mode xdp_mode;
 	enum xlb_xsk_zc zerocopy;
 	uint32_t max_conns;
@@ -65,9 +66,17 @@ struct xlb_dp_params {
 
 void xlb_dp_params_default(struct xlb_dp_params *p);
 
+/* Workers (and so counter slots, xlb_tables_set_workers()) that
+ * xlb_dp_start() will run for p: the most RX queues of any interface. Or
+ * -errno with a sentence in err: an interface with more RX queues than
+ * p->n_queues (they would go unserved) or than XLB_XSK_QUEUES_MAX. */
+int  xlb_dp_workers_needed(const struct xlb_dp_params *p, char *err, size_t errlen);
+
 struct xlb_dp;
 
-/* Sets everything up and starts the workers: sockets, maps, connection
+/* Sets everything up and starts the workers, one per RX queue index (the
+ * interface with the most queues decides), worker i pinned to the i-th CPU
+ * of the calling thread's affinity, round robin: sockets, maps, connection
  * table, first commit, then the XDP attach (replacing an earlier run's
  * program in one step), then the workers. 0 or -errno with a sentence in
  * err; on error an interface that had no xlb_steer before has none. */

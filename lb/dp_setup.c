@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpus.h"
 #include "dp-int.h"
 #include "hash.h"
 #include "log.h"
@@ -30,6 +31,16 @@
 #include "tables.h"
 #include "xmit.h"
 #include "../bpf/xlb_shared.h"
+
+/* lb/xsk.h and bpf/xlb_shared.h both define XLB_XSK_QUEUES_MAX (the
+ * XSKMAP layout); were they to differ, this file would not compile. */
+_Static_assert(XLB_MAX_WORKERS >= XLB_XSK_QUEUES_MAX,
+	       "a worker (and a counter slot) for every queue");
+
+/* How often the control thread re-reads the RX queue counts, and repeats
+ * its warning while some queue is not served. */
+#define DP_QUEUES_CHECK_MS	1000
+#define DP_QUEUES_WARN_MS	60000
 
 const char *const xlb_dp_cnt_names[XLB_DP_CNT_MAX] = {
 	[XLB_DP_RX]		= "rx",
@@ -137,7 +148,6 @@ static int dump_xsk_counters(const struct xlb_dp *dp, xlb_counter_emit_fn emit,
 		XSK_ADD(rx_invalid_descs);
 		XSK_ADD(tx_invalid_descs);
 		XSK_ADD(tx_full);
-		XSK_ADD(tx_no_port);
 		XSK_ADD(pool_empty);
 		XSK_ADD(kicks);
 #undef XSK_ADD
@@ -149,10 +159,30 @@ static int dump_xsk_counters(const struct xlb_dp *dp, xlb_counter_emit_fn emit,
 	XSK_STAT(rx_invalid_descs);
 	XSK_STAT(tx_invalid_descs);
 	XSK_STAT(tx_full);
-	XSK_STAT(tx_no_port);
 	XSK_STAT(pool_empty);
 	XSK_STAT(kicks);
 #undef XSK_STAT
+	if ((rc = emit("xsk", "slab_swaps", xlb_xsk_slab_swaps(dp->xsk), emit_arg)) ||
+	    (rc = emit("xsk", "queue_changes", dp->queue_changes, emit_arg)) ||
+	    (rc = emit("xsk", "queues_unserved", dp->queues_unserved, emit_arg)))
+		return rc;
+	/* Per socket: which queues carry traffic (RSS spread, a dead queue). */
+	for (int p = 0; p < dp->n_ports; p++) {
+		const char *ifn = xlb_xsk_ifname(dp->xsk, p);
+
+		for (int q = 0; q < xlb_xsk_n_queues(dp->xsk, p); q++) {
+			char name[XLB_COUNTER_NAME_MAX];
+
+			if (xlb_xsk_port_stats(dp->xsk, p, q, &st) < 0)
+				continue;
+			snprintf(name, sizeof(name), "%s:rx%d", ifn, q);
+			if ((rc = emit("xsk_queue", name, st.rx_packets, emit_arg)))
+				return rc;
+			snprintf(name, sizeof(name), "%s:tx%d", ifn, q);
+			if ((rc = emit("xsk_queue", name, st.tx_packets, emit_arg)))
+				return rc;
+		}
+	}
 	return 0;
 }
 
@@ -215,12 +245,77 @@ void xlb_dp_process(struct xlb_dp *dp)
 	xlb_local_addrs_process(dp->local);
 }
 
+/* "queue 3" or "queues 3-7", for messages. */
+static const char *dp_queues_str(int from, int to, char *buf, size_t len)
+{
+	if (from == to)
+		snprintf(buf, len, "queue %d", from);
+	else
+		snprintf(buf, len, "queues %d-%d", from, to);
+	return buf;
+}
+
+/* An RX queue that appears after start (ethtool -L) has no socket, so the
+ * XDP program drops what RSS sends there (xdp redirect_failed); one that
+ * disappears leaves a socket idle. Neither may pass unnoticed: re-read the
+ * counts every DP_QUEUES_CHECK_MS, log each change, count it, and repeat
+ * the warning while queues are unserved. */
+static void dp_check_queues(struct xlb_dp *dp, uint64_t now)
+{
+	uint64_t unserved = 0;
+	bool changed = false;
+
+	if (now - dp->queues_checked_ms < DP_QUEUES_CHECK_MS)
+		return;
+	dp->queues_checked_ms = now;
+	for (int p = 0; p < dp->n_ports; p++) {
+		const char *ifn = xlb_xsk_ifname(dp->xsk, p);
+		int served = xlb_xsk_n_queues(dp->xsk, p);
+		int n = xlb_xsk_queue_count(ifn);
+
+		if (n < 0)
+			continue;	/* gone: the link events say so */
+		if (n > served)
+			unserved += (uint64_t)(n - served);
+		char a[32], b[32];
+
+		if (n == dp->seen_queues[p])
+			continue;
+		changed = true;
+		dp->queue_changes++;
+		if (n > served)
+			pr_warn("datapath: %s now has %d RX queues (was %d) but xlbd serves "
+				"%s: VIP packets that RSS puts on %s are dropped (xdp "
+				"redirect_failed); restart xlbd to serve them",
+				ifn, n, dp->seen_queues[p], dp_queues_str(0, served - 1, a, sizeof(a)),
+				dp_queues_str(served, n - 1, b, sizeof(b)));
+		else if (n < served)
+			pr_warn("datapath: %s now has %d RX queues (was %d); xlbd's "
+				"socket(s) on %s receive nothing; restart xlbd to "
+				"rebalance its workers", ifn, n, dp->seen_queues[p],
+				dp_queues_str(n, served - 1, a, sizeof(a)));
+		else
+			pr_warn("datapath: %s has %d RX queues again, all served",
+				ifn, n);
+		dp->seen_queues[p] = n;
+	}
+	dp->queues_unserved = unserved;
+	if (changed)
+		dp->queues_warned_ms = now;
+	else if (unserved && now - dp->queues_warned_ms >= DP_QUEUES_WARN_MS) {
+		dp->queues_warned_ms = now;
+		pr_warn("datapath: %llu RX queue(s) still not served (see above); "
+			"restart xlbd to serve them", (unsigned long long)unserved);
+	}
+}
+
 void xlb_dp_tick(struct xlb_dp *dp, uint64_t now)
 {
 	xlb_nh_cache_tick(dp->nh, now);
 	xlb_dp_commit_tick(dp);
 	xlb_local_addrs_process(dp->local);
 	xlb_conn_expire(dp->conns, now_ms(), dp->expire_budget);
+	dp_check_queues(dp, now_ms());
 }
 
 void xlb_dp_counters(const struct xlb_dp *dp, uint64_t out[XLB_DP_CNT_MAX])
@@ -463,6 +558,95 @@ void xlb_dp_stop(struct xlb_dp *dp)
 	free(dp);
 }
 
+int xlb_dp_workers_needed(const struct xlb_dp_params *p, char *err, size_t errlen)
+{
+	int most = 0;
+
+	if (p->n_ifaces < 1 || p->n_ifaces > XLB_XSK_MAX_IFACES) {
+		snprintf(err, errlen, "between 1 and %d interfaces", XLB_XSK_MAX_IFACES);
+		return -EINVAL;
+	}
+	for (int i = 0; i < p->n_ifaces; i++) {
+		int n = xlb_xsk_queue_count(p->ifnames[i]);
+
+		if (n < 0) {
+			snprintf(err, errlen, "interface %s: %s", p->ifnames[i], strerror(-n));
+			return n;
+		}
+		/* A queue without a socket drops its VIP packets: refuse
+		 * rather than serve part of an interface. */
+		if (p->n_queues > 0 && n > p->n_queues) {
+			char q[32];
+
+			snprintf(err, errlen,
+				 "--queues %d: %s has %d RX queues, and VIP packets on "
+				 "%s would be dropped; leave --queues out to serve them "
+				 "all, or first lower the interface's queue count "
+				 "(ethtool -L %s ...)", p->n_queues, p->ifnames[i], n,
+				 dp_queues_str(p->n_queues, n - 1, q, sizeof(q)), p->ifnames[i]);
+			return -EINVAL;
+		}
+		if (n > XLB_XSK_QUEUES_MAX) {
+			snprintf(err, errlen, "%s has %d RX queues; xlbd serves at most %d "
+				 "per interface (lower it with ethtool -L %s ...)",
+				 p->ifnames[i], n, XLB_XSK_QUEUES_MAX, p->ifnames[i]);
+			return -E2BIG;
+		}
+		if (n > most)
+			most = n;
+	}
+	return most;
+}
+
+/* Worker i on the i-th CPU (round robin) of those the process may use:
+ * the affinity it was started with (taskset, systemd's CPUAffinity=, a
+ * cpuset), or xlbd's --cpus, never a CPU outside it. */
+static int dp_start_workers(struct xlb_dp *dp, char *err, size_t errlen)
+{
+	char list[256];
+	cpu_set_t allowed;
+	int rc;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed)) {
+		rc = -errno;
+		snprintf(err, errlen, "reading the CPU affinity: %s", strerror(errno));
+		return rc;
+	}
+	for (int i = 0; i < dp->n_workers; i++) {
+		struct dp_worker *w = &dp->workers[i];
+		int cpu = xlb_cpus_nth(&allowed, i);
+		pthread_attr_t attr;
+		cpu_set_t one;
+		char name[16];
+
+		w->reader = xlb_tables_reader_register(dp->tables);
+		if (w->reader < 0) {
+			snprintf(err, errlen, "too many datapath workers");
+			return -ENOSPC;
+		}
+		rc = -pthread_attr_init(&attr);
+		if (rc == 0 && cpu >= 0) {
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			rc = -pthread_attr_setaffinity_np(&attr, sizeof(one), &one);
+		}
+		if (rc == 0)
+			rc = -pthread_create(&w->thread, &attr, xlb_dp_worker_main, w);
+		pthread_attr_destroy(&attr);
+		if (rc < 0) {
+			snprintf(err, errlen, "starting worker %d on CPU %d: %s", i, cpu,
+				 strerror(-rc));
+			return rc;
+		}
+		w->started = true;
+		snprintf(name, sizeof(name), "xlb-w%d", i & 0xffff);
+		pthread_setname_np(w->thread, name);
+	}
+	pr_info("datapath: %d worker(s) round robin over CPU(s) %s", dp->n_workers,
+		xlb_cpus_format(&allowed, list, sizeof(list)));
+	return 0;
+}
+
 int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		 char *err, size_t errlen)
 {
@@ -471,14 +655,12 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	struct xlb_xsk_params xp;
 	struct xlb_tables_provider prov;
 	struct xlb_dp *dp;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc, i;
 
 	*out = NULL;
-	if (p->n_ifaces < 1 || p->n_ifaces > XLB_XSK_MAX_IFACES) {
-		snprintf(err, errlen, "between 1 and %d interfaces", XLB_XSK_MAX_IFACES);
-		return -EINVAL;
-	}
+	rc = xlb_dp_workers_needed(p, err, errlen);
+	if (rc < 0)
+		return rc;
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return -ENOMEM;
@@ -525,7 +707,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	xlb_xsk_params_default(&xp);
 	xp.ifnames = p->ifnames;
 	xp.n_ifaces = p->n_ifaces;
-	xp.n_queues = p->n_queues;
+	xp.n_queues = 0;	/* every RX queue (checked above) */
 	xp.zerocopy = p->zerocopy;
 	xp.inhibit_prog_load = true;
 	xp.xsks_map_fd = xlb_xdp_xsks_map_fd(dp->xdp);
@@ -570,10 +752,18 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	}
 
 	dp->n_workers = xlb_xsk_n_workers(dp->xsk);
-	if (dp->n_workers > XLB_MAX_WORKERS) {
-		snprintf(err, errlen, "%d queues: at most %d workers", dp->n_workers,
-			 XLB_MAX_WORKERS);
-		rc = -E2BIG;
+	for (i = 0; i < p->n_ifaces; i++)
+		dp->seen_queues[i] = xlb_xsk_n_queues(dp->xsk, i);
+	dp->queues_checked_ms = now_ms();
+	/* One counter slot per worker: the caller sized them with
+	 * xlb_dp_workers_needed() before adding services; if the queue
+	 * count grew since, more slots are only possible while none exist. */
+	if (xlb_tables_workers(p->tables) < (unsigned int)dp->n_workers &&
+	    xlb_tables_set_workers(p->tables, (unsigned int)dp->n_workers) < 0) {
+		snprintf(err, errlen, "%d workers (RX queues) but counters for %u: "
+			 "the queue count changed during start; start again",
+			 dp->n_workers, xlb_tables_workers(p->tables));
+		rc = -EAGAIN;
 		goto fail;
 	}
 	dp->workers = aligned_alloc(64, sizeof(*dp->workers) * (size_t)dp->n_workers);
@@ -621,32 +811,9 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	}
 	warn_stale_elsewhere(dp);
 
-	for (i = 0; i < dp->n_workers; i++) {
-		struct dp_worker *w = &dp->workers[i];
-
-		w->reader = xlb_tables_reader_register(p->tables);
-		if (w->reader < 0) {
-			snprintf(err, errlen, "too many datapath workers");
-			rc = -ENOSPC;
-			goto fail;
-		}
-		rc = -pthread_create(&w->thread, NULL, xlb_dp_worker_main, w);
-		if (rc < 0) {
-			snprintf(err, errlen, "starting worker %d: %s", i, strerror(-rc));
-			goto fail;
-		}
-		w->started = true;
-		if (ncpu > 0) {
-			cpu_set_t set;
-			char name[16];
-
-			CPU_ZERO(&set);
-			CPU_SET(i % ncpu, &set);
-			pthread_setaffinity_np(w->thread, sizeof(set), &set);
-			snprintf(name, sizeof(name), "xlb-w%d", i & 0xffff);
-			pthread_setname_np(w->thread, name);
-		}
-	}
+	rc = dp_start_workers(dp, err, errlen);
+	if (rc < 0)
+		goto fail;
 	pr_info("datapath: %d interface(s), %d worker(s), %s mode, %s XDP, max %u connections",
 		dp->n_ports, dp->n_workers,
 		xlb_xsk_zerocopy(dp->xsk) ? "zero-copy" : "copy",

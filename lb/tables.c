@@ -463,6 +463,11 @@ int xlb_tables_set_workers(struct xlb_tables *t, unsigned int n)
 	return 0;
 }
 
+unsigned int xlb_tables_workers(const struct xlb_tables *t)
+{
+	return t->nslots;
+}
+
 void xlb_tables_set_commit_cb(struct xlb_tables *t, xlb_tables_commit_fn fn, void *arg)
 {
 	t->commit_fn = fn;

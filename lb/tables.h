@@ -47,7 +47,7 @@
 
 struct xlb_ring;
 
-#define XLB_MAX_WORKERS		64
+#define XLB_MAX_WORKERS		256	/* = XLB_XSK_QUEUES_MAX */
 #define XLB_TABLES_MAX_SVCS	4096	/* bounds on what requests can make
 					 * (= the XDP services map) */
 #define XLB_TABLES_MAX_POINTS	(1u << 23)	/* all rings together, ~80 MiB */
@@ -174,6 +174,7 @@ int  xlb_tables_new(struct xlb_tables **out);
 /* Number of counter slots (datapath workers, 1..XLB_MAX_WORKERS; default
  * XLB_MAX_WORKERS): only while no service exists, else -EBUSY. */
 int  xlb_tables_set_workers(struct xlb_tables *t, unsigned int n);
+unsigned int xlb_tables_workers(const struct xlb_tables *t);	/* counter slots */
 void xlb_tables_free(struct xlb_tables *t);		/* NULL-safe; no reader left */
 
 void xlb_tables_set_commit_cb(struct xlb_tables *t, xlb_tables_commit_fn fn, void *arg);

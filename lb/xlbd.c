@@ -34,6 +34,7 @@
 
 #include "ctl.h"
 #include "conn.h"
+#include "cpus.h"
 #include "ctl_server.h"
 #include "dp.h"
 #include "ipvsadm.h"
@@ -54,6 +55,7 @@ struct xlbd {
 	bool detach;
 	const char *state_file;		/* --state-file, or NULL: the default */
 	char state_buf[4096];
+	const char *cpus;		/* --cpus LIST, or NULL */
 	struct xlb_dp_params dpp;
 	/* state */
 	struct xlb_dp *dp;
@@ -67,7 +69,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE]\n"
 		"            [--group NAME] [--xdp-mode native|skb] [--zerocopy auto|on|off]\n"
-		"            [--max-conns N] [--queues N] [--state-file PATH] [-v]\n"
+		"            [--max-conns N] [--queues N] [--cpus LIST] [--state-file PATH] [-v]\n"
 		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH] [--state-file PATH]\n"
 		"\n"
 		"SIGTERM and SIGINT stop xlbd but leave its XDP program attached, dropping\n"
@@ -82,7 +84,10 @@ static void usage(FILE *f)
 		"      --xdp-mode MODE    native (default) or skb (generic XDP)\n"
 		"      --zerocopy MODE    AF_XDP zero-copy: auto (default), on, off\n"
 		"      --max-conns N      connection table size (default %u)\n"
-		"      --queues N         RX queues served per interface (default all)\n"
+		"      --queues N         refuse to start if an interface has more than N\n"
+		"                         RX queues (every queue is always served)\n"
+		"      --cpus LIST        run on these CPUs (e.g. 0-3,8), workers round robin\n"
+		"                         (default: the CPUs xlbd was started with)\n"
 		"      --state-file PATH  connection table, kept for the next xlbd (default:\n"
 		"                         xlbd.state beside the control socket)\n"
 		"      --detach           remove xlb's XDP program from the interfaces and the\n"
@@ -110,7 +115,8 @@ static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 static int parse_args(struct xlbd *d, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_RULES, OPT_GROUP, OPT_VERSION, OPT_XDP_MODE,
-	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH, OPT_STATE_FILE };
+	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH, OPT_STATE_FILE,
+	       OPT_CPUS };
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -125,6 +131,7 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		{ "queues", required_argument, NULL, OPT_QUEUES },
 		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ 0 }
 	};
 	int c;
@@ -169,8 +176,9 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		case OPT_QUEUES: {
 			uint32_t q;
 
-			if (parse_uint(optarg, 1, 64, &q) < 0) {
-				pr_warn("--queues: \"%s\": a number from 1 to 64", optarg);
+			if (parse_uint(optarg, 1, XLB_XSK_QUEUES_MAX, &q) < 0) {
+				pr_warn("--queues: \"%s\": a number from 1 to %d", optarg,
+					XLB_XSK_QUEUES_MAX);
 				return -1;
 			}
 			d->dpp.n_queues = (int)q;
@@ -186,6 +194,9 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 				return -1;
 			}
 			d->state_file = optarg;
+			break;
+		case OPT_CPUS:
+			d->cpus = optarg;
 			break;
 		case 'v':
 			d->verbose = true;
@@ -383,6 +394,48 @@ static void dp_on_tick(void *dp, uint64_t now_ms)
 	xlb_dp_tick(dp, now_ms);
 }
 
+/* --cpus: the whole process (this thread, and so every thread it starts
+ * later) moves to LIST, which must lie within the CPUs xlbd was started
+ * with: an operator's taskset, CPUAffinity= or cpuset is never widened. */
+static int apply_cpus(struct xlbd *d)
+{
+	char have[256], bad[256];
+	cpu_set_t allowed, want, outside;
+	int ret;
+
+	if (!d->cpus)
+		return 0;
+	ret = xlb_cpus_parse(d->cpus, &want);
+	if (ret == -ERANGE) {
+		pr_warn("--cpus: \"%s\": CPU numbers go up to %d", d->cpus, CPU_SETSIZE - 1);
+		return ret;
+	}
+	if (ret) {
+		pr_warn("--cpus: \"%s\": a list of CPU numbers and ranges, e.g. 0-3,8,10-11",
+			d->cpus);
+		return ret;
+	}
+	if (sched_getaffinity(0, sizeof(allowed), &allowed)) {
+		ret = -errno;
+		pr_warn("--cpus: reading the CPU affinity: %s", strerror(errno));
+		return ret;
+	}
+	CPU_XOR(&outside, &want, &allowed);
+	CPU_AND(&outside, &outside, &want);
+	if (CPU_COUNT(&outside)) {
+		pr_warn("--cpus %s: CPU %s not allowed (xlbd may run on %s)", d->cpus,
+			xlb_cpus_format(&outside, bad, sizeof(bad)),
+			xlb_cpus_format(&allowed, have, sizeof(have)));
+		return -EINVAL;
+	}
+	if (sched_setaffinity(0, sizeof(want), &want)) {
+		ret = -errno;
+		pr_warn("--cpus %s: %s", d->cpus, strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
 static int xlbd_init(struct xlbd *d)
 {
 	struct xlb_ctl_server_params sp = { 0 };
@@ -397,7 +450,24 @@ static int xlbd_init(struct xlbd *d)
 			return -ENODEV;
 		}
 	}
+	ret = apply_cpus(d);
+	if (ret)
+		return ret;
 	ret = xlb_tables_new(&d->tables);
+	if (ret) {
+		pr_warn("tables: %s", strerror(-ret));
+		return ret;
+	}
+	/* One counter slot per worker (per RX queue), fixed before any
+	 * service exists; refuses --queues smaller than a queue count. */
+	d->dpp.ifnames = d->ifnames;
+	d->dpp.n_ifaces = (int)d->nifaces;
+	ret = xlb_dp_workers_needed(&d->dpp, err, sizeof(err));
+	if (ret < 0) {
+		pr_warn("datapath: %s", err);
+		return ret;
+	}
+	ret = xlb_tables_set_workers(d->tables, (unsigned int)ret);
 	if (ret) {
 		pr_warn("tables: %s", strerror(-ret));
 		return ret;

@@ -1,17 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * AF_XDP plumbing: one shared UMEM, one socket per (interface, queue), one
- * worker per queue with a lock-free private frame pool. See xsk.h.
+ * AF_XDP plumbing: one shared UMEM, one socket per (interface, RX queue),
+ * one worker per queue index with a private frame cache. See xsk.h.
  *
- * Frame accounting (per worker): each of the worker's frames is, at any time,
- * in exactly one place: the pool, a fill ring / the kernel's RX path, the
- * caller's hands, a port's TX batch, or a TX ring / the kernel's TX path until
- * it reappears on that port's completion ring. All those places belong to
- * queue q of some interface, so only worker q ever touches the frame.
+ * Frame accounting: each frame is, at any time, in exactly one place: a
+ * worker's cache, the shared pool, a fill ring / the kernel's RX path, the
+ * caller's hands, a worker's TX batch, or a TX ring / the kernel's TX path
+ * until it reappears on that socket's completion ring. A fill ring belongs
+ * to the socket's own worker. A TX ring and its completion ring belong to
+ * every worker that transmits there (worker w uses queue w mod n of an
+ * interface with n queues); when that is more than one worker they take
+ * the socket's tx_lock, and whoever drains the completion ring keeps the
+ * frames. Frames so drift from worker to worker; a worker whose cache is
+ * full gives a slab of XSK_SLAB frames to the shared pool and one whose
+ * cache runs short takes a slab back (bpf-examples' AF_XDP-forwarding
+ * does the same), so the shared pool's lock is taken once per slab, and
+ * never when no socket is shared.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -50,10 +61,18 @@
 #ifndef SO_BUSY_POLL_BUDGET
 #define SO_BUSY_POLL_BUDGET	70
 #endif
+/* Frames moved between a worker's cache and the shared pool at a time. */
+#define XSK_SLAB		XLB_XSK_BATCH
+/* Default UMEM bound: frames per worker shrink (to no less than the
+ * minimum) so that many queues do not pin gigabytes. */
+#define XSK_UMEM_BUDGET		(512ull << 20)
 
+_Static_assert(XLB_XSK_QUEUES_MAX >= 256, "at least 256 queues per interface");
+
+/* One socket: (interface, queue). */
 struct xlb_xsk_port {
 	/* Zero-initialised before creation: libxdp reads them for shared
-	 * UMEMs. */
+	 * UMEMs. rx and fill: the socket's own worker (worker = queue). */
 	struct xsk_ring_cons rx;
 	struct xsk_ring_prod tx;
 	struct xsk_ring_prod fill;
@@ -62,11 +81,29 @@ struct xlb_xsk_port {
 	int fd;
 	int iface;
 	int queue;
-	uint32_t tx_n;			/* frames in tx_batch */
-	uint32_t outstanding;		/* submitted, not yet completed */
-	struct xdp_desc tx_batch[XLB_XSK_BATCH];
-	struct xlb_xsk_stats st;	/* xlb's own counters only */
+	bool shared;			/* several workers transmit here */
+	bool lock_init;
+	/* With shared: tx, comp, outstanding and tx_completed. */
+	pthread_mutex_t tx_lock;
+	uint32_t outstanding;		/* submitted, not yet completed (atomic
+					 * loads outside the lock) */
+	uint64_t tx_completed;
+	/* The socket's own worker. */
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t pool_empty;
 } __attribute__((aligned(64)));
+
+/* A worker's way out through one interface: its TX queue there. */
+struct xsk_txq {
+	struct xlb_xsk_port *port;	/* queue (worker mod n_queues) */
+	uint32_t n;			/* frames in batch */
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t tx_full;
+	uint64_t kicks;
+	struct xdp_desc batch[XLB_XSK_BATCH];
+};
 
 struct xlb_xsk_worker {
 	struct xlb_xsk *x;
@@ -77,11 +114,12 @@ struct xlb_xsk_worker {
 	uint8_t *area;
 	uint64_t chunk_mask;		/* ~(frame_size - 1) */
 	uint32_t frame_size;
-	uint64_t *pool;			/* LIFO of free chunk addresses */
+	uint64_t *pool;			/* cache: LIFO of free chunk addresses */
 	uint32_t pool_n;
 	uint32_t pool_cap;
-	struct xlb_xsk_port *ports[XLB_XSK_MAX_IFACES];	/* NULL: no such queue */
-	uint64_t tx_no_port[XLB_XSK_MAX_IFACES];
+	uint64_t slab_swaps;		/* slabs given to / taken from the shared pool */
+	struct xlb_xsk_port *rx[XLB_XSK_MAX_IFACES];	/* NULL: no RX queue q there */
+	struct xsk_txq txq[XLB_XSK_MAX_IFACES];
 	struct pollfd pfd[XLB_XSK_MAX_IFACES];
 	int n_pfd;
 } __attribute__((aligned(64)));
@@ -101,7 +139,13 @@ struct xlb_xsk {
 	struct xsk_ring_cons umem_comp;
 	struct xlb_xsk_port *ports;	/* [iface * n_workers + q] */
 	struct xlb_xsk_worker *workers;
-	uint64_t *pools;
+	uint64_t *pools;		/* the workers' caches */
+	/* Shared pool: frames between workers, XSK_SLAB at a time. */
+	pthread_mutex_t spool_lock;
+	bool spool_lock_init;
+	uint64_t *spool;
+	uint32_t spool_cap;
+	uint32_t spool_n;		/* atomic loads outside the lock */
 };
 
 void xlb_xsk_params_default(struct xlb_xsk_params *p)
@@ -151,25 +195,48 @@ static void sleep_ms(unsigned int ms)
 		;
 }
 
-/* RX queues of ifname (rx-only plus combined channels), 1 when the driver
- * does not say. */
-static int xsk_queue_count(const char *ifname)
+/* RX queues in /sys/class/net/IF/queues (rx-N entries), or 0. */
+static int xsk_sysfs_rx_queues(const char *ifname)
+{
+	char path[64 + IF_NAMESIZE];
+	struct dirent *de;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)))
+		if (!strncmp(de->d_name, "rx-", 3))
+			n++;
+	closedir(dir);
+	return n;
+}
+
+int xlb_xsk_queue_count(const char *ifname)
 {
 	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
 	struct ifreq ifr;
-	int fd, ret, n = 1;
+	int fd, ret, n;
 
+	if (!ifname || strlen(ifname) >= IF_NAMESIZE)
+		return -EINVAL;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return 1;
+		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
 	strncpy(ifr.ifr_name, ifname, IF_NAMESIZE - 1);
 	ifr.ifr_data = (void *)&ch;
-	ret = ioctl(fd, SIOCETHTOOL, &ifr);
-	if (ret == 0 && ch.rx_count + ch.combined_count > 0)
-		n = (int)(ch.rx_count + ch.combined_count);
+	ret = ioctl(fd, SIOCETHTOOL, &ifr) ? -errno : 0;
 	close(fd);
-	return n;
+	if (ret == -ENODEV)
+		return ret;
+	if (ret == 0 && ch.rx_count + ch.combined_count > 0)
+		return (int)(ch.rx_count + ch.combined_count);
+	/* No channel API (bridges, bonds, ...): what the stack registered. */
+	n = xsk_sysfs_rx_queues(ifname);
+	return n > 0 ? n : 1;
 }
 
 static int xsk_umem_create(struct xlb_xsk *x)
@@ -416,12 +483,32 @@ static int xsk_check_params(const struct xlb_xsk_params *p)
 	return 0;
 }
 
-/* Gives each worker its slice of frames and stocks its ports' fill rings. */
+/* Workers that transmit on queue j of an interface with n queues: those
+ * w < n_workers with w mod n == j. */
+static int xsk_tx_users(const struct xlb_xsk *x, int n, int j)
+{
+	return j < x->n_workers ? (x->n_workers - 1 - j) / n + 1 : 0;
+}
+
+/* Gives each worker its slice of frames, its RX sockets (queue q of every
+ * interface that has one) and a TX queue on every interface (q mod n),
+ * and stocks its fill rings. */
 static int xsk_workers_init(struct xlb_xsk *x)
 {
 	uint32_t fpw = x->p.frames_per_worker;
-	int q, i;
+	int q, i, j;
 
+	for (i = 0; i < x->p.n_ifaces; i++)
+		for (j = 0; j < x->n_queues[i]; j++) {
+			struct xlb_xsk_port *port = &x->ports[i * x->n_workers + j];
+
+			port->shared = xsk_tx_users(x, x->n_queues[i], j) > 1;
+			if (port->shared) {
+				if (pthread_mutex_init(&port->tx_lock, NULL))
+					return -ENOMEM;
+				port->lock_init = true;
+			}
+		}
 	for (q = 0; q < x->n_workers; q++) {
 		struct xlb_xsk_worker *w = &x->workers[q];
 		uint64_t base = (uint64_t)q * fpw * x->p.frame_size;
@@ -441,10 +528,11 @@ static int xsk_workers_init(struct xlb_xsk *x)
 			w->pool[w->pool_n++] = base + (uint64_t)(f - 1) * x->p.frame_size;
 
 		for (i = 0; i < x->p.n_ifaces; i++) {
+			w->txq[i].port = &x->ports[i * x->n_workers + q % x->n_queues[i]];
 			if (q >= x->n_queues[i])
 				continue;
-			w->ports[i] = &x->ports[i * x->n_workers + q];
-			w->pfd[w->n_pfd].fd = w->ports[i]->fd;
+			w->rx[i] = &x->ports[i * x->n_workers + q];
+			w->pfd[w->n_pfd].fd = w->rx[i]->fd;
 			w->pfd[w->n_pfd].events = POLLIN;
 			w->n_pfd++;
 			n_used++;
@@ -455,7 +543,7 @@ static int xsk_workers_init(struct xlb_xsk *x)
 		if (per_port > x->p.ring_size)
 			per_port = x->p.ring_size;
 		for (i = 0; i < x->p.n_ifaces; i++) {
-			struct xlb_xsk_port *port = w->ports[i];
+			struct xlb_xsk_port *port = w->rx[i];
 			uint32_t idx, k;
 
 			if (!port)
@@ -496,15 +584,33 @@ int xlb_xsk_init(struct xlb_xsk **out, const struct xlb_xsk_params *params)
 			pr_warn("xsk: interface %s: %s", x->ifname[i], strerror(errno));
 			goto err;
 		}
-		x->n_queues[i] = xsk_queue_count(x->ifname[i]);
+		ret = xlb_xsk_queue_count(x->ifname[i]);
+		if (ret < 0) {
+			pr_warn("xsk: interface %s: %s", x->ifname[i], strerror(-ret));
+			goto err;
+		}
+		x->n_queues[i] = ret;
 		if (params->n_queues > 0 && x->n_queues[i] > params->n_queues)
 			x->n_queues[i] = params->n_queues;
+		if (x->n_queues[i] > XLB_XSK_QUEUES_MAX) {
+			pr_warn("xsk: %s has %d RX queues; at most %d are supported",
+				x->ifname[i], x->n_queues[i], XLB_XSK_QUEUES_MAX);
+			ret = -E2BIG;
+			goto err;
+		}
 		if (x->n_queues[i] > max_q)
 			max_q = x->n_queues[i];
 	}
 	x->n_workers = max_q;
-	if (!x->p.frames_per_worker)
-		x->p.frames_per_worker = 2 * (uint32_t)params->n_ifaces * x->p.ring_size;
+	if (!x->p.frames_per_worker) {
+		uint64_t fpw = 2 * (uint64_t)params->n_ifaces * x->p.ring_size;
+		uint64_t budget = XSK_UMEM_BUDGET / x->p.frame_size / (uint64_t)max_q;
+		uint64_t min = 2 * (uint64_t)params->n_ifaces * XLB_XSK_BATCH;
+
+		if (fpw > budget)
+			fpw = budget > min ? budget : min;
+		x->p.frames_per_worker = (uint32_t)fpw;
+	}
 	if (x->p.frames_per_worker < 2 * (uint32_t)params->n_ifaces * XLB_XSK_BATCH) {
 		pr_warn("xsk: %u frames per worker is too few", x->p.frames_per_worker);
 		ret = -EINVAL;
@@ -520,13 +626,20 @@ int xlb_xsk_init(struct xlb_xsk **out, const struct xlb_xsk_params *params)
 		goto err;
 	}
 	x->pools = calloc((size_t)x->n_workers * x->p.frames_per_worker, sizeof(uint64_t));
+	x->spool_cap = (uint32_t)x->n_workers * x->p.frames_per_worker;
+	x->spool = calloc(x->spool_cap, sizeof(uint64_t));
 	n_ports = (size_t)params->n_ifaces * x->n_workers;
 	x->ports = aligned_alloc(64, n_ports * sizeof(*x->ports));
 	x->workers = aligned_alloc(64, x->n_workers * sizeof(*x->workers));
-	if (!x->pools || !x->ports || !x->workers) {
+	if (!x->pools || !x->spool || !x->ports || !x->workers) {
 		ret = -ENOMEM;
 		goto err;
 	}
+	if (pthread_mutex_init(&x->spool_lock, NULL)) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	x->spool_lock_init = true;
 	memset(x->ports, 0, n_ports * sizeof(*x->ports));
 	memset(x->workers, 0, x->n_workers * sizeof(*x->workers));
 	for (i = 0; i < (int)n_ports; i++) {
@@ -584,15 +697,22 @@ void xlb_xsk_free(struct xlb_xsk *x)
 {
 	if (!x)
 		return;
-	if (x->ports)
+	if (x->ports) {
 		xsk_ports_delete(x);
+		for (int i = 0; i < x->p.n_ifaces * x->n_workers; i++)
+			if (x->ports[i].lock_init)
+				pthread_mutex_destroy(&x->ports[i].tx_lock);
+	}
 	if (x->umem)
 		xsk_umem__delete(x->umem);
 	if (x->area != MAP_FAILED)
 		munmap(x->area, x->area_size);
+	if (x->spool_lock_init)
+		pthread_mutex_destroy(&x->spool_lock);
 	free(x->ports);
 	free(x->workers);
 	free(x->pools);
+	free(x->spool);
 	free(x);
 }
 
@@ -630,6 +750,13 @@ int xlb_xsk_ifindex(const struct xlb_xsk *x, int port)
 	return x->ifindex[port];
 }
 
+const char *xlb_xsk_ifname(const struct xlb_xsk *x, int port)
+{
+	if (port < 0 || port >= x->p.n_ifaces)
+		return NULL;
+	return x->ifname[port];
+}
+
 struct xlb_xsk_worker *xlb_xsk_worker(struct xlb_xsk *x, int q)
 {
 	if (q < 0 || q >= x->n_workers)
@@ -649,20 +776,91 @@ uint32_t xlb_xsk_pool_free(const struct xlb_xsk_worker *w)
 
 /* ---- hot path ---- */
 
+static inline uint32_t load32(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline void store32(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+/* The cache is full: give its top slab to the shared pool. */
+static void pool_give_slab(struct xlb_xsk_worker *w)
+{
+	struct xlb_xsk *x = w->x;
+	uint32_t n = XSK_SLAB, sn;
+
+	if (n > w->pool_n)
+		n = w->pool_n;
+	pthread_mutex_lock(&x->spool_lock);
+	sn = x->spool_n;
+	/* Never short while the accounting holds: the shared pool can hold
+	 * every frame. */
+	if (n > x->spool_cap - sn)
+		n = x->spool_cap - sn;
+	memcpy(x->spool + sn, w->pool + w->pool_n - n, n * sizeof(uint64_t));
+	store32(&x->spool_n, sn + n);
+	pthread_mutex_unlock(&x->spool_lock);
+	w->pool_n -= n;
+	w->slab_swaps++;
+}
+
+/* Frames free in the cache, after taking slabs from the shared pool if
+ * fewer than want are there and the shared pool has some. */
+static uint32_t pool_avail(struct xlb_xsk_worker *w, uint32_t want)
+{
+	struct xlb_xsk *x = w->x;
+	uint32_t n, sn;
+
+	if (w->pool_n >= want || !load32(&x->spool_n))
+		return w->pool_n;
+	n = (want - w->pool_n + XSK_SLAB - 1) / XSK_SLAB * XSK_SLAB;
+	pthread_mutex_lock(&x->spool_lock);
+	sn = x->spool_n;
+	if (n > sn)
+		n = sn;
+	if (n > w->pool_cap - w->pool_n)
+		n = w->pool_cap - w->pool_n;
+	memcpy(w->pool + w->pool_n, x->spool + sn - n, n * sizeof(uint64_t));
+	store32(&x->spool_n, sn - n);
+	pthread_mutex_unlock(&x->spool_lock);
+	w->pool_n += n;
+	w->slab_swaps++;
+	return w->pool_n;
+}
+
 static inline void pool_put(struct xlb_xsk_worker *w, uint64_t addr)
 {
-	/* Never overflows while the accounting holds; the check keeps a bug
-	 * from writing past the pool. */
+	if (w->pool_n == w->pool_cap)
+		pool_give_slab(w);
+	/* Never false while the accounting holds; the check keeps a bug
+	 * from writing past the cache. */
 	if (w->pool_n < w->pool_cap)
 		w->pool[w->pool_n++] = addr & w->chunk_mask;
 }
 
-static void port_kick_tx(struct xlb_xsk_port *port)
+static inline void port_lock(struct xlb_xsk_port *port)
+{
+	if (port->shared)
+		pthread_mutex_lock(&port->tx_lock);
+}
+
+static inline void port_unlock(struct xlb_xsk_port *port)
+{
+	if (port->shared)
+		pthread_mutex_unlock(&port->tx_lock);
+}
+
+/* Any thread that transmits on the port; no lock needed (the kernel
+ * serialises sendto() on a socket). */
+static void port_kick_tx(struct xlb_xsk_port *port, struct xsk_txq *t)
 {
 	int i;
 
 	for (i = 0; i < XSK_KICK_TRIES; i++) {
-		port->st.kicks++;
+		t->kicks++;
 		if (sendto(port->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 			return;
 		/* EAGAIN: copy mode stopped after its per-call budget with
@@ -673,32 +871,37 @@ static void port_kick_tx(struct xlb_xsk_port *port)
 	}
 }
 
+/* Under the port's lock when shared: the frames go to w's cache, whoever
+ * sent them. */
 static void port_drain_comp(struct xlb_xsk_worker *w, struct xlb_xsk_port *port)
 {
-	uint32_t idx, n, i;
+	uint32_t idx, n, i, out = load32(&port->outstanding);
 
-	if (!port->outstanding)
+	if (!out)
 		return;
-	n = xsk_ring_cons__peek(&port->comp, port->outstanding, &idx);
+	n = xsk_ring_cons__peek(&port->comp, out, &idx);
 	if (!n)
 		return;
 	for (i = 0; i < n; i++)
 		pool_put(w, *xsk_ring_cons__comp_addr(&port->comp, idx + i));
 	xsk_ring_cons__release(&port->comp, n);
-	port->outstanding -= n;
-	port->st.tx_completed += n;
+	store32(&port->outstanding, out - n);
+	port->tx_completed += n;
 }
 
-static void port_tx_burst(struct xlb_xsk_worker *w, struct xlb_xsk_port *port)
+static void txq_burst(struct xlb_xsk_worker *w, struct xsk_txq *t)
 {
-	uint32_t n = port->tx_n, free_n, idx, i;
+	struct xlb_xsk_port *port = t->port;
+	uint32_t n = t->n, free_n, idx, i;
+	bool wake = false;
 
+	port_lock(port);
 	port_drain_comp(w, port);
 	free_n = xsk_prod_nb_free(&port->tx, n);
 	if (free_n < n) {
 		/* Ring full: let the kernel make room once, then drop the
 		 * rest rather than stall the worker. */
-		port_kick_tx(port);
+		port_kick_tx(port, t);
 		port_drain_comp(w, port);
 		free_n = xsk_prod_nb_free(&port->tx, n);
 	}
@@ -706,21 +909,23 @@ static void port_tx_burst(struct xlb_xsk_worker *w, struct xlb_xsk_port *port)
 		free_n = n;
 	if (free_n && xsk_ring_prod__reserve(&port->tx, free_n, &idx) == free_n) {
 		for (i = 0; i < free_n; i++) {
-			*xsk_ring_prod__tx_desc(&port->tx, idx + i) = port->tx_batch[i];
-			port->st.tx_bytes += port->tx_batch[i].len;
+			*xsk_ring_prod__tx_desc(&port->tx, idx + i) = t->batch[i];
+			t->tx_bytes += t->batch[i].len;
 		}
 		xsk_ring_prod__submit(&port->tx, free_n);
-		port->outstanding += free_n;
-		port->st.tx_packets += free_n;
+		store32(&port->outstanding, load32(&port->outstanding) + free_n);
+		t->tx_packets += free_n;
+		wake = xsk_ring_prod__needs_wakeup(&port->tx);
 	} else {
 		free_n = 0;
 	}
+	port_unlock(port);
 	for (i = free_n; i < n; i++)
-		pool_put(w, port->tx_batch[i].addr);
-	port->st.tx_full += n - free_n;
-	port->tx_n = 0;
-	if (free_n && xsk_ring_prod__needs_wakeup(&port->tx))
-		port_kick_tx(port);
+		pool_put(w, t->batch[i].addr);
+	t->tx_full += n - free_n;
+	t->n = 0;
+	if (wake)
+		port_kick_tx(port, t);
 }
 
 static uint32_t port_rx_burst(struct xlb_xsk_worker *w, struct xlb_xsk_port *port,
@@ -729,9 +934,11 @@ static uint32_t port_rx_burst(struct xlb_xsk_worker *w, struct xlb_xsk_port *por
 	uint32_t n, idx, fidx, i;
 
 	/* Take no more than can be replaced on the fill ring. */
-	n = max < w->pool_n ? max : w->pool_n;
+	n = pool_avail(w, max);
 	if (n < max)
-		port->st.pool_empty++;
+		port->pool_empty++;
+	else
+		n = max;
 	if (!n)
 		return 0;
 	n = xsk_ring_cons__peek(&port->rx, n, &idx);
@@ -753,10 +960,10 @@ static uint32_t port_rx_burst(struct xlb_xsk_worker *w, struct xlb_xsk_port *por
 		d[i].headroom = (uint16_t)off;
 		d[i].tailroom = (uint16_t)(w->frame_size - off - rd->len);
 		d[i].port = port->iface;
-		port->st.rx_bytes += rd->len;
+		port->rx_bytes += rd->len;
 	}
 	xsk_ring_cons__release(&port->rx, n);
-	port->st.rx_packets += n;
+	port->rx_packets += n;
 
 	/* The kernel took n frames off this fill ring, so n slots are free:
 	 * this reserve cannot fail while frames are only ever replaced. */
@@ -774,7 +981,7 @@ uint32_t xlb_xsk_rx(struct xlb_xsk_worker *w, struct xlb_xsk_desc *d, uint32_t m
 	int k;
 
 	for (k = 0; k < w->n_ports && got < max; k++) {
-		struct xlb_xsk_port *port = w->ports[w->rr];
+		struct xlb_xsk_port *port = w->rx[w->rr];
 
 		if (++w->rr == w->n_ports)
 			w->rr = 0;
@@ -786,20 +993,18 @@ uint32_t xlb_xsk_rx(struct xlb_xsk_worker *w, struct xlb_xsk_desc *d, uint32_t m
 
 void xlb_xsk_tx(struct xlb_xsk_worker *w, int port_idx, uint64_t addr, uint32_t len)
 {
-	struct xlb_xsk_port *port;
+	struct xsk_txq *t;
 
-	if ((unsigned int)port_idx >= (unsigned int)w->n_ports ||
-	    !(port = w->ports[port_idx])) {
-		if ((unsigned int)port_idx < (unsigned int)w->n_ports)
-			w->tx_no_port[port_idx]++;
+	if ((unsigned int)port_idx >= (unsigned int)w->n_ports) {
 		pool_put(w, addr);
 		return;
 	}
-	port->tx_batch[port->tx_n].addr = addr;
-	port->tx_batch[port->tx_n].len = len;
-	port->tx_batch[port->tx_n].options = 0;
-	if (++port->tx_n == XLB_XSK_BATCH)
-		port_tx_burst(w, port);
+	t = &w->txq[port_idx];
+	t->batch[t->n].addr = addr;
+	t->batch[t->n].len = len;
+	t->batch[t->n].options = 0;
+	if (++t->n == XLB_XSK_BATCH)
+		txq_burst(w, t);
 }
 
 void xlb_xsk_drop(struct xlb_xsk_worker *w, uint64_t addr)
@@ -821,19 +1026,27 @@ void xlb_xsk_flush(struct xlb_xsk_worker *w)
 	int i;
 
 	for (i = 0; i < w->n_ports; i++) {
-		struct xlb_xsk_port *port = w->ports[i];
+		struct xsk_txq *t = &w->txq[i];
+		struct xlb_xsk_port *port = t->port;
+		bool more;
 
-		if (!port)
-			continue;
-		if (port->tx_n) {
-			port_tx_burst(w, port);
+		if (t->n) {
+			txq_burst(w, t);
 			continue;
 		}
+		if (!load32(&port->outstanding))
+			continue;
+		/* A shared socket busy with another worker: that one drains
+		 * it now. */
+		if (port->shared && pthread_mutex_trylock(&port->tx_lock))
+			continue;
 		port_drain_comp(w, port);
 		/* Copy mode sends a bounded number of frames per kick: keep
 		 * kicking while some are still on the TX ring. */
-		if (port->outstanding && xsk_ring_prod__needs_wakeup(&port->tx))
-			port_kick_tx(port);
+		more = load32(&port->outstanding) && xsk_ring_prod__needs_wakeup(&port->tx);
+		port_unlock(port);
+		if (more)
+			port_kick_tx(port, t);
 	}
 }
 
@@ -847,7 +1060,7 @@ int xlb_xsk_wait(struct xlb_xsk_worker *w, int timeout_ms)
 		return 0;
 	/* Frames still on a TX ring need kicks and completions soon. */
 	for (i = 0; i < w->n_ports; i++)
-		if (w->ports[i] && w->ports[i]->outstanding && timeout_ms > 1)
+		if (load32(&w->txq[i].port->outstanding) && timeout_ms > 1)
 			timeout_ms = 1;
 	ret = poll(w->pfd, (nfds_t)w->n_pfd, timeout_ms);
 	return ret < 0 ? -errno : ret;
@@ -855,19 +1068,17 @@ int xlb_xsk_wait(struct xlb_xsk_worker *w, int timeout_ms)
 
 /* ---- statistics ---- */
 
+#define LOAD64(p) __atomic_load_n(&(p), __ATOMIC_RELAXED)
+
 static void stats_add_port(struct xlb_xsk_stats *o, const struct xlb_xsk_port *port)
 {
 	struct xdp_statistics ks;
 	socklen_t len = sizeof(ks);
 
-	o->rx_packets += __atomic_load_n(&port->st.rx_packets, __ATOMIC_RELAXED);
-	o->rx_bytes += __atomic_load_n(&port->st.rx_bytes, __ATOMIC_RELAXED);
-	o->tx_packets += __atomic_load_n(&port->st.tx_packets, __ATOMIC_RELAXED);
-	o->tx_bytes += __atomic_load_n(&port->st.tx_bytes, __ATOMIC_RELAXED);
-	o->tx_completed += __atomic_load_n(&port->st.tx_completed, __ATOMIC_RELAXED);
-	o->tx_full += __atomic_load_n(&port->st.tx_full, __ATOMIC_RELAXED);
-	o->pool_empty += __atomic_load_n(&port->st.pool_empty, __ATOMIC_RELAXED);
-	o->kicks += __atomic_load_n(&port->st.kicks, __ATOMIC_RELAXED);
+	o->rx_packets += LOAD64(port->rx_packets);
+	o->rx_bytes += LOAD64(port->rx_bytes);
+	o->tx_completed += LOAD64(port->tx_completed);
+	o->pool_empty += LOAD64(port->pool_empty);
 	memset(&ks, 0, sizeof(ks));
 	if (port->fd >= 0 && getsockopt(port->fd, SOL_XDP, XDP_STATISTICS, &ks, &len) == 0) {
 		o->rx_dropped += ks.rx_dropped;
@@ -879,21 +1090,37 @@ static void stats_add_port(struct xlb_xsk_stats *o, const struct xlb_xsk_port *p
 	}
 }
 
+static void stats_add_txq(struct xlb_xsk_stats *o, const struct xsk_txq *t)
+{
+	o->tx_packets += LOAD64(t->tx_packets);
+	o->tx_bytes += LOAD64(t->tx_bytes);
+	o->tx_full += LOAD64(t->tx_full);
+	o->kicks += LOAD64(t->kicks);
+}
+
 int xlb_xsk_port_stats(const struct xlb_xsk *x, int port, int queue,
 		       struct xlb_xsk_stats *out)
 {
 	int q;
 
 	memset(out, 0, sizeof(*out));
-	if (port < 0 || port >= x->p.n_ifaces || queue < -1 || queue >= x->n_workers)
+	if (port < 0 || port >= x->p.n_ifaces || queue < -1 || queue >= x->n_queues[port])
 		return -EINVAL;
-	for (q = 0; q < x->n_workers; q++) {
-		if (queue != -1 && queue != q)
-			continue;
-		out->tx_no_port += __atomic_load_n(&x->workers[q].tx_no_port[port],
-						   __ATOMIC_RELAXED);
-		if (q < x->n_queues[port])
+	for (q = 0; q < x->n_queues[port]; q++)
+		if (queue == -1 || queue == q)
 			stats_add_port(out, &x->ports[port * x->n_workers + q]);
-	}
+	/* TX: every worker whose TX queue on this interface is that one. */
+	for (q = 0; q < x->n_workers; q++)
+		if (queue == -1 || q % x->n_queues[port] == queue)
+			stats_add_txq(out, &x->workers[q].txq[port]);
 	return 0;
+}
+
+uint64_t xlb_xsk_slab_swaps(const struct xlb_xsk *x)
+{
+	uint64_t n = 0;
+
+	for (int q = 0; q < x->n_workers; q++)
+		n += LOAD64(x->workers[q].slab_swaps);
+	return n;
 }

@@ -4,15 +4,20 @@
  *
  * One UMEM is shared by every socket of every interface, so a frame received
  * on one interface is transmitted on another without a copy. There is one
- * socket ("port") per (interface, RX queue). Worker q owns the ports of
- * queue q on every interface and a private slice of the UMEM's frames, so a
- * frame received on (A, q) and sent on (B, q) never leaves its thread and the
- * frame pool needs no lock. Interfaces with fewer queues than others simply
- * have no port in the higher workers (xlb_xsk_tx() to it drops and counts).
+ * socket per (interface, RX queue), and one worker per queue index: as many
+ * workers as the interface with the most RX queues has. Worker q receives
+ * from queue q of every interface that has one, and transmits on every
+ * interface through queue q mod n (n: that interface's queue count), so
+ * interfaces with different queue counts (32 client-side, 16 server-side)
+ * still forward everything. A socket that several workers transmit on is
+ * locked for its TX and completion rings; one used by a single worker is
+ * not. Each worker has a private frame cache; frames that a shared socket
+ * hands to another worker come back through a shared pool, a slab at a
+ * time (xsk.c).
  *
  * Threading: xlb_xsk_init()/xlb_xsk_free() from one thread; everything taking
  * a worker only from that worker's thread; xlb_xsk_port_stats() from any
- * thread (it reads counters the worker writes, and the kernel's statistics).
+ * thread (it reads counters the workers write, and the kernel's statistics).
  *
  * Frames: the UMEM is in aligned mode, so a frame is a frame_size chunk and a
  * descriptor address is the UMEM offset of the packet's first byte. Bytes in
@@ -30,7 +35,7 @@
 #define XLB_XSK_MAX_IFACES	8
 /* With inhibit_prog_load, interface i's queue q is XSKMAP key
  * i * XLB_XSK_QUEUES_MAX + q (bpf/xlb_shared.h uses the same numbers). */
-#define XLB_XSK_QUEUES_MAX	64
+#define XLB_XSK_QUEUES_MAX	256
 
 enum xlb_xsk_zc {
 	XLB_XSK_ZC_AUTO = 0,	/* zero-copy if every port supports it, else copy */
@@ -47,7 +52,9 @@ enum xlb_xsk_xdp_mode {
 struct xlb_xsk_params {
 	const char **ifnames;		/* interfaces; port index = array index */
 	int      n_ifaces;		/* 1..XLB_XSK_MAX_IFACES */
-	int      n_queues;		/* queues per interface used; 0 = all (ETHTOOL_GCHANNELS) */
+	int      n_queues;		/* at most this many queues per interface; 0 = all
+					 * (xlb_xsk_queue_count); more than XLB_XSK_QUEUES_MAX
+					 * is refused */
 	enum xlb_xsk_zc zerocopy;
 	/* true: the caller attaches its own XDP program and inserts the sockets
 	 * into its XSKMAP (xsks_map_fd, or later xlb_xsk_update_xskmap()).
@@ -56,7 +63,8 @@ struct xlb_xsk_params {
 	bool     inhibit_prog_load;
 	enum xlb_xsk_xdp_mode xdp_mode;	/* only for libxdp's default program */
 	int      xsks_map_fd;		/* -1 = none; with inhibit_prog_load */
-	uint32_t frames_per_worker;	/* 0 = 2 * n_ifaces * ring_size */
+	uint32_t frames_per_worker;	/* 0 = 2 * n_ifaces * ring_size, less when
+					 * that makes the UMEM over 512 MiB */
 	uint32_t ring_size;		/* every ring, power of 2; 0 = 2048 */
 	uint32_t frame_size;		/* 2048 or 4096 (aligned mode); 0 = 4096 */
 	uint32_t headroom;		/* UMEM frame_headroom; default 256 */
@@ -92,7 +100,6 @@ struct xlb_xsk_stats {
 	uint64_t tx_bytes;
 	uint64_t tx_completed;	/* seen back on the completion ring */
 	uint64_t tx_full;	/* dropped: TX ring full even after a kick */
-	uint64_t tx_no_port;	/* dropped: egress interface has no such queue */
 	uint64_t pool_empty;	/* RX bursts cut short: no free frame to refill */
 	uint64_t kicks;		/* sendto() wakeups */
 	/* kernel */
@@ -107,6 +114,11 @@ struct xlb_xsk_stats {
 struct xlb_xsk;		/* the UMEM and every socket */
 struct xlb_xsk_worker;	/* the sockets of one queue on every interface */
 
+/* RX queues of an interface: ETHTOOL_GCHANNELS (rx + combined), else the
+ * rx-N entries in sysfs, else 1; -ENODEV if there is no such interface.
+ * Any thread; one ioctl. */
+int  xlb_xsk_queue_count(const char *ifname);
+
 /* 0 or a negative errno (logged once with the reason). */
 int  xlb_xsk_init(struct xlb_xsk **out, const struct xlb_xsk_params *p);
 void xlb_xsk_free(struct xlb_xsk *x);	/* NULL is fine */
@@ -116,6 +128,7 @@ int  xlb_xsk_n_ports(const struct xlb_xsk *x);		/* = n_ifaces */
 int  xlb_xsk_n_queues(const struct xlb_xsk *x, int port);
 bool xlb_xsk_zerocopy(const struct xlb_xsk *x);	/* mode actually bound */
 int  xlb_xsk_ifindex(const struct xlb_xsk *x, int port);
+const char *xlb_xsk_ifname(const struct xlb_xsk *x, int port);	/* NULL if out of range */
 struct xlb_xsk_worker *xlb_xsk_worker(struct xlb_xsk *x, int q);	/* NULL if out of range */
 int  xlb_xsk_worker_queue(const struct xlb_xsk_worker *w);
 
@@ -123,7 +136,9 @@ int  xlb_xsk_worker_queue(const struct xlb_xsk_worker *w);
  * port -1: every interface. 0 or a negative errno. */
 int  xlb_xsk_update_xskmap(struct xlb_xsk *x, int port, int xsks_map_fd);
 
-/* Hot path: worker thread only; no allocation, lock or per-packet syscall. */
+/* Hot path: worker thread only; no allocation or per-packet syscall; the
+ * only locks are a shared socket's, once per TX batch, and the shared
+ * pool's, once per slab. */
 
 /* Receives up to max frames from the worker's ports, round robin, and
  * refills each fill ring with exactly as many frames as it took. */
@@ -152,9 +167,14 @@ int  xlb_xsk_wait(struct xlb_xsk_worker *w, int timeout_ms);
 /* Frames currently free in the worker's pool (for tests and stats). */
 uint32_t xlb_xsk_pool_free(const struct xlb_xsk_worker *w);
 
-/* Counters of (port, queue); queue -1 sums every queue. 0 or -errno. */
+/* Counters of socket (port, queue); queue -1 sums every queue. The TX
+ * counters of a queue are those of every worker transmitting on it. 0 or
+ * -errno. */
 int  xlb_xsk_port_stats(const struct xlb_xsk *x, int port, int queue,
 			struct xlb_xsk_stats *out);
+/* Slabs of frames moved between the workers' caches and the shared pool
+ * (non-zero only when some socket is shared). */
+uint64_t xlb_xsk_slab_swaps(const struct xlb_xsk *x);
 
 const char *xlb_xsk_zc_str(enum xlb_xsk_zc zc);
 int  xlb_xsk_zc_parse(const char *s, enum xlb_xsk_zc *out);	/* auto|on|off */

@@ -2,6 +2,7 @@
 # netns-lab: LVS topologies in network namespaces on one machine.
 #
 #   lab.sh up     dr|nat|tun [--prefix P] [--servers N] [--dir D] [--one-arm]
+#                 [--client-queues N]
 #   lab.sh down   [dr|nat|tun] [--prefix P] [--dir D]
 #   lab.sh status [dr|nat|tun] [--prefix P] [--dir D]
 #
@@ -12,13 +13,15 @@
 # and the demo (NAT, TUN: also DIRECTOR_IF_CLIENT, DIRECTOR_IF_RS,
 # DIRECTOR_IP_RS, RS_NET). "up" of an existing lab tears it down first;
 # "down" is idempotent. --one-arm (NAT only): the real servers share the
-# client's segment and the director has one interface. TUN decapsulation:
+# client's segment and the director has one interface. --client-queues N
+# (NAT, TUN): the director's client-side veth (both ends) has N RX and TX
+# queues (default 1), over which the client's flows spread. TUN decapsulation:
 # XLB_LAB_DECAP=auto|xdp|ipip, XLB_DECAP_OBJ. Root only. See README.md.
 set -eu
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/topo.sh"
 
-usage() { sed -n '4,6p' "$0" | sed 's/^# *//' >&2; exit 2; }
+usage() { sed -n '4,7p' "$0" | sed 's/^# *//' >&2; exit 2; }
 
 [ $# -ge 1 ] || usage
 CMD=$1; shift
@@ -26,6 +29,7 @@ MODE=dr
 LAB_PREFIX=${XLB_LAB_PREFIX:-xlb}
 LAB_SERVERS=3
 LAB_ARMS=2
+LAB_CLIENT_QUEUES=1
 LABDIR=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -34,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--servers) LAB_SERVERS=${2:?}; shift ;;
 	--dir) LABDIR=${2:?}; shift ;;
 	--one-arm) LAB_ARMS=1 ;;
+	--client-queues) LAB_CLIENT_QUEUES=${2:?}; shift ;;
 	-h|--help) usage ;;
 	*) echo "lab: unknown argument '$1'" >&2; usage ;;
 	esac
@@ -46,6 +51,12 @@ case $LAB_PREFIX in
 	[a-z][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9]) ;;
 	*) lab_die "prefix '$LAB_PREFIX': 1 to 8 characters [a-z0-9], starting with a letter" ;;
 esac
+case $LAB_CLIENT_QUEUES in
+	[1-9]|[1-9][0-9]|[1-9][0-9][0-9]) ;;
+	*) lab_die "--client-queues: 1 to 999" ;;
+esac
+[ "$LAB_CLIENT_QUEUES" = 1 ] || [ "$MODE" != dr ] || [ "$CMD" != up ] ||
+	lab_die "--client-queues is for NAT and TUN"
 case $LAB_SERVERS in
 	[1-9]|[1-9][0-9]) ;;
 	*) lab_die "--servers: 1 to 99" ;;

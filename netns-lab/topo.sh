@@ -45,13 +45,16 @@ switch_add() {
 	done
 }
 
-# veth_to_switch NS IF SW_NS SW_IF [BRIDGE]: a veth from NS (IF) to a bridge
-# (default br0) of the switch namespace (SW_IF). Checksum offload is turned
-# off on the NS end: AF_XDP and XDP see the bytes as they are, and a TCP
-# checksum left for offload would travel unfinished through the director.
+# veth_to_switch NS IF SW_NS SW_IF [BRIDGE [QUEUES]]: a veth from NS (IF) to
+# a bridge (default br0) of the switch namespace (SW_IF), both ends with
+# QUEUES (default 1) RX and TX queues. Checksum offload is turned off on the
+# NS end: AF_XDP and XDP see the bytes as they are, and a TCP checksum left
+# for offload would travel unfinished through the director.
 veth_to_switch() {
-	local ns=$1 ifn=$2 sw=$3 swif=$4 br=${5:-br0}
-	ip link add "$ifn" netns "$ns" type veth peer name "$swif" netns "$sw" ||
+	local ns=$1 ifn=$2 sw=$3 swif=$4 br=${5:-br0} nq=${6:-1} q=()
+	[ "$nq" = 1 ] || q=(numtxqueues "$nq" numrxqueues "$nq")
+	ip link add "$ifn" "${q[@]}" netns "$ns" type veth \
+		peer name "$swif" "${q[@]}" netns "$sw" ||
 		lab_die "cannot create veth $ifn <-> $swif"
 	ip -n "$sw" link set "$swif" master "$br" up
 	nsx "$ns" ethtool -K "$ifn" tx off >/dev/null 2>&1 || true
@@ -315,8 +318,13 @@ front_up() {
 	ip -n "$cl" addr add "$csub.50/24" dev "${LAB_PREFIX}c0"
 	ip -n "$cl" route add "$rsub.0/24" via "$csub.2"
 
+	# LAB_CLIENT_QUEUES (lab.sh --client-queues): the director's client-side
+	# veth pair gets that many queues. A veth receives on the queue its peer
+	# transmitted on, and the bridge picks the peer's TX queue by the flow's
+	# hash (the client's veth has one queue, so none is recorded): flows
+	# spread over the director's client-side RX queues as RSS would.
 	ns_add "$dir"
-	veth_to_switch "$dir" "$dif_c" "$sw" "${LAB_PREFIX}ds"
+	veth_to_switch "$dir" "$dif_c" "$sw" "${LAB_PREFIX}ds" br0 "${LAB_CLIENT_QUEUES:-1}"
 	ip -n "$dir" addr add "$csub.2/24" dev "$dif_c"
 	ip -n "$dir" addr add "$csub.100/32" dev "$dif_c"
 	if [ "$arms" = 1 ]; then

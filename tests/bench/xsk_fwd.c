@@ -316,6 +316,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)cur[i].rx_ring_full,
 		       (unsigned long long)cur[i].rx_fill_ring_empty_descs);
 	}
+	printf("slab_swaps=%llu\n", (unsigned long long)xlb_xsk_slab_swaps(x));
 	fflush(stdout);
 	free(fws);
 	xlb_xsk_free(x);

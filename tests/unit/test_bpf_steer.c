@@ -839,3 +839,80 @@ Test(bpf_steer, icmp_error_to_the_director_about_its_own_packet_to_a_nat_rs_is_p
 	n = icmp_error_about(f, 3, 3, &q, 28);
 	expect_passed(f, n, XLB_CNT_OWN_TRAFFIC);
 }
+
+/* ---- XSKMAP ranges ---- */
+
+/* Runs the program once on frame as received on (ifindex, rx_queue). */
+static uint32_t run_on_queue(const uint8_t *frame, size_t len, int ifindex,
+			     uint32_t rx_queue, uint64_t d[XLB_CNT_MAX])
+{
+	uint64_t before[XLB_CNT_MAX], after[XLB_CNT_MAX];
+	struct xdp_md ctx = {
+		.data_end = (uint32_t)len,
+		.ingress_ifindex = (uint32_t)ifindex,
+		.rx_queue_index = rx_queue,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		    .data_in = frame, .data_size_in = (uint32_t)len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = 1);
+	int err;
+
+	cr_assert_eq(xlb_xdp_counters(x, before), 0);
+	err = bpf_prog_test_run_opts(xlb_xdp_prog_fd(x), &o);
+	cr_assert_eq(err, 0, "test run on queue %u: %s", rx_queue, strerror(errno));
+	cr_assert_eq(xlb_xdp_counters(x, after), 0);
+	for (int i = 0; i < XLB_CNT_MAX; i++)
+		d[i] = after[i] - before[i];
+	return o.retval;
+}
+
+/*
+ * Interface i's queue q is XSKMAP key i * XLB_XSK_QUEUES_MAX + q. An RX
+ * queue at or past XLB_XSK_QUEUES_MAX (an interface grown with ethtool -L
+ * after xlbd started: xlbd refuses more at start) has no socket: dropped
+ * and counted, never sent to the next interface's range, where the kernel
+ * would drop it uncounted (a socket of another device).
+ */
+Test(bpf_steer, queue_past_the_xskmap_range_is_not_sent_to_the_next_interface)
+{
+	struct test_xsk t;
+	uint8_t f[2048];
+	uint64_t d[XLB_CNT_MAX];
+	uint32_t key = XLB_XSK_QUEUES_MAX;
+	int fd, big, lo;
+	size_t n;
+	char cmd[256];
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	snprintf(cmd, sizeof(cmd),
+		 "ip link add xlbq0 numtxqueues %d numrxqueues %d type veth peer name xlbq1 "
+		 "numtxqueues %d numrxqueues %d && ip link set xlbq0 up && ip link set xlbq1 up "
+		 "&& ip link set lo up", XLB_XSK_QUEUES_MAX + 4, XLB_XSK_QUEUES_MAX + 4,
+		 XLB_XSK_QUEUES_MAX + 4, XLB_XSK_QUEUES_MAX + 4);
+	cr_assert_eq(system(cmd), 0);
+	big = (int)if_nametoindex("xlbq0");
+	lo = (int)if_nametoindex("lo");
+	xlb_xdp_set_lib_log(NULL);
+	/* Attached, so the veth's queues have XDP RX queue info. */
+	cr_assert_eq(xlb_xdp_attach(x, big), 0, "%s", xlb_xdp_errmsg());
+	/* Interface 1 (lo, base XLB_XSK_QUEUES_MAX) has a socket on queue 0. */
+	xsk_on_private_lo(&t);
+	fd = xsk_socket__fd(t.xsk);
+	cr_assert_eq(bpf_map_update_elem(xlb_xdp_xsks_map_fd(x), &key, &fd, BPF_ANY), 0);
+	cr_assert_eq(xlb_xdp_set_xsk_base(x, lo, XLB_XSK_QUEUES_MAX), 0);
+	cr_assert_eq(xlb_xdp_set_xsk_base(x, big, 0), 0);
+	add_svc("10.0.0.100", 80, IPPROTO_TCP);
+	n = tcp_to(f, "10.0.0.100", 80);
+
+	cr_expect_eq(run_on_queue(f, n, lo, 0, d), XDP_REDIRECT,
+		     "lo's queue 0 reaches its socket at key %u", key);
+	cr_expect_eq(d[XLB_CNT_REDIRECTED], 1);
+	cr_expect_eq(run_on_queue(f, n, big, XLB_XSK_QUEUES_MAX, d), XDP_DROP,
+		     "queue %d of interface 0 is not lo's queue 0", XLB_XSK_QUEUES_MAX);
+	cr_expect_eq(d[XLB_CNT_REDIRECT_FAILED], 1, "and counted as having no socket");
+	cr_expect_eq(d[XLB_CNT_REDIRECTED], 0);
+	cr_expect_eq(run_on_queue(f, n, big, XLB_XSK_QUEUES_MAX + 3, d), XDP_DROP);
+	cr_expect_eq(d[XLB_CNT_REDIRECT_FAILED], 1);
+	xsk_free(&t);
+}

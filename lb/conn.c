@@ -463,6 +463,25 @@ static uint32_t reclaim(struct xlb_conn_tab *t, uint32_t b, uint64_t now)
 	return idx;
 }
 
+/* Hashes a filled-in entry (stripe locked): its original tuple in bucket b,
+ * and for NAT its reply tuple in bucket rb; counts it. */
+static void link_entry(struct xlb_conn_tab *t, uint32_t idx, uint32_t b, uint32_t rb)
+{
+	struct xlb_conn *e = &t->ents[idx];
+
+	e->next[ORIG] = t->heads[b];
+	t->heads[b] = NODE(idx, ORIG);
+	if (e->fwd == XLB_FWD_NAT) {
+		e->flags |= F_REPLY_HASHED;
+		e->next[REPLY] = t->heads[rb];
+		t->heads[rb] = NODE(idx, REPLY);
+	} else {
+		e->next[REPLY] = NIL;
+	}
+	STAT_ADD(t, count, 1);
+	account(t, e->dest, state_active(e->state) ? 1 : 0, state_active(e->state) ? 0 : 1);
+}
+
 static void fill_view(const struct xlb_conn *e, struct xlb_conn_view *v, bool created)
 {
 	v->dest = e->dest;
@@ -602,19 +621,8 @@ static int create(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key 
 		e->state = XLB_CONN_S_UDP;
 	e->expires = now + (uint64_t)xlb_conn_state_timeout(t, e->state) * 1000;
 
-	e->next[ORIG] = t->heads[b];
-	t->heads[b] = NODE(idx, ORIG);
-	if (tg.fwd == XLB_FWD_NAT) {
-		e->flags |= F_REPLY_HASHED;
-		e->next[REPLY] = t->heads[rb];
-		t->heads[rb] = NODE(idx, REPLY);
-	} else {
-		e->next[REPLY] = NIL;
-	}
-
-	STAT_ADD(t, count, 1);
+	link_entry(t, idx, b, rb);
 	STAT_ADD(t, created, 1);
-	account(t, e->dest, state_active(e->state) ? 1 : 0, state_active(e->state) ? 0 : 1);
 	*idxp = idx;
 	return 0;
 
@@ -1235,17 +1243,7 @@ static int adopt_link(struct xlb_conn_tab *t, uint32_t idx)
 			goto out;
 		}
 	}
-	e->next[ORIG] = t->heads[b];
-	t->heads[b] = NODE(idx, ORIG);
-	if (e->fwd == XLB_FWD_NAT) {
-		e->flags |= F_REPLY_HASHED;
-		e->next[REPLY] = t->heads[rb];
-		t->heads[rb] = NODE(idx, REPLY);
-	} else {
-		e->next[REPLY] = NIL;
-	}
-	STAT_ADD(t, count, 1);
-	account(t, e->dest, state_active(e->state) ? 1 : 0, state_active(e->state) ? 0 : 1);
+	link_entry(t, idx, b, rb);
 out:
 	pthread_spin_unlock(lock);
 	return ret;

@@ -4,10 +4,13 @@
  *
  * Per packet a worker parses, finds the service in the published snapshot,
  * finds or creates the connection entry (the scheduler runs only for a new
- * flow), and calls the transmit function bound in the entry: the method,
- * egress port and MACs are chosen once per connection, as IPVS binds
- * cp->packet_xmit. No allocation, lock (beyond the entry's bucket stripe)
- * or syscall per packet; the TX kick is per batch.
+ * flow), and calls the transmit function bound in the entry: the method
+ * is chosen once per connection, as IPVS binds cp->packet_xmit. The next
+ * hop (egress port, MACs, MTU, tunnel source) is read again per packet
+ * from the next-hop cache, starting at the slot the entry remembers, so
+ * established flows follow MAC, gateway and route changes. No allocation,
+ * lock (beyond the entry's bucket stripe) or syscall per packet; the TX
+ * kick is per batch.
  *
  * What the control thread does on a commit is in dp_commit.c; setup,
  * teardown and housekeeping in dp_setup.c.
@@ -57,6 +60,43 @@ static xlb_xmit_fn xmit_for(uint8_t fwd)
 	}
 }
 
+/*
+ * The real-server half of an entry's binding, from the RIP's next hop of
+ * now. DR needs the real server on-link: through a gateway, the frame
+ * (still addressed to the VIP) would come back to the director.
+ */
+static int dp_in_bind(struct xlb_dp *dp, const struct dp_bind *b,
+		      const struct xlb_conn_key *orig, uint32_t *slot,
+		      struct xlb_xmit_bind *ib, int *port)
+{
+	struct xlb_nh nh;
+	int rc;
+
+	rc = xlb_nh_lookup_at(dp->nh, b->rip, slot, &nh);
+	if (rc == -EAGAIN)
+		return -EAGAIN;
+	if (rc < 0)
+		return -ENETUNREACH;
+	if (b->fwd == XLB_FWD_DR && nh.gw)
+		return -ELOOP;
+	*port = dp_port(dp, nh.ifindex);
+	if (*port < 0)
+		return -ENXIO;
+	*ib = (struct xlb_xmit_bind){
+		.ifindex = nh.ifindex,
+		.rip = b->rip,
+		.rport = b->rport,
+		.vip = orig->daddr,
+		.vport = orig->dport,
+		.dip = nh.src,
+		.ttl = XLB_TUN_TTL_DEFAULT,
+		.mtu = nh.mtu > 0xffff ? 0xffff : (uint16_t)nh.mtu,
+	};
+	memcpy(ib->smac, nh.smac, 6);
+	memcpy(ib->dmac, nh.dmac, 6);
+	return 0;
+}
+
 static int dp_sched(void *arg, const struct xlb_conn_key *k,
 		    struct xlb_conn_target *t)
 {
@@ -64,7 +104,8 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	const struct xlb_snap_svc *svc = c->svc;
 	struct dp_bind *b = (struct dp_bind *)t->bind;
 	const struct xlb_snap_dest *d;
-	struct xlb_nh nh, onh;
+	struct xlb_xmit_bind ib;
+	struct xlb_nh onh;
 	uint32_t hash;
 	int idx, port, rc;
 
@@ -78,35 +119,18 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 		return -EHOSTUNREACH;
 	d = &svc->dests[idx];
 
-	rc = xlb_nh_lookup(c->dp->nh, d->cfg.addr, &nh);
-	if (rc == -EAGAIN)
-		return -EAGAIN;
-	if (rc < 0)
-		return -ENETUNREACH;
-	port = dp_port(c->dp, nh.ifindex);
-	if (port < 0)
-		return -ENXIO;
-
 	memset(b, 0, sizeof(*b));
-	b->in.ifindex = nh.ifindex;
-	memcpy(b->in.smac, nh.smac, 6);
-	memcpy(b->in.dmac, nh.dmac, 6);
-	b->in.rip = d->cfg.addr;
-	b->in.rport = d->cfg.port;
-	b->in.vip = k->daddr;
-	b->in.vport = k->dport;
-	b->in.dip = nh.src;
-	b->in.ttl = XLB_TUN_TTL_DEFAULT;
-	b->in.mtu = nh.mtu > 0xffff ? 0xffff : (uint16_t)nh.mtu;
 	b->xmit = xmit_for(d->cfg.fwd);
-	b->in_port = (int8_t)port;
-	b->out_port = -1;
-	if (d->cfg.fwd == XLB_FWD_NAT &&
-	    xlb_nh_lookup_route(c->dp->nh, k->saddr, &onh) == 0 &&
-	    (port = dp_port(c->dp, onh.ifindex)) >= 0) {
-		memcpy(b->out_dmac, onh.dmac, 6);
-		b->out_port = (int8_t)port;
-	}
+	b->rip = d->cfg.addr;
+	b->rport = d->cfg.port;
+	b->fwd = d->cfg.fwd;
+	b->in_slot = UINT32_MAX;
+	/* A flow whose real server cannot be reached now gets no entry. */
+	rc = dp_in_bind(c->dp, b, k, &b->in_slot, &ib, &port);
+	if (rc < 0)
+		return rc;
+	if (d->cfg.fwd == XLB_FWD_NAT)
+		(void)xlb_nh_lookup_route_at(c->dp->nh, k->saddr, &b->out, &onh);
 
 	t->dest = d->cnt;
 	t->daddr = d->cfg.addr;
@@ -206,13 +230,13 @@ static void count_out(struct dp_worker *w, const struct xlb_snap *snap,
 
 /* TUN over the egress MTU with DF set: tell the client, as IPVS does. */
 static bool dp_frag_needed(struct dp_worker *w, struct dp_pkt *k,
-			   const struct dp_bind *b)
+			   const struct xlb_xmit_bind *ib)
 {
 	uint8_t buf[256];
 	int n;
 
 	n = xlb_icmp_frag_needed(buf, sizeof(buf), k->f.data, &k->p,
-				 k->p.daddr, b->in.mtu);
+				 k->p.daddr, ib->mtu);
 	if (n < 0 || (uint32_t)n > k->f.len + k->f.tailroom)
 		return false;
 	memcpy(k->f.data, buf, (size_t)n);
@@ -231,6 +255,8 @@ static int sched_error(int rc)
 		return XLB_DP_DROP_NEIGH;
 	case -ENXIO:
 		return XLB_DP_DROP_NO_PORT;
+	case -ELOOP:
+		return XLB_DP_DROP_DR_GATEWAY;
 	default:
 		return XLB_DP_DROP_NO_DEST;
 	}
@@ -246,24 +272,32 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		.sport = k->p.sport, .dport = k->p.dport, .proto = k->p.proto,
 	};
 	struct xlb_conn_view v;
+	struct xlb_xmit_bind ib;
 	const struct dp_bind *b;
+	uint32_t slot;
 	bool created;
-	int rc;
+	int rc, port;
 
 	rc = xlb_conn_in(w->dp->conns, &key, k->p.tcp_flags, now, dp_sched, &sc, &v);
 	if (rc < 0) {
 		count(w, sched_error(rc));
 		return false;
 	}
+	created = rc == 1;
 	b = (const struct dp_bind *)v.bind;
-	if (k->p.has_vlan && b->in_port != k->d->port) {
+	slot = b->in_slot;
+	rc = dp_in_bind(w->dp, b, &v.orig, &slot, &ib, &port);
+	if (rc < 0) {
+		count(w, sched_error(rc));
+		return false;
+	}
+	if (k->p.has_vlan && port != k->d->port) {
 		count(w, XLB_DP_DROP_VLAN);
 		return false;
 	}
-	created = rc == 1;
-	rc = b->xmit(&k->f, &k->p, &b->in);
+	rc = b->xmit(&k->f, &k->p, &ib);
 	if (rc == -EMSGSIZE) {
-		if (k->p.df && dp_frag_needed(w, k, b))
+		if (k->p.df && dp_frag_needed(w, k, &ib))
 			return true;
 		count(w, XLB_DP_DROP_TOO_BIG);
 		return false;
@@ -274,16 +308,18 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 	}
 	/* Counted as IPVS does: what went to the real server. */
 	count_in(w, svc, (struct xlb_cnt *)v.dest, &k->p, created);
-	dp_tx(w, k, b->in_port);
+	dp_tx(w, k, port);
 	return true;
 }
 
-/* The client-side half of a NAT entry's binding, resolved late if the
- * client's next hop was unknown when the flow began. */
+/* The client-side half of a NAT entry's binding: the next hop towards the
+ * client of now (the neighbour the entry found, while no route changed;
+ * else a new longest-prefix lookup). */
 static int dp_out_bind(struct dp_worker *w, const struct xlb_conn_view *v,
 		       struct xlb_xmit_bind *ob, int *port)
 {
 	const struct dp_bind *b = (const struct dp_bind *)v->bind;
+	struct xlb_nh_hint h = b->out;
 	struct xlb_nh onh;
 
 	memset(ob, 0, sizeof(*ob));
@@ -291,13 +327,7 @@ static int dp_out_bind(struct dp_worker *w, const struct xlb_conn_view *v,
 	ob->vport = v->orig.dport;
 	ob->rip = v->reply.saddr;
 	ob->rport = v->reply.sport;
-	if (b->out_port >= 0) {
-		memcpy(ob->smac, w->dp->mac[b->out_port], 6);
-		memcpy(ob->dmac, b->out_dmac, 6);
-		*port = b->out_port;
-		return 0;
-	}
-	if (xlb_nh_lookup_route(w->dp->nh, v->orig.saddr, &onh) < 0)
+	if (xlb_nh_lookup_route_at(w->dp->nh, v->orig.saddr, &h, &onh) < 0)
 		return -EAGAIN;
 	*port = dp_port(w->dp, onh.ifindex);
 	if (*port < 0)
@@ -370,17 +400,25 @@ static bool dp_icmp(struct dp_worker *w, const struct xlb_snap *snap,
 	if (dp_find_svc(w, snap, p->inner_proto, p->inner_saddr, p->inner_sport) &&
 	    xlb_conn_get(w->dp->conns, &key, XLB_CONN_DIR_INPUT, now, &v) == 0) {
 		const struct dp_bind *b = (const struct dp_bind *)v.bind;
+		struct xlb_xmit_bind ib;
+		uint32_t slot = b->in_slot;
+		int port;
 
+		rc = dp_in_bind(w->dp, b, &v.orig, &slot, &ib, &port);
+		if (rc < 0) {
+			count(w, sched_error(rc));
+			return false;
+		}
 		if (v.fwd == XLB_FWD_NAT)
-			rc = xlb_xmit_nat_icmp_in(&k->f, &k->p, &b->in);
+			rc = xlb_xmit_nat_icmp_in(&k->f, &k->p, &ib);
 		else
-			rc = b->xmit(&k->f, &k->p, &b->in);
+			rc = b->xmit(&k->f, &k->p, &ib);
 		if (rc < 0) {
 			count(w, XLB_DP_DROP_XMIT);
 			return false;
 		}
 		count(w, XLB_DP_ICMP_FWD);
-		dp_tx(w, k, b->in_port);
+		dp_tx(w, k, port);
 		return true;
 	}
 

@@ -39,6 +39,7 @@ enum xlb_dp_cnt {
 	XLB_DP_DROP_ICMP,	/* ICMP not about a tracked flow */
 	XLB_DP_DROP_TOO_BIG,	/* TUN: too big, DF clear */
 	XLB_DP_DROP_XMIT,	/* the rewrite refused (no headroom, ...) */
+	XLB_DP_DROP_DR_GATEWAY,	/* DR real server now behind a gateway */
 	XLB_DP_DROP_VLAN,	/* 802.1Q-tagged, but leaving by another
 				 * interface: the tag would mean nothing there */
 	XLB_DP_CNT_MAX

@@ -46,6 +46,7 @@ const char *const xlb_dp_cnt_names[XLB_DP_CNT_MAX] = {
 	[XLB_DP_DROP_ICMP]	= "drop_icmp_unknown_flow",
 	[XLB_DP_DROP_TOO_BIG]	= "drop_too_big",
 	[XLB_DP_DROP_XMIT]	= "drop_xmit_error",
+	[XLB_DP_DROP_DR_GATEWAY] = "drop_dr_via_gateway",
 	[XLB_DP_DROP_VLAN]	= "drop_vlan_other_egress",
 };
 
@@ -407,6 +408,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		.dump_conns = dp_dump_conns,
 		.conn_tab_size = dp_conn_tab_size,
 		.dump_counters = dp_dump_counters,
+		.check_dest = xlb_dp_check_dest,
 		.arg = dp,
 	};
 	xlb_tables_set_provider(p->tables, &prov);

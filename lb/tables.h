@@ -136,6 +136,11 @@ struct xlb_tables_provider {
 	/* Call emit for each daemon counter (GROUP NAME VALUE: xlbctl
 	 * --counters), zeros included; same error rule as dump_conns. */
 	int (*dump_counters)(xlb_counter_emit_fn emit, void *emit_arg, void *arg);
+	/* A real server about to be added or edited (fields final): 0, or
+	 * -errno with a sentence in err to refuse it (e.g. DR through a
+	 * gateway). May be NULL. */
+	int (*check_dest)(const struct xlb_dest_cfg *d, char *err, size_t errlen,
+			  void *arg);
 	void *arg;
 };
 

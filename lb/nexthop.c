@@ -1767,6 +1767,9 @@ int xlb_nh_cache_init(struct xlb_nh_cache **out,
 	err = nh_routes_refresh(c);
 	if (err)
 		goto fail;
+	nh_log(c, "nexthop: main table: %u routes, %u targets (%.1f MiB)",
+	       xlb_lpm_count(c->lpm), c->tgt_n,
+	       (double)xlb_lpm_memory(c->lpm) / (1 << 20));
 	*out = c;
 	return 0;
 fail:

@@ -4,7 +4,8 @@
 # their way to the client (the route table once stopped at 1,024 routes and
 # then dropped every reply). Route events on top of it are followed: a /32
 # that sends the client through an unreachable gateway stops the replies,
-# removing it brings them back.
+# removing it brings them back. First, established NAT connections follow
+# a change of the client's MAC (replies are not sent to a frozen one).
 . "$(dirname "$0")/lib.sh"
 lab_init
 lab_up nat || { fail "lab up"; exit 1; }
@@ -21,7 +22,40 @@ cat >"$T/rules" <<RULES
 RULES
 for ip in "${ips[@]}"; do echo "-a -t $VIP:80 -r $ip:80 -m -w 1" >>"$T/rules"; done
 
-# 100,352 routes in 10.0.0.0/8 outside this lab's own /16: 50,176 /24s
+args=()
+for i in $DIRECTOR_IFS; do args+=(-i "$i"); done
+
+# 1. NAT replies follow the client's next hop: 10 long-lived connections
+# while the client takes a new MAC and announces it (gratuitous ARP).
+xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
+	{ fail "xlbd starts"; exit 1; }
+# The client's next hop known first: the connections below bind it.
+C http "$VIP" 80 --count 5 >"$T/warm.txt"
+check_eq "5 NAT requests answered" 0 "$(grep -c ERROR "$T/warm.txt")"
+ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/load.py" keep "$VIP" 80 \
+	--conns 10 --duration 9 --interval 0.1 --timeout 3 >"$T/keep.txt" &
+keep=$!
+sleep 3
+cmac=$(printf '02:5b:%02x:00:00:01' $((0x${P:1:2})))
+ip -n "$CLIENT_NS" link set dev "$CLIENT_IF" address "$cmac"
+ip netns exec "$CLIENT_NS" /usr/bin/python3 - "$CLIENT_IF" "$CLIENT_IP" "$cmac" <<'PY'
+import sys
+from scapy.all import ARP, Ether, sendp
+ifn, ip, mac = sys.argv[1:4]
+sendp(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") /
+      ARP(op=1, hwsrc=mac, psrc=ip, hwdst="00:00:00:00:00:00", pdst=ip),
+      iface=ifn, count=2, inter=0.05, verbose=0)
+PY
+check "the director's kernel learnt the client is now at $cmac" \
+	wait_for 5 bash -c "ip -n '$DIRECTOR_NS' neigh show '$CLIENT_IP' | grep -qi '$cmac'"
+wait "$keep"
+grep -v ' ok$' "$T/keep.txt" | head -n 12
+check_eq "10 long-lived NAT connections survive the client's MAC change" \
+	"survived: 10 of 10 (100%)" "$(tail -n 1 "$T/keep.txt")"
+
+kill_pid "$XLBD_PID"
+
+# 2. 100,352 routes in 10.0.0.0/8 outside this lab's own /16: 50,176 /24s
 # through a real server (a gateway on the server side) and 50,176 /32
 # blackholes (what a BGP table's more specifics and a null route look like).
 lab16=${VIP#10.}; lab16=${lab16%%.*}
@@ -44,8 +78,6 @@ n=$(ip -n "$DIRECTOR_NS" route show table main | wc -l)
 echo "  main table: $n routes ($(since "$t0") s to add)"
 check "the main table holds more than 100,000 routes" test "$n" -gt 100000
 
-args=()
-for i in $DIRECTOR_IFS; do args+=(-i "$i"); done
 t0=$(date +%s.%N)
 xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
 	{ fail "xlbd starts"; exit 1; }

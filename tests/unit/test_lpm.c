@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,4 +326,103 @@ Test(lpm, a_million_routes_match_the_reference_before_and_after_deletes,
 		cr_expect_eq(xlb_lpm_lookup(l, rnd(), &old), -ENOENT);
 	xlb_lpm_free(l);
 	free(r);
+}
+
+/* ---- readers against the writer ---- */
+
+struct lpm_race {
+	struct xlb_lpm *l;
+	int stop;
+	uint64_t reads, bad, changes;	/* atomic */
+};
+
+/* Every answer a reader may see for each probe, whatever the writer is
+ * doing: 10/8 -> 1 is never touched; 10.1/16 -> 2, 10.1.2/24 -> 3 and
+ * 10.1.2.3/32 -> 4 come and go; churn in 10.200../10.250.. gives 5. */
+static void *lpm_reader(void *arg)
+{
+	struct lpm_race *r = arg;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	uint32_t last = 0;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		uint32_t v = 0, h;
+		bool ok;
+		int rc;
+
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		switch (x % 4) {
+		case 0:
+			rc = xlb_lpm_lookup(r->l, ip("10.1.2.3"), &v);
+			ok = !rc && v >= 1 && v <= 4;
+			break;
+		case 1:
+			rc = xlb_lpm_lookup(r->l, ip("10.1.2.9"), &v);
+			ok = !rc && v >= 1 && v <= 3;
+			break;
+		case 2:
+			rc = xlb_lpm_lookup(r->l, ip("10.1.9.9"), &v);
+			ok = !rc && v >= 1 && v <= 2;
+			break;
+		default:
+			h = (10u << 24) | ((200 + (uint32_t)(x >> 8) % 51) << 16) |
+			    (uint32_t)(x >> 32 & 0xffff);
+			rc = xlb_lpm_lookup(r->l, htonl(h), &v);
+			ok = !rc && (v == 1 || v == 5);
+			break;
+		}
+		if (rc == -EAGAIN)
+			continue;
+		__atomic_fetch_add(&r->reads, 1, __ATOMIC_RELAXED);
+		if (!ok)
+			__atomic_fetch_add(&r->bad, 1, __ATOMIC_RELAXED);
+		if (v != last)
+			__atomic_fetch_add(&r->changes, 1, __ATOMIC_RELAXED);
+		last = v;
+	}
+	return NULL;
+}
+
+Test(lpm, lookups_concurrent_with_updates_see_only_real_answers, .timeout = 60)
+{
+	struct lpm_race r = { 0 };
+	struct timespec t0;
+	pthread_t t;
+	uint32_t old, k;
+
+	cr_assert_eq(xlb_lpm_new(&r.l, NULL), 0);
+	cr_assert_eq(xlb_lpm_add(r.l, ip("10.0.0.0"), 8, 0, 1, &old), 0);
+	cr_assert_eq(pthread_create(&t, NULL, lpm_reader, &r), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (k = 0; secs_since(&t0) < 3.0; k++) {
+		uint32_t h = (10u << 24) | ((200 + rnd() % 51) << 16) | (rnd() & 0xffff);
+		uint8_t plen = (uint8_t)(17 + rnd() % 16);	/* groups, long hash */
+
+		switch (k % 6) {
+		case 0: (void)xlb_lpm_add(r.l, ip("10.1.0.0"), 16, 0, 2, &old); break;
+		case 1: (void)xlb_lpm_add(r.l, ip("10.1.2.0"), 24, 0, 3, &old); break;
+		case 2: (void)xlb_lpm_add(r.l, ip("10.1.2.3"), 32, 0, 4, &old); break;
+		case 3: (void)xlb_lpm_del(r.l, ip("10.1.2.0"), 24, 0, &old); break;
+		case 4: (void)xlb_lpm_del(r.l, ip("10.1.0.0"), 16, 0, &old); break;
+		default: (void)xlb_lpm_del(r.l, ip("10.1.2.3"), 32, 0, &old); break;
+		}
+		/* Churn that extends and collapses /16s and fills the long
+		 * hash with tombstones (rehashes). */
+		h &= ~0u << (32 - plen);
+		if (xlb_lpm_add(r.l, htonl(h), plen, 0, 5, &old) == 0 && (k & 1))
+			(void)xlb_lpm_del(r.l, htonl(h), plen, 0, &old);
+		if (xlb_lpm_count(r.l) > 20000) {
+			xlb_lpm_mark(r.l);
+			(void)xlb_lpm_add(r.l, ip("10.0.0.0"), 8, 0, 1, &old);
+			(void)xlb_lpm_sweep(r.l, NULL, NULL);
+		}
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	fprintf(stderr, "lpm race: %u updates, %llu reads, %llu answer changes\n", k,
+		(unsigned long long)r.reads, (unsigned long long)r.changes);
+	cr_expect_geq(r.changes, 1000, "the reader overlapped the writer");
+	cr_expect_eq(r.bad, 0, "%llu impossible answers in %llu reads",
+		     (unsigned long long)r.bad, (unsigned long long)r.reads);
+	xlb_lpm_free(r.l);
 }

@@ -732,6 +732,7 @@ struct xlb_nh_cache {
 	uint32_t *tgt_refs;		/* control: routes using each */
 	int32_t  *tgt_hash;		/* control: (type, gw, oif) -> id, -1 */
 	uint32_t tgt_n;			/* ids handed out so far */
+	uint32_t long_max;		/* the LPM's, for the log */
 	bool     rt_full_logged;
 	bool     tgt_full_logged;
 	uint64_t next_resync;
@@ -1257,9 +1258,11 @@ static void nh_rt_add(struct xlb_nh_cache *c, const struct nh_rt *r)
 	if (rc < 0) {
 		nh_tgt_unref(c, (uint32_t)id);
 		if (!c->rt_full_logged)
-			nh_log(c, "nexthop: main table has more routes than "
-			       "routes_max (%u): the routes beyond are not used "
-			       "for NAT replies (%s)", c->p.routes_max, strerror(-rc));
+			nh_log(c, "nexthop: main table beyond the route table's "
+			       "limits (routes_max %u routes, of which %u longer "
+			       "than /24): the routes beyond are not used for NAT "
+			       "replies (%s)", c->p.routes_max, c->long_max,
+			       strerror(-rc));
 		c->rt_full_logged = true;
 		return;
 	}
@@ -1749,6 +1752,7 @@ int xlb_nh_cache_init(struct xlb_nh_cache **out,
 	lp.routes_max = c->p.routes_max;
 	if (lp.long_max > lp.routes_max)
 		lp.long_max = lp.routes_max;
+	c->long_max = lp.long_max;
 	err = xlb_lpm_new(&c->lpm, &lp);
 	if (err)
 		goto fail;

@@ -8,8 +8,15 @@
  * sequence counter; a parallel array holds what only the control thread
  * uses. Slots never move and never return to EMPTY: a removed entry becomes
  * DEAD (a tombstone reused by later inserts), so a reader's probe chain is
- * never cut under it. The main-table route snapshot is one more seqlocked
- * array. Writers are the control thread only.
+ * never cut under it. Writers are the control thread only.
+ *
+ * The main table lives in an LPM (lpm.h) whose values are ids of route
+ * targets (type, gateway, interface: few, shared by many routes). It is
+ * read in full at start and after events the kernel does not announce
+ * route by route (lost events, a device down or gone, an address removed),
+ * and otherwise changed route by route from RTM_NEWROUTE / RTM_DELROUTE, so
+ * that a BGP-sized table costs nothing per change. Every change bumps a
+ * route generation that tells the workers' route hints they are stale.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1266,8 +1273,11 @@ static void nh_rt_add(struct xlb_nh_cache *c, const struct nh_rt *r)
 		c->rt_full_logged = true;
 		return;
 	}
-	if (rc == 1)
+	if (rc == 1) {
 		nh_tgt_unref(c, old);
+		if (old == (uint32_t)id)
+			return;		/* the same route again (a re-read) */
+	}
 	nh_gen_bump(c);
 }
 

@@ -18,9 +18,9 @@
  *    socket the control thread polls), read by the workers without locks,
  *    allocation or syscalls.
  *
- * Threads. Every function except xlb_nh_lookup() and xlb_nh_lookup_route()
- * belongs to one control thread. Those two may run on any number of worker
- * threads concurrently with the control thread: every table entry is under
+ * Threads. Every function except the lookups (xlb_nh_lookup*(), and
+ * xlb_nh_route_gen()) belongs to one control thread. The lookups may run
+ * on any number of worker threads concurrently with it: every entry is under
  * its own sequence lock (readers retry; they never see a half-written entry)
  * and the table never moves, so readers need no reclamation scheme.
  *
@@ -174,7 +174,7 @@ int xlb_nh_lookup_route_at(struct xlb_nh_cache *c, uint32_t addr,
 
 /* Bumped by every route, link-down and address change (never 0). */
 uint32_t xlb_nh_route_gen(const struct xlb_nh_cache *c);
-/* Main-table routes held for xlb_nh_lookup_route(). */
+/* Main-table routes held for xlb_nh_lookup_route() (control thread). */
 uint32_t xlb_nh_route_count(const struct xlb_nh_cache *c);
 
 /* Test and benchmark hook: publish a next hop for addr (which must be

@@ -147,6 +147,26 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 				ip_str(wanted[i], rs, sizeof(rs)), strerror(-rc),
 				rc == -ENOSPC ? " (next-hop cache capacity reached)" : "");
 	}
+	/* Rules loaded before the datapath started were not checked by
+	 * xlb_dp_check_dest(): say so once for a new DR server behind a
+	 * gateway (its packets are counted as drop_dr_via_gateway). */
+	for (i = 0; i < snap->nsvcs; i++)
+		for (j = 0; j < snap->svcs[i].ndests; j++) {
+			const struct xlb_dest_cfg *d = &snap->svcs[i].dests[j].cfg;
+			char rs[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+			struct xlb_nh nh;
+
+			if (d->fwd != XLB_FWD_DR ||
+			    has_u32(dp->wanted, dp->n_wanted, d->addr))
+				continue;
+			rc = xlb_nh_lookup(dp->nh, d->addr, &nh);
+			if ((rc == 0 || rc == -EAGAIN) && nh.gw)
+				pr_warn("datapath: DR real server %s is reached through "
+					"gateway %s: DR needs it on-link, its packets are "
+					"dropped (drop_dr_via_gateway)",
+					ip_str(d->addr, rs, sizeof(rs)),
+					ip_str(nh.gw, gw, sizeof(gw)));
+		}
 	for (i = 0; i < dp->n_wanted; i++)
 		if (!has_u32(wanted, nw, dp->wanted[i]))
 			xlb_nh_unwant(dp->nh, dp->wanted[i]);

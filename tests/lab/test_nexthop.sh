@@ -105,3 +105,11 @@ check "with the route back on-link the server answers again" \
 
 kill_pid "$XLBD_PID"
 grep -E "datapath:" "$LOG" | tail -n 2
+
+# 4. A rules file read at start is not checked by xlbctl: xlbd says it.
+printf '%s\n' "-A -t $VIP:81 -s ring" "-a -t $VIP:81 -r $FAR:81 -g" >"$T/rules.gw"
+xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules.gw" ||
+	{ fail "xlbd starts with a DR server behind a gateway"; exit 1; }
+check "xlbd warns at start that DR server $FAR is reached through gateway ${ips[0]}" \
+	grep -q "DR real server $FAR is reached through gateway ${ips[0]}" "$LOG"
+kill_pid "$XLBD_PID"

@@ -51,6 +51,7 @@
 #define NH_TGT_MAX	65536	/* distinct route targets (type, gateway,
 				 * interface): a BGP table has a handful */
 #define NH_RESYNC_ROUTES 65536	/* re-dumps of a larger table are spaced */
+#define NH_RT_CHANGED	64	/* route changes remembered between ticks */
 
 /* Neighbour states whose MAC may be used. */
 #define NH_NUD_OK (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | \
@@ -754,7 +755,12 @@ struct xlb_nh_cache {
 	unsigned tick_pos;
 	bool     all_dirty;
 	bool     routes_dirty;
-	bool     entries_stale;	/* routes changed: re-resolve at the tick */
+	/* Prefixes whose routes changed since the last tick: the entries
+	 * inside them are re-resolved then (all of them past NH_RT_CHANGED),
+	 * so a BGP feed's churn costs nothing for the servers it misses. */
+	struct { uint32_t dst, mask; } rt_changed[NH_RT_CHANGED];
+	unsigned rt_changed_n;
+	bool     entries_stale;	/* more than that: re-resolve them all */
 	bool     hosts_full_logged;
 	int      changes;
 };
@@ -1224,6 +1230,11 @@ static void nh_gen_bump(struct xlb_nh_cache *c)
 
 /* ---- the main table -------------------------------------------------- */
 
+static uint32_t nh_plen_mask(uint8_t plen)
+{
+	return plen ? htonl(~0u << (32 - plen)) : 0;
+}
+
 /* Routes that decide where a packet to a NAT client goes. Routes with a TOS
  * match only packets of that TOS: left out, as are other tables. */
 static bool nh_rt_wanted(const struct nh_rt *r)
@@ -1551,7 +1562,14 @@ static int nh_event_cb(const struct nlmsghdr *nlh, void *data)
 			nh_rt_add(c, &r);
 		else
 			nh_rt_del(c, &r);
-		c->entries_stale = true;
+		if (c->rt_changed_n < NH_RT_CHANGED) {
+			uint32_t m = nh_plen_mask(r.plen);
+
+			c->rt_changed[c->rt_changed_n].dst = r.dst & m;
+			c->rt_changed[c->rt_changed_n++].mask = m;
+		} else {
+			c->entries_stale = true;
+		}
 		break;
 	}
 	case RTM_NEWLINK:
@@ -1658,13 +1676,21 @@ int xlb_nh_cache_tick(struct xlb_nh_cache *c, uint64_t now_ms)
 			if (c->slots[i].state == NH_LIVE)
 				nh_entry_resolve(c, (int)i, true);
 		c->entries_stale = false;
+		c->rt_changed_n = 0;
 		return c->changes;
 	}
-	if (c->entries_stale) {
-		c->entries_stale = false;
-		for (i = 0; i <= c->mask; i++)
-			if (c->slots[i].state == NH_LIVE)
+	if (c->entries_stale || c->rt_changed_n) {
+		for (i = 0; i <= c->mask; i++) {
+			uint32_t key = c->slots[i].key;
+			bool hit = c->entries_stale;
+
+			for (n = 0; !hit && n < c->rt_changed_n; n++)
+				hit = (key & c->rt_changed[n].mask) == c->rt_changed[n].dst;
+			if (hit && c->slots[i].state == NH_LIVE)
 				nh_entry_resolve(c, (int)i, false);
+		}
+		c->entries_stale = false;
+		c->rt_changed_n = 0;
 	}
 	/* Unresolved entries whose time has come, round-robin so that a
 	 * crowd of dead servers cannot starve the others. */

@@ -580,6 +580,42 @@ Test(nexthop, a_main_table_of_thousands_of_routes_is_used_and_followed_route_by_
 	xlb_nh_cache_free(c);
 }
 
+static bool lookup_via(struct xlb_nh_cache *c, const void *arg)
+{
+	const uint32_t *x = arg;	/* { addr, gw } */
+	struct xlb_nh nh;
+
+	return xlb_nh_lookup(c, x[0], &nh) == 0 && nh.gw == x[1];
+}
+
+/* A real server's next hop follows a route that moves it behind a gateway
+ * (and back), while routes elsewhere leave it alone. */
+Test(nexthop, a_route_change_over_a_wanted_address_is_followed)
+{
+	uint32_t x[2] = { ip("10.1.0.2"), ip("10.1.0.254") };
+	struct xlb_nh_cache *c;
+	struct xlb_nh nh;
+
+	veth_lab();
+	sh("ip neigh add 10.1.0.2 lladdr 02:11:11:11:11:11 dev lbx0 nud permanent");
+	sh("ip neigh add 10.1.0.254 lladdr 06:22:22:22:22:22 dev lbx0 nud permanent");
+	c = cache_new();
+	cr_assert_eq(xlb_nh_want(c, x[0]), 0);
+	cr_assert_eq(xlb_nh_lookup(c, x[0], &nh), 0);
+	cr_expect_eq(nh.gw, 0);
+	sh("ip route add 10.77.0.0/16 via 10.1.0.254");
+	sh("ip route add 10.1.0.2/32 via 10.1.0.254");
+	cr_assert(control_loop_until(c, lookup_via, x, 2000));
+	cr_assert_eq(xlb_nh_lookup(c, x[0], &nh), 0);
+	cr_expect_arr_eq(nh.dmac, MAC_2, 6, "the gateway's MAC");
+	sh("ip route del 10.1.0.2/32");
+	x[1] = 0;
+	cr_assert(control_loop_until(c, lookup_via, x, 2000), "and back on-link");
+	cr_assert_eq(xlb_nh_lookup(c, x[0], &nh), 0);
+	cr_expect_arr_eq(nh.dmac, MAC_1, 6);
+	xlb_nh_cache_free(c);
+}
+
 /* What a connection keeps: the slot of its real server's entry. A MAC
  * change is seen through it; a stale slot is never trusted. */
 Test(nexthop, lookup_at_a_slot_sees_the_mac_of_now_and_never_another_address)

@@ -65,8 +65,9 @@ wait "$keep"
 grep -v ' ok$' "$T/keep.txt" | head -n 25
 check_eq "20 long-lived DR connections survive every server's MAC change" \
 	"survived: 20 of 20 (100%)" "$(tail -n 1 "$T/keep.txt")"
-moved=$(awk '$1 == "conn" && $5 < 100' "$T/keep.txt" | wc -l)
-check_eq "and each kept answering through the change (>= 100 answers each)" 0 "$moved"
+# ~140 answers each when nothing stalls; a black-holed one would stop at ~40.
+slow=$(awk '$1 == "conn" && $5 < 70' "$T/keep.txt" | wc -l)
+check_eq "and each kept answering through the change (>= 70 answers each)" 0 "$slow"
 C http "$VIP" 80 --count 30 >"$T/post.txt"
 check_eq "30 new requests answered after the change" 0 "$(grep -c ERROR "$T/post.txt")"
 

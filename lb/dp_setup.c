@@ -172,6 +172,22 @@ static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 			return rc;
 	if ((rc = dump_xsk_counters(dp, emit, emit_arg)))
 		return rc;
+	{
+		struct xlb_nh_stats ns;
+
+		xlb_nh_cache_stats(dp->nh, &ns);
+#define NH_STAT(f) if ((rc = emit("nexthop", #f, ns.f, emit_arg))) return rc
+		NH_STAT(routes);
+		NH_STAT(routes_max);
+		NH_STAT(route_targets);
+		NH_STAT(route_memory_kib);
+		NH_STAT(entries);
+		NH_STAT(capacity);
+		NH_STAT(hosts);
+		NH_STAT(hosts_max);
+		NH_STAT(requests_dropped);
+#undef NH_STAT
+	}
 	xlb_conn_get_stats(dp->conns, &cs);
 #define CONN_STAT(f) if ((rc = emit("conn", #f, cs.f, emit_arg))) return rc
 	CONN_STAT(created);

@@ -1483,6 +1483,25 @@ int xlb_nh_lookup_route(struct xlb_nh_cache *c, uint32_t addr,
 	return xlb_nh_lookup_route_at(c, addr, &h, out);
 }
 
+void xlb_nh_cache_stats(const struct xlb_nh_cache *c, struct xlb_nh_stats *s)
+{
+	uint32_t i, targets = 0;
+
+	for (i = 0; i < c->tgt_n; i++)
+		targets += c->tgt_refs[i] != 0;
+	*s = (struct xlb_nh_stats){
+		.routes = xlb_lpm_count(c->lpm),
+		.routes_max = c->p.routes_max,
+		.route_targets = targets,
+		.route_memory_kib = xlb_lpm_memory(c->lpm) / 1024,
+		.entries = c->live,
+		.capacity = c->p.capacity,
+		.hosts = c->hosts,
+		.hosts_max = c->p.hosts_max,
+		.requests_dropped = __atomic_load_n(&c->reqs_dropped, __ATOMIC_RELAXED),
+	};
+}
+
 uint32_t xlb_nh_route_gen(const struct xlb_nh_cache *c)
 {
 	return __atomic_load_n(&c->rt_gen, __ATOMIC_ACQUIRE);

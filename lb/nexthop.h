@@ -177,6 +177,21 @@ uint32_t xlb_nh_route_gen(const struct xlb_nh_cache *c);
 /* Main-table routes held for xlb_nh_lookup_route() (control thread). */
 uint32_t xlb_nh_route_count(const struct xlb_nh_cache *c);
 
+/* What the cache holds against its limits (control thread): xlbctl
+ * --counters, group "nexthop". */
+struct xlb_nh_stats {
+	uint64_t routes;		/* main-table routes held */
+	uint64_t routes_max;
+	uint64_t route_targets;		/* distinct (type, gateway, interface) */
+	uint64_t route_memory_kib;	/* resident, route table and index */
+	uint64_t entries;		/* addresses held */
+	uint64_t capacity;
+	uint64_t hosts;			/* of which on-link clients */
+	uint64_t hosts_max;
+	uint64_t requests_dropped;	/* workers' requests lost (retried) */
+};
+void xlb_nh_cache_stats(const struct xlb_nh_cache *c, struct xlb_nh_stats *s);
+
 /* Test and benchmark hook: publish a next hop for addr (which must be
  * wanted) as if the kernel had said so; err 0 = resolved, else that error.
  * The next event or refresh touching addr replaces it. */

@@ -85,6 +85,9 @@ echo "  xlbd up in $(since "$t0") s"
 line=$(grep "nexthop: main table" "$LOG" | tail -n 1); echo "  $line"
 held=$(sed -n 's/.*main table: \([0-9]*\) routes.*/\1/p' <<<"$line")
 check "xlbd holds every route of the main table ($n)" test "${held:-0}" -ge 100352
+X --counters | grep '^nexthop'
+check "--counters shows them (nexthop routes)" \
+	test "$(X --counters | awk '$1 == "nexthop" && $2 == "routes" { print $3 }')" -ge 100352
 
 C http "$VIP" 80 --count 30 >"$T/30.txt"
 check_eq "30 NAT requests answered with 100,000 routes in the table" 0 "$(grep -c ERROR "$T/30.txt")"

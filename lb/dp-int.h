@@ -16,18 +16,29 @@
 
 #include "conn.h"
 #include "dp.h"
+#include "nexthop.h"
 #include "pkt.h"
 #include "xmit.h"
 
 struct xlb_cnt;
 
-/* What a connection entry binds at creation (its opaque bind blob). */
+/*
+ * What a connection entry binds at creation (its opaque bind blob): the
+ * method and the real server, once. The next hops are not copied: the
+ * entry keeps where they were found (a next-hop cache slot, a route hint)
+ * and every packet reads them again, so that a MAC that changes (a host
+ * replaced, a bond failing over, announced by gratuitous ARP), a gateway
+ * that fails over or a route that moves are followed by the established
+ * connections too, for the cost of one seqlocked cache line per packet.
+ */
 struct dp_bind {
-	struct xlb_xmit_bind in;	/* towards the real server */
 	xlb_xmit_fn xmit;		/* DR, NAT in or TUN: bound once */
-	uint8_t out_dmac[6];		/* NAT: next hop towards the client */
-	int8_t  in_port;		/* xsk port index towards the RS */
-	int8_t  out_port;		/* towards the client; -1: unresolved */
+	uint32_t rip;			/* network order */
+	uint16_t rport;
+	uint8_t  fwd;			/* enum xlb_fwd */
+	uint8_t  pad;
+	uint32_t in_slot;		/* next-hop cache slot of rip (a hint) */
+	struct xlb_nh_hint out;		/* NAT: towards the client (a hint) */
 };
 _Static_assert(sizeof(struct dp_bind) <= XLB_CONN_BIND_SIZE,
 	       "dp_bind must fit in a connection entry");
@@ -130,6 +141,10 @@ bool xlb_dp_dest_alive(void *arg, const void *dest);
  * references still held at stop (workers stopped). */
 void xlb_dp_commit_tick(struct xlb_dp *dp);
 void xlb_dp_commit_stop(struct xlb_dp *dp);
+
+/* dp_commit.c: the tables' check of a real server (DR must be on-link). */
+int xlb_dp_check_dest(const struct xlb_dest_cfg *d, char *err, size_t errlen,
+		      void *arg);
 
 /* dp_setup.c: parse classes by -error, as `malformed NAME` counters. */
 extern const char *const xlb_dp_parse_names[XLB_PKT_ERR_COUNT];

@@ -4,10 +4,13 @@
  *
  * Per packet a worker parses, finds the service in the published snapshot,
  * finds or creates the connection entry (the scheduler runs only for a new
- * flow), and calls the transmit function bound in the entry: the method,
- * egress port and MACs are chosen once per connection, as IPVS binds
- * cp->packet_xmit. No allocation, lock (beyond the entry's bucket stripe)
- * or syscall per packet; the TX kick is per batch.
+ * flow), and calls the transmit function bound in the entry: the method
+ * is chosen once per connection, as IPVS binds cp->packet_xmit. The next
+ * hop (egress port, MACs, MTU, tunnel source) is read again per packet
+ * from the next-hop cache, starting at the slot the entry remembers, so
+ * established flows follow MAC, gateway and route changes. No allocation,
+ * lock (beyond the entry's bucket stripe) or syscall per packet; the TX
+ * kick is per batch.
  *
  * What the control thread does on a commit is in dp_commit.c; setup,
  * teardown and housekeeping in dp_setup.c.
@@ -59,13 +62,79 @@ static xlb_xmit_fn xmit_for(uint8_t fwd)
 	}
 }
 
+/*
+ * The real-server half of an entry's binding, from the RIP's next hop of
+ * now. DR needs the real server on-link: through a gateway, the frame
+ * (still addressed to the VIP) would come back to the director.
+ */
+static int dp_in_bind(struct xlb_dp *dp, const struct dp_bind *b,
+		      const struct xlb_conn_key *orig, uint32_t *slot,
+		      struct xlb_xmit_bind *ib, int *port)
+{
+	struct xlb_nh nh;
+	int rc;
+
+	rc = xlb_nh_lookup_at(dp->nh, b->rip, slot, &nh);
+	if (rc == -EAGAIN)
+		return -EAGAIN;
+	if (rc < 0)
+		return -ENETUNREACH;
+	if (b->fwd == XLB_FWD_DR && nh.gw)
+		return -ELOOP;
+	*port = dp_port(dp, nh.ifindex);
+	if (*port < 0)
+		return -ENXIO;
+	*ib = (struct xlb_xmit_bind){
+		.ifindex = nh.ifindex,
+		.rip = b->rip,
+		.rport = b->rport,
+		.vip = orig->daddr,
+		.vport = orig->dport,
+		.dip = nh.src,
+		.ttl = XLB_TUN_TTL_DEFAULT,
+		.mtu = nh.mtu > 0xffff ? 0xffff : (uint16_t)nh.mtu,
+	};
+	memcpy(ib->smac, nh.smac, 6);
+	memcpy(ib->dmac, nh.dmac, 6);
+	return 0;
+}
+
+/* The entry's binding to real server d: the method and the server, never
+ * its next hop (read again per packet). The scheduler's second half, and
+ * what an entry adopted from the previous xlbd is rebound with: no hint
+ * yet, any stale slot or hint is safe. */
+int xlb_dp_bind(struct xlb_dp *dp, const struct xlb_snap_dest *d,
+		const struct xlb_conn_key *k, struct xlb_conn_target *t)
+{
+	struct dp_bind *b = (struct dp_bind *)t->bind;
+
+	(void)dp;
+	(void)k;
+	memset(b, 0, sizeof(*b));
+	b->xmit = xmit_for(d->cfg.fwd);
+	b->rip = d->cfg.addr;
+	b->rport = d->cfg.port;
+	b->fwd = d->cfg.fwd;
+	b->in_slot = UINT32_MAX;
+
+	t->dest = d->cnt;
+	t->daddr = d->cfg.addr;
+	t->dport = d->cfg.port;
+	t->fwd = d->cfg.fwd;
+	return 0;
+}
+
 static int dp_sched(void *arg, const struct xlb_conn_key *k,
 		    struct xlb_conn_target *t)
 {
 	struct sched_ctx *c = arg;
 	const struct xlb_snap_svc *svc = c->svc;
+	struct dp_bind *b = (struct dp_bind *)t->bind;
+	const struct xlb_snap_dest *d;
+	struct xlb_xmit_bind ib;
+	struct xlb_nh onh;
 	uint32_t hash;
-	int idx, rc;
+	int idx, port, rc;
 
 	if (svc->cfg.flags & XLB_SVC_F_PERSISTENT)
 		hash = xlb_hash_addr(k->saddr & svc->cfg.netmask, c->snap->seed);
@@ -75,67 +144,21 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	idx = xlb_ring_lookup(svc->ring, hash);
 	if (idx < 0)
 		return -EHOSTUNREACH;
-	rc = xlb_dp_bind(c->dp, &svc->dests[idx], k, t);
+	d = &svc->dests[idx];
+	xlb_dp_bind(c->dp, d, k, t);
+	/* A flow whose real server cannot be reached now gets no entry. */
+	rc = dp_in_bind(c->dp, b, k, &b->in_slot, &ib, &port);
 	if (rc < 0)
 		return rc;
-	/* A packet TUN cannot send at all (DF set and too big once
-	 * encapsulated) makes no entry: the client learns the MTU from our
-	 * frag-needed and starts again smaller. */
-	if (t->fwd == XLB_FWD_TUN) {
-		const struct dp_bind *b = (const struct dp_bind *)t->bind;
-
-		if (xlb_xmit_tun_nfrags(c->p, b->in.mtu) < 0) {
-			c->mtu = b->in.mtu;
-			return -EMSGSIZE;
-		}
+	/* Nor does a packet TUN cannot send at all (DF set and too big once
+	 * encapsulated): the client learns the MTU from our frag-needed and
+	 * starts again smaller. */
+	if (d->cfg.fwd == XLB_FWD_TUN && xlb_xmit_tun_nfrags(c->p, ib.mtu) < 0) {
+		c->mtu = ib.mtu;
+		return -EMSGSIZE;
 	}
-	return 0;
-}
-
-/* Binds a flow k (client -> VIP) to real server d: egress, MACs, the
- * rewrite. The scheduler's second half, and what an entry adopted from
- * the previous xlbd is rebound with. */
-int xlb_dp_bind(struct xlb_dp *dp, const struct xlb_snap_dest *d,
-		const struct xlb_conn_key *k, struct xlb_conn_target *t)
-{
-	struct dp_bind *b = (struct dp_bind *)t->bind;
-	struct xlb_nh nh, onh;
-	int port, rc;
-
-	rc = xlb_nh_lookup(dp->nh, d->cfg.addr, &nh);
-	if (rc == -EAGAIN)
-		return -EAGAIN;
-	if (rc < 0)
-		return -ENETUNREACH;
-	port = dp_port(dp, nh.ifindex);
-	if (port < 0)
-		return -ENXIO;
-
-	memset(b, 0, sizeof(*b));
-	b->in.ifindex = nh.ifindex;
-	memcpy(b->in.smac, nh.smac, 6);
-	memcpy(b->in.dmac, nh.dmac, 6);
-	b->in.rip = d->cfg.addr;
-	b->in.rport = d->cfg.port;
-	b->in.vip = k->daddr;
-	b->in.vport = k->dport;
-	b->in.dip = nh.src;
-	b->in.ttl = XLB_TUN_TTL_DEFAULT;
-	b->in.mtu = nh.mtu > 0xffff ? 0xffff : (uint16_t)nh.mtu;
-	b->xmit = xmit_for(d->cfg.fwd);
-	b->in_port = (int8_t)port;
-	b->out_port = -1;
-	if (d->cfg.fwd == XLB_FWD_NAT &&
-	    xlb_nh_lookup_route(dp->nh, k->saddr, &onh) == 0 &&
-	    (port = dp_port(dp, onh.ifindex)) >= 0) {
-		memcpy(b->out_dmac, onh.dmac, 6);
-		b->out_port = (int8_t)port;
-	}
-
-	t->dest = d->cnt;
-	t->daddr = d->cfg.addr;
-	t->dport = d->cfg.port;
-	t->fwd = d->cfg.fwd;
+	if (d->cfg.fwd == XLB_FWD_NAT)
+		(void)xlb_nh_lookup_route_at(c->dp->nh, k->saddr, &b->out, &onh);
 	return 0;
 }
 
@@ -260,7 +283,7 @@ static bool dp_frag_needed(struct dp_worker *w, struct dp_pkt *k,
  * interleaved with the other workers' so that no two datagrams to a real
  * server share one until the 16 bits wrap. */
 static bool dp_tun_frag(struct dp_worker *w, struct dp_pkt *k,
-			const struct dp_bind *b)
+			const struct xlb_xmit_bind *ib, int port)
 {
 	uint8_t *out[XLB_TUN_FRAG_MAX - 1];
 	uint64_t addr[XLB_TUN_FRAG_MAX - 1];
@@ -268,7 +291,7 @@ static bool dp_tun_frag(struct dp_worker *w, struct dp_pkt *k,
 	uint16_t id;
 	int n, got, i;
 
-	n = xlb_xmit_tun_nfrags(&k->p, b->in.mtu);
+	n = xlb_xmit_tun_nfrags(&k->p, ib->mtu);
 	if (n < 2) {
 		count(w, XLB_DP_DROP_TOO_BIG);
 		return false;
@@ -282,14 +305,14 @@ static bool dp_tun_frag(struct dp_worker *w, struct dp_pkt *k,
 	}
 	id = (uint16_t)(w->tun_frag_id++ * (unsigned int)w->dp->n_workers +
 			(unsigned int)w->id);
-	if (xlb_xmit_tun_frag(&k->f, &k->p, &b->in, id, out, len,
+	if (xlb_xmit_tun_frag(&k->f, &k->p, ib, id, out, len,
 			      (uint32_t)got, cap) != n) {
 		count(w, XLB_DP_DROP_XMIT);
 		goto drop;
 	}
-	dp_tx(w, k, b->in_port);
+	dp_tx(w, k, port);
 	for (i = 0; i < got; i++) {
-		xlb_xsk_tx(w->xw, b->in_port, addr[i], len[i]);
+		xlb_xsk_tx(w->xw, port, addr[i], len[i]);
 		count(w, XLB_DP_TX);
 	}
 	count(w, XLB_DP_TUN_FRAGMENTED);
@@ -311,6 +334,8 @@ static int sched_error(int rc)
 		return XLB_DP_DROP_NEIGH;
 	case -ENXIO:
 		return XLB_DP_DROP_NO_PORT;
+	case -ELOOP:
+		return XLB_DP_DROP_DR_GATEWAY;
 	default:
 		return XLB_DP_DROP_NO_DEST;
 	}
@@ -326,9 +351,11 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		.sport = k->p.sport, .dport = k->p.dport, .proto = k->p.proto,
 	};
 	struct xlb_conn_view v;
+	struct xlb_xmit_bind ib;
 	const struct dp_bind *b;
+	uint32_t slot;
 	bool created;
-	int rc;
+	int rc, port;
 
 	rc = xlb_conn_in(w->dp->conns, &key, k->p.tcp_flags, now, dp_sched, &sc, &v);
 	if (rc == -EMSGSIZE && k->p.df)
@@ -337,37 +364,45 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		count(w, sched_error(rc));
 		return false;
 	}
-	b = (const struct dp_bind *)v.bind;
 	created = rc == 1;
-	rc = b->xmit(&k->f, &k->p, &b->in);
+	b = (const struct dp_bind *)v.bind;
+	slot = b->in_slot;
+	rc = dp_in_bind(w->dp, b, &v.orig, &slot, &ib, &port);
+	if (rc < 0) {
+		count(w, sched_error(rc));
+		return false;
+	}
+	rc = b->xmit(&k->f, &k->p, &ib);
 	if (rc == -EMSGSIZE) {
 		/* An entry made by a smaller packet, or one whose path MTU
 		 * shrank since. */
 		if (k->p.df)
-			return dp_frag_needed(w, k, b->in.mtu, now);
+			return dp_frag_needed(w, k, ib.mtu, now);
 		if (v.fwd != XLB_FWD_TUN) {
 			count(w, XLB_DP_DROP_TOO_BIG);
 			return false;
 		}
-		if (!dp_tun_frag(w, k, b))
+		if (!dp_tun_frag(w, k, &ib, port))
 			return false;
 	} else if (rc < 0) {
 		count(w, XLB_DP_DROP_XMIT);
 		return false;
 	} else {
-		dp_tx(w, k, b->in_port);
+		dp_tx(w, k, port);
 	}
 	/* Counted as IPVS does: what went to the real server. */
 	count_in(w, svc, (struct xlb_cnt *)v.dest, &k->p, created);
 	return true;
 }
 
-/* The client-side half of a NAT entry's binding, resolved late if the
- * client's next hop was unknown when the flow began. */
+/* The client-side half of a NAT entry's binding: the next hop towards the
+ * client of now (the neighbour the entry found, while no route changed;
+ * else a new longest-prefix lookup). */
 static int dp_out_bind(struct dp_worker *w, const struct xlb_conn_view *v,
 		       struct xlb_xmit_bind *ob, int *port)
 {
 	const struct dp_bind *b = (const struct dp_bind *)v->bind;
+	struct xlb_nh_hint h = b->out;
 	struct xlb_nh onh;
 
 	memset(ob, 0, sizeof(*ob));
@@ -375,13 +410,7 @@ static int dp_out_bind(struct dp_worker *w, const struct xlb_conn_view *v,
 	ob->vport = v->orig.dport;
 	ob->rip = v->reply.saddr;
 	ob->rport = v->reply.sport;
-	if (b->out_port >= 0) {
-		memcpy(ob->smac, w->dp->mac[b->out_port], 6);
-		memcpy(ob->dmac, b->out_dmac, 6);
-		*port = b->out_port;
-		return 0;
-	}
-	if (xlb_nh_lookup_route(w->dp->nh, v->orig.saddr, &onh) < 0)
+	if (xlb_nh_lookup_route_at(w->dp->nh, v->orig.saddr, &h, &onh) < 0)
 		return -EAGAIN;
 	*port = dp_port(w->dp, onh.ifindex);
 	if (*port < 0)
@@ -450,17 +479,25 @@ static bool dp_icmp(struct dp_worker *w, const struct xlb_snap *snap,
 	if (dp_find_svc(w, snap, p->inner_proto, p->inner_saddr, p->inner_sport) &&
 	    xlb_conn_get(w->dp->conns, &key, XLB_CONN_DIR_INPUT, now, &v) == 0) {
 		const struct dp_bind *b = (const struct dp_bind *)v.bind;
+		struct xlb_xmit_bind ib;
+		uint32_t slot = b->in_slot;
+		int port;
 
+		rc = dp_in_bind(w->dp, b, &v.orig, &slot, &ib, &port);
+		if (rc < 0) {
+			count(w, sched_error(rc));
+			return false;
+		}
 		if (v.fwd == XLB_FWD_NAT)
-			rc = xlb_xmit_nat_icmp_in(&k->f, &k->p, &b->in);
+			rc = xlb_xmit_nat_icmp_in(&k->f, &k->p, &ib);
 		else
-			rc = b->xmit(&k->f, &k->p, &b->in);
+			rc = b->xmit(&k->f, &k->p, &ib);
 		if (rc < 0) {
 			count(w, XLB_DP_DROP_XMIT);
 			return false;
 		}
 		count(w, XLB_DP_ICMP_FWD);
-		dp_tx(w, k, b->in_port);
+		dp_tx(w, k, port);
 		return true;
 	}
 
@@ -516,16 +553,16 @@ static bool dp_packet(struct dp_worker *w, const struct xlb_snap *snap,
 			count(w, XLB_DP_DROP_NO_SERVICE);
 		return false;
 	}
+	if (k.p.ttl == 0) {
+		count(w, XLB_DP_DROP_TTL);
+		return false;
+	}
 	/* The steering program passes 802.1Q frames to the kernel: nothing
 	 * here knows which L2 domain a next hop is in, so a tagged frame
 	 * could not be kept in its own. One that gets here anyway (an older
 	 * program) is dropped before it can make an entry. */
 	if (k.p.has_vlan) {
 		count(w, XLB_DP_DROP_VLAN);
-		return false;
-	}
-	if (k.p.ttl == 0) {
-		count(w, XLB_DP_DROP_TTL);
 		return false;
 	}
 	if (k.p.proto == IPPROTO_TCP || k.p.proto == IPPROTO_UDP) {

@@ -45,6 +45,7 @@ enum xlb_dp_cnt {
 	XLB_DP_DROP_TUN_FRAG_NO_FRAME,	/* ... not sent: no spare frame */
 	XLB_DP_DROP_ICMP_RATELIMIT,	/* too big with DF, frag-needed over
 					 * the ICMP rate limit: not sent */
+	XLB_DP_DROP_DR_GATEWAY,	/* DR real server now behind a gateway */
 	XLB_DP_CNT_MAX
 };
 

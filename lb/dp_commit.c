@@ -7,6 +7,7 @@
  * them, the connections of deleted real servers follow (xlb_dp_commit).
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -171,6 +172,40 @@ void xlb_dp_commit_stop(struct xlb_dp *dp)
 	dp->n_gone = dp->cap_gone = 0;
 }
 
+static const char *ip_str(uint32_t addr, char *buf, size_t len)
+{
+	struct in_addr a = { .s_addr = addr };
+
+	return inet_ntop(AF_INET, &a, buf, (socklen_t)len) ? buf : "?";
+}
+
+/*
+ * DR rewrites only the MACs: the frame still carries the VIP, so a gateway
+ * would route it back here (or drop it). Refused when the kernel's route to
+ * the real server has a gateway; a real server whose route the kernel does
+ * not know yet is accepted (the datapath counts drop_dr_via_gateway if its
+ * route later turns out to need one). TUN and NAT through gateways are fine.
+ */
+int xlb_dp_check_dest(const struct xlb_dest_cfg *d, char *err, size_t errlen,
+		      void *arg)
+{
+	char rs[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+	struct xlb_nh nh;
+	int rc;
+
+	(void)arg;
+	if (d->fwd != XLB_FWD_DR)
+		return 0;
+	rc = xlb_nh_route(d->addr, &nh);
+	if ((rc != 0 && rc != -EAGAIN) || !nh.gw)
+		return 0;
+	xlb_seterr(err, errlen, "real server %s: direct routing (-g) needs it on a "
+		   "directly connected network, but the director reaches it through "
+		   "gateway %s (frames for the VIP would loop); use -m (NAT) or -i (TUN)",
+		   ip_str(d->addr, rs, sizeof(rs)), ip_str(nh.gw, gw, sizeof(gw)));
+	return -EHOSTUNREACH;
+}
+
 void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 {
 	struct xlb_dp *dp = arg;
@@ -204,10 +239,35 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 		if (j == 0 || wanted[j - 1] != wanted[i])
 			wanted[j++] = wanted[i];
 	nw = j;
-	for (i = 0; i < nw; i++)
+	for (i = 0; i < nw; i++) {
+		char rs[INET_ADDRSTRLEN];
+
 		if (!has_u32(dp->wanted, dp->n_wanted, wanted[i]) &&
 		    (rc = xlb_nh_want(dp->nh, wanted[i])) < 0)
-			pr_warn("datapath: cannot resolve a real server: %s", strerror(-rc));
+			pr_warn("datapath: cannot resolve real server %s: %s%s",
+				ip_str(wanted[i], rs, sizeof(rs)), strerror(-rc),
+				rc == -ENOSPC ? " (next-hop cache capacity reached)" : "");
+	}
+	/* Rules loaded before the datapath started were not checked by
+	 * xlb_dp_check_dest(): say so once for a new DR server behind a
+	 * gateway (its packets are counted as drop_dr_via_gateway). */
+	for (i = 0; i < snap->nsvcs; i++)
+		for (j = 0; j < snap->svcs[i].ndests; j++) {
+			const struct xlb_dest_cfg *d = &snap->svcs[i].dests[j].cfg;
+			char rs[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
+			struct xlb_nh nh;
+
+			if (d->fwd != XLB_FWD_DR ||
+			    has_u32(dp->wanted, dp->n_wanted, d->addr))
+				continue;
+			rc = xlb_nh_lookup(dp->nh, d->addr, &nh);
+			if ((rc == 0 || rc == -EAGAIN) && nh.gw)
+				pr_warn("datapath: DR real server %s is reached through "
+					"gateway %s: DR needs it on-link, its packets are "
+					"dropped (drop_dr_via_gateway)",
+					ip_str(d->addr, rs, sizeof(rs)),
+					ip_str(nh.gw, gw, sizeof(gw)));
+		}
 	for (i = 0; i < dp->n_wanted; i++)
 		if (!has_u32(wanted, nw, dp->wanted[i]))
 			xlb_nh_unwant(dp->nh, dp->wanted[i]);

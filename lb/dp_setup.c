@@ -63,6 +63,7 @@ const char *const xlb_dp_cnt_names[XLB_DP_CNT_MAX] = {
 	[XLB_DP_TUN_FRAGMENTED]	= "tun_fragmented",
 	[XLB_DP_DROP_TUN_FRAG_NO_FRAME] = "drop_tun_frag_no_frame",
 	[XLB_DP_DROP_ICMP_RATELIMIT] = "drop_frag_needed_ratelimited",
+	[XLB_DP_DROP_DR_GATEWAY] = "drop_dr_via_gateway",
 };
 
 /* Parse classes, by -error (lb/pkt.h), as `malformed NAME` counters. */
@@ -209,6 +210,22 @@ static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 			return rc;
 	if ((rc = dump_xsk_counters(dp, emit, emit_arg)))
 		return rc;
+	{
+		struct xlb_nh_stats ns;
+
+		xlb_nh_cache_stats(dp->nh, &ns);
+#define NH_STAT(f) if ((rc = emit("nexthop", #f, ns.f, emit_arg))) return rc
+		NH_STAT(routes);
+		NH_STAT(routes_max);
+		NH_STAT(route_targets);
+		NH_STAT(route_memory_kib);
+		NH_STAT(entries);
+		NH_STAT(capacity);
+		NH_STAT(hosts);
+		NH_STAT(hosts_max);
+		NH_STAT(requests_dropped);
+#undef NH_STAT
+	}
 	xlb_conn_get_stats(dp->conns, &cs);
 #define CONN_STAT(f) if ((rc = emit("conn", #f, cs.f, emit_arg))) return rc
 	CONN_STAT(created);
@@ -783,6 +800,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		.copy_conns = dp_copy_conns,
 		.conn_tab_size = dp_conn_tab_size,
 		.dump_counters = dp_dump_counters,
+		.check_dest = xlb_dp_check_dest,
 		.arg = dp,
 	};
 	/* The tables as they are (e.g. from --rules) go into the XDP maps

@@ -8,8 +8,15 @@
  * sequence counter; a parallel array holds what only the control thread
  * uses. Slots never move and never return to EMPTY: a removed entry becomes
  * DEAD (a tombstone reused by later inserts), so a reader's probe chain is
- * never cut under it. The main-table route snapshot is one more seqlocked
- * array. Writers are the control thread only.
+ * never cut under it. Writers are the control thread only.
+ *
+ * The main table lives in an LPM (lpm.h) whose values are ids of route
+ * targets (type, gateway, interface: few, shared by many routes). It is
+ * read in full at start and after events the kernel does not announce
+ * route by route (lost events, a device down or gone, an address removed),
+ * and otherwise changed route by route from RTM_NEWROUTE / RTM_DELROUTE, so
+ * that a BGP-sized table costs nothing per change. Every change bumps a
+ * route generation that tells the workers' route hints they are stale.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +40,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include "lpm.h"
 #include "nexthop.h"
 
 #define NH_BUF_SIZE	32768	/* libmnl's advice for dumps */
@@ -40,6 +48,10 @@
 #define NH_REQ_SLOTS	256	/* worker -> control requests in flight */
 #define NH_READ_SPINS	4096	/* a reader gives up (-EAGAIN) after this */
 #define NH_BACKOFF_MAX	16	/* retry interval grows to retry_ms x this */
+#define NH_TGT_MAX	65536	/* distinct route targets (type, gateway,
+				 * interface): a BGP table has a handful */
+#define NH_RESYNC_ROUTES 65536	/* re-dumps of a larger table are spaced */
+#define NH_RT_CHANGED	64	/* route changes remembered between ticks */
 
 /* Neighbour states whose MAC may be used. */
 #define NH_NUD_OK (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | \
@@ -253,6 +265,7 @@ struct nh_rt {
 	uint32_t dst;		/* network order */
 	uint8_t  plen;
 	uint8_t  type;		/* RTN_* */
+	uint8_t  tos;
 	uint32_t table;
 	uint32_t flags;		/* rtm_flags */
 	int      oif;
@@ -275,6 +288,7 @@ static int nh_rt_parse(const struct nlmsghdr *nlh, struct nh_rt *r)
 	memset(r, 0, sizeof(*r));
 	r->plen = rtm->rtm_dst_len;
 	r->type = rtm->rtm_type;
+	r->tos = rtm->rtm_tos;
 	r->flags = rtm->rtm_flags;
 	r->table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE])
 				 : rtm->rtm_table;
@@ -688,6 +702,7 @@ struct nh_ctl {
 	uint32_t nhaddr;	/* neighbour that matters, 0 until resolved */
 	uint32_t refs;		/* xlb_nh_want() count */
 	uint8_t  flags;		/* NH_F_* */
+	uint32_t gw_refs;	/* route targets through it (NH_F_GW) */
 	bool     dirty;		/* re-resolve at the next settle */
 	bool     probe_due;	/* the kernel gave up or forgot: probe again */
 	uint64_t next_probe;	/* ms */
@@ -695,15 +710,15 @@ struct nh_ctl {
 	uint64_t host_gen;	/* insertion order, for evicting hosts */
 };
 
-/* A main-table route as workers read it (32-bit words). */
-struct nh_route {
-	uint32_t dst;		/* network order, masked */
-	uint32_t mask;		/* network order */
-	uint32_t gw;
+/* Where a main-table route leads, as workers read it (32-bit words,
+ * written inside the route table's sequence window). Routes share these:
+ * the route table's values are their ids. */
+struct nh_tgt {
+	uint32_t gw;		/* network order; 0: on-link */
 	uint32_t oif;
 	uint32_t type;		/* RTN_* */
 };
-#define NH_RT_WORDS	(sizeof(struct nh_route) / sizeof(uint32_t))
+#define NH_TGT_WORDS	(sizeof(struct nh_tgt) / sizeof(uint32_t))
 
 struct xlb_nh_cache {
 	struct xlb_nh_cache_params p;
@@ -717,13 +732,18 @@ struct xlb_nh_cache {
 	unsigned hosts;
 	uint64_t host_gen;
 
-	/* main-table snapshot, seqlocked as a whole */
-	uint32_t rt_seq __attribute__((aligned(64)));
-	uint32_t rt_n;
-	struct nh_route *routes;
-	struct nh_rt *rt_tmp;	/* control's dump buffer (routes_max) */
-	unsigned rt_tmp_n;
-	bool     rt_overflow;
+	/* The main table: prefixes -> target ids (lpm.h), the targets, and
+	 * a generation bumped by every route, link or address change. */
+	uint32_t rt_gen __attribute__((aligned(64)));
+	struct xlb_lpm *lpm;
+	struct nh_tgt *tgt;		/* NH_TGT_MAX */
+	uint32_t *tgt_refs;		/* control: routes using each */
+	int32_t  *tgt_hash;		/* control: (type, gw, oif) -> id, -1 */
+	uint32_t tgt_n;			/* ids handed out so far */
+	uint32_t long_max;		/* the LPM's, for the log */
+	bool     rt_full_logged;
+	bool     tgt_full_logged;
+	uint64_t next_resync;
 
 	/* worker -> control: on-link addresses to add (0 = free) */
 	uint32_t reqs[NH_REQ_SLOTS] __attribute__((aligned(64)));
@@ -735,6 +755,13 @@ struct xlb_nh_cache {
 	unsigned tick_pos;
 	bool     all_dirty;
 	bool     routes_dirty;
+	/* Prefixes whose routes changed since the last tick: the entries
+	 * inside them are re-resolved then (all of them past NH_RT_CHANGED),
+	 * so a BGP feed's churn costs nothing for the servers it misses. */
+	struct { uint32_t dst, mask; } rt_changed[NH_RT_CHANGED];
+	unsigned rt_changed_n;
+	bool     entries_stale;	/* more than that: re-resolve them all */
+	bool     hosts_full_logged;
 	int      changes;
 };
 
@@ -770,9 +797,9 @@ static inline uint32_t nh_hash(uint32_t addr)
 void xlb_nh_cache_params_default(struct xlb_nh_cache_params *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->capacity = 4096;
-	p->hosts_max = 1024;
-	p->routes_max = 1024;
+	p->capacity = 8192;
+	p->hosts_max = 4096;
+	p->routes_max = 4u << 20;
 	p->retry_ms = 1000;
 	p->refresh_ms = 30000;
 	p->probes_per_tick = 16;
@@ -797,49 +824,75 @@ static void nh_slot_write(struct nh_slot *s, uint32_t key, uint32_t state,
 	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-int xlb_nh_lookup(const struct xlb_nh_cache *c, uint32_t addr,
-		  struct xlb_nh *out)
+/* Read slot s under its sequence: *match when it holds addr (then *out and
+ * *err are its next hop); -EAGAIN when the writer stays inside it. */
+static int nh_slot_read(const struct nh_slot *s, uint32_t addr, uint32_t *state,
+			bool *match, struct xlb_nh *out, int *err)
 {
-	uint32_t i, n;
+	uint32_t w[NH_WORDS], s1;
+	unsigned spins = 0, k;
+
+	for (;;) {
+		s1 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		if (!(s1 & 1)) {
+			*state = nh_ld(&s->state);
+			*match = *state == NH_LIVE && nh_ld(&s->key) == addr;
+			if (*match) {
+				*err = (int)nh_ld(&s->err);
+				for (k = 0; k < NH_WORDS; k++)
+					w[k] = nh_ld(&s->nh[k]);
+			}
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (nh_ld(&s->seq) == s1)
+				break;
+		}
+		/* The writer was preempted mid-entry: better to drop one
+		 * packet than to stall the worker. */
+		if (++spins >= NH_READ_SPINS)
+			return -EAGAIN;
+		nh_cpu_relax();
+	}
+	if (*match)
+		memcpy(out, w, sizeof(*out));
+	return 0;
+}
+
+int xlb_nh_lookup_at(const struct xlb_nh_cache *c, uint32_t addr,
+		     uint32_t *slot, struct xlb_nh *out)
+{
+	uint32_t i, n, state;
+	bool match;
+	int err = 0;
 
 	if (!addr)
 		return -ENOENT;
+	/* The hint first: a slot holds one address until it is removed. */
+	if (*slot <= c->mask) {
+		if (nh_slot_read(&c->slots[*slot], addr, &state, &match, out, &err))
+			return -EAGAIN;
+		if (match)
+			return err;
+	}
 	i = nh_hash(addr) & c->mask;
 	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & c->mask) {
-		const struct nh_slot *s = &c->slots[i];
-		uint32_t w[NH_WORDS], state, s1;
-		unsigned spins = 0, k;
-		bool match;
-		int err = 0;
-
-		for (;;) {
-			s1 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-			if (!(s1 & 1)) {
-				state = nh_ld(&s->state);
-				match = state == NH_LIVE && nh_ld(&s->key) == addr;
-				if (match) {
-					err = (int)nh_ld(&s->err);
-					for (k = 0; k < NH_WORDS; k++)
-						w[k] = nh_ld(&s->nh[k]);
-				}
-				__atomic_thread_fence(__ATOMIC_ACQUIRE);
-				if (nh_ld(&s->seq) == s1)
-					break;
-			}
-			/* The writer was preempted mid-entry: better to
-			 * drop one packet than to stall the worker. */
-			if (++spins >= NH_READ_SPINS)
-				return -EAGAIN;
-			nh_cpu_relax();
-		}
+		if (nh_slot_read(&c->slots[i], addr, &state, &match, out, &err))
+			return -EAGAIN;
 		if (state == NH_EMPTY)
 			return -ENOENT;
 		if (!match)
 			continue;
-		memcpy(out, w, sizeof(*out));
+		*slot = i;
 		return err;
 	}
 	return -ENOENT;
+}
+
+int xlb_nh_lookup(const struct xlb_nh_cache *c, uint32_t addr,
+		  struct xlb_nh *out)
+{
+	uint32_t slot = UINT32_MAX;
+
+	return xlb_nh_lookup_at(c, addr, &slot, out);
 }
 
 /* Control thread only: the control thread is the only writer, so it reads
@@ -989,12 +1042,22 @@ static int nh_hold(struct xlb_nh_cache *c, uint32_t addr, uint8_t flag)
 	i = nh_find(c, addr);
 	fresh = i < 0;
 	if (flag == NH_F_HOST && (i < 0 || !(c->ctl[i].flags & NH_F_HOST)) &&
-	    c->hosts >= c->p.hosts_max && !nh_evict_host(c))
-		return -ENOSPC;
+	    c->hosts >= c->p.hosts_max) {
+		if (!c->hosts_full_logged)
+			nh_log(c, "nexthop: %u on-link clients held (hosts_max): "
+			       "evicting the oldest", c->p.hosts_max);
+		c->hosts_full_logged = true;
+		if (!nh_evict_host(c))
+			return -ENOSPC;
+	}
 	if (fresh) {
 		i = nh_insert(c, addr);
-		if (i < 0)
+		if (i < 0) {
+			nh_log(c, "nexthop: next-hop cache full (capacity %u "
+			       "addresses: real servers, gateways, on-link clients)",
+			       c->p.capacity);
 			return i;
+		}
 	}
 	if (flag) {
 		if (flag == NH_F_HOST && !(c->ctl[i].flags & NH_F_HOST)) {
@@ -1037,7 +1100,208 @@ int xlb_nh_cache_publish(struct xlb_nh_cache *c, uint32_t addr,
 	return 0;
 }
 
-/* ---- route snapshot -------------------------------------------------- */
+/* ---- route targets --------------------------------------------------- */
+
+#define NH_TGT_HSLOTS	(2 * NH_TGT_MAX)
+
+static uint32_t nh_tgt_hash(const struct nh_tgt *t)
+{
+	return nh_hash(t->gw ^ (t->oif * 0x85ebca6bu) ^ (t->type << 24)) &
+	       (NH_TGT_HSLOTS - 1);
+}
+
+/* id of t, or -1 with *pos the free hash slot where it would go. The hash
+ * is never more than half full, so the walk ends. */
+static int nh_tgt_find(const struct xlb_nh_cache *c, const struct nh_tgt *t,
+		       uint32_t *pos)
+{
+	uint32_t i = nh_tgt_hash(t);
+
+	for (;; i = (i + 1) & (NH_TGT_HSLOTS - 1)) {
+		int32_t id = c->tgt_hash[i];
+
+		if (id < 0) {
+			*pos = i;
+			return -1;
+		}
+		if (!memcmp(&c->tgt[id], t, sizeof(*t)))
+			return id;
+	}
+}
+
+static void nh_tgt_write(struct xlb_nh_cache *c, uint32_t id, const struct nh_tgt *t)
+{
+	uint32_t w[NH_TGT_WORDS], k;
+
+	memcpy(w, t, sizeof(w));
+	for (k = 0; k < NH_TGT_WORDS; k++)
+		nh_st((uint32_t *)&c->tgt[id] + k, w[k]);
+}
+
+/* Gateways of main-table routes are held (counted) so that their MACs are
+ * known before the first NAT reply needs one. Resolved at the next settle:
+ * this may run inside a dump on the request socket. */
+static void nh_gw_hold(struct xlb_nh_cache *c, uint32_t gw)
+{
+	int i = nh_find(c, gw);
+
+	if (i < 0) {
+		i = nh_insert(c, gw);
+		if (i < 0) {
+			nh_log(c, "nexthop: cannot hold a gateway: next-hop cache "
+			       "full (capacity %u addresses)", c->p.capacity);
+			return;
+		}
+		c->ctl[i].dirty = true;
+	}
+	c->ctl[i].gw_refs++;
+	c->ctl[i].flags |= NH_F_GW;
+}
+
+static void nh_gw_release(struct xlb_nh_cache *c, uint32_t gw)
+{
+	int i = nh_find(c, gw);
+
+	if (i < 0 || !c->ctl[i].gw_refs || --c->ctl[i].gw_refs)
+		return;
+	c->ctl[i].flags &= (uint8_t)~NH_F_GW;
+	if (!c->ctl[i].refs && !c->ctl[i].flags)
+		nh_remove(c, i);
+}
+
+static void nh_tgt_ref(struct xlb_nh_cache *c, uint32_t id)
+{
+	if (c->tgt_refs[id]++ == 0 && c->tgt[id].gw)
+		nh_gw_hold(c, c->tgt[id].gw);
+}
+
+static void nh_tgt_unref(struct xlb_nh_cache *c, uint32_t id)
+{
+	if (id >= c->tgt_n || !c->tgt_refs[id])
+		return;
+	if (--c->tgt_refs[id] == 0 && c->tgt[id].gw)
+		nh_gw_release(c, c->tgt[id].gw);
+}
+
+/* The id of target t with one more reference, or -ENOSPC. Ids of unused
+ * targets are recycled only when all NH_TGT_MAX were handed out; the words
+ * are rewritten inside the route table's window, so a worker that read the
+ * old id retries. */
+static int nh_tgt_get(struct xlb_nh_cache *c, const struct nh_tgt *t)
+{
+	uint32_t pos, id, i;
+	int found = nh_tgt_find(c, t, &pos);
+
+	if (found >= 0) {
+		nh_tgt_ref(c, (uint32_t)found);
+		return found;
+	}
+	if (c->tgt_n < NH_TGT_MAX) {
+		id = c->tgt_n++;
+		nh_tgt_write(c, id, t);
+	} else {
+		for (id = 0; id < NH_TGT_MAX && c->tgt_refs[id]; id++)
+			;
+		if (id == NH_TGT_MAX)
+			return -ENOSPC;
+		xlb_lpm_write_begin(c->lpm);
+		nh_tgt_write(c, id, t);
+		xlb_lpm_write_end(c->lpm);
+		for (i = 0; i < NH_TGT_HSLOTS; i++)
+			c->tgt_hash[i] = -1;
+		for (i = 0; i < c->tgt_n; i++) {
+			(void)nh_tgt_find(c, &c->tgt[i], &pos);
+			c->tgt_hash[pos] = (int32_t)i;
+		}
+		nh_tgt_ref(c, id);
+		return (int)id;
+	}
+	c->tgt_hash[pos] = (int32_t)id;
+	nh_tgt_ref(c, id);
+	return (int)id;
+}
+
+static void nh_gen_bump(struct xlb_nh_cache *c)
+{
+	uint32_t g = c->rt_gen + 1;
+
+	__atomic_store_n(&c->rt_gen, g ? g : 1, __ATOMIC_RELEASE);
+}
+
+/* ---- the main table -------------------------------------------------- */
+
+static uint32_t nh_plen_mask(uint8_t plen)
+{
+	return plen ? htonl(~0u << (32 - plen)) : 0;
+}
+
+/* Routes that decide where a packet to a NAT client goes. Routes with a TOS
+ * match only packets of that TOS: left out, as are other tables. */
+static bool nh_rt_wanted(const struct nh_rt *r)
+{
+	if (r->table != RT_TABLE_MAIN || (r->flags & RTM_F_CLONED) ||
+	    r->plen > 32 || r->tos)
+		return false;
+	switch (r->type) {
+	case RTN_UNICAST:
+	case RTN_BLACKHOLE:
+	case RTN_UNREACHABLE:
+	case RTN_PROHIBIT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void nh_rt_add(struct xlb_nh_cache *c, const struct nh_rt *r)
+{
+	struct nh_tgt t = { .type = r->type };
+	uint32_t old;
+	int id, rc;
+
+	if (r->type == RTN_UNICAST) {
+		t.gw = r->gw;
+		t.oif = (uint32_t)r->oif;
+	}
+	id = nh_tgt_get(c, &t);
+	if (id < 0) {
+		if (!c->tgt_full_logged)
+			nh_log(c, "nexthop: more than %u distinct route targets "
+			       "(gateway, interface): routes to new ones are not used",
+			       NH_TGT_MAX);
+		c->tgt_full_logged = true;
+		return;
+	}
+	rc = xlb_lpm_add(c->lpm, r->dst, r->plen, r->prio, (uint32_t)id, &old);
+	if (rc < 0) {
+		nh_tgt_unref(c, (uint32_t)id);
+		if (!c->rt_full_logged)
+			nh_log(c, "nexthop: main table beyond the route table's "
+			       "limits (routes_max %u routes, of which %u longer "
+			       "than /24): the routes beyond are not used for NAT "
+			       "replies (%s)", c->p.routes_max, c->long_max,
+			       strerror(-rc));
+		c->rt_full_logged = true;
+		return;
+	}
+	if (rc == 1) {
+		nh_tgt_unref(c, old);
+		if (old == (uint32_t)id)
+			return;		/* the same route again (a re-read) */
+	}
+	nh_gen_bump(c);
+}
+
+static void nh_rt_del(struct xlb_nh_cache *c, const struct nh_rt *r)
+{
+	uint32_t old;
+
+	if (xlb_lpm_del(c->lpm, r->dst, r->plen, r->prio, &old))
+		return;
+	nh_tgt_unref(c, old);
+	c->rt_full_logged = false;
+	nh_gen_bump(c);
+}
 
 static int nh_rt_dump_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -1048,155 +1312,82 @@ static int nh_rt_dump_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	if (nh_rt_parse(nlh, &r) < 0)
 		return MNL_CB_OK;	/* one odd route must not hide the rest */
-	if (r.table != RT_TABLE_MAIN || (r.flags & RTM_F_CLONED) || r.plen > 32)
-		return MNL_CB_OK;
-	switch (r.type) {
-	case RTN_UNICAST:
-	case RTN_BLACKHOLE:
-	case RTN_UNREACHABLE:
-	case RTN_PROHIBIT:
-		break;
-	default:
-		return MNL_CB_OK;
-	}
-	if (c->rt_tmp_n >= c->p.routes_max) {
-		c->rt_overflow = true;
-		return MNL_CB_OK;
-	}
-	c->rt_tmp[c->rt_tmp_n++] = r;
+	if (nh_rt_wanted(&r))
+		nh_rt_add(c, &r);
 	return MNL_CB_OK;
 }
 
-/* Longest prefix first, then lowest metric: the first match wins. */
-static int nh_rt_cmp(const void *a, const void *b)
+static void nh_rt_gone(uint32_t val, void *arg)
 {
-	const struct nh_rt *x = a, *y = b;
-
-	if (x->plen != y->plen)
-		return x->plen > y->plen ? -1 : 1;
-	if (x->prio != y->prio)
-		return x->prio < y->prio ? -1 : 1;
-	return 0;
+	nh_tgt_unref(arg, val);
 }
 
-static uint32_t nh_plen_mask(uint8_t plen)
+static void nh_resolve_dirty(struct xlb_nh_cache *c)
 {
-	return plen ? htonl(~0u << (32 - plen)) : 0;
+	uint32_t i;
+
+	for (i = 0; i <= c->mask; i++)
+		if (c->slots[i].state == NH_LIVE && c->ctl[i].dirty)
+			nh_entry_resolve(c, (int)i, false);
 }
 
-/* Re-read the main table, publish it, and hold exactly its gateways. */
+/*
+ * Re-read the whole main table (at start, after lost events, after events
+ * the kernel does not announce route by route) and bring the route table
+ * in step: every route of the dump is added or refreshed, then the ones it
+ * did not show are swept. Workers see the surviving routes throughout.
+ */
 static int nh_routes_refresh(struct xlb_nh_cache *c)
 {
 	char req[256];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	struct rtmsg *rtm;
-	uint32_t seq, i, k;
 	int err;
 
 	nlh->nlmsg_type = RTM_GETROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
-	c->rt_tmp_n = 0;
-	c->rt_overflow = false;
+	xlb_lpm_mark(c->lpm);
 	err = nh_nl_talk(&c->req, nlh, nh_rt_dump_cb, c);
 	if (err) {
+		/* A partial dump must not sweep what it did not reach. */
 		nh_log(c, "nexthop: reading the routing table: %s", strerror(-err));
-		return err;
+	} else if (xlb_lpm_sweep(c->lpm, nh_rt_gone, c)) {
+		nh_gen_bump(c);
 	}
-	if (c->rt_overflow) {
-		/* Truncating would drop the shortest prefixes (the default
-		 * route): keep the last good snapshot instead. */
-		nh_log(c, "nexthop: main table has more than %u routes; "
-		       "route snapshot not updated", c->p.routes_max);
-		return -ENOSPC;
-	}
-	qsort(c->rt_tmp, c->rt_tmp_n, sizeof(*c->rt_tmp), nh_rt_cmp);
-
-	seq = c->rt_seq;
-	nh_st(&c->rt_seq, seq + 1);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	for (i = 0; i < c->rt_tmp_n; i++) {
-		const struct nh_rt *r = &c->rt_tmp[i];
-		struct nh_route w = {
-			.mask = nh_plen_mask(r->plen),
-			.gw = r->gw,
-			.oif = (uint32_t)r->oif,
-			.type = r->type,
-		};
-		uint32_t ww[NH_RT_WORDS];
-
-		w.dst = r->dst & w.mask;
-		memcpy(ww, &w, sizeof(ww));
-		for (k = 0; k < NH_RT_WORDS; k++)
-			nh_st((uint32_t *)&c->routes[i] + k, ww[k]);
-	}
-	nh_st(&c->rt_n, c->rt_tmp_n);
-	__atomic_store_n(&c->rt_seq, seq + 2, __ATOMIC_RELEASE);
-
-	/* Gateways: hold the new ones, release the old ones. */
-	for (i = 0; i <= c->mask; i++)
-		if (c->slots[i].state == NH_LIVE)
-			c->ctl[i].flags &= (uint8_t)~NH_F_GW;
-	for (i = 0; i < c->rt_tmp_n; i++) {
-		const struct nh_rt *r = &c->rt_tmp[i];
-		int j;
-
-		if (r->type != RTN_UNICAST || !r->gw)
-			continue;
-		j = nh_find(c, r->gw);
-		if (j >= 0) {
-			c->ctl[j].flags |= NH_F_GW;
-			continue;
-		}
-		err = nh_hold(c, r->gw, NH_F_GW);
-		if (err)
-			nh_log(c, "nexthop: cannot hold gateway: %s",
-			       strerror(-err));
-	}
-	for (i = 0; i <= c->mask; i++)
-		if (c->slots[i].state == NH_LIVE && !c->ctl[i].refs &&
-		    !c->ctl[i].flags)
-			nh_remove(c, (int)i);
-	return 0;
+	nh_resolve_dirty(c);
+	return err;
 }
 
+/* The target of the longest prefix holding addr (the LPM value and the
+ * target's words read in one sequence window). */
 static int nh_route_find(const struct xlb_nh_cache *c, uint32_t addr,
-			 struct nh_route *out)
+			 struct nh_tgt *out)
 {
-	unsigned spins = 0;
+	unsigned spins;
 
-	for (;;) {
-		uint32_t s1 = __atomic_load_n(&c->rt_seq, __ATOMIC_ACQUIRE);
-		uint32_t n, i, k, w[NH_RT_WORDS];
-		bool found = false;
+	for (spins = 0; spins < NH_READ_SPINS; spins++) {
+		uint32_t s = xlb_lpm_read_begin(c->lpm), id = 0, w[NH_TGT_WORDS], k;
+		int rc;
 
-		if (!(s1 & 1)) {
-			n = nh_ld(&c->rt_n);
-			if (n > c->p.routes_max)
-				n = c->p.routes_max;
-			for (i = 0; i < n; i++) {
-				const uint32_t *r = (const uint32_t *)&c->routes[i];
-
-				if ((addr & nh_ld(&r[1])) != nh_ld(&r[0]))
-					continue;
-				for (k = 0; k < NH_RT_WORDS; k++)
-					w[k] = nh_ld(&r[k]);
-				found = true;
-				break;
-			}
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			if (nh_ld(&c->rt_seq) == s1) {
-				if (!found)
-					return -ENETUNREACH;
+		if (!(s & 1)) {
+			rc = xlb_lpm_find(c->lpm, addr, &id);
+			if (!rc && id >= NH_TGT_MAX)
+				rc = -EAGAIN;	/* torn: the retry says so */
+			if (!rc)
+				for (k = 0; k < NH_TGT_WORDS; k++)
+					w[k] = nh_ld((const uint32_t *)&c->tgt[id] + k);
+			if (!xlb_lpm_read_retry(c->lpm, s)) {
+				if (rc)
+					return rc == -ENOENT ? -ENETUNREACH : rc;
 				memcpy(out, w, sizeof(*out));
 				return 0;
 			}
 		}
-		if (++spins >= NH_READ_SPINS)
-			return -EAGAIN;
 		nh_cpu_relax();
 	}
+	return -EAGAIN;
 }
 
 /* Worker side: ask the control thread to hold addr. Lock-free; duplicates
@@ -1241,17 +1432,27 @@ static void nh_take_requests(struct xlb_nh_cache *c)
 	}
 }
 
-int xlb_nh_lookup_route(struct xlb_nh_cache *c, uint32_t addr,
-			struct xlb_nh *out)
+int xlb_nh_lookup_route_at(struct xlb_nh_cache *c, uint32_t addr,
+			   struct xlb_nh_hint *h, struct xlb_nh *out)
 {
-	struct nh_route r;
-	uint32_t nhaddr;
+	uint32_t gen = __atomic_load_n(&c->rt_gen, __ATOMIC_ACQUIRE), nhaddr;
+	struct nh_tgt t;
 	int err;
 
-	err = nh_route_find(c, addr, &r);
+	/* No route changed since the hint was taken: its neighbour is still
+	 * the one, and its slot gives the MAC of now. */
+	if (h->nhaddr && h->gen == gen) {
+		err = xlb_nh_lookup_at(c, h->nhaddr, &h->slot, out);
+		if (err != -ENOENT) {
+			out->gw = h->gw;
+			return err;
+		}
+	}
+	h->nhaddr = 0;
+	err = nh_route_find(c, addr, &t);
 	if (err)
 		return err;
-	switch (r.type) {
+	switch (t.type) {
 	case RTN_UNICAST:
 		break;
 	case RTN_UNREACHABLE:
@@ -1261,14 +1462,54 @@ int xlb_nh_lookup_route(struct xlb_nh_cache *c, uint32_t addr,
 	default:
 		return -ENETUNREACH;
 	}
-	nhaddr = r.gw ? r.gw : addr;
-	err = xlb_nh_lookup(c, nhaddr, out);
+	nhaddr = t.gw ? t.gw : addr;
+	err = xlb_nh_lookup_at(c, nhaddr, &h->slot, out);
 	if (err == -ENOENT) {
 		nh_request(c, nhaddr);
 		return -EAGAIN;
 	}
-	out->gw = r.gw;
+	h->gen = gen;
+	h->nhaddr = nhaddr;
+	h->gw = t.gw;
+	out->gw = t.gw;
 	return err;
+}
+
+int xlb_nh_lookup_route(struct xlb_nh_cache *c, uint32_t addr,
+			struct xlb_nh *out)
+{
+	struct xlb_nh_hint h = { 0 };
+
+	return xlb_nh_lookup_route_at(c, addr, &h, out);
+}
+
+void xlb_nh_cache_stats(const struct xlb_nh_cache *c, struct xlb_nh_stats *s)
+{
+	uint32_t i, targets = 0;
+
+	for (i = 0; i < c->tgt_n; i++)
+		targets += c->tgt_refs[i] != 0;
+	*s = (struct xlb_nh_stats){
+		.routes = xlb_lpm_count(c->lpm),
+		.routes_max = c->p.routes_max,
+		.route_targets = targets,
+		.route_memory_kib = xlb_lpm_memory(c->lpm) / 1024,
+		.entries = c->live,
+		.capacity = c->p.capacity,
+		.hosts = c->hosts,
+		.hosts_max = c->p.hosts_max,
+		.requests_dropped = __atomic_load_n(&c->reqs_dropped, __ATOMIC_RELAXED),
+	};
+}
+
+uint32_t xlb_nh_route_gen(const struct xlb_nh_cache *c)
+{
+	return __atomic_load_n(&c->rt_gen, __ATOMIC_ACQUIRE);
+}
+
+uint32_t xlb_nh_route_count(const struct xlb_nh_cache *c)
+{
+	return xlb_lpm_count(c->lpm);
 }
 
 /* ---- events ---------------------------------------------------------- */
@@ -1326,16 +1567,40 @@ static int nh_event_cb(const struct nlmsghdr *nlh, void *data)
 		nh_on_neigh(c, nlh);
 		break;
 	case RTM_NEWROUTE:
-	case RTM_DELROUTE:
-		if (len >= sizeof(struct rtmsg) &&
+	case RTM_DELROUTE: {
+		struct nh_rt r;
+
+		/* Applied one by one: a full table is never re-read for one
+		 * route. The entries (real servers, gateways) follow at the
+		 * next tick, once per burst. */
+		if (len < sizeof(struct rtmsg) ||
 		    ((const struct rtmsg *)mnl_nlmsg_get_payload(nlh))->rtm_family
-		    == AF_INET)
-			c->routes_dirty = c->all_dirty = true;
+		    != AF_INET || nh_rt_parse(nlh, &r) < 0 || !nh_rt_wanted(&r))
+			break;
+		if (nlh->nlmsg_type == RTM_NEWROUTE)
+			nh_rt_add(c, &r);
+		else
+			nh_rt_del(c, &r);
+		if (c->rt_changed_n < NH_RT_CHANGED) {
+			uint32_t m = nh_plen_mask(r.plen);
+
+			c->rt_changed[c->rt_changed_n].dst = r.dst & m;
+			c->rt_changed[c->rt_changed_n++].mask = m;
+		} else {
+			c->entries_stale = true;
+		}
 		break;
+	}
 	case RTM_NEWLINK:
-		if (len >= sizeof(struct ifinfomsg))
-			nh_mark_ifindex(c, ((const struct ifinfomsg *)
-					    mnl_nlmsg_get_payload(nlh))->ifi_index);
+		if (len >= sizeof(struct ifinfomsg)) {
+			const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+			nh_mark_ifindex(c, ifi->ifi_index);
+			/* A device going down loses its routes without a
+			 * DELROUTE for each: re-read the table. */
+			if (!(ifi->ifi_flags & IFF_UP))
+				c->routes_dirty = true;
+		}
 		break;
 	case RTM_DELLINK:
 		c->routes_dirty = c->all_dirty = true;
@@ -1343,11 +1608,16 @@ static int nh_event_cb(const struct nlmsghdr *nlh, void *data)
 	case RTM_NEWADDR:
 	case RTM_DELADDR:
 		/* The preferred source of a route may come from any
-		 * interface: re-resolve everything. Address events are rare. */
+		 * interface: re-resolve everything. Address events are rare.
+		 * Routes through a deleted address go silently, too. */
 		if (len >= sizeof(struct ifaddrmsg) &&
 		    ((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_family
-		    == AF_INET)
+		    == AF_INET) {
 			c->all_dirty = true;
+			if (nlh->nlmsg_type == RTM_DELADDR)
+				c->routes_dirty = true;
+			nh_gen_bump(c);
+		}
 		break;
 	}
 	return MNL_CB_OK;
@@ -1410,13 +1680,36 @@ int xlb_nh_cache_tick(struct xlb_nh_cache *c, uint64_t now_ms)
 	nh_take_requests(c);
 	if (!c->next_refresh) {
 		c->next_refresh = c->now + c->p.refresh_ms;
+		c->next_resync = c->next_refresh;
 	} else if (c->now >= c->next_refresh) {
 		c->next_refresh = c->now + c->p.refresh_ms;
-		(void)nh_routes_refresh(c);
+		/* Events keep the table in step; the re-read is a safety net,
+		 * spaced out for large tables (a million routes take seconds
+		 * of this thread to dump). */
+		if (c->now >= c->next_resync) {
+			(void)nh_routes_refresh(c);
+			c->next_resync = c->now + (uint64_t)c->p.refresh_ms *
+				(1 + xlb_lpm_count(c->lpm) / NH_RESYNC_ROUTES);
+		}
 		for (i = 0; i <= c->mask; i++)
 			if (c->slots[i].state == NH_LIVE)
 				nh_entry_resolve(c, (int)i, true);
+		c->entries_stale = false;
+		c->rt_changed_n = 0;
 		return c->changes;
+	}
+	if (c->entries_stale || c->rt_changed_n) {
+		for (i = 0; i <= c->mask; i++) {
+			uint32_t key = c->slots[i].key;
+			bool hit = c->entries_stale;
+
+			for (n = 0; !hit && n < c->rt_changed_n; n++)
+				hit = (key & c->rt_changed[n].mask) == c->rt_changed[n].dst;
+			if (hit && c->slots[i].state == NH_LIVE)
+				nh_entry_resolve(c, (int)i, false);
+		}
+		c->entries_stale = false;
+		c->rt_changed_n = 0;
 	}
 	/* Unresolved entries whose time has come, round-robin so that a
 	 * crowd of dead servers cannot starve the others. */
@@ -1472,8 +1765,9 @@ static int nh_subscribe(struct nh_nl *s)
 int xlb_nh_cache_init(struct xlb_nh_cache **out,
 		      const struct xlb_nh_cache_params *p)
 {
+	struct xlb_lpm_params lp;
 	struct xlb_nh_cache *c;
-	uint32_t slots = 64;
+	uint32_t slots = 64, i;
 	int err;
 
 	*out = NULL;
@@ -1501,9 +1795,21 @@ int xlb_nh_cache_init(struct xlb_nh_cache **out,
 	err = -ENOMEM;
 	c->slots = aligned_alloc(64, slots * sizeof(*c->slots));
 	c->ctl = calloc(slots, sizeof(*c->ctl));
-	c->routes = calloc(c->p.routes_max, sizeof(*c->routes));
-	c->rt_tmp = calloc(c->p.routes_max, sizeof(*c->rt_tmp));
-	if (!c->slots || !c->ctl || !c->routes || !c->rt_tmp)
+	c->tgt = aligned_alloc(64, NH_TGT_MAX * sizeof(*c->tgt));
+	c->tgt_refs = calloc(NH_TGT_MAX, sizeof(*c->tgt_refs));
+	c->tgt_hash = malloc(NH_TGT_HSLOTS * sizeof(*c->tgt_hash));
+	if (!c->slots || !c->ctl || !c->tgt || !c->tgt_refs || !c->tgt_hash)
+		goto fail;
+	for (i = 0; i < NH_TGT_HSLOTS; i++)
+		c->tgt_hash[i] = -1;
+	c->rt_gen = 1;
+	xlb_lpm_params_default(&lp);
+	lp.routes_max = c->p.routes_max;
+	if (lp.long_max > lp.routes_max)
+		lp.long_max = lp.routes_max;
+	c->long_max = lp.long_max;
+	err = xlb_lpm_new(&c->lpm, &lp);
+	if (err)
 		goto fail;
 	memset(c->slots, 0, slots * sizeof(*c->slots));
 
@@ -1518,8 +1824,11 @@ int xlb_nh_cache_init(struct xlb_nh_cache **out,
 		goto fail;
 	/* Subscribed before reading: a change between the two is not lost. */
 	err = nh_routes_refresh(c);
-	if (err && err != -ENOSPC)
+	if (err)
 		goto fail;
+	nh_log(c, "nexthop: main table: %u routes, %u targets (%.1f MiB)",
+	       xlb_lpm_count(c->lpm), c->tgt_n,
+	       (double)xlb_lpm_memory(c->lpm) / (1 << 20));
 	*out = c;
 	return 0;
 fail:
@@ -1535,8 +1844,10 @@ void xlb_nh_cache_free(struct xlb_nh_cache *c)
 		nh_nl_close(&c->ev);
 	if (c->req.nl || c->req.buf)
 		nh_nl_close(&c->req);
-	free(c->rt_tmp);
-	free(c->routes);
+	xlb_lpm_free(c->lpm);
+	free(c->tgt);
+	free(c->tgt_refs);
+	free(c->tgt_hash);
 	free(c->ctl);
 	free(c->slots);
 	free(c);

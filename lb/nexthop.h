@@ -18,9 +18,9 @@
  *    socket the control thread polls), read by the workers without locks,
  *    allocation or syscalls.
  *
- * Threads. Every function except xlb_nh_lookup() and xlb_nh_lookup_route()
- * belongs to one control thread. Those two may run on any number of worker
- * threads concurrently with the control thread: every table entry is under
+ * Threads. Every function except the lookups (xlb_nh_lookup*(), and
+ * xlb_nh_route_gen()) belongs to one control thread. The lookups may run
+ * on any number of worker threads concurrently with it: every entry is under
  * its own sequence lock (readers retry; they never see a half-written entry)
  * and the table never moves, so readers need no reclamation scheme.
  *
@@ -75,7 +75,8 @@ struct xlb_nh_cache_params {
 	unsigned hosts_max;	/* of which on-link clients added by
 				 * xlb_nh_lookup_route(); oldest evicted */
 	unsigned routes_max;	/* main-table routes kept for
-				 * xlb_nh_lookup_route() */
+				 * xlb_nh_lookup_route(); beyond it a route
+				 * is not used, and that is logged */
 	unsigned retry_ms;	/* between probes of one pending next hop */
 	unsigned refresh_ms;	/* full re-read of everything */
 	unsigned probes_per_tick; /* bound on re-resolutions per tick */
@@ -131,16 +132,65 @@ int xlb_nh_lookup(const struct xlb_nh_cache *c, uint32_t addr,
 
 /*
  * Worker side, lock-free: the next hop towards any address, e.g. a NAT
- * client. Longest-prefix match in a snapshot of the main routing table
- * (refreshed on route events), then the neighbour of the route's gateway
+ * client. Longest-prefix match in a copy of the main routing table (lpm.h:
+ * millions of routes, kept in step route by route from the kernel's
+ * events, re-read after lost events, a device going down or an address
+ * removed), then the neighbour of the route's gateway
  * (gateways of the main table are always wanted) or, on-link, of addr
  * itself: if that one is not wanted yet, it is queued for the control
  * thread (taken at its next process() or tick()) and -EAGAIN is returned.
  * out->gw is the route's gateway. Multipath routes use their first path;
- * policy-routing rules and tables other than main are not consulted.
+ * policy-routing rules, tables other than main and routes with a TOS are
+ * not consulted.
  */
 int xlb_nh_lookup_route(struct xlb_nh_cache *c, uint32_t addr,
 			struct xlb_nh *out);
+
+/*
+ * Worker side, the per-packet forms. A connection keeps where its next hop
+ * was found and asks again with every packet, so that a MAC, gateway or
+ * route that changes is followed at once, for the cost of one cache line.
+ *
+ * xlb_nh_lookup_at(): as xlb_nh_lookup(), trying slot *slot first (a value
+ * from an earlier call, or UINT32_MAX: any value is safe, the slot's key is
+ * checked) and storing where addr was found.
+ *
+ * xlb_nh_lookup_route_at(): as xlb_nh_lookup_route(), trusting the
+ * neighbour in *h (zeroed the first time) while no route changed since it
+ * was filled (xlb_nh_route_gen()), else doing the full longest-prefix
+ * lookup and refilling *h.
+ */
+struct xlb_nh_hint {
+	uint32_t gen;		/* xlb_nh_route_gen() when filled; 0: empty */
+	uint32_t nhaddr;	/* the neighbour: gateway, or addr on-link */
+	uint32_t slot;		/* its slot */
+	uint32_t gw;		/* the route's gateway (out->gw) */
+};
+
+int xlb_nh_lookup_at(const struct xlb_nh_cache *c, uint32_t addr,
+		     uint32_t *slot, struct xlb_nh *out);
+int xlb_nh_lookup_route_at(struct xlb_nh_cache *c, uint32_t addr,
+			   struct xlb_nh_hint *h, struct xlb_nh *out);
+
+/* Bumped by every route, link-down and address change (never 0). */
+uint32_t xlb_nh_route_gen(const struct xlb_nh_cache *c);
+/* Main-table routes held for xlb_nh_lookup_route() (control thread). */
+uint32_t xlb_nh_route_count(const struct xlb_nh_cache *c);
+
+/* What the cache holds against its limits (control thread): xlbctl
+ * --counters, group "nexthop". */
+struct xlb_nh_stats {
+	uint64_t routes;		/* main-table routes held */
+	uint64_t routes_max;
+	uint64_t route_targets;		/* distinct (type, gateway, interface) */
+	uint64_t route_memory_kib;	/* resident, route table and index */
+	uint64_t entries;		/* addresses held */
+	uint64_t capacity;
+	uint64_t hosts;			/* of which on-link clients */
+	uint64_t hosts_max;
+	uint64_t requests_dropped;	/* workers' requests lost (retried) */
+};
+void xlb_nh_cache_stats(const struct xlb_nh_cache *c, struct xlb_nh_stats *s);
 
 /* Test and benchmark hook: publish a next hop for addr (which must be
  * wanted) as if the kernel had said so; err 0 = resolved, else that error.

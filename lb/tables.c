@@ -899,6 +899,8 @@ static int c_add_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb
 	nd.cfg.u_thresh = set & XLB_DEST_SET_UTHRESH ? in->u_thresh : 0;
 	nd.cfg.l_thresh = set & XLB_DEST_SET_LTHRESH ? in->l_thresh : 0;
 	ret = check_dest_cfg(&svc->cfg, &nd.cfg, err, errlen);
+	if (!ret && t->prov.check_dest)
+		ret = t->prov.check_dest(&nd.cfg, err, errlen, t->prov.arg);
 	if (ret)
 		return ret;
 	j = dest_search(svc, nd.cfg.addr, nd.cfg.port);
@@ -933,7 +935,7 @@ static int find_dest(struct xlb_snap_svc *svc, uint32_t addr, uint16_t port, cha
 	return (int)j;
 }
 
-static int c_edit_dest(struct xlb_snap *s, const struct xlb_svc_key *key,
+static int c_edit_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_svc_key *key,
 		       const struct xlb_dest_cfg *in, uint32_t set, char *err, size_t errlen)
 {
 	int i = find_svc(s, key, err, errlen), j, ret;
@@ -958,6 +960,8 @@ static int c_edit_dest(struct xlb_snap *s, const struct xlb_svc_key *key,
 	if (set & XLB_DEST_SET_LTHRESH)
 		c.l_thresh = in->l_thresh;
 	ret = check_dest_cfg(&svc->cfg, &c, err, errlen);
+	if (!ret && t->prov.check_dest && c.fwd != svc->dests[j].cfg.fwd)
+		ret = t->prov.check_dest(&c, err, errlen, t->prov.arg);
 	if (ret)
 		return ret;
 	if (!memcmp(&c, &svc->dests[j].cfg, sizeof(c)))
@@ -1048,7 +1052,7 @@ static int c_apply_req(struct xlb_tables *t, struct xlb_snap *s, const struct xl
 	case XLB_REQ_ADD_DEST:
 		return c_add_dest(t, s, &r->svc.key, &r->dest, dest_all, err, errlen);
 	case XLB_REQ_EDIT_DEST:
-		return c_edit_dest(s, &r->svc.key, &r->dest, r->dest_set, err, errlen);
+		return c_edit_dest(t, s, &r->svc.key, &r->dest, r->dest_set, err, errlen);
 	case XLB_REQ_DEL_DEST:
 		return c_del_dest(s, &r->svc.key, r->dest.addr, r->dest.port, err, errlen);
 	case XLB_REQ_SET_TIMEOUT:
@@ -1160,7 +1164,7 @@ int xlb_tables_edit_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
 			 const struct xlb_dest_cfg *d, uint32_t set,
 			 char *err, size_t errlen)
 {
-	return WITH_CANDIDATE(t, err, errlen, c_edit_dest(s, key, d, set, err, errlen));
+	return WITH_CANDIDATE(t, err, errlen, c_edit_dest(t, s, key, d, set, err, errlen));
 }
 
 int xlb_tables_del_dest(struct xlb_tables *t, const struct xlb_svc_key *key,

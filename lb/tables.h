@@ -167,6 +167,11 @@ struct xlb_tables_provider {
 	 * returns non-zero. 0 or -errno. Called once per dump, which sends
 	 * what it collected afterwards. */
 	int (*dump_counters)(xlb_counter_emit_fn emit, void *emit_arg, void *arg);
+	/* A real server about to be added or edited (fields final): 0, or
+	 * -errno with a sentence in err to refuse it (e.g. DR through a
+	 * gateway). May be NULL. */
+	int (*check_dest)(const struct xlb_dest_cfg *d, char *err, size_t errlen,
+			  void *arg);
 	void *arg;
 };
 

@@ -513,6 +513,194 @@ Test(nexthop, route_event_refreshes_the_snapshot_used_by_lookup_route)
 	xlb_nh_cache_free(c);
 }
 
+struct route_expect {
+	uint32_t addr;
+	int      rc;		/* what lookup_route returns */
+	uint32_t gw;		/* when 0 */
+};
+
+static bool lookup_route_gives(struct xlb_nh_cache *c, const void *arg)
+{
+	const struct route_expect *x = arg;
+	struct xlb_nh nh;
+	int rc = xlb_nh_lookup_route(c, x->addr, &nh);
+
+	return rc == x->rc && (rc || nh.gw == x->gw);
+}
+
+/* The main table once stopped at 1,024 routes (and was then not used at
+ * all). Thousands are read at start; later ones arrive route by route. */
+Test(nexthop, a_main_table_of_thousands_of_routes_is_used_and_followed_route_by_route,
+     .timeout = 60)
+{
+	struct route_expect x = { .addr = ip("10.110.5.7"), .gw = ip("10.1.0.253") };
+	struct xlb_nh_cache *c;
+	struct xlb_nh nh;
+	FILE *f;
+	int a, b;
+
+	veth_lab();
+	sh("ip neigh add 10.1.0.254 lladdr 02:11:11:11:11:11 dev lbx0 nud permanent");
+	sh("ip neigh add 10.1.0.253 lladdr 06:22:22:22:22:22 dev lbx0 nud permanent");
+	f = fopen("/tmp/xlb-nh-routes.batch", "w");
+	cr_assert_not_null(f);
+	for (a = 100; a < 120; a++)
+		for (b = 0; b < 250; b++)
+			fprintf(f, "route add 10.%d.%d.0/24 via 10.1.0.254\n", a, b);
+	fclose(f);
+	sh("ip -batch /tmp/xlb-nh-routes.batch && rm -f /tmp/xlb-nh-routes.batch");
+	c = cache_new();
+	cr_expect_geq(xlb_nh_route_count(c), 5000u, "%u routes held",
+		      xlb_nh_route_count(c));
+	cr_assert_eq(xlb_nh_lookup_route(c, x.addr, &nh), 0);
+	cr_expect_eq(nh.gw, ip("10.1.0.254"));
+	cr_expect_arr_eq(nh.dmac, MAC_1, 6);
+
+	sh("ip route add 10.110.5.7/32 via 10.1.0.253");
+	cr_assert(control_loop_until(c, lookup_route_gives, &x, 2000),
+		  "a more specific route, from its event");
+	cr_assert_eq(xlb_nh_lookup_route(c, x.addr, &nh), 0);
+	cr_expect_arr_eq(nh.dmac, MAC_2, 6);
+	sh("ip route del 10.110.5.7/32");
+	x.gw = ip("10.1.0.254");
+	cr_assert(control_loop_until(c, lookup_route_gives, &x, 2000),
+		  "its removal gives the /24 back");
+	sh("ip route del 10.110.5.0/24");
+	x.rc = -ENETUNREACH;
+	cr_assert(control_loop_until(c, lookup_route_gives, &x, 2000),
+		  "the /24 removed, nothing covers it");
+	sh("ip route add 10.110.0.0/16 via 10.1.0.253");
+	x.rc = 0;
+	x.gw = ip("10.1.0.253");
+	cr_assert(control_loop_until(c, lookup_route_gives, &x, 2000),
+		  "a covering /16 added later");
+	x.addr = ip("10.110.6.1");
+	x.gw = ip("10.1.0.254");
+	cr_expect(lookup_route_gives(c, &x), "the other /24s stay more specific");
+	xlb_nh_cache_free(c);
+}
+
+static bool lookup_via(struct xlb_nh_cache *c, const void *arg)
+{
+	const uint32_t *x = arg;	/* { addr, gw } */
+	struct xlb_nh nh;
+
+	return xlb_nh_lookup(c, x[0], &nh) == 0 && nh.gw == x[1];
+}
+
+/* A real server's next hop follows a route that moves it behind a gateway
+ * (and back), while routes elsewhere leave it alone. */
+Test(nexthop, a_route_change_over_a_wanted_address_is_followed)
+{
+	uint32_t x[2] = { ip("10.1.0.2"), ip("10.1.0.254") };
+	struct xlb_nh_cache *c;
+	struct xlb_nh nh;
+
+	veth_lab();
+	sh("ip neigh add 10.1.0.2 lladdr 02:11:11:11:11:11 dev lbx0 nud permanent");
+	sh("ip neigh add 10.1.0.254 lladdr 06:22:22:22:22:22 dev lbx0 nud permanent");
+	c = cache_new();
+	cr_assert_eq(xlb_nh_want(c, x[0]), 0);
+	cr_assert_eq(xlb_nh_lookup(c, x[0], &nh), 0);
+	cr_expect_eq(nh.gw, 0);
+	sh("ip route add 10.77.0.0/16 via 10.1.0.254");
+	sh("ip route add 10.1.0.2/32 via 10.1.0.254");
+	cr_assert(control_loop_until(c, lookup_via, x, 2000));
+	cr_assert_eq(xlb_nh_lookup(c, x[0], &nh), 0);
+	cr_expect_arr_eq(nh.dmac, MAC_2, 6, "the gateway's MAC");
+	sh("ip route del 10.1.0.2/32");
+	x[1] = 0;
+	cr_assert(control_loop_until(c, lookup_via, x, 2000), "and back on-link");
+	cr_assert_eq(xlb_nh_lookup(c, x[0], &nh), 0);
+	cr_expect_arr_eq(nh.dmac, MAC_1, 6);
+	xlb_nh_cache_free(c);
+}
+
+/* What a connection keeps: the slot of its real server's entry. A MAC
+ * change is seen through it; a stale slot is never trusted. */
+Test(nexthop, lookup_at_a_slot_sees_the_mac_of_now_and_never_another_address)
+{
+	struct expect x = { .addr = ip("10.1.0.2"), .dmac = MAC_2 };
+	uint32_t slot = UINT32_MAX, slot2;
+	struct xlb_nh_cache *c;
+	struct xlb_nh nh;
+
+	veth_lab();
+	sh("ip neigh add 10.1.0.2 lladdr 02:11:11:11:11:11 dev lbx0 nud permanent");
+	sh("ip neigh add 10.1.0.3 lladdr 06:22:22:22:22:22 dev lbx0 nud permanent");
+	c = cache_new();
+	cr_assert_eq(xlb_nh_want(c, x.addr), 0);
+	cr_assert_eq(xlb_nh_lookup_at(c, x.addr, &slot, &nh), 0);
+	cr_assert_neq(slot, UINT32_MAX, "where it was found is kept");
+	cr_expect_arr_eq(nh.dmac, MAC_1, 6);
+
+	sh("ip neigh replace 10.1.0.2 lladdr 06:22:22:22:22:22 dev lbx0 nud permanent");
+	cr_assert(control_loop_until(c, lookup_matches, &x, 2000));
+	slot2 = slot;
+	cr_assert_eq(xlb_nh_lookup_at(c, x.addr, &slot2, &nh), 0);
+	cr_expect_arr_eq(nh.dmac, MAC_2, 6, "the same slot gives the new MAC");
+	cr_expect_eq(slot2, slot);
+
+	cr_assert_eq(xlb_nh_unwant(c, x.addr), 0);
+	cr_assert_eq(xlb_nh_want(c, ip("10.1.0.3")), 0);
+	slot2 = slot;
+	cr_expect_eq(xlb_nh_lookup_at(c, x.addr, &slot2, &nh), -ENOENT,
+		     "a slot that no longer holds the address is not trusted");
+	slot2 = 12345678;
+	cr_expect_eq(xlb_nh_lookup_at(c, ip("10.1.0.3"), &slot2, &nh), 0,
+		     "any hint is safe");
+	cr_expect_arr_eq(nh.dmac, MAC_2, 6);
+	xlb_nh_cache_free(c);
+}
+
+static bool hint_route_via(struct xlb_nh_cache *c, const void *arg)
+{
+	const uint32_t *gw = arg;
+	static struct xlb_nh_hint h;
+	struct xlb_nh nh;
+
+	if (!*gw) {			/* reset */
+		memset(&h, 0, sizeof(h));
+		return true;
+	}
+	return xlb_nh_lookup_route_at(c, ip("10.55.1.1"), &h, &nh) == 0 &&
+	       nh.gw == *gw && h.nhaddr == *gw;
+}
+
+/* What a NAT connection keeps for its replies: the neighbour towards the
+ * client, trusted while no route changed. */
+Test(nexthop, route_hint_is_trusted_only_until_a_route_changes)
+{
+	struct xlb_nh_hint h = { 0 };
+	struct xlb_nh_cache *c;
+	struct xlb_nh nh;
+	uint32_t gen, gw = 0;
+
+	veth_lab();
+	sh("ip neigh add 10.1.0.254 lladdr 02:11:11:11:11:11 dev lbx0 nud permanent");
+	sh("ip neigh add 10.1.0.253 lladdr 06:22:22:22:22:22 dev lbx0 nud permanent");
+	sh("ip route add 10.55.0.0/16 via 10.1.0.254");
+	c = cache_new();
+	cr_assert_eq(xlb_nh_lookup_route_at(c, ip("10.55.1.1"), &h, &nh), 0);
+	cr_expect_eq(h.nhaddr, ip("10.1.0.254"));
+	cr_expect_eq(h.gen, xlb_nh_route_gen(c));
+	cr_expect_arr_eq(nh.dmac, MAC_1, 6);
+	gen = h.gen;
+
+	(void)hint_route_via(c, &gw);
+	gw = ip("10.1.0.254");
+	cr_assert(hint_route_via(c, &gw));
+	sh("ip route replace 10.55.0.0/16 via 10.1.0.253");
+	gw = ip("10.1.0.253");
+	cr_assert(control_loop_until(c, hint_route_via, &gw, 2000),
+		  "the gateway change reaches a reader holding a hint");
+	cr_expect_neq(xlb_nh_route_gen(c), gen, "the route generation moved");
+	cr_assert_eq(xlb_nh_lookup_route_at(c, ip("10.55.1.1"), &h, &nh), 0);
+	cr_expect_eq(nh.gw, ip("10.1.0.253"), "an old hint is not trusted");
+	cr_expect_arr_eq(nh.dmac, MAC_2, 6);
+	xlb_nh_cache_free(c);
+}
+
 /* ---- readers against the writer ------------------------------------- */
 
 /* Every field is a function of k, so a mix of two publications shows. */

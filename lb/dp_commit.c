@@ -98,10 +98,55 @@ int xlb_dp_prepare_xdp(struct xlb_xdp *x, const struct xlb_snap *cand, char *err
 	return rc;
 }
 
+/* Distinct real-server addresses of a snapshot (each needs a next-hop
+ * cache entry), or -ENOMEM. */
+static long distinct_rips(const struct xlb_snap *cand)
+{
+	size_t n = 0, i, j, u = 0;
+	uint32_t *a;
+
+	for (i = 0; i < cand->nsvcs; i++)
+		n += cand->svcs[i].ndests;
+	if (!n)
+		return 0;
+	a = malloc(n * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	for (i = n = 0; i < cand->nsvcs; i++)
+		for (j = 0; j < cand->svcs[i].ndests; j++)
+			a[n++] = cand->svcs[i].dests[j].cfg.addr;
+	qsort(a, n, sizeof(*a), cmp_u32);
+	for (i = 0; i < n; i++)
+		if (i == 0 || a[i] != a[i - 1])
+			u++;
+	free(a);
+	return (long)u;
+}
+
 int xlb_dp_prepare(const struct xlb_snap *cand, void *arg, char *err, size_t errlen)
 {
 	struct xlb_dp *dp = arg;
+	struct xlb_nh_stats st;
+	long n;
 
+	/* Every real server needs a next-hop cache entry, beside the on-link
+	 * NAT clients' share of it: a server that gets none would never be
+	 * reached, so such a change is refused, naming the limit. */
+	xlb_nh_cache_stats(dp->nh, &st);
+	n = distinct_rips(cand);
+	if (n < 0) {
+		xlb_seterr(err, errlen, "out of memory checking the next-hop cache");
+		return (int)n;
+	}
+	if ((uint64_t)n > st.capacity - st.hosts_max) {
+		xlb_seterr(err, errlen, "the next-hop cache holds at most %llu real-server "
+			   "addresses (capacity %llu, of which %llu for on-link NAT "
+			   "clients); this change needs %ld",
+			   (unsigned long long)(st.capacity - st.hosts_max),
+			   (unsigned long long)st.capacity,
+			   (unsigned long long)st.hosts_max, n);
+		return -ENOSPC;
+	}
 	return xlb_dp_prepare_xdp(dp->xdp, cand, err, errlen);
 }
 

@@ -797,7 +797,7 @@ static inline uint32_t nh_hash(uint32_t addr)
 void xlb_nh_cache_params_default(struct xlb_nh_cache_params *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->capacity = 8192;
+	p->capacity = 32768;
 	p->hosts_max = 4096;
 	p->routes_max = 4u << 20;
 	p->retry_ms = 1000;

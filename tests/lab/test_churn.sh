@@ -96,6 +96,29 @@ nat_limit_check() {
 	check_eq "and nothing of it was applied" "$before" "$after"
 }
 
+# nh_limit_check: a restore of more distinct real-server addresses than
+# the next-hop cache has room for (32,768 entries, 4,096 of them kept for
+# on-link NAT clients: 28,672) must be refused whole, with the limit named:
+# a server without a next-hop entry would never be reached.
+nh_limit_check() {
+	local out rc before after
+	awk 'BEGIN {
+		printf "-A -t 10.250.255.1:80 -s ring --vnodes 1\n"
+		for (i = 0; i < 28700; i++)
+			printf "-a -t 10.250.255.1:80 -r 10.252.%d.%d:80 -i -w 1\n", int(i / 256), i % 256
+	}' >"$T/too-many-rs"
+	before=$(X -S -n | sort)
+	out=$(X -R <"$T/too-many-rs" 2>&1)
+	rc=$?
+	echo "xlbctl -R of 28,700 more real-server addresses: exit $rc: $out" | head -c 400
+	echo
+	check "a restore past the next-hop cache is refused (exit $rc)" test "$rc" -ne 0
+	check "the message names the next-hop cache and its limit" \
+		grep -q "next-hop cache holds at most 28672 real-server addresses" <<<"$out"
+	after=$(X -S -n | sort)
+	check_eq "and nothing of it was applied" "$before" "$after"
+}
+
 # churn_run MODE FLAG: one lab, one xlbd, CHURN_S seconds of churn.
 churn_run() {
 	local mode=$1 fwd=$2 args=() i op ok=0 bad=0 end t0 dt xrc
@@ -165,6 +188,7 @@ churn_run() {
 			http "$VIP" 80 --count 10 | grep -c ERROR)"
 
 	[ "$mode" = nat ] && nat_limit_check
+	[ "$mode" = dr ] && nh_limit_check
 
 	# A clean exit: SIGTERM, exit status 0 (ASan exits 1 on a report).
 	kill -TERM "$XLBD_PID"

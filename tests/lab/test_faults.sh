@@ -240,6 +240,8 @@ echo "TUN restart under load: survived: $SURVIVED of 20 ($((SURVIVED * 5))%)"
 echo "restart under load (a request every 100 ms on each connection): DR $DR_BUSY of 20, TUN $SURVIVED of 20"
 # Steered packets find no socket while xlbd restarts: the XDP program drops
 # them (the clients retransmit) instead of passing them to the director's
-# kernel, which would reset the connections. Most must survive.
-check "DR restart under load: at least half the connections survive ($DR_BUSY of 20)" test "${DR_BUSY:-0}" -ge 10
-check "TUN restart under load: at least half the connections survive ($SURVIVED of 20)" test "${SURVIVED:-0}" -ge 10
+# kernel, which would reset the connections; the next xlbd swaps its
+# program in with every map filled and adopts the connection table. The
+# issue's bar for a restart under load: 19 of 20.
+check "DR restart under load: at least 19 of 20 connections survive ($DR_BUSY of 20)" test "${DR_BUSY:-0}" -ge 19
+check "TUN restart under load: at least 19 of 20 connections survive ($SURVIVED of 20)" test "${SURVIVED:-0}" -ge 19

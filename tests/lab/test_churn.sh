@@ -71,12 +71,25 @@ for name in sorted(by):
     print("from %s %d" % (name, by[name]))
 PY
 
-# nat_limit_check: a rules restore (one batch) that would take the XDP
-# nat_rs map past its 16,384 (RIP, port, protocol) keys: 64 new services
-# of 256 NAT servers each, on top of the lab's own NAT servers. It
-# must be refused whole, with the limit named, and change nothing.
+# restore_refused WHAT FILE MESSAGE: a rules restore (one batch) past a
+# limit must be refused whole, with the limit named (MESSAGE), and change
+# nothing.
+restore_refused() {
+	local what=$1 file=$2 msg=$3 out rc before after
+	before=$(X -S -n | sort)
+	out=$(X -R <"$file" 2>&1)
+	rc=$?
+	echo "xlbctl -R of $what: exit $rc: $out" | head -c 400
+	echo
+	check "a restore of $what is refused (exit $rc)" test "$rc" -ne 0
+	check "the message names the limit ($msg)" grep -q "$msg" <<<"$out"
+	after=$(X -S -n | sort)
+	check_eq "and nothing of it was applied" "$before" "$after"
+}
+
+# nat_limit_check: past the XDP nat_rs map's 16,384 (RIP, port, protocol)
+# keys: 64 new services of 256 NAT servers each, on top of the lab's own.
 nat_limit_check() {
-	local out rc before after
 	awk -v vipnet="10.250" 'BEGIN {
 		for (s = 0; s < 64; s++) {
 			printf "-A -t %s.%d.1:80 -s ring --vnodes 1\n", vipnet, s
@@ -84,39 +97,21 @@ nat_limit_check() {
 				printf "-a -t %s.%d.1:80 -r 10.251.%d.%d:8080 -m -w 1\n", vipnet, s, s, i
 		}
 	}' >"$T/too-many-nat"
-	before=$(X -S -n | sort)
-	out=$(X -R <"$T/too-many-nat" 2>&1)
-	rc=$?
-	echo "xlbctl -R of 64 services and 16,384 more NAT servers: exit $rc: $out" | head -c 400
-	echo
-	check "a restore past the nat_rs map is refused (exit $rc)" test "$rc" -ne 0
-	check "the message names the map and its limit" \
-		grep -q "nat_rs map holds at most 16384" <<<"$out"
-	after=$(X -S -n | sort)
-	check_eq "and nothing of it was applied" "$before" "$after"
+	restore_refused "64 services and 16,384 more NAT servers" "$T/too-many-nat" \
+		"nat_rs map holds at most 16384"
 }
 
-# nh_limit_check: a restore of more distinct real-server addresses than
-# the next-hop cache has room for (32,768 entries, 4,096 of them kept for
-# on-link NAT clients: 28,672) must be refused whole, with the limit named:
-# a server without a next-hop entry would never be reached.
+# nh_limit_check: more distinct real-server addresses than the next-hop
+# cache has room for (32,768 entries, 4,096 of them kept for on-link NAT
+# clients: 28,672); a server without an entry would never be reached.
 nh_limit_check() {
-	local out rc before after
 	awk 'BEGIN {
 		printf "-A -t 10.250.255.1:80 -s ring --vnodes 1\n"
 		for (i = 0; i < 28700; i++)
 			printf "-a -t 10.250.255.1:80 -r 10.252.%d.%d:80 -i -w 1\n", int(i / 256), i % 256
 	}' >"$T/too-many-rs"
-	before=$(X -S -n | sort)
-	out=$(X -R <"$T/too-many-rs" 2>&1)
-	rc=$?
-	echo "xlbctl -R of 28,700 more real-server addresses: exit $rc: $out" | head -c 400
-	echo
-	check "a restore past the next-hop cache is refused (exit $rc)" test "$rc" -ne 0
-	check "the message names the next-hop cache and its limit" \
-		grep -q "next-hop cache holds at most 28672 real-server addresses" <<<"$out"
-	after=$(X -S -n | sort)
-	check_eq "and nothing of it was applied" "$before" "$after"
+	restore_refused "28,700 more real-server addresses" "$T/too-many-rs" \
+		"next-hop cache holds at most 28672 real-server addresses"
 }
 
 # churn_run MODE FLAG: one lab, one xlbd, CHURN_S seconds of churn.

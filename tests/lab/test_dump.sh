@@ -9,10 +9,12 @@
 # (same processes, same dump work), then a run whose reader stalls.
 #
 # Asserts:
-#  * the flow's longest gap between two arrivals, best of 5 stalled runs,
-#    is below the best of the 5 baselines plus 1 ms. Best of 5, because
-#    a loaded machine only ever adds to a gap, while a reader that stalls
-#    the datapath does so in every one of its runs (before the fix each
+#  * the longest gap the path added between two consecutive datagrams of
+#    the flow (the receiver's gap minus the sender's, so the sender's own
+#    scheduling on a loaded machine does not count), best of 5 stalled
+#    runs, is below the best of the 5 baselines plus 1 ms. Best of 5,
+#    because load only ever adds to a gap, while a reader that stalls the
+#    datapath does so in every one of its runs (before the fix each
 #    stalled run had a gap of ~1.9 s);
 #  * while the stalled reader holds its dump, `xlbctl -L -n` answers, in
 #    under 500 ms;
@@ -129,11 +131,13 @@ BX_MED=$(cat "$T"/extra.base* | median)
 SX_MED=$(cat "$T"/extra.stall* | median)
 echo "longest gap beyond the sender's, median of $RUNS runs: without $BX_MED ms, with $SX_MED ms"
 best() { sort -g | head -n 1; }
-B_MIN=$(cat "$T"/gap.base* | best)
-S_MIN=$(cat "$T"/gap.stall* | best)
-echo "longest gap, best of $RUNS runs: without a stalled reader $B_MIN ms, with one $S_MIN ms"
-check "a stalled dump reader adds under 1 ms to the flow's longest gap ($S_MIN < $B_MIN + 1, best of $RUNS)" \
-	awk -v s="$S_MIN" -v b="$B_MIN" 'BEGIN { exit !(s != "" && b != "" && s < b + 1.0) }'
+echo "longest gap, best of $RUNS runs: without a stalled reader $(cat "$T"/gap.base* | best) ms," \
+	"with one $(cat "$T"/gap.stall* | best) ms"
+BX_MIN=$(cat "$T"/extra.base* | best)
+SX_MIN=$(cat "$T"/extra.stall* | best)
+echo "longest gap the path added, best of $RUNS runs: without $BX_MIN ms, with $SX_MIN ms"
+check "a stalled dump reader adds under 1 ms to the flow's longest gap ($SX_MIN < $BX_MIN + 1, best of $RUNS)" \
+	awk -v s="$SX_MIN" -v b="$BX_MIN" 'BEGIN { exit !(s != "" && b != "" && s < b + 1.0) }'
 
 check "xlbd is still running" kill -0 "$XLBD_PID"
 kill_pid "$XLBD_PID"

@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -456,7 +455,7 @@ static void release_entry_refs(struct xlb_dp *dp)
 struct adopt_ctx {
 	struct xlb_dp *dp;
 	const struct xlb_snap *snap;
-	uint32_t no_service, no_server, method_changed, unbound;
+	uint32_t no_service, no_server, method_changed;
 };
 
 static int dp_rebind(void *arg, const struct xlb_conn_view *old,
@@ -464,7 +463,7 @@ static int dp_rebind(void *arg, const struct xlb_conn_view *old,
 {
 	struct adopt_ctx *a = arg;
 	const struct xlb_snap_svc *svc;
-	int idx, rc;
+	int idx;
 
 	svc = xlb_snap_find(a->snap, old->orig.proto, old->orig.daddr,
 			    old->orig.dport);
@@ -481,33 +480,9 @@ static int dp_rebind(void *arg, const struct xlb_conn_view *old,
 		a->method_changed++;
 		return -ESTALE;
 	}
-	rc = xlb_dp_bind(a->dp, &svc->dests[idx], &old->orig, t);
-	if (rc < 0)
-		a->unbound++;
-	return rc;
-}
-
-/* The real servers' next hops were asked for by the first commit; the
- * kernel usually knows them already. Give the rest up to a second, so
- * that adopted entries do not lose their binding to a pending ARP. */
-static void wait_next_hops(struct xlb_dp *dp)
-{
-	uint64_t end = now_ms() + 1000;
-	struct pollfd pfd = { .fd = xlb_nh_cache_fd(dp->nh), .events = POLLIN };
-
-	for (;;) {
-		struct xlb_nh nh;
-		size_t i;
-
-		for (i = 0; i < dp->n_wanted; i++)
-			if (xlb_nh_lookup(dp->nh, dp->wanted[i], &nh) == -EAGAIN)
-				break;
-		if (i == dp->n_wanted || now_ms() >= end)
-			return;
-		(void)poll(&pfd, 1, 50);
-		xlb_nh_cache_process(dp->nh);
-		xlb_nh_cache_tick(dp->nh, now_ms());
-	}
+	/* The method and the server only: the next hop is read per packet,
+	 * so an entry adopted while its neighbour is still pending is kept. */
+	return xlb_dp_bind(a->dp, &svc->dests[idx], &old->orig, t);
 }
 
 static void adopt_conns(struct xlb_dp *dp)
@@ -520,7 +495,6 @@ static void adopt_conns(struct xlb_dp *dp)
 		pr_info("datapath: no connections to adopt from %s", dp->state_path);
 		return;
 	}
-	wait_next_hops(dp);
 	kept = xlb_conn_adopt(dp->conns, now_ms(), dp_rebind, &a);
 	if (kept < 0) {
 		pr_warn("datapath: adopting connections from %s: %s",
@@ -528,10 +502,9 @@ static void adopt_conns(struct xlb_dp *dp)
 		return;
 	}
 	pr_info("datapath: adopted %d of %u connections from %s (dropped: "
-		"%u service gone, %u server gone, %u method changed, %u next "
-		"hop unusable; the rest expired or invalid)", kept, n,
-		dp->state_path, a.no_service, a.no_server, a.method_changed,
-		a.unbound);
+		"%u service gone, %u server gone, %u method changed; the rest "
+		"expired or invalid)", kept, n,
+		dp->state_path, a.no_service, a.no_server, a.method_changed);
 }
 
 void xlb_dp_stop(struct xlb_dp *dp)

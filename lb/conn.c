@@ -848,6 +848,21 @@ uint32_t xlb_conn_flush_dead(struct xlb_conn_tab *t)
 	return freed;
 }
 
+/* What a listing shows of entry e (stripe locked). */
+static void fill_entry(const struct xlb_conn *e, uint64_t now_ms, struct xlb_conn_entry *ci)
+{
+	ci->orig = e->key[ORIG];
+	ci->daddr = e->key[REPLY].saddr;
+	ci->dport = e->key[REPLY].sport;
+	ci->fwd = e->fwd;
+	ci->state = e->state;
+	ci->state_name = xlb_conn_state_name(e->state);
+	ci->expires_s = e->expires > now_ms ?
+		(uint32_t)((e->expires - now_ms + 999) / 1000) : 0;
+	ci->pkts = e->pkts;
+	ci->dest = e->dest;
+}
+
 int xlb_conn_foreach(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_foreach_fn fn, void *arg)
 {
 	uint32_t s, b, n;
@@ -864,16 +879,7 @@ int xlb_conn_foreach(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_foreach_f
 
 				if (NODE_DIR(n) != ORIG)
 					continue;
-				ci.orig = e->key[ORIG];
-				ci.daddr = e->key[REPLY].saddr;
-				ci.dport = e->key[REPLY].sport;
-				ci.fwd = e->fwd;
-				ci.state = e->state;
-				ci.state_name = xlb_conn_state_name(e->state);
-				ci.expires_s = e->expires > now_ms ?
-					(uint32_t)((e->expires - now_ms + 999) / 1000) : 0;
-				ci.pkts = e->pkts;
-				ci.dest = e->dest;
+				fill_entry(e, now_ms, &ci);
 				ret = fn(arg, &ci);
 				if (ret < 0) {
 					pthread_spin_unlock(&t->stripes[s].lock);
@@ -924,16 +930,7 @@ uint32_t xlb_conn_copy(struct xlb_conn_tab *t, uint64_t now_ms, struct xlb_conn_
 
 				if (NODE_DIR(n) != ORIG || pos++ < cur->skip)
 					continue;
-				ci->orig = e->key[ORIG];
-				ci->daddr = e->key[REPLY].saddr;
-				ci->dport = e->key[REPLY].sport;
-				ci->fwd = e->fwd;
-				ci->state = e->state;
-				ci->state_name = xlb_conn_state_name(e->state);
-				ci->expires_s = e->expires > now_ms ?
-					(uint32_t)((e->expires - now_ms + 999) / 1000) : 0;
-				ci->pkts = e->pkts;
-				ci->dest = e->dest;
+				fill_entry(e, now_ms, ci);
 				got++;
 			}
 			if (n != NIL) {

@@ -189,25 +189,37 @@ static void txq_free(struct sess *x)
 	x->txq_last = NULL;
 }
 
+/* One datagram: 0 when it went, 1 when the (non-blocking) socket is full,
+ * or -errno (the peer is gone). */
+static int sess_send(struct sess *x, const void *buf, size_t len)
+{
+	for (;;) {
+		if (send(x->fd, buf, len, MSG_NOSIGNAL | (x->nonblock ? MSG_DONTWAIT : 0)) >= 0) {
+			x->blocked_ms = 0;
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		if (x->nonblock && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!x->blocked_ms)
+				x->blocked_ms = mono_ms();
+			return 1;
+		}
+		pr_debug("control: cannot send reply: %s", strerror(errno));
+		return -errno;
+	}
+}
+
 /* Send what is queued: 0 when all went, 1 when the socket is full, or
  * -errno (the peer is gone). */
 static int txq_send(struct sess *x)
 {
 	while (x->txq) {
 		struct txd *d = x->txq;
+		int r = sess_send(x, d->data, d->len);
 
-		if (send(x->fd, d->data, d->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				pr_debug("control: cannot send reply: %s", strerror(errno));
-				return -errno;
-			}
-			if (!x->blocked_ms)
-				x->blocked_ms = mono_ms();
-			return 1;
-		}
-		x->blocked_ms = 0;
+		if (r)
+			return r;
 		x->txq = d->next;
 		if (!x->txq)
 			x->txq_last = NULL;
@@ -221,22 +233,16 @@ static int txq_send(struct sess *x)
 static int out_flush(struct out *o)
 {
 	struct sess *x = o->x;
+	int r;
 
 	if (!o->len || o->error)
 		return o->error;
-	if (x->nonblock && x->txq) {
+	if (x->nonblock && x->txq)
 		o->error = txq_add(x, o->buf, o->len);
-	} else if (send(x->fd, o->buf, o->len,
-			MSG_NOSIGNAL | (x->nonblock ? MSG_DONTWAIT : 0)) >= 0) {
-		x->blocked_ms = 0;
-	} else if (x->nonblock && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		if (!x->blocked_ms)
-			x->blocked_ms = mono_ms();
+	else if ((r = sess_send(x, o->buf, o->len)) == 1)
 		o->error = txq_add(x, o->buf, o->len);
-	} else {
-		o->error = -errno;
-		pr_debug("control: cannot send reply: %s", strerror(errno));
-	}
+	else
+		o->error = r;
 	if (o->error == -ENOMEM)
 		pr_warn("control: out of memory queueing a reply: client dropped");
 	o->len = 0;

@@ -132,8 +132,7 @@ void *xlb_dp_worker_main(void *arg);
  * scheduler does for a new flow; -EAGAIN (next hop pending), -ENETUNREACH,
  * -ENXIO (egress not served). Any thread. */
 struct xlb_snap_dest;
-int xlb_dp_bind(struct xlb_dp *dp, const struct xlb_snap_dest *d,
-		const struct xlb_conn_key *k, struct xlb_conn_target *t);
+void xlb_dp_bind(const struct xlb_snap_dest *d, struct xlb_conn_target *t);
 void xlb_dp_on_count(void *arg, const void *dest, int d_active, int d_inactive);
 bool xlb_dp_dest_alive(void *arg, const void *dest);
 

@@ -47,7 +47,11 @@ struct sched_ctx {
 	const struct xlb_snap *snap;
 	const struct xlb_snap_svc *svc;
 	const struct xlb_pkt *p;	/* the packet that starts the flow */
-	uint16_t mtu;			/* set when it is refused as too big */
+	/* The next hop dp_sched found for it (also when it refused the
+	 * packet as too big): the packet goes out with it, not looked up
+	 * again. */
+	struct xlb_xmit_bind ib;
+	int port;
 };
 
 static xlb_xmit_fn xmit_for(uint8_t fwd)
@@ -103,13 +107,10 @@ static int dp_in_bind(struct xlb_dp *dp, const struct dp_bind *b,
  * its next hop (read again per packet). The scheduler's second half, and
  * what an entry adopted from the previous xlbd is rebound with: no hint
  * yet, any stale slot or hint is safe. */
-int xlb_dp_bind(struct xlb_dp *dp, const struct xlb_snap_dest *d,
-		const struct xlb_conn_key *k, struct xlb_conn_target *t)
+void xlb_dp_bind(const struct xlb_snap_dest *d, struct xlb_conn_target *t)
 {
 	struct dp_bind *b = (struct dp_bind *)t->bind;
 
-	(void)dp;
-	(void)k;
 	memset(b, 0, sizeof(*b));
 	b->xmit = xmit_for(d->cfg.fwd);
 	b->rip = d->cfg.addr;
@@ -121,7 +122,6 @@ int xlb_dp_bind(struct xlb_dp *dp, const struct xlb_snap_dest *d,
 	t->daddr = d->cfg.addr;
 	t->dport = d->cfg.port;
 	t->fwd = d->cfg.fwd;
-	return 0;
 }
 
 static int dp_sched(void *arg, const struct xlb_conn_key *k,
@@ -131,10 +131,9 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	const struct xlb_snap_svc *svc = c->svc;
 	struct dp_bind *b = (struct dp_bind *)t->bind;
 	const struct xlb_snap_dest *d;
-	struct xlb_xmit_bind ib;
 	struct xlb_nh onh;
 	uint32_t hash;
-	int idx, port, rc;
+	int idx, rc;
 
 	if (svc->cfg.flags & XLB_SVC_F_PERSISTENT)
 		hash = xlb_hash_addr(k->saddr & svc->cfg.netmask, c->snap->seed);
@@ -145,18 +144,16 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	if (idx < 0)
 		return -EHOSTUNREACH;
 	d = &svc->dests[idx];
-	xlb_dp_bind(c->dp, d, k, t);
+	xlb_dp_bind(d, t);
 	/* A flow whose real server cannot be reached now gets no entry. */
-	rc = dp_in_bind(c->dp, b, k, &b->in_slot, &ib, &port);
+	rc = dp_in_bind(c->dp, b, k, &b->in_slot, &c->ib, &c->port);
 	if (rc < 0)
 		return rc;
 	/* Nor does a packet TUN cannot send at all (DF set and too big once
 	 * encapsulated): the client learns the MTU from our frag-needed and
 	 * starts again smaller. */
-	if (d->cfg.fwd == XLB_FWD_TUN && xlb_xmit_tun_nfrags(c->p, ib.mtu) < 0) {
-		c->mtu = ib.mtu;
+	if (d->cfg.fwd == XLB_FWD_TUN && xlb_xmit_tun_nfrags(c->p, c->ib.mtu) < 0)
 		return -EMSGSIZE;
-	}
 	if (d->cfg.fwd == XLB_FWD_NAT)
 		(void)xlb_nh_lookup_route_at(c->dp->nh, k->saddr, &b->out, &onh);
 	return 0;
@@ -260,14 +257,15 @@ static bool dp_frag_needed(struct dp_worker *w, struct dp_pkt *k,
 	uint8_t buf[256];
 	int n;
 
+	/* The limit first: a flood over it costs no reply built in vain. */
+	if (!xlb_icmp_limit_allow(&w->icmp_limit, now)) {
+		count(w, XLB_DP_DROP_ICMP_RATELIMIT);
+		return false;
+	}
 	n = xlb_icmp_frag_needed(buf, sizeof(buf), k->f.data, &k->p,
 				 k->p.daddr, mtu);
 	if (n < 0 || (uint32_t)n > k->f.len + k->f.tailroom) {
 		count(w, XLB_DP_DROP_TOO_BIG);
-		return false;
-	}
-	if (!xlb_icmp_limit_allow(&w->icmp_limit, now)) {
-		count(w, XLB_DP_DROP_ICMP_RATELIMIT);
 		return false;
 	}
 	memcpy(k->f.data, buf, (size_t)n);
@@ -359,18 +357,23 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 
 	rc = xlb_conn_in(w->dp->conns, &key, k->p.tcp_flags, now, dp_sched, &sc, &v);
 	if (rc == -EMSGSIZE && k->p.df)
-		return dp_frag_needed(w, k, sc.mtu, now);
+		return dp_frag_needed(w, k, sc.ib.mtu, now);
 	if (rc < 0) {
 		count(w, sched_error(rc));
 		return false;
 	}
 	created = rc == 1;
 	b = (const struct dp_bind *)v.bind;
-	slot = b->in_slot;
-	rc = dp_in_bind(w->dp, b, &v.orig, &slot, &ib, &port);
-	if (rc < 0) {
-		count(w, sched_error(rc));
-		return false;
+	if (created) {
+		ib = sc.ib;
+		port = sc.port;
+	} else {
+		slot = b->in_slot;
+		rc = dp_in_bind(w->dp, b, &v.orig, &slot, &ib, &port);
+		if (rc < 0) {
+			count(w, sched_error(rc));
+			return false;
+		}
 	}
 	rc = b->xmit(&k->f, &k->p, &ib);
 	if (rc == -EMSGSIZE) {
@@ -501,12 +504,7 @@ static bool dp_icmp(struct dp_worker *w, const struct xlb_snap *snap,
 		return true;
 	}
 
-	/* The reply tuple of the NAT entry is RIP:rport -> client. */
-	key = (struct xlb_conn_key){
-		.saddr = p->inner_daddr, .daddr = p->inner_saddr,
-		.sport = p->inner_dport, .dport = p->inner_sport,
-		.proto = p->inner_proto,
-	};
+	/* The same key is the NAT entry's reply tuple, RIP:rport -> client. */
 	if (xlb_conn_get(w->dp->conns, &key, XLB_CONN_DIR_OUTPUT, now, &v) == 0 &&
 	    v.fwd == XLB_FWD_NAT) {
 		struct xlb_xmit_bind ob;

@@ -98,50 +98,54 @@ int xlb_dp_prepare_xdp(struct xlb_xdp *x, const struct xlb_snap *cand, char *err
 	return rc;
 }
 
-/* Distinct real-server addresses of a snapshot (each needs a next-hop
- * cache entry), or -ENOMEM. */
-static long distinct_rips(const struct xlb_snap *cand)
+/* The distinct real-server addresses of a snapshot, sorted, in *out (NULL
+ * when there are none): each needs a next-hop cache entry. 0 or -ENOMEM. */
+static int snap_rips(const struct xlb_snap *s, uint32_t **out, size_t *n)
 {
-	size_t n = 0, i, j, u = 0;
+	size_t total = 0, i, j, u = 0;
 	uint32_t *a;
 
-	for (i = 0; i < cand->nsvcs; i++)
-		n += cand->svcs[i].ndests;
-	if (!n)
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < s->nsvcs; i++)
+		total += s->svcs[i].ndests;
+	if (!total)
 		return 0;
-	a = malloc(n * sizeof(*a));
+	a = malloc(total * sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	for (i = n = 0; i < cand->nsvcs; i++)
-		for (j = 0; j < cand->svcs[i].ndests; j++)
-			a[n++] = cand->svcs[i].dests[j].cfg.addr;
-	qsort(a, n, sizeof(*a), cmp_u32);
-	for (i = 0; i < n; i++)
-		if (i == 0 || a[i] != a[i - 1])
-			u++;
-	free(a);
-	return (long)u;
+	for (i = total = 0; i < s->nsvcs; i++)
+		for (j = 0; j < s->svcs[i].ndests; j++)
+			a[total++] = s->svcs[i].dests[j].cfg.addr;
+	qsort(a, total, sizeof(*a), cmp_u32);
+	for (i = 0; i < total; i++)
+		if (u == 0 || a[u - 1] != a[i])
+			a[u++] = a[i];
+	*out = a;
+	*n = u;
+	return 0;
 }
 
 int xlb_dp_prepare(const struct xlb_snap *cand, void *arg, char *err, size_t errlen)
 {
 	struct xlb_dp *dp = arg;
 	struct xlb_nh_stats st;
-	long n;
+	uint32_t *rips;
+	size_t n;
 
 	/* Every real server needs a next-hop cache entry, beside the on-link
 	 * NAT clients' share of it: a server that gets none would never be
 	 * reached, so such a change is refused, naming the limit. */
 	xlb_nh_cache_stats(dp->nh, &st);
-	n = distinct_rips(cand);
-	if (n < 0) {
+	if (snap_rips(cand, &rips, &n) < 0) {
 		xlb_seterr(err, errlen, "out of memory checking the next-hop cache");
-		return (int)n;
+		return -ENOMEM;
 	}
-	if ((uint64_t)n > st.capacity - st.hosts_max) {
+	free(rips);
+	if (n > st.capacity - st.hosts_max) {
 		xlb_seterr(err, errlen, "the next-hop cache holds at most %llu real-server "
 			   "addresses (capacity %llu, of which %llu for on-link NAT "
-			   "clients); this change needs %ld",
+			   "clients); this change needs %zu",
 			   (unsigned long long)(st.capacity - st.hosts_max),
 			   (unsigned long long)st.capacity,
 			   (unsigned long long)st.hosts_max, n);
@@ -255,7 +259,7 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 {
 	struct xlb_dp *dp = arg;
 	struct xlb_cnt **dests;
-	uint32_t *wanted;
+	uint32_t *wanted = NULL;
 	size_t ndests = 0, nw = 0, i, j;
 	int rc;
 
@@ -263,27 +267,15 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 	for (i = 0; i < snap->nsvcs; i++)
 		ndests += snap->svcs[i].ndests;
 	dests = calloc(ndests + 1, sizeof(*dests));
-	wanted = calloc(ndests + 1, sizeof(*wanted));
-	if (!dests || !wanted) {
+	if (!dests || snap_rips(snap, &wanted, &nw) < 0) {
 		pr_warn("datapath: out of memory applying the configuration");
 		goto out;
 	}
-	for (i = 0; i < snap->nsvcs; i++) {
-		const struct xlb_snap_svc *s = &snap->svcs[i];
-
-		for (j = 0; j < s->ndests; j++) {
-			dests[nw] = s->dests[j].cnt;
-			wanted[nw++] = s->dests[j].cfg.addr;
-		}
-	}
-	ndests = nw;
+	for (i = ndests = 0; i < snap->nsvcs; i++)
+		for (j = 0; j < snap->svcs[i].ndests; j++)
+			dests[ndests++] = snap->svcs[i].dests[j].cnt;
 
 	/* Next hops: want the new real servers, drop the gone ones. */
-	qsort(wanted, nw, sizeof(*wanted), cmp_u32);
-	for (i = j = 0; i < nw; i++)
-		if (j == 0 || wanted[j - 1] != wanted[i])
-			wanted[j++] = wanted[i];
-	nw = j;
 	for (i = 0; i < nw; i++) {
 		char rs[INET_ADDRSTRLEN];
 

@@ -330,8 +330,8 @@ void xlb_dp_tick(struct xlb_dp *dp, uint64_t now)
 	xlb_nh_cache_tick(dp->nh, now);
 	xlb_dp_commit_tick(dp);
 	xlb_local_addrs_process(dp->local);
-	xlb_conn_expire(dp->conns, now_ms(), dp->expire_budget);
-	dp_check_queues(dp, now_ms());
+	xlb_conn_expire(dp->conns, now, dp->expire_budget);
+	dp_check_queues(dp, now);
 }
 
 void xlb_dp_counters(const struct xlb_dp *dp, uint64_t out[XLB_DP_CNT_MAX])
@@ -482,7 +482,8 @@ static int dp_rebind(void *arg, const struct xlb_conn_view *old,
 	}
 	/* The method and the server only: the next hop is read per packet,
 	 * so an entry adopted while its neighbour is still pending is kept. */
-	return xlb_dp_bind(a->dp, &svc->dests[idx], &old->orig, t);
+	xlb_dp_bind(&svc->dests[idx], t);
+	return 0;
 }
 
 static void adopt_conns(struct xlb_dp *dp)

@@ -762,6 +762,7 @@ struct xlb_nh_cache {
 	unsigned rt_changed_n;
 	bool     entries_stale;	/* more than that: re-resolve them all */
 	bool     hosts_full_logged;
+	bool     full_logged;		/* capacity reached, said once */
 	int      changes;
 };
 
@@ -946,8 +947,18 @@ static void nh_notify(struct xlb_nh_cache *c, uint32_t addr,
 		c->p.on_change(addr, nh, c->p.arg);
 }
 
+/* The cache is full: said once until an entry goes (packets keep asking). */
+static void nh_full(struct xlb_nh_cache *c)
+{
+	if (!c->full_logged)
+		nh_log(c, "nexthop: next-hop cache full (capacity %u addresses: "
+		       "real servers, gateways, on-link clients)", c->p.capacity);
+	c->full_logged = true;
+}
+
 static void nh_remove(struct xlb_nh_cache *c, int i)
 {
+	c->full_logged = false;
 	static const struct xlb_nh zero;
 	struct nh_slot *s = &c->slots[i];
 	bool was_usable = c->ctl[i].err == 0;
@@ -1053,9 +1064,7 @@ static int nh_hold(struct xlb_nh_cache *c, uint32_t addr, uint8_t flag)
 	if (fresh) {
 		i = nh_insert(c, addr);
 		if (i < 0) {
-			nh_log(c, "nexthop: next-hop cache full (capacity %u "
-			       "addresses: real servers, gateways, on-link clients)",
-			       c->p.capacity);
+			nh_full(c);
 			return i;
 		}
 	}
@@ -1148,8 +1157,7 @@ static void nh_gw_hold(struct xlb_nh_cache *c, uint32_t gw)
 	if (i < 0) {
 		i = nh_insert(c, gw);
 		if (i < 0) {
-			nh_log(c, "nexthop: cannot hold a gateway: next-hop cache "
-			       "full (capacity %u addresses)", c->p.capacity);
+			nh_full(c);
 			return;
 		}
 		c->ctl[i].dirty = true;
@@ -1425,8 +1433,10 @@ static void nh_take_requests(struct xlb_nh_cache *c)
 		addr = __atomic_exchange_n(&c->reqs[i], 0, __ATOMIC_ACQUIRE);
 		if (!addr)
 			continue;
+		/* A full cache was said once by nh_hold(); workers ask
+		 * again with every packet. */
 		err = nh_hold(c, addr, NH_F_HOST);
-		if (err)
+		if (err && err != -ENOSPC)
 			nh_log(c, "nexthop: cannot hold on-link client: %s",
 			       strerror(-err));
 	}
@@ -1597,8 +1607,10 @@ static int nh_event_cb(const struct nlmsghdr *nlh, void *data)
 
 			nh_mark_ifindex(c, ifi->ifi_index);
 			/* A device going down loses its routes without a
-			 * DELROUTE for each: re-read the table. */
-			if (!(ifi->ifi_flags & IFF_UP))
+			 * DELROUTE for each: re-read the table, once, when it
+			 * goes down (not at every event of a device that is
+			 * down: a re-read of a full table takes seconds). */
+			if ((ifi->ifi_change & IFF_UP) && !(ifi->ifi_flags & IFF_UP))
 				c->routes_dirty = true;
 		}
 		break;

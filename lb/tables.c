@@ -1087,8 +1087,7 @@ static int check_budget(const struct xlb_snap *s, char *err, size_t errlen)
 
 /* A candidate that the operation made: within budget, accepted by the
  * datapath (prepare), then published; else discarded. */
-static int finish_ex(struct xlb_tables *t, struct xlb_snap *s, char *err, size_t errlen,
-		     bool *refused)
+static int finish(struct xlb_tables *t, struct xlb_snap *s, char *err, size_t errlen)
 {
 	int r = check_budget(s, err, errlen);
 
@@ -1101,7 +1100,6 @@ static int finish_ex(struct xlb_tables *t, struct xlb_snap *s, char *err, size_t
 		if (r < 0 && err && errlen && !err[0])
 			xlb_seterr(err, errlen, "the datapath refused the change: %s",
 				   strerror(-r));
-		*refused = r < 0;
 	}
 	if (r < 0) {
 		snap_free(s);
@@ -1111,12 +1109,6 @@ static int finish_ex(struct xlb_tables *t, struct xlb_snap *s, char *err, size_t
 	return 0;
 }
 
-static int finish(struct xlb_tables *t, struct xlb_snap *s, char *err, size_t errlen)
-{
-	bool refused = false;
-
-	return finish_ex(t, s, err, errlen, &refused);
-}
 
 #define WITH_CANDIDATE(t, err, errlen, op)				\
 	({								\
@@ -1246,29 +1238,15 @@ static int apply_all(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_
 			return ret;
 		}
 	}
+	/* A refusal from here on (ring budget, the datapath) is the whole
+	 * batch's, not one request's. */
+	if (failed)
+		*failed = n;
 	return 0;
 }
 
 int xlb_tables_apply_reqs(struct xlb_tables *t, const struct xlb_req *reqs, size_t n,
 			  size_t *failed, char *err, size_t errlen)
 {
-	struct xlb_snap *s = snap_copy(xlb_tables_current(t));
-	bool refused = false;
-	int r;
-
-	if (!s) {
-		xlb_seterr(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	r = apply_all(t, s, reqs, n, failed, err, errlen);
-	if (r < 0) {
-		if (r == -ENOMEM)
-			xlb_seterr(err, errlen, "out of memory");
-		snap_free(s);
-		return r;
-	}
-	r = finish_ex(t, s, err, errlen, &refused);
-	if (r < 0 && refused && failed)
-		*failed = n;	/* the whole batch, not one request */
-	return r;
+	return WITH_CANDIDATE(t, err, errlen, apply_all(t, s, reqs, n, failed, err, errlen));
 }

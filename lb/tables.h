@@ -236,8 +236,8 @@ int xlb_tables_apply_req(struct xlb_tables *t, const struct xlb_req *req,
 			 char *err, size_t errlen);
 /* Several requests as one change (a rules file): all applied and published
  * as one snapshot, or none; on error *failed is the index of the request
- * that was refused, or n when the prepare callback refused the whole
- * batch. */
+ * that was refused, or n when the batch as a whole was (the ring budget,
+ * or the prepare callback). */
 int xlb_tables_apply_reqs(struct xlb_tables *t, const struct xlb_req *reqs, size_t n,
 			  size_t *failed, char *err, size_t errlen);
 

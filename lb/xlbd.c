@@ -274,7 +274,9 @@ static int load_rules(struct xlbd *d)
 	/* The same table operations as the control socket, as one change:
 	 * all the rules or none. */
 	ret = xlb_tables_apply_reqs(d->tables, reqs, n, &failed, err, sizeof(err));
-	if (ret) {
+	if (ret && failed >= n) {
+		pr_warn("%s: %s (the file as a whole)", d->rules, err);
+	} else if (ret) {
 		unsigned int line = rule_line(f, failed);
 
 		if (line)
@@ -493,8 +495,6 @@ static int xlbd_init(struct xlbd *d)
 	}
 
 	/* Tables are ready: the datapath (XDP, AF_XDP, workers) starts. */
-	d->dpp.ifnames = d->ifnames;
-	d->dpp.n_ifaces = (int)d->nifaces;
 	d->dpp.tables = d->tables;
 	d->dpp.state_path = state_path(d);
 	state_dir_make(d->dpp.state_path);

@@ -1014,7 +1014,9 @@ void xlb_xsk_drop(struct xlb_xsk_worker *w, uint64_t addr)
 
 uint8_t *xlb_xsk_alloc(struct xlb_xsk_worker *w, uint64_t *addr, uint32_t *cap)
 {
-	if (w->pool_n <= XLB_XSK_BATCH)
+	/* One RX batch stays for receiving; frames left in the shared pool
+	 * by other workers count too. */
+	if (pool_avail(w, XLB_XSK_BATCH + 1) <= XLB_XSK_BATCH)
 		return NULL;
 	*addr = w->pool[--w->pool_n];
 	*cap = w->frame_size;

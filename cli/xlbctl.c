@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "ipvsadm.h"
+#include "keepalived.h"
 #include "xlbctl.h"
 
 static const char *prog = "xlbctl";
@@ -33,6 +34,7 @@ static void usage(FILE *f)
 "  %1$s -Z [-t|u service-address]\n"
 "  %1$s --set tcp tcpfin udp\n"
 "  %1$s --counters\n"
+"  %1$s --from-keepalived FILE\n"
 "  %1$s -h\n"
 "\n"
 "Commands:\n"
@@ -50,6 +52,8 @@ static void usage(FILE *f)
 "  --zero            -Z        zero counters in a service or all services\n"
 "  --set tcp tcpfin udp        set connection timeout values (0 = unchanged)\n"
 "  --counters                  daemon counters: XDP program, datapath drops by reason, malformed packets by class, connection table\n"
+"  --from-keepalived FILE      print the LVS part of a keepalived.conf as rules for -R\n"
+"                              (notes and warnings on stderr; needs no xlbd)\n"
 "  --help            -h        display this help message\n"
 "  --version         -v        display the version\n"
 "\n"
@@ -194,6 +198,39 @@ static bool wants_counters(int argc, char **argv)
 	return false;
 }
 
+/* Where --from-keepalived FILE is (its index in argv), 0 when absent. */
+static int find_from_keepalived(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--from-keepalived") ||
+		    !strncmp(argv[i], "--from-keepalived=", 18))
+			return i;
+	return 0;
+}
+
+static void kad_msg_stderr(const char *line, void *ctx)
+{
+	(void)ctx;
+	fprintf(stderr, "%s: %s\n", prog, line);
+}
+
+/* xlbctl --from-keepalived FILE: rules on stdout, nothing on error. */
+static int from_keepalived(const char *file)
+{
+	struct xlb_kad_params p = { .msg = kad_msg_stderr };
+	char err[768];
+	int rc;
+
+	rc = xlb_kad_convert_file(file, stdout, &p, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "%s: --from-keepalived: %s\n", prog, err);
+		return XLBCTL_EXIT_USAGE;
+	}
+	if (fflush(stdout) != 0)
+		return XLBCTL_EXIT_USAGE;
+	return 0;
+}
+
 /* xlbctl --counters: "GROUP NAME VALUE" lines, for scripts. */
 static int counters(const char *path)
 {
@@ -262,7 +299,7 @@ int main(int argc, char **argv)
 	struct xlb_req req;
 	char err[512];
 	bool bad;
-	int fd, rc, status = 0;
+	int fd, rc, i, status = 0;
 
 	opt_path = take_socket_opt(&argc, argv, &bad);
 	if (bad)
@@ -277,6 +314,20 @@ int main(int argc, char **argv)
 		if (argc != 2)
 			return usage_error("--counters cannot be combined with other options (only --socket)");
 		return counters(path);
+	}
+
+	/* --from-keepalived is xlbctl's own too: a converter that talks to
+	 * no daemon. */
+	if ((i = find_from_keepalived(argc, argv))) {
+		const char *file = argv[i][17] == '=' ? argv[i] + 18 :
+				   i + 1 < argc ? argv[i + 1] : NULL;
+		int want = argv[i][17] == '=' ? 2 : 3;
+
+		if (!file || !*file)
+			return usage_error("option '--from-keepalived' needs a file");
+		if (argc != want)
+			return usage_error("--from-keepalived cannot be combined with other options");
+		return from_keepalived(file);
 	}
 
 	if (xlb_ipvsadm_parse(argc, argv, &req, err, sizeof(err)))

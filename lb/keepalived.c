@@ -146,8 +146,10 @@ static int kad_fail(struct kad_ctx *c, const char *file, unsigned line,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (file)
+	if (file && line)
 		xlb_seterr(c->err, c->errlen, "%s:%u: %s", file, line, msg);
+	else if (file)
+		xlb_seterr(c->err, c->errlen, "%s: %s", file, msg);
 	else
 		xlb_seterr(c->err, c->errlen, "%s", msg);
 	c->rc = -EINVAL;
@@ -1121,6 +1123,14 @@ static const struct kad_untranslated {
 	{ "user", "xlb runs the command as xlbd's own user" },
 };
 
+static bool kad_in_list(const char *k, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(k, *list))
+			return true;
+	return false;
+}
+
 static int kad_untranslated_kw(struct kad_ctx *c, const struct kad_node *n,
 			       const char *where, const char *const *allowed)
 {
@@ -1166,8 +1176,10 @@ static int kad_status_codes(struct kad_ctx *c, const struct kad_node *n,
 	return 0;
 }
 
+/* quiet: SSL_GET, which becomes a TCP check, so that what the url asks
+ * is not checked at all (its one warning says so). */
 static int kad_url(struct kad_ctx *c, const struct kad_node *u,
-		   struct kad_check *chk)
+		   struct kad_check *chk, bool quiet)
 {
 	bool has_status = false, many = false;
 	const struct kad_node *path = NULL;
@@ -1194,15 +1206,17 @@ static int kad_url(struct kad_ctx *c, const struct kad_node *u,
 			if (rc)
 				return rc;
 			has_status = true;
-			if (many)
+			if (many && !quiet)
 				warn(c, n, "status_code %s%s: xlb's --check-status takes one code: %u is checked",
 				     n->w[1], n->nw > 2 ? " ..." : "", chk->status);
 		} else if (!strcmp(k, "digest")) {
 			rc = kad_want_args(c, n, 1, 1);
 			if (rc)
 				return rc;
-			warn(c, n, "digest: xlb's HTTP check does not verify the body's MD5: only the status code is checked");
-		} else if (!kad_untranslated_kw(c, n, "url", untr)) {
+			if (!quiet)
+				warn(c, n, "digest: xlb's HTTP check does not verify the body's MD5: only the status code is checked");
+		} else if (quiet ? !kad_in_list(k, untr) :
+			   !kad_untranslated_kw(c, n, "url", untr)) {
 			return nfail(c, n, "unknown keyword '%s' in url", k);
 		}
 	}
@@ -1212,10 +1226,11 @@ static int kad_url(struct kad_ctx *c, const struct kad_node *u,
 		return nfail(c, path, "path '%s' must start with '/' and hold no blank or quote",
 			     path->w[1]);
 	chk->path = path->w[1];
-	if (!has_status) {
+	if (!has_status)
+		chk->status = 200;
+	if (!has_status && !quiet) {
 		/* keepalived's url_check() accepts 200-299 when no code is
 		 * given; the usual answer of a health URL is 200. */
-		chk->status = 200;
 		warn(c, u, "url without status_code: keepalived accepts any 2xx status, xlb's --check-status takes one code: 200 is checked");
 	}
 	return 0;
@@ -1295,10 +1310,10 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 				return rc;
 			if (!first_url) {
 				first_url = n;
-				rc = kad_url(c, n, chk);
+				rc = kad_url(c, n, chk, ssl);
 				if (rc)
 					return rc;
-			} else {
+			} else if (!ssl) {
 				warn(c, n, "%s: only the first url (%s:%u) is checked by xlb; this one is not",
 				     t, first_url->file, first_url->line);
 			}
@@ -1394,8 +1409,9 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 	if (retry && dbr != loop) {
 		char a[32], b[32];
 
-		warn(c, k, "retry %lld with delay_before_retry %s s: xlb repeats a failed check at the check interval instead (%s s): a failed server is out after %u failed checks %s s apart",
-		     (long long)retry, kad_fmt_timer(a, sizeof(a), (uint64_t)dbr),
+		warn(c, k, "keepalived retries a failed check %lld time%s %s s apart (retry, delay_before_retry); xlb repeats it at the check interval (%s s): a failed server is out after %u failed checks %s s apart",
+		     (long long)retry, retry == 1 ? "" : "s",
+		     kad_fmt_timer(a, sizeof(a), (uint64_t)dbr),
 		     kad_fmt_timer(b, sizeof(b), (uint64_t)loop), chk->fall, b);
 	}
 	if (PICK(alpha) == 1)
@@ -2093,7 +2109,7 @@ static int kad_run(struct kad_ctx *c, const char *label, FILE *out)
 	if (!rc)
 		rc = kad_top(c, &root);
 	if (!rc && !c->nsvc)
-		rc = kad_fail(c, label, 1, "no virtual_server to convert");
+		rc = kad_fail(c, label, 0, "no virtual_server to convert (VRRP and global blocks only?)");
 	if (fclose(c->out) && !rc)
 		rc = kad_nomem(c);
 	c->out = NULL;

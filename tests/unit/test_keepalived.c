@@ -810,24 +810,35 @@ Test(keepalived_include, relative_to_the_including_file_nested)
 
 Test(keepalived_include, glob_in_sorted_order_and_brace_patterns)
 {
+	/* Written out of order, so that directory order is not sorted. */
+	static const int order[] = { 3, 1, 5, 2, 4, 9, 7, 8, 6 };
+	char name[64], text[256], want[2048] = "";
 	struct conv cv;
 
 	mksub("vs");
 	mkfile("keepalived.conf", "include vs/*.conf\ninclude {b,a}.extra\n");
-	mkfile("vs/20-b.conf", RS(""));
-	mkfile("vs/10-a.conf", "virtual_server 10.0.0.2 80 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.2 80 {\n }\n}\n");
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		snprintf(name, sizeof(name), "vs/%d0-x.conf", order[i]);
+		snprintf(text, sizeof(text), "virtual_server 10.0.0.%d 80 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n }\n}\n",
+			 order[i]);
+		mkfile(name, text);
+	}
+	for (int i = 1; i <= 9; i++) {
+		size_t l = strlen(want);
+
+		snprintf(want + l, sizeof(want) - l,
+			 "-A -t 10.0.0.%d:80 -s rr\n-a -t 10.0.0.%d:80 -r 10.0.1.1:80 -g -w 1\n", i, i);
+	}
+	strcat(want, "-A -t 10.0.0.21:80 -s rr\n-a -t 10.0.0.21:80 -r 10.0.1.1:80 -g -w 1\n"
+		     "-A -t 10.0.0.20:80 -s rr\n-a -t 10.0.0.20:80 -r 10.0.1.1:80 -g -w 1\n");
 	mkfile("vs/ignored.txt", "garbage {\n");
-	mkfile("a.extra", "virtual_server 10.0.0.3 80 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.3 80 {\n }\n}\n");
-	mkfile("b.extra", "virtual_server 10.0.0.4 80 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.4 80 {\n }\n}\n");
+	mkfile("a.extra", "virtual_server 10.0.0.20 80 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n }\n}\n");
+	mkfile("b.extra", "virtual_server 10.0.0.21 80 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n }\n}\n");
 	conv_main(&cv);
 	cr_assert_eq(cv.rc, 0, "%s", cv.err);
 	/* glob sorts each brace alternative's matches; the alternatives
 	 * keep their written order (GLOB_BRACE), as in keepalived. */
-	cr_assert_str_eq(rules(&cv),
-		"-A -t 10.0.0.2:80 -s rr\n-a -t 10.0.0.2:80 -r 10.0.1.2:80 -g -w 1\n"
-		"-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n"
-		"-A -t 10.0.0.4:80 -s rr\n-a -t 10.0.0.4:80 -r 10.0.1.4:80 -g -w 1\n"
-		"-A -t 10.0.0.3:80 -s rr\n-a -t 10.0.0.3:80 -r 10.0.1.3:80 -g -w 1\n");
+	cr_assert_str_eq(rules(&cv), want);
 	conv_free(&cv);
 }
 

@@ -27,11 +27,11 @@ FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -std=gnu11 -Wall -Wextra -D_GNU_SOURCE \
 # not break `make test` (gcc's -Werror build guards them).
 FUZZ_LIB_CFLAGS := $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link
 
-# What the three targets reach, and nothing with BPF, AF_XDP or netlink
+# What the targets reach, and nothing with BPF, AF_XDP or netlink
 # sockets in it.
 FUZZ_LIB_SRCS := $(wildcard $(addprefix lb/,pkt.c csum.c xmit_dr.c xmit_nat.c \
                    xmit_tun.c icmp_gen.c log.c ctl.c ctl_server.c tables.c \
-                   ring.c hash.c ipvsadm.c))
+                   ring.c hash.c ipvsadm.c keepalived.c))
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
 # The ring's build loops (up to 2^20 points) are not what these targets
 # explore and, with coverage callbacks on every compare, took two thirds of

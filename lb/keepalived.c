@@ -286,15 +286,25 @@ static int kad_load(struct kad_ctx *c, struct kad_src *s)
 				"'%s' is not a regular file of at most %u bytes",
 				s->path, XLB_KAD_FILE_MAX);
 	}
-	/* A file that is open below us on the stack includes itself. */
+	/* A file that is open below us on the stack includes itself: the
+	 * error shows the chain from it to the include that closes it. */
 	for (unsigned i = 0; i + 1 < c->nsrc; i++) {
-		if (c->src[i].loaded && c->src[i].dev == st.st_dev &&
-		    c->src[i].ino == st.st_ino) {
-			close(fd);
-			return kad_fail(c, s->from_file, s->from_line,
-					"include loop: '%s' is already being read (included from %s)",
-					s->path, c->src[i].path);
+		char chain[512];
+		size_t l = 0;
+
+		if (!c->src[i].loaded || c->src[i].dev != st.st_dev ||
+		    c->src[i].ino != st.st_ino)
+			continue;
+		close(fd);
+		chain[0] = '\0';
+		for (unsigned j = i; j + 1 < c->nsrc && l < sizeof(chain); j++) {
+			if (c->src[j].loaded)
+				l += (size_t)snprintf(chain + l, sizeof(chain) - l,
+						      "%s -> ", c->src[j].path);
 		}
+		return kad_fail(c, s->from_file, s->from_line,
+				"include loop: %s%s", l < sizeof(chain) ? chain : "",
+				s->path);
 	}
 	s->buf = malloc((size_t)st.st_size + 1);
 	if (!s->buf) {
@@ -815,6 +825,7 @@ struct kad_rs {
 	int64_t uthr, lthr;
 	int inhibit;
 	struct kad_inh inh;
+	const struct kad_node *checker;	/* the first checker block */
 	struct kad_check chk;
 };
 
@@ -1514,8 +1525,9 @@ static int kad_real_server(struct kad_ctx *c, const struct kad_node *r,
 		if (rc)
 			return rc;
 	}
-	if (checker)
-		return kad_checker(c, checker, vs, rs);
+	/* Translated once the whole virtual_server is read: what the
+	 * checker inherits may come after this block. */
+	rs->checker = checker;
 	rs->chk.kind = CHK_NONE;
 	return 0;
 }
@@ -1729,6 +1741,13 @@ static int kad_vs_body(struct kad_ctx *c, const struct kad_node *v,
 		} else {
 			return nfail(c, n, "unknown keyword '%s' in virtual_server", k);
 		}
+		if (rc)
+			return rc;
+	}
+	for (unsigned i = 0; i < vs->nrs; i++) {
+		if (!vs->rs[i].checker)
+			continue;
+		rc = kad_checker(c, vs->rs[i].checker, vs, &vs->rs[i]);
 		if (rc)
 			return rc;
 	}

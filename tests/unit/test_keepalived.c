@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -959,13 +960,26 @@ Test(keepalived_include, main_file_missing)
 /* ------------------------------------------------------------------ */
 /* keepalived's own samples                                           */
 
+/* The samples, from the source tree: $XLB_SRCDIR, the working directory
+ * (make unit runs there), or beside the test binary (build/..). */
 static const char *samples_dir(void)
 {
-	static char dir[512];
+	static char dir[PATH_MAX + 64];
 	const char *src = getenv("XLB_SRCDIR");
+	char exe[PATH_MAX];
 	struct stat st;
+	ssize_t n;
 
 	snprintf(dir, sizeof(dir), "%s/tests/keepalived-samples", src ? src : ".");
+	if (!stat(dir, &st) || src)
+		goto out;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		*(strrchr(exe, '/') ?: exe) = '\0';
+		snprintf(dir, sizeof(dir), "%s/../tests/keepalived-samples", exe);
+	}
+out:
 	cr_assert_eq(stat(dir, &st), 0,
 		     "%s missing: run the unit tests from the source tree (or set XLB_SRCDIR)", dir);
 	return dir;

@@ -302,8 +302,10 @@ int main(int argc, char **argv)
 	printf("xlb_steer fast-path hit, %zu-byte %s frame, %u repeats, "
 	       "median of %d\n\n", n, tcp ? "TCP ACK" : "UDP", repeat, RUNS);
 	floor_ns = loop_floor(f, n, repeat);
-	printf("| method (XDP_TX)        | loop ns  | prog ns  | stats ns | hits   |\n");
-	printf("|------------------------|----------|----------|----------|--------|\n");
+	printf("| method (XDP_TX)        | loop ns  | prog ns  | stats ns "
+	       "| hits   |\n");
+	printf("|------------------------|----------|----------|----------"
+	       "|--------|\n");
 	v.ifindex = veth;
 	inet_pton(AF_INET, "10.0.1.5", &v.addr);
 	inet_pton(AF_INET, "10.0.1.1", &v.tun_saddr);

@@ -436,7 +436,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, struct ethhdr *eth,
 	/* This CPU's copy: no atomics. The coarse clock (a tick's
 	 * resolution) is plenty for idle timeouts of seconds. */
 	v->pkts++;
-	v->bytes += len;
+	v->bytes += sizeof(*eth) + tot;	/* padding not counted */
 	v->last_ns = bpf_ktime_get_coarse_ns();
 	cnt(act == XDP_TX ? XLB_CNT_FP_TX : XLB_CNT_FP_REDIRECTED);
 	return act;

@@ -22,7 +22,7 @@ FUZZ_DIR   := $(BUILD)/fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -fno-omit-frame-pointer
 FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -std=gnu11 -Wall -Wextra -D_GNU_SOURCE \
-               -fno-strict-aliasing -Ilb -I$(BUILD) -MMD -MP
+               -fno-strict-aliasing -iquote lb -I$(BUILD) -MMD -MP
 # Others' files get the same warnings, but a clang-only warning in them must
 # not break `make test` (gcc's -Werror build guards them).
 FUZZ_LIB_CFLAGS := $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link

@@ -31,12 +31,13 @@ FUZZ_LIB_CFLAGS := $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link
 # sockets in it.
 FUZZ_LIB_SRCS := $(wildcard $(addprefix lb/,pkt.c csum.c xmit_dr.c xmit_nat.c \
                    xmit_tun.c icmp_gen.c log.c ctl.c ctl_server.c tables.c \
-                   ring.c hash.c ipvsadm.c))
+                   ring.c hash.c ipvsadm.c)) \
+                 $(wildcard lb/sched.c lb/sched_*.c)
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
 # The ring's build loops (up to 2^20 points) are not what these targets
 # explore and, with coverage callbacks on every compare, took two thirds of
 # fuzz_ctl's time: sanitizers yes, coverage no.
-FUZZ_NOCOV_SRCS := lb/ring.c lb/hash.c
+FUZZ_NOCOV_SRCS := lb/ring.c lb/hash.c lb/sched_mh.c
 FUZZ_LIB      := $(FUZZ_DIR)/libxlb-fuzz.a
 FUZZ_SRCS     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_TARGETS  := $(FUZZ_SRCS:tests/fuzz/%.c=%)

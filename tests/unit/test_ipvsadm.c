@@ -910,3 +910,68 @@ Test(ipvsadm, addrport_is_numeric_with_n)
 	cr_assert_str_eq(xlb_ipvsadm_fwd_name(XLB_FWD_NAT), "Masq");
 	cr_assert_str_eq(xlb_ipvsadm_fwd_name(XLB_FWD_TUN), "Tunnel");
 }
+
+/* ---- schedulers, -b, thresholds (issue 12) ------------------------------ */
+
+Test(ipvsadm, every_ipvs_scheduler_is_accepted_and_kept)
+{
+	static const char *const names[] = { "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
+					     "sh", "sed", "nq", "fo", "ovf", "mh", "twos", "ring" };
+	char line[96];
+	struct xlb_req r;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(line, sizeof(line), "-A -t 10.0.0.1:80 -s %s", names[i]);
+		accepted(line, &r);
+		cr_expect_str_eq(r.svc.sched, names[i]);
+		cr_expect(r.svc_set & XLB_SVC_SET_SCHED);
+	}
+}
+
+Test(ipvsadm, sched_flags_parse_as_ipvsadm)
+{
+	struct xlb_req r;
+
+	accepted("-A -t 10.0.0.1:80 -s sh -b sh-fallback,sh-port -p 60", &r);
+	cr_expect_eq(r.svc.flags, XLB_SVC_F_PERSISTENT | XLB_SVC_F_SH_FALLBACK | XLB_SVC_F_SH_PORT);
+	cr_expect(r.svc_set & XLB_SVC_SET_SCHED_FLAGS);
+	accepted("-A -t 10.0.0.1:80 -s mh --sched-flags mh-port", &r);
+	cr_expect_eq(r.svc.flags, XLB_SVC_F_MH_PORT);
+	accepted("-E -t 10.0.0.1:80 -b mh-fallback", &r);
+	cr_expect_eq(r.svc_set, XLB_SVC_SET_SCHED_FLAGS, "-E -b changes the flags only");
+	refused("-A -t 10.0.0.1:80 -s rr -b sh-port",
+		"incompatible scheduler flag 'sh-port' (it is for -s sh, not -s rr)");
+	refused("-A -t 10.0.0.1:80 -b mh-port", "not -s ring");
+	refused("-A -t 10.0.0.1:80 -s sh -b sh-bogus", "invalid scheduler flag 'sh-bogus'");
+	refused("-a -t 10.0.0.1:80 -r 10.0.1.1 -b sh-port", "illegal 'sched-flags' option");
+}
+
+Test(ipvsadm, save_prints_sched_flags_after_the_scheduler)
+{
+	struct xlb_svc_cfg s = svc_cfg(IPPROTO_TCP, "10.0.0.1", 80);
+	char *out;
+
+	snprintf(s.sched, sizeof(s.sched), "sh");
+	s.flags = XLB_SVC_F_SH_FALLBACK | XLB_SVC_F_SH_PORT | XLB_SVC_F_PERSISTENT;
+	s.timeout = 60;
+	out = printed(&s, NULL);
+	cr_expect_str_eq(out, "-A -t 10.0.0.1:80 -s sh -b sh-fallback,sh-port -p 60\n");
+	free(out);
+}
+
+Test(ipvsadm, thresholds_parse_and_save)
+{
+	struct xlb_svc_cfg s = svc_cfg(IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_req r;
+	char *out;
+
+	accepted("-a -t 10.0.0.1:80 -r 10.0.1.1 -x 100 -y 75", &r);
+	cr_expect_eq(r.dest.u_thresh, 100);
+	cr_expect_eq(r.dest.l_thresh, 75);
+	out = printed(&s, &r.dest);
+	cr_expect_str_eq(out, "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1 -x 100 -y 75\n");
+	free(out);
+	accepted("-L -n --thresholds", &r);
+	cr_expect(r.list_flags & XLB_LIST_THRESHOLDS);
+	refused("-L --thresholds --stats", "--thresholds cannot be combined");
+}

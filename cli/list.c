@@ -145,6 +145,7 @@ static int print_service(int fd, const struct xlb_svc_info *se,
 		if (se->cfg.flags & XLB_SVC_F_SCHED_ALL) {
 			char fl[64];
 
+			/* As ipvsadm: " ()" when no bit has a name here. */
 			printf(" (%s)", xlb_sched_flags_str(se->cfg.sched, se->cfg.flags,
 							    fl, sizeof(fl)));
 		}

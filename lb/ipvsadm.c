@@ -1058,16 +1058,19 @@ void xlb_rules_print_svc_fmt(FILE *out, const struct xlb_svc_cfg *svc,
 	fputs("-A ", out);
 	print_svc_switch(out, svc, numeric);
 	fprintf(out, " -s %s", svc->sched[0] ? svc->sched : XLB_SCHED_DEFAULT);
-	if (svc->flags & XLB_SVC_F_SCHED_ALL) {
-		char fl[64];
-
-		fprintf(out, " -b %s", xlb_sched_flags_str(svc->sched, svc->flags, fl, sizeof(fl)));
-	}
 	if (svc->flags & XLB_SVC_F_PERSISTENT) {
 		fprintf(out, " -p %u", svc->timeout);
 		if (svc->netmask != 0xffffffff)
 			fprintf(out, " -M %s",
 				inet_ntop(AF_INET, &mask, m, sizeof(m)));
+	}
+	/* ipvsadm prints -b last (after -p, -M, --pe, -o). */
+	if (svc->flags & XLB_SVC_F_SCHED_ALL) {
+		char fl[64];
+
+		xlb_sched_flags_str(svc->sched, svc->flags, fl, sizeof(fl));
+		if (fl[0])
+			fprintf(out, " -b %s", fl);
 	}
 	/* xlb's extension, only when it is not the default, so a default
 	 * configuration's save stays readable by ipvsadm -R. */

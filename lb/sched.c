@@ -50,7 +50,10 @@ const char *xlb_sched_flags_str(const char *sched, uint32_t flags, char *buf, si
 
 	if (len)
 		buf[0] = '\0';
-	for (unsigned int i = 0; i < 3; i++) {
+	/* As ipvsadm's print_sched_flags(): sh and mh name two bits only. */
+	bool named = sched && (!strcmp(sched, "sh") || !strcmp(sched, "mh"));
+
+	for (unsigned int i = 0; i < (named ? 2u : 3u); i++) {
 		if (!(flags & bits[i]))
 			continue;
 		int n = snprintf(buf + off, off < len ? len - off : 0, "%s%s",

@@ -955,7 +955,8 @@ Test(ipvsadm, save_prints_sched_flags_after_the_scheduler)
 	s.flags = XLB_SVC_F_SH_FALLBACK | XLB_SVC_F_SH_PORT | XLB_SVC_F_PERSISTENT;
 	s.timeout = 60;
 	out = printed(&s, NULL);
-	cr_expect_str_eq(out, "-A -t 10.0.0.1:80 -s sh -b sh-fallback,sh-port -p 60\n");
+	cr_expect_str_eq(out, "-A -t 10.0.0.1:80 -s sh -p 60 -b sh-fallback,sh-port\n",
+			 "ipvsadm's order: -b last");
 	free(out);
 }
 

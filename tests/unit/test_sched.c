@@ -572,6 +572,8 @@ Test(sched, flags_parse_and_print_as_ipvsadm)
 	cr_expect_str_eq(xlb_sched_flags_str("sh", f, buf, sizeof(buf)), "sh-fallback,sh-port");
 	cr_expect_str_eq(xlb_sched_flags_str("mh", XLB_SVC_F_SCHED2, buf, sizeof(buf)), "mh-port");
 	cr_expect_str_eq(xlb_sched_flags_str("rr", XLB_SVC_F_SCHED3, buf, sizeof(buf)), "flag-3");
+	cr_expect_str_eq(xlb_sched_flags_str("sh", XLB_SVC_F_SCHED3, buf, sizeof(buf)), "",
+			 "as ipvsadm, sh names two bits only");
 	cr_expect_eq(xlb_sched_flags_parse("rr", "sh-port", &f, err, sizeof(err)), -EINVAL);
 	cr_expect_str_eq(err, "incompatible scheduler flag 'sh-port' (it is for -s sh, not -s rr)");
 	cr_expect_eq(xlb_sched_flags_parse("mh", "mh-bogus", &f, err, sizeof(err)), -EINVAL);

@@ -152,4 +152,30 @@ for s in ring lblc lblcr sed nq ovf twos; do
 	check_eq "$s: 9 requests answered" 9 "$(answers "$T/$s.txt")"
 done
 check_eq "-S -n gives the scheduler back" "-A -t $VIP:80 -s twos" "$(X -S -n | grep -- "^-A")"
+
+# A save with every scheduler, its flags and thresholds restores unchanged
+# (-R, then -S -n), and so does -S -n's own output.
+port=1000
+: >"$T/all.rules"
+for s in ring rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos; do
+	port=$((port + 1))
+	case $s in
+	sh) f=" -p 60 -b sh-fallback,sh-port" ;;
+	mh) f=" -b mh-fallback,mh-port" ;;
+	wrr) f=" -b flag-3" ;;
+	*) f="" ;;
+	esac
+	echo "-A -t $VIP:$port -s $s$f" >>"$T/all.rules"
+	echo "-a -t $VIP:$port -r $RS1:80 -m -w 3 -x 100 -y 50" >>"$T/all.rules"
+	echo "-a -t $VIP:$port -r $RS2:80 -m -w 1" >>"$T/all.rules"
+done
+X -C
+check "-R of a save with every scheduler" X -R <"$T/all.rules"
+check_eq "-S -n gives every scheduler, flag and threshold back" "$(cat "$T/all.rules")" "$(X -S -n)"
+X -S -n >"$T/all.saved"
+X -C
+X -R <"$T/all.saved"
+check_eq "-S -n, -R, -S -n: unchanged" "$(cat "$T/all.rules")" "$(X -S -n)"
+check "-L shows flags after the scheduler, as ipvsadm" \
+	bash -c "'$B/xlbctl' --socket '$S' -L -n | grep -q '^TCP  $VIP:1009 sh (sh-fallback,sh-port) persistent 60\$'"
 kill_pid "$XLBD_PID"

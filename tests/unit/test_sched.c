@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -588,4 +589,58 @@ Test(sched, lower_threshold_above_upper_is_refused_as_ipvs)
 	cr_expect_eq(xlb_tables_add_dest(t, &K, &d, XLB_DEST_SET_WEIGHT | XLB_DEST_SET_UTHRESH |
 					XLB_DEST_SET_LTHRESH, err, sizeof(err)), -ERANGE);
 	cr_expect_eq(S()->ndests, 0);
+}
+
+/* Several workers at once share one cursor: the totals stay exact. */
+struct par_arg {
+	const struct xlb_snap_svc *svc;
+	int n[3];
+};
+
+static void *par_worker(void *p)
+{
+	struct par_arg *a = p;
+
+	for (int i = 0; i < 6000; i++) {
+		struct xlb_sched_flow f = flow((uint32_t)i, 1);
+		int j = xlb_sched_schedule(a->svc, &f);
+
+		if (j >= 0 && j < 3)
+			a->n[j]++;
+	}
+	return NULL;
+}
+
+static void run_parallel(int *tot)
+{
+	struct par_arg a[4];
+	pthread_t th[4];
+
+	for (int k = 0; k < 4; k++) {
+		a[k] = (struct par_arg){ .svc = S() };
+		cr_assert_eq(pthread_create(&th[k], NULL, par_worker, &a[k]), 0);
+	}
+	for (int k = 0; k < 4; k++) {
+		pthread_join(th[k], NULL);
+		for (int j = 0; j < 3; j++)
+			tot[j] += a[k].n[j];
+	}
+}
+
+Test(sched, rr_and_wrr_stay_exact_across_concurrent_workers)
+{
+	int n[3] = { 0 }, w[3] = { 0 };
+
+	mk_svc("rr", 0);
+	for (unsigned int i = 1; i <= 3; i++)
+		mk_dest(i, 1, 0, 0);
+	run_parallel(n);
+	cr_expect(n[0] == 8000 && n[1] == 8000 && n[2] == 8000, "rr: %d %d %d", n[0], n[1], n[2]);
+	cr_assert_eq(xlb_tables_flush(t, err, sizeof(err)), 0);
+	mk_svc("wrr", 0);
+	mk_dest(1, 1, 0, 0);
+	mk_dest(2, 2, 0, 0);
+	mk_dest(3, 3, 0, 0);
+	run_parallel(w);
+	cr_expect(w[0] == 4000 && w[1] == 8000 && w[2] == 12000, "wrr: %d %d %d", w[0], w[1], w[2]);
 }

@@ -31,7 +31,7 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
 
 CFLAGS  ?= -O2 -g
 XCFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
-           -fno-strict-aliasing -Ilb -I$(BUILD) -MMD -MP
+           -fno-strict-aliasing -iquote lb -I$(BUILD) -MMD -MP
 LDLIBS  := -lxdp -lbpf -lmnl -lelf -lz -lpthread
 ifeq ($(SAN),1)
 XCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -14,12 +14,14 @@
 
 #include "ctl.h"
 #include "ipvsadm.h"
+#include "sched.h"
 #include "xlbctl.h"
 
 #define FMT_NUMERIC	XLB_LIST_NUMERIC
 #define FMT_STATS	XLB_LIST_STATS
 #define FMT_RATE	XLB_LIST_RATE
 #define FMT_EXACT	XLB_LIST_EXACT
+#define FMT_THRESHOLDS	XLB_LIST_THRESHOLDS
 
 /* ipvsadm's print_largenum: 9 columns, K/M/G/T above 8 digits. */
 static void print_largenum(unsigned long long i, unsigned int format)
@@ -51,6 +53,11 @@ static void print_title(unsigned int format)
 		       "  -> RemoteAddress:Port\n",
 		       "Prot LocalAddress:Port",
 		       "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes");
+	else if (format & FMT_THRESHOLDS)
+		printf("%-33s %-10s %-10s %-10s %-10s\n"
+		       "  -> RemoteAddress:Port\n",
+		       "Prot LocalAddress:Port",
+		       "Uthreshold", "Lthreshold", "ActiveConn", "InActConn");
 	else if (format & FMT_RATE)
 		printf("%-33s %8s %8s %8s %8s %8s\n"
 		       "  -> RemoteAddress:Port\n",
@@ -90,6 +97,10 @@ static void print_dest(const struct xlb_svc_cfg *svc,
 		print_largenum(e->rates.inbps, format);
 		print_largenum(e->rates.outbps, format);
 		printf("\n");
+	} else if (format & FMT_THRESHOLDS) {
+		printf("  -> %-28s %-10u %-10u %-10u %-10u\n", dname,
+		       e->cfg.u_thresh, e->cfg.l_thresh,
+		       e->activeconns, e->inactconns);
 	} else {
 		printf("  -> %-28s %-7s %-6d %-10u %-10u\n", dname,
 		       xlb_ipvsadm_fwd_name(e->cfg.fwd), (int)e->cfg.weight,
@@ -131,6 +142,13 @@ static int print_service(int fd, const struct xlb_svc_info *se,
 		print_largenum(se->rates.outbps, format);
 	} else {
 		printf("%s %s", svc_name, se->cfg.sched);
+		if (se->cfg.flags & XLB_SVC_F_SCHED_ALL) {
+			char fl[64];
+
+			/* As ipvsadm: " ()" when no bit has a name here. */
+			printf(" (%s)", xlb_sched_flags_str(se->cfg.sched, se->cfg.flags,
+							    fl, sizeof(fl)));
+		}
 		if (se->cfg.flags & XLB_SVC_F_PERSISTENT) {
 			printf(" persistent %u", se->cfg.timeout);
 			if (se->cfg.netmask != 0xffffffff) {

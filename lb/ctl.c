@@ -21,13 +21,14 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "sched.h"
 
 #define CLIENT_TIMEOUT_S	30	/* a daemon that does not answer */
 
 
 bool xlb_sched_known(const char *name)
 {
-	return name && !strcmp(name, "ring");
+	return xlb_sched_find(name) != NULL;
 }
 
 const char *xlb_ctl_svc_str(const struct xlb_svc_key *key, char *buf, size_t len)
@@ -109,11 +110,16 @@ int xlb_ctl_put_svc(struct nlmsghdr *nlh, size_t buflen,
 		snprintf(sched, sizeof(sched), "%.*s", (int)sizeof(sched) - 1, cfg->sched);
 		ok = mnl_attr_put_strz_check(nlh, buflen, XLB_SVC_ATTR_SCHED_NAME, sched);
 	}
-	if (ok && (set & XLB_SVC_SET_PERSIST)) {
-		struct xlb_ctl_flags f = { .flags = cfg->flags, .mask = ~0u };
+	if (ok && (set & (XLB_SVC_SET_PERSIST | XLB_SVC_SET_SCHED_FLAGS))) {
+		/* The mask says which bits this message sets: persistence,
+		 * the scheduler flags (-b), or both. */
+		uint32_t mask = (set & XLB_SVC_SET_PERSIST ? ~(uint32_t)XLB_SVC_F_SCHED_ALL : 0) |
+				(set & XLB_SVC_SET_SCHED_FLAGS ? XLB_SVC_F_SCHED_ALL : 0);
+		struct xlb_ctl_flags f = { .flags = cfg->flags & mask, .mask = mask };
 
-		ok = mnl_attr_put_check(nlh, buflen, XLB_SVC_ATTR_FLAGS, sizeof(f), &f) &&
-		     mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_TIMEOUT, cfg->timeout);
+		ok = mnl_attr_put_check(nlh, buflen, XLB_SVC_ATTR_FLAGS, sizeof(f), &f);
+		if (ok && (set & XLB_SVC_SET_PERSIST))
+			ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_TIMEOUT, cfg->timeout);
 	}
 	if (ok && (set & XLB_SVC_SET_NETMASK))
 		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_NETMASK, cfg->netmask);
@@ -331,8 +337,10 @@ uint32_t xlb_req_add_svc_fields(const struct xlb_req *req)
 
 	if (req->svc.sched[0])
 		set |= XLB_SVC_SET_SCHED;
-	if (req->svc.flags || req->svc.timeout)
+	if ((req->svc.flags & ~XLB_SVC_F_SCHED_ALL) || req->svc.timeout)
 		set |= XLB_SVC_SET_PERSIST;
+	if (req->svc.flags & XLB_SVC_F_SCHED_ALL)
+		set |= XLB_SVC_SET_SCHED_FLAGS;
 	if (req->svc.netmask)
 		set |= XLB_SVC_SET_NETMASK;
 	if (req->svc.vnodes)
@@ -788,9 +796,9 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		struct xlb_ctl_flags f;
 
 		memcpy(&f, mnl_attr_get_payload(tb[XLB_SVC_ATTR_FLAGS]), sizeof(f));
-		if (f.flags & f.mask & ~XLB_SVC_F_PERSISTENT) {
+		if (f.flags & f.mask & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_SCHED_ALL)) {
 			xlb_seterr(err, errlen, "service flags 0x%x not supported",
-			       f.flags & f.mask & ~XLB_SVC_F_PERSISTENT);
+			       f.flags & f.mask & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_SCHED_ALL));
 			return -EOPNOTSUPP;
 		}
 		cfg->flags = f.flags & f.mask;

@@ -94,7 +94,7 @@ struct nlmsghdr;
 #define XLB_CTL_PROTO_VERSION	0x010201 /* GET_INFO version: 1.2.1 as IPVS */
 
 /* Schedulers the daemon knows (names, for error messages). */
-#define XLB_SCHED_LIST		"ring"
+#define XLB_SCHED_LIST		"ring, rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos"
 bool xlb_sched_known(const char *name);
 
 /* Limits checked by the parser (and the tables). */

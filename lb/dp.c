@@ -36,6 +36,7 @@
 #include "nexthop.h"
 #include "pkt.h"
 #include "ring.h"
+#include "sched.h"
 #include "tables.h"
 #include "xmit.h"
 #include "../bpf/xlb_shared.h"
@@ -132,15 +133,13 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	struct dp_bind *b = (struct dp_bind *)t->bind;
 	const struct xlb_snap_dest *d;
 	struct xlb_nh onh;
-	uint32_t hash;
 	int idx, rc;
+	struct xlb_sched_flow f = {
+		.saddr = k->saddr, .daddr = k->daddr, .sport = k->sport,
+		.dport = k->dport, .proto = k->proto, .seed = c->snap->seed,
+	};
 
-	if (svc->cfg.flags & XLB_SVC_F_PERSISTENT)
-		hash = xlb_hash_addr(k->saddr & svc->cfg.netmask, c->snap->seed);
-	else
-		hash = xlb_hash_flow(k->saddr, k->daddr, k->sport, k->dport,
-				     k->proto, c->snap->seed);
-	idx = xlb_ring_lookup(svc->ring, hash);
+	idx = xlb_sched_schedule(svc, &f);
 	if (idx < 0)
 		return -EHOSTUNREACH;
 	d = &svc->dests[idx];

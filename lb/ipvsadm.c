@@ -25,6 +25,7 @@
 
 #include "ipvsadm.h"
 #include "log.h"
+#include "sched.h"
 
 /* Options, in the order of ipvsadm's optnames[] where they exist. */
 enum xlb_opt {
@@ -44,6 +45,10 @@ enum xlb_opt {
 	OPT_RATE,
 	OPT_EXACT,
 	OPT_VNODES,
+	/* Past the cmd_opts columns (rows end before them: optional
+	 * everywhere); which commands take them is checked in parse(). */
+	OPT_SCHED_FLAGS,
+	OPT_THRESHOLDS,
 	OPT_COUNT
 };
 
@@ -51,6 +56,7 @@ static const char *const optnames[OPT_COUNT] = {
 	"numeric", "connection", "service-address", "scheduler", "persistent",
 	"netmask", "real-server", "forwarding-method", "weight", "u-threshold",
 	"l-threshold", "timeout", "stats", "rate", "exact", "vnodes",
+	"sched-flags", "thresholds",
 };
 
 /* Commands, indexed by enum xlb_req_op. */
@@ -98,6 +104,7 @@ enum {
 	TAG_STATS,
 	TAG_RATE,
 	TAG_VNODES,
+	TAG_THRESHOLDS,
 };
 
 enum { ARG_NONE, ARG_REQ, ARG_OPT };
@@ -144,12 +151,8 @@ static const struct xlb_optdef optdefs[] = {
 	{ "rate",		0,   ARG_NONE, TAG_RATE },
 	{ "exact",		'X', ARG_NONE, 'X' },
 	{ "vnodes",		0,   ARG_REQ,  TAG_VNODES },
-};
-
-/* The kernel's IPVS schedulers: accepted in rules files, run as the ring. */
-static const char *const ipvs_scheds[] = {
-	"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq",
-	"fo", "ovf", "mh", "twos",
+	{ "sched-flags",	'b', ARG_REQ,  'b' },
+	{ "thresholds",		0,   ARG_NONE, TAG_THRESHOLDS },
 };
 
 #define MAX_POSITIONAL 8
@@ -161,7 +164,7 @@ struct xlb_raw {
 	unsigned int opts;		/* 1 << enum xlb_opt */
 	uint8_t proto;
 	const char *svc, *sched, *persist, *netmask, *server, *weight;
-	const char *uthresh, *lthresh, *vnodes;
+	const char *uthresh, *lthresh, *vnodes, *sched_flags;
 	bool persist_given;
 	uint8_t fwd;
 	const char *pos[MAX_POSITIONAL];
@@ -179,7 +182,7 @@ void xlb_ipvsadm_set_warn(xlb_ipvsadm_warn_fn fn, void *ctx)
 
 const char *xlb_ipvsadm_known_scheds(void)
 {
-	return XLB_SCHED_DEFAULT;
+	return XLB_SCHED_LIST;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -297,6 +300,10 @@ static int take(struct xlb_raw *raw, const struct xlb_optdef *d,
 	case TAG_VNODES:
 		raw->vnodes = val;
 		return set_option(raw, OPT_VNODES, err, errlen);
+	case 'b':
+		raw->sched_flags = val;
+		return set_option(raw, OPT_SCHED_FLAGS, err, errlen);
+	case TAG_THRESHOLDS: return set_option(raw, OPT_THRESHOLDS, err, errlen);
 	}
 	return fail(err, errlen, "internal error: unhandled option");
 }
@@ -498,16 +505,6 @@ static bool parse_netmask(const char *s, uint32_t *mask)
 	return true;
 }
 
-static bool is_ipvs_sched(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(ipvs_scheds) / sizeof(ipvs_scheds[0]); i++)
-		if (!strcmp(name, ipvs_scheds[i]))
-			return true;
-	return false;
-}
-
 static int check_opts(const struct xlb_raw *raw, char *err, size_t errlen)
 {
 	const char *row = cmd_opts[raw->cmd];
@@ -562,17 +559,31 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 	if (HAS(raw, OPT_SCHEDULER)) {
 		const char *s = raw->sched;
 
-		if (!strcmp(s, XLB_SCHED_DEFAULT)) {
-			/* the one we have */
-		} else if (rules && is_ipvs_sched(s)) {
-			if (foreign)
-				snprintf(foreign, foreignlen, "%s", s);
-		} else {
+		(void)rules;
+		(void)foreign;
+		(void)foreignlen;
+		if (!xlb_sched_known(s))
 			return fail(err, errlen,
 				    "unknown scheduler '%s' (known schedulers: %s)",
 				    s, xlb_ipvsadm_known_scheds());
-		}
+		snprintf(req->svc.sched, sizeof(req->svc.sched), "%s", s);
 		req->svc_set |= XLB_SVC_SET_SCHED;
+	}
+	if (HAS(raw, OPT_SCHED_FLAGS)) {
+		uint32_t f = 0;
+		char msg[160];
+
+		if (raw->cmd != XLB_REQ_ADD_SVC && raw->cmd != XLB_REQ_EDIT_SVC)
+			return fail(err, errlen,
+				    "illegal 'sched-flags' option with the '%s' command",
+				    cmdnames[raw->cmd]);
+		/* -E without -s: the service's scheduler is not known here. */
+		if (xlb_sched_flags_parse(HAS(raw, OPT_SCHEDULER) ? raw->sched :
+					  raw->cmd == XLB_REQ_ADD_SVC ? XLB_SCHED_DEFAULT : NULL,
+					  raw->sched_flags, &f, msg, sizeof(msg)))
+			return fail(err, errlen, "%s", msg);
+		req->svc.flags |= f;
+		req->svc_set |= XLB_SVC_SET_SCHED_FLAGS;
 	}
 	if (HAS(raw, OPT_PERSISTENT)) {
 		/* -p 0 is xlb's way to turn persistence off with -E, which
@@ -586,7 +597,8 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 				    "invalid persistence timeout '%s' (%lu..%d seconds)",
 				    raw->persist, min, XLB_IPVSADM_MAX_TIMEOUT);
 		req->svc.timeout = (uint32_t)v;
-		req->svc.flags = v ? XLB_SVC_F_PERSISTENT : 0;
+		req->svc.flags = (req->svc.flags & XLB_SVC_F_SCHED_ALL) |
+				 (v ? XLB_SVC_F_PERSISTENT : 0);
 		req->svc_set |= XLB_SVC_SET_PERSIST;
 	}
 	if (HAS(raw, OPT_NETMASK)) {
@@ -788,6 +800,16 @@ static int parse(int argc, char **argv, struct xlb_req *req, bool rules,
 		req->list_flags |= XLB_LIST_EXACT;
 	if (HAS(&raw, OPT_TIMEOUT))
 		req->list_flags |= XLB_LIST_TIMEOUT;
+	if (HAS(&raw, OPT_THRESHOLDS)) {
+		if (raw.cmd != XLB_REQ_LIST)
+			return fail(err, errlen,
+				    "illegal 'thresholds' option with the '%s' command",
+				    cmdnames[raw.cmd]);
+		if (HAS(&raw, OPT_STATS) || HAS(&raw, OPT_RATE) ||
+		    HAS(&raw, OPT_CONNECTION) || HAS(&raw, OPT_TIMEOUT))
+			return fail(err, errlen, "options conflict in the list command: --thresholds cannot be combined with -c, --timeout, --stats or --rate");
+		req->list_flags |= XLB_LIST_THRESHOLDS;
+	}
 	return 0;
 }
 
@@ -1041,6 +1063,14 @@ void xlb_rules_print_svc_fmt(FILE *out, const struct xlb_svc_cfg *svc,
 		if (svc->netmask != 0xffffffff)
 			fprintf(out, " -M %s",
 				inet_ntop(AF_INET, &mask, m, sizeof(m)));
+	}
+	/* ipvsadm prints -b last (after -p, -M, --pe, -o). */
+	if (svc->flags & XLB_SVC_F_SCHED_ALL) {
+		char fl[64];
+
+		xlb_sched_flags_str(svc->sched, svc->flags, fl, sizeof(fl));
+		if (fl[0])
+			fprintf(out, " -b %s", fl);
 	}
 	/* xlb's extension, only when it is not the default, so a default
 	 * configuration's save stays readable by ipvsadm -R. */

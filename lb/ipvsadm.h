@@ -5,9 +5,8 @@
  * parser (ipvsadm-save format), and the save-line printer.
  *
  * Library code: nothing here prints to stdout/stderr or exits. Errors are
- * -EINVAL with one sentence in the caller's buffer; warnings (a foreign
- * scheduler name mapped to "ring" in a rules file) go to pr_warn() (log.h)
- * or to the hook set with xlb_ipvsadm_set_warn().
+ * -EINVAL with one sentence in the caller's buffer; warnings go to
+ * pr_warn() (log.h) or to the hook set with xlb_ipvsadm_set_warn().
  */
 #ifndef XLB_IPVSADM_H
 #define XLB_IPVSADM_H
@@ -28,26 +27,25 @@
  * first, defaults applied: sched "ring", vnodes 160, weight 1, fwd DR, dest
  * port = service port when omitted, persistence timeout 300 when -p has no
  * value, netmask 255.255.255.255). Returns 0, or -EINVAL with a sentence in
- * err. Validates ranges, the scheduler name (known: "ring"; the error lists
- * the known names), DR/TUN port == service port, and which options go with
- * which command (ipvsadm's table).
+ * err. Validates ranges, the scheduler name (every IPVS scheduler and
+ * "ring", as sched.h registers them; the error lists the known names), -b
+ * (ipvsadm's names, sh-* only with -s sh, mh-* only with -s mh), DR/TUN
+ * port == service port, and which options go with which command
+ * (ipvsadm's table).
  */
 int xlb_ipvsadm_parse(int argc, char **argv, struct xlb_req *req,
 		      char *err, size_t errlen);
 
 /*
- * Same as xlb_ipvsadm_parse() for one line of a rules file: the scheduler
- * names of the kernel's IPVS (rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf
- * mh twos) are accepted and mapped to "ring" (the warning hook is told once
- * per name per rules file when called through xlb_rules_parse()); -L, -S,
- * -R, -h and -v are refused. *foreign receives the foreign scheduler name
- * ("" when none) if foreign is not NULL.
+ * Same as xlb_ipvsadm_parse() for one line of a rules file; -L, -S, -R,
+ * -h and -v are refused. Every IPVS scheduler exists, so *foreign (kept
+ * for callers) is always "".
  */
 int xlb_ipvsadm_parse_rule(int argc, char **argv, struct xlb_req *req,
 			   char *foreign, size_t foreignlen,
 			   char *err, size_t errlen);
 
-/* Names of the schedulers xlb knows, ", "-separated ("ring"). */
+/* Names of the schedulers xlb knows, ", "-separated (XLB_SCHED_LIST). */
 const char *xlb_ipvsadm_known_scheds(void);
 
 /* Warning hook (default: pr_warn() of log.h). msg is one sentence without

@@ -23,17 +23,21 @@
 #include "log.h"
 #include "tables.h"
 #include "ring.h"
+#include "sched.h"
 
 #define container_of(p, type, member) \
 	((type *)((char *)(p) - offsetof(type, member)))
 
-/* Real servers of a service and their ring: immutable, shared by all the
- * snapshots in which the service has these servers. Refs: control thread
- * only (snapshots are made and freed there). */
+/* Real servers of a service and its scheduler's data for them (e.g. the
+ * ring): immutable, shared by all the snapshots in which the service has
+ * these servers and this scheduler. Refs: control thread only (snapshots
+ * are made and freed there). */
 struct xlb_dest_set {
 	unsigned int refs;
 	uint32_t n;
-	struct xlb_ring *ring;
+	const struct xlb_sched *sched;
+	void *sdata;			/* sched->update's */
+	uint64_t cost;			/* its size in ring points (the budget) */
 	struct xlb_snap_dest d[];
 };
 
@@ -217,24 +221,25 @@ static void set_put(struct xlb_dest_set *s)
 		return;
 	for (uint32_t i = 0; i < s->n; i++)
 		xlb_cnt_put(s->d[i].cnt);
-	xlb_ring_free(s->ring);
+	if (s->sched && s->sched->free_data && s->sdata)
+		s->sched->free_data(s->sdata);
 	free(s);
 }
 
-static int set_build_ring(struct xlb_dest_set *s, uint32_t vnodes, uint32_t seed)
+/* The scheduler's data for the set's servers (its update). */
+static int set_build(struct xlb_dest_set *s, const struct xlb_svc_cfg *cfg, uint32_t seed)
 {
-	struct xlb_ring_member *m = calloc(s->n ? s->n : 1, sizeof(*m));
-	int ret;
+	const struct xlb_sched *ops = xlb_sched_find(cfg->sched);
+	struct xlb_sched_conf c = { .svc = cfg, .dests = s->d, .n = s->n, .seed = seed };
+	int ret = 0;
 
-	if (!m)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < s->n; i++) {
-		m[i].addr = s->d[i].cfg.addr;
-		m[i].port = s->d[i].cfg.port;
-		m[i].weight = s->d[i].cfg.weight;
-	}
-	ret = xlb_ring_build(&s->ring, m, s->n, vnodes, seed);
-	free(m);
+	if (!ops)
+		return -EINVAL;
+	s->sched = ops;
+	s->sdata = NULL;
+	s->cost = 0;
+	if (ops->update)
+		ret = ops->update(&c, &s->sdata, &s->cost);
 	return ret;
 }
 
@@ -243,7 +248,9 @@ static void svc_attach(struct xlb_snap_svc *svc, struct xlb_dest_set *s)
 	svc->set = s;
 	svc->ndests = s->n;
 	svc->dests = s->d;
-	svc->ring = s->ring;
+	svc->sched = s->sched;
+	svc->sched_data = s->sdata;
+	svc->ring = s->sched == &xlb_sched_ring ? s->sdata : NULL;
 }
 
 /*
@@ -276,7 +283,7 @@ static int svc_new_set(struct xlb_snap_svc *svc, int del, const struct xlb_snap_
 	}
 	if (add)
 		xlb_cnt_get(add->cnt);	/* the caller keeps its own ref */
-	ret = set_build_ring(s, svc->cfg.vnodes, seed);
+	ret = set_build(s, &svc->cfg, seed);
 	if (ret) {
 		set_put(s);
 		return ret;
@@ -295,8 +302,11 @@ static void snap_free(struct xlb_snap *snap)
 	if (!snap)
 		return;
 	n = container_of(snap, struct snap_node, s);
+	/* A state whose last snapshot this was is freed here, after the
+	 * grace period that retired the snapshot: no worker holds it. */
 	for (uint32_t i = 0; i < snap->nsvcs; i++) {
 		set_put(snap->svcs[i].set);
+		xlb_sched_state_put(snap->svcs[i].sched_state);
 		xlb_cnt_put(snap->svcs[i].cnt);
 	}
 	free(snap->svcs);
@@ -321,6 +331,7 @@ static struct xlb_snap *snap_copy(const struct xlb_snap *src)
 	for (uint32_t i = 0; i < src->nsvcs; i++) {
 		n->s.svcs[i] = src->svcs[i];
 		n->s.svcs[i].set->refs++;
+		n->s.svcs[i].sched_state->refs++;
 		xlb_cnt_get(n->s.svcs[i].cnt);
 	}
 	n->s.nsvcs = src->nsvcs;
@@ -699,10 +710,14 @@ static void svc_cfg_merge(struct xlb_svc_cfg *c, const struct xlb_svc_cfg *in, u
 {
 	if (set & XLB_SVC_SET_SCHED)
 		memcpy(c->sched, in->sched, sizeof(c->sched));
+	/* The flags word holds persistence and the scheduler flags (-b):
+	 * each is named apart. */
 	if (set & XLB_SVC_SET_PERSIST) {
-		c->flags = in->flags;
+		c->flags = (c->flags & XLB_SVC_F_SCHED_ALL) | (in->flags & ~XLB_SVC_F_SCHED_ALL);
 		c->timeout = in->timeout;
 	}
+	if (set & XLB_SVC_SET_SCHED_FLAGS)
+		c->flags = (c->flags & ~XLB_SVC_F_SCHED_ALL) | (in->flags & XLB_SVC_F_SCHED_ALL);
 	if (set & XLB_SVC_SET_NETMASK)
 		c->netmask = in->netmask;
 	if (set & XLB_SVC_SET_VNODES)
@@ -728,9 +743,9 @@ static int check_svc_cfg(struct xlb_svc_cfg *c, char *err, size_t errlen)
 		       (int)sizeof(c->sched), c->sched, XLB_SCHED_LIST);
 		return -EINVAL;
 	}
-	if (c->flags & ~XLB_SVC_F_PERSISTENT) {
+	if (c->flags & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_SCHED_ALL)) {
 		xlb_seterr(err, errlen, "service flags 0x%x not supported",
-		       c->flags & ~XLB_SVC_F_PERSISTENT);
+		       c->flags & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_SCHED_ALL));
 		return -EOPNOTSUPP;
 	}
 	if ((c->flags & XLB_SVC_F_PERSISTENT) && !c->timeout)
@@ -770,6 +785,12 @@ static int check_dest_cfg(const struct xlb_svc_cfg *svc, const struct xlb_dest_c
 	if (d->weight > XLB_WEIGHT_MAX) {
 		xlb_seterr(err, errlen, "weight %u out of range 0..%u", d->weight, XLB_WEIGHT_MAX);
 		return -EINVAL;
+	}
+	/* As IPVS (ip_vs_add_dest): -ERANGE. */
+	if (d->l_thresh > d->u_thresh) {
+		xlb_seterr(err, errlen, "real server %s: lower threshold %u is above the upper threshold %u",
+		       ds, d->l_thresh, d->u_thresh);
+		return -ERANGE;
 	}
 	if (d->fwd != XLB_FWD_NAT && d->port != svc->key.port) {
 		xlb_seterr(err, errlen, "%s requires the real-server port to equal the service port (%u, not %u)",
@@ -832,9 +853,11 @@ static int c_add_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_
 	svc.cfg = c;
 	svc.cnt = cnt_new(t);
 	svc.set = set_alloc(0);
-	if (!svc.cnt || !svc.set || set_build_ring(svc.set, c.vnodes, s->seed)) {
+	svc.sched_state = xlb_sched_state_new(xlb_sched_find(c.sched));
+	if (!svc.cnt || !svc.set || !svc.sched_state || set_build(svc.set, &c, s->seed)) {
 		xlb_cnt_put(svc.cnt);
 		set_put(svc.set);
+		xlb_sched_state_put(svc.sched_state);
 		return -ENOMEM;
 	}
 	svc_attach(&svc, svc.set);
@@ -859,6 +882,18 @@ static int c_edit_svc(struct xlb_snap *s, const struct xlb_svc_cfg *in, uint32_t
 	ret = check_svc_cfg(&c, err, errlen);
 	if (ret)
 		return ret;
+	if (strncmp(c.sched, svc->cfg.sched, sizeof(c.sched))) {
+		/* A new scheduler starts from fresh state (IPVS: done_service
+		 * of the old one, init_service of the new). */
+		struct xlb_sched_state *ns = xlb_sched_state_new(xlb_sched_find(c.sched));
+
+		if (!ns)
+			return -ENOMEM;
+		xlb_sched_state_put(svc->sched_state);
+		svc->sched_state = ns;
+		svc->cfg = c;
+		return svc_new_set(svc, -1, NULL, 0, -1, NULL, s->seed);
+	}
 	if (c.vnodes != svc->cfg.vnodes) {
 		svc->cfg = c;
 		return svc_new_set(svc, -1, NULL, 0, -1, NULL, s->seed);
@@ -874,6 +909,7 @@ static int c_del_svc(struct xlb_snap *s, const struct xlb_svc_key *key, char *er
 	if (i < 0)
 		return i;
 	set_put(s->svcs[i].set);
+	xlb_sched_state_put(s->svcs[i].sched_state);
 	xlb_cnt_put(s->svcs[i].cnt);
 	memmove(&s->svcs[i], &s->svcs[i + 1], (s->nsvcs - i - 1) * sizeof(s->svcs[0]));
 	s->nsvcs--;
@@ -1010,6 +1046,7 @@ static int c_flush(struct xlb_snap *s)
 {
 	for (uint32_t i = 0; i < s->nsvcs; i++) {
 		set_put(s->svcs[i].set);
+		xlb_sched_state_put(s->svcs[i].sched_state);
 		xlb_cnt_put(s->svcs[i].cnt);
 	}
 	s->nsvcs = 0;
@@ -1073,7 +1110,7 @@ static int check_budget(const struct xlb_snap *s, char *err, size_t errlen)
 	uint64_t points = 0;
 
 	for (uint32_t i = 0; i < s->nsvcs; i++)
-		points += xlb_ring_points(s->svcs[i].ring);
+		points += s->svcs[i].set->cost;
 	if (points > XLB_TABLES_MAX_POINTS) {
 		xlb_seterr(err, errlen, "the rings would hold %llu points, over the limit of %u: "
 		       "lower the weights or --vnodes", (unsigned long long)points,

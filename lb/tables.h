@@ -46,6 +46,8 @@
 #include "ctl.h"
 
 struct xlb_ring;
+struct xlb_sched;
+struct xlb_sched_state;
 
 #define XLB_MAX_WORKERS		256	/* = XLB_XSK_QUEUES_MAX */
 #define XLB_TABLES_MAX_SVCS	4096	/* bounds on what requests can make
@@ -74,6 +76,7 @@ struct xlb_cnt {
 	atomic_uint inactconns;
 	atomic_uint persistconns;
 	atomic_bool deleted;		/* removed from the configuration */
+	atomic_bool overload;		/* IPVS's IP_VS_DEST_F_OVERLOAD (sched.h) */
 	atomic_uint refs;
 	/* Control thread only: zero point and rate estimator (IPVS style). */
 	struct xlb_stats base;		/* sums at the last -Z */
@@ -110,6 +113,13 @@ struct xlb_snap_dest {
 	struct xlb_cnt *cnt;
 };
 
+/* A real server's weight as every scheduler reads it (and as their update
+ * precomputes from): the one place an effective weight is decided. */
+static inline uint32_t xlb_dest_weight(const struct xlb_snap_dest *d)
+{
+	return d->cfg.weight;
+}
+
 struct xlb_dest_set;			/* private: dests + ring, shared by snapshots */
 
 struct xlb_snap_svc {
@@ -117,9 +127,15 @@ struct xlb_snap_svc {
 	struct xlb_cnt *cnt;
 	uint32_t ndests;
 	struct xlb_snap_dest *dests;	/* sorted by (addr, port), host order */
-	/* Members in dests order: a lookup's index is a dests index. */
+	/* Members in dests order: a lookup's index is a dests index. The
+	 * "ring" scheduler's data; NULL under another scheduler. */
 	const struct xlb_ring *ring;
 	struct xlb_dest_set *set;	/* private */
+	/* The scheduler (sched.h): its immutable data, built with the set,
+	 * and its mutable per-service state, shared by snapshots. */
+	const struct xlb_sched *sched;
+	const void *sched_data;
+	struct xlb_sched_state *sched_state;
 };
 
 struct xlb_snap {

@@ -30,6 +30,15 @@ enum xlb_fwd {
 
 /* Service flags (IP_VS_SVC_F_*). */
 #define XLB_SVC_F_PERSISTENT	0x0001
+/* Scheduler flags (-b): IPVS's IP_VS_SVC_F_SCHED1..3, in the service flags. */
+#define XLB_SVC_F_SCHED1	0x0008
+#define XLB_SVC_F_SCHED2	0x0010
+#define XLB_SVC_F_SCHED3	0x0020
+#define XLB_SVC_F_SCHED_ALL	(XLB_SVC_F_SCHED1 | XLB_SVC_F_SCHED2 | XLB_SVC_F_SCHED3)
+#define XLB_SVC_F_SH_FALLBACK	XLB_SVC_F_SCHED1
+#define XLB_SVC_F_SH_PORT	XLB_SVC_F_SCHED2
+#define XLB_SVC_F_MH_FALLBACK	XLB_SVC_F_SCHED1
+#define XLB_SVC_F_MH_PORT	XLB_SVC_F_SCHED2
 
 /* IPVS-like timeouts, seconds. */
 #define XLB_TIMEOUT_TCP_DEFAULT		900
@@ -113,6 +122,7 @@ enum xlb_req_op {
 #define XLB_SVC_SET_PERSIST	0x02	/* flags + timeout */
 #define XLB_SVC_SET_NETMASK	0x04
 #define XLB_SVC_SET_VNODES	0x08
+#define XLB_SVC_SET_SCHED_FLAGS	0x10	/* -b: the XLB_SVC_F_SCHED* bits of flags */
 
 #define XLB_DEST_SET_PORT	0x01
 #define XLB_DEST_SET_FWD	0x02
@@ -126,6 +136,7 @@ enum xlb_req_op {
 #define XLB_LIST_RATE		0x08	/* --rate */
 #define XLB_LIST_EXACT		0x10	/* --exact */
 #define XLB_LIST_TIMEOUT	0x20	/* --timeout */
+#define XLB_LIST_THRESHOLDS	0x40	/* --thresholds */
 
 struct xlb_req {
 	enum xlb_req_op op;

@@ -9,6 +9,13 @@
  * Each figure is the median of 5 runs, timed with CLOCK_MONOTONIC. Hashes
  * are precomputed from random 5-tuples (fixed seed) so the lookup loop times
  * the ring alone.
+ *
+ * Then ring, mh (Maglev, 65537 entries) and sh (IPVS's source hashing) side
+ * by side, each called through the scheduler interface (sched.h) as the
+ * datapath calls it, flow hash included: lookup ns per new flow, build ms
+ * (the scheduler's update), balance (max / mean flows per server over
+ * 1,000,000 random clients) and the share of those flows that change
+ * server when one server is added or removed (ideal: 1/N).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +27,7 @@
 
 #include "hash.h"
 #include "ring.h"
+#include "sched.h"
 #include "xlb-t.h"
 
 #define RUNS		5
@@ -60,6 +68,171 @@ static double median(double *v)
 
 /* Keeps the compiler from dropping loops whose results are otherwise unused. */
 static volatile uint64_t sink;
+
+#define CMP_KEYS	1000000u
+
+/* A service of n equal servers, 10.0.0.1.. (plus skip: leave out the
+ * first), built by sched's update as the tables would. */
+struct bsvc {
+	struct xlb_snap_svc svc;
+	struct xlb_snap_dest *d;
+	void *data;
+	struct xlb_sched_state *st;
+};
+
+static struct xlb_cnt bench_cnt;
+
+static int bsvc_build(struct bsvc *b, const struct xlb_sched *ops, uint32_t n, uint32_t first)
+{
+	struct xlb_sched_conf c;
+	uint64_t cost = 0;
+	int ret = 0;
+
+	memset(b, 0, sizeof(*b));
+	b->svc.cfg.key.addr = htonl(0xc0000201);
+	b->svc.cfg.key.port = htons(80);
+	b->svc.cfg.key.proto = IPPROTO_TCP;
+	snprintf(b->svc.cfg.sched, sizeof(b->svc.cfg.sched), "%s", ops->name);
+	b->svc.cfg.netmask = 0xffffffff;
+	b->svc.cfg.vnodes = XLB_VNODES_DEFAULT;
+	b->d = calloc(n, sizeof(*b->d));
+	if (!b->d)
+		return -ENOMEM;
+	for (uint32_t j = 0; j < n; j++) {
+		b->d[j].cfg.addr = htonl(0x0a000001 + first + j);
+		b->d[j].cfg.port = htons(80);
+		b->d[j].cfg.fwd = XLB_FWD_DR;
+		b->d[j].cfg.weight = 1;
+		b->d[j].cnt = &bench_cnt;
+	}
+	c = (struct xlb_sched_conf){ .svc = &b->svc.cfg, .dests = b->d, .n = n,
+				     .seed = RING_SEED };
+	if (ops->update)
+		ret = ops->update(&c, &b->data, &cost);
+	if (ret)
+		return ret;
+	b->st = xlb_sched_state_new(ops);
+	b->svc.ndests = n;
+	b->svc.dests = b->d;
+	b->svc.sched = ops;
+	b->svc.sched_data = b->data;
+	b->svc.sched_state = b->st;
+	return b->st ? 0 : -ENOMEM;
+}
+
+static void bsvc_free(struct bsvc *b)
+{
+	if (b->svc.sched && b->svc.sched->free_data && b->data)
+		b->svc.sched->free_data(b->data);
+	xlb_sched_state_put(b->st);
+	free(b->d);
+}
+
+static struct xlb_sched_flow bench_flow(uint64_t x)
+{
+	return (struct xlb_sched_flow){
+		.saddr = (uint32_t)x, .daddr = htonl(0xc0000201),
+		.sport = (uint16_t)(x >> 32), .dport = htons(80),
+		.proto = IPPROTO_TCP, .seed = FLOW_SEED,
+	};
+}
+
+/* Server (address) of each of CMP_KEYS clients. */
+static void bench_owners(const struct bsvc *b, uint32_t *own)
+{
+	prng_state = 7;
+	for (uint32_t k = 0; k < CMP_KEYS; k++) {
+		struct xlb_sched_flow f = bench_flow(prng());
+		int i = xlb_sched_schedule(&b->svc, &f);
+
+		own[k] = i < 0 ? 0 : b->d[i].cfg.addr;
+	}
+}
+
+static double moved(const uint32_t *a, const uint32_t *b)
+{
+	uint32_t m = 0;
+
+	for (uint32_t k = 0; k < CMP_KEYS; k++)
+		m += a[k] != b[k];
+	return (double)m / CMP_KEYS;
+}
+
+static int compare(uint64_t nlookups)
+{
+	static const uint32_t sizes[] = { 10, 100, 1000 };
+	const struct xlb_sched *ops[] = { &xlb_sched_ring, &xlb_sched_mh, &xlb_sched_sh };
+	uint32_t *own = malloc(CMP_KEYS * sizeof(*own)), *own2 = malloc(CMP_KEYS * sizeof(*own2));
+	double t[RUNS], t0;
+
+	if (!own || !own2)
+		return -ENOMEM;
+	printf("\nring, mh and sh through the scheduler interface (flow hash included),\n"
+	       "%llu lookups per run; balance and moves over %u random clients:\n",
+	       (unsigned long long)nlookups, CMP_KEYS);
+	printf("%6s %8s %10s %10s %14s %10s %8s %10s %8s\n", "sched", "servers", "build ms",
+	       "lookup ns", "max/mean keys", "moved +1", "ideal", "moved -1", "ideal");
+	for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++) {
+		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+			uint32_t n = sizes[s], *cnt = calloc(n, sizeof(*cnt)), max = 0;
+			struct bsvc b, b2;
+			uint64_t acc = 0;
+			double build_ms, lookup_ns, add, del;
+			int ret;
+
+			if (!cnt)
+				return -ENOMEM;
+			for (int run = 0; run < RUNS; run++) {
+				t0 = now_ns();
+				ret = bsvc_build(&b, ops[o], n, 0);
+				t[run] = (now_ns() - t0) / 1e6;
+				if (ret)
+					return ret;
+				if (run < RUNS - 1)
+					bsvc_free(&b);
+			}
+			build_ms = median(t);
+			for (int run = 0; run < RUNS; run++) {
+				prng_state = 1;
+				t0 = now_ns();
+				for (uint64_t i = 0; i < nlookups; i++) {
+					struct xlb_sched_flow f = bench_flow(prng());
+
+					acc += (uint32_t)xlb_sched_schedule(&b.svc, &f);
+				}
+				t[run] = (now_ns() - t0) / nlookups;
+			}
+			sink = acc;
+			lookup_ns = median(t);
+			bench_owners(&b, own);
+			for (uint32_t k = 0; k < CMP_KEYS; k++)
+				cnt[ntohl(own[k]) - 0x0a000001]++;
+			for (uint32_t j = 0; j < n; j++)
+				if (cnt[j] > max)
+					max = cnt[j];
+			/* One server more (the next address), one less (the first). */
+			if ((ret = bsvc_build(&b2, ops[o], n + 1, 0)))
+				return ret;
+			bench_owners(&b2, own2);
+			add = moved(own, own2);
+			bsvc_free(&b2);
+			if ((ret = bsvc_build(&b2, ops[o], n - 1, 1)))
+				return ret;
+			bench_owners(&b2, own2);
+			del = moved(own, own2);
+			bsvc_free(&b2);
+			printf("%6s %8u %10.3f %10.2f %14.3f %9.2f%% %7.2f%% %9.2f%% %7.2f%%\n",
+			       ops[o]->name, n, build_ms, lookup_ns,
+			       (double)max / ((double)CMP_KEYS / n), add * 100, 100.0 / (n + 1),
+			       del * 100, 100.0 / n);
+			bsvc_free(&b);
+			free(cnt);
+		}
+	}
+	free(own);
+	free(own2);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -161,5 +334,10 @@ int main(int argc, char **argv)
 	}
 	free(keys);
 	free(m);
+	s = (size_t)compare(nlookups);
+	if (s) {
+		fprintf(stderr, "ring_bench: compare: %s\n", strerror(-(int)s));
+		return 1;
+	}
 	return 0;
 }

@@ -22,7 +22,7 @@ FUZZ_DIR   := $(BUILD)/fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -fno-omit-frame-pointer
 FUZZ_CFLAGS := -O1 -g $(FUZZ_SAN) -std=gnu11 -Wall -Wextra -D_GNU_SOURCE \
-               -fno-strict-aliasing -Ilb -I$(BUILD) -MMD -MP
+               -fno-strict-aliasing -iquote lb -I$(BUILD) -MMD -MP
 # Others' files get the same warnings, but a clang-only warning in them must
 # not break `make test` (gcc's -Werror build guards them).
 FUZZ_LIB_CFLAGS := $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link
@@ -31,12 +31,13 @@ FUZZ_LIB_CFLAGS := $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link
 # sockets in it.
 FUZZ_LIB_SRCS := $(wildcard $(addprefix lb/,pkt.c csum.c xmit_dr.c xmit_nat.c \
                    xmit_tun.c icmp_gen.c log.c ctl.c ctl_server.c tables.c \
-                   ring.c hash.c ipvsadm.c keepalived.c))
+                   ring.c hash.c ipvsadm.c keepalived.c)) \
+                 $(wildcard lb/sched.c lb/sched_*.c)
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
 # The ring's build loops (up to 2^20 points) are not what these targets
 # explore and, with coverage callbacks on every compare, took two thirds of
 # fuzz_ctl's time: sanitizers yes, coverage no.
-FUZZ_NOCOV_SRCS := lb/ring.c lb/hash.c
+FUZZ_NOCOV_SRCS := lb/ring.c lb/hash.c lb/sched_mh.c
 FUZZ_LIB      := $(FUZZ_DIR)/libxlb-fuzz.a
 FUZZ_SRCS     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_TARGETS  := $(FUZZ_SRCS:tests/fuzz/%.c=%)

@@ -204,18 +204,14 @@ run ctl -R <<'EOF'
 -a -t 207.175.44.111:443 -r 192.168.10.3:443 -i -w 1
 EOF
 check_eq "ipvsadm-save input with -s wlc restores" 0 "$RC"
-check_eq "one warning per foreign scheduler name" "$(text <<'EOF'
-xlbctl: warning: line 2: scheduler 'wlc' is not available, using 'ring' (the consistent-hash ring) instead
-xlbctl: warning: line 7: scheduler 'rr' is not available, using 'ring' (the consistent-hash ring) instead
-EOF
-)" "$ERR"
-check_eq "ipvsadm-save input runs on the ring" "$(text <<'EOF'
--A -t 207.175.44.110:80 -s ring -p 300 -M 255.255.255.0
+check_eq "no warning: every IPVS scheduler exists" "" "$ERR"
+check_eq "ipvsadm-save input keeps its schedulers" "$(text <<'EOF'
+-A -t 207.175.44.110:80 -s wlc -p 300 -M 255.255.255.0
 -a -t 207.175.44.110:80 -r 192.168.10.1:80 -m -w 1
 -a -t 207.175.44.110:80 -r 192.168.10.2:80 -g -w 0
--A -t 207.175.44.111:443 -s ring
+-A -t 207.175.44.111:443 -s rr
 -a -t 207.175.44.111:443 -r 192.168.10.3:443 -i -w 1
--A -u 207.175.44.110:53 -s ring
+-A -u 207.175.44.110:53 -s wlc
 -a -u 207.175.44.110:53 -r 192.168.10.1:53 -g -w 5
 EOF
 )" "$(ctl -S -n)"
@@ -223,12 +219,12 @@ check_eq "its -L -n (ipvsadm's ANCHORS example)" "$(text <<EOF
 $HEADER
 Prot LocalAddress:Port Scheduler Flags
   -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
-TCP  207.175.44.110:80 ring persistent 300 mask 255.255.255.0
+TCP  207.175.44.110:80 wlc persistent 300 mask 255.255.255.0
   -> 192.168.10.1:80              Masq    1      0          0         |
   -> 192.168.10.2:80              Route   0      0          0         |
-TCP  207.175.44.111:443 ring
+TCP  207.175.44.111:443 rr
   -> 192.168.10.3:443             Tunnel  1      0          0         |
-UDP  207.175.44.110:53 ring
+UDP  207.175.44.110:53 wlc
   -> 192.168.10.1:53              Route   5      0          0         |
 EOF
 )" "$(ctl -L -n)"
@@ -281,8 +277,8 @@ expect_error "TUN port mismatch" 1 "tunnelling (-i) cannot change the port" \
 	ctl -a -t 10.0.0.1:80 -r 10.0.1.9:8080 -i
 expect_error "-e -g onto a NAT server on another port" 1 "direct routing (-g) cannot change the port" \
 	ctl -e -t 10.0.0.1:80 -r 10.0.1.2:8080 -g -w 7
-expect_error "unknown scheduler" 1 "xlbctl: unknown scheduler 'wlc' (known schedulers: ring)" \
-	ctl -A -t 10.0.0.5:80 -s wlc
+expect_error "unknown scheduler" 1 "xlbctl: unknown scheduler 'fancy' (known schedulers: ring, rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos)" \
+	ctl -A -t 10.0.0.5:80 -s fancy
 expect_error "bad address" 1 "bad service address '10.0.0.300'" ctl -A -t 10.0.0.300:80
 expect_error "bad port" 1 "bad service port '70000'" ctl -A -t 10.0.0.1:70000
 expect_error "unknown option" 1 "unknown option '--bogus'" ctl -A -t 10.0.0.5:80 --bogus

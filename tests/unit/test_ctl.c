@@ -396,10 +396,10 @@ Test(ctl, unknown_scheduler_is_einval_listing_the_known_ones)
 	struct nlattr *n = svc_nest(nlh, AF_INET, IPPROTO_TCP);
 	struct xlb_ctl_msg m;
 
-	mnl_attr_put_strz(nlh, XLB_SVC_ATTR_SCHED_NAME, "wlc");
+	mnl_attr_put_strz(nlh, XLB_SVC_ATTR_SCHED_NAME, "nosuch");
 	mnl_attr_nest_end(nlh, n);
 	cr_expect_eq(parse_buf(&m), -EINVAL);
-	cr_expect_str_eq(err, "unknown scheduler \"wlc\" (known: ring)");
+	cr_expect_str_eq(err, "unknown scheduler \"nosuch\" (known: " XLB_SCHED_LIST ")");
 }
 
 Test(ctl, scheduler_name_without_terminating_nul_is_einval)

@@ -252,9 +252,9 @@ Test(tables, refused_values_change_nothing)
 
 	cr_expect_eq(xlb_tables_add_dest(t, &k, &d, DEST_ALL, err, sizeof(err)), -EINVAL);
 	cr_expect_str_eq(err, "weight 70000 out of range 0..65535");
-	strcpy(c.sched, "wlc");
+	strcpy(c.sched, "nosuch");
 	cr_expect_eq(xlb_tables_add_svc(t, &c, XLB_SVC_SET_SCHED, err, sizeof(err)), -EINVAL);
-	cr_expect_str_eq(err, "unknown scheduler \"wlc\" (known: ring)");
+	cr_expect_str_eq(err, "unknown scheduler \"nosuch\" (known: " XLB_SCHED_LIST ")");
 	c = svc(IPPROTO_TCP, "10.0.0.1", 80);
 	c.vnodes = 0;
 	cr_expect_eq(xlb_tables_edit_svc(t, &c, XLB_SVC_SET_VNODES, err, sizeof(err)), -EINVAL);

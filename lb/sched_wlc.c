@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * wlc: weighted least connection (IPVS's ip_vs_wlc.c, IPVS's default):
+ * the least overhead per unit of weight, compared as IPVS does without a
+ * division (loh * dw > doh * lw: d is less loaded), the first on ties.
+ */
+#include "sched.h"
+
+int xlb_sched_wlc_pick(const struct xlb_snap_svc *svc)
+{
+	uint64_t loh = 0;
+	int least = -ENOENT;
+
+	for (uint32_t i = 0; i < svc->ndests; i++) {
+		const struct xlb_snap_dest *d = &svc->dests[i];
+		uint64_t doh;
+
+		if (xlb_sched_dest_unavailable(d))
+			continue;
+		doh = xlb_dest_overhead(d);
+		if (least < 0 ||
+		    (unsigned __int128)loh * xlb_dest_weight(d) >
+		    (unsigned __int128)doh * xlb_dest_weight(&svc->dests[least])) {
+			least = (int)i;
+			loh = doh;
+		}
+	}
+	return least;
+}
+
+static int wlc_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched_flow *f)
+{
+	(void)f;
+	return xlb_sched_wlc_pick(svc);
+}
+
+const struct xlb_sched xlb_sched_wlc = {
+	.name = "wlc",
+	.desc = "weighted least connection: fewest connections per unit of weight (IPVS's default)",
+	.schedule = wlc_schedule,
+};

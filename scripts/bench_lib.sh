@@ -280,13 +280,26 @@ bdp_established() {
 		awk -v p="${ACK_SRC%.*}." '$3 == "ESTABLISHED" && index($4, p) == 1 { n++ } END { print n + 0 }'
 }
 
-# bdp_fp_delta PREFIX BEFORE AFTER: "PREFIX counter=delta ..." (nothing
-# when there are no counters), over one whole pktgen run: its priming, its
-# warm-up and its measured window.
+# bdp_fp_delta PREFIX BEFORE AFTER: "PREFIX hits=... misses=... ..." over
+# one whole pktgen run (its priming, its warm-up and its measured window):
+# the hit share, then the changes of the event counters, then the cache's
+# entries after it; nothing when xlbd has no fast-path counters.
 bdp_fp_delta() {
 	awk -v p="$1" 'NR == FNR { v[$1] = $2; next }
-		{ d = $2 - v[$1]; line = line " " $1 "=" d }
-		END { if (line != "") print p line }' "$2" "$3"
+		{ split($1, g, "/"); d[g[2]] = $2 - v[$1]; now[g[2]] = $2; n++ }
+		END {
+			if (!n) exit
+			line = p
+			if (("hits" in d) && ("misses" in d)) {
+				t = d["hits"] + d["misses"]
+				line = line " hit_share=" ((t > 0) ? sprintf("%.3f", d["hits"] / t) : "-")
+			}
+			split("hits misses installs removals updates evictions install_failures", ev, " ")
+			for (i = 1; i <= 7; i++)
+				if (ev[i] in d) line = line " " ev[i] "=" d[ev[i]]
+			if ("entries" in now) line = line " entries_after=" now["entries"]
+			print line
+		}' "$2" "$3"
 }
 
 # bdp_note MODE TEXT: a row that says why a mode was not measured.

@@ -19,14 +19,16 @@
 # BENCH_MODES ("kernel xdp afxdp xlb-dr xlb-dr-fp xlb-nat xlb-nat-fp
 # xlb-tun xlb-tun-fp"), BENCH_FP_ENTRIES (262144: --fast-path-entries),
 # BENCH_PRIME_PPS (200000: each run's opening packets in the xlb modes),
-# BENCH_MIXES ("udp:1 udp:1000 udp:100000 syn:new ack:1000"),
+# BENCH_MIXES ("udp:1 udp:1000 udp:100000 ack:1000 syn:new"),
+# BENCH_NAPI_NICE (10) / BENCH_NAPI_NICE_FP (0): the director's NAPI thread
+# in the AF_XDP modes with the fast path off / on,
 # BENCH_QUEUES ("1 2": a chain per queue count), BENCH_MODES_MQ
 # ("kernel afxdp xlb-dr") and BENCH_MIXES_MQ ("udp:1000") on the chains
 # with more than one queue, BENCH_COST_MODES ("xdp xlb-dr xlb-dr-fp ..."),
 # BENCH_COST_MIXES ("udp:1000 ack:1000"), BENCH_COST_SECS (0.5),
 # BENCH_TCP_MODES (every mode above), BENCH_TCP_SECS (2), XLBD_ARGS / XSK_FWD_ARGS (extra options),
 # BENCH_CONN_SIZES ("4096 1048576": conn_bench table sizes), BENCH_SECTIONS
-# (default "section_ring section_conn section_datapath").
+# (default "section_ring section_conn section_fp_xdp section_datapath").
 set -eu
 
 BUILD=${BUILD:-build}
@@ -83,6 +85,33 @@ section_conn() {
 	for n in $BENCH_CONN_SIZES; do
 		"$BUILD/bench/conn_bench" "$n" || status=1
 	done
+	echo '```'
+	echo
+	return $status
+}
+
+# The fast path's XDP program alone (issue 11): tests/bench/fp_xdp_bench.c,
+# when the fast-path branch has brought it: the real xlb_steer under
+# BPF_PROG_TEST_RUN, ns per packet per method, UDP and TCP ACK frames.
+# (The datapath section measures the same program in the chain, with the
+# kernel's run-time statistics.)
+BENCH_FP_XDP_REPEAT=${BENCH_FP_XDP_REPEAT:-1000000}
+section_fp_xdp() {
+	section "Fast path XDP program alone (tests/bench/fp_xdp_bench.c)"
+	if [ ! -x "$BUILD/bench/fp_xdp_bench" ]; then
+		echo "Not measured: $BUILD/bench/fp_xdp_bench is not built (this tree has no tests/bench/fp_xdp_bench.c)."
+		echo
+		return 0
+	fi
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "Not measured: fp_xdp_bench needs root."
+		echo
+		return 0
+	fi
+	local status=0
+	echo '```'
+	"$BUILD/bench/fp_xdp_bench" "$BENCH_FP_XDP_REPEAT" 2>&1 || status=1
+	TCP=1 "$BUILD/bench/fp_xdp_bench" "$BENCH_FP_XDP_REPEAT" 2>&1 || status=1
 	echo '```'
 	echo
 	return $status
@@ -157,7 +186,7 @@ bench_times() {
 run_all() {
 	local s status=0 t
 	header
-	for s in ${BENCH_SECTIONS:-section_ring section_conn section_datapath}; do
+	for s in ${BENCH_SECTIONS:-section_ring section_conn section_fp_xdp section_datapath}; do
 		BENCH_MARK=$(date +%s.%N)
 		$s || status=1
 		t=$(date +%s.%N)

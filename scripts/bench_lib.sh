@@ -429,7 +429,7 @@ bdp_key() { if [ "$QUEUES" -le 1 ]; then echo "$1"; else echo "$1@${QUEUES}q"; f
 # hits all modes (and the 1- and N-queue runs) alike instead of one. Raw
 # runs in $BDIR/raw, aggregates in $BDIR/results.
 bdp_datapath_all() {
-	local m q live="" r mix mixes modes traffic flows port res key
+	local m q live="" r mix mixes modes traffic flows port res key fpsock
 	cat /proc/loadavg >"$BDIR/loadavg"
 	: >"$BDIR/results"
 	: >"$BDIR/raw"
@@ -477,11 +477,13 @@ bdp_datapath_all() {
 				for mix in $mixes; do
 					traffic=${mix%%:*} flows=${mix#*:} port=9
 					[ "$traffic" = udp ] || port=80
-					bdp_fp_counters "$MODE_SOCK" >"$BDIR/fpc0"
+					fpsock=""
+					case $m in xlb-*-fp) fpsock=$MODE_SOCK ;; esac
+					bdp_fp_counters "$fpsock" >"$BDIR/fpc0"
 					res=$(bdp_run "$m" "$MODE_DST" "$port" "$traffic" "$flows" \
 						"$BENCH_SECS" "$BENCH_WARMUP") &&
 						echo "$key $traffic $flows $res" >>"$BDIR/raw"
-					bdp_fp_counters "$MODE_SOCK" >"$BDIR/fpc1"
+					bdp_fp_counters "$fpsock" >"$BDIR/fpc1"
 					bdp_fp_delta "$key $traffic $flows $r" "$BDIR/fpc0" "$BDIR/fpc1" >>"$BDIR/fpcnt"
 					[ "$traffic" != ack ] || [ "$r" -ne "$BENCH_RUNS" ] || [ -z "$MODE_SOCK" ] ||
 						echo "$key $flows $(bdp_established "$MODE_SOCK")" >>"$BDIR/estab"
@@ -823,7 +825,7 @@ bdp_report_mq() {
 		echo "#### $q queues against 1 queue (same run, interleaved rounds)"; echo
 		echo "- $q queues: veths with $q RX/TX queues; generator threads on CPUs $GEN_CPU (one per queue: a veth"
 		echo "  receives what CPU c sends on queue c % $q); the director's worker q on CPU q, NAPI threads unpinned"
-		echo "  (nice $BENCH_NAPI_NICE in the AF_XDP modes, as with 1 queue)."
+		echo "  (nice $BENCH_NAPI_NICE in the AF_XDP modes, $BENCH_NAPI_NICE_FP with the fast path on, as with 1 queue)."
 		echo "- CPU idle: the share of all $(nproc) CPUs left idle during the runs (median)."
 		echo
 		echo "| mode | flows | traffic | 1 queue Mpps | $q queues Mpps median (min-max) | $q q / 1 q | attempted by the generator, Mpps ($q q) | CPU idle 1 q / $q q | limited by |"

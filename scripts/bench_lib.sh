@@ -184,7 +184,8 @@ bdp_wait() {
 # bdp_cpu_idle: "idle total" jiffies of all CPUs so far (/proc/stat).
 bdp_cpu_idle() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat; }
 
-# bdp_run MODE DST DPORT TRAFFIC FLOWS SECS WARMUP: one pktgen run; prints
+# bdp_run MODE DST DPORT TRAFFIC FLOWS SECS WARMUP [PKTGEN-ARGS...]: one
+# pktgen run; prints
 # "received_pps attempted_pps other_mac received idle_pct" or fails.
 # attempted_pps: the frames the generator attempted to transmit (XDP_TX
 # repetitions; the veth may drop some before the director sees them), not
@@ -203,7 +204,7 @@ bdp_run() {
 	# shellcheck disable=SC2086
 	out=$(ip netns exec "$NS_G" "$BUILD/bench/pktgen" -i "$IF_G" --dmac "$MAC_D0" \
 		--src "$src" --dst "$2" --dport "$3" -t "$4" -f "$5" -d "$6" -w "$7" \
-		-c "$GEN_CPU" -s "$SINK_MAP" --park "$IF_PARK" $prime ${BDP_RUN_ARGS:-} 2>&1) || {
+		-c "$GEN_CPU" -s "$SINK_MAP" --park "$IF_PARK" $prime ${BDP_RUN_ARGS:-} "${@:8}" 2>&1) || {
 		bdp_log "$1 $4 $5: pktgen failed: $out"
 		return 1
 	}
@@ -277,13 +278,13 @@ bdp_pin_napi() {
 	done
 }
 
-# bdp_fp_counters SOCK: xlbd's fast-path counters ("GROUP NAME VALUE" lines
-# of xlbctl --counters whose group or name says fast path), nothing for
-# another mode or an xlbd without them.
-bdp_fp_counters() {
-	[ -n "$1" ] || return 0
-	"$BUILD/xlbctl" --socket "$1" --counters 2>/dev/null |
-		awk 'NF == 3 && tolower($1 " " $2) ~ /fast|(^|[ _])fp/ { print $1 "/" $2, $3 }'
+# bdp_fp_counters_cmd SOCK FILE: a shell command that writes xlbd's
+# fast-path counters ("GROUP NAME VALUE" lines of xlbctl --counters whose
+# group or name says fast path, as "GROUP/NAME VALUE") to FILE: nothing
+# from an xlbd without them. pktgen runs it (--exec-start, --exec-end).
+bdp_fp_counters_cmd() {
+	printf '%q --socket %q --counters 2>/dev/null | awk %q >%q' "$(realpath "$BUILD/xlbctl")" "$1" \
+		'NF == 3 && tolower($1 " " $2) ~ /fast|(^|[ _])fp/ { print $1 "/" $2, $3 }' "$2"
 }
 
 # bdp_established SOCK: how many of the established-ACK mix's connections
@@ -293,10 +294,10 @@ bdp_established() {
 		awk -v p="${ACK_SRC%.*}." '$3 == "ESTABLISHED" && index($4, p) == 1 { n++ } END { print n + 0 }'
 }
 
-# bdp_fp_delta PREFIX BEFORE AFTER: "PREFIX hits=... misses=... ..." over
-# one whole pktgen run (its priming, its warm-up and its measured window):
-# the hit share, then the changes of the event counters, then the cache's
-# entries after it; nothing when xlbd has no fast-path counters.
+# bdp_fp_delta PREFIX BEFORE AFTER: "PREFIX hit_share=... hits=... ..." over
+# a run's measured window: the hit share, then the changes of the event
+# counters, then the cache's entries at its end; nothing when xlbd has no
+# fast-path counters.
 bdp_fp_delta() {
 	awk -v p="$1" 'NR == FNR { v[$1] = $2; next }
 		{ split($1, g, "/"); d[g[2]] = $2 - v[$1]; now[g[2]] = $2; n++ }
@@ -429,7 +430,7 @@ bdp_key() { if [ "$QUEUES" -le 1 ]; then echo "$1"; else echo "$1@${QUEUES}q"; f
 # hits all modes (and the 1- and N-queue runs) alike instead of one. Raw
 # runs in $BDIR/raw, aggregates in $BDIR/results.
 bdp_datapath_all() {
-	local m q live="" r mix mixes modes traffic flows port res key fpsock
+	local m q live="" r mix mixes modes traffic flows port res key fpexec
 	cat /proc/loadavg >"$BDIR/loadavg"
 	: >"$BDIR/results"
 	: >"$BDIR/raw"
@@ -477,14 +478,19 @@ bdp_datapath_all() {
 				for mix in $mixes; do
 					traffic=${mix%%:*} flows=${mix#*:} port=9
 					[ "$traffic" = udp ] || port=80
-					fpsock=""
-					case $m in xlb-*-fp) fpsock=$MODE_SOCK ;; esac
-					bdp_fp_counters "$fpsock" >"$BDIR/fpc0"
+					# The fast path's counters over the measured
+					# window (pktgen runs the snapshots).
+					fpexec=()
+					case $m in xlb-*-fp)
+						: >"$BDIR/fpc0"; : >"$BDIR/fpc1"
+						fpexec=(--exec-start "$(bdp_fp_counters_cmd "$MODE_SOCK" "$BDIR/fpc0")"
+							--exec-end "$(bdp_fp_counters_cmd "$MODE_SOCK" "$BDIR/fpc1")") ;;
+					esac
 					res=$(bdp_run "$m" "$MODE_DST" "$port" "$traffic" "$flows" \
-						"$BENCH_SECS" "$BENCH_WARMUP") &&
+						"$BENCH_SECS" "$BENCH_WARMUP" "${fpexec[@]}") &&
 						echo "$key $traffic $flows $res" >>"$BDIR/raw"
-					bdp_fp_counters "$fpsock" >"$BDIR/fpc1"
-					bdp_fp_delta "$key $traffic $flows $r" "$BDIR/fpc0" "$BDIR/fpc1" >>"$BDIR/fpcnt"
+					[ "${#fpexec[@]}" -eq 0 ] ||
+						bdp_fp_delta "$key $traffic $flows $r" "$BDIR/fpc0" "$BDIR/fpc1" >>"$BDIR/fpcnt"
 					[ "$traffic" != ack ] || [ "$r" -ne "$BENCH_RUNS" ] || [ -z "$MODE_SOCK" ] ||
 						echo "$key $flows $(bdp_established "$MODE_SOCK")" >>"$BDIR/estab"
 				done
@@ -734,7 +740,7 @@ bdp_report_fp_use() {
 		echo
 	fi
 	[ -s "$BDIR/fpcnt" ] || return 0
-	echo "#### Fast path use (xlbctl --counters, the change over one whole pktgen run of the last round: priming, warm-up, measurement)"
+	echo "#### Fast path use (xlbctl --counters over the measured window of each run of the last round)"
 	echo
 	echo "| mode | traffic | flows | counters |"
 	echo "|---|---|---|---|"

@@ -47,6 +47,10 @@
  * statistics cost two clock reads per run of every program: measure
  * packet rates without it.
  *
+ * --exec-start CMD and --exec-end CMD run a shell command as the measured
+ * window opens and as it closes (after the sink's counters are read), so
+ * that a script can read the director's own counters over the same window.
+ *
  * Prints one line of key=value pairs for scripts.
  */
 #include <arpa/inet.h>
@@ -55,6 +59,7 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +119,7 @@ static int gen_prime(struct gen_thread *g, const struct bpf_test_run_opts *tmpl)
 
 		run.repeat = left < PKTGEN_PRIME_CHUNK ? (int)left : PKTGEN_PRIME_CHUNK;
 		if (bpf_prog_test_run_opts(g->prog_fd, &run))
-			return -errno;
+			return -errno;	/* EINTR too: the count would be off */
 		done += (unsigned long long)run.repeat;
 		d = start + done / g->prime_pps - now_s();
 		if (d > 0)
@@ -151,6 +156,10 @@ static void *gen_loop(void *arg)
 	}
 	while (!__atomic_load_n(&gen_stop, __ATOMIC_RELAXED)) {
 		if (bpf_prog_test_run_opts(g->prog_fd, &run)) {
+			/* A signal cut the call short (its repetitions were
+			 * not all run): not counted, tried again. */
+			if (errno == EINTR)
+				continue;
 			g->err = -errno;
 			__atomic_store_n(&gen_stop, 1, __ATOMIC_RELAXED);
 			break;
@@ -190,6 +199,16 @@ static int prog_info(int fd, struct bpf_prog_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
+/* A --exec-* command: its failure is reported, not fatal (the rates
+ * stand without it). */
+static void run_cmd(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc)
+		fprintf(stderr, "pktgen: '%s' exited with status %d\n", cmd, rc);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -213,6 +232,8 @@ static void usage(FILE *f)
 		"                        per flow; ack: SYN, then ACK), R frames/s in all\n"
 		"      --prog-stats ID   BPF run-time statistics of program ID over the\n"
 		"                        measured window (prog_runs=, prog_ns=)\n"
+		"      --exec-start CMD  run CMD (sh -c) as the measured window opens\n"
+		"      --exec-end CMD    run CMD as it closes\n"
 		"  -v, --verbose         libbpf messages\n");
 }
 
@@ -253,6 +274,8 @@ int main(int argc, char **argv)
 		{ "park", required_argument, NULL, 'p' },
 		{ "prime-pps", required_argument, NULL, 'R' },
 		{ "prog-stats", required_argument, NULL, 'G' },
+		{ "exec-start", required_argument, NULL, 'X' },
+		{ "exec-end", required_argument, NULL, 'Y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -274,6 +297,7 @@ int main(int argc, char **argv)
 	);
 	uint64_t s0[XLB_SINK_N] = {}, s1[XLB_SINK_N] = {};
 	const char *ifname = NULL, *traffic = "udp", *cpus = NULL, *park = NULL;
+	const char *exec_start = NULL, *exec_end = NULL;
 	int park_ifindex = 0;
 	double duration = 2, warmup = 0.3, t0, t1, t, attempted = 0;
 	unsigned long long sent = 0;
@@ -370,6 +394,12 @@ int main(int argc, char **argv)
 			break;
 		case 'G':
 			stats_id = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 'X':
+			exec_start = optarg;
+			break;
+		case 'Y':
+			exec_end = optarg;
 			break;
 		case 'v':
 			xlb_bench_verbose = true;
@@ -479,6 +509,15 @@ int main(int argc, char **argv)
 			park_ifindex = 0;
 		}
 	}
+	/* SIGCHLD (the --exec-* commands' exit) blocked in every thread, so
+	 * that it interrupts no test run: the threads inherit the mask. */
+	{
+		sigset_t chld;
+
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		pthread_sigmask(SIG_BLOCK, &chld, NULL);
+	}
 	t = now_s();
 	for (i = 0; i < n_threads; i++) {
 		threads[i].prog_fd = prog_fd;
@@ -513,12 +552,16 @@ int main(int argc, char **argv)
 	ret = sink_fd >= 0 ? xlb_bench_sink_read(sink_fd, s0) : 0;
 	if (!ret && stats_prog >= 0)
 		ret = prog_info(stats_prog, &pi0);
+	if (!ret && exec_start)
+		run_cmd(exec_start);
 	sleep_until(t + warmup + duration, now_s);
 	t1 = now_s();
 	if (!ret && sink_fd >= 0)
 		ret = xlb_bench_sink_read(sink_fd, s1);
 	if (!ret && stats_prog >= 0)
 		ret = prog_info(stats_prog, &pi1);
+	if (!ret && exec_end)
+		run_cmd(exec_end);
 	for (i = 0; i < n_threads; i++) {
 		struct gen_thread *g = &threads[i];
 

@@ -128,7 +128,6 @@ static int gen_prime(struct gen_thread *g, const struct bpf_test_run_opts *tmpl)
 	return 0;
 }
 
-
 static void *gen_loop(void *arg)
 {
 	struct gen_thread *g = arg;

@@ -296,8 +296,10 @@ bdp_established() {
 
 # bdp_fp_delta PREFIX BEFORE AFTER: "PREFIX hit_share=... hits=... ..." over
 # a run's measured window: the hit share, then the changes of the event
-# counters, then the cache's entries at its end; nothing when xlbd has no
-# fast-path counters.
+# counters, then the cache's entries and xlbd's mean install time at its
+# end; nothing when xlbd has no fast-path counters. A hit share below 1 at
+# 100,000 flows means the priming did not get every flow installed (a
+# loaded machine): BENCH_PRIME_PPS lower.
 bdp_fp_delta() {
 	awk -v p="$1" 'NR == FNR { v[$1] = $2; next }
 		{ split($1, g, "/"); d[g[2]] = $2 - v[$1]; now[g[2]] = $2; n++ }
@@ -312,6 +314,7 @@ bdp_fp_delta() {
 			for (i = 1; i <= 7; i++)
 				if (ev[i] in d) line = line " " ev[i] "=" d[ev[i]]
 			if ("entries" in now) line = line " entries_after=" now["entries"]
+			if ("install_ns_avg" in now) line = line " install_ns_avg=" now["install_ns_avg"]
 			print line
 		}' "$2" "$3"
 }

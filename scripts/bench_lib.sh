@@ -8,15 +8,25 @@
 # gen: build/bench/pktgen (gen.bpf.o in live-frames mode) transmits on ${BP}g.
 # dir: whatever is measured (kernel forwarding, xdp_fwd.bpf.o, xsk_fwd, xlbd).
 # sink: sink.bpf.o on ${BP}s drops and counts what arrives with its MAC.
-# Client source addresses are 10.X.128.0/17 (the generator's flows).
+# Client source addresses are 10.X.128.0/17 (the generator's flows): UDP
+# and all-new SYNs from 10.X.128.1 on, established ACKs from 10.X.192.1 on
+# (their own tuples, never one an all-new SYN left half-open).
 #
 # Everything started is recorded ($BDIR/pids, the namespaces) and undone by
 # bdp_down, which the caller runs from an EXIT trap: processes are killed by
 # PID, namespaces deleted even after a failure half-way.
 
 BENCH_RUNS=${BENCH_RUNS:-3}
-BENCH_SECS=${BENCH_SECS:-2}
+BENCH_SECS=${BENCH_SECS:-1.5}
 BENCH_WARMUP=${BENCH_WARMUP:-0.3}
+# The fast path (issue 11): its flow cache's size for the runs with it on
+# (--fast-path-entries; above the largest flow count measured, so that
+# 100,000 flows measure lookups, not LRU evictions), and the pace at which
+# each run's opening packets go out first in the xlb modes (pktgen
+# --prime-pps): below what xlbd's slow path forwards, so that every flow is
+# in its table (TCP: ESTABLISHED) before the warm-up.
+BENCH_FP_ENTRIES=${BENCH_FP_ENTRIES:-262144}
+BENCH_PRIME_PPS=${BENCH_PRIME_PPS:-200000}
 
 bdp_log() { echo "bench: $*" >&2; }
 
@@ -35,7 +45,7 @@ bdp_up() {
 	NS_G=$BP-gen NS_D=$BP-dir NS_S=$BP-sink
 	IF_G=${BP}g IF_D0=${BP}d0 IF_D1=${BP}d1 IF_S=${BP}s IF_PARK=${BP}p
 	IP_G=10.$BX.1.1 IP_D0=10.$BX.1.2 IP_D1=10.$BX.2.1 IP_S=10.$BX.2.2
-	VIP=10.$BX.1.100 CLIENTS=10.$BX.128.0/17 SRC=10.$BX.128.1
+	VIP=10.$BX.1.100 CLIENTS=10.$BX.128.0/17 SRC=10.$BX.128.1 ACK_SRC=10.$BX.192.1
 
 	local ns
 	for ns in "$NS_G" "$NS_D" "$NS_S"; do
@@ -89,7 +99,7 @@ bdp_up() {
 	bdp_placement
 	local v
 	for v in QUEUES BP BX NS_G NS_D NS_S IF_G IF_D0 IF_D1 IF_S IF_PARK IP_G IP_D0 IP_D1 IP_S \
-		 VIP CLIENTS SRC MAC_G MAC_D0 MAC_D1 MAC_S SINK_MAP GEN_CPU DIR_CPU; do
+		 VIP CLIENTS SRC ACK_SRC MAC_G MAC_D0 MAC_D1 MAC_S SINK_MAP GEN_CPU DIR_CPU; do
 		printf '%s=%q\n' "$v" "${!v}"
 	done >"$BDIR/chain-$QUEUES"
 }
@@ -174,19 +184,27 @@ bdp_wait() {
 # bdp_cpu_idle: "idle total" jiffies of all CPUs so far (/proc/stat).
 bdp_cpu_idle() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat; }
 
-# bdp_run MODE DST DPORT TRAFFIC FLOWS SECS WARMUP: one pktgen run; prints
+# bdp_run MODE DST DPORT TRAFFIC FLOWS SECS WARMUP [PKTGEN-ARGS...]: one
+# pktgen run; prints
 # "received_pps attempted_pps other_mac received idle_pct" or fails.
 # attempted_pps: the frames the generator attempted to transmit (XDP_TX
 # repetitions; the veth may drop some before the director sees them), not
 # a rate the chain accepted. idle_pct:
 # the share of all CPUs left idle during the run (warm-up included): near
 # 0, every CPU was busy.
+#
+# The xlb modes get their flows' opening packets first (--prime-pps: see
+# tests/bench/pktgen.c); BDP_RUN_ARGS adds pktgen options (--prog-stats),
+# whose prog_runs and prog_ns come out as two more fields (0 0 without).
 bdp_run() {
-	local out rx tx om n c0 c1
+	local out rx tx om n c0 c1 src=$SRC prime="" pr pn
+	[ "$4" != ack ] || src=$ACK_SRC
+	case $1 in xlb-*) prime="--prime-pps $BENCH_PRIME_PPS" ;; esac
 	c0=$(bdp_cpu_idle)
+	# shellcheck disable=SC2086
 	out=$(ip netns exec "$NS_G" "$BUILD/bench/pktgen" -i "$IF_G" --dmac "$MAC_D0" \
-		--src "$SRC" --dst "$2" --dport "$3" -t "$4" -f "$5" -d "$6" -w "$7" \
-		-c "$GEN_CPU" -s "$SINK_MAP" --park "$IF_PARK" 2>&1) || {
+		--src "$src" --dst "$2" --dport "$3" -t "$4" -f "$5" -d "$6" -w "$7" \
+		-c "$GEN_CPU" -s "$SINK_MAP" --park "$IF_PARK" $prime ${BDP_RUN_ARGS:-} "${@:8}" 2>&1) || {
 		bdp_log "$1 $4 $5: pktgen failed: $out"
 		return 1
 	}
@@ -195,9 +213,11 @@ bdp_run() {
 	tx=$(printf '%s\n' "$out" | sed -n 's/.* attempted_pps=\([0-9]*\).*/\1/p')
 	om=$(printf '%s\n' "$out" | sed -n 's/.* other_mac=\([0-9]*\).*/\1/p')
 	n=$(printf '%s\n' "$out" | sed -n 's/.* received=\([0-9]*\) .*/\1/p')
+	pr=$(printf '%s\n' "$out" | sed -n 's/.* prog_runs=\([0-9]*\).*/\1/p')
+	pn=$(printf '%s\n' "$out" | sed -n 's/.* prog_ns=\([0-9]*\).*/\1/p')
 	[ -n "$rx" ] && [ -n "$tx" ] || { bdp_log "pktgen said: $out"; return 1; }
 	echo "$rx $tx ${om:-0} ${n:-0}" "$(echo "$c0 $c1" |
-		awk '{ d = $4 - $2; print (d > 0) ? int(100 * ($3 - $1) / d + 0.5) : 0 }')"
+		awk '{ d = $4 - $2; print (d > 0) ? int(100 * ($3 - $1) / d + 0.5) : 0 }')" "${pr:-0} ${pn:-0}"
 }
 
 # bdp_stats N...: "median min max" of integers.
@@ -208,7 +228,10 @@ bdp_stats() {
 }
 
 # The traffic mixes measured in every mode: TRAFFIC:FLOWS.
-BENCH_MIXES=${BENCH_MIXES:-"udp:1 udp:1000 udp:100000 syn:new ack:1000"}
+# The established ACKs before the all-new SYNs, so that the check of their
+# handshake (bdp_established) lists a table without a million half-open
+# connections.
+BENCH_MIXES=${BENCH_MIXES:-"udp:1 udp:1000 udp:100000 ack:1000 syn:new"}
 
 # bdp_pin_napi MODE: the director's receive NAPI as a pinned thread. Without
 # it, the veth's NAPI runs in the generator's own softirq on the generator's
@@ -226,10 +249,23 @@ BENCH_MIXES=${BENCH_MIXES:-"udp:1 udp:1000 udp:100000 syn:new ack:1000"}
 # nice 0 (alone on its CPU with one queue it makes no difference; sharing
 # the CPUs with the generator's threads with more queues, a niced NAPI
 # thread starves: kernel forwarding on 2 queues fell to 0.3 Mpps).
+#
+# With the fast path on (xlb-*-fp), the NAPI thread is where established
+# flows are forwarded (in XDP, as in the kernel and xdp modes), and the
+# worker only sees the flows' opening packets: BENCH_NAPI_NICE_FP (0).
+# Niced, the fast path gets a third of its CPU while the worker polls, or
+# less still against any other process on that CPU (measured on the shared
+# VM, xlb DR fast path, UDP 1000 flows: 5 to 9 times the rate at nice 0
+# as at 10). The cost is on the all-new SYN mix, which is all slow path:
+# its target line says which nice each side ran at.
 BENCH_NAPI_NICE=${BENCH_NAPI_NICE:-10}
+BENCH_NAPI_NICE_FP=${BENCH_NAPI_NICE_FP:-0}
 bdp_pin_napi() {
 	local p c nice=0
-	case $1 in afxdp | xlb-*) nice=$BENCH_NAPI_NICE ;; esac
+	case $1 in
+	xlb-*-fp) nice=$BENCH_NAPI_NICE_FP ;;
+	afxdp | xlb-*) nice=$BENCH_NAPI_NICE ;;
+	esac
 	ip netns exec "$NS_D" sh -c "echo 1 >/sys/class/net/$IF_D0/threaded" 2>/dev/null ||
 		bdp_log "threaded NAPI not available on $IF_D0"
 	for p in /proc/[0-9]*; do
@@ -240,6 +276,47 @@ bdp_pin_napi() {
 			renice -n "$nice" -p "${p#/proc/}" >/dev/null 2>&1 || true ;;
 		esac
 	done
+}
+
+# bdp_fp_counters_cmd SOCK FILE: a shell command that writes xlbd's
+# fast-path counters ("GROUP NAME VALUE" lines of xlbctl --counters whose
+# group or name says fast path, as "GROUP/NAME VALUE") to FILE: nothing
+# from an xlbd without them. pktgen runs it (--exec-start, --exec-end).
+bdp_fp_counters_cmd() {
+	printf '%q --socket %q --counters 2>/dev/null | awk %q >%q' "$(realpath "$BUILD/xlbctl")" "$1" \
+		'NF == 3 && tolower($1 " " $2) ~ /fast|(^|[ _])fp/ { print $1 "/" $2, $3 }' "$2"
+}
+
+# bdp_established SOCK: how many of the established-ACK mix's connections
+# (source ACK_SRC's /24) xlbd lists as ESTABLISHED.
+bdp_established() {
+	"$BUILD/xlbctl" --socket "$1" -L -n -c 2>/dev/null |
+		awk -v p="${ACK_SRC%.*}." '$3 == "ESTABLISHED" && index($4, p) == 1 { n++ } END { print n + 0 }'
+}
+
+# bdp_fp_delta PREFIX BEFORE AFTER: "PREFIX hit_share=... hits=... ..." over
+# a run's measured window: the hit share, then the changes of the event
+# counters, then the cache's entries and xlbd's mean install time at its
+# end; nothing when xlbd has no fast-path counters. A hit share below 1 at
+# 100,000 flows means the priming did not get every flow installed (a
+# loaded machine): BENCH_PRIME_PPS lower.
+bdp_fp_delta() {
+	awk -v p="$1" 'NR == FNR { v[$1] = $2; next }
+		{ split($1, g, "/"); d[g[2]] = $2 - v[$1]; now[g[2]] = $2; n++ }
+		END {
+			if (!n) exit
+			line = p
+			if (("hits" in d) && ("misses" in d)) {
+				t = d["hits"] + d["misses"]
+				line = line " hit_share=" ((t > 0) ? sprintf("%.3f", d["hits"] / t) : "-")
+			}
+			split("hits misses installs removals updates evictions install_failures", ev, " ")
+			for (i = 1; i <= 7; i++)
+				if (ev[i] in d) line = line " " ev[i] "=" d[ev[i]]
+			if ("entries" in now) line = line " entries_after=" now["entries"]
+			if ("install_ns_avg" in now) line = line " install_ns_avg=" now["install_ns_avg"]
+			print line
+		}' "$2" "$3"
 }
 
 # bdp_note MODE TEXT: a row that says why a mode was not measured.
@@ -270,17 +347,38 @@ bdp_start_afxdp() {
 }
 bdp_stop_afxdp() { bdp_kill "$MODE_PID"; }
 
+# bdp_fp_known: does xlbd have the fast path (issue 11), by its --help?
+# Without it, the -fp modes are reported "n/a" and the others run as
+# before (today's xlbd is the fast path off).
+bdp_fp_known() {
+	if [ -z "${BDP_FP:-}" ]; then
+		BDP_FP=no
+		"${XLBD_BIN:-$BUILD/xlbd}" --help 2>&1 | grep -q -- '--fast-path' && BDP_FP=yes
+	fi
+	[ "$BDP_FP" = yes ]
+}
+BDP_FP_NA="n/a (xlbd has no --fast-path)"
+
 # xlbd on both director veths, one UDP and one TCP service on the VIP, the
-# sink their only real server, forwarding method $1 (dr|nat|tun).
+# sink their only real server, forwarding method dr|nat|tun, and with
+# "-fp" (dr-fp ...) the fast path on (--fast-path on), else off.
 bdp_start_xlb() {
-	local m=$1 flag out sock=$BDIR/xlb-$1.sock
+	local name=$1 m=${1%-fp} flag out sock=$BDIR/xlb-$1.sock fp=""
 	case $m in dr) flag=-g ;; nat) flag=-m ;; tun) flag=-i ;; esac
-	MODE_DST=$VIP MODE_LOG=$BUILD/bench/xlbd-$m.log
+	MODE_DST=$VIP MODE_LOG=$BUILD/bench/xlbd-$name.log MODE_SOCK=$sock
 	[ -x "$BUILD/xlbd" ] && [ -x "$BUILD/xlbctl" ] ||
 		{ MODE_WHY="xlbd or xlbctl is not built"; return 1; }
+	if bdp_fp_known; then
+		fp="--fast-path off"
+		[ "$name" = "$m" ] || fp="--fast-path on --fast-path-entries $BENCH_FP_ENTRIES"
+	elif [ "$name" != "$m" ]; then
+		MODE_WHY=$BDP_FP_NA
+		return 1
+	fi
 	rm -f "$sock"
+	# shellcheck disable=SC2086
 	bdp_bg "$NS_D" "$MODE_LOG" taskset -c "$DIR_CPU" "${XLBD_BIN:-$BUILD/xlbd}" \
-		-i "$IF_D0" -i "$IF_D1" --socket "$sock" ${XLBD_ARGS:-}
+		-i "$IF_D0" -i "$IF_D1" --socket "$sock" $fp ${XLBD_ARGS:-}
 	MODE_PID=$BG_PID
 	bdp_wait 15 "$BUILD/xlbctl" --socket "$sock" -L -n ||
 		{ MODE_WHY="xlbd did not start: $(tail -n 1 "$MODE_LOG")"; return 1; }
@@ -291,6 +389,7 @@ bdp_start_xlb() {
 		{ MODE_WHY="xlbctl refused the services: $(printf '%s' "$out" | tail -n 1)"; return 1; }
 }
 bdp_stop_xlb() {
+	[ -n "$MODE_PID" ] || return 0	# never started (no fast path)
 	bdp_kill "$MODE_PID"
 	# A stopped xlbd leaves its XDP program for the next one: remove it
 	# (and the state file) for the modes that follow; an xlbd without
@@ -304,7 +403,7 @@ bdp_stop_xlb() {
 }
 
 bdp_start() {
-	MODE_WHY="" MODE_PID=""
+	MODE_WHY="" MODE_PID="" MODE_SOCK=""
 	case $1 in
 	xlb-*) bdp_start_xlb "${1#xlb-}" ;;
 	*) "bdp_start_$1" ;;
@@ -318,7 +417,7 @@ bdp_stop() {
 	esac
 }
 
-BENCH_MODES=${BENCH_MODES:-"kernel xdp afxdp xlb-dr xlb-nat xlb-tun"}
+BENCH_MODES=${BENCH_MODES:-"kernel xdp afxdp xlb-dr xlb-dr-fp xlb-nat xlb-nat-fp xlb-tun xlb-tun-fp"}
 # More queues: which chains (queue counts besides 1), and what runs on them.
 BENCH_QUEUES=${BENCH_QUEUES:-"1 2"}
 BENCH_MODES_MQ=${BENCH_MODES_MQ:-"kernel afxdp xlb-dr"}
@@ -334,10 +433,12 @@ bdp_key() { if [ "$QUEUES" -le 1 ]; then echo "$1"; else echo "$1@${QUEUES}q"; f
 # hits all modes (and the 1- and N-queue runs) alike instead of one. Raw
 # runs in $BDIR/raw, aggregates in $BDIR/results.
 bdp_datapath_all() {
-	local m q live="" r mix mixes modes traffic flows port res key
+	local m q live="" r mix mixes modes traffic flows port res key fpexec
 	cat /proc/loadavg >"$BDIR/loadavg"
 	: >"$BDIR/results"
 	: >"$BDIR/raw"
+	: >"$BDIR/fpcnt"
+	: >"$BDIR/estab"
 	for q in $BENCH_QUEUES; do
 		[ -f "$BDIR/chain-$q" ] || continue
 		bdp_use_chain "$q"
@@ -380,9 +481,21 @@ bdp_datapath_all() {
 				for mix in $mixes; do
 					traffic=${mix%%:*} flows=${mix#*:} port=9
 					[ "$traffic" = udp ] || port=80
+					# The fast path's counters over the measured
+					# window (pktgen runs the snapshots).
+					fpexec=()
+					case $m in xlb-*-fp)
+						: >"$BDIR/fpc0"; : >"$BDIR/fpc1"
+						fpexec=(--exec-start "$(bdp_fp_counters_cmd "$MODE_SOCK" "$BDIR/fpc0")"
+							--exec-end "$(bdp_fp_counters_cmd "$MODE_SOCK" "$BDIR/fpc1")") ;;
+					esac
 					res=$(bdp_run "$m" "$MODE_DST" "$port" "$traffic" "$flows" \
-						"$BENCH_SECS" "$BENCH_WARMUP") &&
+						"$BENCH_SECS" "$BENCH_WARMUP" "${fpexec[@]}") &&
 						echo "$key $traffic $flows $res" >>"$BDIR/raw"
+					[ "${#fpexec[@]}" -eq 0 ] ||
+						bdp_fp_delta "$key $traffic $flows $r" "$BDIR/fpc0" "$BDIR/fpc1" >>"$BDIR/fpcnt"
+					[ "$traffic" != ack ] || [ "$r" -ne "$BENCH_RUNS" ] || [ -z "$MODE_SOCK" ] ||
+						echo "$key $flows $(bdp_established "$MODE_SOCK")" >>"$BDIR/estab"
 				done
 				bdp_stop "$m"
 			done
@@ -424,7 +537,8 @@ bdp_datapath_all() {
 bdp_report() {
 	echo "- generator: build/bench/pktgen (gen.bpf.o, bpf_prog_test_run live frames, XDP_TX) on CPU $GEN_CPU"
 	echo "- director: CPU $DIR_CPU (its veth's NAPI thread and any forwarding process); sink: XDP_DROP + per-CPU count"
-	echo "- NAPI thread at nice $BENCH_NAPI_NICE in the AF_XDP modes (afxdp, xlb-*), where it shares the CPU with the worker; nice 0 otherwise (see bdp_pin_napi)"
+	echo "- NAPI thread at nice $BENCH_NAPI_NICE in the AF_XDP modes (afxdp, xlb-* with the fast path off), where it shares the CPU with the worker;"
+	echo "  nice $BENCH_NAPI_NICE_FP with the fast path on (xlb-*-fp: established flows are forwarded in it); nice 0 otherwise (see bdp_pin_napi)"
 	echo "- AF_XDP modes: copy mode (veth has no zero-copy); xsk_fwd and xlbd both on lb/xsk.c"
 	local load
 	load=$(cut -d' ' -f1 "$BDIR/loadavg" 2>/dev/null || echo 0)
@@ -437,14 +551,42 @@ bdp_report() {
 	echo "- attempted: the frames the generator tried to transmit (XDP_TX repetitions), median of the runs; the veth may drop some before the director sees them"
 	echo "- generator-bound: a run whose sink received >= 95 % of what the generator attempted in that run (the forwarder kept up: the figure is the generator's, not the forwarder's); flagged per run, \"generator-bound in K of N runs\""
 	echo
-	awk -v modes="$BENCH_MODES" -v runs="$BENCH_RUNS" -v mq="$BENCH_QUEUES" '
+	awk -v modes="$BENCH_MODES" -v runs="$BENCH_RUNS" -v mq="$BENCH_QUEUES" -v mixes="$BENCH_MIXES" -v fpe="$BENCH_FP_ENTRIES" \
+		-v nfp="$BENCH_NAPI_NICE_FP" -v noff="$BENCH_NAPI_NICE" '
+	function label(m) {
+		if (m ~ /^xlb-.*-fp$/) return substr(m, 1, length(m) - 3) " fast path on"
+		if (m ~ /^xlb-/) return m " fast path off"
+		return m
+	}
+	function mixname(t, f) {
+		if (t == "syn") return (f == "new") ? "TCP SYN, all new" : "TCP SYN, " f " flows"
+		if (t == "ack") return "TCP ACK, " f " established"
+		return "UDP " f ((f == 1) ? " flow" : " flows")
+	}
+	# tline WHAT A B MIN BNAME MODE: "PASS|MISS WHAT >= MIN x BNAME: ratio".
+	function tline(what, a, b, min, bname, m,   r, s) {
+		s = what " >= " sprintf("%.1f", min) " x " bname
+		if (!(a in med) || !(b in med) || med[b] <= 0) {
+			printf "n/a   %s: %s\n", s, (m in note) ? note[m] : "not measured"
+			return
+		}
+		r = med[a] / med[b]
+		printf "%s  %s: %.2f (%.3f / %.3f Mpps)%s%s\n", (r >= min) ? "PASS" : "MISS", s, r,
+			med[a] / 1e6, med[b] / 1e6,
+			(lo[a] <= hi[b] && lo[b] <= hi[a]) ? " (ranges overlap)" : "",
+			(gb[a] > 0 || gb[b] > 0) ? sprintf(" (generator-bound runs: %d and %d of %d)", gb[a], gb[b], runs) : ""
+	}
 	function title(m) {
 		if (m == "kernel") return "kernel IPv4 forwarding (ip_forward=1): baseline (b)"
 		if (m == "xdp") return "in-kernel XDP redirect (xdp_fwd.bpf.o: MAC rewrite + bpf_redirect): baseline (c)"
 		if (m == "afxdp") return "bare AF_XDP forwarding (build/bench/xsk_fwd on lb/xsk.c, copy mode, DMAC rewrite): baseline (d), the floor"
-		if (m == "xlb-dr") return "xlb DR (xlbd, -g)"
-		if (m == "xlb-nat") return "xlb NAT (xlbd, -m)"
-		if (m == "xlb-tun") return "xlb TUN (xlbd, -i, IPIP to the sink)"
+		if (m == "xlb-dr") return "xlb DR (xlbd, -g), fast path off"
+		if (m == "xlb-nat") return "xlb NAT (xlbd, -m), fast path off"
+		if (m == "xlb-tun") return "xlb TUN (xlbd, -i, IPIP to the sink), fast path off"
+		if (m ~ /-fp$/) {
+			t = title(substr(m, 1, length(m) - 3)); sub(/off$/, "on", t)
+			return t " (--fast-path-entries " fpe ")"
+		}
 		return m
 	}
 	function tname(t) {
@@ -471,26 +613,68 @@ bdp_report() {
 			split(line[i], f, " ")
 			if (f[4] != "NOTE" && f[4] != "FAILED") {
 				med[f[1] " " f[2] " " f[3]] = f[4]
+				lo[f[1] " " f[2] " " f[3]] = f[5]
+				hi[f[1] " " f[2] " " f[3]] = f[6]
 				gb[f[1] " " f[2] " " f[3]] = f[10] + 0
+			} else if (f[4] == "NOTE") {
+				t = line[i]; sub(/^[^ ]+ [^ ]+ [^ ]+ NOTE /, "", t)
+				note[f[1]] = t
 			}
 		}
 		nm = split(modes, ml, " ")
-		# The ratios first: every mode at UDP, 1,000 flows.
-		print "### Summary: UDP, 1000 flows, 1 queue (ratios of the same run, then Mpps delivered)"
+		nx = split(mixes, xl, " ")
+		# Every mode and mix, Mpps; the fast path also as ratios.
+		print "### Summary: Mpps delivered, 1 queue (same run, same generator)"
 		print ""
-		print "| mode | vs AF_XDP floor | vs kernel fwd | vs XDP redirect | Mpps |"
-		print "|---|---|---|---|---|"
+		print "Fast path rows also: x kernel fwd, x XDP redirect (the same mix in the same run)."
+		print ""
+		hdr = "| mode |"; sep = "|---|"
+		for (x = 1; x <= nx; x++) {
+			split(xl[x], mf, ":")
+			hdr = hdr " " mixname(mf[1], mf[2]) " |"; sep = sep "---|"
+		}
+		print hdr; print sep
 		for (j = 1; j <= nm; j++) {
-			k = ml[j] " udp 1000"
-			if (k in med)
-				printf "| %s | %s | %s | %s | %.3f |\n", ml[j], ratio(med[k], med["afxdp udp 1000"]),
-					ratio(med[k], med["kernel udp 1000"]), ratio(med[k], med["xdp udp 1000"]), med[k] / 1e6
-			else
-				printf "| %s | - | - | - | not measured |\n", ml[j]
+			m = ml[j]
+			row = "| " label(m) " |"
+			for (x = 1; x <= nx; x++) {
+				split(xl[x], mf, ":")
+				k = m " " mf[1] " " mf[2]
+				if (!(k in med)) {
+					row = row " " ((m in note) ? note[m] : "not measured") " |"
+					continue
+				}
+				cell = sprintf("%.3f", med[k] / 1e6)
+				if (m ~ /-fp$/)
+					cell = cell sprintf(" (%s x kernel, %s x XDP)",
+						ratio(med[k], med["kernel " mf[1] " " mf[2]]), ratio(med[k], med["xdp " mf[1] " " mf[2]]))
+				row = row " " cell " |"
+			}
+			print row
 		}
 		print ""
-		# The targets of issue 7, point 4, in this run.
-		print "### Targets (issue 7), this run"
+		# The targets of issue 11 (the fast path), in this run.
+		print "### Targets (issue 11, fast path on), this run"
+		print ""
+		print "PASS / MISS against the baselines of the same run; never fails the run. Figures are medians;"
+		print "\"(ranges overlap)\": the min-max ranges of the two figures overlap: the difference is within the noise of this run."
+		print ""
+		print "```"
+		split("dr nat tun", fm, " ")
+		for (j = 1; j <= 3; j++) {
+			u = toupper(fm[j]); fpm = "xlb-" fm[j] "-fp"; o = "xlb-" fm[j]
+			tline("xlb " u " fast path, UDP 1000 flows", fpm " udp 1000", "kernel udp 1000", 2.0, "kernel fwd", fpm)
+			tline("xlb " u " fast path, UDP 1000 flows", fpm " udp 1000", "xdp udp 1000", 0.8, "XDP redirect", fpm)
+			tline("xlb " u " fast path, TCP ACK established", fpm " ack 1000", "kernel ack 1000", 2.0, "kernel fwd", fpm)
+			tline("xlb " u " fast path, TCP ACK established", fpm " ack 1000", "xdp ack 1000", 0.8, "XDP redirect", fpm)
+			tline("xlb " u " fast path, UDP 100000 flows", fpm " udp 100000", fpm " udp 1000", 0.8, "its UDP 1000 flows", fpm)
+			tline("xlb " u " fast path, TCP SYN all new", fpm " syn new", o " syn new", 1.0,
+			      (nfp == noff) ? "fast path off" : sprintf("fast path off (NAPI nice %s on, %s off)", nfp, noff), fpm)
+		}
+		print "```"
+		print ""
+		# The ratios of issue 7 (the userspace path, fast path off).
+		print "### Targets (issue 7, fast path off), this run"
 		print ""
 		print "| target | measured | holds |"
 		print "|---|---|---|"
@@ -538,11 +722,104 @@ bdp_report() {
 		}
 	}' "$BDIR/results"
 	bdp_report_mq
+	bdp_report_fp_use
 	if [ -s "$BDIR/xlbd-notes" ]; then
 		echo "xlbd's own counters as it exited:"
 		sed 's/^/  /' "$BDIR/xlbd-notes"
 		echo
 	fi
+}
+
+# bdp_report_fp_use: what xlbd's fast-path counters said over each run of
+# the fast path modes (the last round): evidence that the "fast path on"
+# figures were forwarded by it, not by the slow path.
+bdp_report_fp_use() {
+	if [ -s "$BDIR/estab" ]; then
+		echo "#### Established ACK: the handshake phase (SYN, then ACK, each flow, paced at $BENCH_PRIME_PPS frames/s)"
+		echo
+		echo "Connections of the mix that xlbd listed as ESTABLISHED after its last round's run (xlbctl -L -n -c):"
+		echo
+		awk '{ printf "- %s: %s of %s\n", $1, $3, $2 }' "$BDIR/estab"
+		echo
+	fi
+	[ -s "$BDIR/fpcnt" ] || return 0
+	echo "#### Fast path use (xlbctl --counters over the measured window of each run of the last round)"
+	echo
+	echo "| mode | traffic | flows | counters |"
+	echo "|---|---|---|---|"
+	awk '{ k = $1 " " $2 " " $3; if (!(k in last) || $4 >= rnd[k]) { rnd[k] = $4; t = $0
+		sub(/^[^ ]+ [^ ]+ [^ ]+ [^ ]+ /, "", t); last[k] = t; if (!(k in seen)) { seen[k] = 1; ord[++n] = k } } }
+		END { for (i = 1; i <= n; i++) { split(ord[i], f, " "); printf "| %s | %s | %s | %s |\n", f[1], f[2], f[3], last[ord[i]] } }' "$BDIR/fpcnt"
+	echo
+}
+
+# ---- The XDP path's cost per packet (after the packet-rate rounds).
+#
+# For the modes that run an XDP program on the director's ingress veth,
+# short runs with the kernel's BPF run-time statistics on (pktgen
+# --prog-stats, BPF_ENABLE_STATS held by pktgen only): the program's own
+# run_time_ns / run_cnt, i.e. the lookup and the rewrite of the fast path
+# (or, fast path off, the steering to AF_XDP), without the redirect and the
+# veth transmit the kernel does after it. Kept out of the measured rounds:
+# the statistics add two clock reads to every run of every program. The
+# VM has no PMU (perf: cycles and instructions "not supported"), so cycles
+# are that time at the CPU's nominal clock, not counted.
+BENCH_COST_MODES=${BENCH_COST_MODES:-"xdp xlb-dr xlb-dr-fp xlb-nat xlb-nat-fp xlb-tun xlb-tun-fp"}
+BENCH_COST_MIXES=${BENCH_COST_MIXES:-"udp:1000 ack:1000"}
+BENCH_COST_SECS=${BENCH_COST_SECS:-0.5}
+
+# bdp_xdp_prog_id: the ID of the XDP program on the director's ingress veth.
+bdp_xdp_prog_id() {
+	ip -n "$NS_D" -d link show dev "$IF_D0" 2>/dev/null |
+		sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -n 1
+}
+
+bdp_cost_all() {
+	local m mix traffic flows port id res
+	: >"$BDIR/cost"
+	for m in $BENCH_COST_MODES; do
+		case " ${BDP_LIVE:-} " in *" 1:$m "*) ;; *) continue ;; esac
+		bdp_log "XDP cost per packet: $m"
+		if ! bdp_start "$m"; then
+			bdp_stop "$m"
+			continue
+		fi
+		id=$(bdp_xdp_prog_id)
+		for mix in $BENCH_COST_MIXES; do
+			[ -n "$id" ] || break
+			traffic=${mix%%:*} flows=${mix#*:} port=9
+			[ "$traffic" = udp ] || port=80
+			res=$(BDP_RUN_ARGS="--prog-stats $id" bdp_run "$m" "$MODE_DST" "$port" "$traffic" "$flows" \
+				"$BENCH_COST_SECS" 0.2) && echo "$m $traffic $flows $res" >>"$BDIR/cost"
+		done
+		bdp_stop "$m"
+	done
+}
+
+bdp_cost_report() {
+	[ -s "$BDIR/cost" ] || return 0
+	local mhz
+	mhz=$(awk -F: '/^cpu MHz/ { printf "%d", $2; exit }' /proc/cpuinfo)
+	echo "#### The XDP path's cost per packet (kernel BPF statistics: run_time_ns / run_cnt of the director's XDP program, ${BENCH_COST_SECS} s runs)"
+	echo
+	echo "- program only: its lookup and rewrite (fast path) or its steering to AF_XDP (fast path off);"
+	echo "  the redirect, the veth transmit and xlbd's userspace work come after it and are not in it"
+	echo "- cycles: the time at the CPU's ${mhz:-?} MHz (this VM has no PMU: perf cannot count cycles or instructions)"
+	echo "- whole path: the director's CPU time per delivered packet in the measured rounds, 1 / Mpps (its CPU is"
+	echo "  saturated unless generator-bound), everything on the director included"
+	echo "- for comparison, Katran's published figure: about 100 ns per packet"
+	echo
+	echo "| mode | traffic | flows | XDP program ns/packet | ~cycles/packet | program runs per delivered packet | whole path ns/packet (rounds) |"
+	echo "|---|---|---|---|---|---|---|"
+	awk -v mhz="${mhz:-0}" 'NR == FNR { if ($4 != "NOTE" && $4 != "FAILED") med[$1 " " $2 " " $3] = $4; next }
+		{ runs = $9; ns = $10; rx = $7; k = $1 " " $2 " " $3
+		  per = (runs > 0) ? ns / runs : 0
+		  printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3,
+			(runs > 0) ? sprintf("%.1f", per) : "-",
+			(runs > 0 && mhz > 0) ? sprintf("%.0f", per * mhz / 1000) : "-",
+			(rx > 0) ? sprintf("%.2f", runs / rx) : "-",
+			(med[k] > 0) ? sprintf("%.0f", 1e9 / med[k]) : "-" }' "$BDIR/results" "$BDIR/cost"
+	echo
 }
 
 # bdp_report_mq: N queues against 1 queue, same run, same mixes.
@@ -557,7 +834,7 @@ bdp_report_mq() {
 		echo "#### $q queues against 1 queue (same run, interleaved rounds)"; echo
 		echo "- $q queues: veths with $q RX/TX queues; generator threads on CPUs $GEN_CPU (one per queue: a veth"
 		echo "  receives what CPU c sends on queue c % $q); the director's worker q on CPU q, NAPI threads unpinned"
-		echo "  (nice $BENCH_NAPI_NICE in the AF_XDP modes, as with 1 queue)."
+		echo "  (nice $BENCH_NAPI_NICE in the AF_XDP modes, $BENCH_NAPI_NICE_FP with the fast path on, as with 1 queue)."
 		echo "- CPU idle: the share of all $(nproc) CPUs left idle during the runs (median)."
 		echo
 		echo "| mode | flows | traffic | 1 queue Mpps | $q queues Mpps median (min-max) | $q q / 1 q | attempted by the generator, Mpps ($q q) | CPU idle 1 q / $q q | limited by |"
@@ -637,7 +914,13 @@ bdp_report_mq() {
 #            interfaces: it cannot leave the ACKs to the kernel);
 #   xlb-nat  both directions through xlbd (NAT translates the ACKs back):
 #            like afxdp.
-BENCH_TCP_MODES=${BENCH_TCP_MODES:-"kernel xdp afxdp xlb-dr xlb-nat"}
+#   xlb-tun  data through xlbd (IPIP), ACKs through kernel forwarding; the
+#            sink decapsulates with xlb_decap.bpf.o (no ipip device here)
+#            and its kernel learns a 20-byte smaller path MTU from xlbd's
+#            "fragmentation needed": like xdp, with smaller segments.
+#   xlb-M-fp the same with the fast path on: after the handshake, the
+#            data (and NAT's ACKs) are rewritten and redirected in XDP.
+BENCH_TCP_MODES=${BENCH_TCP_MODES:-"kernel xdp afxdp xlb-dr xlb-dr-fp xlb-nat xlb-nat-fp xlb-tun xlb-tun-fp"}
 BENCH_TCP_SECS=${BENCH_TCP_SECS:-2}
 
 bdp_tcp_setup() {
@@ -669,9 +952,13 @@ bdp_tcp_setup() {
 
 # bdp_tcp_run DST: one iperf3 run; prints the receiver's Mbit/s.
 bdp_tcp_run() {
-	ip netns exec "$NS_G" timeout $((BENCH_TCP_SECS + 10)) taskset -c "$GEN_CPU" \
-		iperf3 -c "$1" -t "$BENCH_TCP_SECS" -f m --connect-timeout 3000 2>&1 |
-		awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i }'
+	local out v
+	out=$(ip netns exec "$NS_G" timeout $((BENCH_TCP_SECS + 10)) taskset -c "$GEN_CPU" \
+		iperf3 -c "$1" -t "$BENCH_TCP_SECS" -f m --connect-timeout 3000 2>&1)
+	v=$(printf '%s\n' "$out" |
+		awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i }')
+	[ -n "$v" ] || bdp_log "iperf3 to $1 gave no result: $(printf '%s\n' "$out" | tail -n 1)"
+	echo "$v"
 }
 
 bdp_tcp_all() {
@@ -686,7 +973,11 @@ bdp_tcp_all() {
 		case " $BENCH_MODES " in *" $m "*) ;; *) continue ;; esac
 		case " ${BDP_LIVE:-} " in
 		*" 1:$m "*) ;;
-		*) echo "$m - NOTE it delivered nothing in the packet-rate probe" >>"$BDIR/tcp"; continue ;;
+		*)	# Why the packet-rate part had no figures for it.
+			v=$(awk -v k="$m" '$1 == k && $4 == "NOTE" { sub(/^[^ ]+ [^ ]+ [^ ]+ NOTE /, ""); print; exit }' \
+				"$BDIR/results" 2>/dev/null)
+			echo "$m - NOTE ${v:-it delivered nothing in the packet-rate probe}" >>"$BDIR/tcp"
+			continue ;;
 		esac
 		bdp_log "TCP throughput: $m"
 		if ! bdp_start "$m"; then
@@ -694,6 +985,11 @@ bdp_tcp_all() {
 			bdp_stop "$m"
 			continue
 		fi
+		case $m in
+		xlb-tun*)
+			ip -n "$NS_S" link set dev "$IF_S" xdp obj "$BUILD/xlb_decap.bpf.o" sec xdp ||
+				echo "$m - NOTE xlb_decap.bpf.o could not be attached to the sink" >>"$BDIR/tcp" ;;
+		esac
 		case $m in
 		afxdp)
 			# xsk_fwd as started for the packet rates rewrites towards
@@ -705,13 +1001,13 @@ bdp_tcp_all() {
 			bdp_wait 10 grep -q workers "$MODE_LOG"
 			bdp_pin_napi afxdp ;;
 		kernel) ;;
-		xlb-nat) ;;	# xlbd translates both directions: no kernel forwarding
+		xlb-nat*) ;;	# xlbd translates both directions: no kernel forwarding
 		*)	# Return path (ACKs) through the director's kernel.
 			ip netns exec "$NS_D" sysctl -qw net.ipv4.ip_forward=1 ;;
 		esac
 		if [ "${m#xlb-}" != "$m" ]; then
 			local flag=-g
-			[ "$m" = xlb-nat ] && flag=-m
+			case $m in xlb-nat*) flag=-m ;; xlb-tun*) flag=-i ;; esac
 			"$BUILD/xlbctl" --socket "$BDIR/$m.sock" -A -t "$VIP:5201" >/dev/null 2>&1 &&
 			"$BUILD/xlbctl" --socket "$BDIR/$m.sock" -a -t "$VIP:5201" -r "$IP_S:5201" $flag \
 				>/dev/null 2>&1 || echo "$m - NOTE xlbctl refused the iperf3 service" >>"$BDIR/tcp"
@@ -723,6 +1019,7 @@ bdp_tcp_all() {
 		done
 		bdp_stop "$m"
 		ip netns exec "$NS_D" sysctl -qw net.ipv4.ip_forward=0
+		case $m in xlb-tun*) ip -n "$NS_S" link set dev "$IF_S" xdp off 2>/dev/null ;; esac
 		set -- $vals
 		if [ "$#" -lt "$BENCH_RUNS" ]; then
 			echo "$m - NOTE iperf3 failed (no result in $((BENCH_RUNS - $#)) of $BENCH_RUNS runs)" >>"$BDIR/tcp"
@@ -736,44 +1033,64 @@ bdp_tcp_report() {
 	echo "#### TCP throughput (iperf3, one connection, ${BENCH_TCP_SECS} s runs, median of $BENCH_RUNS; client and server on CPU $GEN_CPU, director on CPU $DIR_CPU)"
 	echo
 	echo "Like for like: each mode against the baseline whose data and ACKs take the same paths"
-	echo "(xlb DR against the XDP redirect: data through the forwarder, ACKs through the kernel;"
-	echo "xlb NAT against bare AF_XDP: both directions through AF_XDP)."
+	echo "(xlb DR and TUN against the XDP redirect: data through the forwarder, ACKs through the kernel;"
+	echo "xlb NAT, fast path off, against bare AF_XDP: both directions through AF_XDP)."
 	echo
-	echo "| mode | Gbit/s median (min-max) | vs kernel fwd | data path | ACK path | like for like |"
-	echo "|---|---|---|---|---|---|"
+	echo "| mode | Gbit/s median (min-max) | vs kernel fwd | vs XDP redirect | data path | ACK path | like for like |"
+	echo "|---|---|---|---|---|---|---|"
 	awk '
-	function fwd(m) {
+	function fwd(m,   fp) {
+		fp = (m ~ /-fp$/) ? ", fast path on" : ((m ~ /^xlb-/) ? ", fast path off" : "")
+		sub(/-fp$/, "", m)
 		if (m == "kernel") return "kernel forwarding"
 		if (m == "xdp") return "XDP redirect"
 		if (m == "afxdp") return "xsk_fwd"
-		if (m == "xlb-dr") return "xlbd DR"
-		if (m == "xlb-nat") return "xlbd NAT"
+		if (m == "xlb-dr") return "xlbd DR" fp
+		if (m == "xlb-nat") return "xlbd NAT" fp
+		if (m == "xlb-tun") return "xlbd TUN (IPIP, xlb_decap on the sink)" fp
 		return m
 	}
 	function ack(m) {
 		if (m == "afxdp") return "xsk_fwd"
-		if (m == "xlb-nat") return "xlbd NAT"
+		if (m == "xlb-nat") return "xlbd NAT, fast path off"
+		if (m == "xlb-nat-fp") return "xlbd NAT, fast path on"
 		return "kernel forwarding"
 	}
 	function peer(m) {
-		if (m == "xlb-dr") return "xdp"
+		if (m ~ /^xlb-(dr|tun)/) return "xdp"
 		if (m == "xlb-nat") return "afxdp"
 		return ""
 	}
+	function r(a, b) { return (b > 0) ? sprintf("%.2f", a / b) : "-" }
 	{ if ($3 != "NOTE") v[$1] = $2; row[++n] = $0 }
 	END {
 		for (i = 1; i <= n; i++) {
 			split(row[i], f, " ")
 			if (f[3] == "NOTE") {
 				t = row[i]; sub(/^[^ ]+ [^ ]+ NOTE /, "", t)
-				printf "| %s | not measured: %s | - | - | - | - |\n", f[1], t
+				printf "| %s | not measured: %s | - | - | - | - | - |\n", f[1], t
 				continue
 			}
 			p = peer(f[1]); like = "-"
 			if (p != "" && v[p] > 0) like = sprintf("%.2f x %s", f[2] / v[p], p)
-			printf "| %s | %.2f (%.2f-%.2f) | %s | %s | %s | %s |\n", f[1], f[2] / 1000, f[3] / 1000, f[4] / 1000,
-				(v["kernel"] > 0) ? sprintf("%.2f", f[2] / v["kernel"]) : "-", fwd(f[1]), ack(f[1]), like
+			printf "| %s | %.2f (%.2f-%.2f) | %s | %s | %s | %s | %s |\n", f[1], f[2] / 1000, f[3] / 1000, f[4] / 1000,
+				r(f[2], v["kernel"]), r(f[2], v["xdp"]), fwd(f[1]), ack(f[1]), like
 		}
+		print ""
+		print "```"
+		s = "iperf3 through xlb DR, fast path on >= 1.0 x kernel fwd"
+		if (("xlb-dr-fp" in v) && v["kernel"] > 0)
+			printf "%s  %s: %.2f (%.2f / %.2f Gbit/s)\n", (v["xlb-dr-fp"] >= v["kernel"]) ? "PASS" : "MISS", s,
+				v["xlb-dr-fp"] / v["kernel"], v["xlb-dr-fp"] / 1000, v["kernel"] / 1000
+		else {
+			t = "not measured"
+			for (i = 1; i <= n; i++) {
+				split(row[i], f, " ")
+				if (f[1] == "xlb-dr-fp" && f[3] == "NOTE") { t = row[i]; sub(/^[^ ]+ [^ ]+ NOTE /, "", t) }
+			}
+			printf "n/a   %s: %s\n", s, t
+		}
+		print "```"
 	}' "$BDIR/tcp"
 	echo
 }

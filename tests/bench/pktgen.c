@@ -27,6 +27,30 @@
  * network namespace. The first --warmup seconds are not counted: the chain
  * fills its queues and resolves its neighbours then.
  *
+ * With --prime-pps R, each flow's opening packets are sent first, paced at
+ * R frames per second, before the warm-up: UDP one datagram per flow, ACK
+ * traffic each flow's SYN and then its first ACK (the handshake as a
+ * director that sees only the client's side knows it: IPVS and xlb in DR
+ * mark a flow ESTABLISHED on the client's ACK after its SYN). Paced below
+ * what the director's slow path forwards, none of them is lost, so a
+ * stateful director knows every flow (and has installed whatever it
+ * installs for an established flow) before anything is measured. Unpaced,
+ * most opening packets of 1,000 flows are dropped by the veth (the
+ * generator offers ten times what the director takes) and flows come
+ * into the table whenever one of their packets gets through.
+ *
+ * With --prog-stats ID it enables the kernel's BPF run-time statistics
+ * (BPF_ENABLE_STATS: held by this process only, reverted when it exits,
+ * whatever kernel.bpf_stats_enabled says) and reads program ID's run_cnt
+ * and run_time_ns at the same instants as the sink: the program's own
+ * time per run, without the redirect or the transmit it asks for. The
+ * statistics cost two clock reads per run of every program: measure
+ * packet rates without it.
+ *
+ * --exec-start CMD and --exec-end CMD run a shell command as the measured
+ * window opens and as it closes (after the sink's counters are read), so
+ * that a script can read the director's own counters over the same window.
+ *
  * Prints one line of key=value pairs for scripts.
  */
 #include <arpa/inet.h>
@@ -35,6 +59,7 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +79,12 @@
 #define PKTGEN_REPEAT	(1 << 17)
 #define PKTGEN_MAX_THREADS	64
 
+static double now_s(void);
+
+static volatile int gen_stop;
+/* Priming: on; threads done with their opening frames; main's go. */
+static int gen_priming, gen_primed, gen_go;
+
 /* A generator thread's attempted rate is measured between the first call
  * that ends after the window opens (t0) and the last that ends before it
  * closes (t1): whole calls only, so coarse calls cost no accuracy. */
@@ -66,12 +97,36 @@ struct gen_thread {
 	double ta, tb;			/* first and last call end inside it */
 	unsigned long long sa, sb;	/* frames attempted by then */
 	bool has_a, has_b;
+	unsigned long long prime;	/* opening frames to send first */
+	double prime_pps;		/* this thread's share of the pace */
 	int err;			/* 0 or a negative errno */
 };
 
-static volatile int gen_stop;
+/* Frames per paced call: a burst the veth's 256-frame ring and the
+ * director's NAPI budget take whole. */
+#define PKTGEN_PRIME_CHUNK	64
 
-static double now_s(void);
+/* The opening frames, PKTGEN_PRIME_CHUNK per call, the calls spaced so
+ * that the thread sends at most prime_pps. */
+static int gen_prime(struct gen_thread *g, const struct bpf_test_run_opts *tmpl)
+{
+	struct bpf_test_run_opts run = *tmpl;
+	unsigned long long done = 0;
+	double start = now_s(), d;
+
+	while (done < g->prime && !__atomic_load_n(&gen_stop, __ATOMIC_RELAXED)) {
+		unsigned long long left = g->prime - done;
+
+		run.repeat = left < PKTGEN_PRIME_CHUNK ? (int)left : PKTGEN_PRIME_CHUNK;
+		if (bpf_prog_test_run_opts(g->prog_fd, &run))
+			return -errno;	/* EINTR too: the count would be off */
+		done += (unsigned long long)run.repeat;
+		d = start + done / g->prime_pps - now_s();
+		if (d > 0)
+			usleep((useconds_t)(d * 1e6));
+	}
+	return 0;
+}
 
 static void *gen_loop(void *arg)
 {
@@ -88,8 +143,22 @@ static void *gen_loop(void *arg)
 		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 			fprintf(stderr, "pktgen: cannot pin to CPU %d\n", g->cpu);
 	}
+	if (__atomic_load_n(&gen_priming, __ATOMIC_ACQUIRE)) {
+		g->err = g->prime ? gen_prime(g, g->run) : 0;
+		if (g->err)
+			__atomic_store_n(&gen_stop, 1, __ATOMIC_RELAXED);
+		/* The others may still be priming; main sets the window. */
+		__atomic_add_fetch(&gen_primed, 1, __ATOMIC_ACQ_REL);
+		while (!__atomic_load_n(&gen_go, __ATOMIC_ACQUIRE) &&
+		       !__atomic_load_n(&gen_stop, __ATOMIC_RELAXED))
+			usleep(1000);
+	}
 	while (!__atomic_load_n(&gen_stop, __ATOMIC_RELAXED)) {
 		if (bpf_prog_test_run_opts(g->prog_fd, &run)) {
+			/* A signal cut the call short (its repetitions were
+			 * not all run): not counted, tried again. */
+			if (errno == EINTR)
+				continue;
 			g->err = -errno;
 			__atomic_store_n(&gen_stop, 1, __ATOMIC_RELAXED);
 			break;
@@ -120,6 +189,25 @@ static void sleep_until(double t, double (*now)(void))
 		usleep(d > 0.05 ? 50000 : (useconds_t)(d * 1e6) + 1);
 }
 
+/* A program's info (run_cnt, run_time_ns). */
+static int prog_info(int fd, struct bpf_prog_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
+/* A --exec-* command: its failure is reported, not fatal (the rates
+ * stand without it). */
+static void run_cmd(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc)
+		fprintf(stderr, "pktgen: '%s' exited with status %d\n", cmd, rc);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -139,6 +227,12 @@ static void usage(FILE *f)
 		"  -s, --sink-map ID     also read the sink's counters (map ID)\n"
 		"  -p, --park IF         keep the program attached to IF (a dummy device\n"
 		"                        that is down): no RCU wait per test run\n"
+		"      --prime-pps R     send each flow's opening packets first (UDP: one\n"
+		"                        per flow; ack: SYN, then ACK), R frames/s in all\n"
+		"      --prog-stats ID   BPF run-time statistics of program ID over the\n"
+		"                        measured window (prog_runs=, prog_ns=)\n"
+		"      --exec-start CMD  run CMD (sh -c) as the measured window opens\n"
+		"      --exec-end CMD    run CMD as it closes\n"
 		"  -v, --verbose         libbpf messages\n");
 }
 
@@ -177,6 +271,10 @@ int main(int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "sink-map", required_argument, NULL, 's' },
 		{ "park", required_argument, NULL, 'p' },
+		{ "prime-pps", required_argument, NULL, 'R' },
+		{ "prog-stats", required_argument, NULL, 'G' },
+		{ "exec-start", required_argument, NULL, 'X' },
+		{ "exec-end", required_argument, NULL, 'Y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -198,13 +296,18 @@ int main(int argc, char **argv)
 	);
 	uint64_t s0[XLB_SINK_N] = {}, s1[XLB_SINK_N] = {};
 	const char *ifname = NULL, *traffic = "udp", *cpus = NULL, *park = NULL;
+	const char *exec_start = NULL, *exec_end = NULL;
 	int park_ifindex = 0;
 	double duration = 2, warmup = 0.3, t0, t1, t, attempted = 0;
 	unsigned long long sent = 0;
 	bool have_dmac = false, have_dst = false;
 	int opt, ret, prog_fd = -1, sink_fd = -1, n_threads = 0, i;
 	struct gen_thread threads[PKTGEN_MAX_THREADS];
-	unsigned int sink_id = 0;
+	unsigned int sink_id = 0, stats_id = 0;
+	int stats_fd = -1, stats_prog = -1;
+	struct bpf_prog_info pi0 = {}, pi1 = {};
+	double prime_pps = 0;
+	unsigned long long prime_total = 0;
 	struct bpf_object *obj = NULL;
 	char path[PATH_MAX];
 	long v;
@@ -281,6 +384,22 @@ int main(int argc, char **argv)
 		case 'p':
 			park = optarg;
 			break;
+		case 'R':
+			prime_pps = atof(optarg);
+			if (prime_pps <= 0) {
+				fprintf(stderr, "pktgen: bad --prime-pps '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'G':
+			stats_id = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 'X':
+			exec_start = optarg;
+			break;
+		case 'Y':
+			exec_end = optarg;
+			break;
 		case 'v':
 			xlb_bench_verbose = true;
 			break;
@@ -339,6 +458,32 @@ int main(int argc, char **argv)
 	if (!n_threads)
 		threads[n_threads++].cpu = -1;
 	cfg.lanes = (uint8_t)n_threads;
+	/* Opening frames: flow f's first packet is frame f (ack: its SYN is
+	 * frame f, its first ACK frame flows + f); all-new flows have none. */
+	if (prime_pps > 0 && cfg.flows && cfg.traffic != XLB_BENCH_SYN)
+		prime_total = (unsigned long long)cfg.flows * (cfg.traffic == XLB_BENCH_ACK ? 2 : 1);
+	for (i = 0; i < n_threads && prime_total; i++) {
+		/* Thread i writes frames n with n % lanes == its CPU % lanes
+		 * (gen.bpf.c); unpinned, lanes is 1. */
+		unsigned long long r = threads[i].cpu >= 0 ? (unsigned)threads[i].cpu % cfg.lanes : 0;
+
+		threads[i].prime = prime_total > r ? (prime_total - r + cfg.lanes - 1) / cfg.lanes : 0;
+		threads[i].prime_pps = prime_pps / n_threads;
+	}
+	if (prime_total)
+		__atomic_store_n(&gen_priming, 1, __ATOMIC_RELEASE);
+	if (stats_id) {
+		stats_prog = bpf_prog_get_fd_by_id(stats_id);
+		if (stats_prog < 0) {
+			fprintf(stderr, "pktgen: program %u: %s\n", stats_id, strerror(errno));
+			return 1;
+		}
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0) {
+			fprintf(stderr, "pktgen: BPF_ENABLE_STATS: %s\n", strerror(errno));
+			return 1;
+		}
+	}
 	if (sink_id) {
 		sink_fd = bpf_map_get_fd_by_id(sink_id);
 		if (sink_fd < 0) {
@@ -363,6 +508,15 @@ int main(int argc, char **argv)
 			park_ifindex = 0;
 		}
 	}
+	/* SIGCHLD (the --exec-* commands' exit) blocked in every thread, so
+	 * that it interrupts no test run: the threads inherit the mask. */
+	{
+		sigset_t chld;
+
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		pthread_sigmask(SIG_BLOCK, &chld, NULL);
+	}
 	t = now_s();
 	for (i = 0; i < n_threads; i++) {
 		threads[i].prog_fd = prog_fd;
@@ -377,13 +531,36 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	if (prime_total) {
+		/* Every thread primed (or failed), then a settling pause for
+		 * the director to finish what it received, then the window
+		 * opens: warm-up and measurement as without priming. */
+		while (__atomic_load_n(&gen_primed, __ATOMIC_ACQUIRE) < n_threads &&
+		       !__atomic_load_n(&gen_stop, __ATOMIC_RELAXED))
+			usleep(1000);
+		usleep(100000);
+		t = now_s();
+		for (i = 0; i < n_threads; i++) {
+			threads[i].t0 = t + warmup;
+			threads[i].t1 = t + warmup + duration;
+		}
+		__atomic_store_n(&gen_go, 1, __ATOMIC_RELEASE);
+	}
 	sleep_until(t + warmup, now_s);
 	t0 = now_s();
 	ret = sink_fd >= 0 ? xlb_bench_sink_read(sink_fd, s0) : 0;
+	if (!ret && stats_prog >= 0)
+		ret = prog_info(stats_prog, &pi0);
+	if (!ret && exec_start)
+		run_cmd(exec_start);
 	sleep_until(t + warmup + duration, now_s);
 	t1 = now_s();
 	if (!ret && sink_fd >= 0)
 		ret = xlb_bench_sink_read(sink_fd, s1);
+	if (!ret && stats_prog >= 0)
+		ret = prog_info(stats_prog, &pi1);
+	if (!ret && exec_end)
+		run_cmd(exec_end);
 	for (i = 0; i < n_threads; i++) {
 		struct gen_thread *g = &threads[i];
 
@@ -398,6 +575,10 @@ int main(int argc, char **argv)
 	if (park_ifindex)
 		bpf_xdp_detach(park_ifindex, XDP_FLAGS_SKB_MODE, NULL);
 	bpf_object__close(obj);
+	if (stats_fd >= 0)
+		close(stats_fd);
+	if (stats_prog >= 0)
+		close(stats_prog);
 	if (ret) {
 		fprintf(stderr, "pktgen: live-frames test run on %s failed: %s\n",
 			ifname, strerror(-ret));
@@ -410,6 +591,12 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "new");
 	printf("iface=%s traffic=%s flows=%s threads=%d seconds=%.3f attempted=%llu attempted_pps=%.0f",
 	       ifname, traffic, path, n_threads, t, sent, attempted);
+	if (prime_total)
+		printf(" primed=%llu", prime_total);
+	if (stats_prog >= 0)
+		printf(" prog_runs=%llu prog_ns=%llu",
+		       (unsigned long long)(pi1.run_cnt - pi0.run_cnt),
+		       (unsigned long long)(pi1.run_time_ns - pi0.run_time_ns));
 	if (sink_fd >= 0)
 		printf(" received=%llu received_pps=%.0f other_mac=%llu",
 		       (unsigned long long)(s1[XLB_SINK_PKTS] - s0[XLB_SINK_PKTS]),

@@ -109,11 +109,16 @@ int xlb_ctl_put_svc(struct nlmsghdr *nlh, size_t buflen,
 		snprintf(sched, sizeof(sched), "%.*s", (int)sizeof(sched) - 1, cfg->sched);
 		ok = mnl_attr_put_strz_check(nlh, buflen, XLB_SVC_ATTR_SCHED_NAME, sched);
 	}
-	if (ok && (set & XLB_SVC_SET_PERSIST)) {
-		struct xlb_ctl_flags f = { .flags = cfg->flags, .mask = ~0u };
+	if (ok && (set & (XLB_SVC_SET_PERSIST | XLB_SVC_SET_OPS))) {
+		/* The mask names the flags this message sets, so that an edit
+		 * of one (-E -p) leaves the other (-o) as it is. */
+		uint32_t mask = (set & XLB_SVC_SET_PERSIST ? XLB_SVC_F_PERSISTENT : 0) |
+				(set & XLB_SVC_SET_OPS ? XLB_SVC_F_ONEPACKET : 0);
+		struct xlb_ctl_flags f = { .flags = cfg->flags & mask, .mask = mask };
 
-		ok = mnl_attr_put_check(nlh, buflen, XLB_SVC_ATTR_FLAGS, sizeof(f), &f) &&
-		     mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_TIMEOUT, cfg->timeout);
+		ok = mnl_attr_put_check(nlh, buflen, XLB_SVC_ATTR_FLAGS, sizeof(f), &f);
+		if (ok && (set & XLB_SVC_SET_PERSIST))
+			ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_TIMEOUT, cfg->timeout);
 	}
 	if (ok && (set & XLB_SVC_SET_NETMASK))
 		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_NETMASK, cfg->netmask);
@@ -331,8 +336,10 @@ uint32_t xlb_req_add_svc_fields(const struct xlb_req *req)
 
 	if (req->svc.sched[0])
 		set |= XLB_SVC_SET_SCHED;
-	if (req->svc.flags || req->svc.timeout)
+	if ((req->svc.flags & XLB_SVC_F_PERSISTENT) || req->svc.timeout)
 		set |= XLB_SVC_SET_PERSIST;
+	if (req->svc.flags & XLB_SVC_F_ONEPACKET)
+		set |= XLB_SVC_SET_OPS;
 	if (req->svc.netmask)
 		set |= XLB_SVC_SET_NETMASK;
 	if (req->svc.vnodes)
@@ -788,9 +795,9 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		struct xlb_ctl_flags f;
 
 		memcpy(&f, mnl_attr_get_payload(tb[XLB_SVC_ATTR_FLAGS]), sizeof(f));
-		if (f.flags & f.mask & ~XLB_SVC_F_PERSISTENT) {
+		if (f.flags & f.mask & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_ONEPACKET)) {
 			xlb_seterr(err, errlen, "service flags 0x%x not supported",
-			       f.flags & f.mask & ~XLB_SVC_F_PERSISTENT);
+			       f.flags & f.mask & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_ONEPACKET));
 			return -EOPNOTSUPP;
 		}
 		cfg->flags = f.flags & f.mask;

@@ -239,6 +239,8 @@ static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 	CONN_STAT(count);
 	CONN_STAT(active);
 	CONN_STAT(inactive);
+	CONN_STAT(templates);
+	CONN_STAT(onepacket);
 #undef CONN_STAT
 	return 0;
 }
@@ -480,6 +482,11 @@ static int dp_rebind(void *arg, const struct xlb_conn_view *old,
 		a->method_changed++;
 		return -ESTALE;
 	}
+	/* A template only while its service is still persistent. */
+	if (old->tmpl && !(svc->cfg.flags & XLB_SVC_F_PERSISTENT)) {
+		a->no_service++;
+		return -ENOENT;
+	}
 	/* The method and the server only: the next hop is read per packet,
 	 * so an entry adopted while its neighbour is still pending is kept. */
 	xlb_dp_bind(&svc->dests[idx], t);
@@ -671,6 +678,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	cp.max_conns = p->max_conns;
 	cp.timeouts = xlb_tables_current(p->tables)->timeouts;
 	cp.on_count = xlb_dp_on_count;
+	cp.on_persist = xlb_dp_on_persist;
 	cp.dest_alive = xlb_dp_dest_alive;
 	cp.cb_arg = dp;
 	cp.state_path = p->state_path;

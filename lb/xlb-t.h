@@ -132,6 +132,7 @@ enum xlb_req_op {
 #define XLB_LIST_PERSISTCONN	0x80	/* --persistent-conn */
 #define XLB_LIST_NOSORT		0x100	/* --nosort */
 #define XLB_LIST_TUNINFO	0x200	/* --tun-info */
+#define XLB_LIST_DAEMON		0x400	/* --daemon */
 
 struct xlb_req {
 	enum xlb_req_op op;

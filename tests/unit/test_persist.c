@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -46,7 +47,7 @@ struct dest {
 	uint16_t port;
 	uint32_t weight;
 	bool alive;
-	long active, inactive, persist;
+	long active, inactive, persist;	/* atomic in the stress test */
 };
 
 struct fake {
@@ -66,14 +67,14 @@ static void on_count(void *arg, const void *dest, int da, int di)
 	struct dest *d = (struct dest *)dest;
 
 	(void)arg;
-	d->active += da;
-	d->inactive += di;
+	__atomic_fetch_add(&d->active, da, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&d->inactive, di, __ATOMIC_RELAXED);
 }
 
 static void on_persist(void *arg, const void *dest, int delta)
 {
 	(void)arg;
-	((struct dest *)dest)->persist += delta;
+	__atomic_fetch_add(&((struct dest *)dest)->persist, delta, __ATOMIC_RELAXED);
 }
 
 static bool dest_alive(void *arg, const void *dest)
@@ -598,4 +599,113 @@ Test(persist, templates_and_their_counts_survive_a_restart_through_the_state_fil
 	rmdir(dir);
 	/* teardown needs a table */
 	setup();
+}
+
+/* ---- several threads at once ---- */
+
+struct worker_ctx {
+	const struct xlb_conn_view *tmpl;
+	unsigned int seed;
+};
+
+static uint64_t stress_now;
+static bool stress_stop;
+
+static int st_choose(struct xlb_conn_target *tg, unsigned int *seed)
+{
+	struct dest *d = &F.d[rand_r(seed) % 3];
+
+	bind_to(d, tg);
+	return 0;
+}
+
+static int st_sched_tmpl(void *arg, const struct xlb_conn_key *k, struct xlb_conn_target *tg)
+{
+	(void)k;
+	return st_choose(tg, &((struct worker_ctx *)arg)->seed);
+}
+
+static int st_sched_conn(void *arg, const struct xlb_conn_key *k, struct xlb_conn_target *tg)
+{
+	struct worker_ctx *c = arg;
+
+	(void)k;
+	if (!c->tmpl)
+		return XLB_CONN_SCHED_DEFER;
+	for (int i = 0; i < 3; i++)
+		if (F.d[i].addr == c->tmpl->reply.saddr) {
+			bind_to(&F.d[i], tg);
+			return 0;
+		}
+	return -EHOSTUNREACH;
+}
+
+static void *stress_worker(void *arg)
+{
+	struct worker_ctx c = { .seed = (unsigned int)(uintptr_t)arg };
+	long n = 0;
+
+	while (!__atomic_load_n(&stress_stop, __ATOMIC_RELAXED)) {
+		uint64_t now = __atomic_load_n(&stress_now, __ATOMIC_RELAXED);
+		struct xlb_conn_key k = key(IPPROTO_TCP, CIP(rand_r(&c.seed) % 16),
+					    (uint16_t)(1 + rand_r(&c.seed) % 4000));
+		struct xlb_conn_key tk = k;
+		struct xlb_conn_view v, tv;
+		uint8_t fl = (uint8_t[]){ F_SYN, F_ACK, F_RST, F_FIN }[rand_r(&c.seed) % 4];
+		uint32_t ref;
+		int rc;
+
+		tk.sport = 0;
+		rc = xlb_conn_in(T, &k, fl, now, st_sched_conn, &c, &v);
+		if (rc == -EINPROGRESS &&
+		    xlb_conn_tmpl_get(T, &tk, 2, now, st_sched_tmpl, &c, &tv, &ref) >= 0) {
+			c.tmpl = &tv;
+			rc = xlb_conn_in_tmpl(T, &k, fl, now, st_sched_conn, &c, ref, &v);
+			c.tmpl = NULL;
+		}
+		n++;
+	}
+	return (void *)n;
+}
+
+/* Workers make, reuse and close connections of 16 clients through their
+ * templates while the clock runs, the sweeper expires and flushes take
+ * servers away; afterwards every template counts exactly the connections
+ * that name it (xlb_conn_verify) and the PersistConn counts add up. */
+Test(persist, templates_stay_consistent_under_several_threads)
+{
+	pthread_t th[3];
+	long total = 0;
+
+	stress_now = T0;
+	stress_stop = false;
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, stress_worker,
+					    (void *)(uintptr_t)(i + 1)), 0);
+	for (int round = 0; round < 400; round++) {
+		__atomic_fetch_add(&stress_now, 50, __ATOMIC_RELAXED);
+		xlb_conn_expire(T, __atomic_load_n(&stress_now, __ATOMIC_RELAXED), 256);
+		if (round % 50 == 49)
+			xlb_conn_flush_dest(T, &F.d[round / 50 % 3]);
+		usleep(500);
+	}
+	__atomic_store_n(&stress_stop, true, __ATOMIC_RELAXED);
+	for (int i = 0; i < 3; i++) {
+		void *r;
+
+		pthread_join(th[i], &r);
+		total += (long)r;
+	}
+	cr_log_info("persist: %ld packets by 3 threads; created %lu, templates now %lu",
+		    total, (unsigned long)stats().created, (unsigned long)stats().templates);
+	cr_expect_gt(total, 1000);
+	cr_expect_eq(xlb_conn_verify(T), 0, "every template counts its connections");
+	cr_expect_eq(F.d[0].persist + F.d[1].persist + F.d[2].persist, (long)stats().templates);
+	/* Everything expires in the end: nothing is held by a lost count. */
+	/* The connections first; their templates' clocks start then. */
+	xlb_conn_expire(T, stress_now + 3600 * SEC, 0);
+	cr_expect_eq(stats().count, stats().templates);
+	xlb_conn_expire(T, stress_now + 3600 * SEC + 2 * SEC, 0);
+	cr_expect_eq(stats().count, 0u, "a template held by a count nobody owns would stay");
+	cr_expect_eq(F.d[0].persist + F.d[1].persist + F.d[2].persist, 0);
 }

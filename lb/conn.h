@@ -26,7 +26,7 @@
  *   entries are first used); the bucket array is the next power of two
  *   >= max_conns. Per connection, on x86-64:
  *     entry (both tuples, both hash-node links, dest, expiry, state,
- *     counters, 64-byte bind blob)                        128 bytes
+ *     counters, 60-byte bind blob, template link)         128 bytes
  *     bucket heads: 4 bytes x buckets/max_conns           4..8 bytes
  *     stripe locks (<= 4096 x 64 bytes, shared)           < 1 byte
  *   = about 132 bytes per connection at a power-of-two max_conns (the

@@ -432,8 +432,9 @@ static void xdp_lib_log(const char *line)
 /*
  * With a state file the entries stay for the next xlbd, but each still
  * holds a reference on its real server's counters (taken by
- * xlb_dp_on_count() as it counted the entry active or inactive): drop
- * those, as the flush would have, without removing the entries. Every
+ * xlb_dp_on_count() as it counted the entry active or inactive, or by
+ * xlb_dp_on_persist() for a template): drop those, as the flush would
+ * have, without removing the entries. Every
  * entry's server is in dp->dests (the commit flushes a deleted server's
  * entries), and the workers are stopped.
  */
@@ -442,10 +443,12 @@ static void release_entry_refs(struct xlb_dp *dp)
 	for (size_t i = 0; i < dp->n_dests; i++) {
 		struct xlb_cnt *c = dp->dests[i];
 		unsigned int n = atomic_load(&c->activeconns) +
-				 atomic_load(&c->inactconns);
+				 atomic_load(&c->inactconns) +
+				 atomic_load(&c->persistconns);
 
 		atomic_store(&c->activeconns, 0);
 		atomic_store(&c->inactconns, 0);
+		atomic_store(&c->persistconns, 0);
 		while (n--)
 			xlb_cnt_put(c);
 	}

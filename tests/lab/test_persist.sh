@@ -140,4 +140,14 @@ check_eq "-o: no connection entry for the flow" 0 \
 check_eq "-o: 30 datagrams counted as conn onepacket" 30 "$((op1 - op0))"
 check_eq "-S -n saves -o" "-A -u $VIP:$UDP_PORT -s ring -o --vnodes 1" \
 	"$(X -S -n | grep "^-A -u")"
+check "-E -u ... -p 30 (one flag edited)" X -E -u "$VIP:$UDP_PORT" -p 30
+check_eq "-E -p keeps -o" "-A -u $VIP:$UDP_PORT -s ring -p 30 -o --vnodes 1" \
+	"$(X -S -n | grep "^-A -u")"
+
+# ---- -R of a save file with every persistence and -o setting (a batch) ----
+check "-C" X -C
+X -R <"$ROOT/tests/unit/fixtures/xlb-save-ring-persistence.rules"
+check_eq "-R of xlb-save-ring-persistence.rules" 0 "$?"
+check_eq "-S -n gives the file back unchanged" \
+	"$(cat "$ROOT/tests/unit/fixtures/xlb-save-ring-persistence.rules")" "$(X -S -n)"
 kill_pid "$XLBD_PID"

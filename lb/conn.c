@@ -1515,11 +1515,11 @@ static int adopt_link(struct xlb_conn_tab *t, uint32_t idx)
 	int ret = 0;
 
 	pthread_spin_lock(lock);
-	if (find(t, b, &e->key[ORIG], ORIG) != NO_ENTRY) {
+	if (find_k(t, b, &e->key[ORIG], ORIG, e->flags & F_TEMPLATE) != NO_ENTRY) {
 		ret = -EEXIST;	/* a torn slot repeating a live tuple */
 		goto out;
 	}
-	if (e->fwd == XLB_FWD_NAT) {
+	if (e->fwd == XLB_FWD_NAT && !is_tmpl(e)) {
 		rb = conn_bucket(t, &e->key[REPLY], REPLY);
 		if (find(t, rb, &e->key[REPLY], REPLY) != NO_ENTRY) {
 			STAT_ADD(t, clashes, 1);

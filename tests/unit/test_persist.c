@@ -46,6 +46,7 @@ struct dest {
 	uint32_t addr;
 	uint16_t port;
 	uint32_t weight;
+	uint8_t fwd;
 	bool alive;
 	long active, inactive, persist;	/* atomic in the stress test */
 };
@@ -88,7 +89,7 @@ static void bind_to(struct dest *d, struct xlb_conn_target *tg)
 	tg->dest = d;
 	tg->daddr = d->addr;
 	tg->dport = d->port;
-	tg->fwd = XLB_FWD_DR;
+	tg->fwd = d->fwd;
 	memset(tg->bind, d->id + 1, sizeof(tg->bind));
 }
 
@@ -196,6 +197,7 @@ static void setup(void)
 		F.d[i].addr = htonl(RIP(i));
 		F.d[i].port = htons(80);
 		F.d[i].weight = 1;
+		F.d[i].fwd = XLB_FWD_DR;
 		F.d[i].alive = true;
 	}
 	xlb_conn_params_default(&p);
@@ -559,12 +561,14 @@ static void open_file(void)
 	cr_assert_eq(xlb_conn_init(&T, &p), 0);
 }
 
-Test(persist, templates_and_their_counts_survive_a_restart_through_the_state_file)
+static void restart_keeps_the_template(uint8_t fwd)
 {
 	struct xlb_conn_key k = key(IPPROTO_TCP, CIP(1), 40000);
 	struct xlb_conn_view v;
 	int first, kept;
 
+	for (int i = 0; i < NDEST; i++)
+		F.d[i].fwd = fwd;
 	xlb_conn_free(T);
 	snprintf(dir, sizeof(dir), "/tmp/xlb-persist-test.XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
@@ -599,6 +603,18 @@ Test(persist, templates_and_their_counts_survive_a_restart_through_the_state_fil
 	rmdir(dir);
 	/* teardown needs a table */
 	setup();
+}
+
+Test(persist, templates_and_their_counts_survive_a_restart_through_the_state_file)
+{
+	restart_keeps_the_template(XLB_FWD_DR);
+}
+
+/* A NAT server's connection has a reply tuple, its template none: the
+ * adoption must not look for one. */
+Test(persist, a_nat_servers_template_survives_a_restart_too)
+{
+	restart_keeps_the_template(XLB_FWD_NAT);
 }
 
 /* ---- several threads at once ---- */

@@ -876,7 +876,6 @@ int xlb_conn_tmpl_get(struct xlb_conn_tab *t, const struct xlb_conn_key *tk,
 			account_persist(t, e->dest, -1);
 			tmpl_bind(e, &key, &tg);
 			account_persist(t, e->dest, 1);
-			STAT_ADD(t, rescheduled, 1);
 			ret = 1;
 		}
 	} else {

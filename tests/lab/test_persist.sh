@@ -144,6 +144,19 @@ check "-E -u ... -p 30 (one flag edited)" X -E -u "$VIP:$UDP_PORT" -p 30
 check_eq "-E -p keeps -o" "-A -u $VIP:$UDP_PORT -s ring -p 30 -o --vnodes 1" \
 	"$(X -S -n | grep "^-A -u")"
 
+# ---- ipvsadm's other list layouts ----
+check "-e -x 100 -y 50 on $N4" X -e -t "$VIP:80" -r "$RS4:80" -x 100 -y 50
+check_eq "--thresholds: ipvsadm's header" \
+	"$(printf '%-33s %-10s %-10s %-10s %-10s' 'Prot LocalAddress:Port' Uthreshold Lthreshold ActiveConn InActConn)" \
+	"$(X -L -n --thresholds | sed -n 2p)"
+check_eq "--thresholds: $N4's row" "100 50" \
+	"$(X -L -n --thresholds -t "$VIP:80" | awk -v d="$RS4:80" '$2 == d { print $3, $4 }')"
+check_eq "--tun-info: ipvsadm's header" \
+	"  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn" \
+	"$(X -L -n --tun-info | sed -n 3p)"
+check_eq "--tun-info: a DR server's tunnel is n/a" "Route n/a" \
+	"$(X -L -n --tun-info -t "$VIP:80" | awk -v d="$RS4:80" '$2 == d { print $3, $4 }')"
+
 # ---- -R of a save file with every persistence and -o setting (a batch) ----
 check "-C" X -C
 X -R <"$ROOT/tests/unit/fixtures/xlb-save-ring-persistence.rules"

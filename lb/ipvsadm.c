@@ -314,7 +314,7 @@ static int refusal(const struct xlb_optdef *d, const char *val, char *err, size_
 			    "IPv6 (-6) is not supported yet (see the IPv6 issue): give IPv4 services and servers");
 	case TAG_PE:
 		return fail(err, errlen,
-			    "persistence engine '--pe %s' is not supported: xlb's persistence is by client address only (its SIP Call-ID engine would need every datagram's payload parsed); use -p [timeout] with -M netmask",
+			    "persistence engine '--pe %s' is not supported: xlb's persistence is by client address only (IPVS's SIP engine groups by Call-ID, which would need every datagram's payload parsed); use -p [timeout] with -M netmask",
 			    val ? val : "");
 	case TAG_START_DAEMON:
 	case TAG_STOP_DAEMON:

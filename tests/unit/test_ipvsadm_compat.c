@@ -29,6 +29,7 @@
 
 #include "ipvsadm.h"
 #include "tables.h"
+#include "ctl.h"
 
 #ifndef XLB_FIXTURES
 #define XLB_FIXTURES "tests/unit/fixtures"
@@ -374,4 +375,39 @@ Test(ipvsadm_compat, the_tables_refuse_ops_for_tcp_and_for_nat_servers)
 	cr_expect_eq(xlb_tables_edit_svc(t, &req.svc, req.svc_set, err, sizeof(err)), -EINVAL);
 	cr_expect(strstr(err, "NAT (-m)"), "%s", err);
 	xlb_tables_free(t);
+}
+
+/* ---- on the control socket ------------------------------------------ */
+
+/* The message xlbctl sends for line, decoded as xlbd decodes it. */
+static void sent(const char *line, struct xlb_ctl_msg *m)
+{
+	static uint8_t buf[4096];
+	struct xlb_req req;
+
+	cr_assert_eq(parse(line, &req, false), 0, "%s", err);
+	cr_assert_gt(xlb_ctl_build_req(buf, sizeof(buf), &req, 1), 0);
+	cr_assert_eq(xlb_ctl_parse((struct nlmsghdr *)buf, m, err, sizeof(err)), 0, "%s", err);
+}
+
+/* IPVS's FLAGS attribute is a {flags, mask} pair: an edit names in the
+ * mask only the flags it sets, so -E -p leaves -o alone and -E -o leaves
+ * persistence alone; an add sends both. */
+Test(ipvsadm_compat, the_flags_attribute_masks_only_the_flags_a_request_names)
+{
+	struct xlb_ctl_msg m;
+
+	sent("-A -u 10.0.0.1:53 -p 60 -o", &m);
+	cr_expect_eq(m.svc.cfg.flags, XLB_SVC_F_PERSISTENT | XLB_SVC_F_ONEPACKET);
+	cr_expect_eq(m.svc_flags_mask, XLB_SVC_F_PERSISTENT | XLB_SVC_F_ONEPACKET);
+	sent("-A -u 10.0.0.1:53 -o", &m);
+	cr_expect_eq(m.svc.cfg.flags, XLB_SVC_F_ONEPACKET);
+	sent("-E -u 10.0.0.1:53 -p 30", &m);
+	cr_expect_eq(m.svc_flags_mask, XLB_SVC_F_PERSISTENT);
+	cr_expect_eq(m.svc.cfg.flags, XLB_SVC_F_PERSISTENT);
+	cr_expect_eq(m.svc.cfg.timeout, 30u);
+	sent("-E -u 10.0.0.1:53 -o", &m);
+	cr_expect_eq(m.svc_flags_mask, XLB_SVC_F_ONEPACKET);
+	cr_expect_eq(m.svc.cfg.flags, XLB_SVC_F_ONEPACKET);
+	cr_expect_not(m.svc_set & XLB_SVC_SET_PERSIST, "no timeout sent with -o alone");
 }

@@ -22,6 +22,8 @@
 #define FMT_RATE	XLB_LIST_RATE
 #define FMT_EXACT	XLB_LIST_EXACT
 #define FMT_THRESHOLDS	XLB_LIST_THRESHOLDS
+#define FMT_PERSISTENTCONN XLB_LIST_PERSISTCONN
+#define FMT_TUN_INFO	XLB_LIST_TUNINFO
 
 /* ipvsadm's print_largenum: 9 columns, K/M/G/T above 8 digits. */
 static void print_largenum(unsigned long long i, unsigned int format)
@@ -63,6 +65,19 @@ static void print_title(unsigned int format)
 		       "  -> RemoteAddress:Port\n",
 		       "Prot LocalAddress:Port",
 		       "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS");
+	else if (format & FMT_THRESHOLDS)
+		printf("%-33s %-10s %-10s %-10s %-10s\n"
+		       "  -> RemoteAddress:Port\n",
+		       "Prot LocalAddress:Port",
+		       "Uthreshold", "Lthreshold", "ActiveConn", "InActConn");
+	else if (format & FMT_PERSISTENTCONN)
+		printf("%-33s %-9s %-11s %-10s %-10s\n"
+		       "  -> RemoteAddress:Port\n",
+		       "Prot LocalAddress:Port",
+		       "Weight", "PersistConn", "ActiveConn", "InActConn");
+	else if (format & FMT_TUN_INFO)
+		printf("Prot LocalAddress:Port Scheduler Flags\n"
+		       "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n");
 	else
 		printf("Prot LocalAddress:Port Scheduler Flags\n"
 		       "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
@@ -101,6 +116,16 @@ static void print_dest(const struct xlb_svc_cfg *svc,
 		printf("  -> %-28s %-10u %-10u %-10u %-10u\n", dname,
 		       e->cfg.u_thresh, e->cfg.l_thresh,
 		       e->activeconns, e->inactconns);
+	} else if (format & FMT_PERSISTENTCONN) {
+		printf("  -> %-28s %-9u %-11u %-10u %-10u\n", dname,
+		       e->cfg.weight, e->persistconns,
+		       e->activeconns, e->inactconns);
+	} else if (format & FMT_TUN_INFO) {
+		/* xlb's tunnel is IP-in-IP: "ipip" for -i, as ipvsadm. */
+		printf("  -> %-28s %-7s %-13s %-6d %-10u %-10u\n", dname,
+		       xlb_ipvsadm_fwd_name(e->cfg.fwd),
+		       e->cfg.fwd == XLB_FWD_TUN ? "ipip" : "n/a",
+		       (int)e->cfg.weight, e->activeconns, e->inactconns);
 	} else {
 		printf("  -> %-28s %-7s %-6d %-10u %-10u\n", dname,
 		       xlb_ipvsadm_fwd_name(e->cfg.fwd), (int)e->cfg.weight,
@@ -159,6 +184,9 @@ static int print_service(int fd, const struct xlb_svc_info *se,
 				       inet_ntop(AF_INET, &m, ms, sizeof(ms)));
 			}
 		}
+		/* ipvsadm 1.31 prints ops after persistence, either way. */
+		if (se->cfg.flags & XLB_SVC_F_ONEPACKET)
+			printf(" ops");
 	}
 	printf("\n");
 	for (i = 0; i < n; i++)
@@ -177,8 +205,15 @@ static int list_conns(int fd, unsigned int format, char *err, size_t errlen)
 	if (rc)
 		return rc;
 	printf("IPVS connection entries\n");
-	printf("pro expire %-11s %-18s %-18s %s\n",
-	       "state", "source", "virtual", "destination");
+	/* No persistence engine, so no entry has the pe columns: ipvsadm
+	 * then prints the rows as without --persistent-conn. */
+	if (format & FMT_PERSISTENTCONN)
+		printf("pro expire %-11s %-18s %-18s %-18s %-16s %s\n",
+		       "state", "source", "virtual", "destination",
+		       "pe name", "pe_data");
+	else
+		printf("pro expire %-11s %-18s %-18s %s\n",
+		       "state", "source", "virtual", "destination");
 	for (i = 0; i < n; i++) {
 		char cname[NI_MAXHOST + 40], vname[NI_MAXHOST + 40];
 		char dname[NI_MAXHOST + 40], expire[16];
@@ -210,6 +245,9 @@ int xlbctl_list(int fd, const struct xlb_req *req, char *err, size_t errlen)
 
 	if (format & XLB_LIST_CONN)
 		return list_conns(fd, format, err, errlen);
+	/* No sync daemon ever runs: ipvsadm -L --daemon prints nothing then. */
+	if (format & XLB_LIST_DAEMON)
+		return 0;
 	if (format & XLB_LIST_TIMEOUT) {
 		rc = xlb_ctl_get_timeouts(fd, &to, err, errlen);
 		if (rc)

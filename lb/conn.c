@@ -42,6 +42,9 @@
 #define F_INUSE		0x01
 #define F_REPLY_HASHED	0x02
 #define F_REF		0x04	/* CLOCK: a packet since the hand last passed */
+#define F_TEMPLATE	0x08	/* a persistence template (conn.h) */
+
+#define XLB_TIMEOUT_MAX_S	(31u * 24 * 3600)	/* ipvsadm's longest */
 
 #define STRIPE_BUCKETS	64	/* buckets per lock, at most */
 #define STRIPES_MAX	4096
@@ -55,8 +58,18 @@ struct xlb_conn {
 	uint8_t  fwd;
 	uint8_t  flags;
 	uint8_t  pad;
-	uint32_t pkts;
+	union {
+		uint32_t pkts;
+		uint32_t n_control;	/* template: connections it controls (atomic) */
+	};
 	uint8_t  bind[XLB_CONN_BIND_SIZE] __attribute__((aligned(8)));
+	union {
+		/* connection: its template's index + 1, 0: none. Was the
+		 * last 4 bind bytes, always zero, before templates: a state
+		 * file from then reads as "no template". */
+		uint32_t ctl;
+		uint32_t tmo;		/* template: its timeout, s */
+	};
 };
 
 _Static_assert(sizeof(struct xlb_conn) == 128, "conn.h documents 128 bytes an entry");
@@ -105,9 +118,11 @@ struct xlb_conn_tab {
 	uint32_t seed;
 	uint32_t cursor;		/* next bucket to sweep (atomic) */
 	uint32_t to_tcp, to_fin, to_udp;	/* seconds (atomic) */
+	uint64_t last_now;		/* latest time a sweep or template call saw (atomic) */
 
 	void (*on_count)(void *arg, const void *dest, int d_active, int d_inactive);
 	bool (*dest_alive)(void *arg, const void *dest);
+	void (*on_persist)(void *arg, const void *dest, int delta);
 	void *cb_arg;
 
 	pthread_spinlock_t free_lock __attribute__((aligned(64)));
@@ -303,16 +318,83 @@ static void account(struct xlb_conn_tab *t, const void *dest, int d_active, int 
 		t->on_count(t->cb_arg, dest, d_active, d_inactive);
 }
 
-static uint32_t find(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key *k, int dir)
+/* A connection (tflag 0) or a template (tflag F_TEMPLATE) of tuple k: a
+ * template's port-0 tuple may also be a real flow's. */
+static uint32_t find_k(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key *k,
+		       int dir, uint8_t tflag)
 {
 	uint32_t n;
 
 	for (n = t->heads[b]; n != NIL; n = *node_next(t, n)) {
-		if (NODE_DIR(n) == (uint32_t)dir &&
-		    key_eq(&t->ents[NODE_IDX(n)].key[dir], k))
+		const struct xlb_conn *e = &t->ents[NODE_IDX(n)];
+
+		if (NODE_DIR(n) == (uint32_t)dir && key_eq(&e->key[dir], k) &&
+		    (e->flags & F_TEMPLATE) == tflag)
 			return NODE_IDX(n);
 	}
 	return NO_ENTRY;
+}
+
+static inline uint32_t find(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key *k,
+			    int dir)
+{
+	return find_k(t, b, k, dir, 0);
+}
+
+static inline bool is_tmpl(const struct xlb_conn *e)
+{
+	return e->flags & F_TEMPLATE;
+}
+
+static inline uint32_t tmpl_controlled(const struct xlb_conn *e)
+{
+	return __atomic_load_n(&e->n_control, __ATOMIC_ACQUIRE);
+}
+
+static void account_persist(struct xlb_conn_tab *t, const void *dest, int delta)
+{
+	STAT_ADD(t, templates, (int64_t)delta);
+	if (t->on_persist)
+		t->on_persist(t->cb_arg, dest, delta);
+}
+
+/*
+ * A connection controlled by template ref is gone (or never came): the
+ * template's clock starts from now, then the count drops. In that order,
+ * so that the expiry is written while the reference still keeps the
+ * template from being freed, and a sweep that sees the count at zero
+ * (acquire) sees the new expiry too. No lock: see conn.h.
+ */
+static void tmpl_put(struct xlb_conn_tab *t, uint32_t ref, uint64_t now)
+{
+	struct xlb_conn *te = &t->ents[ref - 1];
+	uint32_t tmo = __atomic_load_n(&te->tmo, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&te->expires, now + (uint64_t)tmo * 1000, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&te->n_control, 1, __ATOMIC_RELEASE);
+}
+
+static inline uint64_t last_now(struct xlb_conn_tab *t)
+{
+	return __atomic_load_n(&t->last_now, __ATOMIC_RELAXED);
+}
+
+static inline void see_now(struct xlb_conn_tab *t, uint64_t now)
+{
+	if (now > last_now(t))
+		__atomic_store_n(&t->last_now, now, __ATOMIC_RELAXED);
+}
+
+/* Whether a sweep or an eviction may free e now: never a template that
+ * controls a connection. */
+static inline bool freeable(const struct xlb_conn *e)
+{
+	return !is_tmpl(e) || tmpl_controlled(e) == 0;
+}
+
+static inline bool due(const struct xlb_conn *e, uint64_t now)
+{
+	return now >= __atomic_load_n(&e->expires, __ATOMIC_RELAXED) && freeable(e);
 }
 
 static void unlink_node(struct xlb_conn_tab *t, uint32_t b, uint32_t node)
@@ -325,9 +407,11 @@ static void unlink_node(struct xlb_conn_tab *t, uint32_t b, uint32_t node)
 		*link = *node_next(t, node);
 }
 
-/* Takes entry idx out of its chains and out of the counts; the caller
- * holds its stripe lock and then reuses the slot or puts it back. */
-static void release(struct xlb_conn_tab *t, uint32_t idx)
+/* Takes entry idx out of its chains and out of the counts, and a
+ * connection out of its template's; the caller holds its stripe lock and
+ * then reuses the slot or puts it back. A template must control nothing
+ * (freeable). now restarts the template's clock. */
+static void release(struct xlb_conn_tab *t, uint32_t idx, uint64_t now)
 {
 	struct xlb_conn *e = &t->ents[idx];
 	bool act = state_active(e->state);
@@ -335,10 +419,17 @@ static void release(struct xlb_conn_tab *t, uint32_t idx)
 	unlink_node(t, conn_bucket(t, &e->key[ORIG], ORIG), NODE(idx, ORIG));
 	if (e->flags & F_REPLY_HASHED)
 		unlink_node(t, conn_bucket(t, &e->key[REPLY], REPLY), NODE(idx, REPLY));
-	account(t, e->dest, act ? -1 : 0, act ? 0 : -1);
+	if (is_tmpl(e)) {
+		account_persist(t, e->dest, -1);
+	} else {
+		account(t, e->dest, act ? -1 : 0, act ? 0 : -1);
+		if (e->ctl)
+			tmpl_put(t, e->ctl, now);
+	}
 	STAT_ADD(t, count, -1);
 	e->flags = 0;
 	e->dest = NULL;
+	e->ctl = 0;
 }
 
 /* Puts a chain of released entries (linked by next[0], first..last) on the
@@ -402,8 +493,8 @@ static uint32_t clock_evict(struct xlb_conn_tab *t, uint32_t s, uint64_t now)
 		for (n = t->heads[bi]; n != NIL && victim == NO_ENTRY; n = *node_next(t, n)) {
 			struct xlb_conn *e = &t->ents[NODE_IDX(n)];
 
-			if (NODE_DIR(n) != ORIG)
-				continue;
+			if (NODE_DIR(n) != ORIG || !freeable(e))
+				continue;	/* a controlled template stays */
 			if (now >= e->expires)
 				victim = NODE_IDX(n);
 			else if (cand != NO_ENTRY)
@@ -431,7 +522,7 @@ static uint32_t clock_evict(struct xlb_conn_tab *t, uint32_t s, uint64_t now)
 	} else {
 		return NO_ENTRY;
 	}
-	release(t, victim);
+	release(t, victim, now);
 	return victim;
 }
 
@@ -471,6 +562,14 @@ static void link_entry(struct xlb_conn_tab *t, uint32_t idx, uint32_t b, uint32_
 
 	e->next[ORIG] = t->heads[b];
 	t->heads[b] = NODE(idx, ORIG);
+	if (is_tmpl(e)) {
+		/* A template has no reply tuple to find, nor a connection's
+		 * counts: PersistConn. */
+		e->next[REPLY] = NIL;
+		STAT_ADD(t, count, 1);
+		account_persist(t, e->dest, 1);
+		return;
+	}
 	if (e->fwd == XLB_FWD_NAT) {
 		e->flags |= F_REPLY_HASHED;
 		e->next[REPLY] = t->heads[rb];
@@ -490,7 +589,7 @@ static void fill_view(const struct xlb_conn *e, struct xlb_conn_view *v, bool cr
 	v->fwd = e->fwd;
 	v->state = e->state;
 	v->created = created;
-	v->pad = 0;
+	v->tmpl = is_tmpl(e);
 	v->pkts = e->pkts;
 	memcpy(v->bind, e->bind, sizeof(v->bind));
 }
@@ -538,7 +637,7 @@ static bool needs_resched(struct xlb_conn_tab *t, const struct xlb_conn *e, uint
  */
 static int create(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key *k,
 		  uint8_t tcp_flags, uint64_t now, xlb_conn_sched_fn sched, void *sched_arg,
-		  uint32_t spare, uint32_t *idxp)
+		  uint32_t spare, uint32_t ref, uint32_t *idxp)
 {
 	struct xlb_conn_target tg;
 	struct xlb_conn_key rk;
@@ -548,6 +647,10 @@ static int create(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key 
 
 	memset(&tg, 0, sizeof(tg));
 	ret = sched(sched_arg, k, &tg);
+	if (ret == XLB_CONN_SCHED_DEFER) {
+		ret = -EINPROGRESS;	/* back with its template */
+		goto fail;
+	}
 	if (ret < 0) {
 		STAT_ADD(t, sched_errors, 1);
 		goto fail;
@@ -574,11 +677,11 @@ static int create(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key 
 			struct xlb_conn *ce = &t->ents[c];
 
 			if (now >= ce->expires) {
-				release(t, c);
+				release(t, c, now);
 				STAT_ADD(t, expired, 1);
 			} else if (k->proto == IPPROTO_TCP && syn_only(tcp_flags) &&
 				   state_closing(ce->state)) {
-				release(t, c);
+				release(t, c, now);
 				STAT_ADD(t, rescheduled, 1);
 			} else {
 				/* Two services, one server, one client port:
@@ -613,6 +716,7 @@ static int create(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key 
 	e->flags = F_INUSE;
 	e->pkts = 1;
 	memcpy(e->bind, tg.bind, sizeof(e->bind));
+	e->ctl = ref;
 	if (k->proto == IPPROTO_TCP)
 		e->state = (uint8_t)xlb_conn_tcp_next(XLB_CONN_S_NONE,
 			tg.fwd == XLB_FWD_NAT ? XLB_CONN_DIR_INPUT : XLB_CONN_DIR_INPUT_ONLY,
@@ -651,12 +755,23 @@ int xlb_conn_in(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 		xlb_conn_sched_fn sched, void *sched_arg,
 		struct xlb_conn_view *out)
 {
+	return xlb_conn_in_tmpl(t, k, tcp_flags, now_ms, sched, sched_arg, 0, out);
+}
+
+int xlb_conn_in_tmpl(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		     uint8_t tcp_flags, uint64_t now_ms,
+		     xlb_conn_sched_fn sched, void *sched_arg, uint32_t ref,
+		     struct xlb_conn_view *out)
+{
 	uint32_t b, idx, spare = NO_ENTRY;
 	pthread_spinlock_t *lock;
 	int ret;
 
-	if (!proto_ok(k->proto))
+	if (!proto_ok(k->proto)) {
+		if (ref)
+			tmpl_put(t, ref, now_ms);
 		return -EPROTONOSUPPORT;
+	}
 	b = conn_bucket(t, k, ORIG);
 	lock = bucket_lock(t, b);
 	pthread_spin_lock(lock);
@@ -667,26 +782,167 @@ int xlb_conn_in(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 
 		if (now_ms >= e->expires) {
 			/* Due but not yet swept: it no longer exists. */
-			release(t, idx);
+			release(t, idx, now_ms);
 			STAT_ADD(t, expired, 1);
 			spare = idx;
 		} else if (needs_resched(t, e, tcp_flags)) {
-			release(t, idx);
+			release(t, idx, now_ms);
 			STAT_ADD(t, rescheduled, 1);
 			spare = idx;
 		} else {
 			update(t, e, XLB_CONN_DIR_INPUT, tcp_flags, now_ms);
 			fill_view(e, out, false);
 			pthread_spin_unlock(lock);
+			if (ref)
+				tmpl_put(t, ref, now_ms);	/* another got here first */
 			return 0;
 		}
 	}
 
-	ret = create(t, b, k, tcp_flags, now_ms, sched, sched_arg, spare, &idx);
+	ret = create(t, b, k, tcp_flags, now_ms, sched, sched_arg, spare, ref, &idx);
 	if (ret == 0)
 		fill_view(&t->ents[idx], out, true);
 	pthread_spin_unlock(lock);
+	if (ret < 0 && ref)
+		tmpl_put(t, ref, now_ms);
 	return ret < 0 ? ret : 1;
+}
+
+/* ---- persistence templates (conn.h) ---- */
+
+/* Binds template e (its lock held) to tg: the reply tuple names the
+ * server, as a connection's does, so listings and adoption read it alike. */
+static void tmpl_bind(struct xlb_conn *e, const struct xlb_conn_key *tk,
+		      const struct xlb_conn_target *tg)
+{
+	memset(&e->key[REPLY], 0, sizeof(e->key[REPLY]));
+	e->key[REPLY].saddr = tg->daddr;
+	e->key[REPLY].sport = tg->dport;
+	e->key[REPLY].daddr = tk->saddr;
+	e->key[REPLY].proto = tk->proto;
+	e->dest = tg->dest;
+	e->fwd = tg->fwd;
+	memcpy(e->bind, tg->bind, sizeof(e->bind));
+}
+
+static inline bool fwd_ok(uint8_t fwd)
+{
+	return fwd == XLB_FWD_NAT || fwd == XLB_FWD_DR || fwd == XLB_FWD_TUN;
+}
+
+int xlb_conn_tmpl_get(struct xlb_conn_tab *t, const struct xlb_conn_key *tk,
+		      uint32_t timeout_s, uint64_t now_ms,
+		      xlb_conn_sched_fn sched, void *sched_arg,
+		      struct xlb_conn_view *out, uint32_t *ref)
+{
+	struct xlb_conn_target tg;
+	pthread_spinlock_t *lock;
+	struct xlb_conn_key key = *tk;
+	uint32_t b, idx;
+	struct xlb_conn *e;
+	int ret = 0;
+
+	*ref = 0;
+	if (!proto_ok(tk->proto))
+		return -EPROTONOSUPPORT;
+	if (tk->sport || !timeout_s || timeout_s > XLB_TIMEOUT_MAX_S)
+		return -EINVAL;
+	memset(key.pad, 0, sizeof(key.pad));
+	see_now(t, now_ms);
+	b = conn_bucket(t, &key, ORIG);
+	lock = bucket_lock(t, b);
+	pthread_spin_lock(lock);
+
+	idx = find_k(t, b, &key, ORIG, F_TEMPLATE);
+	if (idx != NO_ENTRY && due(&t->ents[idx], now_ms)) {
+		release(t, idx, now_ms);
+		STAT_ADD(t, expired, 1);
+		put_free(t, idx);
+		idx = NO_ENTRY;
+	}
+	if (idx != NO_ENTRY) {
+		e = &t->ents[idx];
+		if (!dest_alive(t, e)) {
+			/* Its server was deleted: the client is scheduled
+			 * again and the template follows. */
+			memset(&tg, 0, sizeof(tg));
+			ret = sched(sched_arg, &key, &tg);
+			if (ret >= 0 && !fwd_ok(tg.fwd))
+				ret = -EINVAL;
+			if (ret < 0) {
+				STAT_ADD(t, sched_errors, 1);
+				goto out;
+			}
+			account_persist(t, e->dest, -1);
+			tmpl_bind(e, &key, &tg);
+			account_persist(t, e->dest, 1);
+			ret = 1;
+		}
+	} else {
+		memset(&tg, 0, sizeof(tg));
+		ret = sched(sched_arg, &key, &tg);
+		if (ret >= 0 && !fwd_ok(tg.fwd))
+			ret = -EINVAL;
+		if (ret < 0) {
+			STAT_ADD(t, sched_errors, 1);
+			goto out;
+		}
+		idx = get_free(t);
+		if (idx == NO_ENTRY)
+			idx = reclaim(t, b, now_ms);
+		if (idx == NO_ENTRY) {
+			STAT_ADD(t, full_drops, 1);
+			ret = -ENOSPC;
+			goto out;
+		}
+		e = &t->ents[idx];
+		memset(e, 0, sizeof(*e));
+		e->key[ORIG] = key;
+		tmpl_bind(e, &key, &tg);
+		e->flags = F_INUSE | F_TEMPLATE;
+		e->state = key.proto == IPPROTO_TCP ? XLB_CONN_S_NONE : XLB_CONN_S_UDP;
+		link_entry(t, idx, b, 0);
+		STAT_ADD(t, created, 1);
+		ret = 1;
+	}
+	/* IPVS resets a template's timer on each use. */
+	__atomic_store_n(&e->tmo, timeout_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->expires, now_ms + (uint64_t)timeout_s * 1000, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&e->n_control, 1, __ATOMIC_RELAXED);
+	e->flags |= F_REF;
+	fill_view(e, out, ret == 1);
+	*ref = idx + 1;
+out:
+	pthread_spin_unlock(lock);
+	return ret;
+}
+
+void xlb_conn_tmpl_put(struct xlb_conn_tab *t, uint32_t ref, uint64_t now_ms)
+{
+	if (ref && ref <= t->max)
+		tmpl_put(t, ref, now_ms);
+}
+
+int xlb_conn_tmpl_controlled(struct xlb_conn_tab *t, uint32_t ref)
+{
+	const struct xlb_conn *e;
+	pthread_spinlock_t *lock;
+	int n = -1;
+
+	if (!ref || ref > t->max)
+		return -1;
+	e = &t->ents[ref - 1];
+	lock = bucket_lock(t, conn_bucket(t, &e->key[ORIG], ORIG));
+	pthread_spin_lock(lock);
+	if ((e->flags & (F_INUSE | F_TEMPLATE)) == (F_INUSE | F_TEMPLATE))
+		n = (int)tmpl_controlled(e);
+	pthread_spin_unlock(lock);
+	return n;
+}
+
+void xlb_conn_count_onepacket(struct xlb_conn_tab *t)
+{
+	STAT_ADD(t, onepacket, 1);
 }
 
 int xlb_conn_out(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
@@ -706,7 +962,7 @@ int xlb_conn_out(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 		struct xlb_conn *e = &t->ents[idx];
 
 		if (now_ms >= e->expires) {
-			release(t, idx);
+			release(t, idx, now_ms);
 			STAT_ADD(t, expired, 1);
 			put_free(t, idx);
 		} else {
@@ -767,6 +1023,10 @@ again:
 
 		if (NODE_DIR(n) != ORIG)
 			continue;
+		/* A controlled template goes only once its connections
+		 * have (the flushes sweep twice). */
+		if (!freeable(e))
+			continue;
 		switch (mode) {
 		case SWEEP_ALL:
 			hit = true;
@@ -783,7 +1043,7 @@ again:
 		}
 		if (!hit)
 			continue;
-		release(t, idx);
+		release(t, idx, now);
 		e->next[0] = *first == NO_ENTRY ? 0 : *first + 1;
 		if (*first == NO_ENTRY)
 			*last = idx;
@@ -822,6 +1082,7 @@ uint32_t xlb_conn_expire(struct xlb_conn_tab *t, uint64_t now_ms, uint32_t budge
 {
 	uint32_t start, freed;
 
+	see_now(t, now_ms);
 	if (budget == 0 || budget > t->nbuckets)
 		budget = t->nbuckets;
 	/* nbuckets divides 2^32, so the cursor may wrap freely. */
@@ -831,34 +1092,50 @@ uint32_t xlb_conn_expire(struct xlb_conn_tab *t, uint64_t now_ms, uint32_t budge
 	return freed;
 }
 
-uint32_t xlb_conn_flush_dest(struct xlb_conn_tab *t, const void *dest)
+/* A flush sweeps twice: a template whose connections the first pass
+ * freed (anywhere in the table) goes in the second. Its clock starts at
+ * the last time the table saw. */
+static uint32_t flush(struct xlb_conn_tab *t, const void *dest, enum sweep_mode mode)
 {
-	uint32_t freed = sweep_range(t, 0, t->nbuckets, 0, dest,
-				     dest ? SWEEP_DEST : SWEEP_ALL);
+	uint64_t now = last_now(t);
+	uint32_t freed = sweep_range(t, 0, t->nbuckets, now, dest, mode);
 
+	if (STAT_GET(t, templates))
+		freed += sweep_range(t, 0, t->nbuckets, now, dest, mode);
 	STAT_ADD(t, flushed, freed);
 	return freed;
 }
 
+uint32_t xlb_conn_flush_dest(struct xlb_conn_tab *t, const void *dest)
+{
+	return flush(t, dest, dest ? SWEEP_DEST : SWEEP_ALL);
+}
+
 uint32_t xlb_conn_flush_dead(struct xlb_conn_tab *t)
 {
-	uint32_t freed = sweep_range(t, 0, t->nbuckets, 0, NULL, SWEEP_DEAD);
-
-	STAT_ADD(t, flushed, freed);
-	return freed;
+	return flush(t, NULL, SWEEP_DEAD);
 }
 
 /* What a listing shows of entry e (stripe locked). */
 static void fill_entry(const struct xlb_conn *e, uint64_t now_ms, struct xlb_conn_entry *ci)
 {
+	uint64_t exp = __atomic_load_n(&e->expires, __ATOMIC_RELAXED);
+
 	ci->orig = e->key[ORIG];
 	ci->daddr = e->key[REPLY].saddr;
 	ci->dport = e->key[REPLY].sport;
 	ci->fwd = e->fwd;
 	ci->state = e->state;
+	ci->tmpl = is_tmpl(e);
 	ci->state_name = xlb_conn_state_name(e->state);
-	ci->expires_s = e->expires > now_ms ?
-		(uint32_t)((e->expires - now_ms + 999) / 1000) : 0;
+	if (is_tmpl(e) && tmpl_controlled(e) && exp <= now_ms && e->tmo) {
+		/* Held by its connections: shown as IPVS's timer, re-armed
+		 * for another timeout each time it runs out. */
+		uint64_t tmo = (uint64_t)e->tmo * 1000;
+
+		exp = now_ms + tmo - (now_ms - exp) % tmo;
+	}
+	ci->expires_s = exp > now_ms ? (uint32_t)((exp - now_ms + 999) / 1000) : 0;
 	ci->pkts = e->pkts;
 	ci->dest = e->dest;
 }
@@ -1001,6 +1278,8 @@ void xlb_conn_get_stats(const struct xlb_conn_tab *t, struct xlb_conn_stats *s)
 	s->count = STAT_GET(t, count);
 	s->active = STAT_GET(t, active);
 	s->inactive = STAT_GET(t, inactive);
+	s->templates = STAT_GET(t, templates);
+	s->onepacket = STAT_GET(t, onepacket);
 }
 
 void xlb_conn_params_default(struct xlb_conn_params *p)
@@ -1153,6 +1432,7 @@ int xlb_conn_init(struct xlb_conn_tab **tp, const struct xlb_conn_params *p)
 	t->to_udp = p->timeouts.udp ? p->timeouts.udp : XLB_TIMEOUT_UDP_DEFAULT;
 	t->on_count = p->on_count;
 	t->dest_alive = p->dest_alive;
+	t->on_persist = p->on_persist;
 	t->cb_arg = p->cb_arg;
 
 	t->ents_bytes = (size_t)t->max * sizeof(struct xlb_conn);
@@ -1205,10 +1485,16 @@ static bool entry_sane(const struct xlb_conn *e)
 {
 	const struct xlb_conn_key *o = &e->key[ORIG], *r = &e->key[REPLY];
 
-	if (e->flags & ~(F_INUSE | F_REPLY_HASHED | F_REF))
+	if (e->flags & ~(F_INUSE | F_REPLY_HASHED | F_REF | F_TEMPLATE))
 		return false;
 	if (e->fwd != XLB_FWD_NAT && e->fwd != XLB_FWD_DR && e->fwd != XLB_FWD_TUN)
 		return false;
+	if (is_tmpl(e)) {
+		if ((e->flags & F_REPLY_HASHED) || o->sport || !e->tmo ||
+		    e->tmo > XLB_TIMEOUT_MAX_S ||
+		    e->state != (o->proto == IPPROTO_TCP ? XLB_CONN_S_NONE : XLB_CONN_S_UDP))
+			return false;
+	}
 	if (o->proto == IPPROTO_TCP) {
 		if (e->state >= TCP_STATES)
 			return false;
@@ -1228,11 +1514,11 @@ static int adopt_link(struct xlb_conn_tab *t, uint32_t idx)
 	int ret = 0;
 
 	pthread_spin_lock(lock);
-	if (find(t, b, &e->key[ORIG], ORIG) != NO_ENTRY) {
+	if (find_k(t, b, &e->key[ORIG], ORIG, e->flags & F_TEMPLATE) != NO_ENTRY) {
 		ret = -EEXIST;	/* a torn slot repeating a live tuple */
 		goto out;
 	}
-	if (e->fwd == XLB_FWD_NAT) {
+	if (e->fwd == XLB_FWD_NAT && !is_tmpl(e)) {
 		rb = conn_bucket(t, &e->key[REPLY], REPLY);
 		if (find(t, rb, &e->key[REPLY], REPLY) != NO_ENTRY) {
 			STAT_ADD(t, clashes, 1);
@@ -1244,6 +1530,57 @@ static int adopt_link(struct xlb_conn_tab *t, uint32_t idx)
 out:
 	pthread_spin_unlock(lock);
 	return ret;
+}
+
+/*
+ * After the entries of a state file are linked: each connection's template
+ * reference is believed only if it names a kept template of the same
+ * service and server (else the connection is simply not controlled), and
+ * the templates' counts are rebuilt from those references alone. A
+ * template that then controls nothing and is due goes. Returns how many
+ * went, chained onto first..last.
+ */
+static uint32_t adopt_templates(struct xlb_conn_tab *t, uint32_t hw, uint64_t now,
+				uint32_t *first, uint32_t *last)
+{
+	uint32_t i, dropped = 0;
+
+	if (!STAT_GET(t, templates)) {
+		for (i = 0; i < hw; i++)
+			if ((t->ents[i].flags & F_INUSE) && !is_tmpl(&t->ents[i]))
+				t->ents[i].ctl = 0;
+		return 0;
+	}
+	for (i = 0; i < hw; i++) {
+		struct xlb_conn *e = &t->ents[i], *te;
+
+		if (!(e->flags & F_INUSE) || is_tmpl(e) || !e->ctl)
+			continue;
+		te = e->ctl - 1 < hw ? &t->ents[e->ctl - 1] : NULL;
+		if (te && (te->flags & (F_INUSE | F_TEMPLATE)) == (F_INUSE | F_TEMPLATE) &&
+		    te->key[ORIG].proto == e->key[ORIG].proto &&
+		    te->key[ORIG].daddr == e->key[ORIG].daddr &&
+		    te->key[ORIG].dport == e->key[ORIG].dport && te->dest == e->dest)
+			te->n_control++;
+		else
+			e->ctl = 0;
+	}
+	for (i = 0; i < hw; i++) {
+		struct xlb_conn *e = &t->ents[i];
+
+		if ((e->flags & (F_INUSE | F_TEMPLATE)) != (F_INUSE | F_TEMPLATE) ||
+		    !due(e, now))
+			continue;
+		release(t, i, now);
+		STAT_ADD(t, adopted, -1);
+		memset(e, 0, sizeof(*e));
+		e->next[0] = *first == NO_ENTRY ? 0 : *first + 1;
+		if (*first == NO_ENTRY)
+			*last = i;
+		*first = i;
+		dropped++;
+	}
+	return dropped;
 }
 
 int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn fn, void *arg)
@@ -1266,7 +1603,9 @@ int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn f
 		bool ok = false;
 
 		if ((e->flags & F_INUSE) && entry_sane(e)) {
-			if (now_ms < e->expires) {
+			/* A template's expiry means nothing while it controls
+			 * a connection: it is judged once they are counted. */
+			if (now_ms < e->expires || is_tmpl(e)) {
 				fill_view(e, &old, false);
 				memset(&tg, 0, sizeof(tg));
 				ok = fn(arg, &old, &tg) >= 0 &&
@@ -1283,11 +1622,15 @@ int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn f
 			memset(e->key[REPLY].pad, 0, sizeof(e->key[REPLY].pad));
 			e->dest = tg.dest;
 			e->fwd = tg.fwd;
-			e->flags = F_INUSE | (e->flags & F_REF);
+			e->flags = F_INUSE | (e->flags & (F_REF | F_TEMPLATE));
 			e->pad = 0;
 			memcpy(e->bind, tg.bind, sizeof(e->bind));
-			/* Never longer than this table's timeout of its state. */
-			limit = now_ms + (uint64_t)xlb_conn_state_timeout(t, e->state) * 1000;
+			if (is_tmpl(e))
+				e->n_control = 0;	/* counted below */
+			/* Never longer than this table's timeout of its state
+			 * (a template: its own). */
+			limit = now_ms + (uint64_t)(is_tmpl(e) ? e->tmo :
+				xlb_conn_state_timeout(t, e->state)) * 1000;
 			if (e->expires > limit)
 				e->expires = limit;
 			ok = adopt_link(t, i) == 0;
@@ -1303,6 +1646,8 @@ int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn f
 			last = i;
 		first = i;
 	}
+
+	kept -= adopt_templates(t, hw, now_ms, &first, &last);
 
 	pthread_spin_lock(&t->free_lock);
 	t->unused = hw;
@@ -1326,12 +1671,16 @@ uint32_t xlb_conn_nstripes(const struct xlb_conn_tab *t)
 int xlb_conn_verify(struct xlb_conn_tab *t)
 {
 	uint8_t *seen = calloc(t->max, 1);	/* bit 0: orig node, bit 1: reply */
-	uint64_t used = 0, act = 0, inact = 0, nfree = 0;
+	uint32_t *ctl = calloc(t->max, sizeof(*ctl));	/* references per template */
+	uint64_t used = 0, act = 0, inact = 0, nfree = 0, tmpls = 0;
 	uint32_t s, b, n, i, unused;
 	int bad = 0;
 
-	if (!seen)
+	if (!seen || !ctl) {
+		free(seen);
+		free(ctl);
 		return -ENOMEM;
+	}
 	for (s = 0; s < t->nstripes && !bad; s++) {
 		pthread_spin_lock(&t->stripes[s].lock);
 		for (b = s << t->stripe_shift; b < (s + 1) << t->stripe_shift && !bad; b++) {
@@ -1351,8 +1700,15 @@ int xlb_conn_verify(struct xlb_conn_tab *t)
 				    conn_bucket(t, &e->key[ORIG], ORIG) >> t->stripe_shift != s)
 					bad = 1;
 				seen[idx] |= (uint8_t)(1u << d);
-				if (d == ORIG) {
+				if (d == ORIG && is_tmpl(e)) {
 					used++;
+					tmpls++;
+				} else if (d == ORIG) {
+					used++;
+					if (e->ctl && e->ctl <= t->max)
+						ctl[e->ctl - 1]++;
+					else if (e->ctl)
+						bad = 1;
 					if (state_active(e->state))
 						act++;
 					else
@@ -1379,9 +1735,16 @@ int xlb_conn_verify(struct xlb_conn_tab *t)
 
 		if (seen[i] != want)
 			bad = 1;
+		/* A connection's template is a live template that counts it. */
+		if (want && is_tmpl(e) && e->n_control != ctl[i])
+			bad = 1;
+		if (ctl[i] && !(want && is_tmpl(e)))
+			bad = 1;
 	}
 	free(seen);
+	free(ctl);
 	if (bad || used != STAT_GET(t, count) || act != STAT_GET(t, active) ||
+	    tmpls != STAT_GET(t, templates) ||
 	    inact != STAT_GET(t, inactive) || used + nfree + (t->max - unused) != t->max)
 		return -EUCLEAN;
 	return 0;

@@ -26,7 +26,7 @@
  *   entries are first used); the bucket array is the next power of two
  *   >= max_conns. Per connection, on x86-64:
  *     entry (both tuples, both hash-node links, dest, expiry, state,
- *     counters, 64-byte bind blob)                        128 bytes
+ *     counters, 60-byte bind blob, template link)         128 bytes
  *     bucket heads: 4 bytes x buckets/max_conns           4..8 bytes
  *     stripe locks (<= 4096 x 64 bytes, shared)           < 1 byte
  *   = about 132 bytes per connection at a power-of-two max_conns (the
@@ -52,7 +52,7 @@
 
 #define XLB_CONN_MAX_DEFAULT	1048576u
 #define XLB_CONN_MAX_LIMIT	(1u << 30)
-#define XLB_CONN_BIND_SIZE	64	/* opaque bytes bound at creation */
+#define XLB_CONN_BIND_SIZE	60	/* opaque bytes bound at creation */
 
 /*
  * Fixed timeouts of the states ipvsadm --set does not reach, seconds: IPVS's
@@ -120,8 +120,12 @@ struct xlb_conn_target {
  * Chooses the destination of a new flow. Called with the stripe lock held,
  * so it must be short and must not call into the table: a ring lookup and
  * a copy of precomputed bind data. Returns 0, or a negative errno that
- * xlb_conn_in() returns (e.g. -EHOSTUNREACH: no server available).
+ * xlb_conn_in() returns (e.g. -EHOSTUNREACH: no server available), or
+ * XLB_CONN_SCHED_DEFER: the flow belongs to a persistent service and its
+ * template must be found first (xlb_conn_in() then returns -EINPROGRESS,
+ * creates nothing and counts no error; see xlb_conn_tmpl_get()).
  */
+#define XLB_CONN_SCHED_DEFER	1
 typedef int (*xlb_conn_sched_fn)(void *arg, const struct xlb_conn_key *k,
 				 struct xlb_conn_target *t);
 
@@ -133,7 +137,7 @@ struct xlb_conn_view {
 	uint8_t  fwd;			/* enum xlb_fwd */
 	uint8_t  state;			/* enum xlb_conn_state, after this packet */
 	bool     created;		/* this packet created (or rescheduled) it */
-	uint8_t  pad;
+	bool     tmpl;			/* a persistence template */
 	uint32_t pkts;			/* packets seen, both ways (wraps) */
 	uint8_t  bind[XLB_CONN_BIND_SIZE] __attribute__((aligned(8)));
 };
@@ -146,6 +150,7 @@ struct xlb_conn_entry {
 	uint16_t dport;
 	uint8_t  fwd;
 	uint8_t  state;
+	bool     tmpl;			/* a persistence template */
 	const char *state_name;		/* as ipvsadm prints it */
 	uint32_t expires_s;		/* seconds left, rounded up; 0 if due */
 	uint32_t pkts;
@@ -166,9 +171,11 @@ struct xlb_conn_stats {
 	uint64_t clashes;	/* NAT reply tuple held by a live entry */
 	uint64_t sched_errors;	/* the scheduler found no destination */
 	uint64_t adopted;	/* taken over from a state file (xlb_conn_adopt) */
-	uint64_t count;		/* entries now */
-	uint64_t active;	/* of which ESTABLISHED */
-	uint64_t inactive;	/* of which in any other state (UDP too) */
+	uint64_t count;		/* entries now, templates included */
+	uint64_t active;	/* connections ESTABLISHED */
+	uint64_t inactive;	/* connections in any other state (UDP too) */
+	uint64_t templates;	/* persistence templates now (in count) */
+	uint64_t onepacket;	/* datagrams of -o services: no entry made */
 };
 
 struct xlb_conn_params {
@@ -189,6 +196,13 @@ struct xlb_conn_params {
 	 * alive. Same rules as on_count.
 	 */
 	bool (*dest_alive)(void *arg, const void *dest);
+	/*
+	 * PersistConn bookkeeping, as IPVS counts templates: +1 when a
+	 * template is bound to dest, -1 when it leaves it (freed or bound to
+	 * another). Templates are never counted by on_count. Same rules as
+	 * on_count; may be NULL.
+	 */
+	void (*on_persist)(void *arg, const void *dest, int delta);
 	void *cb_arg;
 	/*
 	 * NULL: private memory. Else the entries live in this file
@@ -285,6 +299,69 @@ int xlb_conn_in(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 		uint8_t tcp_flags, uint64_t now_ms,
 		xlb_conn_sched_fn sched, void *sched_arg,
 		struct xlb_conn_view *out);
+
+/*
+ * Persistence templates, as IPVS's (ip_vs_sched_persist, and
+ * IP_VS_CONN_F_TEMPLATE entries in ip_vs_conn.c).
+ *
+ * A template is an entry of this table whose original tuple is (client
+ * address & netmask, port 0 -> VIP:vport, proto) and which binds that
+ * client (masked) to one real server: every new connection of the client
+ * to the service goes to the template's server without asking the
+ * scheduler. It lives in the table, not beside it, so that it is swept,
+ * evicted, flushed, listed (state NONE for TCP, UDP for UDP; source port
+ * 0) and handed to the next xlbd through the state file like any entry.
+ *
+ * Connections made through a template are "controlled" by it: the
+ * template counts them (IPVS's n_control) and never expires, is never
+ * evicted and never flushed while it controls one. When the last one is
+ * freed, the template expires timeout seconds later; a new connection
+ * through it restarts that clock (as IPVS resets a template's timer on
+ * each use). The listing shows a controlled template's time as IPVS's
+ * re-armed timer does.
+ *
+ * xlb_conn_tmpl_get() finds or makes the template of tk (tk->sport must be
+ * 0, tk->saddr already masked) and takes a reference on it for one
+ * connection (*ref, never 0). A new template is bound with sched(tk), and
+ * so is one whose destination dest_alive() denies (a deleted server: the
+ * client is rescheduled, the template re-bound); a template of a
+ * quiesced (weight 0) server is kept, as IPVS's with expire_quiescent_
+ * template off. timeout_s (>= 1) becomes the template's timeout. *out is
+ * the template (out->tmpl set; out->reply.saddr/sport is its server).
+ * Returns 1 if it was made or re-bound, 0 if it existed, or a negative
+ * errno: -ENOSPC, -EPROTONOSUPPORT, -EINVAL (sport not 0 or timeout 0), or
+ * what sched returned.
+ *
+ * The reference is given to xlb_conn_in_tmpl(), which makes the new
+ * connection controlled by the template (the entry keeps the reference
+ * until it is freed), or dropped with xlb_conn_tmpl_put() (e.g. after a
+ * one-packet datagram: the template's clock restarts, nothing else).
+ * Neither takes the template's lock: the count and the expiry are atomic,
+ * and a referenced template cannot be freed.
+ */
+int xlb_conn_tmpl_get(struct xlb_conn_tab *t, const struct xlb_conn_key *tk,
+		      uint32_t timeout_s, uint64_t now_ms,
+		      xlb_conn_sched_fn sched, void *sched_arg,
+		      struct xlb_conn_view *out, uint32_t *ref);
+void xlb_conn_tmpl_put(struct xlb_conn_tab *t, uint32_t ref, uint64_t now_ms);
+
+/*
+ * xlb_conn_in() with a template reference from xlb_conn_tmpl_get() (0:
+ * none, then it is xlb_conn_in()). If this packet creates the entry, the
+ * entry keeps ref and is controlled by the template; in every other case
+ * (the entry existed, or an error) the reference is dropped here.
+ */
+int xlb_conn_in_tmpl(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		     uint8_t tcp_flags, uint64_t now_ms,
+		     xlb_conn_sched_fn sched, void *sched_arg, uint32_t ref,
+		     struct xlb_conn_view *out);
+
+/* Counts a datagram of a one-packet (-o) service, which gets no entry. */
+void xlb_conn_count_onepacket(struct xlb_conn_tab *t);
+
+/* How many connections template ref controls now (for tests), or -1 if
+ * ref is no live template. */
+int xlb_conn_tmpl_controlled(struct xlb_conn_tab *t, uint32_t ref);
 
 /*
  * Starts loading the bucket and lock a later xlb_conn_in() (dir INPUT) or

@@ -110,10 +110,11 @@ int xlb_ctl_put_svc(struct nlmsghdr *nlh, size_t buflen,
 		snprintf(sched, sizeof(sched), "%.*s", (int)sizeof(sched) - 1, cfg->sched);
 		ok = mnl_attr_put_strz_check(nlh, buflen, XLB_SVC_ATTR_SCHED_NAME, sched);
 	}
-	if (ok && (set & (XLB_SVC_SET_PERSIST | XLB_SVC_SET_SCHED_FLAGS))) {
-		/* The mask says which bits this message sets: persistence,
-		 * the scheduler flags (-b), or both. */
-		uint32_t mask = (set & XLB_SVC_SET_PERSIST ? ~(uint32_t)XLB_SVC_F_SCHED_ALL : 0) |
+	if (ok && (set & (XLB_SVC_SET_PERSIST | XLB_SVC_SET_OPS | XLB_SVC_SET_SCHED_FLAGS))) {
+		/* The mask names the flags this message sets, so that an edit
+		 * of one (-E -p) leaves the others (-o, -b) as they are. */
+		uint32_t mask = (set & XLB_SVC_SET_PERSIST ? XLB_SVC_F_PERSISTENT : 0) |
+				(set & XLB_SVC_SET_OPS ? XLB_SVC_F_ONEPACKET : 0) |
 				(set & XLB_SVC_SET_SCHED_FLAGS ? XLB_SVC_F_SCHED_ALL : 0);
 		struct xlb_ctl_flags f = { .flags = cfg->flags & mask, .mask = mask };
 
@@ -337,8 +338,10 @@ uint32_t xlb_req_add_svc_fields(const struct xlb_req *req)
 
 	if (req->svc.sched[0])
 		set |= XLB_SVC_SET_SCHED;
-	if ((req->svc.flags & ~XLB_SVC_F_SCHED_ALL) || req->svc.timeout)
+	if ((req->svc.flags & XLB_SVC_F_PERSISTENT) || req->svc.timeout)
 		set |= XLB_SVC_SET_PERSIST;
+	if (req->svc.flags & XLB_SVC_F_ONEPACKET)
+		set |= XLB_SVC_SET_OPS;
 	if (req->svc.flags & XLB_SVC_F_SCHED_ALL)
 		set |= XLB_SVC_SET_SCHED_FLAGS;
 	if (req->svc.netmask)
@@ -796,9 +799,11 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		struct xlb_ctl_flags f;
 
 		memcpy(&f, mnl_attr_get_payload(tb[XLB_SVC_ATTR_FLAGS]), sizeof(f));
-		if (f.flags & f.mask & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_SCHED_ALL)) {
+		if (f.flags & f.mask & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_ONEPACKET |
+					 XLB_SVC_F_SCHED_ALL)) {
 			xlb_seterr(err, errlen, "service flags 0x%x not supported",
-			       f.flags & f.mask & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_SCHED_ALL));
+			       f.flags & f.mask & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_ONEPACKET |
+						    XLB_SVC_F_SCHED_ALL));
 			return -EOPNOTSUPP;
 		}
 		cfg->flags = f.flags & f.mask;

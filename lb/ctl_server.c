@@ -150,7 +150,7 @@ struct out {
 };
 
 #define SVC_ALL (XLB_SVC_SET_SCHED | XLB_SVC_SET_PERSIST | XLB_SVC_SET_NETMASK | \
-		 XLB_SVC_SET_VNODES | XLB_SVC_SET_SCHED_FLAGS)
+		 XLB_SVC_SET_VNODES | XLB_SVC_SET_SCHED_FLAGS | XLB_SVC_SET_OPS)
 #define DEST_ALL (XLB_DEST_SET_PORT | XLB_DEST_SET_FWD | XLB_DEST_SET_WEIGHT | \
 		  XLB_DEST_SET_UTHRESH | XLB_DEST_SET_LTHRESH)
 
@@ -459,7 +459,7 @@ static int batch_req(const struct xlb_ctl_msg *m, struct xlb_req *r, char *err, 
 		if (m->svc_set & (XLB_SVC_SET_PERSIST | XLB_CTL_SVC_SET_FLAGS))
 			r->svc_set |= XLB_SVC_SET_PERSIST;
 		if (m->svc_set & XLB_CTL_SVC_SET_FLAGS)
-			r->svc_set |= XLB_SVC_SET_SCHED_FLAGS;
+			r->svc_set |= XLB_SVC_SET_SCHED_FLAGS | XLB_SVC_SET_OPS;
 		return 0;
 	case XLB_CMD_SET_SERVICE:
 		r->op = XLB_REQ_EDIT_SVC;
@@ -470,6 +470,9 @@ static int batch_req(const struct xlb_ctl_msg *m, struct xlb_req *r, char *err, 
 		if ((m->svc_set & XLB_CTL_SVC_SET_FLAGS) &&
 		    (m->svc_flags_mask & XLB_SVC_F_SCHED_ALL))
 			r->svc_set |= XLB_SVC_SET_SCHED_FLAGS;
+		if ((m->svc_set & XLB_CTL_SVC_SET_FLAGS) &&
+		    (m->svc_flags_mask & XLB_SVC_F_ONEPACKET))
+			r->svc_set |= XLB_SVC_SET_OPS;
 		if (flags && tmo) {
 			r->svc_set |= XLB_SVC_SET_PERSIST;
 		} else if (flags || tmo) {
@@ -684,7 +687,7 @@ static int do_change(struct xlb_ctl_server *s, const struct xlb_ctl_msg *m,
 		if (m->svc_set & (XLB_SVC_SET_PERSIST | XLB_CTL_SVC_SET_FLAGS))
 			set |= XLB_SVC_SET_PERSIST;
 		if (m->svc_set & XLB_CTL_SVC_SET_FLAGS)
-			set |= XLB_SVC_SET_SCHED_FLAGS;
+			set |= XLB_SVC_SET_SCHED_FLAGS | XLB_SVC_SET_OPS;
 		return xlb_tables_add_svc(t, &m->svc.cfg, set, err, errlen);
 	case XLB_CMD_SET_SERVICE: {
 		const struct xlb_snap_svc *cur = xlb_snap_find(xlb_tables_current(t),

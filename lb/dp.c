@@ -53,6 +53,10 @@ struct sched_ctx {
 	 * again. */
 	struct xlb_xmit_bind ib;
 	int port;
+	/* Persistence (dp_persist_pick): the client's template once found,
+	 * and whether this call chooses the server of a new template. */
+	const struct xlb_conn_view *tmpl;
+	bool for_tmpl;
 };
 
 static xlb_xmit_fn xmit_for(uint8_t fwd)
@@ -125,6 +129,32 @@ void xlb_dp_bind(const struct xlb_snap_dest *d, struct xlb_conn_target *t)
 	t->fwd = d->cfg.fwd;
 }
 
+/*
+ * Persistence, before any scheduler (IPVS's ip_vs_sched_persist): a new
+ * connection of a persistent service goes to its client's template's
+ * server. The first call has no template yet and defers (xlb_conn_in()
+ * returns -EINPROGRESS, dp_persist_in() finds or makes the template and
+ * comes back); a template is made by scheduling its port-0 tuple as usual.
+ * *d is the server, or NULL to schedule as usual: also when the template's
+ * server is no longer this service's (a race with a delete; the template
+ * is re-bound at its next use).
+ */
+static int dp_persist_pick(const struct sched_ctx *c, const struct xlb_snap_dest **d)
+{
+	const struct xlb_snap_svc *svc = c->svc;
+	int idx;
+
+	*d = NULL;
+	if (!(svc->cfg.flags & XLB_SVC_F_PERSISTENT) || c->for_tmpl)
+		return 0;
+	if (!c->tmpl)
+		return XLB_CONN_SCHED_DEFER;
+	idx = xlb_snap_find_dest(svc, c->tmpl->reply.saddr, c->tmpl->reply.sport);
+	if (idx >= 0 && svc->dests[idx].cnt == c->tmpl->dest)
+		*d = &svc->dests[idx];
+	return 0;
+}
+
 static int dp_sched(void *arg, const struct xlb_conn_key *k,
 		    struct xlb_conn_target *t)
 {
@@ -137,13 +167,22 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	struct xlb_sched_flow f = {
 		.saddr = k->saddr, .daddr = k->daddr, .sport = k->sport,
 		.dport = k->dport, .proto = k->proto, .seed = c->snap->seed,
+		.ip_id = c->p->ip_id,
 	};
 
+	rc = dp_persist_pick(c, &d);
+	if (rc)
+		return rc;
+	if (d)
+		goto bind;
 	idx = xlb_sched_schedule(svc, &f);
 	if (idx < 0)
 		return -EHOSTUNREACH;
 	d = &svc->dests[idx];
+bind:
 	xlb_dp_bind(d, t);
+	if (c->for_tmpl)
+		return 0;	/* a template binds the server only */
 	/* A flow whose real server cannot be reached now gets no entry. */
 	rc = dp_in_bind(c->dp, b, k, &b->in_slot, &c->ib, &c->port);
 	if (rc < 0)
@@ -172,6 +211,20 @@ void xlb_dp_on_count(void *arg, const void *dest, int d_active, int d_inactive)
 	if (d_active + d_inactive > 0)
 		xlb_cnt_get(c);
 	else if (d_active + d_inactive < 0)
+		xlb_cnt_put(c);
+}
+
+/* A persistence template holds a reference too, counted as PersistConn
+ * (IPVS's persistconns) rather than as a connection. */
+void xlb_dp_on_persist(void *arg, const void *dest, int delta)
+{
+	struct xlb_cnt *c = (struct xlb_cnt *)dest;
+
+	(void)arg;
+	atomic_fetch_add(&c->persistconns, (unsigned int)delta);
+	if (delta > 0)
+		xlb_cnt_get(c);
+	else if (delta < 0)
 		xlb_cnt_put(c);
 }
 
@@ -338,6 +391,82 @@ static int sched_error(int rc)
 	}
 }
 
+/* The template of flow key's client (masked) for service sc->svc, found or
+ * made, with a reference for one connection (xlb_conn_tmpl_get). */
+static int dp_persist_tmpl(struct xlb_dp *dp, struct sched_ctx *sc,
+			   const struct xlb_conn_key *key, uint64_t now,
+			   struct xlb_conn_view *tv, uint32_t *ref)
+{
+	struct xlb_conn_key tk = {
+		.saddr = key->saddr & sc->svc->cfg.netmask,
+		.daddr = key->daddr, .dport = sc->svc->cfg.key.port,
+		.proto = key->proto,
+	};
+	int rc;
+
+	sc->for_tmpl = true;
+	rc = xlb_conn_tmpl_get(dp->conns, &tk, sc->svc->cfg.timeout, now, dp_sched, sc,
+			       tv, ref);
+	sc->for_tmpl = false;
+	return rc < 0 ? rc : 0;
+}
+
+/* A new connection of a persistent service, after xlb_conn_in() deferred:
+ * made controlled by its client's template. */
+static int dp_persist_in(struct dp_worker *w, struct sched_ctx *sc,
+			 const struct xlb_conn_key *key, uint8_t tcp_flags, uint64_t now,
+			 struct xlb_conn_view *v)
+{
+	struct xlb_conn_view tv;
+	uint32_t ref;
+	int rc;
+
+	rc = dp_persist_tmpl(w->dp, sc, key, now, &tv, &ref);
+	if (rc < 0)
+		return rc;
+	sc->tmpl = &tv;
+	rc = xlb_conn_in_tmpl(w->dp->conns, key, tcp_flags, now, dp_sched, sc, ref, v);
+	sc->tmpl = NULL;
+	return rc;
+}
+
+/*
+ * One-packet scheduling (-o, IP_VS_SVC_F_ONEPACKET) of a UDP datagram:
+ * scheduled on its own, no entry kept. A persistent service still has its
+ * templates (their clock restarts with each datagram). Fills *v as a new
+ * entry would be and returns 1, or a negative errno as xlb_conn_in().
+ */
+static int dp_onepacket(struct dp_worker *w, struct sched_ctx *sc,
+			const struct xlb_conn_key *key, uint64_t now,
+			struct xlb_conn_view *v)
+{
+	struct xlb_conn_target tg;
+	struct xlb_conn_view tv;
+	uint32_t ref = 0;
+	int rc;
+
+	if (sc->svc->cfg.flags & XLB_SVC_F_PERSISTENT) {
+		rc = dp_persist_tmpl(w->dp, sc, key, now, &tv, &ref);
+		if (rc < 0)
+			return rc;
+		sc->tmpl = &tv;
+	}
+	memset(&tg, 0, sizeof(tg));
+	rc = dp_sched(sc, key, &tg);
+	sc->tmpl = NULL;
+	xlb_conn_tmpl_put(w->dp->conns, ref, now);
+	if (rc < 0)
+		return rc;
+	memset(v, 0, sizeof(*v));
+	v->dest = tg.dest;
+	v->orig = *key;
+	v->fwd = tg.fwd;
+	v->created = true;
+	memcpy(v->bind, tg.bind, sizeof(v->bind));
+	xlb_conn_count_onepacket(w->dp->conns);
+	return 1;
+}
+
 /* Client -> VIP. Returns true when the frame was queued for TX. */
 static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		  const struct xlb_snap_svc *svc, struct dp_pkt *k, uint64_t now)
@@ -354,7 +483,13 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 	bool created;
 	int rc, port;
 
-	rc = xlb_conn_in(w->dp->conns, &key, k->p.tcp_flags, now, dp_sched, &sc, &v);
+	if ((svc->cfg.flags & XLB_SVC_F_ONEPACKET) && key.proto == IPPROTO_UDP) {
+		rc = dp_onepacket(w, &sc, &key, now, &v);
+	} else {
+		rc = xlb_conn_in(w->dp->conns, &key, k->p.tcp_flags, now, dp_sched, &sc, &v);
+		if (rc == -EINPROGRESS)
+			rc = dp_persist_in(w, &sc, &key, k->p.tcp_flags, now, &v);
+	}
 	if (rc == -EMSGSIZE && k->p.df)
 		return dp_frag_needed(w, k, sc.ib.mtu, now);
 	if (rc < 0) {

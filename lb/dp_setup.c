@@ -239,6 +239,8 @@ static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 	CONN_STAT(count);
 	CONN_STAT(active);
 	CONN_STAT(inactive);
+	CONN_STAT(templates);
+	CONN_STAT(onepacket);
 #undef CONN_STAT
 	return 0;
 }
@@ -430,8 +432,9 @@ static void xdp_lib_log(const char *line)
 /*
  * With a state file the entries stay for the next xlbd, but each still
  * holds a reference on its real server's counters (taken by
- * xlb_dp_on_count() as it counted the entry active or inactive): drop
- * those, as the flush would have, without removing the entries. Every
+ * xlb_dp_on_count() as it counted the entry active or inactive, or by
+ * xlb_dp_on_persist() for a template): drop those, as the flush would
+ * have, without removing the entries. Every
  * entry's server is in dp->dests (the commit flushes a deleted server's
  * entries), and the workers are stopped.
  */
@@ -440,10 +443,12 @@ static void release_entry_refs(struct xlb_dp *dp)
 	for (size_t i = 0; i < dp->n_dests; i++) {
 		struct xlb_cnt *c = dp->dests[i];
 		unsigned int n = atomic_load(&c->activeconns) +
-				 atomic_load(&c->inactconns);
+				 atomic_load(&c->inactconns) +
+				 atomic_load(&c->persistconns);
 
 		atomic_store(&c->activeconns, 0);
 		atomic_store(&c->inactconns, 0);
+		atomic_store(&c->persistconns, 0);
 		while (n--)
 			xlb_cnt_put(c);
 	}
@@ -479,6 +484,11 @@ static int dp_rebind(void *arg, const struct xlb_conn_view *old,
 	if (svc->dests[idx].cfg.fwd != old->fwd) {
 		a->method_changed++;
 		return -ESTALE;
+	}
+	/* A template only while its service is still persistent. */
+	if (old->tmpl && !(svc->cfg.flags & XLB_SVC_F_PERSISTENT)) {
+		a->no_service++;
+		return -ENOENT;
 	}
 	/* The method and the server only: the next hop is read per packet,
 	 * so an entry adopted while its neighbour is still pending is kept. */
@@ -671,6 +681,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	cp.max_conns = p->max_conns;
 	cp.timeouts = xlb_tables_current(p->tables)->timeouts;
 	cp.on_count = xlb_dp_on_count;
+	cp.on_persist = xlb_dp_on_persist;
 	cp.dest_alive = xlb_dp_dest_alive;
 	cp.cb_arg = dp;
 	cp.state_path = p->state_path;

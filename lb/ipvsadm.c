@@ -45,10 +45,19 @@ enum xlb_opt {
 	OPT_RATE,
 	OPT_EXACT,
 	OPT_VNODES,
-	/* Past the cmd_opts columns (rows end before them: optional
-	 * everywhere); which commands take them is checked in parse(). */
+	OPT_OPS,
 	OPT_SCHED_FLAGS,
 	OPT_THRESHOLDS,
+	OPT_PERSISTCONN,
+	OPT_NOSORT,
+	OPT_SORT,
+	OPT_TUN_TYPE,
+	OPT_TUN_PORT,
+	OPT_TUN_NOCSUM,
+	OPT_TUN_CSUM,
+	OPT_TUN_REMCSUM,
+	OPT_TUN_INFO,
+	OPT_DAEMON,
 	OPT_COUNT
 };
 
@@ -56,7 +65,9 @@ static const char *const optnames[OPT_COUNT] = {
 	"numeric", "connection", "service-address", "scheduler", "persistent",
 	"netmask", "real-server", "forwarding-method", "weight", "u-threshold",
 	"l-threshold", "timeout", "stats", "rate", "exact", "vnodes",
-	"sched-flags", "thresholds",
+	"ops", "sched-flags", "thresholds", "persistent-conn", "nosort", "sort",
+	"tun-type", "tun-port", "tun-nocsum", "tun-csum", "tun-remcsum",
+	"tun-info", "daemon",
 };
 
 /* Commands, indexed by enum xlb_req_op. */
@@ -81,20 +92,22 @@ static const char *const cmdnames[] = {
  * Which options go with which command, as ipvsadm's commands_v_options:
  * '+' compulsory, 'x' illegal, '1' at most one of the '1's, ' ' optional.
  * Columns: -n -c svc -s -p -M -r fwd -w -x -y tmo sta rat exa vn
+ *          ops -b thr pc nosort sort tun-type tun-port tun-nocsum tun-csum
+ *          tun-remcsum tun-info daemon
  */
 static const char cmd_opts[][OPT_COUNT] = {
-	[XLB_REQ_ADD_SVC]     = "xx+   xxxxxxxxx ",
-	[XLB_REQ_EDIT_SVC]    = "xx+   xxxxxxxxx ",
-	[XLB_REQ_DEL_SVC]     = "xx+xxxxxxxxxxxxx",
-	[XLB_REQ_CLEAR]       = "xxxxxxxxxxxxxxxx",
-	[XLB_REQ_ADD_DEST]    = "xx+xxx+    xxxxx",
-	[XLB_REQ_EDIT_DEST]   = "xx+xxx+    xxxxx",
-	[XLB_REQ_DEL_DEST]    = "xx+xxx+xxxxxxxxx",
-	[XLB_REQ_LIST]        = " 11xxxxxxxx1   x",
-	[XLB_REQ_ZERO]        = "xx xxxxxxxxxxxxx",
-	[XLB_REQ_SAVE]        = " xxxxxxxxxxxxxxx",
-	[XLB_REQ_RESTORE]     = "xxxxxxxxxxxxxxxx",
-	[XLB_REQ_SET_TIMEOUT] = "xxxxxxxxxxxxxxxx",
+	[XLB_REQ_ADD_SVC]     = "xx+   xxxxxxxxx   xxxxxxxxxxx",
+	[XLB_REQ_EDIT_SVC]    = "xx+   xxxxxxxxx   xxxxxxxxxxx",
+	[XLB_REQ_DEL_SVC]     = "xx+xxxxxxxxxxxxxxxxxxxxxxxxxx",
+	[XLB_REQ_CLEAR]       = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	[XLB_REQ_ADD_DEST]    = "xx+xxx+    xxxxxxxxxxx     xx",
+	[XLB_REQ_EDIT_DEST]   = "xx+xxx+    xxxxxxxxxxx     xx",
+	[XLB_REQ_DEL_DEST]    = "xx+xxx+xxxxxxxxxxxxxxxxxxxxxx",
+	[XLB_REQ_LIST]        = " 11xxxxxxxx1   xxx    xxxxx 1",
+	[XLB_REQ_ZERO]        = "xx xxxxxxxxxxxxxxxxxxxxxxxxxx",
+	[XLB_REQ_SAVE]        = " xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	[XLB_REQ_RESTORE]     = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	[XLB_REQ_SET_TIMEOUT] = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 };
 
 /* Values outside the ASCII range for long-only options. */
@@ -105,6 +118,23 @@ enum {
 	TAG_RATE,
 	TAG_VNODES,
 	TAG_THRESHOLDS,
+	TAG_PERSISTCONN,
+	TAG_NOSORT,
+	TAG_SORT,
+	TAG_TUN_TYPE,
+	TAG_TUN_PORT,
+	TAG_TUN_NOCSUM,
+	TAG_TUN_CSUM,
+	TAG_TUN_REMCSUM,
+	TAG_TUN_INFO,
+	TAG_DAEMON,
+	TAG_PE,
+	/* What xlb refuses with a sentence (refusal()). */
+	TAG_START_DAEMON,
+	TAG_STOP_DAEMON,
+	TAG_SYNC_OPT,
+	TAG_FWMARK,
+	TAG_IPV6,
 };
 
 enum { ARG_NONE, ARG_REQ, ARG_OPT };
@@ -151,9 +181,32 @@ static const struct xlb_optdef optdefs[] = {
 	{ "rate",		0,   ARG_NONE, TAG_RATE },
 	{ "exact",		'X', ARG_NONE, 'X' },
 	{ "vnodes",		0,   ARG_REQ,  TAG_VNODES },
+	{ "ops",		'o', ARG_NONE, 'o' },
 	{ "sched-flags",	'b', ARG_REQ,  'b' },
+	{ "pe",			0,   ARG_REQ,  TAG_PE },
 	{ "thresholds",		0,   ARG_NONE, TAG_THRESHOLDS },
+	{ "persistent-conn",	0,   ARG_NONE, TAG_PERSISTCONN },
+	{ "nosort",		0,   ARG_NONE, TAG_NOSORT },
+	{ "sort",		0,   ARG_NONE, TAG_SORT },
+	{ "tun-type",		0,   ARG_REQ,  TAG_TUN_TYPE },
+	{ "tun-port",		0,   ARG_REQ,  TAG_TUN_PORT },
+	{ "tun-nocsum",		0,   ARG_NONE, TAG_TUN_NOCSUM },
+	{ "tun-csum",		0,   ARG_NONE, TAG_TUN_CSUM },
+	{ "tun-remcsum",	0,   ARG_NONE, TAG_TUN_REMCSUM },
+	{ "tun-info",		0,   ARG_NONE, TAG_TUN_INFO },
+	{ "daemon",		0,   ARG_NONE, TAG_DAEMON },
+	{ "start-daemon",	0,   ARG_REQ,  TAG_START_DAEMON },
+	{ "stop-daemon",	0,   ARG_REQ,  TAG_STOP_DAEMON },
+	{ "syncid",		0,   ARG_REQ,  TAG_SYNC_OPT },
+	{ "mcast-interface",	0,   ARG_REQ,  TAG_SYNC_OPT },
+	{ "mcast-group",	0,   ARG_REQ,  TAG_SYNC_OPT },
+	{ "mcast-port",		0,   ARG_REQ,  TAG_SYNC_OPT },
+	{ "mcast-ttl",		0,   ARG_REQ,  TAG_SYNC_OPT },
+	{ "sync-maxlen",	0,   ARG_REQ,  TAG_SYNC_OPT },
+	{ "fwmark-service",	'f', ARG_REQ,  TAG_FWMARK },
+	{ "ipv6",		'6', ARG_NONE, TAG_IPV6 },
 };
+
 
 #define MAX_POSITIONAL 8
 
@@ -164,7 +217,8 @@ struct xlb_raw {
 	unsigned int opts;		/* 1 << enum xlb_opt */
 	uint8_t proto;
 	const char *svc, *sched, *persist, *netmask, *server, *weight;
-	const char *uthresh, *lthresh, *vnodes, *sched_flags;
+	const char *uthresh, *lthresh, *vnodes;
+	const char *sched_flags, *tun_type, *tun_port;
 	bool persist_given;
 	uint8_t fwd;
 	const char *pos[MAX_POSITIONAL];
@@ -240,11 +294,89 @@ static int set_option(struct xlb_raw *raw, enum xlb_opt opt,
 	return 0;
 }
 
+/*
+ * What ipvsadm 1.31 accepts and xlb cannot do: refused on sight, with why
+ * and what to use instead, never accepted and ignored.
+ */
+static int refusal(const struct xlb_optdef *d, const char *val, char *err, size_t errlen)
+{
+	switch (d->tag) {
+	case TAG_FWMARK:
+		return fail(err, errlen,
+			    "firewall-mark services (-f %s) are not supported: xlb steers packets in XDP, before netfilter, where no packet carries an skb mark; give each virtual service as -t or -u VIP:PORT instead",
+			    val ? val : "");
+	case TAG_IPV6:
+		return fail(err, errlen,
+			    "IPv6 (-6) is not supported yet (see the IPv6 issue): give IPv4 services and servers");
+	case TAG_PE:
+		return fail(err, errlen,
+			    "persistence engine '--pe %s' is not supported: xlb's persistence is by client address only (IPVS's SIP engine groups by Call-ID, which would need every datagram's payload parsed); use -p [timeout] with -M netmask",
+			    val ? val : "");
+	case TAG_START_DAEMON:
+	case TAG_STOP_DAEMON:
+	case TAG_SYNC_OPT:
+		return fail(err, errlen,
+			    "the connection synchronisation daemon ('--%s') is not supported: xlbd keeps its connections across a restart itself (--state-file), and directors behind ECMP with the same rules choose the same real server for a flow (the ring); there is no backup director to sync to",
+			    d->lng);
+	}
+	return fail(err, errlen, "internal error: unhandled refusal");
+}
+
+/*
+ * -b's value (scheduler flags: sh-fallback, sh-port, mh-fallback, mh-port,
+ * flag-1..3), checked against the scheduler when it is known (-A, or -E
+ * with -s; -E without -s: the service's scheduler is not known here).
+ */
+static int take_sched_flags(const struct xlb_raw *raw, struct xlb_req *req,
+			    char *err, size_t errlen)
+{
+	uint32_t f = 0;
+	char msg[160];
+
+	if (raw->cmd != XLB_REQ_ADD_SVC && raw->cmd != XLB_REQ_EDIT_SVC)
+		return fail(err, errlen,
+			    "illegal 'sched-flags' option with the '%s' command",
+			    cmdnames[raw->cmd]);
+	if (xlb_sched_flags_parse(raw->opts & (1u << OPT_SCHEDULER) ? raw->sched :
+				  raw->cmd == XLB_REQ_ADD_SVC ? XLB_SCHED_DEFAULT : NULL,
+				  raw->sched_flags, &f, msg, sizeof(msg)))
+		return fail(err, errlen, "%s", msg);
+	req->svc.flags |= f;
+	req->svc_set |= XLB_SVC_SET_SCHED_FLAGS;
+	return 0;
+}
+
 /* Record one option (first pass). */
 static int take(struct xlb_raw *raw, const struct xlb_optdef *d,
 		const char *val, char *err, size_t errlen)
 {
 	switch (d->tag) {
+	case TAG_FWMARK:
+	case TAG_IPV6:
+	case TAG_PE:
+	case TAG_START_DAEMON:
+	case TAG_STOP_DAEMON:
+	case TAG_SYNC_OPT:
+		return refusal(d, val, err, errlen);
+	case 'o': return set_option(raw, OPT_OPS, err, errlen);
+	case 'b':
+		raw->sched_flags = val;
+		return set_option(raw, OPT_SCHED_FLAGS, err, errlen);
+	case TAG_THRESHOLDS: return set_option(raw, OPT_THRESHOLDS, err, errlen);
+	case TAG_PERSISTCONN: return set_option(raw, OPT_PERSISTCONN, err, errlen);
+	case TAG_NOSORT: return set_option(raw, OPT_NOSORT, err, errlen);
+	case TAG_SORT: return set_option(raw, OPT_SORT, err, errlen);
+	case TAG_TUN_INFO: return set_option(raw, OPT_TUN_INFO, err, errlen);
+	case TAG_DAEMON: return set_option(raw, OPT_DAEMON, err, errlen);
+	case TAG_TUN_TYPE:
+		raw->tun_type = val;
+		return set_option(raw, OPT_TUN_TYPE, err, errlen);
+	case TAG_TUN_PORT:
+		raw->tun_port = val;
+		return set_option(raw, OPT_TUN_PORT, err, errlen);
+	case TAG_TUN_NOCSUM: return set_option(raw, OPT_TUN_NOCSUM, err, errlen);
+	case TAG_TUN_CSUM: return set_option(raw, OPT_TUN_CSUM, err, errlen);
+	case TAG_TUN_REMCSUM: return set_option(raw, OPT_TUN_REMCSUM, err, errlen);
 	case 'A': return set_command(raw, XLB_REQ_ADD_SVC, err, errlen);
 	case 'E': return set_command(raw, XLB_REQ_EDIT_SVC, err, errlen);
 	case 'D': return set_command(raw, XLB_REQ_DEL_SVC, err, errlen);
@@ -300,10 +432,6 @@ static int take(struct xlb_raw *raw, const struct xlb_optdef *d,
 	case TAG_VNODES:
 		raw->vnodes = val;
 		return set_option(raw, OPT_VNODES, err, errlen);
-	case 'b':
-		raw->sched_flags = val;
-		return set_option(raw, OPT_SCHED_FLAGS, err, errlen);
-	case TAG_THRESHOLDS: return set_option(raw, OPT_THRESHOLDS, err, errlen);
 	}
 	return fail(err, errlen, "internal error: unhandled option");
 }
@@ -569,22 +697,6 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 		snprintf(req->svc.sched, sizeof(req->svc.sched), "%s", s);
 		req->svc_set |= XLB_SVC_SET_SCHED;
 	}
-	if (HAS(raw, OPT_SCHED_FLAGS)) {
-		uint32_t f = 0;
-		char msg[160];
-
-		if (raw->cmd != XLB_REQ_ADD_SVC && raw->cmd != XLB_REQ_EDIT_SVC)
-			return fail(err, errlen,
-				    "illegal 'sched-flags' option with the '%s' command",
-				    cmdnames[raw->cmd]);
-		/* -E without -s: the service's scheduler is not known here. */
-		if (xlb_sched_flags_parse(HAS(raw, OPT_SCHEDULER) ? raw->sched :
-					  raw->cmd == XLB_REQ_ADD_SVC ? XLB_SCHED_DEFAULT : NULL,
-					  raw->sched_flags, &f, msg, sizeof(msg)))
-			return fail(err, errlen, "%s", msg);
-		req->svc.flags |= f;
-		req->svc_set |= XLB_SVC_SET_SCHED_FLAGS;
-	}
 	if (HAS(raw, OPT_PERSISTENT)) {
 		/* -p 0 is xlb's way to turn persistence off with -E, which
 		 * edits only the fields it names. */
@@ -597,7 +709,7 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 				    "invalid persistence timeout '%s' (%lu..%d seconds)",
 				    raw->persist, min, XLB_IPVSADM_MAX_TIMEOUT);
 		req->svc.timeout = (uint32_t)v;
-		req->svc.flags = (req->svc.flags & XLB_SVC_F_SCHED_ALL) |
+		req->svc.flags = (req->svc.flags & ~XLB_SVC_F_PERSISTENT) |
 				 (v ? XLB_SVC_F_PERSISTENT : 0);
 		req->svc_set |= XLB_SVC_SET_PERSIST;
 	}
@@ -618,12 +730,60 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 		req->svc.vnodes = (uint32_t)v;
 		req->svc_set |= XLB_SVC_SET_VNODES;
 	}
+	if (HAS(raw, OPT_OPS)) {
+		if (raw->proto == IPPROTO_TCP)
+			return fail(err, errlen,
+				    "one-packet scheduling (-o) is for UDP services: every TCP packet of a connection must reach the same real server, which needs the connection's entry (drop -o, or use -u)");
+		req->svc.flags |= XLB_SVC_F_ONEPACKET;
+		req->svc_set |= XLB_SVC_SET_OPS;
+	}
+	if (HAS(raw, OPT_SCHED_FLAGS)) {
+		rc = take_sched_flags(raw, req, err, errlen);
+		if (rc)
+			return rc;
+	}
 	/* As ipvsadm: only a persistent service may cover every port. */
 	if (raw->cmd == XLB_REQ_ADD_SVC && !req->svc.key.port &&
 	    !(req->svc.flags & XLB_SVC_F_PERSISTENT))
 		return fail(err, errlen,
 			    "zero port specified for non-persistent service '%s' (give VIP:PORT, or -p for an all-ports service)",
 			    raw->svc);
+	return 0;
+}
+
+/*
+ * --tun-type and its options, as ipvsadm 1.31 checks them: only with -i;
+ * ipip takes none of --tun-port and the checksum options. xlb's TUN is
+ * IP-in-IP, so ipip is what -i already is, and gue and gre are refused.
+ */
+static int interpret_tunnel(const struct xlb_raw *raw, struct xlb_req *req,
+			    char *err, size_t errlen)
+{
+	static const int opts[] = { OPT_TUN_PORT, OPT_TUN_NOCSUM, OPT_TUN_CSUM, OPT_TUN_REMCSUM };
+	const char *type = raw->tun_type ? raw->tun_type : "ipip";
+	bool any = HAS(raw, OPT_TUN_TYPE);
+	size_t i;
+
+	(void)req;
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		any |= HAS(raw, opts[i]);
+	if (!any)
+		return 0;
+	if (raw->fwd != XLB_FWD_TUN || !HAS(raw, OPT_FORWARD))
+		return fail(err, errlen,
+			    "tunnel options conflict with the forwarding method: --tun-type and its options go with tunnelling (-i)");
+	if (!strcmp(type, "gue") || !strcmp(type, "gre"))
+		return fail(err, errlen,
+			    "tunnel type '%s' is not supported: xlb's tunnelling is IP-in-IP only (--tun-type ipip, the default of -i)",
+			    type);
+	if (strcmp(type, "ipip"))
+		return fail(err, errlen,
+			    "illegal tunnel type '%s' (one of ipip, gue, gre; xlb has ipip)", type);
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (HAS(raw, opts[i]))
+			return fail(err, errlen,
+				    "illegal '%s' option with the 'ipip' tunnel type",
+				    optnames[opts[i]]);
 	return 0;
 }
 
@@ -677,6 +837,9 @@ static int interpret_dest(const struct xlb_raw *raw, struct xlb_req *req,
 		req->dest.l_thresh = (uint32_t)v;
 		req->dest_set |= XLB_DEST_SET_LTHRESH;
 	}
+	rc = interpret_tunnel(raw, req, err, errlen);
+	if (rc)
+		return rc;
 	/*
 	 * DR and TUN deliver the client's packet unchanged, so the real
 	 * server sees the virtual port. ipvsadm silently overrides a
@@ -810,6 +973,14 @@ static int parse(int argc, char **argv, struct xlb_req *req, bool rules,
 			return fail(err, errlen, "options conflict in the list command: --thresholds cannot be combined with -c, --timeout, --stats or --rate");
 		req->list_flags |= XLB_LIST_THRESHOLDS;
 	}
+	if (HAS(&raw, OPT_PERSISTCONN))
+		req->list_flags |= XLB_LIST_PERSISTCONN;
+	if (HAS(&raw, OPT_NOSORT))
+		req->list_flags |= XLB_LIST_NOSORT;
+	if (HAS(&raw, OPT_TUN_INFO))
+		req->list_flags |= XLB_LIST_TUNINFO;
+	if (HAS(&raw, OPT_DAEMON))
+		req->list_flags |= XLB_LIST_DAEMON;
 	return 0;
 }
 
@@ -1064,7 +1235,9 @@ void xlb_rules_print_svc_fmt(FILE *out, const struct xlb_svc_cfg *svc,
 			fprintf(out, " -M %s",
 				inet_ntop(AF_INET, &mask, m, sizeof(m)));
 	}
-	/* ipvsadm prints -b last (after -p, -M, --pe, -o). */
+	/* ipvsadm 1.31's order: -p, -M, --pe, -o, -b. */
+	if (svc->flags & XLB_SVC_F_ONEPACKET)
+		fputs(" -o", out);
 	if (svc->flags & XLB_SVC_F_SCHED_ALL) {
 		char fl[64];
 
@@ -1090,6 +1263,9 @@ void xlb_rules_print_dest_fmt(FILE *out, const struct xlb_svc_cfg *svc,
 		xlb_ipvsadm_addrport(ap, sizeof(ap), d->addr, d->port,
 				     svc->key.proto, numeric),
 		xlb_ipvsadm_fwd_switch(d->fwd), d->weight);
+	/* As ipvsadm 1.31 saves a tunnelling server: its tunnel type. */
+	if (d->fwd == XLB_FWD_TUN)
+		fputs(" --tun-type ipip", out);
 	/* ipvsadm accepts -x/-y but does not save them; we do when set. */
 	if (d->u_thresh)
 		fprintf(out, " -x %u", d->u_thresh);

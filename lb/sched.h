@@ -47,7 +47,8 @@ struct xlb_sched_flow {
 	uint16_t sport;
 	uint16_t dport;
 	uint8_t  proto;
-	uint8_t  pad[3];
+	uint8_t  pad;
+	uint16_t ip_id;		/* the datagram's IP id: -o spreads one flow */
 	uint32_t seed;		/* the snapshot's hash seed */
 };
 

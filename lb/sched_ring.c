@@ -46,6 +46,10 @@ static int ring_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched_
 
 	if (svc->cfg.flags & XLB_SVC_F_PERSISTENT)
 		hash = xlb_hash_addr(f->saddr & svc->cfg.netmask, f->seed);
+	else if (svc->cfg.flags & XLB_SVC_F_ONEPACKET)
+		/* Each datagram on its own (-o): its IP id spreads one flow. */
+		hash = xlb_hash_flow(f->saddr, f->daddr, f->sport ^ f->ip_id, f->dport,
+				     f->proto, f->seed);
 	else
 		hash = xlb_hash_flow(f->saddr, f->daddr, f->sport, f->dport, f->proto, f->seed);
 	idx = xlb_ring_lookup(svc->sched_data, hash);

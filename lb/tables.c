@@ -710,12 +710,14 @@ static void svc_cfg_merge(struct xlb_svc_cfg *c, const struct xlb_svc_cfg *in, u
 {
 	if (set & XLB_SVC_SET_SCHED)
 		memcpy(c->sched, in->sched, sizeof(c->sched));
-	/* The flags word holds persistence and the scheduler flags (-b):
-	 * each is named apart. */
+	/* The flags word holds persistence, -o and the scheduler flags (-b):
+	 * each only with what names it, so -E -p keeps -o and -b. */
 	if (set & XLB_SVC_SET_PERSIST) {
-		c->flags = (c->flags & XLB_SVC_F_SCHED_ALL) | (in->flags & ~XLB_SVC_F_SCHED_ALL);
+		c->flags = (c->flags & ~XLB_SVC_F_PERSISTENT) | (in->flags & XLB_SVC_F_PERSISTENT);
 		c->timeout = in->timeout;
 	}
+	if (set & XLB_SVC_SET_OPS)
+		c->flags = (c->flags & ~XLB_SVC_F_ONEPACKET) | (in->flags & XLB_SVC_F_ONEPACKET);
 	if (set & XLB_SVC_SET_SCHED_FLAGS)
 		c->flags = (c->flags & ~XLB_SVC_F_SCHED_ALL) | (in->flags & XLB_SVC_F_SCHED_ALL);
 	if (set & XLB_SVC_SET_NETMASK)
@@ -743,10 +745,15 @@ static int check_svc_cfg(struct xlb_svc_cfg *c, char *err, size_t errlen)
 		       (int)sizeof(c->sched), c->sched, XLB_SCHED_LIST);
 		return -EINVAL;
 	}
-	if (c->flags & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_SCHED_ALL)) {
+	if (c->flags & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_ONEPACKET | XLB_SVC_F_SCHED_ALL)) {
 		xlb_seterr(err, errlen, "service flags 0x%x not supported",
-		       c->flags & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_SCHED_ALL));
+		       c->flags & ~(XLB_SVC_F_PERSISTENT | XLB_SVC_F_ONEPACKET | XLB_SVC_F_SCHED_ALL));
 		return -EOPNOTSUPP;
+	}
+	if ((c->flags & XLB_SVC_F_ONEPACKET) && c->key.proto != IPPROTO_UDP) {
+		xlb_seterr(err, errlen, "service %s: one-packet scheduling (-o) is for UDP services only: a TCP connection needs its entry (drop -o)",
+		       svc_str(&c->key, ks));
+		return -EINVAL;
 	}
 	if ((c->flags & XLB_SVC_F_PERSISTENT) && !c->timeout)
 		c->timeout = XLB_PERSIST_DEFAULT;
@@ -796,6 +803,11 @@ static int check_dest_cfg(const struct xlb_svc_cfg *svc, const struct xlb_dest_c
 		xlb_seterr(err, errlen, "%s requires the real-server port to equal the service port (%u, not %u)",
 		       d->fwd == XLB_FWD_DR ? "DR" : "TUN", ntohs(svc->key.port),
 		       ntohs(d->port));
+		return -EINVAL;
+	}
+	if ((svc->flags & XLB_SVC_F_ONEPACKET) && d->fwd == XLB_FWD_NAT) {
+		xlb_seterr(err, errlen, "real server %s: NAT (-m) cannot serve a one-packet (-o) service: -o keeps no connection entry and NAT needs one to rewrite the replies (use -g or -i, or drop -o)",
+		       ds);
 		return -EINVAL;
 	}
 	return 0;
@@ -882,6 +894,11 @@ static int c_edit_svc(struct xlb_snap *s, const struct xlb_svc_cfg *in, uint32_t
 	ret = check_svc_cfg(&c, err, errlen);
 	if (ret)
 		return ret;
+	for (uint32_t j = 0; j < svc->ndests && (c.flags & XLB_SVC_F_ONEPACKET); j++) {
+		ret = check_dest_cfg(&c, &svc->dests[j].cfg, err, errlen);
+		if (ret)
+			return ret;
+	}
 	if (strncmp(c.sched, svc->cfg.sched, sizeof(c.sched))) {
 		/* A new scheduler starts from fresh state (IPVS: done_service
 		 * of the old one, init_service of the new). */

@@ -39,6 +39,7 @@ enum xlb_fwd {
 #define XLB_SVC_F_SH_PORT	XLB_SVC_F_SCHED2
 #define XLB_SVC_F_MH_FALLBACK	XLB_SVC_F_SCHED1
 #define XLB_SVC_F_MH_PORT	XLB_SVC_F_SCHED2
+#define XLB_SVC_F_ONEPACKET	0x0004	/* -o: UDP, each datagram on its own */
 
 /* IPVS-like timeouts, seconds. */
 #define XLB_TIMEOUT_TCP_DEFAULT		900
@@ -123,6 +124,7 @@ enum xlb_req_op {
 #define XLB_SVC_SET_NETMASK	0x04
 #define XLB_SVC_SET_VNODES	0x08
 #define XLB_SVC_SET_SCHED_FLAGS	0x10	/* -b: the XLB_SVC_F_SCHED* bits of flags */
+#define XLB_SVC_SET_OPS		0x40	/* the ONEPACKET flag (-o) */
 
 #define XLB_DEST_SET_PORT	0x01
 #define XLB_DEST_SET_FWD	0x02
@@ -137,6 +139,10 @@ enum xlb_req_op {
 #define XLB_LIST_EXACT		0x10	/* --exact */
 #define XLB_LIST_TIMEOUT	0x20	/* --timeout */
 #define XLB_LIST_THRESHOLDS	0x40	/* --thresholds */
+#define XLB_LIST_PERSISTCONN	0x80	/* --persistent-conn */
+#define XLB_LIST_NOSORT		0x100	/* --nosort */
+#define XLB_LIST_TUNINFO	0x200	/* --tun-info */
+#define XLB_LIST_DAEMON		0x400	/* --daemon */
 
 struct xlb_req {
 	enum xlb_req_op op;

@@ -458,7 +458,6 @@ Test(ipvsadm, unknown_options_are_refused)
 {
 	refused("-A -t 10.0.0.1:80 --bogus", "unknown option '--bogus'");
 	refused("-A -t 10.0.0.1:80 -Q", "unknown option '-Q'");
-	refused("-A -t 10.0.0.1:80 --fwmark-service 1", "unknown option '--fwmark-service'");
 	refused("-L --numeric=yes", "takes no value");
 }
 
@@ -830,12 +829,12 @@ Test(ipvsadm, save_lines_of_servers_of_every_method)
 	cr_assert_str_eq(out, "-a -t 10.0.0.1:80 -r 10.0.1.2:8080 -m -w 0\n");
 	free(out);
 	out = printed(&s, &tun);
-	cr_assert_str_eq(out, "-a -t 10.0.0.1:80 -r 10.0.1.3:80 -i -w 65535\n");
+	cr_assert_str_eq(out, "-a -t 10.0.0.1:80 -r 10.0.1.3:80 -i -w 65535 --tun-type ipip\n");
 	free(out);
 	tun.u_thresh = 100;
 	tun.l_thresh = 10;
 	out = printed(&s, &tun);
-	cr_assert_str_eq(out, "-a -t 10.0.0.1:80 -r 10.0.1.3:80 -i -w 65535 -x 100 -y 10\n");
+	cr_assert_str_eq(out, "-a -t 10.0.0.1:80 -r 10.0.1.3:80 -i -w 65535 --tun-type ipip -x 100 -y 10\n");
 	free(out);
 }
 

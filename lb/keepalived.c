@@ -42,6 +42,7 @@
 
 #include "keepalived.h"
 #include "log.h"
+#include "sched.h"
 #include "xlb-t.h"
 
 #define KAD_WORDS_MAX	64	/* words in one statement */
@@ -842,6 +843,9 @@ struct kad_vs {
 	uint32_t sorry_addr;
 	uint16_t sorry_port;
 	int64_t quorum;
+	const struct kad_node *ops;	/* "ops": one-packet scheduling (-o) */
+	char bflags[96];		/* scheduler flags, as -b spells them */
+	const struct kad_node *bflag;	/* the last of them */
 	struct kad_inh inh;
 	struct kad_rs *rs;
 	unsigned nrs;
@@ -1101,15 +1105,7 @@ static const struct kad_untranslated {
 	{ "virtualhost", "xlb's HTTP check has no Host option" },
 	{ "sorry_server_inhibit", "xlb gives the sorry server weight 1" },
 	{ "sorry_server_lvs_method", "xlb's --sorry-server has no forwarding method of its own" },
-	{ "hashed", "xlb's schedulers have no flags" },
-	{ "ops", "xlb has no one-packet scheduling" },
-	{ "flag-1", "xlb's schedulers have no flags" },
-	{ "flag-2", "xlb's schedulers have no flags" },
-	{ "flag-3", "xlb's schedulers have no flags" },
-	{ "sh-port", "xlb's schedulers have no flags" },
-	{ "sh-fallback", "xlb's schedulers have no flags" },
-	{ "mh-port", "xlb's schedulers have no flags" },
-	{ "mh-fallback", "xlb's schedulers have no flags" },
+	{ "hashed", "xlb's service table has no such flag (IPVS sets it itself)" },
 	{ "bindto", "xlb's checks leave from the director's own address" },
 	{ "bind_port", "xlb's checks leave from the director's own address" },
 	{ "bind_if", "xlb's checks leave from the director's own address" },
@@ -1431,6 +1427,20 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 	return 0;
 }
 
+/* keepalived's scheduler-flag keywords (ipvsadm's -b names). */
+static bool kad_is_sched_flag(const char *k)
+{
+	static const char *const f[] = {
+		"flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback",
+		"mh-port", "mh-fallback",
+	};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (!strcmp(k, f[i]))
+			return true;
+	return false;
+}
+
 static bool kad_is_checker(const char *k)
 {
 	return !strcmp(k, "TCP_CHECK") || !strcmp(k, "HTTP_GET") ||
@@ -1631,8 +1641,7 @@ static int kad_vs_body(struct kad_ctx *c, const struct kad_node *v,
 {
 	const struct kad_node *pto = NULL, *pgr = NULL, *algo = NULL;
 	static const char *const untr[] = {
-		"hashed", "ops", "flag-1", "flag-2", "flag-3", "sh-port",
-		"sh-fallback", "mh-port", "mh-fallback", "ha_suspend",
+		"hashed", "ha_suspend",
 		"smtp_alert", "virtualhost", "snmp_name", "omega", "quorum_up",
 		"quorum_down", "hysteresis", "sorry_server_inhibit",
 		"sorry_server_lvs_method", "warmup", NULL,
@@ -1732,6 +1741,19 @@ static int kad_vs_body(struct kad_ctx *c, const struct kad_node *v,
 			if (!rc && n->nw == 3)
 				rc = kad_port(c, n, n->w[2], "sorry_server", &vs->sorry_port);
 			vs->has_sorry = true;
+		} else if (!strcmp(k, "ops")) {
+			rc = kad_want_args(c, n, 0, 0);
+			vs->ops = n;
+		} else if (kad_is_sched_flag(k)) {
+			/* keepalived's flag-N / sh-* / mh-* keywords: ipvsadm's -b. */
+			rc = kad_want_args(c, n, 0, 0);
+			if (!rc && !strstr(vs->bflags, k)) {
+				size_t l = strlen(vs->bflags);
+
+				snprintf(vs->bflags + l, sizeof(vs->bflags) - l, "%s%s",
+					 l ? "," : "", k);
+			}
+			vs->bflag = n;
 		} else if (!strcmp(k, "real_server")) {
 			rc = kad_real_server(c, n, vs);
 		} else if (kad_is_checker(k) || kad_is_foreign_checker(k)) {
@@ -1753,6 +1775,18 @@ static int kad_vs_body(struct kad_ctx *c, const struct kad_node *v,
 	}
 	if (!algo)
 		return nfail(c, v, "virtual_server without lb_algo: name the scheduler (xlb does not guess keepalived's)");
+	if (vs->bflag) {
+		char msg[160];
+		uint32_t f;
+
+		if (xlb_sched_flags_parse(vs->sched, vs->bflags, &f, msg, sizeof(msg)))
+			return nfail(c, vs->bflag, "%s", msg);
+	}
+	if (vs->ops && vs->proto != IPPROTO_UDP) {
+		/* IPVS applies one-packet scheduling to UDP only. */
+		warn(c, vs->ops, "ops on a TCP service: IPVS ignores it there, so xlb's rules leave it out");
+		vs->ops = NULL;
+	}
 	if (pgr && !pto) {
 		/* keepalived's pgr_handler(): granularity implies persistence. */
 		vs->persist = KAD_PERSIST_DEFAULT;
@@ -1767,6 +1801,9 @@ static int kad_vs_body(struct kad_ctx *c, const struct kad_node *v,
 			note(c, v, "virtual_server without lb_kind: NAT, as keepalived");
 		vs->fwd = XLB_FWD_NAT;
 	}
+	for (unsigned i = 0; vs->ops && i < vs->nrs; i++)
+		if ((vs->rs[i].fwd != UNSET ? vs->rs[i].fwd : vs->fwd) == XLB_FWD_NAT)
+			return nfail(c, vs->ops, "ops with NAT real servers: xlb's NAT needs each connection's entry to translate the replies (use DR or TUN, or drop ops)");
 	return 0;
 }
 
@@ -1906,6 +1943,11 @@ static int kad_print_svc(struct kad_ctx *c, const struct kad_vs *vs,
 			fprintf(c->out, " -M %s", inet_ntoa(m));
 		}
 	}
+	/* ipvsadm's order: -p, -M, -o, -b. */
+	if (vs->ops)
+		fputs(" -o", c->out);
+	if (vs->bflags[0])
+		fprintf(c->out, " -b %s", vs->bflags);
 	if (uniform && any)
 		fprintf(c->out, " %s", first);
 	if (vs->has_sorry)

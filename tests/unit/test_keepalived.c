@@ -428,10 +428,33 @@ Test(keepalived_vs, duplicates_are_errors)
 
 Test(keepalived_vs, untranslated_options_are_named)
 {
-	says(VS(" ops\n real_server 10.0.1.1 80 {\n }\n"),
-	     "t.conf:4: warning: virtual_server: 'ops' is not translated (xlb has no one-packet scheduling)");
+	says(VS(" hashed\n real_server 10.0.1.1 80 {\n }\n"),
+	     "t.conf:4: warning: virtual_server: 'hashed' is not translated");
 	says(RS("  notify_down /bin/alert\n"),
 	     "t.conf:5: warning: real_server: 'notify_down' is not translated (xlb logs and counts state changes; it runs no notify script)");
+}
+
+Test(keepalived_vs, ops_and_scheduler_flags_become_o_and_b)
+{
+	/* ipvsadm's order: -p, -M, -o, -b. */
+	converts_to("virtual_server 10.0.0.1 53 {\n lb_algo sh\n lb_kind DR\n protocol UDP\n"
+		    " persistence_timeout 60\n ops\n sh-port\n sh-fallback\n"
+		    " real_server 10.0.1.1 53 {\n }\n}\n",
+		    "-A -u 10.0.0.1:53 -s sh -p 60 -o -b sh-port,sh-fallback\n"
+		    "-a -u 10.0.0.1:53 -r 10.0.1.1:53 -g -w 1\n");
+	converts_to(VS(" flag-3\n real_server 10.0.1.1 80 {\n }\n"),
+		    "-A -t 10.0.0.1:80 -s rr -b flag-3\n"
+		    "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n");
+	/* IPVS applies ops to UDP only. */
+	says(VS(" ops\n real_server 10.0.1.1 80 {\n }\n"),
+	     "t.conf:4: warning: ops on a TCP service: IPVS ignores it there, so xlb's rules leave it out");
+	converts_to(VS(" ops\n real_server 10.0.1.1 80 {\n }\n"),
+		    "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n");
+	fails_with(VS(" mh-port\n real_server 10.0.1.1 80 {\n }\n"),
+		   "t.conf:4: incompatible scheduler flag 'mh-port' (it is for -s mh, not -s rr)");
+	fails_with("virtual_server 10.0.0.1 53 {\n lb_algo rr\n lb_kind NAT\n protocol UDP\n ops\n"
+		   " real_server 10.0.1.1 53 {\n }\n}\n",
+		   "t.conf:5: ops with NAT real servers: xlb's NAT needs each connection's entry to translate the replies (use DR or TUN, or drop ops)");
 }
 
 Test(keepalived_vs, unknown_keywords_are_errors)

@@ -43,6 +43,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "xlb_shared.h"
+#include "xlb_fp.h"
 
 /* <linux/icmp.h> pulls in glibc's <sys/socket.h> (through <linux/if.h>),
  * which does not build for the bpf target: the few ICMP bits, spelled out. */
@@ -99,6 +100,28 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xlb_local_val);
 } local_addrs SEC(".maps");
+
+/* The fast path's flow cache (bpf/xlb_fp.h), filled by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, XLB_FP_ENTRIES_DEFAULT);
+	__type(key, struct xlb_fp_key);
+	__type(value, struct xlb_fp_val);
+} fp_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, XLB_FP_DEVS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} fp_devs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_fp_config);
+} fp_config SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -263,6 +263,10 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 	size_t ndests = 0, nw = 0, i, j;
 	int rc;
 
+	/* A server deleted, a service gone or edited: the fast path's
+	 * entries are checked against it at the next tick. */
+	dp->fp_due = true;
+
 	/* The XDP maps took this snapshot already (xlb_dp_prepare). */
 	for (i = 0; i < snap->nsvcs; i++)
 		ndests += snap->svcs[i].ndests;

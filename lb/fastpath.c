@@ -216,10 +216,6 @@ static void fp_decide(struct xlb_fp *fp, int dir, uint8_t fwd,
 		v->addr = b->rip;
 		v->tun_saddr = b->dip;
 		v->ttl = b->ttl;
-		/* mtu bounds the frame as received: the outer header must
-		 * still fit (bigger ones go to userspace: frag-needed, or
-		 * fragments). */
-		v->mtu = b->mtu > 20 ? (uint16_t)(b->mtu - 20) : 0;
 		break;
 	default:
 		v->op = XLB_FP_DR;
@@ -429,7 +425,10 @@ static void fp_worker_dir(struct dp_worker *w, struct xlb_cnt *svc_cnt,
 	if (marked && fp_recent(fw, ck, now))
 		return;		/* in flight: queued before the install */
 	fp_decide(fp, dir, v->fwd, xb, &fw->vals[0]);
-	if (!fw->vals[0].mtu || p->ip_len > fw->vals[0].mtu)
+	/* XDP sends nothing over the egress MTU once rewritten (TUN: the
+	 * outer header), so such a packet does not show a miss. */
+	if (!fw->vals[0].mtu ||
+	    p->ip_len + (fw->vals[0].op == XLB_FP_TUN ? 20u : 0u) > fw->vals[0].mtu)
 		return;
 	for (c = 1; c < fp->ncpus; c++)
 		fw->vals[c] = fw->vals[0];
@@ -711,6 +710,25 @@ int xlb_dp_fp_counters(const struct xlb_dp *dp, const uint64_t *xdp_cnt,
 	if ((rc = emit("fastpath", "install_ns_avg",
 		       s.installs ? s.install_ns / s.installs : 0, arg)))
 		return rc;
+	{
+		/* hits: the XDP outcomes of a hit; misses: lookups that found
+		 * no entry (found by name: the XDP side owns the enum). */
+		uint64_t hits = 0, misses = 0;
+
+		for (int i = 0; xdp_cnt && i < XLB_CNT_MAX; i++) {
+			const char *n = xlb_cnt_names[i];
+
+			if (!n)
+				continue;
+			if (!strcmp(n, "fp_tx") || !strcmp(n, "fp_redirected"))
+				hits += xdp_cnt[i];
+			else if (!strcmp(n, "fp_misses"))
+				misses += xdp_cnt[i];
+		}
+		if ((rc = emit("fastpath", "hits", hits, arg)) ||
+		    (rc = emit("fastpath", "misses", misses, arg)))
+			return rc;
+	}
 	for (int i = 0; xdp_cnt && i < XLB_CNT_MAX; i++)
 		if (xlb_cnt_names[i] && fp_xdp_counter(xlb_cnt_names[i]) &&
 		    (rc = emit("fastpath", xlb_cnt_names[i], xdp_cnt[i], arg)))

@@ -69,9 +69,13 @@ struct xlb_local_val {
 
 /*
  * Per-CPU counters of xlb_steer ("counters", a PERCPU_ARRAY indexed by this
- * enum). Every packet ends in exactly one of the three outcome counters
- * (PASSED, REDIRECTED, REDIRECT_FAILED), so their sum is the packets seen.
- * The others count reasons and overlap with the outcomes.
+ * enum). Every packet ends in exactly one of the six outcome counters
+ * (PASSED, REDIRECTED, REDIRECT_FAILED, and the fast path's FP_TX,
+ * FP_REDIRECTED, FP_DROPPED), so their sum is the packets seen. The others
+ * count reasons and overlap with the outcomes: a fast-path miss or punt
+ * (FP_MISS, FP_REDIRECT_FAILED, FP_PUNT_*) then takes the AF_XDP path and
+ * ends in one of its outcomes there. New counters are appended, never
+ * renumbered.
  */
 enum xlb_xdp_cnt {
 	XLB_CNT_PASSED = 0,	/* XDP_PASS: not ours, or unusable (below) */
@@ -95,6 +99,30 @@ enum xlb_xdp_cnt {
 	XLB_CNT_OWN_TRAFFIC,	/* from a NAT real server (or an ICMP error
 				 * about a packet to one) addressed to the
 				 * director itself: passed */
+	/* The fast path (issue 11; fp_config.flags & XLB_FP_F_ENABLED). */
+	XLB_CNT_FP_TX,		/* outcome: hit, rewritten, XDP_TX (leaves by
+				 * the interface it came in) */
+	XLB_CNT_FP_REDIRECTED,	/* outcome: hit, rewritten, redirected to
+				 * fp_devs[ifindex] (accepted by the helper; a
+				 * failure of the egress device after this
+				 * program shows in its own drop counters) */
+	XLB_CNT_FP_DROPPED,	/* outcome: hit, frame already grown (TUN), and
+				 * then shorter than its own headers: dropped
+				 * (cannot happen; kept for the verifier) */
+	XLB_CNT_FP_MISS,	/* TCP/UDP looked up, no usable entry */
+	XLB_CNT_FP_REDIRECT_FAILED, /* hit whose egress ifindex is not in
+				 * fp_devs: sent to userspace unchanged */
+	XLB_CNT_FP_PUNT_TCP_FLAGS, /* hit with SYN, FIN or RST: userspace
+				 * tracks the state change */
+	XLB_CNT_FP_PUNT_FRAGMENT, /* hit that is a first fragment (MF set) */
+	XLB_CNT_FP_PUNT_IP_OPTIONS, /* hit with IPv4 options */
+	XLB_CNT_FP_PUNT_TOO_BIG, /* hit over fp_val.mtu once rewritten (TUN:
+				 * frag-needed or fragmentation, userspace's) */
+	XLB_CNT_FP_PUNT_ODD,	/* hit that userspace would refuse: TTL 0, a
+				 * datagram longer than the frame, a TCP data
+				 * offset or UDP length that does not fit */
+	XLB_CNT_FP_PUNT_NO_ROOM, /* TUN hit: the frame could not grow by the
+				 * outer header (bpf_xdp_adjust_head/tail) */
 	XLB_CNT_MAX
 };
 
@@ -137,6 +165,17 @@ static const char *const xlb_cnt_names[XLB_CNT_MAX] __attribute__((unused)) = {
 	[XLB_CNT_BAD_L4]          = "malformed_l4",
 	[XLB_CNT_VLAN]            = "vlan_passed",
 	[XLB_CNT_OWN_TRAFFIC]     = "own_traffic_passed",
+	[XLB_CNT_FP_TX]           = "fp_tx",
+	[XLB_CNT_FP_REDIRECTED]   = "fp_redirected",
+	[XLB_CNT_FP_DROPPED]      = "fp_dropped",
+	[XLB_CNT_FP_MISS]         = "fp_misses",
+	[XLB_CNT_FP_REDIRECT_FAILED] = "fp_redirect_failed",
+	[XLB_CNT_FP_PUNT_TCP_FLAGS]  = "fp_punt_tcp_flags",
+	[XLB_CNT_FP_PUNT_FRAGMENT]   = "fp_punt_fragment",
+	[XLB_CNT_FP_PUNT_IP_OPTIONS] = "fp_punt_ip_options",
+	[XLB_CNT_FP_PUNT_TOO_BIG]    = "fp_punt_too_big",
+	[XLB_CNT_FP_PUNT_ODD]        = "fp_punt_odd",
+	[XLB_CNT_FP_PUNT_NO_ROOM]    = "fp_punt_no_room",
 };
 
 static const char *const xlb_decap_cnt_names[XLB_DECAP_CNT_MAX]

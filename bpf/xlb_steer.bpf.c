@@ -44,6 +44,7 @@
 
 #include "xlb_shared.h"
 #include "xlb_fp.h"
+#include "xlb_rewrite.h"
 
 /* <linux/icmp.h> pulls in glibc's <sys/socket.h> (through <linux/if.h>),
  * which does not build for the bpf target: the few ICMP bits, spelled out. */
@@ -52,6 +53,11 @@
 #define ICMP_PARAMETERPROB	12
 
 #define IP_OFFSET		0x1FFF	/* fragment offset mask (host order) */
+#define IP_MF			0x2000	/* more fragments (host order) */
+#define TCP_FLAGS_OFF		13	/* the flags byte of the TCP header */
+#define TCP_FIN			0x01
+#define TCP_SYN			0x02
+#define TCP_RST			0x04
 
 struct icmphdr {
 	__u8   type;
@@ -101,7 +107,15 @@ struct {
 	__type(value, struct xlb_local_val);
 } local_addrs SEC(".maps");
 
-/* The fast path's flow cache (bpf/xlb_fp.h), filled by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* The fast path's flow cache (bpf/xlb_fp.h), filled by userspace; resized
+ * with bpf_map__set_max_entries() before load (--fast-path-entries). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__uint(max_entries, XLB_FP_ENTRIES_DEFAULT);
@@ -109,6 +123,7 @@ struct {
 	__type(value, struct xlb_fp_val);
 } fp_flows SEC(".maps");
 
+/* Egress interfaces of fast-path hits: key and value the ifindex. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
 	__uint(max_entries, XLB_FP_DEVS_MAX);
@@ -122,13 +137,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xlb_fp_config);
 } fp_config SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XLB_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
 
 static __always_inline void cnt(__u32 idx)
 {
@@ -168,8 +176,15 @@ static __always_inline int steer(struct xdp_md *ctx, __u32 why, int opts)
 	 * serving this queue): drop, so the client retransmits, rather than
 	 * hand a VIP packet to the director's kernel, which would reset it. */
 	act = bpf_redirect_map(&xsks_map, key, XDP_DROP);
-	cnt(act == XDP_REDIRECT ? XLB_CNT_REDIRECTED : XLB_CNT_REDIRECT_FAILED);
-	return act;
+	/* Two known constants, not the helper's value: the fast path calls
+	 * this after packet pointers are gone, and the verifier must see
+	 * that it never returns FP_CONT. */
+	if (act == XDP_REDIRECT) {
+		cnt(XLB_CNT_REDIRECTED);
+		return XDP_REDIRECT;
+	}
+	cnt(XLB_CNT_REDIRECT_FAILED);
+	return XDP_DROP;
 }
 
 static __always_inline int is_service(__be32 addr, __be16 port, __u8 proto)
@@ -246,6 +261,175 @@ bad:
 	return 0;
 }
 
+/* ---- the fast path (issue 11) ---- */
+
+/* fast_path() did not send the frame: it takes the AF_XDP path. */
+#define FP_CONT		(-1)
+
+static __always_inline int fp_enabled(void)
+{
+	__u32 k = 0;
+	struct xlb_fp_config *c = bpf_map_lookup_elem(&fp_config, &k);
+
+	return c && (c->flags & XLB_FP_F_ENABLED);
+}
+
+static __always_inline int fp_punt(__u32 why)
+{
+	cnt(why);
+	return FP_CONT;
+}
+
+/*
+ * A TCP/UDP frame (eth .. l4 header bounds-checked by the caller, no VLAN
+ * tag, not a non-first fragment): looked up in fp_flows; a hit that is a
+ * plain packet of an established flow is rewritten by the entry (the code
+ * of bpf/xlb_rewrite.h, which userspace's xmit functions run too),
+ * counted in it and sent: XDP_TX out of the interface it came in, else
+ * bpf_redirect_map() to fp_devs. Returns that action, or FP_CONT with
+ * nothing changed (miss, or a packet for userspace's judgement).
+ *
+ * What a hit still sends to userspace, and why (issue 11 item 2):
+ *  - SYN, FIN, RST: they change the connection's state, which userspace
+ *    tracks (and which removes the entry);
+ *  - IPv4 options, first fragments: userspace parses options, and a
+ *    fragmented datagram is userspace's to schedule and count;
+ *  - over fp_val.mtu once rewritten (TUN: +20): userspace answers
+ *    frag-needed (DF) or cuts outer fragments (no DF);
+ *  - what userspace would refuse (TTL 0, a datagram longer than the
+ *    frame, a TCP data offset or UDP length that does not fit): it keeps
+ *    its drop counters;
+ *  - an egress ifindex missing from fp_devs, or a TUN frame that cannot
+ *    grow: userspace sends it instead.
+ * (VLAN-tagged frames and ICMP errors never get here: see xlb_steer.)
+ */
+static __always_inline int fast_path(struct xdp_md *ctx, struct ethhdr *eth,
+				     struct iphdr *iph, void *l4,
+				     void *data_end, __u8 proto)
+{
+	__u32 len = (__u32)((long)data_end - (long)eth);
+	struct xlb_fp_key k = {};
+	struct xlb_fp_val *v;
+	__be16 *ports = l4;
+	__u32 tot, l4_len, out_len;
+	__u8 op;
+	int act;
+
+	/* The caller checked at least the UDP header (8 bytes). */
+	if ((void *)(ports + 2) > data_end)
+		return FP_CONT;
+	k.saddr = iph->saddr;
+	k.daddr = iph->daddr;
+	k.sport = ports[0];
+	k.dport = ports[1];
+	k.proto = proto;
+	v = bpf_map_lookup_elem(&fp_flows, &k);
+	if (!v)
+		return fp_punt(XLB_CNT_FP_MISS);
+	op = v->op;
+	if (op == XLB_FP_NONE || op > XLB_FP_TUN)
+		return fp_punt(XLB_CNT_FP_MISS);
+
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > data_end)
+			return FP_CONT;
+		if (((__u8 *)th)[TCP_FLAGS_OFF] & (TCP_SYN | TCP_FIN | TCP_RST))
+			return fp_punt(XLB_CNT_FP_PUNT_TCP_FLAGS);
+	}
+	if (iph->frag_off & bpf_htons(IP_MF))
+		return fp_punt(XLB_CNT_FP_PUNT_FRAGMENT);
+	if (iph->ihl != 5)
+		return fp_punt(XLB_CNT_FP_PUNT_IP_OPTIONS);
+	tot = bpf_ntohs(iph->tot_len);
+	if (iph->ttl == 0 || tot < sizeof(*iph) || tot > len - sizeof(*eth))
+		return fp_punt(XLB_CNT_FP_PUNT_ODD);
+	l4_len = tot - sizeof(*iph);
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+		__u32 doff;
+
+		if ((void *)(th + 1) > data_end)
+			return FP_CONT;
+		doff = th->doff * 4;
+		if (doff < sizeof(*th) || doff > l4_len)
+			return fp_punt(XLB_CNT_FP_PUNT_ODD);
+	} else {
+		struct udphdr *uh = l4;
+		__u32 ulen;
+
+		if ((void *)(uh + 1) > data_end)
+			return FP_CONT;
+		ulen = bpf_ntohs(uh->len);
+		if (ulen < sizeof(*uh) || ulen > l4_len)
+			return fp_punt(XLB_CNT_FP_PUNT_ODD);
+	}
+	out_len = tot + (op == XLB_FP_TUN ? XLB_RW_IPIP_HLEN : 0);
+	if (v->mtu && out_len > v->mtu)
+		return fp_punt(XLB_CNT_FP_PUNT_TOO_BIG);
+
+	/* The egress first: a device missing from fp_devs leaves the frame
+	 * untouched for userspace. (The redirect target is kept per CPU
+	 * until the program returns; rewriting after it is fine.) */
+	if (v->ifindex == ctx->ingress_ifindex) {
+		act = XDP_TX;
+	} else {
+		act = bpf_redirect_map(&fp_devs, v->ifindex, XDP_PASS);
+		if (act != XDP_REDIRECT)
+			return fp_punt(XLB_CNT_FP_REDIRECT_FAILED);
+	}
+
+	switch (op) {
+	case XLB_FP_DR:
+		break;
+	case XLB_FP_NAT_IN:
+		xlb_rw_nat_in((__u8 *)iph, l4, l4_len, proto, v->addr, v->port);
+		break;
+	case XLB_FP_NAT_OUT:
+		xlb_rw_nat_out((__u8 *)iph, l4, l4_len, proto, v->addr,
+			       v->port);
+		break;
+	default: {	/* XLB_FP_TUN */
+		__u32 pad = len - sizeof(*eth) - tot;
+		void *data;
+
+		/* As userspace: the Ethernet padding goes, the outer header
+		 * goes between the Ethernet header and the datagram. These
+		 * helpers invalidate every packet pointer, so a failure can
+		 * no longer fall back to the caller's parse: the frame (a
+		 * service's, as every TUN entry is) is steered from here. */
+		if (pad && bpf_xdp_adjust_tail(ctx, -(int)pad)) {
+			cnt(XLB_CNT_FP_PUNT_NO_ROOM);
+			return steer(ctx, XLB_CNT_SVC, 0);
+		}
+		if (bpf_xdp_adjust_head(ctx, -XLB_RW_IPIP_HLEN)) {
+			cnt(XLB_CNT_FP_PUNT_NO_ROOM);
+			return steer(ctx, XLB_CNT_SVC, 0);
+		}
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		if (data + sizeof(*eth) + 2 * sizeof(*iph) > data_end) {
+			cnt(XLB_CNT_FP_DROPPED);
+			return XDP_DROP;
+		}
+		eth = data;
+		xlb_rw_tun_encap(data + sizeof(*eth),
+				 data + sizeof(*eth) + XLB_RW_IPIP_HLEN,
+				 v->ttl, v->tun_saddr, v->addr);
+		eth->h_proto = bpf_htons(ETH_P_IP);
+		break;
+	}
+	}
+	xlb_rw_macs((__u8 *)eth, v->dmac, v->smac);
+
+	v->pkts++;
+	v->bytes += len;
+	v->last_ns = bpf_ktime_get_ns();
+	cnt(act == XDP_TX ? XLB_CNT_FP_TX : XLB_CNT_FP_REDIRECTED);
+	return act;
+}
+
 SEC("xdp")
 int xlb_steer(struct xdp_md *ctx)
 {
@@ -256,7 +440,7 @@ int xlb_steer(struct xdp_md *ctx)
 	void *l4;
 	__u16 h_proto;
 	__u32 ihl_len;
-	int opts, malformed = 0, r;
+	int opts, malformed = 0, r, fp;
 
 	if ((void *)(eth + 1) > data_end)
 		return pass(XLB_CNT_BAD_ETH);
@@ -289,6 +473,8 @@ int xlb_steer(struct xdp_md *ctx)
 		return pass(XLB_CNT_FRAGMENT);
 	opts = ihl_len > sizeof(*iph);
 	l4 = (void *)iph + ihl_len;
+	fp = (iph->protocol == IPPROTO_TCP || iph->protocol == IPPROTO_UDP) &&
+	     fp_enabled();
 
 	switch (iph->protocol) {
 	case IPPROTO_TCP: {
@@ -296,6 +482,11 @@ int xlb_steer(struct xdp_md *ctx)
 
 		if ((void *)(th + 1) > data_end)
 			return pass(XLB_CNT_BAD_L4);
+		if (fp) {
+			r = fast_path(ctx, eth, iph, l4, data_end, IPPROTO_TCP);
+			if (r != FP_CONT)
+				return r;
+		}
 		if (is_service(iph->daddr, th->dest, IPPROTO_TCP))
 			return steer(ctx, XLB_CNT_SVC, opts);
 		r = nat_reply(iph->saddr, th->source, IPPROTO_TCP, iph->daddr);
@@ -310,6 +501,11 @@ int xlb_steer(struct xdp_md *ctx)
 
 		if ((void *)(uh + 1) > data_end)
 			return pass(XLB_CNT_BAD_L4);
+		if (fp) {
+			r = fast_path(ctx, eth, iph, l4, data_end, IPPROTO_UDP);
+			if (r != FP_CONT)
+				return r;
+		}
 		if (is_service(iph->daddr, uh->dest, IPPROTO_UDP))
 			return steer(ctx, XLB_CNT_SVC, opts);
 		r = nat_reply(iph->saddr, uh->source, IPPROTO_UDP, iph->daddr);

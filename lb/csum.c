@@ -5,14 +5,10 @@
 
 #include "bytes.h"
 #include "csum.h"
+#include "../bpf/xlb_rewrite.h"
 
-/* End-around carry, twice: the first fold can carry once more. */
-static inline uint16_t fold32(uint32_t s)
-{
-	s = (s & 0xFFFF) + (s >> 16);
-	s = (s & 0xFFFF) + (s >> 16);
-	return (uint16_t)s;
-}
+/* The fold and the incremental updates are the ones the XDP fast path
+ * compiles too (bpf/xlb_rewrite.h): written once. */
 
 uint32_t xlb_csum_add(uint32_t sum, const void *buf, size_t len)
 {
@@ -44,12 +40,12 @@ uint32_t xlb_csum_add(uint32_t sum, const void *buf, size_t len)
 	}
 	acc = (acc & 0xFFFFFFFF) + (acc >> 32);
 	acc = (acc & 0xFFFFFFFF) + (acc >> 32);
-	return fold32((uint32_t)(acc & 0xFFFF) + (uint32_t)(acc >> 16));
+	return xlb_rw_fold32((uint32_t)(acc & 0xFFFF) + (uint32_t)(acc >> 16));
 }
 
 uint16_t xlb_csum_fold(uint32_t sum)
 {
-	return (uint16_t)~fold32(sum);
+	return (uint16_t)~xlb_rw_fold32(sum);
 }
 
 uint16_t xlb_csum(const void *buf, size_t len)
@@ -80,48 +76,30 @@ uint16_t xlb_csum_l4(uint32_t saddr, uint32_t daddr, uint8_t proto,
 
 uint16_t xlb_csum_update16(uint16_t hc, uint16_t old, uint16_t new_)
 {
-	uint32_t s = (uint16_t)~hc;
-
-	s += (uint16_t)~old;
-	s += new_;
-	return (uint16_t)~fold32(s);
+	return xlb_rw_csum_update16(hc, old, new_);
 }
 
 uint16_t xlb_csum_update32(uint16_t hc, uint32_t old, uint32_t new_)
 {
-	uint32_t s = (uint16_t)~hc;
-
-	s += (uint16_t)~(old & 0xFFFF);
-	s += (uint16_t)~(old >> 16);
-	s += new_ & 0xFFFF;
-	s += new_ >> 16;
-	return (uint16_t)~fold32(s);
+	return xlb_rw_csum_update32(hc, old, new_);
 }
 
 void xlb_csum_replace2(uint8_t *field, uint16_t old, uint16_t new_)
 {
-	xlb_store16(field, xlb_csum_update16(xlb_load16(field), old, new_));
+	xlb_rw_csum_replace2(field, old, new_);
 }
 
 void xlb_csum_replace4(uint8_t *field, uint32_t old, uint32_t new_)
 {
-	xlb_store16(field, xlb_csum_update32(xlb_load16(field), old, new_));
+	xlb_rw_csum_replace4(field, old, new_);
 }
 
 void xlb_csum_udp_replace2(uint8_t *field, uint16_t old, uint16_t new_)
 {
-	uint16_t c = xlb_load16(field);
-
-	if (!c)
-		return;
-	xlb_store16(field, xlb_csum_udp_fix(xlb_csum_update16(c, old, new_)));
+	xlb_rw_udp_replace2(field, old, new_);
 }
 
 void xlb_csum_udp_replace4(uint8_t *field, uint32_t old, uint32_t new_)
 {
-	uint16_t c = xlb_load16(field);
-
-	if (!c)
-		return;
-	xlb_store16(field, xlb_csum_udp_fix(xlb_csum_update32(c, old, new_)));
+	xlb_rw_udp_replace4(field, old, new_);
 }

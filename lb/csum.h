@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../bpf/xlb_rewrite.h"
+
 /* Adds buf[0..len) to a partial sum. len may be odd (the last byte is
  * padded with a zero byte, as the RFC says). len is at most 64 KiB. */
 uint32_t xlb_csum_add(uint32_t sum, const void *buf, size_t len);
@@ -58,7 +60,7 @@ void xlb_csum_udp_replace4(uint8_t *field, uint32_t old, uint32_t new_);
 
 static inline uint16_t xlb_csum_udp_fix(uint16_t csum)
 {
-	return csum ? csum : 0xFFFF;
+	return xlb_rw_udp_fix(csum);
 }
 
 #endif /* XLB_CSUM_H */

@@ -14,57 +14,33 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "csum.h"
 #include "xmit.h"
+#include "../bpf/xlb_rewrite.h"
 
 #define IP_MIN_MTU	68	/* RFC 791: every host can forward this */
 
-/* Outer id when the inner packet may be fragmented: see xmit.h. */
-static uint16_t tun_id(const struct xlb_pkt *p, const struct xlb_xmit_bind *b)
-{
-	if (p->df)
-		return 0;
-	if (b->ip_id)
-		return htons((*b->ip_id)++);
-	return p->ip_id ^ (uint16_t)p->saddr ^ (uint16_t)(p->saddr >> 16);
-}
-
-/* Writes the 20-byte outer header at oh. id as in the packet, frag (DF, MF,
+/* Writes the 20-byte outer header at oh (the code the XDP fast path
+ * compiles too, bpf/xlb_rewrite.h). id as in the packet, frag (DF, MF,
  * offset in 8-byte units) in host order. */
 static void tun_outer(uint8_t *oh, const struct xlb_pkt *p,
 		      const struct xlb_xmit_bind *b, uint32_t tot, uint16_t id,
 		      uint16_t frag)
 {
-	uint16_t v;
-
-	oh[0] = 0x45;
-	oh[1] = p->tos;
-	v = htons((uint16_t)tot);
-	memcpy(oh + 2, &v, 2);
-	memcpy(oh + 4, &id, 2);
-	v = htons(frag);
-	memcpy(oh + 6, &v, 2);
-	oh[8] = b->ttl ? b->ttl : XLB_TUN_TTL_DEFAULT;
-	oh[9] = IPPROTO_IPIP;
-	memset(oh + 10, 0, 2);
-	memcpy(oh + 12, &b->dip, 4);
-	memcpy(oh + 16, &b->rip, 4);
-	v = xlb_csum(oh, XLB_IPIP_HLEN);
-	memcpy(oh + 10, &v, 2);
+	xlb_rw_tun_outer(oh, p->tos, (uint16_t)tot, id, frag, b->ttl, b->dip,
+			 b->rip);
 }
 
-/* Moves the L2 header 20 bytes into headroom, puts the outer header
- * between it and the inner datagram, and keeps *f and *p in step; the
- * frame ends after inner byte `carried`. */
-static void tun_push(struct xlb_frame *f, struct xlb_pkt *p,
-		     const struct xlb_xmit_bind *b, uint32_t carried,
-		     uint16_t id, uint16_t frag)
+/* Moves the L2 header 20 bytes into headroom, leaving room for the outer
+ * header between it and the inner datagram, and keeps *f and *p in step;
+ * the frame ends after inner byte `carried`. Returns where the outer
+ * header goes. */
+static uint8_t *tun_room(struct xlb_frame *f, struct xlb_pkt *p,
+			 uint32_t carried)
 {
 	uint32_t l2 = p->l3_off;
 	uint8_t *data = f->data - XLB_IPIP_HLEN;
 
 	memmove(data, f->data, l2);
-	tun_outer(data + l2, p, b, carried + XLB_IPIP_HLEN, id, frag);
 
 	/* Ethernet padding (or, for a first fragment, the rest of the
 	 * datagram) after the carried bytes is no longer part of the frame
@@ -80,19 +56,29 @@ static void tun_push(struct xlb_frame *f, struct xlb_pkt *p,
 		p->inner_l3_off += XLB_IPIP_HLEN;
 		p->inner_l4_off += XLB_IPIP_HLEN;
 	}
+	return data + l2;
 }
 
 int xlb_xmit_tun(struct xlb_frame *f, struct xlb_pkt *p,
 		 const struct xlb_xmit_bind *b)
 {
 	uint32_t tot = (uint32_t)p->ip_len + XLB_IPIP_HLEN;
+	uint8_t *oh;
 
 	if (tot > 0xFFFF || (b->mtu && tot > b->mtu))
 		return -EMSGSIZE;
 	if (f->headroom < XLB_IPIP_HLEN)
 		return -ENOSPC;
 
-	tun_push(f, p, b, p->ip_len, tun_id(p, b), p->df ? XLB_IP_DF : 0);
+	oh = tun_room(f, p, p->ip_len);
+	/* The outer id: see xmit.h. A per-worker counter (b->ip_id) only
+	 * where the packet may be fragmented; else the rule the XDP fast
+	 * path shares (xlb_rw_tun_id()). */
+	if (b->ip_id && !p->df)
+		tun_outer(oh, p, b, tot, htons((*b->ip_id)++), 0);
+	else
+		xlb_rw_tun_encap(oh, oh + XLB_IPIP_HLEN, b->ttl, b->dip,
+				 b->rip);
 	return xlb_xmit_dr(f, p, b);
 }
 
@@ -157,7 +143,8 @@ int xlb_xmit_tun_frag(struct xlb_frame *f, struct xlb_pkt *p,
 		out_len[i - 1] = l2 + XLB_IPIP_HLEN + chunk;
 	}
 
-	tun_push(f, p, b, step, nid, XLB_IP_MF);
+	tun_outer(tun_room(f, p, step), p, b, XLB_IPIP_HLEN + step, nid,
+		  XLB_IP_MF);
 	xlb_xmit_dr(f, p, b);
 	return n;
 }

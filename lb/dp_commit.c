@@ -343,6 +343,11 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 	dp->dests = dests;
 	dp->n_dests = ndests;
 	dests = NULL;
+	/* A server (or a service) deleted: its flows leave the fast path
+	 * before the change is acknowledged, so no packet reaches it after
+	 * the operator was told it is gone. */
+	if (j)
+		xlb_dp_fp_sync(dp, now_ms());
 
 	xlb_conn_set_timeouts(dp->conns, &snap->timeouts);
 out:

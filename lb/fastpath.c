@@ -410,7 +410,7 @@ static void fp_worker_dir(struct dp_worker *w, struct xlb_cnt *svc_cnt,
 
 	if (!fp->enabled)
 		return;
-	if (!fp_state_ok(v->orig.proto, v->state)) {
+	if (!fp_state_ok(v->orig.proto, v->state) || !xlb_dp_dest_alive(NULL, v->dest)) {
 		if (mine && b->fp_dirs)
 			fp_remove_conn(w, svc_cnt, v);
 		return;

@@ -265,6 +265,10 @@ int xlb_dp_fd(const struct xlb_dp *dp)
 void xlb_dp_process(struct xlb_dp *dp)
 {
 	xlb_nh_cache_process(dp->nh);
+	/* A next hop changed (a MAC moved): the fast path follows now, not
+	 * at the next tick, as the userspace path does from its next packet. */
+	if (dp->fp_due)
+		xlb_dp_fp_sync(dp, now_ms());
 	xlb_local_addrs_process(dp->local);
 }
 

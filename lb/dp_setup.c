@@ -876,7 +876,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 
 		xlb_fp_get_stats(dp->fp, &fs);
 		if (xlb_xdp_fp_reused(dp->xdp))
-			pr_info("datapath: fast path on; %llu flow(s) kept in it from %s",
+			pr_info("datapath: fast path on; %llu entries kept in it from %s",
 				(unsigned long long)fs.entries, pin_dir);
 		else
 			pr_info("datapath: fast path on");

@@ -769,7 +769,7 @@ int xlb_conn_edit(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 			uint64_t exp = ed.seen_ms +
 				       (uint64_t)xlb_conn_state_timeout(t, e->state) * 1000;
 
-			if (exp > e->expires)
+			if (ed.seen_new || exp > e->expires)
 				e->expires = exp;
 			e->flags |= F_REF;
 		}

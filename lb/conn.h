@@ -314,9 +314,12 @@ int xlb_conn_get(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
  * What xlb_conn_edit() shows its callback of an entry, under the entry's
  * lock. The callback may change bind (the entry's own bytes) and ask for
  * the entry to be refreshed as if packets had been seen: seen_ms (0: no)
- * moves the expiry to seen_ms + the state's timeout when that is later,
- * and add_pkts is added to its packet count. For traffic the entry did
- * not see itself (the XDP fast path, lb/fastpath.c).
+ * moves the expiry to seen_ms + the state's timeout when that is later;
+ * with seen_new (packets were seen since the last edit, the last at
+ * seen_ms) it sets it so in any case, as that packet would have (a
+ * timeout lowered by ipvsadm --set applies from the next packet). add_pkts
+ * is added to its packet count. For traffic the entry did not see itself
+ * (the XDP fast path, lb/fastpath.c).
  */
 struct xlb_conn_edit {
 	const struct xlb_conn_key *orig;
@@ -327,6 +330,7 @@ struct xlb_conn_edit {
 	uint8_t  *bind;			/* XLB_CONN_BIND_SIZE bytes, writable */
 	uint64_t seen_ms;		/* in: 0 */
 	uint32_t add_pkts;		/* in: 0 */
+	bool     seen_new;		/* in: false */
 };
 
 /* Called under a stripe lock: must not call back into the table. */

@@ -533,8 +533,12 @@ static void fp_sync_cb(void *arg, struct xlb_conn_edit *e)
 		fp_merge(e->bind, s->dir, s->pkts, s->bytes, &s->dp, &s->db);
 		e->add_pkts = s->dp;
 	}
-	if (s->seen_ms)
+	if (s->seen_ms) {
 		e->seen_ms = s->seen_ms;
+		/* Hits since the last merge: the last one is the entry's last
+		 * packet, and sets its expiry as a packet would. */
+		e->seen_new = s->dp > 0;
+	}
 	s->verdict = FP_KEEP;
 }
 

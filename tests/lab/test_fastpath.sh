@@ -80,7 +80,9 @@ got=$(C http "$VIP" 80 --sport 45000 --path "/$(basename "$BIG_FILE")" --timeout
 rx1=$(counter datapath rx); hits1=$(counter fastpath hits); rm1=$(counter fastpath removals)
 check_eq "1 MiB download through the fast path arrives intact" "$want 1048576" "$got"
 echo "download: userspace rx +$((rx1 - rx0)), XDP hits +$((hits1 - hits0)), removals +$((rm1 - rm0))"
-check "the download's ACKs went through XDP (hits >= 100)" test $((hits1 - hits0)) -ge 100
+# (How many ACKs a 1 MiB download takes depends on the client's GRO and
+# delayed ACKs: 81 to 650 here.)
+check "the download's ACKs went through XDP (hits >= 20)" test $((hits1 - hits0)) -ge 20
 check "userspace saw only its handshake and teardown (<= 12 packets)" test $((rx1 - rx0)) -le 12
 check "its FIN took the entry out (removals +1)" test $((rm1 - rm0)) -ge 1
 # RST: a connection that reads a little of the download, then aborts.
@@ -213,3 +215,21 @@ check "xlbd refuses --fast-path maybe" bash -c "! '$B/xlbd' -i lo --fast-path ma
 check "xlbd refuses --fast-path-entries 0" bash -c "! '$B/xlbd' -i lo --fast-path-entries 0 2>/dev/null"
 check "xlbd --help names --fast-path and --fast-path-entries" bash -c \
 	"'$B/xlbd' --help | grep -q -- '--fast-path on|off' && '$B/xlbd' --help | grep -q -- '--fast-path-entries N'"
+
+# ---- 6. --fast-path-entries sizes the cache; a pin of another size is replaced ----
+kill_pid "$XLBD_PID"
+xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" --fast-path-entries 4096 ||
+	{ fail "xlbd starts with --fast-path-entries 4096"; exit 1; }
+pin=$(ls -d "$LIBXDP_BPFFS"/xlb-* 2>/dev/null | head -n 1)
+check "--fast-path-entries 4096: fp_flows pinned with 4096 entries" bash -c \
+	"bpftool map show pinned '$pin/fp_flows' | grep -q 'max_entries 4096'"
+out=$(stream 52000 100 200); echo "4096: $out"
+check_eq "... and the flow answered" "100 0" "$(field answered "$out") $(field lost "$out")"
+kill_pid "$XLBD_PID"
+xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
+	{ fail "xlbd starts with the default size"; exit 1; }
+check "the next xlbd of another size replaced the pinned maps (log)" grep -q "do not match this xlbd's" "$LOG"
+check "... with its own size ($((65536)) entries)" bash -c \
+	"bpftool map show pinned '$pin/fp_flows' | grep -q 'max_entries 65536'"
+out=$(stream 52000 100 200); echo "default: $out"
+check_eq "... and the flow answered again" "100 0" "$(field answered "$out") $(field lost "$out")"

@@ -76,6 +76,12 @@ static void edit_cb(void *arg, struct xlb_conn_edit *e)
 	e->add_pkts = a->add;
 }
 
+static void edit_cb_new(void *arg, struct xlb_conn_edit *e)
+{
+	edit_cb(arg, e);
+	e->seen_new = true;
+}
+
 TestSuite(conn_edit, .init = setup, .fini = teardown, .timeout = 30);
 
 Test(conn_edit, seen_by_xdp_keeps_an_idle_entry_alive_and_counts_its_packets)
@@ -124,4 +130,25 @@ Test(conn_edit, missing_or_expired_entries_are_not_found)
 	cr_expect_eq(xlb_conn_edit(T, &k, XLB_CONN_DIR_INPUT, T0 + 3 * SEC, edit_cb, &a), -ENOENT,
 		     "due: gone, even before the sweep");
 	cr_expect_eq(a.calls, 0);
+}
+
+Test(conn_edit, new_packets_seen_apply_a_lowered_timeout_as_a_packet_would)
+{
+	struct xlb_conn_key k = udp_key();
+	struct xlb_conn_view v;
+	struct xlb_timeouts to = { .udp = 300 };
+	struct edit_arg a = { .seen = T0 + 1 * SEC };
+
+	xlb_conn_set_timeouts(T, &to);
+	cr_assert_eq(xlb_conn_in(T, &k, 0, T0, sched, NULL, &v), 1);	/* due T0 + 300 s */
+	to.udp = 1;
+	xlb_conn_set_timeouts(T, &to);
+	/* Without new packets an older "seen" never shortens it ... */
+	cr_assert_eq(xlb_conn_edit(T, &k, XLB_CONN_DIR_INPUT, T0 + 1500, edit_cb, &a), 0);
+	cr_expect_eq(xlb_conn_expire(T, T0 + 10 * SEC, 0), 0u);
+	/* ... new packets (the last at T0 + 1 s) set it: due at T0 + 2 s. */
+	a.seen = T0 + 1 * SEC;
+	a.add = 7;
+	cr_assert_eq(xlb_conn_edit(T, &k, XLB_CONN_DIR_INPUT, T0 + 1500, edit_cb_new, &a), 0);
+	cr_expect_eq(xlb_conn_expire(T, T0 + 2 * SEC, 0), 1u);
 }

@@ -67,11 +67,14 @@ veth_to_switch() {
 # dropped nor held (AF_XDP TX in copy mode goes through the stack and needs
 # none of this). GRO gives NAPI; a veth wakes its peer's NAPI after XDP_TX
 # only when the peer has an XDP program, so a pass-everything one goes on
-# too when it is built.
+# too when it is built: on single-queue peers only, since a veth with an
+# XDP program refuses fewer RX queues than its peer has TX queues, which
+# would stop the queue tests' `ethtool -L` (those labs are two-armed: their
+# fast-path hits are redirected, which wakes the peer anyway).
 peer_napi() {
-	local sw=$1 swif=$2
+	local sw=$1 swif=$2 nq=${3:-1}
 	nsx "$sw" ethtool -K "$swif" gro on >/dev/null 2>&1 || true
-	if [ -f "$LAB_PASS_OBJ" ]; then
+	if [ -f "$LAB_PASS_OBJ" ] && [ "$nq" = 1 ]; then
 		ip -n "$sw" link set dev "$swif" xdp obj "$LAB_PASS_OBJ" sec xdp ||
 			lab_log "cannot attach $LAB_PASS_OBJ to $sw/$swif (XDP_TX frames may stall)"
 	fi
@@ -353,7 +356,7 @@ front_up() {
 	ip -n "$dir" addr add "$rsub.1/24" dev "$dif_r"
 	nsx "$dir" sysctl -qw net.ipv4.ip_forward=0
 	# NAPI on the switch-side peers, as in DR (XDP-redirected frames).
-	peer_napi "$sw" "${LAB_PREFIX}ds"
+	peer_napi "$sw" "${LAB_PREFIX}ds" "${LAB_CLIENT_QUEUES:-1}"
 }
 
 # front_env MODE: the env lines NAT and TUN share.

@@ -349,6 +349,15 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 	if (j)
 		xlb_dp_fp_sync(dp, now_ms());
 
+	{
+		struct xlb_timeouts cur;
+
+		/* Packets XDP forwarded before a timeout change count under
+		 * the timeout of their time, as userspace's did. */
+		xlb_conn_get_timeouts(dp->conns, &cur);
+		if (memcmp(&cur, &snap->timeouts, sizeof(cur)))
+			xlb_dp_fp_sync(dp, now_ms());
+	}
 	xlb_conn_set_timeouts(dp->conns, &snap->timeouts);
 out:
 	free(dests);

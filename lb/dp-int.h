@@ -91,6 +91,7 @@ struct xlb_fp;
 struct xlb_dp {
 	struct xlb_tables *tables;
 	struct xlb_fp *fp;		/* the fast path (fastpath.c) */
+	bool fp_on;			/* --fast-path on: workers call it */
 	unsigned int fp_slot;		/* its counter slot (after the workers') */
 	bool fp_due;			/* sync at the next tick */
 	uint32_t fp_route_gen;		/* xlb_nh_route_gen() at the last sync */

@@ -401,7 +401,7 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		return false;
 	} else {
 		dp_tx(w, k, port);
-		if (w->dp->fp)
+		if (w->dp->fp_on)
 			xlb_dp_fp_in(w, svc->cnt, &v, &k->p, &ib);
 	}
 	/* Counted as IPVS does: what went to the real server. */
@@ -470,7 +470,7 @@ static bool dp_out(struct dp_worker *w, const struct xlb_snap *snap,
 	count_out(w, snap, &v, &k->p);
 	count(w, XLB_DP_NAT_REPLIES);
 	dp_tx(w, k, port);
-	if (w->dp->fp) {
+	if (w->dp->fp_on) {
 		const struct xlb_snap_svc *svc =
 			dp_find_svc(w, snap, v.orig.proto, v.orig.daddr, v.orig.dport);
 

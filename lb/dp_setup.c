@@ -869,6 +869,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	rc = xlb_fp_init(&dp->fp, &fpp, err, errlen);
 	if (rc < 0)
 		goto fail;
+	dp->fp_on = fpp.enabled;
 	if (fpp.enabled) {
 		dp->fp_grace_until = now_ms() + DP_FP_GRACE_MS;
 		xlb_dp_fp_sync(dp, now_ms());

@@ -61,6 +61,8 @@ echo "userspace rx +$((rx1 - rx0)), XDP hits +$((hits1 - hits0)), connections cr
 check "userspace saw at most 20 of the flow's 1200 packets" test $((rx1 - rx0)) -le 20
 check "XDP carried at least 1180 of them" test $((hits1 - hits0)) -ge 1180
 check_eq "a flow busy only in XDP for 6 s outlives a 3 s UDP timeout (one connection)" 1 $((cr1 - cr0))
+# Listed while in XDP (the 3 s timeout runs from its last hit).
+check "-L -n -c lists the flow, state UDP" bash -c "'$B/xlbctl' --socket '$S' -L -n -c | grep -q '^UDP .*:40000 .*'"
 check "the flow's entry is in the cache (fastpath entries 1)" \
 	wait_for 2 bash -c "'$B/xlbctl' --socket '$S' --counters | grep -qx 'fastpath entries 1'"
 sleep 1.3	# the merge runs every second
@@ -70,7 +72,6 @@ read -r conns inpkts outpkts inbytes <<<"$(awk '$1=="UDP"{print $3, $4, $5, $6}'
 check_eq "--stats merges XDP's counters: 1 connection, 1200 packets, every byte" \
 	"1 1200 0 $want_bytes" "$conns $inpkts $outpkts $inbytes"
 check "--rate shows the flow's packets" bash -c "'$B/xlbctl' --socket '$S' -L -n --rate -u '$VIP:$UDP_PORT' | awk '\$1==\"UDP\" && \$4 > 0 {f=1} END {exit !f}'"
-check "-L -n -c lists the flow, state UDP" bash -c "'$B/xlbctl' --socket '$S' -L -n -c | grep -q '^UDP .*:40000 .*'"
 X --set 0 0 300
 
 # ---- 2. TCP: in at ESTABLISHED, out on FIN and RST ----

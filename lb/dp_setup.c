@@ -250,6 +250,14 @@ static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 	return 0;
 }
 
+/* --stats, --rate and -Z see the fast path's packets up to now. */
+static void dp_sync_counters(void *arg)
+{
+	struct xlb_dp *dp = arg;
+
+	xlb_dp_fp_sync(dp, now_ms());
+}
+
 static uint32_t dp_conn_tab_size(void *arg)
 {
 	return xlb_conn_tab_size(((struct xlb_dp *)arg)->conns);
@@ -832,6 +840,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		.dump_counters = dp_dump_counters,
 		.check_dest = xlb_dp_check_dest,
 		.arg = dp,
+		.sync_counters = dp_sync_counters,
 	};
 	/* The tables as they are (e.g. from --rules) go into the XDP maps
 	 * now; from here on every change does before it is published. */

@@ -65,8 +65,13 @@ struct xlb_fp_val {
 	__u32 flags;		/* none defined yet, write 0 */
 	/* Written by xlb_steer on each hit, per CPU. */
 	__u64 pkts;
-	__u64 bytes;		/* frame bytes as received */
-	__u64 last_ns;		/* bpf_ktime_get_ns() of the last hit */
+	__u64 bytes;		/* frame bytes as received, without Ethernet
+				 * padding: 14 + IPv4 total length (so
+				 * bytes - 14 x pkts is the IP bytes) */
+	__u64 last_ns;		/* the last hit, CLOCK_MONOTONIC_COARSE ns
+				 * (bpf_ktime_get_coarse_ns(): at most a tick
+				 * behind CLOCK_MONOTONIC, 20 ns a packet
+				 * cheaper than bpf_ktime_get_ns()) */
 };
 
 #define XLB_FP_ENTRIES_DEFAULT	65536	/* --fast-path-entries */

@@ -175,9 +175,9 @@ XLB_RW_INLINE void xlb_rw_udp_replace4(__u8 *field, __u32 old, __u32 new_)
 }
 
 /* Checksum of a 20-byte IPv4 header (no options) whose checksum field is
- * zero: ten words (a constant-bound loop, unrolled by both compilers). Equal to xlb_csum(hdr, 20): the sum of a
- * header starting 0x45 is never zero, so every fold order gives the same
- * value in 1..0xFFFF. */
+ * zero: ten words, a constant-bound loop both compilers unroll. Equal to
+ * xlb_csum(hdr, 20): the sum of a header starting 0x45 is never zero, so
+ * every fold order gives the same value in 1..0xFFFF. */
 XLB_RW_INLINE __u16 xlb_rw_csum_ip20(const __u8 *hdr)
 {
 	__u32 s = 0;

@@ -27,6 +27,16 @@
  * Packets with IPv4 options are steered (userspace parses options) and
  * counted (XLB_CNT_IP_OPTIONS).
  *
+ * The fast path (issue 11), when fp_config[0].flags has XLB_FP_F_ENABLED:
+ * a TCP/UDP frame is first looked up in "fp_flows", the flow cache
+ * userspace fills with the flows it has decided; a hit that needs no
+ * judgement is rewritten here (bpf/xlb_rewrite.h, the code userspace's
+ * xmit functions run too) and sent, XDP_TX or bpf_redirect_map(fp_devs);
+ * anything else is steered as above. See fast_path() for what a hit still
+ * leaves to userspace. Its outcomes: XLB_CNT_FP_TX, XLB_CNT_FP_REDIRECTED
+ * (and XLB_CNT_FP_DROPPED, which cannot happen); every other fast-path
+ * counter is a reason, the packet ending in a steering outcome.
+ *
  * If a steered packet finds no AF_XDP socket on its RX queue, the
  * XDP_PASS fallback of bpf_redirect_map() hands it to the kernel and
  * XLB_CNT_REDIRECT_FAILED counts it. (A failure of the redirect itself,
@@ -423,9 +433,11 @@ static __always_inline int fast_path(struct xdp_md *ctx, struct ethhdr *eth,
 	}
 	xlb_rw_macs((__u8 *)eth, v->dmac, v->smac);
 
+	/* This CPU's copy: no atomics. The coarse clock (a tick's
+	 * resolution) is plenty for idle timeouts of seconds. */
 	v->pkts++;
-	v->bytes += len;
-	v->last_ns = bpf_ktime_get_ns();
+	v->bytes += sizeof(*eth) + tot;	/* padding not counted */
+	v->last_ns = bpf_ktime_get_coarse_ns();
 	cnt(act == XDP_TX ? XLB_CNT_FP_TX : XLB_CNT_FP_REDIRECTED);
 	return act;
 }

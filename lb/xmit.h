@@ -47,7 +47,9 @@ struct xlb_xmit_bind {
 	 * packet by packet). Points at a counter owned by one worker; a race
 	 * between workers only repeats an id. NULL: the id is derived from
 	 * the inner id and inner source address, which change per packet and
-	 * per client. DF set: id 0, as the kernel does. */
+	 * per client (xlb_rw_tun_id(), the XDP fast path's rule too: lb/dp.c
+	 * binds NULL, so both datapaths give a flow's packets the same ids).
+	 * DF set: id 0, as the kernel does. */
 	uint16_t *ip_id;
 };
 

@@ -19,6 +19,9 @@
 
 #define IP_MIN_MTU	68	/* RFC 791: every host can forward this */
 
+_Static_assert(XLB_TUN_TTL_DEFAULT == XLB_RW_TTL_DEFAULT,
+	       "one default outer TTL for both datapaths");
+
 /* Writes the 20-byte outer header at oh (the code the XDP fast path
  * compiles too, bpf/xlb_rewrite.h). id as in the packet, frag (DF, MF,
  * offset in 8-byte units) in host order. */

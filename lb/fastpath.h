@@ -63,6 +63,7 @@ struct xlb_fp_stats {
 	uint64_t entries;		/* ours in the cache, at the last sync */
 	uint64_t syncs;			/* reconciliation passes */
 	uint64_t install_ns;		/* time spent in install syscalls */
+	uint64_t sync_us_last;		/* the last reconciliation took */
 };
 
 struct xlb_fp;

@@ -221,15 +221,45 @@ check "xlbd refuses --fast-path-entries 0" bash -c "! '$B/xlbd' -i lo --fast-pat
 check "xlbd --help names --fast-path and --fast-path-entries" bash -c \
 	"'$B/xlbd' --help | grep -q -- '--fast-path on|off' && '$B/xlbd' --help | grep -q -- '--fast-path-entries N'"
 
-# ---- 6. --fast-path-entries sizes the cache; a pin of another size is replaced ----
+# ---- 6. --fast-path-entries sizes the cache (an LRU); a pin of another size is replaced ----
 kill_pid "$XLBD_PID"
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" --fast-path-entries 4096 ||
-	{ fail "xlbd starts with --fast-path-entries 4096"; exit 1; }
+xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" --fast-path-entries 8 ||
+	{ fail "xlbd starts with --fast-path-entries 8"; exit 1; }
 pin=$(ls -d "$LIBXDP_BPFFS"/xlb-* 2>/dev/null | head -n 1)
-check "--fast-path-entries 4096: fp_flows pinned with 4096 entries" bash -c \
-	"bpftool map show pinned '$pin/fp_flows' | grep -q 'max_entries 4096'"
-out=$(stream 52000 100 200); echo "4096: $out"
-check_eq "... and the flow answered" "100 0" "$(field answered "$out") $(field lost "$out")"
+check "--fast-path-entries 8: fp_flows pinned with 8 entries" bash -c \
+	"bpftool map show pinned '$pin/fp_flows' | grep -q 'max_entries 8'"
+# 40 flows, 4 rounds of one datagram each, 0.3 s apart: the 8-entry LRU
+# drops entries, their flows miss, userspace forwards them and installs
+# them again (counted as evictions); every datagram answered.
+ev0=$(counter fastpath evictions)
+got=$(ip netns exec "$CLIENT_NS" /usr/bin/python3 - "$VIP" "$UDP_PORT" <<'PY'
+import socket, sys, time
+vip, port = sys.argv[1], int(sys.argv[2])
+socks = []
+for i in range(40):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("", 53000 + i))
+    s.settimeout(2)
+    socks.append(s)
+ok = 0
+for r in range(4):
+    for s in socks:
+        s.sendto(b"who", (vip, port))
+    for s in socks:
+        try:
+            s.recvfrom(100)
+            ok += 1
+        except socket.timeout:
+            pass
+    time.sleep(0.3)
+print(ok)
+PY
+)
+ev1=$(counter fastpath evictions)
+echo "8 entries, 40 flows x 4: $got answered, evictions +$((ev1 - ev0))"
+check_eq "an 8-entry cache and 40 flows: all 160 datagrams answered" 160 "$got"
+check "entries the LRU dropped were counted when their flows came back (evictions +$((ev1 - ev0)))" \
+	test $((ev1 - ev0)) -ge 1
 kill_pid "$XLBD_PID"
 xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
 	{ fail "xlbd starts with the default size"; exit 1; }

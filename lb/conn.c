@@ -997,6 +997,45 @@ int xlb_conn_get(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 	return ret;
 }
 
+int xlb_conn_edit(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		  enum xlb_conn_dir dir, uint64_t now_ms, xlb_conn_edit_fn fn,
+		  void *arg)
+{
+	int d = dir == XLB_CONN_DIR_OUTPUT ? REPLY : ORIG;
+	pthread_spinlock_t *lock;
+	uint32_t b, idx;
+	int ret = -ENOENT;
+
+	if (!proto_ok(k->proto))
+		return -ENOENT;
+	b = conn_bucket(t, k, d);
+	lock = bucket_lock(t, b);
+	pthread_spin_lock(lock);
+	idx = find(t, b, k, d);
+	if (idx != NO_ENTRY && now_ms < t->ents[idx].expires) {
+		struct xlb_conn *e = &t->ents[idx];
+		struct xlb_conn_edit ed = {
+			.orig = &e->key[ORIG], .reply = &e->key[REPLY],
+			.dest = e->dest, .state = e->state, .fwd = e->fwd,
+			.bind = e->bind,
+		};
+
+		fn(arg, &ed);
+		if (ed.seen_ms) {
+			uint64_t exp = ed.seen_ms +
+				       (uint64_t)xlb_conn_state_timeout(t, e->state) * 1000;
+
+			if (ed.seen_new || exp > e->expires)
+				e->expires = exp;
+			e->flags |= F_REF;
+		}
+		e->pkts += ed.add_pkts;
+		ret = 0;
+	}
+	pthread_spin_unlock(lock);
+	return ret;
+}
+
 /*
  * Frees the entries of bucket b (stripe locked) that are due (dest ==
  * NULL and !all) or bound to dest (dest != NULL) or all of them (all),

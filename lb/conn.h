@@ -388,6 +388,41 @@ int xlb_conn_get(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 		 enum xlb_conn_dir dir, uint64_t now_ms, struct xlb_conn_view *out);
 
 /*
+ * What xlb_conn_edit() shows its callback of an entry, under the entry's
+ * lock. The callback may change bind (the entry's own bytes) and ask for
+ * the entry to be refreshed as if packets had been seen: seen_ms (0: no)
+ * moves the expiry to seen_ms + the state's timeout when that is later;
+ * with seen_new (packets were seen since the last edit, the last at
+ * seen_ms) it sets it so in any case, as that packet would have (a
+ * timeout lowered by ipvsadm --set applies from the next packet). add_pkts
+ * is added to its packet count. For traffic the entry did not see itself
+ * (the XDP fast path, lb/fastpath.c).
+ */
+struct xlb_conn_edit {
+	const struct xlb_conn_key *orig;
+	const struct xlb_conn_key *reply;
+	const void *dest;
+	uint8_t  state;
+	uint8_t  fwd;
+	uint8_t  *bind;			/* XLB_CONN_BIND_SIZE bytes, writable */
+	uint64_t seen_ms;		/* in: 0 */
+	uint32_t add_pkts;		/* in: 0 */
+	bool     seen_new;		/* in: false */
+};
+
+/* Called under a stripe lock: must not call back into the table. */
+typedef void (*xlb_conn_edit_fn)(void *arg, struct xlb_conn_edit *e);
+
+/*
+ * Finds the live entry of k (by its original tuple when dir is
+ * XLB_CONN_DIR_INPUT, by its NAT reply tuple when XLB_CONN_DIR_OUTPUT) and
+ * calls fn on it under its lock. 0, or -ENOENT (no such entry, or expired).
+ */
+int xlb_conn_edit(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+		  enum xlb_conn_dir dir, uint64_t now_ms, xlb_conn_edit_fn fn,
+		  void *arg);
+
+/*
  * Frees expired entries in the next `budget` buckets (0: all), resuming
  * where the previous call stopped; returns how many it freed. For a
  * housekeeping thread: e.g. buckets/16 every 100 ms sweeps the table in

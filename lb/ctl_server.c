@@ -932,6 +932,8 @@ static void dump_start(struct xlb_ctl_server *s, struct out *o, const struct nlm
 	d->svc = m->svc.cfg.key;
 	if (kind == DUMP_COUNTER && prov->dump_counters)
 		ret = prov->dump_counters(collect_counter, d, prov->arg);
+	if ((kind == DUMP_SVC || kind == DUMP_DEST) && prov->sync_counters)
+		prov->sync_counters(prov->arg);
 	if (ret) {
 		snprintf(err, sizeof(err), "dump failed: %s", strerror(-ret));
 		out_ack(o, req, ret, err);

@@ -39,6 +39,16 @@ struct dp_bind {
 	uint8_t  pad;
 	uint32_t in_slot;		/* next-hop cache slot of rip (a hint) */
 	struct xlb_nh_hint out;		/* NAT: towards the client (a hint) */
+	/* The fast path (fastpath.c), changed under the entry's lock with
+	 * xlb_conn_edit(): which directions this xlbd installed (bit 0 the
+	 * original tuple, bit 1 NAT's reply tuple; valid only while fp_gen
+	 * is this xlbd's), and per direction the entry's packet and byte
+	 * sums already merged into the counters (mod 2^32). */
+	uint32_t fp_gen;
+	uint8_t  fp_dirs;
+	uint8_t  fp_pad[3];
+	uint32_t fp_base_pkts[2];
+	uint32_t fp_base_bytes[2];
 };
 _Static_assert(sizeof(struct dp_bind) <= XLB_CONN_BIND_SIZE,
 	       "dp_bind must fit in a connection entry");
@@ -76,8 +86,17 @@ struct dp_worker {
 	uint16_t tun_frag_id;		/* outer ids of fragmented TUN datagrams */
 } __attribute__((aligned(64)));
 
+struct xlb_fp;
+
 struct xlb_dp {
 	struct xlb_tables *tables;
+	struct xlb_fp *fp;		/* the fast path (fastpath.c) */
+	bool fp_on;			/* --fast-path on: workers call it */
+	unsigned int fp_slot;		/* its counter slot (after the workers') */
+	bool fp_due;			/* sync at the next tick */
+	uint32_t fp_route_gen;		/* xlb_nh_route_gen() at the last sync */
+	uint64_t fp_synced_ms;
+	uint64_t fp_grace_until;	/* ms: pending next hops keep entries */
 	struct xlb_xdp *xdp;
 	struct xlb_xsk *xsk;
 	struct xlb_conn_tab *conns;
@@ -136,6 +155,34 @@ void xlb_dp_bind(const struct xlb_snap_dest *d, struct xlb_conn_target *t);
 void xlb_dp_on_count(void *arg, const void *dest, int d_active, int d_inactive);
 bool xlb_dp_dest_alive(void *arg, const void *dest);
 void xlb_dp_on_persist(void *arg, const void *dest, int delta);
+
+/* dp.c: the next hop of now for a connection's original direction (ib,
+ * egress port), and for NAT's reply direction (ob, port); for the fast
+ * path's sync. 0 or what the packet path would drop for (sched_error). */
+int xlb_dp_in_nexthop(struct xlb_dp *dp, const struct xlb_conn_view *v,
+		      struct xlb_xmit_bind *ib, int *port);
+int xlb_dp_out_nexthop(struct xlb_dp *dp, const struct xlb_conn_view *v,
+		       struct xlb_xmit_bind *ob, int *port);
+
+/* fastpath.c: after a worker forwarded a packet of connection v, in its
+ * original direction (ib: how it went) or NAT's reply direction (ob, and
+ * the egress port): installs, or removes, its fast-path entry. svc_cnt,
+ * dest_cnt: where the entry's last counters go on removal. */
+struct xlb_snap_svc;
+void xlb_dp_fp_in(struct dp_worker *w, struct xlb_cnt *svc_cnt,
+		  const struct xlb_conn_view *v, const struct xlb_pkt *p,
+		  const struct xlb_xmit_bind *ib);
+void xlb_dp_fp_out(struct dp_worker *w, struct xlb_cnt *svc_cnt,
+		   const struct xlb_conn_view *v, const struct xlb_pkt *p,
+		   const struct xlb_xmit_bind *ob, int port);
+/* fastpath.c, control thread: reconcile the cache with the connections
+ * (see fastpath.h); the tick runs it when due. */
+void xlb_dp_fp_sync(struct xlb_dp *dp, uint64_t now);
+void xlb_dp_fp_tick(struct xlb_dp *dp, uint64_t now);
+/* The fast-path counters, as emit() calls (group "fastpath"). */
+int xlb_dp_fp_counters(const struct xlb_dp *dp, const uint64_t *xdp_cnt,
+		       int (*emit)(const char *group, const char *name,
+				   uint64_t value, void *arg), void *arg);
 
 /* dp_commit.c: deleted servers' flush when due (every tick), and the
  * references still held at stop (workers stopped). */

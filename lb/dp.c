@@ -108,6 +108,15 @@ static int dp_in_bind(struct xlb_dp *dp, const struct dp_bind *b,
 	return 0;
 }
 
+int xlb_dp_in_nexthop(struct xlb_dp *dp, const struct xlb_conn_view *v,
+		      struct xlb_xmit_bind *ib, int *port)
+{
+	const struct dp_bind *b = (const struct dp_bind *)v->bind;
+	uint32_t slot = b->in_slot;
+
+	return dp_in_bind(dp, b, &v->orig, &slot, ib, port);
+}
+
 /* The entry's binding to real server d: the method and the server, never
  * its next hop (read again per packet). The scheduler's second half, and
  * what an entry adopted from the previous xlbd is rebound with: no hint
@@ -526,6 +535,8 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		return false;
 	} else {
 		dp_tx(w, k, port);
+		if (w->dp->fp_on)
+			xlb_dp_fp_in(w, svc->cnt, &v, &k->p, &ib);
 	}
 	/* Counted as IPVS does: what went to the real server. */
 	count_in(w, svc, (struct xlb_cnt *)v.dest, &k->p, created);
@@ -535,7 +546,7 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 /* The client-side half of a NAT entry's binding: the next hop towards the
  * client of now (the neighbour the entry found, while no route changed;
  * else a new longest-prefix lookup). */
-static int dp_out_bind(struct dp_worker *w, const struct xlb_conn_view *v,
+static int dp_out_bind(struct xlb_dp *dp, const struct xlb_conn_view *v,
 		       struct xlb_xmit_bind *ob, int *port)
 {
 	const struct dp_bind *b = (const struct dp_bind *)v->bind;
@@ -547,14 +558,22 @@ static int dp_out_bind(struct dp_worker *w, const struct xlb_conn_view *v,
 	ob->vport = v->orig.dport;
 	ob->rip = v->reply.saddr;
 	ob->rport = v->reply.sport;
-	if (xlb_nh_lookup_route_at(w->dp->nh, v->orig.saddr, &h, &onh) < 0)
+	if (xlb_nh_lookup_route_at(dp->nh, v->orig.saddr, &h, &onh) < 0)
 		return -EAGAIN;
-	*port = dp_port(w->dp, onh.ifindex);
+	*port = dp_port(dp, onh.ifindex);
 	if (*port < 0)
 		return -ENXIO;
+	ob->ifindex = onh.ifindex;
+	ob->mtu = onh.mtu > 0xffff ? 0xffff : (uint16_t)onh.mtu;
 	memcpy(ob->smac, onh.smac, 6);
 	memcpy(ob->dmac, onh.dmac, 6);
 	return 0;
+}
+
+int xlb_dp_out_nexthop(struct xlb_dp *dp, const struct xlb_conn_view *v,
+		       struct xlb_xmit_bind *ob, int *port)
+{
+	return dp_out_bind(dp, v, ob, port);
 }
 
 /* RS -> client reply of a NAT connection. */
@@ -573,7 +592,7 @@ static bool dp_out(struct dp_worker *w, const struct xlb_snap *snap,
 		count(w, XLB_DP_DROP_NO_SERVICE);
 		return false;
 	}
-	rc = dp_out_bind(w, &v, &ob, &port);
+	rc = dp_out_bind(w->dp, &v, &ob, &port);
 	if (rc < 0) {
 		count(w, sched_error(rc));
 		return false;
@@ -585,6 +604,13 @@ static bool dp_out(struct dp_worker *w, const struct xlb_snap *snap,
 	count_out(w, snap, &v, &k->p);
 	count(w, XLB_DP_NAT_REPLIES);
 	dp_tx(w, k, port);
+	if (w->dp->fp_on) {
+		const struct xlb_snap_svc *svc =
+			dp_find_svc(w, snap, v.orig.proto, v.orig.daddr, v.orig.dport);
+
+		if (svc)
+			xlb_dp_fp_out(w, svc->cnt, &v, &k->p, &ob, port);
+	}
 	return true;
 }
 
@@ -644,7 +670,7 @@ static bool dp_icmp(struct dp_worker *w, const struct xlb_snap *snap,
 		struct xlb_xmit_bind ob;
 		int port;
 
-		rc = dp_out_bind(w, &v, &ob, &port);
+		rc = dp_out_bind(w->dp, &v, &ob, &port);
 		if (rc < 0) {
 			count(w, sched_error(rc));
 			return false;

@@ -63,9 +63,17 @@ struct xlb_dp_params {
 	/* The connection table's file (NULL: private memory): its entries
 	 * outlive the process and the next xlbd adopts them. */
 	const char *state_path;
+	/* --fast-path on|off (default on), --fast-path-entries (0: the
+	 * default, XLB_FP_ENTRIES_DEFAULT): lb/fastpath.h. */
+	bool fast_path;
+	uint32_t fast_path_entries;
 };
 
 void xlb_dp_params_default(struct xlb_dp_params *p);
+
+/* Where xlb_dp_start() pins the fast path's maps for a state file (""
+ * without one): for xlbd --detach, which removes them. */
+void xlb_dp_fp_pin_dir(const char *state_path, char *buf, size_t len);
 
 /* Workers (and so counter slots, xlb_tables_set_workers()) that
  * xlb_dp_start() will run for p: the most RX queues of any interface. Or

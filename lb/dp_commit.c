@@ -263,6 +263,10 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 	size_t ndests = 0, nw = 0, i, j;
 	int rc;
 
+	/* A server deleted, a service gone or edited: the fast path's
+	 * entries are checked against it at the next tick. */
+	dp->fp_due = true;
+
 	/* The XDP maps took this snapshot already (xlb_dp_prepare). */
 	for (i = 0; i < snap->nsvcs; i++)
 		ndests += snap->svcs[i].ndests;
@@ -339,7 +343,21 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 	dp->dests = dests;
 	dp->n_dests = ndests;
 	dests = NULL;
+	/* A server (or a service) deleted: its flows leave the fast path
+	 * before the change is acknowledged, so no packet reaches it after
+	 * the operator was told it is gone. */
+	if (j)
+		xlb_dp_fp_sync(dp, now_ms());
 
+	{
+		struct xlb_timeouts cur;
+
+		/* Packets XDP forwarded before a timeout change count under
+		 * the timeout of their time, as userspace's did. */
+		xlb_conn_get_timeouts(dp->conns, &cur);
+		if (memcmp(&cur, &snap->timeouts, sizeof(cur)))
+			xlb_dp_fp_sync(dp, now_ms());
+	}
 	xlb_conn_set_timeouts(dp->conns, &snap->timeouts);
 out:
 	free(dests);

@@ -21,6 +21,7 @@
 
 #include "cpus.h"
 #include "dp-int.h"
+#include "fastpath.h"
 #include "hash.h"
 #include "log.h"
 #include "localaddr.h"
@@ -35,6 +36,10 @@
  * XSKMAP layout); were they to differ, this file would not compile. */
 _Static_assert(XLB_MAX_WORKERS >= XLB_XSK_QUEUES_MAX,
 	       "a worker (and a counter slot) for every queue");
+
+/* After a start, a next hop still pending does not remove an adopted
+ * fast-path entry (its neighbour is being resolved again). */
+#define DP_FP_GRACE_MS		5000
 
 /* How often the control thread re-reads the RX queue counts, and repeats
  * its warning while some queue is not served. */
@@ -225,6 +230,8 @@ static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 		NH_STAT(requests_dropped);
 #undef NH_STAT
 	}
+	if ((rc = xlb_dp_fp_counters(dp, x, emit, emit_arg)))
+		return rc;
 	xlb_conn_get_stats(dp->conns, &cs);
 #define CONN_STAT(f) if ((rc = emit("conn", #f, cs.f, emit_arg))) return rc
 	CONN_STAT(created);
@@ -245,6 +252,14 @@ static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 	return 0;
 }
 
+/* --stats, --rate and -Z see the fast path's packets up to now. */
+static void dp_sync_counters(void *arg)
+{
+	struct xlb_dp *dp = arg;
+
+	xlb_dp_fp_sync(dp, now_ms());
+}
+
 static uint32_t dp_conn_tab_size(void *arg)
 {
 	return xlb_conn_tab_size(((struct xlb_dp *)arg)->conns);
@@ -260,6 +275,10 @@ int xlb_dp_fd(const struct xlb_dp *dp)
 void xlb_dp_process(struct xlb_dp *dp)
 {
 	xlb_nh_cache_process(dp->nh);
+	/* A next hop changed (a MAC moved): the fast path follows now, not
+	 * at the next tick, as the userspace path does from its next packet. */
+	if (dp->fp_due)
+		xlb_dp_fp_sync(dp, now_ms());
 	xlb_local_addrs_process(dp->local);
 }
 
@@ -334,6 +353,7 @@ void xlb_dp_tick(struct xlb_dp *dp, uint64_t now)
 	xlb_local_addrs_process(dp->local);
 	xlb_conn_expire(dp->conns, now, dp->expire_budget);
 	dp_check_queues(dp, now);
+	xlb_dp_fp_tick(dp, now);
 }
 
 void xlb_dp_counters(const struct xlb_dp *dp, uint64_t out[XLB_DP_CNT_MAX])
@@ -373,6 +393,38 @@ void xlb_dp_params_default(struct xlb_dp_params *p)
 	p->xdp_mode = XLB_XDP_NATIVE;
 	p->zerocopy = XLB_XSK_ZC_AUTO;
 	p->max_conns = XLB_CONN_MAX_DEFAULT;
+	p->fast_path = true;
+}
+
+/* A next hop changed (MAC, usable or not): the fast path's entries
+ * follow at the next tick. */
+static void dp_nh_changed(uint32_t addr, const struct xlb_nh *nh, void *arg)
+{
+	struct xlb_dp *dp = arg;
+
+	(void)addr;
+	(void)nh;
+	dp->fp_due = true;
+}
+
+/* Where the fast path's maps are pinned: one directory per state file
+ * (one per xlbd), in xlb's bpffs. */
+static const char *dp_fp_pin_dir(const char *state_path, char *buf, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	if (!state_path)
+		return NULL;
+	for (const char *c = state_path; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	snprintf(buf, len, "%s/xlb-%08x", xlb_xdp_bpffs(), h);
+	return buf;
+}
+
+void xlb_dp_fp_pin_dir(const char *state_path, char *buf, size_t len)
+{
+	if (!dp_fp_pin_dir(state_path, buf, len) && len)
+		buf[0] = '\0';
 }
 
 static void nh_log(void *arg, const char *fmt, ...)
@@ -542,6 +594,8 @@ void xlb_dp_stop(struct xlb_dp *dp)
 	if (dp->failed)
 		xlb_xdp_detach_fresh(dp->xdp);
 	xlb_xsk_free(dp->xsk);
+	xlb_fp_free(dp->fp);
+	dp->fp = NULL;
 	xlb_xdp_close(dp->xdp);
 	if (dp->conns && dp->state_path)
 		release_entry_refs(dp);
@@ -655,6 +709,9 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	struct xlb_conn_params cp;
 	struct xlb_xsk_params xp;
 	struct xlb_tables_provider prov;
+	struct xlb_xdp_fp_opts fpo;
+	struct xlb_fp_params fpp;
+	char pin_dir[256];
 	struct xlb_dp *dp;
 	int rc, i;
 
@@ -669,7 +726,12 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	dp->n_ports = p->n_ifaces;
 
 	xlb_xdp_set_lib_log(xdp_lib_log);
-	rc = xlb_xdp_open(&dp->xdp, p->xdp_mode);
+	fpo = (struct xlb_xdp_fp_opts){
+		.enabled = p->fast_path,
+		.entries = p->fast_path_entries,
+		.pin_dir = dp_fp_pin_dir(p->state_path, pin_dir, sizeof(pin_dir)),
+	};
+	rc = xlb_xdp_open_fp(&dp->xdp, p->xdp_mode, &fpo);
 	if (rc < 0) {
 		snprintf(err, errlen, "loading the XDP program: %s", xlb_xdp_errmsg());
 		goto fail;
@@ -747,6 +809,8 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 
 	xlb_nh_cache_params_default(&nhp);
 	nhp.log = nh_log;
+	nhp.on_change = dp_nh_changed;
+	nhp.arg = dp;
 	rc = xlb_nh_cache_init(&dp->nh, &nhp);
 	if (rc < 0) {
 		snprintf(err, errlen, "next-hop cache (rtnetlink): %s", strerror(-rc));
@@ -787,6 +851,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 		.dump_counters = dp_dump_counters,
 		.check_dest = xlb_dp_check_dest,
 		.arg = dp,
+		.sync_counters = dp_sync_counters,
 	};
 	/* The tables as they are (e.g. from --rules) go into the XDP maps
 	 * now; from here on every change does before it is published. */
@@ -802,6 +867,41 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	 * before the first packet can reach a worker. */
 	if (dp->state_path)
 		adopt_conns(dp);
+
+	/* The fast path, before the first packet: the previous xlbd's
+	 * entries (pinned) are checked against the connections just
+	 * adopted; the rest are removed. Its counters need a slot of their
+	 * own after the workers'. */
+	fpp = (struct xlb_fp_params){
+		.enabled = p->fast_path,
+		.flows_fd = xlb_xdp_fp_flows_fd(dp->xdp),
+		.devs_fd = xlb_xdp_fp_devs_fd(dp->xdp),
+		.ifindex = dp->ifindex,
+		.n_ifindex = dp->n_ports,
+		.n_workers = dp->n_workers,
+	};
+	if (fpp.enabled && xlb_tables_workers(p->tables) <= (unsigned int)dp->n_workers) {
+		pr_warn("datapath: no counter slot left for the fast path (%d workers): "
+			"it is off", dp->n_workers);
+		fpp.enabled = false;
+	}
+	dp->fp_slot = (unsigned int)dp->n_workers;
+	rc = xlb_fp_init(&dp->fp, &fpp, err, errlen);
+	if (rc < 0)
+		goto fail;
+	dp->fp_on = fpp.enabled;
+	if (fpp.enabled) {
+		dp->fp_grace_until = now_ms() + DP_FP_GRACE_MS;
+		xlb_dp_fp_sync(dp, now_ms());
+		struct xlb_fp_stats fs;
+
+		xlb_fp_get_stats(dp->fp, &fs);
+		if (xlb_xdp_fp_reused(dp->xdp))
+			pr_info("datapath: fast path on; %llu entries kept in it from %s",
+				(unsigned long long)fs.entries, pin_dir);
+		else
+			pr_info("datapath: fast path on");
+	}
 
 	/* Attach last: an earlier run's xlb_steer is swapped for ours in
 	 * one step, and ours already steers every service to its sockets. */

@@ -1241,6 +1241,9 @@ int xlb_tables_zero(struct xlb_tables *t, const struct xlb_svc_key *key,
 	const struct xlb_snap *s = xlb_tables_current(t);
 	uint32_t from = 0, to = s->nsvcs;
 
+	/* What the datapath counted elsewhere is zeroed too. */
+	if (t->prov.sync_counters)
+		t->prov.sync_counters(t->prov.arg);
 	/* Counters are not configuration: nothing to publish. */
 	if (key) {
 		int i = find_svc((struct xlb_snap *)s, key, err, errlen);

@@ -189,6 +189,11 @@ struct xlb_tables_provider {
 	int (*check_dest)(const struct xlb_dest_cfg *d, char *err, size_t errlen,
 			  void *arg);
 	void *arg;
+	/* Brings into the counters what the datapath counted elsewhere (the
+	 * XDP fast path's per-entry counters): called before a service or
+	 * real-server dump reads them (--stats, --rate) and before -Z zeroes
+	 * them. May be NULL. */
+	void (*sync_counters)(void *arg);
 };
 
 int  xlb_tables_new(struct xlb_tables **out);

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <limits.h>
 #include <unistd.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "xdp.h"
 #include "xlb_steer.skel.h"
+#include "../bpf/xlb_fp.h"
 
 #define XLB_BPFFS_PATH	"/sys/fs/bpf"
 
@@ -43,6 +45,7 @@ struct xlb_xdp {
 	size_t n_if;
 	/* xlb_xdp_sync: what the services and nat_rs maps hold. */
 	struct xdp_keyset applied[XDP_SET_N];
+	bool fp_reused;			/* fp_flows came from its pin */
 };
 
 static __thread char xdp_errbuf[512];
@@ -158,7 +161,164 @@ static void ensure_bpffs(void)
 	(void)mount("bpffs", XLB_BPFFS_PATH, "bpf", 0, "mode=0700");
 }
 
+/* ---- the fast path's maps: sized, and pinned for the next xlbd ---- */
+
+static const char *const fp_pinned[] = { "fp_flows", "fp_devs" };
+
+int xlb_xdp_fp_unpin(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	int rc = 0;
+
+	if (!pin_dir)
+		return 0;
+	for (size_t i = 0; i < sizeof(fp_pinned) / sizeof(fp_pinned[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, fp_pinned[i]);
+		if (unlink(path) && errno != ENOENT)
+			rc = -errno;
+	}
+	if (rmdir(pin_dir) && errno != ENOENT && errno != ENOTEMPTY)
+		rc = rc ? rc : -errno;
+	return rc;
+}
+
+/* Whether the map pinned at path has the definition m will be created
+ * with: only then may the new program use it (and its entries). */
+static int fp_pin_fd(const struct bpf_map *m, const char *path)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+	    info.type != bpf_map__type(m) ||
+	    info.key_size != bpf_map__key_size(m) ||
+	    info.value_size != bpf_map__value_size(m) ||
+	    info.max_entries != bpf_map__max_entries(m)) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/* Before load: fp_flows' size, and the pinned maps of the previous xlbd
+ * reused when they match (else they are replaced after load). */
+static int fp_before_load(struct xlb_xdp *x, const struct xlb_xdp_fp_opts *fp)
+{
+	struct bpf_map *flows = x->skel->maps.fp_flows;
+	char path[PATH_MAX];
+	int fds[2] = { -1, -1 };
+	size_t i;
+
+	if (fp->entries &&
+	    bpf_map__set_max_entries(flows, fp->entries))
+		return xdp_fail(-EINVAL, "--fast-path-entries %u: refused by libbpf",
+				fp->entries);
+	if (!fp->enabled || !fp->pin_dir) {
+		/* Off: today's behaviour, and no earlier run's cache left
+		 * to be mistaken for this one's later. */
+		if (fp->pin_dir)
+			(void)xlb_xdp_fp_unpin(fp->pin_dir);
+		return 0;
+	}
+	for (i = 0; i < 2; i++) {
+		struct bpf_map *m = i ? x->skel->maps.fp_devs : flows;
+
+		snprintf(path, sizeof(path), "%s/%s", fp->pin_dir, fp_pinned[i]);
+		fds[i] = fp_pin_fd(m, path);
+	}
+	if (fds[0] < 0 || fds[1] < 0) {
+		/* Both or neither: a cache without its devmap is no use. */
+		for (i = 0; i < 2; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		if (fds[0] == -ESTALE || fds[1] == -ESTALE)
+			pr_info("xdp: the pinned fast-path maps in %s do not match "
+				"this xlbd's (--fast-path-entries?): replaced, "
+				"established flows take the userspace path until "
+				"reinstalled", fp->pin_dir);
+		(void)xlb_xdp_fp_unpin(fp->pin_dir);
+		return 0;
+	}
+	for (i = 0; i < 2; i++) {
+		struct bpf_map *m = i ? x->skel->maps.fp_devs : flows;
+		int err = bpf_map__reuse_fd(m, fds[i]);
+
+		close(fds[i]);	/* reuse_fd dup()ed it */
+		if (err)
+			return xdp_fail(err, "reusing the pinned %s: %s",
+					fp_pinned[i], strerror(-err));
+	}
+	x->fp_reused = true;
+	return 0;
+}
+
+static int fp_after_load(struct xlb_xdp *x, const struct xlb_xdp_fp_opts *fp)
+{
+	char path[PATH_MAX];
+	struct xlb_fp_config cfg = { .flags = fp->enabled ? XLB_FP_F_ENABLED : 0 };
+	__u32 zero = 0;
+	int err;
+
+	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.fp_config), &zero,
+				&cfg, BPF_ANY))
+		return xdp_fail(-errno, "writing fp_config: %s", strerror(errno));
+	if (!fp->enabled || !fp->pin_dir || x->fp_reused)
+		return 0;
+	if (mkdir(fp->pin_dir, 0700) && errno != EEXIST)
+		return xdp_fail(-errno, "creating %s (bpffs) for the fast path's "
+				"pinned maps: %s", fp->pin_dir, strerror(errno));
+	for (size_t i = 0; i < 2; i++) {
+		struct bpf_map *m = i ? x->skel->maps.fp_devs : x->skel->maps.fp_flows;
+
+		snprintf(path, sizeof(path), "%s/%s", fp->pin_dir, fp_pinned[i]);
+		err = bpf_obj_pin(bpf_map__fd(m), path);
+		if (err)
+			return xdp_fail(-errno, "pinning %s: %s (is %s on a bpffs?)",
+					path, strerror(errno), fp->pin_dir);
+	}
+	return 0;
+}
+
+bool xlb_xdp_fp_reused(const struct xlb_xdp *x)
+{
+	return x->fp_reused;
+}
+
+int xlb_xdp_fp_flows_fd(const struct xlb_xdp *x)
+{
+	return bpf_map__fd(x->skel->maps.fp_flows);
+}
+
+int xlb_xdp_fp_devs_fd(const struct xlb_xdp *x)
+{
+	return bpf_map__fd(x->skel->maps.fp_devs);
+}
+
+int xlb_xdp_fp_config_fd(const struct xlb_xdp *x)
+{
+	return bpf_map__fd(x->skel->maps.fp_config);
+}
+
+const char *xlb_xdp_bpffs(void)
+{
+	const char *e = getenv("LIBXDP_BPFFS");
+
+	return e && *e ? e : XLB_BPFFS_PATH;
+}
+
 int xlb_xdp_open(struct xlb_xdp **out, enum xlb_xdp_mode mode)
+{
+	struct xlb_xdp_fp_opts off = { .enabled = false };
+
+	return xlb_xdp_open_fp(out, mode, &off);
+}
+
+int xlb_xdp_open_fp(struct xlb_xdp **out, enum xlb_xdp_mode mode,
+		    const struct xlb_xdp_fp_opts *fp)
 {
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, opts,
 			    .prog_name = XLB_STEER_PROG_NAME);
@@ -184,6 +344,9 @@ int xlb_xdp_open(struct xlb_xdp **out, enum xlb_xdp_mode mode)
 			 strerror(-err));
 		goto err_free;
 	}
+	err = fp_before_load(x, fp);
+	if (err)
+		goto err_skel;
 	/* Load now, not at attach: the maps must exist before the first
 	 * attach so the control plane can fill them and AF_XDP sockets can
 	 * be inserted, and the program can be test-run unattached. */
@@ -194,6 +357,9 @@ int xlb_xdp_open(struct xlb_xdp **out, enum xlb_xdp_mode mode)
 			 strerror(-err));
 		goto err_skel;
 	}
+	err = fp_after_load(x, fp);
+	if (err)
+		goto err_skel;
 
 	opts.obj = x->skel->obj;
 	errno = 0;

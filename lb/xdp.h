@@ -59,8 +59,35 @@ enum xlb_xdp_mode {
 int xlb_xdp_mode_parse(const char *s, enum xlb_xdp_mode *mode);
 const char *xlb_xdp_mode_name(enum xlb_xdp_mode mode);
 
-/* Loads the program and creates its maps (empty); attaches nowhere yet. */
+/* Loads the program and creates its maps (empty); attaches nowhere yet.
+ * The fast path off (fp_config flags 0). */
 int xlb_xdp_open(struct xlb_xdp **out, enum xlb_xdp_mode mode);
+
+/*
+ * The fast path's maps (bpf/xlb_fp.h). With enabled and a pin_dir (on a
+ * bpffs), fp_flows and fp_devs pinned there by the previous xlbd are
+ * reused when their definitions match this one's (same entries), so the
+ * established flows in them keep being forwarded by XDP while xlbd
+ * restarts; else they are (re)created and pinned there. Off: fp_config
+ * says so, and pins in pin_dir are removed.
+ */
+struct xlb_xdp_fp_opts {
+	bool enabled;			/* --fast-path on */
+	uint32_t entries;		/* --fast-path-entries, 0: the default */
+	const char *pin_dir;		/* NULL: not pinned */
+};
+int xlb_xdp_open_fp(struct xlb_xdp **out, enum xlb_xdp_mode mode,
+		    const struct xlb_xdp_fp_opts *fp);
+/* Whether fp_flows and fp_devs are the previous xlbd's (pinned). */
+bool xlb_xdp_fp_reused(const struct xlb_xdp *x);
+int xlb_xdp_fp_flows_fd(const struct xlb_xdp *x);
+int xlb_xdp_fp_devs_fd(const struct xlb_xdp *x);
+int xlb_xdp_fp_config_fd(const struct xlb_xdp *x);
+/* Removes the pins in pin_dir and pin_dir itself (xlbd --detach). 0 or
+ * -errno; nothing there is 0. */
+int xlb_xdp_fp_unpin(const char *pin_dir);
+/* Where xlb keeps bpffs state: $LIBXDP_BPFFS, else /sys/fs/bpf. */
+const char *xlb_xdp_bpffs(void);
 
 /*
  * Attaches to one more interface in the mode given at open. Replaces an

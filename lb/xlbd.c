@@ -40,6 +40,8 @@
 #include "ipvsadm.h"
 #include "log.h"
 #include "tables.h"
+#include "fastpath.h"
+#include "../bpf/xlb_fp.h"
 
 #define XLBD_MAX_IFACES	XLB_XSK_MAX_IFACES
 
@@ -69,7 +71,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE]\n"
 		"            [--group NAME] [--xdp-mode native|skb] [--zerocopy auto|on|off]\n"
-		"            [--max-conns N] [--queues N] [--cpus LIST] [--state-file PATH] [-v]\n"
+		"            [--max-conns N] [--queues N] [--cpus LIST] [--state-file PATH]\n"
+		"            [--fast-path on|off] [--fast-path-entries N] [-v]\n"
 		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH] [--state-file PATH]\n"
 		"\n"
 		"SIGTERM and SIGINT stop xlbd but leave its XDP program attached, dropping\n"
@@ -90,12 +93,17 @@ static void usage(FILE *f)
 		"                         (default: the CPUs xlbd was started with)\n"
 		"      --state-file PATH  connection table, kept for the next xlbd (default:\n"
 		"                         xlbd.state beside the control socket)\n"
-		"      --detach           remove xlb's XDP program from the interfaces and the\n"
-		"                         state file, then exit\n"
+		"      --fast-path on|off forward established flows inside XDP (default on;\n"
+		"                         off: every packet through the userspace datapath)\n"
+		"      --fast-path-entries N  flows the XDP flow cache holds, per direction\n"
+		"                         (default %u; an LRU: the least recent are dropped)\n"
+		"      --detach           remove xlb's XDP program from the interfaces, the\n"
+		"                         state file and the fast path's pinned maps, then exit\n"
 		"  -v, --verbose          debug logging\n"
 		"  -h, --help             this help\n"
 		"      --version          print the version\n",
-		XLBD_MAX_IFACES, XLB_CTL_SOCKET_DEFAULT, XLB_CONN_MAX_DEFAULT);
+		XLBD_MAX_IFACES, XLB_CTL_SOCKET_DEFAULT, XLB_CONN_MAX_DEFAULT,
+		XLB_FP_ENTRIES_DEFAULT);
 }
 
 static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -116,7 +124,7 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_RULES, OPT_GROUP, OPT_VERSION, OPT_XDP_MODE,
 	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH, OPT_STATE_FILE,
-	       OPT_CPUS };
+	       OPT_CPUS, OPT_FAST_PATH, OPT_FAST_PATH_ENTRIES };
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -132,6 +140,8 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "fast-path", required_argument, NULL, OPT_FAST_PATH },
+		{ "fast-path-entries", required_argument, NULL, OPT_FAST_PATH_ENTRIES },
 		{ 0 }
 	};
 	int c;
@@ -197,6 +207,24 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 			break;
 		case OPT_CPUS:
 			d->cpus = optarg;
+			break;
+		case OPT_FAST_PATH:
+			if (!strcmp(optarg, "on"))
+				d->dpp.fast_path = true;
+			else if (!strcmp(optarg, "off"))
+				d->dpp.fast_path = false;
+			else {
+				pr_warn("--fast-path: \"%s\": use on or off", optarg);
+				return -1;
+			}
+			break;
+		case OPT_FAST_PATH_ENTRIES:
+			if (parse_uint(optarg, 1, XLB_FP_ENTRIES_MAX,
+				       &d->dpp.fast_path_entries) < 0) {
+				pr_warn("--fast-path-entries: \"%s\": a number from 1 to %u",
+					optarg, XLB_FP_ENTRIES_MAX);
+				return -1;
+			}
 			break;
 		case 'v':
 			d->verbose = true;
@@ -376,6 +404,18 @@ static int xlbd_detach(struct xlbd *d)
 		}
 		pr_info("%s: %s detached", d->ifnames[i], XLB_STEER_PROG_NAME);
 	}
+	/* Nor can the flows in the fast path's cache. */
+	{
+		char dir[256];
+		int rc;
+
+		xlb_dp_fp_pin_dir(state_path(d), dir, sizeof(dir));
+		rc = *dir ? xlb_xdp_fp_unpin(dir) : 0;
+		if (rc < 0) {
+			pr_warn("%s: %s", dir, strerror(-rc));
+			bad++;
+		}
+	}
 	/* Its connections cannot be adopted by anything any more. */
 	if (unlink(state_path(d)) == 0)
 		pr_info("%s removed", state_path(d));
@@ -469,7 +509,9 @@ static int xlbd_init(struct xlbd *d)
 		pr_warn("datapath: %s", err);
 		return ret;
 	}
-	ret = xlb_tables_set_workers(d->tables, (unsigned int)ret);
+	/* And one more for the fast path's merged counters (fastpath.h). */
+	ret = xlb_tables_set_workers(d->tables, (unsigned int)ret +
+				     (ret < XLB_MAX_WORKERS ? 1 : 0));
 	if (ret) {
 		pr_warn("tables: %s", strerror(-ret));
 		return ret;

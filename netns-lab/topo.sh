@@ -12,6 +12,7 @@ LAB_HTTP_PORT=80
 LAB_UDP_PORT=5353
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB_DECAP_OBJ=${XLB_DECAP_OBJ:-${XLB_BUILD:-$LAB_ROOT/build}/xlb_decap.bpf.o}
+LAB_PASS_OBJ=${XLB_PASS_OBJ:-${XLB_BUILD:-$LAB_ROOT/build}/bench/xdp_pass.bpf.o}
 
 # 10.<x>.0.0/16 for this lab, x in 20..219 derived from the prefix, so labs
 # with different prefixes also differ in addresses (handy in captures).
@@ -59,6 +60,24 @@ veth_to_switch() {
 	ip -n "$sw" link set "$swif" master "$br" up
 	nsx "$ns" ethtool -K "$ifn" tx off >/dev/null 2>&1 || true
 	ip -n "$ns" link set "$ifn" up
+}
+
+# peer_napi SW_NS SWIF: NAPI on a switch-side peer of a director veth, so
+# frames XDP-redirected or XDP_TX'd out of the director's veth are neither
+# dropped nor held (AF_XDP TX in copy mode goes through the stack and needs
+# none of this). GRO gives NAPI; a veth wakes its peer's NAPI after XDP_TX
+# only when the peer has an XDP program, so a pass-everything one goes on
+# too when it is built: on single-queue peers only, since a veth with an
+# XDP program refuses fewer RX queues than its peer has TX queues, which
+# would stop the queue tests' `ethtool -L` (those labs are two-armed: their
+# fast-path hits are redirected, which wakes the peer anyway).
+peer_napi() {
+	local sw=$1 swif=$2 nq=${3:-1}
+	nsx "$sw" ethtool -K "$swif" gro on >/dev/null 2>&1 || true
+	if [ -f "$LAB_PASS_OBJ" ] && [ "$nq" = 1 ]; then
+		ip -n "$sw" link set dev "$swif" xdp obj "$LAB_PASS_OBJ" sec xdp ||
+			lab_log "cannot attach $LAB_PASS_OBJ to $sw/$swif (XDP_TX frames may stall)"
+	fi
 }
 
 # bg_start PIDFILE NS cmd...: a long-running process in a namespace, its PID
@@ -187,7 +206,7 @@ topo_dr_up() {
 	# NAPI on the switch-side peer, so frames XDP-redirected or XDP_TX'd
 	# out of the director's veth are not dropped (AF_XDP TX in copy mode
 	# goes through the stack and needs none of this).
-	nsx "$sw" ethtool -K "${LAB_PREFIX}ds" gro on >/dev/null 2>&1 || true
+	peer_napi "$sw" "${LAB_PREFIX}ds"
 
 	for i in $(seq 1 "$LAB_SERVERS"); do
 		ns=$LAB_PREFIX-rs$i ifn=${LAB_PREFIX}r$i ip=$sub.$((10 + i))
@@ -332,12 +351,12 @@ front_up() {
 	else
 		dif_r=${LAB_PREFIX}d1
 		veth_to_switch "$dir" "$dif_r" "$sw" "${LAB_PREFIX}d1s" br1
-		nsx "$sw" ethtool -K "${LAB_PREFIX}d1s" gro on >/dev/null 2>&1 || true
+		peer_napi "$sw" "${LAB_PREFIX}d1s"
 	fi
 	ip -n "$dir" addr add "$rsub.1/24" dev "$dif_r"
 	nsx "$dir" sysctl -qw net.ipv4.ip_forward=0
 	# NAPI on the switch-side peers, as in DR (XDP-redirected frames).
-	nsx "$sw" ethtool -K "${LAB_PREFIX}ds" gro on >/dev/null 2>&1 || true
+	peer_napi "$sw" "${LAB_PREFIX}ds" "${LAB_CLIENT_QUEUES:-1}"
 }
 
 # front_env MODE: the env lines NAT and TUN share.

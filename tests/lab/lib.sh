@@ -48,6 +48,14 @@ lab_init() {
 	T=$(mktemp -d "/tmp/xlb-lab-$P.XXXXXX")
 	lab_on_exit "rm -rf '$T'"
 	LAB_SUBSHELL_MARK=$T/.checks-in-subshells
+	# A bpffs of this run's own, inherited by every `ip netns exec`
+	# (which hides /sys/fs/bpf): xlbd pins the fast path's maps there, so
+	# they outlive one xlbd for the next, as /sys/fs/bpf does on a host.
+	if [ "$(id -u)" -eq 0 ] && mkdir -p "$T/bpffs" &&
+	   mount -t bpf bpf "$T/bpffs" 2>/dev/null; then
+		export LIBXDP_BPFFS=$T/bpffs
+		lab_on_exit "umount -l '$T/bpffs'"
+	fi
 	trap _lab_exit EXIT
 	trap 'exit 130' INT TERM
 }
@@ -111,8 +119,11 @@ kill_pid() {
 # xlbd_start NS SOCK LOG [xlbd args...]: start build/xlbd in namespace NS
 # with its control socket at SOCK, logging to LOG; sets XLBD_PID and waits
 # until it answers on the socket (the datapath is up by then).
+# XLB_FAST_PATH=on|off (default: xlbd's, on) is passed as --fast-path, so
+# that run.sh can run the mode tests again with the fast path off.
 xlbd_start() {
 	local ns=$1 sock=$2 log=$3; shift 3
+	if [ -n "${XLB_FAST_PATH:-}" ]; then set -- --fast-path "$XLB_FAST_PATH" "$@"; fi
 	ip netns exec "$ns" "$B/xlbd" --socket "$sock" "$@" >>"$log" 2>&1 &
 	XLBD_PID=$!
 	lab_on_exit "kill_pid $XLBD_PID"

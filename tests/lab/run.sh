@@ -32,13 +32,32 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 
+# Every test runs with xlbd's default, the fast path on; the mode tests
+# run a second time with it off (XLB_FAST_PATH=off through lib.sh's
+# xlbd_start), as "NAME[fast-path-off]". XLB_LAB_FP_OFF="" skips that.
+fp_off=${XLB_LAB_FP_OFF-test_dr test_nat test_tun}
+runs=$tests
+for n in $fp_off; do
+	if echo "$tests" | grep -qx "tests/lab/$n.sh"; then
+		runs="$runs
+tests/lab/$n.sh:off"
+	fi
+done
+
 pass=0; fail=0; skip=0; failed=""; skipped=""
-for t in $tests; do
+for r in $runs; do
+	t=${r%:off}
 	name=$(basename "$t" .sh)
+	fp=
+	if [ "$t" != "$r" ]; then fp=off; name="$name[fast-path-off]"; fi
 	log=${XLB_BUILD:-build}/lab/$name.log
 	mkdir -p "${XLB_BUILD:-build}/lab"
 	start=$(date +%s)
-	timeout 600 "$t" >"$log" 2>&1
+	if [ -n "$fp" ]; then
+		XLB_FAST_PATH=off timeout 600 "$t" >"$log" 2>&1
+	else
+		timeout 600 "$t" >"$log" 2>&1
+	fi
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
 		pass=$((pass + 1)); res=PASS

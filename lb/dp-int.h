@@ -36,17 +36,15 @@ struct dp_bind {
 	uint32_t rip;			/* network order */
 	uint16_t rport;
 	uint8_t  fwd;			/* enum xlb_fwd */
-	uint8_t  pad;
-	uint32_t in_slot;		/* next-hop cache slot of rip (a hint) */
-	struct xlb_nh_hint out;		/* NAT: towards the client (a hint) */
 	/* The fast path (fastpath.c), changed under the entry's lock with
 	 * xlb_conn_edit(): which directions this xlbd installed (bit 0 the
 	 * original tuple, bit 1 NAT's reply tuple; valid only while fp_gen
 	 * is this xlbd's), and per direction the entry's packet and byte
 	 * sums already merged into the counters (mod 2^32). */
-	uint32_t fp_gen;
 	uint8_t  fp_dirs;
-	uint8_t  fp_pad[3];
+	uint32_t in_slot;		/* next-hop cache slot of rip (a hint) */
+	struct xlb_nh_hint out;		/* NAT: towards the client (a hint) */
+	uint32_t fp_gen;
 	uint32_t fp_base_pkts[2];
 	uint32_t fp_base_bytes[2];
 };

@@ -535,7 +535,9 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		return false;
 	} else {
 		dp_tx(w, k, port);
-		if (w->dp->fp_on)
+		/* A one-packet service schedules every datagram: none of its
+		 * flows may be decided once for XDP. */
+		if (w->dp->fp_on && !(svc->cfg.flags & XLB_SVC_F_ONEPACKET))
 			xlb_dp_fp_in(w, svc->cnt, &v, &k->p, &ib);
 	}
 	/* Counted as IPVS does: what went to the real server. */

@@ -140,7 +140,10 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 	else
 		hash = xlb_hash_flow(k->saddr, k->daddr, k->sport, k->dport,
 				     k->proto, c->snap->seed);
-	idx = xlb_ring_lookup(svc->ring, hash);
+	/* Below quorum, or no server up: the sorry server, or refused. */
+	idx = xlb_snap_below_quorum(svc) ? -1 : xlb_ring_lookup(svc->ring, hash);
+	if (idx < 0)
+		idx = xlb_snap_fallback(svc);
 	if (idx < 0)
 		return -EHOSTUNREACH;
 	d = &svc->dests[idx];

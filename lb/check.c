@@ -172,8 +172,8 @@ int xlb_check_validate(const struct xlb_check *c, char *err, size_t errlen)
 	if ((s & XLB_CHECK_SET_EXPECT) && !str_ok(c->expect, sizeof(c->expect), true))
 		return bad(err, errlen, "--check-expect must hold at most %d printable characters",
 			   XLB_CHECK_EXPECT_MAX - 1);
-	if ((s & XLB_CHECK_SET_EXEC) &&
-	    (!str_ok(c->exec, sizeof(c->exec), true) || !c->exec[0]))
+	/* Empty is "none given" here; an exec check needs one (effective). */
+	if ((s & XLB_CHECK_SET_EXEC) && !str_ok(c->exec, sizeof(c->exec), true))
 		return bad(err, errlen, "--check-exec needs a command of 1..%d printable characters",
 			   XLB_CHECK_EXEC_MAX - 1);
 	if ((s & XLB_CHECK_SET_INTERVAL) &&

@@ -803,6 +803,8 @@ static int interpret_checks(const struct xlb_raw *raw, struct xlb_req *req,
 		if ((rc = check_str(XVAL(raw, TAG_CHECK_EXEC), c->exec, sizeof(c->exec),
 				    "check-exec", err, errlen)))
 			return rc;
+		if (!c->exec[0])
+			return fail(err, errlen, "--check-exec needs a command");
 		c->set |= XLB_CHECK_SET_EXEC;
 	}
 	if (raw->xopts & XOPT(TAG_CHECK_INTERVAL)) {

@@ -24,6 +24,14 @@ cat >"$T/rules" <<RULES
 -A -t $VIP:80 -s ring --check http --check-interval $INTERVAL --check-timeout 0.4 --check-rise $RISE --check-fall $FALL
 RULES
 for ip in $RS_IPS; do echo "-a -t $VIP:80 -r $ip:80 -g -w 1" >>"$T/rules"; done
+# A real server's own options (an override that changes nothing here),
+# and a second service with every option, for the -S / -R round trip.
+set -- $RS_IPS
+echo "-e -t $VIP:80 -r $3:80 --check-timeout 0.4 --check-port 80" >>"$T/rules"
+cat >>"$T/rules" <<RULES
+-A -t $VIP:8080 -s ring --check http --check-port 80 --check-path /index.html --check-status 200 --check-expect rs --check-interval 0.75 --check-timeout 0.5 --check-rise 3 --check-fall 4 --sorry-server $3:8080 --quorum 2
+-a -t $VIP:8080 -r $1:8080 -m -w 2 --check exec --check-exec 'test "\$XLB_RS_PORT" = 8080 && echo "it'"'"'s up"'
+RULES
 
 xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
 	{ fail "xlbd starts"; exit 1; }
@@ -61,8 +69,8 @@ phase() {
 	local lp=$!
 	lab_on_exit "kill_pid $lp"
 	sleep 1.5
-	t_stop=$(now)
 	check "$name: rs1's HTTP server stops" nginx_stop
+	t_stop=$(now)	# stopped: its process is gone
 	wait_for 6 is_state "$RS1" down
 	t_down=$(now)
 	check_eq "$name: -L -n --health shows rs1 down" down "$(health_of "$RS1")"
@@ -88,13 +96,26 @@ phase() {
 	n_quiet=$(awk -v a="$quiet_from" -v b="$t_start" '$1 >= a && $1 < b' "$T/$name.load" | wc -l)
 	bad_quiet=$(awk -v a="$quiet_from" -v b="$t_start" '$1 >= a && $1 < b && $2 != "rs2" && $2 != "rs3"' "$T/$name.load" | wc -l)
 	rs1_back=$(awk -v a="$back_from" '$1 >= a && $2 == "rs1"' "$T/$name.load" | wc -l)
-	err_before=$(awk -v a="$t_stop" '$1 < a && $2 !~ /^rs[0-9]$/' "$T/$name.load" | wc -l)
+	err_before=$(awk -v a="$t_stop" '$1 < a - 1 && $2 !~ /^rs[0-9]$/' "$T/$name.load" | wc -l)
 	echo "    $name: $(wc -l <"$T/$name.load") requests; $n_quiet while rs1 was down, $bad_quiet failed or went to rs1; rs1 answered $rs1_back after coming back"
 	check "$name: the client sent requests while rs1 was down" test "$n_quiet" -ge 20
 	check_eq "$name: none of them failed or reached rs1" 0 "$bad_quiet"
 	check "$name: rs1 answers new connections again after rise x interval + 1 s" test "$rs1_back" -ge 1
-	check_eq "$name: no request failed before the stop" 0 "$err_before"
+	check_eq "$name: no request failed before the stop began" 0 "$err_before"
 }
+
+# -S prints every check option after the ipvsadm ones; -C then -R gives
+# the same tables back.
+X -S -n >"$T/saved"
+sed 's/^/    /' "$T/saved"
+check "-S prints the service's check options on its -A line" \
+	grep -q -- "^-A -t $VIP:8080 -s ring --check http --check-port 80 --check-path /index.html --check-status 200 --check-expect rs --check-interval 0.75 --check-timeout 0.5 --check-rise 3 --check-fall 4 --sorry-server $3:8080 --quorum 2\$" "$T/saved"
+check "-S prints a real server's own check options on its -a line" \
+	grep -q -- "^-a -t $VIP:8080 -r $1:8080 -m -w 2 --check exec --check-exec " "$T/saved"
+X -C && X -R <"$T/saved" || fail "-C, -R"
+X -S -n >"$T/saved2"
+check "-S, -C, -R, -S gives the same rules, check options included" cmp "$T/saved" "$T/saved2"
+X -D -t "$VIP:8080" || fail "-D the second service"
 
 phase http
 c0=$(X --counters | awk '$1 == "health" && $2 == "changes" { print $3 }')

@@ -64,8 +64,8 @@ check "-S prints the sorry server on the -A line" \
 load alldown 8
 sleep 1
 check "rs1's HTTP server stops" nginx_stop 1
-t0=$(now)	# the last one stops
 check "rs2's HTTP server stops" nginx_stop 2
+t0=$(now)	# the last one is stopped
 wait_for 6 is_state "$RS2" down
 check "both down" bash -c "[ \"\$('$B/xlbctl' --socket '$S' -L -n --health | grep -c ' down ')\" -eq 2 ]"
 wait "$LP"
@@ -90,8 +90,8 @@ X -E -t "$VIP:80" --quorum 2 || fail "-E --quorum 2"
 check "-S prints --quorum" bash -c "'$B/xlbctl' --socket '$S' -S -n | grep -q -- '--quorum 2'"
 load quorum 7
 sleep 1
-t0=$(now)
 check "rs2's HTTP server stops" nginx_stop 2
+t0=$(now)
 wait_for 6 is_state "$RS2" down
 wait "$LP"
 a=$(answers_after "$T/quorum.load" "$(awk -v a="$t0" -v m="$BOUND" 'BEGIN { printf "%.3f", a + m }')")

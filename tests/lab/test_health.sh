@@ -61,7 +61,7 @@ now() { date +%s.%N; }
 # phase NAME: stop rs1's HTTP server under a looping client, watch it go
 # down, start it again, watch it come back; check the client's answers.
 phase() {
-	local name=$1 t_stop t_down t_start t_up
+	local name=$1 t_kill t_stop t_down t_start t_up
 	wait_for 10 all_up_checked
 	check "$name: every server is checked and up" all_up_checked
 	ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/healthload.py" new \
@@ -69,6 +69,7 @@ phase() {
 	local lp=$!
 	lab_on_exit "kill_pid $lp"
 	sleep 1.5
+	t_kill=$(now)
 	check "$name: rs1's HTTP server stops" nginx_stop
 	t_stop=$(now)	# stopped: its process is gone
 	wait_for 6 is_state "$RS1" down
@@ -96,7 +97,7 @@ phase() {
 	n_quiet=$(awk -v a="$quiet_from" -v b="$t_start" '$1 >= a && $1 < b' "$T/$name.load" | wc -l)
 	bad_quiet=$(awk -v a="$quiet_from" -v b="$t_start" '$1 >= a && $1 < b && $2 != "rs2" && $2 != "rs3"' "$T/$name.load" | wc -l)
 	rs1_back=$(awk -v a="$back_from" '$1 >= a && $2 == "rs1"' "$T/$name.load" | wc -l)
-	err_before=$(awk -v a="$t_stop" '$1 < a - 1 && $2 !~ /^rs[0-9]$/' "$T/$name.load" | wc -l)
+	err_before=$(awk -v a="$t_kill" '$1 < a && $2 !~ /^rs[0-9]$/' "$T/$name.load" | wc -l)
 	echo "    $name: $(wc -l <"$T/$name.load") requests; $n_quiet while rs1 was down, $bad_quiet failed or went to rs1; rs1 answered $rs1_back after coming back"
 	check "$name: the client sent requests while rs1 was down" test "$n_quiet" -ge 20
 	check_eq "$name: none of them failed or reached rs1" 0 "$bad_quiet"

@@ -28,7 +28,8 @@
  * Counters (xlb extension, xlbctl --counters): GET_COUNTERS is a read (any
  * peer that can connect) answered as a dump of NEW_COUNTER messages, one
  * per daemon counter, in the daemon's order, zeros included: a nested
- * XLB_CMD_ATTR_COUNTER with GROUP ("xdp", "datapath", "malformed", "conn"),
+ * XLB_CMD_ATTR_COUNTER with GROUP ("xdp", "datapath", "malformed", "conn",
+ * "health"),
  * NAME and VALUE. Group and name are 1..XLB_COUNTER_NAME_MAX - 1 printable
  * characters without spaces, so that "GROUP NAME VALUE" lines split on
  * blanks. A daemon without a datapath answers an empty dump.

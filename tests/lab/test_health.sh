@@ -38,11 +38,15 @@ xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
 
 # rs1's nginx: stopped by its PID, started again as the lab starts it.
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+# Stopped: it refuses connections (T_STOP), then its process is gone.
+refuses() { ! ip netns exec "$DIRECTOR_NS" timeout 1 bash -c "exec 3<>/dev/tcp/$RS1/80" 2>/dev/null; }
+NGINX_PID=
 nginx_stop() {
-	local pid
-	pid=$(cat "$D1/nginx.pid" 2>/dev/null) || return 1
-	kill "$pid" && wait_for 5 bash -c "! kill -0 $pid 2>/dev/null"
+	NGINX_PID=$(cat "$D1/nginx.pid" 2>/dev/null) || return 1
+	kill "$NGINX_PID" && wait_for 5 refuses || return 1
+	T_STOP=$(now)
 }
+nginx_gone() { wait_for 5 bash -c "! kill -0 $NGINX_PID 2>/dev/null"; }
 nginx_start() {
 	nohup ip netns exec "$NS1" "$NGINX" -p "$D1" -e "$D1/error.log" -c "$D1/nginx.conf" \
 		>/dev/null 2>&1 </dev/null &
@@ -57,6 +61,7 @@ all_up_checked() {
 }
 is_state() { [ "$(health_of "$1")" = "$2" ]; }
 now() { date +%s.%N; }
+T_STOP=0
 
 # phase NAME: stop rs1's HTTP server under a looping client, watch it go
 # down, start it again, watch it come back; check the client's answers.
@@ -71,13 +76,18 @@ phase() {
 	sleep 1.5
 	t_kill=$(now)
 	check "$name: rs1's HTTP server stops" nginx_stop
-	t_stop=$(now)	# stopped: its process is gone
+	t_stop=$T_STOP	# stopped: it refuses connections
 	wait_for 6 is_state "$RS1" down
 	t_down=$(now)
 	check_eq "$name: -L -n --health shows rs1 down" down "$(health_of "$RS1")"
+	check "$name: rs1's nginx has exited" nginx_gone
 	check "$name: down within fall x interval + 1 s ($DOWN_BOUND s; took $(awk -v a=$t_stop -v b=$t_down 'BEGIN { printf "%.2f", b - a }') s)" \
 		awk -v a="$t_stop" -v b="$t_down" -v m="$DOWN_BOUND" 'BEGIN { exit !(b - a <= m) }'
 	X -L -n --health | sed 's/^/    /'
+	# An unrelated change publishes new tables: rs1 stays down in them.
+	X -A -t "$VIP:81" && X -a -t "$VIP:81" -r "$RS1:81" && X -D -t "$VIP:81" ||
+		fail "$name: an unrelated change"
+	check_eq "$name: rs1 is still down after an unrelated change" down "$(health_of "$RS1")"
 	check "$name: -L -n keeps ipvsadm's layout and the configured weight of the down server" \
 		bash -c "'$B/xlbctl' --socket '$S' -L -n | grep -Eq '^  -> $RS1:80 +Route +1 '"
 	sleep 3

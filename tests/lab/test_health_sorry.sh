@@ -28,10 +28,15 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 IPA=($RS_IPS) NSA=($RS_NS)
 ns_of() { echo "${NSA[$1 - 1]}"; }
 ip_of() { echo "${IPA[$1 - 1]}"; }
+# nginx_stop I: stopped when it refuses connections (T_STOP); then gone.
+refuses() { ! ip netns exec "$DIRECTOR_NS" timeout 1 bash -c "exec 3<>/dev/tcp/$1/80" 2>/dev/null; }
+T_STOP=0
 nginx_stop() {		# rs index
 	local pid
 	pid=$(cat "$LABDIR/rs$1/nginx.pid" 2>/dev/null) || return 1
-	kill "$pid" && wait_for 5 bash -c "! kill -0 $pid 2>/dev/null"
+	kill "$pid" && wait_for 5 refuses "$(ip_of "$1")" || return 1
+	T_STOP=$(date +%s.%N)
+	wait_for 5 bash -c "! kill -0 $pid 2>/dev/null"
 }
 nginx_start() {
 	local d=$LABDIR/rs$1 ns ip
@@ -65,7 +70,7 @@ load alldown 8
 sleep 1
 check "rs1's HTTP server stops" nginx_stop 1
 check "rs2's HTTP server stops" nginx_stop 2
-t0=$(now)	# the last one is stopped
+t0=$T_STOP	# the last one is stopped
 wait_for 6 is_state "$RS2" down
 check "both down" bash -c "[ \"\$('$B/xlbctl' --socket '$S' -L -n --health | grep -c ' down ')\" -eq 2 ]"
 wait "$LP"
@@ -91,7 +96,7 @@ check "-S prints --quorum" bash -c "'$B/xlbctl' --socket '$S' -S -n | grep -q --
 load quorum 7
 sleep 1
 check "rs2's HTTP server stops" nginx_stop 2
-t0=$(now)
+t0=$T_STOP
 wait_for 6 is_state "$RS2" down
 wait "$LP"
 a=$(answers_after "$T/quorum.load" "$(awk -v a="$t0" -v m="$BOUND" 'BEGIN { printf "%.3f", a + m }')")

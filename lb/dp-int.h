@@ -135,6 +135,7 @@ struct xlb_snap_dest;
 void xlb_dp_bind(const struct xlb_snap_dest *d, struct xlb_conn_target *t);
 void xlb_dp_on_count(void *arg, const void *dest, int d_active, int d_inactive);
 bool xlb_dp_dest_alive(void *arg, const void *dest);
+bool xlb_dp_dest_down(void *arg, const void *dest);
 
 /* dp_commit.c: deleted servers' flush when due (every tick), and the
  * references still held at stop (workers stopped). */

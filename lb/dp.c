@@ -185,6 +185,12 @@ bool xlb_dp_dest_alive(void *arg, const void *dest)
 	return !atomic_load(&((const struct xlb_cnt *)dest)->deleted);
 }
 
+bool xlb_dp_dest_down(void *arg, const void *dest)
+{
+	(void)arg;
+	return atomic_load_explicit(&((const struct xlb_cnt *)dest)->down, memory_order_relaxed);
+}
+
 /* ---- per packet ---- */
 
 struct dp_pkt {

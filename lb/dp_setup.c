@@ -672,6 +672,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	cp.timeouts = xlb_tables_current(p->tables)->timeouts;
 	cp.on_count = xlb_dp_on_count;
 	cp.dest_alive = xlb_dp_dest_alive;
+	cp.dest_down = xlb_dp_dest_down;
 	cp.cb_arg = dp;
 	cp.state_path = p->state_path;
 	rc = xlb_conn_init(&dp->conns, &cp);

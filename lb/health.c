@@ -66,12 +66,12 @@ struct plan {
 
 enum {
 	C_CHECKS, C_FAILED, C_CHANGES, C_DOWN, C_UP,
-	C_TCP, C_HTTP, C_UDP, C_EXEC, C_COUNT
+	C_TCP, C_HTTP, C_UDP, C_EXEC, C_LATE, C_COUNT
 };
 
 static const char *const cnt_names[C_COUNT] = {
 	"checks", "failed", "changes", "went_down", "went_up",
-	"checks_tcp", "checks_http", "checks_udp", "checks_exec",
+	"checks_tcp", "checks_http", "checks_udp", "checks_exec", "late",
 };
 
 struct xlb_health {
@@ -118,12 +118,8 @@ static void heap_swap(struct xlb_health *h, size_t a, size_t b)
 	h->heap[b]->heap_idx = b;
 }
 
-static void heap_fix(struct xlb_health *h, size_t i)
+static void heap_down(struct xlb_health *h, size_t i)
 {
-	while (i && h->heap[i]->when_ms < h->heap[(i - 1) / 2]->when_ms) {
-		heap_swap(h, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
 
@@ -138,13 +134,24 @@ static void heap_fix(struct xlb_health *h, size_t i)
 	}
 }
 
+/* One element's key changed: up or down to its place. */
+static void heap_fix(struct xlb_health *h, size_t i)
+{
+	while (i && h->heap[i]->when_ms < h->heap[(i - 1) / 2]->when_ms) {
+		heap_swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	heap_down(h, i);
+}
+
+/* Floyd's build: sift down only (a sift up here would leave the element
+ * it swapped down unsorted below). */
 static void heap_rebuild(struct xlb_health *h)
 {
 	for (size_t i = 0; i < h->nheap; i++)
 		h->heap[i]->heap_idx = i;
-	for (size_t i = h->nheap / 2 + 1; i-- > 0;)
-		if (i < h->nheap)
-			heap_fix(h, i);
+	for (size_t i = h->nheap / 2; i-- > 0;)
+		heap_down(h, i);
 }
 
 static void set_when(struct xlb_health *h, struct target *t, uint64_t when)
@@ -341,127 +348,65 @@ static int start_exec(struct xlb_health *h, struct target *t)
 	return 0;
 }
 
-static void probe_start(struct xlb_health *h, struct target *t, uint64_t now)
+/* A TCP connection's outcome from its first event: 0 or an errno. The
+ * error's name is asked for only when there is one. */
+static int connect_result(struct target *t, uint32_t ev)
 {
-	char why[XLB_HEALTH_ERR_MAX];
-	int ret = 0;
-
-	t->start_ms = now;
-	atomic_fetch_add_explicit(&h->cnt[C_TCP + t->chk.kind - XLB_CHECK_TCP], 1,
-				  memory_order_relaxed);
-	switch (t->chk.kind) {
-	case XLB_CHECK_TCP:
-	case XLB_CHECK_HTTP:
-		ret = start_sock(t, SOCK_STREAM);
-		if (!ret) {
-			/* One registration for the whole probe: edge-triggered
-			 * OUT (connected) then IN (the answer). */
-			t->phase = PH_CONNECT;
-			ret = ep_add(h, t, t->chk.kind == XLB_CHECK_TCP ? EPOLLOUT :
-				     EPOLLOUT | EPOLLIN | EPOLLRDHUP | EPOLLET);
-		}
-		break;
-	case XLB_CHECK_UDP:
-		ret = start_sock(t, SOCK_DGRAM);
-		if (!ret && send(t->fd, "xlb-health\n", 11, MSG_DONTWAIT) < 0 && errno != EAGAIN)
-			ret = -errno;
-		if (!ret) {
-			t->phase = PH_UDP;
-			ret = ep_add(h, t, EPOLLIN);
-		}
-		break;
-	case XLB_CHECK_EXEC:
-		ret = start_exec(h, t);
-		if (!ret) {
-			t->phase = PH_EXEC;
-			ret = ep_add(h, t, EPOLLIN);
-		}
-		break;
-	default:
-		ret = -EINVAL;
-	}
-	if (ret) {
-		snprintf(why, sizeof(why), "%s", strerror(-ret));
-		t->start_ms = now;
-		finish(h, t, false, why);
-		return;
-	}
-	set_when(h, t, now + t->chk.timeout_ms);
-}
-
-static void on_timeout(struct xlb_health *h, struct target *t)
-{
-	char why[XLB_HEALTH_ERR_MAX], s[16];
-
-	if (t->phase == PH_UDP) {	/* silence: no ICMP error, so up */
-		finish(h, t, true, "");
-		return;
-	}
-	snprintf(why, sizeof(why), "%s: no answer within %s s",
-		 t->phase == PH_CONNECT ? "connect" : t->phase == PH_EXEC ? "command" : "response",
-		 xlb_check_fmt_secs(s, sizeof(s), t->chk.timeout_ms));
-	finish(h, t, false, why);
-}
-
-static void on_connected(struct xlb_health *h, struct target *t, uint32_t ev)
-{
-	char a[INET_ADDRSTRLEN], why[XLB_HEALTH_ERR_MAX];
 	int soerr = 0;
 	socklen_t l = sizeof(soerr);
 
-	/* The error's name is asked for only when there is one. */
-	if ((ev & (EPOLLERR | EPOLLHUP)) &&
-	    getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &soerr, &l) < 0)
+	if (!(ev & (EPOLLERR | EPOLLHUP)))
+		return 0;
+	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &soerr, &l) < 0)
 		soerr = errno;
-	if ((ev & (EPOLLERR | EPOLLHUP)) && !soerr)
-		soerr = ECONNRESET;
-	if (soerr) {
-		snprintf(why, sizeof(why), "connect: %s", strerror(soerr));
-		finish(h, t, false, why);
-		return;
-	}
-	if (t->chk.kind == XLB_CHECK_TCP) {
-		t->phase = PH_SEND;	/* connected: probe_close resets it */
-		finish(h, t, true, "");
-		return;
-	}
-	inet_ntop(AF_INET, &t->addr, a, sizeof(a));
-	t->req_len = (size_t)snprintf(t->req, sizeof(t->req),
-				      "GET %s HTTP/1.0\r\nHost: %s:%u\r\nUser-Agent: xlb-health\r\n"
-				      "Connection: close\r\n\r\n", t->chk.path, a,
-				      ntohs(probe_port(t)));
-	if (t->req_len >= sizeof(t->req))
-		t->req_len = sizeof(t->req) - 1;
-	t->req_off = 0;
-	t->rx_bytes = 0;
-	xlb_http_parse_init(&t->http, t->chk.status, t->chk.expect);
-	t->phase = PH_SEND;
+	return soerr ? soerr : ECONNRESET;
 }
 
-static void on_recv(struct xlb_health *h, struct target *t);
-
-static void on_send(struct xlb_health *h, struct target *t)
+static void fail_errno(struct xlb_health *h, struct target *t, const char *what, int e)
 {
 	char why[XLB_HEALTH_ERR_MAX];
-	ssize_t n = send(t->fd, t->req + t->req_off, t->req_len - t->req_off,
-			 MSG_DONTWAIT | MSG_NOSIGNAL);
 
-	if (n < 0 && errno != EAGAIN) {
-		snprintf(why, sizeof(why), "send: %s", strerror(errno));
-		finish(h, t, false, why);
-		return;
-	}
-	if (n > 0)
-		t->req_off += (size_t)n;
-	if (t->req_off < t->req_len)
-		return;		/* the next OUT edge sends the rest */
-	t->phase = PH_RECV;
-	on_recv(h, t);		/* the answer may be there already (edge-triggered) */
+	snprintf(why, sizeof(why), "%s: %s", what, strerror(e));
+	finish(h, t, false, why);
 }
 
-static void on_recv(struct xlb_health *h, struct target *t)
+/* ---- tcp: the connection is accepted ---- */
+
+static int tcp_start(struct xlb_health *h, struct target *t)
 {
-	char buf[4096], why[XLB_HEALTH_ERR_MAX];
+	int ret = start_sock(t, SOCK_STREAM);
+
+	t->phase = PH_CONNECT;
+	return ret ? ret : ep_add(h, t, EPOLLOUT);
+}
+
+static void tcp_event(struct xlb_health *h, struct target *t, uint32_t ev)
+{
+	int e = connect_result(t, ev);
+
+	if (e) {
+		fail_errno(h, t, "connect", e);
+		return;
+	}
+	t->phase = PH_SEND;	/* connected: probe_close resets it */
+	finish(h, t, true, "");
+}
+
+/* ---- http: GET path, status (and body) as wanted ---- */
+
+static int http_start(struct xlb_health *h, struct target *t)
+{
+	int ret = start_sock(t, SOCK_STREAM);
+
+	/* One registration for the whole probe: edge-triggered OUT
+	 * (connected, room to send) then IN (the answer). */
+	t->phase = PH_CONNECT;
+	return ret ? ret : ep_add(h, t, EPOLLOUT | EPOLLIN | EPOLLRDHUP | EPOLLET);
+}
+
+static void http_recv(struct xlb_health *h, struct target *t)
+{
+	char buf[4096];
 	enum xlb_http_verdict v = XLB_HTTP_MORE;
 
 	/* Edge-triggered: read until EAGAIN or a verdict; a server that
@@ -471,13 +416,12 @@ static void on_recv(struct xlb_health *h, struct target *t)
 
 		if (n < 0 && errno == EAGAIN)
 			return;
-		if (n > 0 && (t->rx_bytes += (size_t)n) > HEALTH_RX_MAX) {
-			finish(h, t, false, "no verdict within the first 1 MiB of the response");
+		if (n < 0) {
+			fail_errno(h, t, "receive", errno);
 			return;
 		}
-		if (n < 0) {
-			snprintf(why, sizeof(why), "receive: %s", strerror(errno));
-			finish(h, t, false, why);
+		if ((t->rx_bytes += (size_t)n) > HEALTH_RX_MAX) {
+			finish(h, t, false, "no verdict within the first 1 MiB of the response");
 			return;
 		}
 		v = n ? xlb_http_parse_feed(&t->http, buf, (size_t)n) : xlb_http_parse_eof(&t->http);
@@ -486,11 +430,77 @@ static void on_recv(struct xlb_health *h, struct target *t)
 		finish(h, t, v == XLB_HTTP_OK, t->http.error);
 }
 
-static void on_udp(struct xlb_health *h, struct target *t)
+static void http_send(struct xlb_health *h, struct target *t)
+{
+	ssize_t n = send(t->fd, t->req + t->req_off, t->req_len - t->req_off,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n < 0 && errno != EAGAIN) {
+		fail_errno(h, t, "send", errno);
+		return;
+	}
+	if (n > 0)
+		t->req_off += (size_t)n;
+	if (t->req_off < t->req_len)
+		return;		/* the next OUT edge sends the rest */
+	t->phase = PH_RECV;
+	http_recv(h, t);	/* the answer may be there already (edge-triggered) */
+}
+
+static void http_event(struct xlb_health *h, struct target *t, uint32_t ev)
+{
+	char a[INET_ADDRSTRLEN];
+	int e;
+
+	switch (t->phase) {
+	case PH_CONNECT:
+		e = connect_result(t, ev);
+		if (e) {
+			fail_errno(h, t, "connect", e);
+			return;
+		}
+		inet_ntop(AF_INET, &t->addr, a, sizeof(a));
+		t->req_len = (size_t)snprintf(t->req, sizeof(t->req),
+					      "GET %s HTTP/1.0\r\nHost: %s:%u\r\n"
+					      "User-Agent: xlb-health\r\nConnection: close\r\n\r\n",
+					      t->chk.path, a, ntohs(probe_port(t)));
+		if (t->req_len >= sizeof(t->req))
+			t->req_len = sizeof(t->req) - 1;
+		t->req_off = 0;
+		t->rx_bytes = 0;
+		xlb_http_parse_init(&t->http, t->chk.status, t->chk.expect);
+		t->phase = PH_SEND;
+		http_send(h, t);
+		break;
+	case PH_SEND:
+		http_send(h, t);
+		break;
+	case PH_RECV:
+		http_recv(h, t);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- udp: no ICMP error within the timeout (keepalived's UDP_CHECK) ---- */
+
+static int udp_start(struct xlb_health *h, struct target *t)
+{
+	int ret = start_sock(t, SOCK_DGRAM);
+
+	if (!ret && send(t->fd, "xlb-health\n", 11, MSG_DONTWAIT) < 0 && errno != EAGAIN)
+		ret = -errno;
+	t->phase = PH_UDP;
+	return ret ? ret : ep_add(h, t, EPOLLIN);
+}
+
+static void udp_event(struct xlb_health *h, struct target *t, uint32_t ev)
 {
 	char buf[512], why[XLB_HEALTH_ERR_MAX];
 	ssize_t n = recv(t->fd, buf, sizeof(buf), MSG_DONTWAIT);
 
+	(void)ev;
 	if (n >= 0) {
 		finish(h, t, true, "");		/* a reply */
 		return;
@@ -502,18 +512,33 @@ static void on_udp(struct xlb_health *h, struct target *t)
 	finish(h, t, false, why);
 }
 
-static void on_exec(struct xlb_health *h, struct target *t)
+static void udp_timeout(struct xlb_health *h, struct target *t)
+{
+	finish(h, t, true, "");		/* silence: no ICMP error, so up */
+}
+
+/* ---- exec: the command exits 0 (keepalived's MISC_CHECK) ---- */
+
+static int exec_start(struct xlb_health *h, struct target *t)
+{
+	int ret = start_exec(h, t);
+
+	t->phase = PH_EXEC;
+	return ret ? ret : ep_add(h, t, EPOLLIN);
+}
+
+static void exec_event(struct xlb_health *h, struct target *t, uint32_t ev)
 {
 	char why[XLB_HEALTH_ERR_MAX];
 	int st;
 	pid_t r = waitpid(t->pid, &st, WNOHANG);
 
+	(void)ev;
 	if (r == 0)
 		return;
 	t->pid = 0;		/* reaped */
 	if (r < 0) {
-		snprintf(why, sizeof(why), "wait: %s", strerror(errno));
-		finish(h, t, false, why);
+		fail_errno(h, t, "wait", errno);
 	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 		finish(h, t, true, "");
 	} else {
@@ -525,29 +550,68 @@ static void on_exec(struct xlb_health *h, struct target *t)
 	}
 }
 
+/*
+ * The kinds of check: how a probe starts (0: in flight, its fd
+ * registered), what its events mean, and what its timeout means (NULL: a
+ * failure). A new kind is a new entry; the loop does not change.
+ */
+struct checker {
+	int (*start)(struct xlb_health *h, struct target *t);
+	void (*event)(struct xlb_health *h, struct target *t, uint32_t ev);
+	void (*timeout)(struct xlb_health *h, struct target *t);
+};
+
+static const struct checker checkers[] = {
+	[XLB_CHECK_TCP]  = { tcp_start, tcp_event, NULL },
+	[XLB_CHECK_HTTP] = { http_start, http_event, NULL },
+	[XLB_CHECK_UDP]  = { udp_start, udp_event, udp_timeout },
+	[XLB_CHECK_EXEC] = { exec_start, exec_event, NULL },
+};
+
+static const struct checker *checker_of(const struct target *t)
+{
+	return t->chk.kind < sizeof(checkers) / sizeof(checkers[0]) ?
+	       &checkers[t->chk.kind] : &checkers[XLB_CHECK_NONE];
+}
+
+static void probe_start(struct xlb_health *h, struct target *t, uint64_t now)
+{
+	const struct checker *c = checker_of(t);
+	int ret;
+
+	t->start_ms = now;
+	if (t->chk.kind >= XLB_CHECK_TCP && t->chk.kind <= XLB_CHECK_EXEC)
+		atomic_fetch_add_explicit(&h->cnt[C_TCP + t->chk.kind - XLB_CHECK_TCP], 1,
+					  memory_order_relaxed);
+	ret = c->start ? c->start(h, t) : -EINVAL;
+	if (ret) {
+		fail_errno(h, t, "start", -ret);
+		return;
+	}
+	set_when(h, t, now + t->chk.timeout_ms);
+}
+
+static void on_timeout(struct xlb_health *h, struct target *t)
+{
+	const struct checker *c = checker_of(t);
+	char why[XLB_HEALTH_ERR_MAX], s[16];
+
+	if (c->timeout) {
+		c->timeout(h, t);
+		return;
+	}
+	snprintf(why, sizeof(why), "%s: no answer within %s s",
+		 t->phase == PH_CONNECT ? "connect" : t->phase == PH_EXEC ? "command" : "response",
+		 xlb_check_fmt_secs(s, sizeof(s), t->chk.timeout_ms));
+	finish(h, t, false, why);
+}
+
 static void on_event(struct xlb_health *h, struct target *t, uint32_t ev)
 {
-	switch (t->phase) {
-	case PH_CONNECT:
-		on_connected(h, t, ev);
-		if (t->phase == PH_SEND)
-			on_send(h, t);
-		break;
-	case PH_SEND:
-		on_send(h, t);
-		break;
-	case PH_RECV:
-		on_recv(h, t);
-		break;
-	case PH_UDP:
-		on_udp(h, t);
-		break;
-	case PH_EXEC:
-		on_exec(h, t);
-		break;
-	default:
-		break;
-	}
+	const struct checker *c = checker_of(t);
+
+	if (t->phase != PH_IDLE && c->event)
+		c->event(h, t, ev);
 }
 
 /* ---- plans ---- */
@@ -645,6 +709,7 @@ static void *health_main(void *arg)
 {
 	struct xlb_health *h = arg;
 	struct epoll_event ev[64];
+	bool plan_ready = false;
 
 	if (!pthread_getcpuclockid(pthread_self(), &h->cpu_clock))
 		h->have_cpu_clock = true;
@@ -658,6 +723,9 @@ static void *health_main(void *arg)
 		while (h->nheap && h->heap[0]->when_ms <= now + HEALTH_SLACK_MS) {
 			struct target *t = h->heap[0];
 
+			/* A timer 100 ms late says the thread cannot keep up. */
+			if (now > t->when_ms + 100)
+				atomic_fetch_add_explicit(&h->cnt[C_LATE], 1, memory_order_relaxed);
 			if (t->phase == PH_IDLE)
 				probe_start(h, t, now);
 			else
@@ -674,26 +742,28 @@ static void *health_main(void *arg)
 			break;
 		}
 		for (int k = 0; k < n; k++) {
-			if (!ev[k].data.ptr) {
-				uint64_t v;
-				struct plan *p;
+			if (ev[k].data.ptr)
+				on_event(h, ev[k].data.ptr, ev[k].events);
+			else
+				plan_ready = true;
+		}
+		/* The plan after the batch's events: it may free targets those
+		 * events point at, and edge-triggered events are not repeated. */
+		if (plan_ready) {
+			uint64_t v;
+			struct plan *p;
 
-				if (read(h->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					pr_debug("health: eventfd: %s", strerror(errno));
-				pthread_mutex_lock(&h->lock);
-				p = h->pending;
-				h->pending = NULL;
-				pthread_mutex_unlock(&h->lock);
-				if (p) {
-					apply_plan(h, p);
-					plan_free(p);
-					/* The targets may have changed under the
-					 * other events of this batch. */
-					break;
-				}
-				continue;
+			plan_ready = false;
+			if (read(h->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				pr_debug("health: eventfd: %s", strerror(errno));
+			pthread_mutex_lock(&h->lock);
+			p = h->pending;
+			h->pending = NULL;
+			pthread_mutex_unlock(&h->lock);
+			if (p) {
+				apply_plan(h, p);
+				plan_free(p);
 			}
-			on_event(h, ev[k].data.ptr, ev[k].events);
 		}
 	}
 	return NULL;

@@ -827,8 +827,13 @@ static void publish(struct xlb_tables *t, struct xlb_snap *cand)
 	 * tell the datapath (connections pinned to them). */
 	for (uint32_t i = 0; i < cand->nsvcs; i++) {
 		cand->svcs[i].cnt->mark = cand->gen;
-		for (uint32_t j = 0; j < cand->svcs[i].ndests; j++)
+		for (uint32_t j = 0; j < cand->svcs[i].ndests; j++) {
 			cand->svcs[i].dests[j].cnt->mark = cand->gen;
+			/* For the connection table (a SYN on an attempt to a
+			 * down server goes elsewhere). */
+			atomic_store_explicit(&cand->svcs[i].dests[j].cnt->down,
+					      cand->svcs[i].dests[j].down, memory_order_relaxed);
+		}
 	}
 	for (uint32_t i = 0; i < old->nsvcs; i++) {
 		if (old->svcs[i].cnt->mark != cand->gen)

@@ -74,6 +74,7 @@ struct xlb_cnt {
 	atomic_uint inactconns;
 	atomic_uint persistconns;
 	atomic_bool deleted;		/* removed from the configuration */
+	atomic_bool down;		/* a real server's: failed its checks (as published) */
 	atomic_uint refs;
 	/* Control thread only: zero point and rate estimator (IPVS style). */
 	struct xlb_stats base;		/* sums at the last -Z */

@@ -1,8 +1,12 @@
 #!/usr/bin/python3
 """Lab client for the health-check tests: requests in a loop, timestamped.
 
-  healthload.py new  VIP PORT --seconds S [--gap G]  # a new connection each
+  healthload.py new  VIP PORT --seconds S [--gap G] [--sport N]  # a new connection each
   healthload.py keep VIP PORT --seconds S [--gap G]  # one keep-alive connection
+
+With --sport N, request i comes from source port N + i: no 5-tuple is used
+twice, so no request lands on an entry an earlier one left in the
+director's connection table (a reused tuple keeps its server, as in IPVS).
 
 One line per request: "<unix time at start> <answer>", answer being the
 body's first line (the real server's name) or ERROR:<reason>. "keep" stops
@@ -38,10 +42,13 @@ def read_response(s, buf):
     return rest[:length], rest[length:]
 
 
-def one_new(args):
+def one_new(args, i):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.settimeout(args.timeout)
     try:
+        if args.sport:
+            s.bind(("", args.sport + i))
         s.connect((args.vip, args.port))
         s.sendall(("GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % args.vip).encode())
         body, _ = read_response(s, b"")
@@ -60,12 +67,15 @@ def main():
     ap.add_argument("--seconds", type=float, required=True)
     ap.add_argument("--gap", type=float, default=0.05)
     ap.add_argument("--timeout", type=float, default=1.0)
+    ap.add_argument("--sport", type=int, default=0)
     args = ap.parse_args()
     end = time.time() + args.seconds
     if args.mode == "new":
+        i = 0
         while time.time() < end:
             t = time.time()
-            print("%.3f %s" % (t, one_new(args)), flush=True)
+            print("%.3f %s" % (t, one_new(args, i)), flush=True)
+            i += 1
             time.sleep(args.gap)
         return
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -62,6 +62,7 @@ all_up_checked() {
 is_state() { [ "$(health_of "$1")" = "$2" ]; }
 now() { date +%s.%N; }
 T_STOP=0
+SPORT=10000
 
 # phase NAME: stop rs1's HTTP server under a looping client, watch it go
 # down, start it again, watch it come back; check the client's answers.
@@ -70,7 +71,8 @@ phase() {
 	wait_for 10 all_up_checked
 	check "$name: every server is checked and up" all_up_checked
 	ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/healthload.py" new \
-		"$VIP" 80 --seconds 11 --gap 0.02 >"$T/$name.load" &
+		"$VIP" 80 --seconds 11 --gap 0.02 --sport "$SPORT" >"$T/$name.load" &
+	SPORT=$((SPORT + 1000))	# a source port per request: no tuple reused
 	local lp=$!
 	lab_on_exit "kill_pid $lp"
 	sleep 1.5

@@ -49,9 +49,11 @@ nginx_start() {
 health_of() { X -L -n --health | awk -v a="$1:80" '$1 == "->" && $2 == a { print $3 }'; }
 is_state() { [ "$(health_of "$1")" = "$2" ]; }
 now() { date +%s.%N; }
+SPORT=20000	# a source port per request: no tuple reused
 load() {	# NAME SECONDS [mode]: background client, sets LP
 	ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/healthload.py" "${3:-new}" \
-		"$VIP" 80 --seconds "$2" --gap 0.02 >"$T/$1.load" &
+		"$VIP" 80 --seconds "$2" --gap 0.02 --sport "$SPORT" >"$T/$1.load" &
+	SPORT=$((SPORT + 1000))
 	LP=$!
 	lab_on_exit "kill_pid $LP"
 }
@@ -76,6 +78,7 @@ check "both down" bash -c "[ \"\$('$B/xlbctl' --socket '$S' -L -n --health | gre
 wait "$LP"
 a=$(answers_after "$T/alldown.load" "$(awk -v a="$t0" -v m="$BOUND" 'BEGIN { printf "%.3f", a + m }')")
 echo "    every server down, after fall x interval + 1 s: $a"
+awk -v a="$t0" '$2 != "rs3" && $1 >= a { printf "    not sorry at +%.3f s: %s\n", $1 - a, $2 }' "$T/alldown.load" | tail -4
 check "with every server down, only the sorry server answers, and every request is answered" \
 	bash -c "[[ '$a' =~ ^rs3=[0-9]+\ \$ ]]"
 check "rs1 comes back" nginx_start 1
@@ -100,7 +103,8 @@ t0=$T_STOP
 wait_for 6 is_state "$RS2" down
 wait "$LP"
 a=$(answers_after "$T/quorum.load" "$(awk -v a="$t0" -v m="$BOUND" 'BEGIN { printf "%.3f", a + m }')")
-echo "    below quorum (rs1 up, weight 1 < 2): $a"
+echo "    below quorum (rs1 up, weight 1 < 2): $a (stopped at $t0, down seen $((0)))"
+awk -v a="$t0" '$2 != "rs3" && $1 >= a { printf "    not sorry at +%.3f s: %s\n", $1 - a, $2 }' "$T/quorum.load" | head -8
 check "below quorum the sorry server answers every new connection, though rs1 is up" \
 	bash -c "[[ '$a' =~ ^rs3=[0-9]+\ \$ ]]"
 
@@ -110,7 +114,7 @@ X -E -t "$VIP:80" --sorry-server none || fail "-E --sorry-server none"
 drops() { X --counters | awk '$1 == "datapath" && $2 == "drop_no_real_server" { print $3 }'; }
 d0=$(drops)
 ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/healthload.py" new "$VIP" 80 \
-	--seconds 2 --gap 0.1 --timeout 0.3 >"$T/refused.load"
+	--seconds 2 --gap 0.1 --timeout 0.3 --sport 29000 >"$T/refused.load"
 d1=$(drops)
 echo "    no sorry server: $(answers_after "$T/refused.load" 0); drop_no_real_server $d0 -> $d1"
 check_eq "below quorum without a sorry server no request is answered" 0 \
@@ -158,6 +162,10 @@ echo "    keep-alive: $(wc -l <"$T/keep.load") requests, $k_after answered by $w
 check "the established connection continues on $who after it is down" test "$k_after" -ge 20
 check_eq "and none of its requests failed" 0 "$k_err"
 a=$(answers_after "$T/new.load" 0)
-echo "    new connections meanwhile: $a"
+echo "    new connections meanwhile: $a (down at $t_down; first $(head -1 "$T/new.load"))"
+awk -v w="$who" '$2 == w { print "    to " w ": " $0 }' "$T/new.load" | head -5
 check "new connections go to the other server only" \
 	bash -c "[[ '$a' != *$who=* && '$a' != *ERROR* && -n '$a' ]]"
+"$B/xlbctl" --socket "$S" --counters | grep '^health' | sed 's/^/    /'
+# What xlbd logged of the servers' health, for the record.
+grep 'health:' "$LOG" | sed 's/^/    /'

@@ -678,3 +678,109 @@ Test(health_tables, refused_check_changes_change_nothing)
 	cr_assert_eq(svc80()->check->kind, XLB_CHECK_TCP);
 	cr_assert_eq(svc80()->cfg.sorry_addr, 0);
 }
+
+/* ---- the checker thread, against real listeners ---- */
+
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "health.h"
+
+#define NT 64
+
+static int listen_on(uint16_t *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	cr_assert_geq(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sin.sin_port = htons(*port);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0, "%s", strerror(errno));
+	cr_assert_eq(listen(fd, 512), 0);
+	getsockname(fd, (struct sockaddr *)&sin, &l);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static unsigned int count_down(const uint16_t *ports, unsigned int n)
+{
+	const struct xlb_snap_svc *s = xlb_snap_find(xlb_tables_current(t), IPPROTO_TCP,
+						     ip("10.0.0.1"), htons(80));
+	unsigned int down = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		int j = xlb_snap_find_dest(s, htonl(INADDR_LOOPBACK), htons(ports[i]));
+
+		cr_assert_geq(j, 0);
+		down += s->dests[j].down;
+	}
+	return down;
+}
+
+/* Tick as xlbd's control thread does until want servers are down (or the
+ * deadline); the seconds it took. */
+static double tick_until(struct xlb_health *h, const uint16_t *ports, unsigned int want,
+			 double max_s)
+{
+	struct timespec a, b;
+	double el = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	while (el < max_s) {
+		xlb_health_tick(h);
+		if (count_down(ports, NT) == want)
+			break;
+		usleep(10000);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		el = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	}
+	return el;
+}
+
+Test(health_thread, servers_that_stop_listening_go_down_and_come_back,
+     .init = setup, .fini = teardown, .timeout = 30)
+{
+	uint16_t ports[NT];
+	int fds[NT];
+	struct xlb_health *h;
+	char line[128];
+	double el;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) ||
+	    system("ip link set lo up 2>/dev/null"))
+		cr_skip_test("needs root: a network namespace of its own");
+	apply("-A -t 10.0.0.1:80 --check tcp --check-interval 0.05 --check-timeout 0.04 "
+	      "--check-rise 1 --check-fall 1");
+	for (int i = 0; i < NT; i++) {
+		ports[i] = 0;
+		fds[i] = listen_on(&ports[i]);
+		snprintf(line, sizeof(line), "-a -t 10.0.0.1:80 -r 127.0.0.1:%u -m", ports[i]);
+		apply(line);
+	}
+	cr_assert_eq(xlb_health_start(&h, t, err, sizeof(err)), 0, "%s", err);
+	el = tick_until(h, ports, 0, 0.5);
+	/* Every change publishes tables and a new plan for the thread: the
+	 * servers' timers are rebuilt each time, and none may be lost. */
+	for (int round = 0; round < 4; round++) {
+		for (int i = round; i < NT; i += 4) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+		el = tick_until(h, ports, (unsigned int)(NT / 4 * (round + 1)), 3);
+		cr_assert_eq(count_down(ports, NT), NT / 4 * (round + 1),
+			     "round %d: %u down after %.2f s", round, count_down(ports, NT), el);
+		cr_assert_lt(el, 1.0, "round %d: fall 1 x 0.05 s took %.2f s", round, el);
+	}
+	for (int i = 0; i < NT; i++)
+		fds[i] = listen_on(&ports[i]);
+	el = tick_until(h, ports, 0, 3);
+	cr_assert_eq(count_down(ports, NT), 0, "%u still down after %.2f s",
+		     count_down(ports, NT), el);
+	xlb_health_stop(h);
+	for (int i = 0; i < NT; i++)
+		close(fds[i]);
+}

@@ -58,6 +58,11 @@ struct target {
 	struct xlb_http_parse http;
 };
 
+struct heap_ent {
+	uint64_t when;			/* = t->when_ms */
+	struct target *t;
+};
+
 struct plan {
 	size_t n;
 	uint64_t gen;
@@ -92,7 +97,7 @@ struct xlb_health {
 	size_t nres, capres;
 
 	/* Thread only. */
-	struct target **heap;
+	struct heap_ent *heap;		/* keys beside their targets: no miss per level */
 	size_t nheap;
 	clockid_t cpu_clock;
 	bool have_cpu_clock;
@@ -110,12 +115,12 @@ static uint64_t now_ms(void)
 
 static void heap_swap(struct xlb_health *h, size_t a, size_t b)
 {
-	struct target *t = h->heap[a];
+	struct heap_ent e = h->heap[a];
 
 	h->heap[a] = h->heap[b];
-	h->heap[b] = t;
-	h->heap[a]->heap_idx = a;
-	h->heap[b]->heap_idx = b;
+	h->heap[b] = e;
+	h->heap[a].t->heap_idx = a;
+	h->heap[b].t->heap_idx = b;
 }
 
 static void heap_down(struct xlb_health *h, size_t i)
@@ -123,9 +128,9 @@ static void heap_down(struct xlb_health *h, size_t i)
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
 
-		if (l < h->nheap && h->heap[l]->when_ms < h->heap[m]->when_ms)
+		if (l < h->nheap && h->heap[l].when < h->heap[m].when)
 			m = l;
-		if (r < h->nheap && h->heap[r]->when_ms < h->heap[m]->when_ms)
+		if (r < h->nheap && h->heap[r].when < h->heap[m].when)
 			m = r;
 		if (m == i)
 			return;
@@ -137,7 +142,7 @@ static void heap_down(struct xlb_health *h, size_t i)
 /* One element's key changed: up or down to its place. */
 static void heap_fix(struct xlb_health *h, size_t i)
 {
-	while (i && h->heap[i]->when_ms < h->heap[(i - 1) / 2]->when_ms) {
+	while (i && h->heap[i].when < h->heap[(i - 1) / 2].when) {
 		heap_swap(h, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
@@ -148,8 +153,10 @@ static void heap_fix(struct xlb_health *h, size_t i)
  * it swapped down unsorted below). */
 static void heap_rebuild(struct xlb_health *h)
 {
-	for (size_t i = 0; i < h->nheap; i++)
-		h->heap[i]->heap_idx = i;
+	for (size_t i = 0; i < h->nheap; i++) {
+		h->heap[i].when = h->heap[i].t->when_ms;
+		h->heap[i].t->heap_idx = i;
+	}
 	for (size_t i = h->nheap / 2; i-- > 0;)
 		heap_down(h, i);
 }
@@ -157,6 +164,7 @@ static void heap_rebuild(struct xlb_health *h)
 static void set_when(struct xlb_health *h, struct target *t, uint64_t when)
 {
 	t->when_ms = when;
+	h->heap[t->heap_idx].when = when;
 	heap_fix(h, t->heap_idx);
 }
 
@@ -459,13 +467,15 @@ static void http_event(struct xlb_health *h, struct target *t, uint32_t ev)
 			fail_errno(h, t, "connect", e);
 			return;
 		}
-		inet_ntop(AF_INET, &t->addr, a, sizeof(a));
-		t->req_len = (size_t)snprintf(t->req, sizeof(t->req),
-					      "GET %s HTTP/1.0\r\nHost: %s:%u\r\n"
-					      "User-Agent: xlb-health\r\nConnection: close\r\n\r\n",
-					      t->chk.path, a, ntohs(probe_port(t)));
-		if (t->req_len >= sizeof(t->req))
-			t->req_len = sizeof(t->req) - 1;
+		if (!t->req_len) {	/* made once: the path and host stay */
+			inet_ntop(AF_INET, &t->addr, a, sizeof(a));
+			t->req_len = (size_t)snprintf(t->req, sizeof(t->req),
+						      "GET %s HTTP/1.0\r\nHost: %s:%u\r\n"
+						      "User-Agent: xlb-health\r\nConnection: close\r\n\r\n",
+						      t->chk.path, a, ntohs(probe_port(t)));
+			if (t->req_len >= sizeof(t->req))
+				t->req_len = sizeof(t->req) - 1;
+		}
 		t->req_off = 0;
 		t->rx_bytes = 0;
 		xlb_http_parse_init(&t->http, t->chk.status, t->chk.expect);
@@ -643,7 +653,7 @@ static void plan_free(struct plan *p)
 static void apply_plan(struct xlb_health *h, struct plan *p)
 {
 	struct target **nt = calloc(p->n ? p->n : 1, sizeof(*nt));
-	struct target **heap = calloc(p->n ? p->n : 1, sizeof(*heap));
+	struct heap_ent *heap = calloc(p->n ? p->n : 1, sizeof(*heap));
 	size_t i = 0, j = 0, nn = 0;
 	uint64_t now = now_ms();
 
@@ -672,6 +682,7 @@ static void apply_plan(struct xlb_health *h, struct plan *p)
 			t->fd = -1;
 			t->pid = 0;
 			t->phase = PH_IDLE;
+			t->req_len = 0;
 			xlb_health_sm_init(&t->sm);
 			t->sm.up = !want->info.state || want->info.state == XLB_HEALTH_UP;
 			t->info.state = t->sm.up ? XLB_HEALTH_UP : XLB_HEALTH_DOWN;
@@ -685,7 +696,7 @@ static void apply_plan(struct xlb_health *h, struct plan *p)
 					   t->chk.interval_ms;
 		}
 		nt[nn] = t;
-		heap[nn] = t;
+		heap[nn].t = t;
 		nn++;
 	}
 	pthread_mutex_lock(&h->lock);
@@ -720,8 +731,8 @@ static void *health_main(void *arg)
 		/* Whatever falls due within the slack runs in this wakeup: a
 		 * few ms late, but one wakeup for many probes (the loop's cost
 		 * at 1,000 checks a second is mostly wakeups and syscalls). */
-		while (h->nheap && h->heap[0]->when_ms <= now + HEALTH_SLACK_MS) {
-			struct target *t = h->heap[0];
+		while (h->nheap && h->heap[0].when <= now + HEALTH_SLACK_MS) {
+			struct target *t = h->heap[0].t;
 
 			/* A timer 100 ms late says the thread cannot keep up. */
 			if (now > t->when_ms + 100)
@@ -732,7 +743,7 @@ static void *health_main(void *arg)
 				on_timeout(h, t);
 		}
 		if (h->nheap) {
-			uint64_t d = h->heap[0]->when_ms - now;
+			uint64_t d = h->heap[0].when > now ? h->heap[0].when - now : 0;
 
 			timeout = d > 60000 ? 60000 : (int)d;
 		}

@@ -88,7 +88,9 @@ static void *http_server(void *arg)
 			ssize_t r = read(fd, buf, sizeof(buf));
 
 			if (r > 0 && memmem(buf, (size_t)r, "\r\n\r\n", 4)) {
-				if (write(fd, resp, sizeof(resp) - 1) < 0)
+				/* A probe may be gone already (reset): nothing to do. */
+				if (write(fd, resp, sizeof(resp) - 1) < 0 && errno != ECONNRESET &&
+				    errno != EPIPE)
 					perror("health_bench: write");
 				atomic_fetch_add(&served, 1);
 			} else if (r > 0 || (r < 0 && errno == EAGAIN)) {

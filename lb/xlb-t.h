@@ -191,8 +191,9 @@ enum xlb_req_op {
 #define XLB_SVC_SET_PERSIST	0x02	/* flags + timeout */
 #define XLB_SVC_SET_NETMASK	0x04
 #define XLB_SVC_SET_VNODES	0x08
-#define XLB_SVC_SET_SORRY	0x10	/* sorry_addr + sorry_port */
-#define XLB_SVC_SET_QUORUM	0x20
+/* Bits apart from main's -b / -o ones (0x10, 0x40) and ctl.h's 0x100. */
+#define XLB_SVC_SET_SORRY	0x200	/* sorry_addr + sorry_port */
+#define XLB_SVC_SET_QUORUM	0x400
 
 #define XLB_DEST_SET_PORT	0x01
 #define XLB_DEST_SET_FWD	0x02
@@ -206,7 +207,7 @@ enum xlb_req_op {
 #define XLB_LIST_RATE		0x08	/* --rate */
 #define XLB_LIST_EXACT		0x10	/* --exact */
 #define XLB_LIST_TIMEOUT	0x20	/* --timeout */
-#define XLB_LIST_HEALTH		0x40	/* --health */
+#define XLB_LIST_HEALTH		0x800	/* --health (apart from --thresholds ... --daemon) */
 
 struct xlb_req {
 	enum xlb_req_op op;

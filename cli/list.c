@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include "check.h"
 #include "ctl.h"
 #include "ipvsadm.h"
 #include "sched.h"
@@ -50,6 +52,11 @@ static void print_largenum(unsigned long long i, unsigned int format)
 
 static void print_title(unsigned int format)
 {
+	if (format & XLB_LIST_HEALTH) {
+		printf("Prot LocalAddress:Port Check\n"
+		       "  -> RemoteAddress:Port           State Since                Checks Last   Error\n");
+		return;
+	}
 	if (format & FMT_STATS)
 		printf("%-33s %8s %8s %8s %8s %8s\n"
 		       "  -> RemoteAddress:Port\n",
@@ -133,6 +140,34 @@ static void print_dest(const struct xlb_svc_cfg *svc,
 	}
 }
 
+/* -L --health: a server's state, since when (UTC), the probes run since
+ * then, the last result and the last error. */
+static void print_health(const struct xlb_svc_info *se, const struct xlb_dest_info *e,
+			 unsigned int format)
+{
+	char dname[NI_MAXHOST + 40], since[32] = "-";
+	const struct xlb_health_info *h = &e->health;
+	struct xlb_check eff;
+	time_t t;
+	struct tm tm;
+
+	xlb_ipvsadm_addrport(dname, sizeof(dname), e->cfg.addr, e->cfg.port,
+			     se->cfg.key.proto, format & FMT_NUMERIC);
+	dname[28] = '\0';
+	xlb_check_effective(&eff, &se->check, &e->check);
+	if (eff.kind == XLB_CHECK_NONE || h->state == XLB_HEALTH_UNCHECKED) {
+		printf("  -> %-28s %-5s %-20s %-6s %-6s %s\n", dname, "up", "-", "-", "-",
+		       "(not checked)");
+		return;
+	}
+	t = (time_t)h->since;
+	if (h->since && gmtime_r(&t, &tm))
+		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("  -> %-28s %-5s %-20s %-6u %-6s %s\n", dname,
+	       h->state == XLB_HEALTH_DOWN ? "down" : "up", since, h->checks,
+	       !h->checks ? "-" : h->last_ok ? "ok" : "failed", h->error[0] ? h->error : "-");
+}
+
 static int print_service(int fd, const struct xlb_svc_info *se,
 			 unsigned int format, char *err, size_t errlen)
 {
@@ -151,6 +186,24 @@ static int print_service(int fd, const struct xlb_svc_info *se,
 		 proto_name(se->cfg.key.proto), vname);
 	svc_name[33] = '\0';	/* as ipvsadm */
 
+	if (format & XLB_LIST_HEALTH) {
+		struct xlb_check eff;
+
+		xlb_check_effective(&eff, &se->check, NULL);
+		printf("%s %s", svc_name, xlb_check_kind_name(eff.kind));
+		if (se->cfg.sorry_addr) {
+			char a[INET_ADDRSTRLEN];
+
+			printf(" sorry %s", inet_ntop(AF_INET, &se->cfg.sorry_addr, a, sizeof(a)));
+		}
+		if (se->cfg.quorum)
+			printf(" quorum %u", se->cfg.quorum);
+		printf("\n");
+		for (i = 0; i < n; i++)
+			print_health(se, &d[i], format);
+		free(d);
+		return 0;
+	}
 	if (format & FMT_STATS) {
 		printf("%-33s", svc_name);
 		print_largenum(se->stats.conns, format);
@@ -297,10 +350,10 @@ int xlbctl_save(int fd, bool numeric, char *err, size_t errlen)
 				       errlen);
 		if (rc)
 			break;
-		xlb_rules_print_svc_fmt(stdout, &svcs[i].cfg, numeric);
+		xlb_rules_print_svc_ex(stdout, &svcs[i].cfg, &svcs[i].check, numeric);
 		for (j = 0; j < nd; j++)
-			xlb_rules_print_dest_fmt(stdout, &svcs[i].cfg,
-						 &d[j].cfg, numeric);
+			xlb_rules_print_dest_ex(stdout, &svcs[i].cfg, &d[j].cfg, &d[j].check,
+						numeric);
 		free(d);
 	}
 	free(svcs);

@@ -123,6 +123,7 @@ struct xlb_conn_tab {
 	void (*on_count)(void *arg, const void *dest, int d_active, int d_inactive);
 	bool (*dest_alive)(void *arg, const void *dest);
 	void (*on_persist)(void *arg, const void *dest, int delta);
+	bool (*dest_down)(void *arg, const void *dest);
 	void *cb_arg;
 
 	pthread_spinlock_t free_lock __attribute__((aligned(64)));
@@ -627,7 +628,11 @@ static bool needs_resched(struct xlb_conn_tab *t, const struct xlb_conn *e, uint
 		return !dest_alive(t, e);
 	if (!syn_only(tcp_flags))
 		return false;
-	return state_closing(e->state) || !dest_alive(t, e);
+	if (state_closing(e->state) || !dest_alive(t, e))
+		return true;
+	/* A SYN again on an attempt that never got established, to a server
+	 * that is down now: a new connection, for a server that is up. */
+	return !state_active(e->state) && t->dest_down && t->dest_down(t->cb_arg, e->dest);
 }
 
 /*
@@ -1472,6 +1477,7 @@ int xlb_conn_init(struct xlb_conn_tab **tp, const struct xlb_conn_params *p)
 	t->on_count = p->on_count;
 	t->dest_alive = p->dest_alive;
 	t->on_persist = p->on_persist;
+	t->dest_down = p->dest_down;
 	t->cb_arg = p->cb_arg;
 
 	t->ents_bytes = (size_t)t->max * sizeof(struct xlb_conn);

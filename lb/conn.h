@@ -205,6 +205,15 @@ struct xlb_conn_params {
 	void (*on_persist)(void *arg, const void *dest, int delta);
 	void *cb_arg;
 	/*
+	 * Whether a destination takes no new connection now (failed its
+	 * health checks). Asked when a SYN hits an entry that never got
+	 * established: true reschedules it (DR and TUN see no reset, so a
+	 * refused attempt stays SYN_RECV, and a client reusing its port is
+	 * a new connection). Established entries continue. NULL: never.
+	 * Same rules as on_count.
+	 */
+	bool (*dest_down)(void *arg, const void *dest);
+	/*
 	 * NULL: private memory. Else the entries live in this file
 	 * (MAP_SHARED; /run/xlb is tmpfs), so they outlive the process,
 	 * SIGKILL included; an flock(LOCK_EX|LOCK_NB) on it keeps a second
@@ -287,7 +296,8 @@ uint32_t xlb_conn_adoptable(const struct xlb_conn_tab *t);
  * finds it in a closing or closed state (FIN_WAIT, TIME_WAIT, CLOSE,
  * CLOSE_WAIT, LAST_ACK) or finds its destination dead (dest_alive), and
  * when a UDP packet finds its destination dead: a reused client port never
- * lands on a dead entry. An expired entry that the sweep has not reached
+ * lands on a dead entry; also when a SYN finds an entry not established
+ * whose destination is down (dest_down). An expired entry that the sweep has not reached
  * yet is never used. Entries of a weight-0 destination continue: the
  * scheduler is only asked for new flows.
  *

@@ -19,6 +19,7 @@
 #include <linux/genetlink.h>
 #include <libmnl/libmnl.h>
 
+#include "check.h"
 #include "ctl.h"
 #include "log.h"
 #include "sched.h"
@@ -90,9 +91,53 @@ static bool put_stats(struct nlmsghdr *nlh, size_t buflen, uint16_t type,
 	return true;
 }
 
+/* A nested XLB_CHECK_ATTR_* block of the fields in c->set. */
+static bool put_check(struct nlmsghdr *nlh, size_t buflen, uint16_t type,
+		      const struct xlb_check *c)
+{
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, buflen, type);
+	uint32_t s = c->set;
+	bool ok = nest != NULL;
+
+	if (ok && (s & XLB_CHECK_SET_KIND))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_CHECK_ATTR_KIND, c->kind);
+	if (ok && (s & XLB_CHECK_SET_PORT))
+		ok = mnl_attr_put_u16_check(nlh, buflen, XLB_CHECK_ATTR_PORT, c->port);
+	if (ok && (s & XLB_CHECK_SET_PATH))
+		ok = mnl_attr_put_check(nlh, buflen, XLB_CHECK_ATTR_PATH,
+					strnlen(c->path, sizeof(c->path) - 1) + 1, c->path);
+	if (ok && (s & XLB_CHECK_SET_STATUS))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_CHECK_ATTR_STATUS, c->status);
+	if (ok && (s & XLB_CHECK_SET_EXPECT))
+		ok = mnl_attr_put_check(nlh, buflen, XLB_CHECK_ATTR_EXPECT,
+					strnlen(c->expect, sizeof(c->expect) - 1) + 1, c->expect);
+	if (ok && (s & XLB_CHECK_SET_EXEC))
+		ok = mnl_attr_put_check(nlh, buflen, XLB_CHECK_ATTR_EXEC,
+					strnlen(c->exec, sizeof(c->exec) - 1) + 1, c->exec);
+	if (ok && (s & XLB_CHECK_SET_INTERVAL))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_CHECK_ATTR_INTERVAL, c->interval_ms);
+	if (ok && (s & XLB_CHECK_SET_TIMEOUT))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_CHECK_ATTR_TIMEOUT, c->timeout_ms);
+	if (ok && (s & XLB_CHECK_SET_RISE))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_CHECK_ATTR_RISE, c->rise);
+	if (ok && (s & XLB_CHECK_SET_FALL))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_CHECK_ATTR_FALL, c->fall);
+	if (ok)
+		mnl_attr_nest_end(nlh, nest);
+	return ok;
+}
+
 int xlb_ctl_put_svc(struct nlmsghdr *nlh, size_t buflen,
 		    const struct xlb_svc_cfg *cfg, uint32_t set,
 		    const struct xlb_stats *st, const struct xlb_rates *rt)
+{
+	return xlb_ctl_put_svc_ex(nlh, buflen, cfg, set, NULL, st, rt);
+}
+
+int xlb_ctl_put_svc_ex(struct nlmsghdr *nlh, size_t buflen,
+		       const struct xlb_svc_cfg *cfg, uint32_t set,
+		       const struct xlb_check *check,
+		       const struct xlb_stats *st, const struct xlb_rates *rt)
 {
 	uint32_t len0 = nlh->nlmsg_len;
 	struct nlattr *nest = mnl_attr_nest_start_check(nlh, buflen, XLB_CMD_ATTR_SERVICE);
@@ -126,6 +171,13 @@ int xlb_ctl_put_svc(struct nlmsghdr *nlh, size_t buflen,
 		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_NETMASK, cfg->netmask);
 	if (ok && (set & XLB_SVC_SET_VNODES))
 		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_VNODES, cfg->vnodes);
+	if (ok && (set & XLB_SVC_SET_SORRY))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_SORRY_ADDR, cfg->sorry_addr) &&
+		     mnl_attr_put_u16_check(nlh, buflen, XLB_SVC_ATTR_SORRY_PORT, cfg->sorry_port);
+	if (ok && (set & XLB_SVC_SET_QUORUM))
+		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_QUORUM, cfg->quorum);
+	if (ok && check && check->set)
+		ok = put_check(nlh, buflen, XLB_SVC_ATTR_CHECK, check);
 	if (ok && (st || rt))
 		ok = put_stats(nlh, buflen, XLB_SVC_ATTR_STATS64, st, rt);
 	if (!ok) {
@@ -139,6 +191,31 @@ int xlb_ctl_put_svc(struct nlmsghdr *nlh, size_t buflen,
 int xlb_ctl_put_dest(struct nlmsghdr *nlh, size_t buflen,
 		     const struct xlb_dest_cfg *cfg, uint32_t set,
 		     const struct xlb_dest_info *info)
+{
+	return xlb_ctl_put_dest_ex(nlh, buflen, cfg, set, NULL, NULL, info);
+}
+
+static bool put_health(struct nlmsghdr *nlh, size_t buflen, const struct xlb_health_info *h)
+{
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, buflen, XLB_DEST_ATTR_HEALTH);
+	bool ok = nest &&
+		mnl_attr_put_u32_check(nlh, buflen, XLB_HEALTH_ATTR_STATE, h->state) &&
+		mnl_attr_put_u32_check(nlh, buflen, XLB_HEALTH_ATTR_LAST_OK, h->last_ok) &&
+		mnl_attr_put_u32_check(nlh, buflen, XLB_HEALTH_ATTR_CHECKS, h->checks) &&
+		mnl_attr_put_u64_check(nlh, buflen, XLB_HEALTH_ATTR_SINCE, h->since) &&
+		mnl_attr_put_check(nlh, buflen, XLB_HEALTH_ATTR_ERROR,
+				   strnlen(h->error, sizeof(h->error) - 1) + 1, h->error);
+
+	if (ok)
+		mnl_attr_nest_end(nlh, nest);
+	return ok;
+}
+
+int xlb_ctl_put_dest_ex(struct nlmsghdr *nlh, size_t buflen,
+			const struct xlb_dest_cfg *cfg, uint32_t set,
+			const struct xlb_check *check,
+			const struct xlb_health_info *health,
+			const struct xlb_dest_info *info)
 {
 	uint32_t len0 = nlh->nlmsg_len;
 	struct nlattr *nest = mnl_attr_nest_start_check(nlh, buflen, XLB_CMD_ATTR_DEST);
@@ -163,6 +240,10 @@ int xlb_ctl_put_dest(struct nlmsghdr *nlh, size_t buflen,
 		     mnl_attr_put_u32_check(nlh, buflen, XLB_DEST_ATTR_INACT_CONNS, info->inactconns) &&
 		     mnl_attr_put_u32_check(nlh, buflen, XLB_DEST_ATTR_PERSIST_CONNS, info->persistconns) &&
 		     put_stats(nlh, buflen, XLB_DEST_ATTR_STATS64, &info->stats, &info->rates);
+	if (ok && check && check->set)
+		ok = put_check(nlh, buflen, XLB_DEST_ATTR_CHECK, check);
+	if (ok && health)
+		ok = put_health(nlh, buflen, health);
 	if (!ok) {
 		nlh->nlmsg_len = len0;
 		return -EMSGSIZE;
@@ -348,6 +429,10 @@ uint32_t xlb_req_add_svc_fields(const struct xlb_req *req)
 		set |= XLB_SVC_SET_NETMASK;
 	if (req->svc.vnodes)
 		set |= XLB_SVC_SET_VNODES;
+	if (req->svc.sorry_addr)
+		set |= XLB_SVC_SET_SORRY;
+	if (req->svc.quorum)
+		set |= XLB_SVC_SET_QUORUM;
 	return set;
 }
 
@@ -379,10 +464,12 @@ int xlb_ctl_build_req(void *buf, size_t buflen, const struct xlb_req *req,
 		return -EMSGSIZE;
 	switch (req->op) {
 	case XLB_REQ_ADD_SVC:
-		ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, xlb_req_add_svc_fields(req), NULL, NULL);
+		ret = xlb_ctl_put_svc_ex(nlh, buflen, &req->svc, xlb_req_add_svc_fields(req),
+					 &req->check, NULL, NULL);
 		break;
 	case XLB_REQ_EDIT_SVC:
-		ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, req->svc_set, NULL, NULL);
+		ret = xlb_ctl_put_svc_ex(nlh, buflen, &req->svc, req->svc_set, &req->check,
+					 NULL, NULL);
 		break;
 	case XLB_REQ_DEL_SVC:
 		ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, 0, NULL, NULL);
@@ -396,10 +483,11 @@ int xlb_ctl_build_req(void *buf, size_t buflen, const struct xlb_req *req,
 	case XLB_REQ_DEL_DEST:
 		ret = xlb_ctl_put_svc(nlh, buflen, &req->svc, 0, NULL, NULL);
 		if (!ret)
-			ret = xlb_ctl_put_dest(nlh, buflen, &req->dest,
-					       req->op == XLB_REQ_ADD_DEST ? dest_all :
-					       req->op == XLB_REQ_EDIT_DEST ? req->dest_set : 0,
-					       NULL);
+			ret = xlb_ctl_put_dest_ex(nlh, buflen, &req->dest,
+						  req->op == XLB_REQ_ADD_DEST ? dest_all :
+						  req->op == XLB_REQ_EDIT_DEST ? req->dest_set : 0,
+						  req->op == XLB_REQ_DEL_DEST ? NULL : &req->check,
+						  NULL, NULL);
 		break;
 	case XLB_REQ_SET_TIMEOUT:
 		ret = xlb_ctl_put_timeouts(nlh, buflen, &req->timeouts);
@@ -558,6 +646,10 @@ static int svc_cb(const struct nlattr *a, void *data)
 	case XLB_SVC_ATTR_NETMASK:	r = check_type(c, a, MNL_TYPE_U32, "netmask"); break;
 	case XLB_SVC_ATTR_STATS64:	r = check_nested(c, a, "stats64"); break;
 	case XLB_SVC_ATTR_VNODES:	r = check_type(c, a, MNL_TYPE_U32, "vnodes"); break;
+	case XLB_SVC_ATTR_CHECK:	r = check_nested(c, a, "check"); break;
+	case XLB_SVC_ATTR_SORRY_ADDR:	r = check_addr(c, a, "sorry server"); break;
+	case XLB_SVC_ATTR_SORRY_PORT:	r = check_type(c, a, MNL_TYPE_U16, "sorry port"); break;
+	case XLB_SVC_ATTR_QUORUM:	r = check_type(c, a, MNL_TYPE_U32, "quorum"); break;
 	default:
 		return MNL_CB_OK;	/* STATS, PE_NAME, unknown: skipped */
 	}
@@ -588,8 +680,48 @@ static int dest_cb(const struct nlattr *a, void *data)
 		r = check_type(c, a, MNL_TYPE_U32, "conns");
 		break;
 	case XLB_DEST_ATTR_STATS64:	r = check_nested(c, a, "stats64"); break;
+	case XLB_DEST_ATTR_CHECK:	r = check_nested(c, a, "check"); break;
+	case XLB_DEST_ATTR_HEALTH:	r = check_nested(c, a, "health"); break;
 	default:
 		return MNL_CB_OK;
+	}
+	if (r == MNL_CB_OK)
+		c->tb[type] = a;
+	return r;
+}
+
+static int check_cb(const struct nlattr *a, void *data)
+{
+	struct parse_ctx *c = data;
+	uint16_t type = mnl_attr_get_type(a);
+	int r;
+
+	if (type > c->max || type == 0)
+		return MNL_CB_OK;
+	switch (type) {
+	case XLB_CHECK_ATTR_PORT:	r = check_type(c, a, MNL_TYPE_U16, "port"); break;
+	case XLB_CHECK_ATTR_PATH:	r = check_string(c, a, XLB_CHECK_PATH_MAX, "path"); break;
+	case XLB_CHECK_ATTR_EXPECT:	r = check_string(c, a, XLB_CHECK_EXPECT_MAX, "expect"); break;
+	case XLB_CHECK_ATTR_EXEC:	r = check_string(c, a, XLB_CHECK_EXEC_MAX, "exec"); break;
+	default:			r = check_type(c, a, MNL_TYPE_U32, "value"); break;
+	}
+	if (r == MNL_CB_OK)
+		c->tb[type] = a;
+	return r;
+}
+
+static int health_cb(const struct nlattr *a, void *data)
+{
+	struct parse_ctx *c = data;
+	uint16_t type = mnl_attr_get_type(a);
+	int r;
+
+	if (type > c->max || type == 0)
+		return MNL_CB_OK;
+	switch (type) {
+	case XLB_HEALTH_ATTR_SINCE:	r = check_type(c, a, MNL_TYPE_U64, "since"); break;
+	case XLB_HEALTH_ATTR_ERROR:	r = check_string(c, a, XLB_HEALTH_ERR_MAX, "error"); break;
+	default:			r = check_type(c, a, MNL_TYPE_U32, "value"); break;
 	}
 	if (r == MNL_CB_OK)
 		c->tb[type] = a;
@@ -740,6 +872,92 @@ static int parse_stats(const struct nlattr *nest, struct xlb_stats *st,
 	return 0;
 }
 
+/* A check nest into c (fields present = c->set), validated as xlbctl's
+ * options are, so a daemon never stores what -S could not print back. */
+static int parse_check(const struct nlattr *nest, struct xlb_check *c,
+		       char *err, size_t errlen)
+{
+	const struct nlattr *tb[XLB_CHECK_ATTR_MAX + 1] = { 0 };
+	static const uint32_t bit[XLB_CHECK_ATTR_MAX + 1] = {
+		[XLB_CHECK_ATTR_KIND] = XLB_CHECK_SET_KIND,
+		[XLB_CHECK_ATTR_PORT] = XLB_CHECK_SET_PORT,
+		[XLB_CHECK_ATTR_PATH] = XLB_CHECK_SET_PATH,
+		[XLB_CHECK_ATTR_STATUS] = XLB_CHECK_SET_STATUS,
+		[XLB_CHECK_ATTR_EXPECT] = XLB_CHECK_SET_EXPECT,
+		[XLB_CHECK_ATTR_EXEC] = XLB_CHECK_SET_EXEC,
+		[XLB_CHECK_ATTR_INTERVAL] = XLB_CHECK_SET_INTERVAL,
+		[XLB_CHECK_ATTR_TIMEOUT] = XLB_CHECK_SET_TIMEOUT,
+		[XLB_CHECK_ATTR_RISE] = XLB_CHECK_SET_RISE,
+		[XLB_CHECK_ATTR_FALL] = XLB_CHECK_SET_FALL,
+	};
+	uint32_t v;
+	int ret = parse_nested(nest, check_cb, tb, XLB_CHECK_ATTR_MAX, "check", err, errlen);
+
+	if (ret)
+		return ret;
+	memset(c, 0, sizeof(*c));
+	for (int t = 1; t <= XLB_CHECK_ATTR_MAX; t++)
+		if (tb[t])
+			c->set |= bit[t];
+	/* Numbers are range-checked before they are narrowed. */
+	for (int t = 1; t <= XLB_CHECK_ATTR_MAX; t++) {
+		if (!tb[t] || t == XLB_CHECK_ATTR_PORT || t == XLB_CHECK_ATTR_PATH ||
+		    t == XLB_CHECK_ATTR_EXPECT || t == XLB_CHECK_ATTR_EXEC)
+			continue;
+		v = mnl_attr_get_u32(tb[t]);
+		if ((t == XLB_CHECK_ATTR_KIND && v > 255) ||
+		    ((t == XLB_CHECK_ATTR_STATUS || t == XLB_CHECK_ATTR_RISE ||
+		      t == XLB_CHECK_ATTR_FALL) && v > 65535)) {
+			xlb_seterr(err, errlen, "check attribute %d: value %u out of range", t, v);
+			return -EINVAL;
+		}
+	}
+	if (tb[XLB_CHECK_ATTR_KIND])
+		c->kind = (uint8_t)mnl_attr_get_u32(tb[XLB_CHECK_ATTR_KIND]);
+	if (tb[XLB_CHECK_ATTR_PORT])
+		c->port = mnl_attr_get_u16(tb[XLB_CHECK_ATTR_PORT]);
+	if (tb[XLB_CHECK_ATTR_PATH])
+		snprintf(c->path, sizeof(c->path), "%s", mnl_attr_get_str(tb[XLB_CHECK_ATTR_PATH]));
+	if (tb[XLB_CHECK_ATTR_STATUS])
+		c->status = (uint16_t)mnl_attr_get_u32(tb[XLB_CHECK_ATTR_STATUS]);
+	if (tb[XLB_CHECK_ATTR_EXPECT])
+		snprintf(c->expect, sizeof(c->expect), "%s",
+			 mnl_attr_get_str(tb[XLB_CHECK_ATTR_EXPECT]));
+	if (tb[XLB_CHECK_ATTR_EXEC])
+		snprintf(c->exec, sizeof(c->exec), "%s", mnl_attr_get_str(tb[XLB_CHECK_ATTR_EXEC]));
+	if (tb[XLB_CHECK_ATTR_INTERVAL])
+		c->interval_ms = mnl_attr_get_u32(tb[XLB_CHECK_ATTR_INTERVAL]);
+	if (tb[XLB_CHECK_ATTR_TIMEOUT])
+		c->timeout_ms = mnl_attr_get_u32(tb[XLB_CHECK_ATTR_TIMEOUT]);
+	if (tb[XLB_CHECK_ATTR_RISE])
+		c->rise = (uint16_t)mnl_attr_get_u32(tb[XLB_CHECK_ATTR_RISE]);
+	if (tb[XLB_CHECK_ATTR_FALL])
+		c->fall = (uint16_t)mnl_attr_get_u32(tb[XLB_CHECK_ATTR_FALL]);
+	return xlb_check_validate(c, err, errlen);
+}
+
+static int parse_health(const struct nlattr *nest, struct xlb_health_info *h,
+			char *err, size_t errlen)
+{
+	const struct nlattr *tb[XLB_HEALTH_ATTR_MAX + 1] = { 0 };
+	int ret = parse_nested(nest, health_cb, tb, XLB_HEALTH_ATTR_MAX, "health", err, errlen);
+
+	if (ret)
+		return ret;
+	memset(h, 0, sizeof(*h));
+	if (tb[XLB_HEALTH_ATTR_STATE])
+		h->state = (uint8_t)mnl_attr_get_u32(tb[XLB_HEALTH_ATTR_STATE]);
+	if (tb[XLB_HEALTH_ATTR_LAST_OK])
+		h->last_ok = mnl_attr_get_u32(tb[XLB_HEALTH_ATTR_LAST_OK]) != 0;
+	if (tb[XLB_HEALTH_ATTR_CHECKS])
+		h->checks = mnl_attr_get_u32(tb[XLB_HEALTH_ATTR_CHECKS]);
+	if (tb[XLB_HEALTH_ATTR_SINCE])
+		h->since = mnl_attr_get_u64(tb[XLB_HEALTH_ATTR_SINCE]);
+	if (tb[XLB_HEALTH_ATTR_ERROR])
+		snprintf(h->error, sizeof(h->error), "%s", mnl_attr_get_str(tb[XLB_HEALTH_ATTR_ERROR]));
+	return 0;
+}
+
 static bool netmask_contiguous(uint32_t mask_be)
 {
 	uint32_t inv = ~ntohl(mask_be);
@@ -839,6 +1057,22 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		}
 		m->svc_set |= XLB_SVC_SET_VNODES;
 	}
+	if (tb[XLB_SVC_ATTR_SORRY_ADDR]) {
+		cfg->sorry_addr = get_addr(tb[XLB_SVC_ATTR_SORRY_ADDR]);
+		cfg->sorry_port = tb[XLB_SVC_ATTR_SORRY_PORT] ?
+				  mnl_attr_get_u16(tb[XLB_SVC_ATTR_SORRY_PORT]) : 0;
+		m->svc_set |= XLB_SVC_SET_SORRY;
+	}
+	if (tb[XLB_SVC_ATTR_QUORUM]) {
+		cfg->quorum = mnl_attr_get_u32(tb[XLB_SVC_ATTR_QUORUM]);
+		m->svc_set |= XLB_SVC_SET_QUORUM;
+	}
+	if (tb[XLB_SVC_ATTR_CHECK]) {
+		ret = parse_check(tb[XLB_SVC_ATTR_CHECK], &m->svc.check, err, errlen);
+		if (ret)
+			return ret;
+		m->has |= XLB_CTL_HAS_SVC_CHECK;
+	}
 	if (tb[XLB_SVC_ATTR_STATS64]) {
 		ret = parse_stats(tb[XLB_SVC_ATTR_STATS64], &m->svc.stats,
 				  &m->svc.rates, err, errlen);
@@ -913,6 +1147,18 @@ static int parse_dest(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		if (tb[XLB_DEST_ATTR_PERSIST_CONNS])
 			m->dest.persistconns = mnl_attr_get_u32(tb[XLB_DEST_ATTR_PERSIST_CONNS]);
 		m->has |= XLB_CTL_HAS_DEST_CONNS;
+	}
+	if (tb[XLB_DEST_ATTR_CHECK]) {
+		ret = parse_check(tb[XLB_DEST_ATTR_CHECK], &m->dest.check, err, errlen);
+		if (ret)
+			return ret;
+		m->has |= XLB_CTL_HAS_DEST_CHECK;
+	}
+	if (tb[XLB_DEST_ATTR_HEALTH]) {
+		ret = parse_health(tb[XLB_DEST_ATTR_HEALTH], &m->dest.health, err, errlen);
+		if (ret)
+			return ret;
+		m->has |= XLB_CTL_HAS_DEST_HEALTH;
 	}
 	if (tb[XLB_DEST_ATTR_STATS64]) {
 		ret = parse_stats(tb[XLB_DEST_ATTR_STATS64], &m->dest.stats,

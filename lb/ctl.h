@@ -28,7 +28,8 @@
  * Counters (xlb extension, xlbctl --counters): GET_COUNTERS is a read (any
  * peer that can connect) answered as a dump of NEW_COUNTER messages, one
  * per daemon counter, in the daemon's order, zeros included: a nested
- * XLB_CMD_ATTR_COUNTER with GROUP ("xdp", "datapath", "malformed", "conn"),
+ * XLB_CMD_ATTR_COUNTER with GROUP ("xdp", "datapath", "malformed", "conn",
+ * "health"),
  * NAME and VALUE. Group and name are 1..XLB_COUNTER_NAME_MAX - 1 printable
  * characters without spaces, so that "GROUP NAME VALUE" lines split on
  * blanks. A daemon without a datapath answers an empty dump.
@@ -168,7 +169,11 @@ enum xlb_ctl_svc_attr {
 	XLB_SVC_ATTR_PE_NAME	= 11,	/* skipped */
 	XLB_SVC_ATTR_STATS64	= 12,	/* nested XLB_STATS_ATTR_* */
 	XLB_SVC_ATTR_VNODES	= 64,	/* u32, ring points per unit of weight */
-	XLB_SVC_ATTR_MAX	= 64,
+	XLB_SVC_ATTR_CHECK	= 65,	/* nested XLB_CHECK_ATTR_*: the service's check */
+	XLB_SVC_ATTR_SORRY_ADDR	= 66,	/* u32, network order; 0 = none */
+	XLB_SVC_ATTR_SORRY_PORT	= 67,	/* u16, network order; 0 = the service's */
+	XLB_SVC_ATTR_QUORUM	= 68,	/* u32, healthy weight needed; 0 = none */
+	XLB_SVC_ATTR_MAX	= 68,
 };
 
 /* Destination attributes (IPVS_DEST_ATTR_*). */
@@ -185,7 +190,9 @@ enum xlb_ctl_dest_attr {
 	XLB_DEST_ATTR_STATS		= 10,	/* skipped */
 	XLB_DEST_ATTR_ADDR_FAMILY	= 11,	/* u16, AF_INET only */
 	XLB_DEST_ATTR_STATS64		= 12,	/* nested XLB_STATS_ATTR_* */
-	XLB_DEST_ATTR_MAX		= 12,
+	XLB_DEST_ATTR_CHECK		= 64,	/* nested XLB_CHECK_ATTR_*: override */
+	XLB_DEST_ATTR_HEALTH		= 65,	/* nested XLB_HEALTH_ATTR_*, replies only */
+	XLB_DEST_ATTR_MAX		= 65,
 };
 
 /* Statistics attributes (IPVS_STATS_ATTR_*), all u64. */
@@ -227,6 +234,33 @@ enum xlb_ctl_counter_attr {
 	XLB_COUNTER_ATTR_MAX	= 3,
 };
 
+/* Health-check attributes (xlb extension, nested in XLB_SVC_ATTR_CHECK or
+ * XLB_DEST_ATTR_CHECK): each present attribute is a field given (struct
+ * xlb_check's set); an empty nest says "no field given". */
+enum xlb_ctl_check_attr {
+	XLB_CHECK_ATTR_KIND	= 1,	/* u32, enum xlb_check_kind */
+	XLB_CHECK_ATTR_PORT	= 2,	/* u16, network order, 0 = the server's */
+	XLB_CHECK_ATTR_PATH	= 3,	/* NUL-terminated string, < XLB_CHECK_PATH_MAX */
+	XLB_CHECK_ATTR_STATUS	= 4,	/* u32, 100..599 */
+	XLB_CHECK_ATTR_EXPECT	= 5,	/* NUL-terminated string */
+	XLB_CHECK_ATTR_EXEC	= 6,	/* NUL-terminated string */
+	XLB_CHECK_ATTR_INTERVAL	= 7,	/* u32, milliseconds */
+	XLB_CHECK_ATTR_TIMEOUT	= 8,	/* u32, milliseconds */
+	XLB_CHECK_ATTR_RISE	= 9,	/* u32 */
+	XLB_CHECK_ATTR_FALL	= 10,	/* u32 */
+	XLB_CHECK_ATTR_MAX	= 10,
+};
+
+/* A real server's health (nested in XLB_DEST_ATTR_HEALTH, replies). */
+enum xlb_ctl_health_attr {
+	XLB_HEALTH_ATTR_STATE	= 1,	/* u32, enum xlb_health_state */
+	XLB_HEALTH_ATTR_LAST_OK	= 2,	/* u32, 0/1 */
+	XLB_HEALTH_ATTR_CHECKS	= 3,	/* u32 */
+	XLB_HEALTH_ATTR_SINCE	= 4,	/* u64, unix seconds */
+	XLB_HEALTH_ATTR_ERROR	= 5,	/* NUL-terminated string */
+	XLB_HEALTH_ATTR_MAX	= 5,
+};
+
 #define XLB_COUNTER_NAME_MAX	32	/* group and name, NUL included */
 
 /* XLB_SVC_ATTR_FLAGS payload (struct ip_vs_flags). */
@@ -239,6 +273,7 @@ struct xlb_svc_info {			/* one service, as listed */
 	struct xlb_svc_cfg cfg;
 	struct xlb_stats   stats;
 	struct xlb_rates   rates;
+	struct xlb_check   check;	/* its --check options (check.set: given) */
 };
 
 struct xlb_dest_info {			/* one real server of a service */
@@ -246,6 +281,8 @@ struct xlb_dest_info {			/* one real server of a service */
 	uint32_t activeconns, inactconns, persistconns;
 	struct xlb_stats   stats;
 	struct xlb_rates   rates;
+	struct xlb_check   check;	/* its own --check options (overrides) */
+	struct xlb_health_info health;	/* HAS_DEST_HEALTH */
 };
 
 struct xlb_conn_info {			/* one connection-table entry (xlbctl -Lnc) */
@@ -324,6 +361,9 @@ int  xlb_ctl_get_info(int fd, struct xlb_info *out, char *err, size_t errlen);
 #define XLB_CTL_HAS_INFO	0x0200
 #define XLB_CTL_HAS_BATCH	0x0400	/* batch.count; batch.failed if INDEX+SEQ */
 #define XLB_CTL_HAS_COUNTER	0x0800
+#define XLB_CTL_HAS_SVC_CHECK	0x1000	/* svc.check (a CHECK nest was given) */
+#define XLB_CTL_HAS_DEST_CHECK	0x2000	/* dest.check */
+#define XLB_CTL_HAS_DEST_HEALTH	0x4000	/* dest.health */
 
 /* Extra XLB_SVC_SET_* bit in xlb_ctl_msg.svc_set: a FLAGS attribute was
  * given (flags and svc_flags_mask hold it); XLB_SVC_SET_PERSIST then means
@@ -358,11 +398,24 @@ struct nlmsghdr *xlb_ctl_msg_start(void *buf, size_t buflen, uint8_t cmd,
 int xlb_ctl_put_svc(struct nlmsghdr *nlh, size_t buflen,
 		    const struct xlb_svc_cfg *cfg, uint32_t set,
 		    const struct xlb_stats *st, const struct xlb_rates *rt);
+/* The same with the service's check (NULL or check->set 0: no nest), and
+ * sorry server / quorum when set names them (XLB_SVC_SET_SORRY/QUORUM). */
+int xlb_ctl_put_svc_ex(struct nlmsghdr *nlh, size_t buflen,
+		       const struct xlb_svc_cfg *cfg, uint32_t set,
+		       const struct xlb_check *check,
+		       const struct xlb_stats *st, const struct xlb_rates *rt);
 /* Destination: addr always; fields named in set (XLB_DEST_SET_*); the
  * connection counts, stats and rates of info when info is non-NULL. */
 int xlb_ctl_put_dest(struct nlmsghdr *nlh, size_t buflen,
 		     const struct xlb_dest_cfg *cfg, uint32_t set,
 		     const struct xlb_dest_info *info);
+/* The same with the server's own check (NULL or set 0: none) and its
+ * health (NULL: none). */
+int xlb_ctl_put_dest_ex(struct nlmsghdr *nlh, size_t buflen,
+			const struct xlb_dest_cfg *cfg, uint32_t set,
+			const struct xlb_check *check,
+			const struct xlb_health_info *health,
+			const struct xlb_dest_info *info);
 /* Timeouts: the non-zero ones. */
 int xlb_ctl_put_timeouts(struct nlmsghdr *nlh, size_t buflen,
 			 const struct xlb_timeouts *to);

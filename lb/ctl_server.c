@@ -150,7 +150,8 @@ struct out {
 };
 
 #define SVC_ALL (XLB_SVC_SET_SCHED | XLB_SVC_SET_PERSIST | XLB_SVC_SET_NETMASK | \
-		 XLB_SVC_SET_VNODES | XLB_SVC_SET_SCHED_FLAGS | XLB_SVC_SET_OPS)
+		 XLB_SVC_SET_VNODES | XLB_SVC_SET_SCHED_FLAGS | XLB_SVC_SET_OPS | \
+		 XLB_SVC_SET_SORRY | XLB_SVC_SET_QUORUM)
 #define DEST_ALL (XLB_DEST_SET_PORT | XLB_DEST_SET_FWD | XLB_DEST_SET_WEIGHT | \
 		  XLB_DEST_SET_UTHRESH | XLB_DEST_SET_LTHRESH)
 
@@ -321,19 +322,25 @@ static int fill_svc(struct nlmsghdr *nlh, size_t room, const void *arg)
 	struct xlb_rates rt;
 
 	xlb_cnt_read(svc->cnt, &st, &rt);
-	return xlb_ctl_put_svc(nlh, room, &svc->cfg, SVC_ALL, &st, &rt);
+	return xlb_ctl_put_svc_ex(nlh, room, &svc->cfg, SVC_ALL, svc->check, &st, &rt);
 }
+
+struct fill_dest_arg {
+	const struct xlb_snap_dest *d;
+	const struct xlb_health_info *health;	/* NULL: not checked */
+};
 
 static int fill_dest(struct nlmsghdr *nlh, size_t room, const void *arg)
 {
-	const struct xlb_snap_dest *d = arg;
+	const struct fill_dest_arg *a = arg;
+	const struct xlb_snap_dest *d = a->d;
 	struct xlb_dest_info info = { .cfg = d->cfg };
 
 	info.activeconns = atomic_load(&d->cnt->activeconns);
 	info.inactconns = atomic_load(&d->cnt->inactconns);
 	info.persistconns = atomic_load(&d->cnt->persistconns);
 	xlb_cnt_read(d->cnt, &info.stats, &info.rates);
-	return xlb_ctl_put_dest(nlh, room, &d->cfg, DEST_ALL, &info);
+	return xlb_ctl_put_dest_ex(nlh, room, &d->cfg, DEST_ALL, d->check, a->health, &info);
 }
 
 static int fill_timeouts(struct nlmsghdr *nlh, size_t room, const void *arg)
@@ -445,13 +452,19 @@ static void batch_abort(struct xlb_ctl_server *s, struct batch *b, uint32_t inde
  * object may exist only in the batch. */
 static int batch_req(const struct xlb_ctl_msg *m, struct xlb_req *r, char *err, size_t errlen)
 {
-	const uint32_t plain = XLB_SVC_SET_SCHED | XLB_SVC_SET_NETMASK | XLB_SVC_SET_VNODES;
+	const uint32_t plain = XLB_SVC_SET_SCHED | XLB_SVC_SET_NETMASK | XLB_SVC_SET_VNODES |
+		XLB_SVC_SET_SORRY | XLB_SVC_SET_QUORUM;
 	bool flags, tmo;
 
 	memset(r, 0, sizeof(*r));
 	r->has_svc = m->has & XLB_CTL_HAS_SVC;
 	r->svc = m->svc.cfg;
 	r->dest = m->dest.cfg;
+	/* The check options go with the object the command is about. */
+	if (m->cmd == XLB_CMD_NEW_SERVICE || m->cmd == XLB_CMD_SET_SERVICE)
+		r->check = m->svc.check;
+	else if (m->cmd == XLB_CMD_NEW_DEST || m->cmd == XLB_CMD_SET_DEST)
+		r->check = m->dest.check;
 	switch (m->cmd) {
 	case XLB_CMD_NEW_SERVICE:
 		r->op = XLB_REQ_ADD_SVC;
@@ -683,18 +696,19 @@ static int do_change(struct xlb_ctl_server *s, const struct xlb_ctl_msg *m,
 
 	switch (m->cmd) {
 	case XLB_CMD_NEW_SERVICE:
-		set = m->svc_set & (XLB_SVC_SET_SCHED | XLB_SVC_SET_NETMASK | XLB_SVC_SET_VNODES);
+		set = m->svc_set & (XLB_SVC_SET_SCHED | XLB_SVC_SET_NETMASK | XLB_SVC_SET_VNODES |
+				    XLB_SVC_SET_SORRY | XLB_SVC_SET_QUORUM);
 		if (m->svc_set & (XLB_SVC_SET_PERSIST | XLB_CTL_SVC_SET_FLAGS))
 			set |= XLB_SVC_SET_PERSIST;
 		if (m->svc_set & XLB_CTL_SVC_SET_FLAGS)
 			set |= XLB_SVC_SET_SCHED_FLAGS | XLB_SVC_SET_OPS;
-		return xlb_tables_add_svc(t, &m->svc.cfg, set, err, errlen);
+		return xlb_tables_add_svc_chk(t, &m->svc.cfg, set, &m->svc.check, err, errlen);
 	case XLB_CMD_SET_SERVICE: {
 		const struct xlb_snap_svc *cur = xlb_snap_find(xlb_tables_current(t),
 							       key->proto, key->addr, key->port);
 
 		if (!cur)	/* the tables say "no such service" */
-			return xlb_tables_edit_svc(t, &m->svc.cfg, 0, err, errlen);
+			return xlb_tables_edit_svc_chk(t, &m->svc.cfg, 0, NULL, err, errlen);
 		/* Merge attribute by attribute (FLAGS is a {flags, mask} pair). */
 		c = cur->cfg;
 		if (m->svc_set & XLB_SVC_SET_SCHED)
@@ -707,17 +721,23 @@ static int do_change(struct xlb_ctl_server *s, const struct xlb_ctl_msg *m,
 			c.netmask = m->svc.cfg.netmask;
 		if (m->svc_set & XLB_SVC_SET_VNODES)
 			c.vnodes = m->svc.cfg.vnodes;
-		return xlb_tables_edit_svc(t, &c, SVC_ALL, err, errlen);
+		if (m->svc_set & XLB_SVC_SET_SORRY) {
+			c.sorry_addr = m->svc.cfg.sorry_addr;
+			c.sorry_port = m->svc.cfg.sorry_port;
+		}
+		if (m->svc_set & XLB_SVC_SET_QUORUM)
+			c.quorum = m->svc.cfg.quorum;
+		return xlb_tables_edit_svc_chk(t, &c, SVC_ALL, &m->svc.check, err, errlen);
 	}
 	case XLB_CMD_DEL_SERVICE:
 		return xlb_tables_del_svc(t, key, err, errlen);
 	case XLB_CMD_NEW_DEST:
-		return xlb_tables_add_dest(t, key, &d, m->dest_set, err, errlen);
+		return xlb_tables_add_dest_chk(t, key, &d, m->dest_set, &m->dest.check, err, errlen);
 	case XLB_CMD_SET_DEST:
 		if (!(m->dest_set & XLB_DEST_SET_PORT))
 			d.port = 0;	/* the service's */
-		return xlb_tables_edit_dest(t, key, &d, m->dest_set & ~XLB_DEST_SET_PORT,
-					    err, errlen);
+		return xlb_tables_edit_dest_chk(t, key, &d, m->dest_set & ~XLB_DEST_SET_PORT,
+						&m->dest.check, err, errlen);
 	case XLB_CMD_DEL_DEST:
 		return xlb_tables_del_dest(t, key, d.addr,
 					   m->dest_set & XLB_DEST_SET_PORT ? d.port : 0,
@@ -819,8 +839,22 @@ static int step_dests(struct xlb_ctl_server *s, struct dump *d, struct out *o, b
 		       dest_cmp(&svc->dests[i].cfg, d->last_addr, d->last_port) <= 0)
 			i++;
 	for (; i < svc->ndests; i++) {
+		const struct xlb_tables_provider *prov = xlb_tables_provider(s->t);
+		struct fill_dest_arg fa = { .d = &svc->dests[i] };
+		struct xlb_health_info hi;
+
+		/* The sorry server is the service's, not one of its servers. */
+		if (svc->dests[i].sorry)
+			continue;
+		if (prov->health_info &&
+		    !prov->health_info(&svc->cfg.key, svc->dests[i].cfg.addr,
+				       svc->dests[i].cfg.port, &hi, prov->health_arg)) {
+			/* The tables' word is the one the scheduler uses. */
+			hi.state = svc->dests[i].down ? XLB_HEALTH_DOWN : XLB_HEALTH_UP;
+			fa.health = &hi;
+		}
 		ret = out_put(o, XLB_CMD_NEW_DEST, NLM_F_MULTI, d->req.nlmsg_seq, fill_dest,
-			      &svc->dests[i]);
+			      &fa);
 		if (ret)
 			break;
 		d->last_addr = svc->dests[i].cfg.addr;

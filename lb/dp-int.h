@@ -181,6 +181,7 @@ void xlb_dp_fp_tick(struct xlb_dp *dp, uint64_t now);
 int xlb_dp_fp_counters(const struct xlb_dp *dp, const uint64_t *xdp_cnt,
 		       int (*emit)(const char *group, const char *name,
 				   uint64_t value, void *arg), void *arg);
+bool xlb_dp_dest_down(void *arg, const void *dest);
 
 /* dp_commit.c: deleted servers' flush when due (every tick), and the
  * references still held at stop (workers stopped). */

@@ -159,7 +159,13 @@ static int dp_persist_pick(const struct sched_ctx *c, const struct xlb_snap_dest
 	if (!c->tmpl)
 		return XLB_CONN_SCHED_DEFER;
 	idx = xlb_snap_find_dest(svc, c->tmpl->reply.saddr, c->tmpl->reply.sport);
-	if (idx >= 0 && svc->dests[idx].cnt == c->tmpl->dest)
+	/* A template never sends a new connection to a server that failed
+	 * its checks, to the sorry server, or anywhere while the service is
+	 * below quorum: the client is scheduled afresh (and the template
+	 * re-bound), as keepalived's removal of a failed server does. */
+	if (idx >= 0 && svc->dests[idx].cnt == c->tmpl->dest &&
+	    !svc->dests[idx].down && !svc->dests[idx].sorry &&
+	    !xlb_snap_below_quorum(svc))
 		*d = &svc->dests[idx];
 	return 0;
 }
@@ -184,7 +190,10 @@ static int dp_sched(void *arg, const struct xlb_conn_key *k,
 		return rc;
 	if (d)
 		goto bind;
-	idx = xlb_sched_schedule(svc, &f);
+	/* Below quorum, or no server up: the sorry server, or refused. */
+	idx = xlb_snap_below_quorum(svc) ? -1 : xlb_sched_schedule(svc, &f);
+	if (idx < 0)
+		idx = xlb_snap_fallback(svc);
 	if (idx < 0)
 		return -EHOSTUNREACH;
 	d = &svc->dests[idx];
@@ -241,6 +250,12 @@ bool xlb_dp_dest_alive(void *arg, const void *dest)
 {
 	(void)arg;
 	return !atomic_load(&((const struct xlb_cnt *)dest)->deleted);
+}
+
+bool xlb_dp_dest_down(void *arg, const void *dest)
+{
+	(void)arg;
+	return atomic_load_explicit(&((const struct xlb_cnt *)dest)->down, memory_order_relaxed);
 }
 
 /* ---- per packet ---- */

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "ipvsadm.h"
+#include "check.h"
 #include "log.h"
 #include "sched.h"
 
@@ -135,7 +136,25 @@ enum {
 	TAG_SYNC_OPT,
 	TAG_FWMARK,
 	TAG_IPV6,
+	/* Health checks (xlb extension): long only, outside cmd_opts. */
+	TAG_CHECK,
+	TAG_CHECK_PORT,
+	TAG_CHECK_PATH,
+	TAG_CHECK_STATUS,
+	TAG_CHECK_EXPECT,
+	TAG_CHECK_EXEC,
+	TAG_CHECK_INTERVAL,
+	TAG_CHECK_TIMEOUT,
+	TAG_CHECK_RISE,
+	TAG_CHECK_FALL,
+	TAG_SORRY,
+	TAG_QUORUM,
+	TAG_HEALTH,
+	TAG_END
 };
+
+#define XOPT(tag)	(1u << ((tag) - TAG_CHECK))
+#define XOPT_CHECKS	(XOPT(TAG_SORRY) - 1)	/* every --check* */
 
 enum { ARG_NONE, ARG_REQ, ARG_OPT };
 
@@ -205,6 +224,19 @@ static const struct xlb_optdef optdefs[] = {
 	{ "sync-maxlen",	0,   ARG_REQ,  TAG_SYNC_OPT },
 	{ "fwmark-service",	'f', ARG_REQ,  TAG_FWMARK },
 	{ "ipv6",		'6', ARG_NONE, TAG_IPV6 },
+	{ "check",		0,   ARG_REQ,  TAG_CHECK },
+	{ "check-port",		0,   ARG_REQ,  TAG_CHECK_PORT },
+	{ "check-path",		0,   ARG_REQ,  TAG_CHECK_PATH },
+	{ "check-status",	0,   ARG_REQ,  TAG_CHECK_STATUS },
+	{ "check-expect",	0,   ARG_REQ,  TAG_CHECK_EXPECT },
+	{ "check-exec",		0,   ARG_REQ,  TAG_CHECK_EXEC },
+	{ "check-interval",	0,   ARG_REQ,  TAG_CHECK_INTERVAL },
+	{ "check-timeout",	0,   ARG_REQ,  TAG_CHECK_TIMEOUT },
+	{ "check-rise",		0,   ARG_REQ,  TAG_CHECK_RISE },
+	{ "check-fall",		0,   ARG_REQ,  TAG_CHECK_FALL },
+	{ "sorry-server",	0,   ARG_REQ,  TAG_SORRY },
+	{ "quorum",		0,   ARG_REQ,  TAG_QUORUM },
+	{ "health",		0,   ARG_NONE, TAG_HEALTH },
 };
 
 
@@ -221,6 +253,8 @@ struct xlb_raw {
 	const char *sched_flags, *tun_type, *tun_port;
 	bool persist_given;
 	uint8_t fwd;
+	unsigned int xopts;		/* XOPT(TAG_*) */
+	const char *xval[TAG_END - TAG_CHECK];
 	const char *pos[MAX_POSITIONAL];
 	int npos;
 };
@@ -432,6 +466,13 @@ static int take(struct xlb_raw *raw, const struct xlb_optdef *d,
 	case TAG_VNODES:
 		raw->vnodes = val;
 		return set_option(raw, OPT_VNODES, err, errlen);
+	}
+	if (d->tag >= TAG_CHECK && d->tag < TAG_END) {
+		if (raw->xopts & XOPT(d->tag))
+			return fail(err, errlen, "multiple '--%s' options specified", d->lng);
+		raw->xopts |= XOPT(d->tag);
+		raw->xval[d->tag - TAG_CHECK] = val;
+		return 0;
 	}
 	return fail(err, errlen, "internal error: unhandled option");
 }
@@ -861,6 +902,146 @@ static int interpret_dest(const struct xlb_raw *raw, struct xlb_req *req,
 	return 0;
 }
 
+#define XVAL(raw, tag) ((raw)->xval[(tag) - TAG_CHECK])
+
+static int check_uint(const struct xlb_raw *raw, int tag, const char *name,
+		      unsigned long min, unsigned long max, unsigned long *v,
+		      char *err, size_t errlen)
+{
+	if (!parse_uint(XVAL(raw, tag), min, max, v))
+		return fail(err, errlen, "--%s '%s' out of range %lu..%lu", name,
+			    XVAL(raw, tag), min, max);
+	return 0;
+}
+
+static int check_str(const char *v, char *dst, size_t n, const char *name,
+		     char *err, size_t errlen)
+{
+	if (strlen(v) >= n)
+		return fail(err, errlen, "--%s is longer than %zu characters", name, n - 1);
+	snprintf(dst, n, "%s", v);
+	return 0;
+}
+
+/* --check* (-A/-E/-a/-e), --sorry-server and --quorum (-A/-E), --health (-L). */
+static int interpret_checks(const struct xlb_raw *raw, struct xlb_req *req,
+			    char *err, size_t errlen)
+{
+	struct xlb_check *c = &req->check;
+	bool svc_cmd = raw->cmd == XLB_REQ_ADD_SVC || raw->cmd == XLB_REQ_EDIT_SVC;
+	bool dest_cmd = raw->cmd == XLB_REQ_ADD_DEST || raw->cmd == XLB_REQ_EDIT_DEST;
+	unsigned long v;
+	uint32_t ms;
+	int rc;
+
+	if ((raw->xopts & XOPT_CHECKS) && !svc_cmd && !dest_cmd)
+		return fail(err, errlen, "--check options go with -A, -E, -a or -e, not with the '%s' command",
+			    cmdnames[raw->cmd]);
+	if ((raw->xopts & (XOPT(TAG_SORRY) | XOPT(TAG_QUORUM))) && !svc_cmd)
+		return fail(err, errlen, "--sorry-server and --quorum go with -A or -E, not with the '%s' command",
+			    cmdnames[raw->cmd]);
+	if ((raw->xopts & XOPT(TAG_HEALTH)) && raw->cmd != XLB_REQ_LIST)
+		return fail(err, errlen, "--health goes with -L");
+	if (raw->xopts & XOPT(TAG_HEALTH))
+		req->list_flags |= XLB_LIST_HEALTH;
+	if (raw->xopts & XOPT(TAG_CHECK)) {
+		if (xlb_check_kind_parse(XVAL(raw, TAG_CHECK), &c->kind))
+			return fail(err, errlen, "unknown check '%s' (tcp, http, udp, exec or none)",
+				    XVAL(raw, TAG_CHECK));
+		c->set |= XLB_CHECK_SET_KIND;
+	}
+	if (raw->xopts & XOPT(TAG_CHECK_PORT)) {
+		if ((rc = check_uint(raw, TAG_CHECK_PORT, "check-port", 1, 65535, &v, err, errlen)))
+			return rc;
+		c->port = htons((uint16_t)v);
+		c->set |= XLB_CHECK_SET_PORT;
+	}
+	if (raw->xopts & XOPT(TAG_CHECK_PATH)) {
+		if ((rc = check_str(XVAL(raw, TAG_CHECK_PATH), c->path, sizeof(c->path),
+				    "check-path", err, errlen)))
+			return rc;
+		c->set |= XLB_CHECK_SET_PATH;
+	}
+	if (raw->xopts & XOPT(TAG_CHECK_STATUS)) {
+		if ((rc = check_uint(raw, TAG_CHECK_STATUS, "check-status", 100, 599, &v, err, errlen)))
+			return rc;
+		c->status = (uint16_t)v;
+		c->set |= XLB_CHECK_SET_STATUS;
+	}
+	if (raw->xopts & XOPT(TAG_CHECK_EXPECT)) {
+		if ((rc = check_str(XVAL(raw, TAG_CHECK_EXPECT), c->expect, sizeof(c->expect),
+				    "check-expect", err, errlen)))
+			return rc;
+		c->set |= XLB_CHECK_SET_EXPECT;
+	}
+	if (raw->xopts & XOPT(TAG_CHECK_EXEC)) {
+		if ((rc = check_str(XVAL(raw, TAG_CHECK_EXEC), c->exec, sizeof(c->exec),
+				    "check-exec", err, errlen)))
+			return rc;
+		if (!c->exec[0])
+			return fail(err, errlen, "--check-exec needs a command");
+		c->set |= XLB_CHECK_SET_EXEC;
+	}
+	if (raw->xopts & XOPT(TAG_CHECK_INTERVAL)) {
+		if (xlb_check_parse_secs(XVAL(raw, TAG_CHECK_INTERVAL), XLB_CHECK_INTERVAL_MIN_MS,
+					 XLB_CHECK_INTERVAL_MAX_MS, &ms))
+			return fail(err, errlen, "--check-interval '%s': seconds from 0.01 to 3600 (e.g. 2 or 0.5)",
+				    XVAL(raw, TAG_CHECK_INTERVAL));
+		c->interval_ms = ms;
+		c->set |= XLB_CHECK_SET_INTERVAL;
+	}
+	if (raw->xopts & XOPT(TAG_CHECK_TIMEOUT)) {
+		if (xlb_check_parse_secs(XVAL(raw, TAG_CHECK_TIMEOUT), XLB_CHECK_INTERVAL_MIN_MS,
+					 XLB_CHECK_INTERVAL_MAX_MS, &ms))
+			return fail(err, errlen, "--check-timeout '%s': seconds from 0.01 to 3600 (e.g. 1 or 0.5)",
+				    XVAL(raw, TAG_CHECK_TIMEOUT));
+		c->timeout_ms = ms;
+		c->set |= XLB_CHECK_SET_TIMEOUT;
+	}
+	if (raw->xopts & XOPT(TAG_CHECK_RISE)) {
+		if ((rc = check_uint(raw, TAG_CHECK_RISE, "check-rise", 1, XLB_CHECK_RISE_MAX, &v,
+				     err, errlen)))
+			return rc;
+		c->rise = (uint16_t)v;
+		c->set |= XLB_CHECK_SET_RISE;
+	}
+	if (raw->xopts & XOPT(TAG_CHECK_FALL)) {
+		if ((rc = check_uint(raw, TAG_CHECK_FALL, "check-fall", 1, XLB_CHECK_RISE_MAX, &v,
+				     err, errlen)))
+			return rc;
+		c->fall = (uint16_t)v;
+		c->set |= XLB_CHECK_SET_FALL;
+	}
+	rc = xlb_check_validate(c, err, errlen);
+	if (rc)
+		return rc;
+	if (raw->xopts & XOPT(TAG_SORRY)) {
+		const char *sv = XVAL(raw, TAG_SORRY);
+		bool has_port = false;
+
+		if (!strcmp(sv, "none")) {
+			req->svc.sorry_addr = 0;
+			req->svc.sorry_port = 0;
+		} else {
+			req->svc.sorry_port = 0;
+			rc = parse_addrport(sv, raw->proto, "sorry server", &req->svc.sorry_addr,
+					    &req->svc.sorry_port, &has_port, err, errlen);
+			if (rc)
+				return rc;
+			if (!req->svc.sorry_addr)
+				return fail(err, errlen, "bad sorry server '%s'", sv);
+		}
+		req->svc_set |= XLB_SVC_SET_SORRY;
+	}
+	if (raw->xopts & XOPT(TAG_QUORUM)) {
+		if ((rc = check_uint(raw, TAG_QUORUM, "quorum", 0, UINT32_MAX, &v, err, errlen)))
+			return rc;
+		req->svc.quorum = (uint32_t)v;
+		req->svc_set |= XLB_SVC_SET_QUORUM;
+	}
+	return 0;
+}
+
 static int interpret_set(const struct xlb_raw *raw, struct xlb_req *req,
 			 char *err, size_t errlen)
 {
@@ -948,6 +1129,9 @@ static int parse(int argc, char **argv, struct xlb_req *req, bool rules,
 	if (rc)
 		return rc;
 	rc = interpret_dest(&raw, req, err, errlen);
+	if (rc)
+		return rc;
+	rc = interpret_checks(&raw, req, err, errlen);
 	if (rc)
 		return rc;
 
@@ -1223,6 +1407,12 @@ static void print_svc_switch(FILE *out, const struct xlb_svc_cfg *svc,
 void xlb_rules_print_svc_fmt(FILE *out, const struct xlb_svc_cfg *svc,
 			     bool numeric)
 {
+	xlb_rules_print_svc_ex(out, svc, NULL, numeric);
+}
+
+void xlb_rules_print_svc_ex(FILE *out, const struct xlb_svc_cfg *svc,
+			    const struct xlb_check *check, bool numeric)
+{
 	struct in_addr mask = { .s_addr = svc->netmask };
 	char m[INET_ADDRSTRLEN];
 
@@ -1249,11 +1439,34 @@ void xlb_rules_print_svc_fmt(FILE *out, const struct xlb_svc_cfg *svc,
 	 * configuration's save stays readable by ipvsadm -R. */
 	if (svc->vnodes && svc->vnodes != XLB_VNODES_DEFAULT)
 		fprintf(out, " --vnodes %u", svc->vnodes);
+	/* Health checks (xlb's extensions), after ipvsadm's options. */
+	if (check)
+		xlb_check_print(out, check);
+	if (svc->sorry_addr) {
+		char ap[NI_MAXHOST + 40];
+
+		/* Without a port it follows the service's. */
+		if (svc->sorry_port)
+			xlb_ipvsadm_addrport(ap, sizeof(ap), svc->sorry_addr, svc->sorry_port,
+					     svc->key.proto, true);
+		else
+			inet_ntop(AF_INET, &svc->sorry_addr, ap, sizeof(ap));
+		fprintf(out, " --sorry-server %s", ap);
+	}
+	if (svc->quorum)
+		fprintf(out, " --quorum %u", svc->quorum);
 	fputc('\n', out);
 }
 
 void xlb_rules_print_dest_fmt(FILE *out, const struct xlb_svc_cfg *svc,
 			      const struct xlb_dest_cfg *d, bool numeric)
+{
+	xlb_rules_print_dest_ex(out, svc, d, NULL, numeric);
+}
+
+void xlb_rules_print_dest_ex(FILE *out, const struct xlb_svc_cfg *svc,
+			     const struct xlb_dest_cfg *d, const struct xlb_check *check,
+			     bool numeric)
 {
 	char ap[NI_MAXHOST + 40];
 
@@ -1271,6 +1484,8 @@ void xlb_rules_print_dest_fmt(FILE *out, const struct xlb_svc_cfg *svc,
 		fprintf(out, " -x %u", d->u_thresh);
 	if (d->l_thresh)
 		fprintf(out, " -y %u", d->l_thresh);
+	if (check)
+		xlb_check_print(out, check);
 	fputc('\n', out);
 }
 

@@ -80,6 +80,14 @@ void xlb_rules_print_svc_fmt(FILE *out, const struct xlb_svc_cfg *svc,
 void xlb_rules_print_dest_fmt(FILE *out, const struct xlb_svc_cfg *svc,
 			      const struct xlb_dest_cfg *d, bool numeric);
 
+/* The same, followed by the health-check options of check (may be NULL)
+ * and the service's --sorry-server and --quorum. */
+void xlb_rules_print_svc_ex(FILE *out, const struct xlb_svc_cfg *svc,
+			    const struct xlb_check *check, bool numeric);
+void xlb_rules_print_dest_ex(FILE *out, const struct xlb_svc_cfg *svc,
+			     const struct xlb_dest_cfg *d, const struct xlb_check *check,
+			     bool numeric);
+
 /*
  * "ADDR:PORT" as ipvsadm prints it: numeric, or with the host name
  * (getnameinfo) and service name (getservbyport for proto) when they

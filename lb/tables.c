@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "check.h"
 #include "log.h"
 #include "tables.h"
 #include "ring.h"
@@ -80,6 +81,7 @@ struct xlb_tables {
 	xlb_tables_prepare_fn prepare_fn;
 	void *prepare_arg;
 	struct xlb_tables_provider prov;
+	uint64_t hgen;			/* last health generation given */
 };
 
 
@@ -202,6 +204,56 @@ static void cnt_estimate(struct xlb_cnt *c)
 	c->last = now;
 }
 
+/* ---- check options: immutable, shared by snapshots (control thread) ---- */
+
+struct check_obj {
+	unsigned int refs;
+	struct xlb_check c;
+};
+
+/* A shared copy of c, NULL when c gives nothing; *ok false when out of
+ * memory. */
+static const struct xlb_check *check_new(const struct xlb_check *c, bool *ok)
+{
+	struct check_obj *o;
+
+	*ok = true;
+	if (!c || !c->set)
+		return NULL;
+	o = malloc(sizeof(*o));
+	if (!o) {
+		*ok = false;
+		return NULL;
+	}
+	o->refs = 1;
+	o->c = *c;
+	return &o->c;
+}
+
+static void check_ref(const struct xlb_check *c)
+{
+	if (c)
+		container_of(c, struct check_obj, c)->refs++;
+}
+
+static void check_unref(const struct xlb_check *c)
+{
+	struct check_obj *o;
+
+	if (!c)
+		return;
+	o = container_of(c, struct check_obj, c);
+	if (!--o->refs)
+		free(o);
+}
+
+static bool check_same(const struct xlb_check *a, const struct xlb_check *b)
+{
+	static const struct xlb_check none;
+
+	return xlb_check_equal(a ? a : &none, b ? b : &none);
+}
+
 /* ---- real-server sets ---- */
 
 static struct xlb_dest_set *set_alloc(uint32_t n)
@@ -219,8 +271,10 @@ static void set_put(struct xlb_dest_set *s)
 {
 	if (!s || --s->refs)
 		return;
-	for (uint32_t i = 0; i < s->n; i++)
+	for (uint32_t i = 0; i < s->n; i++) {
 		xlb_cnt_put(s->d[i].cnt);
+		check_unref(s->d[i].check);
+	}
 	if (s->sched && s->sched->free_data && s->sdata)
 		s->sched->free_data(s->sdata);
 	free(s);
@@ -251,39 +305,128 @@ static void svc_attach(struct xlb_snap_svc *svc, struct xlb_dest_set *s)
 	svc->sched = s->sched;
 	svc->sched_data = s->sdata;
 	svc->ring = s->sched == &xlb_sched_ring ? s->sdata : NULL;
+	svc->sorry_idx = -1;
+	svc->up_weight = 0;
+	for (uint32_t i = 0; i < s->n; i++) {
+		if (s->d[i].sorry)
+			svc->sorry_idx = (int32_t)i;
+		svc->up_weight += xlb_dest_weight(&s->d[i]);
+	}
+}
+
+static int dest_key_cmp(const struct xlb_dest_cfg *a, const struct xlb_dest_cfg *b)
+{
+	uint32_t ha = ntohl(a->addr), hb = ntohl(b->addr);
+
+	if (ha != hb)
+		return ha < hb ? -1 : 1;
+	if (a->port != b->port)
+		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
+	return 0;
 }
 
 /*
- * New set for svc: its current servers, minus index del (or -1), plus
- * *add at index ins (or none), then with *edit at index ed; ring rebuilt.
- * Replaces svc's set in the candidate (dropping the candidate's ref).
+ * New set for svc, not yet installed: its current servers, minus index
+ * del (or -1), plus *add at index ins (or none), with *edit at index ed
+ * (its cfg, check, down and hgen; the counters stay); every server's
+ * health reset when reset (the service's check changed). The sorry entry
+ * is made again from svc->cfg: the method of the service's first real
+ * server (DR when it has none), its counters kept while it stays the
+ * same server.
  */
-static int svc_new_set(struct xlb_snap_svc *svc, int del, const struct xlb_snap_dest *add,
-		       uint32_t ins, int ed, const struct xlb_dest_cfg *edit, uint32_t seed)
+static int svc_make_set(struct xlb_tables *t, struct xlb_snap_svc *svc, int del,
+			const struct xlb_snap_dest *add, uint32_t ins, int ed,
+			const struct xlb_snap_dest *edit, bool reset,
+			struct xlb_dest_set **out, char *err, size_t errlen)
 {
 	const struct xlb_dest_set *old = svc->set;
-	uint32_t n = old->n - (del >= 0) + (add != NULL), j = 0;
+	struct xlb_snap_dest sorry = { 0 };
+	const struct xlb_snap_dest *old_sorry = NULL;
+	uint32_t n = old->n + 2, j = 0, k;
 	struct xlb_dest_set *s = set_alloc(n);
-	int ret;
 
 	if (!s)
 		return -ENOMEM;
 	for (uint32_t i = 0; i <= old->n; i++) {
-		if (add && i == ins)
-			s->d[j++] = *add;
+		if (add && i == ins) {
+			s->d[j] = *add;
+			xlb_cnt_get(s->d[j].cnt);	/* the caller keeps its own ref */
+			check_ref(s->d[j].check);
+			j++;
+		}
 		if (i == old->n)
 			break;
+		if (old->d[i].sorry) {
+			old_sorry = &old->d[i];
+			continue;
+		}
 		if ((int)i == del)
 			continue;
 		s->d[j] = old->d[i];
-		if ((int)i == ed)
-			s->d[j].cfg = *edit;
+		if ((int)i == ed) {
+			s->d[j].cfg = edit->cfg;
+			s->d[j].check = edit->check;
+			s->d[j].down = edit->down;
+			s->d[j].hgen = edit->hgen;
+		}
+		if (reset) {
+			s->d[j].down = false;
+			s->d[j].hgen = ++t->hgen;
+		}
 		xlb_cnt_get(s->d[j].cnt);
+		check_ref(s->d[j].check);
 		j++;
 	}
-	if (add)
-		xlb_cnt_get(add->cnt);	/* the caller keeps its own ref */
-	ret = set_build(s, &svc->cfg, seed);
+	if (svc->cfg.sorry_addr) {
+		char ds[32];
+
+		sorry.cfg.addr = svc->cfg.sorry_addr;
+		sorry.cfg.port = svc->cfg.sorry_port ? svc->cfg.sorry_port : svc->cfg.key.port;
+		sorry.cfg.fwd = j ? s->d[0].cfg.fwd : XLB_FWD_DR;
+		sorry.sorry = true;
+		for (k = 0; k < j && dest_key_cmp(&s->d[k].cfg, &sorry.cfg) < 0; k++)
+			;
+		ap_str(sorry.cfg.addr, sorry.cfg.port, ds, sizeof(ds));
+		if (k < j && !dest_key_cmp(&s->d[k].cfg, &sorry.cfg)) {
+			xlb_seterr(err, errlen, "sorry server %s is also a real server of the service",
+				   ds);
+			s->n = j;
+			set_put(s);
+			return -EEXIST;
+		}
+		if (sorry.cfg.fwd != XLB_FWD_NAT && sorry.cfg.port != svc->cfg.key.port) {
+			xlb_seterr(err, errlen, "sorry server %s: %s keeps the service's port %u (give no port, or use NAT servers)",
+				   ds, sorry.cfg.fwd == XLB_FWD_TUN ? "tunnelling" : "direct routing",
+				   ntohs(svc->cfg.key.port));
+			s->n = j;
+			set_put(s);
+			return -EINVAL;
+		}
+		if (old_sorry && !dest_key_cmp(&old_sorry->cfg, &sorry.cfg)) {
+			sorry.cnt = old_sorry->cnt;
+			xlb_cnt_get(sorry.cnt);
+		} else {
+			sorry.cnt = cnt_new(t);
+			if (!sorry.cnt) {
+				s->n = j;
+				set_put(s);
+				return -ENOMEM;
+			}
+		}
+		memmove(&s->d[k + 1], &s->d[k], (j - k) * sizeof(s->d[0]));
+		s->d[k] = sorry;
+		j++;
+	}
+	s->n = j;
+	*out = s;
+	return 0;
+}
+
+/* Build s's scheduler data and make it svc's (dropping the candidate's old ref). */
+static int svc_install(struct xlb_snap_svc *svc, struct xlb_dest_set *s, uint32_t seed)
+{
+	int ret = set_build(s, &svc->cfg, seed);
+
 	if (ret) {
 		set_put(s);
 		return ret;
@@ -291,6 +434,17 @@ static int svc_new_set(struct xlb_snap_svc *svc, int del, const struct xlb_snap_
 	set_put(svc->set);
 	svc_attach(svc, s);
 	return 0;
+}
+
+static int svc_new_set(struct xlb_tables *t, struct xlb_snap_svc *svc, int del,
+		       const struct xlb_snap_dest *add, uint32_t ins, int ed,
+		       const struct xlb_snap_dest *edit, bool reset, uint32_t seed,
+		       char *err, size_t errlen)
+{
+	struct xlb_dest_set *s;
+	int ret = svc_make_set(t, svc, del, add, ins, ed, edit, reset, &s, err, errlen);
+
+	return ret ? ret : svc_install(svc, s, seed);
 }
 
 /* ---- snapshots ---- */
@@ -308,6 +462,7 @@ static void snap_free(struct xlb_snap *snap)
 		set_put(snap->svcs[i].set);
 		xlb_sched_state_put(snap->svcs[i].sched_state);
 		xlb_cnt_put(snap->svcs[i].cnt);
+		check_unref(snap->svcs[i].check);
 	}
 	free(snap->svcs);
 	free(n);
@@ -333,6 +488,7 @@ static struct xlb_snap *snap_copy(const struct xlb_snap *src)
 		n->s.svcs[i].set->refs++;
 		n->s.svcs[i].sched_state->refs++;
 		xlb_cnt_get(n->s.svcs[i].cnt);
+		check_ref(n->s.svcs[i].check);
 	}
 	n->s.nsvcs = src->nsvcs;
 	return &n->s;
@@ -682,8 +838,13 @@ static void publish(struct xlb_tables *t, struct xlb_snap *cand)
 	 * tell the datapath (connections pinned to them). */
 	for (uint32_t i = 0; i < cand->nsvcs; i++) {
 		cand->svcs[i].cnt->mark = cand->gen;
-		for (uint32_t j = 0; j < cand->svcs[i].ndests; j++)
+		for (uint32_t j = 0; j < cand->svcs[i].ndests; j++) {
 			cand->svcs[i].dests[j].cnt->mark = cand->gen;
+			/* For the connection table (a SYN on an attempt to a
+			 * down server goes elsewhere). */
+			atomic_store_explicit(&cand->svcs[i].dests[j].cnt->down,
+					      cand->svcs[i].dests[j].down, memory_order_relaxed);
+		}
 	}
 	for (uint32_t i = 0; i < old->nsvcs; i++) {
 		if (old->svcs[i].cnt->mark != cand->gen)
@@ -724,6 +885,12 @@ static void svc_cfg_merge(struct xlb_svc_cfg *c, const struct xlb_svc_cfg *in, u
 		c->netmask = in->netmask;
 	if (set & XLB_SVC_SET_VNODES)
 		c->vnodes = in->vnodes;
+	if (set & XLB_SVC_SET_SORRY) {
+		c->sorry_addr = in->sorry_addr;
+		c->sorry_port = in->sorry_addr ? in->sorry_port : 0;
+	}
+	if (set & XLB_SVC_SET_QUORUM)
+		c->quorum = in->quorum;
 }
 
 static int check_svc_cfg(struct xlb_svc_cfg *c, char *err, size_t errlen)
@@ -828,19 +995,55 @@ static int find_svc(struct xlb_snap *s, const struct xlb_svc_key *key, char *err
 	return (int)i;
 }
 
+/* The service's check (svc: its options) runs, and so does every real
+ * server's with its own options over it. */
+static int check_svc_checks(const struct xlb_snap_svc *svc, const struct xlb_check *chk,
+			    char *err, size_t errlen)
+{
+	struct xlb_check eff;
+	char ds[32];
+	int ret;
+
+	xlb_check_effective(&eff, chk, NULL);
+	ret = xlb_check_validate_effective(&eff, err, errlen);
+	if (ret)
+		return ret;
+	for (uint32_t j = 0; svc && j < svc->ndests; j++) {
+		if (!svc->dests[j].check)
+			continue;
+		xlb_check_effective(&eff, chk, svc->dests[j].check);
+		ret = xlb_check_validate_effective(&eff, err, errlen);
+		if (ret) {
+			size_t l = err ? strlen(err) : 0;
+
+			if (err && l + 1 < errlen)
+				snprintf(err + l, errlen - l, " (real server %s)",
+					 ap_str(svc->dests[j].cfg.addr, svc->dests[j].cfg.port,
+						ds, sizeof(ds)));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 static int c_add_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_svc_cfg *in,
-		     uint32_t set, char *err, size_t errlen)
+		     uint32_t set, const struct xlb_check *chk, char *err, size_t errlen)
 {
 	struct snap_node *n = container_of(s, struct snap_node, s);
 	struct xlb_svc_cfg c = { .key = in->key, .sched = XLB_SCHED_DEFAULT,
 				 .netmask = 0xffffffff, .vnodes = XLB_VNODES_DEFAULT };
 	struct xlb_snap_svc svc = { 0 };
 	char ks[XLB_CTL_SVC_STR];
+	bool ok;
 	long i;
 	int ret;
 
 	svc_cfg_merge(&c, in, set);
 	ret = check_svc_cfg(&c, err, errlen);
+	if (!ret && chk)
+		ret = xlb_check_validate(chk, err, errlen);
+	if (!ret)
+		ret = check_svc_checks(NULL, chk, err, errlen);
 	if (ret)
 		return ret;
 	i = svc_search(s, c.key.proto, c.key.addr, c.key.port);
@@ -866,25 +1069,40 @@ static int c_add_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_
 	svc.cnt = cnt_new(t);
 	svc.set = set_alloc(0);
 	svc.sched_state = xlb_sched_state_new(xlb_sched_find(c.sched));
-	if (!svc.cnt || !svc.set || !svc.sched_state || set_build(svc.set, &c, s->seed)) {
+	svc.check = check_new(chk, &ok);
+	if (!ok || !svc.cnt || !svc.set || !svc.sched_state || set_build(svc.set, &c, s->seed)) {
 		xlb_cnt_put(svc.cnt);
 		set_put(svc.set);
 		xlb_sched_state_put(svc.sched_state);
+		check_unref(svc.check);
 		return -ENOMEM;
 	}
 	svc_attach(&svc, svc.set);
+	if (c.sorry_addr) {
+		ret = svc_new_set(t, &svc, -1, NULL, 0, -1, NULL, false, s->seed, err, errlen);
+		if (ret) {
+			xlb_cnt_put(svc.cnt);
+			set_put(svc.set);
+			check_unref(svc.check);
+			return ret;
+		}
+	}
 	memmove(&s->svcs[i + 1], &s->svcs[i], (s->nsvcs - i) * sizeof(s->svcs[0]));
 	s->svcs[i] = svc;
 	s->nsvcs++;
 	return 0;
 }
 
-static int c_edit_svc(struct xlb_snap *s, const struct xlb_svc_cfg *in, uint32_t set,
-		      char *err, size_t errlen)
+static int c_edit_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_svc_cfg *in,
+		      uint32_t set, const struct xlb_check *chk, char *err, size_t errlen)
 {
 	int i = find_svc(s, &in->key, err, errlen), ret;
+	const struct xlb_check *nchk = NULL;
 	struct xlb_snap_svc *svc;
-	struct xlb_svc_cfg c;
+	struct xlb_svc_cfg c, oc;
+	struct xlb_check merged = { 0 };
+	struct xlb_sched_state *ns = NULL;
+	bool recheck = false, ok;
 
 	if (i < 0)
 		return i;
@@ -895,27 +1113,59 @@ static int c_edit_svc(struct xlb_snap *s, const struct xlb_svc_cfg *in, uint32_t
 	if (ret)
 		return ret;
 	for (uint32_t j = 0; j < svc->ndests && (c.flags & XLB_SVC_F_ONEPACKET); j++) {
+		if (svc->dests[j].sorry)
+			continue;
 		ret = check_dest_cfg(&c, &svc->dests[j].cfg, err, errlen);
 		if (ret)
 			return ret;
 	}
+	if (chk && chk->set) {
+		ret = xlb_check_validate(chk, err, errlen);
+		if (ret)
+			return ret;
+		if (svc->check)
+			merged = *svc->check;
+		xlb_check_merge(&merged, chk);
+		ret = check_svc_checks(svc, &merged, err, errlen);
+		if (ret)
+			return ret;
+		recheck = !check_same(&merged, svc->check);
+	}
+	if (recheck) {
+		nchk = check_new(&merged, &ok);
+		if (!ok)
+			return -ENOMEM;
+	}
 	if (strncmp(c.sched, svc->cfg.sched, sizeof(c.sched))) {
 		/* A new scheduler starts from fresh state (IPVS: done_service
 		 * of the old one, init_service of the new). */
-		struct xlb_sched_state *ns = xlb_sched_state_new(xlb_sched_find(c.sched));
-
-		if (!ns)
+		ns = xlb_sched_state_new(xlb_sched_find(c.sched));
+		if (!ns) {
+			check_unref(nchk);
 			return -ENOMEM;
+		}
+	}
+	oc = svc->cfg;
+	svc->cfg = c;
+	if (recheck || ns || c.vnodes != oc.vnodes || c.sorry_addr != oc.sorry_addr ||
+	    c.sorry_port != oc.sorry_port) {
+		/* A new check starts every server afresh (up, counts zero). */
+		ret = svc_new_set(t, svc, -1, NULL, 0, -1, NULL, recheck, s->seed, err, errlen);
+		if (ret) {
+			svc->cfg = oc;
+			check_unref(nchk);
+			xlb_sched_state_put(ns);
+			return ret;
+		}
+	}
+	if (ns) {
 		xlb_sched_state_put(svc->sched_state);
 		svc->sched_state = ns;
-		svc->cfg = c;
-		return svc_new_set(svc, -1, NULL, 0, -1, NULL, s->seed);
 	}
-	if (c.vnodes != svc->cfg.vnodes) {
-		svc->cfg = c;
-		return svc_new_set(svc, -1, NULL, 0, -1, NULL, s->seed);
+	if (recheck) {
+		check_unref(svc->check);
+		svc->check = nchk;
 	}
-	svc->cfg = c;
 	return 0;
 }
 
@@ -928,18 +1178,22 @@ static int c_del_svc(struct xlb_snap *s, const struct xlb_svc_key *key, char *er
 	set_put(s->svcs[i].set);
 	xlb_sched_state_put(s->svcs[i].sched_state);
 	xlb_cnt_put(s->svcs[i].cnt);
+	check_unref(s->svcs[i].check);
 	memmove(&s->svcs[i], &s->svcs[i + 1], (s->nsvcs - i - 1) * sizeof(s->svcs[0]));
 	s->nsvcs--;
 	return 0;
 }
 
 static int c_add_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_svc_key *key,
-		      const struct xlb_dest_cfg *in, uint32_t set, char *err, size_t errlen)
+		      const struct xlb_dest_cfg *in, uint32_t set, const struct xlb_check *chk,
+		      char *err, size_t errlen)
 {
 	int i = find_svc(s, key, err, errlen), ret;
 	struct xlb_snap_dest nd = { 0 };
 	struct xlb_snap_svc *svc;
+	struct xlb_check eff;
 	char ds[32], ks[XLB_CTL_SVC_STR];
+	bool ok;
 	long j;
 
 	if (i < 0)
@@ -952,13 +1206,22 @@ static int c_add_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb
 	nd.cfg.u_thresh = set & XLB_DEST_SET_UTHRESH ? in->u_thresh : 0;
 	nd.cfg.l_thresh = set & XLB_DEST_SET_LTHRESH ? in->l_thresh : 0;
 	ret = check_dest_cfg(&svc->cfg, &nd.cfg, err, errlen);
+	if (!ret && chk && chk->set) {
+		ret = xlb_check_validate(chk, err, errlen);
+		if (!ret) {
+			xlb_check_effective(&eff, svc->check, chk);
+			ret = xlb_check_validate_effective(&eff, err, errlen);
+		}
+	}
 	if (!ret && t->prov.check_dest)
 		ret = t->prov.check_dest(&nd.cfg, err, errlen, t->prov.arg);
 	if (ret)
 		return ret;
 	j = dest_search(svc, nd.cfg.addr, nd.cfg.port);
 	if (j >= 0) {
-		xlb_seterr(err, errlen, "real server %s already exists in service %s",
+		xlb_seterr(err, errlen, svc->dests[j].sorry ?
+			   "real server %s is the sorry server of service %s" :
+			   "real server %s already exists in service %s",
 		       ap_str(nd.cfg.addr, nd.cfg.port, ds, sizeof(ds)), svc_str(key, ks));
 		return -EEXIST;
 	}
@@ -966,21 +1229,30 @@ static int c_add_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb
 		xlb_seterr(err, errlen, "too many real servers (%u)", XLB_TABLES_MAX_DESTS);
 		return -ENOSPC;
 	}
-	nd.cnt = cnt_new(t);
-	if (!nd.cnt)
+	nd.check = check_new(chk, &ok);
+	if (!ok)
 		return -ENOMEM;
-	ret = svc_new_set(svc, -1, &nd, (uint32_t)(-j - 1), -1, NULL, s->seed);
+	nd.hgen = ++t->hgen;
+	nd.cnt = cnt_new(t);
+	if (!nd.cnt) {
+		check_unref(nd.check);
+		return -ENOMEM;
+	}
+	ret = svc_new_set(t, svc, -1, &nd, (uint32_t)(-j - 1), -1, NULL, false, s->seed,
+			  err, errlen);
 	xlb_cnt_put(nd.cnt);
+	check_unref(nd.check);
 	return ret;
 }
 
+/* A real server (never the sorry server, which is not one). */
 static int find_dest(struct xlb_snap_svc *svc, uint32_t addr, uint16_t port, char *err,
 		     size_t errlen)
 {
 	long j = dest_search(svc, addr, port);
 	char ds[32], ks[XLB_CTL_SVC_STR];
 
-	if (j < 0) {
+	if (j < 0 || svc->dests[j].sorry) {
 		xlb_seterr(err, errlen, "no such real server %s in service %s",
 		       ap_str(addr, port, ds, sizeof(ds)), svc_str(&svc->cfg.key, ks));
 		return -ENOENT;
@@ -989,11 +1261,14 @@ static int find_dest(struct xlb_snap_svc *svc, uint32_t addr, uint16_t port, cha
 }
 
 static int c_edit_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_svc_key *key,
-		       const struct xlb_dest_cfg *in, uint32_t set, char *err, size_t errlen)
+		       const struct xlb_dest_cfg *in, uint32_t set, const struct xlb_check *chk,
+		       char *err, size_t errlen)
 {
 	int i = find_svc(s, key, err, errlen), j, ret;
 	struct xlb_snap_svc *svc;
-	struct xlb_dest_cfg c;
+	struct xlb_snap_dest ed;
+	struct xlb_check merged = { 0 }, eff;
+	bool recheck = false, ok;
 	uint16_t port;
 
 	if (i < 0)
@@ -1003,29 +1278,51 @@ static int c_edit_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xl
 	j = find_dest(svc, in->addr, port, err, errlen);
 	if (j < 0)
 		return j;
-	c = svc->dests[j].cfg;
+	ed = svc->dests[j];
 	if (set & XLB_DEST_SET_FWD)
-		c.fwd = in->fwd;
+		ed.cfg.fwd = in->fwd;
 	if (set & XLB_DEST_SET_WEIGHT)
-		c.weight = in->weight;
+		ed.cfg.weight = in->weight;
 	if (set & XLB_DEST_SET_UTHRESH)
-		c.u_thresh = in->u_thresh;
+		ed.cfg.u_thresh = in->u_thresh;
 	if (set & XLB_DEST_SET_LTHRESH)
-		c.l_thresh = in->l_thresh;
-	ret = check_dest_cfg(&svc->cfg, &c, err, errlen);
-	if (!ret && t->prov.check_dest && c.fwd != svc->dests[j].cfg.fwd)
-		ret = t->prov.check_dest(&c, err, errlen, t->prov.arg);
+		ed.cfg.l_thresh = in->l_thresh;
+	ret = check_dest_cfg(&svc->cfg, &ed.cfg, err, errlen);
+	if (!ret && t->prov.check_dest && ed.cfg.fwd != svc->dests[j].cfg.fwd)
+		ret = t->prov.check_dest(&ed.cfg, err, errlen, t->prov.arg);
+	if (!ret && chk && chk->set) {
+		ret = xlb_check_validate(chk, err, errlen);
+		if (!ret) {
+			if (ed.check)
+				merged = *ed.check;
+			xlb_check_merge(&merged, chk);
+			xlb_check_effective(&eff, svc->check, &merged);
+			ret = xlb_check_validate_effective(&eff, err, errlen);
+			recheck = !check_same(&merged, ed.check);
+		}
+	}
 	if (ret)
 		return ret;
-	if (!memcmp(&c, &svc->dests[j].cfg, sizeof(c)))
+	if (!recheck && !memcmp(&ed.cfg, &svc->dests[j].cfg, sizeof(ed.cfg)))
 		return 0;
+	if (recheck) {
+		/* A new check starts the server afresh. */
+		ed.check = check_new(&merged, &ok);
+		if (!ok)
+			return -ENOMEM;
+		ed.down = false;
+		ed.hgen = ++t->hgen;
+	}
 	/* Sets are immutable: even a forwarding-method change makes a new one
 	 * (the ring is rebuilt, identical when the weight is unchanged). */
-	return svc_new_set(svc, -1, NULL, 0, j, &c, s->seed);
+	ret = svc_new_set(t, svc, -1, NULL, 0, j, &ed, false, s->seed, err, errlen);
+	if (recheck)
+		check_unref(ed.check);	/* the set took its own */
+	return ret;
 }
 
-static int c_del_dest(struct xlb_snap *s, const struct xlb_svc_key *key, uint32_t addr,
-		      uint16_t port, char *err, size_t errlen)
+static int c_del_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_svc_key *key,
+		      uint32_t addr, uint16_t port, char *err, size_t errlen)
 {
 	int i = find_svc(s, key, err, errlen), j;
 
@@ -1034,7 +1331,7 @@ static int c_del_dest(struct xlb_snap *s, const struct xlb_svc_key *key, uint32_
 	j = find_dest(&s->svcs[i], addr, port ? port : key->port, err, errlen);
 	if (j < 0)
 		return j;
-	return svc_new_set(&s->svcs[i], j, NULL, 0, -1, NULL, s->seed);
+	return svc_new_set(t, &s->svcs[i], j, NULL, 0, -1, NULL, false, s->seed, err, errlen);
 }
 
 static int c_set_timeouts(struct xlb_snap *s, const struct xlb_timeouts *to, char *err,
@@ -1065,20 +1362,91 @@ static int c_flush(struct xlb_snap *s)
 		set_put(s->svcs[i].set);
 		xlb_sched_state_put(s->svcs[i].sched_state);
 		xlb_cnt_put(s->svcs[i].cnt);
+		check_unref(s->svcs[i].check);
 	}
 	s->nsvcs = 0;
 	return 0;
 }
 
-static int c_seed(struct xlb_snap *s, uint32_t seed)
+static int c_seed(struct xlb_tables *t, struct xlb_snap *s, uint32_t seed)
 {
 	s->seed = seed;
 	for (uint32_t i = 0; i < s->nsvcs; i++) {
-		int ret = svc_new_set(&s->svcs[i], -1, NULL, 0, -1, NULL, seed);
+		int ret = svc_new_set(t, &s->svcs[i], -1, NULL, 0, -1, NULL, false, seed, NULL, 0);
 
 		if (ret)
 			return ret;
 	}
+	return 0;
+}
+
+/* Health results onto the candidate: each touched service gets one new
+ * set (copied, then changed before its ring is built). */
+static int c_set_health(struct xlb_tables *t, struct xlb_snap *s,
+			const struct xlb_health_change *c, size_t n, size_t *applied)
+{
+	size_t done = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		long i = svc_search(s, c[k].svc.proto, c[k].svc.addr, c[k].svc.port);
+		struct xlb_snap_svc *svc;
+		struct xlb_dest_set *ns;
+		bool any = false;
+		int ret;
+
+		if (i < 0)
+			continue;
+		svc = &s->svcs[i];
+		/* Every later change of the same service is taken with this one. */
+		for (size_t m = k; m < n; m++) {
+			long j;
+
+			if (memcmp(&c[m].svc, &c[k].svc, sizeof(c[k].svc)))
+				continue;
+			j = dest_search(svc, c[m].addr, c[m].port);
+			if (j >= 0 && !svc->dests[j].sorry && svc->dests[j].hgen == c[m].hgen &&
+			    svc->dests[j].down != c[m].down)
+				any = true;
+		}
+		if (!any)
+			continue;
+		ret = svc_make_set(t, svc, -1, NULL, 0, -1, NULL, false, &ns, NULL, 0);
+		if (ret)
+			return ret;
+		for (size_t m = k; m < n; m++) {
+			long lo = 0, hi = (long)ns->n - 1;
+
+			if (memcmp(&c[m].svc, &c[k].svc, sizeof(c[k].svc)))
+				continue;
+			while (lo <= hi) {
+				long mid = lo + (hi - lo) / 2;
+				int cmp = key_cmp(0, ns->d[mid].cfg.addr, ns->d[mid].cfg.port, 0,
+						  c[m].addr, c[m].port);
+
+				if (!cmp) {
+					struct xlb_snap_dest *d = &ns->d[mid];
+
+					if (!d->sorry && d->hgen == c[m].hgen && d->down != c[m].down) {
+						d->down = c[m].down;
+						done++;
+					}
+					break;
+				}
+				if (cmp < 0)
+					lo = mid + 1;
+				else
+					hi = mid - 1;
+			}
+		}
+		ret = svc_install(svc, ns, s->seed);
+		if (ret)
+			return ret;
+		/* Skip the rest of this service's changes: done above. */
+		while (k + 1 < n && !memcmp(&c[k + 1].svc, &c[k].svc, sizeof(c[k].svc)))
+			k++;
+	}
+	if (applied)
+		*applied = done;
 	return 0;
 }
 
@@ -1096,19 +1464,20 @@ static int c_apply_req(struct xlb_tables *t, struct xlb_snap *s, const struct xl
 
 	switch (r->op) {
 	case XLB_REQ_ADD_SVC:
-		return c_add_svc(t, s, &r->svc, req_svc_fields(r), err, errlen);
+		return c_add_svc(t, s, &r->svc, req_svc_fields(r), &r->check, err, errlen);
 	case XLB_REQ_EDIT_SVC:
-		return c_edit_svc(s, &r->svc, r->svc_set, err, errlen);
+		return c_edit_svc(t, s, &r->svc, r->svc_set, &r->check, err, errlen);
 	case XLB_REQ_DEL_SVC:
 		return c_del_svc(s, &r->svc.key, err, errlen);
 	case XLB_REQ_CLEAR:
 		return c_flush(s);
 	case XLB_REQ_ADD_DEST:
-		return c_add_dest(t, s, &r->svc.key, &r->dest, dest_all, err, errlen);
+		return c_add_dest(t, s, &r->svc.key, &r->dest, dest_all, &r->check, err, errlen);
 	case XLB_REQ_EDIT_DEST:
-		return c_edit_dest(t, s, &r->svc.key, &r->dest, r->dest_set, err, errlen);
+		return c_edit_dest(t, s, &r->svc.key, &r->dest, r->dest_set, &r->check, err,
+				   errlen);
 	case XLB_REQ_DEL_DEST:
-		return c_del_dest(s, &r->svc.key, r->dest.addr, r->dest.port, err, errlen);
+		return c_del_dest(t, s, &r->svc.key, r->dest.addr, r->dest.port, err, errlen);
 	case XLB_REQ_SET_TIMEOUT:
 		return c_set_timeouts(s, &r->timeouts, err, errlen);
 	default:
@@ -1184,13 +1553,61 @@ static int finish(struct xlb_tables *t, struct xlb_snap *s, char *err, size_t er
 int xlb_tables_add_svc(struct xlb_tables *t, const struct xlb_svc_cfg *cfg,
 		       uint32_t set, char *err, size_t errlen)
 {
-	return WITH_CANDIDATE(t, err, errlen, c_add_svc(t, s, cfg, set, err, errlen));
+	return WITH_CANDIDATE(t, err, errlen, c_add_svc(t, s, cfg, set, NULL, err, errlen));
+}
+
+int xlb_tables_add_svc_chk(struct xlb_tables *t, const struct xlb_svc_cfg *cfg, uint32_t set,
+			   const struct xlb_check *check, char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_add_svc(t, s, cfg, set, check, err, errlen));
+}
+
+int xlb_tables_edit_svc_chk(struct xlb_tables *t, const struct xlb_svc_cfg *cfg, uint32_t set,
+			    const struct xlb_check *check, char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_edit_svc(t, s, cfg, set, check, err, errlen));
+}
+
+int xlb_tables_add_dest_chk(struct xlb_tables *t, const struct xlb_svc_key *key,
+			    const struct xlb_dest_cfg *d, uint32_t set,
+			    const struct xlb_check *check, char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_add_dest(t, s, key, d, set, check, err, errlen));
+}
+
+int xlb_tables_edit_dest_chk(struct xlb_tables *t, const struct xlb_svc_key *key,
+			     const struct xlb_dest_cfg *d, uint32_t set,
+			     const struct xlb_check *check, char *err, size_t errlen)
+{
+	return WITH_CANDIDATE(t, err, errlen, c_edit_dest(t, s, key, d, set, check, err, errlen));
+}
+
+int xlb_tables_set_health(struct xlb_tables *t, const struct xlb_health_change *c, size_t n,
+			  size_t *applied, char *err, size_t errlen)
+{
+	const struct xlb_snap *cur = xlb_tables_current(t);
+	bool any = false;
+
+	if (applied)
+		*applied = 0;
+	/* Stale results (the server was re-added or re-checked) publish nothing. */
+	for (size_t k = 0; k < n && !any; k++) {
+		const struct xlb_snap_svc *svc = xlb_snap_find(cur, c[k].svc.proto, c[k].svc.addr,
+							       c[k].svc.port);
+		long j = svc ? dest_search(svc, c[k].addr, c[k].port) : -1;
+
+		any = j >= 0 && !svc->dests[j].sorry && svc->dests[j].hgen == c[k].hgen &&
+		      svc->dests[j].down != c[k].down;
+	}
+	if (!any)
+		return 0;
+	return WITH_CANDIDATE(t, err, errlen, c_set_health(t, s, c, n, applied));
 }
 
 int xlb_tables_edit_svc(struct xlb_tables *t, const struct xlb_svc_cfg *cfg,
 			uint32_t set, char *err, size_t errlen)
 {
-	return WITH_CANDIDATE(t, err, errlen, c_edit_svc(s, cfg, set, err, errlen));
+	return WITH_CANDIDATE(t, err, errlen, c_edit_svc(t, s, cfg, set, NULL, err, errlen));
 }
 
 int xlb_tables_del_svc(struct xlb_tables *t, const struct xlb_svc_key *key,
@@ -1203,20 +1620,20 @@ int xlb_tables_add_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
 			const struct xlb_dest_cfg *d, uint32_t set,
 			char *err, size_t errlen)
 {
-	return WITH_CANDIDATE(t, err, errlen, c_add_dest(t, s, key, d, set, err, errlen));
+	return WITH_CANDIDATE(t, err, errlen, c_add_dest(t, s, key, d, set, NULL, err, errlen));
 }
 
 int xlb_tables_edit_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
 			 const struct xlb_dest_cfg *d, uint32_t set,
 			 char *err, size_t errlen)
 {
-	return WITH_CANDIDATE(t, err, errlen, c_edit_dest(t, s, key, d, set, err, errlen));
+	return WITH_CANDIDATE(t, err, errlen, c_edit_dest(t, s, key, d, set, NULL, err, errlen));
 }
 
 int xlb_tables_del_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
 			uint32_t addr, uint16_t port, char *err, size_t errlen)
 {
-	return WITH_CANDIDATE(t, err, errlen, c_del_dest(s, key, addr, port, err, errlen));
+	return WITH_CANDIDATE(t, err, errlen, c_del_dest(t, s, key, addr, port, err, errlen));
 }
 
 int xlb_tables_flush(struct xlb_tables *t, char *err, size_t errlen)
@@ -1232,7 +1649,7 @@ int xlb_tables_set_timeouts(struct xlb_tables *t, const struct xlb_timeouts *to,
 
 int xlb_tables_set_seed(struct xlb_tables *t, uint32_t seed)
 {
-	return WITH_CANDIDATE(t, NULL, 0, c_seed(s, seed));
+	return WITH_CANDIDATE(t, NULL, 0, c_seed(t, s, seed));
 }
 
 int xlb_tables_zero(struct xlb_tables *t, const struct xlb_svc_key *key,

@@ -77,6 +77,7 @@ struct xlb_cnt {
 	atomic_uint persistconns;
 	atomic_bool deleted;		/* removed from the configuration */
 	atomic_bool overload;		/* IPVS's IP_VS_DEST_F_OVERLOAD (sched.h) */
+	atomic_bool down;		/* a real server's: failed its checks (as published) */
 	atomic_uint refs;
 	/* Control thread only: zero point and rate estimator (IPVS style). */
 	struct xlb_stats base;		/* sums at the last -Z */
@@ -111,13 +112,27 @@ void xlb_cnt_put(struct xlb_cnt *c);
 struct xlb_snap_dest {
 	struct xlb_dest_cfg cfg;
 	struct xlb_cnt *cnt;
+	/* Health (issue 13). check: the server's own --check options, NULL
+	 * when it has none (the service's apply). down: failed its checks
+	 * (set by xlb_tables_set_health), kept across unrelated changes and
+	 * cleared when the server is added or its check changes, which also
+	 * gives it a new hgen. sorry: the service's --sorry-server, which the
+	 * scheduler never picks by weight (xlb_snap_fallback does). */
+	const struct xlb_check *check;
+	uint64_t hgen;
+	bool down;
+	bool sorry;
 };
 
-/* A real server's weight as every scheduler reads it (and as their update
- * precomputes from): the one place an effective weight is decided. */
+/*
+ * The weight a scheduler uses: 0 for a server that is down (it takes no
+ * new connection; its established ones continue, as keepalived's
+ * inhibit_on_failure) and for the sorry server; the configured weight
+ * otherwise. Rings and every scheduler read weights through this only.
+ */
 static inline uint32_t xlb_dest_weight(const struct xlb_snap_dest *d)
 {
-	return d->cfg.weight;
+	return d->down || d->sorry ? 0 : d->cfg.weight;
 }
 
 struct xlb_dest_set;			/* private: dests + ring, shared by snapshots */
@@ -136,7 +151,27 @@ struct xlb_snap_svc {
 	const struct xlb_sched *sched;
 	const void *sched_data;
 	struct xlb_sched_state *sched_state;
+	const struct xlb_check *check;	/* the service's --check options; NULL: none */
+	int32_t sorry_idx;		/* dests index of the sorry server, or -1 */
+	uint64_t up_weight;		/* sum of xlb_dest_weight() */
 };
+
+/* The service's healthy weight is below its --quorum: new connections go
+ * to the sorry server, or are refused. */
+static inline bool xlb_snap_below_quorum(const struct xlb_snap_svc *svc)
+{
+	return svc->cfg.quorum && svc->up_weight < svc->cfg.quorum;
+}
+
+/*
+ * Where a new connection goes when the scheduler found no server (or the
+ * service is below quorum): the dests index of the sorry server, or -1 to
+ * refuse it. The datapath calls it where it decides "no server".
+ */
+static inline int xlb_snap_fallback(const struct xlb_snap_svc *svc)
+{
+	return svc->sorry_idx;
+}
 
 struct xlb_snap {
 	uint64_t gen;			/* publication number, from 1 */
@@ -194,6 +229,12 @@ struct xlb_tables_provider {
 	 * real-server dump reads them (--stats, --rate) and before -Z zeroes
 	 * them. May be NULL. */
 	void (*sync_counters)(void *arg);
+	/* The health of a real server of a service (xlbctl -L --health),
+	 * for the control thread's dumps: 0, or -ENOENT when it is not
+	 * checked. May be NULL. Has its own argument (another module). */
+	int (*health_info)(const struct xlb_svc_key *svc, uint32_t addr, uint16_t port,
+			   struct xlb_health_info *out, void *arg);
+	void *health_arg;
 };
 
 int  xlb_tables_new(struct xlb_tables **out);
@@ -261,6 +302,39 @@ int xlb_tables_apply_req(struct xlb_tables *t, const struct xlb_req *req,
  * or the prepare callback). */
 int xlb_tables_apply_reqs(struct xlb_tables *t, const struct xlb_req *reqs, size_t n,
 			  size_t *failed, char *err, size_t errlen);
+
+/* The same four with health checks (check: the service's, for -A/-E, or
+ * the real server's own, for -a/-e; NULL or check->set 0: none given). */
+int xlb_tables_add_svc_chk(struct xlb_tables *t, const struct xlb_svc_cfg *cfg, uint32_t set,
+			   const struct xlb_check *check, char *err, size_t errlen);
+int xlb_tables_edit_svc_chk(struct xlb_tables *t, const struct xlb_svc_cfg *cfg, uint32_t set,
+			    const struct xlb_check *check, char *err, size_t errlen);
+int xlb_tables_add_dest_chk(struct xlb_tables *t, const struct xlb_svc_key *key,
+			    const struct xlb_dest_cfg *d, uint32_t set,
+			    const struct xlb_check *check, char *err, size_t errlen);
+int xlb_tables_edit_dest_chk(struct xlb_tables *t, const struct xlb_svc_key *key,
+			     const struct xlb_dest_cfg *d, uint32_t set,
+			     const struct xlb_check *check, char *err, size_t errlen);
+
+/* A health result for the tables (from the health thread, applied by the
+ * control thread): real server (addr, port) of service svc is down or up,
+ * as judged with the check it had at hgen. */
+struct xlb_health_change {
+	struct xlb_svc_key svc;
+	uint32_t addr;
+	uint16_t port;
+	bool down;
+	uint64_t hgen;
+};
+
+/*
+ * Apply health results as one change: servers whose hgen still matches
+ * (not re-added nor re-checked since) get down set; the rings of their
+ * services are rebuilt and one snapshot is published, or nothing when no
+ * result applies. *applied (may be NULL) counts those applied. 0 or -errno.
+ */
+int xlb_tables_set_health(struct xlb_tables *t, const struct xlb_health_change *c, size_t n,
+			  size_t *applied, char *err, size_t errlen);
 
 /* The current snapshot, for the writer's own reads (no QSBR needed). */
 const struct xlb_snap *xlb_tables_current(const struct xlb_tables *t);

@@ -78,6 +78,12 @@ struct xlb_svc_cfg {
 	uint32_t timeout;			/* persistence timeout, s */
 	uint32_t netmask;			/* persistence mask, network order */
 	uint32_t vnodes;			/* ring points per unit of weight */
+	/* Health checks (issue 13): where new connections go while no real
+	 * server is up or the healthy weight is below quorum. */
+	uint32_t sorry_addr;			/* 0: no sorry server */
+	uint16_t sorry_port;			/* 0: the service's port */
+	uint16_t pad2;
+	uint32_t quorum;			/* 0: no quorum */
 };
 
 struct xlb_dest_cfg {
@@ -88,6 +94,78 @@ struct xlb_dest_cfg {
 	uint32_t weight;	/* 0..65535; 0 quiesces */
 	uint32_t u_thresh;
 	uint32_t l_thresh;
+};
+
+/*
+ * Health checks (xlbctl --check ...): one per service, applied to each of
+ * its real servers, and optionally one per real server whose named fields
+ * (set) override the service's. Fields not in set take the service's, then
+ * the defaults below.
+ */
+enum xlb_check_kind {
+	XLB_CHECK_NONE = 0,	/* no checks: the server is always up */
+	XLB_CHECK_TCP,		/* a TCP connection is accepted */
+	XLB_CHECK_HTTP,		/* GET path answers status (and body has expect) */
+	XLB_CHECK_UDP,		/* no ICMP error within the timeout */
+	XLB_CHECK_EXEC,		/* a command exits 0 */
+};
+
+#define XLB_CHECK_SET_KIND	0x001
+#define XLB_CHECK_SET_PORT	0x002
+#define XLB_CHECK_SET_PATH	0x004
+#define XLB_CHECK_SET_STATUS	0x008
+#define XLB_CHECK_SET_EXPECT	0x010
+#define XLB_CHECK_SET_EXEC	0x020
+#define XLB_CHECK_SET_INTERVAL	0x040
+#define XLB_CHECK_SET_TIMEOUT	0x080
+#define XLB_CHECK_SET_RISE	0x100
+#define XLB_CHECK_SET_FALL	0x200
+#define XLB_CHECK_SET_ALL	0x3ff
+
+#define XLB_CHECK_PATH_MAX	128	/* NUL included */
+#define XLB_CHECK_EXPECT_MAX	128
+#define XLB_CHECK_EXEC_MAX	256
+#define XLB_CHECK_INTERVAL_DEFAULT_MS	2000
+#define XLB_CHECK_TIMEOUT_DEFAULT_MS	1000
+#define XLB_CHECK_RISE_DEFAULT		2
+#define XLB_CHECK_FALL_DEFAULT		3
+#define XLB_CHECK_STATUS_DEFAULT	200
+#define XLB_CHECK_INTERVAL_MIN_MS	10
+#define XLB_CHECK_INTERVAL_MAX_MS	3600000u
+#define XLB_CHECK_RISE_MAX		1000
+
+struct xlb_check {
+	uint32_t set;		/* XLB_CHECK_SET_*: the fields given */
+	uint8_t  kind;		/* enum xlb_check_kind */
+	uint8_t  pad;
+	uint16_t port;		/* network order; 0: the server's port */
+	uint16_t status;	/* http */
+	uint16_t rise;
+	uint16_t fall;
+	uint16_t pad2;
+	uint32_t interval_ms;
+	uint32_t timeout_ms;
+	char path[XLB_CHECK_PATH_MAX];		/* http */
+	char expect[XLB_CHECK_EXPECT_MAX];	/* http: body contains; "" none */
+	char exec[XLB_CHECK_EXEC_MAX];		/* exec: a /bin/sh command */
+};
+
+/* A real server's health as xlbd last saw it (xlbctl -L -n --health). */
+enum xlb_health_state {
+	XLB_HEALTH_UNCHECKED = 0,	/* no check: always up */
+	XLB_HEALTH_UP,
+	XLB_HEALTH_DOWN,
+};
+
+#define XLB_HEALTH_ERR_MAX	96
+
+struct xlb_health_info {
+	uint8_t  state;		/* enum xlb_health_state */
+	uint8_t  last_ok;	/* last probe succeeded */
+	uint16_t pad;
+	uint32_t checks;	/* probes run since the last reset */
+	uint64_t since;		/* unix time (s) of the last change or reset */
+	char     error[XLB_HEALTH_ERR_MAX];	/* last failure's reason, "" none */
 };
 
 struct xlb_timeouts {
@@ -125,6 +203,9 @@ enum xlb_req_op {
 #define XLB_SVC_SET_VNODES	0x08
 #define XLB_SVC_SET_SCHED_FLAGS	0x10	/* -b: the XLB_SVC_F_SCHED* bits of flags */
 #define XLB_SVC_SET_OPS		0x40	/* the ONEPACKET flag (-o) */
+/* Bits apart from main's -b / -o ones (0x10, 0x40) and ctl.h's 0x100. */
+#define XLB_SVC_SET_SORRY	0x200	/* sorry_addr + sorry_port */
+#define XLB_SVC_SET_QUORUM	0x400
 
 #define XLB_DEST_SET_PORT	0x01
 #define XLB_DEST_SET_FWD	0x02
@@ -143,6 +224,7 @@ enum xlb_req_op {
 #define XLB_LIST_NOSORT		0x100	/* --nosort */
 #define XLB_LIST_TUNINFO	0x200	/* --tun-info */
 #define XLB_LIST_DAEMON		0x400	/* --daemon */
+#define XLB_LIST_HEALTH		0x800	/* --health (apart from --thresholds ... --daemon) */
 
 struct xlb_req {
 	enum xlb_req_op op;
@@ -153,6 +235,8 @@ struct xlb_req {
 	uint32_t dest_set;	/* XLB_DEST_SET_* */
 	struct xlb_timeouts timeouts;
 	uint32_t list_flags;	/* XLB_LIST_* */
+	/* --check*: the service's (-A/-E) or the real server's (-a/-e). */
+	struct xlb_check check;
 };
 
 #endif /* XLB_T_H */

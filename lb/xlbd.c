@@ -37,6 +37,7 @@
 #include "cpus.h"
 #include "ctl_server.h"
 #include "dp.h"
+#include "health.h"
 #include "ipvsadm.h"
 #include "log.h"
 #include "tables.h"
@@ -63,6 +64,7 @@ struct xlbd {
 	struct xlb_dp *dp;
 	struct xlb_tables *tables;
 	struct xlb_ctl_server *srv;
+	struct xlb_health *health;
 	int sigfd;
 };
 
@@ -426,14 +428,56 @@ static int xlbd_detach(struct xlbd *d)
 	return bad ? -ENOENT : 0;
 }
 
-static void dp_on_fd(void *dp)
+static void dp_on_fd(void *arg)
 {
-	xlb_dp_process(dp);
+	xlb_dp_process(((struct xlbd *)arg)->dp);
 }
 
-static void dp_on_tick(void *dp, uint64_t now_ms)
+static void dp_on_tick(void *arg, uint64_t now_ms)
 {
-	xlb_dp_tick(dp, now_ms);
+	struct xlbd *d = arg;
+
+	xlb_dp_tick(d->dp, now_ms);
+	/* Health results into the tables, new plans to the checker: here,
+	 * on the control thread, the tables' one writer. */
+	xlb_health_tick(d->health);
+}
+
+/* The datapath's counters, then the checker's ("health" group). */
+static int (*dp_dump_counters_fn)(xlb_counter_emit_fn emit, void *emit_arg, void *arg);
+static struct xlb_health *counters_health;
+
+static int xlbd_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
+{
+	int ret = dp_dump_counters_fn ? dp_dump_counters_fn(emit, emit_arg, arg) : 0;
+
+	return ret ? ret : xlb_health_dump_counters(counters_health, emit, emit_arg);
+}
+
+static int health_info(const struct xlb_svc_key *svc, uint32_t addr, uint16_t port,
+		       struct xlb_health_info *out, void *arg)
+{
+	return xlb_health_info(arg, svc, addr, port, out);
+}
+
+/* The checker thread, and its place in the provider the datapath set. */
+static int health_start(struct xlbd *d)
+{
+	struct xlb_tables_provider prov = *xlb_tables_provider(d->tables);
+	char err[256] = "";
+	int ret = xlb_health_start(&d->health, d->tables, err, sizeof(err));
+
+	if (ret) {
+		pr_warn("%s", err[0] ? err : strerror(-ret));
+		return ret;
+	}
+	dp_dump_counters_fn = prov.dump_counters;
+	counters_health = d->health;
+	prov.dump_counters = xlbd_dump_counters;
+	prov.health_info = health_info;
+	prov.health_arg = d->health;
+	xlb_tables_set_provider(d->tables, &prov);
+	return 0;
 }
 
 /* --cpus: the whole process (this thread, and so every thread it starts
@@ -545,10 +589,13 @@ static int xlbd_init(struct xlbd *d)
 		pr_warn("datapath: %s", err[0] ? err : strerror(-ret));
 		return ret;
 	}
+	ret = health_start(d);
+	if (ret)
+		return ret;
 	sp.aux_fd = xlb_dp_fd(d->dp);
 	sp.on_fd = dp_on_fd;
 	sp.on_tick = dp_on_tick;
-	sp.hook_arg = d->dp;
+	sp.hook_arg = d;
 
 	sp.path = d->socket_path;
 	sp.group = d->group;
@@ -582,6 +629,7 @@ static int xlbd_run(struct xlbd *d)
 static void xlbd_fini(struct xlbd *d)
 {
 	xlb_ctl_server_free(d->srv);
+	xlb_health_stop(d->health);
 	/* The datapath stops before the tables go. */
 	if (d->dp)
 		xlb_dp_log_stats(d->dp);

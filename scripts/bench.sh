@@ -28,7 +28,8 @@
 # BENCH_COST_MIXES ("udp:1000 ack:1000"), BENCH_COST_SECS (0.5),
 # BENCH_TCP_MODES (every mode above), BENCH_TCP_SECS (2), XLBD_ARGS / XSK_FWD_ARGS (extra options),
 # BENCH_CONN_SIZES ("4096 1048576": conn_bench table sizes), BENCH_SECTIONS
-# (default "section_ring section_conn section_fp_xdp section_datapath").
+# (default "section_ring section_conn section_fp_xdp section_health section_datapath"),
+# BENCH_HEALTH_SERVERS (1000) and BENCH_HEALTH_SECS (10): health_bench.
 set -eu
 
 BUILD=${BUILD:-build}
@@ -118,6 +119,23 @@ section_fp_xdp() {
 	return $status
 }
 
+# Health checker: 1,000 real servers checked every second (TCP, then HTTP)
+# against local listeners in a namespace of its own; the checker thread's
+# CPU as a share of one CPU (issue 13's target: under 5 %).
+BENCH_HEALTH_SERVERS=${BENCH_HEALTH_SERVERS:-1000}
+BENCH_HEALTH_SECS=${BENCH_HEALTH_SECS:-10}
+section_health() {
+	section "Health checks (tests/bench/health_bench.c)"
+	if [ ! -x "$BUILD/bench/health_bench" ]; then
+		echo "bench: $BUILD/bench/health_bench is missing; run 'make' first" >&2
+		return 1
+	fi
+	echo '```'
+	"$BUILD/bench/health_bench" "$BENCH_HEALTH_SERVERS" "$BENCH_HEALTH_SECS" || return 1
+	echo '```'
+	echo
+}
+
 # Datapath: the same generator through each forwarder on one veth chain,
 # in the same run, as ratios. See scripts/bench_lib.sh for the topology.
 section_datapath() {
@@ -187,7 +205,7 @@ bench_times() {
 run_all() {
 	local s status=0 t
 	header
-	for s in ${BENCH_SECTIONS:-section_ring section_conn section_fp_xdp section_datapath}; do
+	for s in ${BENCH_SECTIONS:-section_ring section_conn section_fp_xdp section_health section_datapath}; do
 		BENCH_MARK=$(date +%s.%N)
 		$s || status=1
 		t=$(date +%s.%N)

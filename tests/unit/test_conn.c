@@ -44,6 +44,7 @@ struct dest {
 	uint8_t fwd;
 	uint32_t weight;
 	bool alive;
+	bool down;		/* failed its health checks */
 	long active;		/* kept by on_count, as xlbd keeps them */
 	long inactive;
 };
@@ -72,6 +73,12 @@ static bool dest_alive(void *arg, const void *dest)
 {
 	(void)arg;
 	return __atomic_load_n(&((const struct dest *)dest)->alive, __ATOMIC_RELAXED);
+}
+
+static bool dest_down(void *arg, const void *dest)
+{
+	(void)arg;
+	return __atomic_load_n(&((const struct dest *)dest)->down, __ATOMIC_RELAXED);
 }
 
 /* Picks by tuple hash among live destinations of non-zero weight; the bind
@@ -166,6 +173,7 @@ static void params_with(struct xlb_conn_params *p, uint32_t max_conns)
 	p->seed = 12345;
 	p->on_count = on_count;
 	p->dest_alive = dest_alive;
+	p->dest_down = dest_down;
 	p->cb_arg = &F;
 }
 
@@ -873,6 +881,39 @@ Test(conn, retransmitted_syn_keeps_its_destination, .init = setup_dr, .fini = te
 	v = syn_after(&k, fl, 1, &ret);
 	cr_expect_eq(ret, 0);
 	cr_expect_eq(v.dest, &F.d[0]);
+}
+
+/* DR: a refused attempt leaves SYN_RECV (the reset goes to the client
+ * directly); the client reusing its port after the server went down is a
+ * new connection, for a server that is up. */
+Test(conn, syn_on_an_attempt_to_a_down_dest_is_rescheduled, .init = setup_dr, .fini = teardown)
+{
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+
+	F.force = 0;
+	in(&k, F_SYN, T0, &v);
+	F.d[0].down = true;
+	F.force = 1;
+	cr_expect_eq(in(&k, F_SYN, T0 + SEC, &v), 1);
+	cr_expect_eq(v.dest, &F.d[1]);
+	cr_expect_eq(stats().rescheduled, 1u);
+}
+
+Test(conn, an_established_connection_to_a_down_dest_continues, .init = setup_dr, .fini = teardown)
+{
+	const uint8_t fl[] = { F_SYN, F_ACK };
+	struct xlb_conn_key k = client(IPPROTO_TCP, 1, 40000);
+	struct xlb_conn_view v;
+	int ret;
+
+	F.d[0].down = true;	/* went down after the connection was made */
+	v = syn_after(&k, fl, 2, &ret);
+	cr_expect_eq(ret, 0);
+	cr_expect_eq(v.dest, &F.d[0]);
+	cr_expect_eq(in(&k, F_ACK, T0 + SEC, &v), 0);
+	cr_expect_eq(v.dest, &F.d[0]);
+	cr_expect_eq(stats().rescheduled, 0u);
 }
 
 Test(conn, syn_on_an_entry_of_a_deleted_dest_is_rescheduled, .init = setup_dr, .fini = teardown)

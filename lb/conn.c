@@ -867,9 +867,12 @@ int xlb_conn_tmpl_get(struct xlb_conn_tab *t, const struct xlb_conn_key *tk,
 	}
 	if (idx != NO_ENTRY) {
 		e = &t->ents[idx];
-		if (!dest_alive(t, e)) {
-			/* Its server was deleted: the client is scheduled
-			 * again and the template follows. */
+		if (!dest_alive(t, e) ||
+		    (t->dest_down && t->dest_down(t->cb_arg, e->dest))) {
+			/* Its server was deleted, or failed its health
+			 * checks: the client is scheduled again and the
+			 * template follows (IPVS invalidates a template whose
+			 * server is unavailable, ip_vs_check_template()). */
 			memset(&tg, 0, sizeof(tg));
 			ret = sched(sched_arg, &key, &tg);
 			if (ret >= 0 && !fwd_ok(tg.fwd))

@@ -333,8 +333,9 @@ int xlb_conn_in(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
  * xlb_conn_tmpl_get() finds or makes the template of tk (tk->sport must be
  * 0, tk->saddr already masked) and takes a reference on it for one
  * connection (*ref, never 0). A new template is bound with sched(tk), and
- * so is one whose destination dest_alive() denies (a deleted server: the
- * client is rescheduled, the template re-bound); a template of a
+ * so is one whose destination dest_alive() denies or dest_down() reports
+ * (a deleted server, or one that failed its checks: the client is
+ * rescheduled, the template re-bound); a template of a
  * quiesced (weight 0) server is kept, as IPVS's with expire_quiescent_
  * template off. timeout_s (>= 1) becomes the template's timeout. *out is
  * the template (out->tmpl set; out->reply.saddr/sport is its server).

@@ -5,7 +5,8 @@
 # quiesced (weight 0), where the non-persistent service moves new flows;
 # the template shows in -L -n -c as ipvsadm shows it (NONE, source port
 # 0) and in --persistent-conn; it survives an xlbd restart; a deleted
-# server's client is rescheduled. And -o: one UDP flow's datagrams are
+# server's client is rescheduled, and so is the client of a server that
+# fails its health checks (its template re-bound). And -o: one UDP flow's datagrams are
 # each scheduled on their own (several servers answer it), with no entry.
 #
 # The ring alone (persistence keyed on the client address, before
@@ -101,6 +102,33 @@ check_eq "a deleted server's client goes to one other server" 1 "$(wc -w <<<"$ou
 check "and not to $SRV" test "${out%%:*}" != "$SRV"
 out=${out% }
 check_eq "all 10 answered" 10 "${out##*:}"
+
+# ---- its new server fails its checks: the template does not hold ----
+# An exec check that fails while a flag file exists: the server itself
+# keeps answering, so only the check decides (keepalived's removal of a
+# failed server drops its clients' templates too).
+NEW=${out%%:*}
+NIP=$(rs_ip "$NEW")
+check "checks on the persistent service" X -E -t "$VIP:80" --check exec \
+	--check-exec "test ! -e $T/down-\$XLB_RS_ADDR" --check-interval 0.2 \
+	--check-timeout 0.5 --check-rise 1 --check-fall 1
+touch "$T/down-$NIP"
+for _ in $(seq 50); do
+	[ "$(X -L -n --health | awk -v a="$NIP:80" '$1 == "->" && $2 == a { print $3 }')" = down ] && break
+	sleep 0.1
+done
+check_eq "$NEW is down by its check" down \
+	"$(X -L -n --health | awk -v a="$NIP:80" '$1 == "->" && $2 == a { print $3 }')"
+out=$(who 10 47500)
+echo "persistent service, $NEW (its template's server) down: $out"
+check_eq "a down server's client goes to one other server" 1 "$(wc -w <<<"$out")"
+check "and not to $NEW" test "${out%%:*}" != "$NEW"
+out=${out% }
+check_eq "all 10 answered" 10 "${out##*:}"
+tmpl=$(X -L -n -c | awk -v c="$CLIENT_IP:0" -v v="$VIP:80" '$1 == "TCP" && $3 == "NONE" && $4 == c && $5 == v { print $6 }')
+check "the template is re-bound away from $NEW ($tmpl)" test "$tmpl" != "$NIP:80"
+rm -f "$T/down-$NIP"
+check "checks off again" X -E -t "$VIP:80" --check none
 
 # ---- -o: one flow's datagrams, each on its own ----
 # one_flow SPORT: 30 datagrams on one connected UDP socket (so the kernel

@@ -34,8 +34,12 @@ for p in xlbd xlbctl; do
 	out=$(groff -man -ww -z "$MB/man/$p.8" 2>&1); rc=$?
 	check_eq "groff -man -ww -z $p.8: no warning" "0:" "$rc:$out"
 	if command -v mandoc >/dev/null; then
-		out=$(mandoc -T lint -W warning "$MB/man/$p.8" 2>&1); rc=$?
-		check_eq "mandoc -T lint $p.8: no warning" "0:" "$rc:$out"
+		# scdoc opens every block with .P, even after .SH or another
+		# .P: mandoc says "skipping paragraph macro" for each (style,
+		# harmless to the rendering). Anything else is a finding.
+		out=$(mandoc -T lint -W warning "$MB/man/$p.8" 2>&1 |
+			grep -v 'WARNING: skipping paragraph macro')
+		check_eq "mandoc -T lint $p.8: no warning but scdoc's paragraph macros" "" "$out"
 	fi
 done
 

@@ -139,6 +139,28 @@ check_eq "xlbd -<TAB> offers every option of xlbd --help" "" "$absent"
 check_eq "xlbd --zerocopy <TAB>" "auto off on" \
 	"$(complete_words xlbd -i eth0 --zerocopy '' | lines)"
 
+# -t/-u offer the services of a live xlbd (its own namespace, on lo).
+if [ "$(id -u)" -eq 0 ]; then
+	NS=${P}docs
+	ip netns add "$NS" && lab_on_exit "ip netns del '$NS'"
+	ip -n "$NS" link set lo up
+	if xlbd_start "$NS" "$T/x.sock" "$T/xlbd.log" -i lo --xdp-mode skb \
+		--zerocopy off --state-file "$T/x.state"; then
+		"$XLBCTL" --socket "$T/x.sock" -A -t 10.9.0.1:80
+		"$XLBCTL" --socket "$T/x.sock" -A -t 10.9.0.2:443
+		"$XLBCTL" --socket "$T/x.sock" -A -u 10.9.0.1:53
+		check_eq "xlbctl --socket S -a -t <TAB>: xlbd's TCP services" \
+			"10.9.0.1:80 10.9.0.2:443" \
+			"$(PATH=$B:$PATH complete_words xlbctl --socket "$T/x.sock" -a -t '' | lines)"
+		check_eq "xlbctl --socket=S -d -u <TAB>: xlbd's UDP services" "10.9.0.1:53" \
+			"$(PATH=$B:$PATH complete_words xlbctl --socket="$T/x.sock" -d -u '' | lines)"
+	else
+		fail "xlbd starts on lo for the live completion"
+	fi
+else
+	echo "NOTE: not root: the completion of xlbd's live services is not tested"
+fi
+
 # --- make install ---------------------------------------------------------
 D=$T/root
 check "make install DESTDIR=... PREFIX=/usr" \

@@ -5,7 +5,8 @@
 #   make demo       run the netns lab demo (MODE=dr|nat|tun)
 #   make bench      benchmarks
 #   make deps       install the Debian packages the project needs
-#   make install    install xlbd, xlbctl and the decap program (PREFIX, DESTDIR)
+#   make install    install xlbd, xlbctl, the decap program, the man pages and
+#                   the bash completion (PREFIX, DESTDIR)
 #
 # Quiet unless V=1.  SAN=1 builds with ASan + UBSan.
 
@@ -59,15 +60,33 @@ BENCH_BPF_OBJS := $(BENCH_BPF_SRCS:tests/bench/%.bpf.c=$(BUILD)/bench/%.bpf.o)
 BENCH_SRCS := $(filter-out %.bpf.c,$(BENCH_SRCS))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
+# Man pages: doc/NAME.8.scd (scdoc) -> $(BUILD)/man/NAME.8.
+SCDOC     ?= scdoc
+MAN_SRCS  := $(wildcard doc/*.scd)
+MAN_PAGES := $(MAN_SRCS:doc/%.scd=$(BUILD)/man/%)
+
 LIBXLB := $(BUILD)/libxlb.a
 PROGS  := $(if $(wildcard lb/xlbd.c),$(BUILD)/xlbd) \
           $(if $(CLI_SRCS),$(BUILD)/xlbctl)
 UNIT   := $(BUILD)/xlb-unit-tests
 
-.PHONY: all test unit lab demo bench deps clean install check-deps
+.PHONY: all test unit lab demo bench deps clean install check-deps man
 .DEFAULT_GOAL := all
 
-all: $(BPF_OBJS) $(LIBXLB) $(PROGS) $(UNIT) $(BENCH_BINS) $(BENCH_BPF_OBJS)
+all: $(BPF_OBJS) $(LIBXLB) $(PROGS) $(UNIT) $(BENCH_BINS) $(BENCH_BPF_OBJS) $(MAN_PAGES)
+
+man: $(MAN_PAGES)
+
+# scdoc reads stdin; a missing scdoc is named, with the fix, not a bare
+# "command not found" from the shell.
+$(BUILD)/man/%: doc/%.scd
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)command -v $(SCDOC) >/dev/null 2>&1 || { \
+		echo "make: $(SCDOC) not found: it builds the man pages from doc/*.scd;" \
+		     "install it with 'make deps' (scripts/deps.sh) or 'apt-get install scdoc'" >&2; \
+		exit 1; }
+	$(Q)$(SCDOC) < $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c
 	$(call msg,BPF,$@)
@@ -144,6 +163,10 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xlb
 	$(if $(PROGS),install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/)
 	$(if $(wildcard $(BUILD)/xlb_decap.bpf.o),install -m 0644 $(BUILD)/xlb_decap.bpf.o $(DESTDIR)$(PREFIX)/lib/xlb/)
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	$(if $(MAN_PAGES),install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/)
+	install -m 0644 dist/xlbctl.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/xlbctl
+	ln -sf xlbctl $(DESTDIR)$(PREFIX)/share/bash-completion/completions/xlbd
 
 clean:
 	$(call msg,CLEAN,$(BUILD))

@@ -156,24 +156,33 @@ def text_counters(path):
 
 
 def check_counters(doc, before, after):
-    """The same counters in the same order as --counters; each value within
-    what --counters printed just before and just after (the director's
-    interfaces keep counting probes and ARP)."""
+    """The same counters in the same order as --counters. A counter that
+    --counters printed the same just before and just after the JSON must
+    have exactly that value in it; one that moved in between (the
+    director's interfaces keep counting probes and ARP; some are gauges,
+    e.g. fastpath sync_us_last) can only be checked for being there, and
+    those must be few."""
     b, a = text_counters(before), text_counters(after)
     j = [(g, n, v) for g, names in doc["counters"].items() for n, v in names.items()]
-    ok = True
     if [x[:2] for x in b] != [x[:2] for x in j] or [x[:2] for x in a] != [x[:2] for x in j]:
         sys.stderr.write("counter names or order differ: text %s, json %s\n" %
                          ([x[:2] for x in b], [x[:2] for x in j]))
         return False
-    same = 0
+    ok, same, nonzero, live = True, 0, 0, []
     for (g, n, vb), (_, _, va), (_, _, vj) in zip(b, a, j):
-        if not min(vb, va) <= vj <= max(vb, va):
-            sys.stderr.write("%s %s: json %d, text %d then %d\n" % (g, n, vj, vb, va))
+        if vb != va:
+            live.append("%s %s" % (g, n))
+        elif vj != vb:
+            sys.stderr.write("%s %s: json %d, text %d\n" % (g, n, vj, vb))
             ok = False
-        same += vb == va == vj
-    print("    counters compared: %d (%d unchanged and equal, %d nonzero)" %
-          (len(j), same, sum(1 for x in j if x[2])))
+        else:
+            same += 1
+            nonzero += vj != 0
+    print("    counters compared: %d equal (%d nonzero), %d moving: %s" %
+          (same, nonzero, len(live), " ".join(live)))
+    if len(live) * 10 > len(j):
+        sys.stderr.write("too many counters moving to compare\n")
+        ok = False
     return ok
 
 

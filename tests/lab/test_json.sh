@@ -100,6 +100,12 @@ want=$(printf '%s' "$WEIRD" | /usr/bin/python3 -c 'import sys; print(sys.stdin.b
 check_eq "the weird --check-expect comes back (\\xff as U+FFFD)" "$want" "$(svc "$VIP:8080" TCP 's["check"]["expect"]')"
 check "and so does the error that quotes it" bash -c "'$B/xlbctl' --socket '$S' -L -n --json -t '$VIP:8080' | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); e=[x[\"health\"][\"error\"] for x in d[\"services\"][0][\"servers\"]]; print(\"    \", e[0]); sys.exit(not all(\"say \\\"hi\\\" \\\\\" in x for x in e))'"
 
+# No leak, no invalid access on the way (the document is built in memory).
+if command -v valgrind >/dev/null && ! nm "$B/xlbctl" 2>/dev/null | grep -q __asan_init; then
+	check "xlbctl -L -n --json under valgrind: no error, no leak" bash -c \
+		"valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect '$B/xlbctl' --socket '$S' -L -n --json >/dev/null"
+fi
+
 # The options that narrow the document.
 X -L -n --json -t "$VIP:80" >"$T/one.json"
 check "-t: valid" J valid "$T/one.json" "$SCHEMA"

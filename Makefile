@@ -120,7 +120,8 @@ $(BUILD)/xlbctl: $(CLI_OBJS) $(LIBXLB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(UNIT): $(UNIT_OBJS) $(LIBXLB)
+# cli/json.o: xlbctl's JSON writer, unit-tested on its own.
+$(UNIT): $(UNIT_OBJS) $(BUILD)/cli/json.o $(LIBXLB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS) -lm
 

@@ -90,9 +90,47 @@ static void print_title(unsigned int format)
 		       "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
 }
 
-static const char *proto_name(uint8_t proto)
+const char *xlbctl_proto_name(uint8_t proto)
 {
 	return proto == IPPROTO_UDP ? "UDP" : proto == IPPROTO_TCP ? "TCP" : "???";
+}
+
+bool xlbctl_dest_checked(const struct xlb_svc_info *se, const struct xlb_dest_info *e,
+			 struct xlb_check *eff)
+{
+	xlb_check_effective(eff, &se->check, &e->check);
+	return eff->kind != XLB_CHECK_NONE && e->health.state != XLB_HEALTH_UNCHECKED;
+}
+
+char *xlbctl_fmt_since(char *buf, size_t len, uint64_t since)
+{
+	time_t t = (time_t)since;
+	struct tm tm;
+
+	snprintf(buf, len, "-");
+	if (since && gmtime_r(&t, &tm))
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+int xlbctl_get_svcs(int fd, const struct xlb_req *req, struct xlb_svc_info **svcs,
+		    size_t *n, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!req->has_svc)
+		return xlb_ctl_get_services(fd, svcs, n, err, errlen);
+	*svcs = calloc(1, sizeof(**svcs));
+	if (!*svcs)
+		return -ENOMEM;
+	rc = xlb_ctl_get_service(fd, &req->svc.key, *svcs, err, errlen);
+	if (rc) {
+		free(*svcs);
+		*svcs = NULL;
+		return rc;
+	}
+	*n = 1;
+	return 0;
 }
 
 static void print_dest(const struct xlb_svc_cfg *svc,
@@ -145,24 +183,19 @@ static void print_dest(const struct xlb_svc_cfg *svc,
 static void print_health(const struct xlb_svc_info *se, const struct xlb_dest_info *e,
 			 unsigned int format)
 {
-	char dname[NI_MAXHOST + 40], since[32] = "-";
+	char dname[NI_MAXHOST + 40], since[32];
 	const struct xlb_health_info *h = &e->health;
 	struct xlb_check eff;
-	time_t t;
-	struct tm tm;
 
 	xlb_ipvsadm_addrport(dname, sizeof(dname), e->cfg.addr, e->cfg.port,
 			     se->cfg.key.proto, format & FMT_NUMERIC);
 	dname[28] = '\0';
-	xlb_check_effective(&eff, &se->check, &e->check);
-	if (eff.kind == XLB_CHECK_NONE || h->state == XLB_HEALTH_UNCHECKED) {
+	if (!xlbctl_dest_checked(se, e, &eff)) {
 		printf("  -> %-28s %-5s %-20s %-6s %-6s %s\n", dname, "up", "-", "-", "-",
 		       "(not checked)");
 		return;
 	}
-	t = (time_t)h->since;
-	if (h->since && gmtime_r(&t, &tm))
-		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	xlbctl_fmt_since(since, sizeof(since), h->since);
 	printf("  -> %-28s %-5s %-20s %-6u %-6s %s\n", dname,
 	       h->state == XLB_HEALTH_DOWN ? "down" : "up", since, h->checks,
 	       !h->checks ? "-" : h->last_ok ? "ok" : "failed", h->error[0] ? h->error : "-");
@@ -183,7 +216,7 @@ static int print_service(int fd, const struct xlb_svc_info *se,
 			     se->cfg.key.port, se->cfg.key.proto,
 			     format & FMT_NUMERIC);
 	snprintf(svc_name, sizeof(svc_name), "%s  %s",
-		 proto_name(se->cfg.key.proto), vname);
+		 xlbctl_proto_name(se->cfg.key.proto), vname);
 	svc_name[33] = '\0';	/* as ipvsadm */
 
 	if (format & XLB_LIST_HEALTH) {
@@ -280,7 +313,7 @@ static int list_conns(int fd, unsigned int format, char *err, size_t errlen)
 		snprintf(expire, sizeof(expire), "%02u:%02u",
 			 c[i].expires / 60, c[i].expires % 60);
 		printf("%-3s %-6s %-11s %-18s %-18s %s\n",
-		       proto_name(c[i].proto), expire, c[i].state,
+		       xlbctl_proto_name(c[i].proto), expire, c[i].state,
 		       cname, vname, dname);
 	}
 	free(c);
@@ -290,9 +323,9 @@ static int list_conns(int fd, unsigned int format, char *err, size_t errlen)
 int xlbctl_list(int fd, const struct xlb_req *req, char *err, size_t errlen)
 {
 	unsigned int format = req->list_flags;
-	struct xlb_svc_info *svcs = NULL, one;
+	struct xlb_svc_info *svcs = NULL;
 	struct xlb_timeouts to;
-	struct xlb_info info;
+	struct xlb_info info = { 0 };
 	size_t i, n = 0;
 	int rc;
 
@@ -309,23 +342,19 @@ int xlbctl_list(int fd, const struct xlb_req *req, char *err, size_t errlen)
 		       to.tcp, to.tcp_fin, to.udp);
 		return 0;
 	}
-	if (req->has_svc) {
-		/* As ipvsadm's list_service: no version line. */
-		rc = xlb_ctl_get_service(fd, &req->svc.key, &one, err, errlen);
+	if (!req->has_svc) {
+		rc = xlb_ctl_get_info(fd, &info, err, errlen);
 		if (rc)
 			return rc;
-		print_title(format);
-		return print_service(fd, &one, format, err, errlen);
 	}
-	rc = xlb_ctl_get_info(fd, &info, err, errlen);
+	rc = xlbctl_get_svcs(fd, req, &svcs, &n, err, errlen);
 	if (rc)
 		return rc;
-	rc = xlb_ctl_get_services(fd, &svcs, &n, err, errlen);
-	if (rc)
-		return rc;
-	printf("IP Virtual Server version %u.%u.%u (size=%u)\n",
-	       (info.version >> 16) & 0xff, (info.version >> 8) & 0xff,
-	       info.version & 0xff, info.conn_tab_size);
+	/* As ipvsadm's list_service: no version line for one service. */
+	if (!req->has_svc)
+		printf("IP Virtual Server version %u.%u.%u (size=%u)\n",
+		       (info.version >> 16) & 0xff, (info.version >> 8) & 0xff,
+		       info.version & 0xff, info.conn_tab_size);
 	print_title(format);
 	for (i = 0; i < n && !rc; i++)
 		rc = print_service(fd, &svcs[i], format, err, errlen);

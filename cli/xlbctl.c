@@ -51,7 +51,7 @@ static void usage(FILE *f)
 "  --list            -L|-l     list the table\n"
 "  --zero            -Z        zero counters in a service or all services\n"
 "  --set tcp tcpfin udp        set connection timeout values (0 = unchanged)\n"
-"  --counters                  daemon counters: XDP program, datapath drops by reason, malformed packets by class, connection table\n"
+"  --counters [--json]         daemon counters: XDP program, datapath drops by reason, malformed packets by class, connection table\n"
 "  --from-keepalived FILE      print the LVS part of a keepalived.conf as rules for -R\n"
 "                              (notes and warnings on stderr; needs no xlbd)\n"
 "  --help            -h        display this help message\n"
@@ -99,6 +99,12 @@ static void usage(FILE *f)
 "  --numeric      -n                   numeric output of addresses and ports\n"
 "  --health                            with -L: each real server's health (state,\n"
 "                                      since, checks, last result, error)\n"
+"  --json                              with -L (or --counters): one JSON document\n"
+"                                      (doc/json.md): -L everything (services,\n"
+"                                      servers, stats, rates, health, connections,\n"
+"                                      counters, timeouts); -t/-u one service and\n"
+"                                      its connections; -c connections only;\n"
+"                                      --timeout timeouts only; numeric always\n"
 "Health checks (xlb extension; with -A/-E for every real server of the service,\n"
 "with -a/-e for one, overriding the service's):\n"
 "  --check tcp|http|udp|exec|none      kind of check (default none: always up)\n"
@@ -222,6 +228,30 @@ static int refused(int rc, const char *err)
 	return failure_status(rc);
 }
 
+/* Take --json out of argv (before a "--"): the ipvsadm parser has no such
+ * option, and with it any list option means what it means for -L. */
+static bool take_json_opt(int *argc, char **argv)
+{
+	bool json = false;
+	int i, j;
+
+	for (i = 1, j = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < *argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+			continue;
+		}
+		argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return json;
+}
+
 /* Is --counters on the command line (before a "--")? */
 static bool wants_counters(int argc, char **argv)
 {
@@ -265,7 +295,7 @@ static int from_keepalived(const char *file)
 }
 
 /* xlbctl --counters: "GROUP NAME VALUE" lines, for scripts. */
-static int counters(const char *path)
+static int counters(const char *path, bool json)
 {
 	struct xlb_counter_info *c = NULL;
 	size_t n = 0;
@@ -275,6 +305,13 @@ static int counters(const char *path)
 	fd = connect_daemon(path);
 	if (fd < 0)
 		return XLBCTL_EXIT_NODAEMON;
+	if (json) {
+		rc = xlbctl_counters_json(fd, err, sizeof(err));
+		if (rc)
+			status = refused(rc, err);
+		xlb_ctl_close(fd);
+		return status;
+	}
 	rc = xlb_ctl_get_counters(fd, &c, &n, err, sizeof(err));
 	if (rc)
 		status = refused(rc, err);
@@ -331,7 +368,7 @@ int main(int argc, char **argv)
 	const char *path, *opt_path;
 	struct xlb_req req;
 	char err[512];
-	bool bad;
+	bool bad, json;
 	int fd, rc, i, status = 0;
 
 	opt_path = take_socket_opt(&argc, argv, &bad);
@@ -340,13 +377,14 @@ int main(int argc, char **argv)
 	path = opt_path ? opt_path : getenv("XLB_SOCKET");
 	if (!path || !*path)
 		path = XLB_CTL_SOCKET_DEFAULT;
+	json = take_json_opt(&argc, argv);
 
 	/* --counters is xlbctl's own (ipvsadm has no such command): a list
 	 * of its own that takes no other option. */
 	if (wants_counters(argc, argv)) {
 		if (argc != 2)
-			return usage_error("--counters cannot be combined with other options (only --socket)");
-		return counters(path);
+			return usage_error("--counters cannot be combined with other options (only --socket and --json)");
+		return counters(path, json);
 	}
 
 	/* --from-keepalived is xlbctl's own too: a converter that talks to
@@ -358,13 +396,15 @@ int main(int argc, char **argv)
 
 		if (!file || !*file)
 			return usage_error("option '--from-keepalived' needs a file");
-		if (argc != want)
+		if (argc != want || json)
 			return usage_error("--from-keepalived cannot be combined with other options");
 		return from_keepalived(file);
 	}
 
 	if (xlb_ipvsadm_parse(argc, argv, &req, err, sizeof(err)))
 		return usage_error(err);
+	if (json && req.op != XLB_REQ_LIST)
+		return usage_error("--json goes with -L (or --counters)");
 
 	switch (req.op) {
 	case XLB_REQ_HELP:
@@ -386,7 +426,8 @@ int main(int argc, char **argv)
 	err[0] = '\0';
 	switch (req.op) {
 	case XLB_REQ_LIST:
-		rc = xlbctl_list(fd, &req, err, sizeof(err));
+		rc = json ? xlbctl_list_json(fd, &req, err, sizeof(err)) :
+			    xlbctl_list(fd, &req, err, sizeof(err));
 		break;
 	case XLB_REQ_SAVE:
 		rc = xlbctl_save(fd, req.list_flags & XLB_LIST_NUMERIC,

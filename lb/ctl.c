@@ -290,7 +290,8 @@ int xlb_ctl_put_conn(struct nlmsghdr *nlh, size_t buflen,
 	     mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_DADDR, c->daddr) &&
 	     mnl_attr_put_u16_check(nlh, buflen, XLB_CONN_ATTR_DPORT, c->dport) &&
 	     mnl_attr_put_strz_check(nlh, buflen, XLB_CONN_ATTR_STATE, state) &&
-	     mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_EXPIRES, c->expires);
+	     mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_EXPIRES, c->expires) &&
+	     (!c->flags || mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_FLAGS, c->flags));
 	if (!ok) {
 		nlh->nlmsg_len = len0;
 		return -EMSGSIZE;
@@ -747,7 +748,8 @@ static int conn_cb(const struct nlattr *a, void *data)
 	case XLB_CONN_ATTR_VADDR:
 	case XLB_CONN_ATTR_DADDR:
 	case XLB_CONN_ATTR_EXPIRES:
-		r = check_type(c, a, MNL_TYPE_U32, "address/expires");
+	case XLB_CONN_ATTR_FLAGS:
+		r = check_type(c, a, MNL_TYPE_U32, "address/expires/flags");
 		break;
 	case XLB_CONN_ATTR_STATE:
 		r = check_string(c, a, sizeof(((struct xlb_conn_info *)0)->state), "state");
@@ -1181,7 +1183,8 @@ static int parse_conn(const struct nlattr *nest, struct xlb_ctl_msg *m,
 
 	if (ret)
 		return ret;
-	for (int t = XLB_CONN_ATTR_PROTO; t <= XLB_CONN_ATTR_MAX; t++) {
+	/* FLAGS came later: absent means none. */
+	for (int t = XLB_CONN_ATTR_PROTO; t <= XLB_CONN_ATTR_EXPIRES; t++) {
 		if (!tb[t]) {
 			xlb_seterr(err, errlen, "connection attribute %d missing", t);
 			return -EINVAL;
@@ -1196,6 +1199,7 @@ static int parse_conn(const struct nlattr *nest, struct xlb_ctl_msg *m,
 	ci->dport = mnl_attr_get_u16(tb[XLB_CONN_ATTR_DPORT]);
 	snprintf(ci->state, sizeof(ci->state), "%s", mnl_attr_get_str(tb[XLB_CONN_ATTR_STATE]));
 	ci->expires = mnl_attr_get_u32(tb[XLB_CONN_ATTR_EXPIRES]);
+	ci->flags = tb[XLB_CONN_ATTR_FLAGS] ? mnl_attr_get_u32(tb[XLB_CONN_ATTR_FLAGS]) : 0;
 	m->has |= XLB_CTL_HAS_CONN;
 	return 0;
 }

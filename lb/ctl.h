@@ -222,7 +222,8 @@ enum xlb_ctl_conn_attr {
 	XLB_CONN_ATTR_DPORT	= 7,
 	XLB_CONN_ATTR_STATE	= 8,	/* NUL-terminated string */
 	XLB_CONN_ATTR_EXPIRES	= 9,	/* u32, seconds left */
-	XLB_CONN_ATTR_MAX	= 9,
+	XLB_CONN_ATTR_FLAGS	= 10,	/* u32, XLB_CONN_INFO_F_*; optional (older xlbd: 0) */
+	XLB_CONN_ATTR_MAX	= 10,
 };
 
 /* Counter attributes (xlb extension, nested in XLB_CMD_ATTR_COUNTER), all
@@ -292,7 +293,10 @@ struct xlb_conn_info {			/* one connection-table entry (xlbctl -Lnc) */
 	uint32_t daddr; uint16_t dport;	/* real server */
 	char     state[16];		/* "ESTABLISHED", "SYN_RECV", "FIN_WAIT", "CLOSE", "UDP", ... */
 	uint32_t expires;		/* seconds left */
+	uint32_t flags;			/* XLB_CONN_INFO_F_* */
 };
+
+#define XLB_CONN_INFO_F_TEMPLATE	0x1	/* a persistence template */
 
 struct xlb_counter_info {		/* one daemon counter (xlbctl --counters) */
 	char     group[XLB_COUNTER_NAME_MAX];	/* "xdp", "datapath", "malformed", "conn" */

@@ -118,6 +118,7 @@ static int dp_copy_conns(uint64_t *cursor, struct xlb_conn_info *out, unsigned i
 			.vaddr = e[i].orig.daddr, .vport = e[i].orig.dport,
 			.daddr = e[i].daddr, .dport = e[i].dport,
 			.expires = e[i].expires_s,
+			.flags = e[i].tmpl ? XLB_CONN_INFO_F_TEMPLATE : 0,
 		};
 		snprintf(out[i].state, sizeof(out[i].state), "%s", e[i].state_name);
 	}

@@ -273,6 +273,31 @@ Test(ctl, connection_entry_round_trips)
 	cr_expect_eq(m.conn.expires, 899);
 }
 
+/* A template is marked (XLB_CONN_ATTR_FLAGS, for -c --json); an entry
+ * without the attribute (an xlbd from before it, or a connection) reads
+ * as no flags. */
+Test(ctl, connection_template_flag_round_trips_and_defaults_to_none)
+{
+	struct xlb_conn_info c = { .proto = IPPROTO_UDP, .caddr = ip("1.2.3.0"),
+		.vaddr = ip("10.0.0.1"), .vport = htons(53), .daddr = ip("10.0.1.1"),
+		.dport = htons(53), .state = "UDP", .expires = 300,
+		.flags = XLB_CONN_INFO_F_TEMPLATE };
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_CONN,
+						 NLM_F_MULTI, 3);
+	struct xlb_ctl_msg m;
+
+	cr_assert_eq(xlb_ctl_put_conn(nlh, sizeof(buf), &c), 0);
+	parse_back(&m);
+	cr_expect_eq(m.conn.flags, XLB_CONN_INFO_F_TEMPLATE);
+
+	c.flags = 0;
+	nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_CONN, NLM_F_MULTI, 3);
+	cr_assert_eq(xlb_ctl_put_conn(nlh, sizeof(buf), &c), 0);
+	memset(&m, 0xff, sizeof(m));
+	parse_back(&m);
+	cr_expect_eq(m.conn.flags, 0);
+}
+
 Test(ctl, info_and_config_replies_round_trip)
 {
 	struct xlb_info info = { XLB_CTL_PROTO_VERSION, 65536 };

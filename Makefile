@@ -6,6 +6,8 @@
 #   make bench      benchmarks
 #   make deps       install the Debian packages the project needs
 #   make install    install xlbd, xlbctl and the decap program (PREFIX, DESTDIR)
+#   make install-service  the systemd unit, /etc/default/xlb, /etc/xlb/rules
+#                   (part of install when PREFIX=/usr)
 #
 # Quiet unless V=1.  SAN=1 builds with ASan + UBSan.
 
@@ -64,7 +66,7 @@ PROGS  := $(if $(wildcard lb/xlbd.c),$(BUILD)/xlbd) \
           $(if $(CLI_SRCS),$(BUILD)/xlbctl)
 UNIT   := $(BUILD)/xlb-unit-tests
 
-.PHONY: all test unit lab demo bench deps clean install check-deps
+.PHONY: all test unit lab demo bench deps clean install install-service check-deps
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJS) $(LIBXLB) $(PROGS) $(UNIT) $(BENCH_BINS) $(BENCH_BPF_OBJS)
@@ -144,6 +146,18 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xlb
 	$(if $(PROGS),install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/)
 	$(if $(wildcard $(BUILD)/xlb_decap.bpf.o),install -m 0644 $(BUILD)/xlb_decap.bpf.o $(DESTDIR)$(PREFIX)/lib/xlb/)
+	$(if $(filter /usr,$(PREFIX)),$(MAKE) --no-print-directory install-service)
+
+# The unit runs $(PREFIX)/sbin/xlbd; the configuration files are examples
+# an operator edits: never overwritten once there.
+SYSCONFDIR ?= /etc
+install-service:
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/xlb
+	sed -e 's|/usr/sbin/xlbd|$(PREFIX)/sbin/xlbd|' -e 's|/etc/|$(SYSCONFDIR)/|g' dist/xlbd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/xlbd.service.tmp
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/xlbd.service.tmp
+	mv $(DESTDIR)$(PREFIX)/lib/systemd/system/xlbd.service.tmp $(DESTDIR)$(PREFIX)/lib/systemd/system/xlbd.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/xlb ] || install -m 0644 dist/xlb.default $(DESTDIR)$(SYSCONFDIR)/default/xlb
+	[ -e $(DESTDIR)$(SYSCONFDIR)/xlb/rules ] || install -m 0644 dist/rules $(DESTDIR)$(SYSCONFDIR)/xlb/rules
 
 clean:
 	$(call msg,CLEAN,$(BUILD))

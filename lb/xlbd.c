@@ -300,8 +300,14 @@ static int load_rules(struct xlbd *d, bool reload)
 	xlb_ipvsadm_set_warn(NULL, NULL);
 	fclose(f);
 	if (ret) {
-		/* err says "line N: ..." */
-		pr_warn("%s: %s%s", d->rules, err, keep);
+		size_t line;
+		int at = 0;
+
+		/* err says "line N: ...": as FILE:N, as the other errors. */
+		if (sscanf(err, "line %zu: %n", &line, &at) == 1 && at)
+			pr_warn("%s:%zu: %s%s", d->rules, line, err + at, keep);
+		else
+			pr_warn("%s: %s%s", d->rules, err, keep);
 		return ret;
 	}
 	if (reload)

@@ -88,4 +88,21 @@ bool xlb_ratelimit_ok(struct xlb_ratelimit *rl);
 			pr_info(fmt, ##__VA_ARGS__);			\
 	} while (0)
 
+/*
+ * The same with a limiter of the call site's own, per thread (so any
+ * thread may use it): for lines that packets, netlink events or clients
+ * can repeat. XLB_LOG_RL_MS / XLB_LOG_RL_BURST: at most 10 lines per 5 s.
+ */
+#define XLB_LOG_RL_MS		5000
+#define XLB_LOG_RL_BURST	10
+#define xlb_log_ratelimited(level, fmt, ...)					\
+	do {									\
+		static __thread struct xlb_ratelimit xlb_rl_ =			\
+			XLB_RATELIMIT_INIT(XLB_LOG_RL_MS, XLB_LOG_RL_BURST);	\
+		if (xlb_ratelimit_ok(&xlb_rl_))					\
+			xlb_log(level, fmt, ##__VA_ARGS__);			\
+	} while (0)
+#define pr_warn_rl(fmt, ...)	xlb_log_ratelimited(XLB_LOG_WARN, fmt, ##__VA_ARGS__)
+#define pr_info_rl(fmt, ...)	xlb_log_ratelimited(XLB_LOG_INFO, fmt, ##__VA_ARGS__)
+
 #endif /* XLB_LOG_H */

@@ -6,6 +6,7 @@
  * rate limiter lets burst lines through per interval, counts the rest and
  * says how many it suppressed with the next line that gets through.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -129,4 +130,37 @@ Test(log, ratelimit_quiet_interval_resets)
 	cr_expect(!xlb_ratelimit_ok(&rl));
 	xlb_log_set_hook(NULL, NULL);
 	cr_expect_eq(nseen, 1, "one suppressed-count line");
+}
+
+/* One call site: its limiter is its own, and each thread's own. */
+static void *log_twenty(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20; i++)
+		pr_warn_rl("site %d", i);
+	return NULL;
+}
+
+static int nsite;
+
+static void count_line(enum xlb_log_level level, const char *line, void *ctx)
+{
+	(void)level;
+	(void)ctx;
+	if (!strncmp(line, "site ", 5))
+		__atomic_fetch_add(&nsite, 1, __ATOMIC_RELAXED);
+}
+
+Test(log, ratelimited_call_site_is_per_thread)
+{
+	pthread_t th;
+
+	nsite = 0;
+	xlb_log_set_hook(count_line, NULL);
+	log_twenty(NULL);
+	cr_expect_eq(nsite, XLB_LOG_RL_BURST, "this thread: the burst");
+	cr_assert(pthread_create(&th, NULL, log_twenty, NULL) == 0);
+	pthread_join(th, NULL);
+	xlb_log_set_hook(NULL, NULL);
+	cr_expect_eq(nsite, 2 * XLB_LOG_RL_BURST, "another thread: a burst of its own");
 }

@@ -86,6 +86,32 @@ nmsgs() { grep -c "^msg .*$1" "$NLOG"; }
 # ready_ge N: at least N READY=1 messages came (for wait_for).
 ready_ge() { [ "$(nmsgs READY=1)" -ge "$1" ]; }
 
+# The order, seen in xlbd's own system calls: the control socket listens
+# (so xlbctl's connect is accepted) before the sendto that says READY=1.
+# A start of its own, traced, then stopped; the service starts after it.
+TLOG=$T/notify-trace.log
+ip netns exec "$DIRECTOR_NS" /usr/bin/python3 "$ROOT/tests/lab/notify_listen.py" "@xlb-trace-$P" "$TLOG" \
+	"$B/xlbctl" --socket "$S" -L -n &
+TPID=$!
+lab_on_exit "kill_pid $TPID"
+wait_for 5 grep -q listening "$TLOG" || { fail "notify listener (trace)"; exit 1; }
+ip netns exec "$DIRECTOR_NS" env NOTIFY_SOCKET="@xlb-trace-$P" \
+	strace -f -qq --seccomp-bpf -e trace=listen,sendto -o "$T/strace.txt" \
+	setpriv --bounding-set=-all,"$CAPS_SP" --inh-caps=-all --no-new-privs \
+	"$B/xlbd" -i "$DIRECTOR_IF" --socket "$S" --rules "$RULES" >"$T/xlbd-trace.log" 2>&1 &
+SPID=$!
+lab_on_exit "kill_pid $SPID"
+wait_for 15 grep -q "READY=1" "$TLOG" || { fail "traced start: READY=1"; tail "$T/xlbd-trace.log"; }
+L_AT=$(grep -n 'listen(.*= 0' "$T/strace.txt" | head -n 1 | cut -d: -f1)
+R_AT=$(grep -n 'sendto(.*READY=1' "$T/strace.txt" | head -n 1 | cut -d: -f1)
+grep -E 'listen\(|READY=1' "$T/strace.txt" | sed 's/^/  strace: /'
+check "READY=1 is sent after the control socket listens (syscall order)" \
+	test -n "$L_AT" -a -n "$R_AT" -a "${L_AT:-0}" -lt "${R_AT:-0}"
+XPID=$(ps -o pid= --ppid "$SPID" | tr -d ' ')
+[ -n "$XPID" ] && kill -TERM "$XPID"
+wait "$SPID"
+check "READY=1 (traced start): xlbctl -L worked when it came" grep -q "^ready [0-9]*: cmd rc=0" "$TLOG"
+
 xlbd_unit "$T/xlbd.log" "$CAPS_SP"
 wait_for 15 grep -q "READY=1" "$NLOG" || { fail "READY=1 within 15 s"; tail "$T/xlbd.log"; exit 1; }
 cat "$NLOG"

@@ -300,14 +300,8 @@ static int load_rules(struct xlbd *d, bool reload)
 	xlb_ipvsadm_set_warn(NULL, NULL);
 	fclose(f);
 	if (ret) {
-		size_t line;
-		int at = 0;
-
-		/* err says "line N: ...": as FILE:N, as the other errors. */
-		if (sscanf(err, "line %zu: %n", &line, &at) == 1 && at)
-			pr_warn("%s:%zu: %s%s", d->rules, line, err + at, keep);
-		else
-			pr_warn("%s: %s%s", d->rules, err, keep);
+		/* err says "line N: ...", as below. */
+		pr_warn("%s: %s%s", d->rules, err, keep);
 		return ret;
 	}
 	if (reload)
@@ -318,8 +312,8 @@ static int load_rules(struct xlbd *d, bool reload)
 	if (ret && failed >= n)
 		pr_warn("%s: %s (the file as a whole)%s", d->rules, err, keep);
 	else if (ret)
-		pr_warn("%s:%zu: %s%s", d->rules, lines ? lines[failed] : failed + 1, err,
-			keep);
+		pr_warn("%s: line %zu: %s%s", d->rules, lines ? lines[failed] : failed + 1,
+			err, keep);
 	else if (reload)
 		pr_info("%s: reloaded: %zu rules, %u services (%zu table operations)",
 			d->rules, n, xlb_tables_current(d->tables)->nsvcs, changes);

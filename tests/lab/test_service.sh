@@ -178,7 +178,7 @@ kill -HUP "$XPID"
 wait_for 10 ready_ge 4 || fail "READY=1 after the broken reload"
 check_eq "broken file: configuration unchanged" "$AFTER2" "$(X -S -n)"
 check "broken file: logged as a warning with its file and line" \
-	grep -q "^<4>$RULES:3: weight banana" "$T/xlbd.log"
+	grep -q "^<4>$RULES: line 3: weight banana" "$T/xlbd.log"
 # A file that parses but is refused (a server of a service it lacks).
 cat >"$RULES" <<R4
 -A -t $VIP:80 -s rr
@@ -188,7 +188,7 @@ R4
 kill -HUP "$XPID"
 wait_for 10 ready_ge 5 || fail "READY=1 after the refused reload"
 check_eq "refused file: configuration unchanged" "$AFTER2" "$(X -S -n)"
-check "refused file: logged with its file:line" grep -q "^<4>$RULES:3: " "$T/xlbd.log"
+check "refused file: logged with its file and line" grep -q "^<4>$RULES: line 3: no such service" "$T/xlbd.log"
 grep -E "^<[34]>" "$T/xlbd.log" | sed 's/^/  log: /'
 
 # ---- stop ----

@@ -45,7 +45,10 @@ check "the unit is Type=notify with ExecReload by SIGHUP" \
 	grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$UNIT"
 # The default interfaces line, for the start below.
 . "$R/etc/default/xlb"
-check_eq "/etc/default/xlb names the interfaces" "eth0" "$XLB_INTERFACES"
+check_eq "/etc/default/xlb as installed names no interface" "" "$XLB_INTERFACES"
+OUT=$("$R/usr/sbin/xlbd" -i "$XLB_INTERFACES" --rules "$R/etc/xlb/rules" 2>&1); RC=$?
+check "... and xlbd then refuses to start, saying why (exit $RC)" \
+	test "$RC" -eq 1 -a -n "$(echo "$OUT" | grep 'at least one -i IFACE is required')"
 
 # The unit's capabilities, as setpriv's list.
 CAPS=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT")

@@ -10,8 +10,7 @@
  * Steps: init (arguments, tables, rules, datapath), serve (the control
  * thread's poll loop, which also keeps the datapath's next hops and
  * connection expiry going, until SIGINT/SIGTERM; SIGHUP reloads the
- * --rules file), fini (the datapath stops
- * before the tables go). Exit status 0 after a signal, 1 when it cannot
+ * --rules file), fini (the datapath stops before the tables go). Exit status 0 after a signal, 1 when it cannot
  * start.
  *
  * Stopping is not removing: SIGTERM and SIGINT (alike) stop the workers
@@ -87,6 +86,9 @@ static void usage(FILE *f)
 		"VIP packets (clients retransmit) until the next xlbd takes over without\n"
 		"a gap, adopting the connections kept in the state file. To remove xlb\n"
 		"for good, stop xlbd, then run xlbd --detach (it removes the state file).\n"
+		"SIGHUP re-reads --rules as the whole configuration, in one change (kept\n"
+		"servers keep their connections; a bad file changes nothing). Under systemd\n"
+		"($NOTIFY_SOCKET) xlbd says READY=1 once it serves, RELOADING=1, STOPPING=1.\n"
 		"\n"
 		"  -i, --interface IFACE  serve this interface (repeatable, up to %d; or a\n"
 		"                         blank-separated list: -i \"eth0 eth1\")\n"

@@ -7,6 +7,8 @@
 #   make deps       install the Debian packages the project needs
 #   make install    install xlbd, xlbctl, the decap program, the man pages and
 #                   the bash completion (PREFIX, DESTDIR)
+#   make install-service  the systemd unit, /etc/default/xlb, /etc/xlb/rules
+#                   (part of install when PREFIX=/usr)
 #
 # Quiet unless V=1.  SAN=1 builds with ASan + UBSan.
 
@@ -70,7 +72,7 @@ PROGS  := $(if $(wildcard lb/xlbd.c),$(BUILD)/xlbd) \
           $(if $(CLI_SRCS),$(BUILD)/xlbctl)
 UNIT   := $(BUILD)/xlb-unit-tests
 
-.PHONY: all test unit lab demo bench deps clean install check-deps man
+.PHONY: all test unit lab demo bench deps clean install install-service check-deps man
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJS) $(LIBXLB) $(PROGS) $(UNIT) $(BENCH_BINS) $(BENCH_BPF_OBJS) $(MAN_PAGES)
@@ -168,6 +170,18 @@ install: all
 	$(if $(MAN_PAGES),install -m 0644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man8/)
 	install -m 0644 dist/xlbctl.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/xlbctl
 	ln -sf xlbctl $(DESTDIR)$(PREFIX)/share/bash-completion/completions/xlbd
+	$(if $(filter /usr,$(PREFIX)),$(MAKE) --no-print-directory install-service)
+
+# The unit runs $(PREFIX)/sbin/xlbd; the configuration files are examples
+# an operator edits: never overwritten once there.
+SYSCONFDIR ?= /etc
+install-service:
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/xlb
+	sed -e 's|/usr/sbin/xlbd|$(PREFIX)/sbin/xlbd|' -e 's|/etc/|$(SYSCONFDIR)/|g' dist/xlbd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/xlbd.service.tmp
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/xlbd.service.tmp
+	mv $(DESTDIR)$(PREFIX)/lib/systemd/system/xlbd.service.tmp $(DESTDIR)$(PREFIX)/lib/systemd/system/xlbd.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/xlb ] || install -m 0644 dist/xlb.default $(DESTDIR)$(SYSCONFDIR)/default/xlb
+	[ -e $(DESTDIR)$(SYSCONFDIR)/xlb/rules ] || install -m 0644 dist/rules $(DESTDIR)$(SYSCONFDIR)/xlb/rules
 
 clean:
 	$(call msg,CLEAN,$(BUILD))

@@ -1509,16 +1509,16 @@ static void accept_client(struct xlb_ctl_server *s)
 
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR)
-			pr_warn("control: accept: %s", strerror(errno));
+			pr_warn_rl("control: accept: %s", strerror(errno));
 		return;
 	}
 	if (s->nclients == s->max_clients) {
-		pr_warn("control: %u clients already, refusing one more", s->max_clients);
+		pr_warn_rl("control: %u clients already, refusing one more", s->max_clients);
 		close(fd);
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
-		pr_warn("control: SO_PEERCRED: %s", strerror(errno));
+		pr_warn_rl("control: SO_PEERCRED: %s", strerror(errno));
 		close(fd);
 		return;
 	}
@@ -1568,7 +1568,7 @@ static void drop_stalled(struct xlb_ctl_server *s)
 			now = mono_ms();
 		if (now - c->x.blocked_ms < s->stall_ms)
 			continue;
-		pr_warn("control: client pid %d took none of its replies for %u ms: dropped",
+		pr_warn_rl("control: client pid %d took none of its replies for %u ms: dropped",
 			(int)c->pid, s->stall_ms);
 		drop_client(s, i);
 	}

@@ -428,11 +428,17 @@ void xlb_dp_fp_pin_dir(const char *state_path, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+/* Route and neighbour events, and packets (on-link NAT clients), reach
+ * this: limited, per thread (workers and the control thread call it). */
 static void nh_log(void *arg, const char *fmt, ...)
 {
+	static __thread struct xlb_ratelimit rl =
+		XLB_RATELIMIT_INIT(XLB_LOG_RL_MS, XLB_LOG_RL_BURST);
 	va_list ap;
 
 	(void)arg;
+	if (!xlb_ratelimit_ok(&rl))
+		return;
 	va_start(ap, fmt);
 	xlb_vlog(XLB_LOG_INFO, fmt, ap);
 	va_end(ap);
@@ -453,7 +459,7 @@ static void local_addr_changed(void *arg, uint32_t addr, bool present)
 				XLB_LOCAL_ADDRS_MAX);
 		dp->local_full = true;
 	} else if (rc < 0) {
-		pr_warn("datapath: %s", xlb_xdp_errmsg());
+		pr_warn_rl("datapath: %s", xlb_xdp_errmsg());
 	}
 }
 

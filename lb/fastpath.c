@@ -657,7 +657,7 @@ void xlb_dp_fp_sync(struct xlb_dp *dp, uint64_t now)
 					  &out_batch, fp->bkeys, fp->bvals, &n, &opts);
 		e = rc ? errno : 0;
 		if (rc && e != ENOENT) {
-			pr_warn("fast path: reading fp_flows: %s", strerror(e));
+			pr_warn_rl("fast path: reading fp_flows: %s", strerror(e));
 			break;
 		}
 		for (__u32 i = 0; i < n; i++)

@@ -246,11 +246,11 @@ static void finish(struct xlb_health *h, struct target *t, bool ok, const char *
 		atomic_fetch_add_explicit(&h->cnt[t->sm.up ? C_UP : C_DOWN], 1,
 					  memory_order_relaxed);
 		if (t->sm.up)
-			pr_info("health: real server %s is up (%u successful %s checks)",
+			pr_info_rl("health: real server %s is up (%u successful %s checks)",
 				tgt_str(t, ts, sizeof(ts)), t->chk.rise,
 				xlb_check_kind_name(t->chk.kind));
 		else
-			pr_warn("health: real server %s is down (%u failed %s checks, last: %s)",
+			pr_warn_rl("health: real server %s is down (%u failed %s checks, last: %s)",
 				tgt_str(t, ts, sizeof(ts)), t->chk.fall,
 				xlb_check_kind_name(t->chk.kind), why);
 	}

@@ -1,12 +1,56 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
+#include <sys/stat.h>
 #include "log.h"
 
 static enum xlb_log_level log_level = XLB_LOG_INFO;
 static xlb_log_fn log_hook;
 static void *log_hook_ctx;
+static bool log_journal;
+
+bool xlb_log_is_journal(const char *env, uint64_t dev, uint64_t ino)
+{
+	unsigned long long d, i;
+	int end = 0;
+
+	if (!env || sscanf(env, "%llu:%llu%n", &d, &i, &end) != 2 || env[end])
+		return false;
+	return d == dev && i == ino;
+}
+
+void xlb_log_set_journal(bool on)
+{
+	log_journal = on;
+}
+
+bool xlb_log_journal(void)
+{
+	return log_journal;
+}
+
+void xlb_log_init(void)
+{
+	struct stat st;
+
+	log_journal = fstat(2, &st) == 0 &&
+		xlb_log_is_journal(getenv("JOURNAL_STREAM"), (uint64_t)st.st_dev,
+				   (uint64_t)st.st_ino);
+}
+
+int xlb_log_format(char *buf, size_t len, bool journal, enum xlb_log_level level,
+		   const char *prog, const char *line)
+{
+	static const char *const word[] = { "error: ", "warning: ", "", "debug: " };
+	static const char prio[] = { '3', '4', '6', '7' };
+	int i = level < XLB_LOG_ERR ? 0 : level > XLB_LOG_DEBUG ? 3 : (int)level + 1;
+
+	if (journal)
+		return snprintf(buf, len, "<%c>%s\n", prio[i], line);
+	return snprintf(buf, len, "%s: %s%s\n", prog, word[i], line);
+}
 
 void xlb_log_set_level(enum xlb_log_level level)
 {
@@ -26,8 +70,7 @@ void xlb_log_set_hook(xlb_log_fn fn, void *ctx)
 
 void xlb_vlog(enum xlb_log_level level, const char *fmt, va_list ap)
 {
-	static const char *const prefix[] = { "warning: ", "", "debug: " };
-	char line[1024];
+	char line[1024], out[1200];
 	int n;
 
 	if (level > log_level)
@@ -40,8 +83,12 @@ void xlb_vlog(enum xlb_log_level level, const char *fmt, va_list ap)
 		log_hook(level, line, log_hook_ctx);
 		return;
 	}
-	/* One fprintf per line so lines from several threads do not mix. */
-	fprintf(stderr, "%s: %s%s\n", program_invocation_short_name, prefix[level <= XLB_LOG_DEBUG ? level : XLB_LOG_DEBUG], line);
+	/* One write per line so lines from several threads do not mix. */
+	n = xlb_log_format(out, sizeof(out), log_journal, level,
+			   program_invocation_short_name, line);
+	if (n >= (int)sizeof(out))
+		out[sizeof(out) - 2] = '\n';
+	fputs(out, stderr);
 }
 
 void xlb_log(enum xlb_log_level level, const char *fmt, ...)

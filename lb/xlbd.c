@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * xlbd: the xlb daemon. Foreground, logs to stderr.
+ * xlbd: the xlb daemon. Foreground, logs to stderr (with sd-daemon
+ * priorities when that is the journal); tells systemd through
+ * $NOTIFY_SOCKET when it is ready, reloading and stopping.
  *
  *   xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE] [--group NAME] [-v]
  *   xlbd --detach -i IFACE [-i IFACE ...]
  *
  * Steps: init (arguments, tables, rules, datapath), serve (the control
  * thread's poll loop, which also keeps the datapath's next hops and
- * connection expiry going, until SIGINT/SIGTERM), fini (the datapath stops
- * before the tables go). Exit status 0 after a signal, 1 when it cannot
+ * connection expiry going, until SIGINT/SIGTERM; SIGHUP reloads the
+ * --rules file), fini (the datapath stops before the tables go). Exit status 0 after a signal, 1 when it cannot
  * start.
  *
  * Stopping is not removing: SIGTERM and SIGINT (alike) stop the workers
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -40,6 +43,8 @@
 #include "health.h"
 #include "ipvsadm.h"
 #include "log.h"
+#include "reload.h"
+#include "sdnotify.h"
 #include "tables.h"
 #include "fastpath.h"
 #include "../bpf/xlb_fp.h"
@@ -81,10 +86,15 @@ static void usage(FILE *f)
 		"VIP packets (clients retransmit) until the next xlbd takes over without\n"
 		"a gap, adopting the connections kept in the state file. To remove xlb\n"
 		"for good, stop xlbd, then run xlbd --detach (it removes the state file).\n"
+		"SIGHUP re-reads --rules as the whole configuration, in one change (kept\n"
+		"servers keep their connections; a bad file changes nothing). Under systemd\n"
+		"($NOTIFY_SOCKET) xlbd says READY=1 once it serves, RELOADING=1, STOPPING=1.\n"
 		"\n"
-		"  -i, --interface IFACE  serve this interface (repeatable, up to %d)\n"
+		"  -i, --interface IFACE  serve this interface (repeatable, up to %d; or a\n"
+		"                         blank-separated list: -i \"eth0 eth1\")\n"
 		"      --socket PATH      control socket (default %s)\n"
-		"      --rules FILE       load rules in ipvsadm-save format at start\n"
+		"      --rules FILE       load rules in ipvsadm-save format at start; SIGHUP\n"
+		"                         makes the file the whole configuration again\n"
 		"      --group NAME       members of NAME may change tables too (socket 0660)\n"
 		"      --xdp-mode MODE    native (default) or skb (generic XDP)\n"
 		"      --zerocopy MODE    AF_XDP zero-copy: auto (default), on, off\n"
@@ -151,11 +161,16 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "i:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
-			if (d->nifaces == XLBD_MAX_IFACES) {
-				pr_warn("at most %d interfaces", XLBD_MAX_IFACES);
-				return -1;
+			/* A list too ("eth0 eth1", as XLB_INTERFACES in
+			 * /etc/default/xlb): names have no blanks. */
+			for (char *save = NULL, *name = strtok_r(optarg, " \t\n", &save); name;
+			     name = strtok_r(NULL, " \t\n", &save)) {
+				if (d->nifaces == XLBD_MAX_IFACES) {
+					pr_warn("at most %d interfaces", XLBD_MAX_IFACES);
+					return -1;
+				}
+				d->ifnames[d->nifaces++] = name;
 			}
-			d->ifnames[d->nifaces++] = optarg;
 			break;
 		case OPT_SOCKET:
 			d->socket_path = optarg;
@@ -260,65 +275,55 @@ static void rules_warn(const char *msg, void *ctx)
 	pr_warn("%s: %s", (const char *)ctx, msg);
 }
 
-/* Line number of the idx-th rule of the file (blank and # lines skipped,
- * as the rules parser does), for messages; 0 if unknown. */
-static unsigned int rule_line(FILE *f, size_t idx)
-{
-	char buf[4096];
-	unsigned int line = 0;
-	size_t seen = 0;
-
-	rewind(f);
-	while (fgets(buf, sizeof(buf), f)) {
-		const char *p = buf + strspn(buf, " \t\r\n");
-
-		line++;
-		if (!*p || *p == '#')
-			continue;
-		if (seen++ == idx)
-			return line;
-	}
-	return 0;
-}
-
-static int load_rules(struct xlbd *d)
+/*
+ * The --rules file. At start it fills the empty tables; on SIGHUP
+ * (reload) it replaces their configuration (reload.h): services and
+ * servers not in the file go, kept ones keep their connections. Either
+ * way the whole file is one change, or nothing changes: a file that does
+ * not parse, or that the tables refuse, is logged with its file:line and
+ * what was configured stays.
+ */
+static int load_rules(struct xlbd *d, bool reload)
 {
 	struct xlb_req *reqs = NULL;
-	size_t n = 0, failed = 0;
+	size_t *lines = NULL, n = 0, failed = 0, changes = 0;
+	const char *keep = reload ? " (configuration unchanged)" : "";
 	char err[512];
 	FILE *f = fopen(d->rules, "re");
 	int ret;
 
 	if (!f) {
-		pr_warn("%s: %s", d->rules, strerror(errno));
-		return -errno;
-	}
-	xlb_ipvsadm_set_warn(rules_warn, (void *)d->rules);
-	ret = xlb_rules_parse(f, &reqs, &n, err, sizeof(err));
-	xlb_ipvsadm_set_warn(NULL, NULL);
-	if (ret) {
-		pr_warn("%s: %s", d->rules, err);
-		fclose(f);
+		ret = -errno;
+		pr_warn("%s: %s%s", d->rules, strerror(errno), keep);
 		return ret;
 	}
-	/* The same table operations as the control socket, as one change:
-	 * all the rules or none. */
-	ret = xlb_tables_apply_reqs(d->tables, reqs, n, &failed, err, sizeof(err));
-	if (ret && failed >= n) {
-		pr_warn("%s: %s (the file as a whole)", d->rules, err);
-	} else if (ret) {
-		unsigned int line = rule_line(f, failed);
-
-		if (line)
-			pr_warn("%s: line %u: %s", d->rules, line, err);
-		else
-			pr_warn("%s: rule %zu: %s", d->rules, failed + 1, err);
-	} else {
+	xlb_ipvsadm_set_warn(rules_warn, (void *)d->rules);
+	ret = xlb_rules_parse_lines(f, &reqs, &lines, &n, err, sizeof(err));
+	xlb_ipvsadm_set_warn(NULL, NULL);
+	fclose(f);
+	if (ret) {
+		/* err says "line N: ...", as below. */
+		pr_warn("%s: %s%s", d->rules, err, keep);
+		return ret;
+	}
+	if (reload)
+		ret = xlb_tables_replace(d->tables, reqs, n, &failed, &changes, err,
+					 sizeof(err));
+	else
+		ret = xlb_tables_apply_reqs(d->tables, reqs, n, &failed, err, sizeof(err));
+	if (ret && failed >= n)
+		pr_warn("%s: %s (the file as a whole)%s", d->rules, err, keep);
+	else if (ret)
+		pr_warn("%s: line %zu: %s%s", d->rules, lines ? lines[failed] : failed + 1,
+			err, keep);
+	else if (reload)
+		pr_info("%s: reloaded: %zu rules, %u services (%zu table operations)",
+			d->rules, n, xlb_tables_current(d->tables)->nsvcs, changes);
+	else
 		pr_info("%s: %zu rules loaded, %u services", d->rules, n,
 			xlb_tables_current(d->tables)->nsvcs);
-	}
 	free(reqs);
-	fclose(f);
+	free(lines);
 	return ret;
 }
 
@@ -561,7 +566,7 @@ static int xlbd_init(struct xlbd *d)
 		return ret;
 	}
 	if (d->rules) {
-		ret = load_rules(d);
+		ret = load_rules(d, false);
 		if (ret)
 			return ret;
 	}
@@ -570,6 +575,7 @@ static int xlbd_init(struct xlbd *d)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -610,20 +616,61 @@ static int xlbd_init(struct xlbd *d)
 	return 0;
 }
 
+static uint64_t mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void notify_status(struct xlbd *d, const char *what)
+{
+	xlb_sd_notifyf("%sSTATUS=serving %u interface%s, %u service%s", what, d->nifaces,
+		       d->nifaces == 1 ? "" : "s", xlb_tables_current(d->tables)->nsvcs,
+		       xlb_tables_current(d->tables)->nsvcs == 1 ? "" : "s");
+}
+
+/* SIGHUP: the rules file again, between RELOADING=1 and READY=1 (systemd
+ * waits for the READY=1 before it calls the reload done). */
+static void xlbd_reload(struct xlbd *d)
+{
+	xlb_sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+		       (unsigned long long)mono_usec(), d->rules ? d->rules : "");
+	if (!d->rules)
+		pr_warn("SIGHUP: no --rules file to reload");
+	else
+		(void)load_rules(d, true);
+	notify_status(d, "READY=1\n");
+}
+
 static int xlbd_run(struct xlbd *d)
 {
 	struct signalfd_siginfo si;
-	int ret = xlb_ctl_server_run(d->srv, d->sigfd);
 
-	if (ret) {
-		pr_warn("control loop: %s", strerror(-ret));
-		return ret;
-	}
-	if (read(d->sigfd, &si, sizeof(si)) == sizeof(si))
+	/* The datapath runs and the control socket listens (a client that
+	 * connects now is served as soon as the loop below polls). */
+	notify_status(d, "READY=1\n");
+	for (;;) {
+		int ret = xlb_ctl_server_run(d->srv, d->sigfd);
+
+		if (ret) {
+			pr_err("control loop: %s", strerror(-ret));
+			xlb_sd_notifyf("STOPPING=1\nSTATUS=control loop: %s", strerror(-ret));
+			return ret;
+		}
+		if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			xlbd_reload(d);
+			continue;
+		}
+		xlb_sd_notify("STOPPING=1\nSTATUS=stopping");
 		pr_info("%s: exiting; the XDP program stays attached and drops VIP "
 			"packets until the next xlbd (xlbd --detach removes it)",
 			strsignal((int)si.ssi_signo));
-	return 0;
+		return 0;
+	}
 }
 
 static void xlbd_fini(struct xlbd *d)
@@ -644,6 +691,7 @@ int main(int argc, char **argv)
 	struct xlbd d = { .sigfd = -1 };
 	int ret;
 
+	xlb_log_init();
 	xlb_dp_params_default(&d.dpp);
 	ret = parse_args(&d, argc, argv);
 	if (ret)
@@ -655,6 +703,8 @@ int main(int argc, char **argv)
 	ret = xlbd_init(&d);
 	if (!ret)
 		ret = xlbd_run(&d);
+	else
+		xlb_sd_notify("STATUS=failed to start (see the log)");
 	xlbd_fini(&d);
 	return ret ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 #   make bench      benchmarks
 #   make deps       install the Debian packages the project needs
 #   make install    install xlbd, xlbctl and the decap program (PREFIX, DESTDIR)
+#   make deb        build the Debian package into build/deb/ (dpkg-buildpackage)
 #
 # Quiet unless V=1.  SAN=1 builds with ASan + UBSan.
 
@@ -64,7 +65,7 @@ PROGS  := $(if $(wildcard lb/xlbd.c),$(BUILD)/xlbd) \
           $(if $(CLI_SRCS),$(BUILD)/xlbctl)
 UNIT   := $(BUILD)/xlb-unit-tests
 
-.PHONY: all test unit lab demo bench deps clean install check-deps
+.PHONY: all test unit lab demo bench deps clean install check-deps deb
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJS) $(LIBXLB) $(PROGS) $(UNIT) $(BENCH_BINS) $(BENCH_BPF_OBJS)
@@ -144,6 +145,10 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xlb
 	$(if $(PROGS),install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/)
 	$(if $(wildcard $(BUILD)/xlb_decap.bpf.o),install -m 0644 $(BUILD)/xlb_decap.bpf.o $(DESTDIR)$(PREFIX)/lib/xlb/)
+
+# debian/ drives `make install` from a copy of the tree (scripts/deb.sh).
+deb:
+	$(Q)scripts/deb.sh $(BUILD)/deb
 
 clean:
 	$(call msg,CLEAN,$(BUILD))

@@ -8,7 +8,8 @@
 # so the tree is copied to OUTDIR/src (tracked and untracked-but-not-ignored
 # files; no build/) and built there: nothing lands outside OUTDIR, and the
 # checkout's own build/ is never mixed with the package's. The .deb is
-# reused when no file of the tree is newer than it.
+# reused when no file of the tree is newer than it and the tree has the
+# same files (OUTDIR/sources lists those it was built from).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -30,8 +31,16 @@ else
 	files=$(find . -path ./build -prune -o -path ./build-san -prune -o -path ./.git -prune -o -type f -print)
 fi
 
-if [ "$force" = 0 ] && [ -f "$deb" ]; then
-	newer=$(for f in $files; do [ -f "$f" ] && [ "$f" -nt "$deb" ] && echo "$f"; done | head -1)
+# shellcheck disable=SC2086
+files=$(for f in $files; do [ -f "$f" ] && echo "$f"; done | sort)
+
+if [ "$force" = 0 ] && [ -f "$deb" ] && [ -f "$out/sources" ]; then
+	if [ "$files" != "$(cat "$out/sources")" ]; then
+		newer="the list of files"
+	else
+		# shellcheck disable=SC2086
+		newer=$(find $files -prune -newer "$deb" | head -n 1)
+	fi
 	if [ -z "$newer" ]; then
 		echo "deb: $deb is current"
 		exit 0
@@ -40,10 +49,9 @@ if [ "$force" = 0 ] && [ -f "$deb" ]; then
 fi
 
 mkdir -p "$out"
-rm -rf "$out/src" "$out"/xlb_*
+rm -rf "$out/src" "$out"/xlb_* "$out"/xlb-dbgsym_* "$out/sources"
 mkdir "$out/src"
-# shellcheck disable=SC2086
-for f in $files; do [ -f "$f" ] && echo "$f"; done | tar -cf - -T - | tar -xf - -C "$out/src"
+echo "$files" | tar -cf - -T - | tar -xf - -C "$out/src"
 
 log=$out/build.log
 echo "deb: dpkg-buildpackage -us -uc -b in $out/src (log: $log)"
@@ -55,4 +63,5 @@ if ! (cd "$out/src" && DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
 	exit 1
 fi
 rm -rf "$out/src"
+echo "$files" >"$out/sources"
 echo "deb: built $deb in $(( $(date +%s) - start )) s"

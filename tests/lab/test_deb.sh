@@ -103,7 +103,8 @@ check_eq "the installed xlbctl -v runs and says the package's version" \
 
 # Service policy (debian/rules): enabled on installation, not started
 # (xlbd needs interfaces from /etc/default/xlb first).
-check_eq "postinst enabled xlbd.service (multi-user.target.wants)" "$unit" \
+check_eq "postinst enabled xlbd.service (multi-user.target.wants)" \
+	"${unit:-/lib/systemd/system/xlbd.service}" \
 	"$(readlink "$R/etc/systemd/system/multi-user.target.wants/xlbd.service" 2>&1)"
 post=$R/var/lib/dpkg/info/xlb.postinst
 # shellcheck disable=SC2016 # a literal $_dh_action: dh's start-or-restart

@@ -4,9 +4,9 @@
 #   make test       install missing packages, build, run unit + lab tests
 #   make demo       run the netns lab demo (MODE=dr|nat|tun)
 #   make bench      benchmarks
+#   make deb        build the Debian package into build/deb/ (dpkg-buildpackage)
 #   make deps       install the Debian packages the project needs
 #   make install    install xlbd, xlbctl and the decap program (PREFIX, DESTDIR)
-#   make deb        build the Debian package into build/deb/ (dpkg-buildpackage)
 #
 # Quiet unless V=1.  SAN=1 builds with ASan + UBSan.
 
@@ -65,7 +65,7 @@ PROGS  := $(if $(wildcard lb/xlbd.c),$(BUILD)/xlbd) \
           $(if $(CLI_SRCS),$(BUILD)/xlbctl)
 UNIT   := $(BUILD)/xlb-unit-tests
 
-.PHONY: all test unit lab demo bench deps clean install check-deps deb
+.PHONY: all test unit lab demo bench deps clean install check-deps
 .DEFAULT_GOAL := all
 
 all: $(BPF_OBJS) $(LIBXLB) $(PROGS) $(UNIT) $(BENCH_BINS) $(BENCH_BPF_OBJS)
@@ -147,6 +147,7 @@ install: all
 	$(if $(wildcard $(BUILD)/xlb_decap.bpf.o),install -m 0644 $(BUILD)/xlb_decap.bpf.o $(DESTDIR)$(PREFIX)/lib/xlb/)
 
 # debian/ drives `make install` from a copy of the tree (scripts/deb.sh).
+.PHONY: deb
 deb:
 	$(Q)scripts/deb.sh $(BUILD)/deb
 

@@ -64,7 +64,7 @@ while read -r f; do
 	g=${f%.gz}
 	grep -qx "$g" "$T/contents" || grep -qx "$g.gz" "$T/contents" ||
 		grep -qx "${g#/usr}" "$T/contents" || missing="$missing $f"
-done < <(cd "$INST" && find . -type f | sed 's|^\.||' | sort)
+done < <(cd "$INST" && find . ! -type d | sed 's|^\.||' | sort)
 check_eq "every file make install installs is in the package" "" "$missing"
 
 # dpkg itself installs it into a scratch root with a database of its own.

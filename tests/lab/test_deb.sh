@@ -35,7 +35,8 @@ sed 's/^/    lintian: /' "$T/lintian"
 check_eq "lintian reports no error (E:)" "" "$(grep '^E:' "$T/lintian")"
 
 # Contents, as dpkg-deb lists them.
-dpkg-deb -c "$DEB" | awk '{print $NF}' | sed 's|^\./|/|' >"$T/contents"
+# (field 6 is the path; a symlink's line goes on with "-> target")
+dpkg-deb -c "$DEB" | awk '{print $6}' | sed 's|^\./|/|' >"$T/contents"
 unit=
 for u in /lib/systemd/system/xlbd.service /usr/lib/systemd/system/xlbd.service; do
 	grep -qx "$u" "$T/contents" && unit=$u

@@ -4,6 +4,7 @@
 #   make test       install missing packages, build, run unit + lab tests
 #   make demo       run the netns lab demo (MODE=dr|nat|tun)
 #   make bench      benchmarks
+#   make deb        build the Debian package into build/deb/ (dpkg-buildpackage)
 #   make deps       install the Debian packages the project needs
 #   make install    install xlbd, xlbctl, the decap program, the man pages and
 #                   the bash completion (PREFIX, DESTDIR)
@@ -161,6 +162,11 @@ bench: check-deps
 
 deps:
 	$(Q)scripts/deps.sh
+
+# debian/ drives `make install` from a copy of the tree (scripts/deb.sh).
+.PHONY: deb
+deb:
+	$(Q)scripts/deb.sh $(BUILD)/deb
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/xlb

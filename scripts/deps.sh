@@ -5,6 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config make gcc clang llvm
 libxdp-dev libbpf-dev libmnl-dev libcriterion-dev libelf-dev zlib1g-dev
+debhelper dpkg-dev fakeroot lintian scdoc
 bpftool xdp-tools iproute2 ethtool curl socat tcpdump python3-scapy
 iperf3 nginx-light procps kmod util-linux iputils-ping systemd strace
 libfuzzer-14-dev libclang-rt-14-dev valgrind python3-jsonschema

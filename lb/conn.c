@@ -835,6 +835,22 @@ static inline bool fwd_ok(uint8_t fwd)
 	return fwd == XLB_FWD_NAT || fwd == XLB_FWD_DR || fwd == XLB_FWD_TUN;
 }
 
+/* A template's server, from sched into *tg: >= 0, or -errno (counted). */
+static int tmpl_schedule(struct xlb_conn_tab *t, xlb_conn_sched_fn sched,
+			 void *sched_arg, const struct xlb_conn_key *key,
+			 struct xlb_conn_target *tg)
+{
+	int ret;
+
+	memset(tg, 0, sizeof(*tg));
+	ret = sched(sched_arg, key, tg);
+	if (ret >= 0 && !fwd_ok(tg->fwd))
+		ret = -EINVAL;
+	if (ret < 0)
+		STAT_ADD(t, sched_errors, 1);
+	return ret;
+}
+
 int xlb_conn_tmpl_get(struct xlb_conn_tab *t, const struct xlb_conn_key *tk,
 		      uint32_t timeout_s, uint64_t now_ms,
 		      xlb_conn_sched_fn sched, void *sched_arg,
@@ -873,28 +889,18 @@ int xlb_conn_tmpl_get(struct xlb_conn_tab *t, const struct xlb_conn_key *tk,
 			 * checks: the client is scheduled again and the
 			 * template follows (IPVS invalidates a template whose
 			 * server is unavailable, ip_vs_check_template()). */
-			memset(&tg, 0, sizeof(tg));
-			ret = sched(sched_arg, &key, &tg);
-			if (ret >= 0 && !fwd_ok(tg.fwd))
-				ret = -EINVAL;
-			if (ret < 0) {
-				STAT_ADD(t, sched_errors, 1);
+			ret = tmpl_schedule(t, sched, sched_arg, &key, &tg);
+			if (ret < 0)
 				goto out;
-			}
 			account_persist(t, e->dest, -1);
 			tmpl_bind(e, &key, &tg);
 			account_persist(t, e->dest, 1);
 			ret = 1;
 		}
 	} else {
-		memset(&tg, 0, sizeof(tg));
-		ret = sched(sched_arg, &key, &tg);
-		if (ret >= 0 && !fwd_ok(tg.fwd))
-			ret = -EINVAL;
-		if (ret < 0) {
-			STAT_ADD(t, sched_errors, 1);
+		ret = tmpl_schedule(t, sched, sched_arg, &key, &tg);
+		if (ret < 0)
 			goto out;
-		}
 		idx = get_free(t);
 		if (idx == NO_ENTRY)
 			idx = reclaim(t, b, now_ms);

@@ -266,49 +266,54 @@ static size_t tun_want(uint8_t *want, const struct fr_spec *s, uint16_t id,
 	return fr_build(want, FPH_FRAME_MAX, &o);
 }
 
+/* s on TUN entry v leaves by XDP_TX as tun_want builds it. */
+static void expect_tun_hit(const struct fr_spec *s, const struct xlb_fp_val *v,
+			   uint16_t id, uint16_t frag, uint8_t ttl)
+{
+	uint8_t want[FPH_FRAME_MAX];
+
+	expect_hit(s, v, XDP_TX, want, tun_want(want, s, id, frag, ttl));
+}
+
 Test(bpf_fp, tun_hit_with_df_gets_an_outer_header_with_id_zero)
 {
 	struct fr_spec s = client_pkt(IPPROTO_TCP, 200);
 	struct xlb_fp_val v = entry(XLB_FP_TUN);
-	uint8_t want[FPH_FRAME_MAX];
 
 	s.frag = 0x4000;
 	s.tos = 0x28;
 	v.ttl = 17;
-	expect_hit(&s, &v, XDP_TX, want, tun_want(want, &s, 0, 0x4000, 17));
+	expect_tun_hit(&s, &v, 0, 0x4000, 17);
 }
 
 Test(bpf_fp, tun_hit_without_df_derives_the_outer_id_and_default_ttl)
 {
 	struct fr_spec s = client_pkt(IPPROTO_UDP, 64);
 	struct xlb_fp_val v = entry(XLB_FP_TUN);
-	uint8_t want[FPH_FRAME_MAX];
 	/* inner id 0x1234 ^ 10.0 ^ 0.1 (xmit.h's rule for no ip_id). */
 	uint16_t id = 0x1234 ^ 0x0A00 ^ 0x0001;
 
-	expect_hit(&s, &v, XDP_TX, want, tun_want(want, &s, id, 0, 64));
+	expect_tun_hit(&s, &v, id, 0, 64);
 }
 
 Test(bpf_fp, tun_hit_loses_the_ethernet_padding)
 {
 	struct fr_spec s = client_pkt(IPPROTO_TCP, 0);
 	struct xlb_fp_val v = entry(XLB_FP_TUN);
-	uint8_t want[FPH_FRAME_MAX];
 
 	s.frag = 0x4000;
 	s.eth_pad = 6;
-	expect_hit(&s, &v, XDP_TX, want, tun_want(want, &s, 0, 0x4000, 64));
+	expect_tun_hit(&s, &v, 0, 0x4000, 64);
 }
 
 Test(bpf_fp, tun_hit_at_exactly_the_mtu_is_sent)
 {
 	struct fr_spec s = client_pkt(IPPROTO_UDP, 1000);
 	struct xlb_fp_val v = entry(XLB_FP_TUN);
-	uint8_t want[FPH_FRAME_MAX];
 
 	s.frag = 0x4000;
 	v.mtu = 20 + 8 + 1000 + 20;
-	expect_hit(&s, &v, XDP_TX, want, tun_want(want, &s, 0, 0x4000, 64));
+	expect_tun_hit(&s, &v, 0, 0x4000, 64);
 }
 
 /* ---- per-entry counters ---- */

@@ -31,7 +31,7 @@ FUZZ_LIB_CFLAGS := $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link
 # sockets in it.
 FUZZ_LIB_SRCS := $(wildcard $(addprefix lb/,pkt.c csum.c xmit_dr.c xmit_nat.c \
                    xmit_tun.c icmp_gen.c log.c ctl.c ctl_server.c tables.c \
-                   ring.c hash.c ipvsadm.c keepalived.c)) \
+                   ring.c hash.c ipvsadm.c keepalived.c check.c)) \
                  $(wildcard lb/sched.c lb/sched_*.c)
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
 # The ring's build loops (up to 2^20 points) are not what these targets

@@ -835,6 +835,22 @@ static inline bool fwd_ok(uint8_t fwd)
 	return fwd == XLB_FWD_NAT || fwd == XLB_FWD_DR || fwd == XLB_FWD_TUN;
 }
 
+/* A template's server, from sched into *tg: >= 0, or -errno (counted). */
+static int tmpl_schedule(struct xlb_conn_tab *t, xlb_conn_sched_fn sched,
+			 void *sched_arg, const struct xlb_conn_key *key,
+			 struct xlb_conn_target *tg)
+{
+	int ret;
+
+	memset(tg, 0, sizeof(*tg));
+	ret = sched(sched_arg, key, tg);
+	if (ret >= 0 && !fwd_ok(tg->fwd))
+		ret = -EINVAL;
+	if (ret < 0)
+		STAT_ADD(t, sched_errors, 1);
+	return ret;
+}
+
 int xlb_conn_tmpl_get(struct xlb_conn_tab *t, const struct xlb_conn_key *tk,
 		      uint32_t timeout_s, uint64_t now_ms,
 		      xlb_conn_sched_fn sched, void *sched_arg,
@@ -873,28 +889,18 @@ int xlb_conn_tmpl_get(struct xlb_conn_tab *t, const struct xlb_conn_key *tk,
 			 * checks: the client is scheduled again and the
 			 * template follows (IPVS invalidates a template whose
 			 * server is unavailable, ip_vs_check_template()). */
-			memset(&tg, 0, sizeof(tg));
-			ret = sched(sched_arg, &key, &tg);
-			if (ret >= 0 && !fwd_ok(tg.fwd))
-				ret = -EINVAL;
-			if (ret < 0) {
-				STAT_ADD(t, sched_errors, 1);
+			ret = tmpl_schedule(t, sched, sched_arg, &key, &tg);
+			if (ret < 0)
 				goto out;
-			}
 			account_persist(t, e->dest, -1);
 			tmpl_bind(e, &key, &tg);
 			account_persist(t, e->dest, 1);
 			ret = 1;
 		}
 	} else {
-		memset(&tg, 0, sizeof(tg));
-		ret = sched(sched_arg, &key, &tg);
-		if (ret >= 0 && !fwd_ok(tg.fwd))
-			ret = -EINVAL;
-		if (ret < 0) {
-			STAT_ADD(t, sched_errors, 1);
+		ret = tmpl_schedule(t, sched, sched_arg, &key, &tg);
+		if (ret < 0)
 			goto out;
-		}
 		idx = get_free(t);
 		if (idx == NO_ENTRY)
 			idx = reclaim(t, b, now_ms);
@@ -953,19 +959,42 @@ void xlb_conn_count_onepacket(struct xlb_conn_tab *t)
 	STAT_ADD(t, onepacket, 1);
 }
 
+/* Locks the bucket of k (looked up as key d: ORIG or REPLY) and finds k
+ * there: its index or NO_ENTRY. *lock is held either way. */
+static uint32_t find_locked(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
+			    int d, pthread_spinlock_t **lock)
+{
+	uint32_t b = conn_bucket(t, k, d);
+
+	*lock = bucket_lock(t, b);
+	pthread_spin_lock(*lock);
+	return find(t, b, k, d);
+}
+
+/* As find_locked for a packet in direction dir: the entry if it is still
+ * live at now_ms, else NULL. *lock is held either way. */
+static struct xlb_conn *find_live_locked(struct xlb_conn_tab *t,
+					 const struct xlb_conn_key *k,
+					 enum xlb_conn_dir dir, uint64_t now_ms,
+					 pthread_spinlock_t **lock)
+{
+	uint32_t idx = find_locked(t, k, dir == XLB_CONN_DIR_OUTPUT ? REPLY : ORIG, lock);
+
+	if (idx == NO_ENTRY || now_ms >= t->ents[idx].expires)
+		return NULL;
+	return &t->ents[idx];
+}
+
 int xlb_conn_out(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 		 uint8_t tcp_flags, uint64_t now_ms, struct xlb_conn_view *out)
 {
 	pthread_spinlock_t *lock;
-	uint32_t b, idx;
+	uint32_t idx;
 	int ret = -ENOENT;
 
 	if (!proto_ok(k->proto))
 		return -ENOENT;
-	b = conn_bucket(t, k, REPLY);
-	lock = bucket_lock(t, b);
-	pthread_spin_lock(lock);
-	idx = find(t, b, k, REPLY);
+	idx = find_locked(t, k, REPLY, &lock);
 	if (idx != NO_ENTRY) {
 		struct xlb_conn *e = &t->ents[idx];
 
@@ -986,19 +1015,15 @@ int xlb_conn_out(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 int xlb_conn_get(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 		 enum xlb_conn_dir dir, uint64_t now_ms, struct xlb_conn_view *out)
 {
-	int d = dir == XLB_CONN_DIR_OUTPUT ? REPLY : ORIG;
 	pthread_spinlock_t *lock;
-	uint32_t b, idx;
+	const struct xlb_conn *e;
 	int ret = -ENOENT;
 
 	if (!proto_ok(k->proto))
 		return -ENOENT;
-	b = conn_bucket(t, k, d);
-	lock = bucket_lock(t, b);
-	pthread_spin_lock(lock);
-	idx = find(t, b, k, d);
-	if (idx != NO_ENTRY && now_ms < t->ents[idx].expires) {
-		fill_view(&t->ents[idx], out, false);
+	e = find_live_locked(t, k, dir, now_ms, &lock);
+	if (e) {
+		fill_view(e, out, false);
 		ret = 0;
 	}
 	pthread_spin_unlock(lock);
@@ -1009,19 +1034,14 @@ int xlb_conn_edit(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 		  enum xlb_conn_dir dir, uint64_t now_ms, xlb_conn_edit_fn fn,
 		  void *arg)
 {
-	int d = dir == XLB_CONN_DIR_OUTPUT ? REPLY : ORIG;
 	pthread_spinlock_t *lock;
-	uint32_t b, idx;
+	struct xlb_conn *e;
 	int ret = -ENOENT;
 
 	if (!proto_ok(k->proto))
 		return -ENOENT;
-	b = conn_bucket(t, k, d);
-	lock = bucket_lock(t, b);
-	pthread_spin_lock(lock);
-	idx = find(t, b, k, d);
-	if (idx != NO_ENTRY && now_ms < t->ents[idx].expires) {
-		struct xlb_conn *e = &t->ents[idx];
+	e = find_live_locked(t, k, dir, now_ms, &lock);
+	if (e) {
 		struct xlb_conn_edit ed = {
 			.orig = &e->key[ORIG], .reply = &e->key[REPLY],
 			.dest = e->dest, .state = e->state, .fwd = e->fwd,

@@ -501,8 +501,11 @@ int xlb_ctl_build_req(void *buf, size_t buflen, const struct xlb_req *req,
 
 /* ---- parser ------------------------------------------------------------ */
 
+struct attr_pol;
+
 struct parse_ctx {
 	const struct nlattr **tb;
+	const struct attr_pol *pol;	/* [0..max] */
 	uint16_t max;
 	const char *what;		/* "service", "destination", ... */
 	char *err;
@@ -610,226 +613,152 @@ static int check_nested(struct parse_ctx *c, const struct nlattr *a, const char 
 	return MNL_CB_OK;
 }
 
-static int stats_cb(const struct nlattr *a, void *data)
+/*
+ * What each attribute of one nesting level must be (libmnl's policy): one
+ * table per level, indexed by attribute type, checked by policy_cb. A type
+ * the table leaves out (A_SKIP) is skipped: unknown to us, or newer.
+ */
+enum attr_kind { A_SKIP, A_U16, A_U32, A_U64, A_ADDR, A_STR, A_BIN, A_NESTED };
+
+struct attr_pol {
+	enum attr_kind kind;
+	size_t len;		/* A_STR: most bytes with the NUL; A_BIN: exact */
+	const char *name;	/* for the error */
+};
+
+static const struct attr_pol stats_pol[XLB_STATS_ATTR_MAX + 1] = {
+	[XLB_STATS_ATTR_CONNS]		= { A_U64, 0, "stats" },
+	[XLB_STATS_ATTR_INPKTS]	= { A_U64, 0, "stats" },
+	[XLB_STATS_ATTR_OUTPKTS]	= { A_U64, 0, "stats" },
+	[XLB_STATS_ATTR_INBYTES]	= { A_U64, 0, "stats" },
+	[XLB_STATS_ATTR_OUTBYTES]	= { A_U64, 0, "stats" },
+	[XLB_STATS_ATTR_CPS]		= { A_U64, 0, "stats" },
+	[XLB_STATS_ATTR_INPPS]		= { A_U64, 0, "stats" },
+	[XLB_STATS_ATTR_OUTPPS]	= { A_U64, 0, "stats" },
+	[XLB_STATS_ATTR_INBPS]		= { A_U64, 0, "stats" },
+	[XLB_STATS_ATTR_OUTBPS]	= { A_U64, 0, "stats" },
+	/* PAD: skipped */
+};
+
+/* STATS, PE_NAME: skipped. */
+static const struct attr_pol svc_pol[XLB_SVC_ATTR_MAX + 1] = {
+	[XLB_SVC_ATTR_AF]		= { A_U16, 0, "af" },
+	[XLB_SVC_ATTR_PROTOCOL]		= { A_U16, 0, "protocol" },
+	[XLB_SVC_ATTR_ADDR]		= { A_ADDR, 0, "address" },
+	[XLB_SVC_ATTR_PORT]		= { A_U16, 0, "port" },
+	[XLB_SVC_ATTR_FWMARK]		= { A_U32, 0, "fwmark" },
+	[XLB_SVC_ATTR_SCHED_NAME]	= { A_STR, XLB_SCHED_NAME_MAX, "scheduler" },
+	[XLB_SVC_ATTR_FLAGS]		= { A_BIN, sizeof(struct xlb_ctl_flags), "flags" },
+	[XLB_SVC_ATTR_TIMEOUT]		= { A_U32, 0, "timeout" },
+	[XLB_SVC_ATTR_NETMASK]		= { A_U32, 0, "netmask" },
+	[XLB_SVC_ATTR_STATS64]		= { A_NESTED, 0, "stats64" },
+	[XLB_SVC_ATTR_VNODES]		= { A_U32, 0, "vnodes" },
+	[XLB_SVC_ATTR_CHECK]		= { A_NESTED, 0, "check" },
+	[XLB_SVC_ATTR_SORRY_ADDR]	= { A_ADDR, 0, "sorry server" },
+	[XLB_SVC_ATTR_SORRY_PORT]	= { A_U16, 0, "sorry port" },
+	[XLB_SVC_ATTR_QUORUM]		= { A_U32, 0, "quorum" },
+};
+
+static const struct attr_pol dest_pol[XLB_DEST_ATTR_MAX + 1] = {
+	[XLB_DEST_ATTR_ADDR]		= { A_ADDR, 0, "address" },
+	[XLB_DEST_ATTR_PORT]		= { A_U16, 0, "port" },
+	[XLB_DEST_ATTR_ADDR_FAMILY]	= { A_U16, 0, "af" },
+	[XLB_DEST_ATTR_FWD_METHOD]	= { A_U32, 0, "forward" },
+	[XLB_DEST_ATTR_WEIGHT]		= { A_U32, 0, "weight" },
+	[XLB_DEST_ATTR_U_THRESH]	= { A_U32, 0, "u_thresh" },
+	[XLB_DEST_ATTR_L_THRESH]	= { A_U32, 0, "l_thresh" },
+	[XLB_DEST_ATTR_ACTIVE_CONNS]	= { A_U32, 0, "conns" },
+	[XLB_DEST_ATTR_INACT_CONNS]	= { A_U32, 0, "conns" },
+	[XLB_DEST_ATTR_PERSIST_CONNS]	= { A_U32, 0, "conns" },
+	[XLB_DEST_ATTR_STATS64]		= { A_NESTED, 0, "stats64" },
+	[XLB_DEST_ATTR_CHECK]		= { A_NESTED, 0, "check" },
+	[XLB_DEST_ATTR_HEALTH]		= { A_NESTED, 0, "health" },
+};
+
+static const struct attr_pol check_pol[XLB_CHECK_ATTR_MAX + 1] = {
+	[XLB_CHECK_ATTR_KIND]		= { A_U32, 0, "value" },
+	[XLB_CHECK_ATTR_PORT]		= { A_U16, 0, "port" },
+	[XLB_CHECK_ATTR_PATH]		= { A_STR, XLB_CHECK_PATH_MAX, "path" },
+	[XLB_CHECK_ATTR_STATUS]		= { A_U32, 0, "value" },
+	[XLB_CHECK_ATTR_EXPECT]		= { A_STR, XLB_CHECK_EXPECT_MAX, "expect" },
+	[XLB_CHECK_ATTR_EXEC]		= { A_STR, XLB_CHECK_EXEC_MAX, "exec" },
+	[XLB_CHECK_ATTR_INTERVAL]	= { A_U32, 0, "value" },
+	[XLB_CHECK_ATTR_TIMEOUT]	= { A_U32, 0, "value" },
+	[XLB_CHECK_ATTR_RISE]		= { A_U32, 0, "value" },
+	[XLB_CHECK_ATTR_FALL]		= { A_U32, 0, "value" },
+};
+
+static const struct attr_pol health_pol[XLB_HEALTH_ATTR_MAX + 1] = {
+	[XLB_HEALTH_ATTR_STATE]		= { A_U32, 0, "value" },
+	[XLB_HEALTH_ATTR_LAST_OK]	= { A_U32, 0, "value" },
+	[XLB_HEALTH_ATTR_CHECKS]	= { A_U32, 0, "value" },
+	[XLB_HEALTH_ATTR_SINCE]		= { A_U64, 0, "since" },
+	[XLB_HEALTH_ATTR_ERROR]		= { A_STR, XLB_HEALTH_ERR_MAX, "error" },
+};
+
+static const struct attr_pol conn_pol[XLB_CONN_ATTR_MAX + 1] = {
+	[XLB_CONN_ATTR_PROTO]		= { A_U16, 0, "port/proto" },
+	[XLB_CONN_ATTR_CPORT]		= { A_U16, 0, "port/proto" },
+	[XLB_CONN_ATTR_VPORT]		= { A_U16, 0, "port/proto" },
+	[XLB_CONN_ATTR_DPORT]		= { A_U16, 0, "port/proto" },
+	[XLB_CONN_ATTR_CADDR]		= { A_U32, 0, "address/expires/flags" },
+	[XLB_CONN_ATTR_VADDR]		= { A_U32, 0, "address/expires/flags" },
+	[XLB_CONN_ATTR_DADDR]		= { A_U32, 0, "address/expires/flags" },
+	[XLB_CONN_ATTR_EXPIRES]		= { A_U32, 0, "address/expires/flags" },
+	[XLB_CONN_ATTR_FLAGS]		= { A_U32, 0, "address/expires/flags" },
+	[XLB_CONN_ATTR_STATE]		= { A_STR, sizeof(((struct xlb_conn_info *)0)->state), "state" },
+};
+
+static const struct attr_pol counter_pol[XLB_COUNTER_ATTR_MAX + 1] = {
+	[XLB_COUNTER_ATTR_GROUP]	= { A_STR, XLB_COUNTER_NAME_MAX, "group" },
+	[XLB_COUNTER_ATTR_NAME]		= { A_STR, XLB_COUNTER_NAME_MAX, "name" },
+	[XLB_COUNTER_ATTR_VALUE]	= { A_U64, 0, "value" },
+};
+
+/* DAEMON: skipped. */
+static const struct attr_pol top_pol[XLB_CMD_ATTR_MAX + 1] = {
+	[XLB_CMD_ATTR_SERVICE]		= { A_NESTED, 0, "service" },
+	[XLB_CMD_ATTR_DEST]		= { A_NESTED, 0, "destination" },
+	[XLB_CMD_ATTR_CONN]		= { A_NESTED, 0, "connection" },
+	[XLB_CMD_ATTR_COUNTER]		= { A_NESTED, 0, "counter" },
+	[XLB_CMD_ATTR_TIMEOUT_TCP]	= { A_U32, 0, "timeout" },
+	[XLB_CMD_ATTR_TIMEOUT_TCP_FIN]	= { A_U32, 0, "timeout" },
+	[XLB_CMD_ATTR_TIMEOUT_UDP]	= { A_U32, 0, "timeout" },
+	[XLB_CMD_ATTR_BATCH_COUNT]	= { A_U32, 0, "batch" },
+	[XLB_CMD_ATTR_BATCH_INDEX]	= { A_U32, 0, "batch" },
+	[XLB_CMD_ATTR_BATCH_SEQ]	= { A_U32, 0, "batch" },
+};
+
+static const struct attr_pol info_pol[XLB_INFO_ATTR_MAX + 1] = {
+	[XLB_INFO_ATTR_VERSION]		= { A_U32, 0, "info" },
+	[XLB_INFO_ATTR_CONN_TAB_SIZE]	= { A_U32, 0, "info" },
+};
+
+/* The mnl_attr_parse callback of every level: c->pol says what to check. */
+static int policy_cb(const struct nlattr *a, void *data)
 {
 	struct parse_ctx *c = data;
 	uint16_t type = mnl_attr_get_type(a);
-
-	if (type > c->max || type == XLB_STATS_ATTR_PAD || type == 0)
-		return MNL_CB_OK;
-	if (check_type(c, a, MNL_TYPE_U64, "stats") != MNL_CB_OK)
-		return MNL_CB_ERROR;
-	c->tb[type] = a;
-	return MNL_CB_OK;
-}
-
-static int svc_cb(const struct nlattr *a, void *data)
-{
-	struct parse_ctx *c = data;
-	uint16_t type = mnl_attr_get_type(a);
-	int r = MNL_CB_OK;
+	const struct attr_pol *p;
+	int r;
 
 	if (type > c->max)
 		return MNL_CB_OK;	/* newer than us: skip */
-	switch (type) {
-	case XLB_SVC_ATTR_AF:		r = check_type(c, a, MNL_TYPE_U16, "af"); break;
-	case XLB_SVC_ATTR_PROTOCOL:	r = check_type(c, a, MNL_TYPE_U16, "protocol"); break;
-	case XLB_SVC_ATTR_ADDR:		r = check_addr(c, a, "address"); break;
-	case XLB_SVC_ATTR_PORT:		r = check_type(c, a, MNL_TYPE_U16, "port"); break;
-	case XLB_SVC_ATTR_FWMARK:	r = check_type(c, a, MNL_TYPE_U32, "fwmark"); break;
-	case XLB_SVC_ATTR_SCHED_NAME:
-		r = check_string(c, a, XLB_SCHED_NAME_MAX, "scheduler");
-		break;
-	case XLB_SVC_ATTR_FLAGS:
-		r = check_bin(c, a, sizeof(struct xlb_ctl_flags), "flags");
-		break;
-	case XLB_SVC_ATTR_TIMEOUT:	r = check_type(c, a, MNL_TYPE_U32, "timeout"); break;
-	case XLB_SVC_ATTR_NETMASK:	r = check_type(c, a, MNL_TYPE_U32, "netmask"); break;
-	case XLB_SVC_ATTR_STATS64:	r = check_nested(c, a, "stats64"); break;
-	case XLB_SVC_ATTR_VNODES:	r = check_type(c, a, MNL_TYPE_U32, "vnodes"); break;
-	case XLB_SVC_ATTR_CHECK:	r = check_nested(c, a, "check"); break;
-	case XLB_SVC_ATTR_SORRY_ADDR:	r = check_addr(c, a, "sorry server"); break;
-	case XLB_SVC_ATTR_SORRY_PORT:	r = check_type(c, a, MNL_TYPE_U16, "sorry port"); break;
-	case XLB_SVC_ATTR_QUORUM:	r = check_type(c, a, MNL_TYPE_U32, "quorum"); break;
+	p = &c->pol[type];
+	switch (p->kind) {
+	case A_U16:	r = check_type(c, a, MNL_TYPE_U16, p->name); break;
+	case A_U32:	r = check_type(c, a, MNL_TYPE_U32, p->name); break;
+	case A_U64:	r = check_type(c, a, MNL_TYPE_U64, p->name); break;
+	case A_ADDR:	r = check_addr(c, a, p->name); break;
+	case A_STR:	r = check_string(c, a, p->len, p->name); break;
+	case A_BIN:	r = check_bin(c, a, p->len, p->name); break;
+	case A_NESTED:	r = check_nested(c, a, p->name); break;
 	default:
-		return MNL_CB_OK;	/* STATS, PE_NAME, unknown: skipped */
+		return MNL_CB_OK;	/* A_SKIP */
 	}
 	if (r == MNL_CB_OK)
 		c->tb[type] = a;
 	return r;
-}
-
-static int dest_cb(const struct nlattr *a, void *data)
-{
-	struct parse_ctx *c = data;
-	uint16_t type = mnl_attr_get_type(a);
-	int r = MNL_CB_OK;
-
-	if (type > c->max)
-		return MNL_CB_OK;
-	switch (type) {
-	case XLB_DEST_ATTR_ADDR:	r = check_addr(c, a, "address"); break;
-	case XLB_DEST_ATTR_PORT:	r = check_type(c, a, MNL_TYPE_U16, "port"); break;
-	case XLB_DEST_ATTR_ADDR_FAMILY:	r = check_type(c, a, MNL_TYPE_U16, "af"); break;
-	case XLB_DEST_ATTR_FWD_METHOD:	r = check_type(c, a, MNL_TYPE_U32, "forward"); break;
-	case XLB_DEST_ATTR_WEIGHT:	r = check_type(c, a, MNL_TYPE_U32, "weight"); break;
-	case XLB_DEST_ATTR_U_THRESH:	r = check_type(c, a, MNL_TYPE_U32, "u_thresh"); break;
-	case XLB_DEST_ATTR_L_THRESH:	r = check_type(c, a, MNL_TYPE_U32, "l_thresh"); break;
-	case XLB_DEST_ATTR_ACTIVE_CONNS:
-	case XLB_DEST_ATTR_INACT_CONNS:
-	case XLB_DEST_ATTR_PERSIST_CONNS:
-		r = check_type(c, a, MNL_TYPE_U32, "conns");
-		break;
-	case XLB_DEST_ATTR_STATS64:	r = check_nested(c, a, "stats64"); break;
-	case XLB_DEST_ATTR_CHECK:	r = check_nested(c, a, "check"); break;
-	case XLB_DEST_ATTR_HEALTH:	r = check_nested(c, a, "health"); break;
-	default:
-		return MNL_CB_OK;
-	}
-	if (r == MNL_CB_OK)
-		c->tb[type] = a;
-	return r;
-}
-
-static int check_cb(const struct nlattr *a, void *data)
-{
-	struct parse_ctx *c = data;
-	uint16_t type = mnl_attr_get_type(a);
-	int r;
-
-	if (type > c->max || type == 0)
-		return MNL_CB_OK;
-	switch (type) {
-	case XLB_CHECK_ATTR_PORT:	r = check_type(c, a, MNL_TYPE_U16, "port"); break;
-	case XLB_CHECK_ATTR_PATH:	r = check_string(c, a, XLB_CHECK_PATH_MAX, "path"); break;
-	case XLB_CHECK_ATTR_EXPECT:	r = check_string(c, a, XLB_CHECK_EXPECT_MAX, "expect"); break;
-	case XLB_CHECK_ATTR_EXEC:	r = check_string(c, a, XLB_CHECK_EXEC_MAX, "exec"); break;
-	default:			r = check_type(c, a, MNL_TYPE_U32, "value"); break;
-	}
-	if (r == MNL_CB_OK)
-		c->tb[type] = a;
-	return r;
-}
-
-static int health_cb(const struct nlattr *a, void *data)
-{
-	struct parse_ctx *c = data;
-	uint16_t type = mnl_attr_get_type(a);
-	int r;
-
-	if (type > c->max || type == 0)
-		return MNL_CB_OK;
-	switch (type) {
-	case XLB_HEALTH_ATTR_SINCE:	r = check_type(c, a, MNL_TYPE_U64, "since"); break;
-	case XLB_HEALTH_ATTR_ERROR:	r = check_string(c, a, XLB_HEALTH_ERR_MAX, "error"); break;
-	default:			r = check_type(c, a, MNL_TYPE_U32, "value"); break;
-	}
-	if (r == MNL_CB_OK)
-		c->tb[type] = a;
-	return r;
-}
-
-static int conn_cb(const struct nlattr *a, void *data)
-{
-	struct parse_ctx *c = data;
-	uint16_t type = mnl_attr_get_type(a);
-	int r = MNL_CB_OK;
-
-	if (type > c->max)
-		return MNL_CB_OK;
-	switch (type) {
-	case XLB_CONN_ATTR_PROTO:
-	case XLB_CONN_ATTR_CPORT:
-	case XLB_CONN_ATTR_VPORT:
-	case XLB_CONN_ATTR_DPORT:
-		r = check_type(c, a, MNL_TYPE_U16, "port/proto");
-		break;
-	case XLB_CONN_ATTR_CADDR:
-	case XLB_CONN_ATTR_VADDR:
-	case XLB_CONN_ATTR_DADDR:
-	case XLB_CONN_ATTR_EXPIRES:
-	case XLB_CONN_ATTR_FLAGS:
-		r = check_type(c, a, MNL_TYPE_U32, "address/expires/flags");
-		break;
-	case XLB_CONN_ATTR_STATE:
-		r = check_string(c, a, sizeof(((struct xlb_conn_info *)0)->state), "state");
-		break;
-	default:
-		return MNL_CB_OK;
-	}
-	if (r == MNL_CB_OK)
-		c->tb[type] = a;
-	return r;
-}
-
-static int counter_cb(const struct nlattr *a, void *data)
-{
-	struct parse_ctx *c = data;
-	uint16_t type = mnl_attr_get_type(a);
-	int r = MNL_CB_OK;
-
-	if (type > c->max)
-		return MNL_CB_OK;
-	switch (type) {
-	case XLB_COUNTER_ATTR_GROUP:
-		r = check_string(c, a, XLB_COUNTER_NAME_MAX, "group");
-		break;
-	case XLB_COUNTER_ATTR_NAME:
-		r = check_string(c, a, XLB_COUNTER_NAME_MAX, "name");
-		break;
-	case XLB_COUNTER_ATTR_VALUE:
-		r = check_type(c, a, MNL_TYPE_U64, "value");
-		break;
-	default:
-		return MNL_CB_OK;
-	}
-	if (r == MNL_CB_OK)
-		c->tb[type] = a;
-	return r;
-}
-
-static int top_cb(const struct nlattr *a, void *data)
-{
-	struct parse_ctx *c = data;
-	uint16_t type = mnl_attr_get_type(a);
-	int r = MNL_CB_OK;
-
-	if (type > c->max)
-		return MNL_CB_OK;
-	switch (type) {
-	case XLB_CMD_ATTR_SERVICE:	r = check_nested(c, a, "service"); break;
-	case XLB_CMD_ATTR_DEST:		r = check_nested(c, a, "destination"); break;
-	case XLB_CMD_ATTR_CONN:		r = check_nested(c, a, "connection"); break;
-	case XLB_CMD_ATTR_COUNTER:	r = check_nested(c, a, "counter"); break;
-	case XLB_CMD_ATTR_TIMEOUT_TCP:
-	case XLB_CMD_ATTR_TIMEOUT_TCP_FIN:
-	case XLB_CMD_ATTR_TIMEOUT_UDP:
-		r = check_type(c, a, MNL_TYPE_U32, "timeout");
-		break;
-	case XLB_CMD_ATTR_BATCH_COUNT:
-	case XLB_CMD_ATTR_BATCH_INDEX:
-	case XLB_CMD_ATTR_BATCH_SEQ:
-		r = check_type(c, a, MNL_TYPE_U32, "batch");
-		break;
-	default:
-		return MNL_CB_OK;	/* DAEMON, unknown: skipped */
-	}
-	if (r == MNL_CB_OK)
-		c->tb[type] = a;
-	return r;
-}
-
-static int info_cb(const struct nlattr *a, void *data)
-{
-	struct parse_ctx *c = data;
-	uint16_t type = mnl_attr_get_type(a);
-
-	if (type > c->max || type == 0)
-		return MNL_CB_OK;
-	if (check_type(c, a, MNL_TYPE_U32, "info") != MNL_CB_OK)
-		return MNL_CB_ERROR;
-	c->tb[type] = a;
-	return MNL_CB_OK;
 }
 
 static uint32_t get_addr(const struct nlattr *a)
@@ -840,14 +769,14 @@ static uint32_t get_addr(const struct nlattr *a)
 	return v;
 }
 
-static int parse_nested(const struct nlattr *nest, mnl_attr_cb_t cb,
+static int parse_nested(const struct nlattr *nest, const struct attr_pol *pol,
 			const struct nlattr **tb, uint16_t max, const char *what,
 			char *err, size_t errlen)
 {
-	struct parse_ctx c = { .tb = tb, .max = max, .what = what,
+	struct parse_ctx c = { .tb = tb, .pol = pol, .max = max, .what = what,
 			       .err = err, .errlen = errlen };
 
-	if (mnl_attr_parse_nested(nest, cb, &c) < 0)
+	if (mnl_attr_parse_nested(nest, policy_cb, &c) < 0)
 		return c.error ? c.error : -EINVAL;
 	return 0;
 }
@@ -863,7 +792,7 @@ static int parse_stats(const struct nlattr *nest, struct xlb_stats *st,
 		[XLB_STATS_ATTR_INPPS] = &rt->inpps, [XLB_STATS_ATTR_OUTPPS] = &rt->outpps,
 		[XLB_STATS_ATTR_INBPS] = &rt->inbps, [XLB_STATS_ATTR_OUTBPS] = &rt->outbps,
 	};
-	int ret = parse_nested(nest, stats_cb, tb, XLB_STATS_ATTR_MAX, "stats",
+	int ret = parse_nested(nest, stats_pol, tb, XLB_STATS_ATTR_MAX, "stats",
 			       err, errlen);
 
 	if (ret)
@@ -893,7 +822,7 @@ static int parse_check(const struct nlattr *nest, struct xlb_check *c,
 		[XLB_CHECK_ATTR_FALL] = XLB_CHECK_SET_FALL,
 	};
 	uint32_t v;
-	int ret = parse_nested(nest, check_cb, tb, XLB_CHECK_ATTR_MAX, "check", err, errlen);
+	int ret = parse_nested(nest, check_pol, tb, XLB_CHECK_ATTR_MAX, "check", err, errlen);
 
 	if (ret)
 		return ret;
@@ -942,7 +871,7 @@ static int parse_health(const struct nlattr *nest, struct xlb_health_info *h,
 			char *err, size_t errlen)
 {
 	const struct nlattr *tb[XLB_HEALTH_ATTR_MAX + 1] = { 0 };
-	int ret = parse_nested(nest, health_cb, tb, XLB_HEALTH_ATTR_MAX, "health", err, errlen);
+	int ret = parse_nested(nest, health_pol, tb, XLB_HEALTH_ATTR_MAX, "health", err, errlen);
 
 	if (ret)
 		return ret;
@@ -972,7 +901,7 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 {
 	const struct nlattr *tb[XLB_SVC_ATTR_MAX + 1] = { 0 };
 	struct xlb_svc_cfg *cfg = &m->svc.cfg;
-	int ret = parse_nested(nest, svc_cb, tb, XLB_SVC_ATTR_MAX, "service",
+	int ret = parse_nested(nest, svc_pol, tb, XLB_SVC_ATTR_MAX, "service",
 			       err, errlen);
 
 	if (ret)
@@ -1091,7 +1020,7 @@ static int parse_dest(const struct nlattr *nest, struct xlb_ctl_msg *m,
 {
 	const struct nlattr *tb[XLB_DEST_ATTR_MAX + 1] = { 0 };
 	struct xlb_dest_cfg *cfg = &m->dest.cfg;
-	int ret = parse_nested(nest, dest_cb, tb, XLB_DEST_ATTR_MAX, "destination",
+	int ret = parse_nested(nest, dest_pol, tb, XLB_DEST_ATTR_MAX, "destination",
 			       err, errlen);
 
 	if (ret)
@@ -1178,7 +1107,7 @@ static int parse_conn(const struct nlattr *nest, struct xlb_ctl_msg *m,
 {
 	const struct nlattr *tb[XLB_CONN_ATTR_MAX + 1] = { 0 };
 	struct xlb_conn_info *ci = &m->conn;
-	int ret = parse_nested(nest, conn_cb, tb, XLB_CONN_ATTR_MAX, "connection",
+	int ret = parse_nested(nest, conn_pol, tb, XLB_CONN_ATTR_MAX, "connection",
 			       err, errlen);
 
 	if (ret)
@@ -1209,7 +1138,7 @@ static int parse_counter(const struct nlattr *nest, struct xlb_ctl_msg *m,
 {
 	const struct nlattr *tb[XLB_COUNTER_ATTR_MAX + 1] = { 0 };
 	struct xlb_counter_info *ci = &m->counter;
-	int ret = parse_nested(nest, counter_cb, tb, XLB_COUNTER_ATTR_MAX, "counter",
+	int ret = parse_nested(nest, counter_pol, tb, XLB_COUNTER_ATTR_MAX, "counter",
 			       err, errlen);
 
 	if (ret)
@@ -1292,10 +1221,10 @@ int xlb_ctl_parse(const struct nlmsghdr *nlh, struct xlb_ctl_msg *m,
 
 	if (m->cmd == XLB_CMD_SET_INFO) {
 		const struct nlattr *tb[XLB_INFO_ATTR_MAX + 1] = { 0 };
-		struct parse_ctx c = { .tb = tb, .max = XLB_INFO_ATTR_MAX,
+		struct parse_ctx c = { .tb = tb, .pol = info_pol, .max = XLB_INFO_ATTR_MAX,
 				       .what = "info", .err = err, .errlen = errlen };
 
-		if (mnl_attr_parse(nlh, MNL_ALIGN(sizeof(*genl)), info_cb, &c) < 0)
+		if (mnl_attr_parse(nlh, MNL_ALIGN(sizeof(*genl)), policy_cb, &c) < 0)
 			return c.error ? c.error : -EINVAL;
 		if (tb[XLB_INFO_ATTR_VERSION])
 			m->info.version = mnl_attr_get_u32(tb[XLB_INFO_ATTR_VERSION]);
@@ -1306,7 +1235,7 @@ int xlb_ctl_parse(const struct nlmsghdr *nlh, struct xlb_ctl_msg *m,
 	}
 
 	const struct nlattr *tb[XLB_CMD_ATTR_MAX + 1] = { 0 };
-	struct parse_ctx c = { .tb = tb, .max = XLB_CMD_ATTR_MAX, .what = "message",
+	struct parse_ctx c = { .tb = tb, .pol = top_pol, .max = XLB_CMD_ATTR_MAX, .what = "message",
 			       .err = err, .errlen = errlen };
 	static const struct { uint16_t attr; uint32_t has; const char *name; } to[] = {
 		{ XLB_CMD_ATTR_TIMEOUT_TCP, XLB_CTL_HAS_TCP, "tcp" },
@@ -1315,7 +1244,7 @@ int xlb_ctl_parse(const struct nlmsghdr *nlh, struct xlb_ctl_msg *m,
 	};
 	uint32_t *const tov[] = { &m->timeouts.tcp, &m->timeouts.tcp_fin, &m->timeouts.udp };
 
-	if (mnl_attr_parse(nlh, MNL_ALIGN(sizeof(*genl)), top_cb, &c) < 0)
+	if (mnl_attr_parse(nlh, MNL_ALIGN(sizeof(*genl)), policy_cb, &c) < 0)
 		return c.error ? c.error : -EINVAL;
 	if (tb[XLB_CMD_ATTR_SERVICE] && (ret = parse_svc(tb[XLB_CMD_ATTR_SERVICE], m, err, errlen)))
 		return ret;

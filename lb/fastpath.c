@@ -262,6 +262,21 @@ static void fp_merge(uint8_t *bind, int dir, uint32_t pkts, uint32_t bytes,
 	*db_out = db;
 }
 
+/* One counter set's share of the merged deltas: dir 0 in, else out. */
+static void fp_count_one(struct xlb_cnt *c, unsigned int slot, int dir,
+			 uint32_t dp, uint64_t ipb)
+{
+	if (!c)
+		return;
+	if (dir) {
+		XLB_CNT_ADD(c, slot, outpkts, dp);
+		XLB_CNT_ADD(c, slot, outbytes, ipb);
+	} else {
+		XLB_CNT_ADD(c, slot, inpkts, dp);
+		XLB_CNT_ADD(c, slot, inbytes, ipb);
+	}
+}
+
 /* The merged deltas into the counters of the service and the server, in
  * counter slot `slot` (the caller's own). */
 static void fp_count(unsigned int slot, int dir, struct xlb_cnt *svc,
@@ -273,25 +288,8 @@ static void fp_count(unsigned int slot, int dir, struct xlb_cnt *svc,
 		return;
 	if ((uint64_t)db < (uint64_t)dp * ETH_HLEN_FP)
 		ipb = 0;
-	if (dir) {
-		if (svc) {
-			XLB_CNT_ADD(svc, slot, outpkts, dp);
-			XLB_CNT_ADD(svc, slot, outbytes, ipb);
-		}
-		if (dest) {
-			XLB_CNT_ADD(dest, slot, outpkts, dp);
-			XLB_CNT_ADD(dest, slot, outbytes, ipb);
-		}
-	} else {
-		if (svc) {
-			XLB_CNT_ADD(svc, slot, inpkts, dp);
-			XLB_CNT_ADD(svc, slot, inbytes, ipb);
-		}
-		if (dest) {
-			XLB_CNT_ADD(dest, slot, inpkts, dp);
-			XLB_CNT_ADD(dest, slot, inbytes, ipb);
-		}
-	}
+	fp_count_one(svc, slot, dir, dp, ipb);
+	fp_count_one(dest, slot, dir, dp, ipb);
 }
 
 static inline uint64_t fp_ns(void)

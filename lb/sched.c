@@ -138,6 +138,35 @@ void xlb_sched_state_put(struct xlb_sched_state *s)
 	free(s);
 }
 
+static uint32_t gcd(uint32_t a, uint32_t b)
+{
+	while (b) {
+		uint32_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+uint32_t xlb_sched_weights_gcd(const struct xlb_snap_dest *dests, uint32_t n,
+			       uint32_t *max)
+{
+	uint32_t g = 0, mw = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t w = xlb_dest_weight(&dests[i]);
+
+		if (!w)
+			continue;
+		g = g ? gcd(w, g) : w;
+		if (w > mw)
+			mw = w;
+	}
+	*max = mw;
+	return g;
+}
+
 uint32_t xlb_sched_random(void)
 {
 	static __thread uint64_t x;

@@ -160,6 +160,49 @@ static inline uint32_t xlb_sched_hash_32(uint32_t v, unsigned int bits)
 	return (v * 0x61C88647u) >> (32 - bits);
 }
 
+/*
+ * The loop of the connection-count schedulers (lc, wlc, sed, nq): the
+ * available server with the least cost(d), or, when weighted, the least
+ * cost(d) / weight(d), compared as IPVS does without a division
+ * (loh * dw > doh * lw: d is less loaded); the first one on ties.
+ * Inline, so each caller's cost is a direct call the compiler folds.
+ */
+static inline int xlb_sched_least(const struct xlb_snap_svc *svc,
+				  uint64_t (*cost)(const struct xlb_snap_dest *d),
+				  bool weighted)
+{
+	uint64_t loh = 0;
+	int least = -ENOENT;
+
+	for (uint32_t i = 0; i < svc->ndests; i++) {
+		const struct xlb_snap_dest *d = &svc->dests[i];
+		uint64_t doh;
+		bool less;
+
+		if (xlb_sched_dest_unavailable(d))
+			continue;
+		doh = cost(d);
+		if (least < 0)
+			less = true;
+		else if (weighted)
+			less = (unsigned __int128)loh * xlb_dest_weight(d) >
+			       (unsigned __int128)doh * xlb_dest_weight(&svc->dests[least]);
+		else
+			less = doh < loh;
+		if (less) {
+			least = (int)i;
+			loh = doh;
+		}
+	}
+	return least;
+}
+
+/* sed's and nq's cost: the active connections plus the one to come. */
+static inline uint64_t xlb_dest_active_plus1(const struct xlb_snap_dest *d)
+{
+	return (uint64_t)xlb_dest_active(d) + 1;
+}
+
 /* wlc's choice (sched_wlc.c), also lblc's and lblcr's for a new entry. */
 int xlb_sched_wlc_pick(const struct xlb_snap_svc *svc);
 
@@ -168,6 +211,11 @@ int xlb_sched_wlc_pick(const struct xlb_snap_svc *svc);
 bool xlb_sched_lblc_overloaded(const struct xlb_snap_svc *svc, const struct xlb_snap_dest *d);
 /* Coarse monotonic seconds (vDSO, no syscall): lblc/lblcr expiry. */
 uint32_t xlb_sched_now_s(void);
+
+/* Update time (wrr, mh): the gcd of the servers' weights above 0 (0: no
+ * such server) and, in *max, the largest weight. */
+uint32_t xlb_sched_weights_gcd(const struct xlb_snap_dest *dests, uint32_t n,
+			       uint32_t *max);
 
 /* Per-thread pseudo-random numbers (twos): xorshift64*, no syscall. */
 uint32_t xlb_sched_random(void);

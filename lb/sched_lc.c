@@ -8,23 +8,8 @@
 
 static int lc_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched_flow *f)
 {
-	uint64_t loh = 0;
-	int least = -ENOENT;
-
 	(void)f;
-	for (uint32_t i = 0; i < svc->ndests; i++) {
-		const struct xlb_snap_dest *d = &svc->dests[i];
-		uint64_t doh;
-
-		if (xlb_sched_dest_unavailable(d))
-			continue;
-		doh = xlb_dest_overhead(d);
-		if (least < 0 || doh < loh) {
-			least = (int)i;
-			loh = doh;
-		}
-	}
-	return least;
+	return xlb_sched_least(svc, xlb_dest_overhead, false);
 }
 
 const struct xlb_sched xlb_sched_lc = {

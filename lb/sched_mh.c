@@ -23,17 +23,6 @@
 
 #define MH_TAB_BITS	8	/* precision of the weight ratios (turns) */
 
-static uint32_t gcd(uint32_t a, uint32_t b)
-{
-	while (b) {
-		uint32_t t = a % b;
-
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 static uint32_t hash2(uint32_t a, uint32_t b, uint32_t seed)
 {
 	return xlb_mm3_fmix(xlb_mm3_round(xlb_mm3_round(seed, a), b) ^ 8u);
@@ -63,7 +52,7 @@ int xlb_mh_build(const struct xlb_snap_dest *dests, uint32_t n, uint32_t size,
 {
 	struct xlb_mh_table *t;
 	uint32_t *next = NULL, *skip = NULL, *turns = NULL, *bitmap = NULL;
-	uint32_t g = 0, mw = 0, shift = 0, filled = 0;
+	uint32_t g, mw, shift = 0, filled = 0;
 	int ret = -ENOMEM;
 
 	if (size < 2 || n > 65536)
@@ -75,15 +64,7 @@ int xlb_mh_build(const struct xlb_snap_dest *dests, uint32_t n, uint32_t size,
 	t->seed = seed;
 	t->ndests = 0;
 	memset(t->slot, 0, (size_t)size * sizeof(t->slot[0]));
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t w = xlb_dest_weight(&dests[i]);
-
-		if (w) {
-			g = g ? gcd(w, g) : w;
-			if (w > mw)
-				mw = w;
-		}
-	}
+	g = xlb_sched_weights_gcd(dests, n, &mw);
 	if (!g) {		/* no server with weight: an empty table */
 		*out = t;
 		return 0;

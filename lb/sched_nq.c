@@ -7,26 +7,15 @@
 
 static int nq_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched_flow *f)
 {
-	uint64_t loh = 0;
-	int least = -ENOENT;
-
 	(void)f;
 	for (uint32_t i = 0; i < svc->ndests; i++) {
 		const struct xlb_snap_dest *d = &svc->dests[i];
-		uint64_t doh;
 
-		if (xlb_sched_dest_unavailable(d))
-			continue;
-		if (xlb_dest_active(d) == 0)
+		if (!xlb_sched_dest_unavailable(d) && xlb_dest_active(d) == 0)
 			return (int)i;
-		doh = (uint64_t)xlb_dest_active(d) + 1;
-		if (least < 0 || loh * xlb_dest_weight(d) >
-				 doh * xlb_dest_weight(&svc->dests[least])) {
-			least = (int)i;
-			loh = doh;
-		}
 	}
-	return least;
+	/* No idle server: as sed. */
+	return xlb_sched_least(svc, xlb_dest_active_plus1, true);
 }
 
 const struct xlb_sched xlb_sched_nq = {

@@ -8,24 +8,7 @@
 
 int xlb_sched_wlc_pick(const struct xlb_snap_svc *svc)
 {
-	uint64_t loh = 0;
-	int least = -ENOENT;
-
-	for (uint32_t i = 0; i < svc->ndests; i++) {
-		const struct xlb_snap_dest *d = &svc->dests[i];
-		uint64_t doh;
-
-		if (xlb_sched_dest_unavailable(d))
-			continue;
-		doh = xlb_dest_overhead(d);
-		if (least < 0 ||
-		    (unsigned __int128)loh * xlb_dest_weight(d) >
-		    (unsigned __int128)doh * xlb_dest_weight(&svc->dests[least])) {
-			least = (int)i;
-			loh = doh;
-		}
-	}
-	return least;
+	return xlb_sched_least(svc, xlb_dest_overhead, true);
 }
 
 static int wlc_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched_flow *f)

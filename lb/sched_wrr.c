@@ -21,33 +21,14 @@ struct wrr_state {
 	_Atomic uint64_t mark;	/* (cl + 1) << 32 | cw */
 };
 
-static uint32_t gcd(uint32_t a, uint32_t b)
-{
-	while (b) {
-		uint32_t t = a % b;
-
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 static int wrr_update(const struct xlb_sched_conf *c, void **data, uint64_t *cost)
 {
 	struct wrr_data *d = calloc(1, sizeof(*d));
-	uint32_t g = 0, mw = 0;
+	uint32_t g, mw;
 
 	if (!d)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < c->n; i++) {
-		uint32_t w = xlb_dest_weight(&c->dests[i]);
-
-		if (!w)
-			continue;
-		g = g ? gcd(w, g) : w;
-		if (w > mw)
-			mw = w;
-	}
+	g = xlb_sched_weights_gcd(c->dests, c->n, &mw);
 	d->di = g ? g : 1;
 	d->mw = mw ? mw - (d->di - 1) : 0;
 	*data = d;

@@ -144,6 +144,38 @@ lab_up() {
 	. "$LABDIR/env"
 }
 
+# lab_start MODE [lab.sh up args]: lab_init and lab_up MODE (a lab that
+# does not come up fails the test and ends it), then the names the xlbd
+# tests share: S, xlbd's control socket; LOG, its log (X, C, xlbd_up below
+# use them).
+lab_start() {
+	lab_init
+	lab_up "$@" || { fail "lab up"; exit 1; }
+	S=$T/xlb.sock
+	LOG=$T/xlbd.log
+}
+
+# X ARGS: xlbctl on this test's xlbd. C ARGS: client.py in the client's
+# namespace.
+X() { "$B/xlbctl" --socket "$S" "$@"; }
+C() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/client.py" "$@"; }
+
+# xlbd_up RULES [xlbd args...]: xlbd_start in the director's namespace on
+# every director interface ($DIRECTOR_IFS), at $S and $LOG, with RULES.
+xlbd_up() {
+	local rules=$1 i iargs=(); shift
+	for i in $DIRECTOR_IFS; do iargs+=(-i "$i"); done
+	xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${iargs[@]}" --rules "$rules" "$@"
+}
+
+# The fast-path tests' helpers. stream SPORT COUNT RATE: a sequence-
+# numbered UDP flow to the VIP, "sent K answered A lost L servers ...".
+# field KEY LINE: the word after KEY in LINE. counter GROUP NAME: one
+# xlbctl --counters value.
+stream() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/fpstream.py" "$VIP" "$UDP_PORT" --sport "$1" --count "$2" --rate "$3"; }
+field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}' <<<"$2"; }
+counter() { X --counters 2>/dev/null | awk -v g="$1" -v n="$2" '$1 == g && $2 == n { print $3 }'; }
+
 # answers [FILE] [NOT]: how many lines of client.py output ("... answer")
 # were answered by a real server (answer rsN), other than NOT if given.
 # Count these against what was sent, rather than counting ERROR lines: a

@@ -2,13 +2,8 @@
 # DR end to end: a real client, the real xlbd on AF_XDP in the director
 # namespace (ip_forward=0: only xlb can deliver), three real nginx servers.
 . "$(dirname "$0")/lib.sh"
-lab_init
-lab_up dr || { fail "lab up"; exit 1; }
+lab_start dr
 
-S=$T/xlb.sock
-LOG=$T/xlbd.log
-X() { "$B/xlbctl" --socket "$S" "$@"; }
-C() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/client.py" "$@"; }
 set -- $RS_IPS; RS1=$1; RS2=$2; RS3=$3
 set -- $RS_NAMES; N1=$1; N2=$2; N3=$3
 # xdp_on: the director's interface carries an XDP program (exit 0), none
@@ -40,8 +35,7 @@ check_eq "control: the client's HTTP works (a real server directly)" "0 $N1" "$(
 out=$(C http "$VIP" 80 --timeout 1)
 check "without xlbd the VIP serves nothing" grep -q ERROR <<<"$out"
 
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
-	{ fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts"; exit 1; }
 check "xlbd attached its XDP program" xdp_on
 
 # 1. 60 requests, all answered, over all three servers.
@@ -74,8 +68,7 @@ C udp "$VIP" "$UDP_PORT" --sport 42000 --count 30 >"$T/before.txt"
 C http "$VIP" 80 --sport 43000 --count 15 >"$T/before_http.txt"
 kill_pid "$XLBD_PID"
 check "xlbd leaves its XDP program attached on SIGTERM (for the next xlbd)" xdp_on
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
-	{ fail "xlbd restarts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd restarts"; exit 1; }
 C udp "$VIP" "$UDP_PORT" --sport 42000 --count 30 >"$T/after.txt"
 C http "$VIP" 80 --sport 43000 --count 15 >"$T/after_http.txt"
 check_eq "UDP flows keep their servers across a restart" "$(cat "$T/before.txt")" "$(cat "$T/after.txt")"

@@ -15,17 +15,8 @@
 #   5. --fast-path off: today's path (nothing installed, every packet in
 #      userspace).
 . "$(dirname "$0")/lib.sh"
-lab_init
-lab_up dr || { fail "lab up"; exit 1; }
+lab_start dr
 
-S=$T/xlb.sock
-LOG=$T/xlbd.log
-X() { "$B/xlbctl" --socket "$S" "$@"; }
-C() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/client.py" "$@"; }
-# stream SPORT COUNT RATE: a sequence-numbered UDP flow, "sent K answered A lost L servers ..."
-stream() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/fpstream.py" "$VIP" "$UDP_PORT" --sport "$1" --count "$2" --rate "$3"; }
-field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}' <<<"$2"; }
-counter() { X --counters 2>/dev/null | awk -v g="$1" -v n="$2" '$1 == g && $2 == n { print $3 }'; }
 read -r -a ips <<<"$RS_IPS"
 read -r -a nss <<<"$RS_NS"
 read -r -a ifs <<<"$RS_IFS"
@@ -42,8 +33,7 @@ for ip in "${ips[@]}"; do
 	echo "-a -u $VIP:$UDP_PORT -r $ip:$UDP_PORT -g -w 1" >>"$T/rules"
 done
 
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
-	{ fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts"; exit 1; }
 check_eq "the fast path is on by default" 1 "$(counter fastpath enabled)"
 
 # ---- 1. A UDP flow moves in ----
@@ -189,8 +179,7 @@ sp=$!
 sleep 1.5
 kill_pid "$XLBD_PID"
 sleep 2		# no xlbd at all for 2 s: 400 datagrams
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
-	{ fail "xlbd restarts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd restarts"; exit 1; }
 rx0=$(counter datapath rx)
 wait "$sp"; out=$(cat "$T/restart.txt"); echo "restart: $out"
 rx1=$(counter datapath rx)
@@ -206,8 +195,7 @@ check "xlbd --detach removes the fast path's pins" bash -c \
 	 ! ls '$LIBXDP_BPFFS'/xlb-* >/dev/null 2>&1"
 
 # ---- 5. --fast-path off: today's path ----
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" --fast-path off ||
-	{ fail "xlbd starts with --fast-path off"; exit 1; }
+xlbd_up "$T/rules" --fast-path off || { fail "xlbd starts with --fast-path off"; exit 1; }
 rx0=$(counter datapath rx)
 out=$(stream 51000 300 300); echo "off: $out"
 rx1=$(counter datapath rx)
@@ -223,8 +211,7 @@ check "xlbd --help names --fast-path and --fast-path-entries" bash -c \
 
 # ---- 6. --fast-path-entries sizes the cache (an LRU); a pin of another size is replaced ----
 kill_pid "$XLBD_PID"
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" --fast-path-entries 8 ||
-	{ fail "xlbd starts with --fast-path-entries 8"; exit 1; }
+xlbd_up "$T/rules" --fast-path-entries 8 || { fail "xlbd starts with --fast-path-entries 8"; exit 1; }
 pin=$(ls -d "$LIBXDP_BPFFS"/xlb-* 2>/dev/null | head -n 1)
 check "--fast-path-entries 8: fp_flows pinned with 8 entries" bash -c \
 	"bpftool map show pinned '$pin/fp_flows' | grep -q 'max_entries 8'"
@@ -261,8 +248,7 @@ check_eq "an 8-entry cache and 40 flows: all 160 datagrams answered" 160 "$got"
 check "entries the LRU dropped were counted when their flows came back (evictions +$((ev1 - ev0)))" \
 	test $((ev1 - ev0)) -ge 1
 kill_pid "$XLBD_PID"
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
-	{ fail "xlbd starts with the default size"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts with the default size"; exit 1; }
 check "the next xlbd of another size replaced the pinned maps (log)" grep -q "do not match this xlbd's" "$LOG"
 check "... with its own size ($((65536)) entries)" bash -c \
 	"bpftool map show pinned '$pin/fp_flows' | grep -q 'max_entries 65536'"

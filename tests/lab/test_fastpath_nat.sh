@@ -5,16 +5,8 @@
 # entries out, a server deleted mid-stream, and a restart with no xlbd for
 # 2 s losing nothing.
 . "$(dirname "$0")/lib.sh"
-lab_init
-lab_up nat || { fail "lab up"; exit 1; }
+lab_start nat
 
-S=$T/xlb.sock
-LOG=$T/xlbd.log
-X() { "$B/xlbctl" --socket "$S" "$@"; }
-C() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/client.py" "$@"; }
-stream() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/fpstream.py" "$VIP" "$UDP_PORT" --sport "$1" --count "$2" --rate "$3"; }
-field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}' <<<"$2"; }
-counter() { X --counters 2>/dev/null | awk -v g="$1" -v n="$2" '$1 == g && $2 == n { print $3 }'; }
 read -r -a ips <<<"$RS_IPS"
 read -r -a names <<<"$RS_NAMES"
 idx() { local i; for i in "${!names[@]}"; do [ "${names[i]}" = "$1" ] && echo "$i"; done; }
@@ -27,10 +19,7 @@ idx() { local i; for i in "${!names[@]}"; do [ "${names[i]}" = "$1" ] && echo "$
 		echo "-a -u $VIP:$UDP_PORT -r $ip:$UDP_PORT -m -w 1"
 	done
 } >"$T/rules"
-args=()
-for i in $DIRECTOR_IFS; do args+=(-i "$i"); done
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
-	{ fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts"; exit 1; }
 
 # 1. Both directions in XDP, counted exactly. First the director learns
 # the client's MAC (a NAT reply finding it unresolved is dropped, fast
@@ -81,8 +70,7 @@ sp=$!
 sleep 1.5
 kill_pid "$XLBD_PID"
 sleep 2
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
-	{ fail "xlbd restarts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd restarts"; exit 1; }
 rx0=$(counter datapath rx)
 wait "$sp"; out=$(cat "$T/restart.txt"); echo "restart: $out"
 rx1=$(counter datapath rx)

@@ -4,25 +4,15 @@
 # big for the tunnel on an installed flow still gets "fragmentation
 # needed" from userspace, and the flow stays in the fast path.
 . "$(dirname "$0")/lib.sh"
-lab_init
-lab_up tun || { fail "lab up"; exit 1; }
+lab_start tun
 
-S=$T/xlb.sock
-LOG=$T/xlbd.log
-X() { "$B/xlbctl" --socket "$S" "$@"; }
-stream() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/fpstream.py" "$VIP" "$UDP_PORT" --sport "$1" --count "$2" --rate "$3"; }
-field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}' <<<"$2"; }
-counter() { X --counters 2>/dev/null | awk -v g="$1" -v n="$2" '$1 == g && $2 == n { print $3 }'; }
 read -r -a ips <<<"$RS_IPS"
 
 {
 	echo "-A -u $VIP:$UDP_PORT -s ring"
 	for ip in "${ips[@]}"; do echo "-a -u $VIP:$UDP_PORT -r $ip:$UDP_PORT -i -w 1"; done
 } >"$T/rules"
-args=()
-for i in $DIRECTOR_IFS; do args+=(-i "$i"); done
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
-	{ fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts"; exit 1; }
 
 X -Z
 rx0=$(counter datapath rx); hits0=$(counter fastpath hits)

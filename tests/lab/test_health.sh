@@ -6,12 +6,8 @@
 # a TCP and an exec check (one after the other on the same service: each -E
 # starts the servers afresh).
 . "$(dirname "$0")/lib.sh"
-lab_init
-lab_up dr || { fail "lab up"; exit 1; }
+lab_start dr
 
-S=$T/xlb.sock
-LOG=$T/xlbd.log
-X() { "$B/xlbctl" --socket "$S" "$@"; }
 set -- $RS_IPS; RS1=$1
 set -- $RS_NS; NS1=$1
 D1=$LABDIR/rs1
@@ -33,8 +29,7 @@ cat >>"$T/rules" <<RULES
 -a -t $VIP:8080 -r $1:8080 -m -w 2 --check exec --check-exec 'test "\$XLB_RS_PORT" = 8080 && echo "it'"'"'s up"'
 RULES
 
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
-	{ fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts"; exit 1; }
 
 # rs1's nginx: stopped by its PID, started again as the lab starts it.
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)

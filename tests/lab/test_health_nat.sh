@@ -5,13 +5,8 @@
 # UDP_CHECK: an ICMP port unreachable is a failure); a stopped server gets
 # no new connections and comes back.
 . "$(dirname "$0")/lib.sh"
-lab_init
-lab_up nat || { fail "lab up"; exit 1; }
+lab_start nat
 
-S=$T/xlb.sock
-LOG=$T/xlbd.log
-X() { "$B/xlbctl" --socket "$S" "$@"; }
-C() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/client.py" "$@"; }
 set -- $RS_IPS; RS1=$1
 set -- $RS_NS; NS1=$1
 D1=$LABDIR/rs1
@@ -23,10 +18,7 @@ CK="--check-interval 0.5 --check-timeout 0.4 --check-rise 2 --check-fall 2"
 	echo "-A -u $VIP:$UDP_PORT -s ring --check udp $CK"
 	for ip in $RS_IPS; do echo "-a -u $VIP:$UDP_PORT -r $ip:$UDP_PORT -m -w 1"; done
 } >"$T/rules"
-args=()
-for i in $DIRECTOR_IFS; do args+=(-i "$i"); done
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
-	{ fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts"; exit 1; }
 
 state() { X -L -n --health | awk -v a="$1" '$1 == "->" && $2 == a { print $3 }'; }
 is_state() { [ "$(state "$1")" = "$2" ]; }

@@ -4,12 +4,8 @@
 # connections are refused and counted); a connection established to a
 # server that fails its checks but still answers continues.
 . "$(dirname "$0")/lib.sh"
-lab_init
-lab_up dr || { fail "lab up"; exit 1; }
+lab_start dr
 
-S=$T/xlb.sock
-LOG=$T/xlbd.log
-X() { "$B/xlbctl" --socket "$S" "$@"; }
 set -- $RS_IPS; RS1=$1 RS2=$2 RS3=$3
 set -- $RS_NS; NS1=$1 NS2=$2
 INTERVAL=0.5 FALL=2 RISE=2
@@ -21,8 +17,7 @@ cat >"$T/rules" <<RULES
 -a -t $VIP:80 -r $RS1:80 -g -w 1
 -a -t $VIP:80 -r $RS2:80 -g -w 1
 RULES
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
-	{ fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts"; exit 1; }
 
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 IPA=($RS_IPS) NSA=($RS_NS)

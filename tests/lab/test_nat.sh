@@ -3,13 +3,8 @@
 # the real servers route through it, the director's kernel does not forward:
 # xlb translates both ways.
 . "$(dirname "$0")/lib.sh"
-lab_init
-lab_up nat || { fail "lab up"; exit 1; }
+lab_start nat
 
-S=$T/xlb.sock
-LOG=$T/xlbd.log
-X() { "$B/xlbctl" --socket "$S" "$@"; }
-C() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/client.py" "$@"; }
 set -- $RS_IPS; RS1=$1; RS2=$2; RS3=$3
 set -- $RS_NS; NS1=$1
 
@@ -40,10 +35,7 @@ check "control: the director pings the real server" \
 no_reply() { ip netns exec "$CLIENT_NS" ping -c1 -W1 "$RS1" >/dev/null; [ $? -eq 1 ]; }
 check "the client cannot reach a real server directly (ping: no reply)" no_reply
 
-args=()
-for i in $DIRECTOR_IFS; do args+=(-i "$i"); done
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
-	{ fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts"; exit 1; }
 
 declare -A LOG0
 for rs in $RS_NAMES; do LOG0[$rs]=$(cat "$LABDIR/$rs/access.log" 2>/dev/null | wc -l); done

@@ -14,13 +14,8 @@
 # --vnodes 1 a weight-5000 server takes all but 3 of 5003 points, and a
 # quiesced server has none.
 . "$(dirname "$0")/lib.sh"
-lab_init
-lab_up dr --servers 4 || { fail "lab up"; exit 1; }
+lab_start dr --servers 4
 
-S=$T/xlb.sock
-LOG=$T/xlbd.log
-X() { "$B/xlbctl" --socket "$S" "$@"; }
-C() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/client.py" "$@"; }
 set -- $RS_IPS; RS1=$1; RS2=$2; RS3=$3; RS4=$4
 set -- $RS_NAMES; N4=$4
 # rs_ip NAME: the address of real server NAME (rsN).
@@ -38,10 +33,7 @@ cat >"$T/rules" <<RULES
 -a -u $VIP:$UDP_PORT -r $RS2:$UDP_PORT -g -w 1
 -a -u $VIP:$UDP_PORT -r $RS3:$UDP_PORT -g -w 1
 RULES
-args=()
-for i in $DIRECTOR_IFS; do args+=(-i "$i"); done
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
-	{ fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts"; exit 1; }
 
 # ---- a client keeps its server ----
 out=$(who 10 41000)
@@ -85,8 +77,7 @@ check_eq "a quiesced server keeps its persistent client" "$SRV:10" "${out% }"
 # ---- across a restart (the state file) ----
 X -S -n >"$T/rules2"
 kill_pid "$XLBD_PID"
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules2" ||
-	{ fail "xlbd restarts"; exit 1; }
+xlbd_up "$T/rules2" || { fail "xlbd restarts"; exit 1; }
 grep "adopted" "$LOG" | tail -n 1
 tmpl=$(X -L -n -c | awk -v c="$CLIENT_IP:0" -v v="$VIP:80" '$1 == "TCP" && $3 == "NONE" && $4 == c && $5 == v { print $6 }')
 check_eq "after a restart the template is still listed" "$SIP:80" "$tmpl"

@@ -7,13 +7,8 @@
 # moves new connections away from a full server, and every other
 # scheduler serves.
 . "$(dirname "$0")/lib.sh"
-lab_init
-lab_up dr || { fail "lab up"; exit 1; }
+lab_start dr
 
-S=$T/xlb.sock
-LOG=$T/xlbd.log
-X() { "$B/xlbctl" --socket "$S" "$@"; }
-C() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/client.py" "$@"; }
 set -- $RS_IPS; RS1=$1; RS2=$2; RS3=$3
 set -- $RS_NAMES; N1=$1; N2=$2; N3=$3
 
@@ -52,8 +47,7 @@ svc() {
 count() { awk -v n="$2" '$2 == n' "$1" | wc -l; }
 
 echo "-A -t $VIP:80 -s rr" >"$T/rules"
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
-	{ fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts"; exit 1; }
 
 # rr: 60 requests over 3 servers, 20 each.
 svc rr "" 1 1 1
@@ -120,8 +114,7 @@ echo "mh: $(tally <"$T/mh1.txt" | tr '\n' ' ')"
 check_eq "mh: 60 requests answered" 60 "$(answers "$T/mh1.txt")"
 check_eq "mh: spread over the three servers" 3 "$(tally <"$T/mh1.txt" | wc -l)"
 kill_pid "$XLBD_PID"
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" -i "$DIRECTOR_IF" --rules "$T/rules" ||
-	{ fail "xlbd restarts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd restarts"; exit 1; }
 check_eq "mh: -S after the restart" "-A -t $VIP:80 -s mh -b mh-port" "$(X -S -n | grep -- "^-A")"
 C http "$VIP" 80 --sport 48000 --count 60 >"$T/mh2.txt"
 check_eq "mh: every flow on its server across the restart" "$(cat "$T/mh1.txt")" "$(cat "$T/mh2.txt")"

@@ -3,13 +3,8 @@
 # on a separate network; they decapsulate with xlb's XDP program (this kernel
 # has no ipip module) and answer the client directly over their own leg.
 . "$(dirname "$0")/lib.sh"
-lab_init
-lab_up tun || { fail "lab up"; exit 1; }
+lab_start tun
 
-S=$T/xlb.sock
-LOG=$T/xlbd.log
-X() { "$B/xlbctl" --socket "$S" "$@"; }
-C() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/client.py" "$@"; }
 set -- $RS_IPS; RS1=$1; RS2=$2; RS3=$3
 
 cat >"$T/rules" <<RULES
@@ -25,10 +20,7 @@ RULES
 
 check_eq "director does not forward (ip_forward=0)" 0 \
 	"$(ip netns exec "$DIRECTOR_NS" cat /proc/sys/net/ipv4/ip_forward)"
-args=()
-for i in $DIRECTOR_IFS; do args+=(-i "$i"); done
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
-	{ fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts"; exit 1; }
 
 C http "$VIP" 80 --count 60 >"$T/60.txt"
 check_eq "60 HTTP requests through the tunnel all succeed" 60 "$(answers "$T/60.txt")"
@@ -117,8 +109,7 @@ for i in "$CLIENT_NS ${LAB_PREFIX}c0" "$SWITCH_NS ${LAB_PREFIX}cs" \
 	set -- $i
 	ip -n "$1" link set "$2" mtu 3000
 done
-xlbd_start "$DIRECTOR_NS" "$S" "$LOG" "${args[@]}" --rules "$T/rules" ||
-	{ fail "xlbd starts again (client network at MTU 3000)"; exit 1; }
+xlbd_up "$T/rules" || { fail "xlbd starts again (client network at MTU 3000)"; exit 1; }
 C udp "$VIP" "$UDP_PORT" --count 6 >/dev/null	# next hops resolved
 ip netns exec "$SWITCH_NS" timeout 8 tcpdump -U -c 3 -s 0 -w "$T/jumbo.pcap" \
 	-nni "${LAB_PREFIX}d1s" 'ip proto 4 and ip[6:2] & 0x3fff != 0' 2>"$T/jumbo.err" &

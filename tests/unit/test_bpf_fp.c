@@ -128,6 +128,33 @@ static size_t rebuilt(uint8_t *buf, struct fr_spec s, const uint8_t *dmac)
 	return fr_build(buf, FPH_FRAME_MAX, &s);
 }
 
+/* What the director sends for client frame s on a NAT-in entry: to the
+ * real server's address, port and MAC. */
+static size_t nat_in_want(uint8_t *buf, struct fr_spec s)
+{
+	s.daddr = fr_ip(RIP);
+	s.dport = 8080;
+	return rebuilt(buf, s, RS_MAC);
+}
+
+/* ... and for reply s on a NAT-out entry: from the VIP, to the gateway. */
+static size_t nat_out_want(uint8_t *buf, struct fr_spec s)
+{
+	s.saddr = fr_ip(VIP);
+	s.sport = 80;
+	return rebuilt(buf, s, GW_MAC);
+}
+
+/* Services, and v installed for the flow of frame in: its key. */
+static struct xlb_fp_key install_for(const uint8_t *in, const struct xlb_fp_val *v)
+{
+	struct xlb_fp_key k = fph_key_of(in);
+
+	add_services();
+	fph_install(&k, v);
+	return k;
+}
+
 /* ---- rewrites ---- */
 
 Test(bpf_fp, dr_hit_gets_the_rs_mac_and_leaves_by_xdp_tx)
@@ -167,62 +194,51 @@ Test(bpf_fp, dr_keeps_ethernet_padding_ttl_and_tos)
 
 Test(bpf_fp, nat_in_tcp_hit_translates_destination_with_checksums)
 {
-	struct fr_spec s = client_pkt(IPPROTO_TCP, 512), w = s;
+	struct fr_spec s = client_pkt(IPPROTO_TCP, 512);
 	struct xlb_fp_val v = entry(XLB_FP_NAT_IN);
 	uint8_t want[FPH_FRAME_MAX];
 
-	w.daddr = fr_ip(RIP);
-	w.dport = 8080;
-	expect_hit(&s, &v, XDP_TX, want, rebuilt(want, w, RS_MAC));
+	expect_hit(&s, &v, XDP_TX, want, nat_in_want(want, s));
 }
 
 Test(bpf_fp, nat_in_udp_hit_translates_destination_with_checksums)
 {
-	struct fr_spec s = client_pkt(IPPROTO_UDP, 33), w = s;
+	struct fr_spec s = client_pkt(IPPROTO_UDP, 33);
 	struct xlb_fp_val v = entry(XLB_FP_NAT_IN);
 	uint8_t want[FPH_FRAME_MAX];
 
-	w.daddr = fr_ip(RIP);
-	w.dport = 8080;
-	expect_hit(&s, &v, XDP_TX, want, rebuilt(want, w, RS_MAC));
+	expect_hit(&s, &v, XDP_TX, want, nat_in_want(want, s));
 }
 
 Test(bpf_fp, nat_in_udp_without_checksum_keeps_it_zero)
 {
-	struct fr_spec s = client_pkt(IPPROTO_UDP, 40), w;
+	struct fr_spec s = client_pkt(IPPROTO_UDP, 40);
 	struct xlb_fp_val v = entry(XLB_FP_NAT_IN);
 	uint8_t want[FPH_FRAME_MAX];
 	size_t wn;
 
 	s.udp_no_csum = true;
-	w = s;
-	w.daddr = fr_ip(RIP);
-	w.dport = 8080;
-	wn = rebuilt(want, w, RS_MAC);
+	wn = nat_in_want(want, s);
 	cr_assert_eq(fr_get16(want, 14 + 20 + 6), 0);
 	expect_hit(&s, &v, XDP_TX, want, wn);
 }
 
 Test(bpf_fp, nat_out_tcp_hit_translates_source_back_to_the_vip)
 {
-	struct fr_spec s = reply_pkt(IPPROTO_TCP, 1000), w = s;
+	struct fr_spec s = reply_pkt(IPPROTO_TCP, 1000);
 	struct xlb_fp_val v = entry(XLB_FP_NAT_OUT);
 	uint8_t want[FPH_FRAME_MAX];
 
-	w.saddr = fr_ip(VIP);
-	w.sport = 80;
-	expect_hit(&s, &v, XDP_TX, want, rebuilt(want, w, GW_MAC));
+	expect_hit(&s, &v, XDP_TX, want, nat_out_want(want, s));
 }
 
 Test(bpf_fp, nat_out_udp_hit_translates_source_back_to_the_vip)
 {
-	struct fr_spec s = reply_pkt(IPPROTO_UDP, 7), w = s;
+	struct fr_spec s = reply_pkt(IPPROTO_UDP, 7);
 	struct xlb_fp_val v = entry(XLB_FP_NAT_OUT);
 	uint8_t want[FPH_FRAME_MAX];
 
-	w.saddr = fr_ip(VIP);
-	w.sport = 80;
-	expect_hit(&s, &v, XDP_TX, want, rebuilt(want, w, GW_MAC));
+	expect_hit(&s, &v, XDP_TX, want, nat_out_want(want, s));
 }
 
 /* The TUN frame for inner datagram s: Ethernet to the RS, outer header
@@ -250,49 +266,54 @@ static size_t tun_want(uint8_t *want, const struct fr_spec *s, uint16_t id,
 	return fr_build(want, FPH_FRAME_MAX, &o);
 }
 
+/* s on TUN entry v leaves by XDP_TX as tun_want builds it. */
+static void expect_tun_hit(const struct fr_spec *s, const struct xlb_fp_val *v,
+			   uint16_t id, uint16_t frag, uint8_t ttl)
+{
+	uint8_t want[FPH_FRAME_MAX];
+
+	expect_hit(s, v, XDP_TX, want, tun_want(want, s, id, frag, ttl));
+}
+
 Test(bpf_fp, tun_hit_with_df_gets_an_outer_header_with_id_zero)
 {
 	struct fr_spec s = client_pkt(IPPROTO_TCP, 200);
 	struct xlb_fp_val v = entry(XLB_FP_TUN);
-	uint8_t want[FPH_FRAME_MAX];
 
 	s.frag = 0x4000;
 	s.tos = 0x28;
 	v.ttl = 17;
-	expect_hit(&s, &v, XDP_TX, want, tun_want(want, &s, 0, 0x4000, 17));
+	expect_tun_hit(&s, &v, 0, 0x4000, 17);
 }
 
 Test(bpf_fp, tun_hit_without_df_derives_the_outer_id_and_default_ttl)
 {
 	struct fr_spec s = client_pkt(IPPROTO_UDP, 64);
 	struct xlb_fp_val v = entry(XLB_FP_TUN);
-	uint8_t want[FPH_FRAME_MAX];
 	/* inner id 0x1234 ^ 10.0 ^ 0.1 (xmit.h's rule for no ip_id). */
 	uint16_t id = 0x1234 ^ 0x0A00 ^ 0x0001;
 
-	expect_hit(&s, &v, XDP_TX, want, tun_want(want, &s, id, 0, 64));
+	expect_tun_hit(&s, &v, id, 0, 64);
 }
 
 Test(bpf_fp, tun_hit_loses_the_ethernet_padding)
 {
 	struct fr_spec s = client_pkt(IPPROTO_TCP, 0);
 	struct xlb_fp_val v = entry(XLB_FP_TUN);
-	uint8_t want[FPH_FRAME_MAX];
 
 	s.frag = 0x4000;
 	s.eth_pad = 6;
-	expect_hit(&s, &v, XDP_TX, want, tun_want(want, &s, 0, 0x4000, 64));
+	expect_tun_hit(&s, &v, 0, 0x4000, 64);
 }
 
 Test(bpf_fp, tun_hit_at_exactly_the_mtu_is_sent)
 {
 	struct fr_spec s = client_pkt(IPPROTO_UDP, 1000);
 	struct xlb_fp_val v = entry(XLB_FP_TUN);
-	uint8_t want[FPH_FRAME_MAX];
 
 	s.frag = 0x4000;
 	v.mtu = 20 + 8 + 1000 + 20;
-	expect_hit(&s, &v, XDP_TX, want, tun_want(want, &s, 0, 0x4000, 64));
+	expect_tun_hit(&s, &v, 0, 0x4000, 64);
 }
 
 /* ---- per-entry counters ---- */
@@ -521,11 +542,9 @@ Test(bpf_fp, truncated_datagram_goes_to_userspace_which_drops_it)
 	struct xlb_fp_val v = entry(XLB_FP_DR);
 	uint8_t in[FPH_FRAME_MAX];
 	size_t n = fr_build(in, sizeof(in), &s);
-	struct xlb_fp_key k = fph_key_of(in);
 	struct fph_run r;
 
-	add_services();
-	fph_install(&k, &v);
+	install_for(in, &v);
 	fph_run(in, n - 10, &r);	/* total length says 10 more bytes */
 	cr_assert_eq(r.act, XDP_DROP);
 	cr_assert_eq(r.d[XLB_CNT_FP_PUNT_ODD], 1);
@@ -538,12 +557,10 @@ Test(bpf_fp, udp_length_past_the_datagram_goes_to_userspace)
 	struct xlb_fp_val v = entry(XLB_FP_DR);
 	uint8_t in[FPH_FRAME_MAX];
 	size_t n = fr_build(in, sizeof(in), &s);
-	struct xlb_fp_key k = fph_key_of(in);
 	struct fph_run r;
 
+	install_for(in, &v);		/* the key of the well-formed frame */
 	in[14 + 20 + 4] = 0x10;	/* UDP length 4096+ */
-	add_services();
-	fph_install(&k, &v);
 	fph_run(in, n, &r);
 	cr_assert_eq(r.act, XDP_DROP);
 	cr_assert_eq(r.d[XLB_CNT_FP_PUNT_ODD], 1);
@@ -621,7 +638,7 @@ static ssize_t recv_ipv4(int fd, uint8_t *buf, size_t cap)
  */
 Test(bpf_fp, hits_leave_real_veths_rewritten_by_redirect_and_by_xdp_tx)
 {
-	struct fr_spec s = client_pkt(IPPROTO_UDP, 200), w = s;
+	struct fr_spec s = client_pkt(IPPROTO_UDP, 200);
 	struct xlb_fp_val v = entry(XLB_FP_NAT_IN);
 	uint8_t in[FPH_FRAME_MAX], want[FPH_FRAME_MAX], got[FPH_FRAME_MAX];
 	uint32_t a0, a1, b0, b1, want_len;
@@ -647,15 +664,13 @@ Test(bpf_fp, hits_leave_real_veths_rewritten_by_redirect_and_by_xdp_tx)
 
 	n = fr_build(in, sizeof(in), &s);
 	k = fph_key_of(in);
-	w.daddr = fr_ip(RIP);
-	w.dport = 8080;
 	sa = packet_socket(a1);
 	sb = packet_socket(b1);
 
 	/* Redirected: out of fpb0, into fpb1. */
 	v.ifindex = b0;
 	fph_install(&k, &v);
-	want_len = (uint32_t)rebuilt(want, w, RS_MAC);
+	want_len = (uint32_t)nat_in_want(want, s);
 	cr_assert_eq(send(sa, in, n, 0), (ssize_t)n);
 	r = recv_ipv4(sb, got, sizeof(got));
 	cr_assert_eq(r, (ssize_t)want_len, "redirected frame: %zd bytes", r);

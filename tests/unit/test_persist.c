@@ -185,10 +185,32 @@ static int server_of(uint32_t c, uint16_t p, uint64_t now)
 	return ((const struct dest *)v.dest)->id;
 }
 
-static void setup(void)
+/* T, a table of max_conns with the fake's callbacks (state_path: NULL,
+ * or the state file it keeps over a restart). */
+static void open_table(uint32_t max_conns, uint32_t seed, const char *state_path)
 {
 	struct xlb_conn_params p;
 
+	xlb_conn_params_default(&p);
+	p.max_conns = max_conns;
+	p.seed = seed;
+	p.on_count = on_count;
+	p.on_persist = on_persist;
+	p.dest_alive = dest_alive;
+	p.cb_arg = &F;
+	p.state_path = state_path;
+	cr_assert_eq(xlb_conn_init(&T, &p), 0);
+}
+
+/* The servers' counts back to zero, as a new table sees them. */
+static void zero_counts(void)
+{
+	for (int i = 0; i < NDEST; i++)
+		F.d[i].persist = F.d[i].active = F.d[i].inactive = 0;
+}
+
+static void setup(void)
+{
 	memset(&F, 0, sizeof(F));
 	F.ndest = 3;		/* d[3] is added by tests */
 	F.mask = 0xffffffff;
@@ -200,14 +222,7 @@ static void setup(void)
 		F.d[i].fwd = XLB_FWD_DR;
 		F.d[i].alive = true;
 	}
-	xlb_conn_params_default(&p);
-	p.max_conns = 4096;
-	p.seed = 777;
-	p.on_count = on_count;
-	p.on_persist = on_persist;
-	p.dest_alive = dest_alive;
-	p.cb_arg = &F;
-	cr_assert_eq(xlb_conn_init(&T, &p), 0);
+	open_table(4096, 777, NULL);
 }
 
 static void teardown(void)
@@ -474,21 +489,12 @@ Test(persist, an_existing_connection_gives_back_the_reference)
 
 Test(persist, a_full_table_never_evicts_a_controlled_template)
 {
-	struct xlb_conn_params p;
 	struct xlb_conn_view v;
 	int first;
 
 	xlb_conn_free(T);
-	xlb_conn_params_default(&p);
-	p.max_conns = 64;
-	p.seed = 5;
-	p.on_count = on_count;
-	p.on_persist = on_persist;
-	p.dest_alive = dest_alive;
-	p.cb_arg = &F;
-	cr_assert_eq(xlb_conn_init(&T, &p), 0);
-	for (int i = 0; i < NDEST; i++)
-		F.d[i].persist = F.d[i].active = F.d[i].inactive = 0;
+	open_table(64, 5, NULL);
+	zero_counts();
 
 	struct xlb_conn_key k = key(IPPROTO_TCP, CIP(1), 40000);
 
@@ -548,17 +554,7 @@ static int rebind(void *arg, const struct xlb_conn_view *old, struct xlb_conn_ta
 
 static void open_file(void)
 {
-	struct xlb_conn_params p;
-
-	xlb_conn_params_default(&p);
-	p.max_conns = 1024;
-	p.seed = 9;
-	p.on_count = on_count;
-	p.on_persist = on_persist;
-	p.dest_alive = dest_alive;
-	p.cb_arg = &F;
-	p.state_path = path;
-	cr_assert_eq(xlb_conn_init(&T, &p), 0);
+	open_table(1024, 9, path);
 }
 
 static void restart_keeps_the_template(uint8_t fwd)
@@ -580,8 +576,7 @@ static void restart_keeps_the_template(uint8_t fwd)
 	server_of(CIP(2), 1, T0);
 	xlb_conn_free(T);			/* xlbd stops */
 
-	for (int i = 0; i < NDEST; i++)
-		F.d[i].persist = F.d[i].active = F.d[i].inactive = 0;
+	zero_counts();
 	F.sched_calls = 0;
 	open_file();				/* the next xlbd */
 	cr_expect_eq(xlb_conn_adoptable(T), 4u);

@@ -82,20 +82,20 @@ kill_pid "$HOLD_PID"
 
 # sh: one client keeps one server, whatever its source port.
 svc sh "" 1 1 1
-C http "$VIP" 80 --sport 46000 --count 20 >"$T/sh.txt"
+C http "$VIP" 80 --sport 26000 --count 20 >"$T/sh.txt"
 echo "sh: $(tally <"$T/sh.txt" | tr '\n' ' ')"
 check_eq "sh: 20 requests answered" 20 "$(answers "$T/sh.txt")"
 check_eq "sh: one client, one server" 1 "$(tally <"$T/sh.txt" | wc -l)"
 # -b sh-port: the same client spreads by source port.
 X -E -t "$VIP:80" -s sh -b sh-port
 check_eq "-S shows -b sh-port" "-A -t $VIP:80 -s sh -b sh-port" "$(X -S -n | grep -- "^-A -t $VIP:80")"
-C http "$VIP" 80 --sport 46100 --count 30 >"$T/shp.txt"
+C http "$VIP" 80 --sport 26100 --count 30 >"$T/shp.txt"
 echo "sh-port: $(tally <"$T/shp.txt" | tr '\n' ' ')"
 check "sh-port: one client over more than one server" test "$(tally <"$T/shp.txt" | wc -l)" -gt 1
 
 # dh: every flow to this destination (the VIP) on one server.
 svc dh "" 1 1 1
-C http "$VIP" 80 --sport 47000 --count 20 >"$T/dh.txt"
+C http "$VIP" 80 --sport 27000 --count 20 >"$T/dh.txt"
 echo "dh: $(tally <"$T/dh.txt" | tr '\n' ' ')"
 check_eq "dh: 20 requests answered" 20 "$(answers "$T/dh.txt")"
 check_eq "dh: one destination, one server" 1 "$(tally <"$T/dh.txt" | wc -l)"
@@ -109,14 +109,14 @@ cat >"$T/rules" <<RULES
 RULES
 X -C
 X -R <"$T/rules"
-C http "$VIP" 80 --sport 48000 --count 60 >"$T/mh1.txt"
+C http "$VIP" 80 --sport 28000 --count 60 >"$T/mh1.txt"
 echo "mh: $(tally <"$T/mh1.txt" | tr '\n' ' ')"
 check_eq "mh: 60 requests answered" 60 "$(answers "$T/mh1.txt")"
 check_eq "mh: spread over the three servers" 3 "$(tally <"$T/mh1.txt" | wc -l)"
 kill_pid "$XLBD_PID"
 xlbd_up "$T/rules" || { fail "xlbd restarts"; exit 1; }
 check_eq "mh: -S after the restart" "-A -t $VIP:80 -s mh -b mh-port" "$(X -S -n | grep -- "^-A")"
-C http "$VIP" 80 --sport 48000 --count 60 >"$T/mh2.txt"
+C http "$VIP" 80 --sport 28000 --count 60 >"$T/mh2.txt"
 check_eq "mh: every flow on its server across the restart" "$(cat "$T/mh1.txt")" "$(cat "$T/mh2.txt")"
 
 # Thresholds: fo sends everything to the heaviest server, until its 2

@@ -7,7 +7,8 @@ PKGS="build-essential pkg-config make gcc clang llvm
 libxdp-dev libbpf-dev libmnl-dev libcriterion-dev libelf-dev zlib1g-dev
 bpftool xdp-tools iproute2 ethtool curl socat tcpdump python3-scapy
 iperf3 nginx-light procps kmod util-linux iputils-ping
-libfuzzer-14-dev libclang-rt-14-dev valgrind"
+libfuzzer-14-dev libclang-rt-14-dev valgrind
+prometheus"
 
 missing=""
 for p in $PKGS; do

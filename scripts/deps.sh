@@ -3,6 +3,7 @@
 # Idempotent: when everything is present it only asks dpkg and returns.
 set -eu
 
+# prometheus: its promtool checks a live --metrics scrape (tests/lab/test_metrics.sh).
 PKGS="build-essential pkg-config make gcc clang llvm
 libxdp-dev libbpf-dev libmnl-dev libcriterion-dev libelf-dev zlib1g-dev
 bpftool xdp-tools iproute2 ethtool curl socat tcpdump python3-scapy

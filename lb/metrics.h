@@ -72,6 +72,8 @@ struct xlb_metrics_self {
  * path's copies of XDP counters). classified false: a name metrics.c does
  * not know (a counter added since): written untyped as xlb_GROUP_NAME, so
  * nothing is lost, and the lab test fails until it is classified.
+ * labels[].value point into lval of the same struct: a copy must point
+ * them at its own lval.
  */
 struct xlb_metrics_ctr {
 	char family[XLB_PROM_NAME_MAX];

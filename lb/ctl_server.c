@@ -69,6 +69,9 @@ struct txd {
 
 enum dump_kind { DUMP_SVC = 1, DUMP_DEST, DUMP_CONN, DUMP_COUNTER };
 
+/* pfd: stop, listener, timer, aux, extra, then the clients. */
+#define POLL_CLIENTS	5
+
 #define DUMP_CONN_CHUNK	64	/* entries asked of the provider at once */
 #define DUMP_STEPS	8	/* datagrams of one client per poll round */
 
@@ -126,6 +129,8 @@ struct xlb_ctl_server {
 	void (*on_fd)(void *arg);
 	void (*on_tick)(void *arg, uint64_t now_ms);
 	void *hook_arg;
+	int extra_fd;
+	void (*on_extra_fd)(void *arg);
 	bool have_group;
 	gid_t group;
 	char group_name[64];
@@ -136,7 +141,7 @@ struct xlb_ctl_server {
 	size_t batch_queued;
 	unsigned int nclients;
 	struct client *clients;
-	struct pollfd *pfd;		/* 3 + max_clients */
+	struct pollfd *pfd;		/* POLL_CLIENTS + max_clients */
 	char *in;			/* XLB_CTL_MSG_MAX */
 	char *out;			/* XLB_CTL_MSG_MAX */
 };
@@ -1433,6 +1438,8 @@ int xlb_ctl_server_new(struct xlb_ctl_server **out, const struct xlb_ctl_server_
 	s->lfd = s->tfd = -1;
 	s->aux_fd = p->on_fd ? p->aux_fd : -1;
 	s->on_fd = p->on_fd;
+	s->extra_fd = p->on_extra_fd ? p->extra_fd : -1;
+	s->on_extra_fd = p->on_extra_fd;
 	s->on_tick = p->on_tick;
 	s->hook_arg = p->hook_arg;
 	s->t = p->tables;
@@ -1442,7 +1449,7 @@ int xlb_ctl_server_new(struct xlb_ctl_server **out, const struct xlb_ctl_server_
 	s->batch_max = p->batch_max_reqs ? p->batch_max_reqs : XLB_CTL_BATCH_MAX_REQS;
 	s->batch_total = p->batch_total_reqs ? p->batch_total_reqs : XLB_CTL_BATCH_TOTAL_REQS;
 	s->clients = calloc(s->max_clients, sizeof(*s->clients));
-	s->pfd = calloc(4 + s->max_clients, sizeof(*s->pfd));
+	s->pfd = calloc(POLL_CLIENTS + s->max_clients, sizeof(*s->pfd));
 	/* Zeroed once: libmnl leaves attribute padding as it finds it. */
 	s->in = calloc(1, XLB_CTL_MSG_MAX);
 	s->out = calloc(1, XLB_CTL_MSG_MAX);
@@ -1603,12 +1610,13 @@ int xlb_ctl_server_run(struct xlb_ctl_server *s, int stop_fd)
 		pfd[1] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
 		pfd[3] = (struct pollfd){ .fd = s->aux_fd, .events = POLLIN };
+		pfd[4] = (struct pollfd){ .fd = s->extra_fd, .events = POLLIN };
 		for (unsigned int i = 0; i < n; i++)
-			pfd[4 + i] = (struct pollfd){
+			pfd[POLL_CLIENTS + i] = (struct pollfd){
 				.fd = s->clients[i].x.fd,
 				/* Busy: its requests wait until its replies went. */
 				.events = sess_busy(&s->clients[i].x) ? POLLOUT : POLLIN };
-		if (poll(pfd, 4 + n, -1) < 0) {
+		if (poll(pfd, POLL_CLIENTS + n, -1) < 0) {
 			int ret = -errno;
 
 			if (errno == EINTR)
@@ -1621,15 +1629,17 @@ int xlb_ctl_server_run(struct xlb_ctl_server *s, int stop_fd)
 			on_timer(s);
 		if ((pfd[3].revents & POLLIN) && s->on_fd)
 			s->on_fd(s->hook_arg);
+		if ((pfd[4].revents & POLLIN) && s->on_extra_fd)
+			s->on_extra_fd(s->hook_arg);
 		/* Backwards, so that dropping (swap with the last) is safe. */
 		for (unsigned int i = n; i-- > 0;) {
 			struct client *c = &s->clients[i];
-			short re = pfd[4 + i].revents;
+			short re = pfd[POLL_CLIENTS + i].revents;
 			bool keep;
 
 			if (!re)
 				continue;
-			if (pfd[4 + i].events & POLLOUT)
+			if (pfd[POLL_CLIENTS + i].events & POLLOUT)
 				keep = (re & POLLOUT) && sess_run(s, &c->x, DUMP_STEPS) >= 0;
 			else
 				keep = (re & POLLIN) && serve_client(s, c);

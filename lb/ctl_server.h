@@ -43,6 +43,11 @@ struct xlb_ctl_server_params {
 	 * and over all connections (0: XLB_CTL_BATCH_TOTAL_REQS). */
 	unsigned int batch_max_reqs;
 	unsigned int batch_total_reqs;
+	/* One more fd served by the loop (e.g. the metrics server's epoll
+	 * fd; -1 or no on_extra_fd: none): on_extra_fd(hook_arg) when it is
+	 * readable. It must not block: it runs in the control thread. */
+	int extra_fd;
+	void (*on_extra_fd)(void *arg);
 };
 
 #define XLB_CTL_TICK_MS		100

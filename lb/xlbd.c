@@ -4,7 +4,8 @@
  * priorities when that is the journal); tells systemd through
  * $NOTIFY_SOCKET when it is ready, reloading and stopping.
  *
- *   xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE] [--group NAME] [-v]
+ *   xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE] [--group NAME]
+ *        [--metrics ADDR:PORT] [-v]
  *   xlbd --detach -i IFACE [-i IFACE ...]
  *
  * Steps: init (arguments, tables, rules, datapath), serve (the control
@@ -45,6 +46,7 @@
 #include "log.h"
 #include "reload.h"
 #include "sdnotify.h"
+#include "metrics.h"
 #include "tables.h"
 #include "fastpath.h"
 #include "../bpf/xlb_fp.h"
@@ -64,12 +66,14 @@ struct xlbd {
 	const char *state_file;		/* --state-file, or NULL: the default */
 	char state_buf[4096];
 	const char *cpus;		/* --cpus LIST, or NULL */
+	const char *metrics_addr;	/* --metrics ADDR:PORT, or NULL */
 	struct xlb_dp_params dpp;
 	/* state */
 	struct xlb_dp *dp;
 	struct xlb_tables *tables;
 	struct xlb_ctl_server *srv;
 	struct xlb_health *health;
+	struct xlb_metrics *metrics;
 	int sigfd;
 };
 
@@ -79,7 +83,8 @@ static void usage(FILE *f)
 		"Usage: xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE]\n"
 		"            [--group NAME] [--xdp-mode native|skb] [--zerocopy auto|on|off]\n"
 		"            [--max-conns N] [--queues N] [--cpus LIST] [--state-file PATH]\n"
-		"            [--fast-path on|off] [--fast-path-entries N] [-v]\n"
+		"            [--fast-path on|off] [--fast-path-entries N]\n"
+		"            [--metrics ADDR:PORT] [-v]\n"
 		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH] [--state-file PATH]\n"
 		"\n"
 		"SIGTERM and SIGINT stop xlbd but leave its XDP program attached, dropping\n"
@@ -109,6 +114,8 @@ static void usage(FILE *f)
 		"                         off: every packet through the userspace datapath)\n"
 		"      --fast-path-entries N  flows the XDP flow cache holds, per direction\n"
 		"                         (default %u; an LRU: the least recent are dropped)\n"
+		"      --metrics ADDR:PORT  serve Prometheus metrics over HTTP at\n"
+		"                         http://ADDR:PORT/metrics (ADDR: IPv4, [IPv6] or *)\n"
 		"      --detach           remove xlb's XDP program from the interfaces, the\n"
 		"                         state file and the fast path's pinned maps, then exit\n"
 		"  -v, --verbose          debug logging\n"
@@ -136,7 +143,7 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_RULES, OPT_GROUP, OPT_VERSION, OPT_XDP_MODE,
 	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH, OPT_STATE_FILE,
-	       OPT_CPUS, OPT_FAST_PATH, OPT_FAST_PATH_ENTRIES };
+	       OPT_CPUS, OPT_FAST_PATH, OPT_FAST_PATH_ENTRIES, OPT_METRICS };
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -154,6 +161,7 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "fast-path", required_argument, NULL, OPT_FAST_PATH },
 		{ "fast-path-entries", required_argument, NULL, OPT_FAST_PATH_ENTRIES },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ 0 }
 	};
 	int c;
@@ -243,6 +251,19 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 				return -1;
 			}
 			break;
+		case OPT_METRICS: {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			char err[256];
+
+			/* The syntax now; the address itself when it is bound. */
+			if (xlb_metrics_parse_addr(optarg, &ss, &sl, err, sizeof(err)) < 0) {
+				pr_warn("%s", err);
+				return -1;
+			}
+			d->metrics_addr = optarg;
+			break;
+		}
 		case 'v':
 			d->verbose = true;
 			break;
@@ -443,9 +464,17 @@ static void dp_on_tick(void *arg, uint64_t now_ms)
 	struct xlbd *d = arg;
 
 	xlb_dp_tick(d->dp, now_ms);
+	if (d->metrics)
+		xlb_metrics_tick(d->metrics, now_ms);
 	/* Health results into the tables, new plans to the checker: here,
 	 * on the control thread, the tables' one writer. */
 	xlb_health_tick(d->health);
+}
+
+/* Scrapes are served by the control thread (metrics.h says why). */
+static void metrics_on_fd(void *arg)
+{
+	xlb_metrics_process(((struct xlbd *)arg)->metrics);
 }
 
 /* The datapath's counters, then the checker's ("health" group). */
@@ -571,6 +600,20 @@ static int xlbd_init(struct xlbd *d)
 			return ret;
 	}
 
+	/* Metrics: bound before the datapath starts, so that an address that
+	 * cannot be had stops xlbd before it touches an interface. */
+	if (d->metrics_addr) {
+		struct xlb_metrics_params mp = { .listen = d->metrics_addr,
+						 .tables = d->tables };
+
+		ret = xlb_metrics_new(&d->metrics, &mp, err, sizeof(err));
+		if (ret) {
+			pr_warn("%s", err[0] ? err : strerror(-ret));
+			return ret;
+		}
+		pr_info("metrics on http://%s/metrics", d->metrics_addr);
+	}
+
 	/* Signals arrive through the poll loop, never as handlers. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -602,6 +645,8 @@ static int xlbd_init(struct xlbd *d)
 	sp.on_fd = dp_on_fd;
 	sp.on_tick = dp_on_tick;
 	sp.hook_arg = d;
+	sp.extra_fd = d->metrics ? xlb_metrics_fd(d->metrics) : -1;
+	sp.on_extra_fd = d->metrics ? metrics_on_fd : NULL;
 
 	sp.path = d->socket_path;
 	sp.group = d->group;
@@ -676,6 +721,7 @@ static int xlbd_run(struct xlbd *d)
 static void xlbd_fini(struct xlbd *d)
 {
 	xlb_ctl_server_free(d->srv);
+	xlb_metrics_free(d->metrics);
 	xlb_health_stop(d->health);
 	/* The datapath stops before the tables go. */
 	if (d->dp)

@@ -435,12 +435,14 @@ static size_t dest_labels(struct svc_labels *s, const struct xlb_snap_svc *svc,
 struct obj {
 	struct xlb_stats st;
 	uint64_t active, inactive, persist;
+	uint64_t weight, up;		/* real servers: configured weight, 1 unless down */
 	bool checked;
 	struct xlb_health_info hi;
 };
 
+/* F_CHECKS and F_SINCE exist for checked real servers only. */
 enum field { F_CONNS, F_INPKTS, F_OUTPKTS, F_INBYTES, F_OUTBYTES, F_ACTIVE, F_INACTIVE,
-	     F_PERSIST };
+	     F_PERSIST, F_WEIGHT, F_UP, F_CHECKS, F_SINCE };
 
 static uint64_t field(const struct obj *o, enum field f)
 {
@@ -452,6 +454,10 @@ static uint64_t field(const struct obj *o, enum field f)
 	case F_OUTBYTES: return o->st.outbytes;
 	case F_ACTIVE: return o->active;
 	case F_INACTIVE: return o->inactive;
+	case F_WEIGHT: return o->weight;
+	case F_UP: return o->up;
+	case F_CHECKS: return o->hi.checks;
+	case F_SINCE: return o->hi.since;
 	default: return o->persist;
 	}
 }
@@ -502,7 +508,8 @@ static void dest_family(struct scrape *s, const char *name, enum xlb_prom_type t
 			struct svc_labels sl;
 			size_t n;
 
-			if (!listed(&svc->dests[j]))
+			if (!listed(&svc->dests[j]) ||
+			    ((f == F_CHECKS || f == F_SINCE) && !o->checked))
 				continue;
 			n = dest_labels(&sl, svc, &svc->dests[j]);
 			if (f2 < 0) {
@@ -573,71 +580,19 @@ static void write_services(struct scrape *s)
 			xlb_prom_u64(p, sl.l, n + 1, 1);
 		}
 	}
-	xlb_prom_family(p, "xlb_real_server_weight", XLB_PROM_GAUGE,
-			"The real server's configured weight (0: quiesced)");
-	for (uint32_t i = 0; i < snap->nsvcs; i++) {
-		const struct xlb_snap_svc *svc = &snap->svcs[i];
-
-		for (uint32_t j = 0; j < svc->ndests; j++) {
-			struct svc_labels sl;
-			size_t n;
-
-			if (!listed(&svc->dests[j]))
-				continue;
-			n = dest_labels(&sl, svc, &svc->dests[j]);
-			xlb_prom_u64(p, sl.l, n, svc->dests[j].cfg.weight);
-		}
-	}
-	xlb_prom_family(p, "xlb_real_server_up", XLB_PROM_GAUGE,
-			"1: the real server takes new connections by its health (up, or not "
-			"checked); 0: it failed its checks (down)");
-	for (uint32_t i = 0; i < snap->nsvcs; i++) {
-		const struct xlb_snap_svc *svc = &snap->svcs[i];
-
-		for (uint32_t j = 0; j < svc->ndests; j++) {
-			struct svc_labels sl;
-			size_t n;
-
-			if (!listed(&svc->dests[j]))
-				continue;
-			n = dest_labels(&sl, svc, &svc->dests[j]);
-			/* The tables' word: the one the scheduler uses. */
-			xlb_prom_u64(p, sl.l, n, svc->dests[j].down ? 0 : 1);
-		}
-	}
-	xlb_prom_family(p, "xlb_real_server_health_checks_total", XLB_PROM_COUNTER,
-			"Health probes of the real server since its check was (re)set "
-			"(checked servers only)");
-	for (uint32_t i = 0; i < snap->nsvcs; i++) {
-		const struct xlb_snap_svc *svc = &snap->svcs[i];
-
-		for (uint32_t j = 0; j < svc->ndests; j++) {
-			struct svc_labels sl;
-			size_t n;
-
-			if (!listed(&svc->dests[j]) || !s->dest[i][j].checked)
-				continue;
-			n = dest_labels(&sl, svc, &svc->dests[j]);
-			xlb_prom_u64(p, sl.l, n, s->dest[i][j].hi.checks);
-		}
-	}
-	xlb_prom_family(p, "xlb_real_server_health_last_change_timestamp_seconds",
-			XLB_PROM_GAUGE,
-			"When the real server's health last changed or was reset (unix time; "
-			"checked servers only)");
-	for (uint32_t i = 0; i < snap->nsvcs; i++) {
-		const struct xlb_snap_svc *svc = &snap->svcs[i];
-
-		for (uint32_t j = 0; j < svc->ndests; j++) {
-			struct svc_labels sl;
-			size_t n;
-
-			if (!listed(&svc->dests[j]) || !s->dest[i][j].checked)
-				continue;
-			n = dest_labels(&sl, svc, &svc->dests[j]);
-			xlb_prom_u64(p, sl.l, n, s->dest[i][j].hi.since);
-		}
-	}
+	dest_family(s, "xlb_real_server_weight", XLB_PROM_GAUGE,
+		    "The real server's configured weight (0: quiesced)", F_WEIGHT, -1);
+	/* The tables' word: the one the scheduler uses. */
+	dest_family(s, "xlb_real_server_up", XLB_PROM_GAUGE,
+		    "1: the real server takes new connections by its health (up, or not "
+		    "checked); 0: it failed its checks (down)", F_UP, -1);
+	dest_family(s, "xlb_real_server_health_checks_total", XLB_PROM_COUNTER,
+		    "Health probes of the real server since its check was (re)set "
+		    "(checked servers only)", F_CHECKS, -1);
+	dest_family(s, "xlb_real_server_health_last_change_timestamp_seconds",
+		    XLB_PROM_GAUGE,
+		    "When the real server's health last changed or was reset (unix time; "
+		    "checked servers only)", F_SINCE, -1);
 	dest_family(s, "xlb_real_server_connections_total", XLB_PROM_COUNTER,
 		    "Connections scheduled to the real server (xlbctl -L --stats: Conns)",
 		    F_CONNS, -1);
@@ -683,6 +638,8 @@ static int read_objs(struct scrape *s, struct xlb_tables *t)
 			o->active = atomic_load_explicit(&d->cnt->activeconns, memory_order_relaxed);
 			o->inactive = atomic_load_explicit(&d->cnt->inactconns, memory_order_relaxed);
 			o->persist = atomic_load_explicit(&d->cnt->persistconns, memory_order_relaxed);
+			o->weight = d->cfg.weight;
+			o->up = d->down ? 0 : 1;
 			s->svc[i].active += o->active;
 			s->svc[i].inactive += o->inactive;
 			s->svc[i].persist += o->persist;

@@ -125,19 +125,6 @@ void xlb_check_effective(struct xlb_check *out, const struct xlb_check *svc,
 	out->set = XLB_CHECK_SET_ALL;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int bad(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 /* Terminated within n, printable, and (when !spaces) without blanks. */
 static bool str_ok(const char *s, size_t n, bool spaces)
 {
@@ -159,34 +146,34 @@ int xlb_check_validate(const struct xlb_check *c, char *err, size_t errlen)
 	uint32_t s = c->set;
 
 	if (s & ~XLB_CHECK_SET_ALL)
-		return bad(err, errlen, "unknown check fields 0x%x", s & ~XLB_CHECK_SET_ALL);
+		return xlb_seterr_inval(err, errlen, "unknown check fields 0x%x", s & ~XLB_CHECK_SET_ALL);
 	if ((s & XLB_CHECK_SET_KIND) && !xlb_check_kind_name(c->kind))
-		return bad(err, errlen, "unknown check kind %u (none, tcp, http, udp or exec)",
+		return xlb_seterr_inval(err, errlen, "unknown check kind %u (none, tcp, http, udp or exec)",
 			   c->kind);
 	if ((s & XLB_CHECK_SET_PATH) &&
 	    (!str_ok(c->path, sizeof(c->path), false) || c->path[0] != '/'))
-		return bad(err, errlen, "--check-path must start with '/' and hold at most %d printable characters without spaces",
+		return xlb_seterr_inval(err, errlen, "--check-path must start with '/' and hold at most %d printable characters without spaces",
 			   XLB_CHECK_PATH_MAX - 1);
 	if ((s & XLB_CHECK_SET_STATUS) && (c->status < 100 || c->status > 599))
-		return bad(err, errlen, "--check-status %u out of range 100..599", c->status);
+		return xlb_seterr_inval(err, errlen, "--check-status %u out of range 100..599", c->status);
 	if ((s & XLB_CHECK_SET_EXPECT) && !str_ok(c->expect, sizeof(c->expect), true))
-		return bad(err, errlen, "--check-expect must hold at most %d printable characters",
+		return xlb_seterr_inval(err, errlen, "--check-expect must hold at most %d printable characters",
 			   XLB_CHECK_EXPECT_MAX - 1);
 	/* Empty is "none given" here; an exec check needs one (effective). */
 	if ((s & XLB_CHECK_SET_EXEC) && !str_ok(c->exec, sizeof(c->exec), true))
-		return bad(err, errlen, "--check-exec needs a command of 1..%d printable characters",
+		return xlb_seterr_inval(err, errlen, "--check-exec needs a command of 1..%d printable characters",
 			   XLB_CHECK_EXEC_MAX - 1);
 	if ((s & XLB_CHECK_SET_INTERVAL) &&
 	    (c->interval_ms < XLB_CHECK_INTERVAL_MIN_MS || c->interval_ms > XLB_CHECK_INTERVAL_MAX_MS))
-		return bad(err, errlen, "--check-interval out of range 0.01..3600 seconds");
+		return xlb_seterr_inval(err, errlen, "--check-interval out of range 0.01..3600 seconds");
 	if ((s & XLB_CHECK_SET_TIMEOUT) &&
 	    (c->timeout_ms < XLB_CHECK_INTERVAL_MIN_MS || c->timeout_ms > XLB_CHECK_INTERVAL_MAX_MS))
-		return bad(err, errlen, "--check-timeout out of range 0.01..3600 seconds");
+		return xlb_seterr_inval(err, errlen, "--check-timeout out of range 0.01..3600 seconds");
 	if ((s & XLB_CHECK_SET_RISE) && (c->rise < 1 || c->rise > XLB_CHECK_RISE_MAX))
-		return bad(err, errlen, "--check-rise %u out of range 1..%d", c->rise,
+		return xlb_seterr_inval(err, errlen, "--check-rise %u out of range 1..%d", c->rise,
 			   XLB_CHECK_RISE_MAX);
 	if ((s & XLB_CHECK_SET_FALL) && (c->fall < 1 || c->fall > XLB_CHECK_RISE_MAX))
-		return bad(err, errlen, "--check-fall %u out of range 1..%d", c->fall,
+		return xlb_seterr_inval(err, errlen, "--check-fall %u out of range 1..%d", c->fall,
 			   XLB_CHECK_RISE_MAX);
 	return 0;
 }
@@ -198,7 +185,7 @@ int xlb_check_validate_effective(const struct xlb_check *c, char *err, size_t er
 	if (ret)
 		return ret;
 	if (c->kind == XLB_CHECK_EXEC && !c->exec[0])
-		return bad(err, errlen, "--check exec needs --check-exec 'COMMAND'");
+		return xlb_seterr_inval(err, errlen, "--check exec needs --check-exec 'COMMAND'");
 	return 0;
 }
 

@@ -273,19 +273,6 @@ const char *xlb_ipvsadm_known_scheds(void)
 	return XLB_SCHED_LIST;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 static const struct xlb_optdef *find_long(const char *name, size_t len)
 {
 	size_t i;
@@ -311,7 +298,7 @@ static int set_command(struct xlb_raw *raw, enum xlb_req_op op,
 		       char *err, size_t errlen)
 {
 	if (raw->cmd != XLB_REQ_NONE)
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "multiple commands specified ('%s' and '%s')",
 			    cmdnames[raw->cmd], cmdnames[op]);
 	raw->cmd = op;
@@ -322,7 +309,7 @@ static int set_option(struct xlb_raw *raw, enum xlb_opt opt,
 		      char *err, size_t errlen)
 {
 	if (raw->opts & (1u << opt))
-		return fail(err, errlen, "multiple '%s' options specified",
+		return xlb_seterr_inval(err, errlen, "multiple '%s' options specified",
 			    optnames[opt]);
 	raw->opts |= 1u << opt;
 	return 0;
@@ -336,24 +323,24 @@ static int refusal(const struct xlb_optdef *d, const char *val, char *err, size_
 {
 	switch (d->tag) {
 	case TAG_FWMARK:
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "firewall-mark services (-f %s) are not supported: xlb steers packets in XDP, before netfilter, where no packet carries an skb mark; give each virtual service as -t or -u VIP:PORT instead",
 			    val ? val : "");
 	case TAG_IPV6:
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "IPv6 (-6) is not supported yet (see the IPv6 issue): give IPv4 services and servers");
 	case TAG_PE:
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "persistence engine '--pe %s' is not supported: xlb's persistence is by client address only (IPVS's SIP engine groups by Call-ID, which would need every datagram's payload parsed); use -p [timeout] with -M netmask",
 			    val ? val : "");
 	case TAG_START_DAEMON:
 	case TAG_STOP_DAEMON:
 	case TAG_SYNC_OPT:
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "the connection synchronisation daemon ('--%s') is not supported: xlbd keeps its connections across a restart itself (--state-file), and directors behind ECMP with the same rules choose the same real server for a flow (the ring); there is no backup director to sync to",
 			    d->lng);
 	}
-	return fail(err, errlen, "internal error: unhandled refusal");
+	return xlb_seterr_inval(err, errlen, "internal error: unhandled refusal");
 }
 
 /*
@@ -368,13 +355,13 @@ static int take_sched_flags(const struct xlb_raw *raw, struct xlb_req *req,
 	char msg[160];
 
 	if (raw->cmd != XLB_REQ_ADD_SVC && raw->cmd != XLB_REQ_EDIT_SVC)
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "illegal 'sched-flags' option with the '%s' command",
 			    cmdnames[raw->cmd]);
 	if (xlb_sched_flags_parse(raw->opts & (1u << OPT_SCHEDULER) ? raw->sched :
 				  raw->cmd == XLB_REQ_ADD_SVC ? XLB_SCHED_DEFAULT : NULL,
 				  raw->sched_flags, &f, msg, sizeof(msg)))
-		return fail(err, errlen, "%s", msg);
+		return xlb_seterr_inval(err, errlen, "%s", msg);
 	req->svc.flags |= f;
 	req->svc_set |= XLB_SVC_SET_SCHED_FLAGS;
 	return 0;
@@ -469,12 +456,12 @@ static int take(struct xlb_raw *raw, const struct xlb_optdef *d,
 	}
 	if (d->tag >= TAG_CHECK && d->tag < TAG_END) {
 		if (raw->xopts & XOPT(d->tag))
-			return fail(err, errlen, "multiple '--%s' options specified", d->lng);
+			return xlb_seterr_inval(err, errlen, "multiple '--%s' options specified", d->lng);
 		raw->xopts |= XOPT(d->tag);
 		raw->xval[d->tag - TAG_CHECK] = val;
 		return 0;
 	}
-	return fail(err, errlen, "internal error: unhandled option");
+	return xlb_seterr_inval(err, errlen, "internal error: unhandled option");
 }
 
 /* An optional value is the next word unless that looks like an option
@@ -497,7 +484,7 @@ static int collect(int argc, char **argv, struct xlb_raw *raw,
 
 		if (only_pos || a[0] != '-' || a[1] == '\0') {
 			if (raw->npos == MAX_POSITIONAL)
-				return fail(err, errlen,
+				return xlb_seterr_inval(err, errlen,
 					    "unexpected argument '%s'", a);
 			raw->pos[raw->npos++] = a;
 			continue;
@@ -513,16 +500,16 @@ static int collect(int argc, char **argv, struct xlb_raw *raw,
 			const char *val = NULL;
 
 			if (!d)
-				return fail(err, errlen, "unknown option '%.*s'",
+				return xlb_seterr_inval(err, errlen, "unknown option '%.*s'",
 					    (int)len + 2, a);
 			if (d->arg == ARG_NONE && eq)
-				return fail(err, errlen,
+				return xlb_seterr_inval(err, errlen,
 					    "option '--%s' takes no value",
 					    d->lng);
 			if (eq)
 				val = eq + 1;
 			else if (d->arg == ARG_REQ && i + 1 >= argc)
-				return fail(err, errlen,
+				return xlb_seterr_inval(err, errlen,
 					    "option '--%s' needs a value",
 					    d->lng);
 			else if (d->arg == ARG_REQ)
@@ -540,12 +527,12 @@ static int collect(int argc, char **argv, struct xlb_raw *raw,
 			const char *val = NULL;
 
 			if (!d)
-				return fail(err, errlen, "unknown option '-%c'",
+				return xlb_seterr_inval(err, errlen, "unknown option '-%c'",
 					    *p);
 			if (d->arg != ARG_NONE && p[1])
 				val = p + 1;
 			else if (d->arg == ARG_REQ && i + 1 >= argc)
-				return fail(err, errlen,
+				return xlb_seterr_inval(err, errlen,
 					    "option '-%c' needs a value", *p);
 			else if (d->arg == ARG_REQ)
 				val = argv[++i];
@@ -634,13 +621,13 @@ static int parse_addrport(const char *arg, uint8_t proto, const char *what,
 	char *colon;
 
 	if (!arg || !*arg)
-		return fail(err, errlen, "missing %s address", what);
+		return xlb_seterr_inval(err, errlen, "missing %s address", what);
 	if (arg[0] == '[' || strchr(arg, ':') != strrchr(arg, ':'))
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "bad %s address '%s': IPv6 is not supported yet",
 			    what, arg);
 	if (strlen(arg) >= sizeof(buf))
-		return fail(err, errlen, "bad %s address '%.40s...': too long",
+		return xlb_seterr_inval(err, errlen, "bad %s address '%.40s...': too long",
 			    what, arg);
 	strcpy(buf, arg);
 	colon = strchr(buf, ':');
@@ -648,11 +635,11 @@ static int parse_addrport(const char *arg, uint8_t proto, const char *what,
 	if (colon)
 		*colon = '\0';
 	if (!parse_addr(buf, addr))
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "bad %s address '%s' (expected an IPv4 address or a host name)",
 			    what, buf);
 	if (colon && !parse_port(colon + 1, proto, port))
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "bad %s port '%s' (expected 0..65535 or a service name)",
 			    what, colon + 1);
 	return 0;
@@ -683,7 +670,7 @@ static int check_opts(const struct xlb_raw *raw, char *err, size_t errlen)
 		bool given = raw->opts & (1u << j);
 
 		if (!given && row[j] == '+')
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "the '%s' command needs the '%s' option%s",
 				    cmdnames[raw->cmd], optnames[j],
 				    j == OPT_SERVICE ? " (-t or -u)" :
@@ -691,12 +678,12 @@ static int check_opts(const struct xlb_raw *raw, char *err, size_t errlen)
 		if (!given)
 			continue;
 		if (row[j] == 'x')
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "illegal '%s' option with the '%s' command",
 				    optnames[j], cmdnames[raw->cmd]);
 		if (row[j] == '1') {
 			if (first1 >= 0)
-				return fail(err, errlen,
+				return xlb_seterr_inval(err, errlen,
 					    "the option '%s' conflicts with the '%s' option in the '%s' command",
 					    optnames[j], optnames[first1],
 					    cmdnames[raw->cmd]);
@@ -732,7 +719,7 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 		(void)foreign;
 		(void)foreignlen;
 		if (!xlb_sched_known(s))
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "unknown scheduler '%s' (known schedulers: %s)",
 				    s, xlb_ipvsadm_known_scheds());
 		snprintf(req->svc.sched, sizeof(req->svc.sched), "%s", s);
@@ -746,7 +733,7 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 		v = XLB_PERSIST_DEFAULT;
 		if (raw->persist &&
 		    !parse_uint(raw->persist, min, XLB_IPVSADM_MAX_TIMEOUT, &v))
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "invalid persistence timeout '%s' (%lu..%d seconds)",
 				    raw->persist, min, XLB_IPVSADM_MAX_TIMEOUT);
 		req->svc.timeout = (uint32_t)v;
@@ -756,7 +743,7 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 	}
 	if (HAS(raw, OPT_NETMASK)) {
 		if (!parse_netmask(raw->netmask, &req->svc.netmask))
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "bad persistence netmask '%s' (expected a dotted mask like 255.255.255.0)",
 				    raw->netmask);
 		req->svc_set |= XLB_SVC_SET_NETMASK;
@@ -764,7 +751,7 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 	if (HAS(raw, OPT_VNODES)) {
 		if (!parse_uint(raw->vnodes, XLB_IPVSADM_VNODES_MIN,
 				XLB_IPVSADM_VNODES_MAX, &v))
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "vnodes '%s' out of range %d..%d",
 				    raw->vnodes, XLB_IPVSADM_VNODES_MIN,
 				    XLB_IPVSADM_VNODES_MAX);
@@ -773,7 +760,7 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 	}
 	if (HAS(raw, OPT_OPS)) {
 		if (raw->proto == IPPROTO_TCP)
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "one-packet scheduling (-o) is for UDP services: every TCP packet of a connection must reach the same real server, which needs the connection's entry (drop -o, or use -u)");
 		req->svc.flags |= XLB_SVC_F_ONEPACKET;
 		req->svc_set |= XLB_SVC_SET_OPS;
@@ -786,7 +773,7 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 	/* As ipvsadm: only a persistent service may cover every port. */
 	if (raw->cmd == XLB_REQ_ADD_SVC && !req->svc.key.port &&
 	    !(req->svc.flags & XLB_SVC_F_PERSISTENT))
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "zero port specified for non-persistent service '%s' (give VIP:PORT, or -p for an all-ports service)",
 			    raw->svc);
 	return 0;
@@ -811,18 +798,18 @@ static int interpret_tunnel(const struct xlb_raw *raw, struct xlb_req *req,
 	if (!any)
 		return 0;
 	if (raw->fwd != XLB_FWD_TUN || !HAS(raw, OPT_FORWARD))
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "tunnel options conflict with the forwarding method: --tun-type and its options go with tunnelling (-i)");
 	if (!strcmp(type, "gue") || !strcmp(type, "gre"))
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "tunnel type '%s' is not supported: xlb's tunnelling is IP-in-IP only (--tun-type ipip, the default of -i)",
 			    type);
 	if (strcmp(type, "ipip"))
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "illegal tunnel type '%s' (one of ipip, gue, gre; xlb has ipip)", type);
 	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (HAS(raw, opts[i]))
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "illegal '%s' option with the 'ipip' tunnel type",
 				    optnames[opts[i]]);
 	return 0;
@@ -846,7 +833,7 @@ static int interpret_dest(const struct xlb_raw *raw, struct xlb_req *req,
 		if (has_port)
 			req->dest_set |= XLB_DEST_SET_PORT;
 		if (has_port && !req->dest.port && req->svc.key.port)
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "bad real server port 0 in '%s'",
 				    raw->server);
 	}
@@ -856,7 +843,7 @@ static int interpret_dest(const struct xlb_raw *raw, struct xlb_req *req,
 	}
 	if (HAS(raw, OPT_WEIGHT)) {
 		if (!parse_uint(raw->weight, 0, XLB_WEIGHT_MAX, &v))
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "weight %s out of range 0..%d",
 				    raw->weight, XLB_WEIGHT_MAX);
 		req->dest.weight = (uint32_t)v;
@@ -864,7 +851,7 @@ static int interpret_dest(const struct xlb_raw *raw, struct xlb_req *req,
 	}
 	if (HAS(raw, OPT_UTHRESHOLD)) {
 		if (!parse_uint(raw->uthresh, 0, INT_MAX, &v))
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "upper threshold %s out of range 0..%d",
 				    raw->uthresh, INT_MAX);
 		req->dest.u_thresh = (uint32_t)v;
@@ -872,7 +859,7 @@ static int interpret_dest(const struct xlb_raw *raw, struct xlb_req *req,
 	}
 	if (HAS(raw, OPT_LTHRESHOLD)) {
 		if (!parse_uint(raw->lthresh, 0, INT_MAX, &v))
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "lower threshold %s out of range 0..%d",
 				    raw->lthresh, INT_MAX);
 		req->dest.l_thresh = (uint32_t)v;
@@ -892,7 +879,7 @@ static int interpret_dest(const struct xlb_raw *raw, struct xlb_req *req,
 	    req->dest.fwd != XLB_FWD_NAT &&
 	    req->dest.port != req->svc.key.port) {
 		inet_ntop(AF_INET, &req->dest.addr, a, sizeof(a));
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "real server port %u differs from the service port %u: %s cannot change the port (use -m, or give %s:%u)",
 			    ntohs(req->dest.port), ntohs(req->svc.key.port),
 			    req->dest.fwd == XLB_FWD_TUN ?
@@ -909,7 +896,7 @@ static int check_uint(const struct xlb_raw *raw, int tag, const char *name,
 		      char *err, size_t errlen)
 {
 	if (!parse_uint(XVAL(raw, tag), min, max, v))
-		return fail(err, errlen, "--%s '%s' out of range %lu..%lu", name,
+		return xlb_seterr_inval(err, errlen, "--%s '%s' out of range %lu..%lu", name,
 			    XVAL(raw, tag), min, max);
 	return 0;
 }
@@ -918,7 +905,7 @@ static int check_str(const char *v, char *dst, size_t n, const char *name,
 		     char *err, size_t errlen)
 {
 	if (strlen(v) >= n)
-		return fail(err, errlen, "--%s is longer than %zu characters", name, n - 1);
+		return xlb_seterr_inval(err, errlen, "--%s is longer than %zu characters", name, n - 1);
 	snprintf(dst, n, "%s", v);
 	return 0;
 }
@@ -935,18 +922,18 @@ static int interpret_checks(const struct xlb_raw *raw, struct xlb_req *req,
 	int rc;
 
 	if ((raw->xopts & XOPT_CHECKS) && !svc_cmd && !dest_cmd)
-		return fail(err, errlen, "--check options go with -A, -E, -a or -e, not with the '%s' command",
+		return xlb_seterr_inval(err, errlen, "--check options go with -A, -E, -a or -e, not with the '%s' command",
 			    cmdnames[raw->cmd]);
 	if ((raw->xopts & (XOPT(TAG_SORRY) | XOPT(TAG_QUORUM))) && !svc_cmd)
-		return fail(err, errlen, "--sorry-server and --quorum go with -A or -E, not with the '%s' command",
+		return xlb_seterr_inval(err, errlen, "--sorry-server and --quorum go with -A or -E, not with the '%s' command",
 			    cmdnames[raw->cmd]);
 	if ((raw->xopts & XOPT(TAG_HEALTH)) && raw->cmd != XLB_REQ_LIST)
-		return fail(err, errlen, "--health goes with -L");
+		return xlb_seterr_inval(err, errlen, "--health goes with -L");
 	if (raw->xopts & XOPT(TAG_HEALTH))
 		req->list_flags |= XLB_LIST_HEALTH;
 	if (raw->xopts & XOPT(TAG_CHECK)) {
 		if (xlb_check_kind_parse(XVAL(raw, TAG_CHECK), &c->kind))
-			return fail(err, errlen, "unknown check '%s' (tcp, http, udp, exec or none)",
+			return xlb_seterr_inval(err, errlen, "unknown check '%s' (tcp, http, udp, exec or none)",
 				    XVAL(raw, TAG_CHECK));
 		c->set |= XLB_CHECK_SET_KIND;
 	}
@@ -979,13 +966,13 @@ static int interpret_checks(const struct xlb_raw *raw, struct xlb_req *req,
 				    "check-exec", err, errlen)))
 			return rc;
 		if (!c->exec[0])
-			return fail(err, errlen, "--check-exec needs a command");
+			return xlb_seterr_inval(err, errlen, "--check-exec needs a command");
 		c->set |= XLB_CHECK_SET_EXEC;
 	}
 	if (raw->xopts & XOPT(TAG_CHECK_INTERVAL)) {
 		if (xlb_check_parse_secs(XVAL(raw, TAG_CHECK_INTERVAL), XLB_CHECK_INTERVAL_MIN_MS,
 					 XLB_CHECK_INTERVAL_MAX_MS, &ms))
-			return fail(err, errlen, "--check-interval '%s': seconds from 0.01 to 3600 (e.g. 2 or 0.5)",
+			return xlb_seterr_inval(err, errlen, "--check-interval '%s': seconds from 0.01 to 3600 (e.g. 2 or 0.5)",
 				    XVAL(raw, TAG_CHECK_INTERVAL));
 		c->interval_ms = ms;
 		c->set |= XLB_CHECK_SET_INTERVAL;
@@ -993,7 +980,7 @@ static int interpret_checks(const struct xlb_raw *raw, struct xlb_req *req,
 	if (raw->xopts & XOPT(TAG_CHECK_TIMEOUT)) {
 		if (xlb_check_parse_secs(XVAL(raw, TAG_CHECK_TIMEOUT), XLB_CHECK_INTERVAL_MIN_MS,
 					 XLB_CHECK_INTERVAL_MAX_MS, &ms))
-			return fail(err, errlen, "--check-timeout '%s': seconds from 0.01 to 3600 (e.g. 1 or 0.5)",
+			return xlb_seterr_inval(err, errlen, "--check-timeout '%s': seconds from 0.01 to 3600 (e.g. 1 or 0.5)",
 				    XVAL(raw, TAG_CHECK_TIMEOUT));
 		c->timeout_ms = ms;
 		c->set |= XLB_CHECK_SET_TIMEOUT;
@@ -1029,7 +1016,7 @@ static int interpret_checks(const struct xlb_raw *raw, struct xlb_req *req,
 			if (rc)
 				return rc;
 			if (!req->svc.sorry_addr)
-				return fail(err, errlen, "bad sorry server '%s'", sv);
+				return xlb_seterr_inval(err, errlen, "bad sorry server '%s'", sv);
 		}
 		req->svc_set |= XLB_SVC_SET_SORRY;
 	}
@@ -1051,12 +1038,12 @@ static int interpret_set(const struct xlb_raw *raw, struct xlb_req *req,
 	int k;
 
 	if (raw->npos != 3)
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "--set needs 3 timeout values (tcp tcpfin udp), got %d",
 			    raw->npos);
 	for (k = 0; k < 3; k++) {
 		if (!parse_uint(raw->pos[k], 0, XLB_IPVSADM_MAX_TIMEOUT, &v))
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "invalid timeout value '%s' (0..%d seconds)",
 				    raw->pos[k], XLB_IPVSADM_MAX_TIMEOUT);
 		*dst[k] = (uint32_t)v;
@@ -1096,12 +1083,12 @@ static int parse(int argc, char **argv, struct xlb_req *req, bool rules,
 	if (rc)
 		return rc;
 	if (raw.cmd == XLB_REQ_NONE)
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "no command given (one of -A -E -D -C -a -e -d -L -Z -S -R --set -h -v)");
 	if (rules && (raw.cmd == XLB_REQ_LIST || raw.cmd == XLB_REQ_SAVE ||
 		      raw.cmd == XLB_REQ_RESTORE || raw.cmd == XLB_REQ_HELP ||
 		      raw.cmd == XLB_REQ_VERSION))
-		return fail(err, errlen,
+		return xlb_seterr_inval(err, errlen,
 			    "the '%s' command is not allowed in a rules file",
 			    cmdnames[raw.cmd]);
 	req->op = raw.cmd;
@@ -1115,15 +1102,15 @@ static int parse(int argc, char **argv, struct xlb_req *req, bool rules,
 		if (rc)
 			return rc;
 	} else if (raw.npos) {
-		return fail(err, errlen, "unexpected argument '%s'",
+		return xlb_seterr_inval(err, errlen, "unexpected argument '%s'",
 			    raw.pos[0]);
 	}
 	if (raw.cmd == XLB_REQ_LIST &&
 	    (HAS(&raw, OPT_CONNECTION) || HAS(&raw, OPT_TIMEOUT)) &&
 	    (HAS(&raw, OPT_STATS) || HAS(&raw, OPT_RATE)))
-		return fail(err, errlen, "options conflict in the list command: -c and --timeout cannot be combined with --stats or --rate");
+		return xlb_seterr_inval(err, errlen, "options conflict in the list command: -c and --timeout cannot be combined with --stats or --rate");
 	if (HAS(&raw, OPT_STATS) && HAS(&raw, OPT_RATE))
-		return fail(err, errlen, "options conflict in the list command: choose one of --stats and --rate");
+		return xlb_seterr_inval(err, errlen, "options conflict in the list command: choose one of --stats and --rate");
 
 	rc = interpret_svc(&raw, req, rules, foreign, foreignlen, err, errlen);
 	if (rc)
@@ -1149,12 +1136,12 @@ static int parse(int argc, char **argv, struct xlb_req *req, bool rules,
 		req->list_flags |= XLB_LIST_TIMEOUT;
 	if (HAS(&raw, OPT_THRESHOLDS)) {
 		if (raw.cmd != XLB_REQ_LIST)
-			return fail(err, errlen,
+			return xlb_seterr_inval(err, errlen,
 				    "illegal 'thresholds' option with the '%s' command",
 				    cmdnames[raw.cmd]);
 		if (HAS(&raw, OPT_STATS) || HAS(&raw, OPT_RATE) ||
 		    HAS(&raw, OPT_CONNECTION) || HAS(&raw, OPT_TIMEOUT))
-			return fail(err, errlen, "options conflict in the list command: --thresholds cannot be combined with -c, --timeout, --stats or --rate");
+			return xlb_seterr_inval(err, errlen, "options conflict in the list command: --thresholds cannot be combined with -c, --timeout, --stats or --rate");
 		req->list_flags |= XLB_LIST_THRESHOLDS;
 	}
 	if (HAS(&raw, OPT_PERSISTCONN))
@@ -1271,7 +1258,7 @@ int xlb_rules_parse_lines(FILE *in, struct xlb_req **reqs, size_t **lines,
 		lineno++;
 		nw = split_words(line, words + 1, RULE_MAX_WORDS);
 		if (nw < 0) {
-			rc = fail(err, errlen,
+			rc = xlb_seterr_inval(err, errlen,
 				  "line %zu: unbalanced quote or more than %d words",
 				  lineno, RULE_MAX_WORDS);
 			goto out;
@@ -1286,7 +1273,7 @@ int xlb_rules_parse_lines(FILE *in, struct xlb_req **reqs, size_t **lines,
 			grown = realloc(out, cap * sizeof(*out));
 			if (!grown) {
 				rc = -ENOMEM;
-				fail(err, errlen, "line %zu: out of memory",
+				xlb_seterr_inval(err, errlen, "line %zu: out of memory",
 				     lineno);
 				goto out;
 			}
@@ -1294,7 +1281,7 @@ int xlb_rules_parse_lines(FILE *in, struct xlb_req **reqs, size_t **lines,
 			lgrown = realloc(lout, cap * sizeof(*lout));
 			if (!lgrown) {
 				rc = -ENOMEM;
-				fail(err, errlen, "line %zu: out of memory",
+				xlb_seterr_inval(err, errlen, "line %zu: out of memory",
 				     lineno);
 				goto out;
 			}
@@ -1304,7 +1291,7 @@ int xlb_rules_parse_lines(FILE *in, struct xlb_req **reqs, size_t **lines,
 					    &out[count], foreign,
 					    sizeof(foreign), msg, sizeof(msg));
 		if (rc) {
-			fail(err, errlen, "line %zu: %s", lineno, msg);
+			xlb_seterr_inval(err, errlen, "line %zu: %s", lineno, msg);
 			goto out;
 		}
 		lout[count] = lineno;
@@ -1330,7 +1317,7 @@ int xlb_rules_parse_lines(FILE *in, struct xlb_req **reqs, size_t **lines,
 	}
 	if (ferror(in)) {
 		rc = -EIO;
-		fail(err, errlen, "line %zu: read error", lineno + 1);
+		xlb_seterr_inval(err, errlen, "line %zu: read error", lineno + 1);
 		goto out;
 	}
 out:

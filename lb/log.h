@@ -55,6 +55,9 @@ void xlb_vlog(enum xlb_log_level level, const char *fmt, va_list ap)
  * how library code reports an error it returns as -errno. */
 void xlb_seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same, returning -EINVAL: a parser's "bad value" in one call. */
+int xlb_seterr_inval(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #define pr_err(...)	xlb_log(XLB_LOG_ERR, __VA_ARGS__)
 #define pr_warn(...)	xlb_log(XLB_LOG_WARN, __VA_ARGS__)

@@ -125,8 +125,7 @@ void xlb_check_effective(struct xlb_check *out, const struct xlb_check *svc,
 	out->set = XLB_CHECK_SET_ALL;
 }
 
-/* Terminated within n, printable, and (when !spaces) without blanks. */
-static bool str_ok(const char *s, size_t n, bool spaces)
+bool xlb_check_str_ok(const char *s, size_t n, bool spaces)
 {
 	size_t len = strnlen(s, n);
 
@@ -151,16 +150,16 @@ int xlb_check_validate(const struct xlb_check *c, char *err, size_t errlen)
 		return xlb_seterr_inval(err, errlen, "unknown check kind %u (none, tcp, http, udp or exec)",
 			   c->kind);
 	if ((s & XLB_CHECK_SET_PATH) &&
-	    (!str_ok(c->path, sizeof(c->path), false) || c->path[0] != '/'))
+	    (!xlb_check_str_ok(c->path, sizeof(c->path), false) || c->path[0] != '/'))
 		return xlb_seterr_inval(err, errlen, "--check-path must start with '/' and hold at most %d printable characters without spaces",
 			   XLB_CHECK_PATH_MAX - 1);
 	if ((s & XLB_CHECK_SET_STATUS) && (c->status < 100 || c->status > 599))
 		return xlb_seterr_inval(err, errlen, "--check-status %u out of range 100..599", c->status);
-	if ((s & XLB_CHECK_SET_EXPECT) && !str_ok(c->expect, sizeof(c->expect), true))
+	if ((s & XLB_CHECK_SET_EXPECT) && !xlb_check_str_ok(c->expect, sizeof(c->expect), true))
 		return xlb_seterr_inval(err, errlen, "--check-expect must hold at most %d printable characters",
 			   XLB_CHECK_EXPECT_MAX - 1);
 	/* Empty is "none given" here; an exec check needs one (effective). */
-	if ((s & XLB_CHECK_SET_EXEC) && !str_ok(c->exec, sizeof(c->exec), true))
+	if ((s & XLB_CHECK_SET_EXEC) && !xlb_check_str_ok(c->exec, sizeof(c->exec), true))
 		return xlb_seterr_inval(err, errlen, "--check-exec needs a command of 1..%d printable characters",
 			   XLB_CHECK_EXEC_MAX - 1);
 	if ((s & XLB_CHECK_SET_INTERVAL) &&

@@ -33,6 +33,10 @@ void xlb_check_effective(struct xlb_check *out, const struct xlb_check *svc,
 			 const struct xlb_check *dest);
 /* Each field named in c->set within range, strings terminated and
  * printable: 0 or -EINVAL with a sentence. */
+/* Terminated within n, printable, and (when !spaces) without blanks: what
+ * --check-path (n = XLB_CHECK_PATH_MAX), --check-expect and --check-exec
+ * (spaces allowed) may hold. */
+bool xlb_check_str_ok(const char *s, size_t n, bool spaces);
 int xlb_check_validate(const struct xlb_check *c, char *err, size_t errlen);
 /* An effective check (xlb_check_effective) that can run: 0 or -EINVAL
  * (e.g. --check exec without a command). */

@@ -40,6 +40,7 @@
 #include <netinet/in.h>
 #include <sys/stat.h>
 
+#include "check.h"
 #include "keepalived.h"
 #include "log.h"
 #include "sched.h"
@@ -1229,9 +1230,10 @@ static int kad_url(struct kad_ctx *c, const struct kad_node *u,
 	}
 	if (!path)
 		return nfail(c, u, "url without a path");
-	if (strpbrk(path->w[1], " \t'\"") || path->w[1][0] != '/')
-		return nfail(c, path, "path '%s' must start with '/' and hold no blank or quote",
-			     path->w[1]);
+	if (strpbrk(path->w[1], " \t'\"") || path->w[1][0] != '/' ||
+	    !xlb_check_str_ok(path->w[1], XLB_CHECK_PATH_MAX, false))
+		return nfail(c, path, "path '%.40s' must start with '/' and hold at most %d printable characters, no blank or quote",
+			     path->w[1], XLB_CHECK_PATH_MAX - 1);
 	chk->path = path->w[1];
 	if (!has_status)
 		chk->status = 200;
@@ -1372,6 +1374,9 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 			strcat(cmd, misc_path->w[i]);
 		}
 		chk->exec = cmd;
+		if (!xlb_check_str_ok(cmd, XLB_CHECK_EXEC_MAX, true))
+			return nfail(c, misc_path, "misc_path: the command must hold at most %d printable characters",
+				     XLB_CHECK_EXEC_MAX - 1);
 	}
 	if (cport != UNSET)
 		chk->connect_port = (uint16_t)cport;

@@ -4,13 +4,14 @@
 set -eu
 
 # prometheus: its promtool checks a live --metrics scrape (tests/lab/test_metrics.sh).
+# bird2: the ECMP lab's BGP speakers; keepalived: VRRP moves the NAT pair's addresses.
 PKGS="build-essential pkg-config make gcc clang llvm
 libxdp-dev libbpf-dev libmnl-dev libcriterion-dev libelf-dev zlib1g-dev
 debhelper dpkg-dev fakeroot lintian scdoc
 bpftool xdp-tools iproute2 ethtool curl socat tcpdump python3-scapy
 iperf3 nginx-light procps kmod util-linux iputils-ping systemd strace
 libfuzzer-14-dev libclang-rt-14-dev valgrind python3-jsonschema
-scdoc groff-base mandoc prometheus"
+scdoc groff-base mandoc prometheus bird2 keepalived"
 
 missing=""
 for p in $PKGS; do

@@ -631,6 +631,28 @@ Test(keepalived_check, http_get_errors)
 		   "t.conf:8: status_code '2xx' is not a code or a range like 200-299");
 }
 
+/* What the rules parser would refuse is refused here, with the line:
+ * control characters or more than 127 characters in a url path, and a
+ * misc_path command with control characters or over 255 characters. */
+Test(keepalived_check, path_and_command_the_rules_could_not_hold)
+{
+	char big[400], in[1024];
+
+	fails_with(RS("  HTTP_GET {\n   url {\n    path /a\025b\n   }\n  }\n"),
+		   "t.conf:7: path '/a\025b' must start with '/' and hold at most 127 printable characters, no blank or quote");
+	memset(big, 'a', 200);
+	big[0] = '/';
+	big[200] = '\0';
+	snprintf(in, sizeof(in), RS("  HTTP_GET {\n   url {\n    path %s\n   }\n  }\n"), big);
+	fails_with(in, "t.conf:7: path '/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' must start with '/' and hold at most 127 printable characters, no blank or quote");
+	fails_with(RS("  MISC_CHECK {\n   misc_path \"/bin/check \001\"\n  }\n"),
+		   "t.conf:6: misc_path: the command must hold at most 255 printable characters");
+	memset(big, 'a', 300);
+	big[300] = '\0';
+	snprintf(in, sizeof(in), RS("  MISC_CHECK {\n   misc_path \"/bin/x %s\"\n  }\n"), big);
+	fails_with(in, "t.conf:6: misc_path: the command must hold at most 255 printable characters");
+}
+
 /* SSL_GET: xlb's checks have no TLS, so the nearest check that still
  * takes a dead server out: a TCP connect to the same port. */
 Test(keepalived_check, ssl_get_becomes_tcp_with_a_warning)

@@ -448,6 +448,28 @@ static void __attribute__((noreturn)) guard_main(int fd, uint32_t table, pid_t p
 	}
 }
 
+/* The guard's command line becomes "xlbd-guard", written over its copy of
+ * xlbd's argument strings (contiguous, as the kernel laid them out), so
+ * that pidof xlbd and ps name xlbd alone (its comm is set apart too). */
+static void guard_retitle(char **argv)
+{
+	static const char title[] = "xlbd-guard";
+	char *lo = NULL, *hi = NULL;
+
+	for (int i = 0; argv && argv[i]; i++) {
+		char *end = argv[i] + strlen(argv[i]) + 1;
+
+		if (!lo || argv[i] < lo)
+			lo = argv[i];
+		if (!hi || end > hi)
+			hi = end;
+	}
+	if (!lo || (size_t)(hi - lo) < sizeof(title))
+		return;
+	memset(lo, 0, (size_t)(hi - lo));
+	memcpy(lo, title, sizeof(title));
+}
+
 /* ---- xlbd's side ---- */
 
 enum an_cnt {
@@ -521,7 +543,8 @@ static void an_nl_error(struct xlb_announce *a, const char *what, uint32_t vip, 
 		a->table, strerror(-err));
 }
 
-int xlb_announce_new(struct xlb_announce **out, uint32_t table, char *err, size_t errlen)
+int xlb_announce_new(struct xlb_announce **out, uint32_t table, char **argv, char *err,
+		     size_t errlen)
 {
 	struct xlb_announce *a = calloc(1, sizeof(*a));
 	pid_t parent = getpid(), pid;
@@ -567,6 +590,7 @@ int xlb_announce_new(struct xlb_announce **out, uint32_t table, char *err, size_
 	if (pid == 0) {
 		close(sv[0]);
 		an_nl_close(&a->nl);
+		guard_retitle(argv);
 		guard_main(sv[1], table, parent);
 	}
 	close(sv[1]);

@@ -81,10 +81,12 @@ typedef unsigned int (*xlb_announce_beats_fn)(void *arg, uint64_t *out, unsigned
 
 /*
  * Forks the guard (call before any thread exists), opens rtnetlink and
- * removes the protocol-250 routes an earlier run left in table. 0 or
- * -errno with a sentence in err (nothing left behind).
+ * removes the protocol-250 routes an earlier run left in table. argv:
+ * main's (may be NULL): the guard writes its name over its copy of the
+ * strings. 0 or -errno with a sentence in err (nothing left behind).
  */
-int  xlb_announce_new(struct xlb_announce **out, uint32_t table, char *err, size_t errlen);
+int  xlb_announce_new(struct xlb_announce **out, uint32_t table, char **argv, char *err,
+		      size_t errlen);
 /* What to judge: the tables and the workers' progress (the datapath).
  * Until this is called, nothing is announced. */
 void xlb_announce_attach(struct xlb_announce *a, struct xlb_tables *t,

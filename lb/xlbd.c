@@ -68,6 +68,7 @@ struct xlbd {
 	char state_buf[4096];
 	const char *cpus;		/* --cpus LIST, or NULL */
 	const char *metrics_addr;	/* --metrics ADDR:PORT, or NULL */
+	char **argv;			/* main's, for the guard's name */
 	uint32_t announce_table;	/* --announce-table N, or 0 */
 	struct xlb_dp_params dpp;
 	/* state */
@@ -604,7 +605,8 @@ static int xlbd_init(struct xlbd *d)
 	}
 	/* The guard is forked before any thread exists (announce.h). */
 	if (d->announce_table) {
-		ret = xlb_announce_new(&d->announce, d->announce_table, err, sizeof(err));
+		ret = xlb_announce_new(&d->announce, d->announce_table, d->argv, err,
+				       sizeof(err));
 		if (ret) {
 			pr_warn("%s", err[0] ? err : strerror(-ret));
 			return ret;
@@ -786,6 +788,7 @@ int main(int argc, char **argv)
 
 	xlb_log_init();
 	xlb_dp_params_default(&d.dpp);
+	d.argv = argv;
 	ret = parse_args(&d, argc, argv);
 	if (ret)
 		return ret > 0 ? 0 : 1;

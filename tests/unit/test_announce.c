@@ -13,6 +13,7 @@
 
 #include "announce.h"
 #include "ipvsadm.h"
+#include "metrics.h"
 #include "tables.h"
 
 static struct xlb_tables *t;
@@ -308,4 +309,30 @@ Test(announce_args, others_are_refused_with_a_sentence)
 	refused("4294967397");
 	refused("99999999999999999999999");
 	cr_assert(strstr(err, "\"99999999999999999999999\""), "names the value: %s", err);
+}
+
+/* ---- Prometheus ---- */
+
+Test(announce_metrics, every_counter_has_a_typed_family)
+{
+	struct { const char *n, *family; enum xlb_prom_type t; } want[] = {
+		{ "routes", "xlb_announce_routes", XLB_PROM_GAUGE },
+		{ "table", "xlb_announce_table", XLB_PROM_GAUGE },
+		{ "workers_stalled", "xlb_announce_workers_stalled", XLB_PROM_GAUGE },
+		{ "guard_alive", "xlb_announce_guard_alive", XLB_PROM_GAUGE },
+		{ "announcements", "xlb_announce_announcements_total", XLB_PROM_COUNTER },
+		{ "withdrawals", "xlb_announce_withdrawals_total", XLB_PROM_COUNTER },
+		{ "guard_withdrawals", "xlb_announce_guard_withdrawals_total", XLB_PROM_COUNTER },
+		{ "worker_stalls", "xlb_announce_worker_stalls_total", XLB_PROM_COUNTER },
+		{ "netlink_errors", "xlb_announce_netlink_errors_total", XLB_PROM_COUNTER },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct xlb_metrics_ctr m;
+
+		xlb_metrics_map_counter("announce", want[i].n, &m);
+		cr_assert_str_eq(m.family, want[i].family, "%s", want[i].n);
+		cr_assert_eq(m.type, want[i].t, "%s", want[i].n);
+		cr_assert(m.classified, "%s", want[i].n);
+	}
 }

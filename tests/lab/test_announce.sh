@@ -84,7 +84,8 @@ cat >"$T/rules" <<RULES
 -a -t $VIP2:80 -r $RS2:80 -g -w 1
 RULES
 T0=$(now_ms)
-xlbd_up "$T/rules" --announce-table "$TBL" || { fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" --announce-table "$TBL" --metrics 127.0.0.1:9157 ||
+	{ fail "xlbd starts"; exit 1; }
 T_READY=$(now_ms)
 up_ms=$(ms_until 5 routes_are "$VIP" "$VIP2")
 echo "    routes appeared ${up_ms} ms after xlbd answered ($((T_READY - T0)) ms to start)"
@@ -96,6 +97,14 @@ GUARD=$(ps -o pid= --ppid "$XLBD_PID" | xargs)
 check "xlbd has one child, the guard ($GUARD: $(ps -o comm= -p "$GUARD" 2>/dev/null))" \
 	bash -c "[ -n '$GUARD' ] && [ \"\$(ps -o comm= -p '$GUARD')\" = xlbd-guard ]"
 check_eq "xlbctl --counters: announce routes 2" 2 "$(counter announce routes)"
+X --counters | grep '^announce ' | sed 's/^/    /'
+ip netns exec "$D" curl -sS -m 5 -o "$T/m" http://127.0.0.1:9157/metrics
+check "Prometheus: xlb_announce_routes 2, announcements a counter" bash -c \
+	"grep -qx 'xlb_announce_routes 2' '$T/m' && grep -qx '# TYPE xlb_announce_announcements_total counter' '$T/m'"
+if PROMTOOL=$(command -v promtool); then
+	check "promtool check metrics: the scrape with the announce families is clean" \
+		bash -c "'$PROMTOOL' check metrics <'$T/m' >'$T/pt' 2>&1 && ! [ -s '$T/pt' ]"
+fi
 
 # Every server of the second service fails its check: only VIP2 goes.
 listen_stop
@@ -116,6 +125,24 @@ sleep 1
 check_eq "SIGHUP with the same rules: still both VIPs" "$VIP $VIP2" "$(routes)"
 check_eq "SIGHUP: no announcement nor withdrawal (before $ann/$wd)" "$ann/$wd" \
 	"$(counter announce announcements)/$(counter announce withdrawals)"
+
+# One datapath worker stops (ptrace, that thread alone): xlbd withdraws
+# everything after a second without progress, and announces again when it
+# goes on.
+WTID=$(grep -l '^xlb-w0$' /proc/"$XLBD_PID"/task/*/comm | head -1 | cut -d/ -f5)
+/usr/bin/python3 "$ROOT/tests/lab/threadstop.py" "$WTID" 2.5 >"$T/ts.out" 2>&1 &
+TS=$!
+lab_on_exit "kill_pid $TS"
+wait_for 2 grep -q stopped "$T/ts.out"
+stall_ms=$(ms_until 5 routes_are)
+echo "    worker xlb-w0 ($WTID) stopped: every route withdrawn after ${stall_ms} ms"
+check "a stalled worker withdraws every route within 3 s (${stall_ms} ms)" within "$stall_ms" 3000
+check_eq "xlbctl --counters: announce workers_stalled 1" 1 "$(counter announce workers_stalled)"
+wait "$TS"
+check "the worker goes on ($(cat "$T/ts.out" | xargs))" grep -q released "$T/ts.out"
+resume_ms=$(ms_until 5 routes_are "$VIP" "$VIP2")
+check "it makes progress again: both VIPs back (${resume_ms} ms)" within "$resume_ms" 2000
+check_eq "xlbctl --counters: announce worker_stalls 1" 1 "$(counter announce worker_stalls)"
 
 # SIGSTOP: the guard withdraws after 1 s without heartbeat.
 kill -STOP "$XLBD_PID"

@@ -353,6 +353,25 @@ static int an_rt_flush(struct an_nl *c, uint32_t table)
 	return ret ? ret : gone;
 }
 
+int xlb_announce_withdraw_table(uint32_t table, char *err, size_t errlen)
+{
+	struct an_nl c = { 0 };
+	int ret = an_nl_open(&c);
+
+	if (ret) {
+		xlb_seterr(err, errlen, "rtnetlink: %s", strerror(-ret));
+		return ret;
+	}
+	ret = an_rt_flush(&c, table);
+	if (ret == -EAGAIN)
+		ret = an_rt_flush(&c, table);
+	if (ret < 0)
+		xlb_seterr(err, errlen, "removing the routes of table %u: %s", table,
+			   strerror(-ret));
+	an_nl_close(&c);
+	return ret;
+}
+
 /* ---- the guard ---- */
 
 static void guard_log_flush(uint32_t table, const char *why, struct an_nl *c)

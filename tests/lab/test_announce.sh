@@ -167,6 +167,24 @@ check "kill -9: the guard ($GUARD) exited too" wait_for 3 guard_gone
 wait "$XLBD_PID" 2>/dev/null
 check "routes of other protocols survived kill -9" others_intact
 
+# xlbd and its guard killed together (systemctl kill -s KILL): the routes
+# stay, and xlbd --withdraw (the unit's ExecStopPost=) removes them; it
+# refuses while an xlbd runs.
+xlbd_up "$T/rules" --announce-table "$TBL" || { fail "xlbd starts again"; exit 1; }
+wait_for 5 routes_are "$VIP" "$VIP2"
+out=$(ip netns exec "$D" "$B/xlbd" --socket "$S" --withdraw -i "$DIRECTOR_IF" --announce-table "$TBL" 2>&1); rc=$?
+check "--withdraw under a running xlbd is refused, its routes stay ($rc: $out)" \
+	bash -c "[ $rc -eq 1 ] && [ \"\$(ip -n '$D' route show table $TBL proto 250 | wc -l)\" -eq 2 ]"
+GUARD=$(ps -o pid= --ppid "$XLBD_PID" | xargs)
+kill -STOP "$GUARD"	# so that it cannot see xlbd's EOF before its own end
+kill -KILL "$XLBD_PID"
+kill -KILL "$GUARD"
+wait "$XLBD_PID" 2>/dev/null
+check_eq "xlbd and its guard killed together: the routes stay" "$VIP $VIP2" "$(routes)"
+out=$(ip netns exec "$D" "$B/xlbd" --socket "$S" --withdraw -i "$DIRECTOR_IF" --rules "$T/rules" --announce-table "$TBL" 2>&1); rc=$?
+check_eq "xlbd --withdraw (ExecStopPost=) removes them ($rc: $out)" "0:" "$rc:$(routes)"
+check "--withdraw leaves other protocols' routes" others_intact
+
 # A restart (same state file: the connection handoff) announces again;
 # SIGTERM withdraws before xlbd exits.
 xlbd_up "$T/rules" --announce-table "$TBL" || { fail "xlbd starts again"; exit 1; }

@@ -141,6 +141,7 @@ struct an_nl {
 static int an_nl_open(struct an_nl *c)
 {
 	struct timeval tv = { .tv_sec = 2 };
+	int one = 1;
 
 	c->buf = malloc(AN_BUF_SIZE);
 	c->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
@@ -150,6 +151,11 @@ static int an_nl_open(struct an_nl *c)
 	if (mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    setsockopt(mnl_socket_get_fd(c->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		goto fail;
+	/* Strict checking lets the kernel filter a dump by table and protocol
+	 * (a BGP-sized main table is never walked); an older kernel dumps
+	 * everything and an_dump_cb filters alone. */
+	(void)setsockopt(mnl_socket_get_fd(c->nl), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one,
+			 sizeof(one));
 	c->portid = mnl_socket_get_portid(c->nl);
 	c->seq = (uint32_t)time(NULL);
 	return 0;
@@ -285,7 +291,13 @@ static int an_rt_dump(struct an_nl *c, uint32_t table, struct an_dump *d)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
+	rtm->rtm_protocol = XLB_RTPROT;
+	rtm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	ret = an_nl_talk(c, nlh, an_dump_cb, d);
+	/* A table that has no route at all does not exist yet. */
+	if (ret == -ENOENT)
+		ret = 0;
 	if (ret) {
 		free(d->v);
 		d->v = NULL;

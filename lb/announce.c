@@ -411,16 +411,20 @@ static void __attribute__((noreturn)) guard_main(int fd, uint32_t table, pid_t p
 	int sfd;
 
 	prctl(PR_SET_NAME, "xlbd-guard", 0, 0, 0);
-	/* xlbd's SIGTERM (graceful: it withdraws itself) and its death alike. */
+	/* SIGUSR1: xlbd died (PR_SET_PDEATHSIG). SIGTERM: systemd stops the
+	 * whole unit; xlbd withdraws itself and tells us to go ('Q'), or dies
+	 * (EOF) or hangs (no heartbeat), which we see anyway. Either signal
+	 * while xlbd lives changes nothing, so that a stop is logged as one. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	/* A terminal's ^C or hang-up is for xlbd, which then stops us. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
 	if (an_nl_open(&c) < 0 || sfd < 0) {
 		pr_err("announce guard: rtnetlink: %s", strerror(errno));
 		_exit(1);
@@ -446,7 +450,13 @@ static void __attribute__((noreturn)) guard_main(int fd, uint32_t table, pid_t p
 			_exit(1);
 		}
 		if (n > 0 && pfd[1].revents) {
-			guard_log_flush(table, "xlbd is gone (SIGTERM)", &c);
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) < 0 && errno != EAGAIN)
+				pr_debug("announce guard: signalfd: %s", strerror(errno));
+			if (getppid() == parent)
+				continue;
+			guard_log_flush(table, "xlbd is gone", &c);
 			_exit(0);
 		}
 		if (n > 0 && pfd[0].revents) {

@@ -191,11 +191,19 @@ xlbd_up "$T/rules" --announce-table "$TBL" || { fail "xlbd starts again"; exit 1
 re_ms=$(ms_until 5 routes_are "$VIP" "$VIP2")
 check "restarted: both VIPs announced (${re_ms} ms)" within "$re_ms" 3000
 GUARD=$(ps -o pid= --ppid "$XLBD_PID" | xargs)
-kill -TERM "$XLBD_PID"
+# A SIGTERM for the guard alone changes nothing while xlbd lives.
+kill -TERM "$GUARD"
+sleep 0.5
+check "SIGTERM to the guard alone: it stays, the routes stay" \
+	bash -c "kill -0 $GUARD && [ \"\$(ip -n '$D' route show table $TBL proto 250 | wc -l)\" -eq 2 ]"
+# As systemd stops the unit (KillMode=control-group): SIGTERM to both.
+kill -TERM "$XLBD_PID" "$GUARD"
 check "SIGTERM: xlbd exits" wait_for 5 bash -c "! kill -0 $XLBD_PID 2>/dev/null"
 check_eq "SIGTERM: no proto-250 route left once xlbd is gone" "" "$(routes)"
 check "SIGTERM: xlbd itself withdrew them (its log says so)" \
 	grep -q "Terminated: withdrew 2 routes of table $TBL" "$LOG"
 check "SIGTERM: the guard ($GUARD) exited too" wait_for 3 guard_gone
+check "SIGTERM: a stop, not a lost guard, in xlbd's log" \
+	bash -c "! grep -q 'the guard process' '$LOG'"
 check "routes of other protocols survived everything" others_intact
 ip -n "$D" route show table "$TBL" | sed 's/^/    /'

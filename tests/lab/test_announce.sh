@@ -126,6 +126,18 @@ check_eq "SIGHUP with the same rules: still both VIPs" "$VIP $VIP2" "$(routes)"
 check_eq "SIGHUP: no announcement nor withdrawal (before $ann/$wd)" "$ann/$wd" \
 	"$(counter announce announcements)/$(counter announce withdrawals)"
 
+# SIGHUP with VIP2's service gone from the rules withdraws it alone; the
+# rules back, it is back.
+cp "$T/rules" "$T/rules.all"
+grep -v -- "$VIP2:80" "$T/rules.all" >"$T/rules"
+kill -HUP "$XLBD_PID"
+hup_ms=$(ms_until 5 routes_are "$VIP")
+check "SIGHUP without $VIP2's service: only it is withdrawn (${hup_ms} ms)" within "$hup_ms" 1000
+cp "$T/rules.all" "$T/rules"
+kill -HUP "$XLBD_PID"
+hup_ms=$(ms_until 5 routes_are "$VIP" "$VIP2")
+check "SIGHUP with it again: announced again (${hup_ms} ms)" within "$hup_ms" 1000
+
 # One datapath worker stops (ptrace, that thread alone): xlbd withdraws
 # everything after a second without progress, and announces again when it
 # goes on.

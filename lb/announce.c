@@ -505,6 +505,9 @@ static void guard_retitle(char **argv)
 		if (!hi || end > hi)
 			hi = end;
 	}
+	/* The logger's prefix pointed into those strings. */
+	program_invocation_name = (char *)title;
+	program_invocation_short_name = (char *)title;
 	if (!lo || (size_t)(hi - lo) < sizeof(title))
 		return;
 	memset(lo, 0, (size_t)(hi - lo));
@@ -883,6 +886,8 @@ void xlb_announce_stop(struct xlb_announce *a, const char *why)
 		return;	/* the guard sees our EOF and withdraws */
 	}
 	a->cnt[AN_WITHDRAWALS] += (uint64_t)rc;
+	for (size_t i = 0; i < a->nhave; i++)
+		an_log_route(a, a->have[i], false, why);
 	a->nhave = 0;
 	an_notice("announce: %s: withdrew %d route%s of table %u", why, rc,
 		  rc == 1 ? "" : "s", a->table);

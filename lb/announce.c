@@ -634,6 +634,7 @@ int xlb_announce_new(struct xlb_announce **out, uint32_t table, char **argv, cha
 	if (pid == 0) {
 		close(sv[0]);
 		an_nl_close(&a->nl);
+		free(a);	/* xlbd's side; the guard has its own */
 		guard_retitle(argv);
 		guard_main(sv[1], table, parent);
 	}

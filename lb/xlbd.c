@@ -46,6 +46,7 @@
 #include "log.h"
 #include "reload.h"
 #include "sdnotify.h"
+#include "sync.h"
 #include "metrics.h"
 #include "tables.h"
 #include "fastpath.h"
@@ -68,12 +69,14 @@ struct xlbd {
 	const char *cpus;		/* --cpus LIST, or NULL */
 	const char *metrics_addr;	/* --metrics ADDR:PORT, or NULL */
 	struct xlb_dp_params dpp;
+	struct xlb_sync_params syncp;	/* --sync-* */
 	/* state */
 	struct xlb_dp *dp;
 	struct xlb_tables *tables;
 	struct xlb_ctl_server *srv;
 	struct xlb_health *health;
 	struct xlb_metrics *metrics;
+	struct xlb_sync *sync;
 	int sigfd;
 };
 
@@ -84,7 +87,9 @@ static void usage(FILE *f)
 		"            [--group NAME] [--xdp-mode native|skb] [--zerocopy auto|on|off]\n"
 		"            [--max-conns N] [--queues N] [--cpus LIST] [--state-file PATH]\n"
 		"            [--fast-path on|off] [--fast-path-entries N]\n"
-		"            [--metrics ADDR:PORT] [-v]\n"
+		"            [--metrics ADDR:PORT] [--sync-role master|backup --sync-key FILE\n"
+		"             (--sync-peer ADDR[:PORT] | --sync-interface IF [--sync-group ADDR])\n"
+		"             [--sync-id N]] [-v]\n"
 		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH] [--state-file PATH]\n"
 		"\n"
 		"SIGTERM and SIGINT stop xlbd but leave its XDP program attached, dropping\n"
@@ -116,13 +121,22 @@ static void usage(FILE *f)
 		"                         (default %u; an LRU: the least recent are dropped)\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics over HTTP at\n"
 		"                         http://ADDR:PORT/metrics (ADDR: IPv4, [IPv6] or *)\n"
+		"      --sync-role ROLE   NAT connection sync: master (streams its connections)\n"
+		"                         or backup (keeps the master's, for a failover)\n"
+		"      --sync-peer ADDR[:PORT]  unicast: master sends to ADDR; backup takes\n"
+		"                         datagrams from ADDR only (port default %d)\n"
+		"      --sync-interface IF  multicast on IF instead (or as well: the backup\n"
+		"                         then takes only --sync-peer's datagrams)\n"
+		"      --sync-group ADDR[:PORT]  multicast group (default %s)\n"
+		"      --sync-key FILE    shared secret (HMAC-SHA256); mode 0600, not empty\n"
+		"      --sync-id N        0-255 (default 0): both directors of a pair alike\n"
 		"      --detach           remove xlb's XDP program from the interfaces, the\n"
 		"                         state file and the fast path's pinned maps, then exit\n"
 		"  -v, --verbose          debug logging\n"
 		"  -h, --help             this help\n"
 		"      --version          print the version\n",
 		XLBD_MAX_IFACES, XLB_CTL_SOCKET_DEFAULT, XLB_CONN_MAX_DEFAULT,
-		XLB_FP_ENTRIES_DEFAULT);
+		XLB_FP_ENTRIES_DEFAULT, XLB_SYNC_PORT, XLB_SYNC_GROUP);
 }
 
 static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -143,7 +157,9 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_RULES, OPT_GROUP, OPT_VERSION, OPT_XDP_MODE,
 	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH, OPT_STATE_FILE,
-	       OPT_CPUS, OPT_FAST_PATH, OPT_FAST_PATH_ENTRIES, OPT_METRICS };
+	       OPT_CPUS, OPT_FAST_PATH, OPT_FAST_PATH_ENTRIES, OPT_METRICS,
+	       OPT_SYNC_ROLE, OPT_SYNC_PEER, OPT_SYNC_IF, OPT_SYNC_GROUP, OPT_SYNC_KEY,
+	       OPT_SYNC_ID };
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -162,6 +178,12 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		{ "fast-path", required_argument, NULL, OPT_FAST_PATH },
 		{ "fast-path-entries", required_argument, NULL, OPT_FAST_PATH_ENTRIES },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "sync-role", required_argument, NULL, OPT_SYNC_ROLE },
+		{ "sync-peer", required_argument, NULL, OPT_SYNC_PEER },
+		{ "sync-interface", required_argument, NULL, OPT_SYNC_IF },
+		{ "sync-group", required_argument, NULL, OPT_SYNC_GROUP },
+		{ "sync-key", required_argument, NULL, OPT_SYNC_KEY },
+		{ "sync-id", required_argument, NULL, OPT_SYNC_ID },
 		{ 0 }
 	};
 	int c;
@@ -264,6 +286,55 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 			d->metrics_addr = optarg;
 			break;
 		}
+		case OPT_SYNC_ROLE:
+			if (!strcmp(optarg, "master"))
+				d->syncp.role = XLB_SYNC_ROLE_MASTER;
+			else if (!strcmp(optarg, "backup"))
+				d->syncp.role = XLB_SYNC_ROLE_BACKUP;
+			else {
+				pr_warn("--sync-role: \"%s\": use master or backup", optarg);
+				return -1;
+			}
+			break;
+		case OPT_SYNC_PEER: {
+			struct sockaddr_in sa;
+
+			if (xlb_sync_parse_addr(optarg, &sa) < 0) {
+				pr_warn("--sync-peer: \"%s\": an IPv4 address, with :PORT if not %d",
+					optarg, XLB_SYNC_PORT);
+				return -1;
+			}
+			d->syncp.peer = optarg;
+			break;
+		}
+		case OPT_SYNC_IF:
+			d->syncp.ifname = optarg;
+			break;
+		case OPT_SYNC_GROUP: {
+			struct sockaddr_in sa;
+
+			if (xlb_sync_parse_addr(optarg, &sa) < 0 ||
+			    !IN_MULTICAST(ntohl(sa.sin_addr.s_addr))) {
+				pr_warn("--sync-group: \"%s\": an IPv4 multicast address, with "
+					":PORT if not %d", optarg, XLB_SYNC_PORT);
+				return -1;
+			}
+			d->syncp.group = optarg;
+			break;
+		}
+		case OPT_SYNC_KEY:
+			d->syncp.key_file = optarg;
+			break;
+		case OPT_SYNC_ID: {
+			uint32_t id;
+
+			if (parse_uint(optarg, 0, 255, &id) < 0) {
+				pr_warn("--sync-id: \"%s\": a number from 0 to 255", optarg);
+				return -1;
+			}
+			d->syncp.sync_id = (uint8_t)id;
+			break;
+		}
 		case 'v':
 			d->verbose = true;
 			break;
@@ -281,6 +352,26 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 	if (optind < argc) {
 		pr_warn("unexpected argument \"%s\"", argv[optind]);
 		usage(stderr);
+		return -1;
+	}
+	if (!d->syncp.role && (d->syncp.peer || d->syncp.ifname || d->syncp.group ||
+			       d->syncp.key_file)) {
+		pr_warn("--sync-peer, --sync-interface, --sync-group and --sync-key need "
+			"--sync-role master|backup");
+		return -1;
+	}
+	if (d->syncp.role && !d->syncp.key_file) {
+		pr_warn("--sync-role needs --sync-key FILE (the shared secret that "
+			"authenticates the sync datagrams)");
+		return -1;
+	}
+	if (d->syncp.role && !d->syncp.peer && !d->syncp.ifname) {
+		pr_warn("--sync-role needs --sync-peer ADDR[:PORT] (unicast) or "
+			"--sync-interface IF (multicast)");
+		return -1;
+	}
+	if (d->syncp.group && !d->syncp.ifname) {
+		pr_warn("--sync-group needs --sync-interface IF");
 		return -1;
 	}
 	if (!d->nifaces) {
@@ -477,15 +568,19 @@ static void metrics_on_fd(void *arg)
 	xlb_metrics_process(((struct xlbd *)arg)->metrics);
 }
 
-/* The datapath's counters, then the checker's ("health" group). */
+/* The datapath's counters, then the checker's ("health" group), then
+ * connection sync's ("sync", with a --sync-role). */
 static int (*dp_dump_counters_fn)(xlb_counter_emit_fn emit, void *emit_arg, void *arg);
 static struct xlb_health *counters_health;
+static struct xlb_sync *counters_sync;
 
 static int xlbd_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 {
 	int ret = dp_dump_counters_fn ? dp_dump_counters_fn(emit, emit_arg, arg) : 0;
 
-	return ret ? ret : xlb_health_dump_counters(counters_health, emit, emit_arg);
+	if (!ret)
+		ret = xlb_health_dump_counters(counters_health, emit, emit_arg);
+	return ret ? ret : xlb_sync_dump_counters(counters_sync, emit, emit_arg);
 }
 
 static int health_info(const struct xlb_svc_key *svc, uint32_t addr, uint16_t port,
@@ -629,6 +724,20 @@ static int xlbd_init(struct xlbd *d)
 		return ret;
 	}
 
+	/* A bad --sync-key stops xlbd before it touches an interface (the
+	 * sync thread reads it again when it starts). */
+	if (d->syncp.role) {
+		uint8_t key[XLB_SYNC_KEY_MAX];
+		size_t klen;
+
+		ret = xlb_sync_key_load(d->syncp.key_file, key, &klen, err, sizeof(err));
+		memset(key, 0, sizeof(key));
+		if (ret) {
+			pr_warn("%s", err);
+			return ret;
+		}
+	}
+
 	/* Tables are ready: the datapath (XDP, AF_XDP, workers) starts. */
 	d->dpp.tables = d->tables;
 	d->dpp.state_path = state_path(d);
@@ -641,6 +750,14 @@ static int xlbd_init(struct xlbd *d)
 	ret = health_start(d);
 	if (ret)
 		return ret;
+	if (d->syncp.role) {
+		ret = xlb_sync_start(&d->sync, &d->syncp, d->dp, d->tables, err, sizeof(err));
+		if (ret) {
+			pr_warn("%s", err[0] ? err : strerror(-ret));
+			return ret;
+		}
+		counters_sync = d->sync;
+	}
 	sp.aux_fd = xlb_dp_fd(d->dp);
 	sp.on_fd = dp_on_fd;
 	sp.on_tick = dp_on_tick;
@@ -723,10 +840,13 @@ static void xlbd_fini(struct xlbd *d)
 	xlb_ctl_server_free(d->srv);
 	xlb_metrics_free(d->metrics);
 	xlb_health_stop(d->health);
+	xlb_sync_stop(d->sync);
 	/* The datapath stops before the tables go. */
 	if (d->dp)
 		xlb_dp_log_stats(d->dp);
 	xlb_dp_stop(d->dp);
+	counters_sync = NULL;
+	xlb_sync_free(d->sync);
 	xlb_tables_free(d->tables);
 	if (d->sigfd >= 0)
 		close(d->sigfd);

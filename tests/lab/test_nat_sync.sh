@@ -1,0 +1,155 @@
+#!/bin/bash
+# NAT failover with connection sync: an active/backup pair of directors on
+# the same two networks. The active one holds the client-side VIP and the
+# real servers' default gateway address and runs xlbd --sync-role master;
+# the backup runs xlbd --sync-role backup with the same rules and keeps the
+# master's connections in its own table. Under load (60 keep-alive HTTP
+# connections, a request every 200 ms each, plus new connections one after
+# another) the active xlbd is killed with SIGKILL and both addresses move
+# to the backup (ip addr + gratuitous ARP, as a VRRP router does): at least
+# 99 % of the established NAT connections must go on, on the same real
+# server. Then the same failover without sync (the backup gets no stream)
+# breaks most of them: what the sync is for.
+#
+# The scheduler is rr, not the ring: with the ring, a backup that never saw
+# a flow would pick the same server for it again from its next client
+# packet (that is what ECMP scale-out relies on), so only a scheduler whose
+# choice depends on history shows what the synced entries carry.
+. "$(dirname "$0")/lib.sh"
+lab_start nat
+. "$ROOT/netns-lab/topo.sh"
+LAB_PREFIX=$P
+
+L() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/load.py" "$@"; }
+now() { date +%s.%N; }
+GW=$DIRECTOR_IP_RS
+CSUB=${DIRECTOR_IP%.*}
+RSUB=${GW%.*}
+
+# The backup director: one leg on each network, addresses of its own
+# (.3), nothing of the service's until the failover.
+DIR2=$P-dir2 B_C=${P}e0 B_R=${P}e1
+ns_add "$DIR2"
+veth_to_switch "$DIR2" "$B_C" "$SWITCH_NS" "${P}es" br0
+veth_to_switch "$DIR2" "$B_R" "$SWITCH_NS" "${P}e1s" br1
+peer_napi "$SWITCH_NS" "${P}es"
+peer_napi "$SWITCH_NS" "${P}e1s"
+ip -n "$DIR2" addr add "$CSUB.3/24" dev "$B_C"
+ip -n "$DIR2" addr add "$RSUB.3/24" dev "$B_R"
+ip netns exec "$DIR2" sysctl -qw net.ipv4.ip_forward=0
+switch_plain "$SWITCH_NS"
+
+set -- $RS_IPS
+{
+	echo "-A -t $VIP:80 -s rr"
+	for r in "$@"; do echo "-a -t $VIP:80 -r $r:80 -m -w 1"; done
+} >"$T/rules"
+
+KEY=$T/sync.key
+head -c 32 /dev/urandom | base64 >"$KEY"
+chmod 600 "$KEY"
+S2=$T/xlb2.sock
+X2() { "$B/xlbctl" --socket "$S2" "$@"; }
+counter2() { X2 --counters 2>/dev/null | awk -v g="$1" -v n="$2" '$1 == g && $2 == n { print $3 }'; }
+
+# The key is checked before anything starts.
+chmod 644 "$KEY"
+out=$(ip netns exec "$DIR2" "$B/xlbd" -i "$B_C" --socket "$T/bad.sock" \
+	--sync-role backup --sync-peer "$DIRECTOR_IP" --sync-key "$KEY" 2>&1)
+check "a world-readable --sync-key is refused with a clear error" \
+	grep -q "lets others read" <<<"$out"
+chmod 600 "$KEY"
+: >"$T/empty.key"; chmod 600 "$T/empty.key"
+out=$(ip netns exec "$DIR2" "$B/xlbd" -i "$B_C" --socket "$T/bad.sock" \
+	--sync-role backup --sync-peer "$DIRECTOR_IP" --sync-key "$T/empty.key" 2>&1)
+check "an empty --sync-key is refused with a clear error" grep -q "is empty" <<<"$out"
+
+master_up() {	# master_up LOG [sync args...]
+	local log=$1; shift
+	rm -f "$T/xlbd.state"
+	xlbd_start "$DIRECTOR_NS" "$S" "$log" -i "$DIRECTOR_IF_CLIENT" -i "$DIRECTOR_IF_RS" \
+		--state-file "$T/xlbd.state" --rules "$T/rules" "$@"
+	MASTER_PID=$XLBD_PID
+}
+backup_up() {	# backup_up LOG [sync args...]
+	local log=$1; shift
+	rm -f "$T/xlbd2.state"
+	xlbd_start "$DIR2" "$S2" "$log" -i "$B_C" -i "$B_R" --state-file "$T/xlbd2.state" \
+		--rules "$T/rules" "$@"
+	BACKUP_PID=$XLBD_PID
+}
+# The addresses of the active director: the VIP towards the clients and
+# the gateway towards the real servers, announced by gratuitous ARP.
+addrs_to() {	# addrs_to FROM_NS FROM_C FROM_R TO_NS TO_C TO_R
+	ip -n "$1" addr del "$VIP/32" dev "$2" 2>/dev/null
+	ip -n "$1" addr del "$GW/24" dev "$3" 2>/dev/null
+	ip -n "$4" addr add "$VIP/32" dev "$5"
+	ip -n "$4" addr add "$GW/24" dev "$6"
+	ip netns exec "$4" /usr/bin/python3 "$ROOT/tests/lab/garp.py" "$5" "$VIP" &
+	ip netns exec "$4" /usr/bin/python3 "$ROOT/tests/lab/garp.py" "$6" "$GW"
+	wait $!
+}
+
+# failover_run NAME: the load, SIGKILL of the master, the move. Sets OK
+# (survivors of 60), NEW_AFTER (new connections answered after the move)
+# and GAP (seconds from the kill to the first new connection answered).
+failover_run() {
+	local name=$1 kp hp tk
+	rm -f "$T/stop"
+	L keep "$VIP" 80 --conns 60 --duration 12 --interval 0.2 --timeout 5 \
+		>"$T/keep-$name.txt" &
+	kp=$!
+	L http "$VIP" 80 --stop-file "$T/stop" --interval 0.05 --timeout 2 >"$T/new-$name.txt" &
+	hp=$!
+	sleep 4
+	if [ "$name" = sync ]; then
+		echo "master's sync counters before the kill:"
+		X --counters | awk '$1 == "sync" { printf "%s %s  ", $2, $3 } END { print "" }'
+	fi
+	tk=$(now)
+	kill -KILL "$MASTER_PID"; wait "$MASTER_PID" 2>/dev/null
+	addrs_to "$DIRECTOR_NS" "$DIRECTOR_IF_CLIENT" "$DIRECTOR_IF_RS" "$DIR2" "$B_C" "$B_R"
+	echo "$name: master killed, addresses moved in $(echo "$(now) - $tk" | bc) s"
+	wait "$kp"
+	touch "$T/stop"; wait "$hp"
+	OK=$(awk '/^survived:/ { print $2 }' "$T/keep-$name.txt")
+	NEW_AFTER=$(awk -v t="$tk" '$1 > t + 1 && $3 ~ /^rs[0-9]+$/' "$T/new-$name.txt" | wc -l)
+	GAP=$(awk -v t="$tk" '$1 > t && $3 ~ /^rs[0-9]+$/ { printf "%.1f", $1 - t; exit }' \
+		"$T/new-$name.txt")
+	grep -c BROKEN "$T/keep-$name.txt" >/dev/null && grep BROKEN "$T/keep-$name.txt" | head -5
+	tail -n 1 "$T/keep-$name.txt"
+}
+
+# ---- with sync ----
+master_up "$T/master.log" --sync-role master --sync-peer "$CSUB.3" --sync-key "$KEY" \
+	--sync-id 7 || { fail "master xlbd starts"; exit 1; }
+backup_up "$T/backup.log" --sync-role backup --sync-peer "$DIRECTOR_IP" --sync-key "$KEY" \
+	--sync-id 7 || { fail "backup xlbd starts"; exit 1; }
+check_eq "10 requests through the master" 0 "$(C http "$VIP" 80 --count 10 | grep -c ERROR)"
+wait_for 3 bash -c "[ \"\$('$B/xlbctl' --socket '$S2' --counters | awk '\$1 == \"sync\" && \$2 == \"inserted\" { print \$3 }')\" -ge 10 ]"
+check "the backup inserted the master's 10 connections" \
+	test "$(counter2 sync inserted)" -ge 10
+failover_run sync
+echo "backup's sync counters:"
+X2 --counters | awk '$1 == "sync" { printf "%s %s  ", $2, $3 } END { print "" }'
+echo "NAT connections surviving the failover with sync: $OK of 60 ($((OK * 100 / 60)) %)"
+check "with sync: >= 99 % of 60 established NAT connections survive ($OK)" test "$OK" -ge 60
+check "with sync: new connections are answered by the backup after the move ($NEW_AFTER)" \
+	test "$NEW_AFTER" -ge 10
+echo "first new connection answered ${GAP:-never} s after the kill"
+check_eq "the backup refused nothing (auth failures, replays, malformed)" "0 0 0" \
+	"$(counter2 sync auth_failures) $(counter2 sync replays) $(counter2 sync malformed)"
+check "the backup's entries came from the stream (records in > 0, no_service 0)" \
+	test "$(counter2 sync records_in)" -gt 0 -a "$(counter2 sync no_service)" -eq 0
+
+# ---- without sync: the same failover breaks most connections ----
+kill_pid "$BACKUP_PID"
+addrs_to "$DIR2" "$B_C" "$B_R" "$DIRECTOR_NS" "$DIRECTOR_IF_CLIENT" "$DIRECTOR_IF_RS"
+master_up "$T/master2.log" || { fail "master xlbd starts again"; exit 1; }
+backup_up "$T/backup2.log" || { fail "backup xlbd starts again"; exit 1; }
+sleep 1
+check_eq "10 requests through the master again" 0 "$(C http "$VIP" 80 --count 10 | grep -c ERROR)"
+failover_run nosync
+echo "NAT connections surviving the failover without sync: $OK of 60 ($((OK * 100 / 60)) %)"
+check "without sync: most established NAT connections break ($OK of 60 survive)" \
+	test "$OK" -le 30

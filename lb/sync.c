@@ -57,7 +57,7 @@ struct xlb_sync {
 	bool started;
 	atomic_bool stop;
 	struct xlb_sync_bucket bucket;
-	struct xlb_sync_replay replay;
+	struct xlb_sync_rx rx;		/* backup: key, sync id, replay window */
 	/* master */
 	int nrings;
 	struct xlb_sync_ring **rings;
@@ -311,10 +311,9 @@ static void master_loop(struct xlb_sync *s)
 
 /* ---- backup ---- */
 
-static void apply_rec(struct xlb_sync *s, const struct xlb_snap *snap,
-		      const struct xlb_sync_rec *r, uint64_t now)
+enum xlb_sync_cnt xlb_sync_apply(struct xlb_conn_tab *t, const struct xlb_sync_rec *r,
+				 xlb_sync_bind_fn bind, void *arg, uint64_t now_ms)
 {
-	struct xlb_conn_tab *t = xlb_dp_conns(s->dp);
 	bool tmpl = r->flags & XLB_SYNC_F_TEMPLATE;
 	struct xlb_conn_key k = {
 		.saddr = r->caddr, .daddr = r->vaddr, .sport = r->cport,
@@ -323,37 +322,31 @@ static void apply_rec(struct xlb_sync *s, const struct xlb_snap *snap,
 	struct xlb_conn_target tg;
 	int rc;
 
-	if (r->op == XLB_SYNC_OP_REMOVE) {
-		if (xlb_conn_sync_del(t, &k, tmpl, now) == 0)
-			cnt_add(s, XLB_SYNC_C_REMOVED, 1);
-		return;
-	}
+	if (!xlb_sync_rec_ok(r))
+		return XLB_SYNC_C_APPLY_ERRORS;
+	if (r->op == XLB_SYNC_OP_REMOVE)
+		return xlb_conn_sync_del(t, &k, tmpl, now_ms) == 0 ? XLB_SYNC_C_REMOVED :
+		       XLB_SYNC_C_MAX;
 	memset(&tg, 0, sizeof(tg));
-	if (xlb_dp_sync_bind(snap, r->proto, r->vaddr, r->vport, r->raddr, r->rport,
-			     r->fwd, tmpl, &tg) < 0) {
-		cnt_add(s, XLB_SYNC_C_NO_SERVICE, 1);
-		return;
-	}
-	rc = xlb_conn_sync_put(t, &k, tmpl, &tg, r->state, r->timeout, now);
+	if (bind(arg, r, &tg) < 0)
+		return XLB_SYNC_C_NO_SERVICE;
+	rc = xlb_conn_sync_put(t, &k, tmpl, &tg, r->state, r->timeout, now_ms);
 	if (rc == 1)
-		cnt_add(s, XLB_SYNC_C_INSERTED, 1);
-	else if (rc == 0)
-		cnt_add(s, XLB_SYNC_C_UPDATED, 1);
-	else
-		cnt_add(s, XLB_SYNC_C_APPLY_ERRORS, 1);
+		return XLB_SYNC_C_INSERTED;
+	return rc == 0 ? XLB_SYNC_C_UPDATED : XLB_SYNC_C_APPLY_ERRORS;
+}
+
+/* The backup's binding: this director's own tables, as they are now. */
+static int dp_bind(void *arg, const struct xlb_sync_rec *r, struct xlb_conn_target *t)
+{
+	return xlb_dp_sync_bind(arg, r->proto, r->vaddr, r->vport, r->raddr, r->rport,
+				r->fwd, r->flags & XLB_SYNC_F_TEMPLATE, t);
 }
 
 /* One datagram as it arrived: checked, then applied (or counted). */
 static void backup_one(struct xlb_sync *s, const uint8_t *buf, size_t len,
 		       const struct sockaddr_in *from)
 {
-	static const enum xlb_sync_cnt why[] = {
-		[XLB_SYNC_E_MALFORMED] = XLB_SYNC_C_MALFORMED,
-		[XLB_SYNC_E_VERSION] = XLB_SYNC_C_VERSION,
-		[XLB_SYNC_E_SYNC_ID] = XLB_SYNC_C_SYNC_ID,
-		[XLB_SYNC_E_AUTH] = XLB_SYNC_C_AUTH_FAILURES,
-		[XLB_SYNC_E_REPLAY] = XLB_SYNC_C_REPLAYS,
-	};
 	struct xlb_sync_rec recs[XLB_SYNC_MAX_RECS];
 	struct xlb_sync_hdr h;
 	const struct xlb_snap *snap;
@@ -370,19 +363,19 @@ static void backup_one(struct xlb_sync *s, const uint8_t *buf, size_t len,
 		cnt_add(s, XLB_SYNC_C_RATE_DROPS, 1);
 		return;
 	}
-	e = xlb_sync_parse(buf, len, &s->key, s->sync_id, &h, recs);
-	if (e == XLB_SYNC_OK && !xlb_sync_replay_check(&s->replay, h.seq, h.ts_ms,
-						       real_us() / 1000))
-		e = XLB_SYNC_E_REPLAY;
-	if (e != XLB_SYNC_OK) {
-		cnt_add(s, why[e], 1);
-		return;
-	}
+	e = xlb_sync_rx_check(&s->rx, buf, len, real_us() / 1000, &h, recs);
+	if (e != XLB_SYNC_OK)
+		return;		/* counted there */
 	cnt_add(s, XLB_SYNC_C_RECORDS_IN, h.count);
 	xlb_tables_reader_online(s->tables, s->reader);
 	snap = xlb_tables_snap(s->tables);
-	for (unsigned int i = 0; i < h.count; i++)
-		apply_rec(s, snap, &recs[i], now);
+	for (unsigned int i = 0; i < h.count; i++) {
+		enum xlb_sync_cnt c = xlb_sync_apply(xlb_dp_conns(s->dp), &recs[i], dp_bind,
+						     (void *)snap, now);
+
+		if (c != XLB_SYNC_C_MAX)
+			cnt_add(s, c, 1);
+	}
 	xlb_tables_quiescent(s->tables, s->reader);
 	xlb_tables_reader_offline(s->tables, s->reader);
 }
@@ -539,6 +532,7 @@ int xlb_sync_start(struct xlb_sync **out, const struct xlb_sync_params *p,
 	s->dp = dp;
 	s->tables = tables;
 	xlb_hmac_sha256_key(&s->key, key, keylen);
+	xlb_sync_rx_init(&s->rx, key, keylen, p->sync_id);
 	memset(key, 0, sizeof(key));
 	xlb_sync_bucket_init(&s->bucket, p->rate ? p->rate : XLB_SYNC_RATE_DEFAULT,
 			     XLB_SYNC_BURST_DEFAULT, mono_ms());
@@ -622,6 +616,7 @@ void xlb_sync_free(struct xlb_sync *s)
 		free(s->rings[i]);
 	free(s->rings);
 	memset(&s->key, 0, sizeof(s->key));
+	memset(&s->rx, 0, sizeof(s->rx));
 	free(s);
 }
 
@@ -634,6 +629,23 @@ int xlb_sync_dump_counters(struct xlb_sync *s, xlb_sync_emit_fn emit, void *arg)
 	for (int i = 0; i < XLB_SYNC_C_MAX; i++) {
 		uint64_t v = atomic_load_explicit(&s->cnt[i], memory_order_relaxed);
 
+		switch (i) {
+		case XLB_SYNC_C_AUTH_FAILURES:
+			v += __atomic_load_n(&s->rx.cnt[XLB_SYNC_E_AUTH], __ATOMIC_RELAXED);
+			break;
+		case XLB_SYNC_C_REPLAYS:
+			v += __atomic_load_n(&s->rx.cnt[XLB_SYNC_E_REPLAY], __ATOMIC_RELAXED);
+			break;
+		case XLB_SYNC_C_MALFORMED:
+			v += __atomic_load_n(&s->rx.cnt[XLB_SYNC_E_MALFORMED], __ATOMIC_RELAXED);
+			break;
+		case XLB_SYNC_C_VERSION:
+			v += __atomic_load_n(&s->rx.cnt[XLB_SYNC_E_VERSION], __ATOMIC_RELAXED);
+			break;
+		case XLB_SYNC_C_SYNC_ID:
+			v += __atomic_load_n(&s->rx.cnt[XLB_SYNC_E_SYNC_ID], __ATOMIC_RELAXED);
+			break;
+		}
 		if (i == XLB_SYNC_C_RING_DROPS)
 			for (int r = 0; r < s->nrings; r++)
 				v += __atomic_load_n(&s->rings[r]->drops, __ATOMIC_RELAXED);

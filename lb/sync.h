@@ -143,6 +143,19 @@ int xlb_sync_key_load(const char *path, uint8_t *key, size_t *len, char *err, si
 /* ADDR[:PORT] (IPv4; default port XLB_SYNC_PORT). 0 or -EINVAL. */
 int xlb_sync_parse_addr(const char *s, struct sockaddr_in *sa);
 
+/*
+ * Applies one record of an accepted datagram to table t (the backup's):
+ * bind fills the target as the datapath would bind the flow to this
+ * director's own service and real server (xlb_dp_sync_bind in xlbd), or
+ * fails. Returns the counter the outcome goes to: XLB_SYNC_C_INSERTED,
+ * _UPDATED, _REMOVED, _NO_SERVICE or _APPLY_ERRORS (and for a removal of
+ * an entry not there, XLB_SYNC_C_MAX: nothing to count).
+ */
+typedef int (*xlb_sync_bind_fn)(void *arg, const struct xlb_sync_rec *r,
+				struct xlb_conn_target *t);
+enum xlb_sync_cnt xlb_sync_apply(struct xlb_conn_tab *t, const struct xlb_sync_rec *r,
+				 xlb_sync_bind_fn bind, void *arg, uint64_t now_ms);
+
 struct xlb_sync;
 struct xlb_dp;
 struct xlb_tables;

@@ -217,3 +217,24 @@ bool xlb_sync_bucket_take(struct xlb_sync_bucket *b, uint64_t now_ms)
 	b->tokens_milli -= 1000;
 	return true;
 }
+
+void xlb_sync_rx_init(struct xlb_sync_rx *rx, const void *key, size_t keylen,
+		      uint8_t sync_id)
+{
+	memset(rx, 0, sizeof(*rx));
+	xlb_hmac_sha256_key(&rx->key, key, keylen);
+	rx->sync_id = sync_id;
+}
+
+enum xlb_sync_err xlb_sync_rx_check(struct xlb_sync_rx *rx, const uint8_t *buf, size_t len,
+				    uint64_t now_real_ms, struct xlb_sync_hdr *h,
+				    struct xlb_sync_rec *recs)
+{
+	enum xlb_sync_err e = xlb_sync_parse(buf, len, &rx->key, rx->sync_id, h, recs);
+
+	if (e == XLB_SYNC_OK && !xlb_sync_replay_check(&rx->replay, h->seq, h->ts_ms,
+						       now_real_ms))
+		e = XLB_SYNC_E_REPLAY;
+	__atomic_fetch_add(&rx->cnt[e], 1, __ATOMIC_RELAXED);
+	return e;
+}

@@ -161,6 +161,27 @@ void xlb_sync_bucket_init(struct xlb_sync_bucket *b, uint64_t rate, uint64_t bur
 			  uint64_t now_ms);
 bool xlb_sync_bucket_take(struct xlb_sync_bucket *b, uint64_t now_ms);
 
+/*
+ * A receiver: the key, the sync id, the replay window, and a count of
+ * every datagram checked by outcome (cnt[XLB_SYNC_OK] accepted, the
+ * others refused by reason; atomic, for readers on other threads).
+ */
+#define XLB_SYNC_E_NR	(XLB_SYNC_E_REPLAY + 1)
+struct xlb_sync_rx {
+	struct xlb_hmac_key key;
+	uint8_t sync_id;
+	struct xlb_sync_replay replay;
+	uint64_t cnt[XLB_SYNC_E_NR];
+};
+
+void xlb_sync_rx_init(struct xlb_sync_rx *rx, const void *key, size_t keylen,
+		      uint8_t sync_id);
+/* xlb_sync_parse(), then xlb_sync_replay_check() against now_real_ms;
+ * counts the outcome and returns it. */
+enum xlb_sync_err xlb_sync_rx_check(struct xlb_sync_rx *rx, const uint8_t *buf, size_t len,
+				    uint64_t now_real_ms, struct xlb_sync_hdr *h,
+				    struct xlb_sync_rec *recs);
+
 /* Whether a record may be applied (what xlb_sync_parse checks of each). */
 bool xlb_sync_rec_ok(const struct xlb_sync_rec *r);
 

@@ -28,6 +28,8 @@
  *   health NAME       checks, failed, changes, went_up/went_down, checks_KIND
  *                     (probes started), late, thread_cpu_ms: counters;
  *                     servers_checked: a gauge
+ *   sync NAME         connection sync (xlbd --sync-role): all counters,
+ *                     xlb_sync_NAME_total
  *
  * A name no rule knows is written untyped as xlb_GROUP_NAME rather than
  * lost; the lab test fails on an untyped family, so a new counter gets its
@@ -241,6 +243,13 @@ static bool map_health(const char *name, struct xlb_metrics_ctr *o)
 	return true;
 }
 
+static bool map_sync(const char *name, struct xlb_metrics_ctr *o)
+{
+	fam(o, XLB_PROM_COUNTER, "xlb_sync_%s_total", name);
+	help(o, "Connection sync: %s (xlbctl --counters: sync %s)", name, name);
+	return true;
+}
+
 static bool map_xsk(const char *name, struct xlb_metrics_ctr *o)
 {
 	static const char *const counters[] = {
@@ -304,6 +313,8 @@ void xlb_metrics_map_counter(const char *group, const char *name, struct xlb_met
 		ok = map_conn(name, o);
 	} else if (!strcmp(group, "health")) {
 		ok = map_health(name, o);
+	} else if (!strcmp(group, "sync")) {
+		ok = map_sync(name, o);
 	}
 	if (ok && o->skip)
 		return;

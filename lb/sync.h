@@ -27,9 +27,9 @@
  * backup) NAT replies and client packets find those entries.
  *
  * Roles are fixed per process: a backup does not start sending when it
- * becomes active. After a failover, restart the new active director's
- * xlbd as master (its state file keeps the connections) or run the pair
- * as two processes... see doc/xlbd.8.scd.
+ * becomes active. To fail back, restart the new active director's xlbd
+ * as master (its state file keeps the connections across the restart)
+ * and the other one as backup; see doc/xlbd.8.scd, CONNECTION SYNC.
  */
 #ifndef XLB_SYNC_H
 #define XLB_SYNC_H

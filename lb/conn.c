@@ -124,6 +124,8 @@ struct xlb_conn_tab {
 	bool (*dest_alive)(void *arg, const void *dest);
 	void (*on_persist)(void *arg, const void *dest, int delta);
 	bool (*dest_down)(void *arg, const void *dest);
+	void (*on_release)(void *arg, const struct xlb_conn_key *orig, uint8_t fwd,
+			   uint8_t state, bool tmpl);
 	void *cb_arg;
 
 	pthread_spinlock_t free_lock __attribute__((aligned(64)));
@@ -417,6 +419,8 @@ static void release(struct xlb_conn_tab *t, uint32_t idx, uint64_t now)
 	struct xlb_conn *e = &t->ents[idx];
 	bool act = state_active(e->state);
 
+	if (t->on_release && now < __atomic_load_n(&e->expires, __ATOMIC_RELAXED))
+		t->on_release(t->cb_arg, &e->key[ORIG], e->fwd, e->state, is_tmpl(e));
 	unlink_node(t, conn_bucket(t, &e->key[ORIG], ORIG), NODE(idx, ORIG));
 	if (e->flags & F_REPLY_HASHED)
 		unlink_node(t, conn_bucket(t, &e->key[REPLY], REPLY), NODE(idx, REPLY));
@@ -1511,6 +1515,7 @@ int xlb_conn_init(struct xlb_conn_tab **tp, const struct xlb_conn_params *p)
 	t->dest_alive = p->dest_alive;
 	t->on_persist = p->on_persist;
 	t->dest_down = p->dest_down;
+	t->on_release = p->on_release;
 	t->cb_arg = p->cb_arg;
 
 	t->ents_bytes = (size_t)t->max * sizeof(struct xlb_conn);

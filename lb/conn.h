@@ -215,6 +215,14 @@ struct xlb_conn_params {
 	 */
 	bool (*dest_down)(void *arg, const void *dest);
 	/*
+	 * A live entry (or template) leaves the table before its time:
+	 * evicted, flushed, rescheduled, removed. Not called for an entry
+	 * that expired. For connection sync (a removal record to the
+	 * backup). Same rules as on_count; may be NULL.
+	 */
+	void (*on_release)(void *arg, const struct xlb_conn_key *orig, uint8_t fwd,
+			   uint8_t state, bool tmpl);
+	/*
 	 * NULL: private memory. Else the entries live in this file
 	 * (MAP_SHARED; /run/xlb is tmpfs), so they outlive the process,
 	 * SIGKILL included; an flock(LOCK_EX|LOCK_NB) on it keeps a second

@@ -185,6 +185,9 @@ int xlb_dp_fp_counters(const struct xlb_dp *dp, const uint64_t *xdp_cnt,
 		       int (*emit)(const char *group, const char *name,
 				   uint64_t value, void *arg), void *arg);
 bool xlb_dp_dest_down(void *arg, const void *dest);
+/* dp_sync.c: the connection table's on_release (sync removal records). */
+void xlb_dp_on_release(void *arg, const struct xlb_conn_key *orig, uint8_t fwd,
+		       uint8_t state, bool tmpl);
 
 /* dp_commit.c: deleted servers' flush when due (every tick), and the
  * references still held at stop (workers stopped). */

@@ -837,6 +837,8 @@ void *xlb_dp_worker_main(void *arg)
 		}
 		idle = 0;
 		w->cnt[XLB_DP_RX] += n;
+		/* Entries this worker removes become sync removal records. */
+		xlb_dp_sync_thread_ring(__atomic_load_n(&w->sync_ring, __ATOMIC_ACQUIRE));
 		now = now_ms();
 		snap = xlb_tables_snap(dp->tables);
 		w->sc.valid = false;

@@ -126,6 +126,11 @@ struct xlb_conn_target;
 struct xlb_sync_ring;
 struct xlb_conn_tab *xlb_dp_conns(struct xlb_dp *dp);
 int  xlb_dp_n_workers(const struct xlb_dp *dp);
+/* The ring this thread pushes removal records into (the connection
+ * table's on_release runs on whichever thread removes an entry): the
+ * sync thread gives the control thread one (NULL: none). Workers use
+ * their own. */
+void xlb_dp_sync_thread_ring(struct xlb_sync_ring *r);
 /* Worker i pushes its sync records into r from its next packet (NULL:
  * no more; the ring may be freed once the worker is stopped). */
 void xlb_dp_set_sync_ring(struct xlb_dp *dp, int i, struct xlb_sync_ring *r);

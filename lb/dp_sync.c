@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "dp-int.h"
+#include "sync.h"
 #include "tables.h"
 
 struct xlb_conn_tab *xlb_dp_conns(struct xlb_dp *dp)
@@ -16,6 +17,33 @@ struct xlb_conn_tab *xlb_dp_conns(struct xlb_dp *dp)
 int xlb_dp_n_workers(const struct xlb_dp *dp)
 {
 	return dp->n_workers;
+}
+
+/* The ring of the thread that runs: a worker's own (set per batch), the
+ * control thread's, or none. */
+static __thread struct xlb_sync_ring *dp_thread_ring;
+
+void xlb_dp_sync_thread_ring(struct xlb_sync_ring *r)
+{
+	dp_thread_ring = r;
+}
+
+void xlb_dp_on_release(void *arg, const struct xlb_conn_key *orig, uint8_t fwd,
+		       uint8_t state, bool tmpl)
+{
+	struct xlb_sync_ring *r = dp_thread_ring;
+	struct xlb_sync_rec rec;
+
+	(void)arg;
+	if (!r)
+		return;
+	rec = (struct xlb_sync_rec){
+		.op = XLB_SYNC_OP_REMOVE, .proto = orig->proto, .fwd = fwd, .state = state,
+		.flags = tmpl ? XLB_SYNC_F_TEMPLATE : 0,
+		.caddr = orig->saddr, .cport = orig->sport,
+		.vaddr = orig->daddr, .vport = orig->dport,
+	};
+	xlb_sync_ring_push(r, &rec);
 }
 
 void xlb_dp_set_sync_ring(struct xlb_dp *dp, int i, struct xlb_sync_ring *r)

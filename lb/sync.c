@@ -551,7 +551,9 @@ int xlb_sync_start(struct xlb_sync **out, const struct xlb_sync_params *p,
 		}
 		xlb_tables_reader_offline(tables, s->reader);
 	} else {
-		s->nrings = xlb_dp_n_workers(dp);
+		/* One per worker, and one for the control thread (the
+		 * sweep, flushes): the last. */
+		s->nrings = xlb_dp_n_workers(dp) + 1;
 		s->rings = calloc((size_t)s->nrings, sizeof(*s->rings));
 		if (!s->rings) {
 			ret = -ENOMEM;
@@ -573,8 +575,10 @@ int xlb_sync_start(struct xlb_sync **out, const struct xlb_sync_params *p,
 	}
 	s->started = true;
 	pthread_setname_np(s->thread, "xlb-sync");
-	for (int i = 0; i < s->nrings; i++)
+	for (int i = 0; i < s->nrings - 1; i++)
 		xlb_dp_set_sync_ring(dp, i, s->rings[i]);
+	if (s->nrings)
+		xlb_dp_sync_thread_ring(s->rings[s->nrings - 1]);
 	if (s->role == XLB_SYNC_ROLE_MASTER)
 		pr_info("sync: master, sync id %u, to %s:%u (%s)", s->sync_id,
 			inet_ntoa(s->dst.sin_addr), ntohs(s->dst.sin_port),
@@ -599,9 +603,11 @@ void xlb_sync_stop(struct xlb_sync *s)
 		pthread_join(s->thread, NULL);
 		s->started = false;
 	}
-	if (s->dp)
-		for (int i = 0; i < s->nrings; i++)
+	if (s->dp && s->nrings) {
+		for (int i = 0; i < s->nrings - 1; i++)
 			xlb_dp_set_sync_ring(s->dp, i, NULL);
+		xlb_dp_sync_thread_ring(NULL);
+	}
 }
 
 void xlb_sync_free(struct xlb_sync *s)

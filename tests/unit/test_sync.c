@@ -628,3 +628,43 @@ Test(sync_apply, a_nat_reply_tuple_held_by_a_live_entry_is_a_clash)
 	cr_expect_eq(xlb_conn_count(CT), 1);
 	cr_expect_eq(xlb_conn_verify(CT), 0);
 }
+
+/* ---- the master's removal records: the table's on_release ---- */
+
+static int released;
+static struct xlb_conn_key released_key;
+
+static void on_release(void *arg, const struct xlb_conn_key *orig, uint8_t fwd,
+		       uint8_t state, bool tmpl)
+{
+	(void)arg; (void)fwd; (void)state; (void)tmpl;
+	released++;
+	released_key = *orig;
+}
+
+Test(sync_apply, live_entries_that_leave_early_are_reported_expired_ones_not)
+{
+	struct xlb_conn_params p;
+	struct xlb_conn_tab *t;
+	struct xlb_sync_rec r = rec_a();
+	struct xlb_conn_key k = orig_a();
+
+	xlb_conn_params_default(&p);
+	p.max_conns = 64;
+	p.on_release = on_release;
+	cr_assert_eq(xlb_conn_init(&t, &p), 0);
+	released = 0;
+
+	/* Flushed (its server deleted) while live: a removal. */
+	cr_assert_eq(xlb_sync_apply(t, &r, bind_fn, NULL, T0), XLB_SYNC_C_INSERTED);
+	cr_expect_eq(xlb_conn_flush_dest(t, &D[0]), 1);
+	cr_expect_eq(released, 1);
+	cr_expect(memcmp(&released_key, &k, sizeof(k)) == 0);
+
+	/* Expired, then swept: the backup expires its copy itself. */
+	r.timeout = 5;
+	cr_assert_eq(xlb_sync_apply(t, &r, bind_fn, NULL, T0), XLB_SYNC_C_INSERTED);
+	cr_expect_eq(xlb_conn_expire(t, T0 + 6 * SEC, 0), 1);
+	cr_expect_eq(released, 1, "no removal record for an expired entry");
+	xlb_conn_free(t);
+}

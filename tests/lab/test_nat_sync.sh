@@ -130,7 +130,7 @@ failover_run() {
 master_up "$T/master.log" --sync-role master --sync-peer "$CSUB.3" --sync-key "$KEY" \
 	--sync-id 7 || { fail "master xlbd starts"; exit 1; }
 backup_up "$T/backup.log" --sync-role backup --sync-peer "$DIRECTOR_IP" --sync-key "$KEY" \
-	--sync-id 7 || { fail "backup xlbd starts"; exit 1; }
+	--sync-id 7 --metrics 127.0.0.1:9156 || { fail "backup xlbd starts"; exit 1; }
 check_eq "10 requests through the master" 0 "$(C http "$VIP" 80 --count 10 | grep -c ERROR)"
 wait_for 3 bash -c "[ \"\$('$B/xlbctl' --socket '$S2' --counters | awk '\$1 == \"sync\" && \$2 == \"inserted\" { print \$3 }')\" -ge 10 ]"
 check "the backup inserted the master's 10 connections" \
@@ -186,6 +186,15 @@ check_eq "the backup refused nothing of the master's stream (replays)" 0 \
 	"$(counter2 sync replays)"
 check "the backup's entries came from the stream (records in > 0, no_service 0)" \
 	test "$(counter2 sync records_in)" -gt 0 -a "$(counter2 sync no_service)" -eq 0
+
+ip netns exec "$DIR2" curl -s -m 3 http://127.0.0.1:9156/metrics >"$T/metrics"
+check "Prometheus: the backup's scrape has the sync counters" \
+	grep -q '^xlb_sync_inserted_total [1-9]' "$T/metrics"
+if PROMTOOL=$(command -v promtool); then
+	"$PROMTOOL" check metrics <"$T/metrics" >"$T/promtool.out" 2>&1
+	check_eq "promtool check metrics: the scrape with the sync group is clean" "" \
+		"$(grep -v '^$' "$T/promtool.out")"
+fi
 
 # ---- without sync: the same failover breaks most connections ----
 kill_pid "$BACKUP_PID"

@@ -337,7 +337,7 @@ enum xlb_sync_cnt xlb_sync_apply(struct xlb_conn_tab *t, const struct xlb_sync_r
 }
 
 /* The backup's binding: this director's own tables, as they are now. */
-static int dp_bind(void *arg, const struct xlb_sync_rec *r, struct xlb_conn_target *t)
+static int sync_dp_bind(void *arg, const struct xlb_sync_rec *r, struct xlb_conn_target *t)
 {
 	return xlb_dp_sync_bind(arg, r->proto, r->vaddr, r->vport, r->raddr, r->rport,
 				r->fwd, r->flags & XLB_SYNC_F_TEMPLATE, t);
@@ -370,7 +370,7 @@ static void backup_one(struct xlb_sync *s, const uint8_t *buf, size_t len,
 	xlb_tables_reader_online(s->tables, s->reader);
 	snap = xlb_tables_snap(s->tables);
 	for (unsigned int i = 0; i < h.count; i++) {
-		enum xlb_sync_cnt c = xlb_sync_apply(xlb_dp_conns(s->dp), &recs[i], dp_bind,
+		enum xlb_sync_cnt c = xlb_sync_apply(xlb_dp_conns(s->dp), &recs[i], sync_dp_bind,
 						     (void *)snap, now);
 
 		if (c != XLB_SYNC_C_MAX)

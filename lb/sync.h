@@ -82,7 +82,8 @@ static inline void xlb_sync_ring_push(struct xlb_sync_ring *r, const struct xlb_
 	uint32_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
 
 	if (h - atomic_load_explicit(&r->tail, memory_order_acquire) >= XLB_SYNC_RING_SIZE) {
-		r->drops++;
+		/* One writer: a plain add, stored atomically for the reader. */
+		__atomic_store_n(&r->drops, r->drops + 1, __ATOMIC_RELAXED);
 		return;
 	}
 	r->recs[h & (XLB_SYNC_RING_SIZE - 1)] = *rec;

@@ -6,7 +6,7 @@
 # master's connections in its own table. Under load (60 keep-alive HTTP
 # connections, a request every 200 ms each, plus new connections one after
 # another) the active xlbd is killed with SIGKILL and both addresses move
-# to the backup (ip addr + gratuitous ARP, as a VRRP router does): at least
+# to the backup (keepalived's VRRP; or ip addr + gratuitous ARP): at least
 # 99 % of the established NAT connections must go on, on the same real
 # server. Then the same failover without sync (the backup gets no stream)
 # breaks most of them: what the sync is for.
@@ -93,6 +93,61 @@ addrs_to() {	# addrs_to FROM_NS FROM_C FROM_R TO_NS TO_C TO_R
 	wait $!
 }
 
+# How the addresses move: keepalived's VRRP by default (unicast adverts on
+# the client network, both addresses as virtual_ipaddress, a track_script
+# asking each xlbd for its table: only the master's xlbd is killed, and its
+# keepalived gives the addresses up when the check fails, the backup's takes
+# them and sends the gratuitous ARPs). XLB_SYNC_VRRP=0, or no keepalived:
+# the test moves them itself, ip addr + gratuitous ARP (garp.py).
+if command -v keepalived >/dev/null; then VRRP=${XLB_SYNC_VRRP:-1}; else VRRP=0; fi
+if [ "$VRRP" = 1 ]; then
+	echo "addresses move with keepalived (VRRP)"
+else
+	echo "addresses move with ip addr + gratuitous ARP"
+fi
+ka_conf() {	# ka_conf NAME SELF PEER PRIO IFC IFR SOCK
+	cat <<-KA
+	global_defs {
+	    router_id $1
+	    enable_script_security
+	    script_user root
+	    vrrp_garp_master_repeat 3
+	    vrrp_garp_master_delay 1
+	}
+	vrrp_script chk_xlbd {
+	    script "$B/xlbctl --socket $7 -L -n"
+	    interval 1
+	    timeout 1
+	    fall 1
+	    rise 1
+	}
+	vrrp_instance xlb {
+	    state BACKUP
+	    interface $5
+	    virtual_router_id 51
+	    priority $4
+	    advert_int 1
+	    unicast_src_ip $2
+	    unicast_peer {
+	        $3
+	    }
+	    virtual_ipaddress {
+	        $VIP/32 dev $5
+	        $GW/24 dev $6
+	    }
+	    track_script {
+	        chk_xlbd
+	    }
+	}
+	KA
+}
+ka_start() {	# ka_start NS NAME CONF
+	ip netns exec "$1" keepalived -n -l -G -P -f "$3" -p "$T/$2.pid" -r "$T/$2-vrrp.pid" \
+		>"$T/$2.log" 2>&1 &
+	lab_on_exit "kill_pid $!"
+}
+has_addr() { ip -n "$1" -o addr show | grep -q " $VIP/32 "; }
+
 # failover_run NAME: the load, SIGKILL of the master, the move. Sets OK
 # (survivors of 60), NEW_AFTER (new connections answered after the move)
 # and GAP (seconds from the kill to the first new connection answered).
@@ -111,7 +166,11 @@ failover_run() {
 	fi
 	tk=$(now)
 	kill -KILL "$MASTER_PID"; wait "$MASTER_PID" 2>/dev/null
-	addrs_to "$DIRECTOR_NS" "$DIRECTOR_IF_CLIENT" "$DIRECTOR_IF_RS" "$DIR2" "$B_C" "$B_R"
+	if [ "$VRRP" = 1 ]; then
+		wait_for 10 has_addr "$DIR2"
+	else
+		addrs_to "$DIRECTOR_NS" "$DIRECTOR_IF_CLIENT" "$DIRECTOR_IF_RS" "$DIR2" "$B_C" "$B_R"
+	fi
 	echo "$name: master killed, addresses moved in $(echo "$(now) - $tk" | bc) s"
 	wait "$kp"
 	touch "$T/stop"; wait "$hp"
@@ -141,6 +200,18 @@ master_up "$T/master.log" --sync-role master "${M_SYNC[@]}" --sync-key "$KEY" \
 	--sync-id 7 || { fail "master xlbd starts"; exit 1; }
 backup_up "$T/backup.log" --sync-role backup "${B_SYNC[@]}" --sync-key "$KEY" \
 	--sync-id 7 --metrics 127.0.0.1:9156 || { fail "backup xlbd starts"; exit 1; }
+if [ "$VRRP" = 1 ]; then
+	# The lab put the addresses on the master; keepalived owns them now.
+	ip -n "$DIRECTOR_NS" addr del "$VIP/32" dev "$DIRECTOR_IF_CLIENT"
+	ip -n "$DIRECTOR_NS" addr del "$GW/24" dev "$DIRECTOR_IF_RS"
+	ka_conf a "$DIRECTOR_IP" "$CSUB.3" 150 "$DIRECTOR_IF_CLIENT" "$DIRECTOR_IF_RS" "$S" >"$T/ka-a.conf"
+	ka_conf b "$CSUB.3" "$DIRECTOR_IP" 100 "$B_C" "$B_R" "$S2" >"$T/ka-b.conf"
+	ka_start "$DIRECTOR_NS" ka-a "$T/ka-a.conf"
+	ka_start "$DIR2" ka-b "$T/ka-b.conf"
+	wait_for 15 has_addr "$DIRECTOR_NS"
+	check "keepalived: the master director holds the VIP" has_addr "$DIRECTOR_NS"
+	sleep 1
+fi
 check_eq "10 requests through the master" 0 "$(C http "$VIP" 80 --count 10 | grep -c ERROR)"
 wait_for 3 bash -c "[ \"\$('$B/xlbctl' --socket '$S2' --counters | awk '\$1 == \"sync\" && \$2 == \"inserted\" { print \$3 }')\" -ge 10 ]"
 check "the backup inserted the master's 10 connections" \
@@ -211,10 +282,15 @@ fi
 
 # ---- without sync: the same failover breaks most connections ----
 kill_pid "$BACKUP_PID"
-addrs_to "$DIR2" "$B_C" "$B_R" "$DIRECTOR_NS" "$DIRECTOR_IF_CLIENT" "$DIRECTOR_IF_RS"
+[ "$VRRP" = 1 ] || addrs_to "$DIR2" "$B_C" "$B_R" "$DIRECTOR_NS" "$DIRECTOR_IF_CLIENT" "$DIRECTOR_IF_RS"
 master_up "$T/master2.log" || { fail "master xlbd starts again"; exit 1; }
 backup_up "$T/backup2.log" || { fail "backup xlbd starts again"; exit 1; }
-sleep 1
+# keepalived: the master's check passes again, and its priority takes the
+# addresses back (preemption).
+[ "$VRRP" = 1 ] && wait_for 15 has_addr "$DIRECTOR_NS"
+# The first request may still meet the neighbour entries of before.
+one_ok() { [ "$(C http "$VIP" 80 --count 1 --timeout 1 | answers)" = 1 ]; }
+wait_for 5 one_ok
 check_eq "10 requests through the master again" 0 "$(C http "$VIP" 80 --count 10 | grep -c ERROR)"
 failover_run nosync
 echo "NAT connections surviving the failover without sync: $OK of 60 ($((OK * 100 / 60)) %)"

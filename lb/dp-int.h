@@ -78,13 +78,13 @@ struct dp_worker {
 	pthread_t thread;
 	bool started;
 	struct dp_svc_cache sc;
+	/* Connection sync (sync.h), master only: this worker's ring, or
+	 * NULL. Set by the sync thread while the worker runs (atomic). */
+	struct xlb_sync_ring *sync_ring;
 	uint64_t cnt[XLB_DP_CNT_MAX];
 	uint64_t parse_drops[XLB_PKT_ERR_COUNT];
 	struct xlb_icmp_limit icmp_limit;	/* frag-needed we send */
 	uint16_t tun_frag_id;		/* outer ids of fragmented TUN datagrams */
-	/* Connection sync (sync.h), master only: this worker's ring, or
-	 * NULL. Set by the sync thread while the worker runs (atomic). */
-	struct xlb_sync_ring *sync_ring;
 } __attribute__((aligned(64)));
 
 struct xlb_fp;

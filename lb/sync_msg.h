@@ -55,6 +55,7 @@
 #define XLB_SYNC_MAGIC		0x584c4253u	/* "XLBS" */
 #define XLB_SYNC_VERSION	1
 #define XLB_SYNC_PORT		8848		/* IPVS's */
+#define XLB_SYNC_PORT_STR	"8848"
 #define XLB_SYNC_GROUP		"224.0.0.81"	/* IPVS's IP_VS_SYNC_GROUP */
 #define XLB_SYNC_HDR_LEN	32
 #define XLB_SYNC_REC_LEN	32

@@ -69,14 +69,14 @@ struct xlbd {
 	const char *cpus;		/* --cpus LIST, or NULL */
 	const char *metrics_addr;	/* --metrics ADDR:PORT, or NULL */
 	struct xlb_dp_params dpp;
-	struct xlb_sync_params syncp;	/* --sync-* */
 	/* state */
 	struct xlb_dp *dp;
 	struct xlb_tables *tables;
+	struct xlb_sync_params syncp;	/* --sync-* */
+	struct xlb_sync *sync;
 	struct xlb_ctl_server *srv;
 	struct xlb_health *health;
 	struct xlb_metrics *metrics;
-	struct xlb_sync *sync;
 	int sigfd;
 };
 
@@ -86,10 +86,11 @@ static void usage(FILE *f)
 		"Usage: xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE]\n"
 		"            [--group NAME] [--xdp-mode native|skb] [--zerocopy auto|on|off]\n"
 		"            [--max-conns N] [--queues N] [--cpus LIST] [--state-file PATH]\n"
-		"            [--fast-path on|off] [--fast-path-entries N]\n"
-		"            [--metrics ADDR:PORT] [--sync-role master|backup --sync-key FILE\n"
+		"            [--sync-role master|backup --sync-key FILE\n"
 		"             (--sync-peer ADDR[:PORT] | --sync-interface IF [--sync-group ADDR])\n"
-		"             [--sync-id N]] [-v]\n"
+		"             [--sync-id N]]\n"
+		"            [--fast-path on|off] [--fast-path-entries N]\n"
+		"            [--metrics ADDR:PORT] [-v]\n"
 		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH] [--state-file PATH]\n"
 		"\n"
 		"SIGTERM and SIGINT stop xlbd but leave its XDP program attached, dropping\n"
@@ -119,24 +120,24 @@ static void usage(FILE *f)
 		"                         off: every packet through the userspace datapath)\n"
 		"      --fast-path-entries N  flows the XDP flow cache holds, per direction\n"
 		"                         (default %u; an LRU: the least recent are dropped)\n"
-		"      --metrics ADDR:PORT  serve Prometheus metrics over HTTP at\n"
-		"                         http://ADDR:PORT/metrics (ADDR: IPv4, [IPv6] or *)\n"
 		"      --sync-role ROLE   NAT connection sync: master (streams its connections)\n"
 		"                         or backup (keeps the master's, for a failover)\n"
 		"      --sync-peer ADDR[:PORT]  unicast: master sends to ADDR; backup takes\n"
-		"                         datagrams from ADDR only (port default %d)\n"
+		"                         datagrams from ADDR only (port default " XLB_SYNC_PORT_STR ")\n"
 		"      --sync-interface IF  multicast on IF instead (or as well: the backup\n"
 		"                         then takes only --sync-peer's datagrams)\n"
-		"      --sync-group ADDR[:PORT]  multicast group (default %s)\n"
+		"      --sync-group ADDR[:PORT]  multicast group (default " XLB_SYNC_GROUP ")\n"
 		"      --sync-key FILE    shared secret (HMAC-SHA256); mode 0600, not empty\n"
 		"      --sync-id N        0-255 (default 0): both directors of a pair alike\n"
+		"      --metrics ADDR:PORT  serve Prometheus metrics over HTTP at\n"
+		"                         http://ADDR:PORT/metrics (ADDR: IPv4, [IPv6] or *)\n"
 		"      --detach           remove xlb's XDP program from the interfaces, the\n"
 		"                         state file and the fast path's pinned maps, then exit\n"
 		"  -v, --verbose          debug logging\n"
 		"  -h, --help             this help\n"
 		"      --version          print the version\n",
 		XLBD_MAX_IFACES, XLB_CTL_SOCKET_DEFAULT, XLB_CONN_MAX_DEFAULT,
-		XLB_FP_ENTRIES_DEFAULT, XLB_SYNC_PORT, XLB_SYNC_GROUP);
+		XLB_FP_ENTRIES_DEFAULT);
 }
 
 static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -152,16 +153,24 @@ static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/* --sync-* (sync.h), numbered apart from the other long options. */
+enum { OPT_SYNC_ROLE = 512, OPT_SYNC_PEER, OPT_SYNC_IF, OPT_SYNC_GROUP, OPT_SYNC_KEY,
+       OPT_SYNC_ID };
+
 /* 0 to go on, 1 to exit with success (help/version), -1 on error. */
 static int parse_args(struct xlbd *d, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_RULES, OPT_GROUP, OPT_VERSION, OPT_XDP_MODE,
 	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH, OPT_STATE_FILE,
-	       OPT_CPUS, OPT_FAST_PATH, OPT_FAST_PATH_ENTRIES, OPT_METRICS,
-	       OPT_SYNC_ROLE, OPT_SYNC_PEER, OPT_SYNC_IF, OPT_SYNC_GROUP, OPT_SYNC_KEY,
-	       OPT_SYNC_ID };
+	       OPT_CPUS, OPT_FAST_PATH, OPT_FAST_PATH_ENTRIES, OPT_METRICS };
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
+		{ "sync-role", required_argument, NULL, OPT_SYNC_ROLE },
+		{ "sync-peer", required_argument, NULL, OPT_SYNC_PEER },
+		{ "sync-interface", required_argument, NULL, OPT_SYNC_IF },
+		{ "sync-group", required_argument, NULL, OPT_SYNC_GROUP },
+		{ "sync-key", required_argument, NULL, OPT_SYNC_KEY },
+		{ "sync-id", required_argument, NULL, OPT_SYNC_ID },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "rules", required_argument, NULL, OPT_RULES },
 		{ "group", required_argument, NULL, OPT_GROUP },
@@ -178,12 +187,6 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		{ "fast-path", required_argument, NULL, OPT_FAST_PATH },
 		{ "fast-path-entries", required_argument, NULL, OPT_FAST_PATH_ENTRIES },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
-		{ "sync-role", required_argument, NULL, OPT_SYNC_ROLE },
-		{ "sync-peer", required_argument, NULL, OPT_SYNC_PEER },
-		{ "sync-interface", required_argument, NULL, OPT_SYNC_IF },
-		{ "sync-group", required_argument, NULL, OPT_SYNC_GROUP },
-		{ "sync-key", required_argument, NULL, OPT_SYNC_KEY },
-		{ "sync-id", required_argument, NULL, OPT_SYNC_ID },
 		{ 0 }
 	};
 	int c;
@@ -202,6 +205,55 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 				d->ifnames[d->nifaces++] = name;
 			}
 			break;
+		case OPT_SYNC_ROLE:
+			if (!strcmp(optarg, "master"))
+				d->syncp.role = XLB_SYNC_ROLE_MASTER;
+			else if (!strcmp(optarg, "backup"))
+				d->syncp.role = XLB_SYNC_ROLE_BACKUP;
+			else {
+				pr_warn("--sync-role: \"%s\": use master or backup", optarg);
+				return -1;
+			}
+			break;
+		case OPT_SYNC_PEER: {
+			struct sockaddr_in sa;
+
+			if (xlb_sync_parse_addr(optarg, &sa) < 0) {
+				pr_warn("--sync-peer: \"%s\": an IPv4 address, with :PORT if not %d",
+					optarg, XLB_SYNC_PORT);
+				return -1;
+			}
+			d->syncp.peer = optarg;
+			break;
+		}
+		case OPT_SYNC_IF:
+			d->syncp.ifname = optarg;
+			break;
+		case OPT_SYNC_GROUP: {
+			struct sockaddr_in sa;
+
+			if (xlb_sync_parse_addr(optarg, &sa) < 0 ||
+			    !IN_MULTICAST(ntohl(sa.sin_addr.s_addr))) {
+				pr_warn("--sync-group: \"%s\": an IPv4 multicast address, with "
+					":PORT if not %d", optarg, XLB_SYNC_PORT);
+				return -1;
+			}
+			d->syncp.group = optarg;
+			break;
+		}
+		case OPT_SYNC_KEY:
+			d->syncp.key_file = optarg;
+			break;
+		case OPT_SYNC_ID: {
+			uint32_t id;
+
+			if (parse_uint(optarg, 0, 255, &id) < 0) {
+				pr_warn("--sync-id: \"%s\": a number from 0 to 255", optarg);
+				return -1;
+			}
+			d->syncp.sync_id = (uint8_t)id;
+			break;
+		}
 		case OPT_SOCKET:
 			d->socket_path = optarg;
 			break;
@@ -284,55 +336,6 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 				return -1;
 			}
 			d->metrics_addr = optarg;
-			break;
-		}
-		case OPT_SYNC_ROLE:
-			if (!strcmp(optarg, "master"))
-				d->syncp.role = XLB_SYNC_ROLE_MASTER;
-			else if (!strcmp(optarg, "backup"))
-				d->syncp.role = XLB_SYNC_ROLE_BACKUP;
-			else {
-				pr_warn("--sync-role: \"%s\": use master or backup", optarg);
-				return -1;
-			}
-			break;
-		case OPT_SYNC_PEER: {
-			struct sockaddr_in sa;
-
-			if (xlb_sync_parse_addr(optarg, &sa) < 0) {
-				pr_warn("--sync-peer: \"%s\": an IPv4 address, with :PORT if not %d",
-					optarg, XLB_SYNC_PORT);
-				return -1;
-			}
-			d->syncp.peer = optarg;
-			break;
-		}
-		case OPT_SYNC_IF:
-			d->syncp.ifname = optarg;
-			break;
-		case OPT_SYNC_GROUP: {
-			struct sockaddr_in sa;
-
-			if (xlb_sync_parse_addr(optarg, &sa) < 0 ||
-			    !IN_MULTICAST(ntohl(sa.sin_addr.s_addr))) {
-				pr_warn("--sync-group: \"%s\": an IPv4 multicast address, with "
-					":PORT if not %d", optarg, XLB_SYNC_PORT);
-				return -1;
-			}
-			d->syncp.group = optarg;
-			break;
-		}
-		case OPT_SYNC_KEY:
-			d->syncp.key_file = optarg;
-			break;
-		case OPT_SYNC_ID: {
-			uint32_t id;
-
-			if (parse_uint(optarg, 0, 255, &id) < 0) {
-				pr_warn("--sync-id: \"%s\": a number from 0 to 255", optarg);
-				return -1;
-			}
-			d->syncp.sync_id = (uint8_t)id;
 			break;
 		}
 		case 'v':
@@ -568,19 +571,15 @@ static void metrics_on_fd(void *arg)
 	xlb_metrics_process(((struct xlbd *)arg)->metrics);
 }
 
-/* The datapath's counters, then the checker's ("health" group), then
- * connection sync's ("sync", with a --sync-role). */
+/* The datapath's counters, then the checker's ("health" group). */
 static int (*dp_dump_counters_fn)(xlb_counter_emit_fn emit, void *emit_arg, void *arg);
 static struct xlb_health *counters_health;
-static struct xlb_sync *counters_sync;
 
 static int xlbd_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 {
 	int ret = dp_dump_counters_fn ? dp_dump_counters_fn(emit, emit_arg, arg) : 0;
 
-	if (!ret)
-		ret = xlb_health_dump_counters(counters_health, emit, emit_arg);
-	return ret ? ret : xlb_sync_dump_counters(counters_sync, emit, emit_arg);
+	return ret ? ret : xlb_health_dump_counters(counters_health, emit, emit_arg);
 }
 
 static int health_info(const struct xlb_svc_key *svc, uint32_t addr, uint16_t port,
@@ -605,6 +604,38 @@ static int health_start(struct xlbd *d)
 	prov.dump_counters = xlbd_dump_counters;
 	prov.health_info = health_info;
 	prov.health_arg = d->health;
+	xlb_tables_set_provider(d->tables, &prov);
+	return 0;
+}
+
+/* Everything else's counters, then connection sync's ("sync" group). */
+static int (*pre_sync_dump_fn)(xlb_counter_emit_fn emit, void *emit_arg, void *arg);
+static struct xlb_sync *counters_sync;
+
+static int xlbd_sync_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
+{
+	int ret = pre_sync_dump_fn ? pre_sync_dump_fn(emit, emit_arg, arg) : 0;
+
+	return ret ? ret : xlb_sync_dump_counters(counters_sync, emit, emit_arg);
+}
+
+/* --sync-role: the sync thread, and its counters in the provider. */
+static int sync_start(struct xlbd *d)
+{
+	struct xlb_tables_provider prov = *xlb_tables_provider(d->tables);
+	char err[256] = "";
+	int ret;
+
+	if (!d->syncp.role)
+		return 0;
+	ret = xlb_sync_start(&d->sync, &d->syncp, d->dp, d->tables, err, sizeof(err));
+	if (ret) {
+		pr_warn("%s", err[0] ? err : strerror(-ret));
+		return ret;
+	}
+	pre_sync_dump_fn = prov.dump_counters;
+	counters_sync = d->sync;
+	prov.dump_counters = xlbd_sync_dump_counters;
 	xlb_tables_set_provider(d->tables, &prov);
 	return 0;
 }
@@ -750,14 +781,9 @@ static int xlbd_init(struct xlbd *d)
 	ret = health_start(d);
 	if (ret)
 		return ret;
-	if (d->syncp.role) {
-		ret = xlb_sync_start(&d->sync, &d->syncp, d->dp, d->tables, err, sizeof(err));
-		if (ret) {
-			pr_warn("%s", err[0] ? err : strerror(-ret));
-			return ret;
-		}
-		counters_sync = d->sync;
-	}
+	ret = sync_start(d);
+	if (ret)
+		return ret;
 	sp.aux_fd = xlb_dp_fd(d->dp);
 	sp.on_fd = dp_on_fd;
 	sp.on_tick = dp_on_tick;

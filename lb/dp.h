@@ -143,7 +143,6 @@ void xlb_dp_process(struct xlb_dp *dp);
 void xlb_dp_tick(struct xlb_dp *dp, uint64_t now_ms);
 
 void xlb_dp_counters(const struct xlb_dp *dp, uint64_t out[XLB_DP_CNT_MAX]);
-
 void xlb_dp_log_stats(const struct xlb_dp *dp);
 
 #endif /* XLB_DP_H */

@@ -124,6 +124,8 @@ struct xlb_conn_tab {
 	bool (*dest_alive)(void *arg, const void *dest);
 	void (*on_persist)(void *arg, const void *dest, int delta);
 	bool (*dest_down)(void *arg, const void *dest);
+	void (*on_release)(void *arg, const struct xlb_conn_key *orig, uint8_t fwd,
+			   uint8_t state, bool tmpl);
 	void *cb_arg;
 
 	pthread_spinlock_t free_lock __attribute__((aligned(64)));
@@ -417,6 +419,8 @@ static void release(struct xlb_conn_tab *t, uint32_t idx, uint64_t now)
 	struct xlb_conn *e = &t->ents[idx];
 	bool act = state_active(e->state);
 
+	if (t->on_release && now < __atomic_load_n(&e->expires, __ATOMIC_RELAXED))
+		t->on_release(t->cb_arg, &e->key[ORIG], e->fwd, e->state, is_tmpl(e));
 	unlink_node(t, conn_bucket(t, &e->key[ORIG], ORIG), NODE(idx, ORIG));
 	if (e->flags & F_REPLY_HASHED)
 		unlink_node(t, conn_bucket(t, &e->key[REPLY], REPLY), NODE(idx, REPLY));
@@ -591,13 +595,17 @@ static void fill_view(const struct xlb_conn *e, struct xlb_conn_view *v, bool cr
 	v->state = e->state;
 	v->created = created;
 	v->tmpl = is_tmpl(e);
+	v->changed = false;
 	v->pkts = e->pkts;
 	memcpy(v->bind, e->bind, sizeof(v->bind));
 }
 
-static void update(struct xlb_conn_tab *t, struct xlb_conn *e, enum xlb_conn_dir dir,
+/* Returns whether the TCP state changed (for connection sync). */
+static bool update(struct xlb_conn_tab *t, struct xlb_conn *e, enum xlb_conn_dir dir,
 		   uint8_t tcp_flags, uint64_t now)
 {
+	bool changed = false;
+
 	if (e->key[ORIG].proto == IPPROTO_TCP) {
 		unsigned int ns;
 
@@ -609,11 +617,13 @@ static void update(struct xlb_conn_tab *t, struct xlb_conn *e, enum xlb_conn_dir
 				account(t, e->dest, state_active(ns) ? 1 : -1,
 					state_active(ns) ? -1 : 1);
 			e->state = (uint8_t)ns;
+			changed = true;
 		}
 	}
 	e->expires = now + (uint64_t)xlb_conn_state_timeout(t, e->state) * 1000;
 	e->flags |= F_REF;
 	e->pkts++;
+	return changed;
 }
 
 static bool dest_alive(struct xlb_conn_tab *t, const struct xlb_conn *e)
@@ -795,8 +805,10 @@ int xlb_conn_in_tmpl(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 			STAT_ADD(t, rescheduled, 1);
 			spare = idx;
 		} else {
-			update(t, e, XLB_CONN_DIR_INPUT, tcp_flags, now_ms);
+			bool changed = update(t, e, XLB_CONN_DIR_INPUT, tcp_flags, now_ms);
+
 			fill_view(e, out, false);
+			out->changed = changed;
 			pthread_spin_unlock(lock);
 			if (ref)
 				tmpl_put(t, ref, now_ms);	/* another got here first */
@@ -1003,8 +1015,10 @@ int xlb_conn_out(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 			STAT_ADD(t, expired, 1);
 			put_free(t, idx);
 		} else {
-			update(t, e, XLB_CONN_DIR_OUTPUT, tcp_flags, now_ms);
+			bool changed = update(t, e, XLB_CONN_DIR_OUTPUT, tcp_flags, now_ms);
+
 			fill_view(e, out, false);
+			out->changed = changed;
 			ret = 0;
 		}
 	}
@@ -1501,6 +1515,7 @@ int xlb_conn_init(struct xlb_conn_tab **tp, const struct xlb_conn_params *p)
 	t->dest_alive = p->dest_alive;
 	t->on_persist = p->on_persist;
 	t->dest_down = p->dest_down;
+	t->on_release = p->on_release;
 	t->cb_arg = p->cb_arg;
 
 	t->ents_bytes = (size_t)t->max * sizeof(struct xlb_conn);
@@ -1816,4 +1831,145 @@ int xlb_conn_verify(struct xlb_conn_tab *t)
 	    inact != STAT_GET(t, inactive) || used + nfree + (t->max - unused) != t->max)
 		return -EUCLEAN;
 	return 0;
+}
+
+/* ---- connection sync (conn.h; lb/sync.c on the backup) ---- */
+
+/* Whether entry e is bound as tg would bind it. */
+static bool bound_as(const struct xlb_conn *e, const struct xlb_conn_target *tg)
+{
+	return e->dest == tg->dest && e->fwd == tg->fwd &&
+	       e->key[REPLY].saddr == tg->daddr && e->key[REPLY].sport == tg->dport;
+}
+
+int xlb_conn_sync_put(struct xlb_conn_tab *t, const struct xlb_conn_key *k, bool tmpl,
+		      const struct xlb_conn_target *tg, unsigned int state,
+		      uint32_t timeout_s, uint64_t now_ms)
+{
+	uint8_t tflag = tmpl ? F_TEMPLATE : 0;
+	uint64_t exp = now_ms + (uint64_t)timeout_s * 1000;
+	struct xlb_conn_key key = *k, rk;
+	pthread_spinlock_t *lock;
+	uint32_t b, rb = 0, idx;
+	struct xlb_conn *e;
+	int ret = 1;
+
+	if (!proto_ok(k->proto))
+		return -EPROTONOSUPPORT;
+	if (!fwd_ok(tg->fwd) || state >= XLB_CONN_S_NR || !timeout_s ||
+	    timeout_s > XLB_TIMEOUT_MAX_S || (tmpl && k->sport) ||
+	    ((k->proto == IPPROTO_UDP) != (state == XLB_CONN_S_UDP)))
+		return -EINVAL;
+	memset(key.pad, 0, sizeof(key.pad));
+	see_now(t, now_ms);
+	b = conn_bucket(t, &key, ORIG);
+	lock = bucket_lock(t, b);
+	pthread_spin_lock(lock);
+
+	idx = find_k(t, b, &key, ORIG, tflag);
+	if (idx != NO_ENTRY) {
+		e = &t->ents[idx];
+		if (due(e, now_ms)) {
+			release(t, idx, now_ms);
+			STAT_ADD(t, expired, 1);
+			put_free(t, idx);
+		} else if (bound_as(e, tg) || (tmpl && !freeable(e))) {
+			if (tmpl && !bound_as(e, tg)) {
+				/* A template in use moves to the master's server. */
+				account_persist(t, e->dest, -1);
+				tmpl_bind(e, &key, tg);
+				account_persist(t, e->dest, 1);
+			} else if (!tmpl && state_active(state) != state_active(e->state)) {
+				account(t, e->dest, state_active(state) ? 1 : -1,
+					state_active(state) ? -1 : 1);
+			}
+			if (tmpl)
+				__atomic_store_n(&e->tmo, timeout_s, __ATOMIC_RELAXED);
+			e->state = (uint8_t)state;
+			__atomic_store_n(&e->expires, exp, __ATOMIC_RELAXED);
+			e->flags |= F_REF;
+			ret = 0;
+			goto out;
+		} else {
+			/* The master rescheduled the flow: the old binding goes. */
+			release(t, idx, now_ms);
+			STAT_ADD(t, rescheduled, 1);
+			put_free(t, idx);
+		}
+	}
+
+	memset(&rk, 0, sizeof(rk));
+	rk.saddr = tg->daddr;
+	rk.sport = tg->dport;
+	rk.daddr = key.saddr;
+	rk.dport = key.sport;
+	rk.proto = key.proto;
+	if (!tmpl && tg->fwd == XLB_FWD_NAT) {
+		uint32_t c;
+
+		rb = conn_bucket(t, &rk, REPLY);	/* same stripe: locked */
+		c = find(t, rb, &rk, REPLY);
+		if (c != NO_ENTRY) {
+			if (now_ms < t->ents[c].expires) {
+				STAT_ADD(t, clashes, 1);
+				ret = -EADDRINUSE;
+				goto out;
+			}
+			release(t, c, now_ms);
+			STAT_ADD(t, expired, 1);
+			put_free(t, c);
+		}
+	}
+	idx = get_free(t);
+	if (idx == NO_ENTRY)
+		idx = reclaim(t, b, now_ms);
+	if (idx == NO_ENTRY) {
+		STAT_ADD(t, full_drops, 1);
+		ret = -ENOSPC;
+		goto out;
+	}
+	e = &t->ents[idx];
+	memset(e, 0, sizeof(*e));
+	e->key[ORIG] = key;
+	if (tmpl) {
+		tmpl_bind(e, &key, tg);
+		e->flags = F_INUSE | F_TEMPLATE;
+		e->tmo = timeout_s;
+	} else {
+		e->key[REPLY] = rk;
+		e->dest = tg->dest;
+		e->fwd = tg->fwd;
+		e->flags = F_INUSE;
+		memcpy(e->bind, tg->bind, sizeof(e->bind));
+	}
+	e->state = (uint8_t)state;
+	e->expires = exp;
+	link_entry(t, idx, b, rb);
+out:
+	pthread_spin_unlock(lock);
+	return ret;
+}
+
+int xlb_conn_sync_del(struct xlb_conn_tab *t, const struct xlb_conn_key *k, bool tmpl,
+		      uint64_t now_ms)
+{
+	struct xlb_conn_key key = *k;
+	pthread_spinlock_t *lock;
+	uint32_t b, idx;
+	int ret = -ENOENT;
+
+	if (!proto_ok(k->proto))
+		return -ENOENT;
+	memset(key.pad, 0, sizeof(key.pad));
+	b = conn_bucket(t, &key, ORIG);
+	lock = bucket_lock(t, b);
+	pthread_spin_lock(lock);
+	idx = find_k(t, b, &key, ORIG, tmpl ? F_TEMPLATE : 0);
+	if (idx != NO_ENTRY && freeable(&t->ents[idx])) {
+		release(t, idx, now_ms);
+		put_free(t, idx);
+		ret = 0;
+	}
+	pthread_spin_unlock(lock);
+	return ret;
 }

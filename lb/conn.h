@@ -138,6 +138,7 @@ struct xlb_conn_view {
 	uint8_t  state;			/* enum xlb_conn_state, after this packet */
 	bool     created;		/* this packet created (or rescheduled) it */
 	bool     tmpl;			/* a persistence template */
+	bool     changed;		/* this packet changed its TCP state */
 	uint32_t pkts;			/* packets seen, both ways (wraps) */
 	uint8_t  bind[XLB_CONN_BIND_SIZE] __attribute__((aligned(8)));
 };
@@ -213,6 +214,14 @@ struct xlb_conn_params {
 	 * Same rules as on_count.
 	 */
 	bool (*dest_down)(void *arg, const void *dest);
+	/*
+	 * A live entry (or template) leaves the table before its time:
+	 * evicted, flushed, rescheduled, removed. Not called for an entry
+	 * that expired. For connection sync (a removal record to the
+	 * backup). Same rules as on_count; may be NULL.
+	 */
+	void (*on_release)(void *arg, const struct xlb_conn_key *orig, uint8_t fwd,
+			   uint8_t state, bool tmpl);
 	/*
 	 * NULL: private memory. Else the entries live in this file
 	 * (MAP_SHARED; /run/xlb is tmpfs), so they outlive the process,
@@ -502,6 +511,24 @@ unsigned int xlb_conn_tcp_next(unsigned int state, enum xlb_conn_dir dir,
 /* Which stripe (lock) holds k's entry, and how many there are: for tests. */
 uint32_t xlb_conn_stripe(const struct xlb_conn_tab *t, const struct xlb_conn_key *k);
 uint32_t xlb_conn_nstripes(const struct xlb_conn_tab *t);
+
+/*
+ * Connection sync (lb/sync.h), on the backup: makes or updates the entry
+ * of original tuple k as the master has it -- bound to tg (as a scheduler
+ * would bind it; the reply tuple is rebuilt from tg->daddr:dport), in
+ * state, expiring timeout_s seconds from now -- or, with tmpl, the
+ * persistence template of k (k->sport 0; state NONE or UDP). An entry of
+ * k bound elsewhere is replaced. A NAT reply tuple held by another live
+ * entry is a clash (-EADDRINUSE, counted). Returns 1 when made, 0 when
+ * updated, or -EINVAL, -EPROTONOSUPPORT, -ENOSPC, -EADDRINUSE.
+ */
+int xlb_conn_sync_put(struct xlb_conn_tab *t, const struct xlb_conn_key *k, bool tmpl,
+		      const struct xlb_conn_target *tg, unsigned int state,
+		      uint32_t timeout_s, uint64_t now_ms);
+/* Removes the entry (or, with tmpl, the template) of k: 0 or -ENOENT. A
+ * template that controls connections is left to expire. */
+int xlb_conn_sync_del(struct xlb_conn_tab *t, const struct xlb_conn_key *k, bool tmpl,
+		      uint64_t now_ms);
 
 /*
  * Checks the table's invariants (every entry linked once under the right

@@ -78,6 +78,9 @@ struct dp_worker {
 	pthread_t thread;
 	bool started;
 	struct dp_svc_cache sc;
+	/* Connection sync (sync.h), master only: this worker's ring, or
+	 * NULL. Set by the sync thread while the worker runs (atomic). */
+	struct xlb_sync_ring *sync_ring;
 	uint64_t cnt[XLB_DP_CNT_MAX];
 	uint64_t parse_drops[XLB_PKT_ERR_COUNT];
 	struct xlb_icmp_limit icmp_limit;	/* frag-needed we send */
@@ -185,6 +188,9 @@ int xlb_dp_fp_counters(const struct xlb_dp *dp, const uint64_t *xdp_cnt,
 		       int (*emit)(const char *group, const char *name,
 				   uint64_t value, void *arg), void *arg);
 bool xlb_dp_dest_down(void *arg, const void *dest);
+/* dp_sync.c: the connection table's on_release (sync removal records). */
+void xlb_dp_on_release(void *arg, const struct xlb_conn_key *orig, uint8_t fwd,
+		       uint8_t state, bool tmpl);
 
 /* dp_commit.c: deleted servers' flush when due (every tick), and the
  * references still held at stop (workers stopped). */

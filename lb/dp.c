@@ -37,6 +37,7 @@
 #include "pkt.h"
 #include "ring.h"
 #include "sched.h"
+#include "sync.h"
 #include "tables.h"
 #include "xmit.h"
 #include "../bpf/xlb_shared.h"
@@ -397,6 +398,20 @@ drop:
 	return false;
 }
 
+/* Connection sync, master only: a record for the sync thread, nothing
+ * more (sync.h). */
+static inline void dp_sync_push(struct dp_worker *w, const struct xlb_conn_view *v,
+				uint32_t timeout_s)
+{
+	struct xlb_sync_ring *r = __atomic_load_n(&w->sync_ring, __ATOMIC_ACQUIRE);
+	struct xlb_sync_rec rec;
+
+	if (!r)
+		return;
+	xlb_sync_rec_of(&rec, v, timeout_s);
+	xlb_sync_ring_push(r, &rec);
+}
+
 static int sched_error(int rc)
 {
 	switch (rc) {
@@ -448,6 +463,8 @@ static int dp_persist_in(struct dp_worker *w, struct sched_ctx *sc,
 	rc = dp_persist_tmpl(w->dp, sc, key, now, &tv, &ref);
 	if (rc < 0)
 		return rc;
+	if (tv.created)
+		dp_sync_push(w, &tv, sc->svc->cfg.timeout);
 	sc->tmpl = &tv;
 	rc = xlb_conn_in_tmpl(w->dp->conns, key, tcp_flags, now, dp_sched, sc, ref, v);
 	sc->tmpl = NULL;
@@ -521,6 +538,10 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		return false;
 	}
 	created = rc == 1;
+	/* A one-packet datagram made no entry: nothing to sync. */
+	if ((created || v.changed) && !((svc->cfg.flags & XLB_SVC_F_ONEPACKET) &&
+					 key.proto == IPPROTO_UDP))
+		dp_sync_push(w, &v, 0);
 	b = (const struct dp_bind *)v.bind;
 	if (created) {
 		ib = sc.ib;
@@ -609,6 +630,8 @@ static bool dp_out(struct dp_worker *w, const struct xlb_snap *snap,
 		count(w, XLB_DP_DROP_NO_SERVICE);
 		return false;
 	}
+	if (v.changed)
+		dp_sync_push(w, &v, 0);
 	rc = dp_out_bind(w->dp, &v, &ob, &port);
 	if (rc < 0) {
 		count(w, sched_error(rc));
@@ -815,6 +838,8 @@ void *xlb_dp_worker_main(void *arg)
 		}
 		idle = 0;
 		w->cnt[XLB_DP_RX] += n;
+		/* Entries this worker removes become sync removal records. */
+		xlb_dp_sync_thread_ring(__atomic_load_n(&w->sync_ring, __ATOMIC_ACQUIRE));
 		now = now_ms();
 		snap = xlb_tables_snap(dp->tables);
 		w->sc.valid = false;

@@ -12,6 +12,7 @@
 #ifndef XLB_DP_H
 #define XLB_DP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,30 @@ struct xlb_dp_params {
 };
 
 void xlb_dp_params_default(struct xlb_dp_params *p);
+
+/* Connection sync (sync.h; dp_sync.c). Any thread. */
+struct xlb_dp;
+struct xlb_conn_tab;
+struct xlb_conn_target;
+struct xlb_sync_ring;
+struct xlb_conn_tab *xlb_dp_conns(struct xlb_dp *dp);
+int  xlb_dp_n_workers(const struct xlb_dp *dp);
+/* The ring this thread pushes removal records into (the connection
+ * table's on_release runs on whichever thread removes an entry): the
+ * sync thread gives the control thread one (NULL: none). Workers use
+ * their own. */
+void xlb_dp_sync_thread_ring(struct xlb_sync_ring *r);
+/* Worker i pushes its sync records into r from its next packet (NULL:
+ * no more; the ring may be freed once the worker is stopped). */
+void xlb_dp_set_sync_ring(struct xlb_dp *dp, int i, struct xlb_sync_ring *r);
+/* Binds t, as the datapath binds a new flow (and as a restarted xlbd
+ * rebinds an adopted entry), to the real server raddr:rport of the
+ * service proto vaddr:vport in snapshot snap: -ENOENT (no such service,
+ * or no such server in it, or a template of a service that is not
+ * persistent) or -ESTALE (the server's method is not fwd). */
+int  xlb_dp_sync_bind(const struct xlb_snap *snap, uint8_t proto, uint32_t vaddr,
+		      uint16_t vport, uint32_t raddr, uint16_t rport, uint8_t fwd,
+		      bool tmpl, struct xlb_conn_target *t);
 
 /* Where xlb_dp_start() pins the fast path's maps for a state file (""
  * without one): for xlbd --detach, which removes them. */

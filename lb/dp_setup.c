@@ -753,6 +753,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	cp.on_persist = xlb_dp_on_persist;
 	cp.dest_alive = xlb_dp_dest_alive;
 	cp.dest_down = xlb_dp_dest_down;
+	cp.on_release = xlb_dp_on_release;
 	cp.cb_arg = dp;
 	cp.state_path = p->state_path;
 	rc = xlb_conn_init(&dp->conns, &cp);

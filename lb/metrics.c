@@ -22,6 +22,8 @@
  *                     misses); gauges enabled, entries, and the durations in
  *                     seconds; its copies of XDP counters are left out (they
  *                     are xlb_xdp_fp_*)
+ *   sync NAME         connection sync (xlbd --sync-role): all counters,
+ *                     xlb_sync_NAME_total
  *   conn NAME         counters xlb_conn_NAME_total (evicted: evictions);
  *                     gauges count (xlb_conn_entries), active, inactive,
  *                     templates (xlb_conn_*_entries)
@@ -194,6 +196,13 @@ static bool map_fastpath(const char *name, struct xlb_metrics_ctr *o)
 	return true;
 }
 
+static bool map_sync(const char *name, struct xlb_metrics_ctr *o)
+{
+	fam(o, XLB_PROM_COUNTER, "xlb_sync_%s_total", name);
+	help(o, "Connection sync: %s (xlbctl --counters: sync %s)", name, name);
+	return true;
+}
+
 static bool map_nexthop(const char *name, struct xlb_metrics_ctr *o)
 {
 	static const char *const gauges[] = {
@@ -322,6 +331,8 @@ void xlb_metrics_map_counter(const char *group, const char *name, struct xlb_met
 		ok = map_nexthop(name, o);
 	} else if (!strcmp(group, "fastpath")) {
 		ok = map_fastpath(name, o);
+	} else if (!strcmp(group, "sync")) {
+		ok = map_sync(name, o);
 	} else if (!strcmp(group, "conn")) {
 		ok = map_conn(name, o);
 	} else if (!strcmp(group, "health")) {

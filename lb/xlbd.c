@@ -47,6 +47,7 @@
 #include "log.h"
 #include "reload.h"
 #include "sdnotify.h"
+#include "sync.h"
 #include "metrics.h"
 #include "tables.h"
 #include "fastpath.h"
@@ -75,6 +76,8 @@ struct xlbd {
 	/* state */
 	struct xlb_dp *dp;
 	struct xlb_tables *tables;
+	struct xlb_sync_params syncp;	/* --sync-* */
+	struct xlb_sync *sync;
 	struct xlb_ctl_server *srv;
 	struct xlb_health *health;
 	struct xlb_metrics *metrics;
@@ -88,6 +91,9 @@ static void usage(FILE *f)
 		"Usage: xlbd -i IFACE [-i IFACE ...] [--socket PATH] [--rules FILE]\n"
 		"            [--group NAME] [--xdp-mode native|skb] [--zerocopy auto|on|off]\n"
 		"            [--max-conns N] [--queues N] [--cpus LIST] [--state-file PATH]\n"
+		"            [--sync-role master|backup --sync-key FILE\n"
+		"             (--sync-peer ADDR[:PORT] | --sync-interface IF [--sync-group ADDR])\n"
+		"             [--sync-id N]]\n"
 		"            [--fast-path on|off] [--fast-path-entries N]\n"
 		"            [--metrics ADDR:PORT] [--announce-table N] [-v]\n"
 		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH] [--state-file PATH]\n"
@@ -120,6 +126,15 @@ static void usage(FILE *f)
 		"                         off: every packet through the userspace datapath)\n"
 		"      --fast-path-entries N  flows the XDP flow cache holds, per direction\n"
 		"                         (default %u; an LRU: the least recent are dropped)\n"
+		"      --sync-role ROLE   NAT connection sync: master (streams its connections)\n"
+		"                         or backup (keeps the master's, for a failover)\n"
+		"      --sync-peer ADDR[:PORT]  unicast: master sends to ADDR; backup takes\n"
+		"                         datagrams from ADDR only (port default " XLB_SYNC_PORT_STR ")\n"
+		"      --sync-interface IF  multicast on IF instead (or as well: the backup\n"
+		"                         then takes only --sync-peer's datagrams)\n"
+		"      --sync-group ADDR[:PORT]  multicast group (default " XLB_SYNC_GROUP ")\n"
+		"      --sync-key FILE    shared secret (HMAC-SHA256); mode 0600, not empty\n"
+		"      --sync-id N        0-255 (default 0): both directors of a pair alike\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics over HTTP at\n"
 		"                         http://ADDR:PORT/metrics (ADDR: IPv4, [IPv6] or *)\n"
 		"      --announce-table N keep a route \"blackhole VIP/32 proto %d\" in routing\n"
@@ -152,6 +167,10 @@ static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+/* --sync-* (sync.h), numbered apart from the other long options. */
+enum { OPT_SYNC_ROLE = 512, OPT_SYNC_PEER, OPT_SYNC_IF, OPT_SYNC_GROUP, OPT_SYNC_KEY,
+       OPT_SYNC_ID };
+
 /* 0 to go on, 1 to exit with success (help/version), -1 on error. */
 static int parse_args(struct xlbd *d, int argc, char **argv)
 {
@@ -161,6 +180,12 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 	       OPT_ANNOUNCE_TABLE, OPT_WITHDRAW };
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
+		{ "sync-role", required_argument, NULL, OPT_SYNC_ROLE },
+		{ "sync-peer", required_argument, NULL, OPT_SYNC_PEER },
+		{ "sync-interface", required_argument, NULL, OPT_SYNC_IF },
+		{ "sync-group", required_argument, NULL, OPT_SYNC_GROUP },
+		{ "sync-key", required_argument, NULL, OPT_SYNC_KEY },
+		{ "sync-id", required_argument, NULL, OPT_SYNC_ID },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "rules", required_argument, NULL, OPT_RULES },
 		{ "group", required_argument, NULL, OPT_GROUP },
@@ -197,6 +222,55 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 				d->ifnames[d->nifaces++] = name;
 			}
 			break;
+		case OPT_SYNC_ROLE:
+			if (!strcmp(optarg, "master"))
+				d->syncp.role = XLB_SYNC_ROLE_MASTER;
+			else if (!strcmp(optarg, "backup"))
+				d->syncp.role = XLB_SYNC_ROLE_BACKUP;
+			else {
+				pr_warn("--sync-role: \"%s\": use master or backup", optarg);
+				return -1;
+			}
+			break;
+		case OPT_SYNC_PEER: {
+			struct sockaddr_in sa;
+
+			if (xlb_sync_parse_addr(optarg, &sa) < 0) {
+				pr_warn("--sync-peer: \"%s\": an IPv4 address, with :PORT if not %d",
+					optarg, XLB_SYNC_PORT);
+				return -1;
+			}
+			d->syncp.peer = optarg;
+			break;
+		}
+		case OPT_SYNC_IF:
+			d->syncp.ifname = optarg;
+			break;
+		case OPT_SYNC_GROUP: {
+			struct sockaddr_in sa;
+
+			if (xlb_sync_parse_addr(optarg, &sa) < 0 ||
+			    !IN_MULTICAST(ntohl(sa.sin_addr.s_addr))) {
+				pr_warn("--sync-group: \"%s\": an IPv4 multicast address, with "
+					":PORT if not %d", optarg, XLB_SYNC_PORT);
+				return -1;
+			}
+			d->syncp.group = optarg;
+			break;
+		}
+		case OPT_SYNC_KEY:
+			d->syncp.key_file = optarg;
+			break;
+		case OPT_SYNC_ID: {
+			uint32_t id;
+
+			if (parse_uint(optarg, 0, 255, &id) < 0) {
+				pr_warn("--sync-id: \"%s\": a number from 0 to 255", optarg);
+				return -1;
+			}
+			d->syncp.sync_id = (uint8_t)id;
+			break;
+		}
 		case OPT_SOCKET:
 			d->socket_path = optarg;
 			break;
@@ -311,6 +385,26 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 	if (optind < argc) {
 		pr_warn("unexpected argument \"%s\"", argv[optind]);
 		usage(stderr);
+		return -1;
+	}
+	if (!d->syncp.role && (d->syncp.peer || d->syncp.ifname || d->syncp.group ||
+			       d->syncp.key_file)) {
+		pr_warn("--sync-peer, --sync-interface, --sync-group and --sync-key need "
+			"--sync-role master|backup");
+		return -1;
+	}
+	if (d->syncp.role && !d->syncp.key_file) {
+		pr_warn("--sync-role needs --sync-key FILE (the shared secret that "
+			"authenticates the sync datagrams)");
+		return -1;
+	}
+	if (d->syncp.role && !d->syncp.peer && !d->syncp.ifname) {
+		pr_warn("--sync-role needs --sync-peer ADDR[:PORT] (unicast) or "
+			"--sync-interface IF (multicast)");
+		return -1;
+	}
+	if (d->syncp.group && !d->syncp.ifname) {
+		pr_warn("--sync-group needs --sync-interface IF");
 		return -1;
 	}
 	if (!d->nifaces) {
@@ -581,6 +675,38 @@ static int health_start(struct xlbd *d)
 	return 0;
 }
 
+/* Everything else's counters, then connection sync's ("sync" group). */
+static int (*pre_sync_dump_fn)(xlb_counter_emit_fn emit, void *emit_arg, void *arg);
+static struct xlb_sync *counters_sync;
+
+static int xlbd_sync_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
+{
+	int ret = pre_sync_dump_fn ? pre_sync_dump_fn(emit, emit_arg, arg) : 0;
+
+	return ret ? ret : xlb_sync_dump_counters(counters_sync, emit, emit_arg);
+}
+
+/* --sync-role: the sync thread, and its counters in the provider. */
+static int sync_start(struct xlbd *d)
+{
+	struct xlb_tables_provider prov = *xlb_tables_provider(d->tables);
+	char err[256] = "";
+	int ret;
+
+	if (!d->syncp.role)
+		return 0;
+	ret = xlb_sync_start(&d->sync, &d->syncp, d->dp, d->tables, err, sizeof(err));
+	if (ret) {
+		pr_warn("%s", err[0] ? err : strerror(-ret));
+		return ret;
+	}
+	pre_sync_dump_fn = prov.dump_counters;
+	counters_sync = d->sync;
+	prov.dump_counters = xlbd_sync_dump_counters;
+	xlb_tables_set_provider(d->tables, &prov);
+	return 0;
+}
+
 /* --cpus: the whole process (this thread, and so every thread it starts
  * later) moves to LIST, which must lie within the CPUs xlbd was started
  * with: an operator's taskset, CPUAffinity= or cpuset is never widened. */
@@ -705,6 +831,20 @@ static int xlbd_init(struct xlbd *d)
 		return ret;
 	}
 
+	/* A bad --sync-key stops xlbd before it touches an interface (the
+	 * sync thread reads it again when it starts). */
+	if (d->syncp.role) {
+		uint8_t key[XLB_SYNC_KEY_MAX];
+		size_t klen;
+
+		ret = xlb_sync_key_load(d->syncp.key_file, key, &klen, err, sizeof(err));
+		memset(key, 0, sizeof(key));
+		if (ret) {
+			pr_warn("%s", err);
+			return ret;
+		}
+	}
+
 	/* Tables are ready: the datapath (XDP, AF_XDP, workers) starts. */
 	d->dpp.tables = d->tables;
 	d->dpp.state_path = state_path(d);
@@ -716,6 +856,9 @@ static int xlbd_init(struct xlbd *d)
 	}
 	xlb_announce_attach(d->announce, d->tables, dp_beats, d);
 	ret = health_start(d);
+	if (ret)
+		return ret;
+	ret = sync_start(d);
 	if (ret)
 		return ret;
 	sp.aux_fd = xlb_dp_fd(d->dp);
@@ -805,10 +948,13 @@ static void xlbd_fini(struct xlbd *d)
 	xlb_ctl_server_free(d->srv);
 	xlb_metrics_free(d->metrics);
 	xlb_health_stop(d->health);
+	xlb_sync_stop(d->sync);
 	/* The datapath stops before the tables go. */
 	if (d->dp)
 		xlb_dp_log_stats(d->dp);
 	xlb_dp_stop(d->dp);
+	counters_sync = NULL;
+	xlb_sync_free(d->sync);
 	xlb_tables_free(d->tables);
 	xlb_announce_free(d->announce);
 	if (d->sigfd >= 0)

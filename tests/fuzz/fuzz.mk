@@ -31,7 +31,8 @@ FUZZ_LIB_CFLAGS := $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link
 # sockets in it.
 FUZZ_LIB_SRCS := $(wildcard $(addprefix lb/,pkt.c csum.c xmit_dr.c xmit_nat.c \
                    xmit_tun.c icmp_gen.c log.c ctl.c ctl_server.c tables.c \
-                   ring.c hash.c ipvsadm.c keepalived.c check.c)) \
+                   ring.c hash.c ipvsadm.c keepalived.c check.c \
+                   sha256.c sync_msg.c)) \
                  $(wildcard lb/sched.c lb/sched_*.c)
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/%.o)
 # The ring's build loops (up to 2^20 points) are not what these targets
@@ -83,12 +84,19 @@ fuzz: check-deps
 
 # The seeds are committed; this remakes them (frames: python3 without
 # scapy; control messages: lb/ctl.c's own builders; rules: a shell here-doc).
-fuzz-seeds: $(FUZZ_DIR)/gen_ctl_seeds
+fuzz-seeds: $(FUZZ_DIR)/gen_ctl_seeds $(FUZZ_DIR)/gen_sync_seeds
 	$(Q)python3 tests/fuzz/gen_pkt_seeds.py tests/fuzz/corpus/fuzz_pkt
 	$(Q)$(FUZZ_DIR)/gen_ctl_seeds tests/fuzz/corpus/fuzz_ctl
+	$(Q)mkdir -p tests/fuzz/corpus/fuzz_sync
+	$(Q)$(FUZZ_DIR)/gen_sync_seeds tests/fuzz/corpus/fuzz_sync
 	$(Q)tests/fuzz/gen_rules_seeds.sh tests/fuzz/corpus/fuzz_rules
 
 $(FUZZ_DIR)/gen_ctl_seeds: $(BUILD)/tests/fuzz/gen_ctl_seeds.o $(LIBXLB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(FUZZ_DIR)/gen_sync_seeds: $(BUILD)/tests/fuzz/gen_sync_seeds.o $(LIBXLB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

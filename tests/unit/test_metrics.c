@@ -406,3 +406,14 @@ Test(metrics_http, listen_addresses)
 		cr_assert(strstr(err, "use ADDR:PORT"), "%s: %s", bad[i], err);
 	}
 }
+
+Test(metrics_map, sync_counters_are_counters_of_their_own)
+{
+	struct xlb_metrics_ctr m;
+
+	MAP(m, "sync", "auth_failures");
+	cr_expect_str_eq(m.family, "xlb_sync_auth_failures_total");
+	cr_expect_eq(m.type, XLB_PROM_COUNTER);
+	MAP(m, "sync", "inserted");
+	cr_expect_str_eq(m.family, "xlb_sync_inserted_total");
+}

@@ -599,6 +599,8 @@ ECMP_ROUTER_AS=65000
 ECMP_DIRECTOR_AS=65100
 LAB_XLBD=${XLB_BUILD:-$LAB_ROOT/build}/xlbd
 LAB_XLBCTL=${XLB_BUILD:-$LAB_ROOT/build}/xlbctl
+# Drops every IPv4 frame (the benchmark's sink): a crashed director's NIC.
+LAB_SINK_OBJ=${XLB_SINK_OBJ:-${XLB_BUILD:-$LAB_ROOT/build}/bench/sink.bpf.o}
 
 # The lab's health checks (the same in every director's rules; the
 # announcement follows them): LAB_ECMP_CHECK overrides, "" for none.
@@ -689,18 +691,41 @@ ecmp_director_add() {
 # is not running).
 ecmp_director_start() {
 	local i=$1 d=$LABDIR/d$1
+	if [ -f "$d/crashed" ]; then
+		ip -n "$(ecmp_dir_ns "$i")" link set dev "$(ecmp_dir_if "$i")" xdp off 2>/dev/null || true
+		ip -n "$LAB_PREFIX-sw" link set dev "${LAB_PREFIX}d${i}s" xdp off 2>/dev/null || true
+		peer_napi "$LAB_PREFIX-sw" "${LAB_PREFIX}d${i}s"
+		rm -f "$d/crashed"
+	fi
 	ip -n "$(ecmp_dir_ns "$i")" link set "$(ecmp_dir_if "$i")" up
 	kill -0 "$(cat "$d/xlbd.pid" 2>/dev/null)" 2>/dev/null || ecmp_xlbd_start "$i"
 	kill -0 "$(cat "$d/bird.pid.lab" 2>/dev/null)" 2>/dev/null || bird_start "$(ecmp_dir_ns "$i")" "$d"
 }
 
-# ecmp_director_crash I: the machine dies: its interface goes down (nothing
-# answers, not even a TCP reset: the router must notice by BFD), then
-# every process in its namespace (xlbd, its guard, BIRD) gets SIGKILL.
+# ecmp_director_crash I: the machine dies. It goes silent at once, with its
+# link up (a switch port that went down would flush the MAC and flood the
+# dead director's frames to every port, where the other directors'
+# veths, which filter no MAC, would take them): a program that drops
+# every IPv4 frame replaces xlb's on its interface (xlb's own would go on
+# forwarding fast-path flows without xlbd), so the router can only notice
+# by BFD; then every process in its namespace (xlbd, its guard, BIRD) gets
+# SIGKILL. Without the program (not built), the interface goes down.
 ecmp_director_crash() {
-	local i=$1 ns pid
-	ns=$(ecmp_dir_ns "$i")
-	ip -n "$ns" link set "$(ecmp_dir_if "$i")" down
+	local i=$1 ns ifn pid
+	ns=$(ecmp_dir_ns "$i") ifn=$(ecmp_dir_if "$i")
+	if [ -f "$LAB_SINK_OBJ" ]; then
+		# Both ways: what it receives, and what its kernel still sends
+		# (BGP's FIN as BIRD dies), dropped by the switch port's.
+		ip -n "$ns" link set dev "$ifn" xdp off 2>/dev/null || true
+		ip -n "$ns" link set dev "$ifn" xdpdrv obj "$LAB_SINK_OBJ" sec xdp ||
+			ip -n "$ns" link set "$ifn" down
+		ip -n "$LAB_PREFIX-sw" link set dev "${LAB_PREFIX}d${i}s" xdp off 2>/dev/null || true
+		ip -n "$LAB_PREFIX-sw" link set dev "${LAB_PREFIX}d${i}s" xdpdrv obj "$LAB_SINK_OBJ" sec xdp ||
+			ip -n "$ns" link set "$ifn" down
+	else
+		ip -n "$ns" link set "$ifn" down
+	fi
+	: >"$LABDIR/d$i/crashed"
 	for pid in $(ip netns pids "$ns"); do kill -KILL "$pid" 2>/dev/null || true; done
 	for pid in $(ip netns pids "$ns"); do
 		while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done

@@ -82,6 +82,9 @@ struct dp_worker {
 	uint64_t parse_drops[XLB_PKT_ERR_COUNT];
 	struct xlb_icmp_limit icmp_limit;	/* frag-needed we send */
 	uint16_t tun_frag_id;		/* outer ids of fragmented TUN datagrams */
+	/* Loops done, for the control thread's "is it making progress"
+	 * (xlb_dp_worker_beats): written by this worker only, relaxed. */
+	uint64_t beat;
 } __attribute__((aligned(64)));
 
 struct xlb_fp;

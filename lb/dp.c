@@ -799,6 +799,7 @@ void *xlb_dp_worker_main(void *arg)
 		uint32_t n, i;
 		uint64_t now;
 
+		__atomic_store_n(&w->beat, w->beat + 1, __ATOMIC_RELAXED);
 		n = xlb_xsk_rx(w->xw, descs, XLB_XSK_BATCH);
 		if (n == 0) {
 			xlb_xsk_flush(w->xw);
@@ -827,4 +828,13 @@ void *xlb_dp_worker_main(void *arg)
 		xlb_tables_quiescent(dp->tables, w->reader);
 	}
 	return NULL;
+}
+
+unsigned int xlb_dp_worker_beats(const struct xlb_dp *dp, uint64_t *out, unsigned int max)
+{
+	unsigned int n = dp && dp->workers ? (unsigned int)dp->n_workers : 0;
+
+	for (unsigned int i = 0; i < n && i < max; i++)
+		out[i] = __atomic_load_n(&dp->workers[i].beat, __ATOMIC_RELAXED);
+	return n < max ? n : max;
 }

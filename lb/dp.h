@@ -118,6 +118,10 @@ void xlb_dp_process(struct xlb_dp *dp);
 void xlb_dp_tick(struct xlb_dp *dp, uint64_t now_ms);
 
 void xlb_dp_counters(const struct xlb_dp *dp, uint64_t out[XLB_DP_CNT_MAX]);
+/* Each worker's loop count (bumped once per loop, idle or not: an idle
+ * worker's poll times out every 100 ms) into out[0..max); returns how many
+ * were copied. Control thread (announce.h judges progress with it). */
+unsigned int xlb_dp_worker_beats(const struct xlb_dp *dp, uint64_t *out, unsigned int max);
 void xlb_dp_log_stats(const struct xlb_dp *dp);
 
 #endif /* XLB_DP_H */

@@ -28,6 +28,9 @@
  *   health NAME       checks, failed, changes, went_up/went_down, checks_KIND
  *                     (probes started), late, thread_cpu_ms: counters;
  *                     servers_checked: a gauge
+ *   announce NAME     routes, table, workers_stalled, guard_alive: gauges
+ *                     xlb_announce_NAME; the others counters
+ *                     xlb_announce_NAME_total
  *
  * A name no rule knows is written untyped as xlb_GROUP_NAME rather than
  * lost; the lab test fails on an untyped family, so a new counter gets its
@@ -241,6 +244,25 @@ static bool map_health(const char *name, struct xlb_metrics_ctr *o)
 	return true;
 }
 
+static bool map_announce(const char *name, struct xlb_metrics_ctr *o)
+{
+	static const char *const gauges[] = { "routes", "table", "workers_stalled",
+					      "guard_alive", NULL };
+	static const char *const counters[] = { "announcements", "withdrawals",
+						"guard_withdrawals", "worker_stalls",
+						"netlink_errors", NULL };
+
+	if (in_list(name, gauges))
+		fam(o, XLB_PROM_GAUGE, "xlb_announce_%s", name);
+	else if (in_list(name, counters))
+		fam(o, XLB_PROM_COUNTER, "xlb_announce_%s_total", name);
+	else
+		return false;
+	help(o, "VIP routes announced (--announce-table): %s (xlbctl --counters: "
+		"announce %s)", name, name);
+	return true;
+}
+
 static bool map_xsk(const char *name, struct xlb_metrics_ctr *o)
 {
 	static const char *const counters[] = {
@@ -304,6 +326,8 @@ void xlb_metrics_map_counter(const char *group, const char *name, struct xlb_met
 		ok = map_conn(name, o);
 	} else if (!strcmp(group, "health")) {
 		ok = map_health(name, o);
+	} else if (!strcmp(group, "announce")) {
+		ok = map_announce(name, o);
 	}
 	if (ok && o->skip)
 		return;

@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "announce.h"
 #include "ctl.h"
 #include "conn.h"
 #include "cpus.h"
@@ -67,6 +68,8 @@ struct xlbd {
 	char state_buf[4096];
 	const char *cpus;		/* --cpus LIST, or NULL */
 	const char *metrics_addr;	/* --metrics ADDR:PORT, or NULL */
+	char **argv;			/* main's, for the guard's name */
+	uint32_t announce_table;	/* --announce-table N, or 0 */
 	struct xlb_dp_params dpp;
 	/* state */
 	struct xlb_dp *dp;
@@ -74,6 +77,7 @@ struct xlbd {
 	struct xlb_ctl_server *srv;
 	struct xlb_health *health;
 	struct xlb_metrics *metrics;
+	struct xlb_announce *announce;
 	int sigfd;
 };
 
@@ -84,7 +88,7 @@ static void usage(FILE *f)
 		"            [--group NAME] [--xdp-mode native|skb] [--zerocopy auto|on|off]\n"
 		"            [--max-conns N] [--queues N] [--cpus LIST] [--state-file PATH]\n"
 		"            [--fast-path on|off] [--fast-path-entries N]\n"
-		"            [--metrics ADDR:PORT] [-v]\n"
+		"            [--metrics ADDR:PORT] [--announce-table N] [-v]\n"
 		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH] [--state-file PATH]\n"
 		"\n"
 		"SIGTERM and SIGINT stop xlbd but leave its XDP program attached, dropping\n"
@@ -116,13 +120,19 @@ static void usage(FILE *f)
 		"                         (default %u; an LRU: the least recent are dropped)\n"
 		"      --metrics ADDR:PORT  serve Prometheus metrics over HTTP at\n"
 		"                         http://ADDR:PORT/metrics (ADDR: IPv4, [IPv6] or *)\n"
+		"      --announce-table N keep a route \"blackhole VIP/32 proto %d\" in routing\n"
+		"                         table N (%d-%d) for each VIP xlbd can serve now (workers\n"
+		"                         making progress, a server up or a sorry server), for\n"
+		"                         BIRD to announce; a guard process withdraws them\n"
+		"                         within 1 s if xlbd dies or hangs, and so does a stop\n"
 		"      --detach           remove xlb's XDP program from the interfaces, the\n"
 		"                         state file and the fast path's pinned maps, then exit\n"
 		"  -v, --verbose          debug logging\n"
 		"  -h, --help             this help\n"
 		"      --version          print the version\n",
 		XLBD_MAX_IFACES, XLB_CTL_SOCKET_DEFAULT, XLB_CONN_MAX_DEFAULT,
-		XLB_FP_ENTRIES_DEFAULT);
+		XLB_FP_ENTRIES_DEFAULT, XLB_RTPROT, XLB_ANNOUNCE_TABLE_MIN,
+		XLB_ANNOUNCE_TABLE_MAX);
 }
 
 static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -143,7 +153,8 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 {
 	enum { OPT_SOCKET = 256, OPT_RULES, OPT_GROUP, OPT_VERSION, OPT_XDP_MODE,
 	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH, OPT_STATE_FILE,
-	       OPT_CPUS, OPT_FAST_PATH, OPT_FAST_PATH_ENTRIES, OPT_METRICS };
+	       OPT_CPUS, OPT_FAST_PATH, OPT_FAST_PATH_ENTRIES, OPT_METRICS,
+	       OPT_ANNOUNCE_TABLE };
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -162,6 +173,7 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		{ "fast-path", required_argument, NULL, OPT_FAST_PATH },
 		{ "fast-path-entries", required_argument, NULL, OPT_FAST_PATH_ENTRIES },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "announce-table", required_argument, NULL, OPT_ANNOUNCE_TABLE },
 		{ 0 }
 	};
 	int c;
@@ -262,6 +274,16 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 				return -1;
 			}
 			d->metrics_addr = optarg;
+			break;
+		}
+		case OPT_ANNOUNCE_TABLE: {
+			char err[256];
+
+			if (xlb_announce_parse_table(optarg, &d->announce_table, err,
+						     sizeof(err)) < 0) {
+				pr_warn("%s", err);
+				return -1;
+			}
 			break;
 		}
 		case 'v':
@@ -469,6 +491,13 @@ static void dp_on_tick(void *arg, uint64_t now_ms)
 	/* Health results into the tables, new plans to the checker: here,
 	 * on the control thread, the tables' one writer. */
 	xlb_health_tick(d->health);
+	/* After the health results: a transition counts at once. */
+	xlb_announce_tick(d->announce, now_ms);
+}
+
+static unsigned int dp_beats(void *arg, uint64_t *out, unsigned int max)
+{
+	return xlb_dp_worker_beats(((struct xlbd *)arg)->dp, out, max);
 }
 
 /* Scrapes are served by the control thread (metrics.h says why). */
@@ -480,12 +509,15 @@ static void metrics_on_fd(void *arg)
 /* The datapath's counters, then the checker's ("health" group). */
 static int (*dp_dump_counters_fn)(xlb_counter_emit_fn emit, void *emit_arg, void *arg);
 static struct xlb_health *counters_health;
+static struct xlb_announce *counters_announce;
 
 static int xlbd_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 {
 	int ret = dp_dump_counters_fn ? dp_dump_counters_fn(emit, emit_arg, arg) : 0;
 
-	return ret ? ret : xlb_health_dump_counters(counters_health, emit, emit_arg);
+	if (!ret)
+		ret = xlb_health_dump_counters(counters_health, emit, emit_arg);
+	return ret ? ret : xlb_announce_dump_counters(counters_announce, emit, emit_arg);
 }
 
 static int health_info(const struct xlb_svc_key *svc, uint32_t addr, uint16_t port,
@@ -507,6 +539,7 @@ static int health_start(struct xlbd *d)
 	}
 	dp_dump_counters_fn = prov.dump_counters;
 	counters_health = d->health;
+	counters_announce = d->announce;
 	prov.dump_counters = xlbd_dump_counters;
 	prov.health_info = health_info;
 	prov.health_arg = d->health;
@@ -568,6 +601,15 @@ static int xlbd_init(struct xlbd *d)
 		if (!d->ifindex[i]) {
 			pr_warn("interface %s: %s", d->ifnames[i], strerror(errno));
 			return -ENODEV;
+		}
+	}
+	/* The guard is forked before any thread exists (announce.h). */
+	if (d->announce_table) {
+		ret = xlb_announce_new(&d->announce, d->announce_table, d->argv, err,
+				       sizeof(err));
+		if (ret) {
+			pr_warn("%s", err[0] ? err : strerror(-ret));
+			return ret;
 		}
 	}
 	ret = apply_cpus(d);
@@ -638,6 +680,7 @@ static int xlbd_init(struct xlbd *d)
 		pr_warn("datapath: %s", err[0] ? err : strerror(-ret));
 		return ret;
 	}
+	xlb_announce_attach(d->announce, d->tables, dp_beats, d);
 	ret = health_start(d);
 	if (ret)
 		return ret;
@@ -700,6 +743,7 @@ static int xlbd_run(struct xlbd *d)
 		int ret = xlb_ctl_server_run(d->srv, d->sigfd);
 
 		if (ret) {
+			xlb_announce_stop(d->announce, "control loop failed");
 			pr_err("control loop: %s", strerror(-ret));
 			xlb_sd_notifyf("STOPPING=1\nSTATUS=control loop: %s", strerror(-ret));
 			return ret;
@@ -711,6 +755,8 @@ static int xlbd_run(struct xlbd *d)
 			continue;
 		}
 		xlb_sd_notify("STOPPING=1\nSTATUS=stopping");
+		/* The routers stop sending before the workers stop serving. */
+		xlb_announce_stop(d->announce, strsignal((int)si.ssi_signo));
 		pr_info("%s: exiting; the XDP program stays attached and drops VIP "
 			"packets until the next xlbd (xlbd --detach removes it)",
 			strsignal((int)si.ssi_signo));
@@ -720,6 +766,8 @@ static int xlbd_run(struct xlbd *d)
 
 static void xlbd_fini(struct xlbd *d)
 {
+	/* A start that failed half-way withdraws what an earlier run left. */
+	xlb_announce_stop(d->announce, "stopping");
 	xlb_ctl_server_free(d->srv);
 	xlb_metrics_free(d->metrics);
 	xlb_health_stop(d->health);
@@ -728,6 +776,7 @@ static void xlbd_fini(struct xlbd *d)
 		xlb_dp_log_stats(d->dp);
 	xlb_dp_stop(d->dp);
 	xlb_tables_free(d->tables);
+	xlb_announce_free(d->announce);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 }
@@ -739,6 +788,7 @@ int main(int argc, char **argv)
 
 	xlb_log_init();
 	xlb_dp_params_default(&d.dpp);
+	d.argv = argv;
 	ret = parse_args(&d, argc, argv);
 	if (ret)
 		return ret > 0 ? 0 : 1;

@@ -115,9 +115,12 @@ director)
 	add)
 		! grep -qx "$DIR_INDEX" "$LABDIR/directors" || lab_die "director $DIR_INDEX exists"
 		ecmp_director_add "$DIR_INDEX"
+		# The router first: a BGP open from an unknown neighbour
+		# would be refused, and BIRD waits before trying again.
 		ecmp_router_conf
 		. "$LABDIR/env"
 		bird_reconfigure "$ROUTER_DIR"
+		ecmp_director_start "$DIR_INDEX"
 		;;
 	*)
 		grep -qx "$DIR_INDEX" "$LABDIR/directors" || lab_die "no director $DIR_INDEX"

@@ -664,7 +664,8 @@ ecmp_xlbd_start() {
 }
 
 # ecmp_director_add I: namespace, interface and BIRD configuration of
-# director I, recorded in $LABDIR/directors; then ecmp_director_start.
+# director I, recorded in $LABDIR/directors (ecmp_router_conf then gives
+# the router a session to it); ecmp_director_start starts it.
 ecmp_director_add() {
 	local i=$1 x ns ifn d ip
 	x=$(lab_octet) ns=$(ecmp_dir_ns "$i") ifn=$(ecmp_dir_if "$i") d=$LABDIR/d$i
@@ -684,7 +685,6 @@ ecmp_director_add() {
 	bird_conf_director "$ip" "10.$x.2.1" "$ECMP_DIRECTOR_AS" "$ECMP_ROUTER_AS" \
 		"$ECMP_TABLE" $VIPS >"$d/bird.conf"
 	echo "$i" >>"$LABDIR/directors"
-	ecmp_director_start "$i"
 }
 
 # ecmp_director_start I: interface up, xlbd, then BIRD (whatever of them
@@ -830,6 +830,7 @@ topo_ecmp_up() {
 	done
 	ecmp_router_conf
 	bird_start "$rt" "$LABDIR/router"
+	for i in $(seq 1 "$nd"); do ecmp_director_start "$i"; done
 
 	cat >"$LABDIR/env" <<-EOF
 	# netns-lab $LAB_PREFIX (ecmp): source this file.

@@ -15,6 +15,8 @@
 #   survival NAME TARGET  "survived established percent" from the report
 #   ecmp_check_survival NAME   the >= 99 % checks, DR and TUN, printed
 
+. "$ROOT/netns-lab/bird.sh"	# bird_established, birdc_in
+
 LOAD_CONNS=${LOAD_CONNS:-200}
 LOAD_NEW_RATE=${LOAD_NEW_RATE:-20}
 ECMP_VIP_LIST=

@@ -725,7 +725,9 @@ ecmp_director_crash() {
 	else
 		ip -n "$ns" link set "$ifn" down
 	fi
-	: >"$LABDIR/d$i/crashed"
+	# When it went silent (ns since the epoch): what withdrawal times
+	# are measured from.
+	date +%s%N >"$LABDIR/d$i/crashed"
 	for pid in $(ip netns pids "$ns"); do kill -KILL "$pid" 2>/dev/null || true; done
 	for pid in $(ip netns pids "$ns"); do
 		while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done

@@ -5,8 +5,8 @@
 #   D ACTION I            netns-lab/lab.sh director ACTION I (this lab)
 #   ecmp_npaths VIP       how many next hops the router's kernel has for VIP
 #   ecmp_has_path VIP IP  the router routes VIP via IP
-#   ecmp_until_gone IP    ms until no VIP is routed via IP (polled every
-#                         20 ms, gives up after 10 s: prints 10000)
+#   ecmp_until_gone IP [T0]  ms from T0 (default now) until no VIP is routed
+#                         via IP (polled every 20 ms, gives up after 10 s)
 #   load_start NAME [args]  ecmpload.py from the client, 200 DR + 200 TUN
 #                         long-lived connections (LOAD_CONNS each) and 20
 #                         new ones a second; waits until all have answered
@@ -28,10 +28,10 @@ ecmp_has_path() { ip -n "$ROUTER_NS" route show "$1/32" | grep -q "via $2 "; }
 # dir_ip I: director I's address (10.x.2.(1 + I), as the topology gives it).
 dir_ip() { echo "${VIP_DR%.*.*}.2.$((1 + $1))"; }
 
-# ecmp_until_gone IP: ms until neither VIP is routed via IP.
+# ecmp_until_gone IP [T0]: ms from T0 (ns since the epoch; default now)
+# until neither VIP is routed via IP.
 ecmp_until_gone() {
-	local ip=$1 t0 n=500 v
-	t0=$(date +%s%N)
+	local ip=$1 t0=${2:-$(date +%s%N)} n=500 v
 	while [ "$n" -gt 0 ]; do
 		v=0
 		ecmp_has_path "$VIP_DR" "$ip" && v=1
@@ -111,4 +111,17 @@ director_stats() {
 		echo "-- d$i:"
 		"$B/xlbctl" --socket "$LABDIR/d$i/xlb.sock" -L -n --stats 2>/dev/null | tail -n +4 || echo "   (down)"
 	done
+}
+
+# ecmp_check_new NAME WHAT WITHDRAWAL_MS: every new connection was answered
+# in the end, and they were slowed (a lost SYN retransmitted) only within
+# about the withdrawal time.
+ecmp_check_new() {
+	local l o
+	l=$(grep '^new ' "$T/$1.out")
+	o=$(field outage "$l")
+	echo "NEW CONNECTIONS $2: $l (withdrawal $3 ms)"
+	check_eq "$2: every new connection was answered in the end" 0 "$(field failed "$l")"
+	check "$2: new connections were slowed for no longer than the withdrawal (+ 0.5 s): outage ${o} s" \
+		awk -v o="$o" -v g="$3" 'BEGIN { exit !(o * 1000 <= g + 500) }'
 }

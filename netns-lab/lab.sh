@@ -2,7 +2,7 @@
 # netns-lab: LVS topologies in network namespaces on one machine.
 #
 #   lab.sh up     dr|nat|tun|ecmp [--prefix P] [--servers N] [--dir D] [--one-arm]
-#                 [--client-queues N] [--directors N]
+#                 [--client-queues N] [--directors N] [--routing bgp|ospf]
 #   lab.sh down   [dr|nat|tun|ecmp] [--prefix P] [--dir D]
 #   lab.sh status [dr|nat|tun|ecmp] [--prefix P] [--dir D]
 #   lab.sh director add|start|crash|kill|stop I [--prefix P] [--dir D]
@@ -18,7 +18,8 @@
 # (NAT, TUN): the director's client-side veth (both ends) has N RX and TX
 # queues (default 1), over which the client's flows spread. TUN decapsulation:
 # XLB_LAB_DECAP=auto|xdp|ipip, XLB_DECAP_OBJ. ecmp: --directors N (default
-# 3) directors, each with xlbd and BIRD, behind a BIRD router doing ECMP;
+# 3) directors, each with xlbd and BIRD, behind a BIRD router doing ECMP,
+# announcing over BGP (default) or OSPF (--routing ospf);
 # "director" acts on director I of an ecmp lab that is up: add (a new one,
 # with the same rules; the router learns of it), start (what of it is not
 # running), crash (interface down, every process SIGKILL: a machine dying),
@@ -50,6 +51,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	dr|nat|tun|ecmp) MODE=$1 ;;
 	--directors) LAB_DIRECTORS=${2:?}; shift ;;
+	--routing) LAB_ECMP_ROUTING=${2:?}; shift ;;
 	--prefix) LAB_PREFIX=${2:?}; shift ;;
 	--servers) LAB_SERVERS=${2:?}; shift ;;
 	--dir) LABDIR=${2:?}; shift ;;
@@ -117,8 +119,9 @@ director)
 		ecmp_director_add "$DIR_INDEX"
 		# The router first: a BGP open from an unknown neighbour
 		# would be refused, and BIRD waits before trying again.
-		ecmp_router_conf
 		. "$LABDIR/env"
+		LAB_ECMP_ROUTING=$ROUTING
+		ecmp_router_conf
 		bird_reconfigure "$ROUTER_DIR"
 		ecmp_director_start "$DIR_INDEX"
 		;;

@@ -589,6 +589,9 @@ topo_status() {
 # file ($LABDIR/rules). LAB_DIRECTORS directors (default 3); more can be
 # added later (ecmp_director_add).
 #
+# Routing: LAB_ECMP_ROUTING=bgp (default: eBGP + BFD, "merge paths" on the
+# router) or ospf (area 0 on br1, the VIPs as external routes, BFD).
+#
 # Announcing: LAB_ANNOUNCE=xlbd (xlbd --announce-table $ECMP_TABLE keeps
 # "blackhole VIP/32 table N proto 250" while it can serve) or manual (the
 # same routes added by hand when xlbd is up; nothing withdraws them but a
@@ -629,6 +632,11 @@ ecmp_dir_if() { echo "${LAB_PREFIX}d$1"; }
 ecmp_router_conf() {
 	local x i ips=()
 	x=$(lab_octet)
+	. "$LABDIR/env.ecmp"
+	if [ "${LAB_ECMP_ROUTING:-bgp}" = ospf ]; then
+		bird_conf_router_ospf "10.$x.2.1" "${LAB_PREFIX}t1" >"$LABDIR/router/bird.conf"
+		return
+	fi
 	while read -r i; do ips+=("$(ecmp_dir_ip "$i")"); done <"$LABDIR/directors"
 	bird_conf_router "10.$x.2.1" "$ECMP_ROUTER_AS" "$ECMP_DIRECTOR_AS" "${ips[@]}" \
 		>"$LABDIR/router/bird.conf"
@@ -682,8 +690,12 @@ ecmp_director_add() {
 	nsx "$ns" sysctl -qw "net.ipv4.conf.$ifn.rp_filter=0"
 	peer_napi "$LAB_PREFIX-sw" "${LAB_PREFIX}d${i}s"
 	# shellcheck disable=SC2086
-	bird_conf_director "$ip" "10.$x.2.1" "$ECMP_DIRECTOR_AS" "$ECMP_ROUTER_AS" \
-		"$ECMP_TABLE" $VIPS >"$d/bird.conf"
+	if [ "${LAB_ECMP_ROUTING:-bgp}" = ospf ]; then
+		bird_conf_director_ospf "$ip" "$ifn" "$ECMP_TABLE" $VIPS >"$d/bird.conf"
+	else
+		bird_conf_director "$ip" "10.$x.2.1" "$ECMP_DIRECTOR_AS" "$ECMP_ROUTER_AS" \
+			"$ECMP_TABLE" $VIPS >"$d/bird.conf"
+	fi
 	echo "$i" >>"$LABDIR/directors"
 }
 
@@ -772,7 +784,9 @@ topo_ecmp_up() {
 	sw=$LAB_PREFIX-sw cl=$LAB_PREFIX-cl rt=$LAB_PREFIX-rt
 	: >"$LABDIR/directors"
 	head -c $((1 << 20)) /dev/urandom >"$LABDIR/1M.bin"
+	case ${LAB_ECMP_ROUTING:-bgp} in bgp|ospf) ;; *) lab_die "ecmp routing: bgp or ospf" ;; esac
 	cat >"$LABDIR/env.ecmp" <<-EOF
+	LAB_ECMP_ROUTING=${LAB_ECMP_ROUTING:-bgp}
 	ROUTER_NS=$rt
 	VIP_DR=$vsub.100
 	VIP_TUN=$vsub.101
@@ -855,6 +869,7 @@ topo_ecmp_up() {
 	DIRECTOR_NSS="${dnss# }"
 	DIRECTOR_IPS="${dips# }"
 	DIRECTOR_NAMES="${dnames# }"
+	ROUTING=${LAB_ECMP_ROUTING:-bgp}
 	ANNOUNCE=$(ecmp_announce_mode)
 	ANNOUNCE_TABLE=$ECMP_TABLE
 	RULES=$LABDIR/rules
@@ -878,7 +893,7 @@ topo_ecmp_up() {
 
 	# Up means: every director's routes on the router, both VIPs.
 	for ip in $vsub.100 $vsub.101; do
-		ecmp_wait_paths "$ip" "$nd" 30 ||
+		ecmp_wait_paths "$ip" "$nd" "${LAB_ECMP_WAIT:-30}" ||
 			lab_die "router: $ip has $(ecmp_paths "$ip" | wc -l) of $nd paths (logs: $LABDIR/*/bird.log)"
 	done
 }

@@ -565,6 +565,13 @@ topo_status() {
 		echo "env: $LABDIR/env"
 		. "$LABDIR/env"
 		echo "mode: $LAB_MODE"
+		if [ "$LAB_MODE" = ecmp ]; then
+			echo "directors: $(sed 's/^/d/' "$LABDIR/directors" | xargs) ($ROUTING, announcing: $ANNOUNCE), VIPs $VIPS, client $CLIENT_NS ($CLIENT_IP)"
+			echo "router $ROUTER_NS:"
+			ip -n "$ROUTER_NS" route show proto bird | sed 's/^/  /'
+			echo "real servers: $RS_NAMES / $RS_IPS"
+			return 0
+		fi
 		echo "director: $DIRECTOR_NS $DIRECTOR_IF ($DIRECTOR_IP), VIP $VIP, client $CLIENT_NS ($CLIENT_IP)"
 		[ "$LAB_MODE" = dr ] ||
 			echo "director, real servers' side: $DIRECTOR_IF_RS ($DIRECTOR_IP_RS), RS network $RS_NET"

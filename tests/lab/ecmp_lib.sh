@@ -25,6 +25,17 @@ D() { "$ROOT/netns-lab/lab.sh" director "$1" "$2" --prefix "$P" --dir "$LABDIR";
 
 ecmp_npaths() { ip -n "$ROUTER_NS" route show "$1/32" | grep -c 'via '; }
 ecmp_has_path() { ip -n "$ROUTER_NS" route show "$1/32" | grep -q "via $2 "; }
+# xlbd_signal I SIG: signal director I's xlbd by PID and return at once
+# (the guard withdraws within ms, but the process takes a second or two
+# to exit: timing from the return of "lab.sh director kill" would count
+# that). xlbd_gone I: wait (up to 10 s) until it has exited.
+xlbd_signal() { kill -"$2" "$(cat "$LABDIR/d$1/xlbd.pid")"; }
+xlbd_gone() {
+	local pid n=200
+	pid=$(cat "$LABDIR/d$1/xlbd.pid")
+	while [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; n=$((n - 1)); done
+}
+
 # dir_ip I: director I's address (10.x.2.(1 + I), as the topology gives it).
 dir_ip() { echo "${VIP_DR%.*.*}.2.$((1 + $1))"; }
 

@@ -33,8 +33,9 @@ load_start a2 || { fail "load a2 starts"; exit 1; }
 sleep 1
 before a2
 t0=$(date +%s%N)
-D kill 1
+xlbd_signal 1 KILL
 gone=$(ecmp_until_gone "$(dir_ip 1)" "$t0")
+xlbd_gone 1
 echo "WITHDRAWAL: d1 (xlbd SIGKILL, BIRD running) left the router's routes after $gone ms"
 check "(a2) xlbd killed alone: its routes are withdrawn within 3 s ($gone ms)" test "$gone" -le 3000
 check_eq "(a2) no route of proto 250 is left in d1's table $ANNOUNCE_TABLE" "" \
@@ -82,8 +83,9 @@ load_start c2 || { fail "load c2 starts"; exit 1; }
 sleep 1
 before c2
 t0=$(date +%s%N)
-D stop 3
+xlbd_signal 3 TERM
 gone=$(ecmp_until_gone "$(dir_ip 3)" "$t0")
+xlbd_gone 3
 echo "WITHDRAWAL: d3 (xlbd SIGTERM) left the router's routes after $gone ms"
 check "(c2) a graceful stop withdraws within 3 s ($gone ms)" test "$gone" -le 3000
 sleep 3

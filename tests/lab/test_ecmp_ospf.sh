@@ -41,8 +41,9 @@ ecmp_check_new a "(a) OSPF" "$gone"
 load_start a2 || { fail "load a2 starts"; exit 1; }
 sleep 1
 t0=$(date +%s%N)
-D kill 2
+xlbd_signal 2 KILL
 gone=$(ecmp_until_gone "$(dir_ip 2)" "$t0")
+xlbd_gone 2
 echo "WITHDRAWAL (OSPF): d2 (xlbd SIGKILL, BIRD running) left the router's routes after $gone ms"
 check "(a2) OSPF: xlbd killed alone: withdrawn within 3 s ($gone ms)" test "$gone" -le 3000
 check_eq "(a2) OSPF: d3 alone carries both VIPs" "1 1" "$(ecmp_npaths "$VIP_DR") $(ecmp_npaths "$VIP_TUN")"

@@ -101,13 +101,19 @@ for i in 1 2 3; do
 done
 
 say "Killing director d1 as a machine dies: silent at once, then xlbd, its guard and BIRD SIGKILLed"
-L director crash 1
-t0=$(cat "$DEMODIR/lab/d1/crashed")	# when it went silent
+# In the background: the processes take a second or two to exit, and the
+# router is watched from the moment d1 went silent (written to d1/crashed).
+rm -f "$DEMODIR/lab/d1/crashed"
+L director crash 1 &
+crash=$!
+for _ in $(seq 1 100); do [ -s "$DEMODIR/lab/d1/crashed" ] && break; sleep 0.01; done
+t0=$(cat "$DEMODIR/lab/d1/crashed")
 while ip -n "$ROUTER_NS" route show "$VIP_DR/32" | grep -q "via ${DIRECTOR_IPS%% *} "; do
 	sleep 0.02
 	[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 10000 ] || break
 done
 echo "the router dropped d1 from its multipath route $(( ($(date +%s%N) - t0) / 1000000 )) ms after d1 went silent (BFD: 3 x 100 ms)"
+wait "$crash"
 run ip -n "$ROUTER_NS" route show "$VIP_DR/32"
 run birdc -s "$R/bird.ctl" show protocols d1
 

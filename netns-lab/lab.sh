@@ -40,7 +40,7 @@ LAB_ARMS=2
 LAB_CLIENT_QUEUES=1
 LAB_DIRECTORS=3
 LABDIR=
-DIR_ACTION= DIR_INDEX=
+DIR_ACTION='' DIR_INDEX=''
 if [ "$CMD" = director ]; then
 	[ $# -ge 2 ] || usage
 	DIR_ACTION=$1 DIR_INDEX=$2; shift 2
@@ -120,7 +120,6 @@ director)
 		# The router first: a BGP open from an unknown neighbour
 		# would be refused, and BIRD waits before trying again.
 		. "$LABDIR/env"
-		LAB_ECMP_ROUTING=$ROUTING
 		ecmp_router_conf
 		bird_reconfigure "$ROUTER_DIR"
 		ecmp_director_start "$DIR_INDEX"

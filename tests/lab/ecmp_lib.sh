@@ -19,12 +19,25 @@
 
 LOAD_CONNS=${LOAD_CONNS:-200}
 LOAD_NEW_RATE=${LOAD_NEW_RATE:-20}
-ECMP_VIP_LIST=
 
 D() { "$ROOT/netns-lab/lab.sh" director "$1" "$2" --prefix "$P" --dir "$LABDIR"; }
 
 ecmp_npaths() { ip -n "$ROUTER_NS" route show "$1/32" | grep -c 'via '; }
 ecmp_has_path() { ip -n "$ROUTER_NS" route show "$1/32" | grep -q "via $2 "; }
+# crash_timed I: "lab.sh director crash I", with the router watched from the
+# moment director I went silent (its processes take a second or two to
+# exit, which the crash command waits for): prints the ms until neither
+# VIP is routed via it.
+crash_timed() {
+	local c
+	rm -f "$LABDIR/d$1/crashed"
+	D crash "$1" >/dev/null 2>&1 &
+	c=$!
+	wait_for 5 test -s "$LABDIR/d$1/crashed"
+	ecmp_until_gone "$(dir_ip "$1")" "$(cat "$LABDIR/d$1/crashed")"
+	wait "$c"
+}
+
 # xlbd_signal I SIG: signal director I's xlbd by PID and return at once
 # (the guard withdraws within ms, but the process takes a second or two
 # to exit: timing from the return of "lab.sh director kill" would count

@@ -25,8 +25,7 @@ load_start a || { fail "load a starts"; exit 1; }
 sleep 1
 for i in 1 2 3; do ports_on "$i" >"$T/a.before.d$i"; done
 load_ports a >"$T/a.ports"
-D crash 1
-gone=$(ecmp_until_gone "$(dir_ip 1)" "$(cat "$LABDIR/d1/crashed")")
+gone=$(crash_timed 1)
 echo "WITHDRAWAL (OSPF): d1 (crashed) left the router's multipath routes $gone ms after it went silent"
 check "(a) OSPF: the dead director's routes are withdrawn within 3 s ($gone ms)" test "$gone" -le 3000
 sleep 4

@@ -6,10 +6,18 @@
 #
 #   bird_conf_director ID ROUTER_IP LOCAL_AS ROUTER_AS TABLE VIP...  >CONF
 #   bird_conf_router ID LOCAL_AS PEER_AS PEER_IP...                  >CONF
-#   bird_start NS DIR      (DIR/bird.conf; socket DIR/bird.ctl, PID DIR/bird.pid)
+#   bird_conf_director_ospf ID IFACE TABLE VIP...                    >CONF
+#   bird_conf_router_ospf ID IFACE                                   >CONF
+#   bird_start NS DIR      (DIR/bird.conf; socket DIR/bird.ctl, PID DIR/bird.pid,
+#                           log DIR/bird.log; the lab's PID file DIR/bird.pid.lab)
 #   bird_stop DIR [SIGNAL] (by PID; default TERM, KILL for "the machine died")
+#   bird_reconfigure DIR   (birdc configure after DIR/bird.conf changed)
 #   birdc_in DIR CMD...    (birdc on that BIRD's socket)
-#   bird_wait_established DIR PROTO SECONDS
+#   bird_established DIR PROTO / bird_wait_established DIR PROTO SECONDS
+#
+# Needs lab_die and $LABDIR (netns-lab/topo.sh). BIRD reads its
+# configuration with `bird -p` first, so a bad one is refused with BIRD's
+# own message before anything starts.
 #
 # Tunables (environment): BIRD_BFD_INTERVAL (ms, default 100) and
 # BIRD_BFD_MULTIPLIER (default 3): a dead peer is noticed after

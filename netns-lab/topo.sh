@@ -581,7 +581,7 @@ topo_status() {
 	fi
 }
 
-# ---- ECMP: several directors behind a router, announced with BGP ----------
+# ---- ECMP: several directors behind a router, announced with BGP/OSPF ----
 #
 #   P-cl (10.x.1.50) --br0-- P-rt (10.x.1.1 | 10.x.2.1, BIRD, ECMP)
 #                                   |
@@ -589,7 +589,7 @@ topo_status() {
 #              + BIRD each), P-rs1 .11, P-rs2 .12, ... (real servers)
 #
 # VIPs 10.x.3.100 (DR, port 80) and 10.x.3.101 (TUN, port 80) live on no
-# segment: the router reaches them through the directors' BGP routes only
+# segment: the router reaches them through the directors' routes only
 # (one multipath route per VIP, L4 hash). Real servers hold both VIPs on
 # lo (never announced), decapsulate IP-in-IP with xlb's XDP program and
 # answer the client through the router. Every director has the same rules

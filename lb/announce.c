@@ -141,6 +141,7 @@ struct an_nl {
 static int an_nl_open(struct an_nl *c)
 {
 	struct timeval tv = { .tv_sec = 2 };
+	int one = 1;
 
 	c->buf = malloc(AN_BUF_SIZE);
 	c->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
@@ -150,6 +151,11 @@ static int an_nl_open(struct an_nl *c)
 	if (mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    setsockopt(mnl_socket_get_fd(c->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		goto fail;
+	/* Strict checking lets the kernel filter a dump by table and protocol
+	 * (a BGP-sized main table is never walked); an older kernel dumps
+	 * everything and an_dump_cb filters alone. */
+	(void)setsockopt(mnl_socket_get_fd(c->nl), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one,
+			 sizeof(one));
 	c->portid = mnl_socket_get_portid(c->nl);
 	c->seq = (uint32_t)time(NULL);
 	return 0;
@@ -285,7 +291,13 @@ static int an_rt_dump(struct an_nl *c, uint32_t table, struct an_dump *d)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET;
+	rtm->rtm_protocol = XLB_RTPROT;
+	rtm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	ret = an_nl_talk(c, nlh, an_dump_cb, d);
+	/* A table that has no route at all does not exist yet. */
+	if (ret == -ENOENT)
+		ret = 0;
 	if (ret) {
 		free(d->v);
 		d->v = NULL;
@@ -353,6 +365,25 @@ static int an_rt_flush(struct an_nl *c, uint32_t table)
 	return ret ? ret : gone;
 }
 
+int xlb_announce_withdraw_table(uint32_t table, char *err, size_t errlen)
+{
+	struct an_nl c = { 0 };
+	int ret = an_nl_open(&c);
+
+	if (ret) {
+		xlb_seterr(err, errlen, "rtnetlink: %s", strerror(-ret));
+		return ret;
+	}
+	ret = an_rt_flush(&c, table);
+	if (ret == -EAGAIN)
+		ret = an_rt_flush(&c, table);
+	if (ret < 0)
+		xlb_seterr(err, errlen, "removing the routes of table %u: %s", table,
+			   strerror(-ret));
+	an_nl_close(&c);
+	return ret;
+}
+
 /* ---- the guard ---- */
 
 static void guard_log_flush(uint32_t table, const char *why, struct an_nl *c)
@@ -380,16 +411,20 @@ static void __attribute__((noreturn)) guard_main(int fd, uint32_t table, pid_t p
 	int sfd;
 
 	prctl(PR_SET_NAME, "xlbd-guard", 0, 0, 0);
-	/* xlbd's SIGTERM (graceful: it withdraws itself) and its death alike. */
+	/* SIGUSR1: xlbd died (PR_SET_PDEATHSIG). SIGTERM: systemd stops the
+	 * whole unit; xlbd withdraws itself and tells us to go ('Q'), or dies
+	 * (EOF) or hangs (no heartbeat), which we see anyway. Either signal
+	 * while xlbd lives changes nothing, so that a stop is logged as one. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	/* A terminal's ^C or hang-up is for xlbd, which then stops us. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0);
 	if (an_nl_open(&c) < 0 || sfd < 0) {
 		pr_err("announce guard: rtnetlink: %s", strerror(errno));
 		_exit(1);
@@ -415,7 +450,13 @@ static void __attribute__((noreturn)) guard_main(int fd, uint32_t table, pid_t p
 			_exit(1);
 		}
 		if (n > 0 && pfd[1].revents) {
-			guard_log_flush(table, "xlbd is gone (SIGTERM)", &c);
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) < 0 && errno != EAGAIN)
+				pr_debug("announce guard: signalfd: %s", strerror(errno));
+			if (getppid() == parent)
+				continue;
+			guard_log_flush(table, "xlbd is gone", &c);
 			_exit(0);
 		}
 		if (n > 0 && pfd[0].revents) {
@@ -464,6 +505,9 @@ static void guard_retitle(char **argv)
 		if (!hi || end > hi)
 			hi = end;
 	}
+	/* The logger's prefix pointed into those strings. */
+	program_invocation_name = (char *)title;
+	program_invocation_short_name = (char *)title;
 	if (!lo || (size_t)(hi - lo) < sizeof(title))
 		return;
 	memset(lo, 0, (size_t)(hi - lo));
@@ -590,6 +634,7 @@ int xlb_announce_new(struct xlb_announce **out, uint32_t table, char **argv, cha
 	if (pid == 0) {
 		close(sv[0]);
 		an_nl_close(&a->nl);
+		free(a);	/* xlbd's side; the guard has its own */
 		guard_retitle(argv);
 		guard_main(sv[1], table, parent);
 	}
@@ -842,6 +887,8 @@ void xlb_announce_stop(struct xlb_announce *a, const char *why)
 		return;	/* the guard sees our EOF and withdraws */
 	}
 	a->cnt[AN_WITHDRAWALS] += (uint64_t)rc;
+	for (size_t i = 0; i < a->nhave; i++)
+		an_log_route(a, a->have[i], false, why);
 	a->nhave = 0;
 	an_notice("announce: %s: withdrew %d route%s of table %u", why, rc,
 		  rc == 1 ? "" : "s", a->table);

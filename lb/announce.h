@@ -43,6 +43,10 @@
 /* "--announce-table" argument: 1..252. 0 or -EINVAL with a sentence. */
 int xlb_announce_parse_table(const char *s, uint32_t *out, char *err, size_t errlen);
 
+/* Every protocol-XLB_RTPROT route of table removed (xlbd --withdraw):
+ * how many, or -errno with a sentence in err. */
+int xlb_announce_withdraw_table(uint32_t table, char *err, size_t errlen);
+
 /* ---- the decision (pure, unit-tested) ---- */
 
 /* Whether the service can take a new connection now, as the datapath

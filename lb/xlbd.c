@@ -64,6 +64,7 @@ struct xlbd {
 	const char *group;
 	bool verbose;
 	bool detach;
+	bool withdraw;			/* --withdraw */
 	const char *state_file;		/* --state-file, or NULL: the default */
 	char state_buf[4096];
 	const char *cpus;		/* --cpus LIST, or NULL */
@@ -90,6 +91,7 @@ static void usage(FILE *f)
 		"            [--fast-path on|off] [--fast-path-entries N]\n"
 		"            [--metrics ADDR:PORT] [--announce-table N] [-v]\n"
 		"       xlbd --detach -i IFACE [-i IFACE ...] [--socket PATH] [--state-file PATH]\n"
+		"       xlbd --withdraw -i IFACE [--announce-table N] [other options, ignored]\n"
 		"\n"
 		"SIGTERM and SIGINT stop xlbd but leave its XDP program attached, dropping\n"
 		"VIP packets (clients retransmit) until the next xlbd takes over without\n"
@@ -125,6 +127,8 @@ static void usage(FILE *f)
 		"                         making progress, a server up or a sorry server), for\n"
 		"                         BIRD to announce; a guard process withdraws them\n"
 		"                         within 1 s if xlbd dies or hangs, and so does a stop\n"
+		"      --withdraw         remove the routes of --announce-table (none without it)\n"
+		"                         and exit, for ExecStopPost=; refused while an xlbd runs\n"
 		"      --detach           remove xlb's XDP program from the interfaces, the\n"
 		"                         state file and the fast path's pinned maps, then exit\n"
 		"  -v, --verbose          debug logging\n"
@@ -154,7 +158,7 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 	enum { OPT_SOCKET = 256, OPT_RULES, OPT_GROUP, OPT_VERSION, OPT_XDP_MODE,
 	       OPT_ZEROCOPY, OPT_MAX_CONNS, OPT_QUEUES, OPT_DETACH, OPT_STATE_FILE,
 	       OPT_CPUS, OPT_FAST_PATH, OPT_FAST_PATH_ENTRIES, OPT_METRICS,
-	       OPT_ANNOUNCE_TABLE };
+	       OPT_ANNOUNCE_TABLE, OPT_WITHDRAW };
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -174,6 +178,7 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 		{ "fast-path-entries", required_argument, NULL, OPT_FAST_PATH_ENTRIES },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "announce-table", required_argument, NULL, OPT_ANNOUNCE_TABLE },
+		{ "withdraw", no_argument, NULL, OPT_WITHDRAW },
 		{ 0 }
 	};
 	int c;
@@ -276,6 +281,9 @@ static int parse_args(struct xlbd *d, int argc, char **argv)
 			d->metrics_addr = optarg;
 			break;
 		}
+		case OPT_WITHDRAW:
+			d->withdraw = true;
+			break;
 		case OPT_ANNOUNCE_TABLE: {
 			char err[256];
 
@@ -474,6 +482,32 @@ static int xlbd_detach(struct xlbd *d)
 		bad++;
 	}
 	return bad ? -ENOENT : 0;
+}
+
+/* xlbd --withdraw (ExecStopPost=): what a SIGKILL of xlbd and its guard
+ * together (systemctl kill -s KILL) would leave. Takes the unit's whole
+ * command line, so the table comes from xlbd's own parser. */
+static int xlbd_withdraw(struct xlbd *d)
+{
+	const char *sock = d->socket_path ? d->socket_path : XLB_CTL_SOCKET_DEFAULT;
+	char err[256];
+	int ret;
+
+	if (!d->announce_table)
+		return 0;
+	if (xlbd_running(sock)) {
+		pr_warn("an xlbd is running (it answers on %s): its routes stay", sock);
+		return -EBUSY;
+	}
+	ret = xlb_announce_withdraw_table(d->announce_table, err, sizeof(err));
+	if (ret < 0) {
+		pr_warn("--withdraw: %s", err);
+		return ret;
+	}
+	if (ret)
+		pr_info("--withdraw: removed %d route%s of table %u", ret, ret == 1 ? "" : "s",
+			d->announce_table);
+	return 0;
 }
 
 static void dp_on_fd(void *arg)
@@ -796,6 +830,8 @@ int main(int argc, char **argv)
 		xlb_log_set_level(XLB_LOG_DEBUG);
 	if (d.detach)
 		return xlbd_detach(&d) ? 1 : 0;
+	if (d.withdraw)
+		return xlbd_withdraw(&d) ? 1 : 0;
 	ret = xlbd_init(&d);
 	if (!ret)
 		ret = xlbd_run(&d);

@@ -84,7 +84,8 @@ cat >"$T/rules" <<RULES
 -a -t $VIP2:80 -r $RS2:80 -g -w 1
 RULES
 T0=$(now_ms)
-xlbd_up "$T/rules" --announce-table "$TBL" || { fail "xlbd starts"; exit 1; }
+xlbd_up "$T/rules" --announce-table "$TBL" --metrics 127.0.0.1:9157 ||
+	{ fail "xlbd starts"; exit 1; }
 T_READY=$(now_ms)
 up_ms=$(ms_until 5 routes_are "$VIP" "$VIP2")
 echo "    routes appeared ${up_ms} ms after xlbd answered ($((T_READY - T0)) ms to start)"
@@ -96,6 +97,14 @@ GUARD=$(ps -o pid= --ppid "$XLBD_PID" | xargs)
 check "xlbd has one child, the guard ($GUARD: $(ps -o comm= -p "$GUARD" 2>/dev/null))" \
 	bash -c "[ -n '$GUARD' ] && [ \"\$(ps -o comm= -p '$GUARD')\" = xlbd-guard ]"
 check_eq "xlbctl --counters: announce routes 2" 2 "$(counter announce routes)"
+X --counters | grep '^announce ' | sed 's/^/    /'
+ip netns exec "$D" curl -sS -m 5 -o "$T/m" http://127.0.0.1:9157/metrics
+check "Prometheus: xlb_announce_routes 2, announcements a counter" bash -c \
+	"grep -qx 'xlb_announce_routes 2' '$T/m' && grep -qx '# TYPE xlb_announce_announcements_total counter' '$T/m'"
+if PROMTOOL=$(command -v promtool); then
+	check "promtool check metrics: the scrape with the announce families is clean" \
+		bash -c "'$PROMTOOL' check metrics <'$T/m' >'$T/pt' 2>&1 && ! [ -s '$T/pt' ]"
+fi
 
 # Every server of the second service fails its check: only VIP2 goes.
 listen_stop
@@ -116,6 +125,36 @@ sleep 1
 check_eq "SIGHUP with the same rules: still both VIPs" "$VIP $VIP2" "$(routes)"
 check_eq "SIGHUP: no announcement nor withdrawal (before $ann/$wd)" "$ann/$wd" \
 	"$(counter announce announcements)/$(counter announce withdrawals)"
+
+# SIGHUP with VIP2's service gone from the rules withdraws it alone; the
+# rules back, it is back.
+cp "$T/rules" "$T/rules.all"
+grep -v -- "$VIP2:80" "$T/rules.all" >"$T/rules"
+kill -HUP "$XLBD_PID"
+hup_ms=$(ms_until 5 routes_are "$VIP")
+check "SIGHUP without $VIP2's service: only it is withdrawn (${hup_ms} ms)" within "$hup_ms" 1000
+cp "$T/rules.all" "$T/rules"
+kill -HUP "$XLBD_PID"
+hup_ms=$(ms_until 5 routes_are "$VIP" "$VIP2")
+check "SIGHUP with it again: announced again (${hup_ms} ms)" within "$hup_ms" 1000
+
+# One datapath worker stops (ptrace, that thread alone): xlbd withdraws
+# everything after a second without progress, and announces again when it
+# goes on.
+WTID=$(grep -l '^xlb-w0$' /proc/"$XLBD_PID"/task/*/comm | head -1 | cut -d/ -f5)
+/usr/bin/python3 "$ROOT/tests/lab/threadstop.py" "$WTID" 2.5 >"$T/ts.out" 2>&1 &
+TS=$!
+lab_on_exit "kill_pid $TS"
+wait_for 2 grep -q stopped "$T/ts.out"
+stall_ms=$(ms_until 5 routes_are)
+echo "    worker xlb-w0 ($WTID) stopped: every route withdrawn after ${stall_ms} ms"
+check "a stalled worker withdraws every route within 3 s (${stall_ms} ms)" within "$stall_ms" 3000
+check_eq "xlbctl --counters: announce workers_stalled 1" 1 "$(counter announce workers_stalled)"
+wait "$TS"
+check "the worker goes on ($(cat "$T/ts.out" | xargs))" grep -q released "$T/ts.out"
+resume_ms=$(ms_until 5 routes_are "$VIP" "$VIP2")
+check "it makes progress again: both VIPs back (${resume_ms} ms)" within "$resume_ms" 2000
+check_eq "xlbctl --counters: announce worker_stalls 1" 1 "$(counter announce worker_stalls)"
 
 # SIGSTOP: the guard withdraws after 1 s without heartbeat.
 kill -STOP "$XLBD_PID"
@@ -140,17 +179,43 @@ check "kill -9: the guard ($GUARD) exited too" wait_for 3 guard_gone
 wait "$XLBD_PID" 2>/dev/null
 check "routes of other protocols survived kill -9" others_intact
 
+# xlbd and its guard killed together (systemctl kill -s KILL): the routes
+# stay, and xlbd --withdraw (the unit's ExecStopPost=) removes them; it
+# refuses while an xlbd runs.
+xlbd_up "$T/rules" --announce-table "$TBL" || { fail "xlbd starts again"; exit 1; }
+wait_for 5 routes_are "$VIP" "$VIP2"
+out=$(ip netns exec "$D" "$B/xlbd" --socket "$S" --withdraw -i "$DIRECTOR_IF" --announce-table "$TBL" 2>&1); rc=$?
+check "--withdraw under a running xlbd is refused, its routes stay ($rc: $out)" \
+	bash -c "[ $rc -eq 1 ] && [ \"\$(ip -n '$D' route show table $TBL proto 250 | wc -l)\" -eq 2 ]"
+GUARD=$(ps -o pid= --ppid "$XLBD_PID" | xargs)
+kill -STOP "$GUARD"	# so that it cannot see xlbd's EOF before its own end
+kill -KILL "$XLBD_PID"
+kill -KILL "$GUARD"
+wait "$XLBD_PID" 2>/dev/null
+check_eq "xlbd and its guard killed together: the routes stay" "$VIP $VIP2" "$(routes)"
+out=$(ip netns exec "$D" "$B/xlbd" --socket "$S" --withdraw -i "$DIRECTOR_IF" --rules "$T/rules" --announce-table "$TBL" 2>&1); rc=$?
+check_eq "xlbd --withdraw (ExecStopPost=) removes them ($rc: $out)" "0:" "$rc:$(routes)"
+check "--withdraw leaves other protocols' routes" others_intact
+
 # A restart (same state file: the connection handoff) announces again;
 # SIGTERM withdraws before xlbd exits.
 xlbd_up "$T/rules" --announce-table "$TBL" || { fail "xlbd starts again"; exit 1; }
 re_ms=$(ms_until 5 routes_are "$VIP" "$VIP2")
 check "restarted: both VIPs announced (${re_ms} ms)" within "$re_ms" 3000
 GUARD=$(ps -o pid= --ppid "$XLBD_PID" | xargs)
-kill -TERM "$XLBD_PID"
+# A SIGTERM for the guard alone changes nothing while xlbd lives.
+kill -TERM "$GUARD"
+sleep 0.5
+check "SIGTERM to the guard alone: it stays, the routes stay" \
+	bash -c "kill -0 $GUARD && [ \"\$(ip -n '$D' route show table $TBL proto 250 | wc -l)\" -eq 2 ]"
+# As systemd stops the unit (KillMode=control-group): SIGTERM to both.
+kill -TERM "$XLBD_PID" "$GUARD"
 check "SIGTERM: xlbd exits" wait_for 5 bash -c "! kill -0 $XLBD_PID 2>/dev/null"
 check_eq "SIGTERM: no proto-250 route left once xlbd is gone" "" "$(routes)"
 check "SIGTERM: xlbd itself withdrew them (its log says so)" \
 	grep -q "Terminated: withdrew 2 routes of table $TBL" "$LOG"
 check "SIGTERM: the guard ($GUARD) exited too" wait_for 3 guard_gone
+check "SIGTERM: a stop, not a lost guard, in xlbd's log" \
+	bash -c "! grep -q 'the guard process' '$LOG'"
 check "routes of other protocols survived everything" others_intact
 ip -n "$D" route show table "$TBL" | sed 's/^/    /'

@@ -3,15 +3,17 @@
 # nginx servers in network namespaces; xlbd is configured with xlbctl (shown
 # on screen), the client sends 30 requests to the VIP, and the demo prints
 # who answered, the totals and xlbctl's statistics, then tears it all down.
+# MODE=ecmp: several directors behind a BGP router (netns-lab/demo_ecmp.sh).
 set -u
 MODE=${1:-dr}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+[ "$MODE" != ecmp ] || exec "$ROOT/netns-lab/demo_ecmp.sh"
 B=$ROOT/build
 case $MODE in
 dr) FWD=-g ;;
 nat) FWD=-m ;;
 tun) FWD=-i ;;
-*) echo "demo: MODE must be dr, nat or tun" >&2; exit 2 ;;
+*) echo "demo: MODE must be dr, nat, tun or ecmp" >&2; exit 2 ;;
 esac
 if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: needs root (network namespaces, XDP): sudo make demo" >&2

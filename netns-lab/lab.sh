@@ -1,10 +1,11 @@
 #!/bin/bash
 # netns-lab: LVS topologies in network namespaces on one machine.
 #
-#   lab.sh up     dr|nat|tun [--prefix P] [--servers N] [--dir D] [--one-arm]
-#                 [--client-queues N]
-#   lab.sh down   [dr|nat|tun] [--prefix P] [--dir D]
-#   lab.sh status [dr|nat|tun] [--prefix P] [--dir D]
+#   lab.sh up     dr|nat|tun|ecmp [--prefix P] [--servers N] [--dir D] [--one-arm]
+#                 [--client-queues N] [--directors N] [--routing bgp|ospf]
+#   lab.sh down   [dr|nat|tun|ecmp] [--prefix P] [--dir D]
+#   lab.sh status [dr|nat|tun|ecmp] [--prefix P] [--dir D]
+#   lab.sh director add|start|crash|kill|stop I [--prefix P] [--dir D]
 #
 # P (default: $XLB_LAB_PREFIX or "xlb", at most 8 characters: interface
 # names are limited to 15) names every namespace "P-*"; D (default
@@ -16,12 +17,19 @@
 # client's segment and the director has one interface. --client-queues N
 # (NAT, TUN): the director's client-side veth (both ends) has N RX and TX
 # queues (default 1), over which the client's flows spread. TUN decapsulation:
-# XLB_LAB_DECAP=auto|xdp|ipip, XLB_DECAP_OBJ. Root only. See README.md.
+# XLB_LAB_DECAP=auto|xdp|ipip, XLB_DECAP_OBJ. ecmp: --directors N (default
+# 3) directors, each with xlbd and BIRD, behind a BIRD router doing ECMP,
+# announcing over BGP (default) or OSPF (--routing ospf);
+# "director" acts on director I of an ecmp lab that is up: add (a new one,
+# with the same rules; the router learns of it), start (what of it is not
+# running), crash (interface down, every process SIGKILL: a machine dying),
+# kill (xlbd alone, SIGKILL), stop (xlbd alone, SIGTERM). Root only. See
+# README.md.
 set -eu
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/topo.sh"
 
-usage() { sed -n '4,7p' "$0" | sed 's/^# *//' >&2; exit 2; }
+usage() { sed -n '4,8p' "$0" | sed 's/^# *//' >&2; exit 2; }
 
 [ $# -ge 1 ] || usage
 CMD=$1; shift
@@ -30,10 +38,20 @@ LAB_PREFIX=${XLB_LAB_PREFIX:-xlb}
 LAB_SERVERS=3
 LAB_ARMS=2
 LAB_CLIENT_QUEUES=1
+LAB_DIRECTORS=3
 LABDIR=
+DIR_ACTION='' DIR_INDEX=''
+if [ "$CMD" = director ]; then
+	[ $# -ge 2 ] || usage
+	DIR_ACTION=$1 DIR_INDEX=$2; shift 2
+	case $DIR_ACTION in add|start|crash|kill|stop) ;; *) usage ;; esac
+	case $DIR_INDEX in [1-9]|[1-9][0-9]) ;; *) lab_die "director: index 1 to 99" ;; esac
+fi
 while [ $# -gt 0 ]; do
 	case $1 in
-	dr|nat|tun) MODE=$1 ;;
+	dr|nat|tun|ecmp) MODE=$1 ;;
+	--directors) LAB_DIRECTORS=${2:?}; shift ;;
+	--routing) LAB_ECMP_ROUTING=${2:?}; shift ;;
 	--prefix) LAB_PREFIX=${2:?}; shift ;;
 	--servers) LAB_SERVERS=${2:?}; shift ;;
 	--dir) LABDIR=${2:?}; shift ;;
@@ -57,6 +75,10 @@ case $LAB_CLIENT_QUEUES in
 esac
 [ "$LAB_CLIENT_QUEUES" = 1 ] || [ "$MODE" != dr ] || [ "$CMD" != up ] ||
 	lab_die "--client-queues is for NAT and TUN"
+case $LAB_DIRECTORS in
+	[1-9]|[1-9][0-9]) ;;
+	*) lab_die "--directors: 1 to 99" ;;
+esac
 case $LAB_SERVERS in
 	[1-9]|[1-9][0-9]) ;;
 	*) lab_die "--servers: 1 to 99" ;;
@@ -87,6 +109,31 @@ down)
 	;;
 status)
 	topo_status
+	;;
+director)
+	[ -f "$LABDIR/env" ] && grep -qx LAB_MODE=ecmp "$LABDIR/env" ||
+		lab_die "director: no ecmp lab '$LAB_PREFIX' in $LABDIR"
+	case $DIR_ACTION in
+	add)
+		! grep -qx "$DIR_INDEX" "$LABDIR/directors" || lab_die "director $DIR_INDEX exists"
+		ecmp_director_add "$DIR_INDEX"
+		# The router first: a BGP open from an unknown neighbour
+		# would be refused, and BIRD waits before trying again.
+		. "$LABDIR/env"
+		ecmp_router_conf
+		bird_reconfigure "$ROUTER_DIR"
+		ecmp_director_start "$DIR_INDEX"
+		;;
+	*)
+		grep -qx "$DIR_INDEX" "$LABDIR/directors" || lab_die "no director $DIR_INDEX"
+		case $DIR_ACTION in
+		start) ecmp_director_start "$DIR_INDEX" ;;
+		crash) ecmp_director_crash "$DIR_INDEX" ;;
+		kill) ecmp_xlbd_kill "$DIR_INDEX" KILL ;;
+		stop) ecmp_xlbd_kill "$DIR_INDEX" TERM ;;
+		esac
+		;;
+	esac
 	;;
 *)
 	usage

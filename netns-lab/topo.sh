@@ -565,6 +565,13 @@ topo_status() {
 		echo "env: $LABDIR/env"
 		. "$LABDIR/env"
 		echo "mode: $LAB_MODE"
+		if [ "$LAB_MODE" = ecmp ]; then
+			echo "directors: $(sed 's/^/d/' "$LABDIR/directors" | xargs) ($ROUTING, announcing: $ANNOUNCE), VIPs $VIPS, client $CLIENT_NS ($CLIENT_IP)"
+			echo "router $ROUTER_NS:"
+			ip -n "$ROUTER_NS" route show proto bird | sed 's/^/  /'
+			echo "real servers: $RS_NAMES / $RS_IPS"
+			return 0
+		fi
 		echo "director: $DIRECTOR_NS $DIRECTOR_IF ($DIRECTOR_IP), VIP $VIP, client $CLIENT_NS ($CLIENT_IP)"
 		[ "$LAB_MODE" = dr ] ||
 			echo "director, real servers' side: $DIRECTOR_IF_RS ($DIRECTOR_IP_RS), RS network $RS_NET"
@@ -573,3 +580,330 @@ topo_status() {
 			echo "real servers' client legs: $RS_CLIENT_IPS; decapsulation: $RS_DECAP"
 	fi
 }
+
+# ---- ECMP: several directors behind a router, announced with BGP/OSPF ----
+#
+#   P-cl (10.x.1.50) --br0-- P-rt (10.x.1.1 | 10.x.2.1, BIRD, ECMP)
+#                                   |
+#              br1 (10.x.2.0/24): P-d1 .2, P-d2 .3, ... (one-armed, xlbd
+#              + BIRD each), P-rs1 .11, P-rs2 .12, ... (real servers)
+#
+# VIPs 10.x.3.100 (DR, port 80) and 10.x.3.101 (TUN, port 80) live on no
+# segment: the router reaches them through the directors' routes only
+# (one multipath route per VIP, L4 hash). Real servers hold both VIPs on
+# lo (never announced), decapsulate IP-in-IP with xlb's XDP program and
+# answer the client through the router. Every director has the same rules
+# file ($LABDIR/rules). LAB_DIRECTORS directors (default 3); more can be
+# added later (ecmp_director_add).
+#
+# Routing: LAB_ECMP_ROUTING=bgp (default: eBGP + BFD, "merge paths" on the
+# router) or ospf (area 0 on br1, the VIPs as external routes, BFD).
+#
+# Announcing: LAB_ANNOUNCE=xlbd (xlbd --announce-table $ECMP_TABLE keeps
+# "blackhole VIP/32 table N proto 250" while it can serve) or manual (the
+# same routes added by hand when xlbd is up; nothing withdraws them but a
+# dead BIRD); auto (default) picks xlbd when it has the option.
+
+ECMP_TABLE=${LAB_ECMP_TABLE:-100}
+ECMP_ROUTER_AS=65000
+ECMP_DIRECTOR_AS=65100
+LAB_XLBD=${XLB_BUILD:-$LAB_ROOT/build}/xlbd
+LAB_XLBCTL=${XLB_BUILD:-$LAB_ROOT/build}/xlbctl
+# Drops every IPv4 frame (the benchmark's sink): a crashed director's NIC.
+LAB_SINK_OBJ=${XLB_SINK_OBJ:-${XLB_BUILD:-$LAB_ROOT/build}/bench/sink.bpf.o}
+
+# The lab's health checks (the same in every director's rules; the
+# announcement follows them): LAB_ECMP_CHECK overrides, "" for none.
+ECMP_CHECK_DEFAULT="--check tcp --check-interval 0.5 --check-timeout 0.4 --check-fall 2 --check-rise 2"
+
+ecmp_announce_mode() {
+	case ${LAB_ANNOUNCE:-auto} in
+	xlbd|manual) echo "$LAB_ANNOUNCE" ;;
+	auto)
+		if "$LAB_XLBD" --help 2>&1 | grep -q -- --announce-table; then
+			echo xlbd
+		else
+			echo manual
+		fi ;;
+	*) lab_die "LAB_ANNOUNCE: xlbd, manual or auto" ;;
+	esac
+}
+
+# ecmp_dir_ip I / ecmp_dir_ns I / ecmp_dir_if I
+ecmp_dir_ip() { echo "10.$(lab_octet).2.$((1 + $1))"; }
+ecmp_dir_ns() { echo "$LAB_PREFIX-d$1"; }
+ecmp_dir_if() { echo "${LAB_PREFIX}d$1"; }
+
+# ecmp_router_conf: the router's BIRD configuration for every director in
+# $LABDIR/directors.
+ecmp_router_conf() {
+	local x i ips=()
+	x=$(lab_octet)
+	. "$LABDIR/env.ecmp"
+	if [ "${LAB_ECMP_ROUTING:-bgp}" = ospf ]; then
+		bird_conf_router_ospf "10.$x.2.1" "${LAB_PREFIX}t1" >"$LABDIR/router/bird.conf"
+		return
+	fi
+	while read -r i; do ips+=("$(ecmp_dir_ip "$i")"); done <"$LABDIR/directors"
+	bird_conf_router "10.$x.2.1" "$ECMP_ROUTER_AS" "$ECMP_DIRECTOR_AS" "${ips[@]}" \
+		>"$LABDIR/router/bird.conf"
+}
+
+# ecmp_xlbd_start I: xlbd on director I (its socket $LABDIR/dI/xlb.sock,
+# log dI/xlbd.log), and in manual mode the routes it would keep. Waits
+# until it answers.
+ecmp_xlbd_start() {
+	local i=$1 ns ifn d n mode v fp=()
+	ns=$(ecmp_dir_ns "$i") ifn=$(ecmp_dir_if "$i") d=$LABDIR/d$i
+	mode=$(ecmp_announce_mode)
+	local ann=()
+	[ "$mode" = manual ] || ann=(--announce-table "$ECMP_TABLE")
+	[ -z "${XLB_FAST_PATH:-}" ] || fp=(--fast-path "$XLB_FAST_PATH")
+	nohup ip netns exec "$ns" "$LAB_XLBD" -i "$ifn" --socket "$d/xlb.sock" \
+		--rules "$LABDIR/rules" "${ann[@]}" "${fp[@]}" >>"$d/xlbd.log" 2>&1 </dev/null &
+	echo $! >"$d/xlbd.pid"
+	grep -qx "$d/xlbd.pid" "$LABDIR/pidfiles" || echo "$d/xlbd.pid" >>"$LABDIR/pidfiles"
+	for n in $(seq 1 150); do
+		"$LAB_XLBCTL" --socket "$d/xlb.sock" -L -n >/dev/null 2>&1 && break
+		kill -0 "$(cat "$d/xlbd.pid")" 2>/dev/null || lab_die "xlbd on d$i exited (log: $d/xlbd.log)"
+		sleep 0.1
+	done
+	"$LAB_XLBCTL" --socket "$d/xlb.sock" -L -n >/dev/null 2>&1 ||
+		lab_die "xlbd on d$i does not answer (log: $d/xlbd.log)"
+	if [ "$mode" = manual ]; then
+		. "$LABDIR/env.ecmp"
+		for v in $VIPS; do
+			ip -n "$ns" route replace blackhole "$v/32" table "$ECMP_TABLE" proto "$BIRD_XLB_PROTO"
+		done
+	fi
+}
+
+# ecmp_director_add I: namespace, interface and BIRD configuration of
+# director I, recorded in $LABDIR/directors (ecmp_router_conf then gives
+# the router a session to it); ecmp_director_start starts it.
+ecmp_director_add() {
+	local i=$1 x ns ifn d ip
+	x=$(lab_octet) ns=$(ecmp_dir_ns "$i") ifn=$(ecmp_dir_if "$i") d=$LABDIR/d$i
+	ip=$(ecmp_dir_ip "$i")
+	. "$LABDIR/env.ecmp"
+	mkdir -p "$d"
+	ns_add "$ns"
+	veth_to_switch "$ns" "$ifn" "$LAB_PREFIX-sw" "${LAB_PREFIX}d${i}s" br1
+	ip -n "$ns" addr add "$ip/24" dev "$ifn"
+	ip -n "$ns" route add default via "10.$x.2.1"
+	# Only xlb may deliver; packets XDP passes up carry clients' sources.
+	nsx "$ns" sysctl -qw net.ipv4.ip_forward=0
+	nsx "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	nsx "$ns" sysctl -qw "net.ipv4.conf.$ifn.rp_filter=0"
+	peer_napi "$LAB_PREFIX-sw" "${LAB_PREFIX}d${i}s"
+	# shellcheck disable=SC2086
+	if [ "${LAB_ECMP_ROUTING:-bgp}" = ospf ]; then
+		bird_conf_director_ospf "$ip" "$ifn" "$ECMP_TABLE" $VIPS >"$d/bird.conf"
+	else
+		bird_conf_director "$ip" "10.$x.2.1" "$ECMP_DIRECTOR_AS" "$ECMP_ROUTER_AS" \
+			"$ECMP_TABLE" $VIPS >"$d/bird.conf"
+	fi
+	echo "$i" >>"$LABDIR/directors"
+}
+
+# ecmp_director_start I: interface up, xlbd, then BIRD (whatever of them
+# is not running).
+ecmp_director_start() {
+	local i=$1 d=$LABDIR/d$1
+	if [ -f "$d/crashed" ]; then
+		ip -n "$(ecmp_dir_ns "$i")" link set dev "$(ecmp_dir_if "$i")" xdp off 2>/dev/null || true
+		ip -n "$LAB_PREFIX-sw" link set dev "${LAB_PREFIX}d${i}s" xdp off 2>/dev/null || true
+		peer_napi "$LAB_PREFIX-sw" "${LAB_PREFIX}d${i}s"
+		rm -f "$d/crashed"
+	fi
+	ip -n "$(ecmp_dir_ns "$i")" link set "$(ecmp_dir_if "$i")" up
+	kill -0 "$(cat "$d/xlbd.pid" 2>/dev/null)" 2>/dev/null || ecmp_xlbd_start "$i"
+	kill -0 "$(cat "$d/bird.pid.lab" 2>/dev/null)" 2>/dev/null || bird_start "$(ecmp_dir_ns "$i")" "$d"
+}
+
+# ecmp_director_crash I: the machine dies. It goes silent at once, with its
+# link up (a switch port that went down would flush the MAC and flood the
+# dead director's frames to every port, where the other directors'
+# veths, which filter no MAC, would take them): a program that drops
+# every IPv4 frame replaces xlb's on its interface (xlb's own would go on
+# forwarding fast-path flows without xlbd), so the router can only notice
+# by BFD; then every process in its namespace (xlbd, its guard, BIRD) gets
+# SIGKILL. Without the program (not built), the interface goes down.
+ecmp_director_crash() {
+	local i=$1 ns ifn pid
+	ns=$(ecmp_dir_ns "$i") ifn=$(ecmp_dir_if "$i")
+	if [ -f "$LAB_SINK_OBJ" ]; then
+		# Both ways: what it receives, and what its kernel still sends
+		# (BGP's FIN as BIRD dies), dropped by the switch port's.
+		ip -n "$ns" link set dev "$ifn" xdp off 2>/dev/null || true
+		ip -n "$ns" link set dev "$ifn" xdpdrv obj "$LAB_SINK_OBJ" sec xdp ||
+			ip -n "$ns" link set "$ifn" down
+		ip -n "$LAB_PREFIX-sw" link set dev "${LAB_PREFIX}d${i}s" xdp off 2>/dev/null || true
+		ip -n "$LAB_PREFIX-sw" link set dev "${LAB_PREFIX}d${i}s" xdpdrv obj "$LAB_SINK_OBJ" sec xdp ||
+			ip -n "$ns" link set "$ifn" down
+	else
+		ip -n "$ns" link set "$ifn" down
+	fi
+	# When it went silent (ns since the epoch): what withdrawal times
+	# are measured from.
+	date +%s%N >"$LABDIR/d$i/crashed"
+	for pid in $(ip netns pids "$ns"); do kill -KILL "$pid" 2>/dev/null || true; done
+	for pid in $(ip netns pids "$ns"); do
+		while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+	done
+}
+
+# ecmp_xlbd_kill I [SIGNAL]: only director I's xlbd (default SIGKILL).
+ecmp_xlbd_kill() {
+	local pid
+	pid=$(cat "$LABDIR/d$1/xlbd.pid" 2>/dev/null) || return 0
+	kill -"${2:-KILL}" "$pid" 2>/dev/null || return 0
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+
+# ecmp_paths VIP: the router's kernel next hops for VIP, one per line.
+ecmp_paths() {
+	. "$LABDIR/env.ecmp"
+	ip -n "$ROUTER_NS" route show "$1/32" | grep -o 'via [0-9.]*' | awk '{print $2}' | sort
+}
+
+# ecmp_wait_paths VIP N SECONDS: until the router has N next hops for VIP.
+ecmp_wait_paths() {
+	local n=$(( $3 * 10 ))
+	while [ "$n" -gt 0 ]; do
+		[ "$(ecmp_paths "$1" | wc -l)" = "$2" ] && return 0
+		sleep 0.1; n=$((n - 1))
+	done
+	return 1
+}
+
+topo_ecmp_up() {
+	local x csub lsub vsub sw cl rt i ns ifn ip d mode nd
+	local rs_ns="" rs_ips="" rs_ifs="" rs_macs="" rs_names="" dnss="" dips="" dnames=""
+	. "$LAB_ROOT/netns-lab/bird.sh"
+	mode=$(tun_decap_mode)
+	[ "$mode" = xdp ] || lab_die "ecmp: TUN real servers decapsulate with $LAB_DECAP_OBJ (run make)"
+	[ -x "$LAB_XLBD" ] || lab_die "$LAB_XLBD missing (run make)"
+	command -v "$BIRD" >/dev/null || lab_die "ecmp needs BIRD 2 (apt-get install bird2)"
+	nd=${LAB_DIRECTORS:-3}
+	x=$(lab_octet)
+	csub=10.$x.1 lsub=10.$x.2 vsub=10.$x.3
+	sw=$LAB_PREFIX-sw cl=$LAB_PREFIX-cl rt=$LAB_PREFIX-rt
+	: >"$LABDIR/directors"
+	head -c $((1 << 20)) /dev/urandom >"$LABDIR/1M.bin"
+	case ${LAB_ECMP_ROUTING:-bgp} in bgp|ospf) ;; *) lab_die "ecmp routing: bgp or ospf" ;; esac
+	cat >"$LABDIR/env.ecmp" <<-EOF
+	LAB_ECMP_ROUTING=${LAB_ECMP_ROUTING:-bgp}
+	ROUTER_NS=$rt
+	VIP_DR=$vsub.100
+	VIP_TUN=$vsub.101
+	VIPS="$vsub.100 $vsub.101"
+	EOF
+
+	switch_add "$sw" br0 br1
+
+	ns_add "$cl"
+	veth_to_switch "$cl" "${LAB_PREFIX}c0" "$sw" "${LAB_PREFIX}cs" br0
+	ip -n "$cl" addr add "$csub.50/24" dev "${LAB_PREFIX}c0"
+	ip -n "$cl" route add default via "$csub.1"
+
+	# The router: forwards, hashes flows on L4 (so one client's
+	# connections spread over the directors), strict about nothing.
+	ns_add "$rt"
+	veth_to_switch "$rt" "${LAB_PREFIX}t0" "$sw" "${LAB_PREFIX}t0s" br0
+	veth_to_switch "$rt" "${LAB_PREFIX}t1" "$sw" "${LAB_PREFIX}t1s" br1
+	ip -n "$rt" addr add "$csub.1/24" dev "${LAB_PREFIX}t0"
+	ip -n "$rt" addr add "$lsub.1/24" dev "${LAB_PREFIX}t1"
+	nsx "$rt" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1
+	for ifn in all default "${LAB_PREFIX}t0" "${LAB_PREFIX}t1"; do
+		nsx "$rt" sysctl -qw "net.ipv4.conf.$ifn.rp_filter=0" "net.ipv4.conf.$ifn.send_redirects=0"
+	done
+
+	for i in $(seq 1 "$LAB_SERVERS"); do
+		ns=$LAB_PREFIX-rs$i ifn=${LAB_PREFIX}r$i ip=$lsub.$((10 + i))
+		d=$LABDIR/rs$i
+		mkdir -p "$d"
+		ns_add "$ns"
+		veth_to_switch "$ns" "$ifn" "$sw" "${LAB_PREFIX}r${i}s" br1
+		ip -n "$ns" addr add "$ip/24" dev "$ifn"
+		ip -n "$ns" route add default via "$lsub.1"
+		rs_vip_config "$ns" "$ifn" "$vsub.100"
+		ip -n "$ns" addr add "$vsub.101/32" dev lo
+		rs_decap_config "$ns" "$ifn" xdp
+		rs_www "$d" "rs$i"
+		rs_http_start "$ns" "$d" "rs$i"
+		rs_udp_start "$ns" "$d" "rs$i" "$ip" rip
+		rs_ns="$rs_ns $ns" rs_ips="$rs_ips $ip" rs_ifs="$rs_ifs $ifn"
+		rs_macs="$rs_macs $(mac_of "$ns" "$ifn")" rs_names="$rs_names rs$i"
+	done
+
+	# One rules file for every director: same services, servers, weights,
+	# scheduler (ring) and vnodes, so they all choose alike.
+	{
+		echo "-A -t $vsub.100:$LAB_HTTP_PORT -s ring ${LAB_ECMP_CHECK-$ECMP_CHECK_DEFAULT}"
+		for ip in $rs_ips; do echo "-a -t $vsub.100:$LAB_HTTP_PORT -r $ip:$LAB_HTTP_PORT -g -w 1"; done
+		echo "-A -t $vsub.101:$LAB_HTTP_PORT -s ring ${LAB_ECMP_CHECK-$ECMP_CHECK_DEFAULT}"
+		for ip in $rs_ips; do echo "-a -t $vsub.101:$LAB_HTTP_PORT -r $ip:$LAB_HTTP_PORT -i -w 1"; done
+	} >"$LABDIR/rules"
+
+	mkdir -p "$LABDIR/router"
+	for i in $(seq 1 "$nd"); do
+		ecmp_director_add "$i"
+		dnss="$dnss $(ecmp_dir_ns "$i")" dips="$dips $(ecmp_dir_ip "$i")" dnames="$dnames d$i"
+	done
+	ecmp_router_conf
+	bird_start "$rt" "$LABDIR/router"
+	for i in $(seq 1 "$nd"); do ecmp_director_start "$i"; done
+
+	cat >"$LABDIR/env" <<-EOF
+	# netns-lab $LAB_PREFIX (ecmp): source this file.
+	LAB_MODE=ecmp
+	LAB_PREFIX=$LAB_PREFIX
+	LABDIR=$LABDIR
+	SUBNET=$lsub.0/24
+	CLIENT_NET=$csub.0/24
+	SWITCH_NS=$sw
+	CLIENT_NS=$cl
+	CLIENT_IF=${LAB_PREFIX}c0
+	CLIENT_IP=$csub.50
+	ROUTER_NS=$rt
+	ROUTER_IP=$lsub.1
+	ROUTER_DIR=$LABDIR/router
+	N_DIRECTORS=$nd
+	DIRECTOR_NS=$(ecmp_dir_ns 1)
+	DIRECTOR_IF=$(ecmp_dir_if 1)
+	DIRECTOR_IFS=$(ecmp_dir_if 1)
+	DIRECTOR_NSS="${dnss# }"
+	DIRECTOR_IPS="${dips# }"
+	DIRECTOR_NAMES="${dnames# }"
+	ROUTING=${LAB_ECMP_ROUTING:-bgp}
+	ANNOUNCE=$(ecmp_announce_mode)
+	ANNOUNCE_TABLE=$ECMP_TABLE
+	RULES=$LABDIR/rules
+	VIP=$vsub.100
+	VIP_DR=$vsub.100
+	VIP_TUN=$vsub.101
+	VIPS="$vsub.100 $vsub.101"
+	HTTP_PORT=$LAB_HTTP_PORT
+	UDP_PORT=$LAB_UDP_PORT
+	N_SERVERS=$LAB_SERVERS
+	RS_NS="${rs_ns# }"
+	RS_IPS="${rs_ips# }"
+	RS_IFS="${rs_ifs# }"
+	RS_MACS="${rs_macs# }"
+	RS_NAMES="${rs_names# }"
+	RS_DECAP=xdp
+	DECAP_OBJ=$LAB_DECAP_OBJ
+	BIG_FILE=/1M.bin
+	BIG_FILE_LOCAL=$LABDIR/1M.bin
+	EOF
+
+	# Up means: every director's routes on the router, both VIPs.
+	for ip in $vsub.100 $vsub.101; do
+		ecmp_wait_paths "$ip" "$nd" "${LAB_ECMP_WAIT:-30}" ||
+			lab_die "router: $ip has $(ecmp_paths "$ip" | wc -l) of $nd paths (logs: $LABDIR/*/bird.log)"
+	done
+}
+
+# BIRD configuration and start/stop (the ecmp topology).
+. "$LAB_ROOT/netns-lab/bird.sh"

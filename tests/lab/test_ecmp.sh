@@ -24,8 +24,13 @@ check_eq "the router hashes flows on L4 (fib_multipath_hash_policy)" 1 \
 ip -n "$ROUTER_NS" route show "$VIP_DR/32"
 check_eq "DR VIP: one multipath route over the three directors" 3 "$(ecmp_npaths "$VIP_DR")"
 check_eq "TUN VIP: one multipath route over the three directors" 3 "$(ecmp_npaths "$VIP_TUN")"
-birdc_out=$(birdc -s "$ROUTER_DIR/bird.ctl" show bfd sessions 2>&1); echo "$birdc_out"
-check_eq "BFD sessions up with the three directors" 3 "$(grep -c ' Up ' <<<"$birdc_out")"
+# The routes can be there before the last BFD session is (BGP does not
+# wait for BFD): give the sessions a few seconds to come up.
+bfd_up() { birdc -s "$ROUTER_DIR/bird.ctl" show bfd sessions 2>&1 | grep -c ' Up '; }
+bfd_all_up() { [ "$(bfd_up)" -eq 3 ]; }
+wait_for 10 bfd_all_up || true
+birdc -s "$ROUTER_DIR/bird.ctl" show bfd sessions 2>&1
+check_eq "BFD sessions up with the three directors" 3 "$(bfd_up)"
 
 # (a) d1 dies.
 load_start a || { fail "load a starts"; exit 1; }

@@ -176,7 +176,9 @@ bool xlb_sync_replay_check(struct xlb_sync_replay *r, uint64_t seq, uint64_t ts_
 {
 	uint64_t d;
 
-	if (ts_ms > now_ms + XLB_SYNC_TS_WINDOW_MS || ts_ms + XLB_SYNC_TS_WINDOW_MS < now_ms)
+	/* |ts - now| > window, without the sums that wrap near 2^64. */
+	if (ts_ms > now_ms ? ts_ms - now_ms > XLB_SYNC_TS_WINDOW_MS
+			   : now_ms - ts_ms > XLB_SYNC_TS_WINDOW_MS)
 		return false;
 	if (!r->any || seq > r->top) {
 		d = r->any ? seq - r->top : 64;

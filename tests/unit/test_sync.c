@@ -298,6 +298,22 @@ Test(sync_msg, replay_window_edges)
 	cr_expect(!xlb_sync_replay_check(&r, 1000 + XLB_SYNC_SEQ_WINDOW, 5, 5));
 }
 
+Test(sync_msg, timestamp_window_does_not_wrap_near_2_to_the_64)
+{
+	struct xlb_sync_replay r = { 0 };
+	const uint64_t W = XLB_SYNC_TS_WINDOW_MS;
+
+	/* Found by fuzz_sync: now + window and ts + window wrapped. */
+	cr_expect(xlb_sync_replay_check(&r, 1, UINT64_MAX, UINT64_MAX), "ts = now, both at the top");
+	cr_expect(xlb_sync_replay_check(&r, 2, UINT64_MAX - W, UINT64_MAX), "window's far edge");
+	cr_expect(!xlb_sync_replay_check(&r, 3, UINT64_MAX - W - 1, UINT64_MAX), "past it");
+	cr_expect(xlb_sync_replay_check(&r, 4, UINT64_MAX, UINT64_MAX - W), "ahead, on the edge");
+	cr_expect(!xlb_sync_replay_check(&r, 5, UINT64_MAX, 5), "far ahead of a real clock");
+	cr_expect(!xlb_sync_replay_check(&r, 6, 5, UINT64_MAX), "far behind");
+	cr_expect(xlb_sync_replay_check(&r, 7, 0, W), "the bottom edge");
+	cr_expect(!xlb_sync_replay_check(&r, 8, 0, W + 1));
+}
+
 Test(sync_msg, truncated_datagrams_are_malformed)
 {
 	uint8_t buf[XLB_SYNC_MAX_LEN + 1];

@@ -590,6 +590,9 @@ static __always_inline int v6_skip_ext(void *data, void *data_end,
 			return V6_ROUTED;
 		h = e->nexthdr;
 		o += ((__u32)e->hdrlen + 1) * 8;
+		/* The whole header in the frame, not only its first bytes. */
+		if (data + o > data_end)
+			return V6_EXT_BAD;
 	}
 	return V6_EXT_BAD;
 }

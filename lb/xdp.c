@@ -1264,6 +1264,79 @@ out:
 	return err;
 }
 
+int xlb_xdp_sync_all(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
+		     size_t nsvc, const struct xlb_rs_key *rs, size_t nrs,
+		     const struct xlb_svc6_key *svcs6, size_t nsvc6,
+		     const struct xlb_rs6_key *rs6, size_t nrs6)
+{
+	static const char *const what[XDP_SET_N] = { "services", "nat_rs" };
+	uint64_t *old[XDP_SET_N] = { NULL, NULL };
+	size_t nold[XDP_SET_N] = { 0, 0 }, m;
+	uint32_t max6[2];
+	char msg[sizeof(xdp_errbuf)], umsg[sizeof(xdp_errbuf)];
+	int err, uerr;
+
+	xdp_errbuf[0] = '\0';
+	/* The IPv6 limits before anything changes (distinct keys). */
+	{
+		struct xdp_keyset6 k[2] = { 0 };
+
+		xlb_xdp_capacity6(x, &max6[0], &max6[1]);
+		if (keyset6_from(&k[0], svcs6, nsvc6) || keyset6_from(&k[1], rs6, nrs6)) {
+			free(k[0].k);
+			free(k[1].k);
+			return xdp_fail(-ENOMEM, "out of memory");
+		}
+		for (m = 0; m < 2; m++)
+			nold[m] = k[m].n;
+		free(k[0].k);
+		free(k[1].k);
+		for (m = 0; m < 2; m++)
+			if (nold[m] > max6[m])
+				return xdp_fail(-ENOSPC, "the XDP %s map holds at most "
+						"%u entries; this change needs %zu",
+						m ? "nat_rs6" : "services6", max6[m],
+						nold[m]);
+	}
+	/* What the IPv4 maps hold now, to put back. */
+	for (m = 0; m < XDP_SET_N; m++) {
+		if (!x->applied[m].known &&
+		    (err = keyset_load(&x->applied[m], bpf_map__fd(m ? x->skel->maps.nat_rs :
+								x->skel->maps.services),
+				       what[m])))
+			goto out;
+		nold[m] = x->applied[m].n;
+		old[m] = malloc((nold[m] ? nold[m] : 1) * sizeof(uint64_t));
+		if (!old[m]) {
+			err = xdp_fail(-ENOMEM, "out of memory");
+			goto out;
+		}
+		if (nold[m])
+			memcpy(old[m], x->applied[m].k, nold[m] * sizeof(uint64_t));
+	}
+	err = xlb_xdp_sync(x, svcs, nsvc, rs, nrs);
+	if (err)
+		goto out;
+	err = xlb_xdp_sync6(x, svcs6, nsvc6, rs6, nrs6);
+	if (!err)
+		goto out;
+	snprintf(msg, sizeof(msg), "%s", xdp_errbuf);
+	uerr = xlb_xdp_sync(x, (const struct xlb_svc_key *)old[XDP_SET_SVC],
+			    nold[XDP_SET_SVC], (const struct xlb_rs_key *)old[XDP_SET_RS],
+			    nold[XDP_SET_RS]);
+	snprintf(umsg, sizeof(umsg), "%s", xdp_errbuf);
+	if (uerr)
+		err = xdp_fail(err, "%s; putting the IPv4 maps back failed too (%s): "
+			       "the XDP maps may not match the configuration", msg,
+			       umsg);
+	else
+		err = xdp_fail(err, "%s (the IPv4 maps were put back)", msg);
+out:
+	for (m = 0; m < XDP_SET_N; m++)
+		free(old[m]);
+	return err;
+}
+
 int xlb_xdp_counters(const struct xlb_xdp *x, uint64_t out[XLB_CNT_MAX])
 {
 	int fd = bpf_map__fd(x->skel->maps.counters);

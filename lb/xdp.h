@@ -188,6 +188,17 @@ int xlb_xdp_local_set_af(struct xlb_xdp *x, int af, const union xlb_inaddr *a,
  */
 int xlb_xdp_sync6(struct xlb_xdp *x, const struct xlb_svc6_key *svcs,
 		  size_t nsvc, const struct xlb_rs6_key *rs, size_t nrs);
+/*
+ * Both families as one transaction, for xlb_dp_prepare_xdp(): the IPv6
+ * limits are checked first (-ENOSPC, nothing changed), then
+ * xlb_xdp_sync() (IPv4) and xlb_xdp_sync6(); if the IPv6 step fails, the
+ * IPv4 maps are put back as they were, and the message says what failed
+ * (and whether putting back failed too).
+ */
+int xlb_xdp_sync_all(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
+		     size_t nsvc, const struct xlb_rs_key *rs, size_t nrs,
+		     const struct xlb_svc6_key *svcs6, size_t nsvc6,
+		     const struct xlb_rs6_key *rs6, size_t nrs6);
 int xlb_xdp_capacity6(const struct xlb_xdp *x, uint32_t *svcs,
 		      uint32_t *nat_rs);
 int xlb_xdp_services6_fd(const struct xlb_xdp *x);

@@ -709,3 +709,51 @@ Test(bpf_steer6, ipv4_path_is_unchanged_beside_ipv6_services)
 	cr_expect_eq(d[XLB_CNT_SVC], 1);
 	cr_expect_eq(d[XLB_CNT_IPV6], 0, "an IPv4 packet counted as IPv6");
 }
+
+Test(bpf_steer6, sync_all_applies_both_families_or_neither)
+{
+	struct xlb_svc_key s4 = { .addr = htonl(0x0a000064), .port = htons(80),
+				  .proto = IPPROTO_TCP };
+	struct xlb_svc_key s4b = s4;
+	struct xlb_svc6_key s6 = { .port = htons(80), .proto = IPPROTO_TCP };
+	struct xlb_svc6_key *many;
+	struct fr_spec sp = fr_default(IPPROTO_TCP);
+	uint8_t f[2048];
+	uint32_t max, i;
+	size_t n4;
+
+	v6_addr(s6.addr, VIP);
+	cr_assert_eq(xlb_xdp_sync_all(x, &s4, 1, NULL, 0, &s6, 1, NULL, 0), 0,
+		     "%s", xlb_xdp_errmsg());
+	n4 = fr_build(f, sizeof(f), &sp);	/* 10.0.0.1 -> 10.0.0.100:80 */
+	{
+		uint64_t d[XLB_CNT_MAX];
+
+		cr_expect_eq(run(f, n4, d), XDP_DROP);
+		cr_expect_eq(d[XLB_CNT_SVC], 1, "the IPv4 service not steered");
+	}
+	expect_steered(f, tcp6(f, CLIENT, VIP, 40000, 80), XLB_CNT_SVC);
+	cr_expect_eq(map_count(xlb_xdp_services_fd(x), 8), 1);
+
+	/* An IPv6 set the map cannot hold: -ENOSPC, and the new IPv4
+	 * service is not added either. */
+	cr_assert_eq(xlb_xdp_capacity6(x, &max, NULL), 0);
+	many = calloc(max + 1, sizeof(*many));
+	cr_assert_not_null(many);
+	for (i = 0; i <= max; i++) {
+		many[i] = s6;
+		many[i].port = htons((uint16_t)(i + 1));
+	}
+	s4b.port = htons(443);
+	{
+		struct xlb_svc_key two[2] = { s4, s4b };
+
+		cr_expect_eq(xlb_xdp_sync_all(x, two, 2, NULL, 0, many, max + 1,
+					      NULL, 0), -ENOSPC);
+	}
+	free(many);
+	cr_expect(strstr(xlb_xdp_errmsg(), "services6"), "%s", xlb_xdp_errmsg());
+	cr_expect_eq(map_count(xlb_xdp_services_fd(x), 8), 1,
+		     "the IPv4 map changed");
+	cr_expect_eq(map_count(xlb_xdp_services6_fd(x), 20), 1);
+}

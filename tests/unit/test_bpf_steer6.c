@@ -153,7 +153,8 @@ static size_t frame6(uint8_t *buf, const char *src, const char *dst,
 
 	v6_addr(s, src);
 	v6_addr(d, dst);
-	memcpy(buf + off + 40, ext, ext_len);
+	if (ext_len)
+		memcpy(buf + off + 40, ext, ext_len);
 	if (l4)
 		memcpy(buf + off + 40 + ext_len, l4, l4_len), n = l4_len;
 	else

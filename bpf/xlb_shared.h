@@ -62,17 +62,18 @@ struct xlb_local_val {
  * and values never change): "services6", "nat_rs6", "local_addrs6". The
  * values are the IPv4 maps' (struct xlb_svc_val, xlb_rs_val,
  * xlb_local_val). Same byte-order rule: the address is the 16 bytes of
- * the packet, the port in network order. 20 bytes, no holes.
+ * the packet, the port in network order. 20 bytes, no holes; the
+ * address 4-byte aligned so that the programs copy it in words.
  */
 struct xlb_svc6_key {
-	__u8  addr[16];		/* VIP */
+	__u8  addr[16] __attribute__((aligned(4)));	/* VIP */
 	__u16 port;		/* network order */
 	__u8  proto;		/* IPPROTO_TCP / IPPROTO_UDP */
 	__u8  pad;		/* must be zero: it is part of the hash key */
 };
 
 struct xlb_rs6_key {
-	__u8  addr[16];		/* RIP of a NAT66 real server */
+	__u8  addr[16] __attribute__((aligned(4)));	/* RIP of a NAT66 real server */
 	__u16 port;		/* network order */
 	__u8  proto;
 	__u8  pad;		/* must be zero */
@@ -80,7 +81,7 @@ struct xlb_rs6_key {
 
 /* "local_addrs6": the director's own IPv6 addresses. */
 struct xlb_local6_key {
-	__u8  addr[16];
+	__u8  addr[16] __attribute__((aligned(4)));
 };
 
 /* Extension headers xlb_steer walks past before giving up (XDP_PASS,

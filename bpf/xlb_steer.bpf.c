@@ -93,8 +93,9 @@ struct steer_ip6hdr {
 	__be16 payload_len;
 	__u8   nexthdr;
 	__u8   hop_limit;
-	__u8   saddr[16];
-	__u8   daddr[16];
+	__be32 saddr[4];	/* words: copied into map keys 4 bytes at
+				 * a time (unaligned loads are fine in XDP) */
+	__be32 daddr[4];
 };
 
 /* The first bytes of hop-by-hop, routing and destination-options headers
@@ -510,7 +511,7 @@ static __always_inline int fast_path(struct xdp_md *ctx, struct ethhdr *eth,
 
 /* ---- IPv6 (issue 14) ---- */
 
-static __always_inline int is_service6(const __u8 *addr, __be16 port,
+static __always_inline int is_service6(const __be32 *addr, __be16 port,
 				       __u8 proto)
 {
 	struct xlb_svc6_key k = { .port = port, .proto = proto, .pad = 0 };
@@ -519,7 +520,7 @@ static __always_inline int is_service6(const __u8 *addr, __be16 port,
 	return bpf_map_lookup_elem(&services6, &k) != NULL;
 }
 
-static __always_inline int is_nat_rs6(const __u8 *addr, __be16 port,
+static __always_inline int is_nat_rs6(const __be32 *addr, __be16 port,
 				      __u8 proto)
 {
 	struct xlb_rs6_key k = { .port = port, .proto = proto, .pad = 0 };
@@ -528,7 +529,7 @@ static __always_inline int is_nat_rs6(const __u8 *addr, __be16 port,
 	return bpf_map_lookup_elem(&nat_rs6, &k) != NULL;
 }
 
-static __always_inline int is_local6(const __u8 *addr)
+static __always_inline int is_local6(const __be32 *addr)
 {
 	struct xlb_local6_key k;
 
@@ -570,6 +571,9 @@ static __always_inline int v6_skip_ext(void *data, void *data_end,
 	__u8 h = *nh;
 	int i;
 
+	/* Not unrolled: the verifier follows the bounded loop, and the
+	 * program stays half the size. */
+#pragma clang loop unroll(disable)
 	for (i = 0; i <= XLB_IPV6_EXT_MAX; i++) {
 		struct steer_ip6ext *e;
 
@@ -604,7 +608,7 @@ static __always_inline int v6_skip_ext(void *data, void *data_end,
  * *why says why a "no" is to be counted (a short quote, a fragment).
  */
 static __always_inline int icmp6_err_ours(void *data, void *data_end,
-					  __u32 off, const __u8 *daddr,
+					  __u32 off, const __be32 *daddr,
 					  __u32 *why)
 {
 	struct steer_ip6hdr *in = data + off + 8;

@@ -84,9 +84,10 @@ struct xlb_local6_key {
 	__u8  addr[16] __attribute__((aligned(4)));
 };
 
-/* Extension headers xlb_steer walks past before giving up (XDP_PASS,
- * XLB_CNT_IPV6_EXT_PASSED): hop-by-hop, routing, destination options. */
-#define XLB_IPV6_EXT_MAX	8
+/* XLB_IPV6_EXT_MAX, the extension headers xlb_steer walks past before
+ * giving up (XDP_PASS, XLB_CNT_IPV6_EXT_PASSED), is in xlb_ip6.h with the
+ * walk itself. */
+#include "xlb_ip6.h"
 
 #define XLB_XSK_QUEUES_MAX	256
 #define XLB_XSK_IFACES_MAX	8

@@ -69,6 +69,7 @@
 #include "xlb_shared.h"
 #include "xlb_fp.h"
 #include "xlb_rewrite.h"
+#include "xlb_ip6.h"
 
 /* <linux/icmp.h> pulls in glibc's <sys/socket.h> (through <linux/if.h>),
  * which does not build for the bpf target: the few ICMP bits, spelled out. */
@@ -79,11 +80,6 @@
 /* IPv6 (<linux/ipv6.h> is not included: its struct names could collide
  * with the rewrite code's). */
 #define XLB_ETH_P_IPV6		0x86DD
-#define V6_NH_HOP		0	/* hop-by-hop options */
-#define V6_NH_ROUTING		43
-#define V6_NH_FRAGMENT		44
-#define V6_NH_ICMPV6		58
-#define V6_NH_DSTOPTS		60
 #define ICMPV6_DEST_UNREACH	1
 #define ICMPV6_PARAMPROB	4	/* 1..4: the errors about a packet */
 
@@ -98,14 +94,6 @@ struct steer_ip6hdr {
 	__be32 daddr[4];
 };
 
-/* The first bytes of hop-by-hop, routing and destination-options headers
- * (routing: its type and segments left). */
-struct steer_ip6ext {
-	__u8 nexthdr;
-	__u8 hdrlen;		/* in 8 bytes, not counting the first 8 */
-	__u8 rt_type;
-	__u8 rt_segleft;
-};
 
 #define IP_OFFSET		0x1FFF	/* fragment offset mask (host order) */
 #define IP_MF			0x2000	/* more fragments (host order) */
@@ -552,55 +540,6 @@ static __always_inline int steer6_to(struct xdp_md *ctx, __u32 why, int n_ext)
 	return steer(ctx, why, 0);
 }
 
-/* What v6_skip_ext() found. */
-enum { V6_L4 = 0, V6_FRAG, V6_EXT_BAD, V6_ROUTED };
-
-/*
- * From the header at *off whose type is *nh: walks past hop-by-hop,
- * routing and destination-options headers (at most XLB_IPV6_EXT_MAX, a
- * constant bound the verifier follows). V6_L4: *nh is the first other
- * header, at *off, after *n_ext extension headers. V6_FRAG: a fragment
- * header. V6_EXT_BAD: one more than the limit, or one cut short by the
- * frame. V6_ROUTED: a routing header with segments left, so the
- * destination address is not the packet's final one.
- */
-static __always_inline int v6_skip_ext(void *data, void *data_end,
-				       __u32 *off, __u8 *nh, int *n_ext)
-{
-	__u32 o = *off;
-	__u8 h = *nh;
-	int i;
-
-	/* Not unrolled: the verifier follows the bounded loop, and the
-	 * program stays half the size. */
-#pragma clang loop unroll(disable)
-	for (i = 0; i <= XLB_IPV6_EXT_MAX; i++) {
-		struct steer_ip6ext *e;
-
-		if (h == V6_NH_FRAGMENT)
-			return V6_FRAG;
-		if (h != V6_NH_HOP && h != V6_NH_ROUTING && h != V6_NH_DSTOPTS) {
-			*off = o;
-			*nh = h;
-			*n_ext = i;
-			return V6_L4;
-		}
-		if (i == XLB_IPV6_EXT_MAX)
-			break;
-		e = data + o;
-		if ((void *)(e + 1) > data_end)
-			return V6_EXT_BAD;
-		if (h == V6_NH_ROUTING && e->rt_segleft)
-			return V6_ROUTED;
-		h = e->nexthdr;
-		o += ((__u32)e->hdrlen + 1) * 8;
-		/* The whole header in the frame, not only its first bytes. */
-		if (data + o > data_end)
-			return V6_EXT_BAD;
-	}
-	return V6_EXT_BAD;
-}
-
 /*
  * An ICMPv6 error at off (8 bytes bounds-checked), addressed to daddr:
  * does the quoted packet concern a service or a NAT real server? As
@@ -622,16 +561,16 @@ static __always_inline int icmp6_err_ours(void *data, void *data_end,
 		return 0;
 	}
 	nh = in->nexthdr;
-	r = v6_skip_ext(data, data_end, &ioff, &nh, &n_ext);
-	if (r == V6_FRAG) {
+	r = xlb_ip6_skip_ext(data, data_end, &ioff, &nh, &n_ext);
+	if (r == XLB_IP6_FRAG) {
 		*why = XLB_CNT_IPV6_FRAGMENT;
 		return 0;
 	}
-	if (r == V6_EXT_BAD) {
+	if (r == XLB_IP6_EXT_BAD) {
 		*why = XLB_CNT_BAD_L4;
 		return 0;
 	}
-	if (r != V6_L4 || (nh != IPPROTO_TCP && nh != IPPROTO_UDP))
+	if (r != XLB_IP6_L4 || (nh != IPPROTO_TCP && nh != IPPROTO_UDP))
 		return 0;
 	/* RFC 4443 quotes as much of the packet as fits in 1280 bytes: the
 	 * ports are there unless the quote was cut on the way. */
@@ -670,10 +609,10 @@ static __noinline int steer6(struct xdp_md *ctx)
 	if (!plen || (long)off + plen > (long)(data_end - data))
 		return pass6(XLB_CNT_IPV6_BAD_HDR);
 	nh = ip6->nexthdr;
-	r = v6_skip_ext(data, data_end, &off, &nh, &n_ext);
-	if (r == V6_FRAG)
+	r = xlb_ip6_skip_ext(data, data_end, &off, &nh, &n_ext);
+	if (r == XLB_IP6_FRAG)
 		return pass6(XLB_CNT_IPV6_FRAGMENT);
-	if (r != V6_L4)
+	if (r != XLB_IP6_L4)
 		return pass6(XLB_CNT_IPV6_EXT_PASSED);
 
 	switch (nh) {
@@ -705,7 +644,7 @@ static __noinline int steer6(struct xdp_md *ctx)
 		}
 		break;
 	}
-	case V6_NH_ICMPV6: {
+	case XLB_IP6_NH_ICMPV6: {
 		struct icmphdr *icmp = data + off;
 
 		if ((void *)(icmp + 1) > data_end)

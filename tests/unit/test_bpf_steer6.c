@@ -24,6 +24,7 @@
 #include "xdp.h"
 #include "inaddr.h"
 #include "v6frames.h"
+#include "../bpf/xlb_ip6.h"
 
 static struct xlb_xdp *x;
 
@@ -757,4 +758,84 @@ Test(bpf_steer6, sync_all_applies_both_families_or_neither)
 	cr_expect_eq(map_count(xlb_xdp_services_fd(x), 8), 1,
 		     "the IPv4 map changed");
 	cr_expect_eq(map_count(xlb_xdp_services6_fd(x), 20), 1);
+}
+
+/* A fixed pseudo-random sequence (the same frames on every run). */
+static uint32_t rnd(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (*seed >> 16) & 0x7fff;
+}
+
+/* The walk of bpf/xlb_ip6.h, compiled for userspace here, and the program
+ * agree on 400 pseudo-random chains (types, lengths, segments left, cut
+ * points): L4 -> steered, fragment -> ipv6_fragments_passed, bad or routed
+ * -> ipv6_ext_headers_passed. What lb/pkt.c will accept (when it calls the
+ * same walk) is then exactly what XDP steers. */
+Test(bpf_steer6, walk_matches_the_program)
+{
+	static const uint8_t kinds[] = { V6_HOP, V6_ROUTING, V6_DSTOPTS,
+					 V6_FRAGMENT, IPPROTO_TCP };
+	uint32_t seed = 12345, off;
+	uint8_t f[2048], ext[1024], nh;
+	uint64_t d[XLB_CNT_MAX];
+	int round, i, n_ext, want;
+	size_t e, n, cut;
+	unsigned int seen[XLB_CNT_MAX] = { 0 };
+
+	add_svc6(VIP, 80, IPPROTO_TCP);
+	for (round = 0; round < 400; round++) {
+		uint8_t first = kinds[rnd(&seed) % 3], cur = first, next;
+		int count = (int)(rnd(&seed) % 11);
+
+		e = 0;
+		for (i = 0; i < count && cur != V6_FRAGMENT; i++) {
+			next = i + 1 == count ? IPPROTO_TCP : kinds[rnd(&seed) % 5];
+			if (next == IPPROTO_TCP && i + 1 < count)
+				next = V6_DSTOPTS;
+			e += v6_ext(ext + e, cur, next, (uint8_t)(rnd(&seed) % 3),
+				    rnd(&seed) % 8 == 0);
+			cur = next;
+		}
+		if (cur == V6_FRAGMENT)
+			e += v6_frag(ext + e, IPPROTO_TCP, 0, true);
+		if (!e)
+			e = v6_ext(ext, first, IPPROTO_TCP, 0, 0);
+		n = frame6(f, CLIENT, VIP, first, ext, e, IPPROTO_TCP, 40000, 80,
+			   NULL, 0);
+		/* Sometimes cut the frame (the payload length with it). */
+		cut = n;
+		if (rnd(&seed) % 4 == 0)
+			cut = 54 + rnd(&seed) % (n - 54);
+		v6_put16(f + 18, (uint16_t)(cut - 54));
+
+		off = 54;
+		nh = first;
+		switch (xlb_ip6_skip_ext(f, f + cut, &off, &nh, &n_ext)) {
+		case XLB_IP6_L4:
+			want = off + 20 <= cut ? XLB_CNT_SVC : XLB_CNT_BAD_L4;
+			break;
+		case XLB_IP6_FRAG:
+			want = XLB_CNT_IPV6_FRAGMENT;
+			break;
+		default:
+			want = XLB_CNT_IPV6_EXT_PASSED;
+			break;
+		}
+		if (cut - 54 == 0)
+			want = XLB_CNT_IPV6_BAD_HDR;	/* payload length 0 */
+		run(f, cut, d);
+		cr_assert_eq(d[want], 1, "round %d (%zu of %zu bytes): %s not "
+			     "counted", round, cut, n, xlb_cnt_names[want]);
+		seen[want]++;
+	}
+	/* Every outcome came up often enough to mean something. */
+	cr_log_info("steered %u, fragments %u, ext passed %u, bad l4 %u, "
+		    "bad hdr %u", seen[XLB_CNT_SVC], seen[XLB_CNT_IPV6_FRAGMENT],
+		    seen[XLB_CNT_IPV6_EXT_PASSED], seen[XLB_CNT_BAD_L4],
+		    seen[XLB_CNT_IPV6_BAD_HDR]);
+	cr_expect_geq(seen[XLB_CNT_SVC], 20);
+	cr_expect_geq(seen[XLB_CNT_IPV6_FRAGMENT], 20);
+	cr_expect_geq(seen[XLB_CNT_IPV6_EXT_PASSED], 20);
+	cr_expect_geq(seen[XLB_CNT_BAD_L4], 5);
 }

@@ -16,9 +16,23 @@
  *    was sent to a NAT real server (quoted destination in "nat_rs"; not
  *    when the error is addressed to the director itself), so that
  *    userspace can forward or translate them.
- * Passed to the kernel (XDP_PASS): everything else, including ARP, IPv6, the
+ * Passed to the kernel (XDP_PASS): everything else, including ARP, the
  * director's own traffic, ICMP echo to a VIP (the kernel answers it), and
  * malformed frames (counted per class; the kernel drops them itself).
+ *
+ * IPv6 (issue 14; steer6(), a subprogram reached only by EtherType 0x86dd,
+ * so the IPv4 path is the same instructions as before): hop-by-hop,
+ * routing (segments left 0) and destination-options headers are walked
+ * past, at most XLB_IPV6_EXT_MAX, to the transport header; then the same
+ * rules as IPv4 with the maps "services6", "nat_rs6" and "local_addrs6",
+ * and ICMPv6 errors (destination unreachable, packet too big, time
+ * exceeded, parameter problem) about a service's or a NAT real server's
+ * flow. Passed and counted: fragments (any fragment header: XLB_CNT_
+ * IPV6_FRAGMENT), a bad fixed header or payload length (IPV6_BAD_HDR),
+ * too many or cut-short extension headers and routing headers with
+ * segments left (IPV6_EXT_PASSED). Passed: ICMPv6 informational messages
+ * (echo, NDP 133-137 with router advertisements, MLD), anything else.
+ * IPv6 never looks fp_flows up: the fast path is IPv4 only for now.
  *
  * Fragments: a non-first IPv4 fragment carries no ports, so it cannot be
  * matched to a service; it is passed to the kernel and counted
@@ -55,12 +69,31 @@
 #include "xlb_shared.h"
 #include "xlb_fp.h"
 #include "xlb_rewrite.h"
+#include "xlb_ip6.h"
 
 /* <linux/icmp.h> pulls in glibc's <sys/socket.h> (through <linux/if.h>),
  * which does not build for the bpf target: the few ICMP bits, spelled out. */
 #define ICMP_DEST_UNREACH	3
 #define ICMP_TIME_EXCEEDED	11
 #define ICMP_PARAMETERPROB	12
+
+/* IPv6 (<linux/ipv6.h> is not included: its struct names could collide
+ * with the rewrite code's). */
+#define XLB_ETH_P_IPV6		0x86DD
+#define ICMPV6_DEST_UNREACH	1
+#define ICMPV6_PARAMPROB	4	/* 1..4: the errors about a packet */
+
+struct steer_ip6hdr {
+	__u8   vtc;		/* version (4 bits), traffic class high */
+	__u8   tc_flow[3];
+	__be16 payload_len;
+	__u8   nexthdr;
+	__u8   hop_limit;
+	__be32 saddr[4];	/* words: copied into map keys 4 bytes at
+				 * a time (unaligned loads are fine in XDP) */
+	__be32 daddr[4];
+};
+
 
 #define IP_OFFSET		0x1FFF	/* fragment offset mask (host order) */
 #define IP_MF			0x2000	/* more fragments (host order) */
@@ -116,6 +149,27 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xlb_local_val);
 } local_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_SVC6_MAX);
+	__type(key, struct xlb_svc6_key);
+	__type(value, struct xlb_svc_val);
+} services6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_NAT_RS6_MAX);
+	__type(key, struct xlb_rs6_key);
+	__type(value, struct xlb_rs_val);
+} nat_rs6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_LOCAL_ADDRS6_MAX);
+	__type(key, struct xlb_local6_key);
+	__type(value, struct xlb_local_val);
+} local_addrs6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -442,6 +496,178 @@ static __always_inline int fast_path(struct xdp_md *ctx, struct ethhdr *eth,
 	return act;
 }
 
+
+/* ---- IPv6 (issue 14) ---- */
+
+static __always_inline int is_service6(const __be32 *addr, __be16 port,
+				       __u8 proto)
+{
+	struct xlb_svc6_key k = { .port = port, .proto = proto, .pad = 0 };
+
+	__builtin_memcpy(k.addr, addr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&services6, &k) != NULL;
+}
+
+static __always_inline int is_nat_rs6(const __be32 *addr, __be16 port,
+				      __u8 proto)
+{
+	struct xlb_rs6_key k = { .port = port, .proto = proto, .pad = 0 };
+
+	__builtin_memcpy(k.addr, addr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&nat_rs6, &k) != NULL;
+}
+
+static __always_inline int is_local6(const __be32 *addr)
+{
+	struct xlb_local6_key k;
+
+	__builtin_memcpy(k.addr, addr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&local_addrs6, &k) != NULL;
+}
+
+/* A passed IPv6 frame: "not IPv4" as it has always been counted, plus
+ * why (when there is a reason). */
+static __always_inline int pass6(__u32 why)
+{
+	cnt(XLB_CNT_NOT_IPV4);
+	return pass(why);
+}
+
+static __always_inline int steer6_to(struct xdp_md *ctx, __u32 why, int n_ext)
+{
+	if (n_ext)
+		cnt(XLB_CNT_IPV6_EXT);
+	return steer(ctx, why, 0);
+}
+
+/*
+ * An ICMPv6 error at off (8 bytes bounds-checked), addressed to daddr:
+ * does the quoted packet concern a service or a NAT real server? As
+ * icmp_err_ours(): 1 yes, 0 no, NAT_OWN about the director's own packet;
+ * *why says why a "no" is to be counted (a short quote, a fragment).
+ */
+static __always_inline int icmp6_err_ours(void *data, void *data_end,
+					  __u32 off, const __be32 *daddr,
+					  __u32 *why)
+{
+	struct steer_ip6hdr *in = data + off + 8;
+	__u32 ioff = off + 8 + sizeof(*in);
+	__be16 *ports;
+	int n_ext, r;
+	__u8 nh;
+
+	if ((void *)(in + 1) > data_end || (in->vtc >> 4) != 6) {
+		*why = XLB_CNT_BAD_L4;
+		return 0;
+	}
+	nh = in->nexthdr;
+	r = xlb_ip6_skip_ext(data, data_end, &ioff, &nh, &n_ext);
+	if (r == XLB_IP6_FRAG) {
+		*why = XLB_CNT_IPV6_FRAGMENT;
+		return 0;
+	}
+	if (r == XLB_IP6_EXT_BAD) {
+		*why = XLB_CNT_BAD_L4;
+		return 0;
+	}
+	if (r != XLB_IP6_L4 || (nh != IPPROTO_TCP && nh != IPPROTO_UDP))
+		return 0;
+	/* RFC 4443 quotes as much of the packet as fits in 1280 bytes: the
+	 * ports are there unless the quote was cut on the way. */
+	ports = data + ioff;
+	if ((void *)(ports + 2) > data_end) {
+		*why = XLB_CNT_BAD_L4;
+		return 0;
+	}
+	if (is_service6(in->saddr, ports[0], nh))
+		return 1;
+	if (is_nat_rs6(in->daddr, ports[1], nh))
+		return is_local6(daddr) ? NAT_OWN : 1;
+	return 0;
+}
+
+/*
+ * An untagged IPv6 frame. A subprogram of its own (not inlined), so that
+ * the IPv4 path of xlb_steer keeps its instructions and the verifier
+ * walks this one once.
+ */
+static __noinline int steer6(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct steer_ip6hdr *ip6 = data + sizeof(struct ethhdr);
+	__u32 off = sizeof(struct ethhdr) + sizeof(*ip6), plen, why;
+	int n_ext = 0, r;
+	__u8 nh;
+
+	cnt(XLB_CNT_IPV6);
+	if ((void *)(ip6 + 1) > data_end || (ip6->vtc >> 4) != 6)
+		return pass6(XLB_CNT_IPV6_BAD_HDR);
+	/* A payload past the frame is cut short; 0 is a jumbogram (or
+	 * garbage), which never comes over Ethernet: the kernel's. */
+	plen = bpf_ntohs(ip6->payload_len);
+	if (!plen || (long)off + plen > (long)(data_end - data))
+		return pass6(XLB_CNT_IPV6_BAD_HDR);
+	nh = ip6->nexthdr;
+	r = xlb_ip6_skip_ext(data, data_end, &off, &nh, &n_ext);
+	if (r == XLB_IP6_FRAG)
+		return pass6(XLB_CNT_IPV6_FRAGMENT);
+	if (r != XLB_IP6_L4)
+		return pass6(XLB_CNT_IPV6_EXT_PASSED);
+
+	switch (nh) {
+	case IPPROTO_TCP: {
+		struct tcphdr *th = data + off;
+
+		if ((void *)(th + 1) > data_end)
+			return pass6(XLB_CNT_BAD_L4);
+		if (is_service6(ip6->daddr, th->dest, IPPROTO_TCP))
+			return steer6_to(ctx, XLB_CNT_SVC, n_ext);
+		if (is_nat_rs6(ip6->saddr, th->source, IPPROTO_TCP)) {
+			if (is_local6(ip6->daddr))
+				return pass6(XLB_CNT_OWN_TRAFFIC);
+			return steer6_to(ctx, XLB_CNT_NAT_REPLY, n_ext);
+		}
+		break;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *uh = data + off;
+
+		if ((void *)(uh + 1) > data_end)
+			return pass6(XLB_CNT_BAD_L4);
+		if (is_service6(ip6->daddr, uh->dest, IPPROTO_UDP))
+			return steer6_to(ctx, XLB_CNT_SVC, n_ext);
+		if (is_nat_rs6(ip6->saddr, uh->source, IPPROTO_UDP)) {
+			if (is_local6(ip6->daddr))
+				return pass6(XLB_CNT_OWN_TRAFFIC);
+			return steer6_to(ctx, XLB_CNT_NAT_REPLY, n_ext);
+		}
+		break;
+	}
+	case XLB_IP6_NH_ICMPV6: {
+		struct icmphdr *icmp = data + off;
+
+		if ((void *)(icmp + 1) > data_end)
+			return pass6(XLB_CNT_BAD_L4);
+		/* Types 128 and up are informational (echo, NDP 133-137,
+		 * router advertisements, MLD): always the kernel's. */
+		if (icmp->type < ICMPV6_DEST_UNREACH ||
+		    icmp->type > ICMPV6_PARAMPROB)
+			break;
+		why = XLB_CNT_PASSED;
+		r = icmp6_err_ours(data, data_end, off, ip6->daddr, &why);
+		if (r == NAT_OWN)
+			return pass6(XLB_CNT_OWN_TRAFFIC);
+		if (r)
+			return steer6_to(ctx, XLB_CNT_ICMP_ERR, n_ext);
+		return pass6(why);
+	}
+	default:
+		break;
+	}
+	return pass6(XLB_CNT_PASSED);
+}
+
 SEC("xdp")
 int xlb_steer(struct xdp_md *ctx)
 {
@@ -470,8 +696,11 @@ int xlb_steer(struct xdp_md *ctx)
 			return pass(XLB_CNT_BAD_ETH);
 		return pass(XLB_CNT_VLAN);
 	}
-	if (h_proto != bpf_htons(ETH_P_IP))
+	if (h_proto != bpf_htons(ETH_P_IP)) {
+		if (h_proto == bpf_htons(XLB_ETH_P_IPV6))
+			return steer6(ctx);
 		return pass(XLB_CNT_NOT_IPV4);
+	}
 
 	if ((void *)(iph + 1) > data_end)
 		return pass(XLB_CNT_BAD_IP);

@@ -207,6 +207,12 @@ int xlb_xmit_nat6_icmp_out(struct xlb_frame *f, struct xlb_pkt *p,
 int xlb_xmit_tun6(struct xlb_frame *f, struct xlb_pkt *p,
 		  const struct xlb_xmit_bind *b);
 
+/* Whether xlb_xmit_tun6() can send p over an egress MTU of mtu (0 =
+ * unchecked): 0, or -EMSGSIZE (too big once encapsulated: Packet Too Big
+ * or frag-needed, see above), -EPROTONOSUPPORT (p is neither family). The
+ * scheduler's check before it makes an entry, as xlb_xmit_tun_nfrags(). */
+int xlb_xmit_tun6_check(const struct xlb_pkt *p, uint16_t mtu);
+
 /*
  * Builds into buf[0..cap) an Ethernet frame carrying ICMPv6 "Packet Too
  * Big" (type 2, code 0, RFC 4443 3.2) for the parsed IPv6 frame[] (p from

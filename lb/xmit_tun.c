@@ -172,6 +172,17 @@ static uint32_t tun6_flowlabel(const uint8_t *frame, const struct xlb_pkt *p)
 				p->proto, ports);
 }
 
+int xlb_xmit_tun6_check(const struct xlb_pkt *p, uint16_t mtu)
+{
+	uint32_t tot = (uint32_t)p->ip_len + XLB_IP6IP6_HLEN;
+
+	if (p->af != AF_INET && p->af != AF_INET6)
+		return -EPROTONOSUPPORT;
+	if (tot > 0xFFFF || (mtu && tot > mtu))
+		return -EMSGSIZE;
+	return 0;
+}
+
 int xlb_xmit_tun6(struct xlb_frame *f, struct xlb_pkt *p,
 		  const struct xlb_xmit_bind *b)
 {
@@ -179,11 +190,11 @@ int xlb_xmit_tun6(struct xlb_frame *f, struct xlb_pkt *p,
 	uint32_t fl;
 	uint8_t *data;
 	uint16_t et = htons(XLB_ETH_P_IPV6);
+	int rc;
 
-	if (p->af != AF_INET && p->af != AF_INET6)
-		return -EPROTONOSUPPORT;
-	if (tot > 0xFFFF || (b->mtu && tot > b->mtu))
-		return -EMSGSIZE;
+	rc = xlb_xmit_tun6_check(p, b->mtu);
+	if (rc)
+		return rc;
 	if (f->headroom < XLB_IP6IP6_HLEN)
 		return -ENOSPC;
 

@@ -819,6 +819,7 @@ Test(xmit_tun, tun6_over_the_mtu_or_without_headroom_is_refused_and_unchanged)
 	n = fr6_build(frame, sizeof(frame), &s);
 	f = frame6_of(frame, n, HEADROOM);
 	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_expect_eq(xlb_xmit_tun6_check(&p, tb.mtu), 0);
 	cr_expect_eq(xlb_xmit_tun6(&f, &p, &tb), 0, "1500 bytes: fits");
 
 	s.payload_len++;
@@ -826,6 +827,8 @@ Test(xmit_tun, tun6_over_the_mtu_or_without_headroom_is_refused_and_unchanged)
 	f = frame6_of(frame, n, HEADROOM);
 	memcpy(copy, f.data, n);
 	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_expect_eq(xlb_xmit_tun6_check(&p, tb.mtu), -EMSGSIZE);
+	cr_expect_eq(xlb_xmit_tun6_check(&p, 0), 0, "MTU 0: unchecked");
 	cr_expect_eq(xlb_xmit_tun6(&f, &p, &tb), -EMSGSIZE);
 	cr_expect_eq(f.data, umem + HEADROOM);
 	cr_expect_arr_eq(f.data, copy, n);

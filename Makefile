@@ -54,8 +54,12 @@ CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
 BPF_SKELS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
-UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_SRCS  := $(filter-out %.bpf.c,$(wildcard tests/unit/*.c))
 UNIT_OBJS  := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+# Test-only XDP programs (e.g. tests/unit/rw6.bpf.c), each a skeleton the
+# unit tests include as "tests/unit/NAME.skel.h".
+UNIT_BPF_SRCS  := $(wildcard tests/unit/*.bpf.c)
+UNIT_BPF_SKELS := $(UNIT_BPF_SRCS:tests/unit/%.bpf.c=$(BUILD)/tests/unit/%.skel.h)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 BENCH_BPF_SRCS := $(wildcard tests/bench/*.bpf.c)
@@ -104,6 +108,17 @@ $(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/unit/%.bpf.o: tests/unit/%.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/unit/%.skel.h: $(BUILD)/tests/unit/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+$(UNIT_OBJS): | $(UNIT_BPF_SKELS)
 
 # Userspace objects may include skeletons: build them first.
 $(BUILD)/%.o: %.c | $(BPF_SKELS)

@@ -90,6 +90,14 @@ const char *const xlb_dp_parse_names[XLB_PKT_ERR_COUNT] = {
 	[-XLB_PKT_E_ICMP_TRUNC]		= "icmp_trunc",
 	[-XLB_PKT_E_ICMP_INNER_TRUNC]	= "icmp_inner_trunc",
 	[-XLB_PKT_E_ICMP_INNER_BAD]	= "icmp_inner_bad",
+	[-XLB_PKT_E_IP6_TRUNC]		= "ip6_trunc",
+	[-XLB_PKT_E_IP6_VERSION]	= "ip6_version",
+	[-XLB_PKT_E_IP6_PLEN_TRUNC]	= "ip6_plen_trunc",
+	[-XLB_PKT_E_IP6_EXT_TRUNC]	= "ip6_ext_trunc",
+	[-XLB_PKT_E_IP6_EXT_CHAIN]	= "ip6_ext_chain",
+	[-XLB_PKT_E_IP6_ROUTING]	= "ip6_routing",
+	[-XLB_PKT_E_IP6_FRAG]		= "ip6_frag",
+	[-XLB_PKT_E_UDP6_CSUM_ZERO]	= "udp6_csum_zero",
 };
 
 

@@ -93,7 +93,7 @@ static int lblc_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched_
 		;
 	e->used = true;
 	e->daddr = f->daddr;
-	e->rip = svc->dests[idx].cfg.addr;
+	e->rip = svc->dests[idx].cfg.addr.ip;
 	e->rport = svc->dests[idx].cfg.port;
 	e->lastuse = now;
 	atomic_flag_clear_explicit(&e->lock, memory_order_release);

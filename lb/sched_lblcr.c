@@ -97,7 +97,7 @@ static int lblcr_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched
 	if (e->used && e->daddr == f->daddr && e->n > 1 && most >= 0 &&
 	    now - e->lastmod > LBLCR_EXPIRE_S) {
 		for (int i = 0; i < e->n; i++) {
-			if (e->rip[i] == svc->dests[most].cfg.addr &&
+			if (e->rip[i] == svc->dests[most].cfg.addr.ip &&
 			    e->rport[i] == svc->dests[most].cfg.port) {
 				e->rip[i] = e->rip[e->n - 1];
 				e->rport[i] = e->rport[e->n - 1];
@@ -121,7 +121,7 @@ static int lblcr_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched
 		e->lastuse = now;
 	}
 	{
-		uint32_t rip = svc->dests[least].cfg.addr;
+		uint32_t rip = svc->dests[least].cfg.addr.ip;
 		uint16_t rport = svc->dests[least].cfg.port;
 		int i;
 

@@ -21,7 +21,12 @@ static int ring_update(const struct xlb_sched_conf *c, void **data, uint64_t *co
 	if (!m)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < c->n; i++) {
-		m[i].addr = c->dests[i].cfg.addr;
+		m[i].addr = c->dests[i].cfg.addr.ip;
+		if (xlb_af(c->dests[i].cfg.af) == AF_INET6) {
+			m[i].af = AF_INET6;
+			m[i].addr = 0;
+			m[i].addr6 = c->dests[i].cfg.addr;
+		}
 		m[i].port = c->dests[i].cfg.port;
 		m[i].weight = xlb_dest_weight(&c->dests[i]);
 	}

@@ -71,7 +71,7 @@ static void end(struct nlmsghdr *nlh)
 
 static struct xlb_svc_cfg svc(uint8_t proto, const char *vip, uint16_t port)
 {
-	struct xlb_svc_cfg c = { .key = { .addr = inet_addr(vip), .port = htons(port),
+	struct xlb_svc_cfg c = { .key = { .addr.ip = inet_addr(vip), .port = htons(port),
 					  .proto = proto } };
 
 	strcpy(c.sched, XLB_SCHED_DEFAULT);
@@ -82,7 +82,7 @@ static struct xlb_svc_cfg svc(uint8_t proto, const char *vip, uint16_t port)
 
 static struct xlb_dest_cfg dest(const char *rip, uint16_t port, uint8_t fwd, uint32_t w)
 {
-	return (struct xlb_dest_cfg){ .addr = inet_addr(rip), .port = htons(port),
+	return (struct xlb_dest_cfg){ .addr.ip = inet_addr(rip), .port = htons(port),
 				      .fwd = fwd, .weight = w };
 }
 
@@ -188,7 +188,7 @@ static void replies(void)
 	struct xlb_dest_info di = { .cfg = dest("10.0.1.2", 80, XLB_FWD_DR, 1),
 				    .activeconns = 3, .inactconns = 1, .stats = st,
 				    .rates = rt };
-	struct xlb_conn_info ci = { .proto = IPPROTO_TCP, .caddr = inet_addr("198.51.100.7"),
+	struct xlb_conn_info ci = { .proto = IPPROTO_TCP, .caddr.ip = inet_addr("198.51.100.7"),
 				    .cport = htons(40000), .vaddr = s1.key.addr,
 				    .vport = s1.key.port, .daddr = di.cfg.addr,
 				    .dport = di.cfg.port, .state = "ESTABLISHED",

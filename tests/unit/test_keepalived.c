@@ -1251,14 +1251,14 @@ Test(keepalived_samples, quorum_sample_reads_back_as_configured)
 	cr_assert_eq(xlb_rules_parse(f, &reqs, &n, err, sizeof(err)), 0, "%s", err);
 	fclose(f);
 	cr_assert_eq(n, 11);
-	cr_assert_eq(reqs[0].svc.key.addr, inet_addr("10.0.1.1"));
+	cr_assert_eq(reqs[0].svc.key.addr.ip, inet_addr("10.0.1.1"));
 	cr_assert_eq(reqs[0].svc.key.port, htons(80));
 	cr_assert_eq(reqs[0].svc.timeout, 900);
 	for (size_t i = 1; i < n; i++) {
 		char want[32];
 
 		snprintf(want, sizeof(want), "10.0.0.%zu", i);
-		cr_assert_eq(reqs[i].dest.addr, inet_addr(want));
+		cr_assert_eq(reqs[i].dest.addr.ip, inet_addr(want));
 		cr_assert_eq(reqs[i].dest.port, htons(8080));
 		cr_assert_eq(reqs[i].dest.fwd, XLB_FWD_NAT);
 		cr_assert_eq(reqs[i].dest.weight, 1);

@@ -26,7 +26,7 @@ static struct xlb_svc_key K;
 static void setup(void)
 {
 	cr_assert_eq(xlb_tables_new(&t), 0);
-	K = (struct xlb_svc_key){ .addr = htonl(0x0a000001), .port = htons(80),
+	K = (struct xlb_svc_key){ .addr.ip = htonl(0x0a000001), .port = htons(80),
 				  .proto = IPPROTO_TCP };
 }
 
@@ -51,7 +51,7 @@ static void mk_svc(const char *sched, uint32_t flags)
 /* Server n is 10.0.1.n:80 (sorted: index n - 1). */
 static void mk_dest(unsigned int n, uint32_t weight, uint32_t u, uint32_t l)
 {
-	struct xlb_dest_cfg d = { .addr = htonl(0x0a000100 + n), .port = htons(80),
+	struct xlb_dest_cfg d = { .addr.ip = htonl(0x0a000100 + n), .port = htons(80),
 				  .fwd = XLB_FWD_DR, .weight = weight,
 				  .u_thresh = u, .l_thresh = l };
 
@@ -62,7 +62,7 @@ static void mk_dest(unsigned int n, uint32_t weight, uint32_t u, uint32_t l)
 
 static void set_weight(unsigned int n, uint32_t weight)
 {
-	struct xlb_dest_cfg d = { .addr = htonl(0x0a000100 + n), .port = htons(80),
+	struct xlb_dest_cfg d = { .addr.ip = htonl(0x0a000100 + n), .port = htons(80),
 				  .weight = weight };
 
 	cr_assert_eq(xlb_tables_edit_dest(t, &K, &d, XLB_DEST_SET_WEIGHT, err, sizeof(err)), 0,
@@ -71,7 +71,7 @@ static void set_weight(unsigned int n, uint32_t weight)
 
 static const struct xlb_snap_svc *S(void)
 {
-	return xlb_snap_find(xlb_tables_current(t), K.proto, K.addr, K.port);
+	return xlb_snap_find(xlb_tables_current(t), K.proto, K.addr.ip, K.port);
 }
 
 static void conns(unsigned int idx, unsigned int active, unsigned int inactive)
@@ -82,7 +82,7 @@ static void conns(unsigned int idx, unsigned int active, unsigned int inactive)
 
 static struct xlb_sched_flow flow(uint32_t saddr, uint16_t sport)
 {
-	return (struct xlb_sched_flow){ .saddr = saddr, .daddr = K.addr, .sport = sport,
+	return (struct xlb_sched_flow){ .saddr = saddr, .daddr = K.addr.ip, .sport = sport,
 					.dport = K.port, .proto = IPPROTO_TCP,
 					.seed = XLB_TABLES_SEED_DEFAULT };
 }
@@ -328,7 +328,7 @@ Test(sched, dh_keeps_a_destination)
 	for (unsigned int i = 1; i <= 4; i++)
 		mk_dest(i, 1, 0, 0);
 	j = xlb_sched_schedule(S(), &f);
-	cr_expect_eq(j, (int)(xlb_sched_hash_32(ntohl(K.addr), 8) % 4));
+	cr_expect_eq(j, (int)(xlb_sched_hash_32(ntohl(K.addr.ip), 8) % 4));
 	for (uint32_t s = 0; s < 100; s++) {
 		f = flow(s * 2654435761u, (uint16_t)s);
 		cr_expect_eq(xlb_sched_schedule(S(), &f), j, "any client, same destination");
@@ -347,11 +347,11 @@ Test(sched, mh_table_is_the_papers_construction)
 
 	memset(d, 0, sizeof(d));
 	for (int i = 0; i < 5; i++) {
-		d[i].cfg.addr = htonl(0x0a000100 + i + 1);
+		d[i].cfg.addr.ip = htonl(0x0a000100 + i + 1);
 		d[i].cfg.port = htons(80);
 		d[i].cfg.weight = 1;
 		d[i].cnt = &cnt;
-		xlb_mh_perm(d[i].cfg.addr, d[i].cfg.port, M, 7, &off[i], &skip[i]);
+		xlb_mh_perm(d[i].cfg.addr.ip, d[i].cfg.port, M, 7, &off[i], &skip[i]);
 	}
 	cr_assert_eq(xlb_mh_build(d, 5, M, 7, &tab), 0);
 	/* Pseudocode of the paper's Figure: next[i], permutation[i][j] =
@@ -582,7 +582,7 @@ Test(sched, flags_parse_and_print_as_ipvsadm)
 
 Test(sched, lower_threshold_above_upper_is_refused_as_ipvs)
 {
-	struct xlb_dest_cfg d = { .addr = htonl(0x0a000101), .port = htons(80),
+	struct xlb_dest_cfg d = { .addr.ip = htonl(0x0a000101), .port = htons(80),
 				  .weight = 1, .u_thresh = 5, .l_thresh = 6 };
 
 	mk_svc("rr", 0);

@@ -1151,3 +1151,29 @@ Test(tables_xdp, a_map_failure_mid_change_is_rolled_back_and_publishes_nothing)
 	free(after_s);
 	free(after_r);
 }
+
+/* The datapath's boundary (issue 14, phase 1): the tables know IPv6
+ * services, the XDP maps and the datapath do not yet, so a change that
+ * adds one is refused whole with a sentence, and nothing is published. */
+Test(tables_xdp, an_ipv6_service_is_refused_at_the_datapath_boundary)
+{
+	struct xlb_req r[2] = { req_svc(XLB_REQ_ADD_SVC, vip_of(1), 80),
+				req_svc(XLB_REQ_ADD_SVC, 0, 80) };
+	const struct xlb_snap *before;
+	uint64_t *keys = NULL;
+	size_t failed;
+
+	r[1].svc.key.af = AF_INET6;
+	cr_assert_eq(inet_pton(AF_INET6, "2001:db8::1", &r[1].svc.key.addr.in6), 1);
+	r[1].svc.netmask = 128;
+	before = xlb_tables_current(t);
+	cr_expect_eq(xlb_tables_apply_reqs(t, r, 2, &failed, err, sizeof(err)), -EAFNOSUPPORT);
+	cr_expect(strstr(err, "[2001:db8::1]:80/tcp: IPv6 services are not forwarded yet"),
+		  "%s", err);
+	cr_expect_eq(xlb_tables_current(t), before, "nothing published");
+	cr_expect_eq(map_keys(xlb_xdp_services_fd(xx), &keys), 0, "the IPv4 one neither");
+	free(keys);
+	/* Alone, the IPv4 service goes through. */
+	cr_expect_eq(xlb_tables_apply_reqs(t, r, 1, &failed, err, sizeof(err)), 0, "%s", err);
+	cr_expect(map_has_svc(&r[0].svc.key));
+}

@@ -28,8 +28,11 @@
 
 #include <criterion/criterion.h>
 
+#include <criterion/redirect.h>
+
 #include "ctl.h"
 #include "ctl_server.h"
+#include "../../cli/xlbctl.h"
 #include "log.h"
 #include "tables.h"
 
@@ -2663,4 +2666,171 @@ Test(ctl, with_the_switch_on_ipv6_services_and_servers_are_listed_in_order,
 	free(svcs);
 	free(d);
 	xlb_ctl_close(fd);
+}
+
+/* ---- xlbctl's printers with IPv6 (ipvsadm 1.31's layouts) ---- */
+
+static unsigned int nfake6;
+
+static int fake6_copy_conns(uint64_t *cursor, struct xlb_conn_info *b, unsigned int max,
+			    void *arg)
+{
+	unsigned int n = 0;
+
+	(void)arg;
+	for (; *cursor < nfake6 && n < max; (*cursor)++, n++)
+		b[n] = (struct xlb_conn_info){
+			.proto = IPPROTO_TCP, .af = AF_INET6,
+			.caddr = ip6("2001:db8:c::5"), .cport = htons(40000),
+			.vaddr = ip6("2001:db8::1"), .vport = htons(80),
+			.daddr = ip6("2001:db8::11"), .dport = htons(80),
+			.state = "ESTABLISHED", .expires = 899 };
+	return (int)n;
+}
+
+static void srv_setup_print6(void)
+{
+	struct xlb_tables_provider p = { .copy_conns = fake6_copy_conns };
+
+	cr_redirect_stdout();
+	srv_ipv6 = true;
+	srv_start(NULL);
+	xlb_tables_set_provider(S.t, &p);
+	nfake6 = 1;
+}
+
+/* A dual-stack configuration through the protocol, as xlbctl -R would. */
+static void add_dual_stack(int fd)
+{
+	struct xlb_req r = svc6_req(XLB_REQ_ADD_SVC, "2001:db8::1", 80);
+
+	snprintf(r.svc.sched, sizeof(r.svc.sched), "wrr");
+	r.svc.flags = XLB_SVC_F_PERSISTENT;
+	r.svc.timeout = 300;
+	r.svc.netmask = 64;
+	r.svc_set = XLB_SVC_SET_SCHED | XLB_SVC_SET_PERSIST | XLB_SVC_SET_NETMASK;
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	r = svc6_req(XLB_REQ_ADD_DEST, "2001:db8::1", 80);
+	r.dest = (struct xlb_dest_cfg){ .af = AF_INET6, .addr = ip6("2001:db8::11"),
+					.port = htons(80), .fwd = XLB_FWD_DR, .weight = 1 };
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	r.dest.addr = ip6("2001:db8:ffff:ffff:ffff:ffff:ffff:12");
+	r.dest.weight = 2;
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	r = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+	snprintf(r.svc.sched, sizeof(r.svc.sched), "rr");
+	r.svc_set = XLB_SVC_SET_SCHED;
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	r = dest_req(XLB_REQ_ADD_DEST, "10.0.0.1", 80, "10.0.1.1", 80, XLB_FWD_DR, 1);
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+}
+
+Test(ctl, list_n_prints_ipv6_as_ipvsadm, .init = srv_setup_print6, .fini = srv_stop_ipv6)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req req = { .op = XLB_REQ_LIST, .list_flags = XLB_LIST_NUMERIC };
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_dual_stack(fd);
+	cr_assert_eq(xlbctl_list(fd, &req, err, sizeof(err)), 0, "%s", err);
+	fflush(stdout);
+	xlb_ctl_close(fd);
+	/* ipvsadm 1.31: brackets, an IPv6 name never cut to its column,
+	 * "mask 64" for a prefix length. */
+	cr_assert_stdout_eq_str(
+		"IP Virtual Server version 1.2.1 (size=0)\n"
+		"Prot LocalAddress:Port Scheduler Flags\n"
+		"  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+		"TCP  10.0.0.1:80 rr\n"
+		"  -> 10.0.1.1:80                  Route   1      0          0         \n"
+		"TCP  [2001:db8::1]:80 wrr persistent 300 mask 64\n"
+		"  -> [2001:db8::11]:80            Route   1      0          0         \n"
+		"  -> [2001:db8:ffff:ffff:ffff:ffff:ffff:12]:80 Route   2      0          0         \n");
+}
+
+Test(ctl, save_n_prints_ipv6_services_that_restore, .init = srv_setup_print6,
+     .fini = srv_stop_ipv6)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_dual_stack(fd);
+	cr_assert_eq(xlbctl_save(fd, true, err, sizeof(err)), 0, "%s", err);
+	fflush(stdout);
+	xlb_ctl_close(fd);
+	cr_assert_stdout_eq_str(
+		"-A -t 10.0.0.1:80 -s rr\n"
+		"-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n"
+		"-A -t [2001:db8::1]:80 -s wrr -p 300 -M 64\n"
+		"-a -t [2001:db8::1]:80 -r [2001:db8::11]:80 -g -w 1\n"
+		"-a -t [2001:db8::1]:80 -r [2001:db8:ffff:ffff:ffff:ffff:ffff:12]:80 -g -w 2\n");
+}
+
+Test(ctl, list_n_c_prints_ipv6_connections_as_ipvsadm, .init = srv_setup_print6,
+     .fini = srv_stop_ipv6)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req req = { .op = XLB_REQ_LIST,
+			       .list_flags = XLB_LIST_NUMERIC | XLB_LIST_CONN };
+
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(xlbctl_list(fd, &req, err, sizeof(err)), 0, "%s", err);
+	fflush(stdout);
+	xlb_ctl_close(fd);
+	/* print_conn: "%-3s %-6s %-11s %-18s %-18s %s", names overflow. */
+	cr_assert_stdout_eq_str(
+		"IPVS connection entries\n"
+		"pro expire state       source             virtual            destination\n"
+		"TCP 14:59  ESTABLISHED [2001:db8:c::5]:40000 [2001:db8::1]:80   [2001:db8::11]:80\n");
+}
+
+Test(ctl, json_list_gives_ipv6_addresses_and_a_family, .init = srv_setup_print6,
+     .fini = srv_stop_ipv6)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req req = { .op = XLB_REQ_LIST, .list_flags = XLB_LIST_NUMERIC };
+	char out[16384];
+	size_t n;
+	FILE *o;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_dual_stack(fd);
+	cr_assert_eq(xlbctl_list_json(fd, &req, err, sizeof(err)), 0, "%s", err);
+	req.list_flags |= XLB_LIST_CONN;
+	cr_assert_eq(xlbctl_list_json(fd, &req, err, sizeof(err)), 0, "%s", err);
+	fflush(stdout);
+	xlb_ctl_close(fd);
+	o = cr_get_redirected_stdout();
+	n = fread(out, 1, sizeof(out) - 1, o);
+	out[n] = '\0';
+	/* Each family is said, each address printed as -L -n prints it. */
+	cr_expect(strstr(out, "\"family\": \"inet\",\n      \"vip\": \"10.0.0.1\""), "%s", out);
+	cr_expect(strstr(out, "\"family\": \"inet6\",\n      \"vip\": \"2001:db8::1\",\n"
+			      "      \"port\": 80,\n      \"addrport\": \"[2001:db8::1]:80\""), "%s", out);
+	cr_expect(strstr(out, "\"netmask\": \"ffff:ffff:ffff:ffff::\",\n"
+			      "        \"prefix_len\": 64"), "%s", out);
+	cr_expect(strstr(out, "\"family\": \"inet6\",\n          \"address\": \"2001:db8::11\",\n"
+			      "          \"port\": 80,\n          \"addrport\": \"[2001:db8::11]:80\""),
+		  "%s", out);
+	cr_expect(strstr(out, "\"family\": \"inet6\",\n      \"client\": \"[2001:db8:c::5]:40000\",\n"
+			      "      \"virtual\": \"[2001:db8::1]:80\",\n"
+			      "      \"destination\": \"[2001:db8::11]:80\""), "%s", out);
+	/* And both documents hold to doc/xlbctl-list.schema.json (where
+	 * python3's jsonschema is installed, as the lab's test_json needs). */
+	if (system("/usr/bin/python3 -c 'import jsonschema' 2>/dev/null") == 0) {
+		char path[] = "/tmp/xlb-json6-XXXXXX", cmd[1024];
+		int tfd = mkstemp(path);
+
+		cr_assert_geq(tfd, 0);
+		cr_assert_eq(write(tfd, out, n), (ssize_t)n);
+		close(tfd);
+		snprintf(cmd, sizeof(cmd),
+			 "/usr/bin/python3 -c \"import json,jsonschema,sys\n"
+			 "t=open('%s').read();d=json.JSONDecoder();i=0;v=jsonschema.Draft202012Validator(json.load(open('doc/xlbctl-list.schema.json')))\n"
+			 "while t[i:].strip():\n"
+			 " i=len(t)-len(t[i:].lstrip());o,i=d.raw_decode(t,i);v.validate(o)\n\"",
+			 path);
+		cr_expect_eq(system(cmd), 0, "the IPv6 documents hold to the schema");
+		unlink(path);
+	}
 }

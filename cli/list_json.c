@@ -203,8 +203,7 @@ static int service(struct xlb_json *j, int fd, const struct xlb_svc_info *se,
 		} else {
 			union xlb_inaddr m = xlb_inaddr_v4(c->netmask);
 
-			kaddr(j, "netmask", AF_INET, &m);
-			xlb_json_ku64(j, "prefix_len", (uint64_t)__builtin_popcount(c->netmask));
+			kaddr(j, "netmask", AF_INET, &m);	/* as before IPv6 */
 		}
 		xlb_json_obj_end(j);
 	} else {

@@ -872,6 +872,7 @@ static int xlbd_init(struct xlbd *d)
 	sp.path = d->socket_path;
 	sp.group = d->group;
 	sp.tables = d->tables;
+	sp.ipv6 = XLB_CTL_IPV6;	/* issue 14: false until the datapath forwards IPv6 */
 	ret = xlb_ctl_server_new(&d->srv, &sp, err, sizeof(err));
 	if (ret) {
 		pr_warn("%s", err[0] ? err : strerror(-ret));

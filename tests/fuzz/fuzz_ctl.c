@@ -136,6 +136,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(sock_path, sizeof(sock_path), "/tmp/xlb-fuzz-ctl.%d.sock", (int)getpid());
 	sp.path = sock_path;
 	sp.tables = tables;
+	sp.ipv6 = true;	/* reach the tables with IPv6 requests too */
 	if (xlb_ctl_server_new(&server, &sp, err, sizeof(err))) {
 		fprintf(stderr, "fuzz_ctl: %s\n", err);
 		abort();

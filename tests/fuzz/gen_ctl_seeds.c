@@ -129,6 +129,22 @@ static void requests(void)
 	add_req(&r);
 	save("req_del_dest");
 
+	/* IPv6 (issue 14): AF_INET6, 16-byte addresses, a prefix length. */
+	r = (struct xlb_req){ .op = XLB_REQ_ADD_SVC, .has_svc = true };
+	r.svc = svc(IPPROTO_TCP, "192.168.0.1", 80);
+	r.svc.key.af = AF_INET6;
+	need(inet_pton(AF_INET6, "2001:db8::1", &r.svc.key.addr.in6) == 1, "inet_pton");
+	r.svc.flags = XLB_SVC_F_PERSISTENT;
+	r.svc.timeout = 300;
+	r.svc.netmask = 64;
+	add_req(&r);
+	r.op = XLB_REQ_ADD_DEST;
+	r.dest = dest("10.0.1.2", 80, XLB_FWD_DR, 1);
+	r.dest.af = AF_INET6;
+	need(inet_pton(AF_INET6, "2001:db8::11", &r.dest.addr.in6) == 1, "inet_pton");
+	add_req(&r);
+	save("req_ipv6_service_and_dest");
+
 	r = (struct xlb_req){ .op = XLB_REQ_SET_TIMEOUT,
 			      .timeouts = { .tcp = 900, .tcp_fin = 120, .udp = 300 } };
 	add_req(&r);

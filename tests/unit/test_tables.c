@@ -1160,7 +1160,7 @@ Test(tables_xdp, an_ipv6_service_is_refused_at_the_datapath_boundary)
 	struct xlb_req r[2] = { req_svc(XLB_REQ_ADD_SVC, vip_of(1), 80),
 				req_svc(XLB_REQ_ADD_SVC, 0, 80) };
 	const struct xlb_snap *before;
-	uint64_t *keys = NULL;
+	uint64_t first;
 	size_t failed;
 
 	r[1].svc.key.af = AF_INET6;
@@ -1171,8 +1171,8 @@ Test(tables_xdp, an_ipv6_service_is_refused_at_the_datapath_boundary)
 	cr_expect(strstr(err, "[2001:db8::1]:80/tcp: IPv6 services are not forwarded yet"),
 		  "%s", err);
 	cr_expect_eq(xlb_tables_current(t), before, "nothing published");
-	cr_expect_eq(map_keys(xlb_xdp_services_fd(xx), &keys), 0, "the IPv4 one neither");
-	free(keys);
+	cr_expect_neq(bpf_map_get_next_key(xlb_xdp_services_fd(xx), NULL, &first), 0,
+		      "the services map stays empty: the IPv4 one is not steered either");
 	/* Alone, the IPv4 service goes through. */
 	cr_expect_eq(xlb_tables_apply_reqs(t, r, 1, &failed, err, sizeof(err)), 0, "%s", err);
 	cr_expect(map_has_svc(&r[0].svc.key));

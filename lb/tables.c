@@ -112,7 +112,12 @@ static int addr_cmp(uint8_t afa, const union xlb_inaddr *a, uint8_t afb,
 
 	if (fa != fb)
 		return fa < fb ? -1 : 1;
-	return memcmp(a, b, xlb_inaddr_len(fa));
+	if (fa == AF_INET) {	/* the datapath's lookups: as before IPv6 */
+		uint32_t ha = ntohl(a->ip), hb = ntohl(b->ip);
+
+		return ha == hb ? 0 : ha < hb ? -1 : 1;
+	}
+	return memcmp(a, b, sizeof(*a));
 }
 
 static bool addr_zero(uint8_t af, const union xlb_inaddr *a)

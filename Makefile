@@ -138,8 +138,9 @@ $(BUILD)/xlbctl: $(CLI_OBJS) $(LIBXLB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# cli/json.o: xlbctl's JSON writer, unit-tested on its own.
-$(UNIT): $(UNIT_OBJS) $(BUILD)/cli/json.o $(LIBXLB)
+# cli/json.o: xlbctl's JSON writer, unit-tested on its own; cli/list.o and
+# list_json.o: its -L / -S / --json printers, run against an in-process xlbd.
+$(UNIT): $(UNIT_OBJS) $(BUILD)/cli/json.o $(BUILD)/cli/list.o $(BUILD)/cli/list_json.o $(LIBXLB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS) -lm
 

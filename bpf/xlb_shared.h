@@ -7,9 +7,10 @@
  * Byte order: addresses and ports in map keys are in network byte order,
  * exactly as they sit in the packet, so the BPF side never swaps bytes.
  *
- * struct xlb_svc_key is the project's service key from lb/xlb-t.h. Userspace
- * gets that one definition (the layout is asserted below); the BPF side,
- * which cannot include lb/, gets the same layout spelled with __u types.
+ * The "services" map's key is IPv4 (8 bytes). The BPF side calls it struct
+ * xlb_svc_key; userspace, whose struct xlb_svc_key (lb/xlb-t.h) carries a
+ * family and a 16-byte address, calls the same layout struct
+ * xlb_bpf_svc_key.
  */
 #ifndef XLB_SHARED_H
 #define XLB_SHARED_H
@@ -25,7 +26,13 @@ struct xlb_svc_key {
 };
 #else
 #include "xlb-t.h"
-_Static_assert(sizeof(struct xlb_svc_key) == 8, "xlb_svc_key layout");
+struct xlb_bpf_svc_key {
+	__u32 addr;		/* VIP, network order */
+	__u16 port;		/* network order */
+	__u8  proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8  pad;		/* must be zero: it is part of the hash key */
+};
+_Static_assert(sizeof(struct xlb_bpf_svc_key) == 8, "xlb_bpf_svc_key layout");
 #endif
 
 /* Value of the "services" map. */

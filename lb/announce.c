@@ -99,8 +99,10 @@ size_t xlb_announce_vips(const struct xlb_snap *s, bool workers_ok, uint32_t *ou
 	if (!workers_ok || !s)
 		return 0;
 	for (uint32_t i = 0; i < s->nsvcs && n < max; i++)
-		if (xlb_announce_svc_serves(&s->svcs[i]))
-			out[n++] = s->svcs[i].cfg.key.addr;
+		/* IPv4 VIPs only: announcing IPv6 VIPs is not done yet. */
+		if (xlb_af(s->svcs[i].cfg.key.af) == AF_INET &&
+		    xlb_announce_svc_serves(&s->svcs[i]))
+			out[n++] = s->svcs[i].cfg.key.addr.ip;
 	qsort(out, n, sizeof(*out), vip_cmp);
 	for (size_t i = 0; i < n; i++)
 		if (!u || out[u - 1] != out[i])

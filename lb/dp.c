@@ -128,13 +128,13 @@ void xlb_dp_bind(const struct xlb_snap_dest *d, struct xlb_conn_target *t)
 
 	memset(b, 0, sizeof(*b));
 	b->xmit = xmit_for(d->cfg.fwd);
-	b->rip = d->cfg.addr;
+	b->rip = d->cfg.addr.ip;
 	b->rport = d->cfg.port;
 	b->fwd = d->cfg.fwd;
 	b->in_slot = UINT32_MAX;
 
 	t->dest = d->cnt;
-	t->daddr = d->cfg.addr;
+	t->daddr = d->cfg.addr.ip;
 	t->dport = d->cfg.port;
 	t->fwd = d->cfg.fwd;
 }

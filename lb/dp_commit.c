@@ -64,13 +64,24 @@ static bool has_ptr(struct xlb_cnt *const *v, size_t n, struct xlb_cnt *x)
 int xlb_dp_prepare_xdp(struct xlb_xdp *x, const struct xlb_snap *cand, char *err,
 		       size_t errlen)
 {
-	struct xlb_svc_key *svcs;
+	struct xlb_bpf_svc_key *svcs;
 	struct xlb_rs_key *rs;
 	size_t ndests = 0, nrs = 0, i, j;
 	int rc;
 
-	for (i = 0; i < cand->nsvcs; i++)
+	for (i = 0; i < cand->nsvcs; i++) {
+		/* The datapath's boundary for IPv6 (issue 14, phase 1): the
+		 * control plane knows IPv6 services, the datapath does not
+		 * forward them yet, so a snapshot with one is refused whole. */
+		if (xlb_af(cand->svcs[i].cfg.key.af) != AF_INET) {
+			char ks[XLB_CTL_SVC_STR];
+
+			xlb_seterr(err, errlen, "service %s: IPv6 services are not forwarded yet",
+				   xlb_ctl_svc_str(&cand->svcs[i].cfg.key, ks, sizeof(ks)));
+			return -EAFNOSUPPORT;
+		}
 		ndests += cand->svcs[i].ndests;
+	}
 	svcs = calloc(cand->nsvcs + 1, sizeof(*svcs));
 	rs = calloc(ndests + 1, sizeof(*rs));
 	if (!svcs || !rs) {
@@ -82,12 +93,13 @@ int xlb_dp_prepare_xdp(struct xlb_xdp *x, const struct xlb_snap *cand, char *err
 	for (i = 0; i < cand->nsvcs; i++) {
 		const struct xlb_snap_svc *s = &cand->svcs[i];
 
-		svcs[i] = s->cfg.key;
-		svcs[i].pad = 0;
+		svcs[i] = (struct xlb_bpf_svc_key){ .addr = s->cfg.key.addr.ip,
+						    .port = s->cfg.key.port,
+						    .proto = s->cfg.key.proto };
 		for (j = 0; j < s->ndests; j++)
 			if (s->dests[j].cfg.fwd == XLB_FWD_NAT)
 				rs[nrs++] = (struct xlb_rs_key){
-					.addr = s->dests[j].cfg.addr, .port = s->dests[j].cfg.port,
+					.addr = s->dests[j].cfg.addr.ip, .port = s->dests[j].cfg.port,
 					.proto = s->cfg.key.proto };
 	}
 	rc = xlb_xdp_sync(x, svcs, cand->nsvcs, rs, nrs);
@@ -116,7 +128,7 @@ static int snap_rips(const struct xlb_snap *s, uint32_t **out, size_t *n)
 		return -ENOMEM;
 	for (i = total = 0; i < s->nsvcs; i++)
 		for (j = 0; j < s->svcs[i].ndests; j++)
-			a[total++] = s->svcs[i].dests[j].cfg.addr;
+			a[total++] = s->svcs[i].dests[j].cfg.addr.ip;
 	qsort(a, total, sizeof(*a), cmp_u32);
 	for (i = 0; i < total; i++)
 		if (u == 0 || a[u - 1] != a[i])
@@ -245,13 +257,13 @@ int xlb_dp_check_dest(const struct xlb_dest_cfg *d, char *err, size_t errlen,
 	(void)arg;
 	if (d->fwd != XLB_FWD_DR)
 		return 0;
-	rc = xlb_nh_route(d->addr, &nh);
+	rc = xlb_nh_route(d->addr.ip, &nh);
 	if ((rc != 0 && rc != -EAGAIN) || !nh.gw)
 		return 0;
 	xlb_seterr(err, errlen, "real server %s: direct routing (-g) needs it on a "
 		   "directly connected network, but the director reaches it through "
 		   "gateway %s (frames for the VIP would loop); use -m (NAT) or -i (TUN)",
-		   ip_str(d->addr, rs, sizeof(rs)), ip_str(nh.gw, gw, sizeof(gw)));
+		   ip_str(d->addr.ip, rs, sizeof(rs)), ip_str(nh.gw, gw, sizeof(gw)));
 	return -EHOSTUNREACH;
 }
 
@@ -299,14 +311,14 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 			struct xlb_nh nh;
 
 			if (d->fwd != XLB_FWD_DR ||
-			    has_u32(dp->wanted, dp->n_wanted, d->addr))
+			    has_u32(dp->wanted, dp->n_wanted, d->addr.ip))
 				continue;
-			rc = xlb_nh_lookup(dp->nh, d->addr, &nh);
+			rc = xlb_nh_lookup(dp->nh, d->addr.ip, &nh);
 			if ((rc == 0 || rc == -EAGAIN) && nh.gw)
 				pr_warn("datapath: DR real server %s is reached through "
 					"gateway %s: DR needs it on-link, its packets are "
 					"dropped (drop_dr_via_gateway)",
-					ip_str(d->addr, rs, sizeof(rs)),
+					ip_str(d->addr.ip, rs, sizeof(rs)),
 					ip_str(nh.gw, gw, sizeof(gw)));
 		}
 	for (i = 0; i < dp->n_wanted; i++)

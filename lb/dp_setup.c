@@ -122,9 +122,10 @@ static int dp_copy_conns(uint64_t *cursor, struct xlb_conn_info *out, unsigned i
 	for (uint32_t i = 0; i < n; i++) {
 		out[i] = (struct xlb_conn_info){
 			.proto = e[i].orig.proto,
-			.caddr = e[i].orig.saddr, .cport = e[i].orig.sport,
-			.vaddr = e[i].orig.daddr, .vport = e[i].orig.dport,
-			.daddr = e[i].daddr, .dport = e[i].dport,
+			.af = AF_INET,
+			.caddr.ip = e[i].orig.saddr, .cport = e[i].orig.sport,
+			.vaddr.ip = e[i].orig.daddr, .vport = e[i].orig.dport,
+			.daddr.ip = e[i].daddr, .dport = e[i].dport,
 			.expires = e[i].expires_s,
 			.flags = e[i].tmpl ? XLB_CONN_INFO_F_TEMPLATE : 0,
 		};

@@ -235,7 +235,7 @@ static void finish(struct xlb_health *h, struct target *t, bool ok, const char *
 		}
 		if (h->nres < h->capres)
 			h->res[h->nres++] = (struct xlb_health_change){
-				.svc = t->svc, .addr = t->addr, .port = t->port,
+				.svc = t->svc, .addr = xlb_inaddr_v4(t->addr), .port = t->port,
 				.down = !t->sm.up, .hgen = t->hgen };
 		/* else: out of memory; the next change of this server retries. */
 	}
@@ -630,8 +630,8 @@ static int tgt_cmp(const struct target *a, const struct target *b)
 {
 	if (a->svc.proto != b->svc.proto)
 		return a->svc.proto < b->svc.proto ? -1 : 1;
-	if (a->svc.addr != b->svc.addr)
-		return ntohl(a->svc.addr) < ntohl(b->svc.addr) ? -1 : 1;
+	if (a->svc.addr.ip != b->svc.addr.ip)
+		return ntohl(a->svc.addr.ip) < ntohl(b->svc.addr.ip) ? -1 : 1;
 	if (a->svc.port != b->svc.port)
 		return ntohs(a->svc.port) < ntohs(b->svc.port) ? -1 : 1;
 	if (a->addr != b->addr)
@@ -691,7 +691,7 @@ static void apply_plan(struct xlb_health *h, struct plan *p)
 			t->info.last_ok = 0;
 			t->info.error[0] = '\0';
 			/* Spread first probes over the interval. */
-			t->when_ms = now + xlb_hash_flow(t->addr, t->svc.addr, t->port,
+			t->when_ms = now + xlb_hash_flow(t->addr, t->svc.addr.ip, t->port,
 							 t->svc.port, t->svc.proto, 0x686c7468u) %
 					   t->chk.interval_ms;
 		}
@@ -804,16 +804,19 @@ static struct plan *plan_build(const struct xlb_snap *s)
 			const struct xlb_snap_dest *d = &svc->dests[j];
 			struct target *t = &p->t[p->n];
 
-			if (d->sorry)
+			/* IPv4 probes only (issue 14: IPv6 checks come with
+			 * the datapath): an IPv6 server is not checked. */
+			if (d->sorry || xlb_af(svc->cfg.key.af) != AF_INET)
 				continue;
 			xlb_check_effective(&t->chk, svc->check, d->check);
 			if (t->chk.kind == XLB_CHECK_NONE)
 				continue;
 			memset(&t->svc, 0, sizeof(t->svc));
 			t->svc.proto = svc->cfg.key.proto;
+			t->svc.af = AF_INET;
 			t->svc.addr = svc->cfg.key.addr;
 			t->svc.port = svc->cfg.key.port;
-			t->addr = d->cfg.addr;
+			t->addr = d->cfg.addr.ip;
 			t->port = d->cfg.port;
 			t->hgen = d->hgen;
 			t->info.state = d->down ? XLB_HEALTH_DOWN : XLB_HEALTH_UP;
@@ -871,15 +874,16 @@ void xlb_health_tick(struct xlb_health *h)
 	}
 }
 
-int xlb_health_info(struct xlb_health *h, const struct xlb_svc_key *svc, uint32_t addr,
-		    uint16_t port, struct xlb_health_info *out)
+int xlb_health_info(struct xlb_health *h, const struct xlb_svc_key *svc,
+		    const union xlb_inaddr *addr, uint16_t port, struct xlb_health_info *out)
 {
-	struct target key = { .addr = addr, .port = port };
+	struct target key = { .addr = addr->ip, .port = port };
 	long lo = 0, hi;
 	int ret = -ENOENT;
 
-	if (!h)
+	if (!h || xlb_af(svc->af) != AF_INET)
 		return -ENOENT;
+	key.svc.af = AF_INET;
 	key.svc.proto = svc->proto;
 	key.svc.addr = svc->addr;
 	key.svc.port = svc->port;

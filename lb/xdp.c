@@ -699,10 +699,10 @@ static int map_set(int fd, const void *key, const void *val, bool present,
 	return 0;
 }
 
-int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_svc_key *k,
+int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_bpf_svc_key *k,
 		    bool present)
 {
-	struct xlb_svc_key key = *k;
+	struct xlb_bpf_svc_key key = *k;
 	struct xlb_svc_val val = { 0 };
 
 	key.pad = 0;
@@ -731,7 +731,7 @@ int xlb_xdp_local_set(struct xlb_xdp *x, uint32_t addr, bool present)
 }
 
 /* Both key types are 8 bytes with the pad last: compared as bytes. */
-_Static_assert(sizeof(struct xlb_svc_key) == 8, "svc key size");
+_Static_assert(sizeof(struct xlb_bpf_svc_key) == 8, "svc key size");
 _Static_assert(sizeof(struct xlb_rs_key) == 8, "rs key size");
 
 static int key8_cmp(const void *a, const void *b)
@@ -856,7 +856,7 @@ static int op_do(const struct xdp_op *op, bool undo)
  * they held before. Deleting first is what lets a change that swaps keys
  * succeed at a map's limit.
  */
-int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
+int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_bpf_svc_key *svcs,
 		 size_t nsvc, const struct xlb_rs_key *rs, size_t nrs)
 {
 	static const char *const what[XDP_SET_N] = { "services", "nat_rs" };

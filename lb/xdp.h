@@ -125,7 +125,7 @@ int xlb_xdp_prog_fd(const struct xlb_xdp *x);
 
 /* Adds (present) or removes one entry; removing an absent one is 0. The
  * key's pad byte is ignored (written as zero). */
-int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_svc_key *k,
+int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_bpf_svc_key *k,
 		    bool present);
 int xlb_xdp_nat_rs_set(struct xlb_xdp *x, const struct xlb_rs_key *k,
 		       bool present);
@@ -144,7 +144,7 @@ int xlb_xdp_local_set(struct xlb_xdp *x, uint32_t addr, bool present);
  * after are never touched. Keeps what the maps hold in memory; the first
  * sync reads them (a pinned map may hold an earlier run's keys).
  */
-int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
+int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_bpf_svc_key *svcs,
 		 size_t nsvc, const struct xlb_rs_key *rs, size_t nrs);
 /* How many keys the services and nat_rs maps can hold (either may be
  * NULL). 0. */

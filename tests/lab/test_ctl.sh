@@ -281,6 +281,19 @@ expect_error "unknown scheduler" 1 "xlbctl: unknown scheduler 'fancy' (known sch
 	ctl -A -t 10.0.0.5:80 -s fancy
 expect_error "bad address" 1 "bad service address '10.0.0.300'" ctl -A -t 10.0.0.300:80
 expect_error "bad port" 1 "bad service port '70000'" ctl -A -t 10.0.0.1:70000
+# IPv6 (issue 14, phase 1): xlbctl reads ipvsadm's IPv6 syntax, xlbd refuses
+# it whole until its datapath forwards IPv6 (ctl_server.h XLB_CTL_IPV6).
+expect_error "IPv6 service refused by xlbd (not forwarded yet)" 2 "IPv6 is not supported yet" \
+	ctl -A -t '[2001:db8::1]:80'
+expect_error "IPv6 real server refused by xlbd" 2 "IPv6 is not supported yet" \
+	ctl -a -t 10.0.0.1:80 -r '[2001:db8::11]:80'
+expect_error "-R with an IPv6 service: nothing applied" 2 "-R: line 2: IPv6 is not supported yet" \
+	ctl -R <<'EOF'
+-A -t 10.0.0.9:80 -s rr
+-A -t [2001:db8::1]:80 -s wrr -p 300 -M 64
+-a -t [2001:db8::1]:80 -r [2001:db8::11]:80 -g -w 1
+EOF
+expect_error "malformed IPv6 address" 1 "expected [IPv6 address]:port" ctl -A -t '[2001:db8::1]80'
 expect_error "unknown option" 1 "unknown option '--bogus'" ctl -A -t 10.0.0.5:80 --bogus
 expect_error "two commands" 1 "multiple commands specified" ctl -A -a -t 10.0.0.5:80
 expect_error "missing -r" 1 "needs the 'real-server' option" ctl -a -t 10.0.0.1:80

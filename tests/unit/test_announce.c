@@ -49,7 +49,7 @@ static void health(const char *vip, uint16_t port, const char *rip, bool down)
 {
 	const struct xlb_snap_svc *s = xlb_snap_find(xlb_tables_current(t), IPPROTO_TCP,
 						     ip(vip), htons(port));
-	struct xlb_health_change c = { .addr = ip(rip), .port = htons(port), .down = down };
+	struct xlb_health_change c = { .addr.ip = ip(rip), .port = htons(port), .down = down };
 	size_t applied = 0;
 	int j;
 

@@ -238,7 +238,7 @@ Test(check_opts, every_option_is_parsed)
 	cr_assert_eq(r.check.timeout_ms, 250);
 	cr_assert_eq(r.check.rise, 4);
 	cr_assert_eq(r.check.fall, 5);
-	cr_assert_eq(r.svc.sorry_addr, ip("10.0.9.9"));
+	cr_assert_eq(r.svc.sorry_addr.ip, ip("10.0.9.9"));
 	cr_assert_eq(ntohs(r.svc.sorry_port), 8080);
 	cr_assert_eq(r.svc.quorum, 3);
 	cr_assert(r.svc_set & XLB_SVC_SET_SORRY);
@@ -257,7 +257,7 @@ Test(check_opts, no_option_means_no_check)
 
 	cr_assert_eq(parse_line("-A -t 10.0.0.1:80", &r), 0, "%s", err);
 	cr_assert_eq(r.check.set, 0);
-	cr_assert_eq(r.svc.sorry_addr, 0);
+	cr_assert_eq(r.svc.sorry_addr.ip, 0);
 	cr_assert_eq(r.svc.quorum, 0);
 }
 
@@ -320,7 +320,7 @@ static void round_trip(const char *svc_line, const char *dest_line)
 	cr_assert_eq(n, 2, "%s", text);
 	cr_assert(xlb_check_equal(&a[0].check, &b[0].check), "service check differs:\n%s", text);
 	cr_assert(xlb_check_equal(&a[1].check, &b[1].check), "server check differs:\n%s", text);
-	cr_assert_eq(a[0].svc.sorry_addr, b[0].svc.sorry_addr, "%s", text);
+	cr_assert_eq(a[0].svc.sorry_addr.ip, b[0].svc.sorry_addr.ip, "%s", text);
 	cr_assert_eq(a[0].svc.sorry_port, b[0].svc.sorry_port, "%s", text);
 	cr_assert_eq(a[0].svc.quorum, b[0].svc.quorum, "%s", text);
 	free(b);
@@ -354,7 +354,7 @@ Test(check_opts, strings_with_spaces_and_quotes_survive_save_and_restore)
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		memset(&r, 0, sizeof(r));
-		r.svc.key.addr = ip("10.0.0.1");
+		r.svc.key.addr.ip = ip("10.0.0.1");
 		r.svc.key.port = htons(80);
 		r.svc.key.proto = IPPROTO_TCP;
 		snprintf(r.svc.sched, sizeof(r.svc.sched), "ring");
@@ -423,7 +423,7 @@ Test(check_ctl, check_attributes_round_trip_through_a_message)
 	cr_assert_eq(xlb_ctl_parse((struct nlmsghdr *)buf, &m, err, sizeof(err)), 0, "%s", err);
 	cr_assert(m.has & XLB_CTL_HAS_SVC_CHECK);
 	cr_assert(xlb_check_equal(&m.svc.check, &r.check));
-	cr_assert_eq(m.svc.cfg.sorry_addr, ip("10.0.0.9"));
+	cr_assert_eq(m.svc.cfg.sorry_addr.ip, ip("10.0.0.9"));
 	cr_assert_eq(m.svc.cfg.quorum, 2);
 	cr_assert(m.svc_set & XLB_SVC_SET_SORRY);
 	cr_assert(m.svc_set & XLB_SVC_SET_QUORUM);
@@ -511,10 +511,10 @@ static const struct xlb_snap_dest *dest(const char *a)
 
 static struct xlb_health_change change(const char *a, bool down)
 {
-	struct xlb_health_change c = { .addr = ip(a), .port = htons(80), .down = down };
+	struct xlb_health_change c = { .addr.ip = ip(a), .port = htons(80), .down = down };
 
 	c.svc.proto = IPPROTO_TCP;
-	c.svc.addr = ip("10.0.0.1");
+	c.svc.addr.ip = ip("10.0.0.1");
 	c.svc.port = htons(80);
 	c.hgen = dest(a)->hgen;
 	return c;
@@ -622,7 +622,7 @@ Test(health_tables, the_sorry_server_is_the_fallback_and_not_a_real_server)
 	apply("-A -t 10.0.0.1:80 --check tcp --sorry-server 10.0.9.9");
 	s = svc80();
 	cr_assert_geq(xlb_snap_fallback(s), 0, "a sorry server even without real servers");
-	cr_assert_eq(s->dests[xlb_snap_fallback(s)].cfg.addr, ip("10.0.9.9"));
+	cr_assert_eq(s->dests[xlb_snap_fallback(s)].cfg.addr.ip, ip("10.0.9.9"));
 	cr_assert_eq(s->dests[xlb_snap_fallback(s)].cfg.fwd, XLB_FWD_DR);
 	cr_assert_lt(xlb_ring_lookup(s->ring, 12345), 0, "the ring never picks it");
 	apply("-a -t 10.0.0.1:80 -r 10.0.1.1 -m");
@@ -639,7 +639,7 @@ Test(health_tables, the_sorry_server_is_the_fallback_and_not_a_real_server)
 	cr_assert_eq(xlb_tables_set_health(t, c, 2, NULL, err, sizeof(err)), 0, "%s", err);
 	s = svc80();
 	cr_assert_lt(xlb_ring_lookup(s->ring, 12345), 0, "no server up");
-	cr_assert_eq(s->dests[xlb_snap_fallback(s)].cfg.addr, ip("10.0.9.9"));
+	cr_assert_eq(s->dests[xlb_snap_fallback(s)].cfg.addr.ip, ip("10.0.9.9"));
 	apply("-E -t 10.0.0.1:80 --sorry-server none");
 	cr_assert_lt(xlb_snap_fallback(svc80()), 0, "refused without a sorry server");
 }
@@ -676,7 +676,7 @@ Test(health_tables, refused_check_changes_change_nothing)
 		     "DR keeps the port");
 	cr_assert_eq(xlb_tables_current(t)->gen, gen, "nothing published");
 	cr_assert_eq(svc80()->check->kind, XLB_CHECK_TCP);
-	cr_assert_eq(svc80()->cfg.sorry_addr, 0);
+	cr_assert_eq(svc80()->cfg.sorry_addr.ip, 0);
 }
 
 /* ---- the checker thread, against real listeners ---- */

@@ -470,12 +470,15 @@ Test(keepalived_vs, fwmark_and_ipv6_are_errors)
 {
 	fails_with("virtual_server fwmark 1 {\n lb_algo rr\n}\n",
 		   "t.conf:1: virtual_server fwmark 1: firewall-mark services are not supported by xlb");
-	fails_with("virtual_server fd00::1 80 {\n lb_algo rr\n}\n",
-		   "t.conf:1: virtual_server fd00::1: IPv6 is not supported by xlb yet");
+	/* IPv6 (issue 14): a server of the other family is refused. */
 	fails_with(VS(" real_server fd00::2 80 {\n }\n"),
-		   "t.conf:4: real_server fd00::2: IPv6 is not supported by xlb yet");
+		   "t.conf:4: real_server fd00::2: an IPv6 real server of an IPv4 virtual_server is not supported by xlb");
 	fails_with(VS(" ip_family inet6\n"),
-		   "t.conf:4: ip_family inet6: IPv6 is not supported by xlb yet");
+		   "t.conf:4: ip_family inet6: the virtual_server's address is of the other family");
+	fails_with("virtual_server fd00::1 80 {\n real_server 10.0.1.1 80 {\n }\n}\n",
+		   "t.conf:2: real_server 10.0.1.1: an IPv4 real server of an IPv6 virtual_server is not supported by xlb");
+	fails_with("virtual_server fd00::1 80 {\n real_server fd00::zz 80 {\n }\n}\n",
+		   "t.conf:2: real_server 'fd00::zz' is not an IPv6 address");
 	fails_with("virtual_server 10.0.0.256 80 {\n lb_algo rr\n}\n",
 		   "t.conf:1: virtual_server '10.0.0.256' is not an IPv4 address");
 }
@@ -528,8 +531,8 @@ Test(keepalived_group, errors)
 		   "t.conf:2: '10.0.0.9-3': the range's end must be above 9 and at most 255");
 	fails_with("virtual_server_group G {\n 10.0.0.1/30 80\n}\n",
 		   "t.conf:2: '10.0.0.1/30': address bits set beyond the prefix");
-	fails_with("virtual_server_group G {\n fd00::1 80\n}\n",
-		   "t.conf:2: virtual_server_group G: fd00::1: IPv6 is not supported by xlb yet");
+	fails_with("virtual_server_group G {\n fd00::1 80\n}\nvirtual_server group G {\n lb_algo rr\n}\n",
+		   "t.conf:2: virtual_server_group G: fd00::1: IPv6 groups are not supported by xlb yet (give each IPv6 virtual_server on its own)");
 	fails_with("virtual_server_group G {\n}\n",
 		   "t.conf:1: virtual_server_group G has no entries");
 	fails_with("virtual_server_group G {\n 10.0.0.0/8 80\n}\n",
@@ -1251,14 +1254,14 @@ Test(keepalived_samples, quorum_sample_reads_back_as_configured)
 	cr_assert_eq(xlb_rules_parse(f, &reqs, &n, err, sizeof(err)), 0, "%s", err);
 	fclose(f);
 	cr_assert_eq(n, 11);
-	cr_assert_eq(reqs[0].svc.key.addr, inet_addr("10.0.1.1"));
+	cr_assert_eq(reqs[0].svc.key.addr.ip, inet_addr("10.0.1.1"));
 	cr_assert_eq(reqs[0].svc.key.port, htons(80));
 	cr_assert_eq(reqs[0].svc.timeout, 900);
 	for (size_t i = 1; i < n; i++) {
 		char want[32];
 
 		snprintf(want, sizeof(want), "10.0.0.%zu", i);
-		cr_assert_eq(reqs[i].dest.addr, inet_addr(want));
+		cr_assert_eq(reqs[i].dest.addr.ip, inet_addr(want));
 		cr_assert_eq(reqs[i].dest.port, htons(8080));
 		cr_assert_eq(reqs[i].dest.fwd, XLB_FWD_NAT);
 		cr_assert_eq(reqs[i].dest.weight, 1);
@@ -1267,4 +1270,32 @@ Test(keepalived_samples, quorum_sample_reads_back_as_configured)
 	free(reqs);
 	free(text);
 	free(parsed);
+}
+
+/* IPv6 (issue 14): keepalived's IPv6 virtual servers convert to
+ * ipvsadm's IPv6 syntax ([addr]:port, -M as a prefix length), which the
+ * rules parser reads back (test_ipvsadm). */
+Test(keepalived_vs, ipv6_virtual_server_converts_to_bracketed_rules)
+{
+	converts_to("virtual_server 2001:db8::1 80 {\n"
+		    " lb_algo wrr\n lb_kind NAT\n protocol TCP\n"
+		    " persistence_timeout 300\n persistence_granularity 64\n"
+		    " ip_family inet6\n"
+		    " sorry_server 2001:db8::99 8080\n"
+		    " real_server 2001:db8::11 8080 {\n  weight 2\n }\n"
+		    " real_server 2001:db8::12 8080 {\n }\n"
+		    "}\n"
+		    "virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n"
+		    " real_server 10.0.1.1 80 {\n }\n}\n",
+		    "-A -t [2001:db8::1]:80 -s wrr -p 300 -M 64 --sorry-server [2001:db8::99]:8080\n"
+		    "-a -t [2001:db8::1]:80 -r [2001:db8::11]:8080 -m -w 2\n"
+		    "-a -t [2001:db8::1]:80 -r [2001:db8::12]:8080 -m -w 1\n"
+		    "-A -t 10.0.0.1:80 -s rr\n"
+		    "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n");
+	fails_with("virtual_server 2001:db8::1 80 {\n persistence_timeout 60\n"
+		   " persistence_granularity 255.255.255.0\n real_server 2001:db8::11 80 {\n }\n}\n",
+		   "t.conf:3: persistence_granularity '255.255.255.0' is not an IPv6 prefix length (1..128)");
+	fails_with("virtual_server 2001:db8::1 80 {\n sorry_server 10.0.0.9 80\n"
+		   " real_server 2001:db8::11 80 {\n }\n}\n",
+		   "t.conf:2: sorry_server 10.0.0.9 is not of the virtual_server's address family");
 }

@@ -1083,6 +1083,7 @@ static int c_add_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_
 		if (ret) {
 			xlb_cnt_put(svc.cnt);
 			set_put(svc.set);
+			xlb_sched_state_put(svc.sched_state);
 			check_unref(svc.check);
 			return ret;
 		}

@@ -140,7 +140,10 @@ static char *save(const struct xlb_snap *s, size_t *len)
 	for (uint32_t i = 0; i < s->nsvcs; i++) {
 		xlb_rules_print_svc(f, &s->svcs[i].cfg);
 		for (uint32_t j = 0; j < s->svcs[i].ndests; j++)
-			xlb_rules_print_dest(f, &s->svcs[i].cfg, &s->svcs[i].dests[j].cfg);
+			/* The sorry server is the service's (--sorry-server), not
+			 * one of its real servers: xlbd's -S leaves it out too. */
+			if (!s->svcs[i].dests[j].sorry)
+				xlb_rules_print_dest(f, &s->svcs[i].cfg, &s->svcs[i].dests[j].cfg);
 	}
 	fclose(f);
 	return text;

@@ -103,7 +103,9 @@ size_t xlb_announce_vips(const struct xlb_snap *s, bool workers_ok, uint32_t *ou
 		if (xlb_af(s->svcs[i].cfg.key.af) == AF_INET &&
 		    xlb_announce_svc_serves(&s->svcs[i]))
 			out[n++] = s->svcs[i].cfg.key.addr.ip;
-	qsort(out, n, sizeof(*out), vip_cmp);
+	/* qsort and bsearch take no NULL, even for 0 elements (UBSan). */
+	if (n > 1)
+		qsort(out, n, sizeof(*out), vip_cmp);
 	for (size_t i = 0; i < n; i++)
 		if (!u || out[u - 1] != out[i])
 			out[u++] = out[i];
@@ -666,7 +668,7 @@ void xlb_announce_attach(struct xlb_announce *a, struct xlb_tables *t,
 
 static bool an_has(const uint32_t *v, size_t n, uint32_t vip)
 {
-	return bsearch(&vip, v, n, sizeof(*v), vip_cmp) != NULL;
+	return n && bsearch(&vip, v, n, sizeof(*v), vip_cmp) != NULL;
 }
 
 static int an_reserve(struct xlb_announce *a, size_t n)
@@ -711,7 +713,8 @@ static int an_resync(struct xlb_announce *a)
 	free(d.v);
 	if (ret)
 		return ret;
-	qsort(a->have, n, sizeof(*a->have), vip_cmp);
+	if (n > 1)
+		qsort(a->have, n, sizeof(*a->have), vip_cmp);
 	a->nhave = n;
 	return 0;
 }
@@ -769,7 +772,8 @@ static void an_apply(struct xlb_announce *a, size_t nwant, const char *why_down)
 		a->cnt[AN_ANNOUNCEMENTS]++;
 		an_log_route(a, vip, true, NULL);
 	}
-	qsort(a->have, a->nhave, sizeof(*a->have), vip_cmp);
+	if (a->nhave > 1)
+		qsort(a->have, a->nhave, sizeof(*a->have), vip_cmp);
 	if (ok)
 		a->last_err = 0;
 }

@@ -1015,7 +1015,7 @@ int xlb_xdp_svc_set_af(struct xlb_xdp *x, int af, const union xlb_inaddr *a,
 		       uint16_t port, uint8_t proto, bool present)
 {
 	if (af == AF_INET) {
-		struct xlb_svc_key k = { .addr = a->ip, .port = port, .proto = proto };
+		struct xlb_bpf_svc_key k = { .addr = a->ip, .port = port, .proto = proto };
 
 		return xlb_xdp_svc_set(x, &k, present);
 	}
@@ -1264,7 +1264,7 @@ out:
 	return err;
 }
 
-int xlb_xdp_sync_all(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
+int xlb_xdp_sync_all(struct xlb_xdp *x, const struct xlb_bpf_svc_key *svcs,
 		     size_t nsvc, const struct xlb_rs_key *rs, size_t nrs,
 		     const struct xlb_svc6_key *svcs6, size_t nsvc6,
 		     const struct xlb_rs6_key *rs6, size_t nrs6)
@@ -1321,7 +1321,7 @@ int xlb_xdp_sync_all(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
 	if (!err)
 		goto out;
 	snprintf(msg, sizeof(msg), "%s", xdp_errbuf);
-	uerr = xlb_xdp_sync(x, (const struct xlb_svc_key *)old[XDP_SET_SVC],
+	uerr = xlb_xdp_sync(x, (const struct xlb_bpf_svc_key *)old[XDP_SET_SVC],
 			    nold[XDP_SET_SVC], (const struct xlb_rs_key *)old[XDP_SET_RS],
 			    nold[XDP_SET_RS]);
 	snprintf(umsg, sizeof(umsg), "%s", xdp_errbuf);

@@ -195,7 +195,7 @@ int xlb_xdp_sync6(struct xlb_xdp *x, const struct xlb_svc6_key *svcs,
  * IPv4 maps are put back as they were, and the message says what failed
  * (and whether putting back failed too).
  */
-int xlb_xdp_sync_all(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
+int xlb_xdp_sync_all(struct xlb_xdp *x, const struct xlb_bpf_svc_key *svcs,
 		     size_t nsvc, const struct xlb_rs_key *rs, size_t nrs,
 		     const struct xlb_svc6_key *svcs6, size_t nsvc6,
 		     const struct xlb_rs6_key *rs6, size_t nrs6);

@@ -284,7 +284,7 @@ Test(bpf_steer6, service_is_matched_on_address_port_and_protocol)
 
 Test(bpf_steer6, ipv4_and_ipv6_services_do_not_see_each_other)
 {
-	struct xlb_svc_key k4 = { .addr = htonl(0x0a000064), .port = htons(80),
+	struct xlb_bpf_svc_key k4 = { .addr = htonl(0x0a000064), .port = htons(80),
 				  .proto = IPPROTO_TCP };
 	uint8_t f[2048];
 
@@ -616,7 +616,7 @@ Test(bpf_steer6, family_setters_reach_the_map_of_their_family)
 	cr_assert_eq(xlb_xdp_svc_set_af(x, AF_INET, &a, htons(80),
 					IPPROTO_TCP, true), 0);
 	{
-		struct xlb_svc_key k = { .addr = a.ip, .port = htons(80),
+		struct xlb_bpf_svc_key k = { .addr = a.ip, .port = htons(80),
 					 .proto = IPPROTO_TCP };
 		uint32_t v;
 
@@ -697,7 +697,7 @@ Test(bpf_steer6, sync6_makes_the_maps_hold_exactly_the_keys)
 
 Test(bpf_steer6, ipv4_path_is_unchanged_beside_ipv6_services)
 {
-	struct xlb_svc_key k4 = { .addr = htonl(0x0a000064), .port = htons(80),
+	struct xlb_bpf_svc_key k4 = { .addr = htonl(0x0a000064), .port = htons(80),
 				  .proto = IPPROTO_TCP };
 	struct fr_spec sp = fr_default(IPPROTO_TCP);
 	uint8_t f[2048];
@@ -714,9 +714,9 @@ Test(bpf_steer6, ipv4_path_is_unchanged_beside_ipv6_services)
 
 Test(bpf_steer6, sync_all_applies_both_families_or_neither)
 {
-	struct xlb_svc_key s4 = { .addr = htonl(0x0a000064), .port = htons(80),
+	struct xlb_bpf_svc_key s4 = { .addr = htonl(0x0a000064), .port = htons(80),
 				  .proto = IPPROTO_TCP };
-	struct xlb_svc_key s4b = s4;
+	struct xlb_bpf_svc_key s4b = s4;
 	struct xlb_svc6_key s6 = { .port = htons(80), .proto = IPPROTO_TCP };
 	struct xlb_svc6_key *many;
 	struct fr_spec sp = fr_default(IPPROTO_TCP);
@@ -748,7 +748,7 @@ Test(bpf_steer6, sync_all_applies_both_families_or_neither)
 	}
 	s4b.port = htons(443);
 	{
-		struct xlb_svc_key two[2] = { s4, s4b };
+		struct xlb_bpf_svc_key two[2] = { s4, s4b };
 
 		cr_expect_eq(xlb_xdp_sync_all(x, two, 2, NULL, 0, many, max + 1,
 					      NULL, 0), -ENOSPC);

@@ -764,7 +764,17 @@ struct xlb_nh_cache {
 	bool     hosts_full_logged;
 	bool     full_logged;		/* capacity reached, said once */
 	int      changes;
+	struct nh6_tab *v6;		/* IPv6 entries (end of file) */
 };
+
+/* IPv6 (issue 14), at the end of the file. */
+struct nh6_tab;
+static bool nh6_event(struct xlb_nh_cache *c, const struct nlmsghdr *nlh);
+static void nh6_settle(struct xlb_nh_cache *c);
+static void nh6_tick(struct xlb_nh_cache *c, bool refresh, unsigned budget);
+static int nh6_tab_new(struct nh6_tab **out, unsigned capacity);
+static void nh6_tab_free(struct nh6_tab *t);
+static uint64_t nh6_reqs_dropped(const struct nh6_tab *t);
 
 #define nh_log(c, ...) do {						\
 	if ((c)->p.log)							\
@@ -804,6 +814,8 @@ void xlb_nh_cache_params_default(struct xlb_nh_cache_params *p)
 	p->retry_ms = 1000;
 	p->refresh_ms = 30000;
 	p->probes_per_tick = 16;
+	p->capacity6 = 4096;
+	p->hosts6_max = 1024;
 }
 
 static void nh_slot_write(struct nh_slot *s, uint32_t key, uint32_t state,
@@ -1508,7 +1520,8 @@ void xlb_nh_cache_stats(const struct xlb_nh_cache *c, struct xlb_nh_stats *s)
 		.capacity = c->p.capacity,
 		.hosts = c->hosts,
 		.hosts_max = c->p.hosts_max,
-		.requests_dropped = __atomic_load_n(&c->reqs_dropped, __ATOMIC_RELAXED),
+		.requests_dropped = __atomic_load_n(&c->reqs_dropped, __ATOMIC_RELAXED) +
+				    nh6_reqs_dropped(c->v6),
 	};
 }
 
@@ -1571,6 +1584,8 @@ static int nh_event_cb(const struct nlmsghdr *nlh, void *data)
 	struct xlb_nh_cache *c = data;
 	size_t len = mnl_nlmsg_get_payload_len(nlh);
 
+	if (nh6_event(c, nlh))
+		return MNL_CB_OK;
 	switch (nlh->nlmsg_type) {
 	case RTM_NEWNEIGH:
 	case RTM_DELNEIGH:
@@ -1652,6 +1667,7 @@ static void nh_settle(struct xlb_nh_cache *c)
 			nh_entry_resolve(c, (int)i, false);
 	}
 	c->all_dirty = false;
+	nh6_settle(c);
 }
 
 int xlb_nh_cache_process(struct xlb_nh_cache *c)
@@ -1708,6 +1724,7 @@ int xlb_nh_cache_tick(struct xlb_nh_cache *c, uint64_t now_ms)
 				nh_entry_resolve(c, (int)i, true);
 		c->entries_stale = false;
 		c->rt_changed_n = 0;
+		nh6_tick(c, true, 0);
 		return c->changes;
 	}
 	if (c->entries_stale || c->rt_changed_n) {
@@ -1742,6 +1759,7 @@ int xlb_nh_cache_tick(struct xlb_nh_cache *c, uint64_t now_ms)
 		}
 	}
 	c->tick_pos = (c->tick_pos + n) & c->mask;
+	nh6_tick(c, false, c->p.probes_per_tick);
 	return c->changes;
 }
 
@@ -1759,12 +1777,20 @@ static int nh_subscribe(struct nh_nl *s)
 	int fd = mnl_socket_get_fd(s->nl), rcvbuf = 1 << 20;
 	unsigned k;
 
+	static const int groups6[] = { RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE };
+
 	for (k = 0; k < sizeof(groups) / sizeof(groups[0]); k++) {
 		int g = groups[k];
 
 		if (mnl_socket_setsockopt(s->nl, NETLINK_ADD_MEMBERSHIP, &g,
 					  sizeof(g)) < 0)
 			return -errno;
+	}
+	/* A kernel without IPv6 has no IPv6 events: not an error. */
+	for (k = 0; k < sizeof(groups6) / sizeof(groups6[0]); k++) {
+		int g = groups6[k];
+
+		(void)mnl_socket_setsockopt(s->nl, NETLINK_ADD_MEMBERSHIP, &g, sizeof(g));
 	}
 	/* Bursts (a link going down) must not overrun us; if they still do,
 	 * ENOBUFS makes us re-read everything. */
@@ -1800,6 +1826,14 @@ int xlb_nh_cache_init(struct xlb_nh_cache **out,
 	}
 	if (c->p.hosts_max > c->p.capacity)
 		c->p.hosts_max = c->p.capacity;
+	if (!c->p.capacity6)
+		c->p.capacity6 = 4096;
+	if (c->p.capacity6 > (1u << 20)) {
+		free(c);
+		return -EINVAL;
+	}
+	if (!c->p.hosts6_max || c->p.hosts6_max > c->p.capacity6)
+		c->p.hosts6_max = c->p.capacity6 / 4 ? c->p.capacity6 / 4 : 1;
 	/* At most half full: probe chains stay short. */
 	while (slots < 2 * c->p.capacity)
 		slots <<= 1;
@@ -1824,6 +1858,9 @@ int xlb_nh_cache_init(struct xlb_nh_cache **out,
 	if (err)
 		goto fail;
 	memset(c->slots, 0, slots * sizeof(*c->slots));
+	err = nh6_tab_new(&c->v6, c->p.capacity6);
+	if (err)
+		goto fail;
 
 	err = nh_nl_open(&c->req);
 	if (err)
@@ -1857,6 +1894,7 @@ void xlb_nh_cache_free(struct xlb_nh_cache *c)
 	if (c->req.nl || c->req.buf)
 		nh_nl_close(&c->req);
 	xlb_lpm_free(c->lpm);
+	nh6_tab_free(c->v6);
 	free(c->tgt);
 	free(c->tgt_refs);
 	free(c->tgt_hash);
@@ -1879,4 +1917,969 @@ int xlb_nh_if_mac(const char *ifname, uint8_t mac[6])
 		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	close(fd);
 	return rc;
+}
+
+/* ---- IPv6 (issue 14) --------------------------------------------------
+ *
+ * A table of its own beside the IPv4 one (IPv4 entries and lookups stay
+ * exactly as they were), built the same way: slots under per-slot sequence
+ * counters for the workers, a parallel control array, open addressing with
+ * tombstones. No IPv6 routing table copy: each entry is the kernel's own
+ * answer for its address (RTM_GETROUTE), and any IPv6 route, address or
+ * link event re-resolves every IPv6 entry at the next settle (entries are
+ * real servers, their gateways and the NAT66 clients asked for, not a BGP
+ * table's worth).
+ */
+
+#define NH6_WORDS	(sizeof(struct xlb_nh6) / sizeof(uint32_t))
+_Static_assert(sizeof(struct xlb_nh6) % sizeof(uint32_t) == 0,
+	       "struct xlb_nh6 is copied as 32-bit words");
+_Static_assert(sizeof(struct xlb_nh6) == 52, "struct xlb_nh6 has no padding");
+
+#define NH6_F_HOST	0x2	/* asked for by a worker (xlb_nh_lookup_host6) */
+#define NH6_REQ_SLOTS	64
+
+struct nh6_slot {
+	uint32_t seq;
+	uint32_t state;		/* NH_EMPTY / NH_LIVE / NH_DEAD */
+	uint32_t err;
+	uint32_t key[4];	/* the address, network order */
+	uint32_t nh[NH6_WORDS];
+} __attribute__((aligned(64)));
+
+struct nh6_ctl {
+	struct xlb_nh6 nh;	/* as last published */
+	int      err;
+	struct in6_addr nhaddr;	/* whose MAC: gateway or the address; :: none */
+	uint32_t refs;
+	uint8_t  flags;
+	bool     dirty;
+	bool     probe_due;
+	uint64_t next_probe;
+	uint64_t backoff;
+	uint64_t host_gen;
+};
+
+struct nh6_req {
+	uint32_t state;		/* 0 free, 1 being written, 2 ready */
+	struct in6_addr addr;
+};
+
+struct nh6_tab {
+	uint32_t mask;
+	struct nh6_slot *slots;
+	struct nh6_ctl *ctl;
+	unsigned live, hosts;
+	uint64_t host_gen;
+	bool all_dirty;
+	bool full_logged;
+	unsigned tick_pos;
+	struct nh6_req reqs[NH6_REQ_SLOTS] __attribute__((aligned(64)));
+	uint64_t reqs_dropped __attribute__((aligned(64)));
+};
+
+static bool nh6_bad(const struct in6_addr *a)
+{
+	return IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_V4MAPPED(a);
+}
+
+static inline uint32_t nh6_hash(const struct in6_addr *a)
+{
+	uint32_t w[4], h;
+
+	memcpy(w, a, 16);
+	h = (w[0] * 0x9e3779b1u) ^ (w[1] * 0x85ebca6bu) ^
+	    (w[2] * 0xc2b2ae35u) ^ (w[3] * 0x27d4eb2fu);
+	return h ^ (h >> 15);
+}
+
+/* -- netlink, AF_INET6 forms (addresses are 16-byte attributes) -- */
+
+static int nh6_rta_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, RTA_MAX) < 0)
+		return MNL_CB_OK;
+	switch (type) {
+	case RTA_DST:
+	case RTA_GATEWAY:
+	case RTA_PREFSRC:
+		if (mnl_attr_get_payload_len(a) != 16)
+			return MNL_CB_ERROR;
+		break;
+	case RTA_OIF:
+	case RTA_TABLE:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+			return MNL_CB_ERROR;
+		break;
+	case RTA_METRICS:
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+			return MNL_CB_ERROR;
+		break;
+	default:
+		return MNL_CB_OK;
+	}
+	tb[type] = a;
+	return MNL_CB_OK;
+}
+
+struct nh6_rt {
+	bool     found;
+	uint8_t  type;
+	int      oif;
+	struct in6_addr gw, prefsrc;
+	uint32_t mtu;
+};
+
+static int nh6_route_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
+	struct nh6_rt *r = data;
+	const struct rtmsg *rtm;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return MNL_CB_OK;
+	rtm = mnl_nlmsg_get_payload(nlh);
+	if (rtm->rtm_family != AF_INET6)
+		return MNL_CB_OK;
+	if (mnl_attr_parse(nlh, sizeof(*rtm), nh6_rta_cb, tb) < 0) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	r->found = true;
+	r->type = rtm->rtm_type;
+	if (tb[RTA_OIF])
+		r->oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
+	if (tb[RTA_GATEWAY])
+		memcpy(&r->gw, mnl_attr_get_payload(tb[RTA_GATEWAY]), 16);
+	if (tb[RTA_PREFSRC])
+		memcpy(&r->prefsrc, mnl_attr_get_payload(tb[RTA_PREFSRC]), 16);
+	if (tb[RTA_METRICS]) {
+		const struct nlattr *mtb[RTAX_MAX + 1] = { 0 };
+
+		if (mnl_attr_parse_nested(tb[RTA_METRICS], nh_rtax_cb, mtb) < 0) {
+			errno = EBADMSG;
+			return MNL_CB_ERROR;
+		}
+		if (mtb[RTAX_MTU])
+			r->mtu = mnl_attr_get_u32(mtb[RTAX_MTU]);
+	}
+	return MNL_CB_OK;
+}
+
+/* As `ip -6 route get ADDR`: the route, and the source the kernel picks. */
+static int nh6_route_get(struct nh_nl *s, const struct in6_addr *addr, struct nh6_rt *r)
+{
+	char req[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct rtmsg *rtm;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_dst_len = 128;
+	mnl_attr_put(nlh, RTA_DST, 16, addr);
+	memset(r, 0, sizeof(*r));
+	err = nh_nl_talk(s, nlh, nh6_route_get_cb, r);
+	if (err)
+		return err;
+	return r->found ? 0 : -ENETUNREACH;
+}
+
+struct nh6_addr_q {
+	int      ifindex;
+	bool     found;
+	struct in6_addr addr;
+};
+
+static int nh6_addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nh6_addr_q *q = data;
+	const struct ifaddrmsg *ifa;
+	const struct nlattr *a;
+	uint32_t flags;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+		return MNL_CB_OK;
+	ifa = mnl_nlmsg_get_payload(nlh);
+	if (ifa->ifa_family != AF_INET6 || (int)ifa->ifa_index != q->ifindex ||
+	    q->found || ifa->ifa_scope != RT_SCOPE_UNIVERSE)
+		return MNL_CB_OK;
+	flags = ifa->ifa_flags;
+	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
+		if (mnl_attr_get_type(a) == IFA_FLAGS &&
+		    mnl_attr_get_payload_len(a) == 4)
+			flags = mnl_attr_get_u32(a);
+	}
+	if (flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED | IFA_F_DEPRECATED))
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
+		if ((mnl_attr_get_type(a) == IFA_ADDRESS ||
+		     mnl_attr_get_type(a) == IFA_LOCAL) &&
+		    mnl_attr_get_payload_len(a) == 16) {
+			memcpy(&q->addr, mnl_attr_get_payload(a), 16);
+			q->found = true;
+			break;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/* The interface's first usable global IPv6 address; :: if none. */
+static int nh6_addr_get(struct nh_nl *s, int ifindex, struct in6_addr *addr)
+{
+	char req[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct ifaddrmsg *ifa;
+	struct nh6_addr_q q = { .ifindex = ifindex };
+	int err;
+
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	err = nh_nl_talk(s, nlh, nh6_addr_cb, &q);
+	*addr = q.addr;
+	return err;
+}
+
+static int nh6_neigh_parse(const struct nlmsghdr *nlh, int *ifindex,
+			   struct in6_addr *dst, struct nh_neigh *n)
+{
+	const struct ndmsg *ndm;
+	const struct nlattr *a;
+	bool has_dst = false;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ndm))
+		return -EBADMSG;
+	ndm = mnl_nlmsg_get_payload(nlh);
+	if (ndm->ndm_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	memset(n, 0, sizeof(*n));
+	mnl_attr_for_each(a, nlh, sizeof(*ndm)) {
+		if (mnl_attr_get_type(a) == NDA_DST &&
+		    mnl_attr_get_payload_len(a) == 16) {
+			memcpy(dst, mnl_attr_get_payload(a), 16);
+			has_dst = true;
+		} else if (mnl_attr_get_type(a) == NDA_LLADDR &&
+			   mnl_attr_get_payload_len(a) == 6) {
+			memcpy(n->mac, mnl_attr_get_payload(a), 6);
+			n->has_mac = true;
+		}
+	}
+	if (!has_dst)
+		return -EBADMSG;
+	n->found = true;
+	n->state = ndm->ndm_state;
+	*ifindex = ndm->ndm_ifindex;
+	return 0;
+}
+
+static int nh6_neigh_get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct in6_addr dst;
+	int ifindex;
+
+	if (nlh->nlmsg_type != RTM_NEWNEIGH)
+		return MNL_CB_OK;
+	if (nh6_neigh_parse(nlh, &ifindex, &dst, data) < 0) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+static int nh6_neigh_get(struct nh_nl *s, int ifindex, const struct in6_addr *addr,
+			 struct nh_neigh *n)
+{
+	char req[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct ndmsg *ndm;
+	int err;
+
+	nlh->nlmsg_type = RTM_GETNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = AF_INET6;
+	ndm->ndm_ifindex = ifindex;
+	mnl_attr_put(nlh, NDA_DST, 16, addr);
+	memset(n, 0, sizeof(*n));
+	err = nh_nl_talk(s, nlh, nh6_neigh_get_cb, n);
+	if (err)
+		return err;
+	return n->found ? 0 : -ENOENT;
+}
+
+/* NTF_USE on the ND table: the kernel sends a Neighbour Solicitation (or
+ * confirms a STALE entry) as for a waiting packet. */
+static int nh6_neigh_use(struct nh_nl *s, int ifindex, const struct in6_addr *addr)
+{
+	char req[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct ndmsg *ndm;
+
+	nlh->nlmsg_type = RTM_NEWNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = AF_INET6;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_state = NUD_NONE;
+	ndm->ndm_flags = NTF_USE;
+	mnl_attr_put(nlh, NDA_DST, 16, addr);
+	return nh_nl_talk(s, nlh, NULL, NULL);
+}
+
+static int nh6_udp_poke(int ifindex, const struct in6_addr *addr)
+{
+	struct sockaddr_in6 sin6 = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(9),
+		.sin6_addr = *addr,
+	};
+	int fd, err = 0;
+
+	/* A link-local address means nothing without its interface. */
+	if (IN6_IS_ADDR_LINKLOCAL(addr))
+		sin6.sin6_scope_id = (uint32_t)ifindex;
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	(void)setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex, sizeof(ifindex));
+	if (sendto(fd, "", 0, 0, (struct sockaddr *)&sin6, sizeof(sin6)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+struct nh6_res {
+	struct xlb_nh6 nh;
+	struct in6_addr nhaddr;
+	int nud;
+};
+
+static int nh6_resolve(struct nh_nl *s, const struct in6_addr *addr, struct nh6_res *res)
+{
+	struct nh_neigh n;
+	struct nh_link l;
+	struct nh6_rt r;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	res->nud = NH_NUD_ABSENT;
+	if (nh6_bad(addr))
+		return -EINVAL;
+	if (IN6_IS_ADDR_MULTICAST(addr))
+		return -EOPNOTSUPP;
+	err = nh6_route_get(s, addr, &r);
+	/* IPv6 answers a route get with the route's error itself: EINVAL
+	 * for a blackhole (the address was checked above), EHOSTUNREACH,
+	 * EACCES (prohibit), ENETUNREACH. */
+	if (err == -EINVAL)
+		return -ENETUNREACH;
+	if (err)
+		return err;
+	switch (r.type) {
+	case RTN_UNICAST:
+		break;
+	case RTN_UNREACHABLE:
+		return -EHOSTUNREACH;
+	case RTN_PROHIBIT:
+		return -EACCES;
+	case RTN_BLACKHOLE:
+	case RTN_THROW:
+		return -ENETUNREACH;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (r.oif <= 0)
+		return -ENETUNREACH;
+	err = nh_link_get(s, r.oif, &l);
+	if (err)
+		return err;
+	/* The kernel answers a local address with a unicast route over lo. */
+	if (l.type != ARPHRD_ETHER || !l.has_mac)
+		return -EOPNOTSUPP;
+	res->nh.ifindex = r.oif;
+	memcpy(res->nh.smac, l.mac, 6);
+	res->nh.gw = r.gw;
+	res->nh.mtu = (r.mtu && r.mtu < l.mtu) ? r.mtu : l.mtu;
+	res->nh.src = r.prefsrc;
+	if (IN6_IS_ADDR_UNSPECIFIED(&res->nh.src)) {
+		err = nh6_addr_get(s, r.oif, &res->nh.src);
+		if (err)
+			return err;
+	}
+	res->nhaddr = IN6_IS_ADDR_UNSPECIFIED(&r.gw) ? *addr : r.gw;
+	err = nh6_neigh_get(s, r.oif, &res->nhaddr, &n);
+	if (err == -ENOENT)
+		return -EAGAIN;
+	if (err)
+		return err;
+	res->nud = n.state;
+	if (!(n.state & NH_NUD_OK) || !n.has_mac)
+		return -EAGAIN;
+	memcpy(res->nh.dmac, n.mac, 6);
+	return 0;
+}
+
+static bool nh6_res_needs_probe(const struct nh6_res *r)
+{
+	return r->nud == NH_NUD_ABSENT || r->nud == NUD_NONE ||
+	       (r->nud & NUD_FAILED);
+}
+
+static int nh6_trigger(struct nh_nl *s, const struct nh6_res *r, const struct in6_addr *addr)
+{
+	if (!nh6_neigh_use(s, r->nh.ifindex, &r->nhaddr))
+		return 0;
+	return nh6_udp_poke(r->nh.ifindex, addr);
+}
+
+int xlb_nh_route6(const struct in6_addr *addr, struct xlb_nh6 *out)
+{
+	struct nh6_res r;
+	struct nh_nl s;
+	int err;
+
+	err = nh_nl_open(&s);
+	if (err)
+		return err;
+	err = nh6_resolve(&s, addr, &r);
+	if (err == -EAGAIN && r.nud != NUD_INCOMPLETE && r.nh.ifindex)
+		(void)nh6_trigger(&s, &r, addr);
+	nh_nl_close(&s);
+	*out = r.nh;
+	return err;
+}
+
+/* -- the table -- */
+
+static int nh6_tab_new(struct nh6_tab **out, unsigned capacity)
+{
+	struct nh6_tab *t;
+	uint32_t slots = 64;
+
+	*out = NULL;
+	while (slots < 2 * capacity)
+		slots <<= 1;
+	t = aligned_alloc(64, (sizeof(*t) + 63) & ~(size_t)63);
+	if (!t)
+		return -ENOMEM;
+	memset(t, 0, sizeof(*t));
+	t->mask = slots - 1;
+	t->slots = aligned_alloc(64, slots * sizeof(*t->slots));
+	t->ctl = calloc(slots, sizeof(*t->ctl));
+	if (!t->slots || !t->ctl) {
+		free(t->slots);
+		free(t->ctl);
+		free(t);
+		return -ENOMEM;
+	}
+	memset(t->slots, 0, slots * sizeof(*t->slots));
+	*out = t;
+	return 0;
+}
+
+static void nh6_tab_free(struct nh6_tab *t)
+{
+	if (!t)
+		return;
+	free(t->slots);
+	free(t->ctl);
+	free(t);
+}
+
+static void nh6_slot_write(struct nh6_slot *s, const struct in6_addr *key, uint32_t state,
+			   int err, const struct xlb_nh6 *nh)
+{
+	uint32_t w[NH6_WORDS], k4[4];
+	uint32_t seq = s->seq;
+	unsigned k;
+
+	memcpy(w, nh, sizeof(w));
+	memcpy(k4, key, 16);
+	nh_st(&s->seq, seq + 1);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (k = 0; k < 4; k++)
+		nh_st(&s->key[k], k4[k]);
+	nh_st(&s->state, state);
+	nh_st(&s->err, (uint32_t)err);
+	for (k = 0; k < NH6_WORDS; k++)
+		nh_st(&s->nh[k], w[k]);
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+static int nh6_slot_read(const struct nh6_slot *s, const uint32_t a[4], uint32_t *state,
+			 bool *match, struct xlb_nh6 *out, int *err)
+{
+	uint32_t w[NH6_WORDS], s1;
+	unsigned spins = 0, k;
+
+	for (;;) {
+		s1 = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		if (!(s1 & 1)) {
+			*state = nh_ld(&s->state);
+			*match = *state == NH_LIVE &&
+				 nh_ld(&s->key[0]) == a[0] && nh_ld(&s->key[1]) == a[1] &&
+				 nh_ld(&s->key[2]) == a[2] && nh_ld(&s->key[3]) == a[3];
+			if (*match) {
+				*err = (int)nh_ld(&s->err);
+				for (k = 0; k < NH6_WORDS; k++)
+					w[k] = nh_ld(&s->nh[k]);
+			}
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (nh_ld(&s->seq) == s1)
+				break;
+		}
+		if (++spins >= NH_READ_SPINS)
+			return -EAGAIN;
+		nh_cpu_relax();
+	}
+	if (*match)
+		memcpy(out, w, sizeof(*out));
+	return 0;
+}
+
+int xlb_nh_lookup6_at(const struct xlb_nh_cache *c, const struct in6_addr *addr,
+		      uint32_t *slot, struct xlb_nh6 *out)
+{
+	const struct nh6_tab *t = c->v6;
+	uint32_t a[4], i, n, state;
+	bool match;
+	int err = 0;
+
+	memcpy(a, addr, 16);
+	if (!t || !(a[0] | a[1] | a[2] | a[3]))
+		return -ENOENT;
+	if (*slot <= t->mask) {
+		if (nh6_slot_read(&t->slots[*slot], a, &state, &match, out, &err))
+			return -EAGAIN;
+		if (match)
+			return err;
+	}
+	i = nh6_hash(addr) & t->mask;
+	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->mask) {
+		if (nh6_slot_read(&t->slots[i], a, &state, &match, out, &err))
+			return -EAGAIN;
+		if (state == NH_EMPTY)
+			return -ENOENT;
+		if (!match)
+			continue;
+		*slot = i;
+		return err;
+	}
+	return -ENOENT;
+}
+
+int xlb_nh_lookup6(const struct xlb_nh_cache *c, const struct in6_addr *addr,
+		   struct xlb_nh6 *out)
+{
+	uint32_t slot = UINT32_MAX;
+
+	return xlb_nh_lookup6_at(c, addr, &slot, out);
+}
+
+static int nh6_find(const struct nh6_tab *t, const struct in6_addr *addr)
+{
+	uint32_t i = nh6_hash(addr) & t->mask, n;
+
+	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->mask) {
+		const struct nh6_slot *s = &t->slots[i];
+
+		if (s->state == NH_EMPTY)
+			return -1;
+		if (s->state == NH_LIVE && !memcmp(s->key, addr, 16))
+			return (int)i;
+	}
+	return -1;
+}
+
+static int nh6_insert(struct xlb_nh_cache *c, const struct in6_addr *addr)
+{
+	static const struct xlb_nh6 zero;
+	struct nh6_tab *t = c->v6;
+	uint32_t i = nh6_hash(addr) & t->mask, n;
+	int free_i = -1;
+
+	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->mask) {
+		const struct nh6_slot *s = &t->slots[i];
+
+		if (s->state == NH_LIVE && !memcmp(s->key, addr, 16))
+			return (int)i;
+		if (s->state != NH_LIVE && free_i < 0)
+			free_i = (int)i;
+		if (s->state == NH_EMPTY)
+			break;
+	}
+	if (free_i < 0 || t->live >= c->p.capacity6) {
+		if (!t->full_logged)
+			nh_log(c, "nexthop: IPv6 next-hop cache full (capacity %u)",
+			       c->p.capacity6);
+		t->full_logged = true;
+		return -ENOSPC;
+	}
+	memset(&t->ctl[free_i], 0, sizeof(t->ctl[free_i]));
+	t->ctl[free_i].err = -EAGAIN;
+	t->ctl[free_i].backoff = c->p.retry_ms;
+	nh6_slot_write(&t->slots[free_i], addr, NH_LIVE, -EAGAIN, &zero);
+	t->live++;
+	return free_i;
+}
+
+static void nh6_notify(struct xlb_nh_cache *c, const uint32_t key[4], const struct xlb_nh6 *nh)
+{
+	struct in6_addr a;
+
+	c->changes++;
+	memcpy(&a, key, 16);
+	if (c->p.on_change6)
+		c->p.on_change6(&a, nh, c->p.arg);
+}
+
+static void nh6_remove(struct xlb_nh_cache *c, int i)
+{
+	static const struct xlb_nh6 zero;
+	struct nh6_tab *t = c->v6;
+	struct nh6_slot *s = &t->slots[i];
+	bool was_usable = t->ctl[i].err == 0;
+	struct in6_addr key;
+
+	t->full_logged = false;
+	memcpy(&key, s->key, 16);
+	if (t->ctl[i].flags & NH6_F_HOST)
+		t->hosts--;
+	nh6_slot_write(s, &key, NH_DEAD, -ENOENT, &zero);
+	memset(&t->ctl[i], 0, sizeof(t->ctl[i]));
+	t->live--;
+	if (was_usable)
+		nh6_notify(c, s->key, NULL);
+}
+
+static void nh6_entry_set(struct xlb_nh_cache *c, int i, int err, const struct xlb_nh6 *nh)
+{
+	struct nh6_tab *t = c->v6;
+	struct nh6_ctl *e = &t->ctl[i];
+	bool was = e->err == 0, is = err == 0;
+	bool same_nh = !memcmp(&e->nh, nh, sizeof(*nh));
+	struct in6_addr key;
+
+	if (is)
+		e->backoff = c->p.retry_ms;
+	if (e->err == err && same_nh)
+		return;
+	e->err = err;
+	e->nh = *nh;
+	memcpy(&key, t->slots[i].key, 16);
+	nh6_slot_write(&t->slots[i], &key, NH_LIVE, err, nh);
+	if (was != is || (is && !same_nh))
+		nh6_notify(c, t->slots[i].key, is ? nh : NULL);
+}
+
+static void nh6_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate)
+{
+	struct nh6_tab *t = c->v6;
+	struct nh6_ctl *e = &t->ctl[i];
+	struct in6_addr addr;
+	struct nh6_res r;
+	int err;
+
+	memcpy(&addr, t->slots[i].key, 16);
+	e->dirty = false;
+	e->probe_due = false;
+	err = nh6_resolve(&c->req, &addr, &r);
+	if (err == 0 || err == -EAGAIN)
+		e->nhaddr = r.nhaddr;
+	else
+		memset(&e->nhaddr, 0, sizeof(e->nhaddr));
+	if (err == -EAGAIN && r.nh.ifindex && nh6_res_needs_probe(&r) &&
+	    c->now >= e->next_probe) {
+		(void)nh6_trigger(&c->req, &r, &addr);
+		e->next_probe = c->now + e->backoff;
+		if (e->backoff < (uint64_t)c->p.retry_ms * NH_BACKOFF_MAX)
+			e->backoff *= 2;
+	} else if (err == 0 && revalidate && (r.nud & NUD_STALE)) {
+		(void)nh6_neigh_use(&c->req, r.nh.ifindex, &r.nhaddr);
+	}
+	nh6_entry_set(c, i, err, &r.nh);
+}
+
+static bool nh6_evict_host(struct xlb_nh_cache *c)
+{
+	struct nh6_tab *t = c->v6;
+	int victim = -1;
+
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		const struct nh6_ctl *e = &t->ctl[i];
+
+		if (t->slots[i].state != NH_LIVE || e->flags != NH6_F_HOST || e->refs)
+			continue;
+		if (victim < 0 || e->host_gen < t->ctl[victim].host_gen)
+			victim = (int)i;
+	}
+	if (victim < 0)
+		return false;
+	nh6_remove(c, victim);
+	return true;
+}
+
+static int nh6_hold(struct xlb_nh_cache *c, const struct in6_addr *addr, uint8_t flag)
+{
+	struct nh6_tab *t = c->v6;
+	bool fresh;
+	int i;
+
+	if (!t)
+		return -ENOMEM;
+	if (nh6_bad(addr))
+		return -EINVAL;
+	i = nh6_find(t, addr);
+	fresh = i < 0;
+	if (flag == NH6_F_HOST && (i < 0 || !(t->ctl[i].flags & NH6_F_HOST)) &&
+	    t->hosts >= c->p.hosts6_max && !nh6_evict_host(c))
+		return -ENOSPC;
+	if (fresh) {
+		i = nh6_insert(c, addr);
+		if (i < 0)
+			return i;
+	}
+	if (flag) {
+		if (!(t->ctl[i].flags & NH6_F_HOST)) {
+			t->hosts++;
+			t->ctl[i].host_gen = ++t->host_gen;
+		}
+		t->ctl[i].flags |= flag;
+	} else {
+		t->ctl[i].refs++;
+	}
+	if (fresh)
+		nh6_entry_resolve(c, i, false);
+	return 0;
+}
+
+int xlb_nh_want6(struct xlb_nh_cache *c, const struct in6_addr *addr)
+{
+	return nh6_hold(c, addr, 0);
+}
+
+int xlb_nh_unwant6(struct xlb_nh_cache *c, const struct in6_addr *addr)
+{
+	struct nh6_tab *t = c->v6;
+	int i = t && !nh6_bad(addr) ? nh6_find(t, addr) : -1;
+
+	if (i < 0 || !t->ctl[i].refs)
+		return -ENOENT;
+	if (!--t->ctl[i].refs && !t->ctl[i].flags)
+		nh6_remove(c, i);
+	return 0;
+}
+
+int xlb_nh_cache_publish6(struct xlb_nh_cache *c, const struct in6_addr *addr,
+			  const struct xlb_nh6 *nh, int err)
+{
+	int i = c->v6 && !nh6_bad(addr) ? nh6_find(c->v6, addr) : -1;
+
+	if (i < 0)
+		return -ENOENT;
+	nh6_entry_set(c, i, err, nh);
+	return 0;
+}
+
+/* Worker -> control requests: a slot is claimed (0 -> 1), filled, then
+ * marked ready (2); the control thread empties ready slots. */
+static void nh6_request(struct xlb_nh_cache *c, const struct in6_addr *addr)
+{
+	struct nh6_tab *t = c->v6;
+	uint32_t i = nh6_hash(addr) & (NH6_REQ_SLOTS - 1), n;
+
+	for (n = 0; n < 8; n++, i = (i + 1) & (NH6_REQ_SLOTS - 1)) {
+		struct nh6_req *q = &t->reqs[i];
+		uint32_t cur = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE);
+
+		if (cur == 2 && !memcmp(&q->addr, addr, 16))
+			return;
+		if (cur)
+			continue;
+		if (__atomic_compare_exchange_n(&q->state, &cur, 1, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			memcpy(&q->addr, addr, 16);
+			__atomic_store_n(&q->state, 2, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+	__atomic_fetch_add(&t->reqs_dropped, 1, __ATOMIC_RELAXED);
+}
+
+static void nh6_take_requests(struct xlb_nh_cache *c)
+{
+	struct nh6_tab *t = c->v6;
+
+	for (unsigned i = 0; t && i < NH6_REQ_SLOTS; i++) {
+		struct nh6_req *q = &t->reqs[i];
+		struct in6_addr a;
+		int err;
+
+		if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) != 2)
+			continue;
+		a = q->addr;
+		__atomic_store_n(&q->state, 0, __ATOMIC_RELEASE);
+		err = nh6_hold(c, &a, NH6_F_HOST);
+		if (err && err != -ENOSPC && err != -EINVAL)
+			nh_log(c, "nexthop: cannot hold IPv6 client: %s", strerror(-err));
+	}
+}
+
+int xlb_nh_lookup_host6(struct xlb_nh_cache *c, const struct in6_addr *addr,
+			uint32_t *slot, struct xlb_nh6 *out)
+{
+	int err = xlb_nh_lookup6_at(c, addr, slot, out);
+
+	if (err == -ENOENT && c->v6 && !nh6_bad(addr)) {
+		nh6_request(c, addr);
+		return -EAGAIN;
+	}
+	return err;
+}
+
+/* -- events and periodic work (hooks from the IPv4 code above) -- */
+
+static void nh6_on_neigh(struct xlb_nh_cache *c, const struct nlmsghdr *nlh)
+{
+	struct nh6_tab *t = c->v6;
+	bool gone = nlh->nlmsg_type == RTM_DELNEIGH;
+	struct in6_addr dst;
+	struct nh_neigh n;
+	int ifindex;
+
+	if (nh6_neigh_parse(nlh, &ifindex, &dst, &n) < 0)
+		return;
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		struct nh6_ctl *e = &t->ctl[i];
+		struct xlb_nh6 nh;
+		int err;
+
+		if (t->slots[i].state != NH_LIVE || memcmp(&e->nhaddr, &dst, 16) ||
+		    e->nh.ifindex != ifindex || (e->err != 0 && e->err != -EAGAIN))
+			continue;
+		nh = e->nh;
+		if (!gone && (n.state & NH_NUD_OK) && n.has_mac) {
+			memcpy(nh.dmac, n.mac, 6);
+			err = 0;
+		} else {
+			memset(nh.dmac, 0, 6);
+			err = -EAGAIN;
+			if (gone || n.state == NUD_NONE || (n.state & NUD_FAILED))
+				e->probe_due = true;
+		}
+		nh6_entry_set(c, (int)i, err, &nh);
+	}
+}
+
+/* An event: true when it was IPv6's (the IPv4 code then skips it). */
+static bool nh6_event(struct xlb_nh_cache *c, const struct nlmsghdr *nlh)
+{
+	struct nh6_tab *t = c->v6;
+	size_t len = mnl_nlmsg_get_payload_len(nlh);
+	const void *pl = mnl_nlmsg_get_payload(nlh);
+
+	if (!t)
+		return false;
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWNEIGH:
+	case RTM_DELNEIGH:
+		if (len < sizeof(struct ndmsg) ||
+		    ((const struct ndmsg *)pl)->ndm_family != AF_INET6)
+			return false;
+		nh6_on_neigh(c, nlh);
+		return true;
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE:
+		if (len < sizeof(struct rtmsg) ||
+		    ((const struct rtmsg *)pl)->rtm_family != AF_INET6)
+			return false;
+		t->all_dirty = true;
+		return true;
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+		if (len < sizeof(struct ifaddrmsg) ||
+		    ((const struct ifaddrmsg *)pl)->ifa_family != AF_INET6)
+			return false;
+		t->all_dirty = true;
+		return true;
+	case RTM_NEWLINK:
+		if (len >= sizeof(struct ifinfomsg)) {
+			int ifindex = ((const struct ifinfomsg *)pl)->ifi_index;
+
+			for (uint32_t i = 0; i <= t->mask; i++)
+				if (t->slots[i].state == NH_LIVE &&
+				    t->ctl[i].nh.ifindex == ifindex)
+					t->ctl[i].dirty = true;
+		}
+		return false;		/* IPv4's too */
+	case RTM_DELLINK:
+		t->all_dirty = true;
+		return false;
+	}
+	return false;
+}
+
+static void nh6_settle(struct xlb_nh_cache *c)
+{
+	struct nh6_tab *t = c->v6;
+
+	if (!t)
+		return;
+	nh6_take_requests(c);
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		const struct nh6_ctl *e = &t->ctl[i];
+
+		if (t->slots[i].state == NH_LIVE && (t->all_dirty || e->dirty || e->probe_due))
+			nh6_entry_resolve(c, (int)i, false);
+	}
+	t->all_dirty = false;
+}
+
+/* refresh: every entry again (STALE neighbours revalidated); else the
+ * pending ones whose retry time has come, within budget. */
+static void nh6_tick(struct xlb_nh_cache *c, bool refresh, unsigned budget)
+{
+	struct nh6_tab *t = c->v6;
+	uint32_t n, i;
+
+	if (!t)
+		return;
+	nh6_take_requests(c);
+	if (refresh || t->all_dirty) {
+		for (i = 0; i <= t->mask; i++)
+			if (t->slots[i].state == NH_LIVE)
+				nh6_entry_resolve(c, (int)i, refresh);
+		t->all_dirty = false;
+		return;
+	}
+	for (n = 0; n <= t->mask && budget; n++) {
+		struct nh6_ctl *e;
+
+		i = (t->tick_pos + n) & t->mask;
+		e = &t->ctl[i];
+		if (t->slots[i].state != NH_LIVE || !e->err || e->next_probe > c->now)
+			continue;
+		budget--;
+		nh6_entry_resolve(c, (int)i, false);
+		if (e->err && e->next_probe <= c->now) {
+			e->next_probe = c->now + e->backoff;
+			if (e->backoff < (uint64_t)c->p.retry_ms * NH_BACKOFF_MAX)
+				e->backoff *= 2;
+		}
+	}
+	t->tick_pos = (t->tick_pos + n) & t->mask;
+}
+
+static uint64_t nh6_reqs_dropped(const struct nh6_tab *t)
+{
+	return t ? __atomic_load_n(&t->reqs_dropped, __ATOMIC_RELAXED) : 0;
 }

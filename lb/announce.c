@@ -827,6 +827,16 @@ static void an_apply(struct xlb_announce *a, size_t nwant, const char *why_down)
 		if (an_has(a->have, n, vip))
 			continue;
 		rc = an_rt_change(&a->nl, a->table, &r, true);
+		/* IPv4 puts our route beside another protocol's for the same
+		 * prefix; the IPv6 FIB holds one route per prefix and metric,
+		 * so there EEXIST is someone else's route (ours are all in
+		 * "have" since the last resync), not ours: not announced. */
+		if (rc == -EEXIST && vip->af == AF_INET6) {
+			an_nl_error(a, "announcing (another protocol's route of the "
+				    "same /128 and metric is in the table)", vip, rc);
+			ok = false;
+			continue;
+		}
 		if (rc && rc != -EEXIST) {
 			an_nl_error(a, "announcing", vip, rc);
 			ok = false;

@@ -408,6 +408,21 @@ static const char *routes42(const char *fam)
 	return out;
 }
 
+struct an_ctr {
+	const char *name;
+	uint64_t v;
+};
+
+static int an_ctr_get(const char *group, const char *name, uint64_t v, void *arg)
+{
+	struct an_ctr *k = arg;
+
+	(void)group;
+	if (!strcmp(name, k->name))
+		k->v = v;
+	return 0;
+}
+
 Test(announce_kernel, ipv6_vips_get_a_128_blackhole_and_every_flush_takes_both_families,
      .init = setup, .fini = teardown, .timeout = 30)
 {
@@ -428,10 +443,21 @@ Test(announce_kernel, ipv6_vips_get_a_128_blackhole_and_every_flush_takes_both_f
 	apply("-a -t [fd00::1]:80 -r [fd00::12]:80");
 	apply("-A -t 10.0.0.1:80");
 	apply("-a -t 10.0.0.1:80 -r 10.0.1.1");
+	/* A VIP another protocol routes already: the IPv6 table holds one
+	 * route per prefix and metric, so it is left alone (not ours). */
+	apply("-A -t [fd00::78]:80");
+	apply("-a -t [fd00::78]:80 -r [fd00::12]:80");
 	xlb_announce_attach(a, t, NULL, NULL);
 	xlb_announce_tick(a, now);
 	cr_assert(strstr(routes42("-4"), "blackhole 10.0.0.1"), "%s", routes42("-4"));
 	cr_assert(strstr(routes42("-6"), "blackhole fd00::1 "), "%s", routes42("-6"));
+	cr_assert(!strstr(routes42("-6"), "fd00::78"), "%s", routes42("-6"));
+	{
+		struct an_ctr k = { "routes", UINT64_MAX };
+
+		cr_assert_eq(xlb_announce_dump_counters(a, an_ctr_get, &k), 0);
+		cr_expect_eq(k.v, 2, "routes held: 10.0.0.1 and fd00::1, not fd00::78");
+	}
 	/* Someone removes ours: the resync puts it back. */
 	cr_assert_eq(system("ip -6 route del blackhole fd00::1/128 table 42 proto 250"), 0);
 	xlb_announce_tick(a, now += 1500);

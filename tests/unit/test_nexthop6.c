@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -424,4 +425,90 @@ Test(nexthop6, a_client_asked_for_by_a_worker_is_pending_then_resolved_by_the_co
 	cr_expect_eq(xlb_nh_lookup6(c, &a, &nh), 0);
 	cr_expect(eq6(&nh.gw, "fd00:1::fe"));
 	xlb_nh_cache_free(c);
+}
+
+/* ---- readers against the writer ------------------------------------- */
+
+/* Every field is a function of k, so a mix of two publications shows. */
+static struct xlb_nh6 pattern6(uint32_t k)
+{
+	struct xlb_nh6 nh;
+
+	memset(&nh, 0, sizeof(nh));
+	nh.ifindex = (int)k;
+	for (int j = 0; j < 6; j++) {
+		nh.smac[j] = (uint8_t)(k >> (j % 4 * 8)) ^ (uint8_t)j;
+		nh.dmac[j] = (uint8_t)(k * 7 + (uint32_t)j);
+	}
+	for (int j = 0; j < 4; j++) {
+		nh.src.s6_addr32[j] = k * 2654435761u + (uint32_t)j;
+		nh.gw.s6_addr32[j] = ~k ^ (uint32_t)j;
+	}
+	nh.mtu = k ^ 0x5a5a5a5au;
+	return nh;
+}
+
+struct race6 {
+	struct xlb_nh_cache *c;
+	struct in6_addr addr;
+	int stop;
+	uint64_t reads, torn, seen_changes;	/* atomic */
+};
+
+static void *reader6(void *arg)
+{
+	struct race6 *r = arg;
+	uint32_t last = 0, slot = UINT32_MAX;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		struct xlb_nh6 nh, want;
+
+		if (xlb_nh_lookup6_at(r->c, &r->addr, &slot, &nh) != 0)
+			continue;
+		__atomic_fetch_add(&r->reads, 1, __ATOMIC_RELAXED);
+		want = pattern6((uint32_t)nh.ifindex);
+		if (memcmp(&nh, &want, sizeof(nh)))
+			__atomic_fetch_add(&r->torn, 1, __ATOMIC_RELAXED);
+		if ((uint32_t)nh.ifindex != last)
+			__atomic_fetch_add(&r->seen_changes, 1, __ATOMIC_RELAXED);
+		last = (uint32_t)nh.ifindex;
+	}
+	return NULL;
+}
+
+Test(nexthop6, lookups_concurrent_with_updates_never_return_a_torn_entry, .timeout = 30)
+{
+	struct xlb_nh_cache_params p;
+	struct race6 r;
+	struct xlb_nh6 first = pattern6(1);
+	uint64_t end;
+	pthread_t t;
+	uint32_t k;
+
+	memset(&r, 0, sizeof(r));
+	veth_lab6();
+	r.addr = ip6("fd00:1::2");
+	xlb_nh_cache_params_default(&p);
+	cr_assert_eq(xlb_nh_cache_init(&r.c, &p), 0);
+	cr_assert_eq(xlb_nh_want6(r.c, &r.addr), 0);
+	cr_assert_eq(xlb_nh_cache_publish6(r.c, &r.addr, &first, 0), 0);
+	cr_assert_eq(pthread_create(&t, NULL, reader6, &r), 0);
+	while (!__atomic_load_n(&r.reads, __ATOMIC_RELAXED))
+		sched_yield();
+	end = now_ms() + 5000;
+	for (k = 2; now_ms() < end; k++) {
+		struct xlb_nh6 nh = pattern6(k);
+
+		cr_assert_eq(xlb_nh_cache_publish6(r.c, &r.addr, &nh, 0), 0);
+		if (!(k & 0xffff) &&
+		    __atomic_load_n(&r.seen_changes, __ATOMIC_RELAXED) >= 100000)
+			break;
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	cr_expect_geq(r.seen_changes, 10000, "the reader overlapped the writer (%llu changes seen)",
+		      (unsigned long long)r.seen_changes);
+	cr_expect_eq(r.torn, 0, "%llu torn entries in %llu reads",
+		     (unsigned long long)r.torn, (unsigned long long)r.reads);
+	xlb_nh_cache_free(r.c);
 }

@@ -2834,3 +2834,38 @@ Test(ctl, json_list_gives_ipv6_addresses_and_a_family, .init = srv_setup_print6,
 		unlink(path);
 	}
 }
+
+/* --stats and --rate (issue 14, v6aux): the same columns as IPv4, IPv6
+ * names bracketed and never cut (ipvsadm's "%-33s" / "  -> %-28s"). */
+Test(ctl, list_n_stats_and_rate_print_ipv6_as_ipvsadm, .init = srv_setup_print6,
+     .fini = srv_stop_ipv6)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req req = { .op = XLB_REQ_LIST,
+			       .list_flags = XLB_LIST_NUMERIC | XLB_LIST_STATS };
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_dual_stack(fd);
+	cr_assert_eq(xlbctl_list(fd, &req, err, sizeof(err)), 0, "%s", err);
+	req.list_flags = XLB_LIST_NUMERIC | XLB_LIST_RATE;
+	cr_assert_eq(xlbctl_list(fd, &req, err, sizeof(err)), 0, "%s", err);
+	fflush(stdout);
+	xlb_ctl_close(fd);
+	cr_assert_stdout_eq_str(
+		"IP Virtual Server version 1.2.1 (size=0)\n"
+		"Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n"
+		"  -> RemoteAddress:Port\n"
+		"TCP  10.0.0.1:80                         0        0        0        0        0\n"
+		"  -> 10.0.1.1:80                         0        0        0        0        0\n"
+		"TCP  [2001:db8::1]:80                    0        0        0        0        0\n"
+		"  -> [2001:db8::11]:80                   0        0        0        0        0\n"
+		"  -> [2001:db8:ffff:ffff:ffff:ffff:ffff:12]:80        0        0        0        0        0\n"
+		"IP Virtual Server version 1.2.1 (size=0)\n"
+		"Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n"
+		"  -> RemoteAddress:Port\n"
+		"TCP  10.0.0.1:80                         0        0        0        0        0\n"
+		"  -> 10.0.1.1:80                         0        0        0        0        0\n"
+		"TCP  [2001:db8::1]:80                    0        0        0        0        0\n"
+		"  -> [2001:db8::11]:80                   0        0        0        0        0\n"
+		"  -> [2001:db8:ffff:ffff:ffff:ffff:ffff:12]:80        0        0        0        0        0\n");
+}

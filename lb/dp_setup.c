@@ -238,6 +238,10 @@ static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 		NH_STAT(hosts);
 		NH_STAT(hosts_max);
 		NH_STAT(requests_dropped);
+		NH_STAT(entries6);
+		NH_STAT(capacity6);
+		NH_STAT(hosts6);
+		NH_STAT(hosts6_max);
 #undef NH_STAT
 	}
 	if ((rc = xlb_dp_fp_counters(dp, x, emit, emit_arg)))

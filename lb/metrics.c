@@ -207,7 +207,7 @@ static bool map_nexthop(const char *name, struct xlb_metrics_ctr *o)
 {
 	static const char *const gauges[] = {
 		"routes", "routes_max", "route_targets", "entries", "capacity", "hosts",
-		"hosts_max", NULL };
+		"hosts_max", "entries6", "capacity6", "hosts6", "hosts6_max", NULL };
 
 	if (!strcmp(name, "requests_dropped"))
 		fam(o, XLB_PROM_COUNTER, "xlb_nexthop_requests_dropped_total");

@@ -775,6 +775,7 @@ static void nh6_tick(struct xlb_nh_cache *c, bool refresh, unsigned budget);
 static int nh6_tab_new(struct nh6_tab **out, unsigned capacity);
 static void nh6_tab_free(struct nh6_tab *t);
 static uint64_t nh6_reqs_dropped(const struct nh6_tab *t);
+static void nh6_stats(const struct nh6_tab *t, struct xlb_nh_stats *s);
 
 #define nh_log(c, ...) do {						\
 	if ((c)->p.log)							\
@@ -1522,7 +1523,10 @@ void xlb_nh_cache_stats(const struct xlb_nh_cache *c, struct xlb_nh_stats *s)
 		.hosts_max = c->p.hosts_max,
 		.requests_dropped = __atomic_load_n(&c->reqs_dropped, __ATOMIC_RELAXED) +
 				    nh6_reqs_dropped(c->v6),
+		.capacity6 = c->p.capacity6,
+		.hosts6_max = c->p.hosts6_max,
 	};
+	nh6_stats(c->v6, s);
 }
 
 uint32_t xlb_nh_route_gen(const struct xlb_nh_cache *c)
@@ -2882,4 +2886,12 @@ static void nh6_tick(struct xlb_nh_cache *c, bool refresh, unsigned budget)
 static uint64_t nh6_reqs_dropped(const struct nh6_tab *t)
 {
 	return t ? __atomic_load_n(&t->reqs_dropped, __ATOMIC_RELAXED) : 0;
+}
+
+static void nh6_stats(const struct nh6_tab *t, struct xlb_nh_stats *s)
+{
+	if (!t)
+		return;
+	s->entries6 = t->live;
+	s->hosts6 = t->hosts;
 }

@@ -211,7 +211,13 @@ struct xlb_nh_stats {
 	uint64_t capacity;
 	uint64_t hosts;			/* of which on-link clients */
 	uint64_t hosts_max;
-	uint64_t requests_dropped;	/* workers' requests lost (retried) */
+	uint64_t requests_dropped;	/* workers' requests lost (retried),
+					 * IPv4 and IPv6 */
+	/* IPv6 (appended) */
+	uint64_t entries6;		/* IPv6 addresses held */
+	uint64_t capacity6;
+	uint64_t hosts6;		/* of which clients (lookup_host6) */
+	uint64_t hosts6_max;
 };
 void xlb_nh_cache_stats(const struct xlb_nh_cache *c, struct xlb_nh_stats *s);
 

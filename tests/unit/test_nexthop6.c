@@ -339,6 +339,14 @@ Test(nexthop6, wants_are_counted_and_an_unwanted_address_is_not_found)
 	cr_expect_eq(xlb_nh_want6(c, &z), -EINVAL);
 	cr_assert_eq(xlb_nh_want6(c, &a), 0);
 	cr_assert_eq(xlb_nh_want6(c, &a), 0);
+	{
+		struct xlb_nh_stats st;
+
+		xlb_nh_cache_stats(c, &st);
+		cr_expect_eq(st.entries6, 1, "one IPv6 entry, wanted twice");
+		cr_expect_eq(st.entries, 0, "none in the IPv4 table");
+		cr_expect_eq(st.capacity6, 4096);
+	}
 	cr_assert_eq(xlb_nh_lookup6(c, &a, &nh), 0);
 	cr_expect_arr_eq(nh.dmac, MAC_1, 6);
 	/* The IPv4 table never sees it (its first word as an IPv4 key). */

@@ -570,6 +570,11 @@ static void adopt_conns(struct xlb_dp *dp)
 	uint32_t n = xlb_conn_adoptable(dp->conns);
 	int kept;
 
+	if (xlb_conn_file_version(dp->conns))
+		pr_warn("datapath: state file %s has format version %u, this xlbd "
+			"writes %u (IPv6 connection keys): its connections are not "
+			"adopted, the table starts empty", dp->state_path,
+			xlb_conn_file_version(dp->conns), 2u);
 	if (!n) {
 		pr_info("datapath: no connections to adopt from %s", dp->state_path);
 		return;

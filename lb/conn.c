@@ -240,19 +240,19 @@ static inline void key_put(struct xlb_conn *e, int dir, const struct xlb_conn_ke
 	}
 }
 
-/* Entry e's tuple dir as a struct xlb_conn_key (IPv4: IPv6 part zero). */
-static inline void key_get(const struct xlb_conn *e, int dir, struct xlb_conn_key *k)
+/* Entry e's tuple dir as a struct xlb_conn_key (IPv4: IPv6 part zero).
+ * conn_k4 is the key's first 16 bytes, so it is one copy. */
+_Static_assert(sizeof(struct conn_k4) == 16 &&
+	       offsetof(struct xlb_conn_key, saddr6) == 16 &&
+	       offsetof(struct xlb_conn_key, af) == offsetof(struct conn_k4, af),
+	       "conn_k4 is struct xlb_conn_key's head");
+static inline __attribute__((always_inline)) void key_get(const struct xlb_conn *e, int dir,
+							  struct xlb_conn_key *k)
 {
 	const struct conn_k4 *a = &e->key[dir];
 
-	k->saddr = a->saddr;
-	k->daddr = a->daddr;
-	k->sport = a->sport;
-	k->dport = a->dport;
-	k->proto = a->proto;
-	k->af = a->af;
-	k->pad[0] = k->pad[1] = 0;
-	if (a->af == AF_INET6) {
+	memcpy(k, a, sizeof(*a));
+	if (__builtin_expect(a->af == AF_INET6, 0)) {
 		k->saddr6 = e->a6[dir][0];
 		k->daddr6 = e->a6[dir][1];
 	} else {
@@ -698,7 +698,7 @@ static void link_entry(struct xlb_conn_tab *t, uint32_t idx, uint32_t b, uint32_
 	account(t, e->dest, state_active(e->state) ? 1 : 0, state_active(e->state) ? 0 : 1);
 }
 
-static void fill_view(const struct xlb_conn *e, struct xlb_conn_view *v, bool created)
+static inline __attribute__((always_inline)) void fill_view(const struct xlb_conn *e, struct xlb_conn_view *v, bool created)
 {
 	v->dest = e->dest;
 	key_get(e, ORIG, &v->orig);

@@ -1,0 +1,83 @@
+#!/bin/bash
+# Hostile IPv6 frames at an IPv6 DR service (issue 14), beside an IPv4 one:
+# truncated headers, extension header chains, bad payload lengths,
+# fragments, ICMPv6 errors about flows xlb never saw or with cut quotes,
+# NDP and router advertisements to the VIP. Each class must land in the
+# counters it is meant to (xlbctl --counters: XDP's for what is passed,
+# the datapath's for what is steered and then dropped or forwarded), xlbd
+# must stay alive, and both services must still answer afterwards.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib6.sh"
+lab_start dr6 --servers 2
+
+# Class and the counters it must grow by at least the frames sent
+# (GROUP:NAME[=K]). The XDP counters are v6bpf's (see test_bpf_steer6.c);
+# the datapath's are those IPv4 uses for the same outcome.
+CLASSES=(
+	"ip6_trunc             xdp:malformed_ipv6 xdp:passed"
+	"ip6_version           xdp:malformed_ipv6 xdp:passed"
+	"plen_past             xdp:malformed_ipv6 xdp:passed"
+	"plen_jumbo            xdp:malformed_ipv6 xdp:passed"
+	"ext8                  xdp:ipv6_ext_headers xdp:service_packets datapath:tx"
+	"ext9                  xdp:ipv6_ext_headers_passed xdp:passed"
+	"ext_cut               xdp:ipv6_ext_headers_passed xdp:passed"
+	"rh_segleft            xdp:ipv6_ext_headers_passed xdp:passed"
+	"frag_first            xdp:ipv6_fragments_passed xdp:passed"
+	"frag_later            xdp:ipv6_fragments_passed xdp:passed"
+	"tcp_trunc             xdp:malformed_l4 xdp:passed"
+	"icmp6_unknown         xdp:icmp_errors_steered datapath:drop_icmp_unknown_flow"
+	"icmp6_unreach_unknown xdp:icmp_errors_steered datapath:drop_icmp_unknown_flow"
+	"icmp6_cut             xdp:malformed_l4 xdp:passed"
+	"ndp_ns_vip            xdp:passed"
+	"ra_vip                xdp:passed"
+)
+N=5
+
+v6_rules -g >"$T/rules"
+xlbd_up "$T/rules" || { fail "xlbd starts with IPv6 services in its rules"; exit 1; }
+check "the IPv6 service answers before" test -n "$(curl6 /)"
+
+snap() { X --counters 2>/dev/null >"$1"; }
+sval() { awk -v g="$2" -v n="$3" '$1 == g && $2 == n { print $3 }' "$1"; }
+H() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/hostile6.py" \
+	--iface "$CLIENT_IF" --dmac "$DIRECTOR_MAC" --vip "$VIP6" --client-ip "$CLIENT_IP6" \
+	--router "$DIRECTOR_IP6" --port "$HTTP_PORT" --udp-port "$UDP_PORT" "$@"; }
+
+for row in "${CLASSES[@]}"; do
+	read -r cls want <<<"$row"
+	snap "$T/before"
+	out=$(H "$cls" "$N")
+	sent=${out##* }
+	[ "$sent" = "$N" ] || { fail "$cls: $N frames sent ($out)"; continue; }
+	# Counters are read by xlbd from the workers and the XDP map; give
+	# them a moment (up to 2 s) to show every frame.
+	for spec in $want; do
+		g=${spec%%:*} c=${spec#*:} k=$N
+		case $c in *=*) k=${c#*=} c=${c%%=*} ;; esac
+		b=$(sval "$T/before" "$g" "$c")
+		n=0 d=0
+		while [ $n -lt 20 ]; do
+			snap "$T/after"
+			a=$(sval "$T/after" "$g" "$c")
+			d=$(( ${a:-0} - ${b:-0} ))
+			[ "$d" -ge "$k" ] && break
+			sleep 0.1; n=$((n + 1))
+		done
+		if [ -z "$a" ]; then
+			fail "$cls: counter $g $c exists"
+		else
+			check "$cls: $g $c grew by >= $k (+$d)" test "$d" -ge "$k"
+		fi
+	done
+	check "$cls: xlbd alive" kill -0 "$XLBD_PID"
+done
+
+# After every class: the IPv6 and the IPv4 service still answer.
+v6_thirty "$T/after30.txt"
+check_eq "afterwards: 30 of 30 IPv6 requests answered" 30 "$(grep -c '^rs[0-9]*$' "$T/after30.txt")"
+C http "$VIP" "$HTTP_PORT" --count 10 >"$T/v4.txt"
+check_eq "afterwards: the IPv4 service answers (10 of 10)" 10 "$(answers "$T/v4.txt")"
+check "xlbd alive at the end" kill -0 "$XLBD_PID"
+echo "  counters at the end, non-zero:"
+X --counters 2>/dev/null | awk '$3 != 0 && ($1 == "xdp" || $1 == "datapath") { printf "    %s %s %s\n", $1, $2, $3 }'
+kill_pid "$XLBD_PID"

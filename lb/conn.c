@@ -72,7 +72,7 @@ struct xlb_conn {
 	};
 };
 
-_Static_assert(sizeof(struct xlb_conn) == 128, "conn.h documents 128 bytes an entry");
+_Static_assert(sizeof(struct xlb_conn) == 192, "conn.h documents 192 bytes an entry");
 
 struct stripe {
 	pthread_spinlock_t lock;
@@ -88,7 +88,7 @@ struct stripe {
  * adopt validates field by field.
  */
 #define FILE_MAGIC	0x6e6e6f63626c78ull	/* "xlbconn" */
-#define FILE_VERSION	1u
+#define FILE_VERSION	2u	/* 2: IPv6 keys (192-byte entries); 1 is refused */
 #define FILE_HDR_BYTES	4096u
 
 struct conn_file_hdr {
@@ -111,6 +111,7 @@ struct xlb_conn_tab {
 	size_t map_bytes;		/* of the file's mapping */
 	int fd;				/* the state file (flocked), or -1 */
 	uint32_t adoptable;		/* live entries the file brought */
+	uint32_t file_version;		/* another format's version found, or 0 */
 	uint32_t max;
 	uint32_t nbuckets;
 	uint32_t nstripes;
@@ -145,6 +146,30 @@ struct xlb_conn_tab {
  * (client is the source) and the reply tuple (client is the destination)
  * share; the bucket inside the stripe on the whole tuple.
  */
+/* IPv6: every byte of both addresses (a fold would let a client pick
+ * colliding addresses inside its own prefix). */
+static __attribute__((noinline)) uint32_t conn_bucket6(const struct xlb_conn_tab *t,
+							const struct xlb_conn_key *k, int dir)
+{
+	const union xlb_inaddr *ca = dir == ORIG ? &k->saddr6 : &k->daddr6;
+	uint32_t cport = dir == ORIG ? k->sport : k->dport;
+	uint32_t hs = t->seed ^ 0x6a09e667u, hb = t->seed ^ 0xbb67ae85u;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		hs = xlb_mm3_round(hs, ca->ip6[i]);
+	hs = xlb_mm3_fmix(xlb_mm3_round(hs, cport | (uint32_t)k->proto << 16));
+	for (i = 0; i < 4; i++)
+		hb = xlb_mm3_round(hb, k->saddr6.ip6[i]);
+	for (i = 0; i < 4; i++)
+		hb = xlb_mm3_round(hb, k->daddr6.ip6[i]);
+	hb = xlb_mm3_round(hb, (uint32_t)k->sport | (uint32_t)k->dport << 16);
+	hb = xlb_mm3_fmix(xlb_mm3_round(hb, k->proto | (uint32_t)dir << 8));
+
+	return ((hs & (t->nstripes - 1)) << t->stripe_shift) |
+	       (hb & ((1u << t->stripe_shift) - 1));
+}
+
 static inline uint32_t conn_bucket(const struct xlb_conn_tab *t,
 				   const struct xlb_conn_key *k, int dir)
 {
@@ -152,6 +177,8 @@ static inline uint32_t conn_bucket(const struct xlb_conn_tab *t,
 	uint32_t cport = dir == ORIG ? k->sport : k->dport;
 	uint32_t hs, hb;
 
+	if (__builtin_expect(xlb_conn_key_is6(k), 0))
+		return conn_bucket6(t, k, dir);
 	hs = xlb_mm3_round(t->seed, caddr);
 	hs = xlb_mm3_fmix(xlb_mm3_round(hs, cport | (uint32_t)k->proto << 16));
 	hb = xlb_mm3_round(t->seed ^ 0x9e3779b9u, k->saddr);
@@ -170,8 +197,26 @@ static inline pthread_spinlock_t *bucket_lock(struct xlb_conn_tab *t, uint32_t b
 
 static inline bool key_eq(const struct xlb_conn_key *a, const struct xlb_conn_key *b)
 {
-	return a->saddr == b->saddr && a->daddr == b->daddr && a->sport == b->sport &&
-	       a->dport == b->dport && a->proto == b->proto;
+	if (!(a->saddr == b->saddr && a->daddr == b->daddr && a->sport == b->sport &&
+	      a->dport == b->dport && a->proto == b->proto &&
+	      xlb_conn_key_is6(a) == xlb_conn_key_is6(b)))
+		return false;
+	return !xlb_conn_key_is6(a) ||
+	       (!memcmp(&a->saddr6, &b->saddr6, 16) && !memcmp(&a->daddr6, &b->daddr6, 16));
+}
+
+/* The reply tuple of orig k for target tg: RIP:rport -> client. */
+static void reply_key(struct xlb_conn_key *rk, const struct xlb_conn_key *k,
+		      const struct xlb_conn_target *tg)
+{
+	memset(rk, 0, sizeof(*rk));
+	rk->saddr = tg->daddr;
+	rk->sport = tg->dport;
+	rk->daddr = k->saddr;
+	rk->dport = k->sport;
+	rk->proto = k->proto;
+	if (xlb_conn_key_is6(k))
+		xlb_conn_key_set6(rk, &tg->daddr6, &k->saddr6);
 }
 
 static inline uint32_t *node_next(struct xlb_conn_tab *t, uint32_t n)
@@ -675,12 +720,7 @@ static int create(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key 
 		goto fail;
 	}
 
-	memset(&rk, 0, sizeof(rk));
-	rk.saddr = tg.daddr;
-	rk.sport = tg.dport;
-	rk.daddr = k->saddr;
-	rk.dport = k->sport;
-	rk.proto = k->proto;
+	reply_key(&rk, k, &tg);
 
 	if (tg.fwd == XLB_FWD_NAT) {
 		uint32_t c;
@@ -832,11 +872,8 @@ int xlb_conn_in_tmpl(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 static void tmpl_bind(struct xlb_conn *e, const struct xlb_conn_key *tk,
 		      const struct xlb_conn_target *tg)
 {
-	memset(&e->key[REPLY], 0, sizeof(e->key[REPLY]));
-	e->key[REPLY].saddr = tg->daddr;
-	e->key[REPLY].sport = tg->dport;
-	e->key[REPLY].daddr = tk->saddr;
-	e->key[REPLY].proto = tk->proto;
+	reply_key(&e->key[REPLY], tk, tg);
+	e->key[REPLY].dport = 0;	/* the template's client port is 0 anyway */
 	e->dest = tg->dest;
 	e->fwd = tg->fwd;
 	memcpy(e->bind, tg->bind, sizeof(e->bind));
@@ -1204,6 +1241,7 @@ static void fill_entry(const struct xlb_conn *e, uint64_t now_ms, struct xlb_con
 
 	ci->orig = e->key[ORIG];
 	ci->daddr = e->key[REPLY].saddr;
+	ci->daddr6 = e->key[REPLY].saddr6;
 	ci->dport = e->key[REPLY].sport;
 	ci->fwd = e->fwd;
 	ci->state = e->state;
@@ -1424,8 +1462,13 @@ static int file_open(struct xlb_conn_tab *t, const char *path)
 		rc = -EINVAL;
 		goto fail;
 	}
-	keep = (uint64_t)st.st_size == bytes &&
-	       pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && file_hdr_fits(&h, t);
+	memset(&h, 0, sizeof(h));
+	keep = pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+	       (uint64_t)st.st_size == bytes && file_hdr_fits(&h, t);
+	/* Version 1 (IPv4-only 128-byte entries) is not converted: a restart
+	 * across the upgrade starts empty, and says why. */
+	if (h.magic == FILE_MAGIC && h.version != FILE_VERSION)
+		t->file_version = h.version ? h.version : UINT32_MAX;
 	if (!keep && (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)bytes) < 0)) {
 		rc = -errno;
 		goto fail;
@@ -1557,6 +1600,11 @@ void xlb_conn_free(struct xlb_conn_tab *t)
 	tab_release(t);
 }
 
+uint32_t xlb_conn_file_version(const struct xlb_conn_tab *t)
+{
+	return t->file_version;
+}
+
 uint32_t xlb_conn_adoptable(const struct xlb_conn_tab *t)
 {
 	return t->adoptable;
@@ -1585,6 +1633,10 @@ static bool entry_sane(const struct xlb_conn *e)
 		return false;
 	}
 	/* The reply tuple is the client's end reversed. */
+	if (o->af != r->af || (o->af != 0 && o->af != AF_INET && o->af != AF_INET6))
+		return false;
+	if (xlb_conn_key_is6(o) && memcmp(&r->daddr6, &o->saddr6, 16))
+		return false;
 	return r->proto == o->proto && r->daddr == o->saddr && r->dport == o->sport;
 }
 
@@ -1643,6 +1695,8 @@ static uint32_t adopt_templates(struct xlb_conn_tab *t, uint32_t hw, uint64_t no
 		if (te && (te->flags & (F_INUSE | F_TEMPLATE)) == (F_INUSE | F_TEMPLATE) &&
 		    te->key[ORIG].proto == e->key[ORIG].proto &&
 		    te->key[ORIG].daddr == e->key[ORIG].daddr &&
+		    te->key[ORIG].af == e->key[ORIG].af &&
+		    !memcmp(&te->key[ORIG].daddr6, &e->key[ORIG].daddr6, 16) &&
 		    te->key[ORIG].dport == e->key[ORIG].dport && te->dest == e->dest)
 			te->n_control++;
 		else
@@ -1700,6 +1754,7 @@ int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn f
 			/* As create() would make it for this target; chains
 			 * and the reply hash are rebuilt, never read. */
 			e->key[REPLY].saddr = tg.daddr;
+			e->key[REPLY].saddr6 = tg.daddr6;
 			e->key[REPLY].sport = tg.dport;
 			memset(e->key[ORIG].pad, 0, sizeof(e->key[ORIG].pad));
 			memset(e->key[REPLY].pad, 0, sizeof(e->key[REPLY].pad));
@@ -1839,7 +1894,9 @@ int xlb_conn_verify(struct xlb_conn_tab *t)
 static bool bound_as(const struct xlb_conn *e, const struct xlb_conn_target *tg)
 {
 	return e->dest == tg->dest && e->fwd == tg->fwd &&
-	       e->key[REPLY].saddr == tg->daddr && e->key[REPLY].sport == tg->dport;
+	       e->key[REPLY].saddr == tg->daddr && e->key[REPLY].sport == tg->dport &&
+	       (!xlb_conn_key_is6(&e->key[REPLY]) ||
+		!memcmp(&e->key[REPLY].saddr6, &tg->daddr6, 16));
 }
 
 int xlb_conn_sync_put(struct xlb_conn_tab *t, const struct xlb_conn_key *k, bool tmpl,
@@ -1898,12 +1955,7 @@ int xlb_conn_sync_put(struct xlb_conn_tab *t, const struct xlb_conn_key *k, bool
 		}
 	}
 
-	memset(&rk, 0, sizeof(rk));
-	rk.saddr = tg->daddr;
-	rk.sport = tg->dport;
-	rk.daddr = key.saddr;
-	rk.dport = key.sport;
-	rk.proto = key.proto;
+	reply_key(&rk, &key, tg);
 	if (!tmpl && tg->fwd == XLB_FWD_NAT) {
 		uint32_t c;
 

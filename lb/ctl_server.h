@@ -56,7 +56,7 @@ struct xlb_ctl_server_params {
 
 /* The one switch for IPv6 in xlbd (issue 14): flipped to true when
  * lb/dp.c forwards IPv6 services. */
-#define XLB_CTL_IPV6	false
+#define XLB_CTL_IPV6	true
 
 #define XLB_CTL_TICK_MS		100
 

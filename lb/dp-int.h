@@ -92,6 +92,8 @@ struct dp_worker {
 
 struct xlb_fp;
 
+struct xlb_nh6_cache;
+
 struct xlb_dp {
 	struct xlb_tables *tables;
 	struct xlb_fp *fp;		/* the fast path (fastpath.c) */
@@ -105,6 +107,7 @@ struct xlb_dp {
 	struct xlb_xsk *xsk;
 	struct xlb_conn_tab *conns;
 	struct xlb_nh_cache *nh;
+	struct xlb_nh6_cache *nh6;	/* IPv6 next hops (nh6.c) */
 	struct xlb_local_addrs *local;	/* the director's addresses -> XDP */
 	bool local_full;		/* local_addrs map full (warned once) */
 	int n_ports;

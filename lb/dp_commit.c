@@ -66,47 +66,65 @@ int xlb_dp_prepare_xdp(struct xlb_xdp *x, const struct xlb_snap *cand, char *err
 {
 	struct xlb_bpf_svc_key *svcs;
 	struct xlb_rs_key *rs;
-	size_t ndests = 0, nrs = 0, i, j;
+	struct xlb_svc6_key *svcs6;
+	struct xlb_rs6_key *rs6;
+	size_t ndests = 0, nsvcs = 0, nrs = 0, nsvcs6 = 0, nrs6 = 0, i, j;
 	int rc;
 
-	for (i = 0; i < cand->nsvcs; i++) {
-		/* The datapath's boundary for IPv6 (issue 14, phase 1): the
-		 * control plane knows IPv6 services, the datapath does not
-		 * forward them yet, so a snapshot with one is refused whole. */
-		if (xlb_af(cand->svcs[i].cfg.key.af) != AF_INET) {
-			char ks[XLB_CTL_SVC_STR];
-
-			xlb_seterr(err, errlen, "service %s: IPv6 services are not forwarded yet",
-				   xlb_ctl_svc_str(&cand->svcs[i].cfg.key, ks, sizeof(ks)));
-			return -EAFNOSUPPORT;
-		}
+	for (i = 0; i < cand->nsvcs; i++)
 		ndests += cand->svcs[i].ndests;
-	}
 	svcs = calloc(cand->nsvcs + 1, sizeof(*svcs));
 	rs = calloc(ndests + 1, sizeof(*rs));
-	if (!svcs || !rs) {
+	svcs6 = calloc(cand->nsvcs + 1, sizeof(*svcs6));
+	rs6 = calloc(ndests + 1, sizeof(*rs6));
+	if (!svcs || !rs || !svcs6 || !rs6) {
 		free(svcs);
 		free(rs);
+		free(svcs6);
+		free(rs6);
 		xlb_seterr(err, errlen, "out of memory applying the configuration to the XDP maps");
 		return -ENOMEM;
 	}
+	/* Each family into its own maps: an IPv4 VIP never goes into
+	 * services6 (the tables keep real servers in their service's
+	 * family). */
 	for (i = 0; i < cand->nsvcs; i++) {
 		const struct xlb_snap_svc *s = &cand->svcs[i];
 
-		svcs[i] = (struct xlb_bpf_svc_key){ .addr = s->cfg.key.addr.ip,
-						    .port = s->cfg.key.port,
-						    .proto = s->cfg.key.proto };
+		if (xlb_af(s->cfg.key.af) == AF_INET6) {
+			struct xlb_svc6_key *k6 = &svcs6[nsvcs6++];
+
+			memcpy(k6->addr, &s->cfg.key.addr, 16);
+			k6->port = s->cfg.key.port;
+			k6->proto = s->cfg.key.proto;
+			for (j = 0; j < s->ndests; j++) {
+				struct xlb_rs6_key *r6;
+
+				if (s->dests[j].cfg.fwd != XLB_FWD_NAT)
+					continue;
+				r6 = &rs6[nrs6++];
+				memcpy(r6->addr, &s->dests[j].cfg.addr, 16);
+				r6->port = s->dests[j].cfg.port;
+				r6->proto = s->cfg.key.proto;
+			}
+			continue;
+		}
+		svcs[nsvcs++] = (struct xlb_bpf_svc_key){ .addr = s->cfg.key.addr.ip,
+							  .port = s->cfg.key.port,
+							  .proto = s->cfg.key.proto };
 		for (j = 0; j < s->ndests; j++)
 			if (s->dests[j].cfg.fwd == XLB_FWD_NAT)
 				rs[nrs++] = (struct xlb_rs_key){
 					.addr = s->dests[j].cfg.addr.ip, .port = s->dests[j].cfg.port,
 					.proto = s->cfg.key.proto };
 	}
-	rc = xlb_xdp_sync(x, svcs, cand->nsvcs, rs, nrs);
+	rc = xlb_xdp_sync_all(x, svcs, nsvcs, rs, nrs, svcs6, nsvcs6, rs6, nrs6);
 	if (rc < 0)
 		xlb_seterr(err, errlen, "%s", xlb_xdp_errmsg());
 	free(svcs);
 	free(rs);
+	free(svcs6);
+	free(rs6);
 	return rc;
 }
 
@@ -126,9 +144,11 @@ static int snap_rips(const struct xlb_snap *s, uint32_t **out, size_t *n)
 	a = malloc(total * sizeof(*a));
 	if (!a)
 		return -ENOMEM;
+	/* IPv6 servers' next hops are nh6.c's, resolved on first use. */
 	for (i = total = 0; i < s->nsvcs; i++)
 		for (j = 0; j < s->svcs[i].ndests; j++)
-			a[total++] = s->svcs[i].dests[j].cfg.addr.ip;
+			if (xlb_af(s->svcs[i].dests[j].cfg.af) != AF_INET6)
+				a[total++] = s->svcs[i].dests[j].cfg.addr.ip;
 	qsort(a, total, sizeof(*a), cmp_u32);
 	for (i = 0; i < total; i++)
 		if (u == 0 || a[u - 1] != a[i])

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "localaddr.h"
 #include "nexthop.h"
+#include "nh6.h"
 #include "pkt.h"
 #include "ring.h"
 #include "tables.h"
@@ -129,6 +130,12 @@ static int dp_copy_conns(uint64_t *cursor, struct xlb_conn_info *out, unsigned i
 			.expires = e[i].expires_s,
 			.flags = e[i].tmpl ? XLB_CONN_INFO_F_TEMPLATE : 0,
 		};
+		if (xlb_conn_key_is6(&e[i].orig)) {
+			out[i].af = AF_INET6;
+			out[i].caddr = e[i].orig.saddr6;
+			out[i].vaddr = e[i].orig.daddr6;
+			out[i].daddr = e[i].daddr6;
+		}
 		snprintf(out[i].state, sizeof(out[i].state), "%s", e[i].state_name);
 	}
 	*cursor = (uint64_t)c.bucket << 32 | c.skip;
@@ -359,6 +366,7 @@ static void dp_check_queues(struct xlb_dp *dp, uint64_t now)
 void xlb_dp_tick(struct xlb_dp *dp, uint64_t now)
 {
 	xlb_nh_cache_tick(dp->nh, now);
+	xlb_nh6_cache_tick(dp->nh6, now);
 	xlb_dp_commit_tick(dp);
 	xlb_local_addrs_process(dp->local);
 	xlb_conn_expire(dp->conns, now, dp->expire_budget);
@@ -570,6 +578,11 @@ static void adopt_conns(struct xlb_dp *dp)
 	uint32_t n = xlb_conn_adoptable(dp->conns);
 	int kept;
 
+	if (xlb_conn_file_version(dp->conns))
+		pr_warn("datapath: state file %s has format version %u, this xlbd "
+			"writes %u (IPv6 connection keys): its connections are not "
+			"adopted, the table starts empty", dp->state_path,
+			xlb_conn_file_version(dp->conns), 2u);
 	if (!n) {
 		pr_info("datapath: no connections to adopt from %s", dp->state_path);
 		return;
@@ -622,6 +635,7 @@ void xlb_dp_stop(struct xlb_dp *dp)
 	xlb_dp_commit_stop(dp);
 	xlb_conn_free(dp->conns);
 	xlb_nh_cache_free(dp->nh);
+	xlb_nh6_cache_free(dp->nh6);
 	xlb_local_addrs_free(dp->local);
 	free(dp->workers);
 	free(dp->wanted);
@@ -832,6 +846,11 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	rc = xlb_nh_cache_init(&dp->nh, &nhp);
 	if (rc < 0) {
 		snprintf(err, errlen, "next-hop cache (rtnetlink): %s", strerror(-rc));
+		goto fail;
+	}
+	rc = xlb_nh6_cache_init(&dp->nh6);
+	if (rc < 0) {
+		snprintf(err, errlen, "IPv6 next-hop cache (rtnetlink): %s", strerror(-rc));
 		goto fail;
 	}
 

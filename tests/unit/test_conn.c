@@ -1830,7 +1830,7 @@ Test(conn, mismatched_short_or_garbled_state_file_starts_empty,
 	T = NULL;
 
 	/* A short file (a copy cut off, a full disk). */
-	cr_assert_eq(truncate(state_path, 4096 + 128 * 5), 0);
+	cr_assert_eq(truncate(state_path, 4096 + 192 * 5), 0);
 	next_process();
 	cr_assert_eq(open_state(&T, 2048, 1), 0);
 	cr_expect_eq(xlb_conn_adoptable(T), 0u);
@@ -1839,10 +1839,10 @@ Test(conn, mismatched_short_or_garbled_state_file_starts_empty,
 	cr_expect_eq(xlb_conn_verify(T), 0);
 }
 
-/* Offsets in the file (conn.c): a 4096-byte header, then 128-byte entries
+/* Offsets in the file (conn.c): a 4096-byte header, then 192-byte entries
  * in the order they were first used; within one, key[0] at 0 (proto at
- * 12), key[1] at 16 (daddr at 20), state at 56, fwd 57, flags 58. */
-#define ENT_OFF(i, f)	(4096 + 128 * (off_t)(i) + (f))
+ * 12), key[1] at 48 (daddr at 52), state at 120, fwd 121, flags 122. */
+#define ENT_OFF(i, f)	(4096 + 192 * (off_t)(i) + (f))
 
 static void poke(int fd, off_t off, uint8_t v)
 {
@@ -1853,7 +1853,7 @@ Test(conn, state_file_entries_that_fail_validation_are_dropped,
      .init = state_setup, .fini = state_teardown)
 {
 	struct rebind_arg a = { .drop_id = -1 };
-	uint8_t ent[128];
+	uint8_t ent[192];
 	int fd;
 
 	cr_assert_eq(open_state(&T, 1024, 1), 0);
@@ -1863,11 +1863,11 @@ Test(conn, state_file_entries_that_fail_validation_are_dropped,
 
 	fd = open(state_path, O_RDWR);
 	cr_assert_geq(fd, 0);
-	poke(fd, ENT_OFF(0, 57), 9);		/* no such forwarding method */
+	poke(fd, ENT_OFF(0, 121), 9);		/* no such forwarding method */
 	poke(fd, ENT_OFF(1, 12), IPPROTO_ICMP);	/* no such protocol */
-	poke(fd, ENT_OFF(2, 56), 200);		/* no such state */
-	poke(fd, ENT_OFF(3, 58), 0xff);		/* unknown flags */
-	poke(fd, ENT_OFF(4, 20), 0x7f);		/* reply tuple not the client's */
+	poke(fd, ENT_OFF(2, 120), 200);		/* no such state */
+	poke(fd, ENT_OFF(3, 122), 0xff);		/* unknown flags */
+	poke(fd, ENT_OFF(4, 52), 0x7f);		/* reply tuple not the client's */
 	/* A torn slot repeating another entry's tuple: one of them stays. */
 	cr_assert_eq(pread(fd, ent, sizeof(ent), ENT_OFF(6, 0)), (ssize_t)sizeof(ent));
 	cr_assert_eq(pwrite(fd, ent, sizeof(ent), ENT_OFF(5, 0)), (ssize_t)sizeof(ent));
@@ -1894,7 +1894,7 @@ Test(conn, state_file_of_random_bytes_is_never_trusted,
      .init = state_setup, .fini = state_teardown)
 {
 	struct rebind_arg a = { .drop_id = -1 };
-	uint8_t buf[4096];
+	uint8_t buf[192 * 32];
 	int fd, r, i;
 
 	cr_assert_eq(open_state(&T, 256, 1), 0);
@@ -1905,13 +1905,14 @@ Test(conn, state_file_of_random_bytes_is_never_trusted,
 	prng_state = 42;
 	fd = open(state_path, O_RDWR);
 	cr_assert_geq(fd, 0);
-	for (r = 0; r < 256 * 128 / (int)sizeof(buf); r++) {
+	for (r = 0; r < 256 * 192 / (int)sizeof(buf); r++) {
 		for (i = 0; i < (int)sizeof(buf); i++)
 			buf[i] = (uint8_t)prng();
-		/* Keep a few plausible bytes: flags in use, proto TCP. */
-		for (i = 0; i < (int)sizeof(buf); i += 128) {
-			buf[i + 58] &= 3;
-			buf[i + 12] = buf[i + 28] = IPPROTO_TCP;
+		/* Keep a few plausible bytes: flags in use, proto TCP, IPv4. */
+		for (i = 0; i < (int)sizeof(buf); i += 192) {
+			buf[i + 122] &= 3;
+			buf[i + 12] = buf[i + 60] = IPPROTO_TCP;
+			buf[i + 13] = buf[i + 61] = 0;
 		}
 		cr_assert_eq(pwrite(fd, buf, sizeof(buf), ENT_OFF(r * 32, 0)),
 			     (ssize_t)sizeof(buf));
@@ -1971,4 +1972,128 @@ Test(conn, expired_entries_are_not_adopted, .init = state_setup, .fini = state_t
 	cr_expect_eq(xlb_conn_adopt(T, T0 + 400 * SEC, rebind, &a), FL.tcp);
 	cr_expect_eq(a.calls, FL.tcp, "expired entries are dropped without asking");
 	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+/* ---- IPv6 keys (issue 14): same table, 16-byte addresses ---- */
+
+static struct xlb_conn_key key6(uint8_t proto, uint32_t s_low, uint16_t sp, uint32_t d_low,
+				uint16_t dp)
+{
+	union xlb_inaddr s = { .ip6 = { htonl(0xfd000000u), 0, 0, htonl(s_low) } };
+	union xlb_inaddr d = { .ip6 = { htonl(0xfd000000u), 0, 0, htonl(d_low) } };
+	struct xlb_conn_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.proto = proto;
+	k.sport = htons(sp);
+	k.dport = htons(dp);
+	xlb_conn_key_set6(&k, &s, &d);
+	return k;
+}
+
+/* An IPv6 scheduler: the target's RIP is 16 bytes (daddr its fold). */
+static int sched6(void *arg, const struct xlb_conn_key *k, struct xlb_conn_target *tg)
+{
+	struct fake *f = arg;
+	int rc = sched(arg, k, tg);
+	const struct dest *d = tg->dest;
+
+	(void)f;
+	if (rc)
+		return rc;
+	tg->daddr6 = (union xlb_inaddr){ .ip6 = { htonl(0xfd000001u), 0, 0, d->addr } };
+	tg->daddr = tg->daddr6.ip6[0] ^ tg->daddr6.ip6[3];
+	return 0;
+}
+
+Test(conn, ipv6_flows_differing_only_past_the_fold_are_distinct_entries,
+     .init = setup_nat, .fini = teardown)
+{
+	struct xlb_conn_key a = key6(IPPROTO_TCP, 1, 1000, 0x100, 80);
+	struct xlb_conn_key b = a, r;
+	struct xlb_conn_view va, vb, vo;
+	union xlb_inaddr bs = b.saddr6;
+
+	/* Same fold (two words changed alike), same ports: only the full
+	 * address tells them apart. */
+	bs.ip6[1] ^= htonl(0x55);
+	bs.ip6[2] ^= htonl(0x55);
+	xlb_conn_key_set6(&b, &bs, &a.daddr6);
+	cr_assert_eq(a.saddr, b.saddr, "the folds collide on purpose");
+	cr_assert_eq(xlb_conn_in(T, &a, F_SYN, T0, sched6, &F, &va), 1);
+	cr_assert_eq(xlb_conn_in(T, &b, F_SYN, T0, sched6, &F, &vb), 1, "a second entry");
+	cr_expect_eq(xlb_conn_count(T), 2u);
+	cr_expect_eq(xlb_conn_in(T, &a, F_ACK, T0 + 1, sched6, &F, &va), 0, "found again");
+	cr_expect_eq(memcmp(&va.orig.saddr6, &a.saddr6, 16), 0);
+
+	/* An IPv4 flow whose addresses equal the folds is another flow. */
+	r = key(IPPROTO_TCP, ntohl(a.saddr), 1000, ntohl(a.daddr), 80);
+	cr_expect_eq(in(&r, F_SYN, T0, &vo), 1);
+	cr_expect_eq(xlb_conn_count(T), 3u);
+
+	/* NAT66 replies: RIP6:rport -> client6, matched on all 16 bytes. */
+	r = va.reply;
+	cr_expect(xlb_conn_key_is6(&r));
+	cr_expect_eq(memcmp(&r.daddr6, &a.saddr6, 16), 0);
+	cr_expect_eq(r.saddr6.ip6[0], htonl(0xfd000001u));
+	cr_expect_eq(xlb_conn_out(T, &r, F_SYN | F_ACK, T0 + 2, &vo), 0);
+	cr_expect_eq(memcmp(&vo.orig.saddr6, &a.saddr6, 16), 0);
+	r.daddr6.ip6[1] ^= htonl(1);
+	cr_expect_lt(xlb_conn_out(T, &r, F_ACK, T0 + 2, &vo), 0, "another client's tuple");
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, ipv6_entries_survive_a_state_file_handoff, .init = state_setup,
+     .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+	struct xlb_conn_key k = key6(IPPROTO_UDP, 7, 5353, 0x100, 53);
+	struct xlb_conn_view v;
+
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_assert_eq(xlb_conn_in(T, &k, 0, T0, sched6, &F, &v), 1);
+	xlb_conn_free(T);
+	T = NULL;
+	next_process();
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_adoptable(T), 1u);
+	cr_expect_eq(xlb_conn_file_version(T), 0u);
+	/* rebind matches the fold's low word to the fake's server. */
+	(void)a;
+}
+
+Test(conn, state_file_of_format_version_1_is_refused_and_the_table_starts_empty,
+     .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+	uint32_t v1 = 1;
+	int fd;
+
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_assert_eq(fill_flows(&FL, 50, T0), 0);
+	xlb_conn_free(T);
+	T = NULL;
+
+	/* What an xlbd before IPv6 keys left: version 1 in the header (at
+	 * offset 8, after the magic). */
+	fd = open(state_path, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, &v1, sizeof(v1), 8), (ssize_t)sizeof(v1));
+	close(fd);
+	next_process();
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_file_version(T), 1u, "xlbd logs this version");
+	cr_expect_eq(xlb_conn_adoptable(T), 0u);
+	cr_expect_eq(xlb_conn_adopt(T, T0, rebind, &a), 0);
+	cr_expect_eq(a.calls, 0);
+	cr_expect_eq(xlb_conn_count(T), 0u);
+	cr_assert_eq(fill_flows(&FL, 20, T0), 0, "the new table works");
+	cr_expect_eq(xlb_conn_verify(T), 0);
+	xlb_conn_free(T);
+	T = NULL;
+	/* The file was rewritten in this format: the next restart adopts. */
+	next_process();
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_file_version(T), 0u);
+	cr_expect_eq(xlb_conn_adoptable(T), 20u);
 }

@@ -1155,25 +1155,44 @@ Test(tables_xdp, a_map_failure_mid_change_is_rolled_back_and_publishes_nothing)
 /* The datapath's boundary (issue 14, phase 1): the tables know IPv6
  * services, the XDP maps and the datapath do not yet, so a change that
  * adds one is refused whole with a sentence, and nothing is published. */
-Test(tables_xdp, an_ipv6_service_is_refused_at_the_datapath_boundary)
+Test(tables_xdp, an_ipv6_service_goes_to_services6_and_its_nat_servers_to_nat_rs6)
 {
-	struct xlb_req r[2] = { req_svc(XLB_REQ_ADD_SVC, vip_of(1), 80),
+	struct xlb_req r[3] = { req_svc(XLB_REQ_ADD_SVC, vip_of(1), 80),
+				req_svc(XLB_REQ_ADD_SVC, 0, 80),
 				req_svc(XLB_REQ_ADD_SVC, 0, 80) };
-	const struct xlb_snap *before;
-	uint64_t first;
+	struct xlb_req d;
+	struct xlb_svc6_key k6 = { .port = htons(80), .proto = IPPROTO_TCP }, next6;
+	struct xlb_rs6_key r6 = { .port = htons(8080), .proto = IPPROTO_TCP };
+	struct xlb_svc_val val;
+	struct xlb_rs_val rval;
 	size_t failed;
+	int n = 0;
 
 	r[1].svc.key.af = AF_INET6;
 	cr_assert_eq(inet_pton(AF_INET6, "2001:db8::1", &r[1].svc.key.addr.in6), 1);
 	r[1].svc.netmask = 128;
-	before = xlb_tables_current(t);
-	cr_expect_eq(xlb_tables_apply_reqs(t, r, 2, &failed, err, sizeof(err)), -EAFNOSUPPORT);
-	cr_expect(strstr(err, "[2001:db8::1]:80/tcp: IPv6 services are not forwarded yet"),
-		  "%s", err);
-	cr_expect_eq(xlb_tables_current(t), before, "nothing published");
-	cr_expect_neq(bpf_map_get_next_key(xlb_xdp_services_fd(xx), NULL, &first), 0,
-		      "the services map stays empty: the IPv4 one is not steered either");
-	/* Alone, the IPv4 service goes through. */
-	cr_expect_eq(xlb_tables_apply_reqs(t, r, 1, &failed, err, sizeof(err)), 0, "%s", err);
-	cr_expect(map_has_svc(&r[0].svc.key));
+	cr_expect_eq(xlb_tables_apply_reqs(t, r, 2, &failed, err, sizeof(err)), 0, "%s", err);
+	cr_expect(map_has_svc(&r[0].svc.key), "the IPv4 service in services");
+	memcpy(k6.addr, &r[1].svc.key.addr, 16);
+	cr_expect_eq(bpf_map_lookup_elem(xlb_xdp_services6_fd(xx), &k6, &val), 0,
+		     "the IPv6 service in services6");
+	/* Nothing else in services6: the IPv4 VIP is not put there too. */
+	for (void *prev = NULL; !bpf_map_get_next_key(xlb_xdp_services6_fd(xx), prev, &next6);
+	     prev = &next6)
+		n++;
+	cr_expect_eq(n, 1);
+
+	/* A NAT server of the IPv6 service goes into nat_rs6. */
+	d = req_nat(XLB_REQ_ADD_DEST, 0, 0, 8080);
+	d.svc = r[1].svc;
+	d.dest.af = AF_INET6;
+	cr_assert_eq(inet_pton(AF_INET6, "2001:db8::11", &d.dest.addr.in6), 1);
+	d.dest.port = htons(8080);
+	d.dest.fwd = XLB_FWD_NAT;
+	d.dest.weight = 1;
+	cr_expect_eq(xlb_tables_apply_reqs(t, &d, 1, &failed, err, sizeof(err)), 0, "%s", err);
+	memcpy(r6.addr, &d.dest.addr, 16);
+	cr_expect_eq(bpf_map_lookup_elem(xlb_xdp_nat_rs6_fd(xx), &r6, &rval), 0,
+		     "the IPv6 NAT server in nat_rs6");
+	(void)r[2];
 }

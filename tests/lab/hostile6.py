@@ -109,7 +109,9 @@ def main():
     s.bind((a.iface, 0))
     sent = 0
     for i in range(a.n):
-        f = frames(a, a.cls, 40000 + i)
+        # Source ports of their own per class: an ICMPv6 error "about an
+        # unknown flow" must not quote a flow an earlier class made.
+        f = frames(a, a.cls, 30000 + 100 * CLASSES.index(a.cls) + i)
         if len(f) < 60:             # the veth pads nothing: pad as a NIC would
             f = f + b"\0" * (60 - len(f))
         try:

@@ -31,6 +31,8 @@ check "ip -6 route get VIP6 shows the lowered mtu 1460" grep -q "mtu 1460" <<<"$
 # TCP over the same path: a request of ~20 KB (full-size segments, 1500
 # bytes) gets through once the client's kernel has lowered its MSS on PTB.
 ip -n "$CLIENT_NS" -6 route flush cache 2>/dev/null
+check "the client's path MTU is forgotten (route cache flushed: no mtu 1460)" \
+	test -z "$(ip -n "$CLIENT_NS" -6 route get "$VIP6" | grep 'mtu 1460')"
 big=$(ip netns exec "$CLIENT_NS" /usr/bin/python3 - "$VIP6" "$HTTP_PORT" <<'PY'
 import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=8)

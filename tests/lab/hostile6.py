@@ -79,13 +79,44 @@ def frames(a, cls, sport):
     if cls == "ra_vip":             # router advertisement to VIP6
         return bytes(eth / IPv6(src="fe80::1", dst=a.vip, hlim=255) /
                      ICMPv6ND_RA(routerlifetime=0))
+    if cls == "icmp6_genuine":      # PTB about the VIP's reply of a live flow
+        q = IPv6(src=a.vip, dst=a.client_ip) / TCP(sport=a.port, dport=a.cport,
+                                                   flags="A", seq=a.srv_nxt)
+        return bytes(eth / IPv6(src=a.router, dst=a.vip) / ICMPv6PacketTooBig(mtu=1280) / q)
     raise SystemExit("unknown class " + cls)
+
+
+def live_flow(a):
+    """A real TCP connection to [VIP6]:PORT, kept open (keep-alive), and
+    the server's next sequence number (what an ICMPv6 error must quote for
+    the server's kernel to take it: tcp_v6_err drops out-of-window ones)."""
+    from scapy.all import AsyncSniffer
+    s = socket.create_connection((a.vip, a.port), timeout=5)
+    a.cport = s.getsockname()[1]
+    sn = AsyncSniffer(iface=a.iface, filter="ip6 and tcp and src port %d and dst port %d"
+                      % (a.port, a.cport))
+    sn.start()
+    import time
+    time.sleep(0.3)
+    s.sendall(("GET / HTTP/1.1\r\nHost: [%s]\r\n\r\n" % a.vip).encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(4096)
+    head, body = data.split(b"\r\n\r\n", 1)
+    clen = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")]
+    while clen and len(body) < clen[0]:
+        body += s.recv(4096)
+    time.sleep(0.3)
+    pkts = sn.stop()
+    a.srv_nxt = max((p[TCP].seq + len(p[TCP].payload)) & 0xffffffff for p in pkts if TCP in p)
+    a.answer = body.decode(errors="replace").strip()
+    return s
 
 
 CLASSES = ["ip6_trunc", "ip6_version", "plen_past", "plen_jumbo", "ext8", "ext9",
            "ext_cut", "rh_segleft", "frag_first", "frag_later", "tcp_trunc",
            "icmp6_unknown", "icmp6_unreach_unknown", "icmp6_cut", "ndp_ns_vip",
-           "ra_vip"]
+           "ra_vip", "icmp6_genuine"]
 
 
 def main():
@@ -108,6 +139,7 @@ def main():
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
     s.bind((a.iface, 0))
     sent = 0
+    flow = live_flow(a) if a.cls == "icmp6_genuine" else None
     for i in range(a.n):
         # Source ports of their own per class: an ICMPv6 error "about an
         # unknown flow" must not quote a flow an earlier class made.
@@ -119,6 +151,9 @@ def main():
             sent += 1
         except OSError as e:
             print("send %s: %s" % (a.cls, e), file=sys.stderr)
+    if flow:
+        print("flow", a.cport, a.answer, file=sys.stderr)
+        flow.close()
     print("sent", a.cls, sent)
 
 

@@ -30,6 +30,7 @@ CLASSES=(
 	"icmp6_cut             xdp:malformed_l4 xdp:passed"
 	"ndp_ns_vip            xdp:passed"
 	"ra_vip                xdp:passed"
+	"icmp6_genuine         xdp:icmp_errors_steered datapath:icmp_errors_forwarded"
 )
 N=5
 
@@ -45,7 +46,7 @@ snap() { X --counters 2>/dev/null >"$1"; }
 sval() { awk -v g="$2" -v n="$3" '$1 == g && $2 == n { print $3 }' "$1"; }
 H() { ip netns exec "$CLIENT_NS" /usr/bin/python3 "$ROOT/tests/lab/hostile6.py" \
 	--iface "$CLIENT_IF" --dmac "$DIRECTOR_MAC" --vip "$VIP6" --client-ip "$CLIENT_IP6" \
-	--router "$DIRECTOR_IP6" --port "$HTTP_PORT" --udp-port "$UDP_PORT" "$@"; }
+	--router "${CLIENT_IP6%::50}::1" --port "$HTTP_PORT" --udp-port "$UDP_PORT" "$@"; }
 
 for row in "${CLASSES[@]}"; do
 	read -r cls want <<<"$row"
@@ -75,6 +76,17 @@ for row in "${CLASSES[@]}"; do
 	done
 	check "$cls: xlbd alive" kill -0 "$XLBD_PID"
 done
+
+# icmp6_genuine: a "Packet Too Big" (MTU 1280) about the VIP's reply in a
+# live connection, as a router between the director and the client would
+# send it, reaches the real server that owns the flow, whose kernel takes
+# it (the quoted sequence number is in its window) and lowers its path MTU
+# to the client.
+m=""
+for ns in $RS_NS; do
+	ip -n "$ns" -6 route get "$CLIENT_IP6" 2>/dev/null | grep -q "mtu 1280" && m="$m ${ns##*-}"
+done
+check_eq "the server of that flow took the forwarded Packet Too Big (path MTU 1280 to the client on one server)" 1 "$(wc -w <<<"$m")"
 
 # After every class: the IPv6 and the IPv4 service still answer.
 v6_thirty "$T/after30.txt"

@@ -52,5 +52,16 @@ check "a 20 KB TCP request through the tunnel is answered after Packet Too Big" 
 	grep -qE '^HTTP/1.[01] 200 OK rs[0-9]+$' <<<"$big"
 check "and the client's path MTU is 1460 again" grep -q "mtu 1460" <<<"$(ip -n "$CLIENT_NS" -6 route get "$VIP6")"
 
+# An IPv4 VIP over an IPv6 underlay (Katran's 4in6) and the reverse are
+# not implemented: refused in words, nothing half-applied.
+before=$(X -S -n 2>&1)
+out=$(X -a -t "$VIP:$HTTP_PORT" -r "[${RS_IPS6%% *}]:$HTTP_PORT" -i 2>&1); rc=$?
+echo "  $out"
+check "an IPv6 real server under the IPv4 TUN service is refused (exit $rc)" test "$rc" -ne 0
+check "with a clear error (not supported)" grep -q "not supported" <<<"$out"
+out=$(X -a -t "[$VIP6]:$HTTP_PORT" -r "${RS_IPS%% *}:$HTTP_PORT" -i 2>&1); rc=$?
+check "an IPv4 real server under the IPv6 TUN service is refused (exit $rc): $out" test "$rc" -ne 0
+check_eq "and the rules are unchanged" "$before" "$(X -S -n 2>&1)"
+
 v6_save_restore
 kill_pid "$XLBD_PID"

@@ -618,7 +618,7 @@ topo_tun6_up() {
 	v6_director "$DIRECTOR_IF_CLIENT" "$DIRECTOR_IF_RS"
 	v6_client "$p6:1::2"
 	set -- $RS_IFS
-	local cifs=($RS_CLIENT_IFS)
+	local cifs; read -r -a cifs <<<"$RS_CLIENT_IFS"
 	i=0
 	for ns in $RS_NS; do
 		i=$((i + 1)) ifn=$1; shift

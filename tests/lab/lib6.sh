@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # IPv6 lab tests' shared part (sourced after lib.sh; issue 14): one
 # director, dual stack, an IPv4 and an IPv6 service side by side, driven
 # through the real xlbd with ipvsadm syntax ([addr]:port). A test:
@@ -26,9 +27,9 @@ v6_rules() {
 
 # v6_thirty FILE: 30 requests with curl -6, one answer (or FAILED) a line.
 v6_thirty() {
-	local i who
+	local who
 	: >"$1"
-	for i in $(seq 1 30); do
+	for _ in $(seq 1 30); do
 		who=$(curl6 / | head -n 1)
 		echo "${who:-FAILED}" >>"$1"
 	done

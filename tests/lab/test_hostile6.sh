@@ -46,6 +46,7 @@ run_mode() {
 	local MODE=$1 fwd row cls want out sent spec g c k b a n d m ns
 	case $MODE in dr6) fwd=-g ;; nat6) fwd=-m ;; tun6) fwd=-i ;; esac
 	lab_up "$MODE" --servers 2 || { fail "[$MODE] lab up"; return; }
+	# shellcheck disable=SC2034 # lib.sh's X and xlbd_up use S and LOG
 	S=$T/xlb-$MODE.sock LOG=$T/xlbd-$MODE.log
 	v6_rules "$fwd" >"$T/rules"
 	xlbd_up "$T/rules" || { fail "[$MODE] xlbd starts with IPv6 services in its rules"; return; }

@@ -49,8 +49,21 @@
 #define STRIPE_BUCKETS	64	/* buckets per lock, at most */
 #define STRIPES_MAX	4096
 
+/* A tuple as an entry stores it: the first 16 bytes of struct
+ * xlb_conn_key; an IPv6 tuple's addresses are at the entry's end (a6), so
+ * that an IPv4 lookup reads the same two cache lines as before IPv6. */
+struct conn_k4 {
+	uint32_t saddr;
+	uint32_t daddr;
+	uint16_t sport;
+	uint16_t dport;
+	uint8_t  proto;
+	uint8_t  af;
+	uint8_t  pad[2];
+};
+
 struct xlb_conn {
-	struct xlb_conn_key key[2];	/* [ORIG], [REPLY] */
+	struct conn_k4 key[2];		/* [ORIG], [REPLY] */
 	uint32_t next[2];		/* chain links; next[0] links the free list */
 	const void *dest;
 	uint64_t expires;		/* ms */
@@ -70,6 +83,7 @@ struct xlb_conn {
 		uint32_t ctl;
 		uint32_t tmo;		/* template: its timeout, s */
 	};
+	union xlb_inaddr a6[2][2];	/* IPv6: [ORIG/REPLY][source, destination] */
 };
 
 _Static_assert(sizeof(struct xlb_conn) == 192, "conn.h documents 192 bytes an entry");
@@ -170,7 +184,7 @@ static __attribute__((noinline)) uint32_t conn_bucket6(const struct xlb_conn_tab
 	       (hb & ((1u << t->stripe_shift) - 1));
 }
 
-static inline uint32_t conn_bucket(const struct xlb_conn_tab *t,
+static inline __attribute__((always_inline)) uint32_t conn_bucket(const struct xlb_conn_tab *t,
 				   const struct xlb_conn_key *k, int dir)
 {
 	uint32_t caddr = dir == ORIG ? k->saddr : k->daddr;
@@ -195,14 +209,63 @@ static inline pthread_spinlock_t *bucket_lock(struct xlb_conn_tab *t, uint32_t b
 	return &t->stripes[b >> t->stripe_shift].lock;
 }
 
-static inline bool key_eq(const struct xlb_conn_key *a, const struct xlb_conn_key *b)
+/* Entry e's tuple dir equals k. */
+static inline bool key_eq(const struct xlb_conn *e, int dir, const struct xlb_conn_key *k)
 {
-	if (!(a->saddr == b->saddr && a->daddr == b->daddr && a->sport == b->sport &&
-	      a->dport == b->dport && a->proto == b->proto &&
-	      xlb_conn_key_is6(a) == xlb_conn_key_is6(b)))
+	const struct conn_k4 *a = &e->key[dir];
+
+	if (!(a->saddr == k->saddr && a->daddr == k->daddr && a->sport == k->sport &&
+	      a->dport == k->dport && a->proto == k->proto &&
+	      (a->af == AF_INET6) == xlb_conn_key_is6(k)))
 		return false;
-	return !xlb_conn_key_is6(a) ||
-	       (!memcmp(&a->saddr6, &b->saddr6, 16) && !memcmp(&a->daddr6, &b->daddr6, 16));
+	return a->af != AF_INET6 ||
+	       (!memcmp(&e->a6[dir][0], &k->saddr6, 16) && !memcmp(&e->a6[dir][1], &k->daddr6, 16));
+}
+
+/* Stores k as entry e's tuple dir (pad zeroed). */
+static inline void key_put(struct xlb_conn *e, int dir, const struct xlb_conn_key *k)
+{
+	struct conn_k4 *a = &e->key[dir];
+
+	a->saddr = k->saddr;
+	a->daddr = k->daddr;
+	a->sport = k->sport;
+	a->dport = k->dport;
+	a->proto = k->proto;
+	a->af = xlb_conn_key_is6(k) ? AF_INET6 : 0;
+	a->pad[0] = a->pad[1] = 0;
+	if (xlb_conn_key_is6(k)) {
+		e->a6[dir][0] = k->saddr6;
+		e->a6[dir][1] = k->daddr6;
+	}
+}
+
+/* Entry e's tuple dir as a struct xlb_conn_key (IPv4: IPv6 part zero). */
+static inline void key_get(const struct xlb_conn *e, int dir, struct xlb_conn_key *k)
+{
+	const struct conn_k4 *a = &e->key[dir];
+
+	k->saddr = a->saddr;
+	k->daddr = a->daddr;
+	k->sport = a->sport;
+	k->dport = a->dport;
+	k->proto = a->proto;
+	k->af = a->af;
+	k->pad[0] = k->pad[1] = 0;
+	if (a->af == AF_INET6) {
+		k->saddr6 = e->a6[dir][0];
+		k->daddr6 = e->a6[dir][1];
+	} else {
+		memset(&k->saddr6, 0, 32);
+	}
+}
+
+static inline uint32_t ebucket(const struct xlb_conn_tab *t, const struct xlb_conn *e, int dir)
+{
+	struct xlb_conn_key k;
+
+	key_get(e, dir, &k);
+	return conn_bucket(t, &k, dir);
 }
 
 /* The reply tuple of orig k for target tg: RIP:rport -> client. */
@@ -376,7 +439,7 @@ static uint32_t find_k(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn
 	for (n = t->heads[b]; n != NIL; n = *node_next(t, n)) {
 		const struct xlb_conn *e = &t->ents[NODE_IDX(n)];
 
-		if (NODE_DIR(n) == (uint32_t)dir && key_eq(&e->key[dir], k) &&
+		if (NODE_DIR(n) == (uint32_t)dir && key_eq(e, dir, k) &&
 		    (e->flags & F_TEMPLATE) == tflag)
 			return NODE_IDX(n);
 	}
@@ -464,11 +527,15 @@ static void release(struct xlb_conn_tab *t, uint32_t idx, uint64_t now)
 	struct xlb_conn *e = &t->ents[idx];
 	bool act = state_active(e->state);
 
-	if (t->on_release && now < __atomic_load_n(&e->expires, __ATOMIC_RELAXED))
-		t->on_release(t->cb_arg, &e->key[ORIG], e->fwd, e->state, is_tmpl(e));
-	unlink_node(t, conn_bucket(t, &e->key[ORIG], ORIG), NODE(idx, ORIG));
+	if (t->on_release && now < __atomic_load_n(&e->expires, __ATOMIC_RELAXED)) {
+		struct xlb_conn_key ok;
+
+		key_get(e, ORIG, &ok);
+		t->on_release(t->cb_arg, &ok, e->fwd, e->state, is_tmpl(e));
+	}
+	unlink_node(t, ebucket(t, e, ORIG), NODE(idx, ORIG));
 	if (e->flags & F_REPLY_HASHED)
-		unlink_node(t, conn_bucket(t, &e->key[REPLY], REPLY), NODE(idx, REPLY));
+		unlink_node(t, ebucket(t, e, REPLY), NODE(idx, REPLY));
 	if (is_tmpl(e)) {
 		account_persist(t, e->dest, -1);
 	} else {
@@ -634,8 +701,8 @@ static void link_entry(struct xlb_conn_tab *t, uint32_t idx, uint32_t b, uint32_
 static void fill_view(const struct xlb_conn *e, struct xlb_conn_view *v, bool created)
 {
 	v->dest = e->dest;
-	v->orig = e->key[ORIG];
-	v->reply = e->key[REPLY];
+	key_get(e, ORIG, &v->orig);
+	key_get(e, REPLY, &v->reply);
 	v->fwd = e->fwd;
 	v->state = e->state;
 	v->created = created;
@@ -763,9 +830,8 @@ static int create(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key 
 	}
 
 	e = &t->ents[idx];
-	e->key[ORIG] = *k;
-	memset(e->key[ORIG].pad, 0, sizeof(e->key[ORIG].pad));
-	e->key[REPLY] = rk;
+	key_put(e, ORIG, k);
+	key_put(e, REPLY, &rk);
 	e->dest = tg.dest;
 	e->fwd = tg.fwd;
 	e->flags = F_INUSE;
@@ -872,8 +938,10 @@ int xlb_conn_in_tmpl(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 static void tmpl_bind(struct xlb_conn *e, const struct xlb_conn_key *tk,
 		      const struct xlb_conn_target *tg)
 {
-	reply_key(&e->key[REPLY], tk, tg);
-	e->key[REPLY].dport = 0;	/* the template's client port is 0 anyway */
+	struct xlb_conn_key rk;
+
+	reply_key(&rk, tk, tg);
+	key_put(e, REPLY, &rk);
 	e->dest = tg->dest;
 	e->fwd = tg->fwd;
 	memcpy(e->bind, tg->bind, sizeof(e->bind));
@@ -960,7 +1028,7 @@ int xlb_conn_tmpl_get(struct xlb_conn_tab *t, const struct xlb_conn_key *tk,
 		}
 		e = &t->ents[idx];
 		memset(e, 0, sizeof(*e));
-		e->key[ORIG] = key;
+		key_put(e, ORIG, &key);
 		tmpl_bind(e, &key, &tg);
 		e->flags = F_INUSE | F_TEMPLATE;
 		e->state = key.proto == IPPROTO_TCP ? XLB_CONN_S_NONE : XLB_CONN_S_UDP;
@@ -995,7 +1063,7 @@ int xlb_conn_tmpl_controlled(struct xlb_conn_tab *t, uint32_t ref)
 	if (!ref || ref > t->max)
 		return -1;
 	e = &t->ents[ref - 1];
-	lock = bucket_lock(t, conn_bucket(t, &e->key[ORIG], ORIG));
+	lock = bucket_lock(t, ebucket(t, e, ORIG));
 	pthread_spin_lock(lock);
 	if ((e->flags & (F_INUSE | F_TEMPLATE)) == (F_INUSE | F_TEMPLATE))
 		n = (int)tmpl_controlled(e);
@@ -1093,12 +1161,15 @@ int xlb_conn_edit(struct xlb_conn_tab *t, const struct xlb_conn_key *k,
 		return -ENOENT;
 	e = find_live_locked(t, k, dir, now_ms, &lock);
 	if (e) {
+		struct xlb_conn_key ok, rk;
 		struct xlb_conn_edit ed = {
-			.orig = &e->key[ORIG], .reply = &e->key[REPLY],
+			.orig = &ok, .reply = &rk,
 			.dest = e->dest, .state = e->state, .fwd = e->fwd,
 			.bind = e->bind,
 		};
 
+		key_get(e, ORIG, &ok);
+		key_get(e, REPLY, &rk);
 		fn(arg, &ed);
 		if (ed.seen_ms) {
 			uint64_t exp = ed.seen_ms +
@@ -1239,9 +1310,9 @@ static void fill_entry(const struct xlb_conn *e, uint64_t now_ms, struct xlb_con
 {
 	uint64_t exp = __atomic_load_n(&e->expires, __ATOMIC_RELAXED);
 
-	ci->orig = e->key[ORIG];
+	key_get(e, ORIG, &ci->orig);
 	ci->daddr = e->key[REPLY].saddr;
-	ci->daddr6 = e->key[REPLY].saddr6;
+	ci->daddr6 = e->a6[REPLY][0];
 	ci->dport = e->key[REPLY].sport;
 	ci->fwd = e->fwd;
 	ci->state = e->state;
@@ -1614,7 +1685,7 @@ uint32_t xlb_conn_adoptable(const struct xlb_conn_tab *t)
  * killed while writing it leaves any mix of old and new bytes. */
 static bool entry_sane(const struct xlb_conn *e)
 {
-	const struct xlb_conn_key *o = &e->key[ORIG], *r = &e->key[REPLY];
+	const struct conn_k4 *o = &e->key[ORIG], *r = &e->key[REPLY];
 
 	if (e->flags & ~(F_INUSE | F_REPLY_HASHED | F_REF | F_TEMPLATE))
 		return false;
@@ -1635,7 +1706,7 @@ static bool entry_sane(const struct xlb_conn *e)
 	/* The reply tuple is the client's end reversed. */
 	if (o->af != r->af || (o->af != 0 && o->af != AF_INET && o->af != AF_INET6))
 		return false;
-	if (xlb_conn_key_is6(o) && memcmp(&r->daddr6, &o->saddr6, 16))
+	if (o->af == AF_INET6 && memcmp(&e->a6[REPLY][1], &e->a6[ORIG][0], 16))
 		return false;
 	return r->proto == o->proto && r->daddr == o->saddr && r->dport == o->sport;
 }
@@ -1644,18 +1715,21 @@ static bool entry_sane(const struct xlb_conn *e)
 static int adopt_link(struct xlb_conn_tab *t, uint32_t idx)
 {
 	struct xlb_conn *e = &t->ents[idx];
-	uint32_t b = conn_bucket(t, &e->key[ORIG], ORIG), rb = 0;
+	struct xlb_conn_key ok, rk;
+	uint32_t b = ebucket(t, e, ORIG), rb = 0;
 	pthread_spinlock_t *lock = bucket_lock(t, b);
 	int ret = 0;
 
 	pthread_spin_lock(lock);
-	if (find_k(t, b, &e->key[ORIG], ORIG, e->flags & F_TEMPLATE) != NO_ENTRY) {
+	key_get(e, ORIG, &ok);
+	key_get(e, REPLY, &rk);
+	if (find_k(t, b, &ok, ORIG, e->flags & F_TEMPLATE) != NO_ENTRY) {
 		ret = -EEXIST;	/* a torn slot repeating a live tuple */
 		goto out;
 	}
 	if (e->fwd == XLB_FWD_NAT && !is_tmpl(e)) {
-		rb = conn_bucket(t, &e->key[REPLY], REPLY);
-		if (find(t, rb, &e->key[REPLY], REPLY) != NO_ENTRY) {
+		rb = conn_bucket(t, &rk, REPLY);
+		if (find(t, rb, &rk, REPLY) != NO_ENTRY) {
 			STAT_ADD(t, clashes, 1);
 			ret = -EADDRINUSE;
 			goto out;
@@ -1696,7 +1770,7 @@ static uint32_t adopt_templates(struct xlb_conn_tab *t, uint32_t hw, uint64_t no
 		    te->key[ORIG].proto == e->key[ORIG].proto &&
 		    te->key[ORIG].daddr == e->key[ORIG].daddr &&
 		    te->key[ORIG].af == e->key[ORIG].af &&
-		    !memcmp(&te->key[ORIG].daddr6, &e->key[ORIG].daddr6, 16) &&
+		    !memcmp(&te->a6[ORIG][1], &e->a6[ORIG][1], 16) &&
 		    te->key[ORIG].dport == e->key[ORIG].dport && te->dest == e->dest)
 			te->n_control++;
 		else
@@ -1754,7 +1828,7 @@ int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn f
 			/* As create() would make it for this target; chains
 			 * and the reply hash are rebuilt, never read. */
 			e->key[REPLY].saddr = tg.daddr;
-			e->key[REPLY].saddr6 = tg.daddr6;
+			e->a6[REPLY][0] = tg.daddr6;
 			e->key[REPLY].sport = tg.dport;
 			memset(e->key[ORIG].pad, 0, sizeof(e->key[ORIG].pad));
 			memset(e->key[REPLY].pad, 0, sizeof(e->key[REPLY].pad));
@@ -1833,9 +1907,9 @@ int xlb_conn_verify(struct xlb_conn_tab *t)
 				e = &t->ents[idx];
 				if (!(e->flags & F_INUSE) || (seen[idx] & (1u << d)) ||
 				    (d == REPLY && !(e->flags & F_REPLY_HASHED)) ||
-				    conn_bucket(t, &e->key[d], (int)d) != b ||
+				    ebucket(t, e, (int)d) != b ||
 				    /* both nodes under one lock */
-				    conn_bucket(t, &e->key[ORIG], ORIG) >> t->stripe_shift != s)
+				    ebucket(t, e, ORIG) >> t->stripe_shift != s)
 					bad = 1;
 				seen[idx] |= (uint8_t)(1u << d);
 				if (d == ORIG && is_tmpl(e)) {
@@ -1895,8 +1969,7 @@ static bool bound_as(const struct xlb_conn *e, const struct xlb_conn_target *tg)
 {
 	return e->dest == tg->dest && e->fwd == tg->fwd &&
 	       e->key[REPLY].saddr == tg->daddr && e->key[REPLY].sport == tg->dport &&
-	       (!xlb_conn_key_is6(&e->key[REPLY]) ||
-		!memcmp(&e->key[REPLY].saddr6, &tg->daddr6, 16));
+	       (e->key[REPLY].af != AF_INET6 || !memcmp(&e->a6[REPLY][0], &tg->daddr6, 16));
 }
 
 int xlb_conn_sync_put(struct xlb_conn_tab *t, const struct xlb_conn_key *k, bool tmpl,
@@ -1982,13 +2055,13 @@ int xlb_conn_sync_put(struct xlb_conn_tab *t, const struct xlb_conn_key *k, bool
 	}
 	e = &t->ents[idx];
 	memset(e, 0, sizeof(*e));
-	e->key[ORIG] = key;
+	key_put(e, ORIG, &key);
 	if (tmpl) {
 		tmpl_bind(e, &key, tg);
 		e->flags = F_INUSE | F_TEMPLATE;
 		e->tmo = timeout_s;
 	} else {
-		e->key[REPLY] = rk;
+		key_put(e, REPLY, &rk);
 		e->dest = tg->dest;
 		e->fwd = tg->fwd;
 		e->flags = F_INUSE;

@@ -26,8 +26,9 @@
  *   entries are first used); the bucket array is the next power of two
  *   >= max_conns. Per connection, on x86-64:
  *     entry (both tuples, both hash-node links, dest, expiry, state,
- *     counters, 60-byte bind blob, template link; 48-byte
- *     tuples so that IPv6 fits in the same table)         192 bytes
+ *     counters, 60-byte bind blob, template link: the
+ *     first 128 bytes, as before IPv6; then an IPv6 flow's
+ *     four addresses, untouched by IPv4 lookups)          192 bytes
  *     bucket heads: 4 bytes x buckets/max_conns           4..8 bytes
  *     stripe locks (<= 4096 x 64 bytes, shared)           < 1 byte
  *   = about 196 bytes per connection at a power-of-two max_conns (the

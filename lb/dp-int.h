@@ -108,6 +108,11 @@ struct xlb_dp {
 	struct xlb_conn_tab *conns;
 	struct xlb_nh_cache *nh;
 	struct xlb_nh6_cache *nh6;	/* IPv6 next hops (nh6.c) */
+	/* The director's IPv6 addresses as last put into local_addrs6
+	 * (polled each second: localaddr.c follows IPv4 only). */
+	union xlb_inaddr *local6;
+	size_t n_local6;
+	uint64_t local6_ms;
 	struct xlb_local_addrs *local;	/* the director's addresses -> XDP */
 	bool local_full;		/* local_addrs map full (warned once) */
 	int n_ports;

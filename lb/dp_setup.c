@@ -5,6 +5,7 @@
  * control thread.
  */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -363,10 +364,60 @@ static void dp_check_queues(struct xlb_dp *dp, uint64_t now)
 	}
 }
 
+static int cmp_in6(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/*
+ * The director's IPv6 addresses into local_addrs6, so that its own traffic
+ * with IPv6 NAT real servers stays the kernel's (as localaddr.c does for
+ * IPv4, by polling instead of address events: a stand-in). Link-local
+ * addresses included. Returns without change when reading them fails.
+ */
+static void dp_local6_refresh(struct xlb_dp *dp)
+{
+	struct ifaddrs *ifa, *i;
+	union xlb_inaddr *cur;
+	size_t n = 0, a, b;
+
+	if (getifaddrs(&ifa) < 0)
+		return;
+	cur = calloc(XLB_LOCAL_ADDRS6_MAX, sizeof(*cur));
+	if (!cur) {
+		freeifaddrs(ifa);
+		return;
+	}
+	for (i = ifa; i && n < XLB_LOCAL_ADDRS6_MAX; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6)
+			memcpy(&cur[n++], &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+	freeifaddrs(ifa);
+	qsort(cur, n, sizeof(*cur), cmp_in6);
+	/* Both sorted: one merge pass of removals and additions. */
+	for (a = b = 0; a < dp->n_local6 || b < n;) {
+		int c = a == dp->n_local6 ? 1 : b == n ? -1 :
+			memcmp(&dp->local6[a], &cur[b], 16);
+
+		if (c < 0)
+			(void)xlb_xdp_local6_set(dp->xdp, (const uint8_t *)&dp->local6[a++], false);
+		else if (c > 0)
+			(void)xlb_xdp_local6_set(dp->xdp, (const uint8_t *)&cur[b++], true);
+		else
+			a++, b++;
+	}
+	free(dp->local6);
+	dp->local6 = cur;
+	dp->n_local6 = n;
+}
+
 void xlb_dp_tick(struct xlb_dp *dp, uint64_t now)
 {
 	xlb_nh_cache_tick(dp->nh, now);
 	xlb_nh6_cache_tick(dp->nh6, now);
+	if (now - dp->local6_ms >= 1000) {
+		dp->local6_ms = now;
+		dp_local6_refresh(dp);
+	}
 	xlb_dp_commit_tick(dp);
 	xlb_local_addrs_process(dp->local);
 	xlb_conn_expire(dp->conns, now, dp->expire_budget);
@@ -546,13 +597,22 @@ static int dp_rebind(void *arg, const struct xlb_conn_view *old,
 	const struct xlb_snap_svc *svc;
 	int idx;
 
-	svc = xlb_snap_find(a->snap, old->orig.proto, old->orig.daddr,
-			    old->orig.dport);
+	if (xlb_conn_key_is6(&old->orig)) {
+		struct xlb_svc_key k = { .addr = old->orig.daddr6, .port = old->orig.dport,
+					 .proto = old->orig.proto, .af = AF_INET6 };
+
+		svc = xlb_snap_find_key(a->snap, &k);
+	} else {
+		svc = xlb_snap_find(a->snap, old->orig.proto, old->orig.daddr,
+				    old->orig.dport);
+	}
 	if (!svc) {
 		a->no_service++;
 		return -ENOENT;
 	}
-	idx = xlb_snap_find_dest(svc, old->reply.saddr, old->reply.sport);
+	idx = xlb_conn_key_is6(&old->orig) ?
+	      xlb_snap_find_dest_af(svc, AF_INET6, &old->reply.saddr6, old->reply.sport) :
+	      xlb_snap_find_dest(svc, old->reply.saddr, old->reply.sport);
 	if (idx < 0) {
 		a->no_server++;
 		return -ENOENT;
@@ -636,6 +696,7 @@ void xlb_dp_stop(struct xlb_dp *dp)
 	xlb_conn_free(dp->conns);
 	xlb_nh_cache_free(dp->nh);
 	xlb_nh6_cache_free(dp->nh6);
+	free(dp->local6);
 	xlb_local_addrs_free(dp->local);
 	free(dp->workers);
 	free(dp->wanted);

@@ -26,6 +26,7 @@
 #define NH6_PROBE	16u	/* linear probing bound */
 #define NH6_PER_TICK	32u	/* resolutions per tick, at most */
 #define NH6_PENDING_MS	200
+#define NH6_IDLE_MS	30000	/* a slot no lookup used this long is freed */
 
 enum { S_EMPTY = 0, S_CLAIMED, S_WANT, S_DONE };
 
@@ -36,6 +37,7 @@ struct nh6_slot {
 	int32_t err;
 	struct xlb_nh6 nh;
 	uint64_t done_ms;		/* control thread only */
+	_Atomic uint64_t used_ms;	/* workers: last lookup (coarse, 1 s) */
 } __attribute__((aligned(64)));
 
 struct xlb_nh6_cache {
@@ -355,10 +357,28 @@ static uint32_t nh6_hash(const union xlb_inaddr *a)
 	return h ^ (h >> 15);
 }
 
+/* Workers note their use (at most a write a second per slot) so that the
+ * control thread can free destinations nobody asks for (NAT66 clients
+ * come and go). */
+static inline void nh6_used(struct nh6_slot *s, uint64_t now_ms)
+{
+	if (now_ms > atomic_load_explicit(&s->used_ms, memory_order_relaxed) + 1000)
+		atomic_store_explicit(&s->used_ms, now_ms, memory_order_relaxed);
+}
+
+static uint64_t nh6_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int xlb_nh6_lookup(struct xlb_nh6_cache *c, const union xlb_inaddr *addr,
 		   struct xlb_nh6 *out)
 {
 	uint32_t h = nh6_hash(addr);
+	uint64_t now = nh6_now();
 
 	for (uint32_t i = 0; i < NH6_PROBE; i++) {
 		struct nh6_slot *s = &c->slots[(h + i) & (NH6_SLOTS - 1)];
@@ -369,30 +389,40 @@ int xlb_nh6_lookup(struct xlb_nh6_cache *c, const union xlb_inaddr *addr,
 
 			if (!atomic_compare_exchange_strong(&s->state, &e, S_CLAIMED))
 				return -EAGAIN;	/* another worker: try next packet */
+			/* Readers of a freed slot's old key see seq move. */
+			atomic_fetch_add_explicit(&s->seq, 1, memory_order_acq_rel);
 			s->key = *addr;
+			atomic_store_explicit(&s->used_ms, now, memory_order_relaxed);
+			atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
 			atomic_store_explicit(&s->state, S_WANT, memory_order_release);
 			return -EAGAIN;
 		}
 		if (st == S_CLAIMED)
 			return -EAGAIN;
-		if (memcmp(&s->key, addr, 16))
-			continue;
 		for (int tries = 0; tries < 8; tries++) {
 			uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+			bool mine;
 			int32_t err;
 
 			if (s1 & 1)
 				continue;
+			mine = !memcmp(&s->key, addr, 16);
 			err = s->err;
 			*out = s->nh;
+			st = atomic_load_explicit(&s->state, memory_order_relaxed);
 			atomic_thread_fence(memory_order_acquire);
 			if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
 				continue;
-			if (atomic_load_explicit(&s->state, memory_order_relaxed) != S_DONE)
+			if (!mine)
+				goto next;
+			nh6_used(s, now);
+			if (st != S_DONE)
 				return -EAGAIN;
 			return err;
 		}
 		return -EAGAIN;
+next:
+		;
 	}
 	return -ENOSPC;
 }
@@ -410,6 +440,15 @@ void xlb_nh6_cache_tick(struct xlb_nh6_cache *c, uint64_t now_ms)
 
 		if (st != S_WANT && st != S_DONE)
 			continue;
+		if (now_ms > atomic_load_explicit(&s->used_ms, memory_order_relaxed) + NH6_IDLE_MS) {
+			/* Unused: free it (a worker may claim it at once). */
+			atomic_fetch_add_explicit(&s->seq, 1, memory_order_acq_rel);
+			memset(&s->key, 0, sizeof(s->key));
+			s->err = 0;
+			atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
+			atomic_store_explicit(&s->state, S_EMPTY, memory_order_release);
+			continue;
+		}
 		every = st == S_DONE && s->err == 0 ? XLB_NH6_REFRESH_MS : NH6_PENDING_MS;
 		if (st == S_DONE && now_ms < s->done_ms + every)
 			continue;

@@ -1841,7 +1841,8 @@ Test(conn, mismatched_short_or_garbled_state_file_starts_empty,
 
 /* Offsets in the file (conn.c): a 4096-byte header, then 192-byte entries
  * in the order they were first used; within one, key[0] at 0 (proto at
- * 12), key[1] at 48 (daddr at 52), state at 120, fwd 121, flags 122. */
+ * 12), key[1] at 16 (daddr at 20), state at 56, fwd 57, flags 58 (as
+ * before IPv6: its addresses are at the entry's end). */
 #define ENT_OFF(i, f)	(4096 + 192 * (off_t)(i) + (f))
 
 static void poke(int fd, off_t off, uint8_t v)
@@ -1863,11 +1864,11 @@ Test(conn, state_file_entries_that_fail_validation_are_dropped,
 
 	fd = open(state_path, O_RDWR);
 	cr_assert_geq(fd, 0);
-	poke(fd, ENT_OFF(0, 121), 9);		/* no such forwarding method */
+	poke(fd, ENT_OFF(0, 57), 9);		/* no such forwarding method */
 	poke(fd, ENT_OFF(1, 12), IPPROTO_ICMP);	/* no such protocol */
-	poke(fd, ENT_OFF(2, 120), 200);		/* no such state */
-	poke(fd, ENT_OFF(3, 122), 0xff);		/* unknown flags */
-	poke(fd, ENT_OFF(4, 52), 0x7f);		/* reply tuple not the client's */
+	poke(fd, ENT_OFF(2, 56), 200);		/* no such state */
+	poke(fd, ENT_OFF(3, 58), 0xff);		/* unknown flags */
+	poke(fd, ENT_OFF(4, 20), 0x7f);		/* reply tuple not the client's */
 	/* A torn slot repeating another entry's tuple: one of them stays. */
 	cr_assert_eq(pread(fd, ent, sizeof(ent), ENT_OFF(6, 0)), (ssize_t)sizeof(ent));
 	cr_assert_eq(pwrite(fd, ent, sizeof(ent), ENT_OFF(5, 0)), (ssize_t)sizeof(ent));
@@ -1910,9 +1911,9 @@ Test(conn, state_file_of_random_bytes_is_never_trusted,
 			buf[i] = (uint8_t)prng();
 		/* Keep a few plausible bytes: flags in use, proto TCP, IPv4. */
 		for (i = 0; i < (int)sizeof(buf); i += 192) {
-			buf[i + 122] &= 3;
-			buf[i + 12] = buf[i + 60] = IPPROTO_TCP;
-			buf[i + 13] = buf[i + 61] = 0;
+			buf[i + 58] &= 3;
+			buf[i + 12] = buf[i + 28] = IPPROTO_TCP;
+			buf[i + 13] = buf[i + 29] = 0;
 		}
 		cr_assert_eq(pwrite(fd, buf, sizeof(buf), ENT_OFF(r * 32, 0)),
 			     (ssize_t)sizeof(buf));

@@ -2,7 +2,7 @@
 #
 #   make            build everything into build/
 #   make test       install missing packages, build, run unit + lab tests
-#   make demo       run the netns lab demo (MODE=dr|nat|tun|ecmp)
+#   make demo       run the netns lab demo (MODE=dr|nat|tun|dr6|nat6|tun6|ecmp)
 #   make bench      benchmarks
 #   make deb        build the Debian package into build/deb/ (dpkg-buildpackage)
 #   make deps       install the Debian packages the project needs

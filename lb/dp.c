@@ -94,7 +94,7 @@ static int dp_in_bind6(struct xlb_dp *dp, const struct dp_bind *b,
 		       const struct xlb_conn_key *orig, const union xlb_inaddr *rip6,
 		       struct xlb_xmit_bind *ib, int *port)
 {
-	struct xlb_nh6 nh;
+	struct xlb_nh6s nh;
 	int rc;
 
 	rc = xlb_nh6_lookup(dp->nh6, rip6, &nh);
@@ -705,7 +705,7 @@ static int dp_out_bind(struct xlb_dp *dp, const struct xlb_conn_view *v,
 	ob->rip = v->reply.saddr;
 	ob->rport = v->reply.sport;
 	if (xlb_conn_key_is6(&v->orig)) {
-		struct xlb_nh6 nh6;
+		struct xlb_nh6s nh6;
 
 		ob->vip6 = v->orig.daddr6;
 		ob->rip6 = v->reply.saddr6;

@@ -35,7 +35,7 @@ struct nh6_slot {
 	_Atomic uint32_t state;		/* S_* */
 	union xlb_inaddr key;		/* fixed once S_WANT */
 	int32_t err;
-	struct xlb_nh6 nh;
+	struct xlb_nh6s nh;
 	uint64_t done_ms;		/* control thread only */
 	_Atomic uint64_t used_ms;	/* workers: last lookup (coarse, 1 s) */
 } __attribute__((aligned(64)));
@@ -217,7 +217,7 @@ out:
 }
 
 static int resolve(struct mnl_socket *nl, uint32_t portid, uint32_t *seq, char *buf,
-		   const union xlb_inaddr *addr, struct xlb_nh6 *out)
+		   const union xlb_inaddr *addr, struct xlb_nh6s *out)
 {
 	char req[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
@@ -298,7 +298,7 @@ static struct mnl_socket *nl_open(uint32_t *portid)
 	return nl;
 }
 
-int xlb_nh6_route(const union xlb_inaddr *addr, struct xlb_nh6 *out)
+int xlb_nh6_route(const union xlb_inaddr *addr, struct xlb_nh6s *out)
 {
 	uint32_t portid, seq = (uint32_t)time(NULL);
 	struct mnl_socket *nl = nl_open(&portid);
@@ -375,7 +375,7 @@ static uint64_t nh6_now(void)
 }
 
 int xlb_nh6_lookup(struct xlb_nh6_cache *c, const union xlb_inaddr *addr,
-		   struct xlb_nh6 *out)
+		   struct xlb_nh6s *out)
 {
 	uint32_t h = nh6_hash(addr);
 	uint64_t now = nh6_now();
@@ -435,7 +435,7 @@ void xlb_nh6_cache_tick(struct xlb_nh6_cache *c, uint64_t now_ms)
 		struct nh6_slot *s = &c->slots[(c->cursor + i) & (NH6_SLOTS - 1)];
 		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
 		uint64_t every;
-		struct xlb_nh6 nh;
+		struct xlb_nh6s nh;
 		int err;
 
 		if (st != S_WANT && st != S_DONE)

@@ -16,7 +16,7 @@
 
 #include "inaddr.h"
 
-struct xlb_nh6 {
+struct xlb_nh6s {
 	int      ifindex;		/* egress interface */
 	uint8_t  smac[6];		/* its MAC */
 	uint8_t  dmac[6];		/* the next hop's MAC */
@@ -28,7 +28,7 @@ struct xlb_nh6 {
 /* Resolves addr now (control thread). 0 with *out complete; -EAGAIN when
  * the neighbour is not known yet (the kernel was asked to resolve it);
  * -ENETUNREACH etc. without a usable route. */
-int xlb_nh6_route(const union xlb_inaddr *addr, struct xlb_nh6 *out);
+int xlb_nh6_route(const union xlb_inaddr *addr, struct xlb_nh6s *out);
 
 struct xlb_nh6_cache;
 
@@ -39,7 +39,7 @@ void xlb_nh6_cache_free(struct xlb_nh6_cache *c);	/* NULL is fine */
  * control thread for it); -ENOSPC when the table is full; other negative
  * errno when the kernel has no route. Lock-free. */
 int xlb_nh6_lookup(struct xlb_nh6_cache *c, const union xlb_inaddr *addr,
-		   struct xlb_nh6 *out);
+		   struct xlb_nh6s *out);
 
 /* Control thread: resolves what workers asked for and refreshes the rest
  * (every XLB_NH6_REFRESH_MS, pending ones every 200 ms). */

@@ -671,6 +671,19 @@ static uint32_t reclaim(struct xlb_conn_tab *t, uint32_t b, uint64_t now)
 	return idx;
 }
 
+/* A free entry for a new flow in bucket b (its stripe locked): the free
+ * list first, else reclaim(); NO_ENTRY (counted) when the table is full. */
+static uint32_t alloc_entry(struct xlb_conn_tab *t, uint32_t b, uint64_t now)
+{
+	uint32_t idx = get_free(t);
+
+	if (idx == NO_ENTRY)
+		idx = reclaim(t, b, now);
+	if (idx == NO_ENTRY)
+		STAT_ADD(t, full_drops, 1);
+	return idx;
+}
+
 /* Hashes a filled-in entry (stripe locked): its original tuple in bucket b,
  * and for NAT its reply tuple in bucket rb; counts it. */
 static void link_entry(struct xlb_conn_tab *t, uint32_t idx, uint32_t b, uint32_t rb)
@@ -819,15 +832,9 @@ static int create(struct xlb_conn_tab *t, uint32_t b, const struct xlb_conn_key 
 		}
 	}
 
-	idx = spare;
+	idx = spare != NO_ENTRY ? spare : alloc_entry(t, b, now);
 	if (idx == NO_ENTRY)
-		idx = get_free(t);
-	if (idx == NO_ENTRY)
-		idx = reclaim(t, b, now);
-	if (idx == NO_ENTRY) {
-		STAT_ADD(t, full_drops, 1);
 		return -ENOSPC;
-	}
 
 	e = &t->ents[idx];
 	key_put(e, ORIG, k);
@@ -1018,11 +1025,8 @@ int xlb_conn_tmpl_get(struct xlb_conn_tab *t, const struct xlb_conn_key *tk,
 		ret = tmpl_schedule(t, sched, sched_arg, &key, &tg);
 		if (ret < 0)
 			goto out;
-		idx = get_free(t);
-		if (idx == NO_ENTRY)
-			idx = reclaim(t, b, now_ms);
+		idx = alloc_entry(t, b, now_ms);
 		if (idx == NO_ENTRY) {
-			STAT_ADD(t, full_drops, 1);
 			ret = -ENOSPC;
 			goto out;
 		}
@@ -2045,11 +2049,8 @@ int xlb_conn_sync_put(struct xlb_conn_tab *t, const struct xlb_conn_key *k, bool
 			put_free(t, c);
 		}
 	}
-	idx = get_free(t);
-	if (idx == NO_ENTRY)
-		idx = reclaim(t, b, now_ms);
+	idx = alloc_entry(t, b, now_ms);
 	if (idx == NO_ENTRY) {
-		STAT_ADD(t, full_drops, 1);
 		ret = -ENOSPC;
 		goto out;
 	}

@@ -63,6 +63,12 @@ _Static_assert(sizeof(struct xlb_nh) % sizeof(uint32_t) == 0,
 	       "struct xlb_nh is copied as 32-bit words");
 _Static_assert(sizeof(struct xlb_nh) == 28, "struct xlb_nh has no padding");
 
+/* Bytes of an address of family (AF_INET or AF_INET6) in netlink. */
+static size_t nh_alen(int family)
+{
+	return family == AF_INET6 ? 16 : 4;
+}
+
 /* ---- netlink plumbing ------------------------------------------------ */
 
 struct nh_nl {
@@ -244,10 +250,7 @@ static int nh_nda_cb(const struct nlattr *a, void *data)
 	if (mnl_attr_type_valid(a, NDA_MAX) < 0)
 		return MNL_CB_OK;
 	switch (type) {
-	case NDA_DST:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-			return MNL_CB_ERROR;
-		break;
+	case NDA_DST:		/* length by family: nh_neigh_parse() */
 	case NDA_LLADDR:
 		if (mnl_attr_validate(a, MNL_TYPE_BINARY) < 0)
 			return MNL_CB_ERROR;
@@ -274,6 +277,18 @@ struct nh_rt {
 	uint32_t prio;
 	uint32_t mtu;		/* RTAX_MTU, 0 if none */
 };
+
+/* RTAX_MTU of a route's RTA_METRICS, left alone when absent. */
+static int nh_rt_mtu(const struct nlattr *metrics, uint32_t *mtu)
+{
+	const struct nlattr *mtb[RTAX_MAX + 1] = { 0 };
+
+	if (mnl_attr_parse_nested(metrics, nh_rtax_cb, mtb) < 0)
+		return -EBADMSG;
+	if (mtb[RTAX_MTU])
+		*mtu = mnl_attr_get_u32(mtb[RTAX_MTU]);
+	return 0;
+}
 
 static int nh_rt_parse(const struct nlmsghdr *nlh, struct nh_rt *r)
 {
@@ -302,14 +317,8 @@ static int nh_rt_parse(const struct nlmsghdr *nlh, struct nh_rt *r)
 		r->prefsrc = mnl_attr_get_u32(tb[RTA_PREFSRC]);
 	if (tb[RTA_PRIORITY])
 		r->prio = mnl_attr_get_u32(tb[RTA_PRIORITY]);
-	if (tb[RTA_METRICS]) {
-		const struct nlattr *mtb[RTAX_MAX + 1] = { 0 };
-
-		if (mnl_attr_parse_nested(tb[RTA_METRICS], nh_rtax_cb, mtb) < 0)
-			return -EBADMSG;
-		if (mtb[RTAX_MTU])
-			r->mtu = mnl_attr_get_u32(mtb[RTAX_MTU]);
-	}
+	if (tb[RTA_METRICS] && nh_rt_mtu(tb[RTA_METRICS], &r->mtu) < 0)
+		return -EBADMSG;
 	/* ECMP: the first path. A worker must not split one flow's packets,
 	 * and one path per destination is what a connection binds anyway. */
 	if (tb[RTA_MULTIPATH] && !r->oif) {
@@ -343,23 +352,31 @@ static int nh_route_get_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* As `ip route get ADDR`: what the kernel itself would use. */
-static int nh_route_get(struct nh_nl *s, uint32_t addr, struct nh_rt *r)
+/* As `ip [-6] route get ADDR`, the answer to cb: what the kernel itself
+ * would use. */
+static int nh_route_ask(struct nh_nl *s, int family, const void *addr,
+			mnl_cb_t cb, void *r)
 {
 	char req[256];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	struct rtmsg *rtm;
-	int err;
 
 	nlh->nlmsg_type = RTM_GETROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_dst_len = 32;
-	mnl_attr_put_u32(nlh, RTA_DST, addr);
+	rtm->rtm_family = (uint8_t)family;
+	rtm->rtm_dst_len = (uint8_t)(nh_alen(family) * 8);
+	mnl_attr_put(nlh, RTA_DST, nh_alen(family), addr);
+	return nh_nl_talk(s, nlh, cb, r);
+}
+
+static int nh_route_get(struct nh_nl *s, uint32_t addr, struct nh_rt *r)
+{
+	int err;
+
 	memset(r, 0, sizeof(*r));
 	r->type = RTN_UNSPEC;
-	err = nh_nl_talk(s, nlh, nh_route_get_cb, r);
+	err = nh_route_ask(s, AF_INET, &addr, nh_route_get_cb, r);
 	if (err)
 		return err;
 	return r->type == RTN_UNSPEC ? -ENETUNREACH : 0;
@@ -448,20 +465,26 @@ static int nh_addr_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* The interface's primary IPv4 address, 0 if it has none. */
-static int nh_addr_get(struct nh_nl *s, int ifindex, uint32_t *addr)
+/* Every address of family, one by one to cb (which picks). */
+static int nh_addr_dump(struct nh_nl *s, int family, mnl_cb_t cb, void *q)
 {
 	char req[256];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	struct ifaddrmsg *ifa;
-	struct nh_addr_q q = { .ifindex = ifindex };
-	int err;
 
 	nlh->nlmsg_type = RTM_GETADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
-	err = nh_nl_talk(s, nlh, nh_addr_cb, &q);
+	ifa->ifa_family = (uint8_t)family;
+	return nh_nl_talk(s, nlh, cb, q);
+}
+
+/* The interface's primary IPv4 address, 0 if it has none. */
+static int nh_addr_get(struct nh_nl *s, int ifindex, uint32_t *addr)
+{
+	struct nh_addr_q q = { .ifindex = ifindex };
+	int err = nh_addr_dump(s, AF_INET, nh_addr_cb, &q);
+
 	*addr = q.addr;
 	return err;
 }
@@ -473,8 +496,10 @@ struct nh_neigh {
 	uint8_t  mac[6];
 };
 
-static int nh_neigh_parse(const struct nlmsghdr *nlh, int *ifindex,
-			  uint32_t *dst, struct nh_neigh *n)
+/* A neighbour message of family (AF_INET or AF_INET6): its interface, its
+ * destination (nh_alen(family) bytes into dst) and its state. */
+static int nh_neigh_parse(const struct nlmsghdr *nlh, int family, int *ifindex,
+			  void *dst, struct nh_neigh *n)
 {
 	const struct nlattr *tb[NDA_MAX + 1] = { 0 };
 	const struct ndmsg *ndm;
@@ -482,17 +507,18 @@ static int nh_neigh_parse(const struct nlmsghdr *nlh, int *ifindex,
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ndm))
 		return -EBADMSG;
 	ndm = mnl_nlmsg_get_payload(nlh);
-	if (ndm->ndm_family != AF_INET)
+	if (ndm->ndm_family != family)
 		return -EAFNOSUPPORT;
 	if (mnl_attr_parse(nlh, sizeof(*ndm), nh_nda_cb, tb) < 0)
 		return -EBADMSG;
-	if (!tb[NDA_DST])
+	if (!tb[NDA_DST] ||
+	    mnl_attr_get_payload_len(tb[NDA_DST]) != nh_alen(family))
 		return -EBADMSG;
 	memset(n, 0, sizeof(*n));
 	n->found = true;
 	n->state = ndm->ndm_state;
 	*ifindex = ndm->ndm_ifindex;
-	*dst = mnl_attr_get_u32(tb[NDA_DST]);
+	memcpy(dst, mnl_attr_get_payload(tb[NDA_DST]), nh_alen(family));
 	if (tb[NDA_LLADDR] && mnl_attr_get_payload_len(tb[NDA_LLADDR]) == 6) {
 		memcpy(n->mac, mnl_attr_get_payload(tb[NDA_LLADDR]), 6);
 		n->has_mac = true;
@@ -500,38 +526,45 @@ static int nh_neigh_parse(const struct nlmsghdr *nlh, int *ifindex,
 	return 0;
 }
 
+struct nh_neigh_q {
+	int family;
+	struct nh_neigh *n;
+};
+
 static int nh_neigh_get_cb(const struct nlmsghdr *nlh, void *data)
 {
+	const struct nh_neigh_q *q = data;
+	struct in6_addr dst;	/* room for either family */
 	int ifindex;
-	uint32_t dst;
 
 	if (nlh->nlmsg_type != RTM_NEWNEIGH)
 		return MNL_CB_OK;
-	if (nh_neigh_parse(nlh, &ifindex, &dst, data) < 0) {
+	if (nh_neigh_parse(nlh, q->family, &ifindex, &dst, q->n) < 0) {
 		errno = EBADMSG;
 		return MNL_CB_ERROR;
 	}
 	return MNL_CB_OK;
 }
 
-/* One neighbour entry (kernel >= 5.0 answers RTM_GETNEIGH for one entry);
- * -ENOENT when there is none. */
-static int nh_neigh_get(struct nh_nl *s, int ifindex, uint32_t addr,
-			struct nh_neigh *n)
+/* One neighbour entry of family (kernel >= 5.0 answers RTM_GETNEIGH for one
+ * entry); -ENOENT when there is none. */
+static int nh_neigh_get(struct nh_nl *s, int family, int ifindex,
+			const void *addr, struct nh_neigh *n)
 {
 	char req[256];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct nh_neigh_q q = { .family = family, .n = n };
 	struct ndmsg *ndm;
 	int err;
 
 	nlh->nlmsg_type = RTM_GETNEIGH;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
 	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = AF_INET;
+	ndm->ndm_family = (uint8_t)family;
 	ndm->ndm_ifindex = ifindex;
-	mnl_attr_put_u32(nlh, NDA_DST, addr);
+	mnl_attr_put(nlh, NDA_DST, nh_alen(family), addr);
 	memset(n, 0, sizeof(*n));
-	err = nh_nl_talk(s, nlh, nh_neigh_get_cb, n);
+	err = nh_nl_talk(s, nlh, nh_neigh_get_cb, &q);
 	if (err)
 		return err;
 	return n->found ? 0 : -ENOENT;
@@ -540,11 +573,12 @@ static int nh_neigh_get(struct nh_nl *s, int ifindex, uint32_t addr,
 /*
  * Make the kernel resolve addr on ifindex: RTM_NEWNEIGH with NTF_USE runs
  * neigh_event_send() on the (created if need be) entry, i.e. exactly what a
- * packet waiting for that neighbour does: INCOMPLETE + ARP requests, or
- * STALE -> DELAY -> unicast probe. No datagram reaches the host itself.
- * Needs CAP_NET_ADMIN.
+ * packet waiting for that neighbour does: INCOMPLETE + ARP requests or
+ * Neighbour Solicitations, or STALE -> DELAY -> unicast probe. No datagram
+ * reaches the host itself. Needs CAP_NET_ADMIN.
  */
-static int nh_neigh_use(struct nh_nl *s, int ifindex, uint32_t addr)
+static int nh_neigh_use(struct nh_nl *s, int family, int ifindex,
+			const void *addr)
 {
 	char req[256];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
@@ -553,35 +587,55 @@ static int nh_neigh_use(struct nh_nl *s, int ifindex, uint32_t addr)
 	nlh->nlmsg_type = RTM_NEWNEIGH;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE;
 	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = AF_INET;
+	ndm->ndm_family = (uint8_t)family;
 	ndm->ndm_ifindex = ifindex;
 	ndm->ndm_state = NUD_NONE;
 	ndm->ndm_flags = NTF_USE;
-	mnl_attr_put_u32(nlh, NDA_DST, addr);
+	mnl_attr_put(nlh, NDA_DST, nh_alen(family), addr);
 	return nh_nl_talk(s, nlh, NULL, NULL);
 }
 
 /* Fallback without CAP_NET_ADMIN: an empty datagram to the discard port
  * makes the kernel resolve the next hop on its way out. */
-static int nh_udp_poke(int ifindex, uint32_t addr)
+static int nh_udp_poke(int family, int ifindex, const void *addr)
 {
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(9),
-		.sin_addr.s_addr = addr,
-	};
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(9) };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6,
+				     .sin6_port = htons(9) };
+	const struct sockaddr *sa = (const struct sockaddr *)&sin;
+	socklen_t salen = sizeof(sin);
 	int fd, err = 0;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (family == AF_INET6) {
+		memcpy(&sin6.sin6_addr, addr, 16);
+		/* A link-local address means nothing without its interface. */
+		if (IN6_IS_ADDR_LINKLOCAL(&sin6.sin6_addr))
+			sin6.sin6_scope_id = (uint32_t)ifindex;
+		sa = (const struct sockaddr *)&sin6;
+		salen = sizeof(sin6);
+	} else {
+		memcpy(&sin.sin_addr, addr, 4);
+	}
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	/* Best effort: keeps the probe on the egress we resolved. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex,
 			 sizeof(ifindex));
-	if (sendto(fd, "", 0, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+	if (sendto(fd, "", 0, 0, sa, salen) < 0)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+/* Make the kernel resolve nhaddr (the neighbour: gateway or addr itself)
+ * for a packet to addr, egress ifindex. */
+static int nh_trigger(struct nh_nl *s, int family, int ifindex,
+		      const void *nhaddr, const void *addr)
+{
+	if (!nh_neigh_use(s, family, ifindex, nhaddr))
+		return 0;
+	return nh_udp_poke(family, ifindex, addr);
 }
 
 /* ---- one resolution -------------------------------------------------- */
@@ -592,21 +646,13 @@ struct nh_res {
 	int      nud;		/* NUD_* or NH_NUD_ABSENT */
 };
 
-static int nh_resolve(struct nh_nl *s, uint32_t addr, struct nh_res *res)
+/* What a route of this type means for a packet: 0 for unicast, else the
+ * error to report. */
+static int nh_rtn_err(uint8_t type)
 {
-	struct nh_neigh n;
-	struct nh_link l;
-	struct nh_rt r;
-	int err;
-
-	memset(res, 0, sizeof(*res));
-	res->nud = NH_NUD_ABSENT;
-	err = nh_route_get(s, addr, &r);
-	if (err)
-		return err;
-	switch (r.type) {
+	switch (type) {
 	case RTN_UNICAST:
-		break;
+		return 0;
 	case RTN_UNREACHABLE:
 		return -EHOSTUNREACH;
 	case RTN_PROHIBIT:
@@ -617,18 +663,73 @@ static int nh_resolve(struct nh_nl *s, uint32_t addr, struct nh_res *res)
 	default:			/* local, broadcast, multicast... */
 		return -EOPNOTSUPP;
 	}
-	if (r.oif <= 0)
+}
+
+/* The egress interface oif of a route: its MAC, and its MTU or the route's
+ * (rt_mtu, 0: none) if lower. Written only when usable. */
+static int nh_egress(struct nh_nl *s, int oif, uint32_t rt_mtu,
+		     uint8_t smac[6], uint32_t *mtu)
+{
+	struct nh_link l;
+	int err;
+
+	if (oif <= 0)
 		return -ENETUNREACH;
-	err = nh_link_get(s, r.oif, &l);
+	err = nh_link_get(s, oif, &l);
 	if (err)
 		return err;
+	/* Not Ethernet; for IPv6 also a local address (the kernel answers it
+	 * with a unicast route over lo). */
 	if (l.type != ARPHRD_ETHER || !l.has_mac)
 		return -EOPNOTSUPP;
+	memcpy(smac, l.mac, 6);
+	*mtu = (rt_mtu && rt_mtu < l.mtu) ? rt_mtu : l.mtu;
+	return 0;
+}
 
+/* The last step of a resolution: the MAC of neighbour nhaddr on oif into
+ * dmac; -EAGAIN while the kernel has none usable (*nud: its state, left
+ * NH_NUD_ABSENT when it has no entry at all). */
+static int nh_neigh_mac(struct nh_nl *s, int family, int oif,
+			const void *nhaddr, int *nud, uint8_t dmac[6])
+{
+	struct nh_neigh n;
+	int err = nh_neigh_get(s, family, oif, nhaddr, &n);
+
+	if (err == -ENOENT)
+		return -EAGAIN;
+	if (err)
+		return err;
+	*nud = n.state;
+	if (!(n.state & NH_NUD_OK) || !n.has_mac)
+		return -EAGAIN;
+	memcpy(dmac, n.mac, 6);
+	return 0;
+}
+
+/* The kernel gave up on the neighbour, or never had it: only a new
+ * solicitation brings it (INCOMPLETE, STALE... are on their way). */
+static bool nh_needs_probe(int nud)
+{
+	return nud == NH_NUD_ABSENT || nud == NUD_NONE || (nud & NUD_FAILED);
+}
+
+static int nh_resolve(struct nh_nl *s, uint32_t addr, struct nh_res *res)
+{
+	struct nh_rt r;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	res->nud = NH_NUD_ABSENT;
+	err = nh_route_get(s, addr, &r);
+	if (!err)
+		err = nh_rtn_err(r.type);
+	if (!err)
+		err = nh_egress(s, r.oif, r.mtu, res->nh.smac, &res->nh.mtu);
+	if (err)
+		return err;
 	res->nh.ifindex = r.oif;
-	memcpy(res->nh.smac, l.mac, 6);
 	res->nh.gw = r.gw;
-	res->nh.mtu = (r.mtu && r.mtu < l.mtu) ? r.mtu : l.mtu;
 	res->nh.src = r.prefsrc;
 	if (!res->nh.src) {
 		err = nh_addr_get(s, r.oif, &res->nh.src);
@@ -636,30 +737,8 @@ static int nh_resolve(struct nh_nl *s, uint32_t addr, struct nh_res *res)
 			return err;
 	}
 	res->nhaddr = r.gw ? r.gw : addr;
-
-	err = nh_neigh_get(s, r.oif, res->nhaddr, &n);
-	if (err == -ENOENT)
-		return -EAGAIN;
-	if (err)
-		return err;
-	res->nud = n.state;
-	if (!(n.state & NH_NUD_OK) || !n.has_mac)
-		return -EAGAIN;
-	memcpy(res->nh.dmac, n.mac, 6);
-	return 0;
-}
-
-static bool nh_res_needs_probe(const struct nh_res *r)
-{
-	return r->nud == NH_NUD_ABSENT || r->nud == NUD_NONE ||
-	       (r->nud & NUD_FAILED);
-}
-
-static int nh_trigger(struct nh_nl *s, const struct nh_res *r, uint32_t addr)
-{
-	if (!nh_neigh_use(s, r->nh.ifindex, r->nhaddr))
-		return 0;
-	return nh_udp_poke(r->nh.ifindex, addr);
+	return nh_neigh_mac(s, AF_INET, r.oif, &res->nhaddr, &res->nud,
+			    res->nh.dmac);
 }
 
 int xlb_nh_route(uint32_t addr, struct xlb_nh *out)
@@ -673,7 +752,7 @@ int xlb_nh_route(uint32_t addr, struct xlb_nh *out)
 		return err;
 	err = nh_resolve(&s, addr, &r);
 	if (err == -EAGAIN && r.nud != NUD_INCOMPLETE)
-		(void)nh_trigger(&s, &r, addr);
+		(void)nh_trigger(&s, AF_INET, r.nh.ifindex, &r.nhaddr, &addr);
 	nh_nl_close(&s);
 	*out = r.nh;
 	return err;
@@ -1020,16 +1099,16 @@ static void nh_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate)
 		e->nhaddr = r.nhaddr;
 	else
 		e->nhaddr = 0;
-	if (err == -EAGAIN && r.nh.ifindex && nh_res_needs_probe(&r) &&
+	if (err == -EAGAIN && r.nh.ifindex && nh_needs_probe(r.nud) &&
 	    c->now >= e->next_probe) {
-		(void)nh_trigger(&c->req, &r, addr);
+		(void)nh_trigger(&c->req, AF_INET, r.nh.ifindex, &r.nhaddr, &addr);
 		e->next_probe = c->now + e->backoff;
 		if (e->backoff < (uint64_t)c->p.retry_ms * NH_BACKOFF_MAX)
 			e->backoff *= 2;
 	} else if (err == 0 && revalidate && (r.nud & NUD_STALE)) {
 		/* STALE -> DELAY -> PROBE: the kernel confirms the MAC with
 		 * a unicast ARP, and an event tells us if it changed. */
-		(void)nh_neigh_use(&c->req, r.nh.ifindex, r.nhaddr);
+		(void)nh_neigh_use(&c->req, AF_INET, r.nh.ifindex, &r.nhaddr);
 	}
 	nh_entry_set(c, i, err, &r.nh);
 }
@@ -1548,7 +1627,7 @@ static void nh_on_neigh(struct xlb_nh_cache *c, const struct nlmsghdr *nlh)
 	uint32_t dst, i;
 	int ifindex;
 
-	if (nh_neigh_parse(nlh, &ifindex, &dst, &n) < 0)
+	if (nh_neigh_parse(nlh, AF_INET, &ifindex, &dst, &n) < 0)
 		return;
 	for (i = 0; i <= c->mask; i++) {
 		struct nh_ctl *e = &c->ctl[i];
@@ -2061,15 +2140,9 @@ static int nh6_route_get_cb(const struct nlmsghdr *nlh, void *data)
 		memcpy(&r->gw, mnl_attr_get_payload(tb[RTA_GATEWAY]), 16);
 	if (tb[RTA_PREFSRC])
 		memcpy(&r->prefsrc, mnl_attr_get_payload(tb[RTA_PREFSRC]), 16);
-	if (tb[RTA_METRICS]) {
-		const struct nlattr *mtb[RTAX_MAX + 1] = { 0 };
-
-		if (mnl_attr_parse_nested(tb[RTA_METRICS], nh_rtax_cb, mtb) < 0) {
-			errno = EBADMSG;
-			return MNL_CB_ERROR;
-		}
-		if (mtb[RTAX_MTU])
-			r->mtu = mnl_attr_get_u32(mtb[RTAX_MTU]);
+	if (tb[RTA_METRICS] && nh_rt_mtu(tb[RTA_METRICS], &r->mtu) < 0) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
 	}
 	return MNL_CB_OK;
 }
@@ -2077,19 +2150,10 @@ static int nh6_route_get_cb(const struct nlmsghdr *nlh, void *data)
 /* As `ip -6 route get ADDR`: the route, and the source the kernel picks. */
 static int nh6_route_get(struct nh_nl *s, const struct in6_addr *addr, struct nh6_rt *r)
 {
-	char req[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	struct rtmsg *rtm;
 	int err;
 
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET6;
-	rtm->rtm_dst_len = 128;
-	mnl_attr_put(nlh, RTA_DST, 16, addr);
 	memset(r, 0, sizeof(*r));
-	err = nh_nl_talk(s, nlh, nh6_route_get_cb, r);
+	err = nh_route_ask(s, AF_INET6, addr, nh6_route_get_cb, r);
 	if (err)
 		return err;
 	return r->found ? 0 : -ENETUNREACH;
@@ -2138,126 +2202,10 @@ static int nh6_addr_cb(const struct nlmsghdr *nlh, void *data)
 /* The interface's first usable global IPv6 address; :: if none. */
 static int nh6_addr_get(struct nh_nl *s, int ifindex, struct in6_addr *addr)
 {
-	char req[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	struct ifaddrmsg *ifa;
 	struct nh6_addr_q q = { .ifindex = ifindex };
-	int err;
+	int err = nh_addr_dump(s, AF_INET6, nh6_addr_cb, &q);
 
-	nlh->nlmsg_type = RTM_GETADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET6;
-	err = nh_nl_talk(s, nlh, nh6_addr_cb, &q);
 	*addr = q.addr;
-	return err;
-}
-
-static int nh6_neigh_parse(const struct nlmsghdr *nlh, int *ifindex,
-			   struct in6_addr *dst, struct nh_neigh *n)
-{
-	const struct ndmsg *ndm;
-	const struct nlattr *a;
-	bool has_dst = false;
-
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ndm))
-		return -EBADMSG;
-	ndm = mnl_nlmsg_get_payload(nlh);
-	if (ndm->ndm_family != AF_INET6)
-		return -EAFNOSUPPORT;
-	memset(n, 0, sizeof(*n));
-	mnl_attr_for_each(a, nlh, sizeof(*ndm)) {
-		if (mnl_attr_get_type(a) == NDA_DST &&
-		    mnl_attr_get_payload_len(a) == 16) {
-			memcpy(dst, mnl_attr_get_payload(a), 16);
-			has_dst = true;
-		} else if (mnl_attr_get_type(a) == NDA_LLADDR &&
-			   mnl_attr_get_payload_len(a) == 6) {
-			memcpy(n->mac, mnl_attr_get_payload(a), 6);
-			n->has_mac = true;
-		}
-	}
-	if (!has_dst)
-		return -EBADMSG;
-	n->found = true;
-	n->state = ndm->ndm_state;
-	*ifindex = ndm->ndm_ifindex;
-	return 0;
-}
-
-static int nh6_neigh_get_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct in6_addr dst;
-	int ifindex;
-
-	if (nlh->nlmsg_type != RTM_NEWNEIGH)
-		return MNL_CB_OK;
-	if (nh6_neigh_parse(nlh, &ifindex, &dst, data) < 0) {
-		errno = EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	return MNL_CB_OK;
-}
-
-static int nh6_neigh_get(struct nh_nl *s, int ifindex, const struct in6_addr *addr,
-			 struct nh_neigh *n)
-{
-	char req[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	struct ndmsg *ndm;
-	int err;
-
-	nlh->nlmsg_type = RTM_GETNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = AF_INET6;
-	ndm->ndm_ifindex = ifindex;
-	mnl_attr_put(nlh, NDA_DST, 16, addr);
-	memset(n, 0, sizeof(*n));
-	err = nh_nl_talk(s, nlh, nh6_neigh_get_cb, n);
-	if (err)
-		return err;
-	return n->found ? 0 : -ENOENT;
-}
-
-/* NTF_USE on the ND table: the kernel sends a Neighbour Solicitation (or
- * confirms a STALE entry) as for a waiting packet. */
-static int nh6_neigh_use(struct nh_nl *s, int ifindex, const struct in6_addr *addr)
-{
-	char req[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	struct ndmsg *ndm;
-
-	nlh->nlmsg_type = RTM_NEWNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = AF_INET6;
-	ndm->ndm_ifindex = ifindex;
-	ndm->ndm_state = NUD_NONE;
-	ndm->ndm_flags = NTF_USE;
-	mnl_attr_put(nlh, NDA_DST, 16, addr);
-	return nh_nl_talk(s, nlh, NULL, NULL);
-}
-
-static int nh6_udp_poke(int ifindex, const struct in6_addr *addr)
-{
-	struct sockaddr_in6 sin6 = {
-		.sin6_family = AF_INET6,
-		.sin6_port = htons(9),
-		.sin6_addr = *addr,
-	};
-	int fd, err = 0;
-
-	/* A link-local address means nothing without its interface. */
-	if (IN6_IS_ADDR_LINKLOCAL(addr))
-		sin6.sin6_scope_id = (uint32_t)ifindex;
-	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	(void)setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex, sizeof(ifindex));
-	if (sendto(fd, "", 0, 0, (struct sockaddr *)&sin6, sizeof(sin6)) < 0)
-		err = -errno;
-	close(fd);
 	return err;
 }
 
@@ -2269,8 +2217,6 @@ struct nh6_res {
 
 static int nh6_resolve(struct nh_nl *s, const struct in6_addr *addr, struct nh6_res *res)
 {
-	struct nh_neigh n;
-	struct nh_link l;
 	struct nh6_rt r;
 	int err;
 
@@ -2286,33 +2232,14 @@ static int nh6_resolve(struct nh_nl *s, const struct in6_addr *addr, struct nh6_
 	 * EACCES (prohibit), ENETUNREACH. */
 	if (err == -EINVAL)
 		return -ENETUNREACH;
+	if (!err)
+		err = nh_rtn_err(r.type);
+	if (!err)
+		err = nh_egress(s, r.oif, r.mtu, res->nh.smac, &res->nh.mtu);
 	if (err)
 		return err;
-	switch (r.type) {
-	case RTN_UNICAST:
-		break;
-	case RTN_UNREACHABLE:
-		return -EHOSTUNREACH;
-	case RTN_PROHIBIT:
-		return -EACCES;
-	case RTN_BLACKHOLE:
-	case RTN_THROW:
-		return -ENETUNREACH;
-	default:
-		return -EOPNOTSUPP;
-	}
-	if (r.oif <= 0)
-		return -ENETUNREACH;
-	err = nh_link_get(s, r.oif, &l);
-	if (err)
-		return err;
-	/* The kernel answers a local address with a unicast route over lo. */
-	if (l.type != ARPHRD_ETHER || !l.has_mac)
-		return -EOPNOTSUPP;
 	res->nh.ifindex = r.oif;
-	memcpy(res->nh.smac, l.mac, 6);
 	res->nh.gw = r.gw;
-	res->nh.mtu = (r.mtu && r.mtu < l.mtu) ? r.mtu : l.mtu;
 	res->nh.src = r.prefsrc;
 	if (IN6_IS_ADDR_UNSPECIFIED(&res->nh.src)) {
 		err = nh6_addr_get(s, r.oif, &res->nh.src);
@@ -2320,29 +2247,8 @@ static int nh6_resolve(struct nh_nl *s, const struct in6_addr *addr, struct nh6_
 			return err;
 	}
 	res->nhaddr = IN6_IS_ADDR_UNSPECIFIED(&r.gw) ? *addr : r.gw;
-	err = nh6_neigh_get(s, r.oif, &res->nhaddr, &n);
-	if (err == -ENOENT)
-		return -EAGAIN;
-	if (err)
-		return err;
-	res->nud = n.state;
-	if (!(n.state & NH_NUD_OK) || !n.has_mac)
-		return -EAGAIN;
-	memcpy(res->nh.dmac, n.mac, 6);
-	return 0;
-}
-
-static bool nh6_res_needs_probe(const struct nh6_res *r)
-{
-	return r->nud == NH_NUD_ABSENT || r->nud == NUD_NONE ||
-	       (r->nud & NUD_FAILED);
-}
-
-static int nh6_trigger(struct nh_nl *s, const struct nh6_res *r, const struct in6_addr *addr)
-{
-	if (!nh6_neigh_use(s, r->nh.ifindex, &r->nhaddr))
-		return 0;
-	return nh6_udp_poke(r->nh.ifindex, addr);
+	return nh_neigh_mac(s, AF_INET6, r.oif, &res->nhaddr, &res->nud,
+			    res->nh.dmac);
 }
 
 int xlb_nh_route6(const struct in6_addr *addr, struct xlb_nh6 *out)
@@ -2356,7 +2262,7 @@ int xlb_nh_route6(const struct in6_addr *addr, struct xlb_nh6 *out)
 		return err;
 	err = nh6_resolve(&s, addr, &r);
 	if (err == -EAGAIN && r.nud != NUD_INCOMPLETE && r.nh.ifindex)
-		(void)nh6_trigger(&s, &r, addr);
+		(void)nh_trigger(&s, AF_INET6, r.nh.ifindex, &r.nhaddr, addr);
 	nh_nl_close(&s);
 	*out = r.nh;
 	return err;
@@ -2601,14 +2507,14 @@ static void nh6_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate)
 		e->nhaddr = r.nhaddr;
 	else
 		memset(&e->nhaddr, 0, sizeof(e->nhaddr));
-	if (err == -EAGAIN && r.nh.ifindex && nh6_res_needs_probe(&r) &&
+	if (err == -EAGAIN && r.nh.ifindex && nh_needs_probe(r.nud) &&
 	    c->now >= e->next_probe) {
-		(void)nh6_trigger(&c->req, &r, &addr);
+		(void)nh_trigger(&c->req, AF_INET6, r.nh.ifindex, &r.nhaddr, &addr);
 		e->next_probe = c->now + e->backoff;
 		if (e->backoff < (uint64_t)c->p.retry_ms * NH_BACKOFF_MAX)
 			e->backoff *= 2;
 	} else if (err == 0 && revalidate && (r.nud & NUD_STALE)) {
-		(void)nh6_neigh_use(&c->req, r.nh.ifindex, &r.nhaddr);
+		(void)nh_neigh_use(&c->req, AF_INET6, r.nh.ifindex, &r.nhaddr);
 	}
 	nh6_entry_set(c, i, err, &r.nh);
 }
@@ -2760,7 +2666,7 @@ static void nh6_on_neigh(struct xlb_nh_cache *c, const struct nlmsghdr *nlh)
 	struct nh_neigh n;
 	int ifindex;
 
-	if (nh6_neigh_parse(nlh, &ifindex, &dst, &n) < 0)
+	if (nh_neigh_parse(nlh, AF_INET6, &ifindex, &dst, &n) < 0)
 		return;
 	for (uint32_t i = 0; i <= t->mask; i++) {
 		struct nh6_ctl *e = &t->ctl[i];

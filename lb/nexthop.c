@@ -149,117 +149,100 @@ static int nh_nl_talk(struct nh_nl *s, struct nlmsghdr *nlh, mnl_cb_t cb,
 	}
 }
 
-/* ---- attribute validation (one callback per nesting level) ----------- */
+/* ---- attribute validation (one table per message and nesting level) -- */
+
+/* What is kept of one attribute type: its libmnl type (MNL_TYPE_UNSPEC, 0:
+ * not kept), and its exact length when the type does not say (addresses). */
+struct nh_attr_want {
+	uint8_t type;
+	uint8_t len;
+};
+
+/* Keep a in tb when want[] (max + 1 entries) names its type and it is
+ * valid; an invalid one fails the parse. */
+static int nh_attr_keep(const struct nlattr *a, const struct nlattr **tb,
+			uint16_t max, const struct nh_attr_want *want)
+{
+	uint16_t type = mnl_attr_get_type(a);
+	const struct nh_attr_want *w;
+	int rc;
+
+	if (mnl_attr_type_valid(a, max) < 0)
+		return MNL_CB_OK;	/* newer than us: skip */
+	w = &want[type];
+	if (w->type == MNL_TYPE_UNSPEC)
+		return MNL_CB_OK;
+	rc = w->len ? mnl_attr_validate2(a, w->type, w->len)
+		    : mnl_attr_validate(a, w->type);
+	if (rc < 0)
+		return MNL_CB_ERROR;
+	tb[type] = a;
+	return MNL_CB_OK;
+}
 
 static int nh_rta_cb(const struct nlattr *a, void *data)
 {
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(a);
+	static const struct nh_attr_want want[RTA_MAX + 1] = {
+		[RTA_DST] = { MNL_TYPE_U32 },	  [RTA_OIF] = { MNL_TYPE_U32 },
+		[RTA_GATEWAY] = { MNL_TYPE_U32 }, [RTA_PREFSRC] = { MNL_TYPE_U32 },
+		[RTA_PRIORITY] = { MNL_TYPE_U32 }, [RTA_TABLE] = { MNL_TYPE_U32 },
+		[RTA_METRICS] = { MNL_TYPE_NESTED },
+		[RTA_MULTIPATH] = { MNL_TYPE_BINARY },
+	};
 
-	if (mnl_attr_type_valid(a, RTA_MAX) < 0)
-		return MNL_CB_OK;	/* newer than us: skip */
-	switch (type) {
-	case RTA_DST:
-	case RTA_OIF:
-	case RTA_GATEWAY:
-	case RTA_PREFSRC:
-	case RTA_PRIORITY:
-	case RTA_TABLE:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-			return MNL_CB_ERROR;
-		break;
-	case RTA_METRICS:
-		if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
-			return MNL_CB_ERROR;
-		break;
-	case RTA_MULTIPATH:
-		if (mnl_attr_validate(a, MNL_TYPE_BINARY) < 0)
-			return MNL_CB_ERROR;
-		break;
-	default:
-		return MNL_CB_OK;
-	}
-	tb[type] = a;
-	return MNL_CB_OK;
+	return nh_attr_keep(a, data, RTA_MAX, want);
+}
+
+/* IPv6 routes: addresses are 16 bytes. */
+static int nh6_rta_cb(const struct nlattr *a, void *data)
+{
+	static const struct nh_attr_want want[RTA_MAX + 1] = {
+		[RTA_DST] = { MNL_TYPE_BINARY, 16 },
+		[RTA_GATEWAY] = { MNL_TYPE_BINARY, 16 },
+		[RTA_PREFSRC] = { MNL_TYPE_BINARY, 16 },
+		[RTA_OIF] = { MNL_TYPE_U32 },	  [RTA_TABLE] = { MNL_TYPE_U32 },
+		[RTA_METRICS] = { MNL_TYPE_NESTED },
+	};
+
+	return nh_attr_keep(a, data, RTA_MAX, want);
 }
 
 static int nh_rtax_cb(const struct nlattr *a, void *data)
 {
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(a);
+	static const struct nh_attr_want want[RTAX_MAX + 1] = {
+		[RTAX_MTU] = { MNL_TYPE_U32 },
+	};
 
-	if (mnl_attr_type_valid(a, RTAX_MAX) < 0)
-		return MNL_CB_OK;
-	if (type == RTAX_MTU) {
-		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-			return MNL_CB_ERROR;
-		tb[type] = a;
-	}
-	return MNL_CB_OK;
+	return nh_attr_keep(a, data, RTAX_MAX, want);
 }
 
 static int nh_ifla_cb(const struct nlattr *a, void *data)
 {
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(a);
+	static const struct nh_attr_want want[IFLA_MAX + 1] = {
+		[IFLA_MTU] = { MNL_TYPE_U32 }, [IFLA_ADDRESS] = { MNL_TYPE_BINARY },
+	};
 
-	if (mnl_attr_type_valid(a, IFLA_MAX) < 0)
-		return MNL_CB_OK;
-	switch (type) {
-	case IFLA_MTU:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-			return MNL_CB_ERROR;
-		break;
-	case IFLA_ADDRESS:
-		if (mnl_attr_validate(a, MNL_TYPE_BINARY) < 0)
-			return MNL_CB_ERROR;
-		break;
-	default:
-		return MNL_CB_OK;
-	}
-	tb[type] = a;
-	return MNL_CB_OK;
+	return nh_attr_keep(a, data, IFLA_MAX, want);
 }
 
 static int nh_ifa_cb(const struct nlattr *a, void *data)
 {
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(a);
+	static const struct nh_attr_want want[IFA_MAX + 1] = {
+		[IFA_LOCAL] = { MNL_TYPE_U32 }, [IFA_ADDRESS] = { MNL_TYPE_U32 },
+		[IFA_FLAGS] = { MNL_TYPE_U32 },
+	};
 
-	if (mnl_attr_type_valid(a, IFA_MAX) < 0)
-		return MNL_CB_OK;
-	switch (type) {
-	case IFA_LOCAL:
-	case IFA_ADDRESS:
-	case IFA_FLAGS:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-			return MNL_CB_ERROR;
-		break;
-	default:
-		return MNL_CB_OK;
-	}
-	tb[type] = a;
-	return MNL_CB_OK;
+	return nh_attr_keep(a, data, IFA_MAX, want);
 }
 
+/* NDA_DST's length depends on the family: nh_neigh_parse() checks it. */
 static int nh_nda_cb(const struct nlattr *a, void *data)
 {
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(a);
+	static const struct nh_attr_want want[NDA_MAX + 1] = {
+		[NDA_DST] = { MNL_TYPE_BINARY }, [NDA_LLADDR] = { MNL_TYPE_BINARY },
+	};
 
-	if (mnl_attr_type_valid(a, NDA_MAX) < 0)
-		return MNL_CB_OK;
-	switch (type) {
-	case NDA_DST:		/* length by family: nh_neigh_parse() */
-	case NDA_LLADDR:
-		if (mnl_attr_validate(a, MNL_TYPE_BINARY) < 0)
-			return MNL_CB_ERROR;
-		break;
-	default:
-		return MNL_CB_OK;
-	}
-	tb[type] = a;
-	return MNL_CB_OK;
+	return nh_attr_keep(a, data, NDA_MAX, want);
 }
 
 /* ---- routes ---------------------------------------------------------- */
@@ -2077,36 +2060,6 @@ static inline uint32_t nh6_hash(const struct in6_addr *a)
 }
 
 /* -- netlink, AF_INET6 forms (addresses are 16-byte attributes) -- */
-
-static int nh6_rta_cb(const struct nlattr *a, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(a);
-
-	if (mnl_attr_type_valid(a, RTA_MAX) < 0)
-		return MNL_CB_OK;
-	switch (type) {
-	case RTA_DST:
-	case RTA_GATEWAY:
-	case RTA_PREFSRC:
-		if (mnl_attr_get_payload_len(a) != 16)
-			return MNL_CB_ERROR;
-		break;
-	case RTA_OIF:
-	case RTA_TABLE:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-			return MNL_CB_ERROR;
-		break;
-	case RTA_METRICS:
-		if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
-			return MNL_CB_ERROR;
-		break;
-	default:
-		return MNL_CB_OK;
-	}
-	tb[type] = a;
-	return MNL_CB_OK;
-}
 
 struct nh6_rt {
 	bool     found;

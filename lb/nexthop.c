@@ -757,19 +757,53 @@ struct nh_slot {
 	uint32_t nh[NH_WORDS];	/* struct xlb_nh */
 } __attribute__((aligned(64)));	/* one slot per cache line */
 
-/* What only the control thread uses. */
-struct nh_ctl {
-	struct xlb_nh nh;	/* as last published */
-	int      err;
-	uint32_t nhaddr;	/* neighbour that matters, 0 until resolved */
-	uint32_t refs;		/* xlb_nh_want() count */
+/*
+ * What only the control thread keeps of one entry, either family: the first
+ * member of struct nh_ctl (IPv4) and struct nh6_ctl (IPv6), so that the
+ * state machine (holds, eviction, probes and their backoff, settle and tick
+ * work) is written once, over struct nh_tab.
+ */
+struct nh_ent {
+	bool     live;		/* the slot is NH_LIVE (the control thread's
+				 * copy: it is the only writer) */
 	uint8_t  flags;		/* NH_F_* */
-	uint32_t gw_refs;	/* route targets through it (NH_F_GW) */
 	bool     dirty;		/* re-resolve at the next settle */
 	bool     probe_due;	/* the kernel gave up or forgot: probe again */
+	int      err;		/* as last published */
+	uint32_t refs;		/* xlb_nh_want[6]() count */
 	uint64_t next_probe;	/* ms */
 	uint64_t backoff;	/* ms */
 	uint64_t host_gen;	/* insertion order, for evicting hosts */
+};
+
+/* One family's table as the control thread sees it. */
+struct nh_tab {
+	int      family;	/* AF_INET or AF_INET6 */
+	uint32_t mask;		/* slot count - 1 */
+	void    *ctl;		/* mask + 1 of struct nh_ctl or nh6_ctl */
+	size_t   ctl_size;
+	unsigned capacity;
+	unsigned hosts_max;
+	unsigned live;
+	unsigned hosts;
+	uint64_t host_gen;
+	unsigned tick_pos;	/* where the round-robin retries resume */
+	bool     all_dirty;	/* re-resolve every entry at the next settle */
+	bool     full_logged;	/* capacity reached, said once */
+	bool     hosts_full_logged;
+};
+
+static struct nh_ent *nh_ent(const struct nh_tab *t, uint32_t i)
+{
+	return (struct nh_ent *)((char *)t->ctl + (size_t)i * t->ctl_size);
+}
+
+/* What only the control thread uses, IPv4. */
+struct nh_ctl {
+	struct nh_ent st;	/* first */
+	struct xlb_nh nh;	/* as last published */
+	uint32_t nhaddr;	/* neighbour that matters, 0 until resolved */
+	uint32_t gw_refs;	/* route targets through it (NH_F_GW) */
 };
 
 /* Where a main-table route leads, as workers read it (32-bit words,
@@ -787,12 +821,10 @@ struct xlb_nh_cache {
 	struct nh_nl req;	/* requests and their answers */
 	struct nh_nl ev;	/* subscribed, non-blocking */
 
-	uint32_t mask;		/* slot count - 1 */
+	uint32_t mask;		/* slot count - 1 (t4.mask: the workers' copy) */
 	struct nh_slot *slots;
-	struct nh_ctl *ctl;
-	unsigned live;
-	unsigned hosts;
-	uint64_t host_gen;
+	struct nh_ctl *ctl;	/* = t4.ctl */
+	struct nh_tab t4;	/* the IPv4 table's control side */
 
 	/* The main table: prefixes -> target ids (lpm.h), the targets, and
 	 * a generation bumped by every route, link or address change. */
@@ -814,8 +846,6 @@ struct xlb_nh_cache {
 	/* control state */
 	uint64_t now;
 	uint64_t next_refresh;
-	unsigned tick_pos;
-	bool     all_dirty;
 	bool     routes_dirty;
 	/* Prefixes whose routes changed since the last tick: the entries
 	 * inside them are re-resolved then (all of them past NH_RT_CHANGED),
@@ -823,8 +853,6 @@ struct xlb_nh_cache {
 	struct { uint32_t dst, mask; } rt_changed[NH_RT_CHANGED];
 	unsigned rt_changed_n;
 	bool     entries_stale;	/* more than that: re-resolve them all */
-	bool     hosts_full_logged;
-	bool     full_logged;		/* capacity reached, said once */
 	int      changes;
 	struct nh6_tab *v6;		/* IPv6 entries (end of file) */
 };
@@ -834,8 +862,12 @@ struct nh6_tab;
 static bool nh6_event(struct xlb_nh_cache *c, const struct nlmsghdr *nlh);
 static void nh6_settle(struct xlb_nh_cache *c);
 static void nh6_tick(struct xlb_nh_cache *c, bool refresh, unsigned budget);
-static int nh6_tab_new(struct nh6_tab **out, unsigned capacity);
+static int nh6_tab_new(struct nh6_tab **out, const struct xlb_nh_cache_params *p);
 static void nh6_tab_free(struct nh6_tab *t);
+static void nh6_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate);
+static void nh6_remove(struct xlb_nh_cache *c, int i);
+static int nh6_find(const struct nh6_tab *t, const struct in6_addr *addr);
+static int nh6_insert(struct xlb_nh_cache *c, const struct in6_addr *addr);
 static uint64_t nh6_reqs_dropped(const struct nh6_tab *t);
 static void nh6_stats(const struct nh6_tab *t, struct xlb_nh_stats *s);
 
@@ -988,6 +1020,293 @@ static int nh_find(const struct xlb_nh_cache *c, uint32_t addr)
 	return -1;
 }
 
+/* ---- the state machine, both families -------------------------------- */
+
+/* Zeroed slots (NH_EMPTY), slot_size bytes each, and control parts for t
+ * (t->capacity, t->ctl_size set): at most half full at capacity, so that
+ * probe chains stay short. NULL when out of memory. */
+static void *nh_tab_alloc(struct nh_tab *t, size_t slot_size)
+{
+	uint32_t n = 64;
+	void *slots;
+
+	while (n < 2 * t->capacity)
+		n <<= 1;
+	t->mask = n - 1;
+	slots = aligned_alloc(64, n * slot_size);
+	t->ctl = calloc(n, t->ctl_size);
+	if (!slots || !t->ctl) {
+		free(slots);
+		free(t->ctl);
+		t->ctl = NULL;
+		return NULL;
+	}
+	memset(slots, 0, n * slot_size);
+	return slots;
+}
+
+
+static int nh_find(const struct xlb_nh_cache *c, uint32_t addr);
+static int nh_insert(struct xlb_nh_cache *c, uint32_t addr);
+static void nh_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate);
+static void nh_remove(struct xlb_nh_cache *c, int i);
+
+/* Family dispatch: the only places that know both tables. */
+static int nh_tab_find(const struct xlb_nh_cache *c, const struct nh_tab *t,
+		       const void *addr)
+{
+	if (t->family == AF_INET6)
+		return nh6_find(c->v6, addr);
+	return nh_find(c, *(const uint32_t *)addr);
+}
+
+static int nh_tab_insert(struct xlb_nh_cache *c, const struct nh_tab *t,
+			 const void *addr)
+{
+	if (t->family == AF_INET6)
+		return nh6_insert(c, addr);
+	return nh_insert(c, *(const uint32_t *)addr);
+}
+
+static void nh_tab_resolve(struct xlb_nh_cache *c, const struct nh_tab *t,
+			   uint32_t i, bool revalidate)
+{
+	if (t->family == AF_INET6)
+		nh6_entry_resolve(c, (int)i, revalidate);
+	else
+		nh_entry_resolve(c, (int)i, revalidate);
+}
+
+static void nh_tab_remove(struct xlb_nh_cache *c, const struct nh_tab *t,
+			  uint32_t i)
+{
+	if (t->family == AF_INET6)
+		nh6_remove(c, (int)i);
+	else
+		nh_remove(c, (int)i);
+}
+
+/* A new entry e of t (its control part zeroed): pending until resolved. */
+static void nh_ent_start(const struct xlb_nh_cache *c, struct nh_tab *t,
+			 struct nh_ent *e)
+{
+	e->live = true;
+	e->err = -EAGAIN;
+	e->backoff = c->p.retry_ms;
+	t->live++;
+}
+
+/* Entry e leaves t (its slot and control part are cleared next): true
+ * when it was usable, so the daemon must hear that it went. */
+static bool nh_ent_leave(struct nh_tab *t, const struct nh_ent *e)
+{
+	t->full_logged = false;
+	if (e->flags & NH_F_HOST)
+		t->hosts--;
+	t->live--;
+	return e->err == 0;
+}
+
+/* A new state for entry e whose published next hop (len bytes) is *cur:
+ * false when nothing changed; else e->err and *cur take it, and *tell says
+ * whether the daemon must hear of it (usable or not, and if usable, any
+ * field). A usable state resets the retry backoff. */
+static bool nh_ent_update(const struct xlb_nh_cache *c, struct nh_ent *e,
+			  void *cur, const void *nh, size_t len, int err,
+			  bool *tell)
+{
+	bool was = e->err == 0, is = err == 0;
+	bool same_nh = !memcmp(cur, nh, len);
+
+	if (is)
+		e->backoff = c->p.retry_ms;
+	if (e->err == err && same_nh)
+		return false;
+	e->err = err;
+	memcpy(cur, nh, len);
+	*tell = was != is || (is && !same_nh);
+	return true;
+}
+
+/* The next probe of a pending entry: the interval doubles, up to
+ * retry_ms x NH_BACKOFF_MAX. */
+static void nh_backoff(const struct xlb_nh_cache *c, struct nh_ent *e)
+{
+	e->next_probe = c->now + e->backoff;
+	if (e->backoff < (uint64_t)c->p.retry_ms * NH_BACKOFF_MAX)
+		e->backoff *= 2;
+}
+
+/* After a resolution of entry e (towards addr; neighbour nhaddr in state
+ * nud on *ifindex, 0: no route got that far) that gave err: a neighbour the
+ * kernel does not know or gave up on is solicited again, at e's backoff;
+ * with revalidate, a STALE one is confirmed (STALE -> DELAY -> PROBE: a
+ * unicast probe, and an event tells us if the MAC changed). */
+static void nh_ent_probe(struct xlb_nh_cache *c, struct nh_ent *e, int family,
+			 int err, int ifindex, int nud,
+			 const void *nhaddr, const void *addr, bool revalidate)
+{
+	if (err == -EAGAIN && ifindex && nh_needs_probe(nud) &&
+	    c->now >= e->next_probe) {
+		(void)nh_trigger(&c->req, family, ifindex, nhaddr, addr);
+		nh_backoff(c, e);
+	} else if (err == 0 && revalidate && (nud & NUD_STALE)) {
+		(void)nh_neigh_use(&c->req, family, ifindex, nhaddr);
+	}
+}
+
+/* A neighbour event (n; gone: deleted) for entry e, whose neighbour it
+ * names: 0 with its MAC in dmac, else -EAGAIN with dmac zeroed, and a probe
+ * due when the kernel deleted it or gave up (nobody else will ask again). */
+static int nh_ent_neigh(struct nh_ent *e, bool gone, const struct nh_neigh *n,
+			uint8_t dmac[6])
+{
+	if (!gone && (n->state & NH_NUD_OK) && n->has_mac) {
+		memcpy(dmac, n->mac, 6);
+		return 0;
+	}
+	memset(dmac, 0, 6);
+	if (gone || n->state == NUD_NONE || (n->state & NUD_FAILED))
+		e->probe_due = true;
+	return -EAGAIN;
+}
+
+/* Whether a neighbour event may touch entry e: held, and resolved or only
+ * waiting for its neighbour (not unroutable). */
+static bool nh_ent_follows_neigh(const struct nh_ent *e)
+{
+	return e->live && (e->err == 0 || e->err == -EAGAIN);
+}
+
+/* The table is full: said once until an entry goes (packets keep asking). */
+static void nh_full(struct xlb_nh_cache *c, struct nh_tab *t)
+{
+	if (!t->full_logged) {
+		if (t->family == AF_INET6)
+			nh_log(c, "nexthop: IPv6 next-hop cache full (capacity %u)",
+			       t->capacity);
+		else
+			nh_log(c, "nexthop: next-hop cache full (capacity %u "
+			       "addresses: real servers, gateways, on-link "
+			       "clients)", t->capacity);
+	}
+	t->full_logged = true;
+}
+
+/* Evict the oldest client of t nobody else needs. */
+static bool nh_evict_host(struct xlb_nh_cache *c, struct nh_tab *t)
+{
+	int victim = -1;
+	uint32_t i;
+
+	for (i = 0; i <= t->mask; i++) {
+		const struct nh_ent *e = nh_ent(t, i);
+
+		if (!e->live || e->flags != NH_F_HOST || e->refs)
+			continue;
+		if (victim < 0 || e->host_gen < nh_ent(t, (uint32_t)victim)->host_gen)
+			victim = (int)i;
+	}
+	if (victim < 0)
+		return false;
+	nh_tab_remove(c, t, (uint32_t)victim);
+	return true;
+}
+
+/* Add a reason (a ref, or a flag) to hold addr (a valid address of t's
+ * family); resolve it when new. */
+static int nh_hold(struct xlb_nh_cache *c, struct nh_tab *t, const void *addr,
+		   uint8_t flag)
+{
+	struct nh_ent *e;
+	bool fresh;
+	int i;
+
+	i = nh_tab_find(c, t, addr);
+	fresh = i < 0;
+	if (flag == NH_F_HOST &&
+	    (i < 0 || !(nh_ent(t, (uint32_t)i)->flags & NH_F_HOST)) &&
+	    t->hosts >= t->hosts_max) {
+		if (!t->hosts_full_logged)
+			nh_log(c, "nexthop: %u %s clients held (%s): evicting "
+			       "the oldest", t->hosts_max,
+			       t->family == AF_INET6 ? "IPv6" : "on-link",
+			       t->family == AF_INET6 ? "hosts6_max" : "hosts_max");
+		t->hosts_full_logged = true;
+		if (!nh_evict_host(c, t))
+			return -ENOSPC;
+	}
+	if (fresh) {
+		i = nh_tab_insert(c, t, addr);
+		if (i < 0) {
+			nh_full(c, t);
+			return i;
+		}
+	}
+	e = nh_ent(t, (uint32_t)i);
+	if (flag) {
+		if (flag == NH_F_HOST && !(e->flags & NH_F_HOST)) {
+			t->hosts++;
+			e->host_gen = ++t->host_gen;
+		}
+		e->flags |= flag;
+	} else {
+		e->refs++;
+	}
+	if (fresh)
+		nh_tab_resolve(c, t, (uint32_t)i, false);
+	return 0;
+}
+
+/* Drop one want of entry i of t (-1: not held). */
+static int nh_unhold(struct xlb_nh_cache *c, struct nh_tab *t, int i)
+{
+	struct nh_ent *e = i < 0 ? NULL : nh_ent(t, (uint32_t)i);
+
+	if (!e || !e->refs)
+		return -ENOENT;
+	if (!--e->refs && !e->flags)
+		nh_tab_remove(c, t, (uint32_t)i);
+	return 0;
+}
+
+/* Re-resolve the live entries of t that are marked (dirty, probe due), or
+ * all of them. */
+static void nh_resolve_marked(struct xlb_nh_cache *c, struct nh_tab *t,
+			      bool all, bool revalidate)
+{
+	uint32_t i;
+
+	for (i = 0; i <= t->mask; i++) {
+		const struct nh_ent *e = nh_ent(t, i);
+
+		if (e->live && (all || e->dirty || e->probe_due))
+			nh_tab_resolve(c, t, i, revalidate);
+	}
+}
+
+/* Unresolved entries of t whose time has come, at most budget of them,
+ * round-robin so that a crowd of dead servers cannot starve the others. */
+static void nh_retry_due(struct xlb_nh_cache *c, struct nh_tab *t,
+			 unsigned budget)
+{
+	uint32_t n, i;
+
+	for (n = 0; n <= t->mask && budget; n++) {
+		struct nh_ent *e;
+
+		i = (t->tick_pos + n) & t->mask;
+		e = nh_ent(t, i);
+		if (!e->live || !e->err || e->next_probe > c->now)
+			continue;
+		budget--;
+		nh_tab_resolve(c, t, i, false);
+		if (e->err && e->next_probe <= c->now)
+			nh_backoff(c, e);
+	}
+	t->tick_pos = (t->tick_pos + n) & t->mask;
+}
+
 static int nh_insert(struct xlb_nh_cache *c, uint32_t addr)
 {
 	static const struct xlb_nh zero;
@@ -1004,13 +1323,11 @@ static int nh_insert(struct xlb_nh_cache *c, uint32_t addr)
 		if (s->state == NH_EMPTY)
 			break;
 	}
-	if (free_i < 0 || c->live >= c->p.capacity)
+	if (free_i < 0 || c->t4.live >= c->t4.capacity)
 		return -ENOSPC;
 	memset(&c->ctl[free_i], 0, sizeof(c->ctl[free_i]));
-	c->ctl[free_i].err = -EAGAIN;
-	c->ctl[free_i].backoff = c->p.retry_ms;
+	nh_ent_start(c, &c->t4, &c->ctl[free_i].st);
 	nh_slot_write(&c->slots[free_i], addr, NH_LIVE, -EAGAIN, &zero);
-	c->live++;
 	return free_i;
 }
 
@@ -1022,27 +1339,14 @@ static void nh_notify(struct xlb_nh_cache *c, uint32_t addr,
 		c->p.on_change(addr, nh, c->p.arg);
 }
 
-/* The cache is full: said once until an entry goes (packets keep asking). */
-static void nh_full(struct xlb_nh_cache *c)
-{
-	if (!c->full_logged)
-		nh_log(c, "nexthop: next-hop cache full (capacity %u addresses: "
-		       "real servers, gateways, on-link clients)", c->p.capacity);
-	c->full_logged = true;
-}
-
 static void nh_remove(struct xlb_nh_cache *c, int i)
 {
-	c->full_logged = false;
 	static const struct xlb_nh zero;
 	struct nh_slot *s = &c->slots[i];
-	bool was_usable = c->ctl[i].err == 0;
+	bool was_usable = nh_ent_leave(&c->t4, &c->ctl[i].st);
 
-	if (c->ctl[i].flags & NH_F_HOST)
-		c->hosts--;
 	nh_slot_write(s, s->key, NH_DEAD, -ENOENT, &zero);
 	memset(&c->ctl[i], 0, sizeof(c->ctl[i]));
-	c->live--;
 	if (was_usable)
 		nh_notify(c, s->key, NULL);
 }
@@ -1054,18 +1358,13 @@ static void nh_entry_set(struct xlb_nh_cache *c, int i, int err,
 {
 	struct nh_ctl *e = &c->ctl[i];
 	uint32_t key = c->slots[i].key;
-	bool was = e->err == 0, is = err == 0;
-	bool same_nh = !memcmp(&e->nh, nh, sizeof(*nh));
+	bool tell;
 
-	if (is)
-		e->backoff = c->p.retry_ms;
-	if (e->err == err && same_nh)
+	if (!nh_ent_update(c, &e->st, &e->nh, nh, sizeof(*nh), err, &tell))
 		return;
-	e->err = err;
-	e->nh = *nh;
 	nh_slot_write(&c->slots[i], key, NH_LIVE, err, nh);
-	if (was != is || (is && !same_nh))
-		nh_notify(c, key, is ? nh : NULL);
+	if (tell)
+		nh_notify(c, key, err ? NULL : nh);
 }
 
 static void nh_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate)
@@ -1075,102 +1374,32 @@ static void nh_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate)
 	struct nh_res r;
 	int err;
 
-	e->dirty = false;
-	e->probe_due = false;
+	e->st.dirty = false;
+	e->st.probe_due = false;
 	err = nh_resolve(&c->req, addr, &r);
 	if (err == 0 || err == -EAGAIN)
 		e->nhaddr = r.nhaddr;
 	else
 		e->nhaddr = 0;
-	if (err == -EAGAIN && r.nh.ifindex && nh_needs_probe(r.nud) &&
-	    c->now >= e->next_probe) {
-		(void)nh_trigger(&c->req, AF_INET, r.nh.ifindex, &r.nhaddr, &addr);
-		e->next_probe = c->now + e->backoff;
-		if (e->backoff < (uint64_t)c->p.retry_ms * NH_BACKOFF_MAX)
-			e->backoff *= 2;
-	} else if (err == 0 && revalidate && (r.nud & NUD_STALE)) {
-		/* STALE -> DELAY -> PROBE: the kernel confirms the MAC with
-		 * a unicast ARP, and an event tells us if it changed. */
-		(void)nh_neigh_use(&c->req, AF_INET, r.nh.ifindex, &r.nhaddr);
-	}
+	nh_ent_probe(c, &e->st, AF_INET, err, r.nh.ifindex, r.nud, &r.nhaddr,
+		     &addr, revalidate);
 	nh_entry_set(c, i, err, &r.nh);
 }
 
-/* Evict the oldest on-link client nobody else needs. */
-static bool nh_evict_host(struct xlb_nh_cache *c)
+/* IPv4 holds: 0.0.0.0 is no address. */
+static int nh4_hold(struct xlb_nh_cache *c, uint32_t addr, uint8_t flag)
 {
-	int victim = -1;
-	uint32_t i;
-
-	for (i = 0; i <= c->mask; i++) {
-		const struct nh_ctl *e = &c->ctl[i];
-
-		if (c->slots[i].state != NH_LIVE || e->flags != NH_F_HOST ||
-		    e->refs)
-			continue;
-		if (victim < 0 || e->host_gen < c->ctl[victim].host_gen)
-			victim = (int)i;
-	}
-	if (victim < 0)
-		return false;
-	nh_remove(c, victim);
-	return true;
-}
-
-/* Add a reason (a ref, or a flag) to hold addr; resolve it when new. */
-static int nh_hold(struct xlb_nh_cache *c, uint32_t addr, uint8_t flag)
-{
-	bool fresh;
-	int i;
-
-	if (!addr)
-		return -EINVAL;
-	i = nh_find(c, addr);
-	fresh = i < 0;
-	if (flag == NH_F_HOST && (i < 0 || !(c->ctl[i].flags & NH_F_HOST)) &&
-	    c->hosts >= c->p.hosts_max) {
-		if (!c->hosts_full_logged)
-			nh_log(c, "nexthop: %u on-link clients held (hosts_max): "
-			       "evicting the oldest", c->p.hosts_max);
-		c->hosts_full_logged = true;
-		if (!nh_evict_host(c))
-			return -ENOSPC;
-	}
-	if (fresh) {
-		i = nh_insert(c, addr);
-		if (i < 0) {
-			nh_full(c);
-			return i;
-		}
-	}
-	if (flag) {
-		if (flag == NH_F_HOST && !(c->ctl[i].flags & NH_F_HOST)) {
-			c->hosts++;
-			c->ctl[i].host_gen = ++c->host_gen;
-		}
-		c->ctl[i].flags |= flag;
-	} else {
-		c->ctl[i].refs++;
-	}
-	if (fresh)
-		nh_entry_resolve(c, i, false);
-	return 0;
+	return addr ? nh_hold(c, &c->t4, &addr, flag) : -EINVAL;
 }
 
 int xlb_nh_want(struct xlb_nh_cache *c, uint32_t addr)
 {
-	return nh_hold(c, addr, 0);
+	return nh4_hold(c, addr, 0);
 }
 
 int xlb_nh_unwant(struct xlb_nh_cache *c, uint32_t addr)
 {
-	int i = addr ? nh_find(c, addr) : -1;
-
-	if (i < 0 || !c->ctl[i].refs)
-		return -ENOENT;
-	if (!--c->ctl[i].refs && !c->ctl[i].flags)
-		nh_remove(c, i);
-	return 0;
+	return nh_unhold(c, &c->t4, addr ? nh_find(c, addr) : -1);
 }
 
 int xlb_nh_cache_publish(struct xlb_nh_cache *c, uint32_t addr,
@@ -1232,13 +1461,13 @@ static void nh_gw_hold(struct xlb_nh_cache *c, uint32_t gw)
 	if (i < 0) {
 		i = nh_insert(c, gw);
 		if (i < 0) {
-			nh_full(c);
+			nh_full(c, &c->t4);
 			return;
 		}
-		c->ctl[i].dirty = true;
+		c->ctl[i].st.dirty = true;
 	}
 	c->ctl[i].gw_refs++;
-	c->ctl[i].flags |= NH_F_GW;
+	c->ctl[i].st.flags |= NH_F_GW;
 }
 
 static void nh_gw_release(struct xlb_nh_cache *c, uint32_t gw)
@@ -1247,8 +1476,8 @@ static void nh_gw_release(struct xlb_nh_cache *c, uint32_t gw)
 
 	if (i < 0 || !c->ctl[i].gw_refs || --c->ctl[i].gw_refs)
 		return;
-	c->ctl[i].flags &= (uint8_t)~NH_F_GW;
-	if (!c->ctl[i].refs && !c->ctl[i].flags)
+	c->ctl[i].st.flags &= (uint8_t)~NH_F_GW;
+	if (!c->ctl[i].st.refs && !c->ctl[i].st.flags)
 		nh_remove(c, i);
 }
 
@@ -1410,7 +1639,7 @@ static void nh_resolve_dirty(struct xlb_nh_cache *c)
 	uint32_t i;
 
 	for (i = 0; i <= c->mask; i++)
-		if (c->slots[i].state == NH_LIVE && c->ctl[i].dirty)
+		if (c->slots[i].state == NH_LIVE && c->ctl[i].st.dirty)
 			nh_entry_resolve(c, (int)i, false);
 }
 
@@ -1510,7 +1739,7 @@ static void nh_take_requests(struct xlb_nh_cache *c)
 			continue;
 		/* A full cache was said once by nh_hold(); workers ask
 		 * again with every packet. */
-		err = nh_hold(c, addr, NH_F_HOST);
+		err = nh4_hold(c, addr, NH_F_HOST);
 		if (err && err != -ENOSPC)
 			nh_log(c, "nexthop: cannot hold on-link client: %s",
 			       strerror(-err));
@@ -1579,9 +1808,9 @@ void xlb_nh_cache_stats(const struct xlb_nh_cache *c, struct xlb_nh_stats *s)
 		.routes_max = c->p.routes_max,
 		.route_targets = targets,
 		.route_memory_kib = xlb_lpm_memory(c->lpm) / 1024,
-		.entries = c->live,
+		.entries = c->t4.live,
 		.capacity = c->p.capacity,
-		.hosts = c->hosts,
+		.hosts = c->t4.hosts,
 		.hosts_max = c->p.hosts_max,
 		.requests_dropped = __atomic_load_n(&c->reqs_dropped, __ATOMIC_RELAXED) +
 				    nh6_reqs_dropped(c->v6),
@@ -1617,21 +1846,11 @@ static void nh_on_neigh(struct xlb_nh_cache *c, const struct nlmsghdr *nlh)
 		struct xlb_nh nh;
 		int err;
 
-		if (c->slots[i].state != NH_LIVE || e->nhaddr != dst ||
-		    e->nh.ifindex != ifindex ||
-		    (e->err != 0 && e->err != -EAGAIN))
+		if (!nh_ent_follows_neigh(&e->st) || e->nhaddr != dst ||
+		    e->nh.ifindex != ifindex)
 			continue;
 		nh = e->nh;
-		if (!gone && (n.state & NH_NUD_OK) && n.has_mac) {
-			memcpy(nh.dmac, n.mac, 6);
-			err = 0;
-		} else {
-			memset(nh.dmac, 0, 6);
-			err = -EAGAIN;
-			/* Deleted or failed: nobody else will ask again. */
-			if (gone || n.state == NUD_NONE || (n.state & NUD_FAILED))
-				e->probe_due = true;
-		}
+		err = nh_ent_neigh(&e->st, gone, &n, nh.dmac);
 		nh_entry_set(c, (int)i, err, &nh);
 	}
 }
@@ -1642,7 +1861,7 @@ static void nh_mark_ifindex(struct xlb_nh_cache *c, int ifindex)
 
 	for (i = 0; i <= c->mask; i++)
 		if (c->slots[i].state == NH_LIVE && c->ctl[i].nh.ifindex == ifindex)
-			c->ctl[i].dirty = true;
+			c->ctl[i].st.dirty = true;
 }
 
 static int nh_event_cb(const struct nlmsghdr *nlh, void *data)
@@ -1696,7 +1915,7 @@ static int nh_event_cb(const struct nlmsghdr *nlh, void *data)
 		}
 		break;
 	case RTM_DELLINK:
-		c->routes_dirty = c->all_dirty = true;
+		c->routes_dirty = c->t4.all_dirty = true;
 		break;
 	case RTM_NEWADDR:
 	case RTM_DELADDR:
@@ -1706,7 +1925,7 @@ static int nh_event_cb(const struct nlmsghdr *nlh, void *data)
 		if (len >= sizeof(struct ifaddrmsg) &&
 		    ((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_family
 		    == AF_INET) {
-			c->all_dirty = true;
+			c->t4.all_dirty = true;
 			if (nlh->nlmsg_type == RTM_DELADDR)
 				c->routes_dirty = true;
 			nh_gen_bump(c);
@@ -1718,21 +1937,12 @@ static int nh_event_cb(const struct nlmsghdr *nlh, void *data)
 
 static void nh_settle(struct xlb_nh_cache *c)
 {
-	uint32_t i;
-
 	if (c->routes_dirty) {
 		c->routes_dirty = false;
 		(void)nh_routes_refresh(c);
 	}
-	for (i = 0; i <= c->mask; i++) {
-		const struct nh_ctl *e = &c->ctl[i];
-
-		if (c->slots[i].state != NH_LIVE)
-			continue;
-		if (c->all_dirty || e->dirty || e->probe_due)
-			nh_entry_resolve(c, (int)i, false);
-	}
-	c->all_dirty = false;
+	nh_resolve_marked(c, &c->t4, c->t4.all_dirty, false);
+	c->t4.all_dirty = false;
 	nh6_settle(c);
 }
 
@@ -1751,7 +1961,7 @@ int xlb_nh_cache_process(struct xlb_nh_cache *c)
 			if (errno == ENOBUFS) {
 				/* Events were lost: trust nothing. */
 				nh_log(c, "nexthop: event overrun, re-reading all");
-				c->routes_dirty = c->all_dirty = true;
+				c->routes_dirty = c->t4.all_dirty = true;
 				continue;
 			}
 			return -errno;
@@ -1765,8 +1975,7 @@ int xlb_nh_cache_process(struct xlb_nh_cache *c)
 
 int xlb_nh_cache_tick(struct xlb_nh_cache *c, uint64_t now_ms)
 {
-	unsigned budget = c->p.probes_per_tick, n;
-	uint32_t i;
+	uint32_t i, n;
 
 	c->changes = 0;
 	if (now_ms > c->now)
@@ -1785,9 +1994,7 @@ int xlb_nh_cache_tick(struct xlb_nh_cache *c, uint64_t now_ms)
 			c->next_resync = c->now + (uint64_t)c->p.refresh_ms *
 				(1 + xlb_lpm_count(c->lpm) / NH_RESYNC_ROUTES);
 		}
-		for (i = 0; i <= c->mask; i++)
-			if (c->slots[i].state == NH_LIVE)
-				nh_entry_resolve(c, (int)i, true);
+		nh_resolve_marked(c, &c->t4, true, true);
 		c->entries_stale = false;
 		c->rt_changed_n = 0;
 		nh6_tick(c, true, 0);
@@ -1806,25 +2013,7 @@ int xlb_nh_cache_tick(struct xlb_nh_cache *c, uint64_t now_ms)
 		c->entries_stale = false;
 		c->rt_changed_n = 0;
 	}
-	/* Unresolved entries whose time has come, round-robin so that a
-	 * crowd of dead servers cannot starve the others. */
-	for (n = 0; n <= c->mask && budget; n++) {
-		struct nh_ctl *e;
-
-		i = (c->tick_pos + n) & c->mask;
-		e = &c->ctl[i];
-		if (c->slots[i].state != NH_LIVE || !e->err ||
-		    e->next_probe > c->now)
-			continue;
-		budget--;
-		nh_entry_resolve(c, (int)i, false);
-		if (e->err && e->next_probe <= c->now) {
-			e->next_probe = c->now + e->backoff;
-			if (e->backoff < (uint64_t)c->p.retry_ms * NH_BACKOFF_MAX)
-				e->backoff *= 2;
-		}
-	}
-	c->tick_pos = (c->tick_pos + n) & c->mask;
+	nh_retry_due(c, &c->t4, c->p.probes_per_tick);
 	nh6_tick(c, false, c->p.probes_per_tick);
 	return c->changes;
 }
@@ -1871,7 +2060,7 @@ int xlb_nh_cache_init(struct xlb_nh_cache **out,
 {
 	struct xlb_lpm_params lp;
 	struct xlb_nh_cache *c;
-	uint32_t slots = 64, i;
+	uint32_t i;
 	int err;
 
 	*out = NULL;
@@ -1900,17 +2089,18 @@ int xlb_nh_cache_init(struct xlb_nh_cache **out,
 	}
 	if (!c->p.hosts6_max || c->p.hosts6_max > c->p.capacity6)
 		c->p.hosts6_max = c->p.capacity6 / 4 ? c->p.capacity6 / 4 : 1;
-	/* At most half full: probe chains stay short. */
-	while (slots < 2 * c->p.capacity)
-		slots <<= 1;
-	c->mask = slots - 1;
+	c->t4 = (struct nh_tab){
+		.family = AF_INET, .ctl_size = sizeof(*c->ctl),
+		.capacity = c->p.capacity, .hosts_max = c->p.hosts_max,
+	};
 	err = -ENOMEM;
-	c->slots = aligned_alloc(64, slots * sizeof(*c->slots));
-	c->ctl = calloc(slots, sizeof(*c->ctl));
+	c->slots = nh_tab_alloc(&c->t4, sizeof(*c->slots));
+	c->mask = c->t4.mask;
+	c->ctl = c->t4.ctl;
 	c->tgt = aligned_alloc(64, NH_TGT_MAX * sizeof(*c->tgt));
 	c->tgt_refs = calloc(NH_TGT_MAX, sizeof(*c->tgt_refs));
 	c->tgt_hash = malloc(NH_TGT_HSLOTS * sizeof(*c->tgt_hash));
-	if (!c->slots || !c->ctl || !c->tgt || !c->tgt_refs || !c->tgt_hash)
+	if (!c->slots || !c->tgt || !c->tgt_refs || !c->tgt_hash)
 		goto fail;
 	for (i = 0; i < NH_TGT_HSLOTS; i++)
 		c->tgt_hash[i] = -1;
@@ -1923,8 +2113,7 @@ int xlb_nh_cache_init(struct xlb_nh_cache **out,
 	err = xlb_lpm_new(&c->lpm, &lp);
 	if (err)
 		goto fail;
-	memset(c->slots, 0, slots * sizeof(*c->slots));
-	err = nh6_tab_new(&c->v6, c->p.capacity6);
+	err = nh6_tab_new(&c->v6, &c->p);
 	if (err)
 		goto fail;
 
@@ -2002,7 +2191,6 @@ _Static_assert(sizeof(struct xlb_nh6) % sizeof(uint32_t) == 0,
 	       "struct xlb_nh6 is copied as 32-bit words");
 _Static_assert(sizeof(struct xlb_nh6) == 52, "struct xlb_nh6 has no padding");
 
-#define NH6_F_HOST	0x2	/* asked for by a worker (xlb_nh_lookup_host6) */
 #define NH6_REQ_SLOTS	64
 
 struct nh6_slot {
@@ -2014,16 +2202,9 @@ struct nh6_slot {
 } __attribute__((aligned(64)));
 
 struct nh6_ctl {
+	struct nh_ent st;	/* first */
 	struct xlb_nh6 nh;	/* as last published */
-	int      err;
 	struct in6_addr nhaddr;	/* whose MAC: gateway or the address; :: none */
-	uint32_t refs;
-	uint8_t  flags;
-	bool     dirty;
-	bool     probe_due;
-	uint64_t next_probe;
-	uint64_t backoff;
-	uint64_t host_gen;
 };
 
 struct nh6_req {
@@ -2032,14 +2213,9 @@ struct nh6_req {
 };
 
 struct nh6_tab {
-	uint32_t mask;
+	struct nh_tab t;	/* the control side: t.mask, t.ctl = ctl */
 	struct nh6_slot *slots;
 	struct nh6_ctl *ctl;
-	unsigned live, hosts;
-	uint64_t host_gen;
-	bool all_dirty;
-	bool full_logged;
-	unsigned tick_pos;
 	struct nh6_req reqs[NH6_REQ_SLOTS] __attribute__((aligned(64)));
 	uint64_t reqs_dropped __attribute__((aligned(64)));
 };
@@ -2223,28 +2399,25 @@ int xlb_nh_route6(const struct in6_addr *addr, struct xlb_nh6 *out)
 
 /* -- the table -- */
 
-static int nh6_tab_new(struct nh6_tab **out, unsigned capacity)
+static int nh6_tab_new(struct nh6_tab **out, const struct xlb_nh_cache_params *p)
 {
 	struct nh6_tab *t;
-	uint32_t slots = 64;
 
 	*out = NULL;
-	while (slots < 2 * capacity)
-		slots <<= 1;
 	t = aligned_alloc(64, (sizeof(*t) + 63) & ~(size_t)63);
 	if (!t)
 		return -ENOMEM;
 	memset(t, 0, sizeof(*t));
-	t->mask = slots - 1;
-	t->slots = aligned_alloc(64, slots * sizeof(*t->slots));
-	t->ctl = calloc(slots, sizeof(*t->ctl));
-	if (!t->slots || !t->ctl) {
-		free(t->slots);
-		free(t->ctl);
+	t->t = (struct nh_tab){
+		.family = AF_INET6, .ctl_size = sizeof(*t->ctl),
+		.capacity = p->capacity6, .hosts_max = p->hosts6_max,
+	};
+	t->slots = nh_tab_alloc(&t->t, sizeof(*t->slots));
+	if (!t->slots) {
 		free(t);
 		return -ENOMEM;
 	}
-	memset(t->slots, 0, slots * sizeof(*t->slots));
+	t->ctl = t->t.ctl;
 	*out = t;
 	return 0;
 }
@@ -2320,14 +2493,14 @@ int xlb_nh_lookup6_at(const struct xlb_nh_cache *c, const struct in6_addr *addr,
 	memcpy(a, addr, 16);
 	if (!t || !(a[0] | a[1] | a[2] | a[3]))
 		return -ENOENT;
-	if (*slot <= t->mask) {
+	if (*slot <= t->t.mask) {
 		if (nh6_slot_read(&t->slots[*slot], a, &state, &match, out, &err))
 			return -EAGAIN;
 		if (match)
 			return err;
 	}
-	i = nh6_hash(addr) & t->mask;
-	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->mask) {
+	i = nh6_hash(addr) & t->t.mask;
+	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->t.mask) {
 		if (nh6_slot_read(&t->slots[i], a, &state, &match, out, &err))
 			return -EAGAIN;
 		if (state == NH_EMPTY)
@@ -2350,9 +2523,9 @@ int xlb_nh_lookup6(const struct xlb_nh_cache *c, const struct in6_addr *addr,
 
 static int nh6_find(const struct nh6_tab *t, const struct in6_addr *addr)
 {
-	uint32_t i = nh6_hash(addr) & t->mask, n;
+	uint32_t i = nh6_hash(addr) & t->t.mask, n;
 
-	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->mask) {
+	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->t.mask) {
 		const struct nh6_slot *s = &t->slots[i];
 
 		if (s->state == NH_EMPTY)
@@ -2367,10 +2540,10 @@ static int nh6_insert(struct xlb_nh_cache *c, const struct in6_addr *addr)
 {
 	static const struct xlb_nh6 zero;
 	struct nh6_tab *t = c->v6;
-	uint32_t i = nh6_hash(addr) & t->mask, n;
+	uint32_t i = nh6_hash(addr) & t->t.mask, n;
 	int free_i = -1;
 
-	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->mask) {
+	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->t.mask) {
 		const struct nh6_slot *s = &t->slots[i];
 
 		if (s->state == NH_LIVE && !memcmp(s->key, addr, 16))
@@ -2380,18 +2553,11 @@ static int nh6_insert(struct xlb_nh_cache *c, const struct in6_addr *addr)
 		if (s->state == NH_EMPTY)
 			break;
 	}
-	if (free_i < 0 || t->live >= c->p.capacity6) {
-		if (!t->full_logged)
-			nh_log(c, "nexthop: IPv6 next-hop cache full (capacity %u)",
-			       c->p.capacity6);
-		t->full_logged = true;
+	if (free_i < 0 || t->t.live >= t->t.capacity)
 		return -ENOSPC;
-	}
 	memset(&t->ctl[free_i], 0, sizeof(t->ctl[free_i]));
-	t->ctl[free_i].err = -EAGAIN;
-	t->ctl[free_i].backoff = c->p.retry_ms;
+	nh_ent_start(c, &t->t, &t->ctl[free_i].st);
 	nh6_slot_write(&t->slots[free_i], addr, NH_LIVE, -EAGAIN, &zero);
-	t->live++;
 	return free_i;
 }
 
@@ -2410,16 +2576,12 @@ static void nh6_remove(struct xlb_nh_cache *c, int i)
 	static const struct xlb_nh6 zero;
 	struct nh6_tab *t = c->v6;
 	struct nh6_slot *s = &t->slots[i];
-	bool was_usable = t->ctl[i].err == 0;
+	bool was_usable = nh_ent_leave(&t->t, &t->ctl[i].st);
 	struct in6_addr key;
 
-	t->full_logged = false;
 	memcpy(&key, s->key, 16);
-	if (t->ctl[i].flags & NH6_F_HOST)
-		t->hosts--;
 	nh6_slot_write(s, &key, NH_DEAD, -ENOENT, &zero);
 	memset(&t->ctl[i], 0, sizeof(t->ctl[i]));
-	t->live--;
 	if (was_usable)
 		nh6_notify(c, s->key, NULL);
 }
@@ -2428,20 +2590,15 @@ static void nh6_entry_set(struct xlb_nh_cache *c, int i, int err, const struct x
 {
 	struct nh6_tab *t = c->v6;
 	struct nh6_ctl *e = &t->ctl[i];
-	bool was = e->err == 0, is = err == 0;
-	bool same_nh = !memcmp(&e->nh, nh, sizeof(*nh));
 	struct in6_addr key;
+	bool tell;
 
-	if (is)
-		e->backoff = c->p.retry_ms;
-	if (e->err == err && same_nh)
+	if (!nh_ent_update(c, &e->st, &e->nh, nh, sizeof(*nh), err, &tell))
 		return;
-	e->err = err;
-	e->nh = *nh;
 	memcpy(&key, t->slots[i].key, 16);
 	nh6_slot_write(&t->slots[i], &key, NH_LIVE, err, nh);
-	if (was != is || (is && !same_nh))
-		nh6_notify(c, t->slots[i].key, is ? nh : NULL);
+	if (tell)
+		nh6_notify(c, t->slots[i].key, err ? NULL : nh);
 }
 
 static void nh6_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate)
@@ -2453,76 +2610,26 @@ static void nh6_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate)
 	int err;
 
 	memcpy(&addr, t->slots[i].key, 16);
-	e->dirty = false;
-	e->probe_due = false;
+	e->st.dirty = false;
+	e->st.probe_due = false;
 	err = nh6_resolve(&c->req, &addr, &r);
 	if (err == 0 || err == -EAGAIN)
 		e->nhaddr = r.nhaddr;
 	else
 		memset(&e->nhaddr, 0, sizeof(e->nhaddr));
-	if (err == -EAGAIN && r.nh.ifindex && nh_needs_probe(r.nud) &&
-	    c->now >= e->next_probe) {
-		(void)nh_trigger(&c->req, AF_INET6, r.nh.ifindex, &r.nhaddr, &addr);
-		e->next_probe = c->now + e->backoff;
-		if (e->backoff < (uint64_t)c->p.retry_ms * NH_BACKOFF_MAX)
-			e->backoff *= 2;
-	} else if (err == 0 && revalidate && (r.nud & NUD_STALE)) {
-		(void)nh_neigh_use(&c->req, AF_INET6, r.nh.ifindex, &r.nhaddr);
-	}
+	nh_ent_probe(c, &e->st, AF_INET6, err, r.nh.ifindex, r.nud, &r.nhaddr,
+		     &addr, revalidate);
 	nh6_entry_set(c, i, err, &r.nh);
 }
 
-static bool nh6_evict_host(struct xlb_nh_cache *c)
-{
-	struct nh6_tab *t = c->v6;
-	int victim = -1;
-
-	for (uint32_t i = 0; i <= t->mask; i++) {
-		const struct nh6_ctl *e = &t->ctl[i];
-
-		if (t->slots[i].state != NH_LIVE || e->flags != NH6_F_HOST || e->refs)
-			continue;
-		if (victim < 0 || e->host_gen < t->ctl[victim].host_gen)
-			victim = (int)i;
-	}
-	if (victim < 0)
-		return false;
-	nh6_remove(c, victim);
-	return true;
-}
-
+/* IPv6 holds: not :: nor v4-mapped. */
 static int nh6_hold(struct xlb_nh_cache *c, const struct in6_addr *addr, uint8_t flag)
 {
-	struct nh6_tab *t = c->v6;
-	bool fresh;
-	int i;
-
-	if (!t)
+	if (!c->v6)
 		return -ENOMEM;
 	if (nh6_bad(addr))
 		return -EINVAL;
-	i = nh6_find(t, addr);
-	fresh = i < 0;
-	if (flag == NH6_F_HOST && (i < 0 || !(t->ctl[i].flags & NH6_F_HOST)) &&
-	    t->hosts >= c->p.hosts6_max && !nh6_evict_host(c))
-		return -ENOSPC;
-	if (fresh) {
-		i = nh6_insert(c, addr);
-		if (i < 0)
-			return i;
-	}
-	if (flag) {
-		if (!(t->ctl[i].flags & NH6_F_HOST)) {
-			t->hosts++;
-			t->ctl[i].host_gen = ++t->host_gen;
-		}
-		t->ctl[i].flags |= flag;
-	} else {
-		t->ctl[i].refs++;
-	}
-	if (fresh)
-		nh6_entry_resolve(c, i, false);
-	return 0;
+	return nh_hold(c, &c->v6->t, addr, flag);
 }
 
 int xlb_nh_want6(struct xlb_nh_cache *c, const struct in6_addr *addr)
@@ -2533,13 +2640,10 @@ int xlb_nh_want6(struct xlb_nh_cache *c, const struct in6_addr *addr)
 int xlb_nh_unwant6(struct xlb_nh_cache *c, const struct in6_addr *addr)
 {
 	struct nh6_tab *t = c->v6;
-	int i = t && !nh6_bad(addr) ? nh6_find(t, addr) : -1;
 
-	if (i < 0 || !t->ctl[i].refs)
+	if (!t)
 		return -ENOENT;
-	if (!--t->ctl[i].refs && !t->ctl[i].flags)
-		nh6_remove(c, i);
-	return 0;
+	return nh_unhold(c, &t->t, !nh6_bad(addr) ? nh6_find(t, addr) : -1);
 }
 
 int xlb_nh_cache_publish6(struct xlb_nh_cache *c, const struct in6_addr *addr,
@@ -2591,7 +2695,7 @@ static void nh6_take_requests(struct xlb_nh_cache *c)
 			continue;
 		a = q->addr;
 		__atomic_store_n(&q->state, 0, __ATOMIC_RELEASE);
-		err = nh6_hold(c, &a, NH6_F_HOST);
+		err = nh6_hold(c, &a, NH_F_HOST);
 		if (err && err != -ENOSPC && err != -EINVAL)
 			nh_log(c, "nexthop: cannot hold IPv6 client: %s", strerror(-err));
 	}
@@ -2621,24 +2725,16 @@ static void nh6_on_neigh(struct xlb_nh_cache *c, const struct nlmsghdr *nlh)
 
 	if (nh_neigh_parse(nlh, AF_INET6, &ifindex, &dst, &n) < 0)
 		return;
-	for (uint32_t i = 0; i <= t->mask; i++) {
+	for (uint32_t i = 0; i <= t->t.mask; i++) {
 		struct nh6_ctl *e = &t->ctl[i];
 		struct xlb_nh6 nh;
 		int err;
 
-		if (t->slots[i].state != NH_LIVE || memcmp(&e->nhaddr, &dst, 16) ||
-		    e->nh.ifindex != ifindex || (e->err != 0 && e->err != -EAGAIN))
+		if (!nh_ent_follows_neigh(&e->st) || memcmp(&e->nhaddr, &dst, 16) ||
+		    e->nh.ifindex != ifindex)
 			continue;
 		nh = e->nh;
-		if (!gone && (n.state & NH_NUD_OK) && n.has_mac) {
-			memcpy(nh.dmac, n.mac, 6);
-			err = 0;
-		} else {
-			memset(nh.dmac, 0, 6);
-			err = -EAGAIN;
-			if (gone || n.state == NUD_NONE || (n.state & NUD_FAILED))
-				e->probe_due = true;
-		}
+		err = nh_ent_neigh(&e->st, gone, &n, nh.dmac);
 		nh6_entry_set(c, (int)i, err, &nh);
 	}
 }
@@ -2665,27 +2761,26 @@ static bool nh6_event(struct xlb_nh_cache *c, const struct nlmsghdr *nlh)
 		if (len < sizeof(struct rtmsg) ||
 		    ((const struct rtmsg *)pl)->rtm_family != AF_INET6)
 			return false;
-		t->all_dirty = true;
+		t->t.all_dirty = true;
 		return true;
 	case RTM_NEWADDR:
 	case RTM_DELADDR:
 		if (len < sizeof(struct ifaddrmsg) ||
 		    ((const struct ifaddrmsg *)pl)->ifa_family != AF_INET6)
 			return false;
-		t->all_dirty = true;
+		t->t.all_dirty = true;
 		return true;
 	case RTM_NEWLINK:
 		if (len >= sizeof(struct ifinfomsg)) {
 			int ifindex = ((const struct ifinfomsg *)pl)->ifi_index;
 
-			for (uint32_t i = 0; i <= t->mask; i++)
-				if (t->slots[i].state == NH_LIVE &&
-				    t->ctl[i].nh.ifindex == ifindex)
-					t->ctl[i].dirty = true;
+			for (uint32_t i = 0; i <= t->t.mask; i++)
+				if (t->ctl[i].st.live && t->ctl[i].nh.ifindex == ifindex)
+					t->ctl[i].st.dirty = true;
 		}
 		return false;		/* IPv4's too */
 	case RTM_DELLINK:
-		t->all_dirty = true;
+		t->t.all_dirty = true;
 		return false;
 	}
 	return false;
@@ -2698,13 +2793,8 @@ static void nh6_settle(struct xlb_nh_cache *c)
 	if (!t)
 		return;
 	nh6_take_requests(c);
-	for (uint32_t i = 0; i <= t->mask; i++) {
-		const struct nh6_ctl *e = &t->ctl[i];
-
-		if (t->slots[i].state == NH_LIVE && (t->all_dirty || e->dirty || e->probe_due))
-			nh6_entry_resolve(c, (int)i, false);
-	}
-	t->all_dirty = false;
+	nh_resolve_marked(c, &t->t, t->t.all_dirty, false);
+	t->t.all_dirty = false;
 }
 
 /* refresh: every entry again (STALE neighbours revalidated); else the
@@ -2712,34 +2802,16 @@ static void nh6_settle(struct xlb_nh_cache *c)
 static void nh6_tick(struct xlb_nh_cache *c, bool refresh, unsigned budget)
 {
 	struct nh6_tab *t = c->v6;
-	uint32_t n, i;
 
 	if (!t)
 		return;
 	nh6_take_requests(c);
-	if (refresh || t->all_dirty) {
-		for (i = 0; i <= t->mask; i++)
-			if (t->slots[i].state == NH_LIVE)
-				nh6_entry_resolve(c, (int)i, refresh);
-		t->all_dirty = false;
+	if (refresh || t->t.all_dirty) {
+		nh_resolve_marked(c, &t->t, true, refresh);
+		t->t.all_dirty = false;
 		return;
 	}
-	for (n = 0; n <= t->mask && budget; n++) {
-		struct nh6_ctl *e;
-
-		i = (t->tick_pos + n) & t->mask;
-		e = &t->ctl[i];
-		if (t->slots[i].state != NH_LIVE || !e->err || e->next_probe > c->now)
-			continue;
-		budget--;
-		nh6_entry_resolve(c, (int)i, false);
-		if (e->err && e->next_probe <= c->now) {
-			e->next_probe = c->now + e->backoff;
-			if (e->backoff < (uint64_t)c->p.retry_ms * NH_BACKOFF_MAX)
-				e->backoff *= 2;
-		}
-	}
-	t->tick_pos = (t->tick_pos + n) & t->mask;
+	nh_retry_due(c, &t->t, budget);
 }
 
 static uint64_t nh6_reqs_dropped(const struct nh6_tab *t)
@@ -2751,6 +2823,6 @@ static void nh6_stats(const struct nh6_tab *t, struct xlb_nh_stats *s)
 {
 	if (!t)
 		return;
-	s->entries6 = t->live;
-	s->hosts6 = t->hosts;
+	s->entries6 = t->t.live;
+	s->hosts6 = t->t.hosts;
 }

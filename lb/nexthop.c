@@ -648,14 +648,17 @@ static int nh_rtn_err(uint8_t type)
 	}
 }
 
-/* The egress interface oif of a route: its MAC, and its MTU or the route's
- * (rt_mtu, 0: none) if lower. Written only when usable. */
-static int nh_egress(struct nh_nl *s, int oif, uint32_t rt_mtu,
+/* Whether a route (type, egress oif, its RTAX_MTU rt_mtu or 0) is usable
+ * for a packet: 0 with the egress interface's MAC in smac and its MTU (the
+ * route's if lower) in *mtu, written only then; else the error. */
+static int nh_egress(struct nh_nl *s, uint8_t type, int oif, uint32_t rt_mtu,
 		     uint8_t smac[6], uint32_t *mtu)
 {
 	struct nh_link l;
-	int err;
+	int err = nh_rtn_err(type);
 
+	if (err)
+		return err;
 	if (oif <= 0)
 		return -ENETUNREACH;
 	err = nh_link_get(s, oif, &l);
@@ -706,9 +709,7 @@ static int nh_resolve(struct nh_nl *s, uint32_t addr, struct nh_res *res)
 	res->nud = NH_NUD_ABSENT;
 	err = nh_route_get(s, addr, &r);
 	if (!err)
-		err = nh_rtn_err(r.type);
-	if (!err)
-		err = nh_egress(s, r.oif, r.mtu, res->nh.smac, &res->nh.mtu);
+		err = nh_egress(s, r.type, r.oif, r.mtu, res->nh.smac, &res->nh.mtu);
 	if (err)
 		return err;
 	res->nh.ifindex = r.oif;
@@ -2362,9 +2363,7 @@ static int nh6_resolve(struct nh_nl *s, const struct in6_addr *addr, struct nh6_
 	if (err == -EINVAL)
 		return -ENETUNREACH;
 	if (!err)
-		err = nh_rtn_err(r.type);
-	if (!err)
-		err = nh_egress(s, r.oif, r.mtu, res->nh.smac, &res->nh.mtu);
+		err = nh_egress(s, r.type, r.oif, r.mtu, res->nh.smac, &res->nh.mtu);
 	if (err)
 		return err;
 	res->nh.ifindex = r.oif;

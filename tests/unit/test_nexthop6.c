@@ -435,6 +435,131 @@ Test(nexthop6, a_client_asked_for_by_a_worker_is_pending_then_resolved_by_the_co
 	xlb_nh_cache_free(c);
 }
 
+/* ---- clients and capacity -------------------------------------------- */
+
+/* A client asked for by a worker, taken by the control thread. */
+static void take_host6(struct xlb_nh_cache *c, const char *s)
+{
+	struct in6_addr a = ip6(s);
+	uint32_t slot = UINT32_MAX;
+	struct xlb_nh6 nh;
+
+	cr_assert_eq(xlb_nh_lookup_host6(c, &a, &slot, &nh), -EAGAIN, "%s: queued", s);
+	cr_assert_geq(xlb_nh_cache_process(c), 0);
+	cr_assert_eq(xlb_nh_lookup6(c, &a, &nh), 0, "%s: held and resolved", s);
+}
+
+static int held6(struct xlb_nh_cache *c, const char *s)
+{
+	struct in6_addr a = ip6(s);
+	struct xlb_nh6 nh;
+
+	return xlb_nh_lookup6(c, &a, &nh);
+}
+
+static struct {
+	int calls;
+	char last[160];
+} logged;
+
+static void record_log(void *arg, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)arg;
+	logged.calls++;
+	va_start(ap, fmt);
+	vsnprintf(logged.last, sizeof(logged.last), fmt, ap);
+	va_end(ap);
+}
+
+Test(nexthop6, clients_past_hosts6_max_evict_the_oldest_never_a_wanted_address)
+{
+	struct in6_addr w = ip6("fd00:1::2"), a = ip6("2001:db8::a");
+	struct xlb_nh_cache_params p;
+	struct xlb_nh_cache *c;
+	struct xlb_nh_stats st;
+
+	veth_lab6();
+	sh("ip -6 neigh add fd00:1::fe lladdr 06:22:22:22:22:22 dev lbx0 nud permanent");
+	sh("ip -6 neigh add fd00:1::2 lladdr 02:11:11:11:11:11 dev lbx0 nud permanent");
+	sh("ip -6 route add default via fd00:1::fe dev lbx0");
+	xlb_nh_cache_params_default(&p);
+	p.hosts6_max = 2;
+	p.log = record_log;
+	cr_assert_eq(xlb_nh_cache_init(&c, &p), 0);
+	cr_assert_eq(xlb_nh_want6(c, &w), 0, "a real server");
+	take_host6(c, "2001:db8::a");
+	take_host6(c, "2001:db8::b");
+	xlb_nh_cache_stats(c, &st);
+	cr_expect_eq(st.hosts6, 2);
+	cr_expect_eq(st.entries6, 3);
+	cr_expect_eq(st.hosts6_max, 2);
+
+	/* a is wanted too now: never evicted while it is. */
+	cr_assert_eq(xlb_nh_want6(c, &a), 0);
+	logged.calls = 0;
+	take_host6(c, "2001:db8::d");
+	cr_expect_eq(held6(c, "2001:db8::b"), -ENOENT, "b, the oldest client nobody wants, went");
+	cr_expect_eq(held6(c, "2001:db8::a"), 0, "a is wanted: kept");
+	cr_expect_eq(held6(c, "2001:db8::d"), 0);
+	cr_expect_eq(held6(c, "fd00:1::2"), 0, "the real server is never a client");
+	cr_expect_eq(logged.calls, 1, "the limit is said (once): %s", logged.last);
+	xlb_nh_cache_stats(c, &st);
+	cr_expect_eq(st.hosts6, 2, "a and d");
+	cr_expect_eq(st.entries6, 3);
+
+	/* Unwanted, a is a client again, and now the oldest one. */
+	cr_assert_eq(xlb_nh_unwant6(c, &a), 0);
+	cr_expect_eq(held6(c, "2001:db8::a"), 0, "still a client");
+	take_host6(c, "2001:db8::b");
+	cr_expect_eq(held6(c, "2001:db8::a"), -ENOENT, "a, the oldest client, went");
+	cr_expect_eq(held6(c, "2001:db8::d"), 0);
+	cr_expect_eq(held6(c, "2001:db8::b"), 0);
+	cr_expect_eq(logged.calls, 1, "said once");
+	xlb_nh_cache_free(c);
+}
+
+Test(nexthop6, a_full_table_refuses_new_addresses_until_one_goes)
+{
+	struct in6_addr x1 = ip6("fd00:1::11"), x2 = ip6("fd00:1::12"), x3 = ip6("fd00:1::13");
+	struct in6_addr h = ip6("fd00:1::14");
+	struct xlb_nh_cache_params p;
+	struct xlb_nh_cache *c;
+	struct xlb_nh_stats st;
+	uint32_t slot = UINT32_MAX;
+	struct xlb_nh6 nh;
+
+	veth_lab6();
+	xlb_nh_cache_params_default(&p);
+	p.capacity6 = 2;
+	p.log = record_log;
+	cr_assert_eq(xlb_nh_cache_init(&c, &p), 0);
+	logged.calls = 0;
+	cr_assert_eq(xlb_nh_want6(c, &x1), 0);
+	cr_assert_eq(xlb_nh_want6(c, &x2), 0);
+	cr_expect_eq(xlb_nh_want6(c, &x3), -ENOSPC);
+	cr_expect_eq(xlb_nh_lookup6(c, &x3, &nh), -ENOENT);
+	/* A client asked for meanwhile is not held either (and not a crash). */
+	cr_expect_eq(xlb_nh_lookup_host6(c, &h, &slot, &nh), -EAGAIN);
+	cr_assert_geq(xlb_nh_cache_process(c), 0);
+	cr_expect_eq(xlb_nh_lookup6(c, &h, &nh), -ENOENT);
+	cr_expect_eq(xlb_nh_want6(c, &x3), -ENOSPC);
+	cr_expect_eq(logged.calls, 1, "full is said once: %s", logged.last);
+	cr_expect(strstr(logged.last, "IPv6 next-hop cache full (capacity 2)") != NULL,
+		  "%s", logged.last);
+	xlb_nh_cache_stats(c, &st);
+	cr_expect_eq(st.entries6, 2);
+	cr_expect_eq(st.capacity6, 2);
+	/* One goes: room again, and the next "full" is said again. */
+	cr_assert_eq(xlb_nh_unwant6(c, &x1), 0);
+	cr_expect_eq(xlb_nh_want6(c, &x3), 0);
+	cr_expect_eq(xlb_nh_lookup6(c, &x1, &nh), -ENOENT);
+	cr_expect_eq(xlb_nh_want6(c, &x1), -ENOSPC);
+	cr_expect_eq(logged.calls, 2);
+	xlb_nh_cache_free(c);
+}
+
 /* ---- readers against the writer ------------------------------------- */
 
 /* Every field is a function of k, so a mix of two publications shows. */

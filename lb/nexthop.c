@@ -825,7 +825,6 @@ struct xlb_nh_cache {
 	uint32_t mask;		/* slot count - 1 (t4.mask: the workers' copy) */
 	struct nh_slot *slots;
 	struct nh_ctl *ctl;	/* = t4.ctl */
-	struct nh_tab t4;	/* the IPv4 table's control side */
 
 	/* The main table: prefixes -> target ids (lpm.h), the targets, and
 	 * a generation bumped by every route, link or address change. */
@@ -845,6 +844,7 @@ struct xlb_nh_cache {
 	uint64_t reqs_dropped __attribute__((aligned(64)));
 
 	/* control state */
+	struct nh_tab t4;	/* the IPv4 table's control side */
 	uint64_t now;
 	uint64_t next_refresh;
 	bool     routes_dirty;

@@ -10,6 +10,12 @@
  * DEAD (a tombstone reused by later inserts), so a reader's probe chain is
  * never cut under it. Writers are the control thread only.
  *
+ * IPv4 and IPv6 have a table each (slots of their own layout, lookups of
+ * their own: the IPv4 worker path is untouched by IPv6), and one control
+ * side: struct nh_tab per table and struct nh_ent per entry carry the
+ * probe-chain walk, holds, eviction, probes and their backoff, settle and
+ * tick work; the netlink layer takes the family as a parameter.
+ *
  * The main table lives in an LPM (lpm.h) whose values are ids of route
  * targets (type, gateway, interface: few, shared by many routes). It is
  * read in full at start and after events the kernel does not announce
@@ -855,20 +861,70 @@ struct xlb_nh_cache {
 	unsigned rt_changed_n;
 	bool     entries_stale;	/* more than that: re-resolve them all */
 	int      changes;
-	struct nh6_tab *v6;		/* IPv6 entries (end of file) */
+	struct nh6_tab *v6;		/* IPv6 entries */
 };
 
-/* IPv6 (issue 14), at the end of the file. */
-struct nh6_tab;
+/* The IPv6 table (issue 14): a table of its own beside the IPv4 one, built
+ * the same way; its functions are at the end of the file. */
+#define NH6_WORDS	(sizeof(struct xlb_nh6) / sizeof(uint32_t))
+_Static_assert(sizeof(struct xlb_nh6) % sizeof(uint32_t) == 0,
+	       "struct xlb_nh6 is copied as 32-bit words");
+_Static_assert(sizeof(struct xlb_nh6) == 52, "struct xlb_nh6 has no padding");
+
+#define NH6_REQ_SLOTS	64
+
+struct nh6_slot {
+	uint32_t seq;
+	uint32_t state;		/* NH_EMPTY / NH_LIVE / NH_DEAD */
+	uint32_t err;
+	uint32_t key[4];	/* the address, network order */
+	uint32_t nh[NH6_WORDS];
+} __attribute__((aligned(64)));
+
+struct nh6_ctl {
+	struct nh_ent st;	/* first */
+	struct xlb_nh6 nh;	/* as last published */
+	struct in6_addr nhaddr;	/* whose MAC: gateway or the address; :: none */
+};
+
+struct nh6_req {
+	uint32_t state;		/* 0 free, 1 being written, 2 ready */
+	struct in6_addr addr;
+};
+
+struct nh6_tab {
+	struct nh_tab t;	/* the control side: t.mask, t.ctl = ctl */
+	struct nh6_slot *slots;
+	struct nh6_ctl *ctl;
+	struct nh6_req reqs[NH6_REQ_SLOTS] __attribute__((aligned(64)));
+	uint64_t reqs_dropped __attribute__((aligned(64)));
+};
+
+static bool nh6_bad(const struct in6_addr *a)
+{
+	return IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_V4MAPPED(a);
+}
+
+static inline uint32_t nh6_hash(const struct in6_addr *a)
+{
+	uint32_t w[4], h;
+
+	memcpy(w, a, 16);
+	h = (w[0] * 0x9e3779b1u) ^ (w[1] * 0x85ebca6bu) ^
+	    (w[2] * 0xc2b2ae35u) ^ (w[3] * 0x27d4eb2fu);
+	return h ^ (h >> 15);
+}
+
+static void nh6_slot_write(struct nh6_slot *s, const struct in6_addr *key,
+			   uint32_t state, int err, const struct xlb_nh6 *nh);
+static void nh6_notify(struct xlb_nh_cache *c, const uint32_t key[4],
+		       const struct xlb_nh6 *nh);
 static bool nh6_event(struct xlb_nh_cache *c, const struct nlmsghdr *nlh);
 static void nh6_settle(struct xlb_nh_cache *c);
 static void nh6_tick(struct xlb_nh_cache *c, bool refresh, unsigned budget);
 static int nh6_tab_new(struct nh6_tab **out, const struct xlb_nh_cache_params *p);
 static void nh6_tab_free(struct nh6_tab *t);
 static void nh6_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate);
-static void nh6_remove(struct xlb_nh_cache *c, int i);
-static int nh6_find(const struct nh6_tab *t, const struct in6_addr *addr);
-static int nh6_insert(struct xlb_nh_cache *c, const struct in6_addr *addr);
 static uint64_t nh6_reqs_dropped(const struct nh6_tab *t);
 static void nh6_stats(const struct nh6_tab *t, struct xlb_nh_stats *s);
 
@@ -1004,23 +1060,6 @@ int xlb_nh_lookup(const struct xlb_nh_cache *c, uint32_t addr,
 	return xlb_nh_lookup_at(c, addr, &slot, out);
 }
 
-/* Control thread only: the control thread is the only writer, so it reads
- * the slots plainly. */
-static int nh_find(const struct xlb_nh_cache *c, uint32_t addr)
-{
-	uint32_t i = nh_hash(addr) & c->mask, n;
-
-	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & c->mask) {
-		const struct nh_slot *s = &c->slots[i];
-
-		if (s->state == NH_EMPTY)
-			return -1;
-		if (s->state == NH_LIVE && s->key == addr)
-			return (int)i;
-	}
-	return -1;
-}
-
 /* ---- the state machine, both families -------------------------------- */
 
 /* Zeroed slots (NH_EMPTY), slot_size bytes each, and control parts for t
@@ -1046,27 +1085,63 @@ static void *nh_tab_alloc(struct nh_tab *t, size_t slot_size)
 	return slots;
 }
 
-
-static int nh_find(const struct xlb_nh_cache *c, uint32_t addr);
-static int nh_insert(struct xlb_nh_cache *c, uint32_t addr);
 static void nh_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate);
-static void nh_remove(struct xlb_nh_cache *c, int i);
+static void nh_notify(struct xlb_nh_cache *c, uint32_t addr,
+		      const struct xlb_nh *nh);
 
-/* Family dispatch: the only places that know both tables. */
-static int nh_tab_find(const struct xlb_nh_cache *c, const struct nh_tab *t,
-		       const void *addr)
+/* Family dispatch: with the lookups, the only code that knows both slot
+ * layouts. The control thread reads slots plainly: it is their only
+ * writer. */
+static uint32_t nh_tab_hash(const struct nh_tab *t, const void *addr)
 {
 	if (t->family == AF_INET6)
-		return nh6_find(c->v6, addr);
-	return nh_find(c, *(const uint32_t *)addr);
+		return nh6_hash(addr);
+	return nh_hash(*(const uint32_t *)addr);
 }
 
-static int nh_tab_insert(struct xlb_nh_cache *c, const struct nh_tab *t,
-			 const void *addr)
+/* Slot i of t: its state, and in *holds whether its key is addr. */
+static uint32_t nh_tab_slot(const struct xlb_nh_cache *c, const struct nh_tab *t,
+			    uint32_t i, const void *addr, bool *holds)
+{
+	if (t->family == AF_INET6) {
+		const struct nh6_slot *s = &c->v6->slots[i];
+
+		*holds = !memcmp(s->key, addr, 16);
+		return s->state;
+	}
+	*holds = c->slots[i].key == *(const uint32_t *)addr;
+	return c->slots[i].state;
+}
+
+/* Publish slot i of t without a next hop: key (NULL: the one it has),
+ * state and err. */
+static void nh_tab_blank(struct xlb_nh_cache *c, const struct nh_tab *t,
+			 uint32_t i, const void *key, uint32_t state, int err)
+{
+	if (t->family == AF_INET6) {
+		static const struct xlb_nh6 zero6;
+		struct nh6_slot *s = &c->v6->slots[i];
+		struct in6_addr k;
+
+		memcpy(&k, key ? key : (const void *)s->key, 16);
+		nh6_slot_write(s, &k, state, err, &zero6);
+	} else {
+		static const struct xlb_nh zero;
+		struct nh_slot *s = &c->slots[i];
+
+		nh_slot_write(s, key ? *(const uint32_t *)key : s->key, state,
+			      err, &zero);
+	}
+}
+
+/* Tell the daemon that slot i's address is no longer usable. */
+static void nh_tab_gone(struct xlb_nh_cache *c, const struct nh_tab *t,
+			uint32_t i)
 {
 	if (t->family == AF_INET6)
-		return nh6_insert(c, addr);
-	return nh_insert(c, *(const uint32_t *)addr);
+		nh6_notify(c, c->v6->slots[i].key, NULL);
+	else
+		nh_notify(c, c->slots[i].key, NULL);
 }
 
 static void nh_tab_resolve(struct xlb_nh_cache *c, const struct nh_tab *t,
@@ -1078,34 +1153,88 @@ static void nh_tab_resolve(struct xlb_nh_cache *c, const struct nh_tab *t,
 		nh_entry_resolve(c, (int)i, revalidate);
 }
 
-static void nh_tab_remove(struct xlb_nh_cache *c, const struct nh_tab *t,
-			  uint32_t i)
+/* addr's probe chain in t: the slot holding it, or -1 with *free_i the
+ * first an insert may take (a tombstone or the empty slot that ends the
+ * chain; -1: none within NH_PROBE_MAX). */
+static int nh_tab_walk(const struct xlb_nh_cache *c, const struct nh_tab *t,
+		       const void *addr, int *free_i)
 {
-	if (t->family == AF_INET6)
-		nh6_remove(c, (int)i);
-	else
-		nh_remove(c, (int)i);
+	uint32_t i = nh_tab_hash(t, addr) & t->mask, n, state;
+	bool holds;
+
+	*free_i = -1;
+	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->mask) {
+		state = nh_tab_slot(c, t, i, addr, &holds);
+		if (state == NH_LIVE && holds)
+			return (int)i;
+		if (state != NH_LIVE && *free_i < 0)
+			*free_i = (int)i;
+		if (state == NH_EMPTY)
+			break;
+	}
+	return -1;
 }
 
-/* A new entry e of t (its control part zeroed): pending until resolved. */
-static void nh_ent_start(const struct xlb_nh_cache *c, struct nh_tab *t,
-			 struct nh_ent *e)
+static int nh_tab_find(const struct xlb_nh_cache *c, const struct nh_tab *t,
+		       const void *addr)
 {
+	int free_i;
+
+	return nh_tab_walk(c, t, addr, &free_i);
+}
+
+/* addr's entry in t, a new one (pending until resolved) if need be; or
+ * -ENOSPC. Slots never return to EMPTY: a reader's chain is never cut. */
+static int nh_tab_insert(struct xlb_nh_cache *c, struct nh_tab *t,
+			 const void *addr)
+{
+	int free_i, i = nh_tab_walk(c, t, addr, &free_i);
+	struct nh_ent *e;
+
+	if (i >= 0)
+		return i;
+	if (free_i < 0 || t->live >= t->capacity)
+		return -ENOSPC;
+	e = nh_ent(t, (uint32_t)free_i);
+	memset(e, 0, t->ctl_size);
 	e->live = true;
 	e->err = -EAGAIN;
 	e->backoff = c->p.retry_ms;
 	t->live++;
+	nh_tab_blank(c, t, (uint32_t)free_i, addr, NH_LIVE, -EAGAIN);
+	return free_i;
 }
 
-/* Entry e leaves t (its slot and control part are cleared next): true
- * when it was usable, so the daemon must hear that it went. */
-static bool nh_ent_leave(struct nh_tab *t, const struct nh_ent *e)
+/* Entry i leaves t: its slot becomes a tombstone (NH_DEAD). */
+static void nh_tab_remove(struct xlb_nh_cache *c, struct nh_tab *t, uint32_t i)
 {
+	struct nh_ent *e = nh_ent(t, i);
+	bool was_usable = e->err == 0;
+
 	t->full_logged = false;
 	if (e->flags & NH_F_HOST)
 		t->hosts--;
 	t->live--;
-	return e->err == 0;
+	nh_tab_blank(c, t, i, NULL, NH_DEAD, -ENOENT);
+	memset(e, 0, t->ctl_size);
+	if (was_usable)
+		nh_tab_gone(c, t, i);
+}
+
+/* The IPv4 forms. */
+static int nh_find(const struct xlb_nh_cache *c, uint32_t addr)
+{
+	return nh_tab_find(c, &c->t4, &addr);
+}
+
+static int nh_insert(struct xlb_nh_cache *c, uint32_t addr)
+{
+	return nh_tab_insert(c, &c->t4, &addr);
+}
+
+static void nh_remove(struct xlb_nh_cache *c, int i)
+{
+	nh_tab_remove(c, &c->t4, (uint32_t)i);
 }
 
 /* A new state for entry e whose published next hop (len bytes) is *cur:
@@ -1139,7 +1268,7 @@ static void nh_backoff(const struct xlb_nh_cache *c, struct nh_ent *e)
 }
 
 /* After a resolution of entry e (towards addr; neighbour nhaddr in state
- * nud on *ifindex, 0: no route got that far) that gave err: a neighbour the
+ * nud on ifindex, 0: no route got that far) that gave err: a neighbour the
  * kernel does not know or gave up on is solicited again, at e's backoff;
  * with revalidate, a STALE one is confirmed (STALE -> DELAY -> PROBE: a
  * unicast probe, and an event tells us if the MAC changed). */
@@ -1308,48 +1437,12 @@ static void nh_retry_due(struct xlb_nh_cache *c, struct nh_tab *t,
 	t->tick_pos = (t->tick_pos + n) & t->mask;
 }
 
-static int nh_insert(struct xlb_nh_cache *c, uint32_t addr)
-{
-	static const struct xlb_nh zero;
-	uint32_t i = nh_hash(addr) & c->mask, n;
-	int free_i = -1;
-
-	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & c->mask) {
-		const struct nh_slot *s = &c->slots[i];
-
-		if (s->state == NH_LIVE && s->key == addr)
-			return (int)i;
-		if (s->state != NH_LIVE && free_i < 0)
-			free_i = (int)i;
-		if (s->state == NH_EMPTY)
-			break;
-	}
-	if (free_i < 0 || c->t4.live >= c->t4.capacity)
-		return -ENOSPC;
-	memset(&c->ctl[free_i], 0, sizeof(c->ctl[free_i]));
-	nh_ent_start(c, &c->t4, &c->ctl[free_i].st);
-	nh_slot_write(&c->slots[free_i], addr, NH_LIVE, -EAGAIN, &zero);
-	return free_i;
-}
-
 static void nh_notify(struct xlb_nh_cache *c, uint32_t addr,
 		      const struct xlb_nh *nh)
 {
 	c->changes++;
 	if (c->p.on_change)
 		c->p.on_change(addr, nh, c->p.arg);
-}
-
-static void nh_remove(struct xlb_nh_cache *c, int i)
-{
-	static const struct xlb_nh zero;
-	struct nh_slot *s = &c->slots[i];
-	bool was_usable = nh_ent_leave(&c->t4, &c->ctl[i].st);
-
-	nh_slot_write(s, s->key, NH_DEAD, -ENOENT, &zero);
-	memset(&c->ctl[i], 0, sizeof(c->ctl[i]));
-	if (was_usable)
-		nh_notify(c, s->key, NULL);
 }
 
 /* Publish a new state for entry i; tell the daemon when what it may use
@@ -2187,55 +2280,6 @@ int xlb_nh_if_mac(const char *ifname, uint8_t mac[6])
  * table's worth).
  */
 
-#define NH6_WORDS	(sizeof(struct xlb_nh6) / sizeof(uint32_t))
-_Static_assert(sizeof(struct xlb_nh6) % sizeof(uint32_t) == 0,
-	       "struct xlb_nh6 is copied as 32-bit words");
-_Static_assert(sizeof(struct xlb_nh6) == 52, "struct xlb_nh6 has no padding");
-
-#define NH6_REQ_SLOTS	64
-
-struct nh6_slot {
-	uint32_t seq;
-	uint32_t state;		/* NH_EMPTY / NH_LIVE / NH_DEAD */
-	uint32_t err;
-	uint32_t key[4];	/* the address, network order */
-	uint32_t nh[NH6_WORDS];
-} __attribute__((aligned(64)));
-
-struct nh6_ctl {
-	struct nh_ent st;	/* first */
-	struct xlb_nh6 nh;	/* as last published */
-	struct in6_addr nhaddr;	/* whose MAC: gateway or the address; :: none */
-};
-
-struct nh6_req {
-	uint32_t state;		/* 0 free, 1 being written, 2 ready */
-	struct in6_addr addr;
-};
-
-struct nh6_tab {
-	struct nh_tab t;	/* the control side: t.mask, t.ctl = ctl */
-	struct nh6_slot *slots;
-	struct nh6_ctl *ctl;
-	struct nh6_req reqs[NH6_REQ_SLOTS] __attribute__((aligned(64)));
-	uint64_t reqs_dropped __attribute__((aligned(64)));
-};
-
-static bool nh6_bad(const struct in6_addr *a)
-{
-	return IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_V4MAPPED(a);
-}
-
-static inline uint32_t nh6_hash(const struct in6_addr *a)
-{
-	uint32_t w[4], h;
-
-	memcpy(w, a, 16);
-	h = (w[0] * 0x9e3779b1u) ^ (w[1] * 0x85ebca6bu) ^
-	    (w[2] * 0xc2b2ae35u) ^ (w[3] * 0x27d4eb2fu);
-	return h ^ (h >> 15);
-}
-
 /* -- netlink, AF_INET6 forms (addresses are 16-byte attributes) -- */
 
 struct nh6_rt {
@@ -2520,46 +2564,6 @@ int xlb_nh_lookup6(const struct xlb_nh_cache *c, const struct in6_addr *addr,
 	return xlb_nh_lookup6_at(c, addr, &slot, out);
 }
 
-static int nh6_find(const struct nh6_tab *t, const struct in6_addr *addr)
-{
-	uint32_t i = nh6_hash(addr) & t->t.mask, n;
-
-	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->t.mask) {
-		const struct nh6_slot *s = &t->slots[i];
-
-		if (s->state == NH_EMPTY)
-			return -1;
-		if (s->state == NH_LIVE && !memcmp(s->key, addr, 16))
-			return (int)i;
-	}
-	return -1;
-}
-
-static int nh6_insert(struct xlb_nh_cache *c, const struct in6_addr *addr)
-{
-	static const struct xlb_nh6 zero;
-	struct nh6_tab *t = c->v6;
-	uint32_t i = nh6_hash(addr) & t->t.mask, n;
-	int free_i = -1;
-
-	for (n = 0; n < NH_PROBE_MAX; n++, i = (i + 1) & t->t.mask) {
-		const struct nh6_slot *s = &t->slots[i];
-
-		if (s->state == NH_LIVE && !memcmp(s->key, addr, 16))
-			return (int)i;
-		if (s->state != NH_LIVE && free_i < 0)
-			free_i = (int)i;
-		if (s->state == NH_EMPTY)
-			break;
-	}
-	if (free_i < 0 || t->t.live >= t->t.capacity)
-		return -ENOSPC;
-	memset(&t->ctl[free_i], 0, sizeof(t->ctl[free_i]));
-	nh_ent_start(c, &t->t, &t->ctl[free_i].st);
-	nh6_slot_write(&t->slots[free_i], addr, NH_LIVE, -EAGAIN, &zero);
-	return free_i;
-}
-
 static void nh6_notify(struct xlb_nh_cache *c, const uint32_t key[4], const struct xlb_nh6 *nh)
 {
 	struct in6_addr a;
@@ -2568,21 +2572,6 @@ static void nh6_notify(struct xlb_nh_cache *c, const uint32_t key[4], const stru
 	memcpy(&a, key, 16);
 	if (c->p.on_change6)
 		c->p.on_change6(&a, nh, c->p.arg);
-}
-
-static void nh6_remove(struct xlb_nh_cache *c, int i)
-{
-	static const struct xlb_nh6 zero;
-	struct nh6_tab *t = c->v6;
-	struct nh6_slot *s = &t->slots[i];
-	bool was_usable = nh_ent_leave(&t->t, &t->ctl[i].st);
-	struct in6_addr key;
-
-	memcpy(&key, s->key, 16);
-	nh6_slot_write(s, &key, NH_DEAD, -ENOENT, &zero);
-	memset(&t->ctl[i], 0, sizeof(t->ctl[i]));
-	if (was_usable)
-		nh6_notify(c, s->key, NULL);
 }
 
 static void nh6_entry_set(struct xlb_nh_cache *c, int i, int err, const struct xlb_nh6 *nh)
@@ -2642,13 +2631,13 @@ int xlb_nh_unwant6(struct xlb_nh_cache *c, const struct in6_addr *addr)
 
 	if (!t)
 		return -ENOENT;
-	return nh_unhold(c, &t->t, !nh6_bad(addr) ? nh6_find(t, addr) : -1);
+	return nh_unhold(c, &t->t, !nh6_bad(addr) ? nh_tab_find(c, &t->t, addr) : -1);
 }
 
 int xlb_nh_cache_publish6(struct xlb_nh_cache *c, const struct in6_addr *addr,
 			  const struct xlb_nh6 *nh, int err)
 {
-	int i = c->v6 && !nh6_bad(addr) ? nh6_find(c->v6, addr) : -1;
+	int i = c->v6 && !nh6_bad(addr) ? nh_tab_find(c, &c->v6->t, addr) : -1;
 
 	if (i < 0)
 		return -ENOENT;

@@ -925,8 +925,6 @@ static void nh6_tick(struct xlb_nh_cache *c, bool refresh, unsigned budget);
 static int nh6_tab_new(struct nh6_tab **out, const struct xlb_nh_cache_params *p);
 static void nh6_tab_free(struct nh6_tab *t);
 static void nh6_entry_resolve(struct xlb_nh_cache *c, int i, bool revalidate);
-static uint64_t nh6_reqs_dropped(const struct nh6_tab *t);
-static void nh6_stats(const struct nh6_tab *t, struct xlb_nh_stats *s);
 
 #define nh_log(c, ...) do {						\
 	if ((c)->p.log)							\
@@ -1907,11 +1905,12 @@ void xlb_nh_cache_stats(const struct xlb_nh_cache *c, struct xlb_nh_stats *s)
 		.hosts = c->t4.hosts,
 		.hosts_max = c->p.hosts_max,
 		.requests_dropped = __atomic_load_n(&c->reqs_dropped, __ATOMIC_RELAXED) +
-				    nh6_reqs_dropped(c->v6),
+			(c->v6 ? __atomic_load_n(&c->v6->reqs_dropped, __ATOMIC_RELAXED) : 0),
+		.entries6 = c->v6 ? c->v6->t.live : 0,
 		.capacity6 = c->p.capacity6,
+		.hosts6 = c->v6 ? c->v6->t.hosts : 0,
 		.hosts6_max = c->p.hosts6_max,
 	};
-	nh6_stats(c->v6, s);
 }
 
 uint32_t xlb_nh_route_gen(const struct xlb_nh_cache *c)
@@ -2800,17 +2799,4 @@ static void nh6_tick(struct xlb_nh_cache *c, bool refresh, unsigned budget)
 		return;
 	}
 	nh_retry_due(c, &t->t, budget);
-}
-
-static uint64_t nh6_reqs_dropped(const struct nh6_tab *t)
-{
-	return t ? __atomic_load_n(&t->reqs_dropped, __ATOMIC_RELAXED) : 0;
-}
-
-static void nh6_stats(const struct nh6_tab *t, struct xlb_nh_stats *s)
-{
-	if (!t)
-		return;
-	s->entries6 = t->t.live;
-	s->hosts6 = t->t.hosts;
 }

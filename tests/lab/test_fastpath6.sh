@@ -9,7 +9,9 @@
 #      XDP (the client's ACKs; NAT66: the data coming back too), the TCP
 #      entry installed at ESTABLISHED and removed at FIN;
 #   3. the entries in the cache are IPv6 ones: fp_flows6 (bpftool on the
-#      pinned map) holds them, fp_flows none.
+#      pinned map) holds them, fp_flows none;
+#   4. NAT66: a restart keeps the flow in XDP (fp_flows6 is pinned and
+#      reused), nothing lost while no xlbd runs.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib6.sh"
 lab_init
@@ -71,7 +73,31 @@ run_mode() {
 	check "$mode: the TCP flow was installed (installs +$((i1 - i0)))" test $((i1 - i0)) -ge 1
 	check "$mode: and removed at its FIN (removals +$((r1 - r0)))" \
 		wait_for 3 bash -c "[ \$('$B/xlbctl' --socket '$S' --counters | awk '\$1==\"fastpath\" && \$2==\"removals\" {print \$3}') -gt $r0 ]"
+	[ "$mode" = nat6 ] && restart6
 	kill_pid "$XLBD_PID"
+}
+
+# 4. (NAT66, both directions cached) fp_flows6 is pinned: an IPv6 flow
+# keeps flowing in XDP while no xlbd runs, and the next xlbd keeps its
+# entries (the log says how many) instead of taking the flow back.
+restart6() {
+	local sp out kept rx0 rx1
+	stream6 43000 1000 250 >"$T/restart6.txt" &
+	sp=$!
+	sleep 1.5
+	kill_pid "$XLBD_PID"
+	sleep 1.5	# no xlbd for 1.5 s: about 375 datagrams each way
+	xlbd_up "$T/rules-$mode" || { fail "$mode: xlbd restarts"; return; }
+	rx0=$(counter datapath rx)
+	wait "$sp"; out=$(cat "$T/restart6.txt"); echo "restart: $out"
+	rx1=$(counter datapath rx)
+	check_eq "$mode: SIGTERM, 1.5 s without xlbd, start: 1000 IPv6 datagrams, none lost" "1000 0" \
+		"$(field answered "$out") $(field lost "$out")"
+	kept=$(sed -n 's/.*fast path on; \([0-9]*\) entries kept in it.*/\1/p' "$LOG" | tail -n 1)
+	check "$mode: the next xlbd kept the flow's two entries (log: ${kept:-no} entries kept)" \
+		test "${kept:-0}" -ge 2
+	check "$mode: ... and the flow stayed in XDP (userspace rx +$((rx1 - rx0)) <= 20)" \
+		test $((rx1 - rx0)) -le 20
 }
 
 # For check's bash -c: the same as pinned_entries, exported.

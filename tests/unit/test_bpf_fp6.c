@@ -619,3 +619,113 @@ Test(bpf_fp6, hits_and_punts_are_told_apart_in_the_entry)
 	cr_assert_eq(got.pkts, 3);
 	cr_assert_eq(got.bytes, 3u * (14 + 40 + 8 + 50));
 }
+
+/* ---- fp_flows6 pinned beside fp_flows (lb/xdp.c) ---- */
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include "xdp.h"
+
+static char pin_dir[128];
+
+static void pins_setup(void)
+{
+	struct statfs st;
+
+	if (geteuid() != 0)
+		cr_skip_test("SKIPPED: needs root (CAP_BPF) to load xlb_steer");
+	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC)
+		cr_skip_test("SKIPPED: no bpffs at /sys/fs/bpf");
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/xlb-unit-fp6-%d", (int)getpid());
+	ncpu = libbpf_num_possible_cpus();
+}
+
+static void pins_teardown(void)
+{
+	(void)xlb_xdp_fp_unpin(pin_dir);
+}
+
+TestSuite(fp6_pins, .init = pins_setup, .fini = pins_teardown);
+
+static struct xlb_xdp *open_pinned(uint32_t entries)
+{
+	struct xlb_xdp_fp_opts o = { .enabled = true, .entries = entries,
+				     .pin_dir = pin_dir };
+	struct xlb_xdp *x = NULL;
+
+	cr_assert_eq(xlb_xdp_open_fp(&x, XLB_XDP_NATIVE, &o), 0, "%s",
+		     xlb_xdp_errmsg());
+	return x;
+}
+
+static bool pinned(const char *name)
+{
+	char p[200];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", pin_dir, name);
+	return stat(p, &st) == 0;
+}
+
+static void put(int fd, const void *k, size_t vsz)
+{
+	uint8_t vals[ncpu][vsz];
+
+	memset(vals, 0, sizeof(vals));
+	for (int c = 0; c < ncpu; c++)
+		vals[c][0] = XLB_FP_DR;
+	cr_assert_eq(bpf_map_update_elem(fd, k, vals, BPF_ANY), 0, "%s", strerror(errno));
+}
+
+static bool has(int fd, const void *k, size_t vsz)
+{
+	uint8_t vals[ncpu][vsz];
+
+	return bpf_map_lookup_elem(fd, k, vals) == 0;
+}
+
+Test(fp6_pins, fp_flows6_is_pinned_and_the_next_xlbd_reuses_its_entries)
+{
+	struct xlb_fp6_key k6 = { .sport = 1, .dport = 2, .proto = IPPROTO_TCP };
+	struct xlb_xdp *x = open_pinned(64);
+
+	k6.saddr[15] = 1;
+	cr_assert_not(xlb_xdp_fp_reused(x));
+	cr_assert(pinned("fp_flows") && pinned("fp_devs") && pinned("fp_flows6"));
+	put(xlb_xdp_fp_flows6_fd(x), &k6, sizeof(struct xlb_fp6_val));
+	xlb_xdp_close(x);
+	x = open_pinned(64);
+	cr_assert(xlb_xdp_fp_reused(x));
+	cr_assert(has(xlb_xdp_fp_flows6_fd(x), &k6, sizeof(struct xlb_fp6_val)),
+		  "the IPv6 entry did not survive the restart");
+	xlb_xdp_close(x);
+	/* Another size: both caches replaced, empty. */
+	x = open_pinned(128);
+	cr_assert_not(xlb_xdp_fp_reused(x));
+	cr_assert_not(has(xlb_xdp_fp_flows6_fd(x), &k6, sizeof(struct xlb_fp6_val)));
+	xlb_xdp_close(x);
+	cr_assert_eq(xlb_xdp_fp_unpin(pin_dir), 0);
+	cr_assert_not(pinned("fp_flows6"), "--detach left fp_flows6 pinned");
+}
+
+Test(fp6_pins, a_pin_without_fp_flows6_keeps_its_ipv4_flows_and_gets_one)
+{
+	/* What an xlbd from before the IPv6 fast path leaves behind. */
+	struct xlb_fp_key k4 = { .saddr = 1, .daddr = 2, .sport = 3, .dport = 4,
+				 .proto = IPPROTO_UDP };
+	struct xlb_xdp *x = open_pinned(64);
+	char p[200];
+
+	put(xlb_xdp_fp_flows_fd(x), &k4, sizeof(struct xlb_fp_val));
+	xlb_xdp_close(x);
+	snprintf(p, sizeof(p), "%s/fp_flows6", pin_dir);
+	cr_assert_eq(unlink(p), 0);
+	x = open_pinned(64);
+	cr_assert(xlb_xdp_fp_reused(x), "the IPv4 cache was not reused");
+	cr_assert(has(xlb_xdp_fp_flows_fd(x), &k4, sizeof(struct xlb_fp_val)),
+		  "the IPv4 entry was lost");
+	cr_assert(pinned("fp_flows6"), "fp_flows6 not pinned for the next xlbd");
+	xlb_xdp_close(x);
+}

@@ -361,6 +361,28 @@ Test(bpf_fp6, nat66_many_payloads_and_ports_agree_with_userspace)
 	}
 }
 
+Test(bpf_fp6, random_dr6_and_tun6_frames_agree_with_userspace)
+{
+	/* Payload lengths, Ethernet padding, hop limits, labels set or 0
+	 * (TUN6 derives userspace's), outer addresses and hop limits. */
+	srand(66);
+	for (int i = 0; i < 300; i++) {
+		struct spec6 s = spec(i & 1 ? IPPROTO_UDP : IPPROTO_TCP,
+				      (uint16_t)(rand() % 1400));
+		struct xlb_fp6_val v = entry(i % 3 ? XLB_FP_TUN : XLB_FP_DR);
+
+		s.hop_limit = (uint8_t)(2 + rand() % 254);
+		s.zero_label = rand() & 1;
+		s.pad = (uint16_t)(rand() % 3 ? 0 : rand() % 40);
+		v.hop_limit = (uint8_t)(rand() % 3 ? 0 : rand());
+		for (int b = 0; b < 16; b++) {
+			v.addr[b] = (uint8_t)rand();
+			v.tun_saddr[b] = (uint8_t)rand();
+		}
+		expect_hit(&s, &v, XDP_TX);
+	}
+}
+
 Test(bpf_fp6, tun6_hit_gets_an_ip6ip6_header_with_the_inner_flow_label)
 {
 	struct spec6 s = spec(IPPROTO_TCP, 500);

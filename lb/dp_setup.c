@@ -656,7 +656,7 @@ static void adopt_conns(struct xlb_dp *dp)
 		pr_warn("datapath: state file %s has format version %u, this xlbd "
 			"writes %u (IPv6 connection keys): its connections are not "
 			"adopted, the table starts empty", dp->state_path,
-			xlb_conn_file_version(dp->conns), 2u);
+			xlb_conn_file_version(dp->conns), XLB_CONN_FILE_VERSION);
 	if (!n) {
 		pr_info("datapath: no connections to adopt from %s", dp->state_path);
 		return;

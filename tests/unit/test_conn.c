@@ -2031,6 +2031,13 @@ Test(conn, ipv6_flows_differing_only_past_the_fold_are_distinct_entries,
 	r = key(IPPROTO_TCP, ntohl(a.saddr), 1000, ntohl(a.daddr), 80);
 	cr_expect_eq(in(&r, F_SYN, T0, &vo), 1);
 	cr_expect_eq(xlb_conn_count(T), 3u);
+	/* And is found again with af AF_INET and pad bytes set (both
+	 * ignored for IPv4, as conn.h says). */
+	r.af = AF_INET;
+	r.pad[0] = 0x5a;
+	r.pad[1] = 0xa5;
+	cr_expect_eq(in(&r, F_ACK, T0 + 1, &vo), 0);
+	cr_expect_eq(xlb_conn_count(T), 3u);
 
 	/* NAT66 replies: RIP6:rport -> client6, matched on all 16 bytes. */
 	r = va.reply;

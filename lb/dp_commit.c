@@ -197,6 +197,18 @@ static int snap_rips6(const struct xlb_snap *s, struct in6_addr **out, size_t *n
 	return 0;
 }
 
+/* A change needing n real-server entries where the cache holds cap, of
+ * which hosts for clients: refused, naming the limit. */
+static int nh_cap_refuse(char *err, size_t errlen, const char *fam, const char *clients,
+			 size_t n, uint64_t cap, uint64_t hosts)
+{
+	xlb_seterr(err, errlen, "the next-hop cache holds at most %llu %sreal-server "
+		   "addresses (capacity %llu, of which %llu for %s clients); this "
+		   "change needs %zu", (unsigned long long)(cap - hosts), fam,
+		   (unsigned long long)cap, (unsigned long long)hosts, clients, n);
+	return -ENOSPC;
+}
+
 int xlb_dp_prepare(const struct xlb_snap *cand, void *arg, char *err, size_t errlen)
 {
 	struct xlb_dp *dp = arg;
@@ -219,24 +231,12 @@ int xlb_dp_prepare(const struct xlb_snap *cand, void *arg, char *err, size_t err
 		return -ENOMEM;
 	}
 	free(rips6);
-	if (n6 > st.capacity6 - st.hosts6_max) {
-		xlb_seterr(err, errlen, "the next-hop cache holds at most %llu IPv6 "
-			   "real-server addresses (capacity %llu, of which %llu for "
-			   "NAT66 clients); this change needs %zu",
-			   (unsigned long long)(st.capacity6 - st.hosts6_max),
-			   (unsigned long long)st.capacity6,
-			   (unsigned long long)st.hosts6_max, n6);
-		return -ENOSPC;
-	}
-	if (n > st.capacity - st.hosts_max) {
-		xlb_seterr(err, errlen, "the next-hop cache holds at most %llu real-server "
-			   "addresses (capacity %llu, of which %llu for on-link NAT "
-			   "clients); this change needs %zu",
-			   (unsigned long long)(st.capacity - st.hosts_max),
-			   (unsigned long long)st.capacity,
-			   (unsigned long long)st.hosts_max, n);
-		return -ENOSPC;
-	}
+	if (n > st.capacity - st.hosts_max)
+		return nh_cap_refuse(err, errlen, "", "on-link NAT", n, st.capacity,
+				     st.hosts_max);
+	if (n6 > st.capacity6 - st.hosts6_max)
+		return nh_cap_refuse(err, errlen, "IPv6 ", "NAT66", n6, st.capacity6,
+				     st.hosts6_max);
 	return xlb_dp_prepare_xdp(dp->xdp, cand, err, errlen);
 }
 

@@ -26,16 +26,18 @@
  *   entries are first used); the bucket array is the next power of two
  *   >= max_conns. Per connection, on x86-64:
  *     entry (both tuples, both hash-node links, dest, expiry, state,
- *     counters, 60-byte bind blob, template link: the
- *     first 128 bytes, as before IPv6; then an IPv6 flow's
- *     four addresses, untouched by IPv4 lookups)          192 bytes
+ *     counters, 60-byte bind blob, template link), as
+ *     before IPv6: two cache lines                        128 bytes
+ *     an IPv6 flow's four addresses, in a parallel array
+ *     (never touched, nor paged in, by IPv4 flows)         64 bytes
  *     bucket heads: 4 bytes x buckets/max_conns           4..8 bytes
  *     stripe locks (<= 4096 x 64 bytes, shared)           < 1 byte
- *   = about 196 bytes per connection at a power-of-two max_conns (the
- *   default 1,048,576 costs 196 MiB at most), at most 200 otherwise.
- *   With a state file (xlb_conn_params.state_path) the entries are the
- *   file's pages (tmpfs under /run/xlb: the same 192 bytes each, plus a
- *   4 KiB header) and the rest stays private.
+ *   = at most 196 bytes per connection at a power-of-two max_conns (the
+ *   default 1,048,576 costs 196 MiB at most, 132 MiB resident with IPv4
+ *   flows only), at most 200 otherwise.
+ *   With a state file (xlb_conn_params.state_path) the entries and the
+ *   IPv6 array are the file's pages (tmpfs under /run/xlb: the same 192
+ *   bytes each, plus a 4 KiB header) and the rest stays private.
  *   Nothing is allocated after xlb_conn_init().
  *
  * Time is passed in by the caller on every call (milliseconds, any
@@ -56,6 +58,10 @@
 #define XLB_CONN_MAX_DEFAULT	1048576u
 #define XLB_CONN_MAX_LIMIT	(1u << 30)
 #define XLB_CONN_BIND_SIZE	60	/* opaque bytes bound at creation */
+/* The state file's format (xlb_conn_file_version() names another one):
+ * 1 before IPv6, 2 IPv6 addresses inside 192-byte entries, 3 IPv4 entries
+ * of 128 bytes as in 1 and the IPv6 addresses after them. */
+#define XLB_CONN_FILE_VERSION	3u
 
 /*
  * Fixed timeouts of the states ipvsadm --set does not reach, seconds: IPVS's

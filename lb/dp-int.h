@@ -92,8 +92,6 @@ struct dp_worker {
 
 struct xlb_fp;
 
-struct xlb_nh6_cache;
-
 struct xlb_dp {
 	struct xlb_tables *tables;
 	struct xlb_fp *fp;		/* the fast path (fastpath.c) */
@@ -107,7 +105,6 @@ struct xlb_dp {
 	struct xlb_xsk *xsk;
 	struct xlb_conn_tab *conns;
 	struct xlb_nh_cache *nh;
-	struct xlb_nh6_cache *nh6;	/* IPv6 next hops (nh6.c) */
 	/* The director's IPv6 addresses as last put into local_addrs6
 	 * (polled each second: localaddr.c follows IPv4 only). */
 	union xlb_inaddr *local6;
@@ -126,6 +123,8 @@ struct xlb_dp {
 	/* Control thread: what the last commit made us hold. */
 	uint32_t *wanted;		/* next hops (RIPs), sorted */
 	size_t n_wanted;
+	struct in6_addr *wanted6;	/* IPv6 RIPs, sorted (memcmp) */
+	size_t n_wanted6;
 	struct xlb_cnt **dests;		/* real servers' counters, sorted */
 	size_t n_dests;
 	struct dp_gone *gone;		/* deleted, connections not flushed yet */

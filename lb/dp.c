@@ -34,7 +34,6 @@
 #include "hash.h"
 #include "log.h"
 #include "nexthop.h"
-#include "nh6.h"
 #include "pkt.h"
 #include "ring.h"
 #include "sched.h"
@@ -87,22 +86,25 @@ static xlb_xmit_fn xmit_for(uint8_t fwd, uint8_t af)
  * The real-server half of an entry's binding, from the RIP's next hop of
  * now. DR needs the real server on-link: through a gateway, the frame
  * (still addressed to the VIP) would come back to the director.
+ *
+ * This is the IPv6 form (RIP rip6): the next-hop cache's IPv6 table (the
+ * commit wants every IPv6 real server), starting at *slot as IPv4 does.
+ * Pending (no NDP answer yet) is -EAGAIN: dropped and counted, never sent
+ * to a guessed MAC. IPv4's dp_in_bind follows.
  */
-/* The same for an IPv6 flow (its RIP rip6): the minimal IPv6 next hops
- * of nh6.c, looked up per packet as IPv4's. */
 static int dp_in_bind6(struct xlb_dp *dp, const struct dp_bind *b,
 		       const struct xlb_conn_key *orig, const union xlb_inaddr *rip6,
-		       struct xlb_xmit_bind *ib, int *port)
+		       uint32_t *slot, struct xlb_xmit_bind *ib, int *port)
 {
-	struct xlb_nh6s nh;
+	struct xlb_nh6 nh;
 	int rc;
 
-	rc = xlb_nh6_lookup(dp->nh6, rip6, &nh);
-	if (rc == -EAGAIN || rc == -ENOSPC)
+	rc = xlb_nh_lookup6_at(dp->nh, &rip6->in6, slot, &nh);
+	if (rc == -EAGAIN)
 		return -EAGAIN;
 	if (rc < 0)
 		return -ENETUNREACH;
-	if (b->fwd == XLB_FWD_DR && nh.gw)
+	if (b->fwd == XLB_FWD_DR && !IN6_IS_ADDR_UNSPECIFIED(&nh.gw))
 		return -ELOOP;
 	*port = dp_port(dp, nh.ifindex);
 	if (*port < 0)
@@ -115,8 +117,8 @@ static int dp_in_bind6(struct xlb_dp *dp, const struct dp_bind *b,
 		.mtu = nh.mtu > 0xffff ? 0xffff : (uint16_t)nh.mtu,
 		.rip6 = *rip6,
 		.vip6 = orig->daddr6,
-		.dip6 = nh.src,
 	};
+	ib->dip6.in6 = nh.src;
 	memcpy(ib->smac, nh.smac, 6);
 	memcpy(ib->dmac, nh.dmac, 6);
 	return 0;
@@ -161,7 +163,7 @@ int xlb_dp_in_nexthop(struct xlb_dp *dp, const struct xlb_conn_view *v,
 	uint32_t slot = b->in_slot;
 
 	if (xlb_conn_key_is6(&v->orig))
-		return dp_in_bind6(dp, b, &v->orig, &v->reply.saddr6, ib, port);
+		return dp_in_bind6(dp, b, &v->orig, &v->reply.saddr6, &slot, ib, port);
 	return dp_in_bind(dp, b, &v->orig, &slot, ib, port);
 }
 
@@ -263,13 +265,21 @@ bind:
 		return 0;	/* a template binds the server only */
 	/* A flow whose real server cannot be reached now gets no entry. */
 	if (xlb_conn_key_is6(k)) {
-		rc = dp_in_bind6(c->dp, b, k, &t->daddr6, &c->ib, &c->port);
+		rc = dp_in_bind6(c->dp, b, k, &t->daddr6, &b->in_slot, &c->ib, &c->port);
 		if (rc < 0)
 			return rc;
 		/* IPv6 is never fragmented on the way: a packet that does
 		 * not fit gets "Packet Too Big" (dp_too_big). */
 		if (d->cfg.fwd == XLB_FWD_TUN && xlb_xmit_tun6_check(c->p, c->ib.mtu) < 0)
 			return -EMSGSIZE;
+		/* NAT66: ask for the client's next hop now, so that it is
+		 * resolved by the time the server answers. */
+		if (d->cfg.fwd == XLB_FWD_NAT) {
+			struct xlb_nh6 onh6;
+
+			b->out.slot = UINT32_MAX;
+			(void)xlb_nh_lookup_host6(c->dp->nh, &k->saddr6.in6, &b->out.slot, &onh6);
+		}
 		return 0;
 	}
 	rc = dp_in_bind(c->dp, b, k, &b->in_slot, &c->ib, &c->port);
@@ -655,7 +665,7 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		port = sc.port;
 	} else {
 		slot = b->in_slot;
-		rc = v6 ? dp_in_bind6(w->dp, b, &v.orig, &v.reply.saddr6, &ib, &port) :
+		rc = v6 ? dp_in_bind6(w->dp, b, &v.orig, &v.reply.saddr6, &slot, &ib, &port) :
 			  dp_in_bind(w->dp, b, &v.orig, &slot, &ib, &port);
 		if (rc < 0) {
 			count(w, sched_error(rc));
@@ -705,11 +715,15 @@ static int dp_out_bind(struct xlb_dp *dp, const struct xlb_conn_view *v,
 	ob->rip = v->reply.saddr;
 	ob->rport = v->reply.sport;
 	if (xlb_conn_key_is6(&v->orig)) {
-		struct xlb_nh6s nh6;
+		uint32_t slot = h.slot;
+		struct xlb_nh6 nh6;
 
+		/* The client itself is the cache's key (a "host" entry the
+		 * control thread resolves with the kernel's routes on the
+		 * first ask): the IPv6 table keeps no copy of the routes. */
 		ob->vip6 = v->orig.daddr6;
 		ob->rip6 = v->reply.saddr6;
-		if (xlb_nh6_lookup(dp->nh6, &v->orig.saddr6, &nh6) < 0)
+		if (xlb_nh_lookup_host6(dp->nh, &v->orig.saddr6.in6, &slot, &nh6) < 0)
 			return -EAGAIN;
 		*port = dp_port(dp, nh6.ifindex);
 		if (*port < 0)
@@ -817,7 +831,7 @@ static bool dp_icmp(struct dp_worker *w, const struct xlb_snap *snap,
 		uint32_t slot = b->in_slot;
 		int port;
 
-		rc = v6 ? dp_in_bind6(w->dp, b, &v.orig, &v.reply.saddr6, &ib, &port) :
+		rc = v6 ? dp_in_bind6(w->dp, b, &v.orig, &v.reply.saddr6, &slot, &ib, &port) :
 			  dp_in_bind(w->dp, b, &v.orig, &slot, &ib, &port);
 		if (rc < 0) {
 			count(w, sched_error(rc));

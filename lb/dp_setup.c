@@ -27,7 +27,6 @@
 #include "log.h"
 #include "localaddr.h"
 #include "nexthop.h"
-#include "nh6.h"
 #include "pkt.h"
 #include "ring.h"
 #include "tables.h"
@@ -417,7 +416,6 @@ static void dp_local6_refresh(struct xlb_dp *dp)
 void xlb_dp_tick(struct xlb_dp *dp, uint64_t now)
 {
 	xlb_nh_cache_tick(dp->nh, now);
-	xlb_nh6_cache_tick(dp->nh6, now);
 	if (now - dp->local6_ms >= 1000) {
 		dp->local6_ms = now;
 		dp_local6_refresh(dp);
@@ -472,6 +470,18 @@ void xlb_dp_params_default(struct xlb_dp_params *p)
 /* A next hop changed (MAC, usable or not): the fast path's entries
  * follow at the next tick. */
 static void dp_nh_changed(uint32_t addr, const struct xlb_nh *nh, void *arg)
+{
+	struct xlb_dp *dp = arg;
+
+	(void)addr;
+	(void)nh;
+	dp->fp_due = true;
+}
+
+/* The same for an IPv6 next hop (the IPv6 fast path's entries carry
+ * MACs too). */
+static void dp_nh_changed6(const struct in6_addr *addr, const struct xlb_nh6 *nh,
+			   void *arg)
 {
 	struct xlb_dp *dp = arg;
 
@@ -646,7 +656,7 @@ static void adopt_conns(struct xlb_dp *dp)
 		pr_warn("datapath: state file %s has format version %u, this xlbd "
 			"writes %u (IPv6 connection keys): its connections are not "
 			"adopted, the table starts empty", dp->state_path,
-			xlb_conn_file_version(dp->conns), 2u);
+			xlb_conn_file_version(dp->conns), XLB_CONN_FILE_VERSION);
 	if (!n) {
 		pr_info("datapath: no connections to adopt from %s", dp->state_path);
 		return;
@@ -699,11 +709,11 @@ void xlb_dp_stop(struct xlb_dp *dp)
 	xlb_dp_commit_stop(dp);
 	xlb_conn_free(dp->conns);
 	xlb_nh_cache_free(dp->nh);
-	xlb_nh6_cache_free(dp->nh6);
 	free(dp->local6);
 	xlb_local_addrs_free(dp->local);
 	free(dp->workers);
 	free(dp->wanted);
+	free(dp->wanted6);
 	free(dp->dests);
 	free(dp);
 }
@@ -907,15 +917,11 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	xlb_nh_cache_params_default(&nhp);
 	nhp.log = nh_log;
 	nhp.on_change = dp_nh_changed;
+	nhp.on_change6 = dp_nh_changed6;
 	nhp.arg = dp;
 	rc = xlb_nh_cache_init(&dp->nh, &nhp);
 	if (rc < 0) {
 		snprintf(err, errlen, "next-hop cache (rtnetlink): %s", strerror(-rc));
-		goto fail;
-	}
-	rc = xlb_nh6_cache_init(&dp->nh6);
-	if (rc < 0) {
-		snprintf(err, errlen, "IPv6 next-hop cache (rtnetlink): %s", strerror(-rc));
 		goto fail;
 	}
 

@@ -70,7 +70,7 @@ enum xlb_bench_sink_cnt {
 	XLB_SINK_PKTS = 0,	/* IPv4/IPv6 frames to this interface's MAC: dropped, counted */
 	XLB_SINK_BYTES,		/* their bytes */
 	XLB_SINK_OTHER_MAC,	/* IPv4/IPv6 frames to another MAC: dropped (a host would too) */
-	XLB_SINK_PASSED,	/* ARP, ICMPv6 (neighbour discovery) and the rest: to the kernel */
+	XLB_SINK_PASSED,	/* ARP, ICMPv6, IPv6 hop-by-hop (MLD), the rest: to the kernel */
 	XLB_SINK_N,
 };
 

@@ -4,9 +4,10 @@
  * sink namespace's veth. IPv4 and IPv6 frames are dropped and counted per
  * CPU, split by whether they carry this interface's MAC (what a host would
  * accept: only those count as delivered) or another one. ARP, ICMPv6
- * (neighbour discovery) and everything else goes to the kernel, so the
- * director can resolve the sink's address. (An IPv6 frame's next header is
- * read from its fixed header only: the generator and xlbd send none.)
+ * (neighbour discovery), IPv6 hop-by-hop options (MLD reports) and
+ * everything else go to the kernel, so the director can resolve the sink's
+ * address. (An IPv6 frame's next header is read from its fixed header
+ * only: the generator and xlbd put no extension header before the L4.)
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -47,8 +48,10 @@ int xlb_bench_sink(struct xdp_md *ctx)
 	if (eth->h_proto != bpf_htons(ETH_P_IP)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
+		/* ICMPv6 (neighbour discovery) and hop-by-hop options (MLD
+		 * reports): the kernel's. */
 		if (eth->h_proto != bpf_htons(ETH_P_IPV6) || (void *)(ip6 + 1) > data_end ||
-		    ip6->nexthdr == IPPROTO_ICMPV6)
+		    ip6->nexthdr == IPPROTO_ICMPV6 || ip6->nexthdr == IPPROTO_HOPOPTS)
 			goto pass;
 	}
 	if (eth->h_dest[0] != cfg.mac[0] || eth->h_dest[1] != cfg.mac[1] ||

@@ -35,8 +35,10 @@ int xlb_bench_fwd(struct xdp_md *ctx)
 	if (eth->h_proto != bpf_htons(ETH_P_IP)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
+		/* ICMPv6 (neighbour discovery) and hop-by-hop options (MLD
+		 * reports): the kernel's. */
 		if (eth->h_proto != bpf_htons(ETH_P_IPV6) || (void *)(ip6 + 1) > data_end ||
-		    ip6->nexthdr == IPPROTO_ICMPV6)
+		    ip6->nexthdr == IPPROTO_ICMPV6 || ip6->nexthdr == IPPROTO_HOPOPTS)
 			return XDP_PASS;
 	}
 	/* Byte by byte: a memcpy() would cast away the volatile and let the

@@ -1248,7 +1248,8 @@ bdp_report6() {
 		not-taken)
 			echo "- ${m%%:*}: **fast path not taken for IPv6**: xlbd ran with --fast-path on, but its fast-path hit"
 			echo "  counters stayed 0 over every measured window (xlbctl --counters): these packets went through"
-			echo "  AF_XDP like $(t=${m%%:*}; echo "${t%-fp}")'s, so this row is the slow path again, not an IPv6 fast path" ;;
+			echo "  AF_XDP like $(t=${m%%:*}; echo "${t%-fp}")'s, so this row is the slow path again, not an IPv6 fast path"
+			echo "  (and slower than it: the director's NAPI thread ran at the fast path's nice $BENCH_NAPI_NICE_FP, taking CPU from xlbd's worker)" ;;
 		taken) echo "- ${m%%:*}: fast path taken (fast-path hits over the measured windows; see \"Fast path use\")" ;;
 		*) echo "- ${m%%:*}: fast-path counters not read (mode not measured, or xlbd without them)" ;;
 		esac

@@ -36,10 +36,11 @@
 # (default "section_ring section_conn section_fp_xdp section_health section_datapath"),
 # BENCH_HEALTH_SERVERS (1000) and BENCH_HEALTH_SECS (10): health_bench.
 # IPv6: BENCH_MODES6 ("kernel6 xdp6 afxdp6 xlb-dr6 xlb-dr6-fp xlb-nat6
-# xlb-nat6-fp xlb-tun6 xlb-tun6-fp"; "" for none), BENCH_MIXES6
+# xlb-nat6-fp xlb-tun6 xlb-tun6-fp"; set and empty: no IPv6), BENCH_MIXES6
 # ("udp:1000 ack:1000": fewer mixes than IPv4's, for the time budget),
 # BENCH_COST_MODES6 ("xdp6 xlb-dr6 xlb-dr6-fp ..."), BENCH_COST_MIXES6
-# ("udp:1000 ack:1000"), BENCH_TCP_MODES6 (every IPv6 mode).
+# ("udp:1000 ack:1000"), BENCH_TCP_MODES6 (every IPv6 mode). (The *_MODES6
+# knobs take an empty value as "none"; the others, like IPv4's, as unset.)
 set -eu
 
 BUILD=${BUILD:-build}

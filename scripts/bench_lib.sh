@@ -501,7 +501,7 @@ bdp_stop() {
 BENCH_MODES=${BENCH_MODES:-"kernel xdp afxdp xlb-dr xlb-dr-fp xlb-nat xlb-nat-fp xlb-tun xlb-tun-fp"}
 # IPv6 (issue 14): the same forwarders over IPv6, in the same rounds as the
 # IPv4 modes (1 queue only), reported in tables of their own.
-BENCH_MODES6=${BENCH_MODES6:-"kernel6 xdp6 afxdp6 xlb-dr6 xlb-dr6-fp xlb-nat6 xlb-nat6-fp xlb-tun6 xlb-tun6-fp"}
+BENCH_MODES6=${BENCH_MODES6-"kernel6 xdp6 afxdp6 xlb-dr6 xlb-dr6-fp xlb-nat6 xlb-nat6-fp xlb-tun6 xlb-tun6-fp"}
 # More queues: which chains (queue counts besides 1), and what runs on them.
 BENCH_QUEUES=${BENCH_QUEUES:-"1 2"}
 BENCH_MODES_MQ=${BENCH_MODES_MQ:-"kernel afxdp xlb-dr"}
@@ -855,7 +855,7 @@ bdp_report_fp_use() {
 BENCH_COST_MODES=${BENCH_COST_MODES:-"xdp xlb-dr xlb-dr-fp xlb-nat xlb-nat-fp xlb-tun xlb-tun-fp"}
 BENCH_COST_MIXES=${BENCH_COST_MIXES:-"udp:1000 ack:1000"}
 # The IPv6 modes measured so, with the IPv6 mixes (BENCH_MIXES6's default).
-BENCH_COST_MODES6=${BENCH_COST_MODES6:-"xdp6 xlb-dr6 xlb-dr6-fp xlb-nat6 xlb-nat6-fp xlb-tun6 xlb-tun6-fp"}
+BENCH_COST_MODES6=${BENCH_COST_MODES6-"xdp6 xlb-dr6 xlb-dr6-fp xlb-nat6 xlb-nat6-fp xlb-tun6 xlb-tun6-fp"}
 BENCH_COST_MIXES6=${BENCH_COST_MIXES6:-"udp:1000 ack:1000"}
 BENCH_COST_SECS=${BENCH_COST_SECS:-0.5}
 
@@ -1017,7 +1017,7 @@ BENCH_TCP_MODES=${BENCH_TCP_MODES:-"kernel xdp afxdp xlb-dr xlb-dr-fp xlb-nat xl
 # IPv6 (iperf3 -6 to the IPv6 VIP or the sink's IPv6 address), the same
 # paths; TUN6: ip6ip6, decapsulated by xlb_decap.bpf.o on the sink; the
 # client's path MTU drops by 40 bytes on xlbd's Packet Too Big.
-BENCH_TCP_MODES6=${BENCH_TCP_MODES6:-"kernel6 xdp6 afxdp6 xlb-dr6 xlb-dr6-fp xlb-nat6 xlb-nat6-fp xlb-tun6 xlb-tun6-fp"}
+BENCH_TCP_MODES6=${BENCH_TCP_MODES6-"kernel6 xdp6 afxdp6 xlb-dr6 xlb-dr6-fp xlb-nat6 xlb-nat6-fp xlb-tun6 xlb-tun6-fp"}
 BENCH_TCP_SECS=${BENCH_TCP_SECS:-2}
 
 bdp_tcp_setup() {
@@ -1228,7 +1228,7 @@ bdp_fp_taken6() {
 
 bdp_report6() {
 	local m fpnote="" t
-	[ -n "$BENCH_MODES6" ] || return 0
+	[ -n "${BENCH_MODES6// /}" ] || return 0
 	for m in $BENCH_MODES6; do
 		case $m in *-fp) ;; *) continue ;; esac
 		t=$(bdp_fp_taken6 "$m" "$BDIR/fpcnt")
@@ -1392,7 +1392,7 @@ bdp_report6() {
 }
 
 bdp_tcp_report6() {
-	[ -n "$BENCH_MODES6" ] && [ -f "$BDIR/tcp6" ] || return 0
+	[ -n "${BENCH_MODES6// /}" ] && [ -f "$BDIR/tcp6" ] || return 0
 	local m t fpnote=""
 	for m in $BENCH_TCP_MODES6; do
 		case $m in *-fp) ;; *) continue ;; esac

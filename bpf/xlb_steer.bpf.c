@@ -32,7 +32,8 @@
  * too many or cut-short extension headers and routing headers with
  * segments left (IPV6_EXT_PASSED). Passed: ICMPv6 informational messages
  * (echo, NDP 133-137 with router advertisements, MLD), anything else.
- * IPv6 never looks fp_flows up: the fast path is IPv4 only for now.
+ * The fast path covers IPv6 too, with its own map "fp_flows6" (see
+ * fast_path6()).
  *
  * Fragments: a non-first IPv4 fragment carries no ports, so it cannot be
  * matched to a service; it is passed to the kernel and counted
@@ -186,6 +187,15 @@ struct {
 	__type(key, struct xlb_fp_key);
 	__type(value, struct xlb_fp_val);
 } fp_flows SEC(".maps");
+
+/* IPv6 flows (issue 14): the same cache for steer6, sized and pinned as
+ * fp_flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, XLB_FP_ENTRIES_DEFAULT);
+	__type(key, struct xlb_fp6_key);
+	__type(value, struct xlb_fp6_val);
+} fp_flows6 SEC(".maps");
 
 /* Egress interfaces of fast-path hits: key and value the ifindex. */
 struct {
@@ -587,6 +597,150 @@ static __always_inline int icmp6_err_ours(void *data, void *data_end,
 }
 
 /*
+ * The fast path for IPv6 (issue 14): fast_path()'s rules over fp_flows6,
+ * for a TCP/UDP frame whose transport header (at off, the UDP header's 8
+ * bytes bounds-checked by the caller) follows n_ext extension headers.
+ * What a hit still leaves to userspace: SYN, FIN, RST; any extension
+ * header (userspace walks them: counted as IPv4's options); hop limit 0
+ * or 1, a payload length past the frame, a TCP data offset or UDP length
+ * that does not fit, a UDP checksum of zero (userspace drops those); over
+ * fp6_val.mtu once rewritten (TUN6: +40; "Packet Too Big" is userspace's,
+ * IPv6 is never fragmented); an egress missing from fp_devs; a TUN6 frame
+ * that cannot grow. The hop limit is left as it is, as the TTL is on
+ * IPv4 and on both userspace paths (LVS-style: the director is not a
+ * router hop). No IP header checksum to keep.
+ */
+static __always_inline int fast_path6(struct xdp_md *ctx, void *data,
+				      void *data_end, __u32 off, int n_ext,
+				      __u8 proto)
+{
+	struct ethhdr *eth = data;
+	struct steer_ip6hdr *ip6 = data + sizeof(*eth);
+	__u32 len = (__u32)((long)data_end - (long)data);
+	__be16 *ports = data + off;
+	struct xlb_fp6_key k = {};
+	struct xlb_fp6_val *v;
+	__u32 plen, out_len, fl = 0;
+	__u8 *l4;
+	__u8 op;
+	int act;
+
+	if ((void *)(ip6 + 1) > data_end || (void *)(ports + 2) > data_end)
+		return FP_CONT;
+	__builtin_memcpy(k.saddr, ip6->saddr, sizeof(k.saddr));
+	__builtin_memcpy(k.daddr, ip6->daddr, sizeof(k.daddr));
+	k.sport = ports[0];
+	k.dport = ports[1];
+	k.proto = proto;
+	v = bpf_map_lookup_elem(&fp_flows6, &k);
+	if (!v)
+		return fp_punt(XLB_CNT_FP_MISS);
+	op = v->op;
+	if (op == XLB_FP_NONE || op > XLB_FP_TUN)
+		return fp_punt(XLB_CNT_FP_MISS);
+
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)ports;
+
+		if ((void *)(th + 1) > data_end)
+			return FP_CONT;
+		if (((__u8 *)th)[TCP_FLAGS_OFF] & (TCP_SYN | TCP_FIN | TCP_RST))
+			return fp_punt(XLB_CNT_FP_PUNT_TCP_FLAGS);
+	}
+	if (n_ext)
+		return fp_punt(XLB_CNT_FP_PUNT_IP_OPTIONS);
+	/* No extension header: the transport header is right after the
+	 * fixed one, at constant offsets the verifier follows. */
+	l4 = (void *)(ip6 + 1);
+	plen = bpf_ntohs(ip6->payload_len);
+	if (ip6->hop_limit <= 1 ||
+	    plen > len - sizeof(*eth) - sizeof(*ip6))
+		return fp_punt(XLB_CNT_FP_PUNT_ODD);
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)l4;
+		__u32 doff;
+
+		if ((void *)(th + 1) > data_end)
+			return FP_CONT;
+		doff = th->doff * 4;
+		if (doff < sizeof(*th) || doff > plen)
+			return fp_punt(XLB_CNT_FP_PUNT_ODD);
+	} else {
+		struct udphdr *uh = (void *)l4;
+		__u32 ulen;
+
+		if ((void *)(uh + 1) > data_end)
+			return FP_CONT;
+		ulen = bpf_ntohs(uh->len);
+		/* RFC 8200 8.1: UDP over IPv6 carries a checksum; a zero
+		 * one is userspace's to drop (udp6_csum_zero). */
+		if (ulen < sizeof(*uh) || ulen > plen || !uh->check)
+			return fp_punt(XLB_CNT_FP_PUNT_ODD);
+	}
+	out_len = sizeof(*ip6) + plen +
+		  (op == XLB_FP_TUN ? XLB_RW_IP6_HLEN : 0);
+	if (v->mtu && out_len > v->mtu)
+		return fp_punt(XLB_CNT_FP_PUNT_TOO_BIG);
+
+	if (v->ifindex == ctx->ingress_ifindex) {
+		act = XDP_TX;
+	} else {
+		act = bpf_redirect_map(&fp_devs, v->ifindex, XDP_PASS);
+		if (act != XDP_REDIRECT)
+			return fp_punt(XLB_CNT_FP_REDIRECT_FAILED);
+	}
+
+	switch (op) {
+	case XLB_FP_DR:
+		break;
+	case XLB_FP_NAT_IN:
+		xlb_rw_nat6_in((__u8 *)ip6, l4, plen, proto, v->addr, v->port);
+		break;
+	case XLB_FP_NAT_OUT:
+		xlb_rw_nat6_out((__u8 *)ip6, l4, plen, proto, v->addr, v->port);
+		break;
+	default: {	/* XLB_FP_TUN: TUN6, ip6ip6 */
+		__u32 pad = len - sizeof(*eth) - sizeof(*ip6) - plen;
+
+		/* The label userspace derives (xlb_rw_flowlabel() of the
+		 * inner addresses, protocol and ports), computed while the
+		 * packet pointers are good; the inner label wins when set. */
+		fl = xlb_rw_flowlabel((__u8 *)ip6->saddr, (__u8 *)ip6->daddr,
+				      16, proto, xlb_rw_load32(l4));
+		/* As fast_path(): from here a failure cannot fall back to
+		 * the caller's parse, the frame is steered. */
+		if (pad && bpf_xdp_adjust_tail(ctx, -(int)pad)) {
+			cnt(XLB_CNT_FP_PUNT_NO_ROOM);
+			return steer6_to(ctx, XLB_CNT_SVC, 0);
+		}
+		if (bpf_xdp_adjust_head(ctx, -XLB_RW_IP6_HLEN)) {
+			cnt(XLB_CNT_FP_PUNT_NO_ROOM);
+			return steer6_to(ctx, XLB_CNT_SVC, 0);
+		}
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		if (data + sizeof(*eth) + 2 * sizeof(*ip6) > data_end) {
+			cnt(XLB_CNT_FP_DROPPED);
+			return XDP_DROP;
+		}
+		eth = data;
+		xlb_rw_tun6_encap(data + sizeof(*eth),
+				  data + sizeof(*eth) + XLB_RW_IP6_HLEN, fl,
+				  v->hop_limit, v->tun_saddr, v->addr);
+		eth->h_proto = bpf_htons(XLB_ETH_P_IPV6);
+		break;
+	}
+	}
+	xlb_rw_macs((__u8 *)eth, v->dmac, v->smac);
+
+	v->pkts++;
+	v->bytes += sizeof(*eth) + sizeof(*ip6) + plen;	/* no padding */
+	v->last_ns = bpf_ktime_get_coarse_ns();
+	cnt(act == XDP_TX ? XLB_CNT_FP_TX : XLB_CNT_FP_REDIRECTED);
+	return act;
+}
+
+/*
  * An untagged IPv6 frame. A subprogram of its own (not inlined), so that
  * the IPv4 path of xlb_steer keeps its instructions and the verifier
  * walks this one once.
@@ -597,7 +751,7 @@ static __noinline int steer6(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct steer_ip6hdr *ip6 = data + sizeof(struct ethhdr);
 	__u32 off = sizeof(struct ethhdr) + sizeof(*ip6), plen, why;
-	int n_ext = 0, r;
+	int n_ext = 0, r, fp;
 	__u8 nh;
 
 	cnt(XLB_CNT_IPV6);
@@ -614,6 +768,7 @@ static __noinline int steer6(struct xdp_md *ctx)
 		return pass6(XLB_CNT_IPV6_FRAGMENT);
 	if (r != XLB_IP6_L4)
 		return pass6(XLB_CNT_IPV6_EXT_PASSED);
+	fp = (nh == IPPROTO_TCP || nh == IPPROTO_UDP) && fp_enabled();
 
 	switch (nh) {
 	case IPPROTO_TCP: {
@@ -621,6 +776,12 @@ static __noinline int steer6(struct xdp_md *ctx)
 
 		if ((void *)(th + 1) > data_end)
 			return pass6(XLB_CNT_BAD_L4);
+		if (fp) {
+			r = fast_path6(ctx, data, data_end, off, n_ext,
+				       IPPROTO_TCP);
+			if (r != FP_CONT)
+				return r;
+		}
 		if (is_service6(ip6->daddr, th->dest, IPPROTO_TCP))
 			return steer6_to(ctx, XLB_CNT_SVC, n_ext);
 		if (is_nat_rs6(ip6->saddr, th->source, IPPROTO_TCP)) {
@@ -635,6 +796,12 @@ static __noinline int steer6(struct xdp_md *ctx)
 
 		if ((void *)(uh + 1) > data_end)
 			return pass6(XLB_CNT_BAD_L4);
+		if (fp) {
+			r = fast_path6(ctx, data, data_end, off, n_ext,
+				       IPPROTO_UDP);
+			if (r != FP_CONT)
+				return r;
+		}
 		if (is_service6(ip6->daddr, uh->dest, IPPROTO_UDP))
 			return steer6_to(ctx, XLB_CNT_SVC, n_ext);
 		if (is_nat_rs6(ip6->saddr, uh->source, IPPROTO_UDP)) {

@@ -681,7 +681,7 @@ static bool dp_in(struct dp_worker *w, const struct xlb_snap *snap,
 		dp_tx(w, k, port);
 		/* A one-packet service schedules every datagram: none of its
 		 * flows may be decided once for XDP. */
-		if (w->dp->fp_on && !(svc->cfg.flags & XLB_SVC_F_ONEPACKET) && !v6)
+		if (w->dp->fp_on && !(svc->cfg.flags & XLB_SVC_F_ONEPACKET))
 			xlb_dp_fp_in(w, svc->cnt, &v, &k->p, &ib);
 	}
 	/* Counted as IPVS does: what went to the real server. */
@@ -772,9 +772,8 @@ static bool dp_out(struct dp_worker *w, const struct xlb_snap *snap,
 	count_out(w, snap, &v, &k->p);
 	count(w, XLB_DP_NAT_REPLIES);
 	dp_tx(w, k, port);
-	if (w->dp->fp_on && !v6) {
-		const struct xlb_snap_svc *svc =
-			dp_find_svc(w, snap, v.orig.proto, v.orig.daddr, v.orig.dport);
+	if (w->dp->fp_on) {
+		const struct xlb_snap_svc *svc = dp_find_svc_of(w, snap, &v.orig);
 
 		if (svc)
 			xlb_dp_fp_out(w, svc->cnt, &v, &k->p, &ob, port);

@@ -977,6 +977,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	fpp = (struct xlb_fp_params){
 		.enabled = p->fast_path,
 		.flows_fd = xlb_xdp_fp_flows_fd(dp->xdp),
+		.flows6_fd = xlb_xdp_fp_flows6_fd(dp->xdp),
 		.devs_fd = xlb_xdp_fp_devs_fd(dp->xdp),
 		.ifindex = dp->ifindex,
 		.n_ifindex = dp->n_ports,

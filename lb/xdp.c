@@ -47,6 +47,8 @@ struct xlb_xdp {
 	/* xlb_xdp_sync: what the services and nat_rs maps hold. */
 	struct xdp_keyset applied[XDP_SET_N];
 	bool fp_reused;			/* fp_flows came from its pin */
+	bool fp6_reused;		/* fp_flows6 too (an xlbd before IPv6's
+					 * fast path pinned none) */
 };
 
 static __thread char xdp_errbuf[512];
@@ -164,7 +166,16 @@ static void ensure_bpffs(void)
 
 /* ---- the fast path's maps: sized, and pinned for the next xlbd ---- */
 
-static const char *const fp_pinned[] = { "fp_flows", "fp_devs" };
+/* fp_flows6 last: an older xlbd pinned only the first two, whose flows
+ * are reused without it (fp_flows6 is then created and pinned anew). */
+static const char *const fp_pinned[] = { "fp_flows", "fp_devs", "fp_flows6" };
+#define FP_PINNED_N	(sizeof(fp_pinned) / sizeof(fp_pinned[0]))
+
+static struct bpf_map *fp_pinned_map(const struct xlb_xdp *x, size_t i)
+{
+	return i == 0 ? x->skel->maps.fp_flows :
+	       i == 1 ? x->skel->maps.fp_devs : x->skel->maps.fp_flows6;
+}
 
 int xlb_xdp_fp_unpin(const char *pin_dir)
 {
@@ -173,7 +184,7 @@ int xlb_xdp_fp_unpin(const char *pin_dir)
 
 	if (!pin_dir)
 		return 0;
-	for (size_t i = 0; i < sizeof(fp_pinned) / sizeof(fp_pinned[0]); i++) {
+	for (size_t i = 0; i < FP_PINNED_N; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, fp_pinned[i]);
 		if (unlink(path) && errno != ENOENT)
 			rc = -errno;
@@ -211,11 +222,13 @@ static int fp_before_load(struct xlb_xdp *x, const struct xlb_xdp_fp_opts *fp)
 {
 	struct bpf_map *flows = x->skel->maps.fp_flows;
 	char path[PATH_MAX];
-	int fds[2] = { -1, -1 };
+	int fds[FP_PINNED_N] = { -1, -1, -1 };
 	size_t i;
 
+	/* Both families' caches have the same size. */
 	if (fp->entries &&
-	    bpf_map__set_max_entries(flows, fp->entries))
+	    (bpf_map__set_max_entries(flows, fp->entries) ||
+	     bpf_map__set_max_entries(x->skel->maps.fp_flows6, fp->entries)))
 		return xdp_fail(-EINVAL, "--fast-path-entries %u: refused by libbpf",
 				fp->entries);
 	if (!fp->enabled || !fp->pin_dir) {
@@ -225,15 +238,13 @@ static int fp_before_load(struct xlb_xdp *x, const struct xlb_xdp_fp_opts *fp)
 			(void)xlb_xdp_fp_unpin(fp->pin_dir);
 		return 0;
 	}
-	for (i = 0; i < 2; i++) {
-		struct bpf_map *m = i ? x->skel->maps.fp_devs : flows;
-
+	for (i = 0; i < FP_PINNED_N; i++) {
 		snprintf(path, sizeof(path), "%s/%s", fp->pin_dir, fp_pinned[i]);
-		fds[i] = fp_pin_fd(m, path);
+		fds[i] = fp_pin_fd(fp_pinned_map(x, i), path);
 	}
 	if (fds[0] < 0 || fds[1] < 0) {
 		/* Both or neither: a cache without its devmap is no use. */
-		for (i = 0; i < 2; i++)
+		for (i = 0; i < FP_PINNED_N; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
 		if (fds[0] == -ESTALE || fds[1] == -ESTALE)
@@ -244,16 +255,30 @@ static int fp_before_load(struct xlb_xdp *x, const struct xlb_xdp_fp_opts *fp)
 		(void)xlb_xdp_fp_unpin(fp->pin_dir);
 		return 0;
 	}
-	for (i = 0; i < 2; i++) {
-		struct bpf_map *m = i ? x->skel->maps.fp_devs : flows;
-		int err = bpf_map__reuse_fd(m, fds[i]);
+	if (fds[2] < 0) {
+		/* The IPv4 cache without an IPv6 one (an older xlbd's), or
+		 * one that does not match: the IPv4 flows are kept, the IPv6
+		 * cache is created and pinned after load. */
+		snprintf(path, sizeof(path), "%s/%s", fp->pin_dir, fp_pinned[2]);
+		(void)unlink(path);
+	}
+	for (i = 0; i < FP_PINNED_N; i++) {
+		int err;
 
+		if (fds[i] < 0)
+			continue;
+		err = bpf_map__reuse_fd(fp_pinned_map(x, i), fds[i]);
 		close(fds[i]);	/* reuse_fd dup()ed it */
-		if (err)
+		if (err) {
+			for (size_t j = i + 1; j < FP_PINNED_N; j++)
+				if (fds[j] >= 0)
+					close(fds[j]);
 			return xdp_fail(err, "reusing the pinned %s: %s",
 					fp_pinned[i], strerror(-err));
+		}
 	}
 	x->fp_reused = true;
+	x->fp6_reused = fds[2] >= 0;
 	return 0;
 }
 
@@ -267,16 +292,14 @@ static int fp_after_load(struct xlb_xdp *x, const struct xlb_xdp_fp_opts *fp)
 	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.fp_config), &zero,
 				&cfg, BPF_ANY))
 		return xdp_fail(-errno, "writing fp_config: %s", strerror(errno));
-	if (!fp->enabled || !fp->pin_dir || x->fp_reused)
+	if (!fp->enabled || !fp->pin_dir || (x->fp_reused && x->fp6_reused))
 		return 0;
 	if (mkdir(fp->pin_dir, 0700) && errno != EEXIST)
 		return xdp_fail(-errno, "creating %s (bpffs) for the fast path's "
 				"pinned maps: %s", fp->pin_dir, strerror(errno));
-	for (size_t i = 0; i < 2; i++) {
-		struct bpf_map *m = i ? x->skel->maps.fp_devs : x->skel->maps.fp_flows;
-
+	for (size_t i = x->fp_reused ? 2 : 0; i < FP_PINNED_N; i++) {
 		snprintf(path, sizeof(path), "%s/%s", fp->pin_dir, fp_pinned[i]);
-		err = bpf_obj_pin(bpf_map__fd(m), path);
+		err = bpf_obj_pin(bpf_map__fd(fp_pinned_map(x, i)), path);
 		if (err)
 			return xdp_fail(-errno, "pinning %s: %s (is %s on a bpffs?)",
 					path, strerror(errno), fp->pin_dir);
@@ -292,6 +315,11 @@ bool xlb_xdp_fp_reused(const struct xlb_xdp *x)
 int xlb_xdp_fp_flows_fd(const struct xlb_xdp *x)
 {
 	return bpf_map__fd(x->skel->maps.fp_flows);
+}
+
+int xlb_xdp_fp_flows6_fd(const struct xlb_xdp *x)
+{
+	return bpf_map__fd(x->skel->maps.fp_flows6);
 }
 
 int xlb_xdp_fp_devs_fd(const struct xlb_xdp *x)

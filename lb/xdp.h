@@ -65,7 +65,7 @@ int xlb_xdp_open(struct xlb_xdp **out, enum xlb_xdp_mode mode);
 
 /*
  * The fast path's maps (bpf/xlb_fp.h). With enabled and a pin_dir (on a
- * bpffs), fp_flows and fp_devs pinned there by the previous xlbd are
+ * bpffs), fp_flows, fp_devs and fp_flows6 pinned there by the previous xlbd are
  * reused when their definitions match this one's (same entries), so the
  * established flows in them keep being forwarded by XDP while xlbd
  * restarts; else they are (re)created and pinned there. Off: fp_config
@@ -81,6 +81,9 @@ int xlb_xdp_open_fp(struct xlb_xdp **out, enum xlb_xdp_mode mode,
 /* Whether fp_flows and fp_devs are the previous xlbd's (pinned). */
 bool xlb_xdp_fp_reused(const struct xlb_xdp *x);
 int xlb_xdp_fp_flows_fd(const struct xlb_xdp *x);
+/* IPv6 flows' cache (issue 14), sized, pinned and reused as fp_flows (a
+ * pin of an older xlbd without it: fp_flows is reused, this one new). */
+int xlb_xdp_fp_flows6_fd(const struct xlb_xdp *x);
 int xlb_xdp_fp_devs_fd(const struct xlb_xdp *x);
 int xlb_xdp_fp_config_fd(const struct xlb_xdp *x);
 /* Removes the pins in pin_dir and pin_dir itself (xlbd --detach). 0 or

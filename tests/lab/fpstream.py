@@ -27,7 +27,9 @@ def main():
     ap.add_argument("--src", default="")
     ap.add_argument("--wait", type=float, default=2)
     a = ap.parse_args()
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # An IPv6 VIP (issue 14's fast path) takes an IPv6 socket.
+    fam = socket.AF_INET6 if ":" in a.vip else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
     s.bind((a.src, a.sport))

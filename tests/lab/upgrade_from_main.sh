@@ -55,7 +55,7 @@ check_eq "released xlbd: 10 DR requests succeed" 0 "$(C http "$VIP" 80 --count 1
 check_eq "released xlbd: 10 NAT requests succeed" 0 "$(C http "$VIP" 8080 --count 10 | grep -c ERROR)"
 ver=$(od -An -tu4 -j8 -N4 "$STATE" | tr -d ' ')
 size=$(stat -c %s "$STATE")
-echo "state file written by the released xlbd: version $ver, $size bytes"
+echo "state file written by the released xlbd: version $ver, $size bytes ($(du -k "$STATE" | cut -f1) KiB allocated)"
 check_eq "the released xlbd writes format version 1" 1 "$ver"
 
 L keep "$VIP" 80 --conns 20 --duration 8 >"$T/dr.txt" &
@@ -92,7 +92,7 @@ check "at least 19 of 20 DR connections survive ($DR_OK)" test "${DR_OK:-0}" -ge
 check "at least 19 of 20 NAT connections survive ($NAT_OK)" test "${NAT_OK:-0}" -ge 19
 ver=$(od -An -tu4 -j8 -N4 "$STATE" | tr -d ' ')
 size=$(stat -c %s "$STATE")
-echo "state file now: version $ver, $size bytes"
+echo "state file now: version $ver, $size bytes ($(du -k "$STATE" | cut -f1) KiB allocated)"
 check_eq "the file is format version 3 now" 3 "$ver"
 check_eq "this xlbd: 10 new DR requests succeed" 0 "$(C http "$VIP" 80 --count 10 | grep -c ERROR)"
 check_eq "this xlbd: 10 new NAT requests succeed" 0 "$(C http "$VIP" 8080 --count 10 | grep -c ERROR)"

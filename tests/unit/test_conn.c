@@ -2427,9 +2427,9 @@ Test(conn, state_file_of_format_version_2_is_refused_and_the_table_starts_empty,
 	uint32_t hdr[6] = { 2, 192, 1024, 1024, 12345, 50 };
 	int fd;
 
-	/* Version 2 (never released): 192-byte entries, IPv6 addresses
-	 * inside; 50 used. Its entries are left as the refusal must ignore
-	 * them: the bytes of a live NAT entry in each. */
+	/* Version 2 (never released, v6 up to d55a138): 192-byte entries,
+	 * version 1's 128 bytes then the IPv6 addresses inside; 50 live NAT
+	 * entries, which the refusal must ignore. */
 	fd = open(state_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(ftruncate(fd, 4096 + 192 * 1024), 0);
@@ -2440,11 +2440,11 @@ Test(conn, state_file_of_format_version_2_is_refused_and_the_table_starts_empty,
 		uint8_t ent[192] = { 0 };
 
 		r = reply_of(&k, &F.d[0]);
-		memcpy(ent, &k, 48);
-		memcpy(ent + 48, &r, 48);
-		ent[112 + 24] = XLB_CONN_S_ESTABLISHED;
-		ent[112 + 25] = XLB_FWD_NAT;
-		ent[112 + 26] = 0x03;
+		memcpy(ent, &k, 16);
+		memcpy(ent + 16, &r, 16);
+		ent[56] = XLB_CONN_S_ESTABLISHED;
+		ent[57] = XLB_FWD_NAT;
+		ent[58] = 0x03;		/* INUSE | REPLY_HASHED */
 		cr_assert_eq(pwrite(fd, ent, sizeof(ent), 4096 + 192 * i), (ssize_t)sizeof(ent));
 	}
 	close(fd);

@@ -116,8 +116,9 @@ struct stripe {
 /* Version 1, xlbd before IPv6 (main up to 61078b9): this header and these
  * 128-byte entries byte for byte (same offsets of every field, flags,
  * states and methods), no IPv6 array, and byte 13 of each tuple (af here)
- * was pad[0], written zero. The bind blob is never read back: adoption
- * rebinds every entry. */
+ * was pad[0] (zero as main's create() wrote it; a template's or a synced
+ * entry's copied the caller's, so it is not relied on). The bind blob is
+ * never read back: adoption rebinds every entry. */
 #define FILE_VERSION_V1	1u
 #define FILE_HDR_BYTES	4096u
 

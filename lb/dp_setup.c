@@ -659,7 +659,7 @@ static void adopt_conns(struct xlb_dp *dp)
 			xlb_conn_file_version(dp->conns), XLB_CONN_FILE_VERSION);
 	if (xlb_conn_file_upgraded(dp->conns))
 		pr_info("datapath: state file %s upgraded from format version %u "
-			"(before IPv6) to %u: its %u IPv4 connections are kept",
+			"(before IPv6) to %u in place: its %u IPv4 entries are kept",
 			dp->state_path, xlb_conn_file_upgraded(dp->conns),
 			XLB_CONN_FILE_VERSION, n);
 	if (!n) {

@@ -112,7 +112,14 @@ struct stripe {
  * adopt validates field by field.
  */
 #define FILE_MAGIC	0x6e6e6f63626c78ull	/* "xlbconn" */
-#define FILE_VERSION	XLB_CONN_FILE_VERSION	/* 1 and 2 are refused */
+#define FILE_VERSION	XLB_CONN_FILE_VERSION	/* 1 is upgraded, 2 refused */
+/* Version 1, xlbd before IPv6 (main up to 61078b9): this header and these
+ * 128-byte entries byte for byte (same offsets of every field, flags,
+ * states and methods), no IPv6 array, and byte 13 of each tuple (af here)
+ * was pad[0] (zero as main's create() wrote it; a template's or a synced
+ * entry's copied the caller's, so it is not relied on). The bind blob is
+ * never read back: adoption rebinds every entry. */
+#define FILE_VERSION_V1	1u
 #define FILE_HDR_BYTES	4096u
 
 struct conn_file_hdr {
@@ -138,6 +145,7 @@ struct xlb_conn_tab {
 	int fd;				/* the state file (flocked), or -1 */
 	uint32_t adoptable;		/* live entries the file brought */
 	uint32_t file_version;		/* another format's version found, or 0 */
+	uint32_t file_upgraded;		/* version the file was upgraded from, or 0 */
 	uint32_t max;
 	uint32_t nbuckets;
 	uint32_t nstripes;
@@ -1625,11 +1633,49 @@ static void *map_zero(size_t bytes)
 	return p;
 }
 
-static bool file_hdr_fits(const struct conn_file_hdr *h, const struct xlb_conn_tab *t)
+static bool file_hdr_fits(const struct conn_file_hdr *h, const struct xlb_conn_tab *t,
+			  uint32_t version)
 {
-	return h->magic == FILE_MAGIC && h->version == FILE_VERSION &&
+	return h->magic == FILE_MAGIC && h->version == version &&
 	       h->entry_size == sizeof(struct xlb_conn) && h->max_conns == t->max &&
 	       h->nbuckets == t->nbuckets && h->hiwater <= t->max;
+}
+
+/*
+ * A version-1 file of this table's geometry, fd, to this version's size
+ * (bytes): the IPv6 array appended, zeroed. Its size is the version-1
+ * size, or already bytes when an upgrade was cut short before its header
+ * said version 3: shrinking first zeroes that array again. The entries are
+ * not touched. Returns 0 or a negative errno (the file is still version 1).
+ */
+static int file_extend_v1(struct xlb_conn_tab *t, int fd, size_t bytes)
+{
+	/* Down first: an interrupted upgrade's array is zeroed again. */
+	if (ftruncate(fd, (off_t)(FILE_HDR_BYTES + t->ents_bytes)) < 0 ||
+	    ftruncate(fd, (off_t)bytes) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Then, mapped: version 1's pad bytes 13-15 of each tuple of the entries a
+ * process used become af 0 (IPv4: no IPv6 entry existed) and pad 0, and
+ * the header's version is written last. A process killed before that
+ * leaves a version-1 header, and the next one upgrades from the start
+ * (the rewrite is idempotent).
+ */
+static void file_upgrade_v1(struct xlb_conn_tab *t, uint32_t hiwater)
+{
+	uint32_t i;
+	int d;
+
+	for (i = 0; i < hiwater; i++)
+		for (d = ORIG; d <= REPLY; d++) {
+			t->ents[i].key[d].af = 0;
+			t->ents[i].key[d].pad[0] = t->ents[i].key[d].pad[1] = 0;
+		}
+	__atomic_store_n(&t->hdr->version, FILE_VERSION, __ATOMIC_RELEASE);
+	t->file_upgraded = FILE_VERSION_V1;
 }
 
 /*
@@ -1643,7 +1689,7 @@ static int file_open(struct xlb_conn_tab *t, const char *path)
 	size_t bytes = FILE_HDR_BYTES + t->ents_bytes + t->a6_bytes;
 	struct conn_file_hdr h;
 	struct stat st;
-	bool keep;
+	bool hdr_read, keep, upgrade;
 	void *p;
 	int fd, rc;
 	uint32_t i;
@@ -1664,13 +1710,28 @@ static int file_open(struct xlb_conn_tab *t, const char *path)
 		goto fail;
 	}
 	memset(&h, 0, sizeof(h));
-	keep = pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-	       (uint64_t)st.st_size == bytes && file_hdr_fits(&h, t);
-	/* Version 1 (IPv4 only) and 2 (IPv6 addresses inside 192-byte
-	 * entries) are not converted: a restart across the upgrade starts
-	 * empty, and says why. */
-	if (h.magic == FILE_MAGIC && h.version != FILE_VERSION)
+	hdr_read = pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h);
+	keep = hdr_read && (uint64_t)st.st_size == bytes && file_hdr_fits(&h, t, FILE_VERSION);
+	/* Version 1 (IPv4 only, the released format) of this geometry is
+	 * upgraded in place, keeping its connections across the upgrade of
+	 * xlbd; of another geometry it is refused as any other file would
+	 * be. Version 2 (IPv6 addresses inside 192-byte entries, never
+	 * released) is not converted: that restart starts empty, and says
+	 * why. */
+	upgrade = hdr_read && file_hdr_fits(&h, t, FILE_VERSION_V1) &&
+		  ((uint64_t)st.st_size == FILE_HDR_BYTES + t->ents_bytes ||
+		   (uint64_t)st.st_size == bytes);
+	if (upgrade) {
+		rc = file_extend_v1(t, fd, bytes);
+		if (rc < 0)
+			goto fail;
+		keep = true;
+	} else if (h.magic == FILE_MAGIC && h.version != FILE_VERSION &&
+		   h.version != FILE_VERSION_V1) {
+		/* (Version 1 of another geometry: refused as this version's
+		 * would be, not for its format.) */
 		t->file_version = h.version ? h.version : UINT32_MAX;
+	}
 	if (!keep && (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)bytes) < 0)) {
 		rc = -errno;
 		goto fail;
@@ -1688,6 +1749,8 @@ static int file_open(struct xlb_conn_tab *t, const char *path)
 	t->a6 = (struct conn_a6 *)((char *)t->ents + t->ents_bytes);
 
 	if (keep) {
+		if (upgrade)
+			file_upgrade_v1(t, h.hiwater);
 		t->seed = h.seed;
 		for (i = 0; i < h.hiwater; i++)
 			if (t->ents[i].flags & F_INUSE)
@@ -1810,6 +1873,11 @@ void xlb_conn_free(struct xlb_conn_tab *t)
 uint32_t xlb_conn_file_version(const struct xlb_conn_tab *t)
 {
 	return t->file_version;
+}
+
+uint32_t xlb_conn_file_upgraded(const struct xlb_conn_tab *t)
+{
+	return t->file_upgraded;
 }
 
 uint32_t xlb_conn_adoptable(const struct xlb_conn_tab *t)
@@ -1971,7 +2039,10 @@ int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn f
 			/* As create() would make it for this target; chains
 			 * and the reply hash are rebuilt, never read. */
 			e->key[REPLY].saddr = tg.daddr;
-			A6(t, e)[REPLY][0] = tg.daddr6;
+			/* IPv4 entries never page the IPv6 array in (an
+			 * upgraded version-1 file's is all holes). */
+			if (e->key[ORIG].af == AF_INET6)
+				A6(t, e)[REPLY][0] = tg.daddr6;
 			e->key[REPLY].sport = tg.dport;
 			memset(e->key[ORIG].pad, 0, sizeof(e->key[ORIG].pad));
 			memset(e->key[REPLY].pad, 0, sizeof(e->key[REPLY].pad));

@@ -60,7 +60,9 @@
 #define XLB_CONN_BIND_SIZE	60	/* opaque bytes bound at creation */
 /* The state file's format (xlb_conn_file_version() names another one):
  * 1 before IPv6, 2 IPv6 addresses inside 192-byte entries, 3 IPv4 entries
- * of 128 bytes as in 1 and the IPv6 addresses after them. */
+ * of 128 bytes as in 1 and the IPv6 addresses after them. A version-1
+ * file of the same geometry is upgraded to 3 in place (its IPv4 entries
+ * adopted, xlb_conn_file_upgraded()); 2 is refused. */
 #define XLB_CONN_FILE_VERSION	3u
 
 /*
@@ -289,7 +291,8 @@ void xlb_conn_free(struct xlb_conn_tab *t);
  *
  * After xlb_conn_init() with a state_path holding a valid table of the
  * same geometry (header: magic, version, max_conns, buckets, entry size;
- * the old hash seed is reused), its live entries are kept unbound until
+ * the old hash seed is reused; version 1 is upgraded first, see
+ * XLB_CONN_FILE_VERSION), its live entries are kept unbound until
  * xlb_conn_adopt(); a missing, short or mismatched file is (re)initialised
  * empty, and xlb_conn_adoptable() says 0.
  *
@@ -316,10 +319,15 @@ typedef int (*xlb_conn_rebind_fn)(void *arg, const struct xlb_conn_view *old,
  */
 int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn fn, void *arg);
 
-/* How many entries the state file brought (before adopt; 0 after). */
 /* The format version of a state file refused for being another format's
- * (1: before IPv6 keys), or 0 (none, or refused for another reason). */
+ * (2: IPv6 keys inside 192-byte entries), or 0 (none, or refused for
+ * another reason). */
 uint32_t xlb_conn_file_version(const struct xlb_conn_tab *t);
+/* The version a state file was upgraded from when xlb_conn_init() opened
+ * it (1: before IPv6, same geometry; its entries are kept as IPv4 ones for
+ * xlb_conn_adopt()), or 0. */
+uint32_t xlb_conn_file_upgraded(const struct xlb_conn_tab *t);
+/* How many entries the state file brought (before adopt; 0 after). */
 uint32_t xlb_conn_adoptable(const struct xlb_conn_tab *t);
 
 /*

@@ -657,6 +657,11 @@ static void adopt_conns(struct xlb_dp *dp)
 			"writes %u (IPv6 connection keys): its connections are not "
 			"adopted, the table starts empty", dp->state_path,
 			xlb_conn_file_version(dp->conns), XLB_CONN_FILE_VERSION);
+	if (xlb_conn_file_upgraded(dp->conns))
+		pr_info("datapath: state file %s upgraded from format version %u "
+			"(before IPv6) to %u in place: its %u IPv4 entries are kept",
+			dp->state_path, xlb_conn_file_upgraded(dp->conns),
+			XLB_CONN_FILE_VERSION, n);
 	if (!n) {
 		pr_info("datapath: no connections to adopt from %s", dp->state_path);
 		return;

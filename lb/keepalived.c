@@ -1267,6 +1267,65 @@ static int kad_url(struct kad_ctx *c, const struct kad_node *u,
 	return 0;
 }
 
+/* One host { } of an SMTP_CHECK: keepalived's deprecated way of giving
+ * the checker more targets, each checked as a checker of its own. Its
+ * connect_* are the host's; retry, delay_before_retry, delay_loop and
+ * alpha set the SMTP_CHECK's (keepalived's handlers write the current
+ * checker), so they go to ci in file order. */
+struct kad_smtp_host {
+	const struct kad_node *n;
+	const struct kad_node *ip;	/* connect_ip, when given */
+	bool elsewhere;			/* connect_ip is not the server's */
+	int64_t port, timeout;
+};
+
+static int kad_smtp_host(struct kad_ctx *c, const struct kad_node *hn,
+			 const struct kad_rs *rs, struct kad_inh *ci,
+			 struct kad_smtp_host *h)
+{
+	int rc;
+
+	rc = kad_want_block(c, hn);
+	if (!rc && hn->nw > 1)
+		rc = nfail(c, hn, "'host' takes no value");
+	if (rc)
+		return rc;
+	memset(h, 0, sizeof(*h));
+	h->n = hn;
+	h->port = UNSET;
+	h->timeout = UNSET;
+	for (unsigned i = 0; i < hn->nkid; i++) {
+		const struct kad_node *n = hn->kid[i];
+		const char *w = n->w[0];
+
+		if (!strcmp(w, "connect_ip")) {
+			struct kad_ip a;
+
+			rc = kad_want_args(c, n, 1, 1);
+			if (!rc)
+				rc = kad_addr(c, n, n->w[1], "connect_ip", &a);
+			if (rc)
+				return rc;
+			h->ip = n;
+			h->elsewhere = !kad_ip_eq(&a, &rs->addr);
+		} else if (!strcmp(w, "connect_port")) {
+			rc = kad_uint_kw(c, n, 1, 65535, &h->port);
+		} else if (!strcmp(w, "connect_timeout")) {
+			rc = kad_timer_kw(c, n, 1, &h->timeout);
+		} else {
+			rc = kad_inh_kw(c, n, ci);
+			if (rc > 0)
+				rc = 0;
+			else if (!rc && !kad_untranslated_kw(c, n, "SMTP_CHECK host",
+							   kad_chk_common_untr))
+				rc = nfail(c, n, "unknown keyword '%s' in SMTP_CHECK host", w);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* What a checker block says, over what it inherits (inh: the real
  * server's settings over the virtual server's). */
 static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
@@ -1278,7 +1337,12 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 	const struct kad_node *misc_path = NULL, *first_url = NULL;
 	int64_t misc_timeout = UNSET, cport = UNSET;
 	bool http = !strcmp(t, "HTTP_GET"), ssl = !strcmp(t, "SSL_GET");
-	bool misc = !strcmp(t, "MISC_CHECK");
+	bool misc = !strcmp(t, "MISC_CHECK"), smtp = !strcmp(t, "SMTP_CHECK");
+	/* SMTP_CHECK: its first host { }, how many, and whether it names
+	 * connect_* itself (then it is the main check, not the host). */
+	struct kad_smtp_host host1 = { 0 }, hx;
+	unsigned nhost = 0;
+	const struct kad_node *own_co = NULL;
 	uint64_t default_dbr = KAD_US;
 	int64_t retry, dbr, loop;
 	int rc;
@@ -1293,7 +1357,7 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 	if (http || ssl) {
 		chk->kind = CHK_HTTP;
 		default_dbr = 3 * KAD_US;	/* check_http.c */
-	} else if (!strcmp(t, "TCP_CHECK")) {
+	} else if (!strcmp(t, "TCP_CHECK") || smtp) {
 		chk->kind = CHK_TCP;
 	} else if (!strcmp(t, "UDP_CHECK")) {
 		chk->kind = CHK_UDP;
@@ -1315,12 +1379,29 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 			"misc_dynamic", "user", NULL,
 		};
 
+		if (smtp && !own_co &&
+		    (!strcmp(w, "connect_ip") || !strcmp(w, "connect_port") ||
+		     !strcmp(w, "connect_timeout") || !strcmp(w, "bindto") ||
+		     !strcmp(w, "bind_port") || !strcmp(w, "bind_if") ||
+		     !strcmp(w, "fwmark")))
+			own_co = n;
 		rc = kad_inh_kw(c, n, &ci);
 		if (rc < 0)
 			return rc;
 		if (rc)
 			continue;
-		if (!misc && !strcmp(w, "connect_port")) {
+		if (smtp && !strcmp(w, "helo_name")) {
+			/* Nothing to translate: the SMTP_CHECK warning says
+			 * no HELO is sent. */
+			rc = kad_want_args(c, n, 1, 1);
+			if (rc)
+				return rc;
+		} else if (smtp && !strcmp(w, "host")) {
+			rc = kad_smtp_host(c, n, rs, &ci, nhost ? &hx : &host1);
+			if (rc)
+				return rc;
+			nhost++;
+		} else if (!misc && !strcmp(w, "connect_port")) {
 			rc = kad_uint_kw(c, n, 1, 65535, &cport);
 			if (rc)
 				return rc;
@@ -1375,6 +1456,71 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 		chk->kind = CHK_TCP;
 		chk->path = NULL;
 		warn(c, k, "SSL_GET: xlb has no HTTPS check; translated as a TCP check of the same port (the TLS handshake, the path and the status are not verified)");
+	}
+	if (smtp) {
+		/* keepalived's smtp_check_end_handler(): with no connect_*
+		 * of its own, the first host is the main check and each
+		 * further host a checker of its own; the server is out when
+		 * any of them fails. xlb runs one check per server, of its
+		 * own address: the main one. */
+		const struct kad_node *main_at = own_co ? k : host1.n;
+		bool first = true;
+
+		if (nhost && !own_co) {
+			if (host1.elsewhere)
+				return nfail(c, host1.ip, "connect_ip %s: xlb probes the real server's own address (use a MISC_CHECK whose script probes %s)",
+					     host1.ip->w[1], host1.ip->w[1]);
+			if (host1.port != UNSET)
+				cport = host1.port;
+			if (host1.timeout != UNSET)
+				ci.connect_timeout = host1.timeout;
+		}
+		for (unsigned i = 0; nhost && i < k->nkid; i++) {
+			const struct kad_node *hn = k->kid[i];
+			const struct kad_node *pn = NULL, *ipn = NULL;
+			const char *ip;
+			unsigned port;
+			bool same;
+			char at[INET6_ADDRSTRLEN + 16];
+
+			if (strcmp(hn->w[0], "host"))
+				continue;
+			if (first && !own_co) {
+				first = false;
+				continue;
+			}
+			/* Read whole above; only its target is wanted here. */
+			for (unsigned j = 0; j < hn->nkid; j++) {
+				if (!strcmp(hn->kid[j]->w[0], "connect_ip"))
+					ipn = hn->kid[j];
+				else if (!strcmp(hn->kid[j]->w[0], "connect_port"))
+					pn = hn->kid[j];
+			}
+			ip = ipn ? ipn->w[1] : rs->n->w[1];
+			port = pn ? (unsigned)strtoul(pn->w[1], NULL, 10) : rs->port;
+			if (ipn) {
+				struct kad_ip a;
+
+				/* read once already: cannot fail now */
+				if (kad_addr(c, ipn, ip, "connect_ip", &a))
+					return -EINVAL;
+				same = kad_ip_eq(&a, &rs->addr);
+			} else {
+				same = true;
+			}
+			/* The same target as the check xlb runs: checked. */
+			if (same && port == (cport != UNSET ? (unsigned)cport : rs->port))
+				continue;
+			if (port)
+				snprintf(at, sizeof(at), strchr(ip, ':') ? "[%s]:%u" : "%s:%u",
+					 ip, port);
+			else
+				snprintf(at, sizeof(at), "%s", ip);
+			warn(c, hn, "SMTP_CHECK: host %s is not checked: keepalived takes the server out when any host fails; xlb runs one check per server (%s %s:%u)",
+			     at, own_co ? "the SMTP_CHECK's own, at" : "the host at",
+			     main_at->file, main_at->line);
+		}
+		warn(c, k, "SMTP_CHECK: xlb has no SMTP check; translated as a TCP check of the same port (the greeting, HELO and the reply codes are not verified)");
 	}
 	if (misc) {
 		size_t len = 0;
@@ -1472,14 +1618,14 @@ static bool kad_is_checker(const char *k)
 {
 	return !strcmp(k, "TCP_CHECK") || !strcmp(k, "HTTP_GET") ||
 	       !strcmp(k, "SSL_GET") || !strcmp(k, "UDP_CHECK") ||
-	       !strcmp(k, "MISC_CHECK");
+	       !strcmp(k, "MISC_CHECK") || !strcmp(k, "SMTP_CHECK");
 }
 
 static bool kad_is_foreign_checker(const char *k)
 {
 	size_t n = strlen(k);
 
-	/* DNS_CHECK, SMTP_CHECK, BFD_CHECK, FILE_CHECK, PING_CHECK, and
+	/* DNS_CHECK, BFD_CHECK, FILE_CHECK, PING_CHECK, and
 	 * whatever *_CHECK keepalived grows next. */
 	return n > 6 && !strcmp(k + n - 6, "_CHECK");
 }

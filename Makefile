@@ -2,7 +2,7 @@
 #
 #   make            build everything into build/
 #   make test       install missing packages, build, run unit + lab tests
-#   make demo       run the netns lab demo (MODE=dr|nat|tun|ecmp)
+#   make demo       run the netns lab demo (MODE=dr|nat|tun|dr6|nat6|tun6|ecmp)
 #   make bench      benchmarks
 #   make deb        build the Debian package into build/deb/ (dpkg-buildpackage)
 #   make deps       install the Debian packages the project needs
@@ -54,8 +54,12 @@ CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
 BPF_SKELS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
-UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_SRCS  := $(filter-out %.bpf.c,$(wildcard tests/unit/*.c))
 UNIT_OBJS  := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+# Test-only XDP programs (e.g. tests/unit/rw6.bpf.c), each a skeleton the
+# unit tests include as "tests/unit/NAME.skel.h".
+UNIT_BPF_SRCS  := $(wildcard tests/unit/*.bpf.c)
+UNIT_BPF_SKELS := $(UNIT_BPF_SRCS:tests/unit/%.bpf.c=$(BUILD)/tests/unit/%.skel.h)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 BENCH_BPF_SRCS := $(wildcard tests/bench/*.bpf.c)
@@ -105,6 +109,17 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
+$(BUILD)/tests/unit/%.bpf.o: tests/unit/%.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/unit/%.skel.h: $(BUILD)/tests/unit/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+$(UNIT_OBJS): | $(UNIT_BPF_SKELS)
+
 # Userspace objects may include skeletons: build them first.
 $(BUILD)/%.o: %.c | $(BPF_SKELS)
 	$(call msg,CC,$@)
@@ -123,8 +138,9 @@ $(BUILD)/xlbctl: $(CLI_OBJS) $(LIBXLB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# cli/json.o: xlbctl's JSON writer, unit-tested on its own.
-$(UNIT): $(UNIT_OBJS) $(BUILD)/cli/json.o $(LIBXLB)
+# cli/json.o: xlbctl's JSON writer, unit-tested on its own; cli/list.o and
+# list_json.o: its -L / -S / --json printers, run against an in-process xlbd.
+$(UNIT): $(UNIT_OBJS) $(BUILD)/cli/json.o $(BUILD)/cli/list.o $(BUILD)/cli/list_json.o $(LIBXLB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS) -lm
 

@@ -25,12 +25,25 @@
  *    needed" to the client instead;
  *  - otherwise decapsulated and XDP_PASS.
  *
+ * IPv6 (issue 14): an IPv6 packet whose next header, right after the
+ * fixed 40-byte header, is 41 (IPv6-in-IPv6, RFC 2473) or 4 (IPv4-in-
+ * IPv6) loses that outer header the same way (the EtherType becomes IPv4
+ * for the latter). The director adds no extension headers to the outer
+ * header, so none are walked: a tunnelled packet behind one reaches the
+ * kernel untouched. An outer IPv6 packet is never fragmented by a router,
+ * and a fragment header would hide next header 41/4: there is no fragment
+ * case. Outcomes (XLB_DECAP_CNT_*6): decapsulated; DROP_OUTER6 (version
+ * not 6, a payload length of 0 or past the frame); DROP_INNER6 (inner
+ * header short, of the wrong version, or longer than the outer payload);
+ * NOT_LOCAL6 (restricted, destination not in decap_addrs6: passed).
+ *
  * Destination: by default any outer destination is decapsulated (the packet
  * reached this host's interface, which is where the director sends it). To
  * restrict it to this host's own addresses, set decap_config[0].flags to
  * XLB_DECAP_F_RESTRICT_DST and put the addresses (network order) in
  * decap_addrs, e.g. with bpftool map update; packets to other destinations
- * are then passed untouched (XLB_DECAP_CNT_NOT_LOCAL).
+ * are then passed untouched (XLB_DECAP_CNT_NOT_LOCAL). The same flag
+ * restricts IPv6 outer destinations to decap_addrs6 (16-byte keys).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -69,6 +82,27 @@ struct {
 	__type(value, __u8);
 } decap_addrs SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct xlb_local6_key);	/* outer IPv6 destination */
+	__type(value, __u8);
+} decap_addrs6 SEC(".maps");
+
+#define XLB_ETH_P_IPV6		0x86DD
+#define V6_NH_IPIP		4	/* IPv4-in-IPv6 */
+#define V6_NH_IPV6		41	/* IPv6-in-IPv6 */
+
+struct decap_ip6hdr {
+	__u8   vtc;		/* version (4 bits), traffic class high */
+	__u8   tc_flow[3];
+	__be16 payload_len;
+	__u8   nexthdr;
+	__u8   hop_limit;
+	__u8   saddr[16];
+	__u8   daddr[16];
+};
+
 static __always_inline int count(__u32 idx, int action)
 {
 	__u64 *v = bpf_map_lookup_elem(&decap_counters, &idx);
@@ -86,6 +120,90 @@ static __always_inline int dst_allowed(__be32 daddr)
 	if (!cfg || !(cfg->flags & XLB_DECAP_F_RESTRICT_DST))
 		return 1;
 	return bpf_map_lookup_elem(&decap_addrs, &daddr) != NULL;
+}
+
+
+static __always_inline int dst6_allowed(const __u8 *daddr)
+{
+	__u32 zero = 0;
+	struct xlb_decap_config *cfg = bpf_map_lookup_elem(&decap_config, &zero);
+	struct xlb_local6_key k;
+
+	if (!cfg || !(cfg->flags & XLB_DECAP_F_RESTRICT_DST))
+		return 1;
+	__builtin_memcpy(k.addr, daddr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&decap_addrs6, &k) != NULL;
+}
+
+/*
+ * An IPv6 frame whose IPv6 header starts at l2_len (14, or 18 behind a
+ * VLAN tag). Not inlined: the IPv4 path keeps its instructions.
+ */
+static __noinline int decap6(struct xdp_md *ctx, __u32 l2_len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 l2[ETH_HLEN + sizeof(struct vlan_hdr)];
+	struct decap_ip6hdr *outer;
+	__u32 plen, in_len;
+	__u8 nh;
+
+	if (l2_len != ETH_HLEN)
+		l2_len = ETH_HLEN + sizeof(struct vlan_hdr);
+	outer = data + l2_len;
+	if ((void *)(outer + 1) > data_end)
+		return count(XLB_DECAP_CNT_PASSED, XDP_PASS);	/* kernel drops */
+	nh = outer->nexthdr;
+	if (nh != V6_NH_IPV6 && nh != V6_NH_IPIP)
+		return count(XLB_DECAP_CNT_PASSED, XDP_PASS);
+	plen = bpf_ntohs(outer->payload_len);
+	if ((outer->vtc >> 4) != 6 || !plen ||
+	    l2_len + sizeof(*outer) + plen > bpf_xdp_get_buff_len(ctx))
+		return count(XLB_DECAP_CNT_DROP_OUTER6, XDP_DROP);
+	if (!dst6_allowed(outer->daddr))
+		return count(XLB_DECAP_CNT_NOT_LOCAL6, XDP_PASS);
+
+	if (nh == V6_NH_IPV6) {
+		struct decap_ip6hdr *in = (void *)(outer + 1);
+
+		if ((void *)(in + 1) > data_end || (in->vtc >> 4) != 6)
+			return count(XLB_DECAP_CNT_DROP_INNER6, XDP_DROP);
+		in_len = sizeof(*in) + bpf_ntohs(in->payload_len);
+	} else {
+		struct iphdr *in = (void *)(outer + 1);
+
+		if ((void *)(in + 1) > data_end || in->version != 4 ||
+		    in->ihl < 5)
+			return count(XLB_DECAP_CNT_DROP_INNER6, XDP_DROP);
+		in_len = bpf_ntohs(in->tot_len);
+		if (in_len < in->ihl * 4U)
+			return count(XLB_DECAP_CNT_DROP_INNER6, XDP_DROP);
+	}
+	if (in_len > plen)
+		return count(XLB_DECAP_CNT_DROP_INNER6, XDP_DROP);
+
+	/* l2_len + 40 + at least 20 bytes are present. */
+	if (data + sizeof(l2) > data_end)
+		return count(XLB_DECAP_CNT_DROP_OUTER6, XDP_DROP);
+	__builtin_memcpy(l2, data, sizeof(l2));
+	if (nh == V6_NH_IPIP) {
+		/* The EtherType (behind the tag, if any) says IPv4 now. */
+		__be16 ip = bpf_htons(ETH_P_IP);
+
+		__builtin_memcpy(&l2[l2_len - 2], &ip, sizeof(ip));
+	}
+	if (bpf_xdp_adjust_head(ctx, (int)sizeof(*outer)))
+		return count(XLB_DECAP_CNT_DROP_OUTER6, XDP_DROP);
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + sizeof(l2) > data_end)
+		return count(XLB_DECAP_CNT_DROP_INNER6, XDP_DROP);
+	if (l2_len == ETH_HLEN)
+		__builtin_memcpy(data, l2, ETH_HLEN);
+	else
+		__builtin_memcpy(data, l2, sizeof(l2));
+	return count(XLB_DECAP_CNT_DECAPPED6, XDP_PASS);
 }
 
 SEC("xdp")
@@ -112,8 +230,11 @@ int xlb_decap(struct xdp_md *ctx)
 		h_proto = vh->encap_proto;
 		l2_len += sizeof(*vh);
 	}
-	if (h_proto != bpf_htons(ETH_P_IP))
+	if (h_proto != bpf_htons(ETH_P_IP)) {
+		if (h_proto == bpf_htons(XLB_ETH_P_IPV6))
+			return decap6(ctx, l2_len);
 		return count(XLB_DECAP_CNT_PASSED, XDP_PASS);
+	}
 
 	outer = data + l2_len;
 	if ((void *)(outer + 1) > data_end)

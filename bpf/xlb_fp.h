@@ -16,7 +16,7 @@
  * takes the AF_XDP path as before.
  *
  * Layout rules: fields are only ever appended to struct xlb_fp_val; the
- * key stays 16 bytes.
+ * key stays 16 bytes. IPv6 flows have their own map, "fp_flows6" (below).
  */
 #ifndef XLB_FP_H
 #define XLB_FP_H
@@ -74,6 +74,45 @@ struct xlb_fp_val {
 				 * cheaper than bpf_ktime_get_ns()) */
 };
 
+/*
+ * IPv6 (issue 14): "fp_flows6", a map of its own beside fp_flows (whose
+ * key and value never change), filled and reconciled exactly as fp_flows
+ * is, looked up by steer6 for TCP/UDP without extension headers. The ops
+ * are enum xlb_fp_op's: DR (MACs), NAT_IN / NAT_OUT (NAT66: address and
+ * port, the TCP/UDP checksum updated over the pseudo-header), TUN (TUN6:
+ * a 40-byte ip6ip6 outer header, tun_saddr -> addr). Same rules: pad zero,
+ * fields only appended to the value.
+ */
+struct xlb_fp6_key {
+	__u8  saddr[16] __attribute__((aligned(4)));
+	__u8  daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8  proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8  pad[3];		/* must be zero: part of the hash key */
+};
+
+struct xlb_fp6_val {
+	/* The decision: written by userspace only. */
+	__u8  op;		/* enum xlb_fp_op */
+	__u8  hop_limit;	/* TUN6 outer hop limit (0: XLB_TUN_TTL_DEFAULT) */
+	__u16 mtu;		/* egress MTU, L3 bytes (TUN6: +40 counted) */
+	__u32 ifindex;		/* egress interface */
+	__u8  dmac[6];		/* next hop */
+	__u8  smac[6];		/* the director's egress MAC */
+	__u8  addr[16];		/* NAT_IN: RIP; NAT_OUT: VIP; TUN: outer daddr */
+	__u16 port;		/* NAT_IN: rport; NAT_OUT: vport */
+	__u16 pad;
+	__u8  tun_saddr[16];	/* TUN: outer saddr */
+	__u32 gen;		/* userspace's: which install wrote it */
+	__u32 flags;		/* none defined yet, write 0 */
+	/* Written by xlb_steer on each hit, per CPU (as xlb_fp_val's;
+	 * bytes: 14 + 40 + payload length). */
+	__u64 pkts;
+	__u64 bytes;
+	__u64 last_ns;
+};
+
 #define XLB_FP_ENTRIES_DEFAULT	65536	/* --fast-path-entries */
 #define XLB_FP_DEVS_MAX		64	/* "fp_devs" DEVMAP_HASH, by ifindex */
 
@@ -87,6 +126,8 @@ struct xlb_fp_config {
 #ifndef __bpf__
 _Static_assert(sizeof(struct xlb_fp_key) == 16, "xlb_fp_key layout");
 _Static_assert(sizeof(struct xlb_fp_val) == 64, "xlb_fp_val layout");
+_Static_assert(sizeof(struct xlb_fp6_key) == 40, "xlb_fp6_key layout");
+_Static_assert(sizeof(struct xlb_fp6_val) == 88, "xlb_fp6_val layout");
 #endif
 
 #endif /* XLB_FP_H */

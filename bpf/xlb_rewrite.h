@@ -321,4 +321,194 @@ XLB_RW_INLINE void xlb_rw_tun_encap(__u8 *oh, const __u8 *inner, __u8 ttl,
 			 daddr);
 }
 
+/* ---- IPv6 (issue 14): NAT66 and TUN6 (IPv6-in-IPv6, IPv4-in-IPv6) ----
+ *
+ * No header checksum in IPv6; TCP, UDP and ICMPv6 cover a pseudo-header
+ * with both 16-byte addresses (RFC 8200 8.1), so an address change is an
+ * RFC 1624 update over eight words. UDP over IPv6 must carry a checksum:
+ * the callers refuse a zero one before they get here (lb/pkt.c does; the
+ * XDP program must too), so the updates below never have to make one up.
+ */
+#define XLB_RW_IP6_FLOW		0	/* version, traffic class, label */
+#define XLB_RW_IP6_PLEN		4
+#define XLB_RW_IP6_NEXTHDR	6
+#define XLB_RW_IP6_HOPLIMIT	7
+#define XLB_RW_IP6_SADDR	8
+#define XLB_RW_IP6_DADDR	24
+#define XLB_RW_IP6_HLEN		40	/* also the outer header TUN6 adds */
+#define XLB_RW_PROTO_IPV6	41
+#define XLB_RW_PROTO_ICMPV6	58
+
+XLB_RW_INLINE __u32 xlb_rw_htonl(__u32 v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap32(v);
+#else
+	return v;
+#endif
+}
+
+/* 16 bytes (an IPv6 address), dst and src not overlapping. */
+XLB_RW_INLINE void xlb_rw_copy16(__u8 *dst, const __u8 *src)
+{
+	for (int i = 0; i < 16; i += 4)
+		xlb_rw_store32(dst + i, xlb_rw_load32(src + i));
+}
+
+/* RFC 1624 eqn. 3 for a 128-bit field (an IPv6 address): eight words,
+ * old and new_ 16 bytes each as in the packet. */
+XLB_RW_INLINE __u16 xlb_rw_csum_update128(__u16 hc, const __u8 *old,
+					  const __u8 *new_)
+{
+	__u32 s = (__u16)~hc;
+
+	for (int i = 0; i < 16; i += 2) {
+		s += (__u16)~xlb_rw_load16(old + i);
+		s += xlb_rw_load16(new_ + i);
+	}
+	return (__u16)~xlb_rw_fold32(s);
+}
+
+XLB_RW_INLINE void xlb_rw_csum_replace16(__u8 *field, const __u8 *old,
+					 const __u8 *new_)
+{
+	xlb_rw_store16(field, xlb_rw_csum_update128(xlb_rw_load16(field), old,
+						    new_));
+}
+
+/* Replaces the 16-byte address at ip6 + addr_off (XLB_RW_IP6_SADDR /
+ * _DADDR) with addr; the old one goes to old[16]. 40 bytes at ip6. */
+XLB_RW_INLINE void xlb_rw_nat6_ip(__u8 *ip6, int addr_off, const __u8 *addr,
+				  __u8 *old)
+{
+	xlb_rw_copy16(old, ip6 + addr_off);
+	xlb_rw_copy16(ip6 + addr_off, addr);
+}
+
+/*
+ * Replaces the port at l4 + port_off and fixes the TCP/UDP checksum for it
+ * and for the pseudo-header address change old_addr -> addr (16 bytes
+ * each). TCP: only if the checksum lies within avail bytes (a quote may be
+ * cut after 8); UDP: a zero checksum (only in a quote: see above) stays
+ * zero, a computed zero is sent as 0xFFFF. Bytes at l4: as xlb_rw_nat_l4.
+ */
+XLB_RW_INLINE void xlb_rw_nat6_l4(__u8 *l4, __u32 avail, __u8 proto,
+				  int port_off, __u16 port,
+				  const __u8 *old_addr, const __u8 *addr)
+{
+	__u16 old_port = xlb_rw_load16(l4 + port_off), c;
+
+	xlb_rw_store16(l4 + port_off, port);
+	if (proto == XLB_RW_PROTO_TCP) {
+		if (avail < XLB_RW_TCP_CSUM + 2)
+			return;
+		c = xlb_rw_load16(l4 + XLB_RW_TCP_CSUM);
+		c = xlb_rw_csum_update128(c, old_addr, addr);
+		c = xlb_rw_csum_update16(c, old_port, port);
+		xlb_rw_store16(l4 + XLB_RW_TCP_CSUM, c);
+	} else {
+		c = xlb_rw_load16(l4 + XLB_RW_UDP_CSUM);
+		if (!c)
+			return;
+		c = xlb_rw_csum_update128(c, old_addr, addr);
+		c = xlb_rw_csum_update16(c, old_port, port);
+		xlb_rw_store16(l4 + XLB_RW_UDP_CSUM, xlb_rw_udp_fix(c));
+	}
+}
+
+/* NAT66 client -> RS: daddr:dport -> addr:port (ip6: 40 bytes; l4 as
+ * xlb_rw_nat6_l4, avail the L4 length of a whole datagram). */
+XLB_RW_INLINE void xlb_rw_nat6_in(__u8 *ip6, __u8 *l4, __u32 avail,
+				  __u8 proto, const __u8 *addr, __u16 port)
+{
+	__u8 old[16];
+
+	xlb_rw_nat6_ip(ip6, XLB_RW_IP6_DADDR, addr, old);
+	xlb_rw_nat6_l4(l4, avail, proto, XLB_RW_L4_DPORT, port, old, addr);
+}
+
+/* NAT66 RS -> client: saddr:sport -> addr:port. */
+XLB_RW_INLINE void xlb_rw_nat6_out(__u8 *ip6, __u8 *l4, __u32 avail,
+				   __u8 proto, const __u8 *addr, __u16 port)
+{
+	__u8 old[16];
+
+	xlb_rw_nat6_ip(ip6, XLB_RW_IP6_SADDR, addr, old);
+	xlb_rw_nat6_l4(l4, avail, proto, XLB_RW_L4_SPORT, port, old, addr);
+}
+
+/*
+ * The outer flow label TUN6 derives for an inner datagram that has none
+ * (an IPv4 one, or an IPv6 one with label 0), so that ECMP between the
+ * director and the real servers keeps a flow on one path and spreads
+ * flows (RFC 6438): a hash of the inner addresses (alen 4 or 16 bytes
+ * each), protocol and the first four transport bytes (the ports; 0 when
+ * there are none), never 0. The same on both datapaths.
+ */
+XLB_RW_INLINE __u32 xlb_rw_flowlabel(const __u8 *saddr, const __u8 *daddr,
+				     int alen, __u8 proto, __u32 ports)
+{
+	__u32 h = 0x9E3779B9u ^ proto;
+
+	for (int i = 0; i < 16; i += 4) {
+		if (i >= alen)
+			break;
+		h = (h ^ xlb_rw_load32(saddr + i)) * 0x85EBCA6Bu;
+		h ^= h >> 13;
+		h = (h ^ xlb_rw_load32(daddr + i)) * 0xC2B2AE35u;
+		h ^= h >> 16;
+	}
+	h = (h ^ ports) * 0x85EBCA6Bu;
+	h ^= h >> 15;
+	h &= 0xFFFFF;
+	return h ? h : 1;
+}
+
+/*
+ * Writes the 40-byte outer IPv6 header at oh: traffic class tc, flow label
+ * fl (20 bits, host order), payload length plen (host order), next header
+ * nh (41: IPv6 inside; 4: IPv4 inside), hop limit hl (0:
+ * XLB_RW_TTL_DEFAULT), saddr -> daddr (16 bytes each).
+ */
+XLB_RW_INLINE void xlb_rw_tun6_outer(__u8 *oh, __u8 tc, __u32 fl, __u16 plen,
+				     __u8 nh, __u8 hl, const __u8 *saddr,
+				     const __u8 *daddr)
+{
+	xlb_rw_store32(oh + XLB_RW_IP6_FLOW, xlb_rw_htonl(
+			       0x60000000u | (__u32)tc << 20 | (fl & 0xFFFFF)));
+	xlb_rw_store16(oh + XLB_RW_IP6_PLEN, xlb_rw_htons(plen));
+	oh[XLB_RW_IP6_NEXTHDR] = nh;
+	oh[XLB_RW_IP6_HOPLIMIT] = hl ? hl : XLB_RW_TTL_DEFAULT;
+	xlb_rw_copy16(oh + XLB_RW_IP6_SADDR, saddr);
+	xlb_rw_copy16(oh + XLB_RW_IP6_DADDR, daddr);
+}
+
+/*
+ * The outer header of a TUN6 packet at oh for the inner datagram at inner
+ * (40 bytes each, not overlapping; inner 20 bytes if IPv4): next header
+ * 41 or 4 by the inner version, traffic class copied (IPv4: the TOS byte;
+ * ECN too, RFC 6040's normal mode), flow label copied when the inner IPv6
+ * one is not 0, else fl_derived (xlb_rw_flowlabel()), payload length the
+ * inner datagram's length.
+ */
+XLB_RW_INLINE void xlb_rw_tun6_encap(__u8 *oh, const __u8 *inner,
+				     __u32 fl_derived, __u8 hl,
+				     const __u8 *saddr, const __u8 *daddr)
+{
+	__u32 w = xlb_rw_htonl(xlb_rw_load32(inner));
+
+	if ((w >> 28) == 6)
+		xlb_rw_tun6_outer(oh, (__u8)(w >> 20),
+				  (w & 0xFFFFF) ? (w & 0xFFFFF) : fl_derived,
+				  (__u16)(xlb_rw_htons(xlb_rw_load16(
+					  inner + XLB_RW_IP6_PLEN)) +
+					  XLB_RW_IP6_HLEN),
+				  XLB_RW_PROTO_IPV6, hl, saddr, daddr);
+	else
+		xlb_rw_tun6_outer(oh, inner[XLB_RW_IP_TOS], fl_derived,
+				  xlb_rw_htons(xlb_rw_load16(
+					  inner + XLB_RW_IP_TOT_LEN)),
+				  XLB_RW_PROTO_IPIP, hl, saddr, daddr);
+}
+
 #endif /* XLB_REWRITE_H */

@@ -7,9 +7,10 @@
  * Byte order: addresses and ports in map keys are in network byte order,
  * exactly as they sit in the packet, so the BPF side never swaps bytes.
  *
- * struct xlb_svc_key is the project's service key from lb/xlb-t.h. Userspace
- * gets that one definition (the layout is asserted below); the BPF side,
- * which cannot include lb/, gets the same layout spelled with __u types.
+ * The "services" map's key is IPv4 (8 bytes). The BPF side calls it struct
+ * xlb_svc_key; userspace, whose struct xlb_svc_key (lb/xlb-t.h) carries a
+ * family and a 16-byte address, calls the same layout struct
+ * xlb_bpf_svc_key.
  */
 #ifndef XLB_SHARED_H
 #define XLB_SHARED_H
@@ -25,7 +26,13 @@ struct xlb_svc_key {
 };
 #else
 #include "xlb-t.h"
-_Static_assert(sizeof(struct xlb_svc_key) == 8, "xlb_svc_key layout");
+struct xlb_bpf_svc_key {
+	__u32 addr;		/* VIP, network order */
+	__u16 port;		/* network order */
+	__u8  proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8  pad;		/* must be zero: it is part of the hash key */
+};
+_Static_assert(sizeof(struct xlb_bpf_svc_key) == 8, "xlb_bpf_svc_key layout");
 #endif
 
 /* Value of the "services" map. */
@@ -57,12 +64,47 @@ struct xlb_local_val {
 /* xsks_map holds one AF_XDP socket per (interface, RX queue): the key is
  * xsk_base[ifindex] + rx_queue_index, the base being the interface's
  * position in xlbd's -i list times XLB_XSK_QUEUES_MAX. */
+/*
+ * IPv6 (issue 14). Maps of their own, beside the IPv4 ones (whose keys
+ * and values never change): "services6", "nat_rs6", "local_addrs6". The
+ * values are the IPv4 maps' (struct xlb_svc_val, xlb_rs_val,
+ * xlb_local_val). Same byte-order rule: the address is the 16 bytes of
+ * the packet, the port in network order. 20 bytes, no holes; the
+ * address 4-byte aligned so that the programs copy it in words.
+ */
+struct xlb_svc6_key {
+	__u8  addr[16] __attribute__((aligned(4)));	/* VIP */
+	__u16 port;		/* network order */
+	__u8  proto;		/* IPPROTO_TCP / IPPROTO_UDP */
+	__u8  pad;		/* must be zero: it is part of the hash key */
+};
+
+struct xlb_rs6_key {
+	__u8  addr[16] __attribute__((aligned(4)));	/* RIP of a NAT66 real server */
+	__u16 port;		/* network order */
+	__u8  proto;
+	__u8  pad;		/* must be zero */
+};
+
+/* "local_addrs6": the director's own IPv6 addresses. */
+struct xlb_local6_key {
+	__u8  addr[16] __attribute__((aligned(4)));
+};
+
+/* XLB_IPV6_EXT_MAX, the extension headers xlb_steer walks past before
+ * giving up (XDP_PASS, XLB_CNT_IPV6_EXT_PASSED), is in xlb_ip6.h with the
+ * walk itself. */
+#include "xlb_ip6.h"
+
 #define XLB_XSK_QUEUES_MAX	256
 #define XLB_XSK_IFACES_MAX	8
 #define XLB_XSKS_MAX		(XLB_XSK_QUEUES_MAX * XLB_XSK_IFACES_MAX)
 #define XLB_SVC_MAX		4096	/* services map entries */
 #define XLB_LOCAL_ADDRS_MAX	4096	/* local_addrs map entries */
 #define XLB_NAT_RS_MAX		16384	/* nat_rs map entries */
+#define XLB_SVC6_MAX		4096	/* services6 map entries */
+#define XLB_LOCAL_ADDRS6_MAX	4096	/* local_addrs6 map entries */
+#define XLB_NAT_RS6_MAX		16384	/* nat_rs6 map entries */
 
 #define XLB_STEER_PROG_NAME	"xlb_steer"
 #define XLB_DECAP_PROG_NAME	"xlb_decap"
@@ -123,6 +165,21 @@ enum xlb_xdp_cnt {
 				 * offset or UDP length that does not fit */
 	XLB_CNT_FP_PUNT_NO_ROOM, /* TUN hit: the frame could not grow by the
 				 * outer header (bpf_xdp_adjust_head/tail) */
+	/* IPv6 (issue 14). The reasons SVC, NAT_REPLY, ICMP_ERR, BAD_L4 and
+	 * OWN_TRAFFIC count both families; these split them off. An IPv6
+	 * frame that is passed also counts NOT_IPV4, as it always has. */
+	XLB_CNT_IPV6,		/* every untagged IPv6 frame (a reason) */
+	XLB_CNT_IPV6_EXT,	/* steered IPv6 packets carrying hop-by-hop,
+				 * routing or destination-options headers */
+	XLB_CNT_IPV6_FRAGMENT,	/* IPv6 with a fragment header (first or
+				 * not, outer or quoted in ICMPv6): passed */
+	XLB_CNT_IPV6_BAD_HDR,	/* truncated IPv6 header, version != 6, or a
+				 * payload length past the frame (0, a
+				 * jumbogram, included): passed */
+	XLB_CNT_IPV6_EXT_PASSED, /* more than XLB_IPV6_EXT_MAX extension
+				 * headers, one cut short, or a routing
+				 * header with segments left (the VIP is not
+				 * the final destination): passed */
 	XLB_CNT_MAX
 };
 
@@ -137,6 +194,16 @@ enum xlb_decap_cnt {
 					 * packet is incomplete, cannot pass */
 	XLB_DECAP_CNT_NOT_LOCAL,	/* proto 4, destination not in
 					 * decap_addrs while restricted: passed */
+	/* IPv6 outer header (issue 14): next header 41 (ip6ip6) or 4
+	 * (IPv4-in-IPv6) right after the fixed header. Outcomes. */
+	XLB_DECAP_CNT_DECAPPED6,	/* outer IPv6 header stripped */
+	XLB_DECAP_CNT_DROP_OUTER6,	/* bad version, payload length past
+					 * the frame */
+	XLB_DECAP_CNT_DROP_INNER6,	/* inner header short, of the wrong
+					 * version, longer than the outer
+					 * payload */
+	XLB_DECAP_CNT_NOT_LOCAL6,	/* destination not in decap_addrs6
+					 * while restricted: passed */
 	XLB_DECAP_CNT_MAX
 };
 
@@ -176,6 +243,11 @@ static const char *const xlb_cnt_names[XLB_CNT_MAX] __attribute__((unused)) = {
 	[XLB_CNT_FP_PUNT_TOO_BIG]    = "fp_punt_too_big",
 	[XLB_CNT_FP_PUNT_ODD]        = "fp_punt_odd",
 	[XLB_CNT_FP_PUNT_NO_ROOM]    = "fp_punt_no_room",
+	[XLB_CNT_IPV6]               = "ipv6_packets",
+	[XLB_CNT_IPV6_EXT]           = "ipv6_ext_headers",
+	[XLB_CNT_IPV6_FRAGMENT]      = "ipv6_fragments_passed",
+	[XLB_CNT_IPV6_BAD_HDR]       = "malformed_ipv6",
+	[XLB_CNT_IPV6_EXT_PASSED]    = "ipv6_ext_headers_passed",
 };
 
 static const char *const xlb_decap_cnt_names[XLB_DECAP_CNT_MAX]
@@ -186,6 +258,10 @@ static const char *const xlb_decap_cnt_names[XLB_DECAP_CNT_MAX]
 	[XLB_DECAP_CNT_DROP_INNER]    = "drop_malformed_inner",
 	[XLB_DECAP_CNT_DROP_FRAGMENT] = "drop_outer_fragment",
 	[XLB_DECAP_CNT_NOT_LOCAL]     = "not_local_passed",
+	[XLB_DECAP_CNT_DECAPPED6]     = "decapsulated6",
+	[XLB_DECAP_CNT_DROP_OUTER6]   = "drop_malformed_outer6",
+	[XLB_DECAP_CNT_DROP_INNER6]   = "drop_malformed_inner6",
+	[XLB_DECAP_CNT_NOT_LOCAL6]    = "not_local6_passed",
 };
 #endif
 

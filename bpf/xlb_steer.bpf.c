@@ -16,9 +16,24 @@
  *    was sent to a NAT real server (quoted destination in "nat_rs"; not
  *    when the error is addressed to the director itself), so that
  *    userspace can forward or translate them.
- * Passed to the kernel (XDP_PASS): everything else, including ARP, IPv6, the
+ * Passed to the kernel (XDP_PASS): everything else, including ARP, the
  * director's own traffic, ICMP echo to a VIP (the kernel answers it), and
  * malformed frames (counted per class; the kernel drops them itself).
+ *
+ * IPv6 (issue 14; steer6(), a subprogram reached only by EtherType 0x86dd,
+ * so the IPv4 path is the same instructions as before): hop-by-hop,
+ * routing (segments left 0) and destination-options headers are walked
+ * past, at most XLB_IPV6_EXT_MAX, to the transport header; then the same
+ * rules as IPv4 with the maps "services6", "nat_rs6" and "local_addrs6",
+ * and ICMPv6 errors (destination unreachable, packet too big, time
+ * exceeded, parameter problem) about a service's or a NAT real server's
+ * flow. Passed and counted: fragments (any fragment header: XLB_CNT_
+ * IPV6_FRAGMENT), a bad fixed header or payload length (IPV6_BAD_HDR),
+ * too many or cut-short extension headers and routing headers with
+ * segments left (IPV6_EXT_PASSED). Passed: ICMPv6 informational messages
+ * (echo, NDP 133-137 with router advertisements, MLD), anything else.
+ * The fast path covers IPv6 too, with its own map "fp_flows6" (see
+ * fast_path6()).
  *
  * Fragments: a non-first IPv4 fragment carries no ports, so it cannot be
  * matched to a service; it is passed to the kernel and counted
@@ -55,12 +70,31 @@
 #include "xlb_shared.h"
 #include "xlb_fp.h"
 #include "xlb_rewrite.h"
+#include "xlb_ip6.h"
 
 /* <linux/icmp.h> pulls in glibc's <sys/socket.h> (through <linux/if.h>),
  * which does not build for the bpf target: the few ICMP bits, spelled out. */
 #define ICMP_DEST_UNREACH	3
 #define ICMP_TIME_EXCEEDED	11
 #define ICMP_PARAMETERPROB	12
+
+/* IPv6 (<linux/ipv6.h> is not included: its struct names could collide
+ * with the rewrite code's). */
+#define XLB_ETH_P_IPV6		0x86DD
+#define ICMPV6_DEST_UNREACH	1
+#define ICMPV6_PARAMPROB	4	/* 1..4: the errors about a packet */
+
+struct steer_ip6hdr {
+	__u8   vtc;		/* version (4 bits), traffic class high */
+	__u8   tc_flow[3];
+	__be16 payload_len;
+	__u8   nexthdr;
+	__u8   hop_limit;
+	__be32 saddr[4];	/* words: copied into map keys 4 bytes at
+				 * a time (unaligned loads are fine in XDP) */
+	__be32 daddr[4];
+};
+
 
 #define IP_OFFSET		0x1FFF	/* fragment offset mask (host order) */
 #define IP_MF			0x2000	/* more fragments (host order) */
@@ -118,6 +152,27 @@ struct {
 } local_addrs SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_SVC6_MAX);
+	__type(key, struct xlb_svc6_key);
+	__type(value, struct xlb_svc_val);
+} services6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_NAT_RS6_MAX);
+	__type(key, struct xlb_rs6_key);
+	__type(value, struct xlb_rs_val);
+} nat_rs6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_LOCAL_ADDRS6_MAX);
+	__type(key, struct xlb_local6_key);
+	__type(value, struct xlb_local_val);
+} local_addrs6 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XLB_CNT_MAX);
 	__type(key, __u32);
@@ -132,6 +187,15 @@ struct {
 	__type(key, struct xlb_fp_key);
 	__type(value, struct xlb_fp_val);
 } fp_flows SEC(".maps");
+
+/* IPv6 flows (issue 14): the same cache for steer6, sized and pinned as
+ * fp_flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, XLB_FP_ENTRIES_DEFAULT);
+	__type(key, struct xlb_fp6_key);
+	__type(value, struct xlb_fp6_val);
+} fp_flows6 SEC(".maps");
 
 /* Egress interfaces of fast-path hits: key and value the ifindex. */
 struct {
@@ -442,6 +506,335 @@ static __always_inline int fast_path(struct xdp_md *ctx, struct ethhdr *eth,
 	return act;
 }
 
+
+/* ---- IPv6 (issue 14) ---- */
+
+static __always_inline int is_service6(const __be32 *addr, __be16 port,
+				       __u8 proto)
+{
+	struct xlb_svc6_key k = { .port = port, .proto = proto, .pad = 0 };
+
+	__builtin_memcpy(k.addr, addr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&services6, &k) != NULL;
+}
+
+static __always_inline int is_nat_rs6(const __be32 *addr, __be16 port,
+				      __u8 proto)
+{
+	struct xlb_rs6_key k = { .port = port, .proto = proto, .pad = 0 };
+
+	__builtin_memcpy(k.addr, addr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&nat_rs6, &k) != NULL;
+}
+
+static __always_inline int is_local6(const __be32 *addr)
+{
+	struct xlb_local6_key k;
+
+	__builtin_memcpy(k.addr, addr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&local_addrs6, &k) != NULL;
+}
+
+/* A passed IPv6 frame: "not IPv4" as it has always been counted, plus
+ * why (when there is a reason). */
+static __always_inline int pass6(__u32 why)
+{
+	cnt(XLB_CNT_NOT_IPV4);
+	return pass(why);
+}
+
+static __always_inline int steer6_to(struct xdp_md *ctx, __u32 why, int n_ext)
+{
+	if (n_ext)
+		cnt(XLB_CNT_IPV6_EXT);
+	return steer(ctx, why, 0);
+}
+
+/*
+ * An ICMPv6 error at off (8 bytes bounds-checked), addressed to daddr:
+ * does the quoted packet concern a service or a NAT real server? As
+ * icmp_err_ours(): 1 yes, 0 no, NAT_OWN about the director's own packet;
+ * *why says why a "no" is to be counted (a short quote, a fragment).
+ */
+static __always_inline int icmp6_err_ours(void *data, void *data_end,
+					  __u32 off, const __be32 *daddr,
+					  __u32 *why)
+{
+	struct steer_ip6hdr *in = data + off + 8;
+	__u32 ioff = off + 8 + sizeof(*in);
+	__be16 *ports;
+	int n_ext, r;
+	__u8 nh;
+
+	if ((void *)(in + 1) > data_end || (in->vtc >> 4) != 6) {
+		*why = XLB_CNT_BAD_L4;
+		return 0;
+	}
+	nh = in->nexthdr;
+	r = xlb_ip6_skip_ext(data, data_end, &ioff, &nh, &n_ext);
+	if (r == XLB_IP6_FRAG) {
+		*why = XLB_CNT_IPV6_FRAGMENT;
+		return 0;
+	}
+	if (r == XLB_IP6_EXT_BAD) {
+		*why = XLB_CNT_BAD_L4;
+		return 0;
+	}
+	if (r != XLB_IP6_L4 || (nh != IPPROTO_TCP && nh != IPPROTO_UDP))
+		return 0;
+	/* RFC 4443 quotes as much of the packet as fits in 1280 bytes: the
+	 * ports are there unless the quote was cut on the way. */
+	ports = data + ioff;
+	if ((void *)(ports + 2) > data_end) {
+		*why = XLB_CNT_BAD_L4;
+		return 0;
+	}
+	if (is_service6(in->saddr, ports[0], nh))
+		return 1;
+	if (is_nat_rs6(in->daddr, ports[1], nh))
+		return is_local6(daddr) ? NAT_OWN : 1;
+	return 0;
+}
+
+/*
+ * The fast path for IPv6 (issue 14): fast_path()'s rules over fp_flows6,
+ * for a TCP/UDP frame whose transport header (at off, the UDP header's 8
+ * bytes bounds-checked by the caller) follows n_ext extension headers.
+ * What a hit still leaves to userspace: SYN, FIN, RST; any extension
+ * header (userspace walks them: counted as IPv4's options); hop limit 0
+ * or 1, a payload length past the frame, a TCP data offset or UDP length
+ * that does not fit, a UDP checksum of zero (userspace drops those); over
+ * fp6_val.mtu once rewritten (TUN6: +40; "Packet Too Big" is userspace's,
+ * IPv6 is never fragmented); an egress missing from fp_devs; a TUN6 frame
+ * that cannot grow. The hop limit is left as it is, as the TTL is on
+ * IPv4 and on both userspace paths (LVS-style: the director is not a
+ * router hop). No IP header checksum to keep.
+ */
+static __always_inline int fast_path6(struct xdp_md *ctx, void *data,
+				      void *data_end, __u32 off, int n_ext,
+				      __u8 proto)
+{
+	struct ethhdr *eth = data;
+	struct steer_ip6hdr *ip6 = data + sizeof(*eth);
+	__u32 len = (__u32)((long)data_end - (long)data);
+	__be16 *ports = data + off;
+	struct xlb_fp6_key k = {};
+	struct xlb_fp6_val *v;
+	__u32 plen, out_len, fl = 0;
+	__u8 *l4;
+	__u8 op;
+	int act;
+
+	if ((void *)(ip6 + 1) > data_end || (void *)(ports + 2) > data_end)
+		return FP_CONT;
+	__builtin_memcpy(k.saddr, ip6->saddr, sizeof(k.saddr));
+	__builtin_memcpy(k.daddr, ip6->daddr, sizeof(k.daddr));
+	k.sport = ports[0];
+	k.dport = ports[1];
+	k.proto = proto;
+	v = bpf_map_lookup_elem(&fp_flows6, &k);
+	if (!v)
+		return fp_punt(XLB_CNT_FP_MISS);
+	op = v->op;
+	if (op == XLB_FP_NONE || op > XLB_FP_TUN)
+		return fp_punt(XLB_CNT_FP_MISS);
+
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)ports;
+
+		if ((void *)(th + 1) > data_end)
+			return FP_CONT;
+		if (((__u8 *)th)[TCP_FLAGS_OFF] & (TCP_SYN | TCP_FIN | TCP_RST))
+			return fp_punt(XLB_CNT_FP_PUNT_TCP_FLAGS);
+	}
+	if (n_ext)
+		return fp_punt(XLB_CNT_FP_PUNT_IP_OPTIONS);
+	/* No extension header: the transport header is right after the
+	 * fixed one, at constant offsets the verifier follows. */
+	l4 = (void *)(ip6 + 1);
+	plen = bpf_ntohs(ip6->payload_len);
+	if (ip6->hop_limit <= 1 ||
+	    plen > len - sizeof(*eth) - sizeof(*ip6))
+		return fp_punt(XLB_CNT_FP_PUNT_ODD);
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)l4;
+		__u32 doff;
+
+		if ((void *)(th + 1) > data_end)
+			return FP_CONT;
+		doff = th->doff * 4;
+		if (doff < sizeof(*th) || doff > plen)
+			return fp_punt(XLB_CNT_FP_PUNT_ODD);
+	} else {
+		struct udphdr *uh = (void *)l4;
+		__u32 ulen;
+
+		if ((void *)(uh + 1) > data_end)
+			return FP_CONT;
+		ulen = bpf_ntohs(uh->len);
+		/* RFC 8200 8.1: UDP over IPv6 carries a checksum; a zero
+		 * one is userspace's to drop (udp6_csum_zero). */
+		if (ulen < sizeof(*uh) || ulen > plen || !uh->check)
+			return fp_punt(XLB_CNT_FP_PUNT_ODD);
+	}
+	out_len = sizeof(*ip6) + plen +
+		  (op == XLB_FP_TUN ? XLB_RW_IP6_HLEN : 0);
+	if (v->mtu && out_len > v->mtu)
+		return fp_punt(XLB_CNT_FP_PUNT_TOO_BIG);
+
+	if (v->ifindex == ctx->ingress_ifindex) {
+		act = XDP_TX;
+	} else {
+		act = bpf_redirect_map(&fp_devs, v->ifindex, XDP_PASS);
+		if (act != XDP_REDIRECT)
+			return fp_punt(XLB_CNT_FP_REDIRECT_FAILED);
+	}
+
+	switch (op) {
+	case XLB_FP_DR:
+		break;
+	case XLB_FP_NAT_IN:
+		xlb_rw_nat6_in((__u8 *)ip6, l4, plen, proto, v->addr, v->port);
+		break;
+	case XLB_FP_NAT_OUT:
+		xlb_rw_nat6_out((__u8 *)ip6, l4, plen, proto, v->addr, v->port);
+		break;
+	default: {	/* XLB_FP_TUN: TUN6, ip6ip6 */
+		__u32 pad = len - sizeof(*eth) - sizeof(*ip6) - plen;
+
+		/* The label userspace derives (xlb_rw_flowlabel() of the
+		 * inner addresses, protocol and ports), computed while the
+		 * packet pointers are good; the inner label wins when set. */
+		fl = xlb_rw_flowlabel((__u8 *)ip6->saddr, (__u8 *)ip6->daddr,
+				      16, proto, xlb_rw_load32(l4));
+		/* As fast_path(): from here a failure cannot fall back to
+		 * the caller's parse, the frame is steered. */
+		if (pad && bpf_xdp_adjust_tail(ctx, -(int)pad)) {
+			cnt(XLB_CNT_FP_PUNT_NO_ROOM);
+			return steer6_to(ctx, XLB_CNT_SVC, 0);
+		}
+		if (bpf_xdp_adjust_head(ctx, -XLB_RW_IP6_HLEN)) {
+			cnt(XLB_CNT_FP_PUNT_NO_ROOM);
+			return steer6_to(ctx, XLB_CNT_SVC, 0);
+		}
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		if (data + sizeof(*eth) + 2 * sizeof(*ip6) > data_end) {
+			cnt(XLB_CNT_FP_DROPPED);
+			return XDP_DROP;
+		}
+		eth = data;
+		xlb_rw_tun6_encap(data + sizeof(*eth),
+				  data + sizeof(*eth) + XLB_RW_IP6_HLEN, fl,
+				  v->hop_limit, v->tun_saddr, v->addr);
+		eth->h_proto = bpf_htons(XLB_ETH_P_IPV6);
+		break;
+	}
+	}
+	xlb_rw_macs((__u8 *)eth, v->dmac, v->smac);
+
+	v->pkts++;
+	v->bytes += sizeof(*eth) + sizeof(*ip6) + plen;	/* no padding */
+	v->last_ns = bpf_ktime_get_coarse_ns();
+	cnt(act == XDP_TX ? XLB_CNT_FP_TX : XLB_CNT_FP_REDIRECTED);
+	return act;
+}
+
+/*
+ * An untagged IPv6 frame. A subprogram of its own (not inlined), so that
+ * the IPv4 path of xlb_steer keeps its instructions and the verifier
+ * walks this one once.
+ */
+static __noinline int steer6(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct steer_ip6hdr *ip6 = data + sizeof(struct ethhdr);
+	__u32 off = sizeof(struct ethhdr) + sizeof(*ip6), plen, why;
+	int n_ext = 0, r, fp;
+	__u8 nh;
+
+	cnt(XLB_CNT_IPV6);
+	if ((void *)(ip6 + 1) > data_end || (ip6->vtc >> 4) != 6)
+		return pass6(XLB_CNT_IPV6_BAD_HDR);
+	/* A payload past the frame is cut short; 0 is a jumbogram (or
+	 * garbage), which never comes over Ethernet: the kernel's. */
+	plen = bpf_ntohs(ip6->payload_len);
+	if (!plen || (long)off + plen > (long)(data_end - data))
+		return pass6(XLB_CNT_IPV6_BAD_HDR);
+	nh = ip6->nexthdr;
+	r = xlb_ip6_skip_ext(data, data_end, &off, &nh, &n_ext);
+	if (r == XLB_IP6_FRAG)
+		return pass6(XLB_CNT_IPV6_FRAGMENT);
+	if (r != XLB_IP6_L4)
+		return pass6(XLB_CNT_IPV6_EXT_PASSED);
+	fp = (nh == IPPROTO_TCP || nh == IPPROTO_UDP) && fp_enabled();
+
+	switch (nh) {
+	case IPPROTO_TCP: {
+		struct tcphdr *th = data + off;
+
+		if ((void *)(th + 1) > data_end)
+			return pass6(XLB_CNT_BAD_L4);
+		if (fp) {
+			r = fast_path6(ctx, data, data_end, off, n_ext,
+				       IPPROTO_TCP);
+			if (r != FP_CONT)
+				return r;
+		}
+		if (is_service6(ip6->daddr, th->dest, IPPROTO_TCP))
+			return steer6_to(ctx, XLB_CNT_SVC, n_ext);
+		if (is_nat_rs6(ip6->saddr, th->source, IPPROTO_TCP)) {
+			if (is_local6(ip6->daddr))
+				return pass6(XLB_CNT_OWN_TRAFFIC);
+			return steer6_to(ctx, XLB_CNT_NAT_REPLY, n_ext);
+		}
+		break;
+	}
+	case IPPROTO_UDP: {
+		struct udphdr *uh = data + off;
+
+		if ((void *)(uh + 1) > data_end)
+			return pass6(XLB_CNT_BAD_L4);
+		if (fp) {
+			r = fast_path6(ctx, data, data_end, off, n_ext,
+				       IPPROTO_UDP);
+			if (r != FP_CONT)
+				return r;
+		}
+		if (is_service6(ip6->daddr, uh->dest, IPPROTO_UDP))
+			return steer6_to(ctx, XLB_CNT_SVC, n_ext);
+		if (is_nat_rs6(ip6->saddr, uh->source, IPPROTO_UDP)) {
+			if (is_local6(ip6->daddr))
+				return pass6(XLB_CNT_OWN_TRAFFIC);
+			return steer6_to(ctx, XLB_CNT_NAT_REPLY, n_ext);
+		}
+		break;
+	}
+	case XLB_IP6_NH_ICMPV6: {
+		struct icmphdr *icmp = data + off;
+
+		if ((void *)(icmp + 1) > data_end)
+			return pass6(XLB_CNT_BAD_L4);
+		/* Types 128 and up are informational (echo, NDP 133-137,
+		 * router advertisements, MLD): always the kernel's. */
+		if (icmp->type < ICMPV6_DEST_UNREACH ||
+		    icmp->type > ICMPV6_PARAMPROB)
+			break;
+		why = XLB_CNT_PASSED;
+		r = icmp6_err_ours(data, data_end, off, ip6->daddr, &why);
+		if (r == NAT_OWN)
+			return pass6(XLB_CNT_OWN_TRAFFIC);
+		if (r)
+			return steer6_to(ctx, XLB_CNT_ICMP_ERR, n_ext);
+		return pass6(why);
+	}
+	default:
+		break;
+	}
+	return pass6(XLB_CNT_PASSED);
+}
+
 SEC("xdp")
 int xlb_steer(struct xdp_md *ctx)
 {
@@ -470,8 +863,11 @@ int xlb_steer(struct xdp_md *ctx)
 			return pass(XLB_CNT_BAD_ETH);
 		return pass(XLB_CNT_VLAN);
 	}
-	if (h_proto != bpf_htons(ETH_P_IP))
+	if (h_proto != bpf_htons(ETH_P_IP)) {
+		if (h_proto == bpf_htons(XLB_ETH_P_IPV6))
+			return steer6(ctx);
 		return pass(XLB_CNT_NOT_IPV4);
+	}
 
 	if ((void *)(iph + 1) > data_end)
 		return pass(XLB_CNT_BAD_IP);

@@ -138,9 +138,11 @@ static void print_dest(const struct xlb_svc_cfg *svc,
 {
 	char dname[NI_MAXHOST + 40];
 
-	xlb_ipvsadm_addrport(dname, sizeof(dname), e->cfg.addr, e->cfg.port,
+	xlb_ipvsadm_addrport(dname, sizeof(dname), e->cfg.af, &e->cfg.addr, e->cfg.port,
 			     svc->key.proto, format & FMT_NUMERIC);
-	dname[28] = '\0';	/* ipvsadm cuts names to the column */
+	/* ipvsadm cuts IPv4 names to the column, never IPv6 ones. */
+	if (xlb_af(e->cfg.af) != AF_INET6)
+		dname[28] = '\0';
 	if (format & FMT_STATS) {
 		printf("  -> %-28s", dname);
 		print_largenum(e->stats.conns, format);
@@ -187,9 +189,10 @@ static void print_health(const struct xlb_svc_info *se, const struct xlb_dest_in
 	const struct xlb_health_info *h = &e->health;
 	struct xlb_check eff;
 
-	xlb_ipvsadm_addrport(dname, sizeof(dname), e->cfg.addr, e->cfg.port,
+	xlb_ipvsadm_addrport(dname, sizeof(dname), e->cfg.af, &e->cfg.addr, e->cfg.port,
 			     se->cfg.key.proto, format & FMT_NUMERIC);
-	dname[28] = '\0';
+	if (xlb_af(e->cfg.af) != AF_INET6)
+		dname[28] = '\0';
 	if (!xlbctl_dest_checked(se, e, &eff)) {
 		printf("  -> %-28s %-5s %-20s %-6s %-6s %s\n", dname, "up", "-", "-", "-",
 		       "(not checked)");
@@ -212,22 +215,24 @@ static int print_service(int fd, const struct xlb_svc_info *se,
 	rc = xlb_ctl_get_dests(fd, &se->cfg.key, &d, &n, err, errlen);
 	if (rc)
 		return rc;
-	xlb_ipvsadm_addrport(vname, sizeof(vname), se->cfg.key.addr,
+	xlb_ipvsadm_addrport(vname, sizeof(vname), se->cfg.key.af, &se->cfg.key.addr,
 			     se->cfg.key.port, se->cfg.key.proto,
 			     format & FMT_NUMERIC);
 	snprintf(svc_name, sizeof(svc_name), "%s  %s",
 		 xlbctl_proto_name(se->cfg.key.proto), vname);
-	svc_name[33] = '\0';	/* as ipvsadm */
+	if (xlb_af(se->cfg.key.af) != AF_INET6)
+		svc_name[33] = '\0';	/* as ipvsadm: IPv4 names only */
 
 	if (format & XLB_LIST_HEALTH) {
 		struct xlb_check eff;
 
 		xlb_check_effective(&eff, &se->check, NULL);
 		printf("%s %s", svc_name, xlb_check_kind_name(eff.kind));
-		if (se->cfg.sorry_addr) {
-			char a[INET_ADDRSTRLEN];
+		if (!xlb_inaddr_eq(&se->cfg.sorry_addr, &(union xlb_inaddr){ .ip6 = { 0 } })) {
+			char a[INET6_ADDRSTRLEN];
 
-			printf(" sorry %s", inet_ntop(AF_INET, &se->cfg.sorry_addr, a, sizeof(a)));
+			printf(" sorry %s", inet_ntop(xlb_af(se->cfg.key.af), &se->cfg.sorry_addr,
+						      a, sizeof(a)));
 		}
 		if (se->cfg.quorum)
 			printf(" quorum %u", se->cfg.quorum);
@@ -262,7 +267,11 @@ static int print_service(int fd, const struct xlb_svc_info *se,
 		}
 		if (se->cfg.flags & XLB_SVC_F_PERSISTENT) {
 			printf(" persistent %u", se->cfg.timeout);
-			if (se->cfg.netmask != 0xffffffff) {
+			/* ipvsadm 1.31: an IPv6 mask is its prefix length. */
+			if (xlb_af(se->cfg.key.af) == AF_INET6) {
+				if (se->cfg.netmask != 128)
+					printf(" mask %u", se->cfg.netmask);
+			} else if (se->cfg.netmask != 0xffffffff) {
 				struct in_addr m = { .s_addr = se->cfg.netmask };
 				char ms[INET_ADDRSTRLEN];
 
@@ -304,11 +313,11 @@ static int list_conns(int fd, unsigned int format, char *err, size_t errlen)
 		char cname[NI_MAXHOST + 40], vname[NI_MAXHOST + 40];
 		char dname[NI_MAXHOST + 40], expire[16];
 
-		xlb_ipvsadm_addrport(cname, sizeof(cname), c[i].caddr,
+		xlb_ipvsadm_addrport(cname, sizeof(cname), c[i].af, &c[i].caddr,
 				     c[i].cport, c[i].proto, format & FMT_NUMERIC);
-		xlb_ipvsadm_addrport(vname, sizeof(vname), c[i].vaddr,
+		xlb_ipvsadm_addrport(vname, sizeof(vname), c[i].af, &c[i].vaddr,
 				     c[i].vport, c[i].proto, format & FMT_NUMERIC);
-		xlb_ipvsadm_addrport(dname, sizeof(dname), c[i].daddr,
+		xlb_ipvsadm_addrport(dname, sizeof(dname), c[i].af, &c[i].daddr,
 				     c[i].dport, c[i].proto, format & FMT_NUMERIC);
 		snprintf(expire, sizeof(expire), "%02u:%02u",
 			 c[i].expires / 60, c[i].expires % 60);

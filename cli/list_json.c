@@ -23,21 +23,26 @@
 
 #define XLBCTL_JSON_SCHEMA	1
 
-static void kaddr(struct xlb_json *j, const char *key, uint32_t addr)
+static void kaddr(struct xlb_json *j, const char *key, uint8_t af, const union xlb_inaddr *addr)
 {
-	char a[INET_ADDRSTRLEN];
-	struct in_addr in = { .s_addr = addr };
+	char a[INET6_ADDRSTRLEN];
 
-	xlb_json_kstr(j, key, inet_ntop(AF_INET, &in, a, sizeof(a)) ? a : "?");
+	xlb_json_kstr(j, key, inet_ntop(xlb_af(af), addr, a, sizeof(a)) ? a : "?");
 }
 
-/* "ADDR:PORT" as ipvsadm -n prints it. */
-static void kaddrport(struct xlb_json *j, const char *key, uint32_t addr, uint16_t port,
-		      uint8_t proto)
+/* "family": "inet" or "inet6", as ip(8) names them. */
+static void kfamily(struct xlb_json *j, uint8_t af)
 {
-	char b[64];
+	xlb_json_kstr(j, "family", xlb_af(af) == AF_INET6 ? "inet6" : "inet");
+}
 
-	xlb_json_kstr(j, key, xlb_ipvsadm_addrport(b, sizeof(b), addr, port, proto, true));
+/* "ADDR:PORT" or "[ADDR]:PORT" as ipvsadm -n prints it. */
+static void kaddrport(struct xlb_json *j, const char *key, uint8_t af,
+		      const union xlb_inaddr *addr, uint16_t port, uint8_t proto)
+{
+	char b[80];
+
+	xlb_json_kstr(j, key, xlb_ipvsadm_addrport(b, sizeof(b), af, addr, port, proto, true));
 }
 
 static void stats(struct xlb_json *j, const struct xlb_stats *st)
@@ -138,9 +143,10 @@ static void server(struct xlb_json *j, const struct xlb_svc_info *se,
 	struct xlb_check eff;
 
 	xlb_json_obj_begin(j);
-	kaddr(j, "address", e->cfg.addr);
+	kfamily(j, e->cfg.af);
+	kaddr(j, "address", e->cfg.af, &e->cfg.addr);
 	xlb_json_ku64(j, "port", ntohs(e->cfg.port));
-	kaddrport(j, "addrport", e->cfg.addr, e->cfg.port, se->cfg.key.proto);
+	kaddrport(j, "addrport", e->cfg.af, &e->cfg.addr, e->cfg.port, se->cfg.key.proto);
 	xlb_json_kstr(j, "forward", xlb_ipvsadm_fwd_name(e->cfg.fwd));
 	xlb_json_ku64(j, "weight", e->cfg.weight);
 	xlb_json_ku64(j, "u_threshold", e->cfg.u_thresh);
@@ -171,9 +177,10 @@ static int service(struct xlb_json *j, int fd, const struct xlb_svc_info *se,
 		return rc;
 	xlb_json_obj_begin(j);
 	xlb_json_kstr(j, "proto", xlbctl_proto_name(c->key.proto));
-	kaddr(j, "vip", c->key.addr);
+	kfamily(j, c->key.af);
+	kaddr(j, "vip", c->key.af, &c->key.addr);
 	xlb_json_ku64(j, "port", ntohs(c->key.port));
-	kaddrport(j, "addrport", c->key.addr, c->key.port, c->key.proto);
+	kaddrport(j, "addrport", c->key.af, &c->key.addr, c->key.port, c->key.proto);
 	xlb_json_kstr(j, "scheduler", c->sched);
 	xlb_json_key(j, "sched_flags");
 	xlb_json_arr_begin(j);
@@ -185,7 +192,19 @@ static int service(struct xlb_json *j, int fd, const struct xlb_svc_info *se,
 	if (c->flags & XLB_SVC_F_PERSISTENT) {
 		xlb_json_obj_begin(j);
 		xlb_json_ku64(j, "timeout", c->timeout);
-		kaddr(j, "netmask", c->netmask);
+		if (xlb_af(c->key.af) == AF_INET6) {
+			/* The prefix length as a mask, in IPv6 notation. */
+			union xlb_inaddr m = { .ip6 = { 0 } };
+
+			for (uint32_t b = 0; b < c->netmask && b < 128; b++)
+				m.b[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+			kaddr(j, "netmask", AF_INET6, &m);
+			xlb_json_ku64(j, "prefix_len", c->netmask);
+		} else {
+			union xlb_inaddr m = xlb_inaddr_v4(c->netmask);
+
+			kaddr(j, "netmask", AF_INET, &m);	/* as before IPv6 */
+		}
 		xlb_json_obj_end(j);
 	} else {
 		xlb_json_null(j);
@@ -193,13 +212,13 @@ static int service(struct xlb_json *j, int fd, const struct xlb_svc_info *se,
 	xlb_json_kbool(j, "one_packet", c->flags & XLB_SVC_F_ONEPACKET);
 	xlb_json_ku64(j, "vnodes", c->vnodes);
 	xlb_json_key(j, "sorry_server");
-	if (c->sorry_addr) {
+	if (!xlb_inaddr_eq(&c->sorry_addr, &(union xlb_inaddr){ .ip6 = { 0 } })) {
 		uint16_t port = c->sorry_port ? c->sorry_port : c->key.port;
 
 		xlb_json_obj_begin(j);
-		kaddr(j, "address", c->sorry_addr);
+		kaddr(j, "address", c->key.af, &c->sorry_addr);
 		xlb_json_ku64(j, "port", ntohs(port));
-		kaddrport(j, "addrport", c->sorry_addr, port, c->key.proto);
+		kaddrport(j, "addrport", c->key.af, &c->sorry_addr, port, c->key.proto);
 		xlb_json_obj_end(j);
 	} else {
 		xlb_json_null(j);
@@ -253,16 +272,17 @@ static int connections(struct xlb_json *j, int fd, const struct xlb_req *req,
 	xlb_json_key(j, "connections");
 	xlb_json_arr_begin(j);
 	for (i = 0; i < n; i++) {
-		if (req->has_svc && (c[i].proto != k->proto || c[i].vaddr != k->addr ||
-				     c[i].vport != k->port))
+		if (req->has_svc && (c[i].proto != k->proto || xlb_af(c[i].af) != xlb_af(k->af) ||
+				     !xlb_inaddr_eq(&c[i].vaddr, &k->addr) || c[i].vport != k->port))
 			continue;
 		xlb_json_obj_begin(j);
 		xlb_json_kstr(j, "proto", xlbctl_proto_name(c[i].proto));
 		xlb_json_ku64(j, "expire", c[i].expires);
 		xlb_json_kstr(j, "state", c[i].state);
-		kaddrport(j, "client", c[i].caddr, c[i].cport, c[i].proto);
-		kaddrport(j, "virtual", c[i].vaddr, c[i].vport, c[i].proto);
-		kaddrport(j, "destination", c[i].daddr, c[i].dport, c[i].proto);
+		kfamily(j, c[i].af);
+		kaddrport(j, "client", c[i].af, &c[i].caddr, c[i].cport, c[i].proto);
+		kaddrport(j, "virtual", c[i].af, &c[i].vaddr, c[i].vport, c[i].proto);
+		kaddrport(j, "destination", c[i].af, &c[i].daddr, c[i].dport, c[i].proto);
 		xlb_json_kbool(j, "template", c[i].flags & XLB_CONN_INFO_F_TEMPLATE);
 		xlb_json_obj_end(j);
 	}

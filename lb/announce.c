@@ -84,28 +84,49 @@ bool xlb_announce_svc_serves(const struct xlb_snap_svc *svc)
 	return false;
 }
 
+/* IPv4 first; within a family the address as a number (memcmp of network
+ * order, which for IPv4 is the ntohl order of before). */
 static int vip_cmp(const void *a, const void *b)
 {
-	uint32_t x = ntohl(*(const uint32_t *)a), y = ntohl(*(const uint32_t *)b);
+	const struct xlb_announce_vip *x = a, *y = b;
+	int c;
 
-	return x < y ? -1 : x > y;
+	if (x->af != y->af)
+		return x->af == AF_INET ? -1 : 1;
+	c = memcmp(&x->addr, &y->addr, xlb_inaddr_len(x->af));
+	return c < 0 ? -1 : c > 0;
 }
 
-size_t xlb_announce_vips(const struct xlb_snap *s, bool workers_ok, uint32_t *out,
-			 size_t max)
+static struct xlb_announce_vip an_vip(uint8_t af, const union xlb_inaddr *a)
+{
+	struct xlb_announce_vip v;
+
+	memset(&v, 0, sizeof(v));
+	v.af = (uint8_t)xlb_af(af);
+	memcpy(&v.addr, a, xlb_inaddr_len(v.af));
+	return v;
+}
+
+size_t xlb_announce_vips(const struct xlb_snap *s, bool workers_ok,
+			 struct xlb_announce_vip *out, size_t max)
 {
 	size_t n = 0, u = 0;
 
 	if (!workers_ok || !s)
 		return 0;
-	for (uint32_t i = 0; i < s->nsvcs && n < max; i++)
-		if (xlb_announce_svc_serves(&s->svcs[i]))
-			out[n++] = s->svcs[i].cfg.key.addr;
+	for (uint32_t i = 0; i < s->nsvcs && n < max; i++) {
+		const struct xlb_svc_key *k = &s->svcs[i].cfg.key;
+		int af = xlb_af(k->af);
+
+		if ((af == AF_INET || af == AF_INET6) &&
+		    xlb_announce_svc_serves(&s->svcs[i]))
+			out[n++] = an_vip((uint8_t)af, &k->addr);
+	}
 	/* qsort and bsearch take no NULL, even for 0 elements (UBSan). */
 	if (n > 1)
 		qsort(out, n, sizeof(*out), vip_cmp);
 	for (size_t i = 0; i < n; i++)
-		if (!u || out[u - 1] != out[i])
+		if (!u || vip_cmp(&out[u - 1], &out[i]))
 			out[u++] = out[i];
 	return u;
 }
@@ -209,7 +230,8 @@ static int an_nl_talk(struct an_nl *c, struct nlmsghdr *nlh, mnl_cb_t cb, void *
 
 /* One of xlbd's routes as the kernel listed it (what deleting it takes). */
 struct an_route {
-	uint32_t dst;			/* network order */
+	union xlb_inaddr dst;		/* network order */
+	uint8_t family;			/* AF_INET or AF_INET6 */
 	uint32_t prio;
 	uint8_t dst_len;
 	uint8_t tos;
@@ -218,6 +240,7 @@ struct an_route {
 
 struct an_dump {
 	uint32_t table;
+	uint8_t family;
 	struct an_route *v;
 	size_t n, cap;
 	bool full;
@@ -230,9 +253,13 @@ static int an_rt_attr_cb(const struct nlattr *a, void *data)
 
 	if (mnl_attr_type_valid(a, RTA_MAX) < 0)
 		return MNL_CB_OK;	/* newer kernel: skip */
-	if ((type == RTA_DST || type == RTA_TABLE || type == RTA_PRIORITY) &&
+	if ((type == RTA_TABLE || type == RTA_PRIORITY) &&
 	    mnl_attr_validate(a, MNL_TYPE_U32) < 0)
 		return MNL_CB_OK;	/* not one we can read: ignored */
+	/* 4 or 16 bytes by family: an_dump_cb checks which. */
+	if (type == RTA_DST && mnl_attr_get_payload_len(a) != 4 &&
+	    mnl_attr_get_payload_len(a) != 16)
+		return MNL_CB_OK;
 	tb[type] = a;
 	return MNL_CB_OK;
 }
@@ -249,14 +276,19 @@ static int an_dump_cb(const struct nlmsghdr *nlh, void *data)
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
 		return MNL_CB_OK;
 	rtm = mnl_nlmsg_get_payload(nlh);
-	if (rtm->rtm_family != AF_INET || rtm->rtm_protocol != XLB_RTPROT)
+	if (rtm->rtm_family != d->family || rtm->rtm_protocol != XLB_RTPROT)
 		return MNL_CB_OK;
 	if (mnl_attr_parse(nlh, sizeof(*rtm), an_rt_attr_cb, tb) < 0)
 		return MNL_CB_OK;
 	table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	if (table != d->table)
 		return MNL_CB_OK;
-	r.dst = tb[RTA_DST] ? mnl_attr_get_u32(tb[RTA_DST]) : 0;
+	if (tb[RTA_DST]) {
+		if (mnl_attr_get_payload_len(tb[RTA_DST]) != xlb_inaddr_len(d->family))
+			return MNL_CB_OK;	/* not a route we could delete */
+		memcpy(&r.dst, mnl_attr_get_payload(tb[RTA_DST]), xlb_inaddr_len(d->family));
+	}
+	r.family = d->family;
 	r.prio = tb[RTA_PRIORITY] ? mnl_attr_get_u32(tb[RTA_PRIORITY]) : 0;
 	r.dst_len = rtm->rtm_dst_len;
 	r.tos = rtm->rtm_tos;
@@ -279,8 +311,8 @@ static int an_dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Every protocol-250 IPv4 route of table into d (d->v to free). */
-static int an_rt_dump(struct an_nl *c, uint32_t table, struct an_dump *d)
+/* Every protocol-250 route of family in table into d (d->v to free). */
+static int an_rt_dump(struct an_nl *c, uint32_t table, uint8_t family, struct an_dump *d)
 {
 	char req[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
@@ -289,10 +321,11 @@ static int an_rt_dump(struct an_nl *c, uint32_t table, struct an_dump *d)
 
 	memset(d, 0, sizeof(*d));
 	d->table = table;
+	d->family = family;
 	nlh->nlmsg_type = RTM_GETROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
+	rtm->rtm_family = family;
 	rtm->rtm_protocol = XLB_RTPROT;
 	rtm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
@@ -322,7 +355,7 @@ static int an_rt_change(struct an_nl *c, uint32_t table, const struct an_route *
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
 			   (add ? NLM_F_CREATE | NLM_F_APPEND : 0);
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
+	rtm->rtm_family = r->family;
 	rtm->rtm_dst_len = r->dst_len;
 	rtm->rtm_tos = r->tos;
 	rtm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
@@ -332,37 +365,56 @@ static int an_rt_change(struct an_nl *c, uint32_t table, const struct an_route *
 	rtm->rtm_type = r->type;
 	mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	if (r->dst_len)
-		mnl_attr_put_u32(nlh, RTA_DST, r->dst);
+		mnl_attr_put(nlh, RTA_DST, xlb_inaddr_len(r->family), &r->dst);
 	if (r->prio)
 		mnl_attr_put_u32(nlh, RTA_PRIORITY, r->prio);
 	return an_nl_talk(c, nlh, NULL, NULL);
 }
 
-static struct an_route an_vip_route(uint32_t vip)
+static struct an_route an_vip_route(const struct xlb_announce_vip *vip)
 {
-	return (struct an_route){ .dst = vip, .dst_len = 32, .type = RTN_BLACKHOLE };
+	struct an_route r;
+
+	memset(&r, 0, sizeof(r));
+	r.dst = vip->addr;
+	r.family = vip->af;
+	r.dst_len = vip->af == AF_INET6 ? 128 : 32;
+	r.type = RTN_BLACKHOLE;
+	return r;
 }
 
-/* Every protocol-250 route of table removed: how many, or -errno. */
+/* Every protocol-250 route of table removed, IPv4 and IPv6: how many, or
+ * -errno (the other family is still flushed). */
 static int an_rt_flush(struct an_nl *c, uint32_t table)
 {
-	struct an_dump d;
-	int ret, gone = 0;
+	static const uint8_t fams[] = { AF_INET, AF_INET6 };
+	int ret = 0, gone = 0;
+	bool full = false;
 
-	ret = an_rt_dump(c, table, &d);
-	if (ret)
-		return ret;
-	for (size_t i = 0; i < d.n; i++) {
-		int rc = an_rt_change(c, table, &d.v[i], false);
+	for (size_t f = 0; f < sizeof(fams); f++) {
+		struct an_dump d;
+		int rc = an_rt_dump(c, table, fams[f], &d);
 
-		if (!rc)
-			gone++;
-		else if (rc != -ESRCH && !ret)
-			ret = rc;
+		/* A kernel without IPv6 has no IPv6 routes to flush. */
+		if (rc == -EAFNOSUPPORT && fams[f] == AF_INET6)
+			continue;
+		if (rc) {
+			if (!ret)
+				ret = rc;
+			continue;
+		}
+		for (size_t i = 0; i < d.n; i++) {
+			rc = an_rt_change(c, table, &d.v[i], false);
+			if (!rc)
+				gone++;
+			else if (rc != -ESRCH && !ret)
+				ret = rc;
+		}
+		free(d.v);
+		full |= d.full;
 	}
-	free(d.v);
 	/* More than one dump could hold: the rest on the next call. */
-	if (!ret && d.full)
+	if (!ret && full)
 		ret = -EAGAIN;
 	return ret ? ret : gone;
 }
@@ -549,9 +601,9 @@ struct xlb_announce {
 	uint64_t last_beat_ms;		/* heartbeat sent */
 	uint64_t last_resync_ms;
 	bool resync;			/* re-read the table at the next tick */
-	uint32_t *have;			/* routes present, sorted (vip_cmp) */
+	struct xlb_announce_vip *have;	/* routes present, sorted (vip_cmp) */
 	size_t nhave;
-	uint32_t *want;
+	struct xlb_announce_vip *want;
 	size_t cap;			/* of have and want */
 	int last_err;			/* last netlink error logged (0: none) */
 	uint64_t cnt[AN_CNT_MAX];
@@ -575,16 +627,17 @@ static void an_notice(const char *fmt, ...)
 		pr_info("%s", line);
 }
 
-static void an_nl_error(struct xlb_announce *a, const char *what, uint32_t vip, int err)
+static void an_nl_error(struct xlb_announce *a, const char *what,
+			const struct xlb_announce_vip *vip, int err)
 {
-	char ip[INET_ADDRSTRLEN] = "";
+	char ip[INET6_ADDRSTRLEN] = "";
 
 	a->cnt[AN_NETLINK_ERRORS]++;
 	if (err == a->last_err)
 		return;		/* said once until it changes */
 	a->last_err = err;
 	if (vip)
-		inet_ntop(AF_INET, &vip, ip, sizeof(ip));
+		inet_ntop(vip->af, &vip->addr, ip, sizeof(ip));
 	pr_warn("announce: %s%s%s in table %u: %s (retrying)", what, vip ? " " : "", ip,
 		a->table, strerror(-err));
 }
@@ -664,14 +717,15 @@ void xlb_announce_attach(struct xlb_announce *a, struct xlb_tables *t,
 	a->beats_arg = beats_arg;
 }
 
-static bool an_has(const uint32_t *v, size_t n, uint32_t vip)
+static bool an_has(const struct xlb_announce_vip *v, size_t n,
+		   const struct xlb_announce_vip *vip)
 {
-	return n && bsearch(&vip, v, n, sizeof(*v), vip_cmp) != NULL;
+	return n && bsearch(vip, v, n, sizeof(*v), vip_cmp) != NULL;
 }
 
 static int an_reserve(struct xlb_announce *a, size_t n)
 {
-	uint32_t *h, *w;
+	struct xlb_announce_vip *h, *w;
 
 	if (n <= a->cap)
 		return 0;
@@ -687,28 +741,39 @@ static int an_reserve(struct xlb_announce *a, size_t n)
 	return 0;
 }
 
-/* "have" from the kernel: our /32 blackholes; anything else of ours goes. */
+/* "have" from the kernel: our /32 and /128 blackholes; anything else of
+ * ours goes. */
 static int an_resync(struct xlb_announce *a)
 {
-	struct an_dump d;
+	struct an_dump d[2];
 	size_t n = 0;
-	int ret = an_rt_dump(&a->nl, a->table, &d);
+	int ret = an_rt_dump(&a->nl, a->table, AF_INET, &d[0]);
 
 	if (ret)
 		return ret;
-	ret = an_reserve(a, d.n);
-	for (size_t i = 0; !ret && i < d.n; i++) {
-		const struct an_route *r = &d.v[i];
-
-		if (r->dst_len == 32 && r->type == RTN_BLACKHOLE && !r->tos && !r->prio) {
-			a->have[n++] = r->dst;
-			continue;
-		}
-		ret = an_rt_change(&a->nl, a->table, r, false);
-		if (ret == -ESRCH)
-			ret = 0;
+	ret = an_rt_dump(&a->nl, a->table, AF_INET6, &d[1]);
+	if (ret == -EAFNOSUPPORT)	/* no IPv6 in this kernel: none of ours */
+		ret = 0;
+	if (ret) {
+		free(d[0].v);
+		return ret;
 	}
-	free(d.v);
+	ret = an_reserve(a, d[0].n + d[1].n);
+	for (size_t f = 0; f < 2; f++) {
+		for (size_t i = 0; !ret && i < d[f].n; i++) {
+			const struct an_route *r = &d[f].v[i];
+
+			if (r->dst_len == xlb_inaddr_len(r->family) * 8 &&
+			    r->type == RTN_BLACKHOLE && !r->tos && !r->prio) {
+				a->have[n++] = an_vip(r->family, &r->dst);
+				continue;
+			}
+			ret = an_rt_change(&a->nl, a->table, r, false);
+			if (ret == -ESRCH)
+				ret = 0;
+		}
+		free(d[f].v);
+	}
 	if (ret)
 		return ret;
 	if (n > 1)
@@ -717,13 +782,14 @@ static int an_resync(struct xlb_announce *a)
 	return 0;
 }
 
-static void an_log_route(struct xlb_announce *a, uint32_t vip, bool up, const char *why)
+static void an_log_route(struct xlb_announce *a, const struct xlb_announce_vip *vip, bool up,
+			 const char *why)
 {
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &vip, ip, sizeof(ip));
-	an_notice("announce: %s/32 %s (table %u)%s%s", ip, up ? "announced" : "withdrawn",
-		  a->table, why ? ": " : "", why ? why : "");
+	inet_ntop(vip->af, &vip->addr, ip, sizeof(ip));
+	an_notice("announce: %s/%u %s (table %u)%s%s", ip, xlb_inaddr_len(vip->af) * 8,
+		  up ? "announced" : "withdrawn", a->table, why ? ": " : "", why ? why : "");
 }
 
 /* Routes removed from table for every VIP in have but not want, added for
@@ -734,39 +800,49 @@ static void an_apply(struct xlb_announce *a, size_t nwant, const char *why_down)
 	bool ok = true;
 
 	for (size_t i = 0; i < a->nhave; i++) {
-		uint32_t vip = a->have[i];
-		struct an_route r = an_vip_route(vip);
+		struct xlb_announce_vip vip = a->have[i];
+		struct an_route r = an_vip_route(&vip);
 		int rc;
 
-		if (an_has(a->want, nwant, vip)) {
+		if (an_has(a->want, nwant, &vip)) {
 			a->have[n++] = vip;
 			continue;
 		}
 		rc = an_rt_change(&a->nl, a->table, &r, false);
 		if (rc && rc != -ESRCH) {
-			an_nl_error(a, "withdrawing", vip, rc);
+			an_nl_error(a, "withdrawing", &vip, rc);
 			a->have[n++] = vip;	/* still there: again next tick */
 			ok = false;
 			continue;
 		}
 		a->cnt[AN_WITHDRAWALS]++;
-		an_log_route(a, vip, false, why_down);
+		an_log_route(a, &vip, false, why_down);
 	}
 	a->nhave = n;
 	for (size_t i = 0; i < nwant; i++) {
-		uint32_t vip = a->want[i];
+		const struct xlb_announce_vip *vip = &a->want[i];
 		struct an_route r = an_vip_route(vip);
 		int rc;
 
 		if (an_has(a->have, n, vip))
 			continue;
 		rc = an_rt_change(&a->nl, a->table, &r, true);
+		/* IPv4 puts our route beside another protocol's for the same
+		 * prefix; the IPv6 FIB holds one route per prefix and metric,
+		 * so there EEXIST is someone else's route (ours are all in
+		 * "have" since the last resync), not ours: not announced. */
+		if (rc == -EEXIST && vip->af == AF_INET6) {
+			an_nl_error(a, "announcing (another protocol's route of the "
+				    "same /128 and metric is in the table)", vip, rc);
+			ok = false;
+			continue;
+		}
 		if (rc && rc != -EEXIST) {
 			an_nl_error(a, "announcing", vip, rc);
 			ok = false;
 			continue;
 		}
-		a->have[a->nhave++] = vip;
+		a->have[a->nhave++] = *vip;
 		a->cnt[AN_ANNOUNCEMENTS]++;
 		an_log_route(a, vip, true, NULL);
 	}
@@ -845,7 +921,7 @@ void xlb_announce_tick(struct xlb_announce *a, uint64_t now_ms)
 	if (a->resync || now_ms - a->last_resync_ms >= XLB_ANNOUNCE_RESYNC_MS) {
 		rc = an_resync(a);
 		if (rc) {
-			an_nl_error(a, "reading the routes", 0, rc);
+			an_nl_error(a, "reading the routes", NULL, rc);
 			return;
 		}
 		a->resync = false;
@@ -862,7 +938,7 @@ void xlb_announce_tick(struct xlb_announce *a, uint64_t now_ms)
 	a->stalled = stalled;
 	s = xlb_tables_current(a->tables);
 	if (an_reserve(a, (s ? s->nsvcs : 0) + a->nhave) < 0) {
-		an_nl_error(a, "out of memory for", 0, -ENOMEM);
+		an_nl_error(a, "out of memory for", NULL, -ENOMEM);
 		return;
 	}
 	nwant = xlb_announce_vips(s, !stalled, a->want, a->cap);
@@ -892,7 +968,7 @@ void xlb_announce_stop(struct xlb_announce *a, const char *why)
 	}
 	a->cnt[AN_WITHDRAWALS] += (uint64_t)rc;
 	for (size_t i = 0; i < a->nhave; i++)
-		an_log_route(a, a->have[i], false, why);
+		an_log_route(a, &a->have[i], false, why);
 	a->nhave = 0;
 	an_notice("announce: %s: withdrew %d route%s of table %u", why, rc,
 		  rc == 1 ? "" : "s", a->table);

@@ -3,7 +3,8 @@
  * Announce while healthy (xlbd --announce-table N): xlbd keeps, in the
  * kernel routing table N, one route
  *
- *	blackhole VIP/32 table N proto 250
+ *	blackhole VIP/32 table N proto 250	(IPv4)
+ *	blackhole VIP/128 table N proto 250	(IPv6, in the same table number)
  *
  * per VIP it can serve now, for a BGP (or OSPF) speaker such as BIRD to
  * import from that table and announce. A VIP is announced while xlbd
@@ -54,11 +55,18 @@ int xlb_announce_withdraw_table(uint32_t table, char *err, size_t errlen);
  * service is not below its quorum, or its sorry server. */
 bool xlb_announce_svc_serves(const struct xlb_snap_svc *svc);
 
+/* A VIP of either family (addr as in struct xlb_svc_key: IPv4 in the
+ * first four bytes, the rest zero). */
+struct xlb_announce_vip {
+	union xlb_inaddr addr;
+	uint8_t af;			/* AF_INET or AF_INET6 */
+};
+
 /* The VIPs to announce: none unless workers_ok, else every VIP with at
- * least one serving service. Written to out (network order, sorted by
- * host order, no duplicates), at most max; returns how many. */
-size_t xlb_announce_vips(const struct xlb_snap *s, bool workers_ok, uint32_t *out,
-			 size_t max);
+ * least one serving service. Written to out (IPv4 first, each family in
+ * numeric order, no duplicates), at most max; returns how many. */
+size_t xlb_announce_vips(const struct xlb_snap *s, bool workers_ok,
+			 struct xlb_announce_vip *out, size_t max);
 
 /* Worker progress, from counters each worker bumps once per loop. */
 struct xlb_announce_progress {

@@ -26,14 +26,18 @@
  *   entries are first used); the bucket array is the next power of two
  *   >= max_conns. Per connection, on x86-64:
  *     entry (both tuples, both hash-node links, dest, expiry, state,
- *     counters, 60-byte bind blob, template link)         128 bytes
+ *     counters, 60-byte bind blob, template link), as
+ *     before IPv6: two cache lines                        128 bytes
+ *     an IPv6 flow's four addresses, in a parallel array
+ *     (never touched, nor paged in, by IPv4 flows)         64 bytes
  *     bucket heads: 4 bytes x buckets/max_conns           4..8 bytes
  *     stripe locks (<= 4096 x 64 bytes, shared)           < 1 byte
- *   = about 132 bytes per connection at a power-of-two max_conns (the
- *   default 1,048,576 costs 132 MiB at most), at most 136 otherwise.
- *   With a state file (xlb_conn_params.state_path) the entries are the
- *   file's pages (tmpfs under /run/xlb: the same 128 bytes each, plus a
- *   4 KiB header) and the rest stays private.
+ *   = at most 196 bytes per connection at a power-of-two max_conns (the
+ *   default 1,048,576 costs 196 MiB at most, 132 MiB resident with IPv4
+ *   flows only), at most 200 otherwise.
+ *   With a state file (xlb_conn_params.state_path) the entries and the
+ *   IPv6 array are the file's pages (tmpfs under /run/xlb: the same 192
+ *   bytes each, plus a 4 KiB header) and the rest stays private.
  *   Nothing is allocated after xlb_conn_init().
  *
  * Time is passed in by the caller on every call (milliseconds, any
@@ -47,12 +51,19 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>	/* AF_INET6 */
 
 #include "xlb-t.h"
 
 #define XLB_CONN_MAX_DEFAULT	1048576u
 #define XLB_CONN_MAX_LIMIT	(1u << 30)
 #define XLB_CONN_BIND_SIZE	60	/* opaque bytes bound at creation */
+/* The state file's format (xlb_conn_file_version() names another one):
+ * 1 before IPv6, 2 IPv6 addresses inside 192-byte entries, 3 IPv4 entries
+ * of 128 bytes as in 1 and the IPv6 addresses after them. A version-1
+ * file of the same geometry is upgraded to 3 in place (its IPv4 entries
+ * adopted, xlb_conn_file_upgraded()); 2 is refused. */
+#define XLB_CONN_FILE_VERSION	3u
 
 /*
  * Fixed timeouts of the states ipvsadm --set does not reach, seconds: IPVS's
@@ -95,15 +106,41 @@ enum xlb_conn_dir {
 	XLB_CONN_DIR_INPUT_ONLY,
 };
 
-/* A 5-tuple as seen on the wire. pad is ignored. */
+/*
+ * A 5-tuple as seen on the wire. pad is ignored. af 0 or AF_INET: IPv4,
+ * saddr/daddr the addresses, saddr6/daddr6 unused (zero them). AF_INET6:
+ * saddr6/daddr6 the addresses and saddr/daddr their folds
+ * (xlb_inaddr_fold(), xlb_conn_key_set6()), which the stripe and bucket
+ * hashes do not use (they hash all 16 bytes; IPv4 hashes exactly as
+ * before). IPv4 keys compare on their first 16 bytes only.
+ */
 struct xlb_conn_key {
 	uint32_t saddr;
 	uint32_t daddr;
 	uint16_t sport;
 	uint16_t dport;
 	uint8_t  proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	uint8_t  pad[3];
+	uint8_t  af;		/* 0 / AF_INET, or AF_INET6 */
+	uint8_t  pad[2];
+	union xlb_inaddr saddr6;	/* AF_INET6 only */
+	union xlb_inaddr daddr6;
 };
+
+static inline bool xlb_conn_key_is6(const struct xlb_conn_key *k)
+{
+	return k->af == AF_INET6;
+}
+
+/* Makes *k an IPv6 key (ports and proto are the caller's). */
+static inline void xlb_conn_key_set6(struct xlb_conn_key *k, const union xlb_inaddr *s,
+				     const union xlb_inaddr *d)
+{
+	k->af = AF_INET6;
+	k->saddr6 = *s;
+	k->daddr6 = *d;
+	k->saddr = s->ip6[0] ^ s->ip6[1] ^ s->ip6[2] ^ s->ip6[3];
+	k->daddr = d->ip6[0] ^ d->ip6[1] ^ d->ip6[2] ^ d->ip6[3];
+}
 
 /* What the scheduler binds to a new connection (IPVS binds packet_xmit
  * once): filled by the xlb_conn_sched_fn. */
@@ -114,6 +151,7 @@ struct xlb_conn_target {
 	uint8_t  fwd;		/* enum xlb_fwd; NAT also hashes the reply tuple */
 	uint8_t  pad;
 	uint8_t  bind[XLB_CONN_BIND_SIZE] __attribute__((aligned(8)));
+	union xlb_inaddr daddr6;	/* RIP of an IPv6 flow (daddr: its fold) */
 };
 
 /*
@@ -147,7 +185,8 @@ struct xlb_conn_view {
  * -L -n -c). */
 struct xlb_conn_entry {
 	struct xlb_conn_key orig;	/* pro, source, virtual */
-	uint32_t daddr;			/* destination */
+	uint32_t daddr;			/* destination (IPv6: a fold) */
+	union xlb_inaddr daddr6;	/* destination when orig.af is AF_INET6 */
 	uint16_t dport;
 	uint8_t  fwd;
 	uint8_t  state;
@@ -252,7 +291,8 @@ void xlb_conn_free(struct xlb_conn_tab *t);
  *
  * After xlb_conn_init() with a state_path holding a valid table of the
  * same geometry (header: magic, version, max_conns, buckets, entry size;
- * the old hash seed is reused), its live entries are kept unbound until
+ * the old hash seed is reused; version 1 is upgraded first, see
+ * XLB_CONN_FILE_VERSION), its live entries are kept unbound until
  * xlb_conn_adopt(); a missing, short or mismatched file is (re)initialised
  * empty, and xlb_conn_adoptable() says 0.
  *
@@ -279,6 +319,14 @@ typedef int (*xlb_conn_rebind_fn)(void *arg, const struct xlb_conn_view *old,
  */
 int xlb_conn_adopt(struct xlb_conn_tab *t, uint64_t now_ms, xlb_conn_rebind_fn fn, void *arg);
 
+/* The format version of a state file refused for being another format's
+ * (2: IPv6 keys inside 192-byte entries), or 0 (none, or refused for
+ * another reason). */
+uint32_t xlb_conn_file_version(const struct xlb_conn_tab *t);
+/* The version a state file was upgraded from when xlb_conn_init() opened
+ * it (1: before IPv6, same geometry; its entries are kept as IPv4 ones for
+ * xlb_conn_adopt()), or 0. */
+uint32_t xlb_conn_file_upgraded(const struct xlb_conn_tab *t);
 /* How many entries the state file brought (before adopt; 0 after). */
 uint32_t xlb_conn_adoptable(const struct xlb_conn_tab *t);
 

@@ -103,3 +103,35 @@ void xlb_csum_udp_replace4(uint8_t *field, uint32_t old, uint32_t new_)
 {
 	xlb_rw_udp_replace4(field, old, new_);
 }
+
+uint32_t xlb_csum_pseudo6(const void *saddr, const void *daddr, uint8_t proto,
+			  uint32_t l4_len)
+{
+	uint32_t s = 0;
+
+	/* The two addresses, then the length and next header as 32-bit
+	 * words (RFC 8200 8.1), each summed as two 16-bit words. */
+	s = xlb_csum_add(s, saddr, 16);
+	s = xlb_csum_add(s, daddr, 16);
+	s += htons((uint16_t)(l4_len >> 16));
+	s += htons((uint16_t)l4_len);
+	s += htons(proto);
+	return s;
+}
+
+uint16_t xlb_csum_l4_6(const void *saddr, const void *daddr, uint8_t proto,
+		       const void *l4, uint32_t len)
+{
+	return xlb_csum_fold(xlb_csum_add(xlb_csum_pseudo6(saddr, daddr, proto,
+							   len), l4, len));
+}
+
+uint16_t xlb_csum_update128(uint16_t hc, const void *old, const void *new_)
+{
+	return xlb_rw_csum_update128(hc, old, new_);
+}
+
+void xlb_csum_replace16(uint8_t *field, const void *old, const void *new_)
+{
+	xlb_rw_csum_replace16(field, old, new_);
+}

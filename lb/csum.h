@@ -58,6 +58,27 @@ void xlb_csum_replace4(uint8_t *field, uint32_t old, uint32_t new_);
 void xlb_csum_udp_replace2(uint8_t *field, uint16_t old, uint16_t new_);
 void xlb_csum_udp_replace4(uint8_t *field, uint32_t old, uint32_t new_);
 
+/* ---- IPv6 (RFC 8200 8.1) ---- */
+
+/* Partial sum of the IPv6 pseudo-header: saddr, daddr (16 bytes each, as
+ * in the packet), the upper-layer length l4_len and next header proto
+ * (host order). TCP, UDP and ICMPv6 (unlike ICMP) all cover it. */
+uint32_t xlb_csum_pseudo6(const void *saddr, const void *daddr, uint8_t proto,
+			  uint32_t l4_len);
+
+/* Full TCP/UDP/ICMPv6 checksum over the IPv6 pseudo-header + l4[0..len),
+ * the checksum field inside l4 being zero. For UDP a result of 0 must be
+ * sent as 0xFFFF (xlb_csum_udp_fix()): over IPv6 a zero UDP checksum is
+ * not "none" but invalid. */
+uint16_t xlb_csum_l4_6(const void *saddr, const void *daddr, uint8_t proto,
+		       const void *l4, uint32_t len);
+
+/* RFC 1624 for a 16-byte field (an IPv6 address, in a pseudo-header). */
+uint16_t xlb_csum_update128(uint16_t hc, const void *old, const void *new_);
+
+/* In place (field: the checksum in the packet, any alignment). */
+void xlb_csum_replace16(uint8_t *field, const void *old, const void *new_);
+
 static inline uint16_t xlb_csum_udp_fix(uint16_t csum)
 {
 	return xlb_rw_udp_fix(csum);

@@ -34,10 +34,11 @@ bool xlb_sched_known(const char *name)
 
 const char *xlb_ctl_svc_str(const struct xlb_svc_key *key, char *buf, size_t len)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
+	int af = xlb_af(key->af);
 
-	inet_ntop(AF_INET, &key->addr, a, sizeof(a));
-	snprintf(buf, len, "%s:%u/%s", a, ntohs(key->port),
+	inet_ntop(af, &key->addr, a, sizeof(a));
+	snprintf(buf, len, af == AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a, ntohs(key->port),
 		 key->proto == IPPROTO_TCP ? "tcp" :
 		 key->proto == IPPROTO_UDP ? "udp" : "?");
 	return buf;
@@ -61,6 +62,13 @@ struct nlmsghdr *xlb_ctl_msg_start(void *buf, size_t buflen, uint8_t cmd,
 	genl->cmd = cmd;
 	genl->version = XLB_GENL_VERSION;
 	return nlh;
+}
+
+/* An address: 4 bytes for AF_INET (as xlb always sent), 16 for AF_INET6. */
+static bool put_addr(struct nlmsghdr *nlh, size_t buflen, uint16_t type, uint8_t af,
+		     const union xlb_inaddr *a)
+{
+	return mnl_attr_put_check(nlh, buflen, type, xlb_inaddr_len(xlb_af(af)), a);
 }
 
 static bool put_stats(struct nlmsghdr *nlh, size_t buflen, uint16_t type,
@@ -146,9 +154,9 @@ int xlb_ctl_put_svc_ex(struct nlmsghdr *nlh, size_t buflen,
 
 	if (!nest)
 		return -EMSGSIZE;
-	ok = mnl_attr_put_u16_check(nlh, buflen, XLB_SVC_ATTR_AF, AF_INET) &&
+	ok = mnl_attr_put_u16_check(nlh, buflen, XLB_SVC_ATTR_AF, xlb_af(cfg->key.af)) &&
 	     mnl_attr_put_u16_check(nlh, buflen, XLB_SVC_ATTR_PROTOCOL, cfg->key.proto) &&
-	     mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_ADDR, cfg->key.addr) &&
+	     put_addr(nlh, buflen, XLB_SVC_ATTR_ADDR, cfg->key.af, &cfg->key.addr) &&
 	     mnl_attr_put_u16_check(nlh, buflen, XLB_SVC_ATTR_PORT, cfg->key.port);
 	if (ok && (set & XLB_SVC_SET_SCHED)) {
 		/* The struct's name need not be terminated: send at most 15. */
@@ -172,7 +180,7 @@ int xlb_ctl_put_svc_ex(struct nlmsghdr *nlh, size_t buflen,
 	if (ok && (set & XLB_SVC_SET_VNODES))
 		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_VNODES, cfg->vnodes);
 	if (ok && (set & XLB_SVC_SET_SORRY))
-		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_SORRY_ADDR, cfg->sorry_addr) &&
+		ok = put_addr(nlh, buflen, XLB_SVC_ATTR_SORRY_ADDR, cfg->key.af, &cfg->sorry_addr) &&
 		     mnl_attr_put_u16_check(nlh, buflen, XLB_SVC_ATTR_SORRY_PORT, cfg->sorry_port);
 	if (ok && (set & XLB_SVC_SET_QUORUM))
 		ok = mnl_attr_put_u32_check(nlh, buflen, XLB_SVC_ATTR_QUORUM, cfg->quorum);
@@ -223,8 +231,8 @@ int xlb_ctl_put_dest_ex(struct nlmsghdr *nlh, size_t buflen,
 
 	if (!nest)
 		return -EMSGSIZE;
-	ok = mnl_attr_put_u16_check(nlh, buflen, XLB_DEST_ATTR_ADDR_FAMILY, AF_INET) &&
-	     mnl_attr_put_u32_check(nlh, buflen, XLB_DEST_ATTR_ADDR, cfg->addr);
+	ok = mnl_attr_put_u16_check(nlh, buflen, XLB_DEST_ATTR_ADDR_FAMILY, xlb_af(cfg->af)) &&
+	     put_addr(nlh, buflen, XLB_DEST_ATTR_ADDR, cfg->af, &cfg->addr);
 	/* The port is part of a destination's identity: always sent. */
 	ok = ok && mnl_attr_put_u16_check(nlh, buflen, XLB_DEST_ATTR_PORT, cfg->port);
 	if (ok && (set & XLB_DEST_SET_FWD))
@@ -283,15 +291,17 @@ int xlb_ctl_put_conn(struct nlmsghdr *nlh, size_t buflen,
 		return -EMSGSIZE;
 	snprintf(state, sizeof(state), "%.*s", (int)sizeof(state) - 1, c->state);
 	ok = mnl_attr_put_u16_check(nlh, buflen, XLB_CONN_ATTR_PROTO, c->proto) &&
-	     mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_CADDR, c->caddr) &&
+	     put_addr(nlh, buflen, XLB_CONN_ATTR_CADDR, c->af, &c->caddr) &&
 	     mnl_attr_put_u16_check(nlh, buflen, XLB_CONN_ATTR_CPORT, c->cport) &&
-	     mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_VADDR, c->vaddr) &&
+	     put_addr(nlh, buflen, XLB_CONN_ATTR_VADDR, c->af, &c->vaddr) &&
 	     mnl_attr_put_u16_check(nlh, buflen, XLB_CONN_ATTR_VPORT, c->vport) &&
-	     mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_DADDR, c->daddr) &&
+	     put_addr(nlh, buflen, XLB_CONN_ATTR_DADDR, c->af, &c->daddr) &&
 	     mnl_attr_put_u16_check(nlh, buflen, XLB_CONN_ATTR_DPORT, c->dport) &&
 	     mnl_attr_put_strz_check(nlh, buflen, XLB_CONN_ATTR_STATE, state) &&
 	     mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_EXPIRES, c->expires) &&
-	     (!c->flags || mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_FLAGS, c->flags));
+	     (!c->flags || mnl_attr_put_u32_check(nlh, buflen, XLB_CONN_ATTR_FLAGS, c->flags)) &&
+	     (xlb_af(c->af) == AF_INET ||
+	      mnl_attr_put_u16_check(nlh, buflen, XLB_CONN_ATTR_AF, c->af));
 	if (!ok) {
 		nlh->nlmsg_len = len0;
 		return -EMSGSIZE;
@@ -430,7 +440,7 @@ uint32_t xlb_req_add_svc_fields(const struct xlb_req *req)
 		set |= XLB_SVC_SET_NETMASK;
 	if (req->svc.vnodes)
 		set |= XLB_SVC_SET_VNODES;
-	if (req->svc.sorry_addr)
+	if (!xlb_inaddr_eq(&req->svc.sorry_addr, &(union xlb_inaddr){ .ip6 = { 0 } }))
 		set |= XLB_SVC_SET_SORRY;
 	if (req->svc.quorum)
 		set |= XLB_SVC_SET_QUORUM;
@@ -579,7 +589,7 @@ static int check_addr(struct parse_ctx *c, const struct nlattr *a, const char *n
 	uint16_t l = mnl_attr_get_payload_len(a);
 
 	if (l != 4 && l != 16) {
-		xlb_seterr(c->err, c->errlen, "%s attribute %s: %u bytes, expected 4",
+		xlb_seterr(c->err, c->errlen, "%s attribute %s: %u bytes, expected 4 or 16",
 		       c->what, name, l);
 		c->error = -EINVAL;
 		return MNL_CB_ERROR;
@@ -701,9 +711,10 @@ static const struct attr_pol conn_pol[XLB_CONN_ATTR_MAX + 1] = {
 	[XLB_CONN_ATTR_CPORT]		= { A_U16, 0, "port/proto" },
 	[XLB_CONN_ATTR_VPORT]		= { A_U16, 0, "port/proto" },
 	[XLB_CONN_ATTR_DPORT]		= { A_U16, 0, "port/proto" },
-	[XLB_CONN_ATTR_CADDR]		= { A_U32, 0, "address/expires/flags" },
-	[XLB_CONN_ATTR_VADDR]		= { A_U32, 0, "address/expires/flags" },
-	[XLB_CONN_ATTR_DADDR]		= { A_U32, 0, "address/expires/flags" },
+	[XLB_CONN_ATTR_CADDR]		= { A_ADDR, 0, "address" },
+	[XLB_CONN_ATTR_VADDR]		= { A_ADDR, 0, "address" },
+	[XLB_CONN_ATTR_DADDR]		= { A_ADDR, 0, "address" },
+	[XLB_CONN_ATTR_AF]		= { A_U16, 0, "af" },
 	[XLB_CONN_ATTR_EXPIRES]		= { A_U32, 0, "address/expires/flags" },
 	[XLB_CONN_ATTR_FLAGS]		= { A_U32, 0, "address/expires/flags" },
 	[XLB_CONN_ATTR_STATE]		= { A_STR, sizeof(((struct xlb_conn_info *)0)->state), "state" },
@@ -761,12 +772,29 @@ static int policy_cb(const struct nlattr *a, void *data)
 	return r;
 }
 
-static uint32_t get_addr(const struct nlattr *a)
+/* An address attribute of family af (check_addr let 4 or 16 bytes
+ * through): AF_INET reads the first four (IPVS sends 16), AF_INET6 needs
+ * all sixteen. */
+static int get_addr(const struct nlattr *a, int af, union xlb_inaddr *out, const char *what,
+		    char *err, size_t errlen)
 {
-	uint32_t v;
+	uint16_t l = mnl_attr_get_payload_len(a);
 
-	memcpy(&v, mnl_attr_get_payload(a), sizeof(v));
-	return v;
+	memset(out, 0, sizeof(*out));
+	if (af == AF_INET6 && l != 16) {
+		xlb_seterr(err, errlen, "%s: an IPv6 address needs 16 bytes, not %u", what, l);
+		return -EINVAL;
+	}
+	memcpy(out, mnl_attr_get_payload(a), af == AF_INET6 ? 16 : 4);
+	return 0;
+}
+
+static int check_af(uint16_t af, const char *what, char *err, size_t errlen)
+{
+	if (af == AF_INET || af == AF_INET6)
+		return 0;
+	xlb_seterr(err, errlen, "%s: address family %u not supported (IPv4 or IPv6)", what, af);
+	return -EAFNOSUPPORT;
 }
 
 static int parse_nested(const struct nlattr *nest, const struct attr_pol *pol,
@@ -915,11 +943,10 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		xlb_seterr(err, errlen, "service needs address family, protocol, address and port");
 		return -EINVAL;
 	}
-	if (mnl_attr_get_u16(tb[XLB_SVC_ATTR_AF]) != AF_INET) {
-		xlb_seterr(err, errlen, "address family %u not supported (IPv4 only)",
-		       mnl_attr_get_u16(tb[XLB_SVC_ATTR_AF]));
-		return -EAFNOSUPPORT;
-	}
+	ret = check_af(mnl_attr_get_u16(tb[XLB_SVC_ATTR_AF]), "service", err, errlen);
+	if (ret)
+		return ret;
+	cfg->key.af = mnl_attr_get_u16(tb[XLB_SVC_ATTR_AF]);
 	cfg->key.proto = mnl_attr_get_u16(tb[XLB_SVC_ATTR_PROTOCOL]);
 	if (mnl_attr_get_u16(tb[XLB_SVC_ATTR_PROTOCOL]) > 255 ||
 	    (cfg->key.proto != IPPROTO_TCP && cfg->key.proto != IPPROTO_UDP)) {
@@ -927,7 +954,9 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		       mnl_attr_get_u16(tb[XLB_SVC_ATTR_PROTOCOL]));
 		return -EPROTONOSUPPORT;
 	}
-	cfg->key.addr = get_addr(tb[XLB_SVC_ATTR_ADDR]);
+	ret = get_addr(tb[XLB_SVC_ATTR_ADDR], cfg->key.af, &cfg->key.addr, "service", err, errlen);
+	if (ret)
+		return ret;
 	cfg->key.port = mnl_attr_get_u16(tb[XLB_SVC_ATTR_PORT]);
 	if (tb[XLB_SVC_ATTR_FWMARK] && mnl_attr_get_u32(tb[XLB_SVC_ATTR_FWMARK])) {
 		xlb_seterr(err, errlen, "firewall-mark services are not supported");
@@ -970,7 +999,13 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 	}
 	if (tb[XLB_SVC_ATTR_NETMASK]) {
 		cfg->netmask = mnl_attr_get_u32(tb[XLB_SVC_ATTR_NETMASK]);
-		if (!netmask_contiguous(cfg->netmask)) {
+		if (cfg->key.af == AF_INET6) {
+			if (cfg->netmask < 1 || cfg->netmask > 128) {
+				xlb_seterr(err, errlen, "IPv6 netmask (prefix length) %u out of range 1..128",
+					   cfg->netmask);
+				return -EINVAL;
+			}
+		} else if (!netmask_contiguous(cfg->netmask)) {
 			char a[INET_ADDRSTRLEN];
 
 			inet_ntop(AF_INET, &cfg->netmask, a, sizeof(a));
@@ -989,7 +1024,10 @@ static int parse_svc(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		m->svc_set |= XLB_SVC_SET_VNODES;
 	}
 	if (tb[XLB_SVC_ATTR_SORRY_ADDR]) {
-		cfg->sorry_addr = get_addr(tb[XLB_SVC_ATTR_SORRY_ADDR]);
+		ret = get_addr(tb[XLB_SVC_ATTR_SORRY_ADDR], cfg->key.af, &cfg->sorry_addr,
+			       "sorry server", err, errlen);
+		if (ret)
+			return ret;
 		cfg->sorry_port = tb[XLB_SVC_ATTR_SORRY_PORT] ?
 				  mnl_attr_get_u16(tb[XLB_SVC_ATTR_SORRY_PORT]) : 0;
 		m->svc_set |= XLB_SVC_SET_SORRY;
@@ -1029,13 +1067,19 @@ static int parse_dest(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		xlb_seterr(err, errlen, "destination needs an address");
 		return -EINVAL;
 	}
-	if (tb[XLB_DEST_ATTR_ADDR_FAMILY] &&
-	    mnl_attr_get_u16(tb[XLB_DEST_ATTR_ADDR_FAMILY]) != AF_INET) {
-		xlb_seterr(err, errlen, "address family %u not supported (IPv4 only)",
-		       mnl_attr_get_u16(tb[XLB_DEST_ATTR_ADDR_FAMILY]));
-		return -EAFNOSUPPORT;
+	/* Without a family, the service's (parsed before), as IPVS. */
+	if (tb[XLB_DEST_ATTR_ADDR_FAMILY]) {
+		ret = check_af(mnl_attr_get_u16(tb[XLB_DEST_ATTR_ADDR_FAMILY]), "destination",
+			       err, errlen);
+		if (ret)
+			return ret;
+		cfg->af = mnl_attr_get_u16(tb[XLB_DEST_ATTR_ADDR_FAMILY]);
+	} else {
+		cfg->af = m->has & XLB_CTL_HAS_SVC ? xlb_af(m->svc.cfg.key.af) : AF_INET;
 	}
-	cfg->addr = get_addr(tb[XLB_DEST_ATTR_ADDR]);
+	ret = get_addr(tb[XLB_DEST_ATTR_ADDR], cfg->af, &cfg->addr, "destination", err, errlen);
+	if (ret)
+		return ret;
 	if (tb[XLB_DEST_ATTR_PORT]) {
 		cfg->port = mnl_attr_get_u16(tb[XLB_DEST_ATTR_PORT]);
 		m->dest_set |= XLB_DEST_SET_PORT;
@@ -1120,11 +1164,19 @@ static int parse_conn(const struct nlattr *nest, struct xlb_ctl_msg *m,
 		}
 	}
 	ci->proto = mnl_attr_get_u16(tb[XLB_CONN_ATTR_PROTO]);
-	ci->caddr = mnl_attr_get_u32(tb[XLB_CONN_ATTR_CADDR]);
+	ci->af = AF_INET;
+	if (tb[XLB_CONN_ATTR_AF]) {
+		ret = check_af(mnl_attr_get_u16(tb[XLB_CONN_ATTR_AF]), "connection", err, errlen);
+		if (ret)
+			return ret;
+		ci->af = mnl_attr_get_u16(tb[XLB_CONN_ATTR_AF]);
+	}
+	if ((ret = get_addr(tb[XLB_CONN_ATTR_CADDR], ci->af, &ci->caddr, "connection", err, errlen)) ||
+	    (ret = get_addr(tb[XLB_CONN_ATTR_VADDR], ci->af, &ci->vaddr, "connection", err, errlen)) ||
+	    (ret = get_addr(tb[XLB_CONN_ATTR_DADDR], ci->af, &ci->daddr, "connection", err, errlen)))
+		return ret;
 	ci->cport = mnl_attr_get_u16(tb[XLB_CONN_ATTR_CPORT]);
-	ci->vaddr = mnl_attr_get_u32(tb[XLB_CONN_ATTR_VADDR]);
 	ci->vport = mnl_attr_get_u16(tb[XLB_CONN_ATTR_VPORT]);
-	ci->daddr = mnl_attr_get_u32(tb[XLB_CONN_ATTR_DADDR]);
 	ci->dport = mnl_attr_get_u16(tb[XLB_CONN_ATTR_DPORT]);
 	snprintf(ci->state, sizeof(ci->state), "%s", mnl_attr_get_str(tb[XLB_CONN_ATTR_STATE]));
 	ci->expires = mnl_attr_get_u32(tb[XLB_CONN_ATTR_EXPIRES]);

@@ -15,8 +15,11 @@
  *
  * Commands and attribute numbers have the values of the kernel's IPVS
  * generic-netlink family (linux/ip_vs.h); xlb's extensions start at 64.
- * Differences from IPVS: AF_INET only; addresses are 4-byte attributes
- * (u32, network order), ports u16 network order, as in IPVS.
+ * Differences from IPVS: an AF_INET address is a 4-byte attribute (u32,
+ * network order; a 16-byte one, as IPVS's nf_inet_addr, is read from its
+ * first four bytes), an AF_INET6 address a 16-byte one, ports u16 network
+ * order, as in IPVS. A destination without ADDR_FAMILY has its service's
+ * family (IPVS); a connection without AF is AF_INET (older xlbd).
  *
  * Replies: every non-dump request gets exactly one NLMSG_ERROR (error 0 on
  * success), with NLM_F_ACK_TLVS and an NLMSGERR_ATTR_MSG string when the
@@ -156,21 +159,22 @@ enum xlb_ctl_info_attr {
 
 /* Service attributes (IPVS_SVC_ATTR_*). */
 enum xlb_ctl_svc_attr {
-	XLB_SVC_ATTR_AF		= 1,	/* u16, AF_INET only */
+	XLB_SVC_ATTR_AF		= 1,	/* u16, AF_INET or AF_INET6 */
 	XLB_SVC_ATTR_PROTOCOL	= 2,	/* u16, IPPROTO_TCP / IPPROTO_UDP */
-	XLB_SVC_ATTR_ADDR	= 3,	/* u32, network order */
+	XLB_SVC_ATTR_ADDR	= 3,	/* 4 (AF_INET) or 16 bytes, network order */
 	XLB_SVC_ATTR_PORT	= 4,	/* u16, network order */
 	XLB_SVC_ATTR_FWMARK	= 5,	/* u32; only 0 (no fwmark services) */
 	XLB_SVC_ATTR_SCHED_NAME	= 6,	/* NUL-terminated string */
 	XLB_SVC_ATTR_FLAGS	= 7,	/* struct xlb_ctl_flags */
 	XLB_SVC_ATTR_TIMEOUT	= 8,	/* u32, persistence timeout s */
-	XLB_SVC_ATTR_NETMASK	= 9,	/* u32, network order, contiguous */
+	XLB_SVC_ATTR_NETMASK	= 9,	/* u32: AF_INET a contiguous mask, network
+					 * order; AF_INET6 a prefix length 1..128 */
 	XLB_SVC_ATTR_STATS	= 10,	/* 32-bit stats: never sent, skipped */
 	XLB_SVC_ATTR_PE_NAME	= 11,	/* skipped */
 	XLB_SVC_ATTR_STATS64	= 12,	/* nested XLB_STATS_ATTR_* */
 	XLB_SVC_ATTR_VNODES	= 64,	/* u32, ring points per unit of weight */
 	XLB_SVC_ATTR_CHECK	= 65,	/* nested XLB_CHECK_ATTR_*: the service's check */
-	XLB_SVC_ATTR_SORRY_ADDR	= 66,	/* u32, network order; 0 = none */
+	XLB_SVC_ATTR_SORRY_ADDR	= 66,	/* as ADDR, the service's family; 0 = none */
 	XLB_SVC_ATTR_SORRY_PORT	= 67,	/* u16, network order; 0 = the service's */
 	XLB_SVC_ATTR_QUORUM	= 68,	/* u32, healthy weight needed; 0 = none */
 	XLB_SVC_ATTR_MAX	= 68,
@@ -178,7 +182,7 @@ enum xlb_ctl_svc_attr {
 
 /* Destination attributes (IPVS_DEST_ATTR_*). */
 enum xlb_ctl_dest_attr {
-	XLB_DEST_ATTR_ADDR		= 1,	/* u32, network order */
+	XLB_DEST_ATTR_ADDR		= 1,	/* as XLB_SVC_ATTR_ADDR */
 	XLB_DEST_ATTR_PORT		= 2,	/* u16, network order */
 	XLB_DEST_ATTR_FWD_METHOD	= 3,	/* u32, enum xlb_fwd */
 	XLB_DEST_ATTR_WEIGHT		= 4,	/* u32, 0..65535 */
@@ -188,7 +192,7 @@ enum xlb_ctl_dest_attr {
 	XLB_DEST_ATTR_INACT_CONNS	= 8,	/* u32, replies only */
 	XLB_DEST_ATTR_PERSIST_CONNS	= 9,	/* u32, replies only */
 	XLB_DEST_ATTR_STATS		= 10,	/* skipped */
-	XLB_DEST_ATTR_ADDR_FAMILY	= 11,	/* u16, AF_INET only */
+	XLB_DEST_ATTR_ADDR_FAMILY	= 11,	/* u16; absent: the service's */
 	XLB_DEST_ATTR_STATS64		= 12,	/* nested XLB_STATS_ATTR_* */
 	XLB_DEST_ATTR_CHECK		= 64,	/* nested XLB_CHECK_ATTR_*: override */
 	XLB_DEST_ATTR_HEALTH		= 65,	/* nested XLB_HEALTH_ATTR_*, replies only */
@@ -214,7 +218,7 @@ enum xlb_ctl_stats_attr {
 /* Connection attributes (xlb extension, nested in XLB_CMD_ATTR_CONN). */
 enum xlb_ctl_conn_attr {
 	XLB_CONN_ATTR_PROTO	= 1,	/* u16 */
-	XLB_CONN_ATTR_CADDR	= 2,	/* u32, network order */
+	XLB_CONN_ATTR_CADDR	= 2,	/* as XLB_SVC_ATTR_ADDR, of family AF */
 	XLB_CONN_ATTR_CPORT	= 3,	/* u16, network order */
 	XLB_CONN_ATTR_VADDR	= 4,
 	XLB_CONN_ATTR_VPORT	= 5,
@@ -223,7 +227,8 @@ enum xlb_ctl_conn_attr {
 	XLB_CONN_ATTR_STATE	= 8,	/* NUL-terminated string */
 	XLB_CONN_ATTR_EXPIRES	= 9,	/* u32, seconds left */
 	XLB_CONN_ATTR_FLAGS	= 10,	/* u32, XLB_CONN_INFO_F_*; optional (older xlbd: 0) */
-	XLB_CONN_ATTR_MAX	= 10,
+	XLB_CONN_ATTR_AF	= 11,	/* u16; optional (older xlbd: AF_INET) */
+	XLB_CONN_ATTR_MAX	= 11,
 };
 
 /* Counter attributes (xlb extension, nested in XLB_CMD_ATTR_COUNTER), all
@@ -288,9 +293,10 @@ struct xlb_dest_info {			/* one real server of a service */
 
 struct xlb_conn_info {			/* one connection-table entry (xlbctl -Lnc) */
 	uint8_t  proto;			/* IPPROTO_TCP / IPPROTO_UDP */
-	uint32_t caddr; uint16_t cport;	/* client */
-	uint32_t vaddr; uint16_t vport;	/* virtual service */
-	uint32_t daddr; uint16_t dport;	/* real server */
+	uint8_t  af;			/* AF_INET (or 0) or AF_INET6: all three */
+	union xlb_inaddr caddr; uint16_t cport;	/* client */
+	union xlb_inaddr vaddr; uint16_t vport;	/* virtual service */
+	union xlb_inaddr daddr; uint16_t dport;	/* real server */
 	char     state[16];		/* "ESTABLISHED", "SYN_RECV", "FIN_WAIT", "CLOSE", "UDP", ... */
 	uint32_t expires;		/* seconds left */
 	uint32_t flags;			/* XLB_CONN_INFO_F_* */
@@ -473,8 +479,9 @@ bool xlb_ctl_cmd_changes(uint8_t cmd);
 int xlb_ctl_parse_ack(const struct nlmsghdr *nlh, int *error,
 		      char *msg, size_t msglen);
 
-/* "10.0.0.1:80/tcp", for messages. buf of at least XLB_CTL_SVC_STR bytes. */
-#define XLB_CTL_SVC_STR	32
+/* "10.0.0.1:80/tcp" or "[2001:db8::1]:80/tcp", for messages. buf of at
+ * least XLB_CTL_SVC_STR bytes. */
+#define XLB_CTL_SVC_STR	64
 const char *xlb_ctl_svc_str(const struct xlb_svc_key *key, char *buf, size_t len);
 
 #endif /* XLB_CTL_H */

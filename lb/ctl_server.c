@@ -89,7 +89,8 @@ struct dump {
 	uint32_t next;
 	bool sent;			/* last_* are meaningful */
 	struct xlb_svc_key last_svc;
-	uint32_t last_addr;		/* DEST: (addr, port), network order */
+	union xlb_inaddr last_addr;	/* DEST: (addr, port), network order */
+	uint8_t last_af;
 	uint16_t last_port;
 	uint64_t cursor;		/* CONN: the provider's */
 	bool eof;
@@ -120,6 +121,7 @@ struct client {
 
 struct xlb_ctl_server {
 	struct xlb_tables *t;
+	bool ipv6;			/* params.ipv6 */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	bool bound;
 	int lfd;
@@ -675,15 +677,17 @@ static void log_change(const struct xlb_ctl_msg *m, uid_t uid)
 		[XLB_CMD_SET_CONFIG] = "set timeouts", [XLB_CMD_ZERO] = "zero counters",
 		[XLB_CMD_FLUSH] = "clear all",
 	};
-	char ks[XLB_CTL_SVC_STR] = "", ds[48] = "";
+	char ks[XLB_CTL_SVC_STR] = "", ds[80] = "";
 
 	if (m->has & XLB_CTL_HAS_SVC)
 		xlb_ctl_svc_str(&m->svc.cfg.key, ks, sizeof(ks));
 	if (m->has & XLB_CTL_HAS_DEST) {
-		char a[INET_ADDRSTRLEN];
+		char a[INET6_ADDRSTRLEN];
+		int af = xlb_af(m->dest.cfg.af);
 
-		inet_ntop(AF_INET, &m->dest.cfg.addr, a, sizeof(a));
-		snprintf(ds, sizeof(ds), " -> %s:%u", a, ntohs(m->dest.cfg.port));
+		inet_ntop(af, &m->dest.cfg.addr, a, sizeof(a));
+		snprintf(ds, sizeof(ds), af == AF_INET6 ? " -> [%s]:%u" : " -> %s:%u", a,
+			 ntohs(m->dest.cfg.port));
 	}
 	pr_info("uid %u: %s %s%s", (unsigned int)uid,
 		m->cmd < sizeof(name) / sizeof(name[0]) && name[m->cmd] ? name[m->cmd] : "?",
@@ -709,8 +713,7 @@ static int do_change(struct xlb_ctl_server *s, const struct xlb_ctl_msg *m,
 			set |= XLB_SVC_SET_SCHED_FLAGS | XLB_SVC_SET_OPS;
 		return xlb_tables_add_svc_chk(t, &m->svc.cfg, set, &m->svc.check, err, errlen);
 	case XLB_CMD_SET_SERVICE: {
-		const struct xlb_snap_svc *cur = xlb_snap_find(xlb_tables_current(t),
-							       key->proto, key->addr, key->port);
+		const struct xlb_snap_svc *cur = xlb_snap_find_key(xlb_tables_current(t), key);
 
 		if (!cur)	/* the tables say "no such service" */
 			return xlb_tables_edit_svc_chk(t, &m->svc.cfg, 0, NULL, err, errlen);
@@ -744,7 +747,7 @@ static int do_change(struct xlb_ctl_server *s, const struct xlb_ctl_msg *m,
 		return xlb_tables_edit_dest_chk(t, key, &d, m->dest_set & ~XLB_DEST_SET_PORT,
 						&m->dest.check, err, errlen);
 	case XLB_CMD_DEL_DEST:
-		return xlb_tables_del_dest(t, key, d.addr,
+		return xlb_tables_del_dest(t, key, &d.addr,
 					   m->dest_set & XLB_DEST_SET_PORT ? d.port : 0,
 					   err, errlen);
 	case XLB_CMD_SET_CONFIG:
@@ -761,21 +764,38 @@ static int do_change(struct xlb_ctl_server *s, const struct xlb_ctl_msg *m,
 
 /* ---- dumps ---- */
 
+/* The tables' order (tables.c): family, then the address as a number. */
+static int addr_cmp(uint8_t afa, const union xlb_inaddr *a, uint8_t afb,
+		    const union xlb_inaddr *b)
+{
+	int fa = xlb_af(afa), fb = xlb_af(afb);
+
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	return memcmp(a, b, xlb_inaddr_len(fa));
+}
+
 static int svc_key_cmp(const struct xlb_svc_key *a, const struct xlb_svc_key *b)
 {
+	int c;
+
 	if (a->proto != b->proto)
 		return a->proto < b->proto ? -1 : 1;
-	if (a->addr != b->addr)
-		return ntohl(a->addr) < ntohl(b->addr) ? -1 : 1;
+	c = addr_cmp(a->af, &a->addr, b->af, &b->addr);
+	if (c)
+		return c;
 	if (a->port != b->port)
 		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
 	return 0;
 }
 
-static int dest_cmp(const struct xlb_dest_cfg *d, uint32_t addr, uint16_t port)
+static int dest_cmp(const struct xlb_dest_cfg *d, uint8_t af, const union xlb_inaddr *addr,
+		    uint16_t port)
 {
-	if (d->addr != addr)
-		return ntohl(d->addr) < ntohl(addr) ? -1 : 1;
+	int c = addr_cmp(d->af, &d->addr, af, addr);
+
+	if (c)
+		return c;
 	if (d->port != port)
 		return ntohs(d->port) < ntohs(port) ? -1 : 1;
 	return 0;
@@ -828,8 +848,7 @@ static int step_svcs(struct xlb_ctl_server *s, struct dump *d, struct out *o, bo
 static int step_dests(struct xlb_ctl_server *s, struct dump *d, struct out *o, bool *end)
 {
 	const struct xlb_snap *snap = xlb_tables_current(s->t);
-	const struct xlb_snap_svc *svc = xlb_snap_find(snap, d->svc.proto, d->svc.addr,
-						       d->svc.port);
+	const struct xlb_snap_svc *svc = xlb_snap_find_key(snap, &d->svc);
 	uint32_t i = 0;
 	int ret = 0;
 
@@ -841,7 +860,7 @@ static int step_dests(struct xlb_ctl_server *s, struct dump *d, struct out *o, b
 		i = d->next;
 	else if (d->sent)
 		while (i < svc->ndests &&
-		       dest_cmp(&svc->dests[i].cfg, d->last_addr, d->last_port) <= 0)
+		       dest_cmp(&svc->dests[i].cfg, d->last_af, &d->last_addr, d->last_port) <= 0)
 			i++;
 	for (; i < svc->ndests; i++) {
 		const struct xlb_tables_provider *prov = xlb_tables_provider(s->t);
@@ -852,7 +871,7 @@ static int step_dests(struct xlb_ctl_server *s, struct dump *d, struct out *o, b
 		if (svc->dests[i].sorry)
 			continue;
 		if (prov->health_info &&
-		    !prov->health_info(&svc->cfg.key, svc->dests[i].cfg.addr,
+		    !prov->health_info(&svc->cfg.key, &svc->dests[i].cfg.addr,
 				       svc->dests[i].cfg.port, &hi, prov->health_arg)) {
 			/* The tables' word is the one the scheduler uses. */
 			hi.state = svc->dests[i].down ? XLB_HEALTH_DOWN : XLB_HEALTH_UP;
@@ -863,6 +882,7 @@ static int step_dests(struct xlb_ctl_server *s, struct dump *d, struct out *o, b
 		if (ret)
 			break;
 		d->last_addr = svc->dests[i].cfg.addr;
+		d->last_af = svc->dests[i].cfg.af;
 		d->last_port = svc->dests[i].cfg.port;
 		d->sent = true;
 	}
@@ -999,8 +1019,7 @@ static void do_read(struct xlb_ctl_server *s, struct out *o, const struct nlmsgh
 			dump_start(s, o, req, m, DUMP_SVC);
 			return;
 		}
-		svc = xlb_snap_find(snap, m->svc.cfg.key.proto, m->svc.cfg.key.addr,
-				    m->svc.cfg.key.port);
+		svc = xlb_snap_find_key(snap, &m->svc.cfg.key);
 		if (!svc) {
 			snprintf(err, sizeof(err), "no such service %s",
 				 xlb_ctl_svc_str(&m->svc.cfg.key, ks, sizeof(ks)));
@@ -1011,8 +1030,7 @@ static void do_read(struct xlb_ctl_server *s, struct out *o, const struct nlmsgh
 		out_ack(o, req, ret, NULL);
 		return;
 	case XLB_CMD_GET_DEST:
-		svc = xlb_snap_find(snap, m->svc.cfg.key.proto, m->svc.cfg.key.addr,
-				    m->svc.cfg.key.port);
+		svc = xlb_snap_find_key(snap, &m->svc.cfg.key);
 		if (!svc) {
 			snprintf(err, sizeof(err), "no such service %s",
 				 xlb_ctl_svc_str(&m->svc.cfg.key, ks, sizeof(ks)));
@@ -1060,6 +1078,19 @@ static void refuse(struct xlb_ctl_server *s, struct out *o, const struct nlmsghd
 	out_ack(o, nlh, error, err);
 }
 
+/* Until the datapath forwards IPv6 (params.ipv6), a change naming an IPv6
+ * service, real server or sorry server is refused whole, as before IPv6
+ * reached the control protocol. */
+static int refuse_ipv6(const struct xlb_ctl_msg *m, char *err, size_t errlen)
+{
+	if (((m->has & XLB_CTL_HAS_SVC) && xlb_af(m->svc.cfg.key.af) == AF_INET6) ||
+	    ((m->has & XLB_CTL_HAS_DEST) && xlb_af(m->dest.cfg.af) == AF_INET6)) {
+		snprintf(err, errlen, "IPv6 is not supported yet: xlbd does not forward IPv6 services (give IPv4 services and servers)");
+		return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
 static void handle_msg(struct xlb_ctl_server *s, struct out *o, const struct nlmsghdr *nlh,
 		       bool may_change, uid_t uid, struct batch *b)
 {
@@ -1075,6 +1106,8 @@ static void handle_msg(struct xlb_ctl_server *s, struct out *o, const struct nlm
 	ret = xlb_ctl_parse(nlh, &m, err, sizeof(err));
 	if (!ret)
 		ret = xlb_ctl_check_request(&m, err, sizeof(err));
+	if (!ret && !s->ipv6 && xlb_ctl_cmd_changes(m.cmd))
+		ret = refuse_ipv6(&m, err, sizeof(err));
 	if (ret) {
 		pr_debug("control: refused message: %s", err);
 		/* A read that is refused leaves the batch alone. */
@@ -1443,6 +1476,7 @@ int xlb_ctl_server_new(struct xlb_ctl_server **out, const struct xlb_ctl_server_
 	s->on_tick = p->on_tick;
 	s->hook_arg = p->hook_arg;
 	s->t = p->tables;
+	s->ipv6 = p->ipv6;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->max_clients = p->max_clients ? p->max_clients : XLB_CTL_MAX_CLIENTS;
 	s->stall_ms = p->stall_ms ? p->stall_ms : XLB_CTL_STALL_MS;

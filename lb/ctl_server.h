@@ -48,7 +48,15 @@ struct xlb_ctl_server_params {
 	 * readable. It must not block: it runs in the control thread. */
 	int extra_fd;
 	void (*on_extra_fd)(void *arg);
+	/* Accept IPv6 services and real servers. false (xlbd today:
+	 * XLB_CTL_IPV6): every change naming one is refused, "IPv6 is not
+	 * supported yet", until the datapath forwards IPv6. */
+	bool ipv6;
 };
+
+/* The one switch for IPv6 in xlbd (issue 14): flipped to true when
+ * lb/dp.c forwards IPv6 services. */
+#define XLB_CTL_IPV6	true
 
 #define XLB_CTL_TICK_MS		100
 

@@ -105,6 +105,11 @@ struct xlb_dp {
 	struct xlb_xsk *xsk;
 	struct xlb_conn_tab *conns;
 	struct xlb_nh_cache *nh;
+	/* The director's IPv6 addresses as last put into local_addrs6
+	 * (polled each second: localaddr.c follows IPv4 only). */
+	union xlb_inaddr *local6;
+	size_t n_local6;
+	uint64_t local6_ms;
 	struct xlb_local_addrs *local;	/* the director's addresses -> XDP */
 	bool local_full;		/* local_addrs map full (warned once) */
 	int n_ports;
@@ -118,6 +123,8 @@ struct xlb_dp {
 	/* Control thread: what the last commit made us hold. */
 	uint32_t *wanted;		/* next hops (RIPs), sorted */
 	size_t n_wanted;
+	struct in6_addr *wanted6;	/* IPv6 RIPs, sorted (memcmp) */
+	size_t n_wanted6;
 	struct xlb_cnt **dests;		/* real servers' counters, sorted */
 	size_t n_dests;
 	struct dp_gone *gone;		/* deleted, connections not flushed yet */

@@ -54,6 +54,16 @@ static bool has_u32(const uint32_t *v, size_t n, uint32_t x)
 	return n && bsearch(&x, v, n, sizeof(*v), cmp_u32) != NULL;
 }
 
+static int cmp_in6(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct in6_addr));
+}
+
+static bool has_in6(const struct in6_addr *v, size_t n, const struct in6_addr *x)
+{
+	return n && bsearch(x, v, n, sizeof(*v), cmp_in6) != NULL;
+}
+
 static bool has_ptr(struct xlb_cnt *const *v, size_t n, struct xlb_cnt *x)
 {
 	return n && bsearch(&x, v, n, sizeof(*v), cmp_ptr) != NULL;
@@ -64,37 +74,67 @@ static bool has_ptr(struct xlb_cnt *const *v, size_t n, struct xlb_cnt *x)
 int xlb_dp_prepare_xdp(struct xlb_xdp *x, const struct xlb_snap *cand, char *err,
 		       size_t errlen)
 {
-	struct xlb_svc_key *svcs;
+	struct xlb_bpf_svc_key *svcs;
 	struct xlb_rs_key *rs;
-	size_t ndests = 0, nrs = 0, i, j;
+	struct xlb_svc6_key *svcs6;
+	struct xlb_rs6_key *rs6;
+	size_t ndests = 0, nsvcs = 0, nrs = 0, nsvcs6 = 0, nrs6 = 0, i, j;
 	int rc;
 
 	for (i = 0; i < cand->nsvcs; i++)
 		ndests += cand->svcs[i].ndests;
 	svcs = calloc(cand->nsvcs + 1, sizeof(*svcs));
 	rs = calloc(ndests + 1, sizeof(*rs));
-	if (!svcs || !rs) {
+	svcs6 = calloc(cand->nsvcs + 1, sizeof(*svcs6));
+	rs6 = calloc(ndests + 1, sizeof(*rs6));
+	if (!svcs || !rs || !svcs6 || !rs6) {
 		free(svcs);
 		free(rs);
+		free(svcs6);
+		free(rs6);
 		xlb_seterr(err, errlen, "out of memory applying the configuration to the XDP maps");
 		return -ENOMEM;
 	}
+	/* Each family into its own maps: an IPv4 VIP never goes into
+	 * services6 (the tables keep real servers in their service's
+	 * family). */
 	for (i = 0; i < cand->nsvcs; i++) {
 		const struct xlb_snap_svc *s = &cand->svcs[i];
 
-		svcs[i] = s->cfg.key;
-		svcs[i].pad = 0;
+		if (xlb_af(s->cfg.key.af) == AF_INET6) {
+			struct xlb_svc6_key *k6 = &svcs6[nsvcs6++];
+
+			memcpy(k6->addr, &s->cfg.key.addr, 16);
+			k6->port = s->cfg.key.port;
+			k6->proto = s->cfg.key.proto;
+			for (j = 0; j < s->ndests; j++) {
+				struct xlb_rs6_key *r6;
+
+				if (s->dests[j].cfg.fwd != XLB_FWD_NAT)
+					continue;
+				r6 = &rs6[nrs6++];
+				memcpy(r6->addr, &s->dests[j].cfg.addr, 16);
+				r6->port = s->dests[j].cfg.port;
+				r6->proto = s->cfg.key.proto;
+			}
+			continue;
+		}
+		svcs[nsvcs++] = (struct xlb_bpf_svc_key){ .addr = s->cfg.key.addr.ip,
+							  .port = s->cfg.key.port,
+							  .proto = s->cfg.key.proto };
 		for (j = 0; j < s->ndests; j++)
 			if (s->dests[j].cfg.fwd == XLB_FWD_NAT)
 				rs[nrs++] = (struct xlb_rs_key){
-					.addr = s->dests[j].cfg.addr, .port = s->dests[j].cfg.port,
+					.addr = s->dests[j].cfg.addr.ip, .port = s->dests[j].cfg.port,
 					.proto = s->cfg.key.proto };
 	}
-	rc = xlb_xdp_sync(x, svcs, cand->nsvcs, rs, nrs);
+	rc = xlb_xdp_sync_all(x, svcs, nsvcs, rs, nrs, svcs6, nsvcs6, rs6, nrs6);
 	if (rc < 0)
 		xlb_seterr(err, errlen, "%s", xlb_xdp_errmsg());
 	free(svcs);
 	free(rs);
+	free(svcs6);
+	free(rs6);
 	return rc;
 }
 
@@ -114,9 +154,11 @@ static int snap_rips(const struct xlb_snap *s, uint32_t **out, size_t *n)
 	a = malloc(total * sizeof(*a));
 	if (!a)
 		return -ENOMEM;
+	/* IPv6 servers are snap_rips6's. */
 	for (i = total = 0; i < s->nsvcs; i++)
 		for (j = 0; j < s->svcs[i].ndests; j++)
-			a[total++] = s->svcs[i].dests[j].cfg.addr;
+			if (xlb_af(s->svcs[i].dests[j].cfg.af) != AF_INET6)
+				a[total++] = s->svcs[i].dests[j].cfg.addr.ip;
 	qsort(a, total, sizeof(*a), cmp_u32);
 	for (i = 0; i < total; i++)
 		if (u == 0 || a[u - 1] != a[i])
@@ -126,12 +168,54 @@ static int snap_rips(const struct xlb_snap *s, uint32_t **out, size_t *n)
 	return 0;
 }
 
+/* The same for the IPv6 real servers (the cache's IPv6 table). */
+static int snap_rips6(const struct xlb_snap *s, struct in6_addr **out, size_t *n)
+{
+	size_t total = 0, i, j, u = 0;
+	struct in6_addr *a;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < s->nsvcs; i++)
+		for (j = 0; j < s->svcs[i].ndests; j++)
+			total += xlb_af(s->svcs[i].dests[j].cfg.af) == AF_INET6;
+	if (!total)
+		return 0;
+	a = malloc(total * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	for (i = total = 0; i < s->nsvcs; i++)
+		for (j = 0; j < s->svcs[i].ndests; j++)
+			if (xlb_af(s->svcs[i].dests[j].cfg.af) == AF_INET6)
+				a[total++] = s->svcs[i].dests[j].cfg.addr.in6;
+	qsort(a, total, sizeof(*a), cmp_in6);
+	for (i = 0; i < total; i++)
+		if (u == 0 || memcmp(&a[u - 1], &a[i], sizeof(*a)))
+			a[u++] = a[i];
+	*out = a;
+	*n = u;
+	return 0;
+}
+
+/* A change needing n real-server entries where the cache holds cap, of
+ * which hosts for clients: refused, naming the limit. */
+static int nh_cap_refuse(char *err, size_t errlen, const char *fam, const char *clients,
+			 size_t n, uint64_t cap, uint64_t hosts)
+{
+	xlb_seterr(err, errlen, "the next-hop cache holds at most %llu %sreal-server "
+		   "addresses (capacity %llu, of which %llu for %s clients); this "
+		   "change needs %zu", (unsigned long long)(cap - hosts), fam,
+		   (unsigned long long)cap, (unsigned long long)hosts, clients, n);
+	return -ENOSPC;
+}
+
 int xlb_dp_prepare(const struct xlb_snap *cand, void *arg, char *err, size_t errlen)
 {
 	struct xlb_dp *dp = arg;
 	struct xlb_nh_stats st;
+	struct in6_addr *rips6;
 	uint32_t *rips;
-	size_t n;
+	size_t n, n6;
 
 	/* Every real server needs a next-hop cache entry, beside the on-link
 	 * NAT clients' share of it: a server that gets none would never be
@@ -142,15 +226,17 @@ int xlb_dp_prepare(const struct xlb_snap *cand, void *arg, char *err, size_t err
 		return -ENOMEM;
 	}
 	free(rips);
-	if (n > st.capacity - st.hosts_max) {
-		xlb_seterr(err, errlen, "the next-hop cache holds at most %llu real-server "
-			   "addresses (capacity %llu, of which %llu for on-link NAT "
-			   "clients); this change needs %zu",
-			   (unsigned long long)(st.capacity - st.hosts_max),
-			   (unsigned long long)st.capacity,
-			   (unsigned long long)st.hosts_max, n);
-		return -ENOSPC;
+	if (snap_rips6(cand, &rips6, &n6) < 0) {
+		xlb_seterr(err, errlen, "out of memory checking the next-hop cache");
+		return -ENOMEM;
 	}
+	free(rips6);
+	if (n > st.capacity - st.hosts_max)
+		return nh_cap_refuse(err, errlen, "", "on-link NAT", n, st.capacity,
+				     st.hosts_max);
+	if (n6 > st.capacity6 - st.hosts6_max)
+		return nh_cap_refuse(err, errlen, "IPv6 ", "NAT66", n6, st.capacity6,
+				     st.hosts6_max);
 	return xlb_dp_prepare_xdp(dp->xdp, cand, err, errlen);
 }
 
@@ -228,6 +314,11 @@ static const char *ip_str(uint32_t addr, char *buf, size_t len)
 	return inet_ntop(AF_INET, &a, buf, (socklen_t)len) ? buf : "?";
 }
 
+static const char *ip6_str(const struct in6_addr *addr, char *buf, size_t len)
+{
+	return inet_ntop(AF_INET6, addr, buf, (socklen_t)len) ? buf : "?";
+}
+
 /*
  * DR rewrites only the MACs: the frame still carries the VIP, so a gateway
  * would route it back here (or drop it). Refused when the kernel's route to
@@ -245,13 +336,27 @@ int xlb_dp_check_dest(const struct xlb_dest_cfg *d, char *err, size_t errlen,
 	(void)arg;
 	if (d->fwd != XLB_FWD_DR)
 		return 0;
-	rc = xlb_nh_route(d->addr, &nh);
+	if (xlb_af(d->af) == AF_INET6) {
+		char rs6[INET6_ADDRSTRLEN], gw6[INET6_ADDRSTRLEN];
+		struct xlb_nh6 nh6;
+
+		rc = xlb_nh_route6(&d->addr.in6, &nh6);
+		if ((rc != 0 && rc != -EAGAIN) || IN6_IS_ADDR_UNSPECIFIED(&nh6.gw))
+			return 0;
+		xlb_seterr(err, errlen, "real server %s: direct routing (-g) needs it on a "
+			   "directly connected network, but the director reaches it through "
+			   "gateway %s (frames for the VIP would loop); use -m (NAT) or -i (TUN)",
+			   ip6_str(&d->addr.in6, rs6, sizeof(rs6)),
+			   ip6_str(&nh6.gw, gw6, sizeof(gw6)));
+		return -EHOSTUNREACH;
+	}
+	rc = xlb_nh_route(d->addr.ip, &nh);
 	if ((rc != 0 && rc != -EAGAIN) || !nh.gw)
 		return 0;
 	xlb_seterr(err, errlen, "real server %s: direct routing (-g) needs it on a "
 		   "directly connected network, but the director reaches it through "
 		   "gateway %s (frames for the VIP would loop); use -m (NAT) or -i (TUN)",
-		   ip_str(d->addr, rs, sizeof(rs)), ip_str(nh.gw, gw, sizeof(gw)));
+		   ip_str(d->addr.ip, rs, sizeof(rs)), ip_str(nh.gw, gw, sizeof(gw)));
 	return -EHOSTUNREACH;
 }
 
@@ -259,8 +364,9 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 {
 	struct xlb_dp *dp = arg;
 	struct xlb_cnt **dests;
+	struct in6_addr *wanted6 = NULL;
 	uint32_t *wanted = NULL;
-	size_t ndests = 0, nw = 0, i, j;
+	size_t ndests = 0, nw = 0, nw6 = 0, i, j;
 	int rc;
 
 	/* A server deleted, a service gone or edited: the fast path's
@@ -271,7 +377,8 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 	for (i = 0; i < snap->nsvcs; i++)
 		ndests += snap->svcs[i].ndests;
 	dests = calloc(ndests + 1, sizeof(*dests));
-	if (!dests || snap_rips(snap, &wanted, &nw) < 0) {
+	if (!dests || snap_rips(snap, &wanted, &nw) < 0 ||
+	    snap_rips6(snap, &wanted6, &nw6) < 0) {
 		pr_warn("datapath: out of memory applying the configuration");
 		goto out;
 	}
@@ -299,14 +406,14 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 			struct xlb_nh nh;
 
 			if (d->fwd != XLB_FWD_DR ||
-			    has_u32(dp->wanted, dp->n_wanted, d->addr))
+			    has_u32(dp->wanted, dp->n_wanted, d->addr.ip))
 				continue;
-			rc = xlb_nh_lookup(dp->nh, d->addr, &nh);
+			rc = xlb_nh_lookup(dp->nh, d->addr.ip, &nh);
 			if ((rc == 0 || rc == -EAGAIN) && nh.gw)
 				pr_warn("datapath: DR real server %s is reached through "
 					"gateway %s: DR needs it on-link, its packets are "
 					"dropped (drop_dr_via_gateway)",
-					ip_str(d->addr, rs, sizeof(rs)),
+					ip_str(d->addr.ip, rs, sizeof(rs)),
 					ip_str(nh.gw, gw, sizeof(gw)));
 		}
 	for (i = 0; i < dp->n_wanted; i++)
@@ -316,6 +423,42 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 	dp->wanted = wanted;
 	dp->n_wanted = nw;
 	wanted = NULL;
+
+	/* The same for the IPv6 real servers: want the new set first (a
+	 * server in both sets keeps its entry), then drop the old. */
+	for (i = 0; i < nw6; i++) {
+		char rs[INET6_ADDRSTRLEN];
+
+		if (!has_in6(dp->wanted6, dp->n_wanted6, &wanted6[i]) &&
+		    (rc = xlb_nh_want6(dp->nh, &wanted6[i])) < 0)
+			pr_warn("datapath: cannot resolve real server %s: %s%s",
+				ip6_str(&wanted6[i], rs, sizeof(rs)), strerror(-rc),
+				rc == -ENOSPC ? " (next-hop cache capacity reached)" : "");
+	}
+	for (i = 0; i < snap->nsvcs; i++)
+		for (j = 0; j < snap->svcs[i].ndests; j++) {
+			const struct xlb_dest_cfg *d = &snap->svcs[i].dests[j].cfg;
+			char rs[INET6_ADDRSTRLEN], gw[INET6_ADDRSTRLEN];
+			struct xlb_nh6 nh6;
+
+			if (d->fwd != XLB_FWD_DR || xlb_af(d->af) != AF_INET6 ||
+			    has_in6(dp->wanted6, dp->n_wanted6, &d->addr.in6))
+				continue;
+			rc = xlb_nh_lookup6(dp->nh, &d->addr.in6, &nh6);
+			if ((rc == 0 || rc == -EAGAIN) && !IN6_IS_ADDR_UNSPECIFIED(&nh6.gw))
+				pr_warn("datapath: DR real server %s is reached through "
+					"gateway %s: DR needs it on-link, its packets are "
+					"dropped (drop_dr_via_gateway)",
+					ip6_str(&d->addr.in6, rs, sizeof(rs)),
+					ip6_str(&nh6.gw, gw, sizeof(gw)));
+		}
+	for (i = 0; i < dp->n_wanted6; i++)
+		if (!has_in6(wanted6, nw6, &dp->wanted6[i]))
+			xlb_nh_unwant6(dp->nh, &dp->wanted6[i]);
+	free(dp->wanted6);
+	dp->wanted6 = wanted6;
+	dp->n_wanted6 = nw6;
+	wanted6 = NULL;
 
 	/* Real servers that are gone: their connections go after a grace
 	 * period (the datapath keeps its reference on each until then). */
@@ -362,4 +505,5 @@ void xlb_dp_commit(const struct xlb_snap *snap, void *arg)
 out:
 	free(dests);
 	free(wanted);
+	free(wanted6);
 }

@@ -5,6 +5,7 @@
  * control thread.
  */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,6 +91,14 @@ const char *const xlb_dp_parse_names[XLB_PKT_ERR_COUNT] = {
 	[-XLB_PKT_E_ICMP_TRUNC]		= "icmp_trunc",
 	[-XLB_PKT_E_ICMP_INNER_TRUNC]	= "icmp_inner_trunc",
 	[-XLB_PKT_E_ICMP_INNER_BAD]	= "icmp_inner_bad",
+	[-XLB_PKT_E_IP6_TRUNC]		= "ip6_trunc",
+	[-XLB_PKT_E_IP6_VERSION]	= "ip6_version",
+	[-XLB_PKT_E_IP6_PLEN_TRUNC]	= "ip6_plen_trunc",
+	[-XLB_PKT_E_IP6_EXT_TRUNC]	= "ip6_ext_trunc",
+	[-XLB_PKT_E_IP6_EXT_CHAIN]	= "ip6_ext_chain",
+	[-XLB_PKT_E_IP6_ROUTING]	= "ip6_routing",
+	[-XLB_PKT_E_IP6_FRAG]		= "ip6_frag",
+	[-XLB_PKT_E_UDP6_CSUM_ZERO]	= "udp6_csum_zero",
 };
 
 
@@ -114,12 +123,19 @@ static int dp_copy_conns(uint64_t *cursor, struct xlb_conn_info *out, unsigned i
 	for (uint32_t i = 0; i < n; i++) {
 		out[i] = (struct xlb_conn_info){
 			.proto = e[i].orig.proto,
-			.caddr = e[i].orig.saddr, .cport = e[i].orig.sport,
-			.vaddr = e[i].orig.daddr, .vport = e[i].orig.dport,
-			.daddr = e[i].daddr, .dport = e[i].dport,
+			.af = AF_INET,
+			.caddr.ip = e[i].orig.saddr, .cport = e[i].orig.sport,
+			.vaddr.ip = e[i].orig.daddr, .vport = e[i].orig.dport,
+			.daddr.ip = e[i].daddr, .dport = e[i].dport,
 			.expires = e[i].expires_s,
 			.flags = e[i].tmpl ? XLB_CONN_INFO_F_TEMPLATE : 0,
 		};
+		if (xlb_conn_key_is6(&e[i].orig)) {
+			out[i].af = AF_INET6;
+			out[i].caddr = e[i].orig.saddr6;
+			out[i].vaddr = e[i].orig.daddr6;
+			out[i].daddr = e[i].daddr6;
+		}
 		snprintf(out[i].state, sizeof(out[i].state), "%s", e[i].state_name);
 	}
 	*cursor = (uint64_t)c.bucket << 32 | c.skip;
@@ -229,6 +245,10 @@ static int dp_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *arg)
 		NH_STAT(hosts);
 		NH_STAT(hosts_max);
 		NH_STAT(requests_dropped);
+		NH_STAT(entries6);
+		NH_STAT(capacity6);
+		NH_STAT(hosts6);
+		NH_STAT(hosts6_max);
 #undef NH_STAT
 	}
 	if ((rc = xlb_dp_fp_counters(dp, x, emit, emit_arg)))
@@ -347,9 +367,59 @@ static void dp_check_queues(struct xlb_dp *dp, uint64_t now)
 	}
 }
 
+static int cmp_in6(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/*
+ * The director's IPv6 addresses into local_addrs6, so that its own traffic
+ * with IPv6 NAT real servers stays the kernel's (as localaddr.c does for
+ * IPv4, by polling instead of address events: a stand-in). Link-local
+ * addresses included. Returns without change when reading them fails.
+ */
+static void dp_local6_refresh(struct xlb_dp *dp)
+{
+	struct ifaddrs *ifa, *i;
+	union xlb_inaddr *cur;
+	size_t n = 0, a, b;
+
+	if (getifaddrs(&ifa) < 0)
+		return;
+	cur = calloc(XLB_LOCAL_ADDRS6_MAX, sizeof(*cur));
+	if (!cur) {
+		freeifaddrs(ifa);
+		return;
+	}
+	for (i = ifa; i && n < XLB_LOCAL_ADDRS6_MAX; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6)
+			memcpy(&cur[n++], &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+	freeifaddrs(ifa);
+	qsort(cur, n, sizeof(*cur), cmp_in6);
+	/* Both sorted: one merge pass of removals and additions. */
+	for (a = b = 0; a < dp->n_local6 || b < n;) {
+		int c = a == dp->n_local6 ? 1 : b == n ? -1 :
+			memcmp(&dp->local6[a], &cur[b], 16);
+
+		if (c < 0)
+			(void)xlb_xdp_local6_set(dp->xdp, (const uint8_t *)&dp->local6[a++], false);
+		else if (c > 0)
+			(void)xlb_xdp_local6_set(dp->xdp, (const uint8_t *)&cur[b++], true);
+		else
+			a++, b++;
+	}
+	free(dp->local6);
+	dp->local6 = cur;
+	dp->n_local6 = n;
+}
+
 void xlb_dp_tick(struct xlb_dp *dp, uint64_t now)
 {
 	xlb_nh_cache_tick(dp->nh, now);
+	if (now - dp->local6_ms >= 1000) {
+		dp->local6_ms = now;
+		dp_local6_refresh(dp);
+	}
 	xlb_dp_commit_tick(dp);
 	xlb_local_addrs_process(dp->local);
 	xlb_conn_expire(dp->conns, now, dp->expire_budget);
@@ -400,6 +470,18 @@ void xlb_dp_params_default(struct xlb_dp_params *p)
 /* A next hop changed (MAC, usable or not): the fast path's entries
  * follow at the next tick. */
 static void dp_nh_changed(uint32_t addr, const struct xlb_nh *nh, void *arg)
+{
+	struct xlb_dp *dp = arg;
+
+	(void)addr;
+	(void)nh;
+	dp->fp_due = true;
+}
+
+/* The same for an IPv6 next hop (the IPv6 fast path's entries carry
+ * MACs too). */
+static void dp_nh_changed6(const struct in6_addr *addr, const struct xlb_nh6 *nh,
+			   void *arg)
 {
 	struct xlb_dp *dp = arg;
 
@@ -529,13 +611,22 @@ static int dp_rebind(void *arg, const struct xlb_conn_view *old,
 	const struct xlb_snap_svc *svc;
 	int idx;
 
-	svc = xlb_snap_find(a->snap, old->orig.proto, old->orig.daddr,
-			    old->orig.dport);
+	if (xlb_conn_key_is6(&old->orig)) {
+		struct xlb_svc_key k = { .addr = old->orig.daddr6, .port = old->orig.dport,
+					 .proto = old->orig.proto, .af = AF_INET6 };
+
+		svc = xlb_snap_find_key(a->snap, &k);
+	} else {
+		svc = xlb_snap_find(a->snap, old->orig.proto, old->orig.daddr,
+				    old->orig.dport);
+	}
 	if (!svc) {
 		a->no_service++;
 		return -ENOENT;
 	}
-	idx = xlb_snap_find_dest(svc, old->reply.saddr, old->reply.sport);
+	idx = xlb_conn_key_is6(&old->orig) ?
+	      xlb_snap_find_dest_af(svc, AF_INET6, &old->reply.saddr6, old->reply.sport) :
+	      xlb_snap_find_dest(svc, old->reply.saddr, old->reply.sport);
 	if (idx < 0) {
 		a->no_server++;
 		return -ENOENT;
@@ -561,6 +652,16 @@ static void adopt_conns(struct xlb_dp *dp)
 	uint32_t n = xlb_conn_adoptable(dp->conns);
 	int kept;
 
+	if (xlb_conn_file_version(dp->conns))
+		pr_warn("datapath: state file %s has format version %u, this xlbd "
+			"writes %u (IPv6 connection keys): its connections are not "
+			"adopted, the table starts empty", dp->state_path,
+			xlb_conn_file_version(dp->conns), XLB_CONN_FILE_VERSION);
+	if (xlb_conn_file_upgraded(dp->conns))
+		pr_info("datapath: state file %s upgraded from format version %u "
+			"(before IPv6) to %u in place: its %u IPv4 entries are kept",
+			dp->state_path, xlb_conn_file_upgraded(dp->conns),
+			XLB_CONN_FILE_VERSION, n);
 	if (!n) {
 		pr_info("datapath: no connections to adopt from %s", dp->state_path);
 		return;
@@ -613,9 +714,11 @@ void xlb_dp_stop(struct xlb_dp *dp)
 	xlb_dp_commit_stop(dp);
 	xlb_conn_free(dp->conns);
 	xlb_nh_cache_free(dp->nh);
+	free(dp->local6);
 	xlb_local_addrs_free(dp->local);
 	free(dp->workers);
 	free(dp->wanted);
+	free(dp->wanted6);
 	free(dp->dests);
 	free(dp);
 }
@@ -819,6 +922,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	xlb_nh_cache_params_default(&nhp);
 	nhp.log = nh_log;
 	nhp.on_change = dp_nh_changed;
+	nhp.on_change6 = dp_nh_changed6;
 	nhp.arg = dp;
 	rc = xlb_nh_cache_init(&dp->nh, &nhp);
 	if (rc < 0) {
@@ -884,6 +988,7 @@ int xlb_dp_start(struct xlb_dp **out, const struct xlb_dp_params *p,
 	fpp = (struct xlb_fp_params){
 		.enabled = p->fast_path,
 		.flows_fd = xlb_xdp_fp_flows_fd(dp->xdp),
+		.flows6_fd = xlb_xdp_fp_flows6_fd(dp->xdp),
 		.devs_fd = xlb_xdp_fp_devs_fd(dp->xdp),
 		.ifindex = dp->ifindex,
 		.n_ifindex = dp->n_ports,

@@ -35,7 +35,9 @@ void xlb_dp_on_release(void *arg, const struct xlb_conn_key *orig, uint8_t fwd,
 	struct xlb_sync_rec rec;
 
 	(void)arg;
-	if (!r)
+	/* Sync records are IPv4 (IPVS's v0 format): IPv6 entries are not
+	 * synced. */
+	if (!r || xlb_conn_key_is6(orig))
 		return;
 	rec = (struct xlb_sync_rec){
 		.op = XLB_SYNC_OP_REMOVE, .proto = orig->proto, .fwd = fwd, .state = state,

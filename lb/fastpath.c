@@ -41,12 +41,23 @@ struct fp_recent {
 
 struct fp_worker {
 	struct xlb_fp_val *vals;	/* one per possible CPU */
+	struct xlb_fp6_val *vals6;	/* the same for fp_flows6 */
 	struct fp_recent recent[FP_RECENT_SLOTS];
 } __attribute__((aligned(64)));
+
+/* An entry to remove at the end of a sync, of either cache. */
+struct fp_del {
+	bool v6;
+	union {
+		struct xlb_fp_key k4;
+		struct xlb_fp6_key k6;
+	};
+};
 
 struct xlb_fp {
 	bool enabled;
 	int flows_fd;
+	int flows6_fd;			/* fp_flows6 (IPv6 flows), or -1 */
 	int devs_fd;
 	int ncpus;
 	uint32_t gen;			/* this xlbd's: never 0 */
@@ -56,7 +67,10 @@ struct xlb_fp {
 	struct xlb_fp_key *bkeys;
 	struct xlb_fp_val *bvals;	/* FP_BATCH * ncpus */
 	struct xlb_fp_val *cvals;	/* ncpus: one entry's rewrite */
-	struct xlb_fp_key *dels;
+	struct xlb_fp6_key *bkeys6;	/* the same three for fp_flows6 */
+	struct xlb_fp6_val *bvals6;
+	struct xlb_fp6_val *cvals6;
+	struct fp_del *dels;
 	size_t n_dels, cap_dels;
 	/* counters: workers add with atomics (once per flow, not per packet) */
 	_Atomic uint64_t installs, removals, updates, evictions, failures, install_ns;
@@ -97,6 +111,7 @@ int xlb_fp_init(struct xlb_fp **out, const struct xlb_fp_params *p,
 		return -ENOMEM;
 	fp->enabled = p->enabled;
 	fp->flows_fd = p->flows_fd;
+	fp->flows6_fd = p->flows6_fd > 0 ? p->flows6_fd : -1;
 	fp->devs_fd = p->devs_fd;
 	fp->n_workers = p->n_workers;
 	if (!fp->enabled) {
@@ -121,12 +136,17 @@ int xlb_fp_init(struct xlb_fp **out, const struct xlb_fp_params *p,
 	fp->bkeys = calloc(FP_BATCH, sizeof(*fp->bkeys));
 	fp->bvals = calloc((size_t)FP_BATCH * (size_t)fp->ncpus, sizeof(*fp->bvals));
 	fp->cvals = calloc((size_t)fp->ncpus, sizeof(*fp->cvals));
-	if (!fp->w || !fp->bkeys || !fp->bvals || !fp->cvals)
+	fp->bkeys6 = calloc(FP_BATCH, sizeof(*fp->bkeys6));
+	fp->bvals6 = calloc((size_t)FP_BATCH * (size_t)fp->ncpus, sizeof(*fp->bvals6));
+	fp->cvals6 = calloc((size_t)fp->ncpus, sizeof(*fp->cvals6));
+	if (!fp->w || !fp->bkeys || !fp->bvals || !fp->cvals || !fp->bkeys6 ||
+	    !fp->bvals6 || !fp->cvals6)
 		goto nomem;
 	memset(fp->w, 0, sizeof(*fp->w) * (size_t)p->n_workers);
 	for (i = 0; i < p->n_workers; i++) {
 		fp->w[i].vals = calloc((size_t)fp->ncpus, sizeof(struct xlb_fp_val));
-		if (!fp->w[i].vals)
+		fp->w[i].vals6 = calloc((size_t)fp->ncpus, sizeof(struct xlb_fp6_val));
+		if (!fp->w[i].vals || !fp->w[i].vals6)
 			goto nomem;
 	}
 	/* Every interface a flow can leave by: the served ones. */
@@ -155,12 +175,17 @@ void xlb_fp_free(struct xlb_fp *fp)
 	if (!fp)
 		return;
 	if (fp->w)
-		for (int i = 0; i < fp->n_workers; i++)
+		for (int i = 0; i < fp->n_workers; i++) {
 			free(fp->w[i].vals);
+			free(fp->w[i].vals6);
+		}
 	free(fp->w);
 	free(fp->bkeys);
 	free(fp->bvals);
 	free(fp->cvals);
+	free(fp->bkeys6);
+	free(fp->bvals6);
+	free(fp->cvals6);
 	free(fp->dels);
 	free(fp);
 }
@@ -179,6 +204,30 @@ static inline struct xlb_fp_key fp_key(const struct xlb_conn_key *k)
 	return (struct xlb_fp_key){ .saddr = k->saddr, .daddr = k->daddr,
 				    .sport = k->sport, .dport = k->dport,
 				    .proto = k->proto };
+}
+
+/* The same two for IPv6 flows (fp_flows6): the 16-byte addresses of the
+ * connection key, the folds left to xlb_conn_key_set6(). */
+static inline struct xlb_conn_key fp6_conn_key(const struct xlb_fp6_key *k)
+{
+	struct xlb_conn_key ck = { .sport = k->sport, .dport = k->dport,
+				   .proto = k->proto };
+	union xlb_inaddr s, d;
+
+	memcpy(s.b, k->saddr, 16);
+	memcpy(d.b, k->daddr, 16);
+	xlb_conn_key_set6(&ck, &s, &d);
+	return ck;
+}
+
+static inline struct xlb_fp6_key fp6_key(const struct xlb_conn_key *k)
+{
+	struct xlb_fp6_key f = { .sport = k->sport, .dport = k->dport,
+				 .proto = k->proto };
+
+	memcpy(f.saddr, k->saddr6.b, 16);
+	memcpy(f.daddr, k->daddr6.b, 16);
+	return f;
 }
 
 /* Which connections XDP may carry: decided, and nothing to track. */
@@ -224,22 +273,83 @@ static void fp_decide(struct xlb_fp *fp, int dir, uint8_t fwd,
 	}
 }
 
+/* The same for an IPv6 flow's entry (fp_flows6): the bind's IPv6
+ * addresses (lb/dp.c dp_in_bind6, dp_out_bind), the hop limit userspace's
+ * TUN6 writes. */
+static void fp_decide6(struct xlb_fp *fp, int dir, uint8_t fwd,
+		       const struct xlb_xmit_bind *b, struct xlb_fp6_val *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->ifindex = (uint32_t)b->ifindex;
+	memcpy(v->dmac, b->dmac, 6);
+	memcpy(v->smac, b->smac, 6);
+	v->mtu = b->mtu;
+	v->gen = fp->gen;
+	if (dir) {
+		v->op = XLB_FP_NAT_OUT;
+		memcpy(v->addr, b->vip6.b, 16);
+		v->port = b->vport;
+		return;
+	}
+	switch (fwd) {
+	case XLB_FWD_NAT:
+		v->op = XLB_FP_NAT_IN;
+		memcpy(v->addr, b->rip6.b, 16);
+		v->port = b->rport;
+		break;
+	case XLB_FWD_TUN:
+		v->op = XLB_FP_TUN;
+		memcpy(v->addr, b->rip6.b, 16);
+		memcpy(v->tun_saddr, b->dip6.b, 16);
+		v->hop_limit = b->ttl;
+		break;
+	default:
+		v->op = XLB_FP_DR;
+		break;
+	}
+}
+
 /* The decision part of an entry (everything before the counters). */
 static inline bool fp_same_decision(const struct xlb_fp_val *a, const struct xlb_fp_val *b)
 {
 	return !memcmp(a, b, offsetof(struct xlb_fp_val, pkts));
 }
 
-static void fp_sum(const struct xlb_fp_val *v, int ncpus, uint64_t *pkts,
-		   uint64_t *bytes, uint64_t *last_ns)
+static inline bool fp6_same_decision(const struct xlb_fp6_val *a,
+				     const struct xlb_fp6_val *b)
+{
+	return !memcmp(a, b, offsetof(struct xlb_fp6_val, pkts));
+}
+
+/* Sums ncpus copies of an entry of either cache: stride bytes apart, the
+ * counters (pkts, bytes, last_ns, as both values end) at off. */
+static void fp_sum_at(const void *vals, size_t stride, size_t off, int ncpus,
+		      uint64_t *pkts, uint64_t *bytes, uint64_t *last_ns)
 {
 	*pkts = *bytes = *last_ns = 0;
 	for (int c = 0; c < ncpus; c++) {
-		*pkts += v[c].pkts;
-		*bytes += v[c].bytes;
-		if (v[c].last_ns > *last_ns)
-			*last_ns = v[c].last_ns;
+		uint64_t n[3];
+
+		memcpy(n, (const uint8_t *)vals + (size_t)c * stride + off, sizeof(n));
+		*pkts += n[0];
+		*bytes += n[1];
+		if (n[2] > *last_ns)
+			*last_ns = n[2];
 	}
+}
+
+static void fp_sum(const struct xlb_fp_val *v, int ncpus, uint64_t *pkts,
+		   uint64_t *bytes, uint64_t *last_ns)
+{
+	fp_sum_at(v, sizeof(*v), offsetof(struct xlb_fp_val, pkts), ncpus, pkts,
+		  bytes, last_ns);
+}
+
+static void fp6_sum(const struct xlb_fp6_val *v, int ncpus, uint64_t *pkts,
+		    uint64_t *bytes, uint64_t *last_ns)
+{
+	fp_sum_at(v, sizeof(*v), offsetof(struct xlb_fp6_val, pkts), ncpus, pkts,
+		  bytes, last_ns);
 }
 
 /* Merges an entry's sums into its connection's record (under the entry's
@@ -369,13 +479,25 @@ static void fp_remove_conn(struct dp_worker *w, struct xlb_cnt *svc_cnt,
 
 	for (d = 0; d < 2; d++) {
 		struct xlb_fp_key k;
+		int rc;
 
 		if (!(b->fp_dirs & (1u << d)))
 			continue;
-		k = fp_key(keys[d]);
-		if (bpf_map_lookup_and_delete_elem(fp->flows_fd, &k, vals) == 0) {
+		if (xlb_conn_key_is6(keys[d])) {
+			struct xlb_fp6_key k6 = fp6_key(keys[d]);
+			struct xlb_fp6_val *vals6 = fp->w[w->id].vals6;
+
+			rc = bpf_map_lookup_and_delete_elem(fp->flows6_fd, &k6, vals6);
+			if (rc == 0)
+				fp6_sum(vals6, fp->ncpus, &p, &by, &last);
+		} else {
+			k = fp_key(keys[d]);
+			rc = bpf_map_lookup_and_delete_elem(fp->flows_fd, &k, vals);
+			if (rc == 0)
+				fp_sum(vals, fp->ncpus, &p, &by, &last);
+		}
+		if (rc == 0) {
 			atomic_fetch_add(&fp->removals, 1);
-			fp_sum(vals, fp->ncpus, &p, &by, &last);
 			m.pkts[d] = (uint32_t)p;
 			m.bytes[d] = (uint32_t)by;
 		} else {
@@ -402,20 +524,27 @@ static void fp_worker_dir(struct dp_worker *w, struct xlb_cnt *svc_cnt,
 	const struct xlb_conn_key *ck = dir ? &v->reply : &v->orig;
 	struct fp_mark m = { .gen = fp->gen, .dir = dir, .op = 0 };
 	struct xlb_fp_key k;
+	struct xlb_fp6_key k6;
 	bool mine = b->fp_gen == fp->gen;
 	bool marked = mine && (b->fp_dirs & (1u << dir));
+	bool v6 = xlb_conn_key_is6(ck);
+	const void *key;
+	void *vals;
 	uint64_t t0, now;
-	int c, rc, e;
+	uint16_t mtu;
+	uint8_t op;
+	int c, rc, e, fd;
 
-	if (!fp->enabled)
+	if (!fp->enabled || (v6 && fp->flows6_fd < 0))
 		return;
 	if (!fp_state_ok(v->orig.proto, v->state) || !xlb_dp_dest_alive(NULL, v->dest)) {
 		if (mine && b->fp_dirs)
 			fp_remove_conn(w, svc_cnt, v);
 		return;
 	}
-	/* What XDP hands to userspace anyway must not install. */
-	if (p->ihl != XLB_IP_HLEN ||
+	/* What XDP hands to userspace anyway must not install (IPv6: any
+	 * extension header, hop limit 0 or 1; see fast_path6()). */
+	if ((v6 ? p->ip6_n_ext != 0 || p->ttl <= 1 : p->ihl != XLB_IP_HLEN) ||
 	    (p->proto == IPPROTO_TCP &&
 	     (p->tcp_flags & (XLB_TCP_SYN | XLB_TCP_FIN | XLB_TCP_RST))))
 		return;
@@ -423,27 +552,48 @@ static void fp_worker_dir(struct dp_worker *w, struct xlb_cnt *svc_cnt,
 	now = now_ms();
 	if (marked && fp_recent(fw, ck, now))
 		return;		/* in flight: queued before the install */
-	fp_decide(fp, dir, v->fwd, xb, &fw->vals[0]);
+	if (v6) {
+		fp_decide6(fp, dir, v->fwd, xb, &fw->vals6[0]);
+		mtu = fw->vals6[0].mtu;
+		op = fw->vals6[0].op;
+	} else {
+		fp_decide(fp, dir, v->fwd, xb, &fw->vals[0]);
+		mtu = fw->vals[0].mtu;
+		op = fw->vals[0].op;
+	}
 	/* XDP sends nothing over the egress MTU once rewritten (TUN: the
-	 * outer header), so such a packet does not show a miss. */
-	if (!fw->vals[0].mtu ||
-	    p->ip_len + (fw->vals[0].op == XLB_FP_TUN ? 20u : 0u) > fw->vals[0].mtu)
+	 * outer header, 20 or 40 bytes), so such a packet does not show a
+	 * miss. */
+	if (!mtu ||
+	    p->ip_len + (op == XLB_FP_TUN ? (v6 ? 40u : 20u) : 0u) > mtu)
 		return;
-	for (c = 1; c < fp->ncpus; c++)
-		fw->vals[c] = fw->vals[0];
+	if (v6) {
+		for (c = 1; c < fp->ncpus; c++)
+			fw->vals6[c] = fw->vals6[0];
+		k6 = fp6_key(ck);
+		key = &k6;
+		vals = fw->vals6;
+		fd = fp->flows6_fd;
+	} else {
+		for (c = 1; c < fp->ncpus; c++)
+			fw->vals[c] = fw->vals[0];
+		k = fp_key(ck);
+		key = &k;
+		vals = fw->vals;
+		fd = fp->flows_fd;
+	}
 	/* Marked first: the sync never takes our entry for an orphan. */
 	if (!marked &&
 	    xlb_conn_edit(w->dp->conns, &v->orig, XLB_CONN_DIR_INPUT, now,
 			  fp_mark_cb, &m) < 0)
 		return;
-	k = fp_key(ck);
 	t0 = fp_ns();
-	rc = bpf_map_update_elem(fp->flows_fd, &k, fw->vals, BPF_NOEXIST);
+	rc = bpf_map_update_elem(fd, key, vals, BPF_NOEXIST);
 	e = rc ? errno : 0;
 	if (e == EEXIST && !marked)
 		/* Not ours (the previous xlbd's, an older connection of the
 		 * tuple): ours from now on. */
-		rc = bpf_map_update_elem(fp->flows_fd, &k, fw->vals, BPF_EXIST), e = rc ? errno : 0;
+		rc = bpf_map_update_elem(fd, key, vals, BPF_EXIST), e = rc ? errno : 0;
 	atomic_fetch_add(&fp->install_ns, fp_ns() - t0);
 	if (rc == 0) {
 		if (marked) {
@@ -550,42 +700,69 @@ static void fp_unmark_cb(void *arg, struct xlb_conn_edit *e)
 		b->fp_dirs &= (uint8_t)~(1u << s->dir);
 }
 
-static void fp_del_later(struct xlb_fp *fp, const struct xlb_fp_key *k)
+static void fp_del_later(struct xlb_fp *fp, bool v6, const void *k)
 {
+	int fd = v6 ? fp->flows6_fd : fp->flows_fd;
+
 	if (fp->n_dels == fp->cap_dels) {
 		size_t cap = fp->cap_dels ? fp->cap_dels * 2 : 256;
-		struct xlb_fp_key *n = realloc(fp->dels, cap * sizeof(*n));
+		struct fp_del *n = realloc(fp->dels, cap * sizeof(*n));
 
 		if (!n) {
 			/* Now, then: the batch cursor survives a deletion. */
-			if (bpf_map_delete_elem(fp->flows_fd, k) == 0)
+			if (bpf_map_delete_elem(fd, k) == 0)
 				atomic_fetch_add(&fp->removals, 1);
 			return;
 		}
 		fp->dels = n;
 		fp->cap_dels = cap;
 	}
-	fp->dels[fp->n_dels++] = *k;
+	fp->dels[fp->n_dels].v6 = v6;
+	if (v6)
+		fp->dels[fp->n_dels].k6 = *(const struct xlb_fp6_key *)k;
+	else
+		fp->dels[fp->n_dels].k4 = *(const struct xlb_fp_key *)k;
+	fp->n_dels++;
 }
 
-/* One entry of the cache: returns true when it stays. */
+/* The service of connection v, either family. */
+static const struct xlb_snap_svc *fp_find_svc(const struct xlb_snap *snap,
+					      const struct xlb_conn_key *orig)
+{
+	struct xlb_svc_key key = { .addr = orig->daddr6, .port = orig->dport,
+				   .proto = orig->proto, .af = AF_INET6 };
+
+	if (!xlb_conn_key_is6(orig))
+		return xlb_snap_find(snap, orig->proto, orig->daddr, orig->dport);
+	return xlb_snap_find_key(snap, &key);
+}
+
+/* One entry of either cache (v6: fp_flows6's key and values): returns
+ * true when it stays. */
 static bool fp_sync_entry(struct xlb_dp *dp, const struct xlb_snap *snap,
-			  const struct xlb_fp_key *k, const struct xlb_fp_val *vals,
+			  bool v6, const void *key, const void *values,
 			  uint64_t now)
 {
 	struct xlb_fp *fp = dp->fp;
 	struct fp_sync_one s = { .gen = fp->gen };
 	const struct xlb_snap_svc *svc;
-	struct xlb_conn_key ck = fp_conn_key(k);
+	const struct xlb_fp_val *vals = values;
+	const struct xlb_fp6_val *vals6 = values;
+	struct xlb_conn_key ck = v6 ? fp6_conn_key(key) : fp_conn_key(key);
 	struct xlb_xmit_bind xb;
 	struct xlb_fp_val want;
+	struct xlb_fp6_val want6;
 	uint64_t p, by, last;
+	uint8_t op = v6 ? vals6[0].op : vals[0].op;
 	int port, rc, c;
 
-	if (vals[0].op == XLB_FP_NONE || vals[0].op > XLB_FP_TUN)
+	if (op == XLB_FP_NONE || op > XLB_FP_TUN)
 		goto drop;
-	s.dir = vals[0].op == XLB_FP_NAT_OUT;
-	fp_sum(vals, fp->ncpus, &p, &by, &last);
+	s.dir = op == XLB_FP_NAT_OUT;
+	if (v6)
+		fp6_sum(vals6, fp->ncpus, &p, &by, &last);
+	else
+		fp_sum(vals, fp->ncpus, &p, &by, &last);
 	s.pkts = (uint32_t)p;
 	s.bytes = (uint32_t)by;
 	s.seen_ms = last / 1000000;
@@ -594,7 +771,7 @@ static bool fp_sync_entry(struct xlb_dp *dp, const struct xlb_snap *snap,
 	if (xlb_conn_edit(dp->conns, &ck, s.dir ? XLB_CONN_DIR_OUTPUT : XLB_CONN_DIR_INPUT,
 			  now, fp_sync_cb, &s) < 0)
 		goto drop;		/* no connection: expired, evicted, flushed */
-	svc = xlb_snap_find(snap, s.v.orig.proto, s.v.orig.daddr, s.v.orig.dport);
+	svc = fp_find_svc(snap, &s.v.orig);
 	fp_count(dp->fp_slot, s.dir, svc ? svc->cnt : NULL, (struct xlb_cnt *)s.v.dest,
 		 s.dp, s.db);
 	if (s.verdict == FP_DELETE)
@@ -609,20 +786,37 @@ static bool fp_sync_entry(struct xlb_dp *dp, const struct xlb_snap *snap,
 		goto unmark;		/* no usable next hop: userspace's call */
 	if (!s.dir)
 		xb.ifindex = dp->ifindex[port];
-	fp_decide(fp, s.dir, s.v.fwd, &xb, &want);
-	if (!want.mtu)
-		goto unmark;
-	if (fp_same_decision(&want, &vals[0]))
-		return true;
-	/* A new next hop, or the previous xlbd's entry: rewritten with the
-	 * counters it has (a hit between the read and the write is lost). */
-	for (c = 0; c < fp->ncpus; c++) {
-		fp->cvals[c] = want;
-		fp->cvals[c].pkts = vals[c].pkts;
-		fp->cvals[c].bytes = vals[c].bytes;
-		fp->cvals[c].last_ns = vals[c].last_ns;
+	if (v6) {
+		fp_decide6(fp, s.dir, s.v.fwd, &xb, &want6);
+		if (!want6.mtu)
+			goto unmark;
+		if (fp6_same_decision(&want6, &vals6[0]))
+			return true;
+		for (c = 0; c < fp->ncpus; c++) {
+			fp->cvals6[c] = want6;
+			fp->cvals6[c].pkts = vals6[c].pkts;
+			fp->cvals6[c].bytes = vals6[c].bytes;
+			fp->cvals6[c].last_ns = vals6[c].last_ns;
+		}
+		rc = bpf_map_update_elem(fp->flows6_fd, key, fp->cvals6, BPF_EXIST);
+	} else {
+		fp_decide(fp, s.dir, s.v.fwd, &xb, &want);
+		if (!want.mtu)
+			goto unmark;
+		if (fp_same_decision(&want, &vals[0]))
+			return true;
+		/* A new next hop, or the previous xlbd's entry: rewritten
+		 * with the counters it has (a hit between the read and the
+		 * write is lost). */
+		for (c = 0; c < fp->ncpus; c++) {
+			fp->cvals[c] = want;
+			fp->cvals[c].pkts = vals[c].pkts;
+			fp->cvals[c].bytes = vals[c].bytes;
+			fp->cvals[c].last_ns = vals[c].last_ns;
+		}
+		rc = bpf_map_update_elem(fp->flows_fd, key, fp->cvals, BPF_EXIST);
 	}
-	if (bpf_map_update_elem(fp->flows_fd, k, fp->cvals, BPF_EXIST) == 0) {
+	if (rc == 0) {
 		atomic_fetch_add(&fp->updates, 1);
 		return true;
 	}
@@ -630,45 +824,74 @@ unmark:
 	(void)xlb_conn_edit(dp->conns, &ck, s.dir ? XLB_CONN_DIR_OUTPUT : XLB_CONN_DIR_INPUT,
 			    now, fp_unmark_cb, &s);
 drop:
-	fp_del_later(fp, k);
+	fp_del_later(fp, v6, key);
 	return false;
+}
+
+/* One pass over one cache (v6: fp_flows6): the entries kept. */
+static uint64_t fp_sync_map(struct xlb_dp *dp, const struct xlb_snap *snap,
+			    bool v6, uint64_t now)
+{
+	struct xlb_fp *fp = dp->fp;
+	uint64_t in_batch = 0, out_batch = 0, kept = 0;
+	bool first = true;
+	int fd = v6 ? fp->flows6_fd : fp->flows_fd;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	for (int rounds = 0; rounds < (1 << 22); rounds++) {
+		__u32 n = FP_BATCH;
+		int rc, e;
+
+		rc = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch,
+					  v6 ? (void *)fp->bkeys6 : (void *)fp->bkeys,
+					  v6 ? (void *)fp->bvals6 : (void *)fp->bvals,
+					  &n, &opts);
+		e = rc ? errno : 0;
+		if (rc && e != ENOENT) {
+			pr_warn_rl("fast path: reading %s: %s",
+				   v6 ? "fp_flows6" : "fp_flows", strerror(e));
+			break;
+		}
+		for (__u32 i = 0; i < n; i++) {
+			size_t at = (size_t)i * (size_t)fp->ncpus;
+
+			if (v6)
+				kept += fp_sync_entry(dp, snap, true, &fp->bkeys6[i],
+						      &fp->bvals6[at], now);
+			else
+				kept += fp_sync_entry(dp, snap, false, &fp->bkeys[i],
+						      &fp->bvals[at], now);
+		}
+		if (e == ENOENT)
+			break;
+		in_batch = out_batch;
+		first = false;
+	}
+	return kept;
 }
 
 void xlb_dp_fp_sync(struct xlb_dp *dp, uint64_t now)
 {
 	struct xlb_fp *fp = dp->fp;
 	const struct xlb_snap *snap;
-	uint64_t in_batch = 0, out_batch = 0, kept = 0, t0;
-	bool first = true;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint64_t kept, t0;
 
 	if (!xlb_fp_enabled(fp))
 		return;
 	snap = xlb_tables_current(dp->tables);
 	t0 = fp_ns();
 	fp->n_dels = 0;
-	for (int rounds = 0; rounds < (1 << 22); rounds++) {
-		__u32 n = FP_BATCH;
-		int rc, e;
+	kept = fp_sync_map(dp, snap, false, now);
+	if (fp->flows6_fd >= 0)
+		kept += fp_sync_map(dp, snap, true, now);
+	for (size_t i = 0; i < fp->n_dels; i++) {
+		const struct fp_del *d = &fp->dels[i];
 
-		rc = bpf_map_lookup_batch(fp->flows_fd, first ? NULL : &in_batch,
-					  &out_batch, fp->bkeys, fp->bvals, &n, &opts);
-		e = rc ? errno : 0;
-		if (rc && e != ENOENT) {
-			pr_warn_rl("fast path: reading fp_flows: %s", strerror(e));
-			break;
-		}
-		for (__u32 i = 0; i < n; i++)
-			kept += fp_sync_entry(dp, snap, &fp->bkeys[i],
-					      &fp->bvals[(size_t)i * (size_t)fp->ncpus], now);
-		if (e == ENOENT)
-			break;
-		in_batch = out_batch;
-		first = false;
-	}
-	for (size_t i = 0; i < fp->n_dels; i++)
-		if (bpf_map_delete_elem(fp->flows_fd, &fp->dels[i]) == 0)
+		if (bpf_map_delete_elem(d->v6 ? fp->flows6_fd : fp->flows_fd,
+					d->v6 ? (const void *)&d->k6 :
+						(const void *)&d->k4) == 0)
 			atomic_fetch_add(&fp->removals, 1);
+	}
 	fp->entries = kept;
 	fp->syncs++;
 	fp->sync_us_last = (fp_ns() - t0) / 1000;

@@ -37,7 +37,12 @@
  * packet count, and refreshes the connection's expiry from the entry's
  * last hit: a flow busy in XDP never times out in userspace.
  *
- * Restarts: fp_flows and fp_devs are pinned (lb/xdp.c); the next xlbd's
+ * IPv6 flows (issue 14) go to fp_flows6 in the same way, on the same
+ * events, with the same state rules; only the key and value differ
+ * (bpf/xlb_fp.h). Userspace's IPv6 packets that XDP would punt (any
+ * extension header, hop limit 0 or 1) do not install.
+ *
+ * Restarts: fp_flows, fp_devs and fp_flows6 are pinned (lb/xdp.c); the next xlbd's
  * first sync, after it adopted the connection table, keeps and re-gens
  * the entries whose connections it adopted and removes the rest.
  */
@@ -71,6 +76,8 @@ struct xlb_fp;
 struct xlb_fp_params {
 	bool enabled;
 	int flows_fd;			/* fp_flows */
+	int flows6_fd;			/* fp_flows6 (IPv6 flows); 0 or less:
+					 * none, IPv6 flows are not installed */
 	int devs_fd;			/* fp_devs */
 	const int *ifindex;		/* the served interfaces: fp_devs */
 	int n_ifindex;

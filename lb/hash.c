@@ -30,6 +30,40 @@ uint32_t xlb_hash_addr(uint32_t saddr, uint32_t seed)
 	return mm3_fmix(xlb_mm3_round(seed, saddr), 4);
 }
 
+uint32_t xlb_hash_flow6(const uint32_t saddr[4], const uint32_t daddr[4], uint16_t sport,
+			uint16_t dport, uint8_t proto, uint32_t seed)
+{
+	uint32_t h = seed;
+
+	for (int i = 0; i < 4; i++)
+		h = xlb_mm3_round(h, saddr[i]);
+	for (int i = 0; i < 4; i++)
+		h = xlb_mm3_round(h, daddr[i]);
+	h = xlb_mm3_round(h, (uint32_t)sport | (uint32_t)dport << 16);
+	h = xlb_mm3_round(h, proto);
+	return mm3_fmix(h, 37);
+}
+
+uint32_t xlb_hash_addr6(const uint32_t saddr[4], uint32_t seed)
+{
+	uint32_t h = seed;
+
+	for (int i = 0; i < 4; i++)
+		h = xlb_mm3_round(h, saddr[i]);
+	return mm3_fmix(h, 16);
+}
+
+uint32_t xlb_hash_point6(const uint32_t addr[4], uint16_t port, uint32_t index, uint32_t seed)
+{
+	uint32_t h = seed;
+
+	for (int i = 0; i < 4; i++)
+		h = xlb_mm3_round(h, addr[i]);
+	h = xlb_mm3_round(h, port);
+	h = xlb_mm3_round(h, index);
+	return mm3_fmix(h, 22);
+}
+
 uint32_t xlb_hash_point(uint32_t addr, uint16_t port, uint32_t index, uint32_t seed)
 {
 	uint32_t h = seed;

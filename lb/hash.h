@@ -53,4 +53,15 @@ uint32_t xlb_hash_addr(uint32_t saddr, uint32_t seed);
  */
 uint32_t xlb_hash_point(uint32_t addr, uint16_t port, uint32_t index, uint32_t seed);
 
+/*
+ * The same three for IPv6 (addresses as four network-order words, as
+ * union xlb_inaddr's ip6): each hashes a length of its own, so an IPv6
+ * input never collides by construction with an IPv4 one, and the IPv4
+ * functions above are unchanged.
+ */
+uint32_t xlb_hash_flow6(const uint32_t saddr[4], const uint32_t daddr[4], uint16_t sport,
+			uint16_t dport, uint8_t proto, uint32_t seed);
+uint32_t xlb_hash_addr6(const uint32_t saddr[4], uint32_t seed);
+uint32_t xlb_hash_point6(const uint32_t addr[4], uint16_t port, uint32_t index, uint32_t seed);
+
 #endif /* XLB_HASH_H */

@@ -37,8 +37,8 @@ enum probe_phase { PH_IDLE, PH_CONNECT, PH_SEND, PH_RECV, PH_UDP, PH_EXEC };
 
 struct target {
 	/* Identity, from the plan. */
-	struct xlb_svc_key svc;
-	uint32_t addr;
+	struct xlb_svc_key svc;		/* svc.af: the server's family too */
+	union xlb_inaddr addr;
 	uint16_t port;			/* the server's */
 	uint64_t hgen;
 	struct xlb_check chk;		/* effective */
@@ -172,10 +172,12 @@ static void set_when(struct xlb_health *h, struct target *t, uint64_t when)
 
 static const char *tgt_str(const struct target *t, char *buf, size_t len)
 {
-	char a[INET_ADDRSTRLEN], v[XLB_CTL_SVC_STR];
+	char a[INET6_ADDRSTRLEN], v[XLB_CTL_SVC_STR];
+	bool v6 = t->svc.af == AF_INET6;
 
-	inet_ntop(AF_INET, &t->addr, a, sizeof(a));
-	snprintf(buf, len, "%s:%u of %s", a, ntohs(t->port), xlb_ctl_svc_str(&t->svc, v, sizeof(v)));
+	inet_ntop(t->svc.af, &t->addr, a, sizeof(a));
+	snprintf(buf, len, "%s%s%s:%u of %s", v6 ? "[" : "", a, v6 ? "]" : "",
+		 ntohs(t->port), xlb_ctl_svc_str(&t->svc, v, sizeof(v)));
 	return buf;
 }
 
@@ -275,21 +277,26 @@ static uint16_t probe_port(const struct target *t)
 
 static int start_sock(struct target *t, int type)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = t->addr,
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = t->addr.ip,
 				   .sin_port = probe_port(t) };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = t->addr.in6,
+				     .sin6_port = probe_port(t) };
+	bool v6 = t->svc.af == AF_INET6;
 
-	t->fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	t->fd = socket(v6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd < 0)
 		return -errno;
-	if (connect(t->fd, (struct sockaddr *)&sin, sizeof(sin)) && errno != EINPROGRESS)
+	if (connect(t->fd, v6 ? (struct sockaddr *)&sin6 : (struct sockaddr *)&sin,
+		    v6 ? sizeof(sin6) : sizeof(sin)) && errno != EINPROGRESS)
 		return -errno;
 	return 0;
 }
 
 static int start_exec(struct xlb_health *h, struct target *t)
 {
-	char a[INET_ADDRSTRLEN], va[INET_ADDRSTRLEN], p[8], cp[8];
-	char e_addr[48], e_port[32], e_cport[32], e_vaddr[48], e_vport[32], e_vproto[32];
+	char a[INET6_ADDRSTRLEN], va[INET6_ADDRSTRLEN], p[8], cp[8];
+	char e_addr[16 + INET6_ADDRSTRLEN], e_port[32], e_cport[32];
+	char e_vaddr[16 + INET6_ADDRSTRLEN], e_vport[32], e_vproto[32];
 	char *argv[] = { "/bin/sh", "-c", t->chk.exec, "xlb-check", a, p, NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -299,8 +306,10 @@ static int start_exec(struct xlb_health *h, struct target *t)
 	int ret;
 
 	(void)h;
-	inet_ntop(AF_INET, &t->addr, a, sizeof(a));
-	inet_ntop(AF_INET, &t->svc.addr, va, sizeof(va));
+	/* Bare addresses, as keepalived's MISC_CHECK passes them (IPv6
+	 * without brackets: the port travels apart). */
+	inet_ntop(t->svc.af, &t->addr, a, sizeof(a));
+	inet_ntop(t->svc.af, &t->svc.addr, va, sizeof(va));
 	snprintf(p, sizeof(p), "%u", ntohs(t->port));
 	snprintf(cp, sizeof(cp), "%u", ntohs(probe_port(t)));
 	snprintf(e_addr, sizeof(e_addr), "XLB_RS_ADDR=%s", a);
@@ -457,7 +466,8 @@ static void http_send(struct xlb_health *h, struct target *t)
 
 static void http_event(struct xlb_health *h, struct target *t, uint32_t ev)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
+	bool v6 = t->svc.af == AF_INET6;
 	int e;
 
 	switch (t->phase) {
@@ -468,11 +478,13 @@ static void http_event(struct xlb_health *h, struct target *t, uint32_t ev)
 			return;
 		}
 		if (!t->req_len) {	/* made once: the path and host stay */
-			inet_ntop(AF_INET, &t->addr, a, sizeof(a));
+			/* RFC 3986: an IPv6 literal host is bracketed. */
+			inet_ntop(t->svc.af, &t->addr, a, sizeof(a));
 			t->req_len = (size_t)snprintf(t->req, sizeof(t->req),
-						      "GET %s HTTP/1.0\r\nHost: %s:%u\r\n"
+						      "GET %s HTTP/1.0\r\nHost: %s%s%s:%u\r\n"
 						      "User-Agent: xlb-health\r\nConnection: close\r\n\r\n",
-						      t->chk.path, a, ntohs(probe_port(t)));
+						      t->chk.path, v6 ? "[" : "", a, v6 ? "]" : "",
+						      ntohs(probe_port(t)));
 			if (t->req_len >= sizeof(t->req))
 				t->req_len = sizeof(t->req) - 1;
 		}
@@ -628,14 +640,22 @@ static void on_event(struct xlb_health *h, struct target *t, uint32_t ev)
 
 static int tgt_cmp(const struct target *a, const struct target *b)
 {
+	int c;
+
 	if (a->svc.proto != b->svc.proto)
 		return a->svc.proto < b->svc.proto ? -1 : 1;
-	if (a->svc.addr != b->svc.addr)
-		return ntohl(a->svc.addr) < ntohl(b->svc.addr) ? -1 : 1;
+	/* IPv4 first; within a family, addresses as numbers (memcmp of
+	 * network order), which for IPv4 is the order of before. */
+	if (a->svc.af != b->svc.af)
+		return a->svc.af == AF_INET ? -1 : 1;
+	c = memcmp(&a->svc.addr, &b->svc.addr, sizeof(a->svc.addr));
+	if (c)
+		return c < 0 ? -1 : 1;
 	if (a->svc.port != b->svc.port)
 		return ntohs(a->svc.port) < ntohs(b->svc.port) ? -1 : 1;
-	if (a->addr != b->addr)
-		return ntohl(a->addr) < ntohl(b->addr) ? -1 : 1;
+	c = memcmp(&a->addr, &b->addr, sizeof(a->addr));
+	if (c)
+		return c < 0 ? -1 : 1;
 	if (a->port != b->port)
 		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
 	return 0;
@@ -691,8 +711,11 @@ static void apply_plan(struct xlb_health *h, struct plan *p)
 			t->info.last_ok = 0;
 			t->info.error[0] = '\0';
 			/* Spread first probes over the interval. */
-			t->when_ms = now + xlb_hash_flow(t->addr, t->svc.addr, t->port,
-							 t->svc.port, t->svc.proto, 0x686c7468u) %
+			t->when_ms = now + (t->svc.af == AF_INET6 ?
+				xlb_hash_flow6(t->addr.ip6, t->svc.addr.ip6, t->port,
+					       t->svc.port, t->svc.proto, 0x686c7468u) :
+				xlb_hash_flow(t->addr.ip, t->svc.addr.ip, t->port,
+					      t->svc.port, t->svc.proto, 0x686c7468u)) %
 					   t->chk.interval_ms;
 		}
 		nt[nn] = t;
@@ -810,10 +833,14 @@ static struct plan *plan_build(const struct xlb_snap *s)
 			if (t->chk.kind == XLB_CHECK_NONE)
 				continue;
 			memset(&t->svc, 0, sizeof(t->svc));
+			memset(&t->addr, 0, sizeof(t->addr));
 			t->svc.proto = svc->cfg.key.proto;
-			t->svc.addr = svc->cfg.key.addr;
+			/* A server is of its service's family (tables.c,
+			 * check_dest_cfg), so one af says both. */
+			t->svc.af = (uint8_t)xlb_af(svc->cfg.key.af);
+			memcpy(&t->svc.addr, &svc->cfg.key.addr, xlb_inaddr_len(t->svc.af));
 			t->svc.port = svc->cfg.key.port;
-			t->addr = d->cfg.addr;
+			memcpy(&t->addr, &d->cfg.addr, xlb_inaddr_len(t->svc.af));
 			t->port = d->cfg.port;
 			t->hgen = d->hgen;
 			t->info.state = d->down ? XLB_HEALTH_DOWN : XLB_HEALTH_UP;
@@ -871,17 +898,25 @@ void xlb_health_tick(struct xlb_health *h)
 	}
 }
 
-int xlb_health_info(struct xlb_health *h, const struct xlb_svc_key *svc, uint32_t addr,
-		    uint16_t port, struct xlb_health_info *out)
+int xlb_health_info(struct xlb_health *h, const struct xlb_svc_key *svc,
+		    const union xlb_inaddr *addr, uint16_t port, struct xlb_health_info *out)
 {
-	struct target key = { .addr = addr, .port = port };
+	struct target key = { .port = port };
 	long lo = 0, hi;
 	int ret = -ENOENT;
+	int af;
 
-	if (!h)
+	if (!h || !svc)
 		return -ENOENT;
+	af = xlb_af(svc->af);
+	if (af != AF_INET && af != AF_INET6)
+		return -ENOENT;
+	key.svc.af = (uint8_t)af;
+	/* Only the family's bytes: the rest of an IPv4 union may be junk,
+	 * and targets compare all sixteen. */
+	memcpy(&key.addr, addr, xlb_inaddr_len(af));
+	memcpy(&key.svc.addr, &svc->addr, xlb_inaddr_len(af));
 	key.svc.proto = svc->proto;
-	key.svc.addr = svc->addr;
 	key.svc.port = svc->port;
 	pthread_mutex_lock(&h->lock);
 	hi = (long)h->ntgts - 1;

@@ -44,8 +44,8 @@ void xlb_health_stop(struct xlb_health *h);
 void xlb_health_tick(struct xlb_health *h);
 /* Control thread (any thread): the health of one checked server; 0, or
  * -ENOENT when it is not checked. */
-int  xlb_health_info(struct xlb_health *h, const struct xlb_svc_key *svc, uint32_t addr,
-		     uint16_t port, struct xlb_health_info *out);
+int  xlb_health_info(struct xlb_health *h, const struct xlb_svc_key *svc,
+		     const union xlb_inaddr *addr, uint16_t port, struct xlb_health_info *out);
 /* Counters, group "health": checks, failed, changes, down, up, per kind
  * (tcp, http, udp, exec), servers checked, and the thread's CPU time. */
 int  xlb_health_dump_counters(struct xlb_health *h, xlb_counter_emit_fn emit, void *arg);

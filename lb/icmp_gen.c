@@ -100,3 +100,68 @@ bool xlb_icmp_limit_allow(struct xlb_icmp_limit *l, uint64_t now_ms)
 	l->credit--;
 	return true;
 }
+
+/* ---- IPv6: Packet Too Big (RFC 4443 3.2) ---- */
+
+#define ICMP6_PTB_MAX		XLB_IP6_MIN_MTU	/* the whole ICMPv6 packet */
+
+int xlb_icmp6_pkt_too_big(uint8_t *buf, uint32_t cap, const uint8_t *frame,
+			  const struct xlb_pkt *p, const void *saddr,
+			  uint16_t mtu)
+{
+	uint32_t l2 = p->l3_off, quote, plen, n, m;
+	uint8_t *ip6, *icmp;
+	uint16_t v;
+
+	if (p->af != AF_INET6)
+		return -EINVAL;
+	if (mtu < XLB_IP6_MIN_MTU + XLB_IP6IP6_HLEN)
+		return -EINVAL;
+	quote = ICMP6_PTB_MAX - XLB_IP6_HLEN - ICMP_HLEN;
+	if (quote > p->ip_len)
+		quote = p->ip_len;
+	plen = ICMP_HLEN + quote;
+	n = l2 + XLB_IP6_HLEN + plen;
+	if (n > cap)
+		return -ENOSPC;
+
+	memcpy(buf, frame + 6, 6);
+	memcpy(buf + 6, frame, 6);
+	memcpy(buf + 12, frame + 12, l2 - 12);	/* VLAN tag, EtherType */
+
+	ip6 = buf + l2;
+	/* Traffic class 0 and no flow label, as the kernel's icmp6_send(). */
+	ip6[0] = 0x60;
+	ip6[1] = 0;
+	ip6[2] = ip6[3] = 0;
+	v = htons((uint16_t)plen);
+	memcpy(ip6 + 4, &v, 2);
+	ip6[6] = IPPROTO_ICMPV6;
+	ip6[7] = XLB_TUN_TTL_DEFAULT;
+	memcpy(ip6 + 8, saddr, 16);
+	memcpy(ip6 + 24, &p->saddr6, 16);
+
+	icmp = ip6 + XLB_IP6_HLEN;
+	icmp[0] = XLB_ICMP6_PKT_TOOBIG;
+	icmp[1] = 0;
+	memset(icmp + 2, 0, 2);
+	m = htonl((uint32_t)mtu - XLB_IP6IP6_HLEN);
+	memcpy(icmp + 4, &m, 4);
+	memcpy(icmp + ICMP_HLEN, frame + p->l3_off, quote);
+	v = xlb_csum_l4_6(ip6 + 8, ip6 + 24, IPPROTO_ICMPV6, icmp, plen);
+	memcpy(icmp + 2, &v, 2);
+	return (int)n;
+}
+
+int xlb_icmp_frag_needed_tun6(uint8_t *buf, uint32_t cap, const uint8_t *frame,
+			      const struct xlb_pkt *p, uint32_t saddr,
+			      uint16_t mtu)
+{
+	/* xlb_icmp_frag_needed() takes off 20 (the IPv4 outer header);
+	 * IPv6's is 20 bytes more. */
+	if (mtu < IP_MIN_MTU + XLB_IP6IP6_HLEN)
+		return -EINVAL;
+	return xlb_icmp_frag_needed(buf, cap, frame, p, saddr,
+				    (uint16_t)(mtu - (XLB_IP6IP6_HLEN -
+						      XLB_IPIP_HLEN)));
+}

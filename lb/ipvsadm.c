@@ -328,7 +328,7 @@ static int refusal(const struct xlb_optdef *d, const char *val, char *err, size_
 			    val ? val : "");
 	case TAG_IPV6:
 		return xlb_seterr_inval(err, errlen,
-			    "IPv6 (-6) is not supported yet (see the IPv6 issue): give IPv4 services and servers");
+			    "-6 is for IPv6 firewall-mark services, which xlb does not support: give an IPv6 service as -t or -u [ADDR]:PORT");
 	case TAG_PE:
 		return xlb_seterr_inval(err, errlen,
 			    "persistence engine '--pe %s' is not supported: xlb's persistence is by client address only (IPVS's SIP engine groups by Call-ID, which would need every datagram's payload parsed); use -p [timeout] with -M netmask",
@@ -573,23 +573,31 @@ static bool has_alpha(const char *s)
 	return false;
 }
 
-/* Numeric IPv4 always; a host name (IPv4 only) when it looks like one, so
- * that a mistyped dotted quad is refused without a resolver round trip. */
-static bool parse_addr(const char *s, uint32_t *addr)
+/* Numeric IPv4 or IPv6 always; a host name (IPv4 only, as ipvsadm's
+ * host_to_addr) when it looks like one, so that a mistyped dotted quad is
+ * refused without a resolver round trip. */
+static bool parse_addr(const char *s, uint8_t *af, union xlb_inaddr *addr)
 {
 	struct addrinfo hints = { .ai_family = AF_INET };
 	struct addrinfo *res = NULL;
 	struct in_addr in;
 
+	memset(addr, 0, sizeof(*addr));
 	if (inet_pton(AF_INET, s, &in) == 1) {
-		*addr = in.s_addr;
+		*af = AF_INET;
+		addr->ip = in.s_addr;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, &addr->in6) == 1) {
+		*af = AF_INET6;
 		return true;
 	}
 	if (!*s || !has_alpha(s) || strchr(s, ':'))
 		return false;
 	if (getaddrinfo(s, NULL, &hints, &res) || !res)
 		return false;
-	*addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
+	*af = AF_INET;
+	addr->ip = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
 	freeaddrinfo(res);
 	return true;
 }
@@ -612,32 +620,53 @@ static bool parse_port(const char *s, uint8_t proto, uint16_t *port)
 	return true;
 }
 
-/* "host[:port]" for a service (what = "service") or a real server. */
+/*
+ * "host[:port]" for a service (what = "service") or a real server, as
+ * ipvsadm 1.31's parse_service: "[IPv6]:port", or a bare IPv6 address
+ * (no port), or "IPv4-or-host[:port]".
+ */
 static int parse_addrport(const char *arg, uint8_t proto, const char *what,
-			  uint32_t *addr, uint16_t *port, bool *has_port,
+			  uint8_t *af, union xlb_inaddr *addr, uint16_t *port, bool *has_port,
 			  char *err, size_t errlen)
 {
 	char buf[256];
-	char *colon;
+	char *colon = NULL, *host = buf;
 
 	if (!arg || !*arg)
 		return xlb_seterr_inval(err, errlen, "missing %s address", what);
-	if (arg[0] == '[' || strchr(arg, ':') != strrchr(arg, ':'))
-		return xlb_seterr_inval(err, errlen,
-			    "bad %s address '%s': IPv6 is not supported yet",
-			    what, arg);
 	if (strlen(arg) >= sizeof(buf))
 		return xlb_seterr_inval(err, errlen, "bad %s address '%.40s...': too long",
 			    what, arg);
 	strcpy(buf, arg);
-	colon = strchr(buf, ':');
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+
+		if (!close || close[1] != ':' || !close[2])
+			return xlb_seterr_inval(err, errlen,
+				    "bad %s address '%s' (expected [IPv6 address]:port)", what, arg);
+		*close = '\0';
+		host = buf + 1;
+		colon = close + 1;
+		if (!parse_addr(host, af, addr) || *af != AF_INET6)
+			return xlb_seterr_inval(err, errlen,
+				    "bad %s address '%s' (expected an IPv6 address in brackets)",
+				    what, host);
+	} else if (strchr(buf, ':') != strrchr(buf, ':')) {
+		/* Two colons or more: an IPv6 address without a port. */
+		if (!parse_addr(buf, af, addr) || *af != AF_INET6)
+			return xlb_seterr_inval(err, errlen,
+				    "bad %s address '%s' (an IPv6 address with a port goes in brackets: [2001:db8::1]:80)",
+				    what, arg);
+	} else {
+		colon = strchr(buf, ':');
+		if (colon)
+			*colon = '\0';
+		if (!parse_addr(buf, af, addr) || *af != AF_INET)
+			return xlb_seterr_inval(err, errlen,
+				    "bad %s address '%s' (expected an IPv4 address, a host name or [IPv6]:port)",
+				    what, buf);
+	}
 	*has_port = colon != NULL;
-	if (colon)
-		*colon = '\0';
-	if (!parse_addr(buf, addr))
-		return xlb_seterr_inval(err, errlen,
-			    "bad %s address '%s' (expected an IPv4 address or a host name)",
-			    what, buf);
 	if (colon && !parse_port(colon + 1, proto, port))
 		return xlb_seterr_inval(err, errlen,
 			    "bad %s port '%s' (expected 0..65535 or a service name)",
@@ -706,11 +735,15 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 	if (HAS(raw, OPT_SERVICE)) {
 		req->has_svc = true;
 		req->svc.key.proto = raw->proto;
-		rc = parse_addrport(raw->svc, raw->proto, "service",
+		rc = parse_addrport(raw->svc, raw->proto, "service", &req->svc.key.af,
 				    &req->svc.key.addr, &req->svc.key.port,
 				    &has_port, err, errlen);
 		if (rc)
 			return rc;
+		/* IPVS: an IPv6 service's netmask is a prefix length, 128
+		 * unless -M says otherwise. */
+		if (req->svc.key.af == AF_INET6 && req->svc.netmask == 0xffffffff)
+			req->svc.netmask = 128;
 	}
 	if (HAS(raw, OPT_SCHEDULER)) {
 		const char *s = raw->sched;
@@ -741,7 +774,15 @@ static int interpret_svc(const struct xlb_raw *raw, struct xlb_req *req,
 				 (v ? XLB_SVC_F_PERSISTENT : 0);
 		req->svc_set |= XLB_SVC_SET_PERSIST;
 	}
-	if (HAS(raw, OPT_NETMASK)) {
+	if (HAS(raw, OPT_NETMASK) && req->svc.key.af == AF_INET6) {
+		/* ipvsadm 1.31: -M is a prefix length 1..128 for IPv6. */
+		if (!parse_uint(raw->netmask, 1, 128, &v))
+			return xlb_seterr_inval(err, errlen,
+				    "bad IPv6 persistence netmask '%s' (expected a prefix length 1..128, like 64)",
+				    raw->netmask);
+		req->svc.netmask = (uint32_t)v;
+		req->svc_set |= XLB_SVC_SET_NETMASK;
+	} else if (HAS(raw, OPT_NETMASK)) {
 		if (!parse_netmask(raw->netmask, &req->svc.netmask))
 			return xlb_seterr_inval(err, errlen,
 				    "bad persistence netmask '%s' (expected a dotted mask like 255.255.255.0)",
@@ -818,14 +859,14 @@ static int interpret_tunnel(const struct xlb_raw *raw, struct xlb_req *req,
 static int interpret_dest(const struct xlb_raw *raw, struct xlb_req *req,
 			  char *err, size_t errlen)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 	unsigned long v;
 	bool has_port = false;
 	int rc;
 
 	if (HAS(raw, OPT_SERVER)) {
 		req->dest.port = req->svc.key.port;
-		rc = parse_addrport(raw->server, raw->proto, "real server",
+		rc = parse_addrport(raw->server, raw->proto, "real server", &req->dest.af,
 				    &req->dest.addr, &req->dest.port,
 				    &has_port, err, errlen);
 		if (rc)
@@ -878,8 +919,10 @@ static int interpret_dest(const struct xlb_raw *raw, struct xlb_req *req,
 	     (raw->cmd == XLB_REQ_EDIT_DEST && HAS(raw, OPT_FORWARD))) &&
 	    req->dest.fwd != XLB_FWD_NAT &&
 	    req->dest.port != req->svc.key.port) {
-		inet_ntop(AF_INET, &req->dest.addr, a, sizeof(a));
+		inet_ntop(xlb_af(req->dest.af), &req->dest.addr, a, sizeof(a));
 		return xlb_seterr_inval(err, errlen,
+			    xlb_af(req->dest.af) == AF_INET6 ?
+			    "real server port %u differs from the service port %u: %s cannot change the port (use -m, or give [%s]:%u)" :
 			    "real server port %u differs from the service port %u: %s cannot change the port (use -m, or give %s:%u)",
 			    ntohs(req->dest.port), ntohs(req->svc.key.port),
 			    req->dest.fwd == XLB_FWD_TUN ?
@@ -1007,16 +1050,22 @@ static int interpret_checks(const struct xlb_raw *raw, struct xlb_req *req,
 		bool has_port = false;
 
 		if (!strcmp(sv, "none")) {
-			req->svc.sorry_addr = 0;
+			memset(&req->svc.sorry_addr, 0, sizeof(req->svc.sorry_addr));
 			req->svc.sorry_port = 0;
 		} else {
+			static const union xlb_inaddr zero;
+			uint8_t saf = AF_INET;
+
 			req->svc.sorry_port = 0;
-			rc = parse_addrport(sv, raw->proto, "sorry server", &req->svc.sorry_addr,
+			rc = parse_addrport(sv, raw->proto, "sorry server", &saf, &req->svc.sorry_addr,
 					    &req->svc.sorry_port, &has_port, err, errlen);
 			if (rc)
 				return rc;
-			if (!req->svc.sorry_addr)
+			if (xlb_inaddr_eq(&req->svc.sorry_addr, &zero))
 				return xlb_seterr_inval(err, errlen, "bad sorry server '%s'", sv);
+			if (req->has_svc && saf != xlb_af(req->svc.key.af))
+				return xlb_seterr_inval(err, errlen,
+					    "sorry server '%s' is not of the service's address family", sv);
 		}
 		req->svc_set |= XLB_SVC_SET_SORRY;
 	}
@@ -1355,29 +1404,37 @@ const char *xlb_ipvsadm_fwd_switch(uint8_t fwd)
 	return "-g";
 }
 
-char *xlb_ipvsadm_addrport(char *buf, size_t len, uint32_t addr,
+char *xlb_ipvsadm_addrport(char *buf, size_t len, uint8_t af, const union xlb_inaddr *addr,
 			   uint16_t port, uint8_t proto, bool numeric)
 {
 	char host[NI_MAXHOST];
 	char pname[32];
 
-	inet_ntop(AF_INET, &addr, host, sizeof(host));
+	af = xlb_af(af);
+	inet_ntop(af, addr, host, sizeof(host));
 	snprintf(pname, sizeof(pname), "%u", ntohs(port));
 	if (!numeric) {
-		struct sockaddr_in sin = {
-			.sin_family = AF_INET,
-			.sin_addr.s_addr = addr,
-		};
+		struct sockaddr_storage ss = { 0 };
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 		struct servent *se;
 
-		if (getnameinfo((struct sockaddr *)&sin, sizeof(sin), host,
-				sizeof(host), NULL, 0, NI_NAMEREQD))
-			inet_ntop(AF_INET, &addr, host, sizeof(host));
+		if (af == AF_INET6) {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_addr = addr->in6;
+		} else {
+			sin->sin_family = AF_INET;
+			sin->sin_addr.s_addr = addr->ip;
+		}
+		if (getnameinfo((struct sockaddr *)&ss, af == AF_INET6 ? sizeof(*sin6) :
+				sizeof(*sin), host, sizeof(host), NULL, 0, NI_NAMEREQD))
+			inet_ntop(af, addr, host, sizeof(host));
 		se = getservbyport(port, proto == IPPROTO_UDP ? "udp" : "tcp");
 		if (se)
 			snprintf(pname, sizeof(pname), "%s", se->s_name);
 	}
-	snprintf(buf, len, "%s:%s", host, pname);
+	/* ipvsadm 1.31's addrport_to_anyname: an IPv6 host in brackets. */
+	snprintf(buf, len, af == AF_INET6 ? "[%s]:%s" : "%s:%s", host, pname);
 	return buf;
 }
 
@@ -1387,7 +1444,7 @@ static void print_svc_switch(FILE *out, const struct xlb_svc_cfg *svc,
 	char ap[NI_MAXHOST + 40];
 
 	fprintf(out, "%s %s", svc->key.proto == IPPROTO_UDP ? "-u" : "-t",
-		xlb_ipvsadm_addrport(ap, sizeof(ap), svc->key.addr,
+		xlb_ipvsadm_addrport(ap, sizeof(ap), svc->key.af, &svc->key.addr,
 				     svc->key.port, svc->key.proto, numeric));
 }
 
@@ -1408,9 +1465,15 @@ void xlb_rules_print_svc_ex(FILE *out, const struct xlb_svc_cfg *svc,
 	fprintf(out, " -s %s", svc->sched[0] ? svc->sched : XLB_SCHED_DEFAULT);
 	if (svc->flags & XLB_SVC_F_PERSISTENT) {
 		fprintf(out, " -p %u", svc->timeout);
-		if (svc->netmask != 0xffffffff)
+		/* ipvsadm 1.31: an IPv6 service's -M is its prefix length,
+		 * printed when it is not 128. */
+		if (xlb_af(svc->key.af) == AF_INET6) {
+			if (svc->netmask != 128)
+				fprintf(out, " -M %u", svc->netmask);
+		} else if (svc->netmask != 0xffffffff) {
 			fprintf(out, " -M %s",
 				inet_ntop(AF_INET, &mask, m, sizeof(m)));
+		}
 	}
 	/* ipvsadm 1.31's order: -p, -M, --pe, -o, -b. */
 	if (svc->flags & XLB_SVC_F_ONEPACKET)
@@ -1429,15 +1492,15 @@ void xlb_rules_print_svc_ex(FILE *out, const struct xlb_svc_cfg *svc,
 	/* Health checks (xlb's extensions), after ipvsadm's options. */
 	if (check)
 		xlb_check_print(out, check);
-	if (svc->sorry_addr) {
+	if (!xlb_inaddr_eq(&svc->sorry_addr, &(union xlb_inaddr){ .ip6 = { 0 } })) {
 		char ap[NI_MAXHOST + 40];
 
 		/* Without a port it follows the service's. */
 		if (svc->sorry_port)
-			xlb_ipvsadm_addrport(ap, sizeof(ap), svc->sorry_addr, svc->sorry_port,
-					     svc->key.proto, true);
+			xlb_ipvsadm_addrport(ap, sizeof(ap), svc->key.af, &svc->sorry_addr,
+					     svc->sorry_port, svc->key.proto, true);
 		else
-			inet_ntop(AF_INET, &svc->sorry_addr, ap, sizeof(ap));
+			inet_ntop(xlb_af(svc->key.af), &svc->sorry_addr, ap, sizeof(ap));
 		fprintf(out, " --sorry-server %s", ap);
 	}
 	if (svc->quorum)
@@ -1460,7 +1523,7 @@ void xlb_rules_print_dest_ex(FILE *out, const struct xlb_svc_cfg *svc,
 	fputs("-a ", out);
 	print_svc_switch(out, svc, numeric);
 	fprintf(out, " -r %s %s -w %u",
-		xlb_ipvsadm_addrport(ap, sizeof(ap), d->addr, d->port,
+		xlb_ipvsadm_addrport(ap, sizeof(ap), d->af, &d->addr, d->port,
 				     svc->key.proto, numeric),
 		xlb_ipvsadm_fwd_switch(d->fwd), d->weight);
 	/* As ipvsadm 1.31 saves a tunnelling server: its tunnel type. */

@@ -89,11 +89,11 @@ void xlb_rules_print_dest_ex(FILE *out, const struct xlb_svc_cfg *svc,
 			     bool numeric);
 
 /*
- * "ADDR:PORT" as ipvsadm prints it: numeric, or with the host name
+ * "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6, af AF_INET6) as ipvsadm prints it: numeric, or with the host name
  * (getnameinfo) and service name (getservbyport for proto) when they
  * resolve. addr and port in network order. Returns buf.
  */
-char *xlb_ipvsadm_addrport(char *buf, size_t len, uint32_t addr,
+char *xlb_ipvsadm_addrport(char *buf, size_t len, uint8_t af, const union xlb_inaddr *addr,
 			   uint16_t port, uint8_t proto, bool numeric);
 
 /* Forwarding method as ipvsadm names it: "Masq", "Route", "Tunnel";

@@ -101,6 +101,14 @@ struct kad_msg {
 	unsigned more;		/* further places with the same text */
 };
 
+/* An address of either family: IPv4 in host order (ranges count on it),
+ * IPv6 as in6_addr. */
+struct kad_ip {
+	uint8_t af;		/* AF_INET or AF_INET6 */
+	uint32_t host;		/* AF_INET */
+	struct in6_addr in6;	/* AF_INET6 */
+};
+
 struct kad_ctx {
 	const struct xlb_kad_params *p;
 	char *err;
@@ -130,7 +138,7 @@ struct kad_ctx {
 	unsigned dropped;	/* distinct texts beyond KAD_MSGS_MAX */
 	FILE *out;
 	unsigned nsvc;
-	struct kad_key { uint32_t addr; uint16_t port; uint8_t proto;
+	struct kad_key { struct kad_ip addr; uint16_t port; uint8_t proto;
 			 const char *file; unsigned line; } *keys;
 	bool any_not_inhibit;
 	const struct kad_node *first_not_inhibit;
@@ -802,6 +810,7 @@ struct kad_vsg {
 	const struct kad_node *n;
 	struct kad_vsg_ent *ent;
 	unsigned nent;
+	const struct kad_node *v6;	/* its first IPv6 entry (not expanded) */
 };
 
 enum kad_kind { CHK_NONE, CHK_TCP, CHK_HTTP, CHK_UDP, CHK_EXEC };
@@ -820,7 +829,7 @@ struct kad_check {
 
 struct kad_rs {
 	const struct kad_node *n;
-	uint32_t addr;
+	struct kad_ip addr;
 	uint16_t port;		/* 0: the service's */
 	int fwd;		/* UNSET: the service's */
 	int64_t weight;		/* UNSET: the service's */
@@ -833,6 +842,7 @@ struct kad_rs {
 
 struct kad_vs {
 	const struct kad_node *n;
+	uint8_t af;		/* its address's family; 0 for a group's */
 	uint8_t proto;
 	const char *sched;
 	uint32_t persist;
@@ -841,7 +851,7 @@ struct kad_vs {
 	int64_t weight;
 	int inhibit;
 	bool has_sorry;
-	uint32_t sorry_addr;
+	struct kad_ip sorry_addr;
 	uint16_t sorry_port;
 	int64_t quorum;
 	const struct kad_node *ops;	/* "ops": one-packet scheduling (-o) */
@@ -938,13 +948,25 @@ static bool kad_looks_ip6(const char *s)
 }
 
 static int kad_addr(struct kad_ctx *c, const struct kad_node *n,
-		    const char *s, const char *what, uint32_t *host)
+		    const char *s, const char *what, struct kad_ip *ip)
 {
-	if (kad_looks_ip6(s))
-		return nfail(c, n, "%s %s: IPv6 is not supported by xlb yet", what, s);
-	if (!kad_parse_ip4(s, host))
+	memset(ip, 0, sizeof(*ip));
+	if (kad_looks_ip6(s)) {
+		if (inet_pton(AF_INET6, s, &ip->in6) != 1)
+			return nfail(c, n, "%s '%s' is not an IPv6 address", what, s);
+		ip->af = AF_INET6;
+		return 0;
+	}
+	if (!kad_parse_ip4(s, &ip->host))
 		return nfail(c, n, "%s '%s' is not an IPv4 address", what, s);
+	ip->af = AF_INET;
 	return 0;
+}
+
+static bool kad_ip_eq(const struct kad_ip *a, const struct kad_ip *b)
+{
+	return a->af == b->af && (a->af == AF_INET6 ?
+		!memcmp(&a->in6, &b->in6, sizeof(a->in6)) : a->host == b->host);
 }
 
 /* A port word; keepalived reads a missing port and port 0 alike. */
@@ -1245,6 +1267,65 @@ static int kad_url(struct kad_ctx *c, const struct kad_node *u,
 	return 0;
 }
 
+/* One host { } of an SMTP_CHECK: keepalived's deprecated way of giving
+ * the checker more targets, each checked as a checker of its own. Its
+ * connect_* are the host's; retry, delay_before_retry, delay_loop and
+ * alpha set the SMTP_CHECK's (keepalived's handlers write the current
+ * checker), so they go to ci in file order. */
+struct kad_smtp_host {
+	const struct kad_node *n;
+	const struct kad_node *ip;	/* connect_ip, when given */
+	bool elsewhere;			/* connect_ip is not the server's */
+	int64_t port, timeout;
+};
+
+static int kad_smtp_host(struct kad_ctx *c, const struct kad_node *hn,
+			 const struct kad_rs *rs, struct kad_inh *ci,
+			 struct kad_smtp_host *h)
+{
+	int rc;
+
+	rc = kad_want_block(c, hn);
+	if (!rc && hn->nw > 1)
+		rc = nfail(c, hn, "'host' takes no value");
+	if (rc)
+		return rc;
+	memset(h, 0, sizeof(*h));
+	h->n = hn;
+	h->port = UNSET;
+	h->timeout = UNSET;
+	for (unsigned i = 0; i < hn->nkid; i++) {
+		const struct kad_node *n = hn->kid[i];
+		const char *w = n->w[0];
+
+		if (!strcmp(w, "connect_ip")) {
+			struct kad_ip a;
+
+			rc = kad_want_args(c, n, 1, 1);
+			if (!rc)
+				rc = kad_addr(c, n, n->w[1], "connect_ip", &a);
+			if (rc)
+				return rc;
+			h->ip = n;
+			h->elsewhere = !kad_ip_eq(&a, &rs->addr);
+		} else if (!strcmp(w, "connect_port")) {
+			rc = kad_uint_kw(c, n, 1, 65535, &h->port);
+		} else if (!strcmp(w, "connect_timeout")) {
+			rc = kad_timer_kw(c, n, 1, &h->timeout);
+		} else {
+			rc = kad_inh_kw(c, n, ci);
+			if (rc > 0)
+				rc = 0;
+			else if (!rc && !kad_untranslated_kw(c, n, "SMTP_CHECK host",
+							   kad_chk_common_untr))
+				rc = nfail(c, n, "unknown keyword '%s' in SMTP_CHECK host", w);
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* What a checker block says, over what it inherits (inh: the real
  * server's settings over the virtual server's). */
 static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
@@ -1256,7 +1337,12 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 	const struct kad_node *misc_path = NULL, *first_url = NULL;
 	int64_t misc_timeout = UNSET, cport = UNSET;
 	bool http = !strcmp(t, "HTTP_GET"), ssl = !strcmp(t, "SSL_GET");
-	bool misc = !strcmp(t, "MISC_CHECK");
+	bool misc = !strcmp(t, "MISC_CHECK"), smtp = !strcmp(t, "SMTP_CHECK");
+	/* SMTP_CHECK: its first host { }, how many, and whether it names
+	 * connect_* itself (then it is the main check, not the host). */
+	struct kad_smtp_host host1 = { 0 }, hx;
+	unsigned nhost = 0;
+	const struct kad_node *own_co = NULL;
 	uint64_t default_dbr = KAD_US;
 	int64_t retry, dbr, loop;
 	int rc;
@@ -1271,7 +1357,7 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 	if (http || ssl) {
 		chk->kind = CHK_HTTP;
 		default_dbr = 3 * KAD_US;	/* check_http.c */
-	} else if (!strcmp(t, "TCP_CHECK")) {
+	} else if (!strcmp(t, "TCP_CHECK") || smtp) {
 		chk->kind = CHK_TCP;
 	} else if (!strcmp(t, "UDP_CHECK")) {
 		chk->kind = CHK_UDP;
@@ -1293,24 +1379,41 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 			"misc_dynamic", "user", NULL,
 		};
 
+		if (smtp && !own_co &&
+		    (!strcmp(w, "connect_ip") || !strcmp(w, "connect_port") ||
+		     !strcmp(w, "connect_timeout") || !strcmp(w, "bindto") ||
+		     !strcmp(w, "bind_port") || !strcmp(w, "bind_if") ||
+		     !strcmp(w, "fwmark")))
+			own_co = n;
 		rc = kad_inh_kw(c, n, &ci);
 		if (rc < 0)
 			return rc;
 		if (rc)
 			continue;
-		if (!misc && !strcmp(w, "connect_port")) {
+		if (smtp && !strcmp(w, "helo_name")) {
+			/* Nothing to translate: the SMTP_CHECK warning says
+			 * no HELO is sent. */
+			rc = kad_want_args(c, n, 1, 1);
+			if (rc)
+				return rc;
+		} else if (smtp && !strcmp(w, "host")) {
+			rc = kad_smtp_host(c, n, rs, &ci, nhost ? &hx : &host1);
+			if (rc)
+				return rc;
+			nhost++;
+		} else if (!misc && !strcmp(w, "connect_port")) {
 			rc = kad_uint_kw(c, n, 1, 65535, &cport);
 			if (rc)
 				return rc;
 		} else if (!misc && !strcmp(w, "connect_ip")) {
-			uint32_t a;
+			struct kad_ip a;
 
 			rc = kad_want_args(c, n, 1, 1);
 			if (!rc)
 				rc = kad_addr(c, n, n->w[1], "connect_ip", &a);
 			if (rc)
 				return rc;
-			if (a != rs->addr)
+			if (!kad_ip_eq(&a, &rs->addr))
 				return nfail(c, n, "connect_ip %s: xlb probes the real server's own address (use a MISC_CHECK whose script probes %s)",
 					     n->w[1], n->w[1]);
 		} else if ((http || ssl) && !strcmp(w, "url")) {
@@ -1353,6 +1456,71 @@ static int kad_checker(struct kad_ctx *c, const struct kad_node *k,
 		chk->kind = CHK_TCP;
 		chk->path = NULL;
 		warn(c, k, "SSL_GET: xlb has no HTTPS check; translated as a TCP check of the same port (the TLS handshake, the path and the status are not verified)");
+	}
+	if (smtp) {
+		/* keepalived's smtp_check_end_handler(): with no connect_*
+		 * of its own, the first host is the main check and each
+		 * further host a checker of its own; the server is out when
+		 * any of them fails. xlb runs one check per server, of its
+		 * own address: the main one. */
+		const struct kad_node *main_at = own_co ? k : host1.n;
+		bool first = true;
+
+		if (nhost && !own_co) {
+			if (host1.elsewhere)
+				return nfail(c, host1.ip, "connect_ip %s: xlb probes the real server's own address (use a MISC_CHECK whose script probes %s)",
+					     host1.ip->w[1], host1.ip->w[1]);
+			if (host1.port != UNSET)
+				cport = host1.port;
+			if (host1.timeout != UNSET)
+				ci.connect_timeout = host1.timeout;
+		}
+		for (unsigned i = 0; nhost && i < k->nkid; i++) {
+			const struct kad_node *hn = k->kid[i];
+			const struct kad_node *pn = NULL, *ipn = NULL;
+			const char *ip;
+			unsigned port;
+			bool same;
+			char at[INET6_ADDRSTRLEN + 16];
+
+			if (strcmp(hn->w[0], "host"))
+				continue;
+			if (first && !own_co) {
+				first = false;
+				continue;
+			}
+			/* Read whole above; only its target is wanted here. */
+			for (unsigned j = 0; j < hn->nkid; j++) {
+				if (!strcmp(hn->kid[j]->w[0], "connect_ip"))
+					ipn = hn->kid[j];
+				else if (!strcmp(hn->kid[j]->w[0], "connect_port"))
+					pn = hn->kid[j];
+			}
+			ip = ipn ? ipn->w[1] : rs->n->w[1];
+			port = pn ? (unsigned)strtoul(pn->w[1], NULL, 10) : rs->port;
+			if (ipn) {
+				struct kad_ip a;
+
+				/* read once already: cannot fail now */
+				if (kad_addr(c, ipn, ip, "connect_ip", &a))
+					return -EINVAL;
+				same = kad_ip_eq(&a, &rs->addr);
+			} else {
+				same = true;
+			}
+			/* The same target as the check xlb runs: checked. */
+			if (same && port == (cport != UNSET ? (unsigned)cport : rs->port))
+				continue;
+			if (port)
+				snprintf(at, sizeof(at), strchr(ip, ':') ? "[%s]:%u" : "%s:%u",
+					 ip, port);
+			else
+				snprintf(at, sizeof(at), "%s", ip);
+			warn(c, hn, "SMTP_CHECK: host %s is not checked: keepalived takes the server out when any host fails; xlb runs one check per server (%s %s:%u)",
+			     at, own_co ? "the SMTP_CHECK's own, at" : "the host at",
+			     main_at->file, main_at->line);
+		}
+		warn(c, k, "SMTP_CHECK: xlb has no SMTP check; translated as a TCP check of the same port (the greeting, HELO and the reply codes are not verified)");
 	}
 	if (misc) {
 		size_t len = 0;
@@ -1450,14 +1618,14 @@ static bool kad_is_checker(const char *k)
 {
 	return !strcmp(k, "TCP_CHECK") || !strcmp(k, "HTTP_GET") ||
 	       !strcmp(k, "SSL_GET") || !strcmp(k, "UDP_CHECK") ||
-	       !strcmp(k, "MISC_CHECK");
+	       !strcmp(k, "MISC_CHECK") || !strcmp(k, "SMTP_CHECK");
 }
 
 static bool kad_is_foreign_checker(const char *k)
 {
 	size_t n = strlen(k);
 
-	/* DNS_CHECK, SMTP_CHECK, BFD_CHECK, FILE_CHECK, PING_CHECK, and
+	/* DNS_CHECK, BFD_CHECK, FILE_CHECK, PING_CHECK, and
 	 * whatever *_CHECK keepalived grows next. */
 	return n > 6 && !strcmp(k + n - 6, "_CHECK");
 }
@@ -1497,8 +1665,14 @@ static int kad_real_server(struct kad_ctx *c, const struct kad_node *r,
 		rc = kad_port(c, r, r->w[2], "real_server", &rs->port);
 	if (rc)
 		return rc;
+	/* keepalived lets a tunnelled server differ; xlb refuses it (the
+	 * tables do: no cross-family tunnels). */
+	if (vs->af && rs->addr.af != vs->af)
+		return nfail(c, r, "real_server %s: an %s real server of an %s virtual_server is not supported by xlb",
+			     r->w[1], rs->addr.af == AF_INET6 ? "IPv6" : "IPv4",
+			     vs->af == AF_INET6 ? "IPv6" : "IPv4");
 	for (unsigned i = 0; i < vs->nrs - 1; i++) {
-		if (vs->rs[i].addr == rs->addr && vs->rs[i].port == rs->port)
+		if (kad_ip_eq(&vs->rs[i].addr, &rs->addr) && vs->rs[i].port == rs->port)
 			return nfail(c, r, "real_server %s %s is already in this virtual_server (%s:%u)",
 				     r->w[1], r->nw == 3 ? r->w[2] : "",
 				     vs->rs[i].n->file, vs->rs[i].n->line);
@@ -1586,9 +1760,13 @@ static int kad_vsg(struct kad_ctx *c, const struct kad_node *gn,
 		if (strlen(n->w[0]) >= sizeof(a))
 			return nfail(c, n, "'%s' is not an address or range", n->w[0]);
 		snprintf(a, sizeof(a), "%s", n->w[0]);
-		if (kad_looks_ip6(a))
-			return nfail(c, n, "virtual_server_group %s: %s: IPv6 is not supported by xlb yet",
-				     vsg->name, a);
+		if (kad_looks_ip6(a)) {
+			/* Kept, not expanded: refused where a virtual_server
+			 * uses the group. */
+			if (!vsg->v6)
+				vsg->v6 = n;
+			continue;
+		}
 		dash = strchr(a, '-');
 		slash = strchr(a, '/');
 		if (slash) {
@@ -1636,7 +1814,7 @@ static int kad_vsg(struct kad_ctx *c, const struct kad_node *gn,
 		e->n = n;
 		vsg->nent++;
 	}
-	if (!vsg->nent)
+	if (!vsg->nent && !vsg->v6)
 		return nfail(c, gn, "virtual_server_group %s has no entries", vsg->name);
 	return 0;
 }
@@ -1658,7 +1836,7 @@ static int kad_vs_body(struct kad_ctx *c, const struct kad_node *v,
 	vs->weight = 1;
 	vs->inhibit = UNSET;
 	vs->quorum = UNSET;
-	vs->mask = 0xffffffff;
+	vs->mask = vs->af == AF_INET6 ? 128 : 0xffffffff;
 	kad_inh_init(&vs->inh);
 	for (unsigned i = 0; i < v->nkid; i++) {
 		const struct kad_node *n = v->kid[i];
@@ -1699,8 +1877,20 @@ static int kad_vs_body(struct kad_ctx *c, const struct kad_node *v,
 			rc = kad_want_args(c, n, 1, 1);
 			if (rc)
 				return rc;
+			if (vs->af == AF_INET6) {
+				/* keepalived: an IPv6 service's granularity is
+				 * a prefix length, as ipvsadm's -M. */
+				uint64_t plen;
+
+				if (!kad_parse_u64(n->w[1], 128, &plen) || !plen)
+					return nfail(c, n, "persistence_granularity '%s' is not an IPv6 prefix length (1..128)",
+						     n->w[1]);
+				vs->mask = (uint32_t)plen;
+				pgr = n;
+				continue;
+			}
 			if (kad_looks_ip6(n->w[1]) || !strchr(n->w[1], '.'))
-				return nfail(c, n, "persistence_granularity %s: IPv6 prefixes are not supported by xlb yet",
+				return nfail(c, n, "persistence_granularity %s: an IPv4 virtual_server needs a netmask (like 255.255.255.0)",
 					     n->w[1]);
 			if (!kad_parse_ip4(n->w[1], &m))
 				return nfail(c, n, "persistence_granularity '%s' is not a netmask", n->w[1]);
@@ -1729,10 +1919,11 @@ static int kad_vs_body(struct kad_ctx *c, const struct kad_node *v,
 			rc = kad_want_args(c, n, 1, 1);
 			if (rc)
 				return rc;
-			if (!strcmp(n->w[1], "inet6"))
-				return nfail(c, n, "ip_family inet6: IPv6 is not supported by xlb yet");
-			if (strcmp(n->w[1], "inet"))
-				return nfail(c, n, "ip_family '%s' is not inet", n->w[1]);
+			if (strcmp(n->w[1], "inet") && strcmp(n->w[1], "inet6"))
+				return nfail(c, n, "ip_family '%s' is not inet or inet6", n->w[1]);
+			if (vs->af && vs->af != (strcmp(n->w[1], "inet6") ? AF_INET : AF_INET6))
+				return nfail(c, n, "ip_family %s: the virtual_server's address is of the other family",
+					     n->w[1]);
 		} else if (!strcmp(k, "weight")) {
 			rc = kad_uint_kw(c, n, 0, XLB_WEIGHT_MAX, &vs->weight);
 		} else if (!strcmp(k, "inhibit_on_failure")) {
@@ -1743,6 +1934,9 @@ static int kad_vs_body(struct kad_ctx *c, const struct kad_node *v,
 			rc = kad_want_args(c, n, 1, 2);
 			if (!rc)
 				rc = kad_addr(c, n, n->w[1], "sorry_server", &vs->sorry_addr);
+			if (!rc && vs->af && vs->sorry_addr.af != vs->af)
+				rc = nfail(c, n, "sorry_server %s is not of the virtual_server's address family",
+					   n->w[1]);
 			if (!rc && n->nw == 3)
 				rc = kad_port(c, n, n->w[2], "sorry_server", &vs->sorry_port);
 			vs->has_sorry = true;
@@ -1838,11 +2032,20 @@ static const char *kad_fwd_switch(int fwd)
 	return fwd == XLB_FWD_NAT ? "-m" : fwd == XLB_FWD_TUN ? "-i" : "-g";
 }
 
-static const char *kad_ip(char *buf, uint32_t host)
-{
-	struct in_addr a = { .s_addr = htonl(host) };
+#define KAD_IP_STR	(INET6_ADDRSTRLEN + 2)
 
-	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+/* An address as ipvsadm's -S writes it beside a port: IPv6 in brackets. */
+static const char *kad_ip(char *buf, const struct kad_ip *ip)
+{
+	struct in_addr a = { .s_addr = htonl(ip->host) };
+	char s[INET6_ADDRSTRLEN];
+
+	if (ip->af != AF_INET6) {
+		inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+		return buf;
+	}
+	inet_ntop(AF_INET6, &ip->in6, s, sizeof(s));
+	snprintf(buf, KAD_IP_STR, "[%s]", s);
 	return buf;
 }
 
@@ -1898,17 +2101,17 @@ static void kad_check_opts(char *buf, size_t len, const struct kad_rs *rs,
 }
 
 static int kad_print_svc(struct kad_ctx *c, const struct kad_vs *vs,
-			 const struct kad_node *at, uint32_t vip,
+			 const struct kad_node *at, const struct kad_ip *vip,
 			 uint16_t port)
 {
 	const char *sw = vs->proto == IPPROTO_UDP ? "-u" : "-t";
-	char ip[INET_ADDRSTRLEN], rip[INET_ADDRSTRLEN];
+	char ip[KAD_IP_STR], rip[KAD_IP_STR];
 	char opts[1024], first[1024];
 	bool uniform = true, any = false;
 	struct kad_key *k;
 
 	for (unsigned i = 0; i < c->nsvc; i++) {
-		if (c->keys[i].addr == vip && c->keys[i].port == port &&
+		if (kad_ip_eq(&c->keys[i].addr, vip) && c->keys[i].port == port &&
 		    c->keys[i].proto == vs->proto)
 			return nfail(c, at, "%s %s:%u is already defined at %s:%u",
 				     vs->proto == IPPROTO_UDP ? "UDP" : "TCP",
@@ -1921,7 +2124,7 @@ static int kad_print_svc(struct kad_ctx *c, const struct kad_vs *vs,
 	if (!k)
 		return kad_nomem(c);
 	c->keys = k;
-	c->keys[c->nsvc++] = (struct kad_key){ vip, port, vs->proto, at->file, at->line };
+	c->keys[c->nsvc++] = (struct kad_key){ *vip, port, vs->proto, at->file, at->line };
 	if (!port && !vs->persist)
 		return nfail(c, at, "port 0 (every port) needs persistence_timeout, as in ipvsadm");
 
@@ -1942,7 +2145,10 @@ static int kad_print_svc(struct kad_ctx *c, const struct kad_vs *vs,
 	fprintf(c->out, "-A %s %s:%u -s %s", sw, kad_ip(ip, vip), port, vs->sched);
 	if (vs->persist) {
 		fprintf(c->out, " -p %u", vs->persist);
-		if (vs->mask != 0xffffffff) {
+		if (vip->af == AF_INET6) {
+			if (vs->mask != 128)
+				fprintf(c->out, " -M %u", vs->mask);
+		} else if (vs->mask != 0xffffffff) {
 			struct in_addr m = { .s_addr = vs->mask };
 
 			fprintf(c->out, " -M %s", inet_ntoa(m));
@@ -1957,7 +2163,7 @@ static int kad_print_svc(struct kad_ctx *c, const struct kad_vs *vs,
 		fprintf(c->out, " %s", first);
 	if (vs->has_sorry)
 		fprintf(c->out, " --sorry-server %s:%u",
-			kad_ip(rip, vs->sorry_addr),
+			kad_ip(rip, &vs->sorry_addr),
 			vs->sorry_port ? vs->sorry_port : port);
 	if (vs->quorum != UNSET)
 		fprintf(c->out, " --quorum %lld", (long long)vs->quorum);
@@ -1969,7 +2175,7 @@ static int kad_print_svc(struct kad_ctx *c, const struct kad_vs *vs,
 		int64_t w = rs->weight != UNSET ? rs->weight : vs->weight;
 
 		fprintf(c->out, "-a %s %s:%u -r %s:%u %s -w %lld", sw,
-			kad_ip(ip, vip), port, kad_ip(rip, rs->addr),
+			kad_ip(ip, vip), port, kad_ip(rip, &rs->addr),
 			kad_rs_line_port(rs, fwd, port), kad_fwd_switch(fwd),
 			(long long)w);
 		if (rs->uthr != UNSET)
@@ -1997,7 +2203,7 @@ static int kad_virtual_server(struct kad_ctx *c, const struct kad_node *v,
 {
 	const struct kad_vsg *grp = NULL;
 	struct kad_vs vs;
-	uint32_t vip = 0;
+	struct kad_ip vip = { 0 };
 	uint16_t port = 0;
 	int rc;
 
@@ -2019,12 +2225,16 @@ static int kad_virtual_server(struct kad_ctx *c, const struct kad_node *v,
 		if (!grp)
 			return nfail(c, v, "virtual_server group %s: no virtual_server_group of that name",
 				     v->w[2]);
+		if (grp->v6)
+			return nfail(c, grp->v6, "virtual_server_group %s: %s: IPv6 groups are not supported by xlb yet (give each IPv6 virtual_server on its own)",
+				     grp->name, grp->v6->w[0]);
 	} else {
 		rc = kad_addr(c, v, v->w[1], "virtual_server", &vip);
 		if (!rc && v->nw == 3)
 			rc = kad_port(c, v, v->w[2], "virtual_server", &port);
 		if (rc)
 			return rc;
+		vs.af = vip.af;
 	}
 	rc = kad_vs_body(c, v, &vs);
 	if (rc)
@@ -2042,14 +2252,16 @@ static int kad_virtual_server(struct kad_ctx *c, const struct kad_node *v,
 			c->first_not_inhibit = vs.rs[i].n;
 	}
 	if (!grp) {
-		rc = kad_print_svc(c, &vs, v, vip, port);
+		rc = kad_print_svc(c, &vs, v, &vip, port);
 		goto out;
 	}
 	for (unsigned e = 0; e < grp->nent; e++) {
 		const struct kad_vsg_ent *ent = &grp->ent[e];
 
 		for (uint64_t a = ent->first; a <= ent->last; a++) {
-			rc = kad_print_svc(c, &vs, ent->n, (uint32_t)a, ent->port);
+			struct kad_ip ip = { .af = AF_INET, .host = (uint32_t)a };
+
+			rc = kad_print_svc(c, &vs, ent->n, &ip, ent->port);
 			if (rc)
 				goto out;
 		}

@@ -207,7 +207,7 @@ static bool map_nexthop(const char *name, struct xlb_metrics_ctr *o)
 {
 	static const char *const gauges[] = {
 		"routes", "routes_max", "route_targets", "entries", "capacity", "hosts",
-		"hosts_max", NULL };
+		"hosts_max", "entries6", "capacity6", "hosts6", "hosts6_max", NULL };
 
 	if (!strcmp(name, "requests_dropped"))
 		fam(o, XLB_PROM_COUNTER, "xlb_nexthop_requests_dropped_total");
@@ -435,15 +435,13 @@ static int collect(const char *group, const char *name, uint64_t value, void *ar
 
 /* Labels of a service: proto, vip, port; of a real server: + server. */
 struct svc_labels {
-	char vip[INET_ADDRSTRLEN], port[8], server[INET_ADDRSTRLEN + 8];
+	char vip[INET6_ADDRSTRLEN], port[8], server[INET6_ADDRSTRLEN + 8];
 	struct xlb_prom_label l[6];
 };
 
 static size_t svc_labels(struct svc_labels *s, const struct xlb_snap_svc *svc)
 {
-	struct in_addr a = { .s_addr = svc->cfg.key.addr };
-
-	inet_ntop(AF_INET, &a, s->vip, sizeof(s->vip));
+	inet_ntop(xlb_af(svc->cfg.key.af), &svc->cfg.key.addr, s->vip, sizeof(s->vip));
 	snprintf(s->port, sizeof(s->port), "%u", ntohs(svc->cfg.key.port));
 	s->l[0] = (struct xlb_prom_label){ "proto",
 		svc->cfg.key.proto == IPPROTO_UDP ? "UDP" : "TCP" };
@@ -455,12 +453,13 @@ static size_t svc_labels(struct svc_labels *s, const struct xlb_snap_svc *svc)
 static size_t dest_labels(struct svc_labels *s, const struct xlb_snap_svc *svc,
 			  const struct xlb_snap_dest *d)
 {
-	struct in_addr a = { .s_addr = d->cfg.addr };
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN];
 	size_t n = svc_labels(s, svc);
+	int af = xlb_af(d->cfg.af);
 
-	inet_ntop(AF_INET, &a, ip, sizeof(ip));
-	snprintf(s->server, sizeof(s->server), "%s:%u", ip, ntohs(d->cfg.port));
+	inet_ntop(af, &d->cfg.addr, ip, sizeof(ip));
+	snprintf(s->server, sizeof(s->server), af == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+		 ntohs(d->cfg.port));
 	s->l[n] = (struct xlb_prom_label){ "server", s->server };
 	return n + 1;
 }
@@ -679,7 +678,7 @@ static int read_objs(struct scrape *s, struct xlb_tables *t)
 			s->svc[i].inactive += o->inactive;
 			s->svc[i].persist += o->persist;
 			o->checked = listed(d) && prov->health_info &&
-				     !prov->health_info(&svc->cfg.key, d->cfg.addr, d->cfg.port,
+				     !prov->health_info(&svc->cfg.key, &d->cfg.addr, d->cfg.port,
 							&o->hi, prov->health_arg);
 		}
 	}

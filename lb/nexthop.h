@@ -37,6 +37,7 @@
 #define XLB_NEXTHOP_H
 
 #include <stdint.h>
+#include <netinet/in.h>
 
 struct xlb_nh {
 	int      ifindex;	/* egress interface */
@@ -65,6 +66,22 @@ int xlb_nh_route(uint32_t addr, struct xlb_nh *out);
 typedef void (*xlb_nh_change_fn)(uint32_t addr, const struct xlb_nh *nh,
 				 void *arg);
 
+/* An IPv6 next hop (issue 14): as struct xlb_nh, addresses 16 bytes. */
+struct xlb_nh6 {
+	int      ifindex;	/* egress interface */
+	uint8_t  smac[6];	/* the egress interface's MAC */
+	uint8_t  dmac[6];	/* the next hop's MAC (NDP); zero while pending */
+	struct in6_addr src;	/* director's address towards addr (the
+				 * kernel's source selection: TUN6 outer
+				 * source) */
+	struct in6_addr gw;	/* gateway (often link-local); :: on-link */
+	uint32_t mtu;		/* egress MTU (L3 bytes): link, or route if lower */
+};
+
+/* As xlb_nh_change_fn, for IPv6 entries (xlb_nh_want6()). */
+typedef void (*xlb_nh_change6_fn)(const struct in6_addr *addr,
+				  const struct xlb_nh6 *nh, void *arg);
+
 /* Logging hook (the library never prints by itself). */
 typedef void (*xlb_nh_log_fn)(void *arg, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -84,6 +101,12 @@ struct xlb_nh_cache_params {
 	void    *arg;
 	xlb_nh_log_fn log;
 	void    *log_arg;
+	/* IPv6 (appended): entries held at once (real servers, gateways,
+	 * clients asked for by xlb_nh_lookup_host6()), 0: 4096; of which
+	 * hosts6_max asked-for clients (0: a quarter), oldest evicted. */
+	unsigned capacity6;
+	unsigned hosts6_max;
+	xlb_nh_change6_fn on_change6;	/* arg above */
 };
 
 struct xlb_nh_cache;
@@ -188,7 +211,13 @@ struct xlb_nh_stats {
 	uint64_t capacity;
 	uint64_t hosts;			/* of which on-link clients */
 	uint64_t hosts_max;
-	uint64_t requests_dropped;	/* workers' requests lost (retried) */
+	uint64_t requests_dropped;	/* workers' requests lost (retried),
+					 * IPv4 and IPv6 */
+	/* IPv6 (appended) */
+	uint64_t entries6;		/* IPv6 addresses held */
+	uint64_t capacity6;
+	uint64_t hosts6;		/* of which clients (lookup_host6) */
+	uint64_t hosts6_max;
 };
 void xlb_nh_cache_stats(const struct xlb_nh_cache *c, struct xlb_nh_stats *s);
 
@@ -197,6 +226,51 @@ void xlb_nh_cache_stats(const struct xlb_nh_cache *c, struct xlb_nh_stats *s);
  * The next event or refresh touching addr replaces it. */
 int xlb_nh_cache_publish(struct xlb_nh_cache *c, uint32_t addr,
 			 const struct xlb_nh *nh, int err);
+
+/*
+ * ---- IPv6 (issue 14) ----
+ * The same model as IPv4: resolution from the kernel (RTM_GETROUTE for
+ * AF_INET6 as `ip -6 route get`, neighbours from NDP: RTM_GETNEIGH, and
+ * RTM_NEWNEIGH + NTF_USE to make the kernel send a Neighbour Solicitation
+ * exactly as for a waiting packet, falling back to a UDP datagram to port
+ * 9), the cache kept fresh by the same event socket (IPv6 neighbour, route,
+ * address and link events), the same per-entry sequence locks for workers.
+ * Differences: no copy of the IPv6 routing table is kept; the kernel's
+ * answer per address is (any IPv6 route, link or address event
+ * re-resolves every IPv6 entry at the next process()).
+ */
+
+/* One blocking resolution, as xlb_nh_route(): 0, -EAGAIN (pending, the
+ * kernel asked to solicit), -ENETUNREACH / -EHOSTUNREACH / -EACCES,
+ * -EOPNOTSUPP (local, multicast, not Ethernet), -EINVAL (:: or
+ * v4-mapped). */
+int xlb_nh_route6(const struct in6_addr *addr, struct xlb_nh6 *out);
+
+/* Counted wants, as xlb_nh_want() / xlb_nh_unwant() (control thread).
+ * -EINVAL for ::, -ENOSPC when full, -ENOENT (unwant) when not wanted. */
+int xlb_nh_want6(struct xlb_nh_cache *c, const struct in6_addr *addr);
+int xlb_nh_unwant6(struct xlb_nh_cache *c, const struct in6_addr *addr);
+
+/* Worker side, lock-free, as xlb_nh_lookup() / xlb_nh_lookup_at():
+ * 0, -ENOENT (not held), -EAGAIN (pending or busy), or resolution's
+ * error. *slot: a value from an earlier call or UINT32_MAX. */
+int xlb_nh_lookup6(const struct xlb_nh_cache *c, const struct in6_addr *addr,
+		   struct xlb_nh6 *out);
+int xlb_nh_lookup6_at(const struct xlb_nh_cache *c, const struct in6_addr *addr,
+		      uint32_t *slot, struct xlb_nh6 *out);
+
+/* Worker side: the next hop towards any IPv6 address (a NAT66 client).
+ * As xlb_nh_lookup6_at(); when addr is not held, it is queued for the
+ * control thread (taken at its next process() or tick(), resolved with
+ * the kernel's routes, kept as a client entry, oldest evicted past
+ * hosts6_max) and -EAGAIN is returned. Requests lost to a full queue are
+ * counted (stats requests_dropped) and come again with the next packet. */
+int xlb_nh_lookup_host6(struct xlb_nh_cache *c, const struct in6_addr *addr,
+			uint32_t *slot, struct xlb_nh6 *out);
+
+/* Test hook, as xlb_nh_cache_publish(). */
+int xlb_nh_cache_publish6(struct xlb_nh_cache *c, const struct in6_addr *addr,
+			  const struct xlb_nh6 *nh, int err);
 
 /* The MAC address of interface ifname (SIOCGIFHWADDR). 0 or -errno. */
 int xlb_nh_if_mac(const char *ifname, uint8_t mac[6]);

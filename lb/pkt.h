@@ -2,7 +2,8 @@
 /*
  * Packet parsing for the datapath: Ethernet (+ one 802.1Q tag), IPv4 (with
  * options), TCP, UDP, ICMP, and the original datagram embedded in ICMP
- * errors. Pure functions over a byte buffer: no allocation, no syscalls,
+ * errors; and, through xlb_pkt_parse_dual(), IPv6 (extension headers
+ * skipped to the transport header), TCP, UDP and ICMPv6 the same way. Pure functions over a byte buffer: no allocation, no syscalls,
  * and every read is checked against the buffer length, so a malformed frame
  * gives an error code and never an out-of-bounds read.
  *
@@ -19,7 +20,10 @@
 #define XLB_PKT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "inaddr.h"
 
 #define XLB_ETH_HLEN		14
 #define XLB_VLAN_HLEN		4
@@ -27,6 +31,19 @@
 #define XLB_ETH_P_8021Q		0x8100
 #define XLB_IP_HLEN		20	/* without options */
 #define XLB_IPIP_HLEN		20	/* the outer header added by TUN */
+#define XLB_ETH_P_IPV6		0x86DD
+#define XLB_IP6_HLEN		40	/* fixed header, no extensions */
+#define XLB_IP6IP6_HLEN		40	/* the outer header added by TUN6 */
+#define XLB_IP6_EXT_MAX		8	/* extension headers walked, at most */
+#define XLB_IP6_MIN_MTU		1280	/* RFC 8200 5 */
+
+/* IPv6 next header values the parser knows */
+#define XLB_IP6_NH_HOPOPTS	0
+#define XLB_IP6_NH_ROUTING	43
+#define XLB_IP6_NH_FRAGMENT	44
+#define XLB_IP6_NH_ICMPV6	58
+#define XLB_IP6_NH_NONE		59
+#define XLB_IP6_NH_DSTOPTS	60
 
 /* IPv4 fragment field (host order) */
 #define XLB_IP_DF		0x4000
@@ -49,10 +66,21 @@
 #define XLB_ICMP_PARAMETERPROB	12
 #define XLB_ICMP_FRAG_NEEDED	4	/* code, with DEST_UNREACH */
 
+/* ICMPv6 types the parser knows (RFC 4443, RFC 4861) */
+#define XLB_ICMP6_DEST_UNREACH	1
+#define XLB_ICMP6_PKT_TOOBIG	2
+#define XLB_ICMP6_TIME_EXCEEDED	3
+#define XLB_ICMP6_PARAMPROB	4
+#define XLB_ICMP6_ECHO		128
+#define XLB_ICMP6_ECHOREPLY	129
+#define XLB_ICMP6_ND_FIRST	133	/* router solicitation */
+#define XLB_ICMP6_ND_LAST	137	/* redirect */
+
 /*
  * Result of xlb_pkt_parse(). 0 is a usable packet; XLB_PKT_NOT_OURS (> 0)
  * is a well-formed frame that is not IPv4 (ARP, IPv6, LLDP, a second VLAN
- * tag...), to be passed to the kernel, not counted as a drop. Each negative
+ * tag...; for xlb_pkt_parse_dual(), not IPv4 nor IPv6), to be passed to the
+ * kernel, not counted as a drop. Each negative
  * value is one class of malformed (or unusable) packet, so the datapath can
  * keep one drop counter per class: counters[-err], an array of
  * XLB_PKT_ERR_COUNT entries (entry 0 unused).
@@ -79,16 +107,39 @@ enum xlb_pkt_err {
 	XLB_PKT_E_ICMP_TRUNC		= -16,	/* < 8 bytes of ICMP header */
 	XLB_PKT_E_ICMP_INNER_TRUNC	= -17,	/* error without inner IP
 						 * header + 8 bytes */
-	XLB_PKT_E_ICMP_INNER_BAD	= -18,	/* inner not IPv4 or IHL < 5 */
+	XLB_PKT_E_ICMP_INNER_BAD	= -18,	/* inner not IPv4 or IHL < 5;
+						 * ICMPv6: inner not IPv6, or
+						 * its extension chain too long */
+	/* IPv6 (xlb_pkt_parse_dual() only). TCP, UDP and ICMPv6 headers
+	 * give the classes above (ICMP_* for ICMPv6 too). */
+	XLB_PKT_E_IP6_TRUNC		= -19,	/* < 40 bytes of IPv6 header */
+	XLB_PKT_E_IP6_VERSION		= -20,	/* EtherType IPv6, version != 6 */
+	XLB_PKT_E_IP6_PLEN_TRUNC	= -21,	/* payload length beyond the
+						 * buffer (or the datagram over
+						 * 65,535 bytes) */
+	XLB_PKT_E_IP6_EXT_TRUNC		= -22,	/* extension header beyond the
+						 * payload length */
+	XLB_PKT_E_IP6_EXT_CHAIN		= -23,	/* > XLB_IP6_EXT_MAX extension
+						 * headers, or hop-by-hop not
+						 * first */
+	XLB_PKT_E_IP6_ROUTING		= -24,	/* routing header with segments
+						 * left: not the final
+						 * destination yet */
+	/* Not malformed, but reassembly is the kernel's: L3 fields filled. */
+	XLB_PKT_E_IP6_FRAG		= -25,	/* fragment header (any) */
+	XLB_PKT_E_UDP6_CSUM_ZERO	= -26,	/* UDP over IPv6 without a
+						 * checksum (RFC 8200 8.1) */
 };
 
-#define XLB_PKT_ERR_COUNT	19	/* counters[-err] for every err <= 0 */
+#define XLB_PKT_ERR_COUNT	27	/* counters[-err] for every err <= 0 */
 
 struct xlb_pkt {
 	/* L2: the Ethernet header is at offset 0 */
 	uint16_t l3_off;	/* 14, or 18 with an 802.1Q tag */
 	uint16_t vlan_tci;	/* host order, valid if has_vlan */
 	bool     has_vlan;
+	uint8_t  af;		/* AF_INET or AF_INET6 once the L3 header
+				 * parsed, else 0 */
 
 	/* L3 */
 	uint8_t  ihl;		/* header length in bytes, 20..60 */
@@ -132,7 +183,38 @@ struct xlb_pkt {
 	uint32_t inner_daddr;
 	uint16_t inner_sport;		/* TCP/UDP; ICMP echo id in both */
 	uint16_t inner_dport;
+
+	/*
+	 * IPv6 (af == AF_INET6). Only an IPv6 parse writes (and zeroes) what
+	 * follows, so that an IPv4 parse costs what it did before IPv6: read
+	 * it only when af == AF_INET6. An IPv6 parse fills the fields above
+	 * the IPv4 way where they mean the same: l3_off, tos (traffic
+	 * class), ttl (hop limit), proto (the transport's next header, after
+	 * the extension headers), ip_len (40 + payload length: the whole
+	 * datagram), l4_off, l4_len, l4_hlen, ports, flags, icmp_* (ICMPv6
+	 * types), inner_* but the addresses; frag_off / mf / frag_nonfirst
+	 * from a fragment header. ihl, ip_id, df, saddr, daddr and the
+	 * inner IPv4 addresses are 0.
+	 */
+	union xlb_inaddr saddr6;
+	union xlb_inaddr daddr6;
+	uint32_t flow_lbl;		/* 20 bits, host order */
+	uint16_t ip6_ext_len;		/* bytes of extension headers:
+					 * l4_off = l3_off + 40 + this */
+	uint8_t  ip6_n_ext;		/* how many, <= XLB_IP6_EXT_MAX */
+	bool     ip6_frag;		/* a fragment header was found */
+	uint32_t ip6_frag_id;		/* its identification, network order */
+	bool     icmp6_nd;		/* neighbour discovery (133..137): the
+					 * kernel's, never balanced */
+	union xlb_inaddr inner_saddr6;	/* ICMPv6 errors: the quoted IPv6
+					 * datagram (its extension headers
+					 * skipped: inner_l4_off is its
+					 * transport header) */
+	union xlb_inaddr inner_daddr6;
 };
+
+/* Where the IPv6 part of struct xlb_pkt starts (see above). */
+#define XLB_PKT_V4_SIZE		offsetof(struct xlb_pkt, saddr6)
 
 /*
  * Parses the frame data[0..len) into *p. Returns XLB_PKT_OK, XLB_PKT_NOT_OURS
@@ -144,6 +226,32 @@ struct xlb_pkt {
  * Protocols other than TCP/UDP/ICMP parse as OK with l4_hlen = 0.
  */
 int xlb_pkt_parse(const uint8_t *data, uint32_t len, struct xlb_pkt *p);
+
+/*
+ * The same, and IPv6 frames too (EtherType 0x86DD, after an optional
+ * 802.1Q tag): an IPv4 frame gives exactly what xlb_pkt_parse() gives (and
+ * leaves the IPv6 part of *p alone); an IPv6 one sets af = AF_INET6 and the
+ * fields struct xlb_pkt lists. Hop-by-hop (first only), routing (with no
+ * segments left) and destination options headers are skipped, at most
+ * XLB_IP6_EXT_MAX of them, each within the payload length; a fragment
+ * header is XLB_PKT_E_IP6_FRAG (for the kernel: xlb never reassembles).
+ * The transport is parsed as for IPv4: TCP, UDP (its checksum may not be
+ * 0), ICMPv6 (errors 1..4 with the quoted IPv6 header, its extension
+ * headers and 8 bytes of its transport header; echo id; icmp6_nd for
+ * neighbour discovery); any other next header parses as OK with
+ * l4_hlen = 0. Informational ICMPv6 (echo, ND, MLD...) is for the
+ * kernel: see xlb_pkt_icmp6_for_kernel().
+ */
+int xlb_pkt_parse_dual(const uint8_t *data, uint32_t len, struct xlb_pkt *p);
+
+/* An ICMPv6 message the datapath must hand to the kernel and never
+ * balance nor translate: anything but the four errors (neighbour and
+ * router discovery, echo, multicast listener...). */
+static inline bool xlb_pkt_icmp6_for_kernel(const struct xlb_pkt *p)
+{
+	return p->af == AF_INET6 && p->proto == XLB_IP6_NH_ICMPV6 &&
+	       !p->icmp_err;
+}
 
 /* A short constant description of a parse result (any int). */
 const char *xlb_pkt_strerror(int err);

@@ -70,7 +70,7 @@ static void req_check(struct xlb_req *r, const struct xlb_check *have,
 
 static int dest_find(const struct xlb_snap_svc *svc, const struct xlb_snap_dest *d)
 {
-	int j = xlb_snap_find_dest(svc, d->cfg.addr, d->cfg.port);
+	int j = xlb_snap_find_dest_af(svc, d->cfg.af, &d->cfg.addr, d->cfg.port);
 
 	return j >= 0 && !svc->dests[j].sorry ? j : -1;
 }
@@ -108,8 +108,7 @@ static int plan_make(struct plan *p, const struct xlb_snap *live, const struct x
 {
 	for (uint32_t i = 0; i < live->nsvcs; i++) {
 		const struct xlb_snap_svc *ls = &live->svcs[i];
-		const struct xlb_snap_svc *ws = xlb_snap_find(want, ls->cfg.key.proto,
-							      ls->cfg.key.addr, ls->cfg.key.port);
+		const struct xlb_snap_svc *ws = xlb_snap_find_key(want, &ls->cfg.key);
 
 		if (!ws || !check_editable(ls->check, ws->check)) {
 			if (!plan_add(p, XLB_REQ_DEL_SVC, &ls->cfg))
@@ -130,8 +129,7 @@ static int plan_make(struct plan *p, const struct xlb_snap *live, const struct x
 	}
 	for (uint32_t i = 0; i < want->nsvcs; i++) {
 		const struct xlb_snap_svc *ws = &want->svcs[i];
-		const struct xlb_snap_svc *ls = xlb_snap_find(live, ws->cfg.key.proto,
-							      ws->cfg.key.addr, ws->cfg.key.port);
+		const struct xlb_snap_svc *ls = xlb_snap_find_key(live, &ws->cfg.key);
 		struct xlb_req *r;
 
 		if (ls && !check_editable(ls->check, ws->check))
@@ -189,7 +187,7 @@ static size_t blame(const struct xlb_req *reqs, size_t n, const struct xlb_req *
 			continue;
 		if (g->op == XLB_REQ_ADD_DEST || g->op == XLB_REQ_EDIT_DEST) {
 			if ((reqs[i].op == XLB_REQ_ADD_DEST || reqs[i].op == XLB_REQ_EDIT_DEST) &&
-			    reqs[i].dest.addr == g->dest.addr &&
+			    xlb_inaddr_eq(&reqs[i].dest.addr, &g->dest.addr) &&
 			    (!reqs[i].dest.port || reqs[i].dest.port == g->dest.port))
 				return i;
 		}

@@ -25,13 +25,26 @@ struct xlb_ring {
 	struct xlb_ring_member *member;	/* copy: identities for xlb_ring_equal */
 };
 
-/* Identity order: address then port, in host order so it reads naturally. */
+static bool member_v6(const struct xlb_ring_member *m)
+{
+	return m->af == AF_INET6;
+}
+
+/* Identity order: family (IPv4 first), address then port, in host order so
+ * it reads naturally. */
 static int member_cmp(const struct xlb_ring_member *a, const struct xlb_ring_member *b)
 {
 	uint32_t aa = ntohl(a->addr), ba = ntohl(b->addr);
 	uint16_t ap = ntohs(a->port), bp = ntohs(b->port);
 
-	if (aa != ba)
+	if (member_v6(a) != member_v6(b))
+		return member_v6(a) ? 1 : -1;
+	if (member_v6(a)) {
+		int c = memcmp(&a->addr6, &b->addr6, sizeof(a->addr6));
+
+		if (c)
+			return c < 0 ? -1 : 1;
+	} else if (aa != ba)
 		return aa < ba ? -1 : 1;
 	if (ap != bp)
 		return ap < bp ? -1 : 1;
@@ -173,7 +186,9 @@ int xlb_ring_build(struct xlb_ring **out, const struct xlb_ring_member *m, uint3
 		uint64_t p = member_points(mi->weight, vnodes, k), pj;
 
 		for (pj = 0; pj < p; pj++)
-			keys[t++] = (uint64_t)xlb_hash_point(mi->addr, mi->port, pj, seed) << 32 | i;
+			keys[t++] = (uint64_t)(member_v6(mi) ?
+				xlb_hash_point6(mi->addr6.ip6, mi->port, pj, seed) :
+				xlb_hash_point(mi->addr, mi->port, pj, seed)) << 32 | i;
 	}
 	sorted = radix_sort(keys, tmp, total);
 

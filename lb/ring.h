@@ -59,14 +59,17 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "inaddr.h"
 
 #define XLB_RING_POINTS_MAX	(1u << 20)
 
 struct xlb_ring_member {	/* identity of a real server on the ring */
-	uint32_t addr;		/* RIP, network order */
+	uint32_t addr;		/* IPv4 RIP, network order (af 0 or AF_INET) */
 	uint16_t port;		/* network order */
-	uint16_t pad;
+	uint8_t  af;		/* 0 or AF_INET: addr; AF_INET6: addr6 */
+	uint8_t  pad;
 	uint32_t weight;	/* 0..65535; 0 = no points (quiesced) */
+	union xlb_inaddr addr6;	/* IPv6 RIP, network order (AF_INET6) */
 };
 
 struct xlb_ring;		/* immutable once built */

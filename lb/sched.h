@@ -42,15 +42,69 @@
 
 /* One new flow, as the scheduler sees it (network order). */
 struct xlb_sched_flow {
-	uint32_t saddr;
-	uint32_t daddr;
+	uint32_t saddr;		/* IPv4; AF_INET6: IPVS's fold of saddr6 */
+	uint32_t daddr;		/* IPv4; AF_INET6: IPVS's fold of daddr6 */
 	uint16_t sport;
 	uint16_t dport;
 	uint8_t  proto;
-	uint8_t  pad;
-	uint16_t ip_id;		/* the datagram's IP id: -o spreads one flow */
+	uint8_t  af;		/* 0 or AF_INET; AF_INET6: saddr6/daddr6 hold it */
+	uint16_t ip_id;		/* the datagram's IP id (IPv6: 0): -o spreads one flow */
 	uint32_t seed;		/* the snapshot's hash seed */
+	union xlb_inaddr saddr6;	/* AF_INET6 only */
+	union xlb_inaddr daddr6;	/* AF_INET6 only */
 };
+
+/*
+ * IPVS folds an IPv6 address into 32 bits for its table schedulers (sh,
+ * dh, lblc, lblcr, mh: ip_vs_*_hashkey XOR the four words); xlb does the
+ * same, so those keep their IPv4 code and IPv4 results. An IPv4 address
+ * folds to itself.
+ */
+static inline uint32_t xlb_inaddr_fold(int af, const union xlb_inaddr *a)
+{
+	return af == AF_INET6 ? a->ip6[0] ^ a->ip6[1] ^ a->ip6[2] ^ a->ip6[3] : a->ip;
+}
+
+/* Fill an IPv6 flow (what the datapath will call): the full addresses and
+ * their folds. */
+static inline void xlb_sched_flow_set6(struct xlb_sched_flow *f, const union xlb_inaddr *s,
+				       const union xlb_inaddr *d)
+{
+	f->af = AF_INET6;
+	f->saddr6 = *s;
+	f->daddr6 = *d;
+	f->saddr = xlb_inaddr_fold(AF_INET6, s);
+	f->daddr = xlb_inaddr_fold(AF_INET6, d);
+}
+
+/* The flow's destination (client) address as 16 bytes, either family. */
+static inline union xlb_inaddr xlb_sched_flow_daddr(const struct xlb_sched_flow *f)
+{
+	return f->af == AF_INET6 ? f->daddr6 : xlb_inaddr_v4(f->daddr);
+}
+
+/*
+ * Persistence granularity (-M) of a client address: IPv4 ANDs the mask,
+ * IPv6 keeps the first netmask bits (IPVS's ipv6_addr_prefix), the rest
+ * zero.
+ */
+static inline union xlb_inaddr xlb_persist_mask(int af, const union xlb_inaddr *a,
+						uint32_t netmask)
+{
+	union xlb_inaddr m = { .ip6 = { 0 } };
+
+	if (af != AF_INET6) {
+		m.ip = a->ip & netmask;
+		return m;
+	}
+	if (netmask > 128)
+		netmask = 128;
+	for (unsigned int i = 0; i < netmask / 8; i++)
+		m.b[i] = a->b[i];
+	if (netmask % 8)
+		m.b[netmask / 8] = a->b[netmask / 8] & (uint8_t)(0xff00u >> (netmask % 8));
+	return m;
+}
 
 /* What update builds from: the service and its servers, sorted. */
 struct xlb_sched_conf {

@@ -25,8 +25,9 @@ struct lblc_ent {
 	atomic_flag lock;
 	bool used;
 	uint16_t rport;
-	uint32_t daddr;
-	uint32_t rip;
+	uint8_t  raf;		/* the server's family */
+	union xlb_inaddr daddr;	/* the flow's destination, either family */
+	union xlb_inaddr rip;
 	uint32_t lastuse;	/* monotonic seconds */
 };
 
@@ -66,22 +67,25 @@ static int lblc_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched_
 {
 	struct lblc_state *st = (struct lblc_state *)svc->sched_state->priv;
 	struct lblc_ent *e = &st->e[xlb_sched_hash_32(ntohl(f->daddr), LBLC_TAB_BITS)];
-	uint32_t now = xlb_sched_now_s(), rip = 0;
+	union xlb_inaddr fd = xlb_sched_flow_daddr(f), rip = { .ip6 = { 0 } };
+	uint32_t now = xlb_sched_now_s();
 	uint16_t rport = 0;
+	uint8_t raf = 0;
 	bool hit = false;
 	int idx;
 
 	while (atomic_flag_test_and_set_explicit(&e->lock, memory_order_acquire))
 		;
-	if (e->used && e->daddr == f->daddr && now - e->lastuse <= LBLC_EXPIRE_S) {
+	if (e->used && xlb_inaddr_eq(&e->daddr, &fd) && now - e->lastuse <= LBLC_EXPIRE_S) {
 		hit = true;
 		rip = e->rip;
+		raf = e->raf;
 		rport = e->rport;
 		e->lastuse = now;
 	}
 	atomic_flag_clear_explicit(&e->lock, memory_order_release);
 	if (hit) {
-		idx = xlb_snap_find_dest(svc, rip, rport);
+		idx = xlb_snap_find_dest_af(svc, raf, &rip, rport);
 		if (idx >= 0 && !xlb_sched_dest_unavailable(&svc->dests[idx]) &&
 		    !xlb_sched_lblc_overloaded(svc, &svc->dests[idx]))
 			return idx;
@@ -92,8 +96,9 @@ static int lblc_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched_
 	while (atomic_flag_test_and_set_explicit(&e->lock, memory_order_acquire))
 		;
 	e->used = true;
-	e->daddr = f->daddr;
+	e->daddr = fd;
 	e->rip = svc->dests[idx].cfg.addr;
+	e->raf = svc->dests[idx].cfg.af;
 	e->rport = svc->dests[idx].cfg.port;
 	e->lastuse = now;
 	atomic_flag_clear_explicit(&e->lock, memory_order_release);

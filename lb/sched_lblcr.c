@@ -19,10 +19,11 @@ struct lblcr_ent {
 	atomic_flag lock;
 	bool used;
 	uint8_t n;
-	uint32_t daddr;
+	uint8_t raf;		/* the servers' family (the service's) */
+	union xlb_inaddr daddr;	/* the flow's destination, either family */
 	uint32_t lastuse;
 	uint32_t lastmod;
-	uint32_t rip[LBLCR_SET_MAX];
+	union xlb_inaddr rip[LBLCR_SET_MAX];
 	uint16_t rport[LBLCR_SET_MAX];
 };
 
@@ -60,15 +61,16 @@ static int lblcr_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched
 {
 	struct lblcr_state *st = (struct lblcr_state *)svc->sched_state->priv;
 	struct lblcr_ent *e = &st->e[xlb_sched_hash_32(ntohl(f->daddr), LBLCR_TAB_BITS)];
+	union xlb_inaddr fd = xlb_sched_flow_daddr(f);
 	uint32_t now = xlb_sched_now_s();
 	int idx[LBLCR_SET_MAX], n = 0, least = -1, most = -1;
 	uint64_t loh = 0, moh = 0;
 
 	lock(e);
-	if (e->used && e->daddr == f->daddr && now - e->lastuse <= LBLCR_EXPIRE_S) {
+	if (e->used && xlb_inaddr_eq(&e->daddr, &fd) && now - e->lastuse <= LBLCR_EXPIRE_S) {
 		e->lastuse = now;
 		for (int i = 0; i < e->n; i++)
-			idx[n++] = xlb_snap_find_dest(svc, e->rip[i], e->rport[i]);
+			idx[n++] = xlb_snap_find_dest_af(svc, e->raf, &e->rip[i], e->rport[i]);
 	} else {
 		e->used = false;
 	}
@@ -94,10 +96,10 @@ static int lblcr_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched
 		}
 	}
 	lock(e);
-	if (e->used && e->daddr == f->daddr && e->n > 1 && most >= 0 &&
+	if (e->used && xlb_inaddr_eq(&e->daddr, &fd) && e->n > 1 && most >= 0 &&
 	    now - e->lastmod > LBLCR_EXPIRE_S) {
 		for (int i = 0; i < e->n; i++) {
-			if (e->rip[i] == svc->dests[most].cfg.addr &&
+			if (xlb_inaddr_eq(&e->rip[i], &svc->dests[most].cfg.addr) &&
 			    e->rport[i] == svc->dests[most].cfg.port) {
 				e->rip[i] = e->rip[e->n - 1];
 				e->rport[i] = e->rport[e->n - 1];
@@ -114,19 +116,20 @@ static int lblcr_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched
 	if (least < 0)
 		return least;
 	lock(e);
-	if (!e->used || e->daddr != f->daddr) {
+	if (!e->used || !xlb_inaddr_eq(&e->daddr, &fd)) {
 		e->used = true;
-		e->daddr = f->daddr;
+		e->daddr = fd;
+		e->raf = svc->dests[least].cfg.af;
 		e->n = 0;
 		e->lastuse = now;
 	}
 	{
-		uint32_t rip = svc->dests[least].cfg.addr;
+		union xlb_inaddr rip = svc->dests[least].cfg.addr;
 		uint16_t rport = svc->dests[least].cfg.port;
 		int i;
 
 		for (i = 0; i < e->n; i++)
-			if (e->rip[i] == rip && e->rport[i] == rport)
+			if (xlb_inaddr_eq(&e->rip[i], &rip) && e->rport[i] == rport)
 				break;
 		if (i == e->n) {
 			if (e->n == LBLCR_SET_MAX) {

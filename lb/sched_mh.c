@@ -80,7 +80,7 @@ int xlb_mh_build(const struct xlb_snap_dest *dests, uint32_t n, uint32_t size,
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t w = xlb_dest_weight(&dests[i]);
 
-		xlb_mh_perm(dests[i].cfg.addr, dests[i].cfg.port, size, seed, &next[i], &skip[i]);
+		xlb_mh_perm(xlb_inaddr_fold(xlb_af(dests[i].cfg.af), &dests[i].cfg.addr), dests[i].cfg.port, size, seed, &next[i], &skip[i]);
 		turns[i] = (w / g) >> shift;
 		if (!turns[i] && w)
 			turns[i] = 1;

@@ -21,7 +21,12 @@ static int ring_update(const struct xlb_sched_conf *c, void **data, uint64_t *co
 	if (!m)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < c->n; i++) {
-		m[i].addr = c->dests[i].cfg.addr;
+		m[i].addr = c->dests[i].cfg.addr.ip;
+		if (xlb_af(c->dests[i].cfg.af) == AF_INET6) {
+			m[i].af = AF_INET6;
+			m[i].addr = 0;
+			m[i].addr6 = c->dests[i].cfg.addr;
+		}
 		m[i].port = c->dests[i].cfg.port;
 		m[i].weight = xlb_dest_weight(&c->dests[i]);
 	}
@@ -44,7 +49,18 @@ static int ring_schedule(const struct xlb_snap_svc *svc, const struct xlb_sched_
 	uint32_t hash;
 	int idx;
 
-	if (svc->cfg.flags & XLB_SVC_F_PERSISTENT)
+	if (f->af == AF_INET6) {
+		/* All 16 bytes (the ring is every director's: no fold). */
+		if (svc->cfg.flags & XLB_SVC_F_PERSISTENT) {
+			union xlb_inaddr m = xlb_persist_mask(AF_INET6, &f->saddr6,
+							      svc->cfg.netmask);
+
+			hash = xlb_hash_addr6(m.ip6, f->seed);
+		} else {
+			hash = xlb_hash_flow6(f->saddr6.ip6, f->daddr6.ip6, f->sport, f->dport,
+					      f->proto, f->seed);
+		}
+	} else if (svc->cfg.flags & XLB_SVC_F_PERSISTENT)
 		hash = xlb_hash_addr(f->saddr & svc->cfg.netmask, f->seed);
 	else if (svc->cfg.flags & XLB_SVC_F_ONEPACKET)
 		/* Each datagram on its own (-o): its IP id spreads one flow. */

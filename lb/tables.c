@@ -90,13 +90,41 @@ static const char *svc_str(const struct xlb_svc_key *k, char *buf)
 	return xlb_ctl_svc_str(k, buf, XLB_CTL_SVC_STR);
 }
 
-static const char *ap_str(uint32_t addr, uint16_t port, char *buf, size_t len)
+/* "10.0.0.1:80" or "[2001:db8::1]:80" (ipvsadm's forms). */
+static const char *ap_str(uint8_t af, const union xlb_inaddr *addr, uint16_t port, char *buf,
+			  size_t len)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &addr, a, sizeof(a));
-	snprintf(buf, len, "%s:%u", a, ntohs(port));
+	inet_ntop(xlb_af(af), addr, a, sizeof(a));
+	snprintf(buf, len, xlb_af(af) == AF_INET6 ? "[%s]:%u" : "%s:%u", a, ntohs(port));
 	return buf;
+}
+
+#define AP_STR	64	/* ap_str's buffer: "[" INET6_ADDRSTRLEN "]:65535" */
+
+/* Addresses order by family (IPv4 first), then as numbers: the IPv4 order
+ * of old (ntohl) is memcmp's on the four network-order bytes. */
+static int addr_cmp(uint8_t afa, const union xlb_inaddr *a, uint8_t afb,
+		    const union xlb_inaddr *b)
+{
+	int fa = xlb_af(afa), fb = xlb_af(afb);
+
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	if (fa == AF_INET) {	/* the datapath's lookups: as before IPv6 */
+		uint32_t ha = ntohl(a->ip), hb = ntohl(b->ip);
+
+		return ha == hb ? 0 : ha < hb ? -1 : 1;
+	}
+	return memcmp(a, b, sizeof(*a));
+}
+
+static bool addr_zero(uint8_t af, const union xlb_inaddr *a)
+{
+	static const union xlb_inaddr zero;
+
+	return !memcmp(a, &zero, xlb_inaddr_len(xlb_af(af)));
 }
 
 /* ---- counters ---- */
@@ -316,10 +344,10 @@ static void svc_attach(struct xlb_snap_svc *svc, struct xlb_dest_set *s)
 
 static int dest_key_cmp(const struct xlb_dest_cfg *a, const struct xlb_dest_cfg *b)
 {
-	uint32_t ha = ntohl(a->addr), hb = ntohl(b->addr);
+	int c = addr_cmp(a->af, &a->addr, b->af, &b->addr);
 
-	if (ha != hb)
-		return ha < hb ? -1 : 1;
+	if (c)
+		return c;
 	if (a->port != b->port)
 		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
 	return 0;
@@ -377,16 +405,17 @@ static int svc_make_set(struct xlb_tables *t, struct xlb_snap_svc *svc, int del,
 		check_ref(s->d[j].check);
 		j++;
 	}
-	if (svc->cfg.sorry_addr) {
-		char ds[32];
+	if (!addr_zero(svc->cfg.key.af, &svc->cfg.sorry_addr)) {
+		char ds[AP_STR];
 
 		sorry.cfg.addr = svc->cfg.sorry_addr;
+		sorry.cfg.af = xlb_af(svc->cfg.key.af);
 		sorry.cfg.port = svc->cfg.sorry_port ? svc->cfg.sorry_port : svc->cfg.key.port;
 		sorry.cfg.fwd = j ? s->d[0].cfg.fwd : XLB_FWD_DR;
 		sorry.sorry = true;
 		for (k = 0; k < j && dest_key_cmp(&s->d[k].cfg, &sorry.cfg) < 0; k++)
 			;
-		ap_str(sorry.cfg.addr, sorry.cfg.port, ds, sizeof(ds));
+		ap_str(sorry.cfg.af, &sorry.cfg.addr, sorry.cfg.port, ds, sizeof(ds));
 		if (k < j && !dest_key_cmp(&s->d[k].cfg, &sorry.cfg)) {
 			xlb_seterr(err, errlen, "sorry server %s is also a real server of the service",
 				   ds);
@@ -494,28 +523,31 @@ static struct xlb_snap *snap_copy(const struct xlb_snap *src)
 	return &n->s;
 }
 
-static int key_cmp(uint8_t pa, uint32_t aa, uint16_t pta, uint8_t pb, uint32_t ab, uint16_t ptb)
+static int key_cmp(uint8_t pa, uint8_t afa, const union xlb_inaddr *aa, uint16_t pta,
+		   uint8_t pb, uint8_t afb, const union xlb_inaddr *ab, uint16_t ptb)
 {
-	uint32_t ha = ntohl(aa), hb = ntohl(ab);
+	int c;
 
 	if (pa != pb)
 		return pa < pb ? -1 : 1;
-	if (ha != hb)
-		return ha < hb ? -1 : 1;
+	c = addr_cmp(afa, aa, afb, ab);
+	if (c)
+		return c;
 	if (pta != ptb)
 		return ntohs(pta) < ntohs(ptb) ? -1 : 1;
 	return 0;
 }
 
 /* Index of the service, or -(insertion point) - 1. */
-static long svc_search(const struct xlb_snap *s, uint8_t proto, uint32_t addr, uint16_t port)
+static long svc_search(const struct xlb_snap *s, uint8_t proto, uint8_t af,
+		       const union xlb_inaddr *addr, uint16_t port)
 {
 	long lo = 0, hi = (long)s->nsvcs - 1;
 
 	while (lo <= hi) {
 		long mid = lo + (hi - lo) / 2;
 		const struct xlb_svc_key *k = &s->svcs[mid].cfg.key;
-		int c = key_cmp(k->proto, k->addr, k->port, proto, addr, port);
+		int c = key_cmp(k->proto, k->af, &k->addr, k->port, proto, af, addr, port);
 
 		if (!c)
 			return mid;
@@ -527,14 +559,15 @@ static long svc_search(const struct xlb_snap *s, uint8_t proto, uint32_t addr, u
 	return -lo - 1;
 }
 
-static long dest_search(const struct xlb_snap_svc *svc, uint32_t addr, uint16_t port)
+static long dest_search(const struct xlb_snap_svc *svc, uint8_t af,
+			const union xlb_inaddr *addr, uint16_t port)
 {
 	long lo = 0, hi = (long)svc->ndests - 1;
 
 	while (lo <= hi) {
 		long mid = lo + (hi - lo) / 2;
 		const struct xlb_dest_cfg *d = &svc->dests[mid].cfg;
-		int c = key_cmp(0, d->addr, d->port, 0, addr, port);
+		int c = key_cmp(0, d->af, &d->addr, d->port, 0, af, addr, port);
 
 		if (!c)
 			return mid;
@@ -549,14 +582,32 @@ static long dest_search(const struct xlb_snap_svc *svc, uint32_t addr, uint16_t 
 const struct xlb_snap_svc *xlb_snap_find(const struct xlb_snap *s, uint8_t proto,
 					 uint32_t addr, uint16_t port)
 {
-	long i = svc_search(s, proto, addr, port);
+	union xlb_inaddr a = xlb_inaddr_v4(addr);
+	long i = svc_search(s, proto, AF_INET, &a, port);
 
 	return i >= 0 ? &s->svcs[i] : NULL;
 }
 
 int xlb_snap_find_dest(const struct xlb_snap_svc *svc, uint32_t addr, uint16_t port)
 {
-	long i = dest_search(svc, addr, port);
+	union xlb_inaddr a = xlb_inaddr_v4(addr);
+	long i = dest_search(svc, AF_INET, &a, port);
+
+	return i >= 0 ? (int)i : -1;
+}
+
+const struct xlb_snap_svc *xlb_snap_find_key(const struct xlb_snap *s,
+					     const struct xlb_svc_key *key)
+{
+	long i = svc_search(s, key->proto, key->af, &key->addr, key->port);
+
+	return i >= 0 ? &s->svcs[i] : NULL;
+}
+
+int xlb_snap_find_dest_af(const struct xlb_snap_svc *svc, uint8_t af,
+			  const union xlb_inaddr *addr, uint16_t port)
+{
+	long i = dest_search(svc, af, addr, port);
 
 	return i >= 0 ? (int)i : -1;
 }
@@ -887,7 +938,7 @@ static void svc_cfg_merge(struct xlb_svc_cfg *c, const struct xlb_svc_cfg *in, u
 		c->vnodes = in->vnodes;
 	if (set & XLB_SVC_SET_SORRY) {
 		c->sorry_addr = in->sorry_addr;
-		c->sorry_port = in->sorry_addr ? in->sorry_port : 0;
+		c->sorry_port = addr_zero(c->key.af, &in->sorry_addr) ? 0 : in->sorry_port;
 	}
 	if (set & XLB_SVC_SET_QUORUM)
 		c->quorum = in->quorum;
@@ -901,7 +952,12 @@ static int check_svc_cfg(struct xlb_svc_cfg *c, char *err, size_t errlen)
 		xlb_seterr(err, errlen, "protocol %u not supported (TCP or UDP)", c->key.proto);
 		return -EPROTONOSUPPORT;
 	}
-	if (!c->key.addr || !c->key.port) {
+	if (c->key.af != AF_INET && c->key.af != AF_INET6) {
+		xlb_seterr(err, errlen, "address family %u not supported (AF_INET or AF_INET6)",
+			   c->key.af);
+		return -EAFNOSUPPORT;
+	}
+	if (addr_zero(c->key.af, &c->key.addr) || !c->key.port) {
 		xlb_seterr(err, errlen, "service %s: address and port must not be 0",
 		       svc_str(&c->key, ks));
 		return -EINVAL;
@@ -930,7 +986,14 @@ static int check_svc_cfg(struct xlb_svc_cfg *c, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	uint32_t inv = ~ntohl(c->netmask);
-	if (inv & (inv + 1)) {
+	if (c->key.af == AF_INET6) {
+		/* IPVS: an IPv6 service's netmask is a prefix length. */
+		if (c->netmask < 1 || c->netmask > 128) {
+			xlb_seterr(err, errlen, "IPv6 netmask (prefix length) %u out of range 1..128",
+				   c->netmask);
+			return -EINVAL;
+		}
+	} else if (inv & (inv + 1)) {
 		xlb_seterr(err, errlen, "netmask is not contiguous");
 		return -EINVAL;
 	}
@@ -945,12 +1008,22 @@ static int check_svc_cfg(struct xlb_svc_cfg *c, char *err, size_t errlen)
 static int check_dest_cfg(const struct xlb_svc_cfg *svc, const struct xlb_dest_cfg *d,
 			  char *err, size_t errlen)
 {
-	char ds[32];
+	char ds[AP_STR];
 
-	ap_str(d->addr, d->port, ds, sizeof(ds));
-	if (!d->addr || !d->port) {
+	ap_str(d->af, &d->addr, d->port, ds, sizeof(ds));
+	if (addr_zero(d->af, &d->addr) || !d->port) {
 		xlb_seterr(err, errlen, "real server %s: address and port must not be 0", ds);
 		return -EINVAL;
+	}
+	/* IPVS refuses a real server of another family but for tunnels
+	 * (ip_vs_add_dest); xlb does not tunnel across families yet. */
+	if (xlb_af(d->af) != xlb_af(svc->key.af)) {
+		xlb_seterr(err, errlen, d->fwd == XLB_FWD_TUN ?
+			   "real server %s: an %s real server of an %s service is not supported (tunnels across address families are not implemented yet)" :
+			   "real server %s: an %s real server of an %s service needs tunnelling (-i), which xlb does not do across address families",
+			   ds, xlb_af(d->af) == AF_INET6 ? "IPv6" : "IPv4",
+			   xlb_af(svc->key.af) == AF_INET6 ? "IPv6" : "IPv4");
+		return -EAFNOSUPPORT;
 	}
 	if (d->fwd != XLB_FWD_NAT && d->fwd != XLB_FWD_DR && d->fwd != XLB_FWD_TUN) {
 		xlb_seterr(err, errlen, "forwarding method %u not supported", d->fwd);
@@ -985,7 +1058,7 @@ static int check_dest_cfg(const struct xlb_svc_cfg *svc, const struct xlb_dest_c
 static int find_svc(struct xlb_snap *s, const struct xlb_svc_key *key, char *err,
 		    size_t errlen)
 {
-	long i = svc_search(s, key->proto, key->addr, key->port);
+	long i = svc_search(s, key->proto, key->af, &key->addr, key->port);
 	char ks[XLB_CTL_SVC_STR];
 
 	if (i < 0) {
@@ -1001,7 +1074,7 @@ static int check_svc_checks(const struct xlb_snap_svc *svc, const struct xlb_che
 			    char *err, size_t errlen)
 {
 	struct xlb_check eff;
-	char ds[32];
+	char ds[AP_STR];
 	int ret;
 
 	xlb_check_effective(&eff, chk, NULL);
@@ -1018,7 +1091,8 @@ static int check_svc_checks(const struct xlb_snap_svc *svc, const struct xlb_che
 
 			if (err && l + 1 < errlen)
 				snprintf(err + l, errlen - l, " (real server %s)",
-					 ap_str(svc->dests[j].cfg.addr, svc->dests[j].cfg.port,
+					 ap_str(svc->dests[j].cfg.af, &svc->dests[j].cfg.addr,
+						svc->dests[j].cfg.port,
 						ds, sizeof(ds)));
 			return ret;
 		}
@@ -1038,6 +1112,9 @@ static int c_add_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_
 	long i;
 	int ret;
 
+	c.key.af = xlb_af(c.key.af);
+	if (c.key.af == AF_INET6)
+		c.netmask = 128;	/* IPVS's default prefix length */
 	svc_cfg_merge(&c, in, set);
 	ret = check_svc_cfg(&c, err, errlen);
 	if (!ret && chk)
@@ -1046,7 +1123,7 @@ static int c_add_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_
 		ret = check_svc_checks(NULL, chk, err, errlen);
 	if (ret)
 		return ret;
-	i = svc_search(s, c.key.proto, c.key.addr, c.key.port);
+	i = svc_search(s, c.key.proto, c.key.af, &c.key.addr, c.key.port);
 	if (i >= 0) {
 		xlb_seterr(err, errlen, "service %s already exists", svc_str(&c.key, ks));
 		return -EEXIST;
@@ -1078,7 +1155,7 @@ static int c_add_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_
 		return -ENOMEM;
 	}
 	svc_attach(&svc, svc.set);
-	if (c.sorry_addr) {
+	if (!addr_zero(c.key.af, &c.sorry_addr)) {
 		ret = svc_new_set(t, &svc, -1, NULL, 0, -1, NULL, false, s->seed, err, errlen);
 		if (ret) {
 			xlb_cnt_put(svc.cnt);
@@ -1148,7 +1225,7 @@ static int c_edit_svc(struct xlb_tables *t, struct xlb_snap *s, const struct xlb
 	}
 	oc = svc->cfg;
 	svc->cfg = c;
-	if (recheck || ns || c.vnodes != oc.vnodes || c.sorry_addr != oc.sorry_addr ||
+	if (recheck || ns || c.vnodes != oc.vnodes || !xlb_inaddr_eq(&c.sorry_addr, &oc.sorry_addr) ||
 	    c.sorry_port != oc.sorry_port) {
 		/* A new check starts every server afresh (up, counts zero). */
 		ret = svc_new_set(t, svc, -1, NULL, 0, -1, NULL, recheck, s->seed, err, errlen);
@@ -1193,7 +1270,7 @@ static int c_add_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb
 	struct xlb_snap_dest nd = { 0 };
 	struct xlb_snap_svc *svc;
 	struct xlb_check eff;
-	char ds[32], ks[XLB_CTL_SVC_STR];
+	char ds[AP_STR], ks[XLB_CTL_SVC_STR];
 	bool ok;
 	long j;
 
@@ -1201,6 +1278,7 @@ static int c_add_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb
 		return i;
 	svc = &s->svcs[i];
 	nd.cfg.addr = in->addr;
+	nd.cfg.af = xlb_af(in->af);
 	nd.cfg.port = (set & XLB_DEST_SET_PORT) && in->port ? in->port : svc->cfg.key.port;
 	nd.cfg.fwd = set & XLB_DEST_SET_FWD ? in->fwd : XLB_FWD_DR;
 	nd.cfg.weight = set & XLB_DEST_SET_WEIGHT ? in->weight : 1;
@@ -1218,12 +1296,13 @@ static int c_add_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb
 		ret = t->prov.check_dest(&nd.cfg, err, errlen, t->prov.arg);
 	if (ret)
 		return ret;
-	j = dest_search(svc, nd.cfg.addr, nd.cfg.port);
+	j = dest_search(svc, nd.cfg.af, &nd.cfg.addr, nd.cfg.port);
 	if (j >= 0) {
 		xlb_seterr(err, errlen, svc->dests[j].sorry ?
 			   "real server %s is the sorry server of service %s" :
 			   "real server %s already exists in service %s",
-		       ap_str(nd.cfg.addr, nd.cfg.port, ds, sizeof(ds)), svc_str(key, ks));
+		       ap_str(nd.cfg.af, &nd.cfg.addr, nd.cfg.port, ds, sizeof(ds)),
+		       svc_str(key, ks));
 		return -EEXIST;
 	}
 	if (svc->ndests >= XLB_TABLES_MAX_DESTS) {
@@ -1247,15 +1326,15 @@ static int c_add_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb
 }
 
 /* A real server (never the sorry server, which is not one). */
-static int find_dest(struct xlb_snap_svc *svc, uint32_t addr, uint16_t port, char *err,
-		     size_t errlen)
+static int find_dest(struct xlb_snap_svc *svc, uint8_t af, const union xlb_inaddr *addr,
+		     uint16_t port, char *err, size_t errlen)
 {
-	long j = dest_search(svc, addr, port);
-	char ds[32], ks[XLB_CTL_SVC_STR];
+	long j = dest_search(svc, af, addr, port);
+	char ds[AP_STR], ks[XLB_CTL_SVC_STR];
 
 	if (j < 0 || svc->dests[j].sorry) {
 		xlb_seterr(err, errlen, "no such real server %s in service %s",
-		       ap_str(addr, port, ds, sizeof(ds)), svc_str(&svc->cfg.key, ks));
+		       ap_str(af, addr, port, ds, sizeof(ds)), svc_str(&svc->cfg.key, ks));
 		return -ENOENT;
 	}
 	return (int)j;
@@ -1276,7 +1355,7 @@ static int c_edit_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xl
 		return i;
 	svc = &s->svcs[i];
 	port = in->port ? in->port : svc->cfg.key.port;
-	j = find_dest(svc, in->addr, port, err, errlen);
+	j = find_dest(svc, in->af ? in->af : svc->cfg.key.af, &in->addr, port, err, errlen);
 	if (j < 0)
 		return j;
 	ed = svc->dests[j];
@@ -1323,13 +1402,14 @@ static int c_edit_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xl
 }
 
 static int c_del_dest(struct xlb_tables *t, struct xlb_snap *s, const struct xlb_svc_key *key,
-		      uint32_t addr, uint16_t port, char *err, size_t errlen)
+		      const union xlb_inaddr *addr, uint16_t port, char *err, size_t errlen)
 {
 	int i = find_svc(s, key, err, errlen), j;
 
 	if (i < 0)
 		return i;
-	j = find_dest(&s->svcs[i], addr, port ? port : key->port, err, errlen);
+	j = find_dest(&s->svcs[i], s->svcs[i].cfg.key.af, addr, port ? port : key->port, err,
+		      errlen);
 	if (j < 0)
 		return j;
 	return svc_new_set(t, &s->svcs[i], j, NULL, 0, -1, NULL, false, s->seed, err, errlen);
@@ -1389,7 +1469,7 @@ static int c_set_health(struct xlb_tables *t, struct xlb_snap *s,
 	size_t done = 0;
 
 	for (size_t k = 0; k < n; k++) {
-		long i = svc_search(s, c[k].svc.proto, c[k].svc.addr, c[k].svc.port);
+		long i = svc_search(s, c[k].svc.proto, c[k].svc.af, &c[k].svc.addr, c[k].svc.port);
 		struct xlb_snap_svc *svc;
 		struct xlb_dest_set *ns;
 		bool any = false;
@@ -1404,7 +1484,7 @@ static int c_set_health(struct xlb_tables *t, struct xlb_snap *s,
 
 			if (memcmp(&c[m].svc, &c[k].svc, sizeof(c[k].svc)))
 				continue;
-			j = dest_search(svc, c[m].addr, c[m].port);
+			j = dest_search(svc, c[m].svc.af, &c[m].addr, c[m].port);
 			if (j >= 0 && !svc->dests[j].sorry && svc->dests[j].hgen == c[m].hgen &&
 			    svc->dests[j].down != c[m].down)
 				any = true;
@@ -1421,8 +1501,9 @@ static int c_set_health(struct xlb_tables *t, struct xlb_snap *s,
 				continue;
 			while (lo <= hi) {
 				long mid = lo + (hi - lo) / 2;
-				int cmp = key_cmp(0, ns->d[mid].cfg.addr, ns->d[mid].cfg.port, 0,
-						  c[m].addr, c[m].port);
+				int cmp = key_cmp(0, ns->d[mid].cfg.af, &ns->d[mid].cfg.addr,
+						  ns->d[mid].cfg.port, 0, c[m].svc.af, &c[m].addr,
+						  c[m].port);
 
 				if (!cmp) {
 					struct xlb_snap_dest *d = &ns->d[mid];
@@ -1478,7 +1559,7 @@ static int c_apply_req(struct xlb_tables *t, struct xlb_snap *s, const struct xl
 		return c_edit_dest(t, s, &r->svc.key, &r->dest, r->dest_set, &r->check, err,
 				   errlen);
 	case XLB_REQ_DEL_DEST:
-		return c_del_dest(t, s, &r->svc.key, r->dest.addr, r->dest.port, err, errlen);
+		return c_del_dest(t, s, &r->svc.key, &r->dest.addr, r->dest.port, err, errlen);
 	case XLB_REQ_SET_TIMEOUT:
 		return c_set_timeouts(s, &r->timeouts, err, errlen);
 	default:
@@ -1593,9 +1674,8 @@ int xlb_tables_set_health(struct xlb_tables *t, const struct xlb_health_change *
 		*applied = 0;
 	/* Stale results (the server was re-added or re-checked) publish nothing. */
 	for (size_t k = 0; k < n && !any; k++) {
-		const struct xlb_snap_svc *svc = xlb_snap_find(cur, c[k].svc.proto, c[k].svc.addr,
-							       c[k].svc.port);
-		long j = svc ? dest_search(svc, c[k].addr, c[k].port) : -1;
+		const struct xlb_snap_svc *svc = xlb_snap_find_key(cur, &c[k].svc);
+		long j = svc ? dest_search(svc, c[k].svc.af, &c[k].addr, c[k].port) : -1;
 
 		any = j >= 0 && !svc->dests[j].sorry && svc->dests[j].hgen == c[k].hgen &&
 		      svc->dests[j].down != c[k].down;
@@ -1632,7 +1712,7 @@ int xlb_tables_edit_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
 }
 
 int xlb_tables_del_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
-			uint32_t addr, uint16_t port, char *err, size_t errlen)
+			const union xlb_inaddr *addr, uint16_t port, char *err, size_t errlen)
 {
 	return WITH_CANDIDATE(t, err, errlen, c_del_dest(t, s, key, addr, port, err, errlen));
 }

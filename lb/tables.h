@@ -186,6 +186,13 @@ const struct xlb_snap_svc *xlb_snap_find(const struct xlb_snap *s, uint8_t proto
 					 uint32_t addr, uint16_t port);
 /* Real server of a service by (addr, port), network order; -1 if none. */
 int xlb_snap_find_dest(const struct xlb_snap_svc *svc, uint32_t addr, uint16_t port);
+/* The same two for any family (the two above are IPv4's, for the
+ * datapath): a service by its key (af 0 is AF_INET), a real server by
+ * (family, address, port). */
+const struct xlb_snap_svc *xlb_snap_find_key(const struct xlb_snap *s,
+					     const struct xlb_svc_key *key);
+int xlb_snap_find_dest_af(const struct xlb_snap_svc *svc, uint8_t af,
+			  const union xlb_inaddr *addr, uint16_t port);
 
 struct xlb_tables;
 
@@ -232,7 +239,8 @@ struct xlb_tables_provider {
 	/* The health of a real server of a service (xlbctl -L --health),
 	 * for the control thread's dumps: 0, or -ENOENT when it is not
 	 * checked. May be NULL. Has its own argument (another module). */
-	int (*health_info)(const struct xlb_svc_key *svc, uint32_t addr, uint16_t port,
+	int (*health_info)(const struct xlb_svc_key *svc, const union xlb_inaddr *addr,
+			   uint16_t port,
 			   struct xlb_health_info *out, void *arg);
 	void *health_arg;
 };
@@ -285,7 +293,7 @@ int xlb_tables_edit_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
 			 const struct xlb_dest_cfg *d, uint32_t set,
 			 char *err, size_t errlen);
 int xlb_tables_del_dest(struct xlb_tables *t, const struct xlb_svc_key *key,
-			uint32_t addr, uint16_t port, char *err, size_t errlen);
+			const union xlb_inaddr *addr, uint16_t port, char *err, size_t errlen);
 int xlb_tables_flush(struct xlb_tables *t, char *err, size_t errlen);
 /* Zero the counters of every service and server, or of one service (key). */
 int xlb_tables_zero(struct xlb_tables *t, const struct xlb_svc_key *key,
@@ -321,7 +329,7 @@ int xlb_tables_edit_dest_chk(struct xlb_tables *t, const struct xlb_svc_key *key
  * as judged with the check it had at hgen. */
 struct xlb_health_change {
 	struct xlb_svc_key svc;
-	uint32_t addr;
+	union xlb_inaddr addr;	/* the service's family */
 	uint16_t port;
 	bool down;
 	uint64_t hgen;

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "inaddr.h"
 #include "log.h"
 #include "xdp.h"
 #include "xlb_steer.skel.h"
@@ -46,6 +47,8 @@ struct xlb_xdp {
 	/* xlb_xdp_sync: what the services and nat_rs maps hold. */
 	struct xdp_keyset applied[XDP_SET_N];
 	bool fp_reused;			/* fp_flows came from its pin */
+	bool fp6_reused;		/* fp_flows6 too (an xlbd before IPv6's
+					 * fast path pinned none) */
 };
 
 static __thread char xdp_errbuf[512];
@@ -163,7 +166,16 @@ static void ensure_bpffs(void)
 
 /* ---- the fast path's maps: sized, and pinned for the next xlbd ---- */
 
-static const char *const fp_pinned[] = { "fp_flows", "fp_devs" };
+/* fp_flows6 last: an older xlbd pinned only the first two, whose flows
+ * are reused without it (fp_flows6 is then created and pinned anew). */
+static const char *const fp_pinned[] = { "fp_flows", "fp_devs", "fp_flows6" };
+#define FP_PINNED_N	(sizeof(fp_pinned) / sizeof(fp_pinned[0]))
+
+static struct bpf_map *fp_pinned_map(const struct xlb_xdp *x, size_t i)
+{
+	return i == 0 ? x->skel->maps.fp_flows :
+	       i == 1 ? x->skel->maps.fp_devs : x->skel->maps.fp_flows6;
+}
 
 int xlb_xdp_fp_unpin(const char *pin_dir)
 {
@@ -172,7 +184,7 @@ int xlb_xdp_fp_unpin(const char *pin_dir)
 
 	if (!pin_dir)
 		return 0;
-	for (size_t i = 0; i < sizeof(fp_pinned) / sizeof(fp_pinned[0]); i++) {
+	for (size_t i = 0; i < FP_PINNED_N; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, fp_pinned[i]);
 		if (unlink(path) && errno != ENOENT)
 			rc = -errno;
@@ -210,11 +222,13 @@ static int fp_before_load(struct xlb_xdp *x, const struct xlb_xdp_fp_opts *fp)
 {
 	struct bpf_map *flows = x->skel->maps.fp_flows;
 	char path[PATH_MAX];
-	int fds[2] = { -1, -1 };
+	int fds[FP_PINNED_N] = { -1, -1, -1 };
 	size_t i;
 
+	/* Both families' caches have the same size. */
 	if (fp->entries &&
-	    bpf_map__set_max_entries(flows, fp->entries))
+	    (bpf_map__set_max_entries(flows, fp->entries) ||
+	     bpf_map__set_max_entries(x->skel->maps.fp_flows6, fp->entries)))
 		return xdp_fail(-EINVAL, "--fast-path-entries %u: refused by libbpf",
 				fp->entries);
 	if (!fp->enabled || !fp->pin_dir) {
@@ -224,15 +238,13 @@ static int fp_before_load(struct xlb_xdp *x, const struct xlb_xdp_fp_opts *fp)
 			(void)xlb_xdp_fp_unpin(fp->pin_dir);
 		return 0;
 	}
-	for (i = 0; i < 2; i++) {
-		struct bpf_map *m = i ? x->skel->maps.fp_devs : flows;
-
+	for (i = 0; i < FP_PINNED_N; i++) {
 		snprintf(path, sizeof(path), "%s/%s", fp->pin_dir, fp_pinned[i]);
-		fds[i] = fp_pin_fd(m, path);
+		fds[i] = fp_pin_fd(fp_pinned_map(x, i), path);
 	}
 	if (fds[0] < 0 || fds[1] < 0) {
 		/* Both or neither: a cache without its devmap is no use. */
-		for (i = 0; i < 2; i++)
+		for (i = 0; i < FP_PINNED_N; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
 		if (fds[0] == -ESTALE || fds[1] == -ESTALE)
@@ -243,16 +255,30 @@ static int fp_before_load(struct xlb_xdp *x, const struct xlb_xdp_fp_opts *fp)
 		(void)xlb_xdp_fp_unpin(fp->pin_dir);
 		return 0;
 	}
-	for (i = 0; i < 2; i++) {
-		struct bpf_map *m = i ? x->skel->maps.fp_devs : flows;
-		int err = bpf_map__reuse_fd(m, fds[i]);
+	if (fds[2] < 0) {
+		/* The IPv4 cache without an IPv6 one (an older xlbd's), or
+		 * one that does not match: the IPv4 flows are kept, the IPv6
+		 * cache is created and pinned after load. */
+		snprintf(path, sizeof(path), "%s/%s", fp->pin_dir, fp_pinned[2]);
+		(void)unlink(path);
+	}
+	for (i = 0; i < FP_PINNED_N; i++) {
+		int err;
 
+		if (fds[i] < 0)
+			continue;
+		err = bpf_map__reuse_fd(fp_pinned_map(x, i), fds[i]);
 		close(fds[i]);	/* reuse_fd dup()ed it */
-		if (err)
+		if (err) {
+			for (size_t j = i + 1; j < FP_PINNED_N; j++)
+				if (fds[j] >= 0)
+					close(fds[j]);
 			return xdp_fail(err, "reusing the pinned %s: %s",
 					fp_pinned[i], strerror(-err));
+		}
 	}
 	x->fp_reused = true;
+	x->fp6_reused = fds[2] >= 0;
 	return 0;
 }
 
@@ -266,16 +292,14 @@ static int fp_after_load(struct xlb_xdp *x, const struct xlb_xdp_fp_opts *fp)
 	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.fp_config), &zero,
 				&cfg, BPF_ANY))
 		return xdp_fail(-errno, "writing fp_config: %s", strerror(errno));
-	if (!fp->enabled || !fp->pin_dir || x->fp_reused)
+	if (!fp->enabled || !fp->pin_dir || (x->fp_reused && x->fp6_reused))
 		return 0;
 	if (mkdir(fp->pin_dir, 0700) && errno != EEXIST)
 		return xdp_fail(-errno, "creating %s (bpffs) for the fast path's "
 				"pinned maps: %s", fp->pin_dir, strerror(errno));
-	for (size_t i = 0; i < 2; i++) {
-		struct bpf_map *m = i ? x->skel->maps.fp_devs : x->skel->maps.fp_flows;
-
+	for (size_t i = x->fp_reused ? 2 : 0; i < FP_PINNED_N; i++) {
 		snprintf(path, sizeof(path), "%s/%s", fp->pin_dir, fp_pinned[i]);
-		err = bpf_obj_pin(bpf_map__fd(m), path);
+		err = bpf_obj_pin(bpf_map__fd(fp_pinned_map(x, i)), path);
 		if (err)
 			return xdp_fail(-errno, "pinning %s: %s (is %s on a bpffs?)",
 					path, strerror(errno), fp->pin_dir);
@@ -291,6 +315,11 @@ bool xlb_xdp_fp_reused(const struct xlb_xdp *x)
 int xlb_xdp_fp_flows_fd(const struct xlb_xdp *x)
 {
 	return bpf_map__fd(x->skel->maps.fp_flows);
+}
+
+int xlb_xdp_fp_flows6_fd(const struct xlb_xdp *x)
+{
+	return bpf_map__fd(x->skel->maps.fp_flows6);
 }
 
 int xlb_xdp_fp_devs_fd(const struct xlb_xdp *x)
@@ -698,10 +727,10 @@ static int map_set(int fd, const void *key, const void *val, bool present,
 	return 0;
 }
 
-int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_svc_key *k,
+int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_bpf_svc_key *k,
 		    bool present)
 {
-	struct xlb_svc_key key = *k;
+	struct xlb_bpf_svc_key key = *k;
 	struct xlb_svc_val val = { 0 };
 
 	key.pad = 0;
@@ -730,7 +759,7 @@ int xlb_xdp_local_set(struct xlb_xdp *x, uint32_t addr, bool present)
 }
 
 /* Both key types are 8 bytes with the pad last: compared as bytes. */
-_Static_assert(sizeof(struct xlb_svc_key) == 8, "svc key size");
+_Static_assert(sizeof(struct xlb_bpf_svc_key) == 8, "svc key size");
 _Static_assert(sizeof(struct xlb_rs_key) == 8, "rs key size");
 
 static int key8_cmp(const void *a, const void *b)
@@ -855,7 +884,7 @@ static int op_do(const struct xdp_op *op, bool undo)
  * they held before. Deleting first is what lets a change that swaps keys
  * succeed at a map's limit.
  */
-int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
+int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_bpf_svc_key *svcs,
 		 size_t nsvc, const struct xlb_rs_key *rs, size_t nrs)
 {
 	static const char *const what[XDP_SET_N] = { "services", "nat_rs" };
@@ -952,6 +981,387 @@ out:
 		free(want[m].k);
 	free(ops);
 	free(tmp);
+	return err;
+}
+
+/* ---- IPv6 maps (issue 14) ---- */
+
+_Static_assert(sizeof(struct xlb_svc6_key) == 20, "svc6 key size");
+_Static_assert(sizeof(struct xlb_rs6_key) == 20, "rs6 key size");
+_Static_assert(sizeof(struct xlb_local6_key) == 16, "local6 key size");
+
+#define XDP_KEY6_LEN	20	/* both 20-byte keys, pad last */
+
+static int map_set_room(int fd, const void *key, const void *val, bool present,
+			const char *what, uint32_t max)
+{
+	int err = map_set(fd, key, val, present, what);
+
+	if (err == -E2BIG || err == -ENOSPC)
+		return xdp_fail(-ENOSPC, "the XDP %s map is full (%u entries)",
+				what, max);
+	return err;
+}
+
+int xlb_xdp_svc6_set(struct xlb_xdp *x, const struct xlb_svc6_key *k,
+		     bool present)
+{
+	struct xlb_svc6_key key = *k;
+	struct xlb_svc_val val = { 0 };
+
+	key.pad = 0;
+	return map_set_room(bpf_map__fd(x->skel->maps.services6), &key, &val,
+			    present, "services6",
+			    bpf_map__max_entries(x->skel->maps.services6));
+}
+
+int xlb_xdp_nat_rs6_set(struct xlb_xdp *x, const struct xlb_rs6_key *k,
+			bool present)
+{
+	struct xlb_rs6_key key = *k;
+	struct xlb_rs_val val = { 0 };
+
+	key.pad = 0;
+	return map_set_room(bpf_map__fd(x->skel->maps.nat_rs6), &key, &val,
+			    present, "nat_rs6",
+			    bpf_map__max_entries(x->skel->maps.nat_rs6));
+}
+
+int xlb_xdp_local6_set(struct xlb_xdp *x, const uint8_t addr[16],
+		       bool present)
+{
+	struct xlb_local_val val = { 0 };
+	struct xlb_local6_key key;
+
+	memcpy(key.addr, addr, sizeof(key.addr));
+	return map_set_room(bpf_map__fd(x->skel->maps.local_addrs6), &key, &val,
+			    present, "local_addrs6",
+			    bpf_map__max_entries(x->skel->maps.local_addrs6));
+}
+
+int xlb_xdp_svc_set_af(struct xlb_xdp *x, int af, const union xlb_inaddr *a,
+		       uint16_t port, uint8_t proto, bool present)
+{
+	if (af == AF_INET) {
+		struct xlb_bpf_svc_key k = { .addr = a->ip, .port = port, .proto = proto };
+
+		return xlb_xdp_svc_set(x, &k, present);
+	}
+	if (af == AF_INET6) {
+		struct xlb_svc6_key k = { .port = port, .proto = proto };
+
+		memcpy(k.addr, a->b, sizeof(k.addr));
+		return xlb_xdp_svc6_set(x, &k, present);
+	}
+	return xdp_fail(-EAFNOSUPPORT, "address family %d is not IPv4 or IPv6", af);
+}
+
+int xlb_xdp_nat_rs_set_af(struct xlb_xdp *x, int af,
+			  const union xlb_inaddr *a, uint16_t port,
+			  uint8_t proto, bool present)
+{
+	if (af == AF_INET) {
+		struct xlb_rs_key k = { .addr = a->ip, .port = port, .proto = proto };
+
+		return xlb_xdp_nat_rs_set(x, &k, present);
+	}
+	if (af == AF_INET6) {
+		struct xlb_rs6_key k = { .port = port, .proto = proto };
+
+		memcpy(k.addr, a->b, sizeof(k.addr));
+		return xlb_xdp_nat_rs6_set(x, &k, present);
+	}
+	return xdp_fail(-EAFNOSUPPORT, "address family %d is not IPv4 or IPv6", af);
+}
+
+int xlb_xdp_local_set_af(struct xlb_xdp *x, int af, const union xlb_inaddr *a,
+			 bool present)
+{
+	if (af == AF_INET)
+		return xlb_xdp_local_set(x, a->ip, present);
+	if (af == AF_INET6)
+		return xlb_xdp_local6_set(x, a->b, present);
+	return xdp_fail(-EAFNOSUPPORT, "address family %d is not IPv4 or IPv6", af);
+}
+
+int xlb_xdp_capacity6(const struct xlb_xdp *x, uint32_t *svcs, uint32_t *nat_rs)
+{
+	if (svcs)
+		*svcs = bpf_map__max_entries(x->skel->maps.services6);
+	if (nat_rs)
+		*nat_rs = bpf_map__max_entries(x->skel->maps.nat_rs6);
+	return 0;
+}
+
+int xlb_xdp_services6_fd(const struct xlb_xdp *x)
+{
+	return bpf_map__fd(x->skel->maps.services6);
+}
+
+int xlb_xdp_nat_rs6_fd(const struct xlb_xdp *x)
+{
+	return bpf_map__fd(x->skel->maps.nat_rs6);
+}
+
+int xlb_xdp_local_addrs6_fd(const struct xlb_xdp *x)
+{
+	return bpf_map__fd(x->skel->maps.local_addrs6);
+}
+
+/* n 20-byte keys, sorted and distinct. */
+struct xdp_keyset6 {
+	uint8_t (*k)[XDP_KEY6_LEN];
+	size_t n;
+};
+
+static int key6_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, XDP_KEY6_LEN);
+}
+
+static void keyset6_sort(struct xdp_keyset6 *ks)
+{
+	size_t i, j;
+
+	if (!ks->n)
+		return;
+	qsort(ks->k, ks->n, XDP_KEY6_LEN, key6_cmp);
+	for (i = j = 0; i < ks->n; i++)
+		if (!j || memcmp(ks->k[j - 1], ks->k[i], XDP_KEY6_LEN))
+			memmove(ks->k[j++], ks->k[i], XDP_KEY6_LEN);
+	ks->n = j;
+}
+
+static int keyset6_from(struct xdp_keyset6 *ks, const void *src, size_t n)
+{
+	size_t i;
+
+	ks->k = malloc((n ? n : 1) * XDP_KEY6_LEN);
+	if (!ks->k)
+		return -ENOMEM;
+	if (n)
+		memcpy(ks->k, src, n * XDP_KEY6_LEN);
+	for (i = 0; i < n; i++)
+		ks->k[i][XDP_KEY6_LEN - 1] = 0;	/* pad */
+	ks->n = n;
+	keyset6_sort(ks);
+	return 0;
+}
+
+static int keyset6_load(struct xdp_keyset6 *ks, int fd)
+{
+	uint8_t cur[XDP_KEY6_LEN], prev[XDP_KEY6_LEN];
+	size_t cap = 0;
+	bool first = true;
+
+	ks->k = NULL;
+	ks->n = 0;
+	while (bpf_map_get_next_key(fd, first ? NULL : prev, cur) == 0) {
+		first = false;
+		memcpy(prev, cur, sizeof(prev));
+		if (ks->n == cap) {
+			void *nk;
+
+			cap = cap ? 2 * cap : 64;
+			nk = realloc(ks->k, cap * XDP_KEY6_LEN);
+			if (!nk)
+				return -ENOMEM;
+			ks->k = nk;
+		}
+		memcpy(ks->k[ks->n++], cur, XDP_KEY6_LEN);
+	}
+	keyset6_sort(ks);
+	return 0;
+}
+
+/* One operation of xlb_xdp_sync6(), for its undo. */
+struct xdp_op6 {
+	int fd;
+	bool add;
+	bool skip;	/* someone else's write had done it: no undo */
+	uint8_t key[XDP_KEY6_LEN];
+};
+
+static int op6_do(const struct xdp_op6 *op, bool undo)
+{
+	uint64_t zero_val = 0;
+
+	if (op->add != undo)
+		return bpf_map_update_elem(op->fd, op->key, &zero_val, BPF_NOEXIST) ?
+			-errno : 0;
+	return bpf_map_delete_elem(op->fd, op->key) ? -errno : 0;
+}
+
+/* Appends to ops the keys of a not in b (both sorted) as add/delete. */
+static void ops6_minus(const struct xdp_keyset6 *a, const struct xdp_keyset6 *b,
+		       int fd, bool add, struct xdp_op6 *ops, size_t *nops)
+{
+	size_t i = 0, j = 0;
+	int c;
+
+	while (i < a->n) {
+		c = j == b->n ? -1 : memcmp(a->k[i], b->k[j], XDP_KEY6_LEN);
+		if (c < 0) {
+			struct xdp_op6 *op = &ops[(*nops)++];
+
+			op->fd = fd;
+			op->add = add;
+			op->skip = false;
+			memcpy(op->key, a->k[i++], XDP_KEY6_LEN);
+		} else if (c == 0) {
+			i++, j++;
+		} else {
+			j++;
+		}
+	}
+}
+
+_Static_assert(sizeof(struct xlb_svc_val) <= sizeof(uint64_t) &&
+	       sizeof(struct xlb_rs_val) <= sizeof(uint64_t), "v6 vals");
+
+int xlb_xdp_sync6(struct xlb_xdp *x, const struct xlb_svc6_key *svcs,
+		  size_t nsvc, const struct xlb_rs6_key *rs, size_t nrs)
+{
+	static const char *const what[2] = { "services6", "nat_rs6" };
+	struct xdp_keyset6 want[2] = { 0 }, have[2] = { 0 };
+	int fd[2] = { xlb_xdp_services6_fd(x), xlb_xdp_nat_rs6_fd(x) };
+	uint32_t max[2];
+	struct xdp_op6 *ops = NULL;
+	size_t nops = 0, done, m;
+	int err = 0, uerr = 0;
+
+	xdp_errbuf[0] = '\0';
+	xlb_xdp_capacity6(x, &max[0], &max[1]);
+	if (keyset6_from(&want[0], svcs, nsvc) || keyset6_from(&want[1], rs, nrs) ||
+	    keyset6_load(&have[0], fd[0]) || keyset6_load(&have[1], fd[1])) {
+		err = xdp_fail(-ENOMEM, "out of memory");
+		goto out;
+	}
+	for (m = 0; m < 2; m++)
+		if (want[m].n > max[m]) {
+			err = xdp_fail(-ENOSPC, "the XDP %s map holds at most %u "
+				       "entries; this change needs %zu", what[m],
+				       max[m], want[m].n);
+			goto out;
+		}
+	ops = malloc((have[0].n + have[1].n + want[0].n + want[1].n + 1) *
+		     sizeof(*ops));
+	if (!ops) {
+		err = xdp_fail(-ENOMEM, "out of memory");
+		goto out;
+	}
+	/* Deletes first (both maps), so a swap at a map's limit fits. */
+	for (m = 0; m < 2; m++)
+		ops6_minus(&have[m], &want[m], fd[m], false, ops, &nops);
+	for (m = 0; m < 2; m++)
+		ops6_minus(&want[m], &have[m], fd[m], true, ops, &nops);
+	for (done = 0; done < nops; done++) {
+		err = op6_do(&ops[done], false);
+		if (err == (ops[done].add ? -EEXIST : -ENOENT)) {
+			ops[done].skip = true;
+			err = 0;
+		}
+		if (err)
+			break;
+	}
+	if (err) {
+		const struct xdp_op6 *f = &ops[done];
+		const char *map = f->fd == fd[0] ? what[0] : what[1];
+		size_t k = done;
+
+		while (k--)
+			if (!ops[k].skip && (uerr = op6_do(&ops[k], true)) < 0)
+				break;
+		if (uerr)
+			err = xdp_fail(err, "cannot %s %s map entry (%s), and undoing "
+				       "the change failed too (%s): the XDP maps may "
+				       "not match the configuration",
+				       f->add ? "add" : "delete", map,
+				       strerror(-err), strerror(-uerr));
+		else
+			err = xdp_fail(err, "cannot %s %s map entry: %s (the change "
+				       "was undone)", f->add ? "add" : "delete", map,
+				       strerror(-err));
+	}
+out:
+	for (m = 0; m < 2; m++) {
+		free(want[m].k);
+		free(have[m].k);
+	}
+	free(ops);
+	return err;
+}
+
+int xlb_xdp_sync_all(struct xlb_xdp *x, const struct xlb_bpf_svc_key *svcs,
+		     size_t nsvc, const struct xlb_rs_key *rs, size_t nrs,
+		     const struct xlb_svc6_key *svcs6, size_t nsvc6,
+		     const struct xlb_rs6_key *rs6, size_t nrs6)
+{
+	static const char *const what[XDP_SET_N] = { "services", "nat_rs" };
+	uint64_t *old[XDP_SET_N] = { NULL, NULL };
+	size_t nold[XDP_SET_N] = { 0, 0 }, m;
+	uint32_t max6[2];
+	char msg[sizeof(xdp_errbuf)], umsg[sizeof(xdp_errbuf)];
+	int err, uerr;
+
+	xdp_errbuf[0] = '\0';
+	/* The IPv6 limits before anything changes (distinct keys). */
+	{
+		struct xdp_keyset6 k[2] = { 0 };
+
+		xlb_xdp_capacity6(x, &max6[0], &max6[1]);
+		if (keyset6_from(&k[0], svcs6, nsvc6) || keyset6_from(&k[1], rs6, nrs6)) {
+			free(k[0].k);
+			free(k[1].k);
+			return xdp_fail(-ENOMEM, "out of memory");
+		}
+		for (m = 0; m < 2; m++)
+			nold[m] = k[m].n;
+		free(k[0].k);
+		free(k[1].k);
+		for (m = 0; m < 2; m++)
+			if (nold[m] > max6[m])
+				return xdp_fail(-ENOSPC, "the XDP %s map holds at most "
+						"%u entries; this change needs %zu",
+						m ? "nat_rs6" : "services6", max6[m],
+						nold[m]);
+	}
+	/* What the IPv4 maps hold now, to put back. */
+	for (m = 0; m < XDP_SET_N; m++) {
+		if (!x->applied[m].known &&
+		    (err = keyset_load(&x->applied[m], bpf_map__fd(m ? x->skel->maps.nat_rs :
+								x->skel->maps.services),
+				       what[m])))
+			goto out;
+		nold[m] = x->applied[m].n;
+		old[m] = malloc((nold[m] ? nold[m] : 1) * sizeof(uint64_t));
+		if (!old[m]) {
+			err = xdp_fail(-ENOMEM, "out of memory");
+			goto out;
+		}
+		if (nold[m])
+			memcpy(old[m], x->applied[m].k, nold[m] * sizeof(uint64_t));
+	}
+	err = xlb_xdp_sync(x, svcs, nsvc, rs, nrs);
+	if (err)
+		goto out;
+	err = xlb_xdp_sync6(x, svcs6, nsvc6, rs6, nrs6);
+	if (!err)
+		goto out;
+	snprintf(msg, sizeof(msg), "%s", xdp_errbuf);
+	uerr = xlb_xdp_sync(x, (const struct xlb_bpf_svc_key *)old[XDP_SET_SVC],
+			    nold[XDP_SET_SVC], (const struct xlb_rs_key *)old[XDP_SET_RS],
+			    nold[XDP_SET_RS]);
+	snprintf(umsg, sizeof(umsg), "%s", xdp_errbuf);
+	if (uerr)
+		err = xdp_fail(err, "%s; putting the IPv4 maps back failed too (%s): "
+			       "the XDP maps may not match the configuration", msg,
+			       umsg);
+	else
+		err = xdp_fail(err, "%s (the IPv4 maps were put back)", msg);
+out:
+	for (m = 0; m < XDP_SET_N; m++)
+		free(old[m]);
 	return err;
 }
 

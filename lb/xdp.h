@@ -65,7 +65,7 @@ int xlb_xdp_open(struct xlb_xdp **out, enum xlb_xdp_mode mode);
 
 /*
  * The fast path's maps (bpf/xlb_fp.h). With enabled and a pin_dir (on a
- * bpffs), fp_flows and fp_devs pinned there by the previous xlbd are
+ * bpffs), fp_flows, fp_devs and fp_flows6 pinned there by the previous xlbd are
  * reused when their definitions match this one's (same entries), so the
  * established flows in them keep being forwarded by XDP while xlbd
  * restarts; else they are (re)created and pinned there. Off: fp_config
@@ -81,6 +81,9 @@ int xlb_xdp_open_fp(struct xlb_xdp **out, enum xlb_xdp_mode mode,
 /* Whether fp_flows and fp_devs are the previous xlbd's (pinned). */
 bool xlb_xdp_fp_reused(const struct xlb_xdp *x);
 int xlb_xdp_fp_flows_fd(const struct xlb_xdp *x);
+/* IPv6 flows' cache (issue 14), sized, pinned and reused as fp_flows (a
+ * pin of an older xlbd without it: fp_flows is reused, this one new). */
+int xlb_xdp_fp_flows6_fd(const struct xlb_xdp *x);
 int xlb_xdp_fp_devs_fd(const struct xlb_xdp *x);
 int xlb_xdp_fp_config_fd(const struct xlb_xdp *x);
 /* Removes the pins in pin_dir and pin_dir itself (xlbd --detach). 0 or
@@ -125,7 +128,7 @@ int xlb_xdp_prog_fd(const struct xlb_xdp *x);
 
 /* Adds (present) or removes one entry; removing an absent one is 0. The
  * key's pad byte is ignored (written as zero). */
-int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_svc_key *k,
+int xlb_xdp_svc_set(struct xlb_xdp *x, const struct xlb_bpf_svc_key *k,
 		    bool present);
 int xlb_xdp_nat_rs_set(struct xlb_xdp *x, const struct xlb_rs_key *k,
 		       bool present);
@@ -144,7 +147,7 @@ int xlb_xdp_local_set(struct xlb_xdp *x, uint32_t addr, bool present);
  * after are never touched. Keeps what the maps hold in memory; the first
  * sync reads them (a pinned map may hold an earlier run's keys).
  */
-int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_svc_key *svcs,
+int xlb_xdp_sync(struct xlb_xdp *x, const struct xlb_bpf_svc_key *svcs,
 		 size_t nsvc, const struct xlb_rs_key *rs, size_t nrs);
 /* How many keys the services and nat_rs maps can hold (either may be
  * NULL). 0. */
@@ -152,6 +155,58 @@ int xlb_xdp_capacity(const struct xlb_xdp *x, uint32_t *svcs, uint32_t *nat_rs);
 /* The maps' fds, for tests that read them. */
 int xlb_xdp_services_fd(const struct xlb_xdp *x);
 int xlb_xdp_nat_rs_fd(const struct xlb_xdp *x);
+
+/*
+ * IPv6 (issue 14): the maps services6, nat_rs6 and local_addrs6 of
+ * xlb_steer, beside the IPv4 ones (bpf/xlb_shared.h). Same contract as
+ * the IPv4 setters: add (present) or remove one entry, removing an absent
+ * one is 0, the pad byte is ignored; -ENOSPC when the map is full.
+ */
+int xlb_xdp_svc6_set(struct xlb_xdp *x, const struct xlb_svc6_key *k,
+		     bool present);
+int xlb_xdp_nat_rs6_set(struct xlb_xdp *x, const struct xlb_rs6_key *k,
+			bool present);
+int xlb_xdp_local6_set(struct xlb_xdp *x, const uint8_t addr[16],
+		       bool present);
+
+/* Either family, the address as lb/inaddr.h has it (AF_INET: the first 4
+ * bytes; port in network order): the IPv4 or the IPv6 map. -EAFNOSUPPORT
+ * for another family. */
+union xlb_inaddr;
+int xlb_xdp_svc_set_af(struct xlb_xdp *x, int af, const union xlb_inaddr *a,
+		       uint16_t port, uint8_t proto, bool present);
+int xlb_xdp_nat_rs_set_af(struct xlb_xdp *x, int af,
+			  const union xlb_inaddr *a, uint16_t port,
+			  uint8_t proto, bool present);
+int xlb_xdp_local_set_af(struct xlb_xdp *x, int af, const union xlb_inaddr *a,
+			 bool present);
+
+/*
+ * xlb_xdp_sync() for the IPv6 maps: services6 and nat_rs6 end holding
+ * exactly these keys (duplicates fine, pad ignored), as one transaction:
+ * -ENOSPC with nothing changed when a map cannot hold them; else stale
+ * keys deleted, new ones added, and at the first failure all undone. It
+ * reads what the maps hold at each call (no cache: the IPv6 maps are
+ * small and the control plane changes rarely).
+ */
+int xlb_xdp_sync6(struct xlb_xdp *x, const struct xlb_svc6_key *svcs,
+		  size_t nsvc, const struct xlb_rs6_key *rs, size_t nrs);
+/*
+ * Both families as one transaction, for xlb_dp_prepare_xdp(): the IPv6
+ * limits are checked first (-ENOSPC, nothing changed), then
+ * xlb_xdp_sync() (IPv4) and xlb_xdp_sync6(); if the IPv6 step fails, the
+ * IPv4 maps are put back as they were, and the message says what failed
+ * (and whether putting back failed too).
+ */
+int xlb_xdp_sync_all(struct xlb_xdp *x, const struct xlb_bpf_svc_key *svcs,
+		     size_t nsvc, const struct xlb_rs_key *rs, size_t nrs,
+		     const struct xlb_svc6_key *svcs6, size_t nsvc6,
+		     const struct xlb_rs6_key *rs6, size_t nrs6);
+int xlb_xdp_capacity6(const struct xlb_xdp *x, uint32_t *svcs,
+		      uint32_t *nat_rs);
+int xlb_xdp_services6_fd(const struct xlb_xdp *x);
+int xlb_xdp_nat_rs6_fd(const struct xlb_xdp *x);
+int xlb_xdp_local_addrs6_fd(const struct xlb_xdp *x);
 
 /* Counters summed over CPUs, indexed by enum xlb_xdp_cnt (names in
  * xlb_cnt_names[]). */

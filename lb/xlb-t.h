@@ -6,12 +6,17 @@
  *
  * Byte order: every IPv4 address and every port held in these structs is in
  * network byte order, as on the wire and in IPVS's netlink attributes.
+ *
+ * Families: a service and a real server carry an address family (AF_INET
+ * or AF_INET6) beside a union xlb_inaddr, as IPVS does. A family of 0 is
+ * read as AF_INET (xlb_af()), so that zeroed IPv4 structs stay valid.
  */
 #ifndef XLB_T_H
 #define XLB_T_H
 
 #include <stdint.h>
 #include <stdbool.h>
+#include "inaddr.h"	/* the one other header: a leaf type, union xlb_inaddr */
 
 #define XLB_VERSION_STRING	"0.1.0"
 
@@ -63,12 +68,19 @@ struct xlb_rates {
 	uint64_t outbps;
 };
 
-/* A virtual service is identified by (protocol, VIP, port). */
+/* A family field's value: 0 (unset) is AF_INET. */
+#define xlb_af(af)	((af) ? (af) : AF_INET)
+
+/*
+ * A virtual service is identified by (family, protocol, VIP, port). This is
+ * userspace's key; the XDP program's "services" map has its own 8-byte IPv4
+ * key (struct xlb_bpf_svc_key, bpf/xlb_shared.h).
+ */
 struct xlb_svc_key {
-	uint32_t addr;		/* VIP, network order */
+	union xlb_inaddr addr;	/* VIP, network order */
 	uint16_t port;		/* network order */
 	uint8_t  proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	uint8_t  pad;
+	uint8_t  af;		/* AF_INET (or 0) or AF_INET6 */
 };
 
 struct xlb_svc_cfg {
@@ -76,21 +88,24 @@ struct xlb_svc_cfg {
 	char     sched[XLB_SCHED_NAME_MAX];	/* "ring" */
 	uint32_t flags;				/* XLB_SVC_F_* */
 	uint32_t timeout;			/* persistence timeout, s */
-	uint32_t netmask;			/* persistence mask, network order */
+	uint32_t netmask;			/* persistence mask: AF_INET a mask,
+						 * network order; AF_INET6 a
+						 * prefix length 1..128 (IPVS) */
 	uint32_t vnodes;			/* ring points per unit of weight */
 	/* Health checks (issue 13): where new connections go while no real
 	 * server is up or the healthy weight is below quorum. */
-	uint32_t sorry_addr;			/* 0: no sorry server */
+	union xlb_inaddr sorry_addr;		/* zero: no sorry server; the
+						 * service's family */
 	uint16_t sorry_port;			/* 0: the service's port */
 	uint16_t pad2;
 	uint32_t quorum;			/* 0: no quorum */
 };
 
 struct xlb_dest_cfg {
-	uint32_t addr;		/* RIP, network order */
+	union xlb_inaddr addr;	/* RIP, network order */
 	uint16_t port;		/* network order */
 	uint8_t  fwd;		/* enum xlb_fwd */
-	uint8_t  pad;
+	uint8_t  af;		/* AF_INET (or 0) or AF_INET6 */
 	uint32_t weight;	/* 0..65535; 0 quiesces */
 	uint32_t u_thresh;
 	uint32_t l_thresh;

@@ -648,7 +648,8 @@ static int xlbd_dump_counters(xlb_counter_emit_fn emit, void *emit_arg, void *ar
 	return ret ? ret : xlb_announce_dump_counters(counters_announce, emit, emit_arg);
 }
 
-static int health_info(const struct xlb_svc_key *svc, uint32_t addr, uint16_t port,
+static int health_info(const struct xlb_svc_key *svc, const union xlb_inaddr *addr,
+		       uint16_t port,
 		       struct xlb_health_info *out, void *arg)
 {
 	return xlb_health_info(arg, svc, addr, port, out);
@@ -871,6 +872,7 @@ static int xlbd_init(struct xlbd *d)
 	sp.path = d->socket_path;
 	sp.group = d->group;
 	sp.tables = d->tables;
+	sp.ipv6 = XLB_CTL_IPV6;	/* issue 14: false until the datapath forwards IPv6 */
 	ret = xlb_ctl_server_new(&d->srv, &sp, err, sizeof(err));
 	if (ret) {
 		pr_warn("%s", err[0] ? err : strerror(-ret));

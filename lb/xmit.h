@@ -51,13 +51,24 @@ struct xlb_xmit_bind {
 	 * binds NULL, so both datapaths give a flow's packets the same ids).
 	 * DF set: id 0, as the kernel does. */
 	uint16_t *ip_id;
+
+	/* IPv6 (the *6 functions below; zero for IPv4 binds). Addresses as
+	 * in the packet. TUN6 carries IPv6 or IPv4 inner datagrams (an IPv4
+	 * VIP over an IPv6 real server): rip6/dip6 are the outer addresses
+	 * either way, vip/vport or vip6/vport the inner ones. ttl is the
+	 * outer hop limit, mtu the egress MTU as for IPv4. */
+	union xlb_inaddr rip6;
+	union xlb_inaddr vip6;
+	union xlb_inaddr dip6;	/* TUN6: outer source; the director's
+				 * address Packet Too Big comes from */
 };
 
 typedef int (*xlb_xmit_fn)(struct xlb_frame *f, struct xlb_pkt *p,
 			   const struct xlb_xmit_bind *b);
 
 /* DR: destination MAC -> b->dmac, source MAC -> b->smac. Nothing else
- * changes (IP, L4, checksums, VLAN tag). */
+ * changes (IP, L4, checksums, VLAN tag): IPv4 and IPv6 alike (the hop
+ * limit is left as the TTL is; the real server holds the VIP on lo). */
 int xlb_xmit_dr(struct xlb_frame *f, struct xlb_pkt *p,
 		const struct xlb_xmit_bind *b);
 
@@ -147,6 +158,82 @@ int xlb_xmit_tun_frag(struct xlb_frame *f, struct xlb_pkt *p,
  */
 int xlb_icmp_frag_needed(uint8_t *buf, uint32_t cap, const uint8_t *frame,
 			 const struct xlb_pkt *p, uint32_t saddr, uint16_t mtu);
+
+/* ---- IPv6 (p from xlb_pkt_parse_dual() with p->af == AF_INET6, except
+ * TUN6 which takes both families). Same contract as above: in place, *p
+ * kept in step, 0 or a negative errno with the frame unchanged. ---- */
+
+/* NAT66, client -> RS: daddr6:dport -> rip6:rport, MACs as DR. TCP or UDP
+ * only (-EPROTONOSUPPORT otherwise, and for an IPv4 p). The L4 checksum is
+ * updated incrementally (RFC 1624 over the pseudo-header's address); a
+ * zero UDP checksum (invalid in IPv6: the parser refuses it) is computed
+ * whole, never kept. Extension headers are kept as they are. */
+int xlb_xmit_nat6_in(struct xlb_frame *f, struct xlb_pkt *p,
+		     const struct xlb_xmit_bind *b);
+
+/* NAT66, RS -> client: saddr6:sport -> vip6:vport. */
+int xlb_xmit_nat6_out(struct xlb_frame *f, struct xlb_pkt *p,
+		      const struct xlb_xmit_bind *b);
+
+/* NAT66 of ICMPv6 errors (types 1..4 with p->icmp_err, inner TCP or UDP,
+ * else -EPROTONOSUPPORT), as xlb_xmit_nat_icmp_in/out:
+ *   in:  outer daddr6 -> rip6, inner saddr6:sport -> rip6:rport
+ *   out: outer saddr6 -> vip6, inner daddr6:dport -> vip6:vport
+ * The inner TCP/UDP checksum is updated when the quote holds it (UDP:
+ * when non-zero), and the ICMPv6 checksum, which covers the outer
+ * pseudo-header, recomputed over the whole message. MACs as DR. */
+int xlb_xmit_nat6_icmp_in(struct xlb_frame *f, struct xlb_pkt *p,
+			  const struct xlb_xmit_bind *b);
+int xlb_xmit_nat6_icmp_out(struct xlb_frame *f, struct xlb_pkt *p,
+			   const struct xlb_xmit_bind *b);
+
+/*
+ * TUN6: puts a 40-byte outer IPv6 header (dip6 -> rip6, hop limit b->ttl
+ * or 64, next header 41 for an IPv6 datagram, 4 for an IPv4 one; traffic
+ * class copied (IPv4: the TOS byte); flow label copied when the inner IPv6
+ * one is not 0, else derived from the inner addresses, protocol and ports
+ * by xlb_rw_flowlabel()) between the Ethernet header (kept, VLAN tag and
+ * kept but the EtherType, which becomes 0x86DD) and the untouched inner
+ * datagram; MACs as DR. The frame grows 40 bytes into headroom and loses
+ * any Ethernet padding. Errors, frame unchanged:
+ *   -EMSGSIZE  inner length + 40 > b->mtu (IPv6 is never fragmented on
+ *              the way: the caller sends Packet Too Big, see
+ *              xlb_icmp6_pkt_too_big(); an IPv4 datagram with DF gets
+ *              xlb_icmp_frag_needed_tun6(), one without is dropped: xlb
+ *              does not fragment into IPv6), or over 65,535 bytes
+ *   -ENOSPC    headroom < 40
+ * Afterwards *p still describes the inner datagram, at its new offsets.
+ */
+int xlb_xmit_tun6(struct xlb_frame *f, struct xlb_pkt *p,
+		  const struct xlb_xmit_bind *b);
+
+/* Whether xlb_xmit_tun6() can send p over an egress MTU of mtu (0 =
+ * unchecked): 0, or -EMSGSIZE (too big once encapsulated: Packet Too Big
+ * or frag-needed, see above), -EPROTONOSUPPORT (p is neither family). The
+ * scheduler's check before it makes an entry, as xlb_xmit_tun_nfrags(). */
+int xlb_xmit_tun6_check(const struct xlb_pkt *p, uint16_t mtu);
+
+/*
+ * Builds into buf[0..cap) an Ethernet frame carrying ICMPv6 "Packet Too
+ * Big" (type 2, code 0, RFC 4443 3.2) for the parsed IPv6 frame[] (p from
+ * xlb_pkt_parse_dual()): MACs swapped, VLAN tag kept, IPv6 from saddr (16
+ * bytes: the director) to p->saddr6, hop limit 64, MTU = mtu - 40 (the
+ * room inside the tunnel), and as much of the offending datagram as keeps
+ * the ICMPv6 packet within 1280 bytes (RFC 4443 2.4(c)). Returns the frame
+ * length, -ENOSPC if cap is too small, -EINVAL if mtu - 40 < 1280 (no legal
+ * IPv6 MTU) or p is not IPv6. Rate-limit it with xlb_icmp_limit_allow() as
+ * frag-needed.
+ */
+int xlb_icmp6_pkt_too_big(uint8_t *buf, uint32_t cap, const uint8_t *frame,
+			  const struct xlb_pkt *p, const void *saddr,
+			  uint16_t mtu);
+
+/* frag-needed for an IPv4 datagram that does not fit into TUN6 (IPv4 in
+ * IPv6, 40 bytes of outer header): as xlb_icmp_frag_needed() with
+ * next-hop MTU = mtu - 40; -EINVAL if that is below 68. */
+int xlb_icmp_frag_needed_tun6(uint8_t *buf, uint32_t cap, const uint8_t *frame,
+			      const struct xlb_pkt *p, uint32_t saddr,
+			      uint16_t mtu);
 
 /*
  * The rate limit on ICMP errors xlb generates, after the kernel's global

@@ -151,3 +151,68 @@ int xlb_xmit_tun_frag(struct xlb_frame *f, struct xlb_pkt *p,
 	xlb_xmit_dr(f, p, b);
 	return n;
 }
+
+/* ---- TUN6: IPv6-in-IPv6 (next header 41, RFC 2473), IPv4-in-IPv6 (4) ---- */
+
+/* The flow label for an inner datagram without one (xlb_rw_flowlabel()):
+ * from its addresses, protocol and, where p has them, ports. */
+static uint32_t tun6_flowlabel(const uint8_t *frame, const struct xlb_pkt *p)
+{
+	const uint8_t *ip = frame + p->l3_off;
+	uint32_t ports = 0;
+
+	if ((p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) &&
+	    !p->frag_nonfirst)
+		ports = xlb_rw_load32(frame + p->l4_off);
+	if (p->af == AF_INET6)
+		return xlb_rw_flowlabel(ip + XLB_RW_IP6_SADDR,
+					ip + XLB_RW_IP6_DADDR, 16, p->proto,
+					ports);
+	return xlb_rw_flowlabel(ip + XLB_RW_IP_SADDR, ip + XLB_RW_IP_DADDR, 4,
+				p->proto, ports);
+}
+
+int xlb_xmit_tun6_check(const struct xlb_pkt *p, uint16_t mtu)
+{
+	uint32_t tot = (uint32_t)p->ip_len + XLB_IP6IP6_HLEN;
+
+	if (p->af != AF_INET && p->af != AF_INET6)
+		return -EPROTONOSUPPORT;
+	if (tot > 0xFFFF || (mtu && tot > mtu))
+		return -EMSGSIZE;
+	return 0;
+}
+
+int xlb_xmit_tun6(struct xlb_frame *f, struct xlb_pkt *p,
+		  const struct xlb_xmit_bind *b)
+{
+	uint32_t l2 = p->l3_off, tot = (uint32_t)p->ip_len + XLB_IP6IP6_HLEN;
+	uint32_t fl;
+	uint8_t *data;
+	uint16_t et = htons(XLB_ETH_P_IPV6);
+	int rc;
+
+	rc = xlb_xmit_tun6_check(p, b->mtu);
+	if (rc)
+		return rc;
+	if (f->headroom < XLB_IP6IP6_HLEN)
+		return -ENOSPC;
+
+	fl = tun6_flowlabel(f->data, p);
+	data = f->data - XLB_IP6IP6_HLEN;
+	memmove(data, f->data, l2);
+	memcpy(data + l2 - 2, &et, 2);
+	f->tailroom += f->len - (l2 + p->ip_len);
+	f->len = l2 + tot;
+	f->headroom -= XLB_IP6IP6_HLEN;
+	f->data = data;
+	p->l3_off += XLB_IP6IP6_HLEN;
+	p->l4_off += XLB_IP6IP6_HLEN;
+	if (p->icmp_err) {
+		p->inner_l3_off += XLB_IP6IP6_HLEN;
+		p->inner_l4_off += XLB_IP6IP6_HLEN;
+	}
+	xlb_rw_tun6_encap(data + l2, data + l2 + XLB_IP6IP6_HLEN, fl, b->ttl,
+			  b->dip6.b, b->rip6.b);
+	return xlb_xmit_dr(f, p, b);
+}

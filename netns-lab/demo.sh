@@ -3,6 +3,9 @@
 # nginx servers in network namespaces; xlbd is configured with xlbctl (shown
 # on screen), the client sends 30 requests to the VIP, and the demo prints
 # who answered, the totals and xlbctl's statistics, then tears it all down.
+# MODE=dr6|nat6|tun6: the same lab dual stack; the director serves an IPv4
+# and an IPv6 service ([VIP6]:80), the 30 requests go over IPv6 (curl -6)
+# and a few more to the IPv4 VIP show it still answers beside it.
 # MODE=ecmp: several directors behind a BGP router (netns-lab/demo_ecmp.sh).
 set -u
 MODE=${1:-dr}
@@ -13,7 +16,10 @@ case $MODE in
 dr) FWD=-g ;;
 nat) FWD=-m ;;
 tun) FWD=-i ;;
-*) echo "demo: MODE must be dr, nat, tun or ecmp" >&2; exit 2 ;;
+dr6) FWD=-g ;;
+nat6) FWD=-m ;;
+tun6) FWD=-i ;;
+*) echo "demo: MODE must be dr, nat, tun, dr6, nat6, tun6 or ecmp" >&2; exit 2 ;;
 esac
 if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: needs root (network namespaces, XDP): sudo make demo" >&2
@@ -64,13 +70,20 @@ say "Configuring with xlbctl (ipvsadm syntax)"
 X() { run "$B/xlbctl" --socket "$S" "$@"; }
 X -A -t "$VIP:80" -s ring
 for rip in $RS_IPS; do X -a -t "$VIP:80" -r "$rip:80" "$FWD" -w 1; done
+URL=http://$VIP/ CIP=$CLIENT_IP CURL=(curl)
+if [ -n "${VIP6:-}" ]; then
+	X -A -t "[$VIP6]:80" -s ring
+	for rip in $RS_IPS6; do X -a -t "[$VIP6]:80" -r "[$rip]:80" "$FWD" -w 1; done
+	URL="http://[$VIP6]/" CIP=$CLIENT_IP6 CURL=(curl -6 -g)
+	echo "director: net.ipv6.conf.all.forwarding=$(ip netns exec "$DIRECTOR_NS" cat /proc/sys/net/ipv6/conf/all/forwarding)"
+fi
 X -L -n
 
-say "30 requests from the client ($CLIENT_IP) to http://$VIP/"
+say "30 requests from the client ($CIP) to $URL"
 declare -A count=()
 ok=0
 for i in $(seq 1 30); do
-	who=$(ip netns exec "$CLIENT_NS" curl -s --max-time 3 "http://$VIP/" 2>/dev/null | head -n 1)
+	who=$(ip netns exec "$CLIENT_NS" "${CURL[@]}" -s --max-time 3 "$URL" 2>/dev/null | head -n 1)
 	[ -n "$who" ] || who=FAILED
 	[ "$who" = FAILED ] || ok=$((ok + 1))
 	count[$who]=$(( ${count[$who]:-0} + 1 ))
@@ -79,6 +92,17 @@ done
 say "Totals: $ok of 30 answered"
 for k in $(printf '%s\n' "${!count[@]}" | sort); do printf '  %-8s %d\n' "$k" "${count[$k]}"; done
 
+ok4=5
+if [ -n "${VIP6:-}" ]; then
+	say "And the IPv4 service beside it: 5 requests to http://$VIP/"
+	ok4=0
+	for i in $(seq 1 5); do
+		who=$(ip netns exec "$CLIENT_NS" curl -s --max-time 3 "http://$VIP/" 2>/dev/null | head -n 1)
+		[ -n "$who" ] && ok4=$((ok4 + 1))
+		printf 'request %d: %s\n' "$i" "${who:-FAILED}"
+	done
+fi
+
 say "xlbctl -L -n --stats"
 "$B/xlbctl" --socket "$S" -L -n --stats
-[ "$ok" -eq 30 ]
+[ "$ok" -eq 30 ] && [ "$ok4" -eq 5 ]

@@ -1,10 +1,10 @@
 #!/bin/bash
 # netns-lab: LVS topologies in network namespaces on one machine.
 #
-#   lab.sh up     dr|nat|tun|ecmp [--prefix P] [--servers N] [--dir D] [--one-arm]
+#   lab.sh up     dr|nat|tun|dr6|nat6|tun6|ecmp [--prefix P] [--servers N] [--dir D] [--one-arm]
 #                 [--client-queues N] [--directors N] [--routing bgp|ospf]
-#   lab.sh down   [dr|nat|tun|ecmp] [--prefix P] [--dir D]
-#   lab.sh status [dr|nat|tun|ecmp] [--prefix P] [--dir D]
+#   lab.sh down   [dr|nat|tun|dr6|nat6|tun6|ecmp] [--prefix P] [--dir D]
+#   lab.sh status [dr|nat|tun|dr6|nat6|tun6|ecmp] [--prefix P] [--dir D]
 #   lab.sh director add|start|crash|kill|stop I [--prefix P] [--dir D]
 #
 # P (default: $XLB_LAB_PREFIX or "xlb", at most 8 characters: interface
@@ -23,8 +23,10 @@
 # "director" acts on director I of an ecmp lab that is up: add (a new one,
 # with the same rules; the router learns of it), start (what of it is not
 # running), crash (interface down, every process SIGKILL: a machine dying),
-# kill (xlbd alone, SIGKILL), stop (xlbd alone, SIGTERM). Root only. See
-# README.md.
+# kill (xlbd alone, SIGKILL), stop (xlbd alone, SIGTERM). dr6, nat6, tun6:
+# the same topologies dual stack (IPv4 as above plus fd00:<h>::/32, env
+# adds VIP6, CLIENT_IP6, DIRECTOR_IP6, RS_IPS6, ...; see topo.sh). Root
+# only. See README.md.
 set -eu
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/topo.sh"
@@ -49,7 +51,7 @@ if [ "$CMD" = director ]; then
 fi
 while [ $# -gt 0 ]; do
 	case $1 in
-	dr|nat|tun|ecmp) MODE=$1 ;;
+	dr|nat|tun|dr6|nat6|tun6|ecmp) MODE=$1 ;;
 	--directors) LAB_DIRECTORS=${2:?}; shift ;;
 	--routing) LAB_ECMP_ROUTING=${2:?}; shift ;;
 	--prefix) LAB_PREFIX=${2:?}; shift ;;
@@ -73,7 +75,7 @@ case $LAB_CLIENT_QUEUES in
 	[1-9]|[1-9][0-9]|[1-9][0-9][0-9]) ;;
 	*) lab_die "--client-queues: 1 to 999" ;;
 esac
-[ "$LAB_CLIENT_QUEUES" = 1 ] || [ "$MODE" != dr ] || [ "$CMD" != up ] ||
+[ "$LAB_CLIENT_QUEUES" = 1 ] || [ "${MODE%6}" != dr ] || [ "$CMD" != up ] ||
 	lab_die "--client-queues is for NAT and TUN"
 case $LAB_DIRECTORS in
 	[1-9]|[1-9][0-9]) ;;
@@ -85,7 +87,7 @@ case $LAB_SERVERS in
 esac
 LABDIR=${LABDIR:-/tmp/xlb-netns-$LAB_PREFIX}
 [ "$(id -u)" -eq 0 ] || lab_die "needs root (network namespaces)"
-[ "$LAB_ARMS" = 2 ] || [ "$MODE" = nat ] || [ "$CMD" != up ] ||
+[ "$LAB_ARMS" = 2 ] || [ "${MODE%6}" = nat ] || [ "$CMD" != up ] ||
 	lab_die "--one-arm is for NAT only"
 
 case $CMD in
@@ -101,7 +103,7 @@ up)
 	topo_wait_ready
 	trap - EXIT
 	lab_log "$MODE lab '$LAB_PREFIX' is up; env: $LABDIR/env"
-	sed -n 's/^\(DIRECTOR_NS\|DIRECTOR_IFS\?\|DIRECTOR_IP_RS\|VIP\|CLIENT_NS\|RS_IPS\)=/  &/p' "$LABDIR/env"
+	sed -n 's/^\(DIRECTOR_NS\|DIRECTOR_IFS\?\|DIRECTOR_IP_RS\|VIP6\?\|CLIENT_NS\|RS_IPS6\?\)=/  &/p' "$LABDIR/env"
 	;;
 down)
 	topo_down

@@ -92,8 +92,10 @@ bg_start() {
 # rs_http_start NS DIR NAME: nginx (nginx-light) serving DIR/www on :80;
 # python3's http.server only when nginx is not installed.
 rs_http_start() {
-	local ns=$1 d=$2 name=$3 nginx
+	local ns=$1 d=$2 name=$3 nginx listen6=
 	nginx=$(command -v nginx || echo /usr/sbin/nginx)
+	# The IPv6 topologies (dr6, nat6, tun6) serve on [::]:80 as well.
+	[ "${LAB_IPV6:-0}" = 0 ] || listen6="listen [::]:$LAB_HTTP_PORT default_server reuseport ipv6only=on;"
 	if [ -x "$nginx" ]; then
 		mkdir -p "$d/tmp"
 		cat >"$d/nginx.conf" <<-EOF
@@ -117,6 +119,7 @@ rs_http_start() {
 		    keepalive_timeout 5;
 		    server {
 		        listen $LAB_HTTP_PORT default_server reuseport;
+		        $listen6
 		        root $d/www;
 		        index index.html;
 		    }
@@ -139,7 +142,7 @@ rs_udp_start() {
 	local ns=$1 d=$2 name=$3 addr=$4 tag=$5
 	bg_start "$d/udp-$tag.pid" "$ns" /usr/bin/python3 -c '
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], int(sys.argv[2])))
 reply = (sys.argv[3] + "\n").encode()
@@ -478,6 +481,165 @@ topo_tun_up() {
 	} >"$LABDIR/env"
 }
 
+# ---- IPv6, dual stack (issue 14): dr6, nat6, tun6 ----
+#
+# Each is its IPv4 topology (same namespaces, same IPv4 service addresses)
+# plus IPv6 on top, so one director serves an IPv4 and an IPv6 service:
+#   client network  fd00:<h>:1::/64  client ::50, director ::2, VIP6 ::100
+#   servers network fd00:<h>:2::/64  director ::1 (NAT6, TUN6)
+#   real server i   ::(10+i) on its network (DR6: the client network)
+# <h> comes from the prefix as the IPv4 10.<x> octet does (unique per run).
+# Every address is added with nodad (no 1 s of "tentative"); the
+# director's IPv6 forwarding is off (net.ipv6.conf.all.forwarding=0): only
+# xlb may deliver. DR6/TUN6 real servers hold VIP6/128 on lo: IPv6 has no
+# arp_ignore, but the kernel answers a neighbour solicitation only for an
+# address on the interface it arrived on (ndisc_recv_ns looks the target up
+# with ipv6_get_ifaddr(..., dev, strict)), so a /128 on lo is never
+# advertised (tests/lab/test_dr6.sh checks that only the director answers).
+
+# lab_hex6: the 16-bit hex group of this lab's IPv6 prefix fd00:<h>::/32.
+lab_hex6() {
+	printf '%x' $(( $(printf '%s6' "$LAB_PREFIX" | cksum | cut -d' ' -f1) % 65535 + 1 ))
+}
+
+# addr6 NS IF ADDR/LEN: an IPv6 address, usable at once.
+addr6() { ip -n "$1" -6 addr add "$3" dev "$2" nodad || lab_die "cannot add $3 to $1/$2"; }
+
+# v6_ns_config NS: IPv6 on in NS (a host may default it off), no router
+# advertisements taken (nothing in the lab sends any, but a stray one must
+# not add routes).
+v6_ns_config() {
+	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+	nsx "$1" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+}
+
+# v6_director DIF_C DIF_R: the director's IPv6: ::2/64 and VIP6/128 on the
+# client side (the kernel answers neighbour solicitations for the VIP, as
+# it answers ARP for the IPv4 VIP; deprecated, see below), ::1/64 on the servers' side when there
+# is one; forwarding off.
+v6_director() {
+	local dif_c=$1 dif_r=${2:-}
+	v6_ns_config "$DIRECTOR_NS"
+	addr6 "$DIRECTOR_NS" "$dif_c" "$p6:1::2/64"
+	# preferred_lft 0: never picked as a source (the director's own
+	# traffic to a real server from VIP6 would be dropped there as a
+	# martian, its own address); it still receives.
+	ip -n "$DIRECTOR_NS" -6 addr add "$p6:1::100/128" dev "$dif_c" nodad preferred_lft 0 ||
+		lab_die "cannot add VIP6 to $DIRECTOR_NS/$dif_c"
+	[ -z "$dif_r" ] || addr6 "$DIRECTOR_NS" "$dif_r" "$p6:2::1/64"
+	nsx "$DIRECTOR_NS" sysctl -qw net.ipv6.conf.all.forwarding=0 net.ipv6.conf.default.forwarding=0
+}
+
+# v6_env MODE RS_IPS6: the IPv6 lines of $LABDIR/env (appended: LAB_MODE
+# given again wins when the file is sourced).
+v6_env() {
+	cat >>"$LABDIR/env" <<-EOF
+	# IPv6 (dual stack: the IPv4 names above still hold)
+	LAB_MODE=$1
+	LAB_IPV6=1
+	PREFIX6=$p6::/32
+	SUBNET6=$p6:1::/64
+	CLIENT_NET6=$p6:1::/64
+	RS_NET6=$p6:2::/64
+	CLIENT_IP6=$p6:1::50
+	DIRECTOR_IP6=$p6:1::2
+	DIRECTOR_IP6_RS=$p6:2::1
+	VIP6=$p6:1::100
+	RS_IPS6="${2# }"
+	EOF
+}
+
+# v6_client [ROUTE_VIA]: the client's address (and a route to the real
+# servers' network via the director, which it cannot use while the
+# director does not forward).
+v6_client() {
+	v6_ns_config "$CLIENT_NS"
+	addr6 "$CLIENT_NS" "$CLIENT_IF" "$p6:1::50/64"
+	[ -z "${1:-}" ] || ip -n "$CLIENT_NS" -6 route add "$p6:2::/64" via "$1"
+}
+
+topo_dr6_up() {
+	local p6 i ns ifn ip6 rs_ips6=""
+	LAB_IPV6=1
+	topo_dr_up
+	. "$LABDIR/env"
+	p6=fd00:$(lab_hex6)
+	v6_director "$DIRECTOR_IF"
+	v6_client
+	set -- $RS_IFS
+	i=0
+	for ns in $RS_NS; do
+		i=$((i + 1)) ifn=$1; shift
+		ip6=$p6:1::$((10 + i))
+		v6_ns_config "$ns"
+		addr6 "$ns" "$ifn" "$ip6/64"
+		addr6 "$ns" lo "$p6:1::100/128"
+		rs_udp_start "$ns" "$LABDIR/rs$i" "rs$i" "$p6:1::100" vip6
+		rs_udp_start "$ns" "$LABDIR/rs$i" "rs$i" "$ip6" rip6
+		rs_ips6="$rs_ips6 $ip6"
+	done
+	v6_env dr6 "$rs_ips6"
+}
+
+topo_nat6_up() {
+	local p6 i ns ifn ip6 rs_ips6="" via
+	LAB_IPV6=1
+	topo_nat_up
+	. "$LABDIR/env"
+	p6=fd00:$(lab_hex6)
+	v6_director "$DIRECTOR_IF_CLIENT" "$DIRECTOR_IF_RS"
+	# One-armed: the servers' /64 is on the client's segment too, and the
+	# client must still go through the director (never on-link).
+	v6_client "$p6:1::2"
+	set -- $RS_IFS
+	i=0
+	for ns in $RS_NS; do
+		i=$((i + 1)) ifn=$1; shift
+		ip6=$p6:2::$((10 + i))
+		v6_ns_config "$ns"
+		addr6 "$ns" "$ifn" "$ip6/64"
+		# Replies go back through xlb, which rewrites RIP6 -> VIP6.
+		via=$p6:2::1
+		ip -n "$ns" -6 route add default via "$via" dev "$ifn"
+		rs_udp_start "$ns" "$LABDIR/rs$i" "rs$i" "$ip6" rip6
+		rs_ips6="$rs_ips6 $ip6"
+	done
+	v6_env nat6 "$rs_ips6"
+}
+
+topo_tun6_up() {
+	local p6 i ns ifn cifn ip6 rs_ips6="" rs_cips6=""
+	LAB_IPV6=1
+	[ "$(tun_decap_mode)" = xdp ] ||
+		lab_die "tun6: real servers decapsulate ip6ip6 with $LAB_DECAP_OBJ only (run make; no ip6tnl here)"
+	topo_tun_up
+	. "$LABDIR/env"
+	p6=fd00:$(lab_hex6)
+	v6_director "$DIRECTOR_IF_CLIENT" "$DIRECTOR_IF_RS"
+	v6_client "$p6:1::2"
+	set -- $RS_IFS
+	local cifs; read -r -a cifs <<<"$RS_CLIENT_IFS"
+	i=0
+	for ns in $RS_NS; do
+		i=$((i + 1)) ifn=$1; shift
+		cifn=${cifs[$((i - 1))]}
+		ip6=$p6:2::$((10 + i))
+		v6_ns_config "$ns"
+		addr6 "$ns" "$ifn" "$ip6/64"
+		addr6 "$ns" "$cifn" "$p6:1::$((10 + i))/64"
+		addr6 "$ns" lo "$p6:1::100/128"
+		# Answers to the client leave by the client leg, from VIP6.
+		ip -n "$ns" -6 route add "$p6:1::50/128" dev "$cifn"
+		# xlb_decap (attached by topo_tun_up) takes ip6ip6 (next header
+		# 41) and IPv4-in-IPv6 off the tunnel interface as well.
+		rs_udp_start "$ns" "$LABDIR/rs$i" "rs$i" "$p6:1::100" vip6
+		rs_udp_start "$ns" "$LABDIR/rs$i" "rs$i" "$ip6" rip6
+		rs_ips6="$rs_ips6 $ip6" rs_cips6="$rs_cips6 $p6:1::$((10 + i))"
+	done
+	v6_env tun6 "$rs_ips6"
+	echo "RS_CLIENT_IPS6=\"${rs_cips6# }\"" >>"$LABDIR/env"
+}
+
 # Waits until every real server answers HTTP and UDP on its own address.
 # switch_plain: make the switch namespace a plain wire, so frames reach the
 # director as they were sent (hostile-packet tests depend on it):
@@ -500,7 +662,7 @@ topo_wait_ready() {
 	switch_plain "$SWITCH_NS"
 	# In NAT and TUN only the director reaches the real servers' network.
 	probe=$CLIENT_NS
-	[ "$LAB_MODE" = dr ] || probe=$DIRECTOR_NS
+	[ "${LAB_MODE%6}" = dr ] || probe=$DIRECTOR_NS
 	set -- $RS_NS
 	for ip in $RS_IPS; do
 		ns=$1; shift
@@ -513,6 +675,21 @@ topo_wait_ready() {
 			sleep 0.1
 		done
 		[ "$ok" = 1 ] || lab_die "real server $ns ($ip) does not answer"
+	done
+	# IPv6 topologies: each server's nginx on [RIP6]:80 too (the
+	# director reaches every real server's IPv6 address).
+	set -- $RS_NS
+	for ip in ${RS_IPS6:-}; do
+		ns=$1; shift
+		ok=0
+		for i in $(seq 1 50); do
+			if nsx "$DIRECTOR_NS" curl -6 -g -s -m 1 -o /dev/null "http://[$ip]:$HTTP_PORT/" &&
+			   nsx "$ns" ss -Hulpn | grep -q "\]:$UDP_PORT "; then
+				ok=1; break
+			fi
+			sleep 0.1
+		done
+		[ "$ok" = 1 ] || lab_die "real server $ns ([$ip]) does not answer over IPv6"
 	done
 }
 
@@ -573,10 +750,11 @@ topo_status() {
 			return 0
 		fi
 		echo "director: $DIRECTOR_NS $DIRECTOR_IF ($DIRECTOR_IP), VIP $VIP, client $CLIENT_NS ($CLIENT_IP)"
-		[ "$LAB_MODE" = dr ] ||
+		[ "${LAB_MODE%6}" = dr ] ||
 			echo "director, real servers' side: $DIRECTOR_IF_RS ($DIRECTOR_IP_RS), RS network $RS_NET"
 		echo "real servers: $RS_NAMES / $RS_IPS"
-		[ "$LAB_MODE" != tun ] ||
+		[ -z "${VIP6:-}" ] || echo "IPv6: VIP6 $VIP6, client $CLIENT_IP6, director $DIRECTOR_IP6, real servers $RS_IPS6"
+		[ "${LAB_MODE%6}" != tun ] ||
 			echo "real servers' client legs: $RS_CLIENT_IPS; decapsulation: $RS_DECAP"
 	fi
 }

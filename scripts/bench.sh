@@ -13,8 +13,14 @@
 # (xsk_fwd) and xlbd in DR, NAT and TUN, each with the fast path off and
 # on (modes xlb-M and xlb-M-fp; "n/a" when xlbd has no --fast-path); the
 # XDP program's cost per packet (BPF run-time statistics); then iperf3
-# through each mode. It prints how long each part took (under 10 minutes
-# in all, with the build, is the budget).
+# through each mode. IPv6 (issue 14): the same forwarders over IPv6 on the
+# same chain, in the same rounds (modes kernel6, xdp6, afxdp6, xlb-dr6,
+# xlb-nat6 (NAT66), xlb-tun6 (ip6ip6), each xlb one also -fp), in tables of
+# their own with ratios against kernel6 and xdp6 of the same run and
+# against the same IPv4 mode; an -fp mode whose fast-path hit counters stay
+# 0 is reported "fast path not taken for IPv6". It prints how long each
+# part took (about 15 minutes in all, with the build, is the budget:
+# 12 min 15 s without it on the shared VM, IPv6 included).
 # Knobs (environment): BENCH_RUNS (3), BENCH_SECS (1.5), BENCH_WARMUP (0.3),
 # BENCH_MODES ("kernel xdp afxdp xlb-dr xlb-dr-fp xlb-nat xlb-nat-fp
 # xlb-tun xlb-tun-fp"), BENCH_FP_ENTRIES (262144: --fast-path-entries),
@@ -30,6 +36,12 @@
 # BENCH_CONN_SIZES ("4096 1048576": conn_bench table sizes), BENCH_SECTIONS
 # (default "section_ring section_conn section_fp_xdp section_health section_datapath"),
 # BENCH_HEALTH_SERVERS (1000) and BENCH_HEALTH_SECS (10): health_bench.
+# IPv6: BENCH_MODES6 ("kernel6 xdp6 afxdp6 xlb-dr6 xlb-dr6-fp xlb-nat6
+# xlb-nat6-fp xlb-tun6 xlb-tun6-fp"; set and empty: no IPv6), BENCH_MIXES6
+# ("udp:1000 ack:1000": fewer mixes than IPv4's, for the time budget),
+# BENCH_COST_MODES6 ("xdp6 xlb-dr6 xlb-dr6-fp ..."), BENCH_COST_MIXES6
+# ("udp:1000 ack:1000"), BENCH_TCP_MODES6 (every IPv6 mode). (The *_MODES6
+# knobs take an empty value as "none"; the others, like IPv4's, as unset.)
 set -eu
 
 BUILD=${BUILD:-build}
@@ -173,9 +185,11 @@ section_datapath() {
 		bench_timed "datapath: probes and packet-rate rounds" bdp_datapath_all
 		bench_timed "datapath: XDP cost runs" bdp_cost_all
 		bdp_report
+		bdp_report6
 		bdp_cost_report
 		bench_timed "datapath: TCP throughput (iperf3)" bdp_tcp_all
 		bdp_tcp_report
+		bdp_tcp_report6
 		echo "#### Run time of the datapath parts"
 		echo
 		bench_times

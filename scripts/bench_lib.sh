@@ -12,6 +12,15 @@
 # and all-new SYNs from 10.X.128.1 on, established ACKs from 10.X.192.1 on
 # (their own tuples, never one an all-new SYN left half-open).
 #
+# IPv6 on the same veths (the *6 modes), addresses added with nodad:
+#   gen fd00:X:1::1/64   dir fd00:X:1::2/64 (+VIP fd00:X:1::100), fd00:X:2::1/64
+#   sink fd00:X:2::2/64; clients fd00:X:80::/63 (UDP and SYNs from
+#   fd00:X:80::1 on, established ACKs from fd00:X:81::1 on).
+# The director forwards IPv6 (net.ipv6.conf.all.forwarding=1) only in the
+# kernel6 baseline (and for the ACKs of the TCP runs that need it, as for
+# IPv4); neighbours are permanent entries, so no neighbour discovery
+# happens during a run.
+#
 # Everything started is recorded ($BDIR/pids, the namespaces) and undone by
 # bdp_down, which the caller runs from an EXIT trap: processes are killed by
 # PID, namespaces deleted even after a failure half-way.
@@ -46,6 +55,8 @@ bdp_up() {
 	IF_G=${BP}g IF_D0=${BP}d0 IF_D1=${BP}d1 IF_S=${BP}s IF_PARK=${BP}p
 	IP_G=10.$BX.1.1 IP_D0=10.$BX.1.2 IP_D1=10.$BX.2.1 IP_S=10.$BX.2.2
 	VIP=10.$BX.1.100 CLIENTS=10.$BX.128.0/17 SRC=10.$BX.128.1 ACK_SRC=10.$BX.192.1
+	IP6_G=fd00:$BX:1::1 IP6_D0=fd00:$BX:1::2 IP6_D1=fd00:$BX:2::1 IP6_S=fd00:$BX:2::2
+	VIP6=fd00:$BX:1::100 CLIENTS6=fd00:$BX:80::/63 SRC6=fd00:$BX:80::1 ACK_SRC6=fd00:$BX:81::1
 
 	local ns
 	for ns in "$NS_G" "$NS_D" "$NS_S"; do
@@ -93,18 +104,40 @@ bdp_up() {
 	ip -n "$NS_D" neigh replace "$IP_G" lladdr "$MAC_G" dev "$IF_D0" nud permanent
 	ip -n "$NS_S" neigh replace "$IP_D1" lladdr "$MAC_D1" dev "$IF_S" nud permanent
 
+	bdp_up6 || bdp_log "IPv6 addresses, routes or neighbours failed: the IPv6 modes will show it"
+
 	SINK_MAP=$(ip netns exec "$NS_S" "$BUILD/bench/sinkctl" attach "$IF_S" |
 		   sed -n 's/.*map_id=\([0-9]*\).*/\1/p')
 	[ -n "$SINK_MAP" ] || { bdp_log "cannot attach the sink to $IF_S"; return 1; }
 	bdp_placement
 	local v
 	for v in QUEUES BP BX NS_G NS_D NS_S IF_G IF_D0 IF_D1 IF_S IF_PARK IP_G IP_D0 IP_D1 IP_S \
-		 VIP CLIENTS SRC ACK_SRC MAC_G MAC_D0 MAC_D1 MAC_S SINK_MAP GEN_CPU DIR_CPU; do
+		 VIP CLIENTS SRC ACK_SRC MAC_G MAC_D0 MAC_D1 MAC_S SINK_MAP GEN_CPU DIR_CPU \
+		 IP6_G IP6_D0 IP6_D1 IP6_S VIP6 CLIENTS6 SRC6 ACK_SRC6; do
 		printf '%s=%q\n' "$v" "${!v}"
 	done >"$BDIR/chain-$QUEUES"
 }
 
 bdp_use_chain() { . "$BDIR/chain-$1"; }
+
+# bdp_up6: the chain's IPv6 addresses (nodad: usable at once), routes and
+# permanent neighbours; the director's IPv6 forwarding off.
+bdp_up6() {
+	ip -n "$NS_G" -6 addr add "$IP6_G/64" dev "$IF_G" nodad &&
+	ip -n "$NS_D" -6 addr add "$IP6_D0/64" dev "$IF_D0" nodad &&
+	ip -n "$NS_D" -6 addr add "$VIP6/128" dev "$IF_D0" nodad &&
+	ip -n "$NS_D" -6 addr add "$IP6_D1/64" dev "$IF_D1" nodad &&
+	ip -n "$NS_S" -6 addr add "$IP6_S/64" dev "$IF_S" nodad &&
+	ip netns exec "$NS_D" sysctl -qw net.ipv6.conf.all.forwarding=0 &&
+	ip -n "$NS_D" -6 route add "$CLIENTS6" via "$IP6_G" &&
+	ip -n "$NS_S" -6 route add default via "$IP6_D1" &&
+	ip -n "$NS_D" -6 neigh replace "$IP6_S" lladdr "$MAC_S" dev "$IF_D1" nud permanent &&
+	ip -n "$NS_D" -6 neigh replace "$IP6_G" lladdr "$MAC_G" dev "$IF_D0" nud permanent &&
+	ip -n "$NS_S" -6 neigh replace "$IP6_D1" lladdr "$MAC_D1" dev "$IF_S" nud permanent
+}
+
+# bdp_is6 MODE: is MODE one of the IPv6 modes (kernel6, xlb-dr6-fp, ...)?
+bdp_is6() { case $1 in *6 | *6-fp | *6@*) return 0 ;; esac; return 1; }
 
 # CPU placement, the same for every mode of a chain.
 # One queue: the generator alone on the last CPU; everything the director
@@ -199,6 +232,10 @@ bdp_cpu_idle() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; pr
 bdp_run() {
 	local out rx tx om n c0 c1 src=$SRC prime="" pr pn
 	[ "$4" != ack ] || src=$ACK_SRC
+	if bdp_is6 "$1"; then
+		src=$SRC6
+		[ "$4" != ack ] || src=$ACK_SRC6
+	fi
 	case $1 in xlb-*) prime="--prime-pps $BENCH_PRIME_PPS" ;; esac
 	c0=$(bdp_cpu_idle)
 	# shellcheck disable=SC2086
@@ -232,6 +269,20 @@ bdp_stats() {
 # handshake (bdp_established) lists a table without a million half-open
 # connections.
 BENCH_MIXES=${BENCH_MIXES:-"udp:1 udp:1000 udp:100000 ack:1000 syn:new"}
+# The IPv6 modes (BENCH_MODES6) measure fewer mixes, to keep the whole run
+# in its time budget.
+BENCH_MIXES6=${BENCH_MIXES6:-"udp:1000 ack:1000"}
+
+# bdp_mixes MODE QUEUES: the mixes MODE is measured with on that chain.
+bdp_mixes() {
+	if [ "$2" -gt 1 ]; then
+		echo "$BENCH_MIXES_MQ"
+	elif bdp_is6 "$1"; then
+		echo "$BENCH_MIXES6"
+	else
+		echo "$BENCH_MIXES"
+	fi
+}
 
 # bdp_pin_napi MODE: the director's receive NAPI as a pinned thread. Without
 # it, the veth's NAPI runs in the generator's own softirq on the generator's
@@ -281,7 +332,7 @@ bdp_pin_napi() {
 	local nice=0
 	case $1 in
 	xlb-*-fp) nice=$BENCH_NAPI_NICE_FP ;;
-	afxdp | xlb-*) nice=$BENCH_NAPI_NICE ;;
+	afxdp | afxdp6 | xlb-*) nice=$BENCH_NAPI_NICE ;;
 	esac
 	ip netns exec "$NS_D" sh -c "echo 1 >/sys/class/net/$IF_D0/threaded" 2>/dev/null ||
 		bdp_log "threaded NAPI not available on $IF_D0"
@@ -297,11 +348,14 @@ bdp_fp_counters_cmd() {
 		'NF == 3 && tolower($1 " " $2) ~ /fast|(^|[ _])fp/ { print $1 "/" $2, $3 }' "$2"
 }
 
-# bdp_established SOCK: how many of the established-ACK mix's connections
-# (source ACK_SRC's /24) xlbd lists as ESTABLISHED.
+# bdp_established SOCK [MODE]: how many of the established-ACK mix's
+# connections (source ACK_SRC's /24; IPv6 modes: ACK_SRC6's /64, listed
+# in brackets) xlbd lists as ESTABLISHED.
 bdp_established() {
+	local p="${ACK_SRC%.*}."
+	! bdp_is6 "${2:-}" || p="[${ACK_SRC6%::*}:"
 	"$BUILD/xlbctl" --socket "$1" -L -n -c 2>/dev/null |
-		awk -v p="${ACK_SRC%.*}." '$3 == "ESTABLISHED" && index($4, p) == 1 { n++ } END { print n + 0 }'
+		awk -v p="$p" '$3 == "ESTABLISHED" && index($4, p) == 1 { n++ } END { print n + 0 }'
 }
 
 # bdp_fp_delta PREFIX BEFORE AFTER: "PREFIX hit_share=... hits=... ..." over
@@ -340,6 +394,17 @@ bdp_start_kernel() {
 }
 bdp_stop_kernel() { ip netns exec "$NS_D" sysctl -qw net.ipv4.ip_forward=0; }
 
+# The IPv6 baselines: the same forwarders towards the sink's IPv6 address.
+bdp_start_kernel6() {
+	MODE_DST=$IP6_S MODE_LOG=
+	ip netns exec "$NS_D" sysctl -qw net.ipv6.conf.all.forwarding=1
+}
+bdp_stop_kernel6() { ip netns exec "$NS_D" sysctl -qw net.ipv6.conf.all.forwarding=0; }
+bdp_start_xdp6() { bdp_start_xdp && MODE_DST=$IP6_S; }
+bdp_stop_xdp6() { bdp_stop_xdp; }
+bdp_start_afxdp6() { bdp_start_afxdp && MODE_DST=$IP6_S; }
+bdp_stop_afxdp6() { bdp_stop_afxdp; }
+
 bdp_start_xdp() {
 	MODE_DST=$IP_S MODE_LOG=
 	ip netns exec "$NS_D" "$BUILD/bench/sinkctl" redirect "$IF_D0" "$IF_D1" "$MAC_S" >/dev/null ||
@@ -371,17 +436,23 @@ BDP_FP_NA="n/a (xlbd has no --fast-path)"
 
 # xlbd on both director veths, one UDP and one TCP service on the VIP, the
 # sink their only real server, forwarding method dr|nat|tun, and with
-# "-fp" (dr-fp ...) the fast path on (--fast-path on), else off.
+# "-fp" (dr-fp ...) the fast path on (--fast-path on), else off. dr6,
+# nat6, tun6 (and dr6-fp ...): the same over IPv6 (VIP6, the sink's IPv6
+# address; TUN: ip6ip6).
 bdp_start_xlb() {
-	local name=$1 m=${1%-fp} flag out sock=$BDIR/xlb-$1.sock fp=""
+	local name=$1 m=${1%-fp} flag out sock=$BDIR/xlb-$1.sock fp="" vip=$VIP rip=$IP_S
+	if bdp_is6 "$m"; then
+		m=${m%6} vip="[$VIP6]" rip="[$IP6_S]"
+	fi
 	case $m in dr) flag=-g ;; nat) flag=-m ;; tun) flag=-i ;; esac
 	MODE_DST=$VIP MODE_LOG=$BUILD/bench/xlbd-$name.log MODE_SOCK=$sock
+	! bdp_is6 "$name" || MODE_DST=$VIP6
 	[ -x "$BUILD/xlbd" ] && [ -x "$BUILD/xlbctl" ] ||
 		{ MODE_WHY="xlbd or xlbctl is not built"; return 1; }
 	if bdp_fp_known; then
 		fp="--fast-path off"
-		[ "$name" = "$m" ] || fp="--fast-path on --fast-path-entries $BENCH_FP_ENTRIES"
-	elif [ "$name" != "$m" ]; then
+		[ "$name" = "${name%-fp}" ] || fp="--fast-path on --fast-path-entries $BENCH_FP_ENTRIES"
+	elif [ "$name" = "${name%-fp}-fp" ]; then
 		MODE_WHY=$BDP_FP_NA
 		return 1
 	fi
@@ -392,10 +463,10 @@ bdp_start_xlb() {
 	MODE_PID=$BG_PID
 	bdp_wait 15 "$BUILD/xlbctl" --socket "$sock" -L -n ||
 		{ MODE_WHY="xlbd did not start: $(tail -n 1 "$MODE_LOG")"; return 1; }
-	out=$( { "$BUILD/xlbctl" --socket "$sock" -A -u "$VIP:9" &&
-		"$BUILD/xlbctl" --socket "$sock" -a -u "$VIP:9" -r "$IP_S:9" $flag &&
-		"$BUILD/xlbctl" --socket "$sock" -A -t "$VIP:80" &&
-		"$BUILD/xlbctl" --socket "$sock" -a -t "$VIP:80" -r "$IP_S:80" $flag; } 2>&1) ||
+	out=$( { "$BUILD/xlbctl" --socket "$sock" -A -u "$vip:9" &&
+		"$BUILD/xlbctl" --socket "$sock" -a -u "$vip:9" -r "$rip:9" $flag &&
+		"$BUILD/xlbctl" --socket "$sock" -A -t "$vip:80" &&
+		"$BUILD/xlbctl" --socket "$sock" -a -t "$vip:80" -r "$rip:80" $flag; } 2>&1) ||
 		{ MODE_WHY="xlbctl refused the services: $(printf '%s' "$out" | tail -n 1)"; return 1; }
 }
 bdp_stop_xlb() {
@@ -428,6 +499,9 @@ bdp_stop() {
 }
 
 BENCH_MODES=${BENCH_MODES:-"kernel xdp afxdp xlb-dr xlb-dr-fp xlb-nat xlb-nat-fp xlb-tun xlb-tun-fp"}
+# IPv6 (issue 14): the same forwarders over IPv6, in the same rounds as the
+# IPv4 modes (1 queue only), reported in tables of their own.
+BENCH_MODES6=${BENCH_MODES6-"kernel6 xdp6 afxdp6 xlb-dr6 xlb-dr6-fp xlb-nat6 xlb-nat6-fp xlb-tun6 xlb-tun6-fp"}
 # More queues: which chains (queue counts besides 1), and what runs on them.
 BENCH_QUEUES=${BENCH_QUEUES:-"1 2"}
 BENCH_MODES_MQ=${BENCH_MODES_MQ:-"kernel afxdp xlb-dr"}
@@ -452,7 +526,7 @@ bdp_datapath_all() {
 	for q in $BENCH_QUEUES; do
 		[ -f "$BDIR/chain-$q" ] || continue
 		bdp_use_chain "$q"
-		modes=$BENCH_MODES
+		modes="$BENCH_MODES $BENCH_MODES6"
 		[ "$q" -le 1 ] || modes=$BENCH_MODES_MQ
 		for m in $modes; do
 			key=$(bdp_key "$m")
@@ -476,11 +550,10 @@ bdp_datapath_all() {
 		for q in $BENCH_QUEUES; do
 			[ -f "$BDIR/chain-$q" ] || continue
 			bdp_use_chain "$q"
-			mixes=$BENCH_MIXES
-			[ "$q" -le 1 ] || mixes=$BENCH_MIXES_MQ
 			for m in $live; do
 				[ "${m%%:*}" = "$q" ] || continue
 				m=${m#*:}
+				mixes=$(bdp_mixes "$m" "$q")
 				key=$(bdp_key "$m")
 				bdp_log "round $r/$BENCH_RUNS: $key"
 				if ! bdp_start "$m"; then
@@ -511,7 +584,7 @@ bdp_datapath_all() {
 					[ "${#fpexec[@]}" -eq 0 ] ||
 						bdp_fp_delta "$key $traffic $flows $r" "$BDIR/fpc0" "$BDIR/fpc1" >>"$BDIR/fpcnt"
 					[ "$traffic" != ack ] || [ "$r" -ne "$BENCH_RUNS" ] || [ -z "$MODE_SOCK" ] ||
-						echo "$key $flows $(bdp_established "$MODE_SOCK")" >>"$BDIR/estab"
+						echo "$key $flows $(bdp_established "$MODE_SOCK" "$m")" >>"$BDIR/estab"
 				done
 				bdp_stop "$m"
 			done
@@ -521,8 +594,7 @@ bdp_datapath_all() {
 		q=${m%%:*} m=${m#*:}
 		QUEUES=$q
 		key=$(bdp_key "$m")
-		mixes=$BENCH_MIXES
-		[ "$q" -le 1 ] || mixes=$BENCH_MIXES_MQ
+		mixes=$(bdp_mixes "$m" "$q")
 		for mix in $mixes; do
 			traffic=${mix%%:*} flows=${mix#*:}
 			res=$(awk -v k="$key $traffic $flows" '$1 " " $2 " " $3 == k' "$BDIR/raw")
@@ -782,6 +854,9 @@ bdp_report_fp_use() {
 # are that time at the CPU's nominal clock, not counted.
 BENCH_COST_MODES=${BENCH_COST_MODES:-"xdp xlb-dr xlb-dr-fp xlb-nat xlb-nat-fp xlb-tun xlb-tun-fp"}
 BENCH_COST_MIXES=${BENCH_COST_MIXES:-"udp:1000 ack:1000"}
+# The IPv6 modes measured so, with the IPv6 mixes (BENCH_MIXES6's default).
+BENCH_COST_MODES6=${BENCH_COST_MODES6-"xdp6 xlb-dr6 xlb-dr6-fp xlb-nat6 xlb-nat6-fp xlb-tun6 xlb-tun6-fp"}
+BENCH_COST_MIXES6=${BENCH_COST_MIXES6:-"udp:1000 ack:1000"}
 BENCH_COST_SECS=${BENCH_COST_SECS:-0.5}
 
 # bdp_xdp_prog_id: the ID of the XDP program on the director's ingress veth.
@@ -791,17 +866,19 @@ bdp_xdp_prog_id() {
 }
 
 bdp_cost_all() {
-	local m mix traffic flows port id res
+	local m mix mixes traffic flows port id res
 	: >"$BDIR/cost"
-	for m in $BENCH_COST_MODES; do
+	for m in $BENCH_COST_MODES $BENCH_COST_MODES6; do
 		case " ${BDP_LIVE:-} " in *" 1:$m "*) ;; *) continue ;; esac
+		mixes=$BENCH_COST_MIXES
+		! bdp_is6 "$m" || mixes=$BENCH_COST_MIXES6
 		bdp_log "XDP cost per packet: $m"
 		if ! bdp_start "$m"; then
 			bdp_stop "$m"
 			continue
 		fi
 		id=$(bdp_xdp_prog_id)
-		for mix in $BENCH_COST_MIXES; do
+		for mix in $mixes; do
 			[ -n "$id" ] || break
 			traffic=${mix%%:*} flows=${mix#*:} port=9
 			[ "$traffic" = udp ] || port=80
@@ -937,6 +1014,10 @@ bdp_report_mq() {
 #   xlb-M-fp the same with the fast path on: after the handshake, the
 #            data (and NAT's ACKs) are rewritten and redirected in XDP.
 BENCH_TCP_MODES=${BENCH_TCP_MODES:-"kernel xdp afxdp xlb-dr xlb-dr-fp xlb-nat xlb-nat-fp xlb-tun xlb-tun-fp"}
+# IPv6 (iperf3 -6 to the IPv6 VIP or the sink's IPv6 address), the same
+# paths; TUN6: ip6ip6, decapsulated by xlb_decap.bpf.o on the sink; the
+# client's path MTU drops by 40 bytes on xlbd's Packet Too Big.
+BENCH_TCP_MODES6=${BENCH_TCP_MODES6-"kernel6 xdp6 afxdp6 xlb-dr6 xlb-dr6-fp xlb-nat6 xlb-nat6-fp xlb-tun6 xlb-tun6-fp"}
 BENCH_TCP_SECS=${BENCH_TCP_SECS:-2}
 
 bdp_tcp_setup() {
@@ -962,6 +1043,14 @@ bdp_tcp_setup() {
 	for k in all default lo "$IF_S"; do
 		ip netns exec "$NS_S" sysctl -qw "net.ipv4.conf.$k.rp_filter=0"
 	done
+	# IPv6 likewise (no ARP knobs: every neighbour here is permanent, so
+	# nobody solicits the VIP on the sink).
+	ip -n "$NS_G" -6 route add "fd00:$BX:2::/64" via "$IP6_D0" &&
+	ip -n "$NS_G" -6 neigh replace "$IP6_D0" lladdr "$MAC_D0" dev "$IF_G" nud permanent &&
+	ip -n "$NS_G" -6 neigh replace "$VIP6" lladdr "$MAC_D0" dev "$IF_G" nud permanent &&
+	ip -n "$NS_D" -6 addr del "$VIP6/128" dev "$IF_D0" &&
+	ip -n "$NS_S" -6 addr add "$VIP6/128" dev lo nodad ||
+		bdp_log "the IPv6 TCP setup failed: the IPv6 rows will show it"
 	bdp_bg "$NS_S" "$BDIR/iperf3-s.log" taskset -c "$GEN_CPU" iperf3 -s
 	bdp_wait 5 ip netns exec "$NS_S" sh -c "ss -Htln | grep -q ':5201 '"
 }
@@ -985,62 +1074,75 @@ bdp_tcp_all() {
 		return
 	fi
 	bdp_tcp_setup || { echo "tcp - NOTE the TCP setup failed" >>"$BDIR/tcp"; return; }
-	for m in $BENCH_TCP_MODES; do
-		case " $BENCH_MODES " in *" $m "*) ;; *) continue ;; esac
+	: >"$BDIR/tcp6"
+	: >"$BDIR/tcpfp"
+	for m in $BENCH_TCP_MODES $BENCH_TCP_MODES6; do
+		case " $BENCH_MODES $BENCH_MODES6 " in *" $m "*) ;; *) continue ;; esac
+		# The IPv6 rows go to a table of their own.
+		local out=$BDIR/tcp fwd=net.ipv4.ip_forward svc=$VIP rsv=$IP_S
+		if bdp_is6 "$m"; then
+			out=$BDIR/tcp6 fwd=net.ipv6.conf.all.forwarding svc="[$VIP6]" rsv="[$IP6_S]"
+		fi
 		case " ${BDP_LIVE:-} " in
 		*" 1:$m "*) ;;
 		*)	# Why the packet-rate part had no figures for it.
 			v=$(awk -v k="$m" '$1 == k && $4 == "NOTE" { sub(/^[^ ]+ [^ ]+ [^ ]+ NOTE /, ""); print; exit }' \
 				"$BDIR/results" 2>/dev/null)
-			echo "$m - NOTE ${v:-it delivered nothing in the packet-rate probe}" >>"$BDIR/tcp"
+			echo "$m - NOTE ${v:-it delivered nothing in the packet-rate probe}" >>"$out"
 			continue ;;
 		esac
 		bdp_log "TCP throughput: $m"
 		if ! bdp_start "$m"; then
-			echo "$m - NOTE $MODE_WHY" >>"$BDIR/tcp"
+			echo "$m - NOTE $MODE_WHY" >>"$out"
 			bdp_stop "$m"
 			continue
 		fi
 		case $m in
 		xlb-tun*)
 			ip -n "$NS_S" link set dev "$IF_S" xdp obj "$BUILD/xlb_decap.bpf.o" sec xdp ||
-				echo "$m - NOTE xlb_decap.bpf.o could not be attached to the sink" >>"$BDIR/tcp" ;;
+				echo "$m - NOTE xlb_decap.bpf.o could not be attached to the sink" >>"$out" ;;
 		esac
 		case $m in
-		afxdp)
+		afxdp | afxdp6)
 			# xsk_fwd as started for the packet rates rewrites towards
 			# the sink only; TCP needs both directions.
-			bdp_stop afxdp
+			bdp_stop "$m"
 			bdp_bg "$NS_D" "$MODE_LOG" taskset -c "$DIR_CPU" "$BUILD/bench/xsk_fwd" \
 				-i "$IF_D0" -i "$IF_D1" --dmac-A "$MAC_G" --dmac-B "$MAC_S" -s
 			MODE_PID=$BG_PID
 			bdp_wait 10 grep -q workers "$MODE_LOG"
-			bdp_pin_napi afxdp ;;
-		kernel) ;;
+			bdp_pin_napi "$m" ;;
+		kernel | kernel6) ;;
 		xlb-nat*) ;;	# xlbd translates both directions: no kernel forwarding
 		*)	# Return path (ACKs) through the director's kernel.
-			ip netns exec "$NS_D" sysctl -qw net.ipv4.ip_forward=1 ;;
+			ip netns exec "$NS_D" sysctl -qw "$fwd=1" ;;
 		esac
 		if [ "${m#xlb-}" != "$m" ]; then
 			local flag=-g
 			case $m in xlb-nat*) flag=-m ;; xlb-tun*) flag=-i ;; esac
-			"$BUILD/xlbctl" --socket "$BDIR/$m.sock" -A -t "$VIP:5201" >/dev/null 2>&1 &&
-			"$BUILD/xlbctl" --socket "$BDIR/$m.sock" -a -t "$VIP:5201" -r "$IP_S:5201" $flag \
-				>/dev/null 2>&1 || echo "$m - NOTE xlbctl refused the iperf3 service" >>"$BDIR/tcp"
+			"$BUILD/xlbctl" --socket "$BDIR/$m.sock" -A -t "$svc:5201" >/dev/null 2>&1 &&
+			"$BUILD/xlbctl" --socket "$BDIR/$m.sock" -a -t "$svc:5201" -r "$rsv:5201" $flag \
+				>/dev/null 2>&1 || echo "$m - NOTE xlbctl refused the iperf3 service" >>"$out"
 		fi
 		vals=""
 		for r in $(seq 1 "$BENCH_RUNS"); do
 			v=$(bdp_tcp_run "$MODE_DST")
 			vals="$vals ${v%.*}"
 		done
+		# The fast path's hits after the runs: taken or not (IPv6).
+		case $m in xlb-*-fp)
+			eval "$(bdp_fp_counters_cmd "$BDIR/$m.sock" "$BDIR/tcpfpc")"
+			awk -v k="$m" '$1 ~ /\/hits$/ { h += $2; n++ } END { if (n) print k, "hits=" h }' \
+				"$BDIR/tcpfpc" >>"$BDIR/tcpfp" ;;
+		esac
 		bdp_stop "$m"
-		ip netns exec "$NS_D" sysctl -qw net.ipv4.ip_forward=0
+		ip netns exec "$NS_D" sysctl -qw "$fwd=0"
 		case $m in xlb-tun*) ip -n "$NS_S" link set dev "$IF_S" xdp off 2>/dev/null ;; esac
 		set -- $vals
 		if [ "$#" -lt "$BENCH_RUNS" ]; then
-			echo "$m - NOTE iperf3 failed (no result in $((BENCH_RUNS - $#)) of $BENCH_RUNS runs)" >>"$BDIR/tcp"
+			echo "$m - NOTE iperf3 failed (no result in $((BENCH_RUNS - $#)) of $BENCH_RUNS runs)" >>"$out"
 		else
-			echo "$m $(bdp_stats $vals)" >>"$BDIR/tcp"
+			echo "$m $(bdp_stats $vals)" >>"$out"
 		fi
 	done
 }
@@ -1108,5 +1210,250 @@ bdp_tcp_report() {
 		}
 		print "```"
 	}' "$BDIR/tcp"
+	echo
+}
+
+# ---- IPv6 (issue 14): the *6 modes' tables, after the IPv4 ones.
+
+# bdp_fp_taken6 MODE FILE: "taken", "not-taken" or "" (no counters) from
+# the fast-path hits recorded for MODE in FILE (bdp_fp_delta lines of the
+# packet-rate rounds, or "MODE hits=N" lines of the TCP runs). Before the
+# IPv6 fast path exists, xlbd runs with it on but forwards IPv6 in AF_XDP:
+# its hit counters stay 0, and the report says so instead of calling the
+# figures "fast path on".
+bdp_fp_taken6() {
+	awk -v k="$1" '$1 == k { for (i = 2; i <= NF; i++) if ($i ~ /^hits=/) { n++; h += substr($i, 6) } }
+		END { if (n) print (h > 0) ? "taken" : "not-taken" }' "$2" 2>/dev/null
+}
+
+bdp_report6() {
+	local m fpnote="" t
+	[ -n "${BENCH_MODES6// /}" ] || return 0
+	for m in $BENCH_MODES6; do
+		case $m in *-fp) ;; *) continue ;; esac
+		t=$(bdp_fp_taken6 "$m" "$BDIR/fpcnt")
+		fpnote="$fpnote $m:${t:-unknown}"
+	done
+	echo "### IPv6: Mpps delivered, 1 queue (same run, same generator, rounds interleaved with IPv4's)"
+	echo
+	echo "- the same chain with IPv6 addresses (fd00::/8, nodad, permanent neighbours); 74-byte frames"
+	echo "  (the IPv4 frames' headers with IPv6's 20 bytes longer header, no Ethernet padding)"
+	echo "- baselines: kernel6 = the director's IPv6 forwarding (net.ipv6.conf.all.forwarding=1, on only in this mode),"
+	echo "  xdp6 = xdp_fwd.bpf.o (MAC rewrite + bpf_redirect), afxdp6 = xsk_fwd; xlb-M6 = xlbd with an IPv6 service"
+	echo "  (-g DR, -m NAT66, -i TUN6 = ip6ip6 to the sink), fast path off (-fp: on)"
+	echo "- mixes: $BENCH_MIXES6 (BENCH_MIXES6); each figure the median of $BENCH_RUNS runs, as for IPv4;"
+	echo "  ratios against the IPv6 baselines of the same run, and against the same IPv4 mode (x IPv4)"
+	for m in $fpnote; do
+		case ${m#*:} in
+		not-taken)
+			echo "- ${m%%:*}: **fast path not taken for IPv6**: xlbd ran with --fast-path on, but its fast-path hit"
+			echo "  counters stayed 0 over every measured window (xlbctl --counters): these packets went through"
+			echo "  AF_XDP like $(t=${m%%:*}; echo "${t%-fp}")'s, so this row is the slow path again, not an IPv6 fast path"
+			echo "  (and slower than it: the director's NAPI thread ran at the fast path's nice $BENCH_NAPI_NICE_FP, taking CPU from xlbd's worker)" ;;
+		taken) echo "- ${m%%:*}: fast path taken (fast-path hits over the measured windows; see \"Fast path use\")" ;;
+		*) echo "- ${m%%:*}: fast-path counters not read (mode not measured, or xlbd without them)" ;;
+		esac
+	done
+	echo
+	awk -v modes="$BENCH_MODES6" -v mixes="$BENCH_MIXES6" -v runs="$BENCH_RUNS" -v fpnote="$fpnote" '
+	function mixname(t, f) {
+		if (t == "syn") return (f == "new") ? "TCP SYN, all new" : "TCP SYN, " f " flows"
+		if (t == "ack") return "TCP ACK, " f " established"
+		return "UDP " f ((f == 1) ? " flow" : " flows")
+	}
+	function tname(t) {
+		if (t == "udp") return "UDP"
+		if (t == "syn") return "TCP SYN"
+		if (t == "ack") return "TCP ACK (established)"
+		return t
+	}
+	function v4(m) { sub(/6$/, "", m); sub(/6-fp$/, "-fp", m); return m }
+	function label(m,   l) {
+		if (m ~ /^xlb-.*-fp$/) {
+			l = substr(m, 1, length(m) - 3) " fast path on"
+			if (fpt[m] == "not-taken") l = l " (not taken for IPv6: AF_XDP)"
+			return l
+		}
+		if (m ~ /^xlb-/) return m " fast path off"
+		return m
+	}
+	function ratio(a, b) { return (b > 0) ? sprintf("%.2f", a / b) : "-" }
+	# tline WHAT A B MIN BNAME MODE: as in bdp_report.
+	function tline(what, a, b, min, bname, m,   r, s) {
+		s = what " >= " sprintf("%.1f", min) " x " bname
+		if (fpt[m] == "not-taken") {
+			printf "n/a   %s: fast path not taken for IPv6 (its hits stayed 0; %.3f Mpps through AF_XDP)\n", s,
+				(a in med) ? med[a] / 1e6 : 0
+			return
+		}
+		if (!(a in med) || !(b in med) || med[b] <= 0) {
+			printf "n/a   %s: %s\n", s, (m in note) ? note[m] : "not measured"
+			return
+		}
+		r = med[a] / med[b]
+		printf "%s  %s: %.2f (%.3f / %.3f Mpps)%s%s\n", (r >= min) ? "PASS" : "MISS", s, r,
+			med[a] / 1e6, med[b] / 1e6,
+			(lo[a] <= hi[b] && lo[b] <= hi[a]) ? " (ranges overlap)" : "",
+			(gb[a] > 0 || gb[b] > 0) ? sprintf(" (generator-bound runs: %d and %d of %d)", gb[a], gb[b], runs) : ""
+	}
+	{ line[NR] = $0; n = NR }
+	END {
+		nf = split(fpnote, fpl, " ")
+		for (i = 1; i <= nf; i++) { split(fpl[i], pp, ":"); fpt[pp[1]] = pp[2] }
+		for (i = 1; i <= n; i++) {
+			split(line[i], f, " ")
+			k = f[1] " " f[2] " " f[3]
+			if (f[4] != "NOTE" && f[4] != "FAILED") {
+				med[k] = f[4]; lo[k] = f[5]; hi[k] = f[6]; gb[k] = f[10] + 0
+			} else if (f[4] == "NOTE") {
+				t = line[i]; sub(/^[^ ]+ [^ ]+ [^ ]+ NOTE /, "", t); note[f[1]] = t
+			}
+		}
+		nm = split(modes, ml, " ")
+		nx = split(mixes, xl, " ")
+		hdr = "| mode |"; sep = "|---|"
+		for (x = 1; x <= nx; x++) {
+			split(xl[x], mf, ":")
+			hdr = hdr " " mixname(mf[1], mf[2]) " |"; sep = sep "---|"
+		}
+		print hdr; print sep
+		for (j = 1; j <= nm; j++) {
+			m = ml[j]
+			row = "| " label(m) " |"
+			for (x = 1; x <= nx; x++) {
+				split(xl[x], mf, ":")
+				k = m " " mf[1] " " mf[2]
+				if (!(k in med)) {
+					row = row " n/a: " ((m in note) ? note[m] : "not measured (see stderr)") " |"
+					continue
+				}
+				cell = sprintf("%.3f", med[k] / 1e6)
+				if (m == "xdp6")
+					cell = cell sprintf(" (%s x kernel6)", ratio(med[k], med["kernel6 " mf[1] " " mf[2]]))
+				else if (m != "kernel6")
+					cell = cell sprintf(" (%s x kernel6, %s x xdp6)", ratio(med[k], med["kernel6 " mf[1] " " mf[2]]),
+						ratio(med[k], med["xdp6 " mf[1] " " mf[2]]))
+				row = row " " cell " |"
+			}
+			print row
+		}
+		print ""
+		# The IPv4 targets (issues 11 and 7) applied to IPv6, this run.
+		print "#### IPv6 against the IPv4 targets, this run"
+		print ""
+		print "PASS / MISS as for IPv4 (never fails the run); n/a when a figure is missing or the fast path was not taken."
+		print ""
+		print "```"
+		split("dr nat tun", fm, " ")
+		split("0.9 0.8 0.8", fl4, " ")
+		for (j = 1; j <= 3; j++) {
+			u = toupper(fm[j]) "6"; fpm = "xlb-" fm[j] "6-fp"; o = "xlb-" fm[j] "6"
+			tline("xlb " u " fast path, UDP 1000 flows", fpm " udp 1000", "kernel6 udp 1000", 2.0, "kernel6", fpm)
+			tline("xlb " u " fast path, UDP 1000 flows", fpm " udp 1000", "xdp6 udp 1000", 0.8, "xdp6", fpm)
+			tline("xlb " u " fast path, TCP ACK established", fpm " ack 1000", "kernel6 ack 1000", 2.0, "kernel6", fpm)
+			tline("xlb " u " fast path, TCP ACK established", fpm " ack 1000", "xdp6 ack 1000", 0.8, "xdp6", fpm)
+			tline("xlb " u " fast path off, UDP 1000 flows", o " udp 1000", "afxdp6 udp 1000", fl4[j] + 0, "afxdp6 (the AF_XDP floor)", o)
+		}
+		print "```"
+		print ""
+		print "#### IPv6 packet rates in detail"
+		print ""
+		print "| mode | flows | traffic | Mpps median (min-max) | attempted by the generator, Mpps | vs kernel6 | vs xdp6 | vs afxdp6 | x IPv4 (same mode, same mix) |"
+		print "|---|---|---|---|---|---|---|---|---|"
+		for (j = 1; j <= nm; j++) {
+			m = ml[j]
+			rows = 0
+			for (i = 1; i <= n; i++) {
+				split(line[i], f, " ")
+				if (f[1] != m) continue
+				rows++
+				if (f[4] == "NOTE") {
+					t = line[i]; sub(/^[^ ]+ [^ ]+ [^ ]+ NOTE /, "", t)
+					printf "| %s | - | - | n/a: %s | - | - | - | - | - |\n", m, t
+					continue
+				}
+				fl = (f[3] == "new") ? "all new" : f[3]
+				if (f[4] == "FAILED") {
+					printf "| %s | %s | %s | n/a: fewer than %d runs succeeded (see stderr) | - | - | - | - | - |\n", m, fl, tname(f[2]), runs
+					continue
+				}
+				k = f[2] " " f[3]
+				cell = sprintf("%.3f (%.3f-%.3f)", f[4] / 1e6, f[5] / 1e6, f[6] / 1e6)
+				if (f[10] > 0) cell = cell sprintf(" generator-bound in %d of %d runs", f[10], runs)
+				if (f[8] > 0) cell = cell sprintf(" [%d frames with a wrong MAC]", f[8])
+				printf "| %s | %s | %s | %s | %.3f | %s | %s | %s | %s |\n", m, fl, tname(f[2]), cell, f[7] / 1e6,
+					ratio(f[4], med["kernel6 " k]), ratio(f[4], med["xdp6 " k]), ratio(f[4], med["afxdp6 " k]),
+					ratio(f[4], med[v4(m) " " k])
+			}
+			if (!rows) printf "| %s | - | - | n/a: not measured | - | - | - | - | - |\n", m
+		}
+		print ""
+	}' "$BDIR/results"
+}
+
+bdp_tcp_report6() {
+	[ -n "${BENCH_MODES6// /}" ] && [ -f "$BDIR/tcp6" ] || return 0
+	local m t fpnote=""
+	for m in $BENCH_TCP_MODES6; do
+		case $m in *-fp) ;; *) continue ;; esac
+		t=$(bdp_fp_taken6 "$m" "$BDIR/tcpfp")
+		fpnote="$fpnote $m:${t:-unknown}"
+	done
+	echo "#### IPv6 TCP throughput (iperf3 -6, one connection, ${BENCH_TCP_SECS} s runs, median of $BENCH_RUNS; the same CPUs and paths as IPv4's)"
+	echo
+	echo "Like for like as for IPv4: xlb DR6 and TUN6 against xdp6 (data through the forwarder, ACKs through the"
+	echo "kernel's IPv6 forwarding), NAT66 with the fast path off against afxdp6 (both directions through AF_XDP)."
+	echo "TUN6: ip6ip6 decapsulated by xlb_decap.bpf.o on the sink; xlbd's Packet Too Big lowers the client's path MTU by 40."
+	for m in $fpnote; do
+		[ "${m#*:}" != not-taken ] ||
+			echo "${m%%:*}: fast path not taken for IPv6 (0 fast-path hits after its runs): AF_XDP, like ${m%%-fp:*}."
+	done
+	echo
+	echo "| mode | Gbit/s median (min-max) | vs kernel6 | vs xdp6 | x IPv4 (same mode) | data path | ACK path | like for like |"
+	echo "|---|---|---|---|---|---|---|---|"
+	awk -v fpnote="$fpnote" '
+	function v4(m) { sub(/6$/, "", m); sub(/6-fp$/, "-fp", m); return m }
+	function fwd(m,   fp, b) {
+		fp = (m ~ /-fp$/) ? ", fast path on" : ((m ~ /^xlb-/) ? ", fast path off" : "")
+		if (fpt[m] == "not-taken") fp = fp " (not taken for IPv6: AF_XDP)"
+		b = v4(m); sub(/-fp$/, "", b)
+		if (b == "kernel") return "kernel IPv6 forwarding"
+		if (b == "xdp") return "XDP redirect"
+		if (b == "afxdp") return "xsk_fwd"
+		if (b == "xlb-dr") return "xlbd DR" fp
+		if (b == "xlb-nat") return "xlbd NAT66" fp
+		if (b == "xlb-tun") return "xlbd TUN6 (ip6ip6, xlb_decap on the sink)" fp
+		return m
+	}
+	function ack(m) {
+		if (m == "afxdp6") return "xsk_fwd"
+		if (m == "xlb-nat6") return "xlbd NAT66, fast path off"
+		if (m == "xlb-nat6-fp") return "xlbd NAT66" ((fpt[m] == "not-taken") ? ", fast path on (not taken: AF_XDP)" : ", fast path on")
+		return "kernel IPv6 forwarding"
+	}
+	function peer(m) {
+		if (m ~ /^xlb-(dr|tun)/) return "xdp6"
+		if (m == "xlb-nat6") return "afxdp6"
+		return ""
+	}
+	function r(a, b) { return (b > 0) ? sprintf("%.2f", a / b) : "-" }
+	FILENAME == ARGV[1] { if ($3 != "NOTE") v4v[$1] = $2; next }
+	{ if ($3 != "NOTE") v[$1] = $2; row[++n] = $0 }
+	END {
+		nf = split(fpnote, fpl, " ")
+		for (i = 1; i <= nf; i++) { split(fpl[i], pp, ":"); fpt[pp[1]] = pp[2] }
+		for (i = 1; i <= n; i++) {
+			split(row[i], f, " ")
+			if (f[3] == "NOTE") {
+				t = row[i]; sub(/^[^ ]+ [^ ]+ NOTE /, "", t)
+				printf "| %s | n/a: %s | - | - | - | - | - | - |\n", f[1], t
+				continue
+			}
+			p = peer(f[1]); like = "-"
+			if (p != "" && v[p] > 0) like = sprintf("%.2f x %s", f[2] / v[p], p)
+			printf "| %s | %.2f (%.2f-%.2f) | %s | %s | %s | %s | %s | %s |\n", f[1], f[2] / 1000, f[3] / 1000, f[4] / 1000,
+				r(f[2], v["kernel6"]), r(f[2], v["xdp6"]), r(f[2], v4v[v4(f[1])]), fwd(f[1]), ack(f[1]), like
+		}
+	}' "$BDIR/tcp" "$BDIR/tcp6"
 	echo
 }

@@ -25,6 +25,10 @@ enum xlb_bench_traffic {
  * bytes of zero payload; TCP: 10 bytes of Ethernet padding after the
  * 40-byte IP packet). */
 #define XLB_BENCH_FRAME_LEN	64
+/* IPv6 frames: the IPv4 frames' headers with the 20 bytes longer IPv6
+ * header, without Ethernet padding: TCP 14 + 40 + 20 bytes, UDP 14 + 40 + 8
+ * plus 12 bytes of zero payload. */
+#define XLB_BENCH_FRAME_LEN6	74
 
 /*
  * Flow number f (0 <= f < flows; with flows == 0 every packet is a new flow,
@@ -52,15 +56,21 @@ struct xlb_bench_gen_cfg {
 	 * flow numbers n * lanes + c % lanes, n counting per CPU, so the
 	 * threads never share a counter and together cover every flow. */
 	__u8  lanes;
-	__u8  pad[1];
+	/* 1: IPv6 frames (XLB_BENCH_FRAME_LEN6 bytes) from saddr6/daddr6.
+	 * Flow f's source is saddr6 with its last 32 bits replaced by
+	 * saddr_base + (f / XLB_BENCH_PORTS) % XLB_BENCH_ADDRS (so saddr_base
+	 * holds saddr6's last 32 bits, host order); daddr is unused. */
+	__u8  ipv6;
+	__u8  saddr6[16];
+	__u8  daddr6[16];
 };
 
 /* Per-CPU counters of sink.bpf.c ("counters", PERCPU_ARRAY). */
 enum xlb_bench_sink_cnt {
-	XLB_SINK_PKTS = 0,	/* IPv4 frames to this interface's MAC: dropped, counted */
+	XLB_SINK_PKTS = 0,	/* IPv4/IPv6 frames to this interface's MAC: dropped, counted */
 	XLB_SINK_BYTES,		/* their bytes */
-	XLB_SINK_OTHER_MAC,	/* IPv4 frames to another MAC: dropped (a host would too) */
-	XLB_SINK_PASSED,	/* ARP and everything not IPv4: to the kernel */
+	XLB_SINK_OTHER_MAC,	/* IPv4/IPv6 frames to another MAC: dropped (a host would too) */
+	XLB_SINK_PASSED,	/* ARP, ICMPv6, IPv6 hop-by-hop (MLD), the rest: to the kernel */
 	XLB_SINK_N,
 };
 
@@ -69,8 +79,9 @@ struct xlb_bench_sink_cfg {
 	__u8 pad[2];
 };
 
-/* xdp_fwd.bpf.c: everything IPv4 on the ingress interface goes to ifindex
- * with these MACs; the rest (ARP) to the kernel. */
+/* xdp_fwd.bpf.c: everything IPv4, and IPv6 but ICMPv6, on the ingress
+ * interface goes to ifindex with these MACs; the rest (ARP, neighbour
+ * discovery) to the kernel. */
 struct xlb_bench_fwd_cfg {
 	__u32 ifindex;		/* egress */
 	__u8  smac[6];		/* egress interface's MAC */

@@ -363,7 +363,7 @@ int main(int argc, char **argv)
 	cfg.flags = 0;
 	bpf_map_update_elem(bpf_map__fd(sk->maps.fp_config), &zero, &cfg, 0);
 	{
-		struct xlb_svc_key sk_ = { .proto = f[23] };
+		struct xlb_bpf_svc_key sk_ = { .proto = f[23] };
 		struct xlb_svc_val sv = { 0 };
 		double single[RUNS], lp[RUNS], prog[RUNS];
 

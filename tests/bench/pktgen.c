@@ -214,8 +214,9 @@ static void usage(FILE *f)
 		"usage: pktgen -i IF --dmac MAC --dst IP [options]\n"
 		"  -i, --iface IF        transmit on IF (its MAC is the source MAC)\n"
 		"      --dmac MAC        destination MAC (the next hop)\n"
-		"      --dst IP          destination address\n"
-		"      --src IP          first source address (default 10.255.0.1)\n"
+		"      --dst IP          destination address (IPv4, or IPv6: IPv6 frames)\n"
+		"      --src IP          first source address (default 10.255.0.1; IPv6\n"
+		"                        with an IPv6 --dst: its last 32 bits count up)\n"
 		"      --sport N         first source port (default 1024)\n"
 		"      --dport N         destination port (default 9)\n"
 		"  -t, --traffic T       udp | syn | ack (default udp)\n"
@@ -283,11 +284,12 @@ int main(int argc, char **argv)
 		.saddr_base = 0x0aff0001, .sport_base = 1024, .dport = 9,
 		.flows = 1, .ttl = 64, .traffic = XLB_BENCH_UDP,
 	};
-	uint8_t frame[XLB_BENCH_FRAME_LEN] = {};
-	struct xdp_md ctx_in = { .data_end = sizeof(frame) };
+	/* Large enough for either family; the size passed is the family's. */
+	uint8_t frame[XLB_BENCH_FRAME_LEN6] = {};
+	struct xdp_md ctx_in = { .data_end = XLB_BENCH_FRAME_LEN };
 	LIBBPF_OPTS(bpf_test_run_opts, run,
 		.data_in = frame,
-		.data_size_in = sizeof(frame),
+		.data_size_in = XLB_BENCH_FRAME_LEN,
 		.ctx_in = &ctx_in,
 		.ctx_size_in = sizeof(ctx_in),
 		.repeat = PKTGEN_REPEAT,
@@ -300,7 +302,7 @@ int main(int argc, char **argv)
 	int park_ifindex = 0;
 	double duration = 2, warmup = 0.3, t0, t1, t, attempted = 0;
 	unsigned long long sent = 0;
-	bool have_dmac = false, have_dst = false;
+	bool have_dmac = false, have_dst = false, have_src = false, src6 = false;
 	int opt, ret, prog_fd = -1, sink_fd = -1, n_threads = 0, i;
 	struct gen_thread threads[PKTGEN_MAX_THREADS];
 	unsigned int sink_id = 0, stats_id = 0;
@@ -326,6 +328,29 @@ int main(int argc, char **argv)
 			break;
 		case 'D':
 		case 'S':
+			if (strchr(optarg, ':')) {
+				uint8_t *a = opt == 'D' ? cfg.daddr6 : cfg.saddr6;
+
+				if (inet_pton(AF_INET6, optarg, a) != 1) {
+					fprintf(stderr, "pktgen: bad IPv6 address '%s'\n", optarg);
+					return 2;
+				}
+				if (opt == 'D')
+					cfg.ipv6 = 1;
+				else
+					src6 = true;
+				if (opt == 'S')
+					cfg.saddr_base = (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 |
+							 (uint32_t)a[14] << 8 | a[15];
+				have_dst |= opt == 'D';
+				have_src |= opt == 'S';
+				break;
+			}
+			if (opt == 'S')
+				src6 = false;
+			else
+				cfg.ipv6 = 0;
+			have_src |= opt == 'S';
 			if (parse_ip(optarg, opt == 'D' ? &cfg.daddr : &cfg.saddr_base)) {
 				fprintf(stderr, "pktgen: bad IPv4 address '%s'\n", optarg);
 				return 2;
@@ -414,6 +439,18 @@ int main(int argc, char **argv)
 	if (!ifname || !have_dmac || !have_dst || duration <= 0 || warmup < 0) {
 		usage(stderr);
 		return 2;
+	}
+	if (have_src && src6 != (cfg.ipv6 != 0)) {
+		fprintf(stderr, "pktgen: --src and --dst must be of the same family\n");
+		return 2;
+	}
+	if (cfg.ipv6 && !have_src) {
+		fprintf(stderr, "pktgen: an IPv6 --dst needs an IPv6 --src\n");
+		return 2;
+	}
+	if (cfg.ipv6) {
+		ctx_in.data_end = XLB_BENCH_FRAME_LEN6;
+		run.data_size_in = XLB_BENCH_FRAME_LEN6;
 	}
 	if (cfg.flows > 0 && (uint64_t)cfg.sport_base + (cfg.flows < XLB_BENCH_PORTS ?
 			      cfg.flows : XLB_BENCH_PORTS) > 65536) {

@@ -89,7 +89,7 @@ static int bsvc_build(struct bsvc *b, const struct xlb_sched *ops, uint32_t n, u
 	int ret = 0;
 
 	memset(b, 0, sizeof(*b));
-	b->svc.cfg.key.addr = htonl(0xc0000201);
+	b->svc.cfg.key.addr.ip = htonl(0xc0000201);
 	b->svc.cfg.key.port = htons(80);
 	b->svc.cfg.key.proto = IPPROTO_TCP;
 	snprintf(b->svc.cfg.sched, sizeof(b->svc.cfg.sched), "%s", ops->name);
@@ -99,7 +99,7 @@ static int bsvc_build(struct bsvc *b, const struct xlb_sched *ops, uint32_t n, u
 	if (!b->d)
 		return -ENOMEM;
 	for (uint32_t j = 0; j < n; j++) {
-		b->d[j].cfg.addr = htonl(0x0a000001 + first + j);
+		b->d[j].cfg.addr.ip = htonl(0x0a000001 + first + j);
 		b->d[j].cfg.port = htons(80);
 		b->d[j].cfg.fwd = XLB_FWD_DR;
 		b->d[j].cfg.weight = 1;
@@ -145,7 +145,7 @@ static void bench_owners(const struct bsvc *b, uint32_t *own)
 		struct xlb_sched_flow f = bench_flow(prng());
 		int i = xlb_sched_schedule(&b->svc, &f);
 
-		own[k] = i < 0 ? 0 : b->d[i].cfg.addr;
+		own[k] = i < 0 ? 0 : b->d[i].cfg.addr.ip;
 	}
 }
 

@@ -6,7 +6,7 @@
  *   sinkctl attach IF               sink.bpf.o on IF; prints its map ID
  *   sinkctl read IF                 the sink's counters on IF, totals
  *   sinkctl rate IF [SECONDS]       delivered packets per second over SECONDS
- *   sinkctl redirect IF OUT DMAC    xdp_fwd.bpf.o on IF: IPv4 to OUT, to DMAC
+ *   sinkctl redirect IF OUT DMAC    xdp_fwd.bpf.o on IF: IPv4, IPv6 to OUT, to DMAC
  *   sinkctl detach IF               removes whatever XDP program IF has
  *
  * Programs are attached in native (driver) mode through netlink, so they

@@ -61,9 +61,9 @@ static void quiet(enum xlb_log_level level, const char *line, void *ctx)
 /* A datapath with a few connections, for GET_CONN dumps. */
 static int copy_conns(uint64_t *cursor, struct xlb_conn_info *buf, unsigned int max, void *arg)
 {
-	struct xlb_conn_info c = { .proto = IPPROTO_TCP, .caddr = htonl(0xc6336407),
-				   .vaddr = htonl(0xc0a80001), .vport = htons(80),
-				   .daddr = htonl(0x0a000102), .dport = htons(80),
+	struct xlb_conn_info c = { .proto = IPPROTO_TCP, .caddr.ip = htonl(0xc6336407),
+				   .vaddr.ip = htonl(0xc0a80001), .vport = htons(80),
+				   .daddr.ip = htonl(0x0a000102), .dport = htons(80),
 				   .state = "ESTABLISHED", .expires = 900 };
 	unsigned int n = 0;
 
@@ -136,6 +136,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(sock_path, sizeof(sock_path), "/tmp/xlb-fuzz-ctl.%d.sock", (int)getpid());
 	sp.path = sock_path;
 	sp.tables = tables;
+	sp.ipv6 = true;	/* reach the tables with IPv6 requests too */
 	if (xlb_ctl_server_new(&server, &sp, err, sizeof(err))) {
 		fprintf(stderr, "fuzz_ctl: %s\n", err);
 		abort();
@@ -262,11 +263,11 @@ enum client_call { C_SERVICES, C_DESTS, C_CONNS, C_SERVICE, C_TIMEOUTS, C_INFO,
 
 static void client_side(const uint8_t *data, size_t size, enum client_call call)
 {
-	struct xlb_svc_key key = { .addr = htonl(0xc0a80001), .port = htons(80),
+	struct xlb_svc_key key = { .addr.ip = htonl(0xc0a80001), .port = htons(80),
 				   .proto = IPPROTO_TCP };
 	struct xlb_req req = { .op = XLB_REQ_ADD_DEST, .has_svc = true,
 			       .svc = { .key = key },
-			       .dest = { .addr = htonl(0x0a000102), .port = htons(80),
+			       .dest = { .addr.ip = htonl(0x0a000102), .port = htons(80),
 					 .fwd = XLB_FWD_DR, .weight = 1 } };
 	void *reply = as_reply(data, size);
 	char err[256] = "";

@@ -17,6 +17,11 @@
  *     one id, contiguous offsets and MF on all but the last, and carry the
  *     datagram exactly;
  *   - an ICMP frag-needed built for the frame parses as one that quotes it.
+ * IPv6 (xlb_pkt_parse_dual()): an IPv4 frame parses exactly as with
+ * xlb_pkt_parse(); an IPv6 one goes through DR, the four NAT66 functions,
+ * TUN6 and Packet Too Big with the same kind of invariants (checksums over
+ * the IPv6 pseudo-header, computed here), and TUN6 takes IPv4 frames too
+ * (IPv4-in-IPv6).
  * The bind (MTU, TTL, headroom...) comes from the last bytes of the input,
  * so seeds stay plain frames. A violation is __builtin_trap().
  */
@@ -69,6 +74,21 @@ static uint32_t pseudo(uint32_t saddr, uint32_t daddr, uint8_t proto, uint16_t l
 	ph[9] = proto;
 	ph[10] = (uint8_t)(len >> 8);
 	ph[11] = (uint8_t)len;
+	return sum16(0, ph, sizeof(ph));
+}
+
+static uint32_t pseudo6(const union xlb_inaddr *s, const union xlb_inaddr *d,
+			uint8_t proto, uint32_t len)
+{
+	uint8_t ph[40] = { 0 };
+
+	memcpy(ph, s, 16);
+	memcpy(ph + 16, d, 16);
+	ph[32] = (uint8_t)(len >> 24);
+	ph[33] = (uint8_t)(len >> 16);
+	ph[34] = (uint8_t)(len >> 8);
+	ph[35] = (uint8_t)len;
+	ph[39] = proto;
 	return sum16(0, ph, sizeof(ph));
 }
 
@@ -175,6 +195,12 @@ static void setup_get(const uint8_t *data, size_t size, struct setup *s)
 	s->b.mtu = rd16(t + 4);
 	s->id_ctr = rd16(t + 6);
 	s->b.ip_id = t[3] & 2 ? &s->id_ctr : NULL;
+	/* 2001:db8:10::x, 2001:db8::1.., 2001:db8:10::1 */
+	memcpy(s->b.rip6.b, "\x20\x01\x0d\xb8\x00\x10\0\0\0\0\0\0\0\0\0", 16);
+	s->b.rip6.b[15] = t[0];
+	memcpy(s->b.vip6.b, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0", 16);
+	s->b.vip6.b[15] = (uint8_t)(1 + (t[2] & 3));
+	memcpy(s->b.dip6.b, "\x20\x01\x0d\xb8\x00\x10\0\0\0\0\0\0\0\0\0\x01", 16);
 	s->headroom = headrooms[t[2] >> 6];
 	s->tailroom = t[1] & 2 ? 4096 - 256 - 1518 : 0;
 	s->icmp_cap = t[1] & 4 ? 256 : (uint32_t)(t[0] & 0x7F);
@@ -441,6 +467,263 @@ static void check_frag_needed(const uint8_t *data, const struct xlb_pkt *p0,
 	free(buf);
 }
 
+/* ---- IPv6 ---- */
+
+static void same_pkt6(const struct xlb_pkt *a, const struct xlb_pkt *b)
+{
+	same_pkt(a, b);
+	CHECK(a->af == b->af);
+	CHECK(!memcmp(&a->saddr6, &b->saddr6, 16) && !memcmp(&a->daddr6, &b->daddr6, 16));
+	CHECK(a->flow_lbl == b->flow_lbl && a->ip6_ext_len == b->ip6_ext_len &&
+	      a->ip6_n_ext == b->ip6_n_ext && a->icmp6_nd == b->icmp6_nd);
+	if (a->icmp_err)
+		CHECK(!memcmp(&a->inner_saddr6, &b->inner_saddr6, 16) &&
+		      !memcmp(&a->inner_daddr6, &b->inner_daddr6, 16));
+}
+
+struct csums6 {
+	bool l4_known, l4, icmp;
+};
+
+static void csums6_get(const uint8_t *d, const struct xlb_pkt *p, struct csums6 *c)
+{
+	const uint8_t *l4 = d + p->l4_off;
+
+	memset(c, 0, sizeof(*c));
+	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
+		uint16_t len = p->proto == IPPROTO_UDP ? rd16(l4 + 4) : p->l4_len;
+
+		c->l4_known = true;
+		c->l4 = sum16(pseudo6(&p->saddr6, &p->daddr6, p->proto, len), l4, len) == 0xFFFF;
+	}
+	if (p->proto == IPPROTO_ICMPV6)
+		c->icmp = sum16(pseudo6(&p->saddr6, &p->daddr6, IPPROTO_ICMPV6, p->l4_len),
+				l4, p->l4_len) == 0xFFFF;
+}
+
+static void check_dr6(const uint8_t *data, uint32_t len, const struct xlb_pkt *p0,
+		      const struct setup *s)
+{
+	struct fbuf fb;
+	struct xlb_pkt p = *p0, q;
+
+	fbuf_init(&fb, data, len, s->headroom, s->tailroom);
+	CHECK(xlb_xmit_dr(&fb.f, &p, &s->b) == 0);
+	CHECK(fb.f.len == len && !memcmp(fb.f.data + 12, data + 12, len - 12));
+	CHECK(!memcmp(fb.f.data, s->b.dmac, 6) && !memcmp(fb.f.data + 6, s->b.smac, 6));
+	CHECK(xlb_pkt_parse_dual(fb.f.data, fb.f.len, &q) == XLB_PKT_OK);
+	same_pkt6(&p, &q);
+	free(fb.mem);
+}
+
+static void check_nat6(const uint8_t *data, uint32_t len, const struct xlb_pkt *p0,
+		       const struct setup *s, enum nat_dir dir)
+{
+	static const xlb_xmit_fn fns[] = { xlb_xmit_nat6_in, xlb_xmit_nat6_out,
+					   xlb_xmit_nat6_icmp_in, xlb_xmit_nat6_icmp_out };
+	const union xlb_inaddr *rip = &s->b.rip6, *vip = &s->b.vip6;
+	struct fbuf fb;
+	struct xlb_pkt p = *p0, q;
+	struct csums6 before, after;
+	int ret;
+
+	fbuf_init(&fb, data, len, s->headroom, s->tailroom);
+	csums6_get(fb.f.data, p0, &before);
+	ret = fns[dir](&fb.f, &p, &s->b);
+	CHECK(ret == 0 || ret == -EPROTONOSUPPORT);
+	CHECK(fb.f.len == len && fb.f.data == fb.mem + s->headroom);
+	if (ret) {
+		CHECK(!memcmp(fb.f.data, data, len));
+		free(fb.mem);
+		return;
+	}
+	CHECK(xlb_pkt_parse_dual(fb.f.data, fb.f.len, &q) == XLB_PKT_OK);
+	same_pkt6(&p, &q);
+	csums6_get(fb.f.data, &q, &after);
+	switch (dir) {
+	case NAT_IN:
+		CHECK(!memcmp(&q.daddr6, rip, 16) && q.dport == s->b.rport);
+		CHECK(!memcmp(&q.saddr6, &p0->saddr6, 16) && q.sport == p0->sport);
+		break;
+	case NAT_OUT:
+		CHECK(!memcmp(&q.saddr6, vip, 16) && q.sport == s->b.vport);
+		CHECK(!memcmp(&q.daddr6, &p0->daddr6, 16) && q.dport == p0->dport);
+		break;
+	case NAT_ICMP_IN:
+		CHECK(!memcmp(&q.daddr6, rip, 16) && !memcmp(&q.saddr6, &p0->saddr6, 16));
+		CHECK(!memcmp(&q.inner_saddr6, rip, 16) && q.inner_sport == s->b.rport);
+		CHECK(!memcmp(&q.inner_daddr6, &p0->inner_daddr6, 16) &&
+		      q.inner_dport == p0->inner_dport);
+		break;
+	case NAT_ICMP_OUT:
+		CHECK(!memcmp(&q.saddr6, vip, 16) && !memcmp(&q.daddr6, &p0->daddr6, 16));
+		CHECK(!memcmp(&q.inner_daddr6, vip, 16) && q.inner_dport == s->b.vport);
+		CHECK(!memcmp(&q.inner_saddr6, &p0->inner_saddr6, 16) &&
+		      q.inner_sport == p0->inner_sport);
+		break;
+	}
+	if (dir == NAT_IN || dir == NAT_OUT) {
+		if (before.l4_known && before.l4)
+			CHECK(after.l4);
+	} else {
+		CHECK(after.icmp);
+	}
+	free(fb.mem);
+}
+
+/* TUN6, for IPv6 and IPv4 frames alike. */
+static void check_tun6(const uint8_t *data, uint32_t len, const struct xlb_pkt *p0,
+		       const struct setup *s)
+{
+	struct fbuf fb;
+	struct xlb_pkt p = *p0, q;
+	uint32_t l2 = p0->l3_off, tot = (uint32_t)p0->ip_len + 40;
+	uint8_t hl = s->b.ttl ? s->b.ttl : XLB_TUN_TTL_DEFAULT;
+	const uint8_t *oh;
+	uint8_t *inner;
+	int ret;
+
+	fbuf_init(&fb, data, len, s->headroom, s->tailroom);
+	ret = xlb_xmit_tun6(&fb.f, &p, &s->b);
+	if (tot > 0xFFFF || (s->b.mtu && tot > s->b.mtu))
+		CHECK(ret == -EMSGSIZE);
+	else if (s->headroom < 40)
+		CHECK(ret == -ENOSPC);
+	else
+		CHECK(ret == 0);
+	if (ret) {
+		CHECK(fb.f.data == fb.mem + s->headroom && fb.f.len == len);
+		CHECK(!memcmp(fb.f.data, data, len));
+		free(fb.mem);
+		return;
+	}
+	CHECK(fb.f.data == fb.mem + s->headroom - 40 && fb.f.len == l2 + tot);
+	CHECK(fb.f.headroom + fb.f.len + fb.f.tailroom == s->headroom + len + s->tailroom);
+	CHECK(!memcmp(fb.f.data, s->b.dmac, 6) && !memcmp(fb.f.data + 6, s->b.smac, 6));
+	CHECK(!memcmp(fb.f.data + 12, data + 12, l2 - 14));	/* VLAN tag */
+	CHECK(rd16(fb.f.data + l2 - 2) == XLB_ETH_P_IPV6);
+	oh = fb.f.data + l2;
+	CHECK((oh[0] >> 4) == 6 && rd16(oh + 4) == p0->ip_len && oh[7] == hl);
+	CHECK(oh[6] == (p0->af == AF_INET6 ? 41 : 4));
+	CHECK((rd16(oh) >> 4 & 0xFF) == p0->tos);
+	CHECK(((uint32_t)(oh[1] & 0x0F) << 16 | rd16(oh + 2)) != 0);
+	if (p0->af == AF_INET6 && p0->flow_lbl)
+		CHECK(((uint32_t)(oh[1] & 0x0F) << 16 | rd16(oh + 2)) == p0->flow_lbl);
+	CHECK(!memcmp(oh + 8, &s->b.dip6, 16) && !memcmp(oh + 24, &s->b.rip6, 16));
+	ret = xlb_pkt_parse_dual(fb.f.data, fb.f.len, &q);
+	CHECK(ret == XLB_PKT_OK);
+	CHECK(q.af == AF_INET6 && q.proto == oh[6] && q.ip_len == tot &&
+	      q.l4_off == l2 + 40 && !memcmp(&q.saddr6, &s->b.dip6, 16));
+	CHECK(p.l3_off == p0->l3_off + 40 && p.l4_off == p0->l4_off + 40);
+	CHECK(!memcmp(fb.f.data + p.l3_off, data + p0->l3_off, p0->ip_len));
+	/* Without the outer header (and with the old EtherType), the frame
+	 * parses as before. */
+	inner = malloc(l2 + p0->ip_len);
+	if (!inner)
+		abort();
+	memcpy(inner, fb.f.data, l2);
+	memcpy(inner + l2 - 2, data + l2 - 2, 2);
+	memcpy(inner + l2, fb.f.data + l2 + 40, p0->ip_len);
+	CHECK(xlb_pkt_parse_dual(inner, l2 + p0->ip_len, &q) == XLB_PKT_OK);
+	if (p0->af == AF_INET6)
+		same_pkt6(p0, &q);
+	else
+		same_pkt(p0, &q);
+	free(inner);
+	free(fb.mem);
+}
+
+static void check_ptb(const uint8_t *data, const struct xlb_pkt *p0,
+		      const struct setup *s)
+{
+	uint32_t l2 = p0->l3_off;
+	uint32_t quote = p0->ip_len < 1232 ? p0->ip_len : 1232;
+	uint32_t n = l2 + 40 + 8 + quote;
+	uint32_t cap = s->icmp_cap == 256 ? 1600 : s->icmp_cap * 16;
+	uint8_t *buf = malloc(cap + 1);
+	struct xlb_pkt q;
+	int ret;
+
+	if (!buf)
+		abort();
+	ret = xlb_icmp6_pkt_too_big(buf, cap, data, p0, &s->b.dip6, s->b.mtu);
+	if (s->b.mtu < 1280 + 40)
+		CHECK(ret == -EINVAL);
+	else if (n > cap)
+		CHECK(ret == -ENOSPC);
+	else
+		CHECK(ret == (int)n);
+	if (ret < 0) {
+		free(buf);
+		return;
+	}
+	CHECK(!memcmp(buf, data + 6, 6) && !memcmp(buf + 6, data, 6));
+	CHECK(n - l2 <= 1280);
+	ret = xlb_pkt_parse_dual(buf, n, &q);
+	/* A quote of under 40 + extension headers + 8 bytes is, rightly, a
+	 * truncated inner header; one of an unparseable datagram, bad. */
+	if (ret == XLB_PKT_OK) {
+		CHECK(q.af == AF_INET6 && q.icmp_type == XLB_ICMP6_PKT_TOOBIG);
+		CHECK(!memcmp(&q.daddr6, &p0->saddr6, 16) && q.ttl == 64);
+		CHECK(sum16(pseudo6(&q.saddr6, &q.daddr6, IPPROTO_ICMPV6, q.l4_len),
+			    buf + q.l4_off, q.l4_len) == 0xFFFF);
+		CHECK(((uint32_t)rd16(buf + q.l4_off + 4) << 16 | rd16(buf + q.l4_off + 6)) ==
+		      (uint32_t)s->b.mtu - 40);
+		if (q.icmp_err)
+			CHECK(!memcmp(&q.inner_saddr6, &p0->saddr6, 16) &&
+			      !memcmp(&q.inner_daddr6, &p0->daddr6, 16));
+	} else {
+		CHECK(ret == XLB_PKT_E_ICMP_INNER_TRUNC || ret == XLB_PKT_E_ICMP_INNER_BAD);
+	}
+	CHECK(!memcmp(buf + l2 + 48, data + l2, quote));
+	free(buf);
+}
+
+/* IPv6 frames, and IPv4 ones through xlb_pkt_parse_dual(). */
+static void fuzz_dual(const uint8_t *data, size_t size, int ret4,
+		      const struct xlb_pkt *p4)
+{
+	struct xlb_pkt p;
+	struct setup s;
+	uint32_t len = (uint32_t)size;
+	int ret;
+
+	ret = xlb_pkt_parse_dual(data, len, &p);
+	CHECK(ret == XLB_PKT_NOT_OURS || (ret <= 0 && -ret < XLB_PKT_ERR_COUNT));
+	if (ret4 != XLB_PKT_NOT_OURS || ret == XLB_PKT_NOT_OURS) {
+		/* Not IPv6: exactly the IPv4 parser's answer. */
+		CHECK(ret == ret4);
+		CHECK(!memcmp(&p, p4, XLB_PKT_V4_SIZE));
+		if (ret != XLB_PKT_OK)
+			return;
+		setup_get(data, size, &s);
+		check_tun6(data, len, &p, &s);
+		return;
+	}
+	(void)xlb_pkt_strerror(ret);
+	if (ret != XLB_PKT_OK)
+		return;
+	CHECK(p.af == AF_INET6);
+	CHECK(p.l3_off + (uint32_t)p.ip_len <= len && p.ip_len >= 40);
+	CHECK(p.l4_off == p.l3_off + 40u + p.ip6_ext_len && p.ip6_n_ext <= XLB_IP6_EXT_MAX);
+	CHECK(p.l4_len == p.ip_len - 40u - p.ip6_ext_len && p.l4_hlen <= p.l4_len);
+	CHECK(!p.ip6_frag && !p.frag_nonfirst && p.saddr == 0 && p.ihl == 0);
+	if (p.proto == IPPROTO_UDP)
+		CHECK(rd16(data + p.l4_off + 6) != 0);
+	if (p.icmp_err)
+		CHECK(p.inner_l4_off + (uint32_t)p.inner_l4_avail == p.l4_off + (uint32_t)p.l4_len &&
+		      p.inner_l4_avail >= 8 && p.inner_l3_off == p.l4_off + 8 &&
+		      p.icmp_type >= 1 && p.icmp_type <= 4);
+	setup_get(data, size, &s);
+	check_dr6(data, len, &p, &s);
+	check_nat6(data, len, &p, &s, NAT_IN);
+	check_nat6(data, len, &p, &s, NAT_OUT);
+	check_nat6(data, len, &p, &s, NAT_ICMP_IN);
+	check_nat6(data, len, &p, &s, NAT_ICMP_OUT);
+	check_tun6(data, len, &p, &s);
+	check_ptb(data, &p, &s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct xlb_pkt p;
@@ -452,6 +735,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;		/* larger than any frame */
 	len = (uint32_t)size;
 	ret = xlb_pkt_parse(data, len, &p);
+	fuzz_dual(data, size, ret, &p);
 	if (ret != XLB_PKT_OK) {
 		/* Whatever the error, it is one the datapath can count. */
 		CHECK(ret == XLB_PKT_NOT_OURS || (ret < 0 && -ret < XLB_PKT_ERR_COUNT));

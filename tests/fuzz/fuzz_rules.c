@@ -155,7 +155,9 @@ static void same_config(const struct xlb_snap *a, const struct xlb_snap *b)
 	for (uint32_t i = 0; i < a->nsvcs; i++) {
 		const struct xlb_snap_svc *x = &a->svcs[i], *y = &b->svcs[i];
 
-		CHECK(x->cfg.key.addr == y->cfg.key.addr && x->cfg.key.port == y->cfg.key.port &&
+		CHECK(x->cfg.key.af == y->cfg.key.af &&
+		      xlb_inaddr_eq(&x->cfg.key.addr, &y->cfg.key.addr) &&
+		      x->cfg.key.port == y->cfg.key.port &&
 		      x->cfg.key.proto == y->cfg.key.proto);
 		CHECK(!strncmp(x->cfg.sched, y->cfg.sched, sizeof(x->cfg.sched)));
 		CHECK(x->cfg.flags == y->cfg.flags && x->cfg.vnodes == y->cfg.vnodes);
@@ -166,7 +168,8 @@ static void same_config(const struct xlb_snap *a, const struct xlb_snap *b)
 		for (uint32_t j = 0; j < x->ndests; j++) {
 			const struct xlb_dest_cfg *d = &x->dests[j].cfg, *e = &y->dests[j].cfg;
 
-			CHECK(d->addr == e->addr && d->port == e->port && d->fwd == e->fwd &&
+			CHECK(d->af == e->af && xlb_inaddr_eq(&d->addr, &e->addr) &&
+			      d->port == e->port && d->fwd == e->fwd &&
 			      d->weight == e->weight && d->u_thresh == e->u_thresh &&
 			      d->l_thresh == e->l_thresh);
 		}

@@ -71,7 +71,7 @@ static void end(struct nlmsghdr *nlh)
 
 static struct xlb_svc_cfg svc(uint8_t proto, const char *vip, uint16_t port)
 {
-	struct xlb_svc_cfg c = { .key = { .addr = inet_addr(vip), .port = htons(port),
+	struct xlb_svc_cfg c = { .key = { .addr.ip = inet_addr(vip), .port = htons(port),
 					  .proto = proto } };
 
 	strcpy(c.sched, XLB_SCHED_DEFAULT);
@@ -82,7 +82,7 @@ static struct xlb_svc_cfg svc(uint8_t proto, const char *vip, uint16_t port)
 
 static struct xlb_dest_cfg dest(const char *rip, uint16_t port, uint8_t fwd, uint32_t w)
 {
-	return (struct xlb_dest_cfg){ .addr = inet_addr(rip), .port = htons(port),
+	return (struct xlb_dest_cfg){ .addr.ip = inet_addr(rip), .port = htons(port),
 				      .fwd = fwd, .weight = w };
 }
 
@@ -128,6 +128,22 @@ static void requests(void)
 	r.op = XLB_REQ_DEL_DEST;
 	add_req(&r);
 	save("req_del_dest");
+
+	/* IPv6 (issue 14): AF_INET6, 16-byte addresses, a prefix length. */
+	r = (struct xlb_req){ .op = XLB_REQ_ADD_SVC, .has_svc = true };
+	r.svc = svc(IPPROTO_TCP, "192.168.0.1", 80);
+	r.svc.key.af = AF_INET6;
+	need(inet_pton(AF_INET6, "2001:db8::1", &r.svc.key.addr.in6) == 1, "inet_pton");
+	r.svc.flags = XLB_SVC_F_PERSISTENT;
+	r.svc.timeout = 300;
+	r.svc.netmask = 64;
+	add_req(&r);
+	r.op = XLB_REQ_ADD_DEST;
+	r.dest = dest("10.0.1.2", 80, XLB_FWD_DR, 1);
+	r.dest.af = AF_INET6;
+	need(inet_pton(AF_INET6, "2001:db8::11", &r.dest.addr.in6) == 1, "inet_pton");
+	add_req(&r);
+	save("req_ipv6_service_and_dest");
 
 	r = (struct xlb_req){ .op = XLB_REQ_SET_TIMEOUT,
 			      .timeouts = { .tcp = 900, .tcp_fin = 120, .udp = 300 } };
@@ -188,7 +204,7 @@ static void replies(void)
 	struct xlb_dest_info di = { .cfg = dest("10.0.1.2", 80, XLB_FWD_DR, 1),
 				    .activeconns = 3, .inactconns = 1, .stats = st,
 				    .rates = rt };
-	struct xlb_conn_info ci = { .proto = IPPROTO_TCP, .caddr = inet_addr("198.51.100.7"),
+	struct xlb_conn_info ci = { .proto = IPPROTO_TCP, .caddr.ip = inet_addr("198.51.100.7"),
 				    .cport = htons(40000), .vaddr = s1.key.addr,
 				    .vport = s1.key.port, .daddr = di.cfg.addr,
 				    .dport = di.cfg.port, .state = "ESTABLISHED",

@@ -4,6 +4,7 @@
 # Plain python3 (struct), no scapy needed:
 #   python3 tests/fuzz/gen_pkt_seeds.py tests/fuzz/corpus/fuzz_pkt
 import os
+import socket
 import struct
 import sys
 
@@ -70,8 +71,106 @@ def icmp(typ, code, rest, body):
     return m[:2] + struct.pack("!H", csum(m)) + m[4:]
 
 
+C6, V6, R6, D6 = "2001:db8:c::7", "2001:db8::1", "2001:db8:10::2", "2001:db8:10::1"
+
+
+def ip6a(a):
+    return socket.inet_pton(socket.AF_INET6, a)
+
+
+def l4sum6(nh, src, dst, seg):
+    ph = ip6a(src) + ip6a(dst) + struct.pack("!IxxxB", len(seg), nh)
+    return csum(ph + seg)
+
+
+def ipv6(nh, payload, src=C6, dst=V6, hlim=64, tc=0, fl=0x12345, plen=None):
+    plen = plen if plen is not None else len(payload)
+    return struct.pack("!IHBB", 0x60000000 | tc << 20 | fl, plen, nh, hlim) + \
+        ip6a(src) + ip6a(dst) + payload
+
+
+def ext6(nh, body=b"\x01\x04\0\0\0\0"):
+    # nh, length in 8-byte units - 1, then PadN options
+    return bytes([nh, (len(body) + 2) // 8 - 1]) + body
+
+
+def tcp6(sport, dport, flags=0x02, payload=b"", src=C6, dst=V6):
+    seg = struct.pack("!HHIIBBHHH", sport, dport, 1000, 0, 5 << 4, flags,
+                      65535, 0, 0) + payload
+    return seg[:16] + struct.pack("!H", l4sum6(6, src, dst, seg)) + seg[18:]
+
+
+def udp6(sport, dport, payload=b"", src=C6, dst=V6):
+    seg = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    return seg[:6] + struct.pack("!H", l4sum6(17, src, dst, seg) or 0xFFFF) + seg[8:]
+
+
+def icmp6(typ, code, rest, body, src, dst):
+    m = struct.pack("!BBH", typ, code, 0) + rest + body
+    return m[:2] + struct.pack("!H", l4sum6(58, src, dst, m)) + m[4:]
+
+
+def frames6(f):
+    e6 = lambda p, vlan=None: eth(p, vlan, etype=0x86DD)
+    f["v6_tcp_syn"] = e6(ipv6(6, tcp6(40000, 80)))
+    f["v6_tcp_data"] = e6(ipv6(6, tcp6(40000, 80, 0x18, b"GET / HTTP/1.0\r\n\r\n")))
+    f["v6_tcp_reply_from_rs"] = e6(ipv6(6, tcp6(8080, 40000, 0x12, src=R6, dst=C6),
+                                        src=R6, dst=C6))
+    f["v6_udp"] = e6(ipv6(17, udp6(5353, 53, b"\x12\x34" + b"\0" * 10)))
+    f["v6_udp_from_rs"] = e6(ipv6(17, udp6(53, 5353, b"answer", src=R6, dst=C6),
+                                  src=R6, dst=C6))
+    f["v6_udp_padded"] = e6(ipv6(17, udp6(1, 2, b""))) + b"\0" * 6
+    f["v6_vlan_tcp"] = e6(ipv6(6, tcp6(40001, 80)), vlan=100)
+    f["v6_flow0_tcp"] = e6(ipv6(6, tcp6(40002, 80), fl=0, tc=0xB8))
+    # Extension headers: hop-by-hop, routing (segments left 0), dest opts.
+    seg = udp6(40003, 53, b"z")
+    chain = ext6(43, b"\x01\x04\0\0\0\0") + \
+        bytes([60, 0, 4, 0, 0, 0, 0, 0]) + ext6(17)
+    f["v6_ext_chain_udp"] = e6(ipv6(0, chain + seg))
+    f["v6_ext_8_tcp"] = e6(ipv6(60, b"".join(ext6(60) for _ in range(7)) +
+                                ext6(6) + tcp6(40004, 80)))
+    f["v6_ext_9_tcp"] = e6(ipv6(60, b"".join(ext6(60) for _ in range(8)) +
+                                ext6(6) + tcp6(40004, 80)))
+    f["v6_routing_segleft"] = e6(ipv6(43, bytes([6, 0, 4, 1, 0, 0, 0, 0]) +
+                                      tcp6(40005, 80)))
+    f["v6_frag_first"] = e6(ipv6(44, bytes([17, 0, 0, 1]) + b"\xde\xad\xbe\xef" +
+                                 udp6(40006, 53, b"A" * 32)))
+    f["v6_frag_later"] = e6(ipv6(44, bytes([17, 0, 0, 0x28]) + b"\xde\xad\xbe\xef" +
+                                 b"A" * 24))
+    f["v6_bad_plen"] = e6(ipv6(6, tcp6(1, 80), plen=200))
+    f["v6_ext_trunc"] = e6(ipv6(60, bytes([6, 3]) + b"\0" * 6 + tcp6(1, 80)))
+    f["v6_udp_nocsum"] = e6(ipv6(17, struct.pack("!HHHH", 1, 2, 8, 0)))
+    f["v6_truncated"] = e6(ipv6(6, tcp6(1, 80)))[:14 + 30]
+    f["v6_esp"] = e6(ipv6(50, b"\0" * 24))
+    # ICMPv6: echo, neighbour solicitation, errors quoting TCP / UDP.
+    f["v6_icmp_echo"] = e6(ipv6(58, icmp6(128, 0, struct.pack("!HH", 0x42, 1),
+                                          b"ping" * 4, C6, V6)))
+    f["v6_icmp_ns"] = e6(ipv6(58, icmp6(135, 0, b"\0" * 4, ip6a(V6), C6, V6),
+                              hlim=255))
+    out_tcp = ipv6(6, tcp6(80, 40000, 0x12, src=V6, dst=C6), src=V6, dst=C6)
+    f["v6_icmp_unreach_tcp_in"] = e6(ipv6(58, icmp6(1, 3, b"\0" * 4, out_tcp,
+                                                    "2001:db8:ff::1", V6),
+                                          src="2001:db8:ff::1"))
+    in_udp = ipv6(17, udp6(40000, 8080, b"x" * 30, src=C6, dst=R6), dst=R6)
+    f["v6_icmp_ptb_from_rs"] = e6(ipv6(58, icmp6(2, 0, struct.pack("!I", 1280),
+                                                 in_udp, R6, C6), src=R6, dst=C6))
+    f["v6_icmp_time_exceeded_cut"] = e6(ipv6(58, icmp6(3, 0, b"\0" * 4, in_udp[:48],
+                                                       "2001:db8:10::fe", C6),
+                                             src="2001:db8:10::fe", dst=C6))
+    f["v6_icmp_paramprob_ext"] = e6(ipv6(58, icmp6(4, 0, b"\0\0\0\x28",
+                                                   ipv6(60, ext6(6) + tcp6(40000, 80))[:56],
+                                                   "2001:db8:ff::1", V6),
+                                         src="2001:db8:ff::1"))
+    f["v6_ipip6"] = e6(ipv6(41, ipv6(6, tcp6(40007, 80)), src=D6, dst=R6))
+    f["v6_ip4in6"] = e6(ipv6(4, ipv4(6, tcp(40008, 80)), src=D6, dst=R6))
+    # Too big for TUN6 at MTU 1500 (setup bytes at the end: MTU 0x05DC).
+    f["v6_tcp_1500_ptb"] = e6(ipv6(6, tcp6(40009, 80, 0x18, b"D" * 1432 +
+                                             bytes([5, 2, 0, 0, 0x05, 0xDC, 0, 1]))))
+
+
 def frames():
     f = {}
+    frames6(f)
     syn = tcp(40000, 80, opts=bytes.fromhex("020405b4"))
     f["tcp_syn"] = eth(ipv4(6, syn))
     f["tcp_data"] = eth(ipv4(6, tcp(40000, 80, 0x18, b"GET / HTTP/1.0\r\n\r\n")))

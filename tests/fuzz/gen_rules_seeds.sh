@@ -14,6 +14,18 @@ cat >"$out/save_dr_nat_tun" <<'EOF'
 -a -u 192.168.0.2:53 -r 10.0.1.4:5353 -m -w 3 -x 100 -y 10
 EOF
 
+# IPv6 (issue 14): ipvsadm 1.31's [addr]:port and -M as a prefix length.
+cat >"$out/ipv6_save" <<'EOF'
+-A -t 10.0.0.1:80 -s wrr
+-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1
+-A -t [2001:db8::1]:80 -s wrr -p 300 -M 64
+-a -t [2001:db8::1]:80 -r [2001:db8::11]:80 -g -w 1
+-a -t [2001:db8::1]:80 -r [2001:db8::12]:8080 -m -w 2
+-A -u [2001:db8:0:1::53]:53 -s sh -b sh-port --sorry-server [2001:db8::99]:53
+-a -u [2001:db8:0:1::53]:53 -r [fd00::1:53]:5353 -m -w 1
+-A -t 2001:db8::2 -s ring -p
+EOF
+
 cat >"$out/ipvsadm_save_foreign" <<'EOF'
 # from a real LVS director
 ipvsadm -A -t 10.10.10.10:443 -s wlc -p 3600 -M 255.255.255.0

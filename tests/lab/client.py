@@ -18,15 +18,20 @@ import sys
 import time
 
 
+def family(addr):
+    """IPv6 when the address has a colon (issue 14), else IPv4."""
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
 def http(args, sport):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(family(args.vip), socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.settimeout(args.timeout)
     if sport or args.src:
         s.bind((args.src, sport))
     try:
         s.connect((args.vip, args.port))
-        s.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (args.path, args.vip)).encode())
+        s.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (args.path, "[%s]" % args.vip if ":" in args.vip else args.vip)).encode())
         data = b""
         h = hashlib.sha256()
         body_started = False
@@ -66,7 +71,7 @@ def http(args, sport):
 
 
 def udp(args, sport):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(args.vip), socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.settimeout(args.timeout)
     if sport or args.src:

@@ -26,14 +26,24 @@ import threading
 import time
 
 
+def family(addr):
+    """AF_INET6 for an IPv6 literal (the IPv6 lab tests), else AF_INET."""
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def host(addr):
+    """The Host header's form of addr: IPv6 in brackets."""
+    return "[%s]" % addr if ":" in addr else addr
+
+
 def http_once(vip, port, timeout):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(family(vip), socket.SOCK_STREAM)
     s.settimeout(timeout)
     sport = 0
     try:
         s.connect((vip, port))
         sport = s.getsockname()[1]
-        s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % vip).encode())
+        s.sendall(("GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % host(vip)).encode())
         data = b""
         while True:
             chunk = s.recv(4096)
@@ -72,7 +82,7 @@ class Keeper(threading.Thread):
         self.broken = None
 
     def ask(self, s, buf):
-        s.sendall(("GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % self.args.vip).encode())
+        s.sendall(("GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % host(self.args.vip)).encode())
         while b"\r\n\r\n" not in buf:
             chunk = s.recv(4096)
             if not chunk:
@@ -96,7 +106,7 @@ class Keeper(threading.Thread):
 
     def run(self):
         a = self.args
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(family(a.vip), socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.settimeout(a.timeout)
         buf = b""

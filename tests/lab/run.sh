@@ -35,7 +35,7 @@ fi
 # Every test runs with xlbd's default, the fast path on; the mode tests
 # run a second time with it off (XLB_FAST_PATH=off through lib.sh's
 # xlbd_start), as "NAME[fast-path-off]". XLB_LAB_FP_OFF="" skips that.
-fp_off=${XLB_LAB_FP_OFF-test_dr test_nat test_tun}
+fp_off=${XLB_LAB_FP_OFF-test_dr test_nat test_tun test_dr6 test_nat6 test_tun6}
 runs=$tests
 for n in $fp_off; do
 	if echo "$tests" | grep -qx "tests/lab/$n.sh"; then

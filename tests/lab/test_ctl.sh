@@ -281,6 +281,20 @@ expect_error "unknown scheduler" 1 "xlbctl: unknown scheduler 'fancy' (known sch
 	ctl -A -t 10.0.0.5:80 -s fancy
 expect_error "bad address" 1 "bad service address '10.0.0.300'" ctl -A -t 10.0.0.300:80
 expect_error "bad port" 1 "bad service port '70000'" ctl -A -t 10.0.0.1:70000
+# IPv6 (issue 14): xlbd forwards IPv6 services (ctl_server.h XLB_CTL_IPV6);
+# a real server must be of its service's family.
+check "IPv6 service accepted by xlbd" ctl -A -t '[2001:db8::1]:80'
+expect_error "IPv6 real server of an IPv4 service refused" 2 "across address families" \
+	ctl -a -t 10.0.0.1:80 -r '[2001:db8::11]:80'
+check "-R with an IPv6 service and server" ctl -R <<'EOF'
+-A -t [2001:db8::2]:80 -s wrr -p 300 -M 64
+-a -t [2001:db8::2]:80 -r [2001:db8::11]:80 -g -w 1
+EOF
+ctl -S -n >"$T/save6.txt" 2>&1
+check "-S -n saves the IPv6 server" grep -qF -- '-a -t [2001:db8::2]:80 -r [2001:db8::11]:80 -g -w 1' "$T/save6.txt"
+check "delete the first IPv6 service again" ctl -D -t '[2001:db8::1]:80'
+check "delete the second IPv6 service again" ctl -D -t '[2001:db8::2]:80'
+expect_error "malformed IPv6 address" 1 "expected [IPv6 address]:port" ctl -A -t '[2001:db8::1]80'
 expect_error "unknown option" 1 "unknown option '--bogus'" ctl -A -t 10.0.0.5:80 --bogus
 expect_error "two commands" 1 "multiple commands specified" ctl -A -a -t 10.0.0.5:80
 expect_error "missing -r" 1 "needs the 'real-server' option" ctl -a -t 10.0.0.1:80

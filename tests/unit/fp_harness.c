@@ -58,7 +58,7 @@ void fph_enable(bool on)
 
 void fph_add_service(uint32_t vip, uint16_t port_be, uint8_t proto)
 {
-	struct xlb_svc_key k = { .addr = vip, .port = port_be, .proto = proto };
+	struct xlb_bpf_svc_key k = { .addr = vip, .port = port_be, .proto = proto };
 	struct xlb_svc_val v = { 0 };
 
 	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(sk->maps.services), &k,

@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <unistd.h>
 #include <criterion/criterion.h>
 
 #include "announce.h"
@@ -49,7 +51,7 @@ static void health(const char *vip, uint16_t port, const char *rip, bool down)
 {
 	const struct xlb_snap_svc *s = xlb_snap_find(xlb_tables_current(t), IPPROTO_TCP,
 						     ip(vip), htons(port));
-	struct xlb_health_change c = { .addr = ip(rip), .port = htons(port), .down = down };
+	struct xlb_health_change c = { .addr.ip = ip(rip), .port = htons(port), .down = down };
 	size_t applied = 0;
 	int j;
 
@@ -66,14 +68,14 @@ static void health(const char *vip, uint16_t port, const char *rip, bool down)
 static const char *vips(bool workers_ok)
 {
 	static char out[1024];
-	uint32_t v[64];
+	struct xlb_announce_vip v[64];
 	size_t n = xlb_announce_vips(xlb_tables_current(t), workers_ok, v, 64), len = 0;
 
 	out[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		char a[INET_ADDRSTRLEN];
+		char a[INET6_ADDRSTRLEN];
 
-		inet_ntop(AF_INET, &v[i], a, sizeof(a));
+		inet_ntop(v[i].af, &v[i].addr, a, sizeof(a));
 		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s", i ? " " : "", a);
 	}
 	return out;
@@ -187,14 +189,14 @@ Test(announce_decision, stalled_workers_withdraw_everything)
 
 Test(announce_decision, out_is_bounded_by_max)
 {
-	uint32_t v[2] = { 0, 0xdeadbeef };
+	struct xlb_announce_vip v[2] = { { .addr.ip = 0 }, { .addr.ip = 0xdeadbeef } };
 
 	apply("-A -t 10.0.0.1:80");
 	apply("-a -t 10.0.0.1:80 -r 10.0.1.1");
 	apply("-A -t 10.0.0.2:80");
 	apply("-a -t 10.0.0.2:80 -r 10.0.1.1");
 	cr_assert_eq(xlb_announce_vips(xlb_tables_current(t), true, v, 1), 1);
-	cr_assert_eq(v[1], 0xdeadbeef, "nothing written past max");
+	cr_assert_eq(v[1].addr.ip, 0xdeadbeef, "nothing written past max");
 }
 
 /* ---- worker progress ---- */
@@ -335,4 +337,148 @@ Test(announce_metrics, every_counter_has_a_typed_family)
 		cr_assert_eq(m.type, want[i].t, "%s", want[i].n);
 		cr_assert(m.classified, "%s", want[i].n);
 	}
+}
+
+/* ---- IPv6 VIPs (issue 14) ---- */
+
+static void health6(const char *vip, const char *rip, bool down)
+{
+	struct xlb_svc_key k;
+	union xlb_inaddr ra = { .ip6 = { 0 } };
+	const struct xlb_snap_svc *s;
+	struct xlb_health_change c;
+	size_t applied = 0;
+	int j;
+
+	memset(&k, 0, sizeof(k));
+	memset(&c, 0, sizeof(c));
+	k.af = AF_INET6;
+	k.proto = IPPROTO_TCP;
+	k.port = htons(80);
+	cr_assert_eq(inet_pton(AF_INET6, vip, &k.addr.in6), 1);
+	cr_assert_eq(inet_pton(AF_INET6, rip, &ra.in6), 1);
+	s = xlb_snap_find_key(xlb_tables_current(t), &k);
+	cr_assert(s, "[%s]:80", vip);
+	j = xlb_snap_find_dest_af(s, AF_INET6, &ra, htons(80));
+	cr_assert_geq(j, 0, "%s", rip);
+	c.svc = s->cfg.key;
+	c.addr = ra;
+	c.port = htons(80);
+	c.down = down;
+	c.hgen = s->dests[j].hgen;
+	cr_assert_eq(xlb_tables_set_health(t, &c, 1, &applied, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(applied, 1);
+}
+
+Test(announce_decision, ipv6_vips_follow_ipv4_in_numeric_order_once_each)
+{
+	apply("-A -t [fd00::9]:80");
+	apply("-a -t [fd00::9]:80 -r [fd00::11]:80");
+	apply("-A -t [fd00::1]:443");
+	apply("-a -t [fd00::1]:443 -r [fd00::11]:443");
+	apply("-A -t [fd00::1]:80 --check tcp");
+	apply("-a -t [fd00::1]:80 -r [fd00::12]:80");
+	apply("-A -t [fd00::2]:80");
+	apply("-a -t [fd00::2]:80 -r [fd00::13]:80 -w 0");
+	apply("-A -t 10.0.0.1:80");
+	apply("-a -t 10.0.0.1:80 -r 10.0.1.1");
+	cr_assert_str_eq(vips(true), "10.0.0.1 fd00::1 fd00::9",
+			 "a quiesced IPv6 service does not serve");
+	cr_assert_str_eq(vips(false), "", "stalled workers withdraw IPv6 too");
+	apply("-D -t [fd00::1]:443");
+	cr_assert_str_eq(vips(true), "10.0.0.1 fd00::1 fd00::9");
+	health6("fd00::1", "fd00::12", true);
+	cr_assert_str_eq(vips(true), "10.0.0.1 fd00::9", "its only server down");
+}
+
+/* The routes of table 42 of protocol 250 in family (-4/-6), one line. */
+static const char *routes42(const char *fam)
+{
+	static char out[1024];
+	char cmd[128];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ip %s route show table 42 proto 250 | tr '\\n' ';'", fam);
+	p = popen(cmd, "r");
+	cr_assert(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	return out;
+}
+
+struct an_ctr {
+	const char *name;
+	uint64_t v;
+};
+
+static int an_ctr_get(const char *group, const char *name, uint64_t v, void *arg)
+{
+	struct an_ctr *k = arg;
+
+	(void)group;
+	if (!strcmp(name, k->name))
+		k->v = v;
+	return 0;
+}
+
+Test(announce_kernel, ipv6_vips_get_a_128_blackhole_and_every_flush_takes_both_families,
+     .init = setup, .fini = teardown, .timeout = 30)
+{
+	struct xlb_announce *a;
+	uint64_t now = 1000000;
+
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) ||
+	    system("ip link set lo up 2>/dev/null"))
+		cr_skip_test("needs root: a network namespace of its own");
+	/* An earlier run's routes of both families, and someone else's. */
+	cr_assert_eq(system("ip route add blackhole 10.9.9.9/32 table 42 proto 250 && "
+			    "ip -6 route add blackhole fd00::77/128 table 42 proto 250 && "
+			    "ip -6 route add blackhole fd00::78/128 table 42 proto static"), 0);
+	cr_assert_eq(xlb_announce_new(&a, 42, NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(routes42("-4"), "", "stale IPv4 route removed at start");
+	cr_assert_str_eq(routes42("-6"), "", "stale IPv6 route removed at start");
+	apply("-A -t [fd00::1]:80 --check tcp");
+	apply("-a -t [fd00::1]:80 -r [fd00::12]:80");
+	apply("-A -t 10.0.0.1:80");
+	apply("-a -t 10.0.0.1:80 -r 10.0.1.1");
+	/* A VIP another protocol routes already: the IPv6 table holds one
+	 * route per prefix and metric, so it is left alone (not ours). */
+	apply("-A -t [fd00::78]:80");
+	apply("-a -t [fd00::78]:80 -r [fd00::12]:80");
+	xlb_announce_attach(a, t, NULL, NULL);
+	xlb_announce_tick(a, now);
+	cr_assert(strstr(routes42("-4"), "blackhole 10.0.0.1"), "%s", routes42("-4"));
+	cr_assert(strstr(routes42("-6"), "blackhole fd00::1 "), "%s", routes42("-6"));
+	cr_assert(!strstr(routes42("-6"), "fd00::78"), "%s", routes42("-6"));
+	{
+		struct an_ctr k = { "routes", UINT64_MAX };
+
+		cr_assert_eq(xlb_announce_dump_counters(a, an_ctr_get, &k), 0);
+		cr_expect_eq(k.v, 2, "routes held: 10.0.0.1 and fd00::1, not fd00::78");
+	}
+	/* Someone removes ours: the resync puts it back. */
+	cr_assert_eq(system("ip -6 route del blackhole fd00::1/128 table 42 proto 250"), 0);
+	xlb_announce_tick(a, now += 1500);
+	cr_assert(strstr(routes42("-6"), "blackhole fd00::1 "), "re-added: %s", routes42("-6"));
+	/* Its only server down: withdrawn, the IPv4 one stays. */
+	health6("fd00::1", "fd00::12", true);
+	xlb_announce_tick(a, now += 100);
+	cr_assert_str_eq(routes42("-6"), "");
+	cr_assert(strstr(routes42("-4"), "blackhole 10.0.0.1"), "%s", routes42("-4"));
+	health6("fd00::1", "fd00::12", false);
+	xlb_announce_tick(a, now += 100);
+	cr_assert(strstr(routes42("-6"), "blackhole fd00::1 "), "%s", routes42("-6"));
+	/* Stopping withdraws both families; someone else's route stays. */
+	xlb_announce_free(a);
+	cr_assert_str_eq(routes42("-4"), "");
+	cr_assert_str_eq(routes42("-6"), "");
+	cr_assert_eq(system("ip -6 route show table 42 | grep -q 'fd00::78 .*proto static'"), 0,
+		     "another protocol's route is never touched");
+	/* xlbd --withdraw takes both too. */
+	cr_assert_eq(system("ip route add blackhole 10.9.9.9/32 table 42 proto 250 && "
+			    "ip -6 route add blackhole fd00::77/128 table 42 proto 250"), 0);
+	cr_assert_eq(xlb_announce_withdraw_table(42, err, sizeof(err)), 2, "%s", err);
+	cr_assert_str_eq(routes42("-6"), "");
 }

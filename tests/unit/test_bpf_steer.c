@@ -60,9 +60,9 @@ static void teardown(void)
 
 TestSuite(bpf_steer, .init = setup, .fini = teardown);
 
-static struct xlb_svc_key svc(const char *vip, uint16_t port, uint8_t proto)
+static struct xlb_bpf_svc_key svc(const char *vip, uint16_t port, uint8_t proto)
 {
-	struct xlb_svc_key k = {
+	struct xlb_bpf_svc_key k = {
 		.addr = fr_ip(vip), .port = htons(port), .proto = proto,
 	};
 	return k;
@@ -70,7 +70,7 @@ static struct xlb_svc_key svc(const char *vip, uint16_t port, uint8_t proto)
 
 static void add_svc(const char *vip, uint16_t port, uint8_t proto)
 {
-	struct xlb_svc_key k = svc(vip, port, proto);
+	struct xlb_bpf_svc_key k = svc(vip, port, proto);
 
 	cr_assert_eq(xlb_xdp_svc_set(x, &k, true), 0, "%s", xlb_xdp_errmsg());
 }
@@ -274,7 +274,7 @@ Test(bpf_steer, udp_to_a_tcp_service_port_is_passed)
 
 Test(bpf_steer, removed_service_is_passed)
 {
-	struct xlb_svc_key k = svc("10.0.0.100", 80, IPPROTO_TCP);
+	struct xlb_bpf_svc_key k = svc("10.0.0.100", 80, IPPROTO_TCP);
 	uint8_t f[2048];
 	size_t n;
 
@@ -286,7 +286,7 @@ Test(bpf_steer, removed_service_is_passed)
 
 Test(bpf_steer, sync_keeps_listed_services_and_drops_stale_ones)
 {
-	struct xlb_svc_key keep = svc("10.0.0.100", 80, IPPROTO_TCP);
+	struct xlb_bpf_svc_key keep = svc("10.0.0.100", 80, IPPROTO_TCP);
 	struct xlb_rs_key rs = {
 		.addr = fr_ip("192.168.1.10"), .port = htons(8080),
 		.proto = IPPROTO_TCP,

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1840,8 +1841,9 @@ Test(conn, mismatched_short_or_garbled_state_file_starts_empty,
 }
 
 /* Offsets in the file (conn.c): a 4096-byte header, then 128-byte entries
- * in the order they were first used; within one, key[0] at 0 (proto at
- * 12), key[1] at 16 (daddr at 20), state at 56, fwd 57, flags 58. */
+ * in the order they were first used (then the IPv6 addresses, 64 bytes an
+ * entry); within one, key[0] at 0 (proto at 12), key[1] at 16 (daddr at
+ * 20), state at 56, fwd 57, flags 58, as before IPv6. */
 #define ENT_OFF(i, f)	(4096 + 128 * (off_t)(i) + (f))
 
 static void poke(int fd, off_t off, uint8_t v)
@@ -1894,7 +1896,7 @@ Test(conn, state_file_of_random_bytes_is_never_trusted,
      .init = state_setup, .fini = state_teardown)
 {
 	struct rebind_arg a = { .drop_id = -1 };
-	uint8_t buf[4096];
+	uint8_t buf[128 * 32];
 	int fd, r, i;
 
 	cr_assert_eq(open_state(&T, 256, 1), 0);
@@ -1908,10 +1910,11 @@ Test(conn, state_file_of_random_bytes_is_never_trusted,
 	for (r = 0; r < 256 * 128 / (int)sizeof(buf); r++) {
 		for (i = 0; i < (int)sizeof(buf); i++)
 			buf[i] = (uint8_t)prng();
-		/* Keep a few plausible bytes: flags in use, proto TCP. */
+		/* Keep a few plausible bytes: flags in use, proto TCP, IPv4. */
 		for (i = 0; i < (int)sizeof(buf); i += 128) {
 			buf[i + 58] &= 3;
 			buf[i + 12] = buf[i + 28] = IPPROTO_TCP;
+			buf[i + 13] = buf[i + 29] = 0;
 		}
 		cr_assert_eq(pwrite(fd, buf, sizeof(buf), ENT_OFF(r * 32, 0)),
 			     (ssize_t)sizeof(buf));
@@ -1971,4 +1974,495 @@ Test(conn, expired_entries_are_not_adopted, .init = state_setup, .fini = state_t
 	cr_expect_eq(xlb_conn_adopt(T, T0 + 400 * SEC, rebind, &a), FL.tcp);
 	cr_expect_eq(a.calls, FL.tcp, "expired entries are dropped without asking");
 	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+/* ---- IPv6 keys (issue 14): same table, 16-byte addresses ---- */
+
+static struct xlb_conn_key key6(uint8_t proto, uint32_t s_low, uint16_t sp, uint32_t d_low,
+				uint16_t dp)
+{
+	union xlb_inaddr s = { .ip6 = { htonl(0xfd000000u), 0, 0, htonl(s_low) } };
+	union xlb_inaddr d = { .ip6 = { htonl(0xfd000000u), 0, 0, htonl(d_low) } };
+	struct xlb_conn_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.proto = proto;
+	k.sport = htons(sp);
+	k.dport = htons(dp);
+	xlb_conn_key_set6(&k, &s, &d);
+	return k;
+}
+
+/* An IPv6 scheduler: the target's RIP is 16 bytes (daddr its fold). */
+static int sched6(void *arg, const struct xlb_conn_key *k, struct xlb_conn_target *tg)
+{
+	struct fake *f = arg;
+	int rc = sched(arg, k, tg);
+	const struct dest *d = tg->dest;
+
+	(void)f;
+	if (rc)
+		return rc;
+	tg->daddr6 = (union xlb_inaddr){ .ip6 = { htonl(0xfd000001u), 0, 0, d->addr } };
+	tg->daddr = tg->daddr6.ip6[0] ^ tg->daddr6.ip6[3];
+	return 0;
+}
+
+Test(conn, ipv6_flows_differing_only_past_the_fold_are_distinct_entries,
+     .init = setup_nat, .fini = teardown)
+{
+	struct xlb_conn_key a = key6(IPPROTO_TCP, 1, 1000, 0x100, 80);
+	struct xlb_conn_key b = a, r;
+	struct xlb_conn_view va, vb, vo;
+	union xlb_inaddr bs = b.saddr6;
+
+	/* Same fold (two words changed alike), same ports: only the full
+	 * address tells them apart. */
+	bs.ip6[1] ^= htonl(0x55);
+	bs.ip6[2] ^= htonl(0x55);
+	xlb_conn_key_set6(&b, &bs, &a.daddr6);
+	cr_assert_eq(a.saddr, b.saddr, "the folds collide on purpose");
+	cr_assert_eq(xlb_conn_in(T, &a, F_SYN, T0, sched6, &F, &va), 1);
+	cr_assert_eq(xlb_conn_in(T, &b, F_SYN, T0, sched6, &F, &vb), 1, "a second entry");
+	cr_expect_eq(xlb_conn_count(T), 2u);
+	cr_expect_eq(xlb_conn_in(T, &a, F_ACK, T0 + 1, sched6, &F, &va), 0, "found again");
+	cr_expect_eq(memcmp(&va.orig.saddr6, &a.saddr6, 16), 0);
+
+	/* An IPv4 flow whose addresses equal the folds is another flow. */
+	r = key(IPPROTO_TCP, ntohl(a.saddr), 1000, ntohl(a.daddr), 80);
+	cr_expect_eq(in(&r, F_SYN, T0, &vo), 1);
+	cr_expect_eq(xlb_conn_count(T), 3u);
+	/* And is found again with af AF_INET and pad bytes set (both
+	 * ignored for IPv4, as conn.h says). */
+	r.af = AF_INET;
+	r.pad[0] = 0x5a;
+	r.pad[1] = 0xa5;
+	cr_expect_eq(in(&r, F_ACK, T0 + 1, &vo), 0);
+	cr_expect_eq(xlb_conn_count(T), 3u);
+
+	/* NAT66 replies: RIP6:rport -> client6, matched on all 16 bytes. */
+	r = va.reply;
+	cr_expect(xlb_conn_key_is6(&r));
+	cr_expect_eq(memcmp(&r.daddr6, &a.saddr6, 16), 0);
+	cr_expect_eq(r.saddr6.ip6[0], htonl(0xfd000001u));
+	cr_expect_eq(xlb_conn_out(T, &r, F_SYN | F_ACK, T0 + 2, &vo), 0);
+	cr_expect_eq(memcmp(&vo.orig.saddr6, &a.saddr6, 16), 0);
+	r.daddr6.ip6[1] ^= htonl(1);
+	cr_expect_lt(xlb_conn_out(T, &r, F_ACK, T0 + 2, &vo), 0, "another client's tuple");
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, ipv6_entries_survive_a_state_file_handoff, .init = state_setup,
+     .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+	struct xlb_conn_key k = key6(IPPROTO_UDP, 7, 5353, 0x100, 53);
+	struct xlb_conn_view v;
+
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_assert_eq(xlb_conn_in(T, &k, 0, T0, sched6, &F, &v), 1);
+	xlb_conn_free(T);
+	T = NULL;
+	next_process();
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_adoptable(T), 1u);
+	cr_expect_eq(xlb_conn_file_version(T), 0u);
+	/* rebind matches the fold's low word to the fake's server. */
+	(void)a;
+}
+
+/*
+ * A state file as the xlbd before IPv6 (main, format version 1) wrote it,
+ * from that code's layout as fixed offsets, never from this tree's
+ * structs: a 4096-byte header (magic u64 at 0, version 8, entry_size 12,
+ * max_conns 16, nbuckets 20, seed 24, hiwater 28), then max_conns 128-byte
+ * entries and nothing after them. An entry: key[0] and key[1] at 0 and 16
+ * (saddr +0, daddr +4, sport +8, dport +10, proto +12, pad[3] +13), next[2]
+ * 32, dest 40, expires 48 (ms, u64), state 56, fwd 57, flags 58 (INUSE 1,
+ * REPLY_HASHED 2, REF 4, TEMPLATE 8), pad 59, pkts / n_control 60, bind
+ * 64 (60 bytes), ctl / tmo 124.
+ */
+#define V1_MAGIC	0x6e6e6f63626c78ull
+#define V1_HDR		4096
+#define V1_ENT		128
+#define V1_ENT_OFF(i)	((size_t)V1_HDR + V1_ENT * (size_t)(i))
+
+struct v1_tuple {
+	uint32_t saddr, daddr;	/* network order */
+	uint16_t sport, dport;
+	uint8_t proto;
+	uint8_t pad[3];
+};
+
+struct v1_ent {
+	struct v1_tuple o, r;
+	uint64_t next, dest, expires;
+	uint8_t state, fwd, flags;
+	uint32_t pkts, ctl;
+};
+
+static void put_bytes(uint8_t *b, size_t off, const void *v, size_t n)
+{
+	memcpy(b + off, v, n);
+}
+
+static void put_tuple(uint8_t *b, size_t off, const struct v1_tuple *k)
+{
+	put_bytes(b, off + 0, &k->saddr, 4);
+	put_bytes(b, off + 4, &k->daddr, 4);
+	put_bytes(b, off + 8, &k->sport, 2);
+	put_bytes(b, off + 10, &k->dport, 2);
+	b[off + 12] = k->proto;
+	put_bytes(b, off + 13, k->pad, 3);
+}
+
+/* Writes state_path as version 1 with entries e[0..n) (hiwater n) for a
+ * table of max entries; the file is file_bytes long (the version-1 size
+ * when 0). */
+static void write_v1(uint32_t max, uint32_t nbuckets, const struct v1_ent *e, uint32_t n,
+		     size_t file_bytes)
+{
+	size_t bytes = V1_ENT_OFF(max);
+	uint8_t *b = calloc(1, bytes);
+	uint64_t magic = V1_MAGIC;
+	uint32_t hdr[6] = { 1, V1_ENT, max, nbuckets, 12345, n };
+	uint32_t i;
+	int fd;
+
+	cr_assert_not_null(b);
+	put_bytes(b, 0, &magic, 8);
+	put_bytes(b, 8, hdr, sizeof(hdr));
+	for (i = 0; i < n; i++) {
+		size_t o = V1_ENT_OFF(i);
+
+		put_tuple(b, o, &e[i].o);
+		put_tuple(b, o + 16, &e[i].r);
+		put_bytes(b, o + 32, &e[i].next, 8);
+		put_bytes(b, o + 40, &e[i].dest, 8);
+		put_bytes(b, o + 48, &e[i].expires, 8);
+		b[o + 56] = e[i].state;
+		b[o + 57] = e[i].fwd;
+		b[o + 58] = e[i].flags;
+		put_bytes(b, o + 60, &e[i].pkts, 4);
+		memset(b + o + 64, 0xee, 60);	/* the old process's dp_bind */
+		put_bytes(b, o + 124, &e[i].ctl, 4);
+	}
+	fd = open(state_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, b, bytes), (ssize_t)bytes);
+	if (file_bytes)
+		cr_assert_eq(ftruncate(fd, (off_t)file_bytes), 0);
+	close(fd);
+	free(b);
+}
+
+static struct v1_tuple v1_tuple(uint8_t proto, uint32_t s, uint16_t sp, uint32_t d, uint16_t dp)
+{
+	struct v1_tuple k = { .saddr = htonl(s), .daddr = htonl(d), .sport = htons(sp),
+			      .dport = htons(dp), .proto = proto };
+	return k;
+}
+
+/* A connection of client CIP(c):cport to vip:80 through dest (as the
+ * fake's F.d[dest]: RIP(dest):8080). */
+static struct v1_ent v1_conn(uint8_t proto, uint32_t c, uint16_t cport, uint32_t vip,
+			     int dest, uint8_t fwd, uint8_t state, uint64_t expires)
+{
+	struct v1_ent e = {
+		.o = v1_tuple(proto, CIP(c), cport, vip, 80),
+		.r = v1_tuple(proto, RIP(dest), 8080, CIP(c), cport),
+		.next = 0x0000000700000009ull,		/* the old chains */
+		.dest = 0x00007f00deadbee0ull,		/* the old process's pointer */
+		.expires = expires, .state = state, .fwd = fwd,
+		.flags = 0x01 | (fwd == XLB_FWD_NAT ? 0x02 : 0), .pkts = 7,
+	};
+	return e;
+}
+
+#define V1_N	7
+
+/* The version-1 entries of the upgrade tests: NAT TCP ESTABLISHED (index
+ * 0), DR TCP FIN_WAIT (1), a free slot (2), NAT UDP (3), a persistence
+ * template (4, TCP, 300 s) and the connection it controls (5), an expired
+ * one (6). */
+static void v1_entries(struct v1_ent *e)
+{
+	memset(e, 0, sizeof(*e) * V1_N);
+	e[0] = v1_conn(IPPROTO_TCP, 1, 20001, VIP, 0, XLB_FWD_NAT,
+		       XLB_CONN_S_ESTABLISHED, T0 + 800 * SEC);
+	e[0].flags |= 0x04;	/* REF */
+	e[1] = v1_conn(IPPROTO_TCP, 2, 20002, VIP, 2, XLB_FWD_DR,
+		       XLB_CONN_S_FIN_WAIT, T0 + 100 * SEC);
+	/* main wrote its tuples' pad bytes zero; were one not (byte 13, af
+	 * in version 3, even AF_INET6), version 1 still held IPv4 only. */
+	e[1].o.pad[0] = e[1].r.pad[0] = AF_INET6;
+	e[1].o.pad[2] = e[1].r.pad[1] = 0xff;
+	e[2].next = 5;		/* free: links the free list */
+	e[3] = v1_conn(IPPROTO_UDP, 3, 5353, VIP, 1, XLB_FWD_NAT, XLB_CONN_S_UDP,
+		       T0 + 200 * SEC);
+	e[4] = (struct v1_ent){
+		.o = v1_tuple(IPPROTO_TCP, CIP(4), 0, VIP2, 80),
+		.r = v1_tuple(IPPROTO_TCP, RIP(1), 8080, CIP(4), 0),
+		.dest = 0x00007f00deadbee0ull, .expires = T0 + 300 * SEC,
+		.state = XLB_CONN_S_NONE, .fwd = XLB_FWD_NAT, .flags = 0x01 | 0x08,
+		.pkts = 1 /* n_control */, .ctl = 300 /* tmo */,
+	};
+	e[5] = v1_conn(IPPROTO_TCP, 4, 30000, VIP2, 1, XLB_FWD_NAT,
+		       XLB_CONN_S_ESTABLISHED, T0 + 800 * SEC);
+	e[5].ctl = 4 + 1;	/* its template's index + 1 */
+	e[6] = v1_conn(IPPROTO_TCP, 6, 20006, VIP, 0, XLB_FWD_NAT,
+		       XLB_CONN_S_ESTABLISHED, T0 - SEC);
+}
+
+static int sched_refuses(void *arg, const struct xlb_conn_key *k, struct xlb_conn_target *tg)
+{
+	(void)k;
+	(void)tg;
+	__atomic_fetch_add(&((struct fake *)arg)->sched_calls, 1, __ATOMIC_RELAXED);
+	return -EHOSTUNREACH;
+}
+
+static uint32_t file_u32(off_t off)
+{
+	uint32_t v = 0;
+	int fd = open(state_path, O_RDONLY);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, &v, sizeof(v), off), (ssize_t)sizeof(v));
+	close(fd);
+	return v;
+}
+
+static off_t file_size(void)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(state_path, &st), 0);
+	return st.st_size;
+}
+
+/* The version-1 entries are in T (adopted at T0) as IPv4 entries. */
+static void expect_v1_adopted(void)
+{
+	struct xlb_conn_key k, r;
+	struct xlb_conn_view v, tv;
+	struct xlb_conn_entry ci;
+	uint32_t ref;
+
+	/* 0: NAT TCP, both ways, its packet count kept. */
+	k = client(IPPROTO_TCP, 1, 20001);
+	cr_assert_eq(xlb_conn_get(T, &k, XLB_CONN_DIR_INPUT, T0, &v), 0, "NAT TCP entry adopted");
+	cr_expect_eq(v.state, XLB_CONN_S_ESTABLISHED);
+	cr_expect_eq(v.fwd, XLB_FWD_NAT);
+	cr_expect_eq(v.dest, &F.d[0]);
+	cr_expect_eq(v.bind[0], 1, "bound anew (rebind), not the old blob");
+	cr_expect_eq(v.pkts, 7u);
+	cr_expect(!xlb_conn_key_is6(&v.orig));
+	ci = listed(&k, T0);
+	cr_expect_eq(ci.expires_s, 800u, "its expiry kept (%u s)", ci.expires_s);
+	cr_expect_eq(in(&k, F_ACK, T0 + 1, &v), 0, "continues");
+	cr_expect_eq(v.pkts, 8u);
+	r = reply_of(&k, &F.d[0]);
+	cr_expect_eq(xlb_conn_out(T, &r, F_ACK, T0 + 1, &v), 0, "its NAT reply tuple");
+	cr_expect_eq(memcmp(&v.orig, &k, sizeof(k)), 0);
+
+	/* 1: DR TCP FIN_WAIT, pad bytes set in the file. */
+	k = client(IPPROTO_TCP, 2, 20002);
+	cr_assert_eq(xlb_conn_get(T, &k, XLB_CONN_DIR_INPUT, T0, &v), 0, "DR entry adopted");
+	cr_expect_eq(v.state, XLB_CONN_S_FIN_WAIT);
+	cr_expect_eq(v.fwd, XLB_FWD_DR);
+	cr_expect_eq(v.dest, &F.d[2]);
+	cr_expect(!xlb_conn_key_is6(&v.orig), "an IPv4 entry, whatever byte 13 held");
+	ci = listed(&k, T0);
+	cr_expect_eq(ci.expires_s, 100u, "its expiry kept (%u s)", ci.expires_s);
+	cr_expect_eq(ci.daddr, htonl(RIP(2)));
+
+	/* 3: NAT UDP. */
+	k = client(IPPROTO_UDP, 3, 5353);
+	cr_assert_eq(xlb_conn_get(T, &k, XLB_CONN_DIR_INPUT, T0, &v), 0, "UDP entry adopted");
+	cr_expect_eq(v.state, XLB_CONN_S_UDP);
+	cr_expect_eq(v.dest, &F.d[1]);
+	r = reply_of(&k, &F.d[1]);
+	cr_expect_eq(xlb_conn_out(T, &r, 0, T0 + 1, &v), 0, "its NAT reply tuple");
+
+	/* 4 and 5: the template, controlling connection 5 (ctl at 124). */
+	k = key(IPPROTO_TCP, CIP(4), 0, VIP2, 80);
+	cr_assert_eq(xlb_conn_tmpl_get(T, &k, 300, T0, sched_refuses, &F, &tv, &ref), 0,
+		     "the template exists");
+	cr_expect(tv.tmpl);
+	cr_expect_eq(tv.reply.saddr, htonl(RIP(1)));
+	cr_expect_eq(xlb_conn_tmpl_controlled(T, ref), 2, "controls connection 5 (+ our ref)");
+	xlb_conn_tmpl_put(T, ref, T0);
+	k = client(IPPROTO_TCP, 4, 30000);
+	k.daddr = htonl(VIP2);
+	cr_assert_eq(xlb_conn_get(T, &k, XLB_CONN_DIR_INPUT, T0, &v), 0, "controlled entry adopted");
+	cr_expect_eq(v.dest, &F.d[1]);
+
+	/* 6: expired. */
+	k = client(IPPROTO_TCP, 6, 20006);
+	cr_expect_lt(xlb_conn_get(T, &k, XLB_CONN_DIR_INPUT, T0, &v), 0, "expired: not adopted");
+
+	cr_expect_eq(F.sched_calls, 0, "nothing scheduled again");
+	cr_expect_eq(xlb_conn_count(T), 5u);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, state_file_of_format_version_1_is_upgraded_and_its_ipv4_entries_adopted,
+     .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+	struct v1_ent e[V1_N];
+	struct xlb_conn_key k;
+	struct xlb_conn_view v;
+
+	v1_entries(e);
+	write_v1(1024, 1024, e, V1_N, 0);
+	cr_assert_eq(file_size(), V1_ENT_OFF(1024));
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_file_upgraded(T), 1u, "xlbd logs the upgrade");
+	cr_expect_eq(xlb_conn_file_version(T), 0u, "not refused");
+	cr_expect_eq(xlb_conn_adoptable(T), 6u);
+	cr_expect_eq(file_u32(8), 3u, "the header says version 3");
+	cr_expect_eq(file_size(), 4096 + (128 + 64) * 1024, "the IPv6 array appended");
+	cr_expect_eq(xlb_conn_adopt(T, T0, rebind, &a), 5);
+	expect_v1_adopted();
+
+	/* New flows, IPv4 and IPv6, in the upgraded table. */
+	k = client(IPPROTO_TCP, 100, 40000);
+	cr_expect_eq(in(&k, F_SYN, T0 + 2, &v), 1);
+	xlb_conn_free(T);
+	T = NULL;
+
+	/* The next restart reads version 3 as its own. */
+	next_process();
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_file_upgraded(T), 0u);
+	cr_expect_eq(xlb_conn_file_version(T), 0u);
+	cr_expect_eq(xlb_conn_adoptable(T), 6u);
+	cr_expect_eq(xlb_conn_adopt(T, T0 + 3, rebind, &a), 6);
+	k = client(IPPROTO_TCP, 2, 20002);
+	cr_expect_eq(xlb_conn_get(T, &k, XLB_CONN_DIR_INPUT, T0 + 3, &v), 0);
+	cr_expect_eq(v.state, XLB_CONN_S_FIN_WAIT);
+	cr_expect_eq(xlb_conn_verify(T), 0);
+}
+
+Test(conn, state_file_upgrade_cut_short_before_its_version_is_done_again,
+     .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+	struct v1_ent e[V1_N];
+	uint8_t junk[64];
+	int fd;
+
+	/* Killed after extending, before writing version 3: a version-1
+	 * header on a file of version 3's size, its IPv6 array not trusted. */
+	v1_entries(e);
+	write_v1(1024, 1024, e, V1_N, 4096 + (128 + 64) * 1024);
+	memset(junk, 0xa5, sizeof(junk));
+	fd = open(state_path, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, junk, sizeof(junk), V1_ENT_OFF(1024) + 64),
+		     (ssize_t)sizeof(junk));
+	close(fd);
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_file_upgraded(T), 1u);
+	cr_expect_eq(file_u32(V1_ENT_OFF(1024) + 64), 0u, "the IPv6 array zeroed again");
+	cr_expect_eq(xlb_conn_adopt(T, T0, rebind, &a), 5);
+	expect_v1_adopted();
+}
+
+Test(conn, state_file_of_format_version_1_of_another_geometry_starts_empty,
+     .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+	struct v1_ent e[V1_N];
+	struct xlb_conn_key k;
+	struct xlb_conn_view v;
+	uint32_t es = 192;
+	int fd;
+
+	v1_entries(e);
+	/* Another --max-conns. */
+	write_v1(1024, 1024, e, V1_N, 0);
+	cr_assert_eq(open_state(&T, 2048, 1), 0);
+	cr_expect_eq(xlb_conn_file_upgraded(T), 0u);
+	cr_expect_eq(xlb_conn_file_version(T), 0u, "refused for its geometry, not its format");
+	cr_expect_eq(xlb_conn_adoptable(T), 0u);
+	cr_expect_eq(xlb_conn_adopt(T, T0, rebind, &a), 0);
+	cr_expect_eq(a.calls, 0);
+	k = client(IPPROTO_TCP, 1, 20001);
+	cr_expect_eq(in(&k, F_SYN, T0, &v), 1, "a new flow: the table is empty");
+	cr_expect_eq(xlb_conn_verify(T), 0);
+	xlb_conn_free(T);
+	T = NULL;
+
+	/* A short version-1 file (a copy cut off). */
+	next_process();
+	write_v1(1024, 1024, e, V1_N, V1_ENT_OFF(5));
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_file_upgraded(T), 0u);
+	cr_expect_eq(xlb_conn_adoptable(T), 0u);
+	cr_expect_eq(xlb_conn_count(T), 0u);
+	xlb_conn_free(T);
+	T = NULL;
+
+	/* Another entry size in a version-1 header. */
+	next_process();
+	write_v1(1024, 1024, e, V1_N, 0);
+	fd = open(state_path, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, &es, sizeof(es), 12), (ssize_t)sizeof(es));
+	close(fd);
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_file_upgraded(T), 0u);
+	cr_expect_eq(xlb_conn_adoptable(T), 0u);
+	cr_expect_eq(file_u32(8), 3u, "made this version's, empty");
+}
+
+Test(conn, state_file_of_format_version_2_is_refused_and_the_table_starts_empty,
+     .init = state_setup, .fini = state_teardown)
+{
+	struct rebind_arg a = { .drop_id = -1 };
+	uint64_t magic = V1_MAGIC;
+	uint32_t hdr[6] = { 2, 192, 1024, 1024, 12345, 50 };
+	int fd;
+
+	/* Version 2 (never released, v6 up to d55a138): 192-byte entries,
+	 * version 1's 128 bytes then the IPv6 addresses inside; 50 live NAT
+	 * entries, which the refusal must ignore. */
+	fd = open(state_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 4096 + 192 * 1024), 0);
+	cr_assert_eq(pwrite(fd, &magic, 8, 0), 8);
+	cr_assert_eq(pwrite(fd, hdr, sizeof(hdr), 8), (ssize_t)sizeof(hdr));
+	for (int i = 0; i < 50; i++) {
+		struct xlb_conn_key k = client(IPPROTO_TCP, (uint32_t)i, 20000), r;
+		uint8_t ent[192] = { 0 };
+
+		r = reply_of(&k, &F.d[0]);
+		memcpy(ent, &k, 16);
+		memcpy(ent + 16, &r, 16);
+		ent[56] = XLB_CONN_S_ESTABLISHED;
+		ent[57] = XLB_FWD_NAT;
+		ent[58] = 0x03;		/* INUSE | REPLY_HASHED */
+		cr_assert_eq(pwrite(fd, ent, sizeof(ent), 4096 + 192 * i), (ssize_t)sizeof(ent));
+	}
+	close(fd);
+	next_process();
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_file_version(T), 2u, "xlbd logs this version");
+	cr_expect_eq(xlb_conn_file_upgraded(T), 0u);
+	cr_expect_eq(xlb_conn_adoptable(T), 0u);
+	cr_expect_eq(xlb_conn_adopt(T, T0, rebind, &a), 0);
+	cr_expect_eq(a.calls, 0);
+	cr_expect_eq(xlb_conn_count(T), 0u);
+	cr_assert_eq(fill_flows(&FL, 20, T0), 0, "the new table works");
+	cr_expect_eq(xlb_conn_verify(T), 0);
+	xlb_conn_free(T);
+	T = NULL;
+	/* The file was rewritten in this format: the next restart adopts. */
+	next_process();
+	cr_assert_eq(open_state(&T, 1024, 1), 0);
+	cr_expect_eq(xlb_conn_file_version(T), 0u);
+	cr_expect_eq(xlb_conn_adoptable(T), 20u);
 }

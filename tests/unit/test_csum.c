@@ -212,3 +212,92 @@ Test(csum, pseudo_header_sum_folds_to_the_reference)
 							  len))),
 		     fr_csum(ph, sizeof(ph), 0));
 }
+
+/* ---- IPv6 ---- */
+
+/* Scapy's TCP checksum of tests/unit/golden6.h's first frame (computed by
+ * Scapy, not by this code): the pseudo-header and the sum must give it. */
+#include "golden6.h"
+
+Test(csum, ipv6_tcp_checksum_equals_scapys)
+{
+	uint8_t f[sizeof(g6_nat6_in_tcp_in)];
+	uint8_t *ip6 = f + 14, *tcp = f + 54;
+	uint16_t want, got;
+	uint32_t len = (uint32_t)sizeof(f) - 54;
+
+	memcpy(f, g6_nat6_in_tcp_in, sizeof(f));
+	memcpy(&want, tcp + 16, 2);
+	memset(tcp + 16, 0, 2);
+	got = xlb_csum_l4_6(ip6 + 8, ip6 + 24, IPPROTO_TCP, tcp, len);
+	cr_expect_eq(got, want, "got %04x, Scapy %04x", ntohs(got), ntohs(want));
+}
+
+Test(csum, ipv6_icmp_checksum_covers_the_pseudo_header_as_scapys)
+{
+	uint8_t f[sizeof(g6_nat6_icmp_in_unreach_in)];
+	uint8_t *ip6 = f + 14, *icmp = f + 54;
+	uint16_t want;
+
+	memcpy(f, g6_nat6_icmp_in_unreach_in, sizeof(f));
+	memcpy(&want, icmp + 2, 2);
+	memset(icmp + 2, 0, 2);
+	cr_expect_eq(xlb_csum_l4_6(ip6 + 8, ip6 + 24, IPPROTO_ICMPV6, icmp,
+				   (uint32_t)sizeof(f) - 54), want);
+	cr_expect_neq(xlb_csum(icmp, sizeof(f) - 54), want,
+		      "without the pseudo-header the sum differs");
+}
+
+Test(csum, pseudo6_sum_folds_to_the_bytewise_reference)
+{
+	uint8_t ph[40] = { 0 }, s[16], d[16];
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		uint32_t len = rnd() % 70000;
+		uint8_t proto = (uint8_t)rnd();
+		int j;
+
+		for (j = 0; j < 16; j++) {
+			s[j] = (uint8_t)rnd();
+			d[j] = (uint8_t)rnd();
+		}
+		memcpy(ph, s, 16);
+		memcpy(ph + 16, d, 16);
+		ph[32] = (uint8_t)(len >> 24);
+		ph[33] = (uint8_t)(len >> 16);
+		ph[34] = (uint8_t)(len >> 8);
+		ph[35] = (uint8_t)len;
+		ph[39] = proto;
+		cr_assert_eq(ntohs(xlb_csum_fold(xlb_csum_pseudo6(s, d, proto, len))),
+			     fr_csum(ph, 40, 0));
+	}
+}
+
+Test(csum, update128_on_an_ipv6_address_equals_full_recompute)
+{
+	uint8_t seg[64], a[16], b[16], ph[40];
+	int i, j;
+
+	for (i = 0; i < 10000; i++) {
+		uint16_t c, c2;
+
+		for (j = 0; j < 64; j++)
+			seg[j] = (uint8_t)rnd();
+		for (j = 0; j < 16; j++) {
+			a[j] = (uint8_t)rnd();
+			b[j] = (uint8_t)(i & 1 ? rnd() : a[j] ^ (j == 15));
+		}
+		memset(seg + 16, 0, 2);
+		memset(ph, 0, sizeof(ph));
+		memcpy(ph + 16, b, 16);	/* the other address: fixed */
+		c = xlb_csum_l4_6(a, ph + 16, IPPROTO_TCP, seg, sizeof(seg));
+		memcpy(seg + 16, &c, 2);
+		xlb_csum_replace16(seg + 16, a, b);
+		memcpy(&c2, seg + 16, 2);
+		memset(seg + 16, 0, 2);
+		c = xlb_csum_l4_6(b, ph + 16, IPPROTO_TCP, seg, sizeof(seg));
+		cr_assert(c2 == c,
+			  "iteration %d: %04x vs %04x", i, c2, c);
+	}
+}

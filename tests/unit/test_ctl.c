@@ -28,8 +28,11 @@
 
 #include <criterion/criterion.h>
 
+#include <criterion/redirect.h>
+
 #include "ctl.h"
 #include "ctl_server.h"
+#include "../../cli/xlbctl.h"
 #include "log.h"
 #include "tables.h"
 
@@ -50,7 +53,8 @@ static struct xlb_req svc_req(enum xlb_req_op op, uint8_t proto, const char *add
 	struct xlb_req r = { .op = op, .has_svc = true };
 
 	r.svc.key.proto = proto;
-	r.svc.key.addr = ip(addr);
+	r.svc.key.af = AF_INET;	/* what the decoder gives back */
+	r.svc.key.addr.ip = ip(addr);
 	r.svc.key.port = htons(port);
 	return r;
 }
@@ -137,7 +141,7 @@ Test(ctl, zero_all_and_zero_one_service)
 	cr_expect_eq(m.has, 0);
 	round_trip(&one, &m);
 	cr_expect_eq(m.has, XLB_CTL_HAS_SVC);
-	cr_expect_eq(m.svc.cfg.key.addr, ip("10.0.0.1"));
+	cr_expect_eq(m.svc.cfg.key.addr.ip, ip("10.0.0.1"));
 }
 
 Test(ctl, add_dest_request_round_trips_every_field)
@@ -145,7 +149,7 @@ Test(ctl, add_dest_request_round_trips_every_field)
 	struct xlb_req r = svc_req(XLB_REQ_ADD_DEST, IPPROTO_TCP, "10.0.0.1", 80);
 	struct xlb_ctl_msg m;
 
-	r.dest = (struct xlb_dest_cfg){ .addr = ip("10.0.1.1"), .port = htons(8080),
+	r.dest = (struct xlb_dest_cfg){ .addr.ip = ip("10.0.1.1"), .af = AF_INET, .port = htons(8080),
 		.fwd = XLB_FWD_NAT, .weight = 65535, .u_thresh = 10, .l_thresh = 5 };
 	round_trip(&r, &m);
 	cr_expect_eq(m.cmd, XLB_CMD_NEW_DEST);
@@ -159,7 +163,7 @@ Test(ctl, edit_dest_request_carries_only_the_named_fields)
 	struct xlb_req r = svc_req(XLB_REQ_EDIT_DEST, IPPROTO_TCP, "10.0.0.1", 80);
 	struct xlb_ctl_msg m;
 
-	r.dest = (struct xlb_dest_cfg){ .addr = ip("10.0.1.1"), .port = htons(80),
+	r.dest = (struct xlb_dest_cfg){ .addr.ip = ip("10.0.1.1"), .port = htons(80),
 		.fwd = XLB_FWD_TUN, .weight = 0 };
 	r.dest_set = XLB_DEST_SET_WEIGHT;
 	round_trip(&r, &m);
@@ -175,11 +179,11 @@ Test(ctl, delete_dest_request_round_trips_address_and_port)
 	struct xlb_req r = svc_req(XLB_REQ_DEL_DEST, IPPROTO_UDP, "10.0.0.1", 53);
 	struct xlb_ctl_msg m;
 
-	r.dest.addr = ip("10.0.1.9");
+	r.dest.addr.ip = ip("10.0.1.9");
 	r.dest.port = htons(53);
 	round_trip(&r, &m);
 	cr_expect_eq(m.cmd, XLB_CMD_DEL_DEST);
-	cr_expect_eq(m.dest.cfg.addr, ip("10.0.1.9"));
+	cr_expect_eq(m.dest.cfg.addr.ip, ip("10.0.1.9"));
 	cr_expect_eq(m.dest.cfg.port, htons(53));
 }
 
@@ -214,7 +218,7 @@ static struct nlmsghdr *parse_back(struct xlb_ctl_msg *m)
 
 Test(ctl, service_reply_round_trips_config_stats_and_rates)
 {
-	struct xlb_svc_cfg c = { .key = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 },
+	struct xlb_svc_cfg c = { .key = { { .ip = ip("10.0.0.1") }, htons(80), IPPROTO_TCP, AF_INET },
 				 .sched = "ring", .netmask = 0xffffffff, .vnodes = 160 };
 	struct xlb_stats st = { 1, 2, 3, 4, UINT64_MAX };
 	struct xlb_rates rt = { 5, 6, 7, 8, 1ull << 40 };
@@ -234,7 +238,7 @@ Test(ctl, service_reply_round_trips_config_stats_and_rates)
 Test(ctl, dest_reply_round_trips_config_connections_and_stats)
 {
 	struct xlb_dest_info in = {
-		.cfg = { .addr = ip("10.0.1.1"), .port = htons(80), .fwd = XLB_FWD_DR,
+		.cfg = { .addr.ip = ip("10.0.1.1"), .af = AF_INET, .port = htons(80), .fwd = XLB_FWD_DR,
 			 .weight = 3, .u_thresh = 1, .l_thresh = 2 },
 		.activeconns = 10, .inactconns = 20, .persistconns = 30,
 		.stats = { 100, 200, 300, 400, 500 }, .rates = { 1, 2, 3, 4, 5 },
@@ -251,9 +255,9 @@ Test(ctl, dest_reply_round_trips_config_connections_and_stats)
 
 Test(ctl, connection_entry_round_trips)
 {
-	struct xlb_conn_info c = { .proto = IPPROTO_TCP, .caddr = ip("1.2.3.4"),
-		.cport = htons(40000), .vaddr = ip("10.0.0.1"), .vport = htons(80),
-		.daddr = ip("10.0.1.1"), .dport = htons(80), .state = "ESTABLISHED",
+	struct xlb_conn_info c = { .proto = IPPROTO_TCP, .caddr.ip = ip("1.2.3.4"),
+		.cport = htons(40000), .vaddr.ip = ip("10.0.0.1"), .vport = htons(80),
+		.daddr.ip = ip("10.0.1.1"), .dport = htons(80), .state = "ESTABLISHED",
 		.expires = 899 };
 	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_CONN,
 						 NLM_F_MULTI, 3);
@@ -263,11 +267,11 @@ Test(ctl, connection_entry_round_trips)
 	parse_back(&m);
 	cr_expect_eq(m.has, XLB_CTL_HAS_CONN);
 	cr_expect_eq(m.conn.proto, c.proto);
-	cr_expect_eq(m.conn.caddr, c.caddr);
+	cr_expect_eq(m.conn.caddr.ip, c.caddr.ip);
 	cr_expect_eq(m.conn.cport, c.cport);
-	cr_expect_eq(m.conn.vaddr, c.vaddr);
+	cr_expect_eq(m.conn.vaddr.ip, c.vaddr.ip);
 	cr_expect_eq(m.conn.vport, c.vport);
-	cr_expect_eq(m.conn.daddr, c.daddr);
+	cr_expect_eq(m.conn.daddr.ip, c.daddr.ip);
 	cr_expect_eq(m.conn.dport, c.dport);
 	cr_expect_str_eq(m.conn.state, "ESTABLISHED");
 	cr_expect_eq(m.conn.expires, 899);
@@ -278,8 +282,8 @@ Test(ctl, connection_entry_round_trips)
  * as no flags. */
 Test(ctl, connection_template_flag_round_trips_and_defaults_to_none)
 {
-	struct xlb_conn_info c = { .proto = IPPROTO_UDP, .caddr = ip("1.2.3.0"),
-		.vaddr = ip("10.0.0.1"), .vport = htons(53), .daddr = ip("10.0.1.1"),
+	struct xlb_conn_info c = { .proto = IPPROTO_UDP, .caddr.ip = ip("1.2.3.0"),
+		.vaddr.ip = ip("10.0.0.1"), .vport = htons(53), .daddr.ip = ip("10.0.1.1"),
 		.dport = htons(53), .state = "UDP", .expires = 300,
 		.flags = XLB_CONN_INFO_F_TEMPLATE };
 	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_CONN,
@@ -342,7 +346,7 @@ Test(ctl, ack_carries_errno_and_message_as_extended_ack)
 
 Test(ctl, builders_refuse_to_overflow_and_leave_the_message_intact)
 {
-	struct xlb_svc_cfg c = { .key = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 },
+	struct xlb_svc_cfg c = { .key = { { .ip = ip("10.0.0.1") }, htons(80), IPPROTO_TCP, 0 },
 				 .sched = "ring" };
 	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, 64, XLB_CMD_NEW_SERVICE, 0, 1);
 	uint32_t len;
@@ -448,10 +452,10 @@ Test(ctl, protocol_other_than_tcp_or_udp_is_eprotonosupport)
 	cr_expect_eq(parse_buf(&m), -EPROTONOSUPPORT);
 }
 
-Test(ctl, address_family_other_than_inet_is_eafnosupport)
+Test(ctl, address_family_other_than_inet_or_inet6_is_eafnosupport)
 {
 	struct nlmsghdr *nlh = start(XLB_CMD_NEW_SERVICE);
-	struct nlattr *n = svc_nest(nlh, AF_INET6, IPPROTO_TCP);
+	struct nlattr *n = svc_nest(nlh, AF_APPLETALK, IPPROTO_TCP);
 	struct xlb_ctl_msg m;
 
 	mnl_attr_nest_end(nlh, n);
@@ -600,7 +604,7 @@ Test(ctl, ipvs_sixteen_byte_addresses_are_accepted)
 	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_PORT, htons(80));
 	mnl_attr_nest_end(nlh, n);
 	cr_expect_eq(parse_buf(&m), 0, "%s", err);
-	cr_expect_eq(m.svc.cfg.key.addr, ip("10.0.0.7"));
+	cr_expect_eq(m.svc.cfg.key.addr.ip, ip("10.0.0.7"));
 }
 
 /* ---- the real server, in-process ---- */
@@ -632,13 +636,14 @@ static void *serve(void *arg)
 
 /* Batch limits of the next srv_start() (0: the defaults). */
 static unsigned int srv_batch_max, srv_batch_total;
+static bool srv_ipv6;	/* params.ipv6: xlbd's XLB_CTL_IPV6 is false */
 static unsigned int srv_stall_ms;	/* 0: the default */
 
 static void srv_start(const char *group)
 {
 	struct xlb_ctl_server_params p = { .group = group, .batch_max_reqs = srv_batch_max,
 					   .batch_total_reqs = srv_batch_total,
-					   .stall_ms = srv_stall_ms };
+					   .stall_ms = srv_stall_ms, .ipv6 = srv_ipv6 };
 
 	xlb_log_set_hook(quiet_log, NULL);
 	strcpy(S.dir, "/tmp/xlb-ctl-test-XXXXXX");
@@ -700,7 +705,7 @@ static struct xlb_req dest_req(enum xlb_req_op op, const char *vip, uint16_t vpo
 {
 	struct xlb_req r = svc_req(op, IPPROTO_TCP, vip, vport);
 
-	r.dest = (struct xlb_dest_cfg){ .addr = ip(rip), .port = htons(rport), .fwd = fwd,
+	r.dest = (struct xlb_dest_cfg){ .addr.ip = ip(rip), .port = htons(rport), .fwd = fwd,
 					.weight = w };
 	r.dest_set = XLB_DEST_SET_WEIGHT;
 	return r;
@@ -740,17 +745,17 @@ Test(ctl, client_api_adds_lists_and_gets_back_what_it_set, .init = srv_setup, .f
 	add_sample(fd);
 	cr_assert_eq(xlb_ctl_get_services(fd, &svcs, &n, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(n, 1);
-	cr_expect_eq(svcs[0].cfg.key.addr, ip("10.0.0.1"));
+	cr_expect_eq(svcs[0].cfg.key.addr.ip, ip("10.0.0.1"));
 	cr_expect_str_eq(svcs[0].cfg.sched, "ring");
 	cr_expect_eq(svcs[0].cfg.flags, XLB_SVC_F_PERSISTENT);
 	cr_expect_eq(svcs[0].cfg.timeout, 600);
 	cr_expect_eq(svcs[0].cfg.vnodes, XLB_VNODES_DEFAULT);
 	free(svcs);
 
-	cr_assert_eq(xlb_ctl_get_dests(fd, &(struct xlb_svc_key){ ip("10.0.0.1"), htons(80),
+	cr_assert_eq(xlb_ctl_get_dests(fd, &(struct xlb_svc_key){ { .ip = ip("10.0.0.1") }, htons(80),
 				       IPPROTO_TCP, 0 }, &dests, &n, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(n, 2);
-	cr_expect_eq(dests[0].cfg.addr, ip("10.0.1.1"), "sorted by address");
+	cr_expect_eq(dests[0].cfg.addr.ip, ip("10.0.1.1"), "sorted by address");
 	cr_expect_eq(dests[0].cfg.port, htons(8080));
 	cr_expect_eq(dests[0].cfg.fwd, XLB_FWD_NAT);
 	cr_expect_eq(dests[0].cfg.weight, 5);
@@ -758,7 +763,7 @@ Test(ctl, client_api_adds_lists_and_gets_back_what_it_set, .init = srv_setup, .f
 	cr_expect_eq(dests[1].cfg.fwd, XLB_FWD_DR);
 	free(dests);
 
-	cr_assert_eq(xlb_ctl_get_service(fd, &(struct xlb_svc_key){ ip("10.0.0.1"), htons(80),
+	cr_assert_eq(xlb_ctl_get_service(fd, &(struct xlb_svc_key){ { .ip = ip("10.0.0.1") }, htons(80),
 					 IPPROTO_TCP, 0 }, &one, err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(one.cfg.timeout, 600);
 	xlb_ctl_close(fd);
@@ -787,7 +792,7 @@ Test(ctl, errors_come_back_with_errno_and_the_daemons_sentence, .init = srv_setu
 	cr_expect_eq(apply(fd, &r), -EINVAL);
 	cr_expect(strstr(err, "DR requires the real-server port to equal the service port"),
 		  "%s", err);
-	cr_expect_eq(xlb_ctl_get_service(fd, &(struct xlb_svc_key){ ip("10.0.0.9"), htons(80),
+	cr_expect_eq(xlb_ctl_get_service(fd, &(struct xlb_svc_key){ { .ip = ip("10.0.0.9") }, htons(80),
 					 IPPROTO_TCP, 0 }, &one, err, sizeof(err)), -ESRCH);
 	xlb_ctl_close(fd);
 }
@@ -798,7 +803,7 @@ Test(ctl, edits_change_only_what_was_named, .init = srv_setup, .fini = srv_stop)
 	struct xlb_req r;
 	struct xlb_dest_info *d;
 	struct xlb_svc_info one;
-	struct xlb_svc_key k = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 };
+	struct xlb_svc_key k = { { .ip = ip("10.0.0.1") }, htons(80), IPPROTO_TCP, 0 };
 	size_t n;
 
 	cr_assert_geq(fd, 0, "%s", err);
@@ -896,7 +901,7 @@ Test(ctl, large_dump_is_split_into_bounded_multipart_datagrams_ending_in_done, .
 		const struct xlb_svc_key *a = &svcs[i - 1].cfg.key, *b = &svcs[i].cfg.key;
 
 		cr_expect(a->proto < b->proto ||
-			  (a->proto == b->proto && ntohl(a->addr) < ntohl(b->addr)),
+			  (a->proto == b->proto && ntohl(a->addr.ip) < ntohl(b->addr.ip)),
 			  "sorted by (protocol, address, port) at %zu", i);
 	}
 	free(svcs);
@@ -1266,7 +1271,7 @@ Test(ctl, batch_is_applied_as_one_snapshot, .init = srv_setup, .fini = srv_stop)
 	int fd = xlb_ctl_open(S.path, err, sizeof(err));
 	struct xlb_req r[4];
 	struct xlb_dest_info *d;
-	struct xlb_svc_key k = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 };
+	struct xlb_svc_key k = { { .ip = ip("10.0.0.1") }, htons(80), IPPROTO_TCP, 0 };
 	size_t failed = 42, n;
 	uint64_t gen;
 
@@ -1584,7 +1589,7 @@ Test(ctl, reads_inside_a_batch_see_the_published_tables, .init = srv_setup, .fin
 {
 	int raw = raw_connect(), fd = xlb_ctl_open(S.path, err, sizeof(err));
 	struct xlb_ctl_batch_info info = { 0 };
-	struct xlb_svc_key k = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 };
+	struct xlb_svc_key k = { { .ip = ip("10.0.0.1") }, htons(80), IPPROTO_TCP, 0 };
 	struct xlb_svc_info one;
 	struct xlb_req get = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
 	char mb[256] = { 0 };
@@ -1607,8 +1612,8 @@ Test(ctl, reads_inside_a_batch_see_the_published_tables, .init = srv_setup, .fin
 Test(ctl, edits_in_a_batch_change_only_what_they_name, .init = srv_setup, .fini = srv_stop)
 {
 	int fd = xlb_ctl_open(S.path, err, sizeof(err));
-	struct xlb_svc_key k = { ip("10.0.0.1"), htons(80), IPPROTO_TCP, 0 };
-	struct xlb_svc_key k2 = { ip("10.0.0.2"), htons(80), IPPROTO_TCP, 0 };
+	struct xlb_svc_key k = { { .ip = ip("10.0.0.1") }, htons(80), IPPROTO_TCP, 0 };
+	struct xlb_svc_key k2 = { { .ip = ip("10.0.0.2") }, htons(80), IPPROTO_TCP, 0 };
 	struct xlb_svc_info one;
 	struct xlb_dest_info *d;
 	struct xlb_req r[5];
@@ -2133,10 +2138,10 @@ static int fake_copy_conns(uint64_t *cursor, struct xlb_conn_info *b, unsigned i
 	for (; *cursor < nfakeconns && n < max; (*cursor)++, n++)
 		b[n] = (struct xlb_conn_info){
 			.proto = IPPROTO_UDP,
-			.caddr = htonl(0x0a000000u + (uint32_t)*cursor),
+			.caddr.ip = htonl(0x0a000000u + (uint32_t)*cursor),
 			.cport = htons((uint16_t)*cursor),
-			.vaddr = htonl(0xc0a80001), .vport = htons(53),
-			.daddr = htonl(0x0a010101), .dport = htons(53),
+			.vaddr.ip = htonl(0xc0a80001), .vport = htons(53),
+			.daddr.ip = htonl(0x0a010101), .dport = htons(53),
 			.state = "UDP", .expires = 300 };
 	return (int)n;
 }
@@ -2321,7 +2326,7 @@ static struct xlb_req svc_n(enum xlb_req_op op, unsigned int i)
 	struct xlb_req r = { .op = op, .has_svc = true };
 
 	r.svc.key.proto = IPPROTO_TCP;
-	r.svc.key.addr = htonl(0x0a020000u + i);	/* 10.2.x.y, sorted by i */
+	r.svc.key.addr.ip = htonl(0x0a020000u + i);	/* 10.2.x.y, sorted by i */
 	r.svc.key.port = htons(80);
 	return r;
 }
@@ -2376,7 +2381,7 @@ Test(ctl, a_parked_services_dump_resumes_after_the_last_one_sent_whatever_change
 			}
 			cr_assert_eq(nlh->nlmsg_type, XLB_GENL_ID, "no error mid-dump");
 			cr_assert_eq(xlb_ctl_parse(nlh, &m, err, sizeof(err)), 0, "%s", err);
-			i = ntohl(m.svc.cfg.key.addr) - 0x0a020000u;
+			i = ntohl(m.svc.cfg.key.addr.ip) - 0x0a020000u;
 			cr_assert_lt(i, 2 * RESUME_SVCS);
 			cr_assert(!got || i > last, "in order, never twice: %u after %u", i, last);
 			last = i;
@@ -2393,4 +2398,474 @@ Test(ctl, a_parked_services_dump_resumes_after_the_last_one_sent_whatever_change
 	cr_expect_gt(odd, 0u, "the dump was parked mid-way: it lists services added meanwhile");
 	cr_expect_lt(odd, RESUME_SVCS, "but not those before where it was parked");
 	close(raw);
+}
+
+/* ---- IPv6 (issue 14): family attribute and 16-byte addresses ---- */
+
+static union xlb_inaddr ip6(const char *s)
+{
+	union xlb_inaddr a = { .ip6 = { 0 } };
+
+	cr_assert_eq(inet_pton(AF_INET6, s, &a.in6), 1, "%s", s);
+	return a;
+}
+
+static struct xlb_req svc6_req(enum xlb_req_op op, const char *addr, uint16_t port)
+{
+	struct xlb_req r = { .op = op, .has_svc = true };
+
+	r.svc.key.proto = IPPROTO_TCP;
+	r.svc.key.af = AF_INET6;
+	r.svc.key.addr = ip6(addr);
+	r.svc.key.port = htons(port);
+	return r;
+}
+
+/* The attribute of type t in the service (or destination) nest of the
+ * message in buf, or NULL. */
+static const struct nlattr *nested_attr(uint16_t nest, uint16_t t)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	const struct nlattr *a, *b;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr))
+		if (mnl_attr_get_type(a) == nest)
+			mnl_attr_for_each_nested(b, a)
+				if (mnl_attr_get_type(b) == t)
+					return b;
+	return NULL;
+}
+
+Test(ctl, ipv6_service_request_carries_af_inet6_and_16_byte_address)
+{
+	struct xlb_req r = svc6_req(XLB_REQ_ADD_SVC, "2001:db8::1", 80);
+	struct xlb_ctl_msg m;
+	const struct nlattr *a;
+
+	r.svc.flags = XLB_SVC_F_PERSISTENT;
+	r.svc.timeout = 600;
+	r.svc.netmask = 64;
+	snprintf(r.svc.sched, sizeof(r.svc.sched), "sh");
+	r.svc_set = XLB_SVC_SET_SCHED | XLB_SVC_SET_PERSIST | XLB_SVC_SET_NETMASK;
+	round_trip(&r, &m);
+	a = nested_attr(XLB_CMD_ATTR_SERVICE, XLB_SVC_ATTR_AF);
+	cr_assert_not_null(a);
+	cr_expect_eq(mnl_attr_get_u16(a), AF_INET6);
+	a = nested_attr(XLB_CMD_ATTR_SERVICE, XLB_SVC_ATTR_ADDR);
+	cr_assert_not_null(a);
+	cr_expect_eq(mnl_attr_get_payload_len(a), 16, "IPVS's nf_inet_addr size");
+	cr_expect_eq(m.svc.cfg.key.af, AF_INET6);
+	cr_expect(xlb_inaddr_eq(&m.svc.cfg.key.addr, &r.svc.key.addr));
+	cr_expect_eq(m.svc.cfg.key.port, htons(80));
+	cr_expect_eq(m.svc.cfg.netmask, 64, "a prefix length, as IPVS");
+	cr_expect_str_eq(m.svc.cfg.sched, "sh");
+}
+
+Test(ctl, ipv4_service_address_stays_a_4_byte_attribute)
+{
+	struct xlb_req r = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+	struct xlb_ctl_msg m;
+	const struct nlattr *a;
+
+	round_trip(&r, &m);
+	a = nested_attr(XLB_CMD_ATTR_SERVICE, XLB_SVC_ATTR_ADDR);
+	cr_assert_not_null(a);
+	cr_expect_eq(mnl_attr_get_payload_len(a), 4);
+	cr_expect_eq(m.svc.cfg.key.af, AF_INET);
+}
+
+Test(ctl, ipv6_dest_round_trips_and_a_dest_without_family_takes_the_services)
+{
+	struct xlb_req r = svc6_req(XLB_REQ_ADD_DEST, "2001:db8::1", 80);
+	struct xlb_ctl_msg m;
+	struct nlmsghdr *nlh;
+	struct nlattr *n;
+	union xlb_inaddr rip = ip6("2001:db8::11");
+
+	r.dest = (struct xlb_dest_cfg){ .af = AF_INET6, .addr = rip, .port = htons(8080),
+					.fwd = XLB_FWD_NAT, .weight = 2 };
+	round_trip(&r, &m);
+	cr_expect_eq(m.dest.cfg.af, AF_INET6);
+	cr_expect(xlb_inaddr_eq(&m.dest.cfg.addr, &rip));
+	cr_expect_eq(m.dest.cfg.port, htons(8080));
+
+	/* As IPVS's older clients: no DEST_ATTR_ADDR_FAMILY. */
+	nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_DEST, NLM_F_REQUEST | NLM_F_ACK, 1);
+	n = mnl_attr_nest_start(nlh, XLB_CMD_ATTR_SERVICE);
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_AF, AF_INET6);
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
+	mnl_attr_put(nlh, XLB_SVC_ATTR_ADDR, 16, &r.svc.key.addr);
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_PORT, htons(80));
+	mnl_attr_nest_end(nlh, n);
+	n = mnl_attr_nest_start(nlh, XLB_CMD_ATTR_DEST);
+	mnl_attr_put(nlh, XLB_DEST_ATTR_ADDR, 16, &rip);
+	mnl_attr_put_u16(nlh, XLB_DEST_ATTR_PORT, htons(80));
+	mnl_attr_nest_end(nlh, n);
+	cr_assert_eq(parse_buf(&m), 0, "%s", err);
+	cr_expect_eq(m.dest.cfg.af, AF_INET6);
+	cr_expect(xlb_inaddr_eq(&m.dest.cfg.addr, &rip));
+}
+
+Test(ctl, ipv6_service_with_a_4_byte_address_is_einval)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_NEW_SERVICE);
+	struct nlattr *n = svc_nest(nlh, AF_INET6, IPPROTO_TCP);
+	struct xlb_ctl_msg m;
+
+	mnl_attr_nest_end(nlh, n);
+	cr_expect_eq(parse_buf(&m), -EINVAL);
+	cr_expect(strstr(err, "IPv6 address needs 16 bytes"), "%s", err);
+}
+
+Test(ctl, ipv4_service_given_as_16_bytes_reads_the_first_four_as_ipvs)
+{
+	struct nlmsghdr *nlh = start(XLB_CMD_NEW_SERVICE);
+	struct nlattr *n = mnl_attr_nest_start(nlh, XLB_CMD_ATTR_SERVICE);
+	union xlb_inaddr a = xlb_inaddr_v4(ip("10.0.0.1"));
+	struct xlb_ctl_msg m;
+
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_AF, AF_INET);
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
+	mnl_attr_put(nlh, XLB_SVC_ATTR_ADDR, 16, &a);
+	mnl_attr_put_u16(nlh, XLB_SVC_ATTR_PORT, htons(80));
+	mnl_attr_nest_end(nlh, n);
+	cr_assert_eq(parse_buf(&m), 0, "%s", err);
+	cr_expect_eq(m.svc.cfg.key.af, AF_INET);
+	cr_expect_eq(m.svc.cfg.key.addr.ip, ip("10.0.0.1"));
+}
+
+Test(ctl, ipv6_prefix_length_out_of_range_is_einval)
+{
+	struct xlb_req r = svc6_req(XLB_REQ_ADD_SVC, "2001:db8::1", 80);
+	struct xlb_ctl_msg m;
+	int len;
+
+	r.svc.netmask = 129;
+	r.svc_set = XLB_SVC_SET_NETMASK;
+	len = xlb_ctl_build_req(buf, sizeof(buf), &r, 1);
+	cr_assert_gt(len, 0);
+	cr_expect_eq(xlb_ctl_parse((struct nlmsghdr *)buf, &m, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "1..128"), "%s", err);
+}
+
+Test(ctl, ipv6_connection_round_trips_with_its_family)
+{
+	struct xlb_conn_info c = { .proto = IPPROTO_TCP, .af = AF_INET6,
+				   .caddr = ip6("2001:db8:1::5"), .cport = htons(40000),
+				   .vaddr = ip6("2001:db8::1"), .vport = htons(80),
+				   .daddr = ip6("2001:db8::11"), .dport = htons(80),
+				   .state = "ESTABLISHED", .expires = 899 };
+	struct nlmsghdr *nlh = xlb_ctl_msg_start(buf, sizeof(buf), XLB_CMD_NEW_CONN,
+						 NLM_F_MULTI, 3);
+	struct xlb_ctl_msg m;
+
+	cr_assert_eq(xlb_ctl_put_conn(nlh, sizeof(buf), &c), 0);
+	parse_back(&m);
+	cr_expect_eq(m.conn.af, AF_INET6);
+	cr_expect(xlb_inaddr_eq(&m.conn.caddr, &c.caddr));
+	cr_expect(xlb_inaddr_eq(&m.conn.vaddr, &c.vaddr));
+	cr_expect(xlb_inaddr_eq(&m.conn.daddr, &c.daddr));
+	cr_expect_str_eq(m.conn.state, "ESTABLISHED");
+}
+
+Test(ctl, ipv6_service_text_is_bracketed)
+{
+	struct xlb_svc_key k = { .addr = ip6("2001:db8::1"), .port = htons(80),
+				 .proto = IPPROTO_UDP, .af = AF_INET6 };
+	char s[XLB_CTL_SVC_STR];
+
+	cr_expect_str_eq(xlb_ctl_svc_str(&k, s, sizeof(s)), "[2001:db8::1]:80/udp");
+	k.addr = ip6("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
+	k.port = htons(65535);
+	cr_expect_str_eq(xlb_ctl_svc_str(&k, s, sizeof(s)),
+			 "[2001:db8:ffff:ffff:ffff:ffff:ffff:ffff]:65535/udp", "fits the buffer");
+}
+
+/* xlbd's edge until the datapath forwards IPv6 (XLB_CTL_IPV6 false): a
+ * change naming IPv6 is refused whole, reads are answered. */
+Test(ctl, xlbd_refuses_ipv6_changes_until_the_switch_is_flipped, .init = srv_setup,
+     .fini = srv_stop)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req r = svc6_req(XLB_REQ_ADD_SVC, "2001:db8::1", 80);
+	struct xlb_svc_info *svcs = NULL;
+	size_t n = 9;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_expect_eq(apply(fd, &r), -EAFNOSUPPORT);
+	cr_expect(strstr(err, "IPv6 is not supported yet"), "%s", err);
+	add_sample(fd);
+	r = dest_req(XLB_REQ_ADD_DEST, "10.0.0.1", 80, "10.0.1.7", 80, XLB_FWD_DR, 1);
+	r.dest.af = AF_INET6;
+	r.dest.addr = ip6("2001:db8::11");
+	cr_expect_eq(apply(fd, &r), -EAFNOSUPPORT, "an IPv6 real server too");
+	cr_assert_eq(xlb_ctl_get_services(fd, &svcs, &n, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(n, 1, "only the IPv4 sample");
+	free(svcs);
+	xlb_ctl_close(fd);
+}
+
+static void srv_setup_ipv6(void)
+{
+	srv_ipv6 = true;
+	srv_setup();
+}
+
+static void srv_stop_ipv6(void)
+{
+	srv_stop();
+	srv_ipv6 = false;
+}
+
+Test(ctl, with_the_switch_on_ipv6_services_and_servers_are_listed_in_order,
+     .init = srv_setup_ipv6, .fini = srv_stop_ipv6)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req r = svc6_req(XLB_REQ_ADD_SVC, "2001:db8::1", 80);
+	struct xlb_svc_info *svcs = NULL, one;
+	struct xlb_dest_info *d = NULL;
+	size_t n = 0;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	add_sample(fd);
+	r = svc6_req(XLB_REQ_ADD_DEST, "2001:db8::1", 80);
+	r.dest = (struct xlb_dest_cfg){ .af = AF_INET6, .addr = ip6("2001:db8::12"),
+					.port = htons(80), .fwd = XLB_FWD_DR, .weight = 1 };
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	r.dest.addr = ip6("2001:db8::11");
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	/* An IPv4 server of an IPv6 service: refused, with why. */
+	r.dest = (struct xlb_dest_cfg){ .af = AF_INET, .addr.ip = ip("10.0.1.1"),
+					.port = htons(80), .fwd = XLB_FWD_NAT, .weight = 1 };
+	cr_expect_eq(apply(fd, &r), -EAFNOSUPPORT);
+	cr_expect(strstr(err, "an IPv4 real server of an IPv6 service"), "%s", err);
+	r.dest.fwd = XLB_FWD_TUN;
+	cr_expect_eq(apply(fd, &r), -EAFNOSUPPORT);
+	cr_expect(strstr(err, "tunnels across address families are not implemented"), "%s", err);
+
+	cr_assert_eq(xlb_ctl_get_services(fd, &svcs, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 2);
+	cr_expect_eq(svcs[0].cfg.key.af, AF_INET, "IPv4 first");
+	cr_expect_eq(svcs[1].cfg.key.af, AF_INET6);
+	cr_expect_eq(svcs[1].cfg.netmask, 128, "IPVS's default prefix length");
+	cr_assert_eq(xlb_ctl_get_dests(fd, &svcs[1].cfg.key, &d, &n, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(n, 2);
+	union xlb_inaddr a11 = ip6("2001:db8::11");
+	cr_expect(xlb_inaddr_eq(&d[0].cfg.addr, &a11), "sorted by address");
+	cr_expect_eq(d[0].cfg.af, AF_INET6);
+	cr_assert_eq(xlb_ctl_get_service(fd, &svcs[1].cfg.key, &one, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect_eq(one.cfg.key.af, AF_INET6);
+	r = svc6_req(XLB_REQ_DEL_DEST, "2001:db8::1", 80);
+	r.dest.af = AF_INET6;
+	r.dest.addr = ip6("2001:db8::99");
+	cr_expect_eq(apply(fd, &r), -ENOENT);
+	cr_expect_str_eq(err, "no such real server [2001:db8::99]:80 in service [2001:db8::1]:80/tcp");
+	free(svcs);
+	free(d);
+	xlb_ctl_close(fd);
+}
+
+/* ---- xlbctl's printers with IPv6 (ipvsadm 1.31's layouts) ---- */
+
+static unsigned int nfake6;
+
+static int fake6_copy_conns(uint64_t *cursor, struct xlb_conn_info *b, unsigned int max,
+			    void *arg)
+{
+	unsigned int n = 0;
+
+	(void)arg;
+	for (; *cursor < nfake6 && n < max; (*cursor)++, n++)
+		b[n] = (struct xlb_conn_info){
+			.proto = IPPROTO_TCP, .af = AF_INET6,
+			.caddr = ip6("2001:db8:c::5"), .cport = htons(40000),
+			.vaddr = ip6("2001:db8::1"), .vport = htons(80),
+			.daddr = ip6("2001:db8::11"), .dport = htons(80),
+			.state = "ESTABLISHED", .expires = 899 };
+	return (int)n;
+}
+
+static void srv_setup_print6(void)
+{
+	struct xlb_tables_provider p = { .copy_conns = fake6_copy_conns };
+
+	cr_redirect_stdout();
+	srv_ipv6 = true;
+	srv_start(NULL);
+	xlb_tables_set_provider(S.t, &p);
+	nfake6 = 1;
+}
+
+/* A dual-stack configuration through the protocol, as xlbctl -R would. */
+static void add_dual_stack(int fd)
+{
+	struct xlb_req r = svc6_req(XLB_REQ_ADD_SVC, "2001:db8::1", 80);
+
+	snprintf(r.svc.sched, sizeof(r.svc.sched), "wrr");
+	r.svc.flags = XLB_SVC_F_PERSISTENT;
+	r.svc.timeout = 300;
+	r.svc.netmask = 64;
+	r.svc_set = XLB_SVC_SET_SCHED | XLB_SVC_SET_PERSIST | XLB_SVC_SET_NETMASK;
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	r = svc6_req(XLB_REQ_ADD_DEST, "2001:db8::1", 80);
+	r.dest = (struct xlb_dest_cfg){ .af = AF_INET6, .addr = ip6("2001:db8::11"),
+					.port = htons(80), .fwd = XLB_FWD_DR, .weight = 1 };
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	r.dest.addr = ip6("2001:db8:ffff:ffff:ffff:ffff:ffff:12");
+	r.dest.weight = 2;
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	r = svc_req(XLB_REQ_ADD_SVC, IPPROTO_TCP, "10.0.0.1", 80);
+	snprintf(r.svc.sched, sizeof(r.svc.sched), "rr");
+	r.svc_set = XLB_SVC_SET_SCHED;
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+	r = dest_req(XLB_REQ_ADD_DEST, "10.0.0.1", 80, "10.0.1.1", 80, XLB_FWD_DR, 1);
+	cr_assert_eq(apply(fd, &r), 0, "%s", err);
+}
+
+Test(ctl, list_n_prints_ipv6_as_ipvsadm, .init = srv_setup_print6, .fini = srv_stop_ipv6)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req req = { .op = XLB_REQ_LIST, .list_flags = XLB_LIST_NUMERIC };
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_dual_stack(fd);
+	cr_assert_eq(xlbctl_list(fd, &req, err, sizeof(err)), 0, "%s", err);
+	fflush(stdout);
+	xlb_ctl_close(fd);
+	/* ipvsadm 1.31: brackets, an IPv6 name never cut to its column,
+	 * "mask 64" for a prefix length. */
+	cr_assert_stdout_eq_str(
+		"IP Virtual Server version 1.2.1 (size=0)\n"
+		"Prot LocalAddress:Port Scheduler Flags\n"
+		"  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+		"TCP  10.0.0.1:80 rr\n"
+		"  -> 10.0.1.1:80                  Route   1      0          0         \n"
+		"TCP  [2001:db8::1]:80 wrr persistent 300 mask 64\n"
+		"  -> [2001:db8::11]:80            Route   1      0          0         \n"
+		"  -> [2001:db8:ffff:ffff:ffff:ffff:ffff:12]:80 Route   2      0          0         \n");
+}
+
+Test(ctl, save_n_prints_ipv6_services_that_restore, .init = srv_setup_print6,
+     .fini = srv_stop_ipv6)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_dual_stack(fd);
+	cr_assert_eq(xlbctl_save(fd, true, err, sizeof(err)), 0, "%s", err);
+	fflush(stdout);
+	xlb_ctl_close(fd);
+	cr_assert_stdout_eq_str(
+		"-A -t 10.0.0.1:80 -s rr\n"
+		"-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n"
+		"-A -t [2001:db8::1]:80 -s wrr -p 300 -M 64\n"
+		"-a -t [2001:db8::1]:80 -r [2001:db8::11]:80 -g -w 1\n"
+		"-a -t [2001:db8::1]:80 -r [2001:db8:ffff:ffff:ffff:ffff:ffff:12]:80 -g -w 2\n");
+}
+
+Test(ctl, list_n_c_prints_ipv6_connections_as_ipvsadm, .init = srv_setup_print6,
+     .fini = srv_stop_ipv6)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req req = { .op = XLB_REQ_LIST,
+			       .list_flags = XLB_LIST_NUMERIC | XLB_LIST_CONN };
+
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(xlbctl_list(fd, &req, err, sizeof(err)), 0, "%s", err);
+	fflush(stdout);
+	xlb_ctl_close(fd);
+	/* print_conn: "%-3s %-6s %-11s %-18s %-18s %s", names overflow. */
+	cr_assert_stdout_eq_str(
+		"IPVS connection entries\n"
+		"pro expire state       source             virtual            destination\n"
+		"TCP 14:59  ESTABLISHED [2001:db8:c::5]:40000 [2001:db8::1]:80   [2001:db8::11]:80\n");
+}
+
+Test(ctl, json_list_gives_ipv6_addresses_and_a_family, .init = srv_setup_print6,
+     .fini = srv_stop_ipv6)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req req = { .op = XLB_REQ_LIST, .list_flags = XLB_LIST_NUMERIC };
+	char out[16384];
+	size_t n;
+	FILE *o;
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_dual_stack(fd);
+	cr_assert_eq(xlbctl_list_json(fd, &req, err, sizeof(err)), 0, "%s", err);
+	req.list_flags |= XLB_LIST_CONN;
+	cr_assert_eq(xlbctl_list_json(fd, &req, err, sizeof(err)), 0, "%s", err);
+	fflush(stdout);
+	xlb_ctl_close(fd);
+	o = cr_get_redirected_stdout();
+	n = fread(out, 1, sizeof(out) - 1, o);
+	out[n] = '\0';
+	/* Each family is said, each address printed as -L -n prints it. */
+	cr_expect(strstr(out, "\"family\": \"inet\",\n      \"vip\": \"10.0.0.1\""), "%s", out);
+	cr_expect(strstr(out, "\"family\": \"inet6\",\n      \"vip\": \"2001:db8::1\",\n"
+			      "      \"port\": 80,\n      \"addrport\": \"[2001:db8::1]:80\""), "%s", out);
+	cr_expect(strstr(out, "\"netmask\": \"ffff:ffff:ffff:ffff::\",\n"
+			      "        \"prefix_len\": 64"), "%s", out);
+	cr_expect(strstr(out, "\"family\": \"inet6\",\n          \"address\": \"2001:db8::11\",\n"
+			      "          \"port\": 80,\n          \"addrport\": \"[2001:db8::11]:80\""),
+		  "%s", out);
+	cr_expect(strstr(out, "\"family\": \"inet6\",\n      \"client\": \"[2001:db8:c::5]:40000\",\n"
+			      "      \"virtual\": \"[2001:db8::1]:80\",\n"
+			      "      \"destination\": \"[2001:db8::11]:80\""), "%s", out);
+	/* And both documents hold to doc/xlbctl-list.schema.json (where
+	 * python3's jsonschema is installed, as the lab's test_json needs). */
+	if (system("/usr/bin/python3 -c 'import jsonschema' 2>/dev/null") == 0) {
+		char path[] = "/tmp/xlb-json6-XXXXXX", cmd[1024];
+		int tfd = mkstemp(path);
+
+		cr_assert_geq(tfd, 0);
+		cr_assert_eq(write(tfd, out, n), (ssize_t)n);
+		close(tfd);
+		snprintf(cmd, sizeof(cmd),
+			 "/usr/bin/python3 -c \"import json,jsonschema,sys\n"
+			 "t=open('%s').read();d=json.JSONDecoder();i=0;v=jsonschema.Draft202012Validator(json.load(open('doc/xlbctl-list.schema.json')))\n"
+			 "while t[i:].strip():\n"
+			 " i=len(t)-len(t[i:].lstrip());o,i=d.raw_decode(t,i);v.validate(o)\n\"",
+			 path);
+		cr_expect_eq(system(cmd), 0, "the IPv6 documents hold to the schema");
+		unlink(path);
+	}
+}
+
+/* --stats and --rate (issue 14, v6aux): the same columns as IPv4, IPv6
+ * names bracketed and never cut (ipvsadm's "%-33s" / "  -> %-28s"). */
+Test(ctl, list_n_stats_and_rate_print_ipv6_as_ipvsadm, .init = srv_setup_print6,
+     .fini = srv_stop_ipv6)
+{
+	int fd = xlb_ctl_open(S.path, err, sizeof(err));
+	struct xlb_req req = { .op = XLB_REQ_LIST,
+			       .list_flags = XLB_LIST_NUMERIC | XLB_LIST_STATS };
+
+	cr_assert_geq(fd, 0, "%s", err);
+	add_dual_stack(fd);
+	cr_assert_eq(xlbctl_list(fd, &req, err, sizeof(err)), 0, "%s", err);
+	req.list_flags = XLB_LIST_NUMERIC | XLB_LIST_RATE;
+	cr_assert_eq(xlbctl_list(fd, &req, err, sizeof(err)), 0, "%s", err);
+	fflush(stdout);
+	xlb_ctl_close(fd);
+	cr_assert_stdout_eq_str(
+		"IP Virtual Server version 1.2.1 (size=0)\n"
+		"Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n"
+		"  -> RemoteAddress:Port\n"
+		"TCP  10.0.0.1:80                         0        0        0        0        0\n"
+		"  -> 10.0.1.1:80                         0        0        0        0        0\n"
+		"TCP  [2001:db8::1]:80                    0        0        0        0        0\n"
+		"  -> [2001:db8::11]:80                   0        0        0        0        0\n"
+		"  -> [2001:db8:ffff:ffff:ffff:ffff:ffff:12]:80        0        0        0        0        0\n"
+		"IP Virtual Server version 1.2.1 (size=0)\n"
+		"Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n"
+		"  -> RemoteAddress:Port\n"
+		"TCP  10.0.0.1:80                         0        0        0        0        0\n"
+		"  -> 10.0.1.1:80                         0        0        0        0        0\n"
+		"TCP  [2001:db8::1]:80                    0        0        0        0        0\n"
+		"  -> [2001:db8::11]:80                   0        0        0        0        0\n"
+		"  -> [2001:db8:ffff:ffff:ffff:ffff:ffff:12]:80        0        0        0        0        0\n");
 }

@@ -238,7 +238,7 @@ Test(check_opts, every_option_is_parsed)
 	cr_assert_eq(r.check.timeout_ms, 250);
 	cr_assert_eq(r.check.rise, 4);
 	cr_assert_eq(r.check.fall, 5);
-	cr_assert_eq(r.svc.sorry_addr, ip("10.0.9.9"));
+	cr_assert_eq(r.svc.sorry_addr.ip, ip("10.0.9.9"));
 	cr_assert_eq(ntohs(r.svc.sorry_port), 8080);
 	cr_assert_eq(r.svc.quorum, 3);
 	cr_assert(r.svc_set & XLB_SVC_SET_SORRY);
@@ -257,7 +257,7 @@ Test(check_opts, no_option_means_no_check)
 
 	cr_assert_eq(parse_line("-A -t 10.0.0.1:80", &r), 0, "%s", err);
 	cr_assert_eq(r.check.set, 0);
-	cr_assert_eq(r.svc.sorry_addr, 0);
+	cr_assert_eq(r.svc.sorry_addr.ip, 0);
 	cr_assert_eq(r.svc.quorum, 0);
 }
 
@@ -320,7 +320,7 @@ static void round_trip(const char *svc_line, const char *dest_line)
 	cr_assert_eq(n, 2, "%s", text);
 	cr_assert(xlb_check_equal(&a[0].check, &b[0].check), "service check differs:\n%s", text);
 	cr_assert(xlb_check_equal(&a[1].check, &b[1].check), "server check differs:\n%s", text);
-	cr_assert_eq(a[0].svc.sorry_addr, b[0].svc.sorry_addr, "%s", text);
+	cr_assert_eq(a[0].svc.sorry_addr.ip, b[0].svc.sorry_addr.ip, "%s", text);
 	cr_assert_eq(a[0].svc.sorry_port, b[0].svc.sorry_port, "%s", text);
 	cr_assert_eq(a[0].svc.quorum, b[0].svc.quorum, "%s", text);
 	free(b);
@@ -354,7 +354,7 @@ Test(check_opts, strings_with_spaces_and_quotes_survive_save_and_restore)
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		memset(&r, 0, sizeof(r));
-		r.svc.key.addr = ip("10.0.0.1");
+		r.svc.key.addr.ip = ip("10.0.0.1");
 		r.svc.key.port = htons(80);
 		r.svc.key.proto = IPPROTO_TCP;
 		snprintf(r.svc.sched, sizeof(r.svc.sched), "ring");
@@ -423,7 +423,7 @@ Test(check_ctl, check_attributes_round_trip_through_a_message)
 	cr_assert_eq(xlb_ctl_parse((struct nlmsghdr *)buf, &m, err, sizeof(err)), 0, "%s", err);
 	cr_assert(m.has & XLB_CTL_HAS_SVC_CHECK);
 	cr_assert(xlb_check_equal(&m.svc.check, &r.check));
-	cr_assert_eq(m.svc.cfg.sorry_addr, ip("10.0.0.9"));
+	cr_assert_eq(m.svc.cfg.sorry_addr.ip, ip("10.0.0.9"));
 	cr_assert_eq(m.svc.cfg.quorum, 2);
 	cr_assert(m.svc_set & XLB_SVC_SET_SORRY);
 	cr_assert(m.svc_set & XLB_SVC_SET_QUORUM);
@@ -511,10 +511,10 @@ static const struct xlb_snap_dest *dest(const char *a)
 
 static struct xlb_health_change change(const char *a, bool down)
 {
-	struct xlb_health_change c = { .addr = ip(a), .port = htons(80), .down = down };
+	struct xlb_health_change c = { .addr.ip = ip(a), .port = htons(80), .down = down };
 
 	c.svc.proto = IPPROTO_TCP;
-	c.svc.addr = ip("10.0.0.1");
+	c.svc.addr.ip = ip("10.0.0.1");
 	c.svc.port = htons(80);
 	c.hgen = dest(a)->hgen;
 	return c;
@@ -622,7 +622,7 @@ Test(health_tables, the_sorry_server_is_the_fallback_and_not_a_real_server)
 	apply("-A -t 10.0.0.1:80 --check tcp --sorry-server 10.0.9.9");
 	s = svc80();
 	cr_assert_geq(xlb_snap_fallback(s), 0, "a sorry server even without real servers");
-	cr_assert_eq(s->dests[xlb_snap_fallback(s)].cfg.addr, ip("10.0.9.9"));
+	cr_assert_eq(s->dests[xlb_snap_fallback(s)].cfg.addr.ip, ip("10.0.9.9"));
 	cr_assert_eq(s->dests[xlb_snap_fallback(s)].cfg.fwd, XLB_FWD_DR);
 	cr_assert_lt(xlb_ring_lookup(s->ring, 12345), 0, "the ring never picks it");
 	apply("-a -t 10.0.0.1:80 -r 10.0.1.1 -m");
@@ -639,7 +639,7 @@ Test(health_tables, the_sorry_server_is_the_fallback_and_not_a_real_server)
 	cr_assert_eq(xlb_tables_set_health(t, c, 2, NULL, err, sizeof(err)), 0, "%s", err);
 	s = svc80();
 	cr_assert_lt(xlb_ring_lookup(s->ring, 12345), 0, "no server up");
-	cr_assert_eq(s->dests[xlb_snap_fallback(s)].cfg.addr, ip("10.0.9.9"));
+	cr_assert_eq(s->dests[xlb_snap_fallback(s)].cfg.addr.ip, ip("10.0.9.9"));
 	apply("-E -t 10.0.0.1:80 --sorry-server none");
 	cr_assert_lt(xlb_snap_fallback(svc80()), 0, "refused without a sorry server");
 }
@@ -676,7 +676,7 @@ Test(health_tables, refused_check_changes_change_nothing)
 		     "DR keeps the port");
 	cr_assert_eq(xlb_tables_current(t)->gen, gen, "nothing published");
 	cr_assert_eq(svc80()->check->kind, XLB_CHECK_TCP);
-	cr_assert_eq(svc80()->cfg.sorry_addr, 0);
+	cr_assert_eq(svc80()->cfg.sorry_addr.ip, 0);
 }
 
 /* ---- the checker thread, against real listeners ---- */
@@ -783,4 +783,305 @@ Test(health_thread, servers_that_stop_listening_go_down_and_come_back,
 	xlb_health_stop(h);
 	for (int i = 0; i < NT; i++)
 		close(fds[i]);
+}
+
+/* ---- IPv6 real servers (issue 14): the same probes over AF_INET6 ----
+ * Against real listeners on ::1 in a namespace of the test's own; the
+ * service [fd00::1]:80 is never reached (checks go to the servers). */
+
+#include <pthread.h>
+#include <sys/stat.h>
+
+static union xlb_inaddr ip6(const char *s)
+{
+	union xlb_inaddr a = { .ip6 = { 0 } };
+
+	cr_assert_eq(inet_pton(AF_INET6, s, &a.in6), 1, "%s", s);
+	return a;
+}
+
+static struct xlb_svc_key svc6_key(uint8_t proto)
+{
+	struct xlb_svc_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.af = AF_INET6;
+	k.proto = proto;
+	k.addr = ip6("fd00::1");
+	k.port = htons(80);
+	return k;
+}
+
+/* -1: no such server; else its down flag. */
+static int down6(uint8_t proto, const char *a, uint16_t port)
+{
+	struct xlb_svc_key k = svc6_key(proto);
+	union xlb_inaddr ra = ip6(a);
+	const struct xlb_snap_svc *s = xlb_snap_find_key(xlb_tables_current(t), &k);
+	int j;
+
+	cr_assert(s, "no service [fd00::1]:80");
+	j = xlb_snap_find_dest_af(s, AF_INET6, &ra, htons(port));
+	return j < 0 ? -1 : s->dests[j].down;
+}
+
+static int sock6(int type, uint16_t *port)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t l = sizeof(sin6);
+	int fd = socket(AF_INET6, type, 0), one = 1;
+
+	cr_assert_geq(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)), 0, "%s", strerror(errno));
+	if (type == SOCK_STREAM)
+		cr_assert_eq(listen(fd, 64), 0);
+	getsockname(fd, (struct sockaddr *)&sin6, &l);
+	*port = ntohs(sin6.sin6_port);
+	return fd;
+}
+
+/* A port on ::1 nobody listens on (bound then closed). */
+static uint16_t dead_port6(int type)
+{
+	uint16_t p = 0;
+
+	close(sock6(type, &p));
+	return p;
+}
+
+static void netns_or_skip(void)
+{
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) ||
+	    system("ip link set lo up 2>/dev/null"))
+		cr_skip_test("needs root: a network namespace of its own");
+}
+
+struct want6 {
+	uint8_t proto;
+	const char *addr;
+	uint16_t port;
+	int down;
+};
+
+/* Tick until every server has its wanted state (or max_s): true if so. */
+static bool tick_until6(struct xlb_health *h, const struct want6 *w, size_t n, double max_s)
+{
+	for (int i = 0; i < (int)(max_s * 100); i++) {
+		size_t ok = 0;
+
+		xlb_health_tick(h);
+		for (size_t k = 0; k < n; k++)
+			ok += down6(w[k].proto, w[k].addr, w[k].port) == w[k].down;
+		if (ok == n)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* Tick until the server has been probed n times: a server starts up, so
+ * "up" alone does not say a probe reached it. */
+static bool checked6(struct xlb_health *h, uint8_t proto, const char *a, uint16_t port,
+		     uint64_t n)
+{
+	struct xlb_svc_key k = svc6_key(proto);
+	union xlb_inaddr ra = ip6(a);
+	struct xlb_health_info hi;
+
+	for (int i = 0; i < 300; i++) {
+		xlb_health_tick(h);
+		if (!xlb_health_info(h, &k, &ra, htons(port), &hi) && hi.checks >= n)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+#define CHK6 "--check-interval 0.05 --check-timeout 0.2 --check-rise 1 --check-fall 1"
+
+Test(health_ipv6, tcp_probes_reach_ipv6_servers_and_closed_ones_go_down,
+     .init = setup, .fini = teardown, .timeout = 30)
+{
+	uint16_t live, dead;
+	int fd;
+	struct xlb_health *h;
+	struct xlb_health_info hi;
+	struct xlb_svc_key k = svc6_key(IPPROTO_TCP);
+	union xlb_inaddr lo6 = ip6("::1");
+	char line[160];
+
+	netns_or_skip();
+	fd = sock6(SOCK_STREAM, &live);
+	dead = dead_port6(SOCK_STREAM);
+	apply("-A -t [fd00::1]:80 --check tcp " CHK6);
+	snprintf(line, sizeof(line), "-a -t [fd00::1]:80 -r [::1]:%u -m", live);
+	apply(line);
+	snprintf(line, sizeof(line), "-a -t [fd00::1]:80 -r [::1]:%u -m", dead);
+	apply(line);
+	cr_assert_eq(xlb_health_start(&h, t, err, sizeof(err)), 0, "%s", err);
+	{
+		const struct want6 w[] = { { IPPROTO_TCP, "::1", live, 0 },
+					   { IPPROTO_TCP, "::1", dead, 1 } };
+
+		cr_assert(tick_until6(h, w, 2, 3), "live down %d, dead down %d",
+			  down6(IPPROTO_TCP, "::1", live), down6(IPPROTO_TCP, "::1", dead));
+	}
+	/* The checks are answered by family: the info is there, with why. */
+	cr_assert_eq(xlb_health_info(h, &k, &lo6, htons(dead), &hi), 0);
+	cr_assert_eq(hi.state, XLB_HEALTH_DOWN);
+	cr_assert(strstr(hi.error, "refused"), "error: %s", hi.error);
+	cr_assert(checked6(h, IPPROTO_TCP, "::1", live, 2), "the listener was never checked");
+	cr_assert_eq(xlb_health_info(h, &k, &lo6, htons(live), &hi), 0);
+	cr_assert_eq(hi.state, XLB_HEALTH_UP);
+	cr_assert_gt(hi.checks, 0);
+	/* The listener goes: its server goes down. */
+	close(fd);
+	{
+		const struct want6 w[] = { { IPPROTO_TCP, "::1", live, 1 } };
+
+		cr_assert(tick_until6(h, w, 1, 3), "closed listener still up");
+	}
+	xlb_health_stop(h);
+}
+
+struct http6 {
+	int fd;
+	int status;
+	char host[128];		/* the Host header of the last request */
+};
+
+static void *http6_main(void *arg)
+{
+	struct http6 *s = arg;
+
+	for (;;) {
+		char buf[1024], out[128];
+		int c = accept(s->fd, NULL, NULL);
+		ssize_t n;
+		char *hp;
+
+		if (c < 0)
+			return NULL;	/* the test shut the socket down */
+		n = recv(c, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		hp = strstr(buf, "Host: ");
+		if (hp) {
+			size_t l = strcspn(hp + 6, "\r\n");
+
+			snprintf(s->host, sizeof(s->host), "%.*s", (int)l, hp + 6);
+		}
+		n = snprintf(out, sizeof(out), "HTTP/1.0 %d X\r\nContent-Length: 2\r\n\r\nok",
+			     s->status);
+		if (send(c, out, (size_t)n, MSG_NOSIGNAL) < 0)
+			(void)0;
+		close(c);
+	}
+}
+
+Test(health_ipv6, http_probes_get_from_ipv6_servers_with_a_bracketed_host,
+     .init = setup, .fini = teardown, .timeout = 30)
+{
+	struct http6 ok = { .status = 200 }, bad = { .status = 500 };
+	uint16_t pok, pbad;
+	pthread_t tok, tbad;
+	struct xlb_health *h;
+	char line[160], want[64];
+
+	netns_or_skip();
+	ok.fd = sock6(SOCK_STREAM, &pok);
+	bad.fd = sock6(SOCK_STREAM, &pbad);
+	cr_assert_eq(pthread_create(&tok, NULL, http6_main, &ok), 0);
+	cr_assert_eq(pthread_create(&tbad, NULL, http6_main, &bad), 0);
+	apply("-A -t [fd00::1]:80 --check http --check-path /hc " CHK6);
+	snprintf(line, sizeof(line), "-a -t [fd00::1]:80 -r [::1]:%u -m", pok);
+	apply(line);
+	snprintf(line, sizeof(line), "-a -t [fd00::1]:80 -r [::1]:%u -m", pbad);
+	apply(line);
+	cr_assert_eq(xlb_health_start(&h, t, err, sizeof(err)), 0, "%s", err);
+	{
+		const struct want6 w[] = { { IPPROTO_TCP, "::1", pok, 0 },
+					   { IPPROTO_TCP, "::1", pbad, 1 } };
+
+		cr_assert(tick_until6(h, w, 2, 3), "200 down %d, 500 down %d",
+			  down6(IPPROTO_TCP, "::1", pok), down6(IPPROTO_TCP, "::1", pbad));
+	}
+	cr_assert(checked6(h, IPPROTO_TCP, "::1", pok, 2), "the 200 server was never checked");
+	cr_assert_eq(down6(IPPROTO_TCP, "::1", pok), 0);
+	xlb_health_stop(h);
+	shutdown(ok.fd, SHUT_RDWR);
+	shutdown(bad.fd, SHUT_RDWR);
+	pthread_join(tok, NULL);
+	pthread_join(tbad, NULL);
+	close(ok.fd);
+	close(bad.fd);
+	snprintf(want, sizeof(want), "[::1]:%u", pok);
+	cr_assert_str_eq(ok.host, want);
+}
+
+Test(health_ipv6, udp_probes_see_icmpv6_port_unreachable,
+     .init = setup, .fini = teardown, .timeout = 30)
+{
+	uint16_t live, dead;
+	int fd;
+	struct xlb_health *h;
+	char line[160];
+
+	netns_or_skip();
+	fd = sock6(SOCK_DGRAM, &live);	/* bound, silent: up (keepalived) */
+	dead = dead_port6(SOCK_DGRAM);
+	apply("-A -u [fd00::1]:80 --check udp " CHK6);
+	snprintf(line, sizeof(line), "-a -u [fd00::1]:80 -r [::1]:%u -m", live);
+	apply(line);
+	snprintf(line, sizeof(line), "-a -u [fd00::1]:80 -r [::1]:%u -m", dead);
+	apply(line);
+	cr_assert_eq(xlb_health_start(&h, t, err, sizeof(err)), 0, "%s", err);
+	{
+		const struct want6 w[] = { { IPPROTO_UDP, "::1", live, 0 },
+					   { IPPROTO_UDP, "::1", dead, 1 } };
+
+		cr_assert(tick_until6(h, w, 2, 3), "bound down %d, unbound down %d",
+			  down6(IPPROTO_UDP, "::1", live), down6(IPPROTO_UDP, "::1", dead));
+	}
+	cr_assert(checked6(h, IPPROTO_UDP, "::1", live, 3), "the bound server was never checked");
+	cr_assert_eq(down6(IPPROTO_UDP, "::1", live), 0);
+	xlb_health_stop(h);
+	close(fd);
+}
+
+Test(health_ipv6, exec_gets_the_bare_ipv6_addresses_as_misc_check,
+     .init = setup, .fini = teardown, .timeout = 30)
+{
+	struct xlb_health *h;
+	char script[] = "/tmp/xlb-test-exec6-XXXXXX", line[160];
+	int fd;
+	FILE *f;
+
+	netns_or_skip();
+	/* Up only for the server whose address the command is given (a
+	 * script: the test's rule parser splits on every space). */
+	fd = mkstemp(script);
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	fprintf(f, "#!/bin/sh\ntest \"$XLB_RS_ADDR\" = fd00::11 && "
+		"test \"$XLB_VS_ADDR\" = fd00::1 && test \"$XLB_RS_PORT\" = 8080\n");
+	fclose(f);
+	chmod(script, 0700);
+	snprintf(line, sizeof(line), "-A -t [fd00::1]:80 --check exec --check-exec %s " CHK6,
+		 script);
+	apply(line);
+	apply("-a -t [fd00::1]:80 -r [fd00::11]:8080 -m");
+	apply("-a -t [fd00::1]:80 -r [fd00::12]:8080 -m");
+	cr_assert_eq(xlb_health_start(&h, t, err, sizeof(err)), 0, "%s", err);
+	{
+		const struct want6 w[] = { { IPPROTO_TCP, "fd00::11", 8080, 0 },
+					   { IPPROTO_TCP, "fd00::12", 8080, 1 } };
+
+		cr_assert(tick_until6(h, w, 2, 5), "::11 down %d, ::12 down %d",
+			  down6(IPPROTO_TCP, "fd00::11", 8080), down6(IPPROTO_TCP, "fd00::12", 8080));
+	}
+	cr_assert(checked6(h, IPPROTO_TCP, "fd00::11", 8080, 3), "fd00::11 never checked");
+	cr_assert_eq(down6(IPPROTO_TCP, "fd00::11", 8080), 0);
+	xlb_health_stop(h);
+	unlink(script);
 }

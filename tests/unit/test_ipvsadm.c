@@ -74,7 +74,7 @@ Test(ipvsadm, add_service_gets_ring_and_defaults)
 	cr_assert_eq(r.op, XLB_REQ_ADD_SVC);
 	cr_assert(r.has_svc);
 	cr_assert_eq(r.svc.key.proto, IPPROTO_TCP);
-	cr_assert_eq(r.svc.key.addr, ip("10.0.0.1"));
+	cr_assert_eq(r.svc.key.addr.ip, ip("10.0.0.1"));
 	cr_assert_eq(r.svc.key.port, htons(80));
 	cr_assert_str_eq(r.svc.sched, "ring");
 	cr_assert_eq(r.svc.vnodes, XLB_VNODES_DEFAULT);
@@ -290,10 +290,97 @@ Test(ipvsadm, port_may_be_a_service_name)
 	cr_assert_eq(r.svc.key.port, htons(80));
 }
 
-Test(ipvsadm, ipv6_is_refused_clearly)
+/* ---- IPv6 (issue 14), as ipvsadm 1.31's parse_service ------------------ */
+
+static union xlb_inaddr ip6(const char *s)
 {
-	refused("-A -t [::1]:80", "IPv6 is not supported");
-	refused("-A -t 2001:db8::1", "IPv6 is not supported");
+	union xlb_inaddr a = { .ip6 = { 0 } };
+
+	cr_assert_eq(inet_pton(AF_INET6, s, &a.in6), 1, "%s", s);
+	return a;
+}
+
+Test(ipvsadm, ipv6_service_in_brackets_with_a_port)
+{
+	struct xlb_req r;
+	union xlb_inaddr vip = ip6("2001:db8::1");
+
+	accepted("-A -t [2001:db8::1]:80", &r);
+	cr_assert_eq(r.svc.key.af, AF_INET6);
+	cr_assert(xlb_inaddr_eq(&r.svc.key.addr, &vip));
+	cr_assert_eq(r.svc.key.port, htons(80));
+	cr_assert_eq(r.svc.netmask, 128, "IPVS's default IPv6 prefix length");
+	accepted("-A -u [::1]:53", &r);
+	cr_assert_eq(r.svc.key.af, AF_INET6);
+	cr_assert_eq(r.svc.key.proto, IPPROTO_UDP);
+	cr_assert_eq(r.svc.key.port, htons(53));
+}
+
+Test(ipvsadm, ipv6_address_without_brackets_has_no_port)
+{
+	struct xlb_req r;
+	union xlb_inaddr vip = ip6("2001:db8::80");
+
+	/* ipvsadm: inet_pton(AF_INET6) of the whole word: the last group is
+	 * part of the address, not a port. */
+	accepted("-D -t 2001:db8::80", &r);
+	cr_assert_eq(r.svc.key.af, AF_INET6);
+	cr_assert(xlb_inaddr_eq(&r.svc.key.addr, &vip));
+	cr_assert_eq(r.svc.key.port, 0);
+}
+
+Test(ipvsadm, ipv6_real_server_in_brackets)
+{
+	struct xlb_req r;
+	union xlb_inaddr rip = ip6("2001:db8::11");
+
+	accepted("-a -t [2001:db8::1]:80 -r [2001:db8::11]:8080 -m -w 3", &r);
+	cr_assert_eq(r.dest.af, AF_INET6);
+	cr_assert(xlb_inaddr_eq(&r.dest.addr, &rip));
+	cr_assert_eq(r.dest.port, htons(8080));
+	cr_assert_eq(r.dest.fwd, XLB_FWD_NAT);
+	cr_assert_eq(r.dest.weight, 3);
+	accepted("-a -t [2001:db8::1]:80 -r 2001:db8::11 -g", &r);
+	cr_assert_eq(r.dest.port, htons(80), "no port: the service's");
+	refused("-a -t [2001:db8::1]:80 -r [2001:db8::11]:81 -g",
+		"give [2001:db8::11]:80");
+}
+
+Test(ipvsadm, ipv6_netmask_is_a_prefix_length)
+{
+	struct xlb_req r;
+
+	accepted("-A -t [2001:db8::1]:80 -p 300 -M 64", &r);
+	cr_assert_eq(r.svc.netmask, 64);
+	cr_assert(r.svc_set & XLB_SVC_SET_NETMASK);
+	accepted("-A -t [2001:db8::1]:80 -M 128 -p", &r);
+	cr_assert_eq(r.svc.netmask, 128);
+	refused("-A -t [2001:db8::1]:80 -p -M 129", "prefix length 1..128");
+	refused("-A -t [2001:db8::1]:80 -p -M 0", "prefix length 1..128");
+	refused("-A -t [2001:db8::1]:80 -p -M 255.255.255.0", "prefix length 1..128");
+	refused("-A -t 10.0.0.1:80 -p -M 24", "dotted mask");
+}
+
+Test(ipvsadm, bad_ipv6_forms_are_refused_clearly)
+{
+	refused("-A -t [2001:db8::1]80", "expected [IPv6 address]:port");
+	refused("-A -t [2001:db8::1]", "expected [IPv6 address]:port");
+	refused("-A -t [2001:db8::1]:", "expected [IPv6 address]:port");
+	refused("-A -t [10.0.0.1]:80", "IPv6 address in brackets");
+	refused("-A -t 2001:db8::zz:80", "goes in brackets");
+	refused("-A -t [2001:db8::1]:http-nope", "bad service port");
+	refused("-A -t 10.0.0.1:80 -6", "-6 is for IPv6 firewall-mark services");
+}
+
+Test(ipvsadm, ipv6_sorry_server_has_the_services_family)
+{
+	struct xlb_req r;
+	union xlb_inaddr s = ip6("2001:db8::99");
+
+	accepted("-A -t [2001:db8::1]:80 --sorry-server [2001:db8::99]:8080", &r);
+	cr_assert(xlb_inaddr_eq(&r.svc.sorry_addr, &s));
+	cr_assert_eq(r.svc.sorry_port, htons(8080));
+	refused("-A -t [2001:db8::1]:80 --sorry-server 10.0.0.9", "address family");
 }
 
 /* ---- real servers ----------------------------------------------------- */
@@ -304,7 +391,7 @@ Test(ipvsadm, add_server_defaults_to_direct_routing_weight_1_service_port)
 
 	accepted("-a -t 10.0.0.1:80 -r 10.0.1.1", &r);
 	cr_assert_eq(r.op, XLB_REQ_ADD_DEST);
-	cr_assert_eq(r.dest.addr, ip("10.0.1.1"));
+	cr_assert_eq(r.dest.addr.ip, ip("10.0.1.1"));
 	cr_assert_eq(r.dest.port, htons(80));
 	cr_assert_eq(r.dest.fwd, XLB_FWD_DR);
 	cr_assert_eq(r.dest.weight, 1);
@@ -635,7 +722,7 @@ Test(ipvsadm, rules_file_with_comments_and_blank_lines)
 	cr_assert_eq(r[2].dest.fwd, XLB_FWD_NAT);
 	cr_assert_eq(r[2].dest.weight, 0);
 	cr_assert_eq(r[3].svc.key.proto, IPPROTO_UDP);
-	cr_assert_eq(r[4].dest.addr, ip("10.0.1.3"));
+	cr_assert_eq(r[4].dest.addr.ip, ip("10.0.1.3"));
 	cr_assert_eq(r[4].dest.fwd, XLB_FWD_TUN);
 	cr_assert_eq(r[5].op, XLB_REQ_SET_TIMEOUT);
 	cr_assert_eq(r[5].timeouts.udp, 300);
@@ -761,7 +848,7 @@ static char *printed(const struct xlb_svc_cfg *svc, const struct xlb_dest_cfg *d
 static struct xlb_svc_cfg svc_cfg(uint8_t proto, const char *addr, uint16_t port)
 {
 	struct xlb_svc_cfg s = {
-		.key = { .addr = ip(addr), .port = htons(port), .proto = proto },
+		.key = { .addr.ip = ip(addr), .port = htons(port), .proto = proto },
 		.sched = "ring",
 		.netmask = 0xffffffff,
 		.vnodes = XLB_VNODES_DEFAULT,
@@ -773,7 +860,7 @@ static struct xlb_dest_cfg dest_cfg(const char *addr, uint16_t port,
 				    uint8_t fwd, uint32_t weight)
 {
 	struct xlb_dest_cfg d = {
-		.addr = ip(addr), .port = htons(port), .fwd = fwd, .weight = weight,
+		.addr.ip = ip(addr), .port = htons(port), .fwd = fwd, .weight = weight,
 	};
 	return d;
 }
@@ -840,7 +927,7 @@ Test(ipvsadm, save_lines_of_servers_of_every_method)
 
 static void assert_svc_cfg_eq(const struct xlb_svc_cfg *a, const struct xlb_svc_cfg *b)
 {
-	cr_assert_eq(a->key.addr, b->key.addr);
+	cr_assert_eq(a->key.addr.ip, b->key.addr.ip);
 	cr_assert_eq(a->key.port, b->key.port);
 	cr_assert_eq(a->key.proto, b->key.proto);
 	cr_assert_str_eq(a->sched, b->sched);
@@ -887,7 +974,7 @@ Test(ipvsadm, save_lines_parse_back_to_the_same_configuration)
 		cr_assert_eq(r[2 * i].op, XLB_REQ_ADD_SVC);
 		assert_svc_cfg_eq(&r[2 * i].svc, &svcs[i]);
 		cr_assert_eq(r[2 * i + 1].op, XLB_REQ_ADD_DEST);
-		cr_assert_eq(r[2 * i + 1].dest.addr, dests[i].addr);
+		cr_assert_eq(r[2 * i + 1].dest.addr.ip, dests[i].addr.ip);
 		cr_assert_eq(r[2 * i + 1].dest.port, dests[i].port);
 		cr_assert_eq(r[2 * i + 1].dest.fwd, dests[i].fwd);
 		cr_assert_eq(r[2 * i + 1].dest.weight, dests[i].weight);
@@ -902,7 +989,7 @@ Test(ipvsadm, addrport_is_numeric_with_n)
 {
 	char buf[64];
 
-	cr_assert_str_eq(xlb_ipvsadm_addrport(buf, sizeof(buf), ip("10.0.0.1"),
+	cr_assert_str_eq(xlb_ipvsadm_addrport(buf, sizeof(buf), AF_INET, &(union xlb_inaddr){ .ip = ip("10.0.0.1") },
 					      htons(80), IPPROTO_TCP, true),
 			 "10.0.0.1:80");
 	cr_assert_str_eq(xlb_ipvsadm_fwd_name(XLB_FWD_DR), "Route");
@@ -974,4 +1061,93 @@ Test(ipvsadm, thresholds_parse_and_save)
 	accepted("-L -n --thresholds", &r);
 	cr_expect(r.list_flags & XLB_LIST_THRESHOLDS);
 	refused("-L --thresholds --stats", "--thresholds cannot be combined");
+}
+
+/* ---- IPv6 save lines (ipvsadm 1.31's print_service_entry, FMT_RULE) ---- */
+
+Test(ipvsadm, save_lines_of_an_ipv6_service_and_server)
+{
+	struct xlb_svc_cfg s = {
+		.key = { .addr = ip6("2001:db8::1"), .port = htons(80), .proto = IPPROTO_TCP,
+			 .af = AF_INET6 },
+		.sched = "wlc", .netmask = 128, .vnodes = XLB_VNODES_DEFAULT,
+	};
+	struct xlb_dest_cfg d = { .af = AF_INET6, .addr = ip6("2001:db8::11"),
+				  .port = htons(8080), .fwd = XLB_FWD_NAT, .weight = 2 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	char *one;
+
+	s.flags = XLB_SVC_F_PERSISTENT;
+	s.timeout = 300;
+	one = printed(&s, NULL);
+	cr_assert_str_eq(one, "-A -t [2001:db8::1]:80 -s wlc -p 300\n",
+			 "a /128 mask is not printed, as ipvsadm");
+	free(one);
+	s.netmask = 64;
+	f = open_memstream(&buf, &len);
+	xlb_rules_print_svc(f, &s);
+	xlb_rules_print_dest(f, &s, &d);
+	fclose(f);
+	cr_assert_str_eq(buf,
+			 "-A -t [2001:db8::1]:80 -s wlc -p 300 -M 64\n"
+			 "-a -t [2001:db8::1]:80 -r [2001:db8::11]:8080 -m -w 2\n");
+	free(buf);
+}
+
+/* An ipvsadm-save -n of a dual-stack director (written as ipvsadm 1.31
+ * prints it: "[addr]:port", -M as a prefix length) restores through the
+ * rules parser and saves again byte for byte. */
+Test(ipvsadm, ipv6_save_file_restores_and_saves_byte_for_byte)
+{
+	const char *text =
+		"-A -t 10.0.0.1:80 -s wrr\n"
+		"-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n"
+		"-A -t [2001:db8::1]:80 -s wrr -p 300 -M 64\n"
+		"-a -t [2001:db8::1]:80 -r [2001:db8::11]:80 -g -w 1\n"
+		"-a -t [2001:db8::1]:80 -r [2001:db8::12]:80 -g -w 2\n"
+		"-A -u [2001:db8:0:1::53]:53 -s sh -b sh-port\n"
+		"-a -u [2001:db8:0:1::53]:53 -r [fd00::1:53]:5353 -m -w 1\n"
+		"-A -t [2001:db8::2]:443 -s ring\n"
+		"-a -t [2001:db8::2]:443 -r [2001:db8::21]:443 -i -w 1 --tun-type ipip\n";
+	struct xlb_req *r = NULL;
+	struct xlb_svc_cfg last = { 0 };
+	char *buf = NULL;
+	size_t len = 0, n = 0;
+	FILE *f;
+
+	cr_assert_eq(rules(text, &r, &n), 0, "%s", err);
+	cr_assert_eq(n, 9);
+	f = open_memstream(&buf, &len);
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].op == XLB_REQ_ADD_SVC) {
+			last = r[i].svc;
+			xlb_rules_print_svc(f, &r[i].svc);
+		} else {
+			cr_assert_eq(r[i].op, XLB_REQ_ADD_DEST);
+			last.key = r[i].svc.key;
+			xlb_rules_print_dest(f, &last, &r[i].dest);
+		}
+	}
+	fclose(f);
+	cr_assert_str_eq(buf, text);
+	cr_assert_eq(r[2].svc.key.af, AF_INET6);
+	cr_assert_eq(r[2].svc.netmask, 64);
+	cr_assert_eq(r[6].dest.af, AF_INET6);
+	free(buf);
+	free(r);
+}
+
+Test(ipvsadm, ipv6_addrport_is_bracketed_as_ipvsadm)
+{
+	char buf[80];
+	union xlb_inaddr a = ip6("2001:db8::1");
+
+	cr_assert_str_eq(xlb_ipvsadm_addrport(buf, sizeof(buf), AF_INET6, &a, htons(80),
+					      IPPROTO_TCP, true), "[2001:db8::1]:80");
+	a = ip6("::ffff:10.0.0.1");
+	cr_assert_str_eq(xlb_ipvsadm_addrport(buf, sizeof(buf), AF_INET6, &a, htons(8080),
+					      IPPROTO_TCP, true), "[::ffff:10.0.0.1]:8080");
 }

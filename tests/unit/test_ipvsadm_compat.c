@@ -155,7 +155,7 @@ Test(ipvsadm_compat, what_xlb_cannot_do_is_refused_with_why_and_what_instead)
 	refused("-A -f 1 -s ring", "firewall-mark services (-f 1) are not supported: xlb steers packets in XDP");
 	refused("-A --fwmark-service 7", "give each virtual service as -t or -u VIP:PORT");
 	refused("-a -f 1 -r 10.0.1.1", "no packet carries an skb mark");
-	refused("-A -t 10.0.0.1:80 -6", "IPv6 (-6) is not supported yet (see the IPv6 issue)");
+	refused("-A -t 10.0.0.1:80 -6", "-6 is for IPv6 firewall-mark services, which xlb does not support");
 	refused("-A -t 10.0.0.1:80 -p --pe sip", "persistence engine '--pe sip' is not supported");
 	refused("-A -t 10.0.0.1:80 --pe sip", "use -p [timeout] with -M netmask");
 	refused("--start-daemon master", "the connection synchronisation daemon ('--start-daemon') is not supported");

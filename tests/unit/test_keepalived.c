@@ -470,12 +470,15 @@ Test(keepalived_vs, fwmark_and_ipv6_are_errors)
 {
 	fails_with("virtual_server fwmark 1 {\n lb_algo rr\n}\n",
 		   "t.conf:1: virtual_server fwmark 1: firewall-mark services are not supported by xlb");
-	fails_with("virtual_server fd00::1 80 {\n lb_algo rr\n}\n",
-		   "t.conf:1: virtual_server fd00::1: IPv6 is not supported by xlb yet");
+	/* IPv6 (issue 14): a server of the other family is refused. */
 	fails_with(VS(" real_server fd00::2 80 {\n }\n"),
-		   "t.conf:4: real_server fd00::2: IPv6 is not supported by xlb yet");
+		   "t.conf:4: real_server fd00::2: an IPv6 real server of an IPv4 virtual_server is not supported by xlb");
 	fails_with(VS(" ip_family inet6\n"),
-		   "t.conf:4: ip_family inet6: IPv6 is not supported by xlb yet");
+		   "t.conf:4: ip_family inet6: the virtual_server's address is of the other family");
+	fails_with("virtual_server fd00::1 80 {\n real_server 10.0.1.1 80 {\n }\n}\n",
+		   "t.conf:2: real_server 10.0.1.1: an IPv4 real server of an IPv6 virtual_server is not supported by xlb");
+	fails_with("virtual_server fd00::1 80 {\n real_server fd00::zz 80 {\n }\n}\n",
+		   "t.conf:2: real_server 'fd00::zz' is not an IPv6 address");
 	fails_with("virtual_server 10.0.0.256 80 {\n lb_algo rr\n}\n",
 		   "t.conf:1: virtual_server '10.0.0.256' is not an IPv4 address");
 }
@@ -528,8 +531,8 @@ Test(keepalived_group, errors)
 		   "t.conf:2: '10.0.0.9-3': the range's end must be above 9 and at most 255");
 	fails_with("virtual_server_group G {\n 10.0.0.1/30 80\n}\n",
 		   "t.conf:2: '10.0.0.1/30': address bits set beyond the prefix");
-	fails_with("virtual_server_group G {\n fd00::1 80\n}\n",
-		   "t.conf:2: virtual_server_group G: fd00::1: IPv6 is not supported by xlb yet");
+	fails_with("virtual_server_group G {\n fd00::1 80\n}\nvirtual_server group G {\n lb_algo rr\n}\n",
+		   "t.conf:2: virtual_server_group G: fd00::1: IPv6 groups are not supported by xlb yet (give each IPv6 virtual_server on its own)");
 	fails_with("virtual_server_group G {\n}\n",
 		   "t.conf:1: virtual_server_group G has no entries");
 	fails_with("virtual_server_group G {\n 10.0.0.0/8 80\n}\n",
@@ -713,10 +716,82 @@ Test(keepalived_check, one_check_per_server_the_first)
 	says(in, "t.conf:7: warning: MISC_CHECK: xlb runs one check per server, the first (TCP_CHECK at t.conf:5); this one is not run");
 }
 
+/* SMTP_CHECK: xlb's checks speak no SMTP, so, as SSL_GET, the nearest
+ * check that still takes a dead server out: a TCP connect to the same
+ * port, with keepalived's timing (retry and connect_timeout as for
+ * TCP_CHECK; SMTP_CHECK's defaults are TCP_CHECK's). */
+Test(keepalived_check, smtp_check_becomes_tcp_with_a_warning)
+{
+	const char *in = RS("  SMTP_CHECK {\n   connect_timeout 3\n   retry 3\n   delay_before_retry 60\n   helo_name \"foo.bar.com\"\n  }\n");
+
+	converts_to(in, "-A -t 10.0.0.1:80 -s rr --check tcp --check-interval 60 --check-timeout 3 --check-rise 1 --check-fall 4\n"
+		    "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n");
+	says(in, "t.conf:5: warning: SMTP_CHECK: xlb has no SMTP check; translated as a TCP check of the same port (the greeting, HELO and the reply codes are not verified)");
+	says_not(in, "helo");
+	converts_to(RS("  SMTP_CHECK {\n   connect_port 587\n  }\n"),
+		    "-A -t 10.0.0.1:80 -s rr --check tcp --check-port 587 " CHK_TAIL "\n"
+		    "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n");
+	fails_with(RS("  SMTP_CHECK {\n   helo_name\n  }\n"),
+		   "t.conf:6: 'helo_name' needs a value");
+	fails_with(RS("  SMTP_CHECK {\n   url {\n    path /\n   }\n  }\n"),
+		   "t.conf:6: unknown keyword 'url' in SMTP_CHECK");
+}
+
+/* keepalived checks each host { } of an SMTP_CHECK (one checker each;
+ * the first host is the main one when the SMTP_CHECK itself names no
+ * connect_*); xlb runs one check per server: the first host's, of the
+ * server's own address, and names each host it does not check. */
+Test(keepalived_check, smtp_check_hosts_the_first_is_checked_the_others_are_named)
+{
+	const char *in = RS("  SMTP_CHECK {\n   retry 2\n   delay_before_retry 60\n"
+			    "   host {\n    connect_ip 10.0.1.1\n    connect_port 2525\n    connect_timeout 2\n    bindto 10.0.0.2\n   }\n"
+			    "   host {\n    connect_ip 192.168.155.10\n   }\n"
+			    "   host {\n    connect_port 587\n   }\n"
+			    "  }\n");
+
+	converts_to(in, "-A -t 10.0.0.1:80 -s rr --check tcp --check-port 2525 --check-interval 60 --check-timeout 2 --check-rise 1 --check-fall 3\n"
+		    "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n");
+	says(in, "t.conf:14: warning: SMTP_CHECK: host 192.168.155.10:80 is not checked: keepalived takes the server out when any host fails; xlb runs one check per server (the host at t.conf:8)");
+	says(in, "t.conf:17: warning: SMTP_CHECK: host 10.0.1.1:587 is not checked: keepalived takes the server out when any host fails; xlb runs one check per server (the host at t.conf:8)");
+	says(in, "t.conf:12: warning: SMTP_CHECK host: 'bindto' is not translated (xlb's checks leave from the director's own address)");
+	/* The SMTP_CHECK's own connect_* make it the main check: every
+	 * host is then another. */
+	in = RS("  SMTP_CHECK {\n   host {\n    connect_port 2525\n   }\n   connect_port 587\n  }\n");
+	converts_to(in, "-A -t 10.0.0.1:80 -s rr --check tcp --check-port 587 " CHK_TAIL "\n"
+		    "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n");
+	says(in, "t.conf:6: warning: SMTP_CHECK: host 10.0.1.1:2525 is not checked: keepalived takes the server out when any host fails; xlb runs one check per server (the SMTP_CHECK's own, at t.conf:5)");
+	/* A host with the main check's target is checked: not named. */
+	in = RS("  SMTP_CHECK {\n   connect_timeout 2\n   host {\n    connect_ip 10.0.1.1\n   }\n  }\n");
+	converts_to(in, "-A -t 10.0.0.1:80 -s rr --check tcp --check-interval 60 --check-timeout 2 --check-rise 1 --check-fall 2\n"
+		    "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n");
+	says_not(in, "is not checked");
+	/* A checked host elsewhere cannot be probed: as connect_ip. */
+	fails_with(RS("  SMTP_CHECK {\n   host {\n    connect_ip 10.0.7.7\n   }\n  }\n"),
+		   "t.conf:7: connect_ip 10.0.7.7: xlb probes the real server's own address (use a MISC_CHECK whose script probes 10.0.7.7)");
+	fails_with(RS("  SMTP_CHECK {\n   host {\n    connect_port 0\n   }\n  }\n"),
+		   "t.conf:7: connect_port '0' is not 1..65535");
+	fails_with(RS("  SMTP_CHECK {\n   host {\n    helo_name x\n   }\n  }\n"),
+		   "t.conf:7: unknown keyword 'helo_name' in SMTP_CHECK host");
+	fails_with(RS("  SMTP_CHECK {\n   host 10.0.1.1\n  }\n"),
+		   "t.conf:6: 'host' needs a block { ... }");
+}
+
+/* IPv6 (issue 14): the same over an IPv6 real server. */
+Test(keepalived_check, smtp_check_of_an_ipv6_server)
+{
+	converts_to("virtual_server 2001:db8::1 25 {\n lb_algo rr\n lb_kind DR\n"
+		    " real_server 2001:db8::11 25 {\n  SMTP_CHECK {\n   host {\n    connect_ip 2001:db8::11\n   }\n  }\n }\n}\n",
+		    "-A -t [2001:db8::1]:25 -s rr --check tcp " CHK_TAIL "\n"
+		    "-a -t [2001:db8::1]:25 -r [2001:db8::11]:25 -g -w 1\n");
+	fails_with("virtual_server 2001:db8::1 25 {\n lb_algo rr\n lb_kind DR\n"
+		   " real_server 2001:db8::11 25 {\n  SMTP_CHECK {\n   host {\n    connect_ip 2001:db8::12\n   }\n  }\n }\n}\n",
+		   "t.conf:7: connect_ip 2001:db8::12: xlb probes the real server's own address (use a MISC_CHECK whose script probes 2001:db8::12)");
+}
+
 Test(keepalived_check, unsupported_checkers_are_errors)
 {
 	static const char *const k[] = {
-		"DNS_CHECK", "SMTP_CHECK", "BFD_CHECK", "FILE_CHECK", "PING_CHECK",
+		"DNS_CHECK", "BFD_CHECK", "FILE_CHECK", "PING_CHECK",
 	};
 	char in[512], want[512];
 
@@ -903,10 +978,10 @@ Test(keepalived_include, errors_name_the_included_file_and_line)
 	struct conv cv;
 
 	mkfile("keepalived.conf", "include part.conf\n");
-	mkfile("part.conf", "\n\nvirtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n  SMTP_CHECK {\n  }\n }\n}\n");
+	mkfile("part.conf", "\n\nvirtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.1.1 80 {\n  DNS_CHECK {\n  }\n }\n}\n");
 	conv_main(&cv);
 	cr_assert_neq(cv.rc, 0);
-	cr_assert_str_eq(rel_err(&cv), "D/part.conf:7: SMTP_CHECK is not supported by xlb (its checks are TCP, HTTP, UDP and commands: a MISC_CHECK script can do what SMTP_CHECK does)");
+	cr_assert_str_eq(rel_err(&cv), "D/part.conf:7: DNS_CHECK is not supported by xlb (its checks are TCP, HTTP, UDP and commands: a MISC_CHECK script can do what DNS_CHECK does)");
 	conv_free(&cv);
 }
 
@@ -1115,7 +1190,7 @@ Test(keepalived_samples, each_converts_or_fails_as_expected)
 	cr_log_info("keepalived samples: %u converted, %u refused as expected",
 		    converted, refused);
 	cr_assert_eq(converted + refused, NSAMPLES);
-	cr_assert_geq(converted, 11);
+	cr_assert_geq(converted, 13);	/* IPv6 and SMTP_CHECK since issue 14 */
 }
 
 static bool is_check_opt(const char *w)
@@ -1251,14 +1326,14 @@ Test(keepalived_samples, quorum_sample_reads_back_as_configured)
 	cr_assert_eq(xlb_rules_parse(f, &reqs, &n, err, sizeof(err)), 0, "%s", err);
 	fclose(f);
 	cr_assert_eq(n, 11);
-	cr_assert_eq(reqs[0].svc.key.addr, inet_addr("10.0.1.1"));
+	cr_assert_eq(reqs[0].svc.key.addr.ip, inet_addr("10.0.1.1"));
 	cr_assert_eq(reqs[0].svc.key.port, htons(80));
 	cr_assert_eq(reqs[0].svc.timeout, 900);
 	for (size_t i = 1; i < n; i++) {
 		char want[32];
 
 		snprintf(want, sizeof(want), "10.0.0.%zu", i);
-		cr_assert_eq(reqs[i].dest.addr, inet_addr(want));
+		cr_assert_eq(reqs[i].dest.addr.ip, inet_addr(want));
 		cr_assert_eq(reqs[i].dest.port, htons(8080));
 		cr_assert_eq(reqs[i].dest.fwd, XLB_FWD_NAT);
 		cr_assert_eq(reqs[i].dest.weight, 1);
@@ -1267,4 +1342,70 @@ Test(keepalived_samples, quorum_sample_reads_back_as_configured)
 	free(reqs);
 	free(text);
 	free(parsed);
+}
+
+/* IPv6 (issue 14): keepalived's IPv6 virtual servers convert to
+ * ipvsadm's IPv6 syntax ([addr]:port, -M as a prefix length), which the
+ * rules parser reads back (test_ipvsadm). */
+Test(keepalived_vs, ipv6_virtual_server_converts_to_bracketed_rules)
+{
+	converts_to("virtual_server 2001:db8::1 80 {\n"
+		    " lb_algo wrr\n lb_kind NAT\n protocol TCP\n"
+		    " persistence_timeout 300\n persistence_granularity 64\n"
+		    " ip_family inet6\n"
+		    " sorry_server 2001:db8::99 8080\n"
+		    " real_server 2001:db8::11 8080 {\n  weight 2\n }\n"
+		    " real_server 2001:db8::12 8080 {\n }\n"
+		    "}\n"
+		    "virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n"
+		    " real_server 10.0.1.1 80 {\n }\n}\n",
+		    "-A -t [2001:db8::1]:80 -s wrr -p 300 -M 64 --sorry-server [2001:db8::99]:8080\n"
+		    "-a -t [2001:db8::1]:80 -r [2001:db8::11]:8080 -m -w 2\n"
+		    "-a -t [2001:db8::1]:80 -r [2001:db8::12]:8080 -m -w 1\n"
+		    "-A -t 10.0.0.1:80 -s rr\n"
+		    "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n");
+	fails_with("virtual_server 2001:db8::1 80 {\n persistence_timeout 60\n"
+		   " persistence_granularity 255.255.255.0\n real_server 2001:db8::11 80 {\n }\n}\n",
+		   "t.conf:3: persistence_granularity '255.255.255.0' is not an IPv6 prefix length (1..128)");
+	fails_with("virtual_server 2001:db8::1 80 {\n sorry_server 10.0.0.9 80\n"
+		   " real_server 2001:db8::11 80 {\n }\n}\n",
+		   "t.conf:2: sorry_server 10.0.0.9 is not of the virtual_server's address family");
+}
+
+/* keepalived's IPv6 sample (issue 14 item 4) converts whole, and xlb's
+ * rules parser reads it back as the IPv6 service it configures: ae00::1
+ * port 80, NAT to ae00::10 port 25, persistence 50 s over the whole
+ * address (-M 128, IPVS's IPv6 default), its SMTP_CHECK a TCP check. */
+Test(keepalived_samples, ipv6_sample_reads_back_as_ipv6)
+{
+	struct xlb_req *reqs = NULL;
+	struct in6_addr vip, rip;
+	size_t n = 0;
+	char err[256];
+	char *text;
+	FILE *f;
+
+	xlb_ipvsadm_set_warn(quiet, NULL);
+	cr_assert_eq(chdir(samples_dir()), 0);
+	text = slurp("expected/keepalived.conf.IPv6.rules", true);
+	cr_assert(parser_knows_checks());
+	f = fmemopen(text, strlen(text), "r");
+	cr_assert_eq(xlb_rules_parse(f, &reqs, &n, err, sizeof(err)), 0, "%s", err);
+	fclose(f);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(inet_pton(AF_INET6, "ae00::1", &vip), 1);
+	cr_assert_eq(inet_pton(AF_INET6, "ae00::10", &rip), 1);
+	cr_assert_eq(reqs[0].op, XLB_REQ_ADD_SVC);
+	cr_assert_eq(reqs[0].svc.key.af, AF_INET6);
+	cr_assert_eq(memcmp(&reqs[0].svc.key.addr.in6, &vip, 16), 0);
+	cr_assert_eq(reqs[0].svc.key.port, htons(80));
+	cr_assert_eq(reqs[0].svc.timeout, 50);
+	cr_assert_eq(reqs[0].svc.netmask, 128);
+	cr_assert_eq(reqs[1].op, XLB_REQ_ADD_DEST);
+	cr_assert_eq(memcmp(&reqs[1].dest.addr.in6, &rip, 16), 0);
+	cr_assert_eq(reqs[1].dest.port, htons(25));
+	cr_assert_eq(reqs[1].dest.fwd, XLB_FWD_NAT);
+	cr_assert(strstr(text, "--check tcp --check-interval 6 --check-timeout 3 --check-rise 1 --check-fall 4\n"));
+	free(reqs);
+	free(text);
 }

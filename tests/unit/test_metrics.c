@@ -417,3 +417,56 @@ Test(metrics_map, sync_counters_are_counters_of_their_own)
 	MAP(m, "sync", "inserted");
 	cr_expect_str_eq(m.family, "xlb_sync_inserted_total");
 }
+
+/* ---- IPv6 services' labels (issue 14) ---- */
+
+#include "ipvsadm.h"
+#include "tables.h"
+
+static void apply_line(struct xlb_tables *t, const char *line)
+{
+	static char buf[512];
+	char *argv[32], *w, *save = NULL, err[256] = "";
+	struct xlb_req r;
+	int argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	argv[argc++] = (char *)"xlbctl";
+	for (w = strtok_r(buf, " ", &save); w && argc < 31; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	argv[argc] = NULL;
+	cr_assert_eq(xlb_ipvsadm_parse(argc, argv, &r, err, sizeof(err)), 0, "%s: %s", line, err);
+	cr_assert_eq(xlb_tables_apply_req(t, &r, err, sizeof(err)), 0, "%s: %s", line, err);
+}
+
+Test(metrics_render, ipv6_services_and_servers_are_labelled_as_ipvsadm_prints_them,
+     .init = setup, .fini = teardown)
+{
+	struct xlb_tables *t;
+	char *text;
+	size_t len;
+
+	cr_assert_eq(xlb_tables_new(&t), 0);
+	apply_line(t, "-A -t 10.0.0.1:80");
+	apply_line(t, "-a -t 10.0.0.1:80 -r 10.0.1.1:80");
+	apply_line(t, "-A -t [2001:db8::1]:80");
+	apply_line(t, "-a -t [2001:db8::1]:80 -r [2001:db8::11]:8080 -m");
+	apply_line(t, "-A -u [2001:db8::1]:53");
+	apply_line(t, "-a -u [2001:db8::1]:53 -r [2001:db8:0:1::12]:53");
+	cr_assert_eq(xlb_metrics_render(&P, t, 0, NULL), 0);
+	text = xlb_prom_take(&P, &len);
+	cr_assert(text);
+	cr_expect(strstr(text, "xlb_service_connections_total{proto=\"TCP\",vip=\"10.0.0.1\",port=\"80\"} "),
+		  "%s", text);
+	cr_expect(strstr(text, "{proto=\"TCP\",vip=\"10.0.0.1\",port=\"80\",server=\"10.0.1.1:80\"}"),
+		  "IPv4 unchanged");
+	cr_expect(strstr(text, "{proto=\"TCP\",vip=\"2001:db8::1\",port=\"80\"} "),
+		  "an IPv6 VIP is bare: the port has its own label");
+	cr_expect(strstr(text, "{proto=\"TCP\",vip=\"2001:db8::1\",port=\"80\","
+				"server=\"[2001:db8::11]:8080\"}"),
+		  "an IPv6 server is bracketed before its port");
+	cr_expect(strstr(text, "{proto=\"UDP\",vip=\"2001:db8::1\",port=\"53\","
+				"server=\"[2001:db8:0:1::12]:53\"}"));
+	free(text);
+	xlb_tables_free(t);
+}

@@ -749,7 +749,7 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-Test(nexthop, lookups_concurrent_with_updates_never_return_a_torn_entry)
+Test(nexthop, lookups_concurrent_with_updates_never_return_a_torn_entry, .timeout = 30)
 {
 	struct xlb_nh_cache_params p;
 	struct race r = { .addr = ip("10.1.0.2") };
@@ -767,21 +767,22 @@ Test(nexthop, lookups_concurrent_with_updates_never_return_a_torn_entry)
 	while (!__atomic_load_n(&r.reads, __ATOMIC_RELAXED))
 		sched_yield();
 
-	/* Publish until the reader has seen plenty of different entries
-	 * (other tests may share the CPUs), at most 5 s. */
-	end = now_ms() + 5000;
+	/* Publish until the reader has seen plenty of different entries,
+	 * at most 15 s: other tests share the two CPUs, and on a loaded
+	 * machine the reader may run beside the writer only now and then. */
+	end = now_ms() + 15000;
 	for (k = 2; now_ms() < end; k++) {
 		struct xlb_nh nh = pattern(k);
 
 		cr_assert_eq(xlb_nh_cache_publish(r.c, r.addr, &nh, 0), 0);
-		if (!(k & 0xffff) &&
+		if (!(k & 0xfff) &&
 		    __atomic_load_n(&r.seen_changes, __ATOMIC_RELAXED) >= 100000)
 			break;
 	}
 	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
 
-	cr_expect_geq(r.seen_changes, 10000,
+	cr_expect_geq(r.seen_changes, 1000,
 		      "the reader overlapped the writer (%llu changes seen)",
 		      (unsigned long long)r.seen_changes);
 	cr_expect_eq(r.torn, 0, "%llu torn entries in %llu reads",

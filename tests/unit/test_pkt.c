@@ -657,3 +657,578 @@ Test(pkt, random_mutations_of_valid_frames_never_crash)
 		check_result(k, len);
 	}
 }
+
+/* ==== IPv6 (xlb_pkt_parse_dual) ==== */
+
+static int parse6_exact(const uint8_t *f, size_t len, struct xlb_pkt *out)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	int r;
+
+	cr_assert_not_null(copy);
+	memcpy(copy, f, len);
+	r = xlb_pkt_parse_dual(copy, (uint32_t)len, out);
+	free(copy);
+	return r;
+}
+
+static size_t build6(const struct fr6_spec *s)
+{
+	return fr6_build(buf, sizeof(buf), s);
+}
+
+static bool addr_is(const union xlb_inaddr *a, const char *text)
+{
+	uint8_t b[16];
+
+	fr6_ip(b, text);
+	return !memcmp(a->b, b, 16);
+}
+
+Test(pkt6, tcp_frame_gives_family_addresses_ports_and_ipv6_fields)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+	size_t n;
+
+	s.tcp_flags = XLB_TCP_SYN;
+	s.tclass = 0xB8;
+	s.hlim = 63;
+	n = build6(&s);
+	cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	cr_expect_eq(p.af, AF_INET6);
+	cr_expect_eq(p.l3_off, 14);
+	cr_expect_eq(p.ip_len, 60);
+	cr_expect_eq(p.tos, 0xB8);
+	cr_expect_eq(p.flow_lbl, 0x12345);
+	cr_expect_eq(p.ttl, 63);
+	cr_expect_eq(p.proto, IPPROTO_TCP);
+	cr_expect(addr_is(&p.saddr6, "2001:db8::1"));
+	cr_expect(addr_is(&p.daddr6, "2001:db8::100"));
+	cr_expect_eq(p.saddr, 0, "no IPv4 address for an IPv6 packet");
+	cr_expect_eq(p.ihl, 0);
+	cr_expect_eq(p.ip6_ext_len, 0);
+	cr_expect_eq(p.l4_off, 54);
+	cr_expect_eq(p.l4_len, 20);
+	cr_expect_eq(p.l4_hlen, 20);
+	cr_expect_eq(p.sport, htons(40000));
+	cr_expect_eq(p.dport, htons(80));
+	cr_expect_eq(p.tcp_flags, XLB_TCP_SYN);
+	cr_expect_not(p.ip6_frag);
+	cr_expect_not(p.icmp_err);
+}
+
+Test(pkt6, udp_behind_a_vlan_tag_parses_with_offsets_shifted_by_four)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_UDP);
+	uint8_t pay[5] = { 1 };
+	size_t n;
+
+	s.vlan = true;
+	s.vlan_tci = 0x0064;
+	s.payload = pay;
+	s.payload_len = sizeof(pay);
+	n = build6(&s);
+	cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	cr_expect(p.has_vlan);
+	cr_expect_eq(p.vlan_tci, 0x64);
+	cr_expect_eq(p.l3_off, 18);
+	cr_expect_eq(p.l4_off, 58);
+	cr_expect_eq(p.l4_len, 13);
+	cr_expect_eq(p.l4_hlen, 8);
+	cr_expect_eq(p.dport, htons(80));
+}
+
+Test(pkt6, the_ipv4_only_parser_still_passes_ipv6_on)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+	size_t n = build6(&s);
+
+	cr_expect_eq(parse_exact(buf, n, &p), XLB_PKT_NOT_OURS);
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+}
+
+Test(pkt6, ipv4_frames_parse_exactly_as_with_the_ipv4_parser)
+{
+	struct xlb_pkt a, b;
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		size_t n = template_frame(k);
+		int ra, rb;
+
+		memset(&a, 0x5A, sizeof(a));
+		memset(&b, 0xA5, sizeof(b));
+		ra = parse_exact(buf, n, &a);
+		rb = parse6_exact(buf, n, &b);
+		cr_expect_eq(ra, rb, "frame %d", k);
+		cr_expect_eq(a.af, AF_INET);
+		cr_expect_arr_eq(&a, &b, XLB_PKT_V4_SIZE, "frame %d", k);
+	}
+}
+
+Test(pkt6, ethernet_padding_after_the_payload_length_is_ignored)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_UDP);
+	size_t n;
+
+	s.eth_pad = 6;		/* 54 + 8 bytes, padded */
+	n = build6(&s);
+	cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	cr_expect_eq(p.ip_len, 48);
+	cr_expect_eq(p.l4_len, 8);
+}
+
+Test(pkt6, hop_by_hop_routing_and_destination_options_are_skipped)
+{
+	static const uint8_t types[3] = { 0, 43, 60 };
+	uint8_t ext[24];
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+	size_t n;
+
+	s.ext = ext;
+	s.ext_len = (uint16_t)fr6_ext(ext, types, 3, IPPROTO_TCP);
+	s.ext_nh = types[0];
+	n = build6(&s);
+	cr_assert_null(fr_verify(buf, n));
+	cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	cr_expect_eq(p.proto, IPPROTO_TCP);
+	cr_expect_eq(p.ip6_n_ext, 3);
+	cr_expect_eq(p.ip6_ext_len, 24);
+	cr_expect_eq(p.l4_off, 14 + 40 + 24);
+	cr_expect_eq(p.l4_len, 20);
+	cr_expect_eq(p.sport, htons(40000));
+}
+
+Test(pkt6, a_longer_extension_header_is_skipped_by_its_length)
+{
+	uint8_t ext[24] = { IPPROTO_UDP, 2, 1, 20 };	/* 24 bytes of PadN */
+	struct fr6_spec s = fr6_default(IPPROTO_UDP);
+	size_t n;
+
+	s.ext = ext;
+	s.ext_len = sizeof(ext);
+	s.ext_nh = XLB_IP6_NH_DSTOPTS;
+	n = build6(&s);
+	cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	cr_expect_eq(p.l4_off, 14 + 40 + 24);
+	cr_expect_eq(p.proto, IPPROTO_UDP);
+}
+
+static size_t build_chain(int n_ext, uint8_t first)
+{
+	uint8_t types[12], ext[96];
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+	int i;
+
+	for (i = 0; i < n_ext; i++)
+		types[i] = i ? XLB_IP6_NH_DSTOPTS : first;
+	s.ext = ext;
+	s.ext_len = (uint16_t)fr6_ext(ext, types, n_ext, IPPROTO_TCP);
+	s.ext_nh = types[0];
+	return build6(&s);
+}
+
+Test(pkt6, eight_extension_headers_are_walked_nine_are_ext_chain)
+{
+	size_t n = build_chain(8, XLB_IP6_NH_HOPOPTS);
+
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	cr_expect_eq(p.ip6_n_ext, 8);
+	n = build_chain(9, XLB_IP6_NH_HOPOPTS);
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_EXT_CHAIN);
+}
+
+Test(pkt6, hop_by_hop_after_another_header_is_ext_chain)
+{
+	static const uint8_t types[2] = { 60, 0 };
+	uint8_t ext[16];
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+	size_t n;
+
+	s.ext = ext;
+	s.ext_len = (uint16_t)fr6_ext(ext, types, 2, IPPROTO_TCP);
+	s.ext_nh = types[0];
+	n = build6(&s);
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_EXT_CHAIN);
+}
+
+Test(pkt6, extension_header_cut_by_the_payload_length_is_ext_trunc)
+{
+	size_t n = build_chain(2, XLB_IP6_NH_HOPOPTS);
+
+	/* payload length 12: the second header is 4 bytes short */
+	buf[18] = 0;
+	buf[19] = 12;
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_EXT_TRUNC);
+	/* payload length 4: not even the first header's 8 bytes */
+	buf[19] = 4;
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_EXT_TRUNC);
+}
+
+Test(pkt6, extension_header_length_beyond_the_payload_is_ext_trunc)
+{
+	size_t n = build_chain(1, XLB_IP6_NH_DSTOPTS);
+
+	buf[14 + 40 + 1] = 3;	/* 32 bytes claimed, 28 in the datagram */
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_EXT_TRUNC);
+}
+
+Test(pkt6, routing_header_with_segments_left_is_ip6_routing)
+{
+	size_t n = build_chain(1, XLB_IP6_NH_ROUTING);
+
+	cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	buf[14 + 40 + 3] = 1;
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_ROUTING);
+}
+
+static size_t build_frag6(uint16_t off_field)
+{
+	uint8_t ext[8] = { IPPROTO_UDP, 0, 0, 0, 0xDE, 0xAD, 0xBE, 0xEF };
+	struct fr6_spec s = fr6_default(IPPROTO_UDP);
+
+	ext[2] = (uint8_t)(off_field >> 8);
+	ext[3] = (uint8_t)off_field;
+	s.ext = ext;
+	s.ext_len = sizeof(ext);
+	s.ext_nh = XLB_IP6_NH_FRAGMENT;
+	return build6(&s);
+}
+
+Test(pkt6, first_fragment_is_ip6_frag_with_l3_fields_filled)
+{
+	size_t n = build_frag6(0x0001);		/* offset 0, M */
+
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_FRAG);
+	cr_expect_eq(p.af, AF_INET6);
+	cr_expect(p.ip6_frag);
+	cr_expect(p.mf);
+	cr_expect_not(p.frag_nonfirst);
+	cr_expect_eq(p.ip6_frag_id, htonl(0xDEADBEEF));
+	cr_expect_eq(p.proto, IPPROTO_UDP);
+	cr_expect(addr_is(&p.saddr6, "2001:db8::1"));
+}
+
+Test(pkt6, later_and_atomic_fragments_are_ip6_frag)
+{
+	size_t n = build_frag6(0x00A8);		/* offset 168, last */
+
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_FRAG);
+	cr_expect_eq(p.frag_off, 168);
+	cr_expect(p.frag_nonfirst);
+	cr_expect_not(p.mf);
+	n = build_frag6(0);
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_FRAG);
+}
+
+Test(pkt6, fewer_than_40_ipv6_bytes_is_ip6_trunc)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+
+	build6(&s);
+	cr_expect_eq(parse6_exact(buf, 14 + 39, &p), XLB_PKT_E_IP6_TRUNC);
+	cr_expect_eq(parse6_exact(buf, 14, &p), XLB_PKT_E_IP6_TRUNC);
+}
+
+Test(pkt6, ip_version_other_than_6_is_ip6_version)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+	size_t n = build6(&s);
+
+	buf[14] = 0x40 | (buf[14] & 0x0F);
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_VERSION);
+}
+
+Test(pkt6, payload_length_beyond_the_buffer_is_ip6_plen_trunc)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+	size_t n = build6(&s);
+
+	buf[19] = 21;
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_PLEN_TRUNC);
+	buf[18] = 0xFF;
+	buf[19] = 0xFF;
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_IP6_PLEN_TRUNC);
+}
+
+Test(pkt6, payload_length_below_the_transport_header_is_its_trunc)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+	size_t n = build6(&s);
+
+	buf[19] = 19;		/* the frame still holds 20 */
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_TCP_TRUNC);
+	s = fr6_default(IPPROTO_UDP);
+	n = build6(&s);
+	buf[19] = 0;
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_UDP_TRUNC);
+	s = fr6_default(IPPROTO_ICMPV6);
+	n = build6(&s);
+	buf[19] = 7;
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_ICMP_TRUNC);
+}
+
+Test(pkt6, udp_length_beyond_the_payload_is_udp_len_long)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_UDP);
+	size_t n = build6(&s);
+
+	buf[14 + 40 + 5] = 9;
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_UDP_LEN_LONG);
+}
+
+Test(pkt6, udp_without_checksum_is_udp6_csum_zero)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_UDP);
+	size_t n;
+
+	s.udp_no_csum = true;
+	n = build6(&s);
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_UDP6_CSUM_ZERO);
+}
+
+Test(pkt6, no_next_header_and_esp_parse_without_l4_fields)
+{
+	struct fr6_spec s = fr6_default(XLB_IP6_NH_NONE);
+	size_t n = build6(&s);
+
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	cr_expect_eq(p.l4_hlen, 0);
+	cr_expect_eq(p.l4_len, 0);
+	s = fr6_default(50);
+	n = build6(&s);
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	cr_expect_eq(p.proto, 50);
+	cr_expect_eq(p.sport, 0);
+}
+
+Test(pkt6, echo_gives_type_and_id_and_is_for_the_kernel)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_ICMPV6);
+	size_t n;
+
+	s.icmp_type = XLB_ICMP6_ECHO;
+	s.icmp_rest = 0x42420001;
+	n = build6(&s);
+	cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	cr_expect_eq(p.icmp_type, XLB_ICMP6_ECHO);
+	cr_expect_eq(p.icmp_id, htons(0x4242));
+	cr_expect_not(p.icmp6_nd);
+	cr_expect(xlb_pkt_icmp6_for_kernel(&p));
+}
+
+Test(pkt6, neighbour_discovery_133_to_137_is_flagged_for_the_kernel)
+{
+	int t;
+
+	for (t = 130; t <= 140; t++) {
+		struct fr6_spec s = fr6_default(IPPROTO_ICMPV6);
+		uint8_t target[16] = { 0xfe, 0x80 };
+		size_t n;
+
+		s.icmp_type = (uint8_t)t;
+		s.hlim = 255;
+		s.payload = target;
+		s.payload_len = sizeof(target);
+		n = build6(&s);
+		cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK, "type %d", t);
+		cr_expect_eq(p.icmp6_nd, t >= 133 && t <= 137, "type %d", t);
+		cr_expect(xlb_pkt_icmp6_for_kernel(&p), "type %d", t);
+		cr_expect_not(p.icmp_err);
+	}
+}
+
+/* An ICMPv6 error (type, code) from 2001:db8:ff::1 quoting qlen bytes of
+ * the reply [2001:db8::100]:80 -> [2001:db8::1]:40000 (TCP, with
+ * n_ext destination options headers). */
+static size_t build_icmp6_err(uint8_t type, uint8_t code, size_t qlen,
+			      int n_ext)
+{
+	static const uint8_t types[4] = { 60, 60, 60, 60 };
+	uint8_t q[256], ext[32];
+	struct fr6_spec in = fr6_default(IPPROTO_TCP);
+	struct fr6_spec s = fr6_default(IPPROTO_ICMPV6);
+	uint8_t pay[24] = { 0x77 };
+	size_t qn;
+
+	in.no_eth = true;
+	memcpy(in.saddr, s.daddr, 16);
+	memcpy(in.daddr, s.saddr, 16);
+	in.sport = 80;
+	in.dport = 40000;
+	in.payload = pay;
+	in.payload_len = sizeof(pay);
+	if (n_ext) {
+		in.ext = ext;
+		in.ext_len = (uint16_t)fr6_ext(ext, types, n_ext, IPPROTO_TCP);
+		in.ext_nh = 60;
+	}
+	qn = fr6_build(q, sizeof(q), &in);
+	cr_assert_leq(qlen, qn);
+	fr6_ip(s.saddr, "2001:db8:ff::1");
+	s.icmp_type = type;
+	s.icmp_code = code;
+	s.icmp_rest = type == XLB_ICMP6_PKT_TOOBIG ? 1400 : 0;
+	s.payload = q;
+	s.payload_len = (uint16_t)qlen;
+	return build6(&s);
+}
+
+static void expect_inner6(size_t inner_l4_off)
+{
+	cr_expect(p.icmp_err);
+	cr_expect_eq(p.inner_proto, IPPROTO_TCP);
+	cr_expect_eq(p.inner_l3_off, 14 + 40 + 8);
+	cr_expect_eq(p.inner_l4_off, inner_l4_off);
+	cr_expect_eq(p.inner_l4_off + p.inner_l4_avail, p.l4_off + p.l4_len);
+	cr_expect(addr_is(&p.inner_saddr6, "2001:db8::100"));
+	cr_expect(addr_is(&p.inner_daddr6, "2001:db8::1"));
+	cr_expect_eq(p.inner_sport, htons(80));
+	cr_expect_eq(p.inner_dport, htons(40000));
+	cr_expect_not(xlb_pkt_icmp6_for_kernel(&p));
+}
+
+Test(pkt6, the_four_icmpv6_errors_give_the_quoted_tuple)
+{
+	uint8_t t;
+
+	for (t = 1; t <= 4; t++) {
+		size_t n = build_icmp6_err(t, 0, 40 + 44, 0);
+
+		cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK, "type %d", t);
+		cr_expect_eq(p.icmp_type, t);
+		expect_inner6(14 + 40 + 8 + 40);
+	}
+}
+
+Test(pkt6, icmpv6_error_quoting_header_plus_8_bytes_gives_the_tuple)
+{
+	size_t n = build_icmp6_err(XLB_ICMP6_PKT_TOOBIG, 0, 48, 0);
+
+	cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	expect_inner6(14 + 40 + 8 + 40);
+	cr_expect_eq(p.inner_l4_avail, 8);
+}
+
+Test(pkt6, icmpv6_error_quoting_extension_headers_skips_them)
+{
+	size_t n = build_icmp6_err(XLB_ICMP6_DEST_UNREACH, 4, 40 + 16 + 8, 2);
+
+	cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	expect_inner6(14 + 40 + 8 + 40 + 16);
+}
+
+Test(pkt6, icmpv6_error_quoting_under_40_bytes_is_inner_trunc)
+{
+	size_t n = build_icmp6_err(XLB_ICMP6_DEST_UNREACH, 1, 39, 0);
+
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_ICMP_INNER_TRUNC);
+}
+
+Test(pkt6, icmpv6_error_quoting_under_8_transport_bytes_is_inner_trunc)
+{
+	size_t n = build_icmp6_err(XLB_ICMP6_TIME_EXCEEDED, 0, 47, 0);
+
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_ICMP_INNER_TRUNC);
+	n = build_icmp6_err(XLB_ICMP6_TIME_EXCEEDED, 0, 40 + 12, 2);
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_ICMP_INNER_TRUNC,
+		     "quote cut inside the extension headers");
+}
+
+Test(pkt6, icmpv6_error_quoting_a_non_ipv6_header_is_inner_bad)
+{
+	size_t n = build_icmp6_err(XLB_ICMP6_PARAMPROB, 0, 48, 0);
+
+	buf[14 + 40 + 8] = 0x45;
+	cr_expect_eq(parse6_exact(buf, n, &p), XLB_PKT_E_ICMP_INNER_BAD);
+}
+
+Test(pkt6, icmpv6_error_quoting_a_later_fragment_gives_no_ports)
+{
+	size_t n = build_icmp6_err(XLB_ICMP6_DEST_UNREACH, 0, 40 + 16 + 8, 2);
+
+	/* the first quoted header becomes a fragment header, offset 8 */
+	buf[14 + 40 + 8 + 6] = XLB_IP6_NH_FRAGMENT;
+	buf[14 + 40 + 8 + 40 + 2] = 0;
+	buf[14 + 40 + 8 + 40 + 3] = 8;
+	cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	cr_expect(p.icmp_err);
+	cr_expect(p.inner_frag_nonfirst);
+	cr_expect_eq(p.inner_sport, 0);
+}
+
+Test(pkt6, unknown_icmpv6_error_types_are_not_errors_for_xlb)
+{
+	size_t n = build_icmp6_err(5, 0, 48, 0);
+
+	cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK);
+	cr_expect_not(p.icmp_err);
+	cr_expect(xlb_pkt_icmp6_for_kernel(&p));
+}
+
+static size_t template6(int k)
+{
+	struct fr6_spec s;
+	uint8_t pay[24] = { 1, 2, 3 }, ext[16];
+	static const uint8_t types[2] = { 0, 60 };
+
+	switch (k) {
+	case 0:
+		s = fr6_default(IPPROTO_TCP);
+		break;
+	case 1:
+		s = fr6_default(IPPROTO_UDP);
+		s.vlan = true;
+		s.ext = ext;
+		s.ext_len = (uint16_t)fr6_ext(ext, types, 2, IPPROTO_UDP);
+		s.ext_nh = 0;
+		break;
+	case 2:
+		s = fr6_default(IPPROTO_ICMPV6);
+		s.icmp_type = XLB_ICMP6_ECHO;
+		break;
+	default:
+		return build_icmp6_err(XLB_ICMP6_DEST_UNREACH, 3, 40 + 16 + 44, 2);
+	}
+	s.payload = pay;
+	s.payload_len = sizeof(pay);
+	return build6(&s);
+}
+
+Test(pkt6, every_truncation_of_a_valid_frame_is_an_error_not_a_crash)
+{
+	int k;
+	size_t cut, n;
+
+	for (k = 0; k < 4; k++) {
+		n = template6(k);
+		cr_assert_eq(parse6_exact(buf, n, &p), XLB_PKT_OK, "frame %d", k);
+		for (cut = 0; cut < n; cut++) {
+			int r = parse6_exact(buf, cut, &p);
+
+			check_result(r, cut);
+			cr_expect_lt(r, 0, "frame %d cut at %zu gave %d", k, cut, r);
+		}
+	}
+}
+
+Test(pkt6, random_mutations_of_valid_frames_never_crash)
+{
+	uint8_t f[CAP];
+	int i, m;
+
+	for (i = 0; i < 20000; i++) {
+		size_t n = template6(i & 3), len;
+		int r;
+
+		memcpy(f, buf, n);
+		for (m = rnd() % 4; m >= 0; m--)
+			f[rnd() % n] = (uint8_t)rnd();
+		len = rnd() % (n + 1);
+		r = parse6_exact(f, len, &p);
+		check_result(r, len);
+		if (r == XLB_PKT_OK && p.af == AF_INET6)
+			cr_assert_leq(p.l4_off + (size_t)p.l4_len,
+				      p.l3_off + (size_t)p.ip_len);
+	}
+}

@@ -170,13 +170,13 @@ Test(reload, health_checks_and_sorry_servers)
 	cr_assert_not_null(s->check);
 	cr_expect_eq(s->check->interval_ms, 3000);
 	cr_expect_eq(s->check->rise, 4);
-	cr_expect_eq(s->cfg.sorry_addr, inet_addr("10.1.0.9"));
+	cr_expect_eq(s->cfg.sorry_addr.ip, inet_addr("10.1.0.9"));
 	cr_expect_eq(dest(s, "10.1.0.1", 80)->cnt, c1, "server kept");
 	/* No check any more, no sorry server. */
 	cr_assert_eq(replace("-A -t 10.0.0.1:80 -s rr\n"
 			     "-a -t 10.0.0.1:80 -r 10.1.0.1:80 -g\n", NULL), 0);
 	s = svc("10.0.0.1", 80);
 	cr_expect_null(s->check, "check removed");
-	cr_expect_eq(s->cfg.sorry_addr, 0);
+	cr_expect_eq(s->cfg.sorry_addr.ip, 0);
 	cr_expect_eq(s->ndests, 1, "the sorry server went with it");
 }

@@ -26,7 +26,7 @@ static struct xlb_svc_key K;
 static void setup(void)
 {
 	cr_assert_eq(xlb_tables_new(&t), 0);
-	K = (struct xlb_svc_key){ .addr = htonl(0x0a000001), .port = htons(80),
+	K = (struct xlb_svc_key){ .addr.ip = htonl(0x0a000001), .port = htons(80),
 				  .proto = IPPROTO_TCP };
 }
 
@@ -51,7 +51,7 @@ static void mk_svc(const char *sched, uint32_t flags)
 /* Server n is 10.0.1.n:80 (sorted: index n - 1). */
 static void mk_dest(unsigned int n, uint32_t weight, uint32_t u, uint32_t l)
 {
-	struct xlb_dest_cfg d = { .addr = htonl(0x0a000100 + n), .port = htons(80),
+	struct xlb_dest_cfg d = { .addr.ip = htonl(0x0a000100 + n), .port = htons(80),
 				  .fwd = XLB_FWD_DR, .weight = weight,
 				  .u_thresh = u, .l_thresh = l };
 
@@ -62,7 +62,7 @@ static void mk_dest(unsigned int n, uint32_t weight, uint32_t u, uint32_t l)
 
 static void set_weight(unsigned int n, uint32_t weight)
 {
-	struct xlb_dest_cfg d = { .addr = htonl(0x0a000100 + n), .port = htons(80),
+	struct xlb_dest_cfg d = { .addr.ip = htonl(0x0a000100 + n), .port = htons(80),
 				  .weight = weight };
 
 	cr_assert_eq(xlb_tables_edit_dest(t, &K, &d, XLB_DEST_SET_WEIGHT, err, sizeof(err)), 0,
@@ -71,7 +71,7 @@ static void set_weight(unsigned int n, uint32_t weight)
 
 static const struct xlb_snap_svc *S(void)
 {
-	return xlb_snap_find(xlb_tables_current(t), K.proto, K.addr, K.port);
+	return xlb_snap_find(xlb_tables_current(t), K.proto, K.addr.ip, K.port);
 }
 
 static void conns(unsigned int idx, unsigned int active, unsigned int inactive)
@@ -82,7 +82,7 @@ static void conns(unsigned int idx, unsigned int active, unsigned int inactive)
 
 static struct xlb_sched_flow flow(uint32_t saddr, uint16_t sport)
 {
-	return (struct xlb_sched_flow){ .saddr = saddr, .daddr = K.addr, .sport = sport,
+	return (struct xlb_sched_flow){ .saddr = saddr, .daddr = K.addr.ip, .sport = sport,
 					.dport = K.port, .proto = IPPROTO_TCP,
 					.seed = XLB_TABLES_SEED_DEFAULT };
 }
@@ -328,7 +328,7 @@ Test(sched, dh_keeps_a_destination)
 	for (unsigned int i = 1; i <= 4; i++)
 		mk_dest(i, 1, 0, 0);
 	j = xlb_sched_schedule(S(), &f);
-	cr_expect_eq(j, (int)(xlb_sched_hash_32(ntohl(K.addr), 8) % 4));
+	cr_expect_eq(j, (int)(xlb_sched_hash_32(ntohl(K.addr.ip), 8) % 4));
 	for (uint32_t s = 0; s < 100; s++) {
 		f = flow(s * 2654435761u, (uint16_t)s);
 		cr_expect_eq(xlb_sched_schedule(S(), &f), j, "any client, same destination");
@@ -347,11 +347,11 @@ Test(sched, mh_table_is_the_papers_construction)
 
 	memset(d, 0, sizeof(d));
 	for (int i = 0; i < 5; i++) {
-		d[i].cfg.addr = htonl(0x0a000100 + i + 1);
+		d[i].cfg.addr.ip = htonl(0x0a000100 + i + 1);
 		d[i].cfg.port = htons(80);
 		d[i].cfg.weight = 1;
 		d[i].cnt = &cnt;
-		xlb_mh_perm(d[i].cfg.addr, d[i].cfg.port, M, 7, &off[i], &skip[i]);
+		xlb_mh_perm(d[i].cfg.addr.ip, d[i].cfg.port, M, 7, &off[i], &skip[i]);
 	}
 	cr_assert_eq(xlb_mh_build(d, 5, M, 7, &tab), 0);
 	/* Pseudocode of the paper's Figure: next[i], permutation[i][j] =
@@ -582,7 +582,7 @@ Test(sched, flags_parse_and_print_as_ipvsadm)
 
 Test(sched, lower_threshold_above_upper_is_refused_as_ipvs)
 {
-	struct xlb_dest_cfg d = { .addr = htonl(0x0a000101), .port = htons(80),
+	struct xlb_dest_cfg d = { .addr.ip = htonl(0x0a000101), .port = htons(80),
 				  .weight = 1, .u_thresh = 5, .l_thresh = 6 };
 
 	mk_svc("rr", 0);
@@ -643,4 +643,199 @@ Test(sched, rr_and_wrr_stay_exact_across_concurrent_workers)
 	mk_dest(3, 3, 0, 0);
 	run_parallel(w);
 	cr_expect(w[0] == 4000 && w[1] == 8000 && w[2] == 12000, "wrr: %d %d %d", w[0], w[1], w[2]);
+}
+
+/* ---- IPv4 choices pinned, IPv6 (issue 14) ---------------------------- */
+
+/* Each scheduler's choice for 24 fixed IPv4 flows, as main computed them
+ * before IPv6 addresses reached the tables (a program linked against
+ * main's libxlb.a printed these): the IPv6 work must not move one. */
+static const int pinned_v4[][24] = {
+	/* ring */ { 0, 0, 0, 1, 4, 6, 4, 1, 1, 2, 4, 5, 3, 5, 6, 1, 3, 6, 2, 5, 3, 2, 1, 1 },
+	/* ring -p -M 255.255.255.0 */ { 1, 1, 1, 1, 1, 1, 1, 4, 4, 4, 4, 4, 4, 4, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6 },
+	/* mh */ { 0, 1, 1, 0, 4, 6, 4, 0, 4, 0, 3, 4, 3, 0, 4, 2, 5, 1, 4, 2, 4, 4, 1, 4 },
+	/* mh -p */ { 0, 1, 1, 0, 4, 6, 4, 0, 4, 0, 3, 4, 3, 0, 4, 2, 5, 1, 4, 2, 4, 4, 1, 4 },
+	/* sh */ { 1, 1, 4, 1, 4, 0, 3, 6, 0, 3, 6, 1, 4, 1, 4, 0, 1, 4, 0, 3, 6, 1, 4, 6 },
+	/* sh -p */ { 1, 1, 4, 1, 4, 0, 3, 6, 0, 3, 6, 1, 4, 1, 4, 0, 1, 4, 0, 3, 6, 1, 4, 6 },
+	/* dh */ { 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5 },
+	/* dh -p */ { 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5 },
+};
+
+Test(sched, ipv4_choices_of_ring_mh_sh_dh_are_unchanged_from_main)
+{
+	const char *scheds[] = { "ring", "mh", "sh", "dh" };
+
+	for (unsigned int s = 0; s < 4; s++) {
+		for (int persist = 0; persist < 2; persist++) {
+			struct xlb_svc_cfg c = { .key = K, .timeout = 300,
+						 .netmask = htonl(0xffffff00) };
+
+			xlb_tables_free(t);
+			cr_assert_eq(xlb_tables_new(&t), 0);
+			snprintf(c.sched, sizeof(c.sched), "%s", scheds[s]);
+			c.flags = persist ? XLB_SVC_F_PERSISTENT : 0;
+			cr_assert_eq(xlb_tables_add_svc(t, &c, XLB_SVC_SET_SCHED | XLB_SVC_SET_PERSIST |
+						       XLB_SVC_SET_NETMASK, err, sizeof(err)), 0,
+				     "%s", err);
+			for (unsigned int n = 1; n <= 7; n++)
+				mk_dest(n, n % 3 + 1, 0, 0);
+			for (unsigned int i = 0; i < 24; i++) {
+				struct xlb_sched_flow f = {
+					.saddr = htonl(0xc6336400 + i * 37),
+					.daddr = htonl(0x0a000001 + (i % 3)),
+					.sport = htons(1024 + i * 101), .dport = htons(80),
+					.proto = IPPROTO_TCP, .seed = XLB_TABLES_SEED_DEFAULT };
+
+				cr_expect_eq(xlb_sched_schedule(S(), &f), pinned_v4[s * 2 + persist][i],
+					     "%s%s flow %u", scheds[s], persist ? " -p" : "", i);
+			}
+		}
+	}
+}
+
+static union xlb_inaddr ip6(const char *s)
+{
+	union xlb_inaddr a = { .ip6 = { 0 } };
+
+	cr_assert_eq(inet_pton(AF_INET6, s, &a.in6), 1, "%s", s);
+	return a;
+}
+
+static struct xlb_svc_key K6;
+
+/* An IPv6 service [2001:db8::1]:80 with servers 2001:db8::1:n (index n-1). */
+static void mk_svc6(const char *sched, uint32_t flags, uint32_t prefix, unsigned int nd)
+{
+	struct xlb_svc_cfg c = { .timeout = 300, .netmask = prefix };
+
+	K6 = (struct xlb_svc_key){ .addr = ip6("2001:db8::1"), .port = htons(80),
+				   .proto = IPPROTO_TCP, .af = AF_INET6 };
+	c.key = K6;
+	snprintf(c.sched, sizeof(c.sched), "%s", sched);
+	c.flags = flags;
+	cr_assert_eq(xlb_tables_add_svc(t, &c, XLB_SVC_SET_SCHED | XLB_SVC_SET_PERSIST |
+				       XLB_SVC_SET_NETMASK | XLB_SVC_SET_SCHED_FLAGS,
+				       err, sizeof(err)), 0, "%s", err);
+	for (unsigned int n = 1; n <= nd; n++) {
+		char a[64];
+		struct xlb_dest_cfg d = { .af = AF_INET6, .port = htons(80), .fwd = XLB_FWD_DR,
+					  .weight = 1 };
+
+		snprintf(a, sizeof(a), "2001:db8::1:%x", n);
+		d.addr = ip6(a);
+		cr_assert_eq(xlb_tables_add_dest(t, &K6, &d, XLB_DEST_SET_WEIGHT | XLB_DEST_SET_FWD,
+						err, sizeof(err)), 0, "%s", err);
+	}
+}
+
+static int pick6(const struct xlb_snap_svc *svc, const char *client, uint16_t sport)
+{
+	struct xlb_sched_flow f = { .sport = htons(sport), .dport = htons(80),
+				    .proto = IPPROTO_TCP, .seed = XLB_TABLES_SEED_DEFAULT };
+	union xlb_inaddr c = ip6(client);
+
+	xlb_sched_flow_set6(&f, &c, &K6.addr);
+	return xlb_sched_schedule(svc, &f);
+}
+
+static const struct xlb_snap_svc *S6(void)
+{
+	return xlb_snap_find_key(xlb_tables_current(t), &K6);
+}
+
+Test(sched, ipv6_persist_mask_keeps_the_prefix)
+{
+	union xlb_inaddr a = ip6("2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff"), m, w;
+
+	m = xlb_persist_mask(AF_INET6, &a, 64);
+	w = ip6("2001:db8:aaaa:bbbb::");
+	cr_expect(xlb_inaddr_eq(&m, &w), "/64");
+	m = xlb_persist_mask(AF_INET6, &a, 60);
+	w = ip6("2001:db8:aaaa:bbb0::");
+	cr_expect(xlb_inaddr_eq(&m, &w), "/60");
+	m = xlb_persist_mask(AF_INET6, &a, 127);
+	w = ip6("2001:db8:aaaa:bbbb:cccc:dddd:eeee:fffe");
+	cr_expect(xlb_inaddr_eq(&m, &w), "/127");
+	m = xlb_persist_mask(AF_INET6, &a, 128);
+	cr_expect(xlb_inaddr_eq(&m, &a), "/128");
+	a = xlb_inaddr_v4(htonl(0xc6336407));
+	m = xlb_persist_mask(AF_INET, &a, htonl(0xffffff00));
+	cr_expect_eq(m.ip, htonl(0xc6336400), "IPv4: the mask ANDed");
+}
+
+Test(sched, ipv6_ring_uses_every_byte_and_agrees_across_directors)
+{
+	int seen[8] = { 0 }, first[64];
+	char c[64];
+
+	mk_svc6("ring", 0, 128, 8);
+	for (int i = 0; i < 64; i++) {
+		snprintf(c, sizeof(c), "2001:db8:c::%x", i + 1);
+		first[i] = pick6(S6(), c, (uint16_t)(40000 + i));
+		cr_assert(first[i] >= 0 && first[i] < 8);
+		seen[first[i]]++;
+	}
+	/* Servers that differ only in their last bytes each get flows (the
+	 * ring does not fold their addresses). */
+	for (int k = 0; k < 8; k++)
+		cr_expect_gt(seen[k], 0, "server %d gets flows", k);
+	/* Another director, same configuration: the same choices. */
+	xlb_tables_free(t);
+	cr_assert_eq(xlb_tables_new(&t), 0);
+	mk_svc6("ring", 0, 128, 8);
+	for (int i = 0; i < 64; i++) {
+		snprintf(c, sizeof(c), "2001:db8:c::%x", i + 1);
+		cr_expect_eq(pick6(S6(), c, (uint16_t)(40000 + i)), first[i]);
+	}
+}
+
+Test(sched, ipv6_persistence_groups_clients_by_prefix_length)
+{
+	char c[64];
+	int one, distinct = 0, seen[8] = { 0 };
+
+	mk_svc6("ring", XLB_SVC_F_PERSISTENT, 64, 8);
+	one = pick6(S6(), "2001:db8:c:1::1", 1000);
+	for (int i = 0; i < 32; i++) {
+		snprintf(c, sizeof(c), "2001:db8:c:1:%x::%x", i, i * 7 + 1);
+		cr_expect_eq(pick6(S6(), c, (uint16_t)(2000 + i)), one,
+			     "%s is in the /64 of 2001:db8:c:1::1", c);
+	}
+	/* Other /64s spread. */
+	for (int i = 0; i < 32; i++) {
+		snprintf(c, sizeof(c), "2001:db8:c:%x::1", i + 2);
+		seen[pick6(S6(), c, 1000)] = 1;
+	}
+	for (int k = 0; k < 8; k++)
+		distinct += seen[k];
+	cr_expect_geq(distinct, 3, "%d servers for 32 prefixes", distinct);
+}
+
+Test(sched, ipv6_table_schedulers_fold_as_ipvs_and_spread)
+{
+	const char *scheds[] = { "mh", "sh", "dh", "lblc", "lblcr" };
+
+	for (unsigned int s = 0; s < 5; s++) {
+		int seen[8] = { 0 }, distinct = 0, again;
+		char c[64];
+
+		xlb_tables_free(t);
+		cr_assert_eq(xlb_tables_new(&t), 0);
+		mk_svc6(scheds[s], 0, 128, 8);
+		for (int i = 0; i < 64; i++) {
+			snprintf(c, sizeof(c), "2001:db8:%x::%x", i * 13 + 1, i + 1);
+			int k = pick6(S6(), c, 1000);
+
+			cr_assert(k >= 0 && k < 8, "%s: %d", scheds[s], k);
+			seen[k] = 1;
+		}
+		for (int k = 0; k < 8; k++)
+			distinct += seen[k];
+		/* dh, lblc and lblcr key on the destination (one VIP here). */
+		if (s < 2)
+			cr_expect_geq(distinct, 4, "%s: %d servers", scheds[s], distinct);
+		again = pick6(S6(), "2001:db8:1::1", 1000);
+		cr_expect_eq(pick6(S6(), "2001:db8:1::1", 1000), again, "%s is stable",
+			     scheds[s]);
+	}
 }

@@ -50,7 +50,7 @@ static uint32_t ip(const char *s)
 
 static struct xlb_svc_key key(uint8_t proto, const char *addr, uint16_t port)
 {
-	return (struct xlb_svc_key){ .addr = ip(addr), .port = htons(port), .proto = proto };
+	return (struct xlb_svc_key){ .addr.ip = ip(addr), .port = htons(port), .proto = proto };
 }
 
 static struct xlb_svc_cfg svc(uint8_t proto, const char *addr, uint16_t port)
@@ -60,7 +60,7 @@ static struct xlb_svc_cfg svc(uint8_t proto, const char *addr, uint16_t port)
 
 static struct xlb_dest_cfg dest(const char *addr, uint16_t port, uint8_t fwd, uint32_t w)
 {
-	return (struct xlb_dest_cfg){ .addr = ip(addr), .port = htons(port), .fwd = fwd,
+	return (struct xlb_dest_cfg){ .addr.ip = ip(addr), .port = htons(port), .fwd = fwd,
 				      .weight = w };
 }
 
@@ -83,7 +83,7 @@ static void add_dest(const struct xlb_svc_key *k, const char *addr, uint16_t por
 
 static const struct xlb_snap_svc *find(const struct xlb_svc_key *k)
 {
-	return xlb_snap_find(xlb_tables_current(t), k->proto, k->addr, k->port);
+	return xlb_snap_find(xlb_tables_current(t), k->proto, k->addr.ip, k->port);
 }
 
 Test(tables, new_tables_have_ipvs_default_timeouts_and_the_fixed_seed)
@@ -167,7 +167,7 @@ Test(tables, deleting_a_missing_server_is_enoent)
 
 	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
 	add_dest(&k, "10.0.1.1", 80, XLB_FWD_DR, 1);
-	cr_expect_eq(xlb_tables_del_dest(t, &k, ip("10.0.1.2"), htons(80), err, sizeof(err)),
+	cr_expect_eq(xlb_tables_del_dest(t, &k, &(union xlb_inaddr){ .ip = ip("10.0.1.2") }, htons(80), err, sizeof(err)),
 		     -ENOENT);
 	cr_expect_str_eq(err, "no such real server 10.0.1.2:80 in service 10.0.0.1:80/tcp");
 	cr_expect_eq(find(&k)->ndests, 1);
@@ -187,7 +187,7 @@ Test(tables, adding_an_existing_server_is_eexist)
 Test(tables, server_port_defaults_to_the_service_port)
 {
 	struct xlb_svc_key k = key(IPPROTO_TCP, "10.0.0.1", 80);
-	struct xlb_dest_cfg d = { .addr = ip("10.0.1.1") };
+	struct xlb_dest_cfg d = { .addr.ip = ip("10.0.1.1") };
 
 	add_svc(IPPROTO_TCP, "10.0.0.1", 80);
 	cr_assert_eq(xlb_tables_add_dest(t, &k, &d, 0, err, sizeof(err)), 0, "%s", err);
@@ -339,8 +339,8 @@ Test(tables, services_are_sorted_and_found_whatever_the_insertion_order)
 	s = xlb_tables_current(t);
 	cr_assert_eq(s->nsvcs, 6);
 	cr_expect_eq(s->svcs[0].cfg.key.proto, IPPROTO_TCP, "TCP (6) before UDP (17)");
-	cr_expect_eq(s->svcs[1].cfg.key.addr, ip("9.9.9.9"));
-	cr_expect_eq(s->svcs[5].cfg.key.addr, ip("192.168.1.1"));
+	cr_expect_eq(s->svcs[1].cfg.key.addr.ip, ip("9.9.9.9"));
+	cr_expect_eq(s->svcs[5].cfg.key.addr.ip, ip("192.168.1.1"));
 	for (size_t i = 0; i < 5; i++)
 		cr_expect_not_null(xlb_snap_find(s, IPPROTO_UDP, ip(addrs[i]), htons(53)));
 	cr_expect_null(xlb_snap_find(s, IPPROTO_TCP, ip("10.0.0.1"), htons(53)));
@@ -357,9 +357,9 @@ Test(tables, servers_are_sorted_by_address_and_ring_index_is_server_index)
 	add_dest(&k, "10.0.1.4", 80, XLB_FWD_DR, 1);
 	add_dest(&k, "10.0.1.200", 80, XLB_FWD_DR, 1);
 	s = find(&k);
-	cr_expect_eq(s->dests[0].cfg.addr, ip("10.0.1.4"));
-	cr_expect_eq(s->dests[1].cfg.addr, ip("10.0.1.30"));
-	cr_expect_eq(s->dests[2].cfg.addr, ip("10.0.1.200"));
+	cr_expect_eq(s->dests[0].cfg.addr.ip, ip("10.0.1.4"));
+	cr_expect_eq(s->dests[1].cfg.addr.ip, ip("10.0.1.30"));
+	cr_expect_eq(s->dests[2].cfg.addr.ip, ip("10.0.1.200"));
 	cr_expect_eq(xlb_ring_members(s->ring), 3);
 	/* A member owns a point whose identity matches the dest at its index:
 	 * rebuild a ring over the dests in that order and compare. */
@@ -367,7 +367,7 @@ Test(tables, servers_are_sorted_by_address_and_ring_index_is_server_index)
 	struct xlb_ring *r;
 
 	for (int i = 0; i < 3; i++)
-		m[i] = (struct xlb_ring_member){ .addr = s->dests[i].cfg.addr,
+		m[i] = (struct xlb_ring_member){ .addr = s->dests[i].cfg.addr.ip,
 			.port = s->dests[i].cfg.port, .weight = 1 };
 	cr_assert_eq(xlb_ring_build(&r, m, 3, s->cfg.vnodes, XLB_TABLES_SEED_DEFAULT), 0);
 	for (uint32_t h = 0; h < 1000; h++)
@@ -417,7 +417,7 @@ Test(tables, rings_depend_only_on_the_configuration)
 		cr_assert_eq(xlb_tables_add_dest(t2, &k, &d, DEST_ALL, err, sizeof(err)), 0);
 	}
 	cr_expect(xlb_ring_equal(find(&k)->ring,
-				 xlb_snap_find(xlb_tables_current(t2), IPPROTO_TCP, k.addr, k.port)->ring),
+				 xlb_snap_find(xlb_tables_current(t2), IPPROTO_TCP, k.addr.ip, k.port)->ring),
 		  "same configuration in another order, another process: same ring");
 	xlb_tables_free(t2);
 }
@@ -452,7 +452,7 @@ Test(tables, deleting_a_server_flags_its_counters_deleted_and_keeps_the_others)
 	c1 = find(&k)->dests[0].cnt;
 	c2 = find(&k)->dests[1].cnt;
 	xlb_cnt_get(c1);
-	cr_assert_eq(xlb_tables_del_dest(t, &k, ip("10.0.1.1"), htons(80), err, sizeof(err)), 0);
+	cr_assert_eq(xlb_tables_del_dest(t, &k, &(union xlb_inaddr){ .ip = ip("10.0.1.1") }, htons(80), err, sizeof(err)), 0);
 	cr_expect(atomic_load(&c1->deleted));
 	cr_expect_not(atomic_load(&c2->deleted));
 	cr_expect_not(atomic_load(&find(&k)->cnt->deleted));
@@ -791,7 +791,7 @@ Test(tables, a_counter_dropped_to_zero_lives_until_every_reader_passes_a_quiesce
 	xlb_cnt_get(c);			/* a connection entry bound to it */
 	XLB_CNT_ADD(c, 0, inpkts, 41);
 
-	cr_assert_eq(xlb_tables_del_dest(t, &k, ip("10.0.1.1"), htons(80), err, sizeof(err)), 0);
+	cr_assert_eq(xlb_tables_del_dest(t, &k, &(union xlb_inaddr){ .ip = ip("10.0.1.1") }, htons(80), err, sizeof(err)), 0);
 	xlb_tables_quiescent(t, r);	/* the worker moves to the new snapshot */
 	xlb_tables_reclaim(t);		/* the old one (and its reference) goes */
 	cr_expect_eq(xlb_tables_retired(t), 0);
@@ -828,7 +828,7 @@ Test(tables, a_counter_last_put_from_another_thread_is_freed_by_the_writer)
 	add_dest(&k, "10.0.1.1", 80, XLB_FWD_DR, 1);
 	c = find(&k)->dests[0].cnt;
 	xlb_cnt_get(c);
-	cr_assert_eq(xlb_tables_del_dest(t, &k, ip("10.0.1.1"), htons(80), err, sizeof(err)), 0);
+	cr_assert_eq(xlb_tables_del_dest(t, &k, &(union xlb_inaddr){ .ip = ip("10.0.1.1") }, htons(80), err, sizeof(err)), 0);
 	/* A worker rescheduling or expiring the last entry drops the last ref. */
 	cr_assert_eq(pthread_create(&th, NULL, put_thread, c), 0);
 	pthread_join(th, NULL);
@@ -958,10 +958,9 @@ static size_t map_keys(int fd, uint64_t **out)
 
 static bool map_has_svc(const struct xlb_svc_key *sk)
 {
-	struct xlb_svc_key k = *sk;
+	struct xlb_bpf_svc_key k = { .addr = sk->addr.ip, .port = sk->port, .proto = sk->proto };
 	uint64_t v = 0;
 
-	k.pad = 0;
 	return bpf_map_lookup_elem(xlb_xdp_services_fd(xx), &k, &v) == 0;
 }
 
@@ -977,7 +976,7 @@ static struct xlb_req req_svc(enum xlb_req_op op, uint32_t vip, uint16_t port)
 {
 	struct xlb_req r = { .op = op };
 
-	r.svc.key = (struct xlb_svc_key){ .addr = vip, .port = htons(port), .proto = IPPROTO_TCP };
+	r.svc.key = (struct xlb_svc_key){ .addr.ip = vip, .port = htons(port), .proto = IPPROTO_TCP };
 	r.svc.vnodes = XLB_VNODES_MIN;	/* keeps 16384 servers' rings small */
 	return r;
 }
@@ -986,7 +985,7 @@ static struct xlb_req req_nat(enum xlb_req_op op, uint32_t vip, uint32_t rip, ui
 {
 	struct xlb_req r = req_svc(op, vip, 80);
 
-	r.dest = (struct xlb_dest_cfg){ .addr = rip, .port = htons(rport),
+	r.dest = (struct xlb_dest_cfg){ .addr.ip = rip, .port = htons(rport),
 					.fwd = XLB_FWD_NAT, .weight = 1 };
 	return r;
 }
@@ -1151,4 +1150,49 @@ Test(tables_xdp, a_map_failure_mid_change_is_rolled_back_and_publishes_nothing)
 	free(before_r);
 	free(after_s);
 	free(after_r);
+}
+
+/* The datapath's boundary (issue 14, phase 1): the tables know IPv6
+ * services, the XDP maps and the datapath do not yet, so a change that
+ * adds one is refused whole with a sentence, and nothing is published. */
+Test(tables_xdp, an_ipv6_service_goes_to_services6_and_its_nat_servers_to_nat_rs6)
+{
+	struct xlb_req r[3] = { req_svc(XLB_REQ_ADD_SVC, vip_of(1), 80),
+				req_svc(XLB_REQ_ADD_SVC, 0, 80),
+				req_svc(XLB_REQ_ADD_SVC, 0, 80) };
+	struct xlb_req d;
+	struct xlb_svc6_key k6 = { .port = htons(80), .proto = IPPROTO_TCP }, next6;
+	struct xlb_rs6_key r6 = { .port = htons(8080), .proto = IPPROTO_TCP };
+	struct xlb_svc_val val;
+	struct xlb_rs_val rval;
+	size_t failed;
+	int n = 0;
+
+	r[1].svc.key.af = AF_INET6;
+	cr_assert_eq(inet_pton(AF_INET6, "2001:db8::1", &r[1].svc.key.addr.in6), 1);
+	r[1].svc.netmask = 128;
+	cr_expect_eq(xlb_tables_apply_reqs(t, r, 2, &failed, err, sizeof(err)), 0, "%s", err);
+	cr_expect(map_has_svc(&r[0].svc.key), "the IPv4 service in services");
+	memcpy(k6.addr, &r[1].svc.key.addr, 16);
+	cr_expect_eq(bpf_map_lookup_elem(xlb_xdp_services6_fd(xx), &k6, &val), 0,
+		     "the IPv6 service in services6");
+	/* Nothing else in services6: the IPv4 VIP is not put there too. */
+	for (void *prev = NULL; !bpf_map_get_next_key(xlb_xdp_services6_fd(xx), prev, &next6);
+	     prev = &next6)
+		n++;
+	cr_expect_eq(n, 1);
+
+	/* A NAT server of the IPv6 service goes into nat_rs6. */
+	d = req_nat(XLB_REQ_ADD_DEST, 0, 0, 8080);
+	d.svc = r[1].svc;
+	d.dest.af = AF_INET6;
+	cr_assert_eq(inet_pton(AF_INET6, "2001:db8::11", &d.dest.addr.in6), 1);
+	d.dest.port = htons(8080);
+	d.dest.fwd = XLB_FWD_NAT;
+	d.dest.weight = 1;
+	cr_expect_eq(xlb_tables_apply_reqs(t, &d, 1, &failed, err, sizeof(err)), 0, "%s", err);
+	memcpy(r6.addr, &d.dest.addr, 16);
+	cr_expect_eq(bpf_map_lookup_elem(xlb_xdp_nat_rs6_fd(xx), &r6, &rval), 0,
+		     "the IPv6 NAT server in nat_rs6");
+	(void)r[2];
 }

@@ -74,3 +74,49 @@ Test(xmit_dr, ip_options_ttl_and_padding_are_untouched)
 	s.eth_pad = 14;
 	expect_dr(s);
 }
+
+/* ---- IPv6: the same function, the same two fields ---- */
+
+static void expect_dr6(struct fr6_spec s)
+{
+	uint8_t in[256], want[256];
+	struct xlb_frame f = { .data = in };
+	struct xlb_pkt p;
+	size_t n = fr6_build(in, sizeof(in), &s), wn;
+
+	f.len = (uint32_t)n;
+	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_assert_eq(p.af, AF_INET6);
+	cr_assert_eq(xlb_xmit_dr(&f, &p, &dr_bind), 0);
+
+	memcpy(s.dmac, dr_bind.dmac, 6);
+	memcpy(s.smac, dr_bind.smac, 6);
+	wn = fr6_build(want, sizeof(want), &s);
+	cr_assert_eq(f.len, wn);
+	cr_assert_eq(f.data, in);
+	cr_expect_arr_eq(f.data, want, wn);
+	cr_expect_null(fr_verify(f.data, f.len));
+}
+
+Test(xmit_dr, ipv6_tcp_frame_gets_rs_mac_and_director_mac_only)
+{
+	expect_dr6(fr6_default(IPPROTO_TCP));
+}
+
+Test(xmit_dr, ipv6_hop_limit_extension_headers_vlan_and_padding_are_untouched)
+{
+	static const uint8_t types[2] = { 0, 60 };
+	uint8_t ext[16], pay[3] = { 1, 2, 3 };
+	struct fr6_spec s = fr6_default(IPPROTO_UDP);
+
+	s.ext = ext;
+	s.ext_len = (uint16_t)fr6_ext(ext, types, 2, IPPROTO_UDP);
+	s.ext_nh = 0;
+	s.hlim = 1;
+	s.vlan = true;
+	s.vlan_tci = 0x0005;
+	s.payload = pay;
+	s.payload_len = sizeof(pay);
+	s.eth_pad = 3;
+	expect_dr6(s);
+}

@@ -643,3 +643,306 @@ Test(xmit_tun, icmp_limit_refills_to_the_burst_only_and_keeps_fractions)
 	xlb_icmp_limit_init(&l, 0, 5, 0);
 	cr_expect_not(xlb_icmp_limit_allow(&l, 100000), "rate 0: never");
 }
+
+/* ==== TUN6: IPv6-in-IPv6 and IPv4-in-IPv6, and Packet Too Big ==== */
+
+#include "golden6.h"
+
+static void bind6(void)
+{
+	fr6_ip(tb.rip6.b, "2001:db8:10::5");
+	fr6_ip(tb.dip6.b, "2001:db8:10::1");
+	fr6_ip(tb.vip6.b, "2001:db8::100");
+}
+
+static struct xlb_frame frame6_of(const uint8_t *bytes, size_t n,
+				  uint32_t headroom)
+{
+	struct xlb_frame f = { .data = umem + headroom, .headroom = headroom };
+
+	memcpy(f.data, bytes, n);
+	f.len = (uint32_t)n;
+	f.tailroom = (uint32_t)(sizeof(umem) - headroom - n);
+	return f;
+}
+
+/* The expected TUN6 frame for the datagram dgram[0..dn): MACs of the bind,
+ * VLAN tag as given, outer header DIP6 -> RIP6 with nh, tc, fl, hop limit,
+ * written here byte by byte. */
+static size_t expected6(const uint8_t *dgram, size_t dn, bool vlan,
+			uint16_t tci, uint8_t nh, uint8_t tc, uint32_t fl,
+			uint8_t hl)
+{
+	size_t l2 = vlan ? 18 : 14;
+	uint8_t *o = want + l2;
+
+	memcpy(want, tb.dmac, 6);
+	memcpy(want + 6, tb.smac, 6);
+	if (vlan) {
+		want[12] = 0x81;
+		want[13] = 0x00;
+		want[14] = (uint8_t)(tci >> 8);
+		want[15] = (uint8_t)tci;
+	}
+	want[l2 - 2] = 0x86;
+	want[l2 - 1] = 0xDD;
+	o[0] = (uint8_t)(0x60 | tc >> 4);
+	o[1] = (uint8_t)(tc << 4 | (fl >> 16 & 0x0F));
+	o[2] = (uint8_t)(fl >> 8);
+	o[3] = (uint8_t)fl;
+	o[4] = (uint8_t)(dn >> 8);
+	o[5] = (uint8_t)dn;
+	o[6] = nh;
+	o[7] = hl;
+	memcpy(o + 8, tb.dip6.b, 16);
+	memcpy(o + 24, tb.rip6.b, 16);
+	memcpy(o + 40, dgram, dn);
+	return l2 + 40 + dn;
+}
+
+Test(xmit_tun, tun6_puts_the_datagram_in_ipv6_with_nh_41_as_scapy_does)
+{
+	struct xlb_frame f;
+	struct xlb_pkt p;
+
+	bind6();
+	f = frame6_of(g6_tun6_tcp_in, sizeof(g6_tun6_tcp_in), HEADROOM);
+	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_assert_eq(xlb_xmit_tun6(&f, &p, &tb), 0);
+	cr_assert_eq(f.len, sizeof(g6_tun6_tcp_out));
+	cr_expect_arr_eq(f.data, g6_tun6_tcp_out, f.len);
+	cr_expect_eq(f.data, umem + HEADROOM - 40);
+	cr_expect_eq(f.headroom, HEADROOM - 40);
+	cr_expect_null(fr_verify(f.data, f.len), "%s", fr_verify(f.data, f.len));
+	/* *p follows the inner datagram */
+	cr_expect_eq(p.l3_off, 14 + 40);
+	cr_expect_eq(p.l4_off, 14 + 40 + 40);
+	cr_expect_eq(f.data[p.l3_off] >> 4, 6);
+}
+
+Test(xmit_tun, tun6_keeps_the_vlan_tag_drops_padding_and_uses_the_bound_hop_limit)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_UDP), is;
+	uint8_t frame[256], dgram[256];
+	struct xlb_frame f;
+	struct xlb_pkt p;
+	size_t n, dn, wn;
+
+	bind6();
+	tb.ttl = 9;
+	s.vlan = true;
+	s.vlan_tci = 0x2007;
+	s.tclass = 0x03;	/* ECN bits: copied */
+	s.eth_pad = 4;
+	n = fr6_build(frame, sizeof(frame), &s);
+	is = s;
+	is.no_eth = true;
+	is.eth_pad = 0;
+	dn = fr6_build(dgram, sizeof(dgram), &is);
+	f = frame6_of(frame, n, HEADROOM);
+	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_assert_eq(xlb_xmit_tun6(&f, &p, &tb), 0);
+	wn = expected6(dgram, dn, true, 0x2007, 41, 0x03, 0x12345, 9);
+	cr_assert_eq(f.len, wn);
+	cr_expect_arr_eq(f.data, want, wn);
+	cr_expect_eq(f.headroom + f.len + f.tailroom, sizeof(umem));
+}
+
+Test(xmit_tun, tun6_derives_a_stable_nonzero_flow_label_when_the_inner_has_none)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+	uint8_t frame[256];
+	uint32_t fl[3];
+	int k;
+
+	bind6();
+	s.flow = 0;
+	for (k = 0; k < 3; k++) {
+		struct xlb_frame f;
+		struct xlb_pkt p;
+		size_t n;
+
+		s.sport = (uint16_t)(k == 2 ? 40001 : 40000);
+		n = fr6_build(frame, sizeof(frame), &s);
+		f = frame6_of(frame, n, HEADROOM);
+		cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+		cr_assert_eq(xlb_xmit_tun6(&f, &p, &tb), 0);
+		fl[k] = (uint32_t)(f.data[15] & 0x0F) << 16 | fr_get16(f.data, 16);
+		cr_expect_eq(fr_get16(f.data, 54) & 0x000F, 0,
+			     "the inner label stays 0");
+	}
+	cr_expect_neq(fl[0], 0);
+	cr_expect_eq(fl[0], fl[1], "one flow, one label");
+	cr_expect_neq(fl[0], fl[2], "another flow, another label");
+}
+
+Test(xmit_tun, ipv4_in_ipv6_has_next_header_4_tos_as_traffic_class_and_ethertype_86dd)
+{
+	struct fr_spec s = fr_default(IPPROTO_TCP), is;
+	uint8_t dgram[256];
+	struct xlb_frame f;
+	struct xlb_pkt p;
+	size_t dn, wn;
+	uint32_t fl;
+
+	bind6();
+	s.tos = 0x2E;
+	s.frag = XLB_IP_DF;
+	is = s;
+	is.no_eth = true;
+	dn = fr_build(dgram, sizeof(dgram), &is);
+	f = frame_of(&s, HEADROOM);
+	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_assert_eq(xlb_xmit_tun6(&f, &p, &tb), 0);
+	fl = (uint32_t)(f.data[15] & 0x0F) << 16 | fr_get16(f.data, 16);
+	cr_expect_neq(fl, 0, "a derived flow label");
+	wn = expected6(dgram, dn, false, 0, 4, 0x2E, fl, 64);
+	cr_assert_eq(f.len, wn);
+	cr_expect_arr_eq(f.data, want, wn);
+	cr_expect_null(fr_verify(f.data, f.len), "%s", fr_verify(f.data, f.len));
+	cr_expect_eq(p.af, AF_INET, "*p still describes the IPv4 datagram");
+	cr_expect_eq(p.l3_off, 14 + 40);
+}
+
+Test(xmit_tun, tun6_over_the_mtu_or_without_headroom_is_refused_and_unchanged)
+{
+	static uint8_t pay[1500];
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+	uint8_t frame[2048], copy[2048];
+	struct xlb_frame f;
+	struct xlb_pkt p;
+	size_t n;
+
+	bind6();
+	s.payload = pay;
+	s.payload_len = 1500 - 40 - 20 - 40;	/* exactly the MTU inside */
+	n = fr6_build(frame, sizeof(frame), &s);
+	f = frame6_of(frame, n, HEADROOM);
+	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_expect_eq(xlb_xmit_tun6_check(&p, tb.mtu), 0);
+	cr_expect_eq(xlb_xmit_tun6(&f, &p, &tb), 0, "1500 bytes: fits");
+
+	s.payload_len++;
+	n = fr6_build(frame, sizeof(frame), &s);
+	f = frame6_of(frame, n, HEADROOM);
+	memcpy(copy, f.data, n);
+	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_expect_eq(xlb_xmit_tun6_check(&p, tb.mtu), -EMSGSIZE);
+	cr_expect_eq(xlb_xmit_tun6_check(&p, 0), 0, "MTU 0: unchecked");
+	cr_expect_eq(xlb_xmit_tun6(&f, &p, &tb), -EMSGSIZE);
+	cr_expect_eq(f.data, umem + HEADROOM);
+	cr_expect_arr_eq(f.data, copy, n);
+
+	s.payload_len = 10;
+	n = fr6_build(frame, sizeof(frame), &s);
+	f = frame6_of(frame, n, 39);
+	memcpy(copy, f.data, n);
+	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_expect_eq(xlb_xmit_tun6(&f, &p, &tb), -ENOSPC);
+	cr_expect_eq(f.len, n);
+	cr_expect_arr_eq(f.data, copy, n);
+}
+
+Test(xmit_tun, packet_too_big_quotes_1232_bytes_with_mtu_minus_40_as_scapy_does)
+{
+	struct xlb_frame f;
+	struct xlb_pkt p, q;
+	uint8_t out[1600];
+	int n;
+
+	bind6();
+	tb.mtu = 1400;
+	f = frame6_of(g6_ptb_big_tcp_in, sizeof(g6_ptb_big_tcp_in), HEADROOM);
+	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_assert_eq(xlb_xmit_tun6(&f, &p, &tb), -EMSGSIZE);
+	n = xlb_icmp6_pkt_too_big(out, sizeof(out), f.data, &p, tb.dip6.b, tb.mtu);
+	cr_assert_eq(n, (int)sizeof(g6_ptb_big_tcp_out));
+	cr_expect_arr_eq(out, g6_ptb_big_tcp_out, (size_t)n);
+	cr_expect_eq(n - 14, 1280, "the minimum MTU, no more");
+	cr_expect_null(fr_verify(out, (size_t)n), "%s", fr_verify(out, (size_t)n));
+	cr_assert_eq(xlb_pkt_parse_dual(out, (uint32_t)n, &q), XLB_PKT_OK,
+		     "our own error parses as one");
+	cr_expect(q.icmp_err);
+	cr_expect_eq(q.icmp_type, XLB_ICMP6_PKT_TOOBIG);
+	cr_expect_eq(q.inner_sport, p.sport);
+}
+
+Test(xmit_tun, packet_too_big_for_a_small_packet_quotes_it_whole)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_UDP);
+	uint8_t frame[256], out[512];
+	struct xlb_frame f;
+	struct xlb_pkt p;
+	size_t n;
+	int r;
+
+	bind6();
+	s.vlan = true;
+	s.vlan_tci = 12;
+	s.eth_pad = 2;
+	n = fr6_build(frame, sizeof(frame), &s);
+	f = frame6_of(frame, n, HEADROOM);
+	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	r = xlb_icmp6_pkt_too_big(out, sizeof(out), f.data, &p, tb.dip6.b, 1500);
+	cr_assert_eq(r, 18 + 40 + 8 + 48);
+	cr_expect_arr_eq(out, frame + 6, 6);
+	cr_expect_arr_eq(out + 6, frame, 6);
+	cr_expect_eq(fr_get16(out, 14), 12, "VLAN tag kept");
+	cr_expect_eq(out[18 + 7], 64);
+	cr_expect_arr_eq(out + 18 + 8, tb.dip6.b, 16);
+	cr_expect_arr_eq(out + 18 + 24, s.saddr, 16);
+	cr_expect_eq(fr_get16(out, 18 + 40 + 4), 0);
+	cr_expect_eq(fr_get16(out, 18 + 40 + 6), 1460);
+	cr_expect_arr_eq(out + 18 + 48, frame + 18, 48);
+	cr_expect_null(fr_verify(out, (size_t)r), "%s", fr_verify(out, (size_t)r));
+}
+
+Test(xmit_tun, packet_too_big_refuses_small_buffers_mtus_and_ipv4)
+{
+	struct fr6_spec s = fr6_default(IPPROTO_TCP);
+	struct fr_spec s4 = fr_default(IPPROTO_TCP);
+	uint8_t frame[256], out[256];
+	struct xlb_frame f;
+	struct xlb_pkt p;
+	size_t n;
+
+	bind6();
+	n = fr6_build(frame, sizeof(frame), &s);
+	cr_assert_eq(xlb_pkt_parse_dual(frame, (uint32_t)n, &p), XLB_PKT_OK);
+	cr_expect_eq(xlb_icmp6_pkt_too_big(out, 14 + 40 + 8 + 60 - 1, frame, &p,
+					   tb.dip6.b, 1500), -ENOSPC);
+	cr_expect_eq(xlb_icmp6_pkt_too_big(out, sizeof(out), frame, &p,
+					   tb.dip6.b, 1319), -EINVAL,
+		     "1279 is no IPv6 MTU");
+	cr_expect_eq(xlb_icmp6_pkt_too_big(out, sizeof(out), frame, &p,
+					   tb.dip6.b, 1320), 14 + 40 + 8 + 60);
+	f = frame_of(&s4, HEADROOM);
+	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_expect_eq(xlb_icmp6_pkt_too_big(out, sizeof(out), f.data, &p,
+					   tb.dip6.b, 1500), -EINVAL);
+}
+
+Test(xmit_tun, ipv4_over_tun6_too_big_gets_frag_needed_with_mtu_minus_40)
+{
+	static uint8_t pay[1500];
+	struct fr_spec s = fr_default(IPPROTO_TCP);
+	uint8_t out[256];
+	struct xlb_frame f;
+	struct xlb_pkt p, q;
+	int n;
+
+	bind6();
+	s.frag = XLB_IP_DF;
+	s.payload = pay;
+	s.payload_len = 1500 - 40;	/* 1500 bytes: no room for 40 more */
+	f = frame_of(&s, HEADROOM);
+	cr_assert_eq(xlb_pkt_parse_dual(f.data, f.len, &p), XLB_PKT_OK);
+	cr_assert_eq(xlb_xmit_tun6(&f, &p, &tb), -EMSGSIZE);
+	n = xlb_icmp_frag_needed_tun6(out, sizeof(out), f.data, &p, tb.dip, 1500);
+	cr_assert_gt(n, 0);
+	cr_expect_null(fr_verify(out, (size_t)n));
+	cr_assert_eq(xlb_pkt_parse(out, (uint32_t)n, &q), XLB_PKT_OK);
+	cr_expect_eq(fr_get16(out, 14 + 20 + 6), 1460);
+	cr_expect_eq(xlb_icmp_frag_needed_tun6(out, sizeof(out), f.data, &p,
+					       tb.dip, 107), -EINVAL);
+}
